@@ -1,0 +1,171 @@
+/**
+ * The store contract. Every row carries its tenant id and every query is scoped by it (except the few edge-wide
+ * lookups named as such). One interface, two implementations: `sqlite/` (embedded default, node:sqlite) and later
+ * `postgres/`; both pass the contract suite in `store/contract.test-suite.ts`.
+ *
+ * The interface is async because PostgreSQL is; the request hot path never calls it: the edge keeps routing tables in
+ * memory and refreshes them on `onChange`.
+ */
+
+export type PreAuth = 'passthrough' | 'idp';
+
+export interface Tenant {
+  id: string;
+  /** Lower-case slug, unique across the edge; part of default external URLs (`<app>-<tenant>.<domain>`). */
+  name: string;
+  displayName: string;
+  createdAt: string;
+}
+
+export interface ConnectorGroup {
+  id: string;
+  tenantId: string;
+  /** Unique per tenant. */
+  name: string;
+  createdAt: string;
+}
+
+export interface EnrollmentToken {
+  id: string;
+  tenantId: string;
+  groupId: string;
+  expiresAt: string;
+  usedAt: string | null;
+  /** The connector that consumed it. */
+  connectorId: string | null;
+  createdAt: string;
+}
+
+export interface Connector {
+  id: string;
+  tenantId: string;
+  groupId: string;
+  name: string;
+  enabled: boolean;
+  /** Hex serial of the client certificate issued at enrollment; the tunnel endpoint accepts only this one. */
+  certSerial: string;
+  certNotAfter: string;
+  version: string | null;
+  hostname: string | null;
+  lastSeenAt: string | null;
+  lastAddress: string | null;
+  createdAt: string;
+}
+
+export interface App {
+  id: string;
+  tenantId: string;
+  /** Lower-case slug, unique per tenant. */
+  name: string;
+  /** `https://host[:port]` (no path); unique across the edge. */
+  externalUrl: string;
+  /** Lower-case host of externalUrl without port: the routing key. */
+  externalHost: string;
+  /** `http(s)://host[:port][/base]` as seen from the connector. */
+  internalUrl: string;
+  groupId: string;
+  preAuth: PreAuth;
+  /** Seconds to wait for the backend's response headers (default 85, "long" 180). */
+  backendTimeout: number;
+  /** Validate the backend TLS certificate (default true). */
+  tlsVerify: boolean;
+  /** Extra PEM CA bundle to trust for the backend. */
+  backendCa: string | null;
+  enabled: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface AuditEvent {
+  id: string;
+  tenantId: string;
+  time: string;
+  /** `admin`, `connector:<id>`, `edge`, `user:<id>` … */
+  actor: string;
+  /** dotted verb: `connector.connected`, `app.created` … */
+  action: string;
+  target: string | null;
+  detail: Record<string, unknown>;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Opaque cursor for the next page, or null. */
+  next: string | null;
+}
+
+export type NewApp = Pick<App, 'name' | 'internalUrl' | 'groupId'> &
+  Partial<Pick<App, 'externalUrl' | 'preAuth' | 'backendTimeout' | 'tlsVerify' | 'backendCa' | 'enabled'>>;
+export type AppPatch = Partial<Omit<App, 'id' | 'tenantId' | 'externalHost' | 'createdAt' | 'updatedAt'>>;
+
+export interface ConnectorPatch {
+  name?: string;
+  enabled?: boolean;
+  groupId?: string;
+  version?: string | null;
+  hostname?: string | null;
+  lastSeenAt?: string | null;
+  lastAddress?: string | null;
+}
+
+/** What changed, so caches (the edge's routing table, connector configs) refresh only what they must. */
+export interface ChangeEvent {
+  kind: 'tenant' | 'group' | 'connector' | 'app';
+  tenantId: string;
+  id: string;
+  op: 'created' | 'updated' | 'deleted';
+}
+
+export interface Store {
+  tenants: {
+    create(input: { name: string; displayName?: string }): Promise<Tenant>;
+    get(id: string): Promise<Tenant | null>;
+    getByName(name: string): Promise<Tenant | null>;
+    list(): Promise<Tenant[]>;
+    /** Refuses (DB-ADMIN-CONFLICT) while the tenant still has apps or connectors. */
+    delete(id: string): Promise<void>;
+  };
+  groups: {
+    create(tenantId: string, input: { name: string }): Promise<ConnectorGroup>;
+    get(tenantId: string, id: string): Promise<ConnectorGroup | null>;
+    list(tenantId: string): Promise<ConnectorGroup[]>;
+    /** Refuses (DB-ADMIN-CONFLICT) while apps or connectors use it. */
+    delete(tenantId: string, id: string): Promise<void>;
+  };
+  enrollmentTokens: {
+    /** Returns the row and the secret token text, which is shown once and stored only as a hash. */
+    create(tenantId: string, groupId: string, ttlSeconds: number): Promise<{ token: string; row: EnrollmentToken }>;
+    /**
+     * Atomically marks the token used by `connectorId` (edge-wide lookup by the token text). Throws
+     * DB-ENROLL-TOKEN-INVALID when unknown, malformed, used or expired at `now`.
+     */
+    consume(token: string, connectorId: string, now: Date): Promise<EnrollmentToken>;
+    list(tenantId: string): Promise<EnrollmentToken[]>;
+  };
+  connectors: {
+    create(input: Omit<Connector, 'createdAt' | 'version' | 'hostname' | 'lastSeenAt' | 'lastAddress' | 'enabled'> & { enabled?: boolean }): Promise<Connector>;
+    get(tenantId: string, id: string): Promise<Connector | null>;
+    /** Edge-wide: the tunnel endpoint knows only the certificate. */
+    getById(id: string): Promise<Connector | null>;
+    list(tenantId: string, groupId?: string): Promise<Connector[]>;
+    update(tenantId: string, id: string, patch: ConnectorPatch): Promise<Connector>;
+    delete(tenantId: string, id: string): Promise<void>;
+  };
+  apps: {
+    /** Fills externalUrl (default `https://<app>-<tenant>.<domain>[:port]`) via the caller; validates uniqueness. */
+    create(tenantId: string, input: NewApp & { externalUrl: string }): Promise<App>;
+    get(tenantId: string, id: string): Promise<App | null>;
+    list(tenantId: string): Promise<App[]>;
+    /** Edge-wide: every enabled and disabled app, for the edge's routing table. */
+    listAll(): Promise<App[]>;
+    update(tenantId: string, id: string, patch: AppPatch): Promise<App>;
+    delete(tenantId: string, id: string): Promise<void>;
+  };
+  audit: {
+    append(event: Omit<AuditEvent, 'id' | 'time'> & { time?: string }): Promise<AuditEvent>;
+    list(tenantId: string, filter?: { action?: string; target?: string; since?: string; limit?: number; cursor?: string }): Promise<Page<AuditEvent>>;
+  };
+  /** Subscribe to changes made through this store (and, in a cluster, through any node). Returns unsubscribe. */
+  onChange(listener: (event: ChangeEvent) => void): () => void;
+  close(): Promise<void>;
+}

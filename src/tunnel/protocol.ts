@@ -1,0 +1,79 @@
+/**
+ * The wire contract between edge and connector. Both sides import this file; neither imports the other.
+ *
+ * The connector dials TLS to the edge's public port offering ALPN `drawbridge-tunnel/1` and presenting its client
+ * certificate. Over that socket the roles reverse: the edge is the HTTP/2 client and the connector the HTTP/2
+ * server, so every user request is one HTTP/2 stream with its own flow control.
+ */
+
+export const TUNNEL_ALPN = 'drawbridge-tunnel/1';
+export const PROTOCOL_VERSION = 1;
+
+/** Paths the edge serves for connectors on the tunnel host over ordinary HTTPS (no client certificate yet). */
+export const ENROLL_PATH = '/.drawbridge/v1/enroll';
+
+/** Control streams the edge opens to the connector (never reachable by users: users' requests carry APP_HEADER). */
+export const CONTROL_PREFIX = '/.drawbridge/control/';
+export const CONTROL_CONFIG_PATH = `${CONTROL_PREFIX}config`;
+export const CONTROL_HELLO_PATH = `${CONTROL_PREFIX}hello`;
+
+/** Request-stream metadata, set by the edge only (the edge strips any client-sent `x-drawbridge-*`). */
+export const APP_HEADER = 'x-drawbridge-app';
+export const CONFIG_VERSION_HEADER = 'x-drawbridge-config-version';
+export const REQUEST_ID_HEADER = 'x-drawbridge-request-id';
+/** base64url(JSON Identity) of the signed-in user, absent for passthrough apps. */
+export const IDENTITY_HEADER = 'x-drawbridge-identity';
+/** Set on a request stream that carries an HTTP/1.1 Upgrade (WebSocket…): bytes flow raw after the 101. */
+export const UPGRADE_HEADER = 'x-drawbridge-upgrade';
+/** Set by the connector on a response stream when the backend switched protocols (value: the backend status). */
+export const UPGRADE_STATUS_HEADER = 'x-drawbridge-upgrade-status';
+/** Set by the connector when it answers with a Drawbridge error instead of the backend's response. */
+export const ERROR_HEADER = 'x-drawbridge-error';
+export const ERROR_DETAIL_HEADER = 'x-drawbridge-error-detail';
+
+/** The identity the edge vouches for on a request stream. */
+export interface Identity {
+  userId: string;
+  tenantId: string;
+  upn: string;
+  displayName: string;
+  email: string | null;
+  /** sAMAccountName-style on-premises name for SSO mapping. */
+  onPremName: string | null;
+  groups: string[];
+  /** How the user signed in: `password`, `oidc`, plus `totp`/`webauthn` when MFA ran. */
+  authMethods: string[];
+}
+
+/** App configuration the edge pushes to every connector of the app's group (versioned). */
+export interface ConnectorAppConfig {
+  id: string;
+  name: string;
+  internalUrl: string;
+  backendTimeout: number;
+  tlsVerify: boolean;
+  backendCa: string | null;
+}
+
+export interface ConnectorConfig {
+  version: number;
+  tenantId: string;
+  groupId: string;
+  apps: ConnectorAppConfig[];
+}
+
+export interface ConnectorHello {
+  connectorId: string;
+  version: string;
+  hostname: string;
+  /** Current config version the connector holds (0 = none). */
+  configVersion: number;
+}
+
+export function encodeIdentity(identity: Identity): string {
+  return Buffer.from(JSON.stringify(identity)).toString('base64url');
+}
+
+export function decodeIdentity(value: string): Identity {
+  return JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as Identity;
+}
