@@ -153,6 +153,99 @@ export const catalogue = {
     user: 'Try again. If it keeps happening, tell your help desk and quote the correlation id.',
     admin: 'An unexpected error; the log line with this correlation id has the stack.',
   },
+  // --- identity: sign-in, sessions, MFA (edge/signin) ---
+  'DB-SIGNIN-BAD-CREDENTIALS': {
+    status: 401,
+    title: 'The user name or password is not right',
+    user: 'Check your user name and password and try again. After several failed attempts the account is locked for a while.',
+    admin: 'The password did not match, the user does not exist, or the user has no password (federated users sign in with their provider). The sign-in log has the attempt with the client IP.',
+  },
+  'DB-SIGNIN-LOCKED-OUT': {
+    status: 403,
+    title: 'This account is locked for a while',
+    user: 'Too many wrong passwords were tried for this account. Wait for the time shown and try again, or ask your help desk to unlock it.',
+    admin: 'The account passed the failed sign-in threshold and is locked for a period that doubles with each further failure. Unlock it with POST /api/v1/tenants/{tenant}/users/{id}/unlock (or reset its password).',
+  },
+  'DB-SIGNIN-RATE-LIMITED': {
+    status: 429,
+    title: 'Too many sign-in attempts',
+    user: 'Too many sign-in attempts came from your network or for this account. Wait a minute and try again.',
+    admin: 'The per-IP or per-account sign-in rate limit was reached. Many attempts from one address usually mean password guessing; see the sign-in log filtered by client IP.',
+  },
+  'DB-SIGNIN-CSRF': {
+    status: 403,
+    title: 'The form expired',
+    user: 'The sign-in form was too old or was not sent from this site. Go back, reload the page and try again.',
+    admin: 'A form was posted without a valid CSRF token bound to the browser (stale page, blocked cookies, or a cross-site forgery attempt).',
+  },
+  'DB-SIGNIN-STATE-INVALID': {
+    status: 400,
+    title: 'The sign-in link is not valid',
+    user: 'The sign-in link was changed, expired or was already used. Open the application again from its usual address.',
+    admin: 'The signed sign-in state, one-time code or its browser binding cookie failed verification (tampered, expired after 10 minutes, replayed, or cookies blocked).',
+  },
+  'DB-SIGNIN-MFA-REQUIRED': {
+    status: 401,
+    title: 'A second sign-in step is required',
+    user: 'Your organisation requires a second step (an authenticator code or a passkey). Finish it to continue.',
+    admin: 'The tenant requires MFA (or the user enrolled a method) and the password step alone is not enough. The user is asked to enrol when no method exists.',
+  },
+  'DB-SIGNIN-MFA-FAILED': {
+    status: 401,
+    title: 'The verification code is not right',
+    user: 'Enter the current 6-digit code from your authenticator app (check your phone\'s clock), or one of your recovery codes.',
+    admin: 'The TOTP code, recovery code or passkey assertion did not verify. Repeated failures count towards the account lockout. Reset the user\'s MFA with DELETE /api/v1/tenants/{tenant}/users/{id}/mfa.',
+  },
+  'DB-SESSION-EXPIRED': {
+    status: 401,
+    title: 'Your session has ended',
+    user: 'You were signed out (after a period of inactivity, the maximum session time, or by your administrator). Sign in again.',
+    admin: 'The app session cookie was missing, tampered, expired (idle or absolute), revoked by an admin, or belongs to another application.',
+  },
+  'DB-SIGNIN-TENANT-UNKNOWN': {
+    status: 404,
+    title: 'No organisation to sign in to',
+    user: 'Open the application you want from its usual address: sign-in starts there.',
+    admin: 'The sign-in host was opened without a sign-in state naming the tenant, and more than one tenant exists.',
+  },
+  // --- identity: access to an app (edge/access) ---
+  'DB-ACCESS-NOT-ASSIGNED': {
+    status: 403,
+    title: 'You have not been given access to this application',
+    user: 'Your account is fine, but nobody has assigned this application to you or to one of your groups. Ask your help desk or the application owner to assign it to you, and quote the code below.',
+    admin: 'Neither the user nor any of their groups is assigned to the app. Assign one: POST /api/v1/tenants/{tenant}/apps/{app}/assignments.',
+  },
+  'DB-ACCESS-NO-LICENCE': {
+    status: 403,
+    title: 'Your account has no licence for published applications',
+    user: 'You are assigned to this application, but your account lacks the licence needed to use applications published through Drawbridge. Ask your help desk to give you a Basic or Premium licence, and quote the code below.',
+    admin: 'The user has no basic or premium licence, directly or through a group, or the SKU has no free seat. Assign one: POST /api/v1/tenants/{tenant}/licences/{sku}/assignments.',
+  },
+  'DB-ACCESS-ACCOUNT-DISABLED': {
+    status: 403,
+    title: 'Your account is disabled',
+    user: 'Your organisation has disabled your account, so you cannot sign in to any application. Contact your help desk.',
+    admin: 'The user\'s enabled flag is false. Enable it with PATCH /api/v1/tenants/{tenant}/users/{id} {"enabled": true}.',
+  },
+  // --- identity: federation with an external OpenID Connect provider ---
+  'DB-FED-NOT-CONFIGURED': {
+    status: 404,
+    title: 'Sign-in with your organisation\'s provider is not set up',
+    user: 'Use your Drawbridge user name and password instead, or ask your help desk.',
+    admin: 'The tenant has no OpenID Connect provider configured (PUT /api/v1/tenants/{tenant}/identity-settings).',
+  },
+  'DB-FED-PROVIDER-ERROR': {
+    status: 502,
+    title: 'Your identity provider did not complete the sign-in',
+    user: 'Signing in with your organisation\'s provider failed or was cancelled. Try again; if it persists, tell your help desk.',
+    admin: 'Discovery, the authorization response or the token exchange with the OpenID Connect provider failed (error from the provider, PKCE/state/nonce mismatch, invalid ID token). The log line has the provider\'s error.',
+  },
+  'DB-FED-CLAIMS-INVALID': {
+    status: 403,
+    title: 'Your identity provider did not send the details needed',
+    user: 'Your account at your organisation\'s provider lacks information Drawbridge needs. Tell your help desk.',
+    admin: 'The ID token or userinfo lacked the claim mapped to the user name (claimMapping.username, default preferred_username then email), or the user is linked to another account.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof catalogue;
