@@ -1,0 +1,133 @@
+import { DrawbridgeError } from '../../errors/drawbridge-error.ts';
+import { newId } from '../ids.ts';
+import type { App, AppPatch, PreAuth, Store } from '../types.ts';
+import { BACKEND_TIMEOUT, checkBackendTimeout, checkInternalUrl, parseExternalUrl, requireSlug } from '../validate.ts';
+import { type Ctx, type Row, bool, emit, guard, notFound, now, str, strOrNull, tx } from './db.ts';
+
+function toApp(r: Row): App {
+  return {
+    id: str(r.id),
+    tenantId: str(r.tenant_id),
+    name: str(r.name),
+    externalUrl: str(r.external_url),
+    externalHost: str(r.external_host),
+    internalUrl: str(r.internal_url),
+    groupId: str(r.group_id),
+    preAuth: str(r.pre_auth) as PreAuth,
+    backendTimeout: Number(r.backend_timeout),
+    tlsVerify: bool(r.tls_verify),
+    backendCa: strOrNull(r.backend_ca),
+    enabled: bool(r.enabled),
+    createdAt: str(r.created_at),
+    updatedAt: str(r.updated_at),
+  };
+}
+
+function checkPreAuth(value: string): PreAuth {
+  if (value !== 'passthrough' && value !== 'idp') throw new DrawbridgeError('DB-ADMIN-INVALID', 'preAuth: passthrough or idp');
+  return value;
+}
+
+/** Patch field → column (externalHost follows externalUrl). */
+const COLUMNS: Record<keyof AppPatch, string> = {
+  name: 'name',
+  externalUrl: 'external_url',
+  internalUrl: 'internal_url',
+  groupId: 'group_id',
+  preAuth: 'pre_auth',
+  backendTimeout: 'backend_timeout',
+  tlsVerify: 'tls_verify',
+  backendCa: 'backend_ca',
+  enabled: 'enabled',
+};
+
+export function appsRepo(ctx: Ctx): Store['apps'] {
+  const { db } = ctx;
+  const groupExists = db.prepare('SELECT 1 FROM connector_groups WHERE tenant_id = ? AND id = ?');
+  const insert = db.prepare(
+    `INSERT INTO apps (id, tenant_id, name, external_url, external_host, internal_url, group_id, pre_auth, backend_timeout,
+       tls_verify, backend_ca, enabled, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+  );
+  const byId = db.prepare('SELECT * FROM apps WHERE tenant_id = ? AND id = ?');
+  const all = db.prepare('SELECT * FROM apps WHERE tenant_id = ? ORDER BY name');
+  const edgeWide = db.prepare('SELECT * FROM apps ORDER BY external_host');
+  const hostTaken = db.prepare('SELECT id FROM apps WHERE external_host = ?');
+  const nameTaken = db.prepare('SELECT id FROM apps WHERE tenant_id = ? AND name = ?');
+  const remove = db.prepare('DELETE FROM apps WHERE tenant_id = ? AND id = ?');
+
+  /** Checks the uniqueness rules inside the write transaction, so the message names the field that clashes. */
+  function checkUnique(tenantId: string, self: string | null, name: string | undefined, externalHost: string | undefined): void {
+    const sameName = name === undefined ? undefined : (nameTaken.get(tenantId, name) as { id: string } | undefined);
+    if (sameName && sameName.id !== self) throw new DrawbridgeError('DB-ADMIN-CONFLICT', `an app named ${name} already exists in this tenant`);
+    const sameHost = externalHost === undefined ? undefined : (hostTaken.get(externalHost) as { id: string } | undefined);
+    if (sameHost && sameHost.id !== self) throw new DrawbridgeError('DB-ADMIN-CONFLICT', `an app is already published at ${externalHost}`);
+  }
+
+  return {
+    async create(tenantId, input) {
+      const name = requireSlug('name', input.name);
+      const { externalUrl, externalHost } = parseExternalUrl(input.externalUrl);
+      const internalUrl = checkInternalUrl(input.internalUrl);
+      const preAuth = checkPreAuth(input.preAuth ?? 'idp');
+      const backendTimeout = checkBackendTimeout(input.backendTimeout ?? BACKEND_TIMEOUT.default);
+      const stamp = now();
+      const row = tx(db, () => {
+        if (!groupExists.get(tenantId, input.groupId)) throw notFound('connector group', input.groupId);
+        checkUnique(tenantId, null, name, externalHost);
+        return guard(`app ${name}`, () =>
+          insert.get(newId('app'), tenantId, name, externalUrl, externalHost, internalUrl, input.groupId, preAuth, backendTimeout,
+            input.tlsVerify === false ? 0 : 1, input.backendCa ?? null, input.enabled === false ? 0 : 1, stamp, stamp) as Row,
+        );
+      });
+      const app = toApp(row);
+      emit(ctx, { kind: 'app', tenantId, id: app.id, op: 'created' });
+      return app;
+    },
+    async get(tenantId, id) {
+      const row = byId.get(tenantId, id) as Row | undefined;
+      return row ? toApp(row) : null;
+    },
+    async list(tenantId) {
+      return (all.all(tenantId) as Row[]).map(toApp);
+    },
+    async listAll() {
+      return (edgeWide.all() as Row[]).map(toApp);
+    },
+    async update(tenantId, id, patch) {
+      const p: AppPatch = { ...patch };
+      let externalHost: string | undefined;
+      if (p.name !== undefined) requireSlug('name', p.name);
+      if (p.externalUrl !== undefined) ({ externalUrl: p.externalUrl, externalHost } = parseExternalUrl(p.externalUrl));
+      if (p.internalUrl !== undefined) checkInternalUrl(p.internalUrl);
+      if (p.preAuth !== undefined) checkPreAuth(p.preAuth);
+      if (p.backendTimeout !== undefined) checkBackendTimeout(p.backendTimeout);
+      const sets: string[] = ['updated_at = ?'];
+      const values: (string | number | null)[] = [now()];
+      for (const [key, column] of Object.entries(COLUMNS) as [keyof AppPatch, string][]) {
+        const value = p[key];
+        if (value === undefined) continue;
+        sets.push(`${column} = ?`);
+        values.push(typeof value === 'boolean' ? (value ? 1 : 0) : value);
+      }
+      if (externalHost !== undefined) {
+        sets.push('external_host = ?');
+        values.push(externalHost);
+      }
+      const row = tx(db, () => {
+        if (!byId.get(tenantId, id)) throw notFound('app', id);
+        if (p.groupId !== undefined && !groupExists.get(tenantId, p.groupId)) throw notFound('connector group', p.groupId);
+        checkUnique(tenantId, id, p.name, externalHost);
+        return guard(`app ${id}`, () =>
+          db.prepare(`UPDATE apps SET ${sets.join(', ')} WHERE tenant_id = ? AND id = ? RETURNING *`).get(...values, tenantId, id) as Row,
+        );
+      });
+      emit(ctx, { kind: 'app', tenantId, id, op: 'updated' });
+      return toApp(row);
+    },
+    async delete(tenantId, id) {
+      const { changes } = remove.run(tenantId, id);
+      if (changes === 0) throw notFound('app', id);
+      emit(ctx, { kind: 'app', tenantId, id, op: 'deleted' });
+    },
+  };
+}

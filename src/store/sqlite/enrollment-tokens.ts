@@ -1,0 +1,67 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { DrawbridgeError } from '../../errors/drawbridge-error.ts';
+import { newId } from '../ids.ts';
+import type { EnrollmentToken, Store } from '../types.ts';
+import { type Ctx, type Row, notFound, str, strOrNull, tx } from './db.ts';
+
+/** `dbe_<row id>.<secret>`: the id finds the row, the secret (32 random bytes, base64url) proves possession. */
+const TOKEN = /^dbe_(enr_[0-9a-f]{16})\.([A-Za-z0-9_-]{43})$/;
+
+function toToken(r: Row): EnrollmentToken {
+  return {
+    id: str(r.id),
+    tenantId: str(r.tenant_id),
+    groupId: str(r.group_id),
+    expiresAt: str(r.expires_at),
+    usedAt: strOrNull(r.used_at),
+    connectorId: strOrNull(r.connector_id),
+    createdAt: str(r.created_at),
+  };
+}
+
+const sha256 = (text: string): Buffer => createHash('sha256').update(text).digest();
+const invalid = (): DrawbridgeError => new DrawbridgeError('DB-ENROLL-TOKEN-INVALID');
+
+export function enrollmentTokensRepo(ctx: Ctx): Store['enrollmentTokens'] {
+  const { db } = ctx;
+  const groupExists = db.prepare('SELECT 1 FROM connector_groups WHERE tenant_id = ? AND id = ?');
+  const insert = db.prepare(
+    'INSERT INTO enrollment_tokens (id, tenant_id, group_id, secret_hash, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING *',
+  );
+  const hashById = db.prepare('SELECT secret_hash FROM enrollment_tokens WHERE id = ?');
+  // The one atomic step: only a row still unused and unexpired at `now` flips, so two racing connectors cannot both win.
+  const use = db.prepare(
+    'UPDATE enrollment_tokens SET used_at = ?, connector_id = ? WHERE id = ? AND secret_hash = ? AND used_at IS NULL AND expires_at > ? RETURNING *',
+  );
+  const all = db.prepare('SELECT * FROM enrollment_tokens WHERE tenant_id = ? ORDER BY created_at DESC, id');
+
+  return {
+    async create(tenantId, groupId, ttlSeconds) {
+      if (!Number.isFinite(ttlSeconds) || ttlSeconds <= 0) throw new DrawbridgeError('DB-ADMIN-INVALID', 'ttlSeconds: must be positive');
+      const id = newId('enr');
+      const secret = randomBytes(32).toString('base64url');
+      const created = new Date();
+      const row = tx(db, () => {
+        if (!groupExists.get(tenantId, groupId)) throw notFound('connector group', groupId);
+        const expiresAt = new Date(created.getTime() + ttlSeconds * 1000).toISOString();
+        return insert.get(id, tenantId, groupId, sha256(secret), expiresAt, created.toISOString()) as Row;
+      });
+      return { token: `dbe_${id}.${secret}`, row: toToken(row) };
+    },
+    async consume(token, connectorId, at) {
+      const match = typeof token === 'string' ? TOKEN.exec(token) : null;
+      if (!match) throw invalid();
+      const [, id, secret] = match;
+      const hash = sha256(secret);
+      const stored = hashById.get(id) as { secret_hash: Uint8Array } | undefined;
+      if (!stored || stored.secret_hash.length !== hash.length || !timingSafeEqual(stored.secret_hash, hash)) throw invalid();
+      const when = at.toISOString();
+      const row = use.get(when, connectorId, id, hash, when) as Row | undefined;
+      if (!row) throw invalid();
+      return toToken(row);
+    },
+    async list(tenantId) {
+      return (all.all(tenantId) as Row[]).map(toToken);
+    },
+  };
+}

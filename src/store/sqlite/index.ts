@@ -1,0 +1,56 @@
+/** The embedded store: one SQLite file `<stateDir>/drawbridge.db` through Node's built-in `node:sqlite`. */
+import { EventEmitter } from 'node:events';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { loadMigrations } from '../migrations/index.ts';
+import type { ChangeEvent, Store } from '../types.ts';
+import { appsRepo } from './apps.ts';
+import { auditRepo } from './audit.ts';
+import { connectorsRepo } from './connectors.ts';
+import type { Ctx } from './db.ts';
+import { enrollmentTokensRepo } from './enrollment-tokens.ts';
+import { groupsRepo } from './groups.ts';
+import { migrate } from './migrate.ts';
+import { tenantsRepo } from './tenants.ts';
+
+export const DB_FILE = 'drawbridge.db';
+const BUSY_TIMEOUT_MS = 5000;
+
+export async function openSqliteStore(stateDir: string): Promise<Store> {
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  const db = new DatabaseSync(join(stateDir, DB_FILE), { enableForeignKeyConstraints: true });
+  try {
+    db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;`);
+    migrate(db, await loadMigrations());
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  const events = new EventEmitter();
+  events.setMaxListeners(0);
+  const ctx: Ctx = { db, events };
+  return {
+    tenants: tenantsRepo(ctx),
+    groups: groupsRepo(ctx),
+    enrollmentTokens: enrollmentTokensRepo(ctx),
+    connectors: connectorsRepo(ctx),
+    apps: appsRepo(ctx),
+    audit: auditRepo(ctx),
+    onChange(listener) {
+      // A failing listener must not fail the mutation that already committed, nor starve the other listeners.
+      const safe = (event: ChangeEvent): void => {
+        try {
+          listener(event);
+        } catch (err) {
+          process.emitWarning(`store change listener threw: ${String(err)}`);
+        }
+      };
+      events.on('change', safe);
+      return () => events.off('change', safe);
+    },
+    async close() {
+      if (db.isOpen) db.close();
+    },
+  };
+}
