@@ -17,7 +17,15 @@ import { tenantsRepo } from './tenants.ts';
 export const DB_FILE = 'drawbridge.db';
 const BUSY_TIMEOUT_MS = 5000;
 
-export async function openSqliteStore(stateDir: string): Promise<Store> {
+/**
+ * The SQLite store also exposes its connection, so repositories that live beside it (the directory's users and
+ * groups, added by later migrations) share the one file, the one write lock and the one transaction helper.
+ */
+export interface SqliteStore extends Store {
+  readonly db: DatabaseSync;
+}
+
+export async function openSqliteStore(stateDir: string): Promise<SqliteStore> {
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const db = new DatabaseSync(join(stateDir, DB_FILE), { enableForeignKeyConstraints: true });
   try {
@@ -31,6 +39,7 @@ export async function openSqliteStore(stateDir: string): Promise<Store> {
   events.setMaxListeners(0);
   const ctx: Ctx = { db, events };
   return {
+    db,
     tenants: tenantsRepo(ctx),
     groups: groupsRepo(ctx),
     enrollmentTokens: enrollmentTokensRepo(ctx),
