@@ -91,6 +91,42 @@ export const catalogue = {
     user: 'Run drawbridge connector register again.',
     admin: 'The connector sent a CSR that does not parse or whose signature does not verify.',
   },
+  'DB-ENROLL-REQUEST-INVALID': {
+    status: 400,
+    title: 'The enrollment request is not valid',
+    user: 'Run drawbridge connector register again with a current connector version.',
+    admin: 'The enrollment body is not JSON or lacks a field (token, csr; name, hostname and version are short strings). The message names the field.',
+  },
+  'DB-ENROLL-METHOD-NOT-ALLOWED': {
+    status: 405,
+    title: 'Enrollment accepts only POST',
+    user: 'Use drawbridge connector register; the enrollment address is not a web page.',
+    admin: 'Something other than the connector sent a non-POST request to the enrollment path.',
+  },
+  'DB-ENROLL-BODY-TOO-LARGE': {
+    status: 413,
+    title: 'The enrollment request is too large',
+    user: 'Run drawbridge connector register again; if it persists, report it.',
+    admin: 'The enrollment body exceeded 64 KiB. A genuine request is about 1 KiB.',
+  },
+  'DB-ENROLL-EDGE-UNREACHABLE': {
+    status: 502,
+    title: 'The edge could not be reached for enrollment',
+    user: 'Check the --edge URL, outbound HTTPS (TCP 443) from this host, and the CA given with --ca-file.',
+    admin: 'The connector could not connect to the edge, its TLS certificate was not trusted, or the edge answered something other than an enrollment response. The message has the network or TLS error.',
+  },
+  'DB-ENROLL-ALREADY-REGISTERED': {
+    status: 409,
+    title: 'This connector is already registered',
+    user: 'The state directory already holds a registration. Use --force to replace it, or another --state-dir.',
+    admin: 'Replacing a registration does not delete the old connector on the edge: remove it with drawbridge admin connectors delete.',
+  },
+  'DB-CONNECTOR-STATE-INVALID': {
+    status: 500,
+    title: 'The connector is not registered or its state is damaged',
+    user: 'Run drawbridge connector register with a new enrollment token.',
+    admin: 'A file of the connector state directory is missing, unreadable, too open (keys must be 0600) or inconsistent (certificate does not match the key, or expired). The message names the file and the fix.',
+  },
   // --- backends ---
   'DB-BACKEND-TIMEOUT': {
     status: 504,
