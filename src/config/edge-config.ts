@@ -1,0 +1,76 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { Type, type Static } from '@sinclair/typebox';
+import { validateConfig } from './validate.ts';
+import { DrawbridgeError } from '../errors/drawbridge-error.ts';
+
+/** The edge's configuration: one schema is the source of the type, the validation and docs/configuration.md. */
+export const EdgeConfigSchema = Type.Object({
+  stateDir: Type.String({ minLength: 1, description: 'Directory for the SQLite file, the tunnel CA and secrets.' }),
+  domain: Type.String({ pattern: '^[a-z0-9-]+(\\.[a-z0-9-]+)+$', description: 'Edge domain: apps default to https://<app>-<tenant>.<domain>. Use two labels or more (a wildcard right under "localhost" matches nothing).' }),
+  listen: Type.Object({
+    host: Type.String({ default: '0.0.0.0' }),
+    port: Type.Integer({ minimum: 0, maximum: 65535, default: 443, description: 'Public HTTPS port, shared by users and connector tunnels (0 = any free port).' }),
+  }, { default: {} }),
+  publicPort: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, description: 'Port users see in URLs when the edge sits behind a port mapping; default: the listen port.' })),
+  tls: Type.Array(Type.Object({
+    certFile: Type.String({ description: 'PEM certificate chain; its SANs decide which hosts it serves (by SNI).' }),
+    keyFile: Type.String(),
+  }), { minItems: 1 }),
+  admin: Type.Object({
+    host: Type.String({ default: '127.0.0.1' }),
+    port: Type.Integer({ minimum: 0, maximum: 65535, default: 8444 }),
+    token: Type.Optional(Type.String({ minLength: 24, description: 'Bearer token for the admin API.' })),
+    tokenFile: Type.Optional(Type.String({ description: 'File holding the bearer token (created with a random token if missing).' })),
+  }, { default: {} }),
+  tunnel: Type.Object({
+    hostname: Type.Optional(Type.String({ description: 'Host connectors dial (SNI); default tunnel.<domain>.' })),
+    pingIntervalMs: Type.Integer({ minimum: 100, default: 1000 }),
+  }, { default: {} }),
+  limits: Type.Object({
+    headersTimeoutMs: Type.Integer({ minimum: 1000, default: 30_000 }),
+    keepAliveTimeoutMs: Type.Integer({ minimum: 1000, default: 65_000 }),
+    maxHeaderBytes: Type.Integer({ minimum: 4096, default: 32 * 1024 }),
+  }, { default: {} }),
+  log: Type.Object({ level: Type.String({ default: 'info' }) }, { default: {} }),
+});
+
+export type EdgeConfig = Static<typeof EdgeConfigSchema>;
+
+export function parseEdgeConfig(input: unknown, source = 'edge configuration'): EdgeConfig {
+  return validateConfig(EdgeConfigSchema, input, source);
+}
+
+/** Loads YAML; relative paths in it are resolved against the file's directory. */
+export async function loadEdgeConfig(file: string): Promise<EdgeConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new DrawbridgeError('DB-CONFIG-INVALID', `cannot read ${file}: ${(err as Error).message}`, { cause: err });
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (err) {
+    throw new DrawbridgeError('DB-CONFIG-INVALID', `${file} is not valid YAML: ${(err as Error).message}`, { cause: err });
+  }
+  const config = parseEdgeConfig(raw, file);
+  const base = path.dirname(path.resolve(file));
+  config.stateDir = path.resolve(base, config.stateDir);
+  for (const t of config.tls) {
+    t.certFile = path.resolve(base, t.certFile);
+    t.keyFile = path.resolve(base, t.keyFile);
+  }
+  if (config.admin.tokenFile) config.admin.tokenFile = path.resolve(base, config.admin.tokenFile);
+  return config;
+}
+
+export function tunnelHostOf(config: EdgeConfig): string {
+  return config.tunnel.hostname ?? `tunnel.${config.domain}`;
+}
+
+export function loginHostOf(config: EdgeConfig): string {
+  return `login.${config.domain}`;
+}

@@ -1,0 +1,37 @@
+import type { ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { renderError } from '../../errors/render.ts';
+import { isErrorCode, type ErrorCode } from '../../errors/catalogue.ts';
+
+/** Answers with the catalogue page (or JSON) for `code`, unless the response already started. */
+export function respondError(res: ServerResponse, code: ErrorCode, correlationId: string, detail?: string): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const accept = res.req?.headers.accept;
+  const page = renderError(code, correlationId, accept, detail);
+  res.writeHead(page.status, {
+    'content-type': page.contentType,
+    'content-length': Buffer.byteLength(page.body),
+    'cache-control': 'no-store',
+    'x-correlation-id': correlationId,
+    'x-drawbridge-error': code,
+  });
+  res.end(res.req?.method === 'HEAD' ? undefined : page.body);
+}
+
+/** The same for a raw socket (upgrade requests have no ServerResponse). */
+export function respondErrorOnSocket(socket: Duplex, code: ErrorCode, correlationId: string, accept: string | undefined, detail?: string): void {
+  const page = renderError(code, correlationId, accept, detail);
+  const head = `HTTP/1.1 ${page.status} ${statusText(page.status)}\r\ncontent-type: ${page.contentType}\r\ncontent-length: ${Buffer.byteLength(page.body)}\r\nx-correlation-id: ${correlationId}\r\nx-drawbridge-error: ${code}\r\nconnection: close\r\n\r\n`;
+  socket.end(head + page.body);
+}
+
+export function errorCodeOr(value: unknown, fallback: ErrorCode): ErrorCode {
+  return isErrorCode(value) ? value : fallback;
+}
+
+function statusText(status: number): string {
+  return ({ 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout' } as Record<number, string>)[status] ?? 'Error';
+}

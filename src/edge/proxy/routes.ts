@@ -1,0 +1,60 @@
+import type { App, Store } from '../../store/types.ts';
+
+/**
+ * The edge's in-memory routing table: Host → app. The request path reads only this; it is rebuilt from the store
+ * when the store reports a change, so no request ever waits on the database.
+ */
+export class RouteTable {
+  #byHost = new Map<string, App>();
+  #byId = new Map<string, App>();
+  readonly #store: Store;
+  #reloading: Promise<void> | null = null;
+  #again = false;
+
+  constructor(store: Store) {
+    this.#store = store;
+  }
+
+  /** Reloads everything; concurrent calls coalesce into at most one more reload. */
+  reload(): Promise<void> {
+    if (this.#reloading) {
+      this.#again = true;
+      return this.#reloading;
+    }
+    this.#reloading = (async () => {
+      do {
+        this.#again = false;
+        const apps = await this.#store.apps.listAll();
+        this.#byHost = new Map(apps.map((a) => [a.externalHost, a]));
+        this.#byId = new Map(apps.map((a) => [a.id, a]));
+      } while (this.#again);
+    })().finally(() => { this.#reloading = null; });
+    return this.#reloading;
+  }
+
+  lookupHost(host: string): App | undefined {
+    return this.#byHost.get(host);
+  }
+
+  get(id: string): App | undefined {
+    return this.#byId.get(id);
+  }
+
+  appsOfGroup(groupId: string): App[] {
+    return [...this.#byId.values()].filter((a) => a.groupId === groupId);
+  }
+
+  groupIds(): Set<string> {
+    return new Set([...this.#byId.values()].map((a) => a.groupId));
+  }
+}
+
+/** `Host` header → routing key: lower-case, without port, without a trailing dot. */
+export function hostKey(hostHeader: string | undefined): string {
+  if (!hostHeader) return '';
+  let host = hostHeader.toLowerCase();
+  if (host.startsWith('[')) return host.slice(0, host.indexOf(']') + 1);
+  const colon = host.lastIndexOf(':');
+  if (colon >= 0) host = host.slice(0, colon);
+  return host.endsWith('.') ? host.slice(0, -1) : host;
+}

@@ -1,0 +1,127 @@
+import tls from 'node:tls';
+import http2 from 'node:http2';
+import { randomBytes } from 'node:crypto';
+import { TUNNEL_ALPN } from '../../tunnel/protocol.ts';
+import { TUNNEL_SESSION_OPTIONS, widenConnectionWindow } from '../../tunnel/flow-control.ts';
+import { hello } from '../../tunnel/control.ts';
+import type { Store } from '../../store/types.ts';
+import type { Logger } from '../../lib/log.ts';
+import type { Tunnel, TunnelRegistry } from './registry.ts';
+import type { ConfigPublisher } from './config-publisher.ts';
+import { watchHealth } from './health.ts';
+
+export interface TunnelCredentials {
+  caCertPem: string;
+  serverCertPem: string;
+  serverKeyPem: string;
+}
+
+export interface TunnelEndpointDeps {
+  credentials: TunnelCredentials;
+  tunnelHost: string;
+  store: Store;
+  registry: TunnelRegistry;
+  publisher: ConfigPublisher;
+  logger: Logger;
+  pingIntervalMs: number;
+}
+
+/** Hex serials compare without case or leading zeros (OpenSSL and @peculiar/x509 print them differently). */
+export function normalizeSerial(serial: string): string {
+  return serial.replace(/[^0-9a-f]/gi, '').toLowerCase().replace(/^0+/, '');
+}
+
+/**
+ * The tunnel endpoint: a TLS server that only accepts connector certificates issued by the edge's tunnel CA, then
+ * runs the HTTP/2 *client* over each accepted socket (roles reversed: users' requests become streams the edge opens).
+ */
+export function createTunnelServer(deps: TunnelEndpointDeps): tls.Server {
+  const { credentials, logger } = deps;
+  const server = tls.createServer({
+    key: credentials.serverKeyPem,
+    cert: credentials.serverCertPem,
+    ca: credentials.caCertPem,
+    requestCert: true,
+    rejectUnauthorized: true,
+    ALPNProtocols: [TUNNEL_ALPN],
+    minVersion: 'TLSv1.3',
+  });
+  server.on('secureConnection', (socket) => {
+    acceptTunnel(socket, deps).catch((err: Error) => {
+      logger.warn({ err: err.message, remote: socket.remoteAddress }, 'tunnel setup failed');
+      socket.destroy();
+    });
+  });
+  server.on('tlsClientError', (err, socket) => {
+    logger.info({ err: err.message, remote: socket.remoteAddress, code: 'DB-TUNNEL-CERT-REFUSED' }, 'tunnel TLS handshake refused');
+  });
+  return server;
+}
+
+async function acceptTunnel(socket: tls.TLSSocket, deps: TunnelEndpointDeps): Promise<void> {
+  const { store, registry, publisher, logger } = deps;
+  const cert = socket.getPeerCertificate();
+  const connectorId = typeof cert.subject?.CN === 'string' ? cert.subject.CN : '';
+  const row = connectorId ? await store.connectors.getById(connectorId) : null;
+  const refusal = !row ? 'unknown connector'
+    : !row.enabled ? 'connector is disabled'
+    : normalizeSerial(row.certSerial) !== normalizeSerial(cert.serialNumber ?? '') ? 'certificate was replaced by a newer registration'
+    : null;
+
+  const session = http2.connect(`https://${deps.tunnelHost}`, { ...TUNNEL_SESSION_OPTIONS, createConnection: () => socket });
+  session.on('error', (err) => logger.debug({ connectorId, err: err.message }, 'tunnel session error'));
+
+  if (refusal !== null || row === null) {
+    // Tell the connector why in the GOAWAY's debug data, so its log names the fix instead of "connection reset".
+    logger.warn({ connectorId, remote: socket.remoteAddress, code: 'DB-TUNNEL-CERT-REFUSED', reason: refusal }, 'tunnel refused');
+    if (row) void store.audit.append({ tenantId: row.tenantId, actor: 'edge', action: 'connector.refused', target: row.id, detail: { reason: refusal, address: socket.remoteAddress } });
+    session.once('connect', () => {
+      session.goaway(http2.constants.NGHTTP2_NO_ERROR, 0, Buffer.from(`DB-TUNNEL-CERT-REFUSED ${refusal}`));
+      setTimeout(() => session.destroy(), 200).unref();
+    });
+    return;
+  }
+
+  widenConnectionWindow(session);
+  const info = await hello(session);
+  const tunnel: Tunnel = {
+    id: `tun_${randomBytes(6).toString('hex')}`,
+    connectorId: row.id,
+    tenantId: row.tenantId,
+    groupId: row.groupId,
+    session,
+    connectedAt: new Date(),
+    address: socket.remoteAddress ?? null,
+    version: info.version,
+    hostname: info.hostname,
+    inFlight: 0,
+    apps: new Set(),
+    configVersion: 0,
+    usable: true,
+    rttMs: null,
+  };
+  await publisher.pushTo(tunnel);
+  if (session.closed || session.destroyed) return;
+  registry.add(tunnel);
+  const stopHealth = watchHealth(tunnel, { intervalMs: deps.pingIntervalMs, logger, onEject: () => audit('tunnel.ejected'), onRestore: () => audit('tunnel.restored') });
+  logger.info({ connectorId: row.id, tunnelId: tunnel.id, remote: tunnel.address, version: info.version }, 'tunnel up');
+  await store.connectors.update(row.tenantId, row.id, { lastSeenAt: new Date().toISOString(), lastAddress: tunnel.address, version: info.version, hostname: info.hostname });
+  audit('tunnel.connected');
+
+  session.on('close', () => {
+    stopHealth();
+    tunnel.usable = false;
+    registry.remove(tunnel);
+    logger.info({ connectorId: row.id, tunnelId: tunnel.id }, 'tunnel closed');
+    void store.connectors.update(row.tenantId, row.id, { lastSeenAt: new Date().toISOString() }).catch(() => {});
+    audit('tunnel.lost');
+  });
+  session.on('goaway', () => {
+    // The connector is draining: no new streams here; in-flight ones finish.
+    tunnel.usable = false;
+  });
+
+  function audit(action: string): void {
+    void store.audit.append({ tenantId: tunnel.tenantId, actor: `connector:${tunnel.connectorId}`, action, target: tunnel.connectorId, detail: { tunnelId: tunnel.id, address: tunnel.address } }).catch(() => {});
+  }
+}
