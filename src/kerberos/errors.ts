@@ -37,13 +37,13 @@ export type KerberosErrorDetails = {
 
 export class KerberosError extends Error {
   readonly code: KerberosErrorCode;
-  readonly krbCode?: number;
-  readonly krbName?: string;
-  readonly eText?: string;
-  readonly eData?: Uint8Array;
-  readonly skewMs?: number;
-  readonly kdc?: string;
-  readonly hint?: string;
+  declare readonly krbCode?: number;
+  declare readonly krbName?: string;
+  declare readonly eText?: string;
+  declare readonly eData?: Uint8Array;
+  declare readonly skewMs?: number;
+  declare readonly kdc?: string;
+  declare readonly hint?: string;
 
   constructor(code: KerberosErrorCode, message: string, details: KerberosErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
