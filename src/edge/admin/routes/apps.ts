@@ -1,0 +1,95 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { DrawbridgeError } from '../../../errors/drawbridge-error.ts';
+import type { AppPatch as StoreAppPatch } from '../../../store/types.ts';
+import { BACKEND_TIMEOUT, checkInternalUrl, parseExternalUrl } from '../../../store/validate.ts';
+import type { AdminContext } from '../context.ts';
+import {
+  AppPatch, type AppPatchBody, NewApp, type NewAppBody, TenantObjectParams, TenantParams, type TenantParamsT, errorResponses, listOf,
+} from '../schemas.ts';
+
+const AppParams = TenantObjectParams('appId', 'App id (app_…) or name.');
+
+/** `default` → 85 s, `long` → 180 s, like the Entra portal's two settings; otherwise the number of seconds. */
+function seconds(value: number | 'default' | 'long'): number {
+  return value === 'default' ? BACKEND_TIMEOUT.default : value === 'long' ? BACKEND_TIMEOUT.long : value;
+}
+
+function checkCa(value: string | null | undefined): void {
+  if (value && !value.includes('-----BEGIN CERTIFICATE-----')) {
+    throw new DrawbridgeError('DB-ADMIN-INVALID', 'backendCa: expected one or more PEM certificates');
+  }
+}
+
+export function appRoutes(app: FastifyInstance, ctx: AdminContext): void {
+  const { store, deps } = ctx;
+  const tags = ['apps'];
+  const changed = (): void => deps.onAppsChanged?.();
+
+  async function find(params: Static<typeof AppParams>) {
+    const tenant = await ctx.tenant(params.tenantId);
+    const found = params.appId.startsWith('app_')
+      ? await store.apps.get(tenant.id, params.appId)
+      : (await store.apps.list(tenant.id)).find((a) => a.name === params.appId);
+    if (!found) throw new DrawbridgeError('DB-ADMIN-NOT-FOUND', `app ${params.appId} not found`);
+    return found;
+  }
+
+  app.post<{ Params: TenantParamsT; Body: NewAppBody }>('/tenants/:tenantId/apps', {
+    schema: { tags, summary: 'Publish an app', params: TenantParams, body: NewApp, response: { 201: Type.Ref('App'), ...errorResponses(400, 404, 409) } },
+  }, async (req, reply) => {
+    const tenant = await ctx.tenant(req.params.tenantId);
+    const body = req.body;
+    checkInternalUrl(body.internalUrl);
+    const externalUrl = parseExternalUrl(body.externalUrl ?? deps.defaultExternalUrl(tenant.name, body.name)).externalUrl;
+    checkCa(body.backendCa);
+    const group = await ctx.groupField(tenant.id, body.groupId);
+    const created = await store.apps.create(tenant.id, {
+      ...body,
+      groupId: group.id,
+      externalUrl,
+      backendTimeout: body.backendTimeout === undefined ? undefined : seconds(body.backendTimeout),
+    });
+    await ctx.audit(tenant.id, 'app.created', created.id, {
+      name: created.name, externalUrl: created.externalUrl, internalUrl: created.internalUrl, groupId: created.groupId, preAuth: created.preAuth,
+    });
+    changed();
+    return reply.code(201).send(created);
+  });
+
+  app.get<{ Params: TenantParamsT }>('/tenants/:tenantId/apps', {
+    schema: { tags, summary: 'List apps', params: TenantParams, response: { 200: listOf('App'), ...errorResponses(404) } },
+  }, async (req) => ({ items: await store.apps.list((await ctx.tenant(req.params.tenantId)).id) }));
+
+  app.get<{ Params: Static<typeof AppParams> }>('/tenants/:tenantId/apps/:appId', {
+    schema: { tags, summary: 'Get an app', params: AppParams, response: { 200: Type.Ref('App'), ...errorResponses(404) } },
+  }, async (req) => find(req.params));
+
+  app.patch<{ Params: Static<typeof AppParams>; Body: AppPatchBody }>('/tenants/:tenantId/apps/:appId', {
+    schema: { tags, summary: 'Change an app', params: AppParams, body: AppPatch, response: { 200: Type.Ref('App'), ...errorResponses(400, 404, 409) } },
+  }, async (req) => {
+    const current = await find(req.params);
+    const { backendTimeout, groupId, ...rest } = req.body;
+    const patch: StoreAppPatch = { ...rest };
+    if (patch.internalUrl !== undefined) checkInternalUrl(patch.internalUrl);
+    if (patch.externalUrl !== undefined) patch.externalUrl = parseExternalUrl(patch.externalUrl).externalUrl;
+    checkCa(patch.backendCa);
+    if (backendTimeout !== undefined) patch.backendTimeout = seconds(backendTimeout);
+    if (groupId !== undefined) patch.groupId = (await ctx.groupField(current.tenantId, groupId)).id;
+    const updated = await store.apps.update(current.tenantId, current.id, patch);
+    const detail = Object.fromEntries(Object.entries(patch).map(([k, v]) => [k, k === 'backendCa' && v ? '(PEM)' : v]));
+    await ctx.audit(current.tenantId, 'app.updated', current.id, detail);
+    changed();
+    return updated;
+  });
+
+  app.delete<{ Params: Static<typeof AppParams> }>('/tenants/:tenantId/apps/:appId', {
+    schema: { tags, summary: 'Unpublish an app', params: AppParams, response: { 204: Type.Null(), ...errorResponses(404) } },
+  }, async (req, reply) => {
+    const current = await find(req.params);
+    await store.apps.delete(current.tenantId, current.id);
+    await ctx.audit(current.tenantId, 'app.deleted', current.id, { name: current.name, externalUrl: current.externalUrl });
+    changed();
+    return reply.code(204).send();
+  });
+}

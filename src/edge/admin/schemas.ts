@@ -1,0 +1,209 @@
+/**
+ * The admin API's schemas: one TypeBox source for request validation, response serialisation and the OpenAPI
+ * document. Field rules the schema cannot express (URL shapes) are checked by `store/validate.ts`.
+ */
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+
+const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+const Time = Type.String({ format: 'date-time' });
+const Slug = (description: string) =>
+  Type.String({ pattern: '^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$', minLength: 1, maxLength: 40, description });
+const Name = (description: string) => Type.String({ minLength: 1, maxLength: 100, description });
+
+export const ErrorBody = Type.Object(
+  {
+    error: Type.Object({
+      code: Type.String({ description: 'Stable DB-<AREA>-<WHAT> code from the catalogue (docs/errors.md).' }),
+      title: Type.String(),
+      message: Type.String({ description: 'What to do.' }),
+      detail: Type.Optional(Type.String({ description: 'The precise reason (field, limit).' })),
+      correlationId: Type.String({ description: 'Also in the x-correlation-id header and the edge log.' }),
+    }),
+  },
+  { $id: 'Error' },
+);
+
+export const errorResponses = (...statuses: (400 | 401 | 404 | 409)[]) =>
+  Object.fromEntries([401, ...statuses].map((status) => [status, Type.Ref('Error')]));
+
+// --- parameters ---
+export const TenantParams = Type.Object({ tenantId: Type.String({ description: 'Tenant id (tnt_…) or name.' }) });
+export const TenantObjectParams = (name: string, description: string) =>
+  Type.Object({ tenantId: TenantParams.properties.tenantId, [name]: Type.String({ description }) });
+
+// --- tenants ---
+export const Tenant = Type.Object(
+  { id: Type.String(), name: Type.String(), displayName: Type.String(), createdAt: Time },
+  { $id: 'Tenant' },
+);
+export const NewTenant = Type.Object(
+  { name: Slug('Lower-case slug, unique across the edge; part of default app URLs.'), displayName: Type.Optional(Name('Shown in the console and portal.')) },
+  { additionalProperties: false },
+);
+
+// --- connector groups ---
+export const Group = Type.Object(
+  { id: Type.String(), tenantId: Type.String(), name: Type.String(), createdAt: Time },
+  { $id: 'ConnectorGroup' },
+);
+export const NewGroup = Type.Object({ name: Name('Unique within the tenant.') }, { additionalProperties: false });
+
+// --- enrollment tokens ---
+export const TOKEN_TTL = { default: 3600, min: 60, max: 7 * 24 * 3600 } as const;
+export const EnrollmentToken = Type.Object(
+  {
+    id: Type.String(),
+    tenantId: Type.String(),
+    groupId: Type.String(),
+    expiresAt: Time,
+    usedAt: Nullable(Time),
+    connectorId: Nullable(Type.String()),
+    createdAt: Time,
+  },
+  { $id: 'EnrollmentToken' },
+);
+export const NewEnrollmentToken = Type.Object(
+  {
+    groupId: Type.String({ description: 'Connector group id (grp_…) or name.' }),
+    ttlSeconds: Type.Optional(Type.Integer({ minimum: TOKEN_TTL.min, maximum: TOKEN_TTL.max, default: TOKEN_TTL.default })),
+  },
+  { additionalProperties: false },
+);
+export const CreatedEnrollmentToken = Type.Object({
+  token: Type.String({ description: 'dbe_<id>.<secret>: shown once, give it to drawbridge connector register.' }),
+  id: Type.String(),
+  tenantId: Type.String(),
+  groupId: Type.String(),
+  expiresAt: Time,
+  usedAt: Nullable(Time),
+  connectorId: Nullable(Type.String()),
+  createdAt: Time,
+});
+
+// --- apps ---
+export const PreAuth = Type.Union([Type.Literal('passthrough'), Type.Literal('idp')], {
+  description: 'idp: users sign in first; passthrough: the edge forwards without sign-in.',
+});
+export const BackendTimeout = Type.Union(
+  [Type.Integer({ minimum: 1, maximum: 3600 }), Type.Literal('default'), Type.Literal('long')],
+  { description: 'Seconds to wait for the backend\'s response headers: 1–3600, or default (85) or long (180).' },
+);
+export const App = Type.Object(
+  {
+    id: Type.String(),
+    tenantId: Type.String(),
+    name: Type.String(),
+    externalUrl: Type.String(),
+    externalHost: Type.String(),
+    internalUrl: Type.String(),
+    groupId: Type.String(),
+    preAuth: PreAuth,
+    backendTimeout: Type.Integer(),
+    tlsVerify: Type.Boolean(),
+    backendCa: Nullable(Type.String()),
+    enabled: Type.Boolean(),
+    createdAt: Time,
+    updatedAt: Time,
+  },
+  { $id: 'App' },
+);
+const appFields = {
+  externalUrl: Type.String({ description: 'https://host[:port], no path; unique across the edge. Default https://<app>-<tenant>.<domain>.' }),
+  internalUrl: Type.String({ description: 'http(s)://host[:port][/base] as the connector sees it; no credentials.' }),
+  groupId: Type.String({ description: 'Connector group id (grp_…) or name, in this tenant.' }),
+  preAuth: PreAuth,
+  backendTimeout: BackendTimeout,
+  tlsVerify: Type.Boolean({ description: 'Validate the backend certificate (default true).' }),
+  backendCa: Nullable(Type.String({ maxLength: 65536, description: 'Extra PEM CA bundle for the backend.' })),
+  enabled: Type.Boolean(),
+};
+export const NewApp = Type.Object(
+  {
+    name: Slug('Lower-case slug, unique in the tenant.'),
+    internalUrl: appFields.internalUrl,
+    groupId: appFields.groupId,
+    externalUrl: Type.Optional(appFields.externalUrl),
+    preAuth: Type.Optional(appFields.preAuth),
+    backendTimeout: Type.Optional(appFields.backendTimeout),
+    tlsVerify: Type.Optional(appFields.tlsVerify),
+    backendCa: Type.Optional(appFields.backendCa),
+    enabled: Type.Optional(appFields.enabled),
+  },
+  { additionalProperties: false },
+);
+export const AppPatch = Type.Partial(Type.Object({ name: Slug('New name.'), ...appFields }), { additionalProperties: false, minProperties: 1 });
+
+// --- connectors ---
+export const LiveStatus = Type.Object({
+  status: Type.Union([Type.Literal('connected'), Type.Literal('disconnected'), Type.Literal('disabled')]),
+  tunnels: Type.Integer(),
+  connectedSince: Nullable(Time),
+  address: Nullable(Type.String()),
+  version: Nullable(Type.String()),
+  inFlight: Type.Integer(),
+});
+export const Connector = Type.Object(
+  {
+    id: Type.String(),
+    tenantId: Type.String(),
+    groupId: Type.String(),
+    name: Type.String(),
+    enabled: Type.Boolean(),
+    certSerial: Type.String(),
+    certNotAfter: Time,
+    version: Nullable(Type.String()),
+    hostname: Nullable(Type.String()),
+    lastSeenAt: Nullable(Time),
+    lastAddress: Nullable(Type.String()),
+    createdAt: Time,
+    live: LiveStatus,
+  },
+  { $id: 'Connector' },
+);
+export const ConnectorPatch = Type.Object(
+  {
+    name: Type.Optional(Name('Display name.')),
+    enabled: Type.Optional(Type.Boolean({ description: 'false drops its tunnels at once.' })),
+    groupId: Type.Optional(Type.String({ description: 'Move to another group (id or name) of this tenant.' })),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+
+// --- audit ---
+export const AuditEvent = Type.Object(
+  {
+    id: Type.String(),
+    tenantId: Type.String(),
+    time: Time,
+    actor: Type.String(),
+    action: Type.String(),
+    target: Nullable(Type.String()),
+    detail: Type.Record(Type.String(), Type.Unknown()),
+  },
+  { $id: 'AuditEvent' },
+);
+export const AuditQuery = Type.Object(
+  {
+    action: Type.Optional(Type.String({ description: 'Exact action, or a prefix ending in . or * (app. → every app event).' })),
+    target: Type.Optional(Type.String()),
+    since: Type.Optional(Type.String({ format: 'date-time' })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+    cursor: Type.Optional(Type.String({ description: 'The next value of the previous page.' })),
+  },
+  { additionalProperties: false },
+);
+export const AuditPage = Type.Object({ items: Type.Array(Type.Ref('AuditEvent')), next: Nullable(Type.String()) });
+
+export const listOf = (id: string) => Type.Object({ items: Type.Array(Type.Ref(id)) });
+
+/** Named schemas added once with addSchema; they become components/schemas in the OpenAPI document. */
+export const sharedSchemas = [ErrorBody, Tenant, Group, EnrollmentToken, App, Connector, AuditEvent];
+
+export type NewTenantBody = Static<typeof NewTenant>;
+export type NewGroupBody = Static<typeof NewGroup>;
+export type NewEnrollmentTokenBody = Static<typeof NewEnrollmentToken>;
+export type NewAppBody = Static<typeof NewApp>;
+export type AppPatchBody = Static<typeof AppPatch>;
+export type ConnectorPatchBody = Static<typeof ConnectorPatch>;
+export type AuditQueryString = Static<typeof AuditQuery>;
+export type TenantParamsT = Static<typeof TenantParams>;

@@ -1,0 +1,28 @@
+import type { Logger } from 'pino';
+import type { Store } from '../../store/types.ts';
+
+/** What the tunnel registry knows about one connector right now (zero tunnels when it is not connected). */
+export interface ConnectorLiveStatus {
+  connectorId: string;
+  tunnels: number;
+  connectedSince: string | null;
+  address: string | null;
+  version: string | null;
+  inFlight: number;
+}
+
+/** Everything the admin API needs from the rest of the edge; the API imports none of it directly. */
+export interface AdminDeps {
+  store: Store;
+  /** The bearer token every request must carry. */
+  token: string;
+  logger: Logger;
+  /** `https://<app>-<tenant>.<domain>[:port]`, used when an app is created without an externalUrl. */
+  defaultExternalUrl(tenantName: string, appName: string): string;
+  /** Live tunnels of the tenant's connectors (connectors without tunnels may be absent). */
+  connectorStatus(tenantId: string): ConnectorLiveStatus[];
+  /** Drops the connector's tunnels at once (called when it is disabled or deleted). */
+  disconnectConnector(connectorId: string): void;
+  /** Called after an app is created, updated or deleted (the store's onChange fires as well). */
+  onAppsChanged?(): void;
+}
