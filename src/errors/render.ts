@@ -75,6 +75,24 @@ export function page(title: string, body: string): string {
   input[type=text], input[type=password], input[type=email] { width:100%; padding: 10px; font: inherit; border:1px solid var(--line); border-radius: 6px; background: var(--card); color: var(--fg); }
   button, .button { display:inline-block; margin-top: 20px; padding: 10px 18px; font: inherit; font-weight: 600; color: #fff; background: var(--accent); border: 0; border-radius: 6px; cursor: pointer; text-decoration: none; }
   a { color: var(--accent); }
+  input[type=text]:focus, input[type=password]:focus, button:focus-visible, .button:focus-visible { outline: 3px solid var(--accent); outline-offset: 2px; }
+  .muted { color: var(--muted); }
+  .lead { margin: 0 0 8px; color: var(--muted); }
+  .alert { margin: 16px 0; padding: 12px 14px; border: 1px solid #cf222e; border-left-width: 4px; border-radius: 6px; background: rgba(207,34,46,.08); }
+  .notice { margin: 16px 0; padding: 12px 14px; border: 1px solid var(--line); border-left: 4px solid var(--accent); border-radius: 6px; background: var(--bg); }
+  .button.secondary, button.secondary { color: var(--accent); background: transparent; border: 1px solid var(--line); }
+  button.wide { width: 100%; }
+  .check { display: flex; gap: 8px; align-items: center; margin-top: 16px; font-weight: 400; }
+  .divider { display: flex; align-items: center; gap: 12px; margin: 24px 0 4px; color: var(--muted); font-size: .875rem; }
+  .divider::before, .divider::after { content: ""; flex: 1; border-top: 1px solid var(--line); }
+  .qr { display: block; width: 200px; height: 200px; margin: 16px auto; padding: 8px; background: #fff; border-radius: 6px; }
+  .secret { font: 600 1.05rem/1.4 ui-monospace, SFMono-Regular, Menlo, monospace; letter-spacing: .08em; word-break: break-all; }
+  .codes { display: grid; grid-template-columns: repeat(2, 1fr); gap: 6px 16px; margin: 16px 0; padding: 16px; list-style: none; border-radius: 6px; background: var(--bg); font-family: ui-monospace, SFMono-Regular, Menlo, monospace; }
+  .who { display: flex; justify-content: space-between; align-items: center; gap: 12px; margin: 0 0 16px; padding: 10px 14px; border-radius: 6px; background: var(--bg); }
+  .actions { display: flex; flex-wrap: wrap; gap: 12px; align-items: center; }
+  .actions form { margin: 0; }
+  .otp { font: 600 1.4rem/1 ui-monospace, SFMono-Regular, Menlo, monospace !important; letter-spacing: .3em; text-align: center; }
+  footer { max-width: 560px; margin: -32px auto 32px; padding: 0 8px; color: var(--muted); font-size: .8rem; text-align: center; }
 </style>
 </head>
 <body>
