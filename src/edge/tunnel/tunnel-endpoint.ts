@@ -9,6 +9,7 @@ import type { Logger } from '../../lib/log.ts';
 import type { Tunnel, TunnelRegistry } from './registry.ts';
 import type { ConfigPublisher } from './config-publisher.ts';
 import { watchHealth } from './health.ts';
+import { normalizeSerial } from '../../pki/serial.ts';
 
 export interface TunnelCredentials {
   caCertPem: string;
@@ -24,11 +25,6 @@ export interface TunnelEndpointDeps {
   publisher: ConfigPublisher;
   logger: Logger;
   pingIntervalMs: number;
-}
-
-/** Hex serials compare without case or leading zeros (OpenSSL and @peculiar/x509 print them differently). */
-export function normalizeSerial(serial: string): string {
-  return serial.replace(/[^0-9a-f]/gi, '').toLowerCase().replace(/^0+/, '');
 }
 
 /**

@@ -1,0 +1,105 @@
+import http2, { type ServerHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
+import type { Writable } from 'node:stream';
+import { APP_HEADER, REQUEST_ID_HEADER, IDENTITY_HEADER, UPGRADE_HEADER, ERROR_HEADER, ERROR_DETAIL_HEADER, decodeIdentity, type ConnectorAppConfig, type Identity } from '../../tunnel/protocol.ts';
+import { catalogue, type ErrorCode } from '../../errors/catalogue.ts';
+import { withoutHopByHop } from '../../lib/http-headers.ts';
+import type { Logger } from '../../lib/log.ts';
+import type { AppConfigTable } from './app-config.ts';
+import { backendPath, type BackendPools } from './backend-pool.ts';
+import { backendErrorCode } from './backend-errors.ts';
+import { forwardUpgrade } from './upgrade.ts';
+
+/** Single sign-on to the backend: extra request headers for this user (Negotiate, identity headers…). */
+export type SsoProvider = (app: ConnectorAppConfig, identity: Identity | null, correlationId: string) => Promise<Record<string, string>>;
+
+export interface ForwarderDeps {
+  apps: AppConfigTable;
+  pools: BackendPools;
+  logger: Logger;
+  sso?: SsoProvider;
+}
+
+/** Long-lived RD Gateway channels send data sporadically: no idle timeout on their bodies. */
+const LONG_LIVED_METHODS = new Set(['RDG_IN_DATA', 'RDG_OUT_DATA']);
+
+const fromEdge = (name: string): boolean => name.startsWith('x-drawbridge-');
+
+/**
+ * One tunnel stream → one backend request:
+ *   1. check the target is an app published on this connector's group (never an open proxy)
+ *   2. single sign-on headers   3. stream the request to the backend over a pooled connection
+ *   4. stream the response back; failures become catalogue codes the edge renders.
+ */
+export function createForwarder(deps: ForwarderDeps): (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => void {
+  const { apps, pools, logger } = deps;
+
+  return function forward(stream, headers) {
+    const correlationId = String(headers[REQUEST_ID_HEADER] ?? '');
+    const appId = String(headers[APP_HEADER] ?? '');
+    const path = String(headers[':path'] ?? '');
+    const method = String(headers[':method'] ?? 'GET');
+    stream.on('error', () => { /* the edge cancelled; nothing to report */ });
+
+    // 1. The target must be an app this connector's group publishes, and the path must be origin-form.
+    const app = apps.get(appId);
+    if (!app || !path.startsWith('/')) {
+      logger.warn({ correlationId, appId, path, groupId: apps.groupId, code: 'DB-CONNECTOR-TARGET-REFUSED' }, 'refused a target outside this connector\'s apps');
+      return refuse(stream, 'DB-CONNECTOR-TARGET-REFUSED', app ? 'path must start with /' : `app ${appId || '(none)'} is not published on this connector group`);
+    }
+    const identity = typeof headers[IDENTITY_HEADER] === 'string' ? decodeIdentity(headers[IDENTITY_HEADER]) : null;
+
+    // 2. SSO headers, then the backend request.
+    const sso = deps.sso ? deps.sso(app, identity, correlationId) : Promise.resolve({});
+    sso.then((ssoHeaders) => {
+      const backendHeaders = withoutHopByHop(headers, fromEdge);
+      backendHeaders.host = new URL(app.internalUrl).host;
+      Object.assign(backendHeaders, ssoHeaders);
+      const upgrade = headers[UPGRADE_HEADER];
+      if (typeof upgrade === 'string') {
+        return forwardUpgrade({ stream, app, pools, path: backendPath(app.internalUrl, path), method, headers: backendHeaders, protocol: upgrade, correlationId, logger, refuse });
+      }
+      return send(stream, app, method, path, backendHeaders, correlationId);
+    }, (err: Error & { code?: string }) => {
+      const code = (err.code && Object.hasOwn(catalogue, err.code) ? err.code : 'DB-INTERNAL') as ErrorCode;
+      logger.warn({ correlationId, appId, code, err: err.message }, 'single sign-on failed');
+      refuse(stream, code, err.message);
+    });
+  };
+
+  function send(stream: ServerHttp2Stream, app: ConnectorAppConfig, method: string, path: string, headers: Record<string, unknown>, correlationId: string): void {
+    const timeoutMs = app.backendTimeout * 1000;
+    const abort = new AbortController();
+    stream.once('close', () => { if (!stream.writableFinished) abort.abort(); });
+
+    // 3 + 4. undici streams the h2 request stream up and writes the response into the same h2 stream.
+    pools.for(app).stream({
+      path: backendPath(app.internalUrl, path),
+      method: method as 'GET',
+      headers: headers as Record<string, string>,
+      body: stream.endAfterHeaders ? null : stream,
+      headersTimeout: timeoutMs,
+      bodyTimeout: LONG_LIVED_METHODS.has(method) ? 0 : timeoutMs,
+      signal: abort.signal,
+    }, ({ statusCode, headers: responseHeaders }): Writable => {
+      if (stream.destroyed) return stream;
+      stream.respond({ ':status': statusCode, ...withoutHopByHop(responseHeaders as Record<string, string>) });
+      return stream;
+    }).catch((err: NodeJS.ErrnoException) => {
+      if (abort.signal.aborted) return; // the edge cancelled: the client went away
+      const code = backendErrorCode(err);
+      logger.warn({ correlationId, appId: app.id, code, err: err.message, errCode: err.code }, 'backend request failed');
+      if (!stream.headersSent) refuse(stream, code, code === 'DB-BACKEND-TIMEOUT' ? `no answer within ${app.backendTimeout} s` : undefined);
+      else if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+    });
+  }
+}
+
+/** Answers the stream with a Drawbridge error; the edge turns it into the catalogue page. */
+export function refuse(stream: ServerHttp2Stream, code: ErrorCode, detail?: string): void {
+  if (stream.destroyed || stream.headersSent) return;
+  const headers: Record<string, string | number> = { ':status': catalogue[code].status, [ERROR_HEADER]: code };
+  if (detail) headers[ERROR_DETAIL_HEADER] = encodeURIComponent(detail);
+  stream.respond(headers, { endStream: true });
+  // Unread request body: tell the edge to stop sending it.
+  if (!stream.readableEnded) stream.close(http2.constants.NGHTTP2_NO_ERROR);
+}

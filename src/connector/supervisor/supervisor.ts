@@ -1,0 +1,188 @@
+import tls from 'node:tls';
+import http2, { type Http2Server, type ServerHttp2Session, type ServerHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
+import os from 'node:os';
+import { Backoff } from '../../lib/backoff.ts';
+import type { Logger } from '../../lib/log.ts';
+import { TUNNEL_ALPN, CONTROL_PREFIX, CONTROL_CONFIG_PATH, CONTROL_HELLO_PATH, APP_HEADER, type ConnectorConfig, type ConnectorHello } from '../../tunnel/protocol.ts';
+import { TUNNEL_SESSION_OPTIONS, widenConnectionWindow } from '../../tunnel/flow-control.ts';
+import { readControlBody, respondJson } from '../../tunnel/control.ts';
+import type { AppConfigTable } from '../forward/app-config.ts';
+
+/** What the supervisor needs to dial: the enrolled identity and where the edge is. */
+export interface TunnelCredentials {
+  connectorId: string;
+  edgeUrl: string;
+  tunnelHost: string;
+  /** Address to dial instead of resolving the edge host (SNI stays the tunnel host). */
+  connectAddress?: string;
+  keyPem: string;
+  certPem: string;
+  /** The edge's tunnel CA: the only CA trusted for the tunnel. */
+  caPem: string;
+}
+
+export interface SupervisorOptions {
+  credentials: TunnelCredentials;
+  tunnels: number;
+  version: string;
+  apps: AppConfigTable;
+  forward(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void;
+  logger: Logger;
+  /** A tunnel that stayed up this long resets the backoff. */
+  stableAfterMs?: number;
+}
+
+interface Slot {
+  index: number;
+  socket: tls.TLSSocket | null;
+  session: ServerHttp2Session | null;
+  backoff: Backoff;
+  timer: NodeJS.Timeout | null;
+}
+
+/**
+ * Keeps N outbound tunnels to the edge: one loop per slot that dials, serves, and on loss redials with jittered
+ * exponential backoff. Over each TLS socket this process is the HTTP/2 *server*: the edge opens a stream per user
+ * request. Drain sends GOAWAY on every tunnel, lets in-flight streams finish, then closes.
+ */
+export class Supervisor {
+  readonly #options: SupervisorOptions;
+  readonly #server: Http2Server;
+  readonly #slots: Slot[] = [];
+  #draining = false;
+  #refusal: string | null = null;
+  readonly #connectTarget: { host: string; port: number };
+
+  constructor(options: SupervisorOptions) {
+    this.#options = options;
+    const url = new URL(options.credentials.edgeUrl);
+    const port = Number(url.port || 443);
+    this.#connectTarget = options.credentials.connectAddress
+      ? parseHostPort(options.credentials.connectAddress, port)
+      : { host: url.hostname, port };
+    this.#server = http2.createServer({ ...TUNNEL_SESSION_OPTIONS });
+    this.#server.on('session', (session) => widenConnectionWindow(session));
+    this.#server.on('stream', (stream, headers) => this.#onStream(stream, headers));
+    for (let i = 0; i < options.tunnels; i++) {
+      this.#slots.push({ index: i, socket: null, session: null, backoff: new Backoff({ baseMs: 500, maxMs: 30_000 }), timer: null });
+    }
+  }
+
+  start(): void {
+    for (const slot of this.#slots) this.#dial(slot);
+  }
+
+  /** Connected tunnels right now. */
+  get connected(): number {
+    return this.#slots.filter((s) => s.session !== null && !s.session.closed).length;
+  }
+
+  /** Stops taking new streams (GOAWAY), waits for in-flight ones up to `deadlineMs`, then closes every tunnel. */
+  async drain(deadlineMs: number): Promise<void> {
+    this.#draining = true;
+    for (const slot of this.#slots) if (slot.timer) clearTimeout(slot.timer);
+    const sessions = this.#slots.map((s) => s.session).filter((s): s is ServerHttp2Session => s !== null && !s.closed);
+    this.#options.logger.info({ tunnels: sessions.length, deadlineMs }, 'draining: GOAWAY sent, finishing in-flight streams');
+    await Promise.all(sessions.map((session) => new Promise<void>((resolve) => {
+      const timer = setTimeout(() => { session.destroy(); resolve(); }, deadlineMs);
+      session.once('close', () => { clearTimeout(timer); resolve(); });
+      session.goaway(http2.constants.NGHTTP2_NO_ERROR);
+      // close() waits for open streams, then ends the session.
+      session.close();
+    })));
+    for (const slot of this.#slots) slot.socket?.destroy();
+    this.#server.close();
+  }
+
+  #dial(slot: Slot): void {
+    if (this.#draining) return;
+    const { credentials, logger } = this.#options;
+    const started = Date.now();
+    const socket = tls.connect({
+      host: this.#connectTarget.host,
+      port: this.#connectTarget.port,
+      servername: credentials.tunnelHost,
+      ALPNProtocols: [TUNNEL_ALPN],
+      key: credentials.keyPem,
+      cert: credentials.certPem,
+      ca: credentials.caPem,
+      minVersion: 'TLSv1.3',
+    });
+    socket.setNoDelay(true);
+    slot.socket = socket;
+    socket.setKeepAlive(true, 15_000);
+    socket.once('secureConnect', () => {
+      if (socket.alpnProtocol !== TUNNEL_ALPN) {
+        logger.error({ tunnel: slot.index, alpn: socket.alpnProtocol }, 'the edge did not accept the tunnel protocol: is edgeUrl the Drawbridge edge?');
+        socket.destroy();
+        return;
+      }
+      this.#server.once('session', (session) => {
+        slot.session = session;
+        session.on('goaway', (_code, _last, data?: Buffer) => {
+          const reason = data && data.length > 0 ? data.toString('utf8') : null;
+          if (reason?.startsWith('DB-')) {
+            this.#refusal = reason;
+            logger.error({ tunnel: slot.index, reason }, 'the edge refused this connector');
+          }
+        });
+        session.on('error', () => {});
+      });
+      this.#server.emit('connection', socket);
+      logger.info({ tunnel: slot.index, edge: `${this.#connectTarget.host}:${this.#connectTarget.port}` }, 'tunnel connected');
+    });
+    socket.on('error', (err) => {
+      logger.warn({ tunnel: slot.index, err: err.message }, 'tunnel connection failed');
+    });
+    socket.once('close', () => {
+      slot.session = null;
+      slot.socket = null;
+      if (this.#draining) return;
+      if (Date.now() - started > (this.#options.stableAfterMs ?? 10_000)) slot.backoff.reset();
+      // Refused by the edge (disabled, re-registered): retry slowly; an admin may re-enable it.
+      const delay = this.#refusal ? Math.max(15_000, slot.backoff.next()) : slot.backoff.next();
+      this.#refusal = null;
+      logger.info({ tunnel: slot.index, retryInMs: delay }, 'tunnel lost, redialling');
+      slot.timer = setTimeout(() => this.#dial(slot), delay);
+    });
+  }
+
+  #onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+    const path = String(headers[':path'] ?? '');
+    if (headers[APP_HEADER] === undefined && path.startsWith(CONTROL_PREFIX)) {
+      this.#onControl(stream, path).catch((err: Error) => {
+        this.#options.logger.warn({ err: err.message, path }, 'control request failed');
+        respondJson(stream, 400, { error: err.message });
+      });
+      return;
+    }
+    this.#options.forward(stream, headers);
+  }
+
+  async #onControl(stream: ServerHttp2Stream, path: string): Promise<void> {
+    const { apps, credentials, version, logger } = this.#options;
+    const body = await readControlBody(stream);
+    if (path === CONTROL_HELLO_PATH) {
+      const hello: ConnectorHello = { connectorId: credentials.connectorId, version, hostname: os.hostname(), configVersion: apps.version };
+      respondJson(stream, 200, hello);
+    } else if (path === CONTROL_CONFIG_PATH) {
+      const config = body as ConnectorConfig;
+      if (typeof config.version !== 'number' || !Array.isArray(config.apps)) throw new Error('malformed config');
+      const before = apps.version;
+      const held = apps.apply(config);
+      if (held !== before) logger.info({ configVersion: held, apps: config.apps.map((a) => a.name) }, 'configuration applied');
+      respondJson(stream, 200, { configVersion: held });
+    } else {
+      respondJson(stream, 404, { error: 'unknown control path' });
+    }
+  }
+}
+
+/** `host`, `host:port`, `[v6]:port` or a bare IPv6 address. */
+export function parseHostPort(value: string, defaultPort: number): { host: string; port: number } {
+  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(value);
+  if (bracketed) return { host: bracketed[1], port: bracketed[2] ? Number(bracketed[2]) : defaultPort };
+  const parts = value.split(':');
+  if (parts.length === 2) return { host: parts[0], port: Number(parts[1]) };
+  return { host: value, port: defaultPort };
+}
