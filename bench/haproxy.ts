@@ -10,7 +10,7 @@ import { start, waitForPort, type Started } from './processes.ts';
 export async function startHaproxy(dir: string, backendPort: number, ports: ProxyPorts, tls: TlsFiles): Promise<Started> {
   const config = `global
   nbthread 1
-  maxconn 40000
+  maxconn 8000
   pidfile ${join(dir, 'haproxy.pid')}
   tune.ssl.default-dh-param 2048
 

@@ -20,10 +20,10 @@ function header(dir: string, name: string): string {
   return `daemon off;
 master_process on;
 worker_processes 1;
-worker_rlimit_nofile 65536;
+worker_rlimit_nofile 20000;
 pid ${join(dir, `${name}.pid`)};
-error_log ${join(dir, `${name}-error.log`)} warn;
-events { worker_connections 16384; }
+error_log stderr warn;
+events { worker_connections 8192; }
 `;
 }
 
@@ -48,7 +48,7 @@ function httpCommon(dir: string, name: string): string {
 async function launch(dir: string, name: string, config: string, port: number): Promise<Started> {
   const path = join(dir, `${name}.conf`);
   writeFileSync(path, config);
-  const proc = start(name, 'nginx', ['-p', dir, '-e', join(dir, `${name}-error.log`), '-c', path], {
+  const proc = start(name, 'nginx', ['-p', dir, '-e', 'stderr', '-c', path], {
     logFile: join(dir, `${name}.log`),
   });
   await waitForPort(port, proc);

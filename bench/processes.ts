@@ -6,12 +6,13 @@
  * signalling that group, so a daemon's workers go with it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface Started {
   name: string;
+  logFile?: string;
   child: ChildProcess;
   pid: number;
   /** Resolves with the exit code (or signal name) when the process ends. */
@@ -49,6 +50,7 @@ export function start(name: string, command: string, args: string[], options: St
   });
   const started: Started = {
     name,
+    logFile: options.logFile,
     child,
     pid,
     exited,
@@ -130,7 +132,8 @@ export async function waitForPort(port: number, proc?: Started, timeoutMs = 10_0
     exited = true;
   });
   for (;;) {
-    if (exited) throw new Error(`${proc?.name} exited before listening on ${port}`);
+    if (exited) await sleep(200); // let the log stream flush
+    if (exited) throw new Error(`${proc?.name} exited before listening on ${port}${logTail(proc)}`);
     const ok = await new Promise<boolean>((resolve) => {
       const socket = connect({ port, host });
       socket.once('connect', () => {
@@ -142,6 +145,16 @@ export async function waitForPort(port: number, proc?: Started, timeoutMs = 10_0
     if (ok) return;
     if (Date.now() > deadline) throw new Error(`nothing listens on ${host}:${port} after ${timeoutMs} ms`);
     await sleep(50);
+  }
+}
+
+function logTail(proc: Started | undefined): string {
+  if (!proc?.logFile) return '';
+  try {
+    const text = readFileSync(proc.logFile, 'utf8').trim();
+    return text ? `: ${text.split('\n').slice(-5).join(' | ')}` : '';
+  } catch {
+    return '';
   }
 }
 

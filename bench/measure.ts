@@ -1,0 +1,137 @@
+/**
+ * The measures run against one path (direct, a one-hop proxy, Drawbridge): closed-loop load with CPU per request,
+ * fixed-rate latency, large downloads, idle connections. Each measure that fails is recorded on the row and the
+ * others still run.
+ */
+import { cpuDelta, sampleCpu, type ProcessSet } from './cpu.ts';
+import { download } from './download.ts';
+import { idleConnections, idleWebSockets } from './idle.ts';
+import { fixedRate } from './rate.ts';
+import type { LoadResult, PathResult } from './results.ts';
+import type { Target } from './target.ts';
+import { runWrk, type WrkResult } from './wrk.ts';
+
+export interface Settings {
+  dir: string;
+  quick: boolean;
+  wrkDurationS: number;
+  repetitions: number;
+  connections: number[];
+  threads: number;
+  rate: number;
+  rateDurationS: number;
+  downloadMaxS: number;
+  idleConnections: number;
+  smallPath: string;
+  largePath: string;
+  largeBytes: number;
+  wsPath: string;
+}
+
+/** What a started path offers to measure. */
+export interface PathUnderTest {
+  target: Target;
+  /** CPU is read for each set; `proxyRoles` name the sets that make up the proxy. */
+  cpu: ProcessSet[];
+  proxyRoles: string[];
+  /** Processes whose RSS counts for idle connections (the proxy; the edge for Drawbridge). */
+  rssPids: () => number[];
+  /** Measure idle TLS keep-alive connections against this (an https target), if any. */
+  idleTlsTarget?: Target;
+  /** Measure idle WebSockets against this target + settings.wsPath, if any, counting these processes' RSS. */
+  wsTarget?: Target;
+  wsRssPids?: () => number[];
+}
+
+export type Log = (line: string) => void;
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor((sorted.length - 1) / 2)];
+}
+
+function medianRun(runs: WrkResult[]): WrkResult {
+  const sorted = [...runs].sort((a, b) => a.requestsPerSec - b.requestsPerSec);
+  return sorted[Math.floor((sorted.length - 1) / 2)];
+}
+
+async function load(p: PathUnderTest, s: Settings, connections: number, log: Log): Promise<LoadResult> {
+  const runs: WrkResult[] = [];
+  const cpu: Array<Record<string, number>> = [];
+  for (let rep = 0; rep < s.repetitions; rep++) {
+    const before = sampleCpu(p.cpu);
+    const result = await runWrk(p.target, s.smallPath, {
+      connections,
+      threads: s.threads,
+      durationS: s.wrkDurationS,
+      dir: s.dir,
+    });
+    const used = cpuDelta(before, sampleCpu(p.cpu));
+    runs.push(result);
+    cpu.push(Object.fromEntries(Object.entries(used).map(([role, sec]) => [role, (sec / result.requests) * 1e6])));
+    const errors = Object.values(result.errors).reduce((a, b) => a + b, 0);
+    log(
+      `    wrk c=${connections} #${rep + 1}: ${Math.round(result.requestsPerSec)} req/s, p99 ${result.latencyMs.p99.toFixed(2)} ms` +
+        (errors ? `, ${errors} errors` : ''),
+    );
+  }
+  const roles = Object.keys(cpu[0] ?? {});
+  return {
+    connections,
+    median: medianRun(runs),
+    runs,
+    cpuUsPerRequest: Object.fromEntries(roles.map((role) => [role, median(cpu.map((c) => c[role]))])),
+  };
+}
+
+async function attempt(row: PathResult, name: string, log: Log, fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    row.failures[name] = message.slice(0, 500);
+    log(`    ${name} FAILED: ${message.split('\n')[0]}`);
+  }
+}
+
+export async function measurePath(row: PathResult, p: PathUnderTest, s: Settings, log: Log): Promise<void> {
+  row.url = p.target.base;
+  row.proxyRoles = p.proxyRoles;
+  // Warm-up: connections, JIT, caches.
+  await attempt(row, 'warm-up', log, async () => {
+    await runWrk(p.target, s.smallPath, { connections: 16, threads: s.threads, durationS: 1, dir: s.dir });
+  });
+  for (const connections of s.connections) {
+    await attempt(row, `wrk c=${connections}`, log, async () => {
+      row.load.push(await load(p, s, connections, log));
+    });
+  }
+  await attempt(row, 'fixed rate', log, async () => {
+    row.rate = await fixedRate(p.target, s.smallPath, { rate: s.rate, durationS: s.rateDurationS, connections: 16 });
+    log(
+      `    ${s.rate} req/s: p50 ${row.rate.latencyMs.p50.toFixed(2)} ms, p99 ${row.rate.latencyMs.p99.toFixed(2)} ms` +
+        (row.rate.errors ? `, ${row.rate.errors} errors` : ''),
+    );
+  });
+  await attempt(row, 'download', log, async () => {
+    row.downloadSingle = await download(p.target, s.largePath, { parallel: 1, maxSeconds: s.downloadMaxS, expectedBytes: s.largeBytes });
+    row.downloadParallel = await download(p.target, s.largePath, { parallel: 4, maxSeconds: s.downloadMaxS, expectedBytes: s.largeBytes });
+    log(
+      `    256 MiB: ${Math.round(row.downloadSingle.mbPerSec)} MB/s single, ${Math.round(row.downloadParallel.mbPerSec)} MB/s 4-parallel`,
+    );
+  });
+  if (p.idleTlsTarget) {
+    const t = p.idleTlsTarget;
+    await attempt(row, 'idle TLS connections', log, async () => {
+      row.idleTls = await idleConnections(t, s.smallPath, s.idleConnections, p.rssPids);
+      log(`    ${row.idleTls.opened} idle TLS connections: ${row.idleTls.mibPer1000.toFixed(2)} MiB per 1,000`);
+    });
+  }
+  if (p.wsTarget) {
+    const t = p.wsTarget;
+    await attempt(row, 'idle WebSockets', log, async () => {
+      row.idleWebSockets = await idleWebSockets(t, s.wsPath, s.idleConnections, p.wsRssPids ?? p.rssPids);
+      log(`    ${row.idleWebSockets.opened} idle WebSockets: ${row.idleWebSockets.kibEach.toFixed(1)} KiB each`);
+    });
+  }
+}

@@ -1,0 +1,169 @@
+/**
+ * Turns one run's results into the target checks (issue 6) and a markdown report: figures, ratios against nginx
+ * one-hop and direct measured in the same run, each target met / not met / not yet available.
+ */
+import type { LoadResult, PathId, PathResult, Results, TargetCheck } from './results.ts';
+
+const NA = 'not yet available';
+
+function path(r: Results, id: PathId): PathResult | undefined {
+  return r.paths.find((p) => p.id === id && p.available);
+}
+
+function loadAt(p: PathResult | undefined, connections: number): LoadResult | undefined {
+  return p?.load.find((l) => l.connections === connections);
+}
+
+function rps(p: PathResult | undefined, connections = 64): number | undefined {
+  return loadAt(p, connections)?.median.requestsPerSec;
+}
+
+/** CPU µs per request summed over the proxy's processes (edge + connector; nginx; haproxy). */
+export function proxyCpu(p: PathResult | undefined, connections = 64): number | undefined {
+  const l = loadAt(p, connections);
+  if (!p || !l || p.proxyRoles.length === 0) return undefined;
+  return p.proxyRoles.reduce((sum, role) => sum + (l.cpuUsPerRequest[role] ?? Number.NaN), 0);
+}
+
+function ratio(a: number | undefined, b: number | undefined): number | undefined {
+  return a !== undefined && b !== undefined && b > 0 && Number.isFinite(a) ? a / b : undefined;
+}
+
+function check(
+  name: string,
+  goal: string,
+  unit: string,
+  measured: number | undefined,
+  ok: (v: number) => boolean,
+  detail: string,
+  why = 'the Drawbridge rows are not measured yet',
+): TargetCheck {
+  if (measured === undefined || !Number.isFinite(measured)) {
+    return { name, goal, measured: null, unit, status: 'not yet available', detail: why };
+  }
+  return { name, goal, measured, unit, status: ok(measured) ? 'met' : 'not met', detail };
+}
+
+const f = (v: number | undefined, digits = 0): string =>
+  v === undefined || !Number.isFinite(v) ? '—' : v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+
+export function evaluateTargets(r: Results): TargetCheck[] {
+  const nginx = path(r, 'nginx');
+  const direct = path(r, 'direct');
+  const pass = path(r, 'drawbridge-passthrough');
+  const pre = path(r, 'drawbridge-preauth');
+  const wanDb = r.wan.find((w) => w.label.startsWith('Drawbridge') && w.available && w.download);
+  const checks: TargetCheck[] = [];
+
+  const smallRatio = ratio(rps(pass), rps(nginx));
+  checks.push(check('small requests', '≥ 0.35 × nginx one-hop requests/s (1 KiB, 64 conns)', '×', smallRatio, (v) => v >= 0.35,
+    `passthrough ${f(rps(pass))} req/s vs nginx one-hop ${f(rps(nginx))} req/s`));
+
+  const cpuRatio = ratio(proxyCpu(pass), proxyCpu(nginx));
+  checks.push(check('CPU per request', 'edge + connector ≤ 5 × nginx one-hop', '×', cpuRatio, (v) => v <= 5,
+    `edge + connector ${f(proxyCpu(pass))} µs vs nginx ${f(proxyCpu(nginx))} µs per request`));
+
+  const dlRatio = ratio(pass?.downloadSingle?.mbPerSec, nginx?.downloadSingle?.mbPerSec);
+  checks.push(check('one large download', '≥ 0.30 × nginx one-hop (256 MiB)', '×', dlRatio, (v) => v >= 0.3,
+    `passthrough ${f(pass?.downloadSingle?.mbPerSec)} MB/s vs nginx one-hop ${f(nginx?.downloadSingle?.mbPerSec)} MB/s`));
+
+  const preRatio = ratio(rps(pre), rps(pass));
+  checks.push(check('pre-authenticated', '≥ 0.90 × passthrough requests/s', '×', preRatio, (v) => v >= 0.9,
+    `pre-authenticated ${f(rps(pre))} req/s vs passthrough ${f(rps(pass))} req/s`,
+    pass ? 'the pre-authenticated row is not measured yet' : undefined));
+
+  const p99 = pass?.rate && direct?.rate ? pass.rate.latencyMs.p99 - direct.rate.latencyMs.p99 : undefined;
+  checks.push(check('latency at 1,000 req/s', 'p99 ≤ direct p99 + 3 ms', 'ms over direct', p99, (v) => v <= 3,
+    `passthrough p99 ${f(pass?.rate?.latencyMs.p99, 2)} ms vs direct ${f(direct?.rate?.latencyMs.p99, 2)} ms`));
+
+  checks.push(check('WAN download', '≥ 100 MB/s for one 256 MiB download over the 20 ms relay', 'MB/s', wanDb?.download?.mbPerSec,
+    (v) => v >= 100, `Drawbridge over the relay: ${f(wanDb?.download?.mbPerSec)} MB/s${wanDb?.download?.complete === false ? ' (stopped at the time limit)' : ''}`));
+
+  checks.push(check('idle TLS clients', 'edge ≤ 12 MiB per 1,000 idle keep-alive TLS connections', 'MiB', pass?.idleTls?.mibPer1000,
+    (v) => v <= 12, `edge RSS +${f(pass?.idleTls?.mibPer1000, 1)} MiB for 1,000 (nginx one-hop: ${f(nginx?.idleTls?.mibPer1000, 1)} MiB)`));
+
+  checks.push(check('idle WebSockets', '≤ 16 KiB per idle WebSocket, edge + connector', 'KiB', pass?.idleWebSockets?.kibEach,
+    (v) => v <= 16, `edge + connector RSS +${f(pass?.idleWebSockets?.kibEach, 1)} KiB each (nginx one-hop: ${f(nginx?.idleWebSockets?.kibEach, 1)} KiB)`));
+  return checks;
+}
+
+function unavailable(p: PathResult): string {
+  return p.reason?.startsWith('skipped') ? 'skipped' : p.reason?.startsWith(NA) || p.id.startsWith('drawbridge') ? NA : 'failed (see notes)';
+}
+
+export function markdown(r: Results): string {
+  const nginx = path(r, 'nginx');
+  const direct = path(r, 'direct');
+  const lines: string[] = [];
+  lines.push(`# Drawbridge bench — ${r.date}${r.quick ? ' (quick run)' : ''}`);
+  lines.push('');
+  lines.push(
+    `${r.machine.cpus} CPUs, ${r.machine.kernel}, Node ${r.machine.node}, ${r.machine.nginx}, ${r.machine.haproxy}, ${r.machine.wrk}. ` +
+      `wrk: ${r.settings.threads} threads, ${r.settings.wrkDurationS} s × ${r.settings.repetitions} (median), 1 KiB file. ` +
+      `Everything on loopback, client and servers sharing the same CPUs: compare ratios within one run, not absolute figures across machines.`,
+  );
+  lines.push('');
+  lines.push('## Requests');
+  lines.push('');
+  lines.push('| path | req/s c=64 | × nginx | × direct | req/s c=256 | × nginx | p50 / p99 at 1,000 req/s (ms) | proxy CPU µs/req | × nginx | backend CPU µs/req |');
+  lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const p of r.paths) {
+    if (!p.available) {
+      lines.push(`| ${p.label} | ${unavailable(p)} | | | | | | | | |`);
+      continue;
+    }
+    const rate = p.rate ? `${f(p.rate.latencyMs.p50, 2)} / ${f(p.rate.latencyMs.p99, 2)}` : '—';
+    const backendCpu = loadAt(p, 64)?.cpuUsPerRequest['backend'];
+    lines.push(
+      `| ${p.label} | ${f(rps(p))} | ${f(ratio(rps(p), rps(nginx)), 2)} | ${f(ratio(rps(p), rps(direct)), 2)} | ${f(rps(p, 256))} | ${f(ratio(rps(p, 256), rps(nginx, 256)), 2)} | ${rate} | ${f(proxyCpu(p), 1)} | ${f(ratio(proxyCpu(p), proxyCpu(nginx)), 1)} | ${f(backendCpu, 1)} |`,
+    );
+  }
+  lines.push('');
+  lines.push('## Transfers and memory');
+  lines.push('');
+  lines.push('| path | 256 MiB single MB/s | × nginx | × direct | 4 × 256 MiB parallel MB/s | × nginx | idle TLS conns, MiB per 1,000 | idle WebSockets, KiB each |');
+  lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const p of r.paths) {
+    if (!p.available) {
+      lines.push(`| ${p.label} | ${unavailable(p)} | | | | | | |`);
+      continue;
+    }
+    const single = p.downloadSingle?.mbPerSec;
+    const par = p.downloadParallel?.mbPerSec;
+    lines.push(
+      `| ${p.label} | ${f(single)}${p.downloadSingle?.complete === false ? ' (partial)' : ''} | ${f(ratio(single, nginx?.downloadSingle?.mbPerSec), 2)} | ${f(ratio(single, direct?.downloadSingle?.mbPerSec), 2)} | ${f(par)} | ${f(ratio(par, nginx?.downloadParallel?.mbPerSec), 2)} | ${f(p.idleTls?.mibPer1000, 1)} | ${f(p.idleWebSockets?.kibEach, 1)} |`,
+    );
+  }
+  lines.push('');
+  lines.push(`## WAN run (delay relay, ${r.settings.wanDelayMsEachWay} ms each way)`);
+  lines.push('');
+  lines.push('| link | one 256 MiB download, MB/s | note |');
+  lines.push('| --- | ---: | --- |');
+  for (const w of r.wan) {
+    if (!w.available || !w.download) {
+      lines.push(`| ${w.label} | ${NA} | ${w.reason ?? ''} |`);
+      continue;
+    }
+    lines.push(`| ${w.label} | ${f(w.download.mbPerSec, 1)}${w.download.complete ? '' : ' (partial)'} | ${w.note ?? ''} |`);
+  }
+  lines.push('');
+  lines.push('## Targets (issue 6)');
+  lines.push('');
+  lines.push('| target | goal | measured | status |');
+  lines.push('| --- | --- | --- | --- |');
+  for (const c of r.targets) {
+    const measured = c.measured === null ? '—' : `${f(c.measured, c.unit === '×' ? 2 : 1)} ${c.unit}`;
+    const status = c.status === 'met' ? '**met**' : c.status === 'not met' ? '**not met**' : NA;
+    lines.push(`| ${c.name} | ${c.goal} | ${measured} — ${c.detail} | ${status} |`);
+  }
+  const failures = r.paths.flatMap((p) => Object.entries(p.failures).map(([m, e]) => `- ${p.label}, ${m}: ${e.split('\n')[0]}`));
+  const unavailable = r.paths.filter((p) => !p.available).map((p) => `- ${p.label}: ${p.reason ?? NA}`);
+  if (failures.length || unavailable.length || r.notes.length) {
+    lines.push('');
+    lines.push('## Notes');
+    lines.push('');
+    lines.push(...unavailable, ...failures, ...r.notes.map((n) => `- ${n}`));
+  }
+  lines.push('');
+  return lines.join('\n');
+}

@@ -1,0 +1,79 @@
+/** The shape of `bench/results/<date>.json`: everything one run measured. */
+import type { DownloadResult } from './download.ts';
+import type { IdleResult } from './idle.ts';
+import type { RateResult } from './rate.ts';
+import type { WrkResult } from './wrk.ts';
+
+export type PathId = 'direct' | 'nginx' | 'nginx-tls' | 'haproxy' | 'drawbridge-passthrough' | 'drawbridge-preauth';
+
+export interface LoadResult {
+  connections: number;
+  /** The repetition with the median requests/s (its latency figures are the ones reported). */
+  median: WrkResult;
+  runs: WrkResult[];
+  /** CPU µs per request of each process role, median over the repetitions. */
+  cpuUsPerRequest: Record<string, number>;
+}
+
+export interface PathResult {
+  id: PathId;
+  label: string;
+  available: boolean;
+  /** Why the row has no figures (e.g. `drawbridge dev` not there yet). */
+  reason?: string;
+  url?: string;
+  /** Process roles that are the proxy (their CPU is "the proxy's CPU per request"). */
+  proxyRoles: string[];
+  load: LoadResult[];
+  rate?: RateResult;
+  downloadSingle?: DownloadResult;
+  downloadParallel?: DownloadResult;
+  idleTls?: IdleResult;
+  idleWebSockets?: IdleResult;
+  /** Measures that failed on this row, with the error (the rest of the row still counts). */
+  failures: Record<string, string>;
+}
+
+export interface WanRow {
+  label: string;
+  available: boolean;
+  reason?: string;
+  note?: string;
+  rttMs: number;
+  download?: DownloadResult;
+}
+
+export interface TargetCheck {
+  name: string;
+  /** Human-readable target, e.g. "≥ 0.35 × nginx one-hop". */
+  goal: string;
+  /** The measured value in the goal's terms (a ratio, ms, MB/s, MiB, KiB). */
+  measured: number | null;
+  unit: string;
+  status: 'met' | 'not met' | 'not yet available';
+  detail: string;
+}
+
+export interface Results {
+  date: string;
+  quick: boolean;
+  durationS: number;
+  machine: { cpus: number; kernel: string; node: string; nginx: string; haproxy: string; wrk: string; curl: string };
+  settings: {
+    wrkDurationS: number;
+    repetitions: number;
+    connections: number[];
+    threads: number;
+    rate: number;
+    rateDurationS: number;
+    idleConnections: number;
+    smallFileBytes: number;
+    largeFileBytes: number;
+    wanDelayMsEachWay: number;
+    hostResolution: string;
+  };
+  paths: PathResult[];
+  wan: WanRow[];
+  targets: TargetCheck[];
+  notes: string[];
+}

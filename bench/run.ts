@@ -1,0 +1,316 @@
+/**
+ * `npm run bench [-- --quick] [-- --only=direct,nginx,…]`: Drawbridge's data path against the direct path and
+ * one-hop nginx and haproxy, in one run on one machine (issue 6).
+ *
+ * Starts an nginx backend (one worker; a 1 KiB and a 256 MiB file) and, one at a time, each path in front of it;
+ * loads it with wrk (closed loop), a fixed-rate client (open loop), curl downloads and idle connections; then a WAN
+ * run through a delay relay. Writes bench/results/<date>.json, bench/results/latest.md and bench/results/latest.svg.
+ * Everything listens on 127.0.0.1; every process it starts is stopped at the end, on Ctrl-C and on errors.
+ */
+import { randomBytes } from 'node:crypto';
+import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { cpus, release, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { svgChart } from './chart.ts';
+import { groupPids } from './cpu.ts';
+import { download } from './download.ts';
+import { devAvailable, publishApp, startDev, type Dev } from './drawbridge.ts';
+import { startHaproxy } from './haproxy.ts';
+import { ensurePackages } from './install.ts';
+import { measurePath, type PathUnderTest, type Settings } from './measure.ts';
+import { startBackend, startProxy } from './nginx.ts';
+import { freePort, installCleanup, onCleanup, run, start, stopAll, waitForPort } from './processes.ts';
+import { startRelay } from './relay.ts';
+import { evaluateTargets, markdown } from './report.ts';
+import type { PathId, PathResult, Results, WanRow } from './results.ts';
+import { target } from './target.ts';
+import { selfSigned } from './tls.ts';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const RESULTS = join(ROOT, 'bench', 'results');
+const SMALL_BYTES = 1024;
+const LARGE_BYTES = 256 * 1024 * 1024;
+const WAN_DELAY_MS = 10;
+
+const argv = process.argv.slice(2);
+const quick = argv.includes('--quick');
+/** Keep the temp dir (configs, logs) for a look after the run. */
+const keep = argv.includes('--keep');
+const only = argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+
+const t0 = performance.now();
+function log(line: string): void {
+  const s = ((performance.now() - t0) / 1000).toFixed(0).padStart(4);
+  process.stdout.write(`[${s}s] ${line}\n`);
+}
+
+function makeFiles(root: string): void {
+  writeFileSync(join(root, '1k'), randomBytes(SMALL_BYTES));
+  // 256 MiB of incompressible data, written 1 MiB at a time.
+  const block = randomBytes(1024 * 1024);
+  const fd = openSync(join(root, '256m'), 'w');
+  try {
+    for (let i = 0; i < LARGE_BYTES / block.length; i++) writeSync(fd, block);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+async function versions(): Promise<Results['machine']> {
+  const first = async (cmd: string, args: string[]): Promise<string> => {
+    const { stdout, stderr } = await run(cmd, args, { allowFail: true });
+    return (stdout || stderr).trim().split('\n')[0].trim();
+  };
+  return {
+    cpus: cpus().length,
+    kernel: `Linux ${release()}`,
+    node: process.version,
+    nginx: (await first('nginx', ['-v'])).replace('nginx version: ', ''),
+    haproxy: (await first('haproxy', ['-v'])).replace(/^HAProxy version (\S+).*/, 'haproxy/$1'),
+    wrk: (await first('wrk', ['--version'])).replace(/^wrk (\S+).*/, 'wrk $1'),
+    curl: (await first('curl', ['--version'])).split(' ').slice(0, 2).join(' '),
+  };
+}
+
+const LABELS: Record<PathId, string> = {
+  direct: 'direct to nginx backend',
+  nginx: 'nginx one-hop',
+  'nginx-tls': 'nginx one-hop, TLS client side',
+  haproxy: 'haproxy one-hop',
+  'drawbridge-passthrough': 'Drawbridge passthrough',
+  'drawbridge-preauth': 'Drawbridge pre-authenticated',
+};
+
+function emptyRow(id: PathId): PathResult {
+  return { id, label: LABELS[id], available: true, proxyRoles: [], load: [], failures: {} };
+}
+
+async function main(): Promise<void> {
+  installCleanup();
+  log(`Drawbridge bench${quick ? ' (quick)' : ''}: checking Debian packages`);
+  await ensurePackages(log);
+
+  const dir = mkdtempSync(join(tmpdir(), 'drawbridge-bench-'));
+  chmodSync(dir, 0o755); // nginx's workers run as nobody and read the files from here
+  onCleanup(() => (keep ? log(`kept ${dir}`) : rmSync(dir, { recursive: true, force: true })));
+  const www = join(dir, 'www');
+  mkdirSync(www);
+  makeFiles(www);
+  chmodSync(join(www, '1k'), 0o644);
+  chmodSync(join(www, '256m'), 0o644);
+  const tls = await selfSigned(dir);
+  chmodSync(tls.key, 0o644);
+  log(`temp dir ${dir}`);
+
+  const s: Settings = {
+    dir,
+    quick,
+    wrkDurationS: quick ? 3 : 10,
+    repetitions: quick ? 1 : 3,
+    connections: [64, 256],
+    threads: 2,
+    rate: 1000,
+    rateDurationS: quick ? 4 : 20,
+    downloadMaxS: quick ? 10 : 60,
+    idleConnections: 1000,
+    smallPath: '/1k',
+    largePath: '/256m',
+    largeBytes: LARGE_BYTES,
+    wsPath: '/ws',
+  };
+
+  const backendPort = await freePort();
+  const backend = await startBackend(dir, www, backendPort);
+  const backendCpu = { role: 'backend', pids: () => groupPids(backend.pid) };
+  const wsPort = await freePort();
+  const wsBackend = start('ws backend', process.execPath, [join(ROOT, 'bench', 'ws-backend.ts'), String(wsPort)], {
+    logFile: join(dir, 'ws-backend.log'),
+  });
+  await waitForPort(wsPort, wsBackend);
+  log(`backend nginx on 127.0.0.1:${backendPort}, WebSocket backend on 127.0.0.1:${wsPort}`);
+
+  const paths: PathResult[] = [];
+  const wanted = (id: PathId): boolean => !only || only.includes(id);
+
+  async function measure(id: PathId, setup: () => Promise<{ p: PathUnderTest; stop?: () => Promise<void> }>): Promise<void> {
+    const row = emptyRow(id);
+    paths.push(row);
+    if (!wanted(id)) {
+      row.available = false;
+      row.reason = 'skipped (--only)';
+      return;
+    }
+    log(`${row.label}`);
+    let stop: (() => Promise<void>) | undefined;
+    try {
+      const started = await setup();
+      stop = started.stop;
+      await measurePath(row, started.p, s, log);
+    } catch (err) {
+      row.available = row.load.length > 0;
+      row.reason = `failed: ${err instanceof Error ? err.message : String(err)}`;
+      log(`  ${row.label}: ${row.reason.split('\n')[0]}`);
+    } finally {
+      await stop?.();
+    }
+  }
+
+  // --- baselines ---
+  await measure('direct', async () => ({
+    p: { target: target(`http://127.0.0.1:${backendPort}`), cpu: [backendCpu], proxyRoles: [], rssPids: () => groupPids(backend.pid) },
+  }));
+
+  const proxyPorts = async (): Promise<{ http: number; https: number }> => ({ http: await freePort(), https: await freePort() });
+  const nginxProxy = async (tlsSide: boolean): Promise<{ p: PathUnderTest; stop: () => Promise<void> }> => {
+    const ports = await proxyPorts();
+    const proc = await startProxy(dir, backendPort, wsPort, ports, tls);
+    const pids = (): number[] => groupPids(proc.pid);
+    const http = target(`http://127.0.0.1:${ports.http}`);
+    const https = target(`https://localhost:${ports.https}`);
+    return {
+      p: tlsSide
+        ? { target: https, cpu: [{ role: 'proxy', pids }, backendCpu], proxyRoles: ['proxy'], rssPids: pids }
+        : { target: http, cpu: [{ role: 'proxy', pids }, backendCpu], proxyRoles: ['proxy'], rssPids: pids, idleTlsTarget: https, wsTarget: http },
+      stop: () => proc.stop(),
+    };
+  };
+  await measure('nginx', () => nginxProxy(false));
+  await measure('nginx-tls', () => nginxProxy(true));
+  await measure('haproxy', async () => {
+    const ports = await proxyPorts();
+    const proc = await startHaproxy(dir, backendPort, ports, tls);
+    const pids = (): number[] => groupPids(proc.pid);
+    return {
+      p: {
+        target: target(`http://127.0.0.1:${ports.http}`),
+        cpu: [{ role: 'proxy', pids }, backendCpu],
+        proxyRoles: ['proxy'],
+        rssPids: pids,
+        idleTlsTarget: target(`https://localhost:${ports.https}`),
+      },
+      stop: () => proc.stop(),
+    };
+  });
+
+  // --- Drawbridge ---
+  const notes: string[] = [];
+  const wan: WanRow[] = [];
+  const available = await devAvailable(ROOT);
+  let dev: Dev | null = null;
+  if (!available.ok) {
+    for (const id of ['drawbridge-passthrough', 'drawbridge-preauth'] as const) {
+      const row = emptyRow(id);
+      row.available = false;
+      row.reason = `not yet available: ${available.reason}`;
+      paths.push(row);
+    }
+    log(`Drawbridge rows not yet available: ${available.reason}`);
+  } else {
+    await measure('drawbridge-passthrough', async () => {
+      dev = await startDev(ROOT, join(dir, 'dev-state'), `http://127.0.0.1:${backendPort}`, join(dir, 'dev.log'));
+      const d = dev;
+      const app = await publishApp(d, 'bench', `http://127.0.0.1:${backendPort}`, 'passthrough');
+      const ws = await publishApp(d, 'bench-ws', `http://127.0.0.1:${wsPort}`, 'passthrough');
+      const all = (): number[] => [...d.edgePids(), ...d.connectorPids()];
+      return {
+        p: {
+          target: app,
+          cpu: [...d.cpu, backendCpu],
+          proxyRoles: ['edge', 'connector'],
+          rssPids: d.edgePids,
+          idleTlsTarget: app,
+          wsTarget: ws,
+          wsRssPids: all,
+        },
+      };
+    });
+    const row = emptyRow('drawbridge-preauth');
+    row.available = false;
+    row.reason = 'not yet available: no way to mint a session cookie for the bench yet';
+    paths.push(row);
+  }
+
+  // --- WAN run ---
+  log(`WAN run: delay relay, ${WAN_DELAY_MS} ms each way`);
+  {
+    const relay = await startRelay(backendPort, { delayMs: WAN_DELAY_MS });
+    try {
+      const d = await download(target(`http://127.0.0.1:${relay.port}`), s.largePath, {
+        parallel: 1,
+        maxSeconds: s.downloadMaxS,
+        expectedBytes: LARGE_BYTES,
+      });
+      wan.push({
+        label: 'direct through the relay (client → relay → nginx backend)',
+        available: true,
+        rttMs: 2 * WAN_DELAY_MS,
+        download: d,
+        note: 'the link itself: what the relay carries with TCP alone',
+      });
+      log(`  direct through the relay: ${d.mbPerSec.toFixed(1)} MB/s`);
+    } finally {
+      await relay.close();
+    }
+  }
+  wan.push({
+    label: 'Drawbridge, relay between connector and edge',
+    available: false,
+    rttMs: 2 * WAN_DELAY_MS,
+    reason: available.ok ? 'the connector cannot be pointed at the relay yet' : available.reason,
+  });
+  await (dev as Dev | null)?.stop();
+
+  notes.push(
+    'Host names of Drawbridge apps are in no resolver: wrk runs in a private mount namespace whose /etc/hosts maps the app host to 127.0.0.1 (so Host and SNI stay right); curl uses --resolve; Node clients use a lookup function.',
+  );
+  if (quick) notes.push('Quick run: one repetition of short runs; figures are noisy.');
+
+  const results: Results = {
+    date: new Date().toISOString(),
+    quick,
+    durationS: (performance.now() - t0) / 1000,
+    machine: await versions(),
+    settings: {
+      wrkDurationS: s.wrkDurationS,
+      repetitions: s.repetitions,
+      connections: s.connections,
+      threads: s.threads,
+      rate: s.rate,
+      rateDurationS: s.rateDurationS,
+      idleConnections: s.idleConnections,
+      smallFileBytes: SMALL_BYTES,
+      largeFileBytes: LARGE_BYTES,
+      wanDelayMsEachWay: WAN_DELAY_MS,
+      hostResolution: 'unshare -m + bind-mounted /etc/hosts for wrk; curl --resolve; Node lookup()',
+    },
+    paths,
+    wan,
+    targets: [],
+    notes,
+  };
+  results.targets = evaluateTargets(results);
+
+  mkdirSync(RESULTS, { recursive: true });
+  const stamp = results.date.replace(/:/g, '-').replace(/\.\d+Z$/, 'Z');
+  const jsonPath = join(RESULTS, `${stamp}.json`);
+  writeFileSync(jsonPath, JSON.stringify(results, null, 2) + '\n');
+  const md = markdown(results);
+  writeFileSync(join(RESULTS, 'latest.md'), md);
+  writeFileSync(join(RESULTS, 'latest.svg'), svgChart(results));
+  process.stdout.write(`\n${md}\n`);
+  log(`wrote ${jsonPath}, bench/results/latest.md, bench/results/latest.svg`);
+}
+
+let failed = false;
+try {
+  await main();
+} catch (err) {
+  failed = true;
+  process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+} finally {
+  await stopAll();
+}
+process.exit(failed ? 1 : 0);
+
