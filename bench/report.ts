@@ -87,7 +87,7 @@ export function evaluateTargets(r: Results): TargetCheck[] {
   return checks;
 }
 
-function unavailable(p: PathResult): string {
+function missingText(p: PathResult): string {
   return p.reason?.startsWith('skipped') ? 'skipped' : p.reason?.startsWith(NA) || p.id.startsWith('drawbridge') ? NA : 'failed (see notes)';
 }
 
@@ -109,7 +109,7 @@ export function markdown(r: Results): string {
   lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const p of r.paths) {
     if (!p.available) {
-      lines.push(`| ${p.label} | ${unavailable(p)} | | | | | | | | |`);
+      lines.push(`| ${p.label} | ${missingText(p)} | | | | | | | | |`);
       continue;
     }
     const rate = p.rate ? `${f(p.rate.latencyMs.p50, 2)} / ${f(p.rate.latencyMs.p99, 2)}` : '—';
@@ -125,7 +125,7 @@ export function markdown(r: Results): string {
   lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const p of r.paths) {
     if (!p.available) {
-      lines.push(`| ${p.label} | ${unavailable(p)} | | | | | | |`);
+      lines.push(`| ${p.label} | ${missingText(p)} | | | | | | |`);
       continue;
     }
     const single = p.downloadSingle?.mbPerSec;
