@@ -1,0 +1,165 @@
+/**
+ * The app host's half of pre-authentication: recognise the app's own session cookie (fast: HMAC + one lookup), or
+ * send the browser to the sign-in host with a signed state; finish the round trip on `/.drawbridge/auth/callback` by
+ * redeeming the one-time code and setting a host-only cookie; and `/.drawbridge/auth/signout`.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { wantsJson } from '../../errors/render.ts';
+import { safeEqual, sign, unsign } from '../../identity/keys.ts';
+import type { App } from '../../store/types.ts';
+import type { Identity } from '../../tunnel/protocol.ts';
+import { decideAccess } from '../access/decide.ts';
+import { writeLog, type Ctx } from './context.ts';
+import { APP_COOKIE, AUTH_COOKIE, clearCookie, parseCookies, serializeCookie, stripOurCookies } from './cookies.ts';
+import { redirect, requestUrl, sendError } from './http.ts';
+import { safeReturnPath } from './return-url.ts';
+import { isAlive, newSecret, type AppSession } from './sessions.ts';
+import { decodeState, encodeState, STATE_TTL_SECONDS } from './state.ts';
+
+export const AUTH_PREFIX = '/.drawbridge/auth/';
+/** Touch sessions at most this often (idle expiry has minute precision; saves a store write per request). */
+const TOUCH_MS = 60_000;
+
+export async function authenticate(ctx: Ctx, req: IncomingMessage, res: ServerResponse, app: App, cid: string): Promise<Identity | null> {
+  const url = requestUrl(req);
+  if (url.pathname.startsWith(AUTH_PREFIX)) {
+    if (url.pathname === `${AUTH_PREFIX}callback`) await callback(ctx, req, res, app, cid, url);
+    else if (url.pathname === `${AUTH_PREFIX}signout`) await signout(ctx, req, res, app);
+    else sendError(req, res, 'DB-HTTP-BAD-REQUEST', cid, 'Unknown Drawbridge address.');
+    return null;
+  }
+  const cookies = parseCookies(req.headers.cookie);
+  const raw = cookies.get(APP_COOKIE);
+  const id = raw ? unsign(ctx.keys.key('cookie'), raw) : null;
+  const session = id ? await ctx.sessions.getApp(id) : null;
+  if (session && session.appId === app.id && session.tenantId === app.tenantId) {
+    const identity = await validate(ctx, req, res, app, cid, session);
+    if (identity === 'denied') return null;
+    if (identity) {
+      req.headers.cookie = stripOurCookies(req.headers.cookie);
+      if (req.headers.cookie === undefined) delete req.headers.cookie;
+      return identity;
+    }
+  } else if (session) {
+    // A cookie of another app presented here (copied by hand: browsers never send host-only cookies across hosts).
+    ctx.deps.logger.warn({ correlationId: cid, appId: app.id, sessionApp: session.appId }, 'app session cookie presented to the wrong app');
+  }
+  startSignin(ctx, req, res, app, cid, url);
+  return null;
+}
+
+/** The central session must still be alive (sign-out anywhere ends here too); access is re-checked periodically. */
+async function validate(ctx: Ctx, req: IncomingMessage, res: ServerResponse, app: App, cid: string, session: AppSession): Promise<Identity | null | 'denied'> {
+  const central = await ctx.sessions.getCentral(session.centralId);
+  if (!central || central.stage !== 'done') {
+    await ctx.sessions.deleteApp(session.id);
+    return null;
+  }
+  const t = ctx.now();
+  let changed = false;
+  if (t - session.checkedAt > ctx.recheckMs) {
+    const { directory } = ctx.deps;
+    const facts = await directory.access.facts(session.tenantId, session.userId);
+    const decision = decideAccess(facts, app.id, facts ? await directory.assignments.appsForUser(session.tenantId, session.userId) : []);
+    if (!decision.allow) {
+      await ctx.sessions.deleteApp(session.id);
+      await writeLog(ctx, req, cid, {
+        tenantId: session.tenantId,
+        event: 'access',
+        userId: session.userId,
+        username: session.identity.upn,
+        appId: app.id,
+        result: 'denied',
+        code: decision.code,
+        detail: { reason: decision.reason, detail: decision.detail, recheck: true },
+      });
+      sendError(req, res, decision.code, cid, undefined, [clearCookie(APP_COOKIE)]);
+      return 'denied';
+    }
+    session.checkedAt = t;
+    changed = true;
+  }
+  if (t - session.lastSeenAt > TOUCH_MS) {
+    session.lastSeenAt = t;
+    central.lastSeenAt = t;
+    await ctx.sessions.putCentral(central);
+    changed = true;
+  }
+  if (changed) await ctx.sessions.putApp(session);
+  return session.identity;
+}
+
+function startSignin(ctx: Ctx, req: IncomingMessage, res: ServerResponse, app: App, cid: string, url: URL): void {
+  const navigation = (req.method === 'GET' || req.method === 'HEAD') && !wantsJson(req.headers.accept);
+  if (!navigation) {
+    sendError(req, res, 'DB-SESSION-EXPIRED', cid, undefined, []);
+    return;
+  }
+  const nonce = newSecret(16);
+  const state = encodeState(ctx.keys.key('state'), { t: app.tenantId, a: app.id, r: safeReturnPath(`${url.pathname}${url.search}`), n: nonce }, ctx.now());
+  redirect(res, `${ctx.loginOrigin}/authorize?state=${encodeURIComponent(state)}`, [
+    serializeCookie(AUTH_COOKIE, sign(ctx.keys.key('cookie'), nonce), { maxAge: STATE_TTL_SECONDS }),
+  ]);
+}
+
+async function callback(ctx: Ctx, req: IncomingMessage, res: ServerResponse, app: App, cid: string, url: URL): Promise<void> {
+  const invalid = (why: string) => {
+    ctx.deps.logger.warn({ correlationId: cid, appId: app.id, why }, 'sign-in callback refused');
+    sendError(req, res, 'DB-SIGNIN-STATE-INVALID', cid, undefined, [clearCookie(AUTH_COOKIE)]);
+  };
+  if (req.method !== 'GET' && req.method !== 'HEAD') return invalid('method');
+  const state = decodeState(ctx.keys.key('state'), url.searchParams.get('state'), ctx.now());
+  if (!state || state.a !== app.id || state.t !== app.tenantId) return invalid('state');
+  const raw = parseCookies(req.headers.cookie).get(AUTH_COOKIE);
+  const nonce = raw ? unsign(ctx.keys.key('cookie'), raw) : null;
+  if (!nonce || !safeEqual(nonce, state.n)) return invalid('browser binding');
+  const code = url.searchParams.get('code');
+  const record = code ? await ctx.sessions.takeCode(code) : null;
+  if (!record || record.appId !== app.id || record.tenantId !== app.tenantId || !safeEqual(record.nonce, state.n)) return invalid('code');
+  const central = await ctx.sessions.getCentral(record.centralId);
+  if (!central || central.stage !== 'done' || central.userId !== record.userId) {
+    sendError(req, res, 'DB-SESSION-EXPIRED', cid, undefined, [clearCookie(AUTH_COOKIE)]);
+    return;
+  }
+  const facts = await ctx.deps.directory.access.facts(central.tenantId, central.userId);
+  if (!facts) return invalid('user gone');
+  const identity: Identity = {
+    userId: facts.user.id,
+    tenantId: facts.user.tenantId,
+    upn: facts.user.upn,
+    displayName: facts.user.displayName,
+    email: facts.user.email,
+    onPremName: facts.user.onPremName,
+    groups: facts.groups.map((g) => g.name),
+    authMethods: central.authMethods,
+  };
+  const t = ctx.now();
+  const session: AppSession = {
+    id: newSecret(32),
+    centralId: central.id,
+    tenantId: app.tenantId,
+    appId: app.id,
+    userId: central.userId,
+    identity,
+    persistent: central.persistent,
+    createdAt: t,
+    lastSeenAt: t,
+    checkedAt: t,
+    idleSeconds: central.idleSeconds,
+    // Never outlive the central session.
+    absoluteSeconds: Math.max(60, Math.floor((central.createdAt + central.absoluteSeconds * 1000 - t) / 1000)),
+  };
+  await ctx.sessions.putApp(session);
+  const cookie = serializeCookie(APP_COOKIE, sign(ctx.keys.key('cookie'), session.id), session.persistent ? { maxAge: session.absoluteSeconds } : {});
+  redirect(res, state.r, [cookie, clearCookie(AUTH_COOKIE)]);
+}
+
+async function signout(ctx: Ctx, req: IncomingMessage, res: ServerResponse, app: App): Promise<void> {
+  const raw = parseCookies(req.headers.cookie).get(APP_COOKIE);
+  const id = raw ? unsign(ctx.keys.key('cookie'), raw) : null;
+  const session = id ? await ctx.sessions.getApp(id) : null;
+  if (session && session.appId === app.id) await ctx.sessions.deleteApp(session.id);
+  redirect(res, `${ctx.loginOrigin}/signout`, [clearCookie(APP_COOKIE)]);
+}
+
+export { isAlive };

@@ -1,0 +1,114 @@
+/** What every sign-in handler shares: dependencies, keys, sessions, limits, CSRF, and the sign-in log writer. */
+import type { IncomingMessage } from 'node:http';
+import type { Logger } from 'pino';
+import type { ErrorCode } from '../../errors/catalogue.ts';
+import { safeEqual, sign, unsign, type KeyRing } from '../../identity/keys.ts';
+import { createHmac } from 'node:crypto';
+import type { RateLimiter } from '../../identity/rate-limit.ts';
+import type { DirectoryStore, SigninLogEntry } from '../../store/directory-types.ts';
+import type { App, Store } from '../../store/types.ts';
+import { BROWSER_COOKIE, CENTRAL_COOKIE, parseCookies, serializeCookie } from './cookies.ts';
+import { clientIp, userAgent } from './http.ts';
+import { newSecret, type CentralSession, type SessionStore } from './sessions.ts';
+
+export interface SigninDeps {
+  store: Store;
+  directory: DirectoryStore;
+  /** e.g. `apps.localhost`: the sign-in host is `login.<domain>`. */
+  domain: string;
+  /** Appended to URLs unless 443. */
+  publicPort: number;
+  stateDir: string;
+  logger: Logger;
+}
+
+export interface SigninOptions {
+  /** Replace the in-memory session store (Redis in a cluster). */
+  sessions?: SessionStore;
+  now?: () => number;
+  /** Sign-in attempts per client IP per minute (default 30). */
+  ipLimitPerMinute?: number;
+  /** Sign-in attempts per account per minute (default 10). */
+  accountLimitPerMinute?: number;
+  /** Re-evaluate an app session's access decision after this many seconds (default 300). */
+  recheckSeconds?: number;
+}
+
+export interface Ctx {
+  deps: SigninDeps;
+  keys: KeyRing;
+  sessions: SessionStore;
+  loginHost: string;
+  loginOrigin: string;
+  ipLimiter: RateLimiter;
+  accountLimiter: RateLimiter;
+  recheckMs: number;
+  now: () => number;
+}
+
+export function appOrigin(app: App): string {
+  return new URL(app.externalUrl).origin;
+}
+
+export type LogInput = Omit<SigninLogEntry, 'id' | 'time' | 'clientIp' | 'userAgent' | 'correlationId' | 'detail' | 'userId' | 'username' | 'appId' | 'code' | 'authMethod' | 'mfaMethod'> &
+  Partial<Pick<SigninLogEntry, 'userId' | 'username' | 'appId' | 'code' | 'authMethod' | 'mfaMethod' | 'detail'>>;
+
+/** Writes one sign-in log row; a failure to log is itself logged and never breaks the sign-in. */
+export async function writeLog(ctx: Ctx, req: IncomingMessage, correlationId: string, entry: LogInput): Promise<void> {
+  const row = {
+    userId: null,
+    username: null,
+    appId: null,
+    code: null as string | null | ErrorCode,
+    authMethod: null,
+    mfaMethod: null,
+    detail: {},
+    ...entry,
+    clientIp: clientIp(req),
+    userAgent: userAgent(req),
+    correlationId,
+  };
+  try {
+    await ctx.deps.directory.signinLog.append(row);
+  } catch (err) {
+    ctx.deps.logger.error({ err, correlationId }, 'sign-in log write failed');
+  }
+  ctx.deps.logger.info(
+    { correlationId, signin: { event: row.event, result: row.result, code: row.code, tenantId: row.tenantId, userId: row.userId, appId: row.appId, ip: row.clientIp } },
+    'sign-in event',
+  );
+}
+
+/** The signed browser id behind CSRF tokens; created (with its cookie) on first sight. */
+export function browserBinding(ctx: Ctx, req: IncomingMessage): { id: string; cookie: string | null } {
+  const raw = parseCookies(req.headers.cookie).get(BROWSER_COOKIE);
+  const id = raw ? unsign(ctx.keys.key('cookie'), raw) : null;
+  if (id) return { id, cookie: null };
+  const fresh = newSecret(18);
+  return { id: fresh, cookie: serializeCookie(BROWSER_COOKIE, sign(ctx.keys.key('cookie'), fresh)) };
+}
+
+export function csrfToken(ctx: Ctx, browserId: string): string {
+  return createHmac('sha256', ctx.keys.key('csrf')).update(browserId).digest('base64url');
+}
+
+/** Token bound to the browser cookie, and (defence in depth) an Origin header, when sent, of the sign-in host. */
+export function csrfValid(ctx: Ctx, req: IncomingMessage, token: string | null): boolean {
+  const origin = req.headers.origin;
+  if (origin && origin !== ctx.loginOrigin) return false;
+  const raw = parseCookies(req.headers.cookie).get(BROWSER_COOKIE);
+  const id = raw ? unsign(ctx.keys.key('cookie'), raw) : null;
+  if (!id || !token) return false;
+  return safeEqual(token, csrfToken(ctx, id));
+}
+
+export async function currentCentral(ctx: Ctx, req: IncomingMessage): Promise<CentralSession | null> {
+  const raw = parseCookies(req.headers.cookie).get(CENTRAL_COOKIE);
+  const id = raw ? unsign(ctx.keys.key('cookie'), raw) : null;
+  return id ? ctx.sessions.getCentral(id) : null;
+}
+
+export function centralCookie(ctx: Ctx, session: CentralSession): string {
+  const remaining = Math.floor((session.createdAt + session.absoluteSeconds * 1000 - ctx.now()) / 1000);
+  return serializeCookie(CENTRAL_COOKIE, sign(ctx.keys.key('cookie'), session.id), session.persistent ? { maxAge: remaining } : {});
+}

@@ -1,0 +1,53 @@
+/** Cookie parsing and the one way Drawbridge sets its cookies: `__Host-` prefixed, HttpOnly, Secure, Path=/. */
+
+export const CENTRAL_COOKIE = '__Host-drawbridge-login';
+/** Browser binding for CSRF tokens before anyone is signed in. */
+export const BROWSER_COOKIE = '__Host-drawbridge-browser';
+/** Transient flow (OIDC, WebAuthn) binding on the sign-in host. */
+export const FLOW_COOKIE = '__Host-drawbridge-flow';
+/** On app hosts: the app session. */
+export const APP_COOKIE = '__Host-drawbridge-session';
+/** On app hosts: binds a sign-in round trip to the browser that started it. */
+export const AUTH_COOKIE = '__Host-drawbridge-auth';
+
+export const OUR_COOKIES = [CENTRAL_COOKIE, BROWSER_COOKIE, FLOW_COOKIE, APP_COOKIE, AUTH_COOKIE];
+
+export function parseCookies(header: string | string[] | undefined): Map<string, string> {
+  const out = new Map<string, string>();
+  if (!header) return out;
+  const text = Array.isArray(header) ? header.join('; ') : header;
+  for (const part of text.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) continue;
+    const name = part.slice(0, eq).trim();
+    // The first occurrence wins (the most specific path), and it cannot be shadowed by a later duplicate.
+    if (!out.has(name)) out.set(name, part.slice(eq + 1).trim());
+  }
+  return out;
+}
+
+export interface CookieOptions {
+  /** Seconds; omitted = session cookie; 0 = delete. */
+  maxAge?: number;
+  sameSite?: 'Lax' | 'Strict';
+}
+
+export function serializeCookie(name: string, value: string, options: CookieOptions = {}): string {
+  let cookie = `${name}=${value}; Path=/; Secure; HttpOnly; SameSite=${options.sameSite ?? 'Lax'}`;
+  if (options.maxAge !== undefined) cookie += `; Max-Age=${Math.max(0, Math.floor(options.maxAge))}`;
+  return cookie;
+}
+
+export function clearCookie(name: string): string {
+  return serializeCookie(name, '', { maxAge: 0 });
+}
+
+/** Removes Drawbridge's own cookies from a request before it goes to the backend. Returns the new header or undefined. */
+export function stripOurCookies(header: string | undefined): string | undefined {
+  if (!header) return header;
+  const kept = header
+    .split(';')
+    .map((p) => p.trim())
+    .filter((p) => p && !OUR_COOKIES.some((name) => p.startsWith(`${name}=`)));
+  return kept.length ? kept.join('; ') : undefined;
+}

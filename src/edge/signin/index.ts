@@ -1,0 +1,67 @@
+/**
+ * Pre-authentication for the edge: the central sign-in host and the app-host checks, behind one small interface.
+ *
+ *   const signin = await createSignin({ store, directory, domain, publicPort, stateDir, logger });
+ *   if (host === signin.loginHost) return signin.handleLoginRequest(req, res, correlationId);
+ *   if (app.preAuth === 'idp') { const identity = await signin.authenticate(req, res, app, correlationId); if (!identity) return; … }
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { loadKeyRing } from '../../identity/keys.ts';
+import { createRateLimiter } from '../../identity/rate-limit.ts';
+import type { App } from '../../store/types.ts';
+import type { Identity } from '../../tunnel/protocol.ts';
+import { authenticate } from './app-host.ts';
+import type { Ctx, SigninDeps, SigninOptions } from './context.ts';
+import { handleLoginRequest } from './login-host.ts';
+import { createMemorySessionStore, type SessionStore } from './sessions.ts';
+
+export type { SigninDeps, SigninOptions } from './context.ts';
+export type { SessionStore, CentralSession, AppSession } from './sessions.ts';
+export { createMemorySessionStore } from './sessions.ts';
+export { seedDemoDirectory, type DemoUser } from './seed.ts';
+
+export interface Signin {
+  /** `login.<domain>` (no port). */
+  loginHost: string;
+  /** `https://login.<domain>[:port]`. */
+  loginOrigin: string;
+  /** Every request whose Host is loginHost. */
+  handleLoginRequest(req: IncomingMessage, res: ServerResponse, correlationId: string): Promise<void>;
+  /**
+   * Every request to an app with preAuth `idp`. Null: the response was already sent (redirect to sign-in, callback,
+   * sign-out, denial). An Identity: let the request through; Drawbridge's own cookies were removed from
+   * `req.headers.cookie` so they never reach the backend.
+   */
+  authenticate(req: IncomingMessage, res: ServerResponse, app: App, correlationId: string): Promise<Identity | null>;
+  /** Admin revocation: ends every session of the user at once. */
+  revokeUser(tenantId: string, userId: string): Promise<number>;
+  sessions: SessionStore;
+  close(): Promise<void>;
+}
+
+export async function createSignin(deps: SigninDeps, options: SigninOptions = {}): Promise<Signin> {
+  const loginHost = `login.${deps.domain.toLowerCase()}`;
+  const loginOrigin = `https://${loginHost}${deps.publicPort === 443 ? '' : `:${deps.publicPort}`}`;
+  const now = options.now ?? Date.now;
+  const sessions = options.sessions ?? createMemorySessionStore({ now });
+  const ctx: Ctx = {
+    deps,
+    keys: loadKeyRing(deps.stateDir),
+    sessions,
+    loginHost,
+    loginOrigin,
+    ipLimiter: createRateLimiter({ limit: options.ipLimitPerMinute ?? 30, windowSeconds: 60, now }),
+    accountLimiter: createRateLimiter({ limit: options.accountLimitPerMinute ?? 10, windowSeconds: 60, now }),
+    recheckMs: (options.recheckSeconds ?? 300) * 1000,
+    now,
+  };
+  return {
+    loginHost,
+    loginOrigin,
+    handleLoginRequest: (req, res, cid) => handleLoginRequest(ctx, req, res, cid),
+    authenticate: (req, res, app, cid) => authenticate(ctx, req, res, app, cid),
+    revokeUser: (tenantId, userId) => sessions.revokeUser(tenantId, userId),
+    sessions,
+    close: () => sessions.close(),
+  };
+}

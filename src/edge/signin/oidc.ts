@@ -1,0 +1,157 @@
+/**
+ * Federation with a tenant's external OpenID Connect provider: authorization code + PKCE (S256), state and nonce,
+ * with `openid-client`. Claims map to the user (created on first sign-in when allowed) and their groups; the
+ * provider's `(issuer, sub)` is linked to the user so a renamed account stays the same user.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import * as client from 'openid-client';
+import type { ErrorCode } from '../../errors/catalogue.ts';
+import { sign, unsign } from '../../identity/keys.ts';
+import type { OidcSettings, User } from '../../store/directory-types.ts';
+import type { Tenant } from '../../store/types.ts';
+import { writeLog, type Ctx } from './context.ts';
+import { clearCookie, FLOW_COOKIE, parseCookies, serializeCookie } from './cookies.ts';
+import { redirect, sendError } from './http.ts';
+import { startCentralSession } from './login-host.ts';
+import { newSecret, type CentralSession } from './sessions.ts';
+import { decodeState } from './state.ts';
+
+const FLOW_TTL_SECONDS = 600;
+const DISCOVERY_TTL_MS = 10 * 60 * 1000;
+
+const discovered = new Map<string, { config: client.Configuration; at: number }>();
+
+async function configFor(settings: OidcSettings): Promise<client.Configuration> {
+  const key = `${settings.issuer}|${settings.clientId}|${settings.clientSecret ?? ''}`;
+  const hit = discovered.get(key);
+  if (hit && Date.now() - hit.at < DISCOVERY_TTL_MS) return hit.config;
+  const insecure = settings.allowInsecureLoopback && new URL(settings.issuer).protocol === 'http:';
+  const config = await client.discovery(
+    new URL(settings.issuer),
+    settings.clientId,
+    settings.clientSecret ?? undefined,
+    settings.clientSecret ? client.ClientSecretPost(settings.clientSecret) : client.None(),
+    { execute: insecure ? [client.allowInsecureRequests] : [], timeout: 10 },
+  );
+  discovered.set(key, { config, at: Date.now() });
+  return config;
+}
+
+export function oidcStartUrl(stateText: string | null, tenantId: string): string {
+  return stateText ? `/oidc/start?state=${encodeURIComponent(stateText)}` : `/oidc/start?tenant=${encodeURIComponent(tenantId)}`;
+}
+
+export async function startOidc(ctx: Ctx, req: IncomingMessage, res: ServerResponse, cid: string, stateText: string | null, resolveTenant: (id: string | null) => Promise<Tenant | null>): Promise<void> {
+  const state = stateText ? decodeState(ctx.keys.key('state'), stateText, ctx.now()) : null;
+  if (stateText && !state) return sendError(req, res, 'DB-SIGNIN-STATE-INVALID', cid);
+  const url = new URL(req.url ?? '/', 'https://x.invalid');
+  const tenant = await resolveTenant(state?.t ?? url.searchParams.get('tenant'));
+  if (!tenant) return sendError(req, res, 'DB-SIGNIN-TENANT-UNKNOWN', cid);
+  const settings = (await ctx.deps.directory.settings.get(tenant.id)).oidc;
+  if (!settings) return sendError(req, res, 'DB-FED-NOT-CONFIGURED', cid);
+  let config: client.Configuration;
+  try {
+    config = await configFor(settings);
+  } catch (err) {
+    ctx.deps.logger.warn({ err, correlationId: cid, issuer: settings.issuer }, 'OIDC discovery failed');
+    await writeLog(ctx, req, cid, { tenantId: tenant.id, event: 'federation', result: 'failure', code: 'DB-FED-PROVIDER-ERROR', authMethod: 'oidc', detail: { step: 'discovery', error: String((err as Error).message) } });
+    return sendError(req, res, 'DB-FED-PROVIDER-ERROR', cid);
+  }
+  const codeVerifier = client.randomPKCECodeVerifier();
+  const oidcState = client.randomState();
+  const nonce = client.randomNonce();
+  const flowId = newSecret(24);
+  await ctx.sessions.putFlow(flowId, { kind: 'oidc', tenantId: tenant.id, stateText, codeVerifier, oidcState, nonce }, FLOW_TTL_SECONDS);
+  const target = client.buildAuthorizationUrl(config, {
+    redirect_uri: `${ctx.loginOrigin}/oidc/callback`,
+    scope: settings.scopes.join(' '),
+    code_challenge: await client.calculatePKCECodeChallenge(codeVerifier),
+    code_challenge_method: 'S256',
+    state: oidcState,
+    nonce,
+  });
+  redirect(res, target.href, [serializeCookie(FLOW_COOKIE, sign(ctx.keys.key('cookie'), flowId), { maxAge: FLOW_TTL_SECONDS })]);
+}
+
+function claimString(claims: Record<string, unknown>, name: string): string | null {
+  const v = claims[name];
+  return typeof v === 'string' && v ? v : null;
+}
+
+export async function handleOidcCallback(
+  ctx: Ctx,
+  req: IncomingMessage,
+  res: ServerResponse,
+  cid: string,
+  continueSignin: (central: CentralSession, stateText: string | null) => Promise<void>,
+): Promise<void> {
+  const raw = parseCookies(req.headers.cookie).get(FLOW_COOKIE);
+  const flowId = raw ? unsign(ctx.keys.key('cookie'), raw) : null;
+  const flow = flowId ? await ctx.sessions.takeFlow(flowId) : null;
+  const clear = [clearCookie(FLOW_COOKIE)];
+  if (!flow || flow.kind !== 'oidc') return sendError(req, res, 'DB-SIGNIN-STATE-INVALID', cid, 'The sign-in with your provider expired or was started in another browser.', clear);
+  const tenantId = flow.tenantId as string;
+  const stateText = (flow.stateText as string | null) ?? null;
+  const settings = (await ctx.deps.directory.settings.get(tenantId)).oidc;
+  if (!settings) return sendError(req, res, 'DB-FED-NOT-CONFIGURED', cid, undefined, clear);
+  const fail = async (code: ErrorCode, step: string, err: unknown, username: string | null = null) => {
+    ctx.deps.logger.warn({ err, correlationId: cid, issuer: settings.issuer, step }, 'OIDC sign-in failed');
+    await writeLog(ctx, req, cid, { tenantId, event: 'federation', username, result: 'failure', code, authMethod: 'oidc', detail: { step, issuer: settings.issuer, error: String((err as Error)?.message ?? err) } });
+    sendError(req, res, code, cid, undefined, clear);
+  };
+  let claims: Record<string, unknown>;
+  try {
+    const config = await configFor(settings);
+    const tokens = await client.authorizationCodeGrant(config, new URL(req.url ?? '/', ctx.loginOrigin), {
+      pkceCodeVerifier: flow.codeVerifier as string,
+      expectedState: flow.oidcState as string,
+      expectedNonce: flow.nonce as string,
+      idTokenExpected: true,
+    });
+    claims = { ...(tokens.claims() ?? {}) } as Record<string, unknown>;
+    const needsUserinfo = !claimString(claims, settings.usernameClaim) || claims[settings.groupsClaim] === undefined;
+    if (needsUserinfo && tokens.access_token && config.serverMetadata().userinfo_endpoint) {
+      const info = await client.fetchUserInfo(config, tokens.access_token, claims.sub as string);
+      claims = { ...info, ...claims };
+    }
+  } catch (err) {
+    return fail('DB-FED-PROVIDER-ERROR', 'token', err);
+  }
+  const subject = claimString(claims, 'sub');
+  const username = claimString(claims, settings.usernameClaim) ?? claimString(claims, 'email');
+  if (!subject || !username) return fail('DB-FED-CLAIMS-INVALID', 'claims', new Error(`missing ${settings.usernameClaim}/email or sub`));
+  const { directory } = ctx.deps;
+  let user: User | null = await directory.users.findByExternal(tenantId, settings.issuer, subject);
+  try {
+    if (!user) {
+      user = await directory.users.findByLogin(tenantId, username);
+      if (user && user.upn !== username.toLowerCase()) user = null;
+      if (!user) {
+        if (!settings.autoCreateUsers) return fail('DB-FED-CLAIMS-INVALID', 'provision', new Error('user unknown and autoCreateUsers is off'), username);
+        user = await directory.users.create(tenantId, {
+          upn: username,
+          displayName: claimString(claims, 'name') ?? username,
+          email: claimString(claims, 'email'),
+          source: 'oidc',
+        });
+      }
+      await directory.users.linkExternal(tenantId, user.id, settings.issuer, subject);
+    } else {
+      user = await directory.users.update(tenantId, user.id, { displayName: claimString(claims, 'name') ?? user.displayName, email: claimString(claims, 'email') ?? user.email });
+    }
+    const groups = claims[settings.groupsClaim];
+    if (Array.isArray(groups)) {
+      const names = groups.filter((g): g is string => typeof g === 'string' && g.length > 0 && g.length <= 256).slice(0, 200);
+      await directory.groups.syncExternal(tenantId, user.id, names.map((g) => ({ externalId: g, name: g })));
+    }
+  } catch (err) {
+    return fail('DB-FED-CLAIMS-INVALID', 'provision', err, username);
+  }
+  if (!user.enabled) {
+    await writeLog(ctx, req, cid, { tenantId, event: 'signin', userId: user.id, username: user.upn, result: 'denied', code: 'DB-ACCESS-ACCOUNT-DISABLED', authMethod: 'oidc' });
+    return sendError(req, res, 'DB-ACCESS-ACCOUNT-DISABLED', cid, undefined, clear);
+  }
+  await directory.users.recordSignIn(tenantId, user.id, new Date(ctx.now()).toISOString());
+  const central = await startCentralSession(ctx, req, tenantId, user.id, ['oidc'], false);
+  await continueSignin(central, stateText);
+}

@@ -1,0 +1,206 @@
+/** The sign-in pages: server-rendered, no script required, one form per page, labels on every field. */
+import { catalogue, type ErrorCode } from '../../errors/catalogue.ts';
+import { escapeHtml as e, page } from '../../errors/render.ts';
+
+export interface Hidden {
+  csrf: string;
+  state: string | null;
+}
+
+function hidden(h: Hidden): string {
+  return `<input type="hidden" name="csrf" value="${e(h.csrf)}">${h.state ? `<input type="hidden" name="state" value="${e(h.state)}">` : ''}`;
+}
+
+function alert(message: string | undefined, code?: ErrorCode): string {
+  if (!message) return '';
+  return `<div class="alert" role="alert"><strong>${e(message)}</strong>${code ? ` <span class="muted">(${code})</span>` : ''}</div>`;
+}
+
+const footer = '<footer>Protected by Drawbridge · sign-in is logged with your address and browser</footer>';
+
+export function loginPage(o: {
+  hidden: Hidden;
+  tenantName: string;
+  appName: string | null;
+  username?: string;
+  error?: { message: string; code: ErrorCode };
+  federation?: { label: string; url: string } | null;
+  allowPersistent: boolean;
+}): string {
+  return page(
+    'Sign in',
+    `
+<main class="card" role="main" aria-labelledby="title">
+  <p class="status">${e(o.tenantName)}</p>
+  <h1 id="title">Sign in</h1>
+  <p class="lead">${o.appName ? `to continue to <strong>${e(o.appName)}</strong>` : 'to your organisation\'s applications'}</p>
+  ${o.error ? alert(o.error.message, o.error.code) : ''}
+  <form method="post" action="/login" autocomplete="on">
+    ${hidden(o.hidden)}
+    <label for="username">User name</label>
+    <input type="text" id="username" name="username" autocomplete="username" autocapitalize="none" spellcheck="false" required maxlength="254" value="${e(o.username ?? '')}"${o.username ? '' : ' autofocus'}>
+    <label for="password">Password</label>
+    <input type="password" id="password" name="password" autocomplete="current-password" required maxlength="1024"${o.username ? ' autofocus' : ''}>
+    ${o.allowPersistent ? '<label class="check"><input type="checkbox" name="remember" value="1"> Stay signed in on this device</label>' : ''}
+    <button type="submit" class="wide">Sign in</button>
+  </form>
+  ${
+    o.federation
+      ? `<div class="divider">or</div><a class="button secondary" style="display:block;text-align:center" href="${e(o.federation.url)}">Sign in with ${e(o.federation.label)}</a>`
+      : ''
+  }
+</main>${footer}`,
+  );
+}
+
+export function mfaPage(o: { hidden: Hidden; upn: string; error?: { message: string; code: ErrorCode }; passkeyUrl: string | null; recoveryLeft: number }): string {
+  return page(
+    'Verify it is you',
+    `
+<main class="card" role="main" aria-labelledby="title">
+  <p class="status">Second step</p>
+  <h1 id="title">Enter your verification code</h1>
+  <p class="who"><span>Signing in as <strong>${e(o.upn)}</strong></span></p>
+  <p class="lead">Open your authenticator app and enter the 6-digit code for Drawbridge.</p>
+  ${o.error ? alert(o.error.message, o.error.code) : ''}
+  <form method="post" action="/mfa">
+    ${hidden(o.hidden)}
+    <label for="code">Verification code</label>
+    <input type="text" class="otp" id="code" name="code" inputmode="numeric" autocomplete="one-time-code" required maxlength="11" autofocus>
+    <button type="submit" class="wide">Verify</button>
+  </form>
+  <p class="muted">Lost your device? Enter one of your recovery codes (like <code>abcde-12345</code>) instead${o.recoveryLeft ? ` — ${o.recoveryLeft} left` : ''}.</p>
+  ${o.passkeyUrl ? `<div class="divider">or</div><a class="button secondary" style="display:block;text-align:center" href="${e(o.passkeyUrl)}">Use a passkey</a>` : ''}
+</main>${footer}`,
+  );
+}
+
+export function enrollPage(o: { hidden: Hidden; upn: string; qrSvgDataUri: string; secret: string; error?: { message: string; code: ErrorCode } }): string {
+  const grouped = o.secret.replace(/(.{4})/g, '$1 ').trim();
+  return page(
+    'Set up two-step verification',
+    `
+<main class="card" role="main" aria-labelledby="title">
+  <p class="status">Required by your organisation</p>
+  <h1 id="title">Set up two-step verification</h1>
+  <p class="who"><span>Signed in as <strong>${e(o.upn)}</strong></span></p>
+  <ol>
+    <li>Open an authenticator app (Microsoft Authenticator, Google Authenticator, 1Password…).</li>
+    <li>Scan this code, or type the key below.</li>
+    <li>Enter the 6-digit code the app shows.</li>
+  </ol>
+  <img class="qr" src="${o.qrSvgDataUri}" alt="QR code for your authenticator app. If you cannot scan it, type the key shown below.">
+  <p style="text-align:center">Key: <span class="secret">${e(grouped)}</span></p>
+  ${o.error ? alert(o.error.message, o.error.code) : ''}
+  <form method="post" action="/mfa/enroll">
+    ${hidden(o.hidden)}
+    <label for="code">Code from the app</label>
+    <input type="text" class="otp" id="code" name="code" inputmode="numeric" autocomplete="one-time-code" required maxlength="6" autofocus>
+    <button type="submit" class="wide">Turn on two-step verification</button>
+  </form>
+</main>${footer}`,
+  );
+}
+
+export function recoveryCodesPage(o: { codes: string[]; continueUrl: string }): string {
+  return page(
+    'Save your recovery codes',
+    `
+<main class="card" role="main" aria-labelledby="title">
+  <p class="status">Two-step verification is on</p>
+  <h1 id="title">Save your recovery codes</h1>
+  <p>If you lose your phone, each of these codes signs you in once instead of a verification code. Store them somewhere safe: they will not be shown again.</p>
+  <ul class="codes">${o.codes.map((c) => `<li>${e(c)}</li>`).join('')}</ul>
+  <a class="button" href="${e(o.continueUrl)}">I have saved them — continue</a>
+</main>${footer}`,
+  );
+}
+
+/** A denial with its own code: what is wrong, what to do, who is signed in, and a way to switch account. */
+export function deniedPage(o: { code: ErrorCode; correlationId: string; upn: string; appName: string; signout: Hidden; detail?: string }): string {
+  const spec = catalogue[o.code];
+  return page(
+    spec.title,
+    `
+<main class="card" role="main" aria-labelledby="title">
+  <p class="status">Access denied · ${e(o.appName)}</p>
+  <h1 id="title">${e(spec.title)}</h1>
+  <p class="who"><span>Signed in as <strong>${e(o.upn)}</strong></span></p>
+  <p>${e(spec.user)}</p>
+  <dl>
+    <dt>Error code</dt><dd><code>${o.code}</code></dd>
+    <dt>Application</dt><dd>${e(o.appName)}</dd>
+    <dt>Correlation id</dt><dd><code>${e(o.correlationId)}</code></dd>
+    <dt>Time</dt><dd>${new Date().toISOString()}</dd>
+  </dl>
+  <div class="actions">
+    <form method="post" action="/signout">${hidden(o.signout)}<button type="submit" class="secondary" style="margin-top:0">Sign in as someone else</button></form>
+  </div>
+  <p class="hint">Quote the code and correlation id to your help desk: they point to the exact entry in the sign-in log.</p>
+</main>`,
+  );
+}
+
+export function signedOutPage(): string {
+  return page(
+    'Signed out',
+    `
+<main class="card" role="main" aria-labelledby="title">
+  <p class="status">Drawbridge</p>
+  <h1 id="title">You are signed out</h1>
+  <p>You have been signed out of every application you opened with this sign-in. You can close this window.</p>
+  <div class="notice">On a shared computer, close all browser windows as well.</div>
+</main>`,
+  );
+}
+
+export function signoutConfirmPage(o: { hidden: Hidden; upn: string | null }): string {
+  return page(
+    'Sign out',
+    `
+<main class="card" role="main" aria-labelledby="title">
+  <p class="status">Drawbridge</p>
+  <h1 id="title">Sign out of all applications?</h1>
+  ${o.upn ? `<p class="who"><span>Signed in as <strong>${e(o.upn)}</strong></span></p>` : ''}
+  <p>This ends your sign-in and the session of every application you opened with it.</p>
+  <form method="post" action="/signout">${hidden(o.hidden)}<button type="submit">Sign out</button></form>
+</main>`,
+  );
+}
+
+export function homePage(o: { upn: string | null; tenantName: string | null; signout: Hidden }): string {
+  return page(
+    o.upn ? 'Signed in' : 'Sign in',
+    `
+<main class="card" role="main" aria-labelledby="title">
+  <p class="status">${e(o.tenantName ?? 'Drawbridge')}</p>
+  ${
+    o.upn
+      ? `<h1 id="title">You are signed in</h1>
+  <p class="who"><span>Signed in as <strong>${e(o.upn)}</strong></span></p>
+  <p>Open any of your organisation's applications: this sign-in serves them all.</p>
+  <form method="post" action="/signout">${hidden(o.signout)}<button type="submit" class="secondary">Sign out</button></form>`
+      : `<h1 id="title">Open an application to sign in</h1>
+  <p>Sign-in starts from the application you want to use. Open it from its usual address or link, and you will be brought here.</p>`
+  }
+</main>`,
+  );
+}
+
+export function passkeyPage(o: { hidden: Hidden; upn: string; optionsUrl: string; verifyUrl: string; fallbackUrl: string }): string {
+  return page(
+    'Use a passkey',
+    `
+<main class="card" role="main" aria-labelledby="title" id="passkey" data-options="${e(o.optionsUrl)}" data-verify="${e(o.verifyUrl)}" data-csrf="${e(o.hidden.csrf)}" data-state="${e(o.hidden.state ?? '')}">
+  <p class="status">Second step</p>
+  <h1 id="title">Use your passkey</h1>
+  <p class="who"><span>Signing in as <strong>${e(o.upn)}</strong></span></p>
+  <p>Your browser will ask you to confirm with your security key, fingerprint or face.</p>
+  <div class="alert" role="alert" id="passkey-error" hidden></div>
+  <button type="button" id="passkey-start" class="wide">Continue with passkey</button>
+  <noscript><div class="notice">Passkeys need JavaScript. <a href="${e(o.fallbackUrl)}">Use a verification code instead</a>.</div></noscript>
+  <p><a href="${e(o.fallbackUrl)}">Use a verification code instead</a></p>
+</main>
+<script src="/assets/passkey.js"></script>`,
+  );
+}

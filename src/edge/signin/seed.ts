@@ -1,0 +1,56 @@
+/**
+ * The demo directory `drawbridge dev` seeds: four users who each show one outcome of pre-authentication.
+ * Idempotent: running it again on an existing state directory keeps the users (and dave's TOTP secret).
+ */
+import { generateTotpSecret } from '../../identity/totp.ts';
+import type { DirectoryStore, User } from '../../store/directory-types.ts';
+
+export interface DemoUser {
+  username: string;
+  password: string;
+  totpSecret?: string;
+  note: string;
+}
+
+const DEMO = [
+  { name: 'alice', displayName: 'Alice Archer', group: 'HR', sku: 'basic', note: 'assigned (through the HR group), basic licence: reaches the app' },
+  { name: 'bob', displayName: 'Bob Baker', group: 'HR', sku: null, note: 'assigned (through the HR group), no licence: DB-ACCESS-NO-LICENCE' },
+  { name: 'carol', displayName: 'Carol Cooper', group: 'Sales', sku: 'basic', note: 'not assigned to the app (Sales group), basic licence: DB-ACCESS-NOT-ASSIGNED' },
+  { name: 'dave', displayName: 'Dave Dalton', group: 'HR', sku: 'premium', note: 'assigned, premium licence, TOTP enrolled: enter the code for totpSecret' },
+] as const;
+
+export async function seedDemoDirectory(directory: DirectoryStore, tenantId: string, appId: string, domain = 'contoso.example'): Promise<{ users: DemoUser[] }> {
+  for (const sku of ['basic', 'premium'] as const) {
+    const existing = (await directory.licences.list(tenantId)).find((l) => l.sku === sku);
+    if (!existing) await directory.licences.setSeats(tenantId, sku, 25);
+  }
+  const groupIds = new Map<string, string>();
+  for (const name of ['HR', 'Sales']) {
+    const group = (await directory.groups.getByName(tenantId, name)) ?? (await directory.groups.create(tenantId, { name, description: `${name} department (demo)` }));
+    groupIds.set(name, group.id);
+  }
+  await directory.assignments.assign(tenantId, appId, { type: 'group', id: groupIds.get('HR') as string });
+
+  const users: DemoUser[] = [];
+  for (const d of DEMO) {
+    const password = `${d.name}-Demo-2024`;
+    const upn = `${d.name}@${domain}`;
+    let user: User | null = await directory.users.findByLogin(tenantId, upn);
+    if (!user) {
+      user = await directory.users.create(tenantId, { upn, displayName: d.displayName, email: upn, onPremName: d.name.toUpperCase(), password });
+    }
+    await directory.groups.addMember(tenantId, groupIds.get(d.group) as string, user.id);
+    if (d.sku) await directory.licences.assign(tenantId, d.sku, { type: 'user', id: user.id });
+    let totpSecret: string | undefined;
+    if (d.name === 'dave') {
+      const totp = await directory.mfa.getTotp(tenantId, user.id);
+      if (totp?.confirmed) totpSecret = totp.secret;
+      else {
+        totpSecret = generateTotpSecret();
+        await directory.mfa.setTotp(tenantId, user.id, totpSecret, true);
+      }
+    }
+    users.push({ username: d.name, password, ...(totpSecret ? { totpSecret } : {}), note: d.note });
+  }
+  return { users };
+}

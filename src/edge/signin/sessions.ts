@@ -1,0 +1,192 @@
+/**
+ * Sessions: the central one on the sign-in host, one per app host it opened, the one-time codes that link them,
+ * and short-lived flow records (OIDC, WebAuthn challenges). The store is authoritative: a cookie only names a record,
+ * and revoking the record ends the session everywhere at once. `SessionStore` is the seam for a Redis-backed store in
+ * a cluster; `createMemorySessionStore()` serves the embedded edge. Record ids are kept only as SHA-256 hashes.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { Identity } from '../../tunnel/protocol.ts';
+
+export interface CentralSession {
+  id: string;
+  tenantId: string;
+  userId: string;
+  /** `password`/`oidc`, then `totp`/`recovery`/`webauthn`. */
+  authMethods: string[];
+  /** `mfa`: password done, second factor pending; `enroll`: must enrol an MFA method first; `done`: signed in. */
+  stage: 'mfa' | 'enroll' | 'done';
+  persistent: boolean;
+  createdAt: number;
+  lastSeenAt: number;
+  idleSeconds: number;
+  absoluteSeconds: number;
+  /** Failed second-factor attempts in this session (it is ended after a few). */
+  mfaFailures: number;
+}
+
+export interface AppSession {
+  id: string;
+  centralId: string;
+  tenantId: string;
+  appId: string;
+  userId: string;
+  identity: Identity;
+  persistent: boolean;
+  createdAt: number;
+  lastSeenAt: number;
+  /** When the access decision was last re-evaluated. */
+  checkedAt: number;
+  idleSeconds: number;
+  absoluteSeconds: number;
+}
+
+export interface CodeRecord {
+  tenantId: string;
+  appId: string;
+  centralId: string;
+  userId: string;
+  /** The state nonce the app host bound to the browser; the callback must present the same. */
+  nonce: string;
+}
+
+export interface SessionStore {
+  putCentral(session: CentralSession): Promise<void>;
+  getCentral(id: string): Promise<CentralSession | null>;
+  /** Ends the central session and every app session it opened. */
+  deleteCentral(id: string): Promise<void>;
+  putApp(session: AppSession): Promise<void>;
+  getApp(id: string): Promise<AppSession | null>;
+  deleteApp(id: string): Promise<void>;
+  putCode(code: string, record: CodeRecord, ttlSeconds: number): Promise<void>;
+  /** Returns and deletes in one step: a code works once. */
+  takeCode(code: string): Promise<CodeRecord | null>;
+  putFlow(id: string, record: Record<string, unknown>, ttlSeconds: number): Promise<void>;
+  takeFlow(id: string): Promise<Record<string, unknown> | null>;
+  /** Admin revocation: ends every central and app session of the user. Returns how many central sessions ended. */
+  revokeUser(tenantId: string, userId: string): Promise<number>;
+  listUser(tenantId: string, userId: string): Promise<CentralSession[]>;
+  close(): Promise<void>;
+}
+
+export function newSecret(bytes = 32): string {
+  return randomBytes(bytes).toString('base64url');
+}
+
+const h = (id: string) => createHash('sha256').update(id).digest('base64url');
+
+export function expiresAt(s: Pick<CentralSession, 'createdAt' | 'lastSeenAt' | 'idleSeconds' | 'absoluteSeconds'>): number {
+  return Math.min(s.lastSeenAt + s.idleSeconds * 1000, s.createdAt + s.absoluteSeconds * 1000);
+}
+
+export function isAlive(s: Pick<CentralSession, 'createdAt' | 'lastSeenAt' | 'idleSeconds' | 'absoluteSeconds'>, now: number): boolean {
+  return now < expiresAt(s);
+}
+
+export function createMemorySessionStore(options: { now?: () => number; sweepSeconds?: number } = {}): SessionStore {
+  const now = options.now ?? Date.now;
+  const central = new Map<string, CentralSession>();
+  const apps = new Map<string, AppSession>();
+  const byCentral = new Map<string, Set<string>>();
+  const codes = new Map<string, { record: CodeRecord; expires: number }>();
+  const flows = new Map<string, { record: Record<string, unknown>; expires: number }>();
+
+  const dropApp = (key: string) => {
+    const s = apps.get(key);
+    if (!s) return;
+    apps.delete(key);
+    byCentral.get(h(s.centralId))?.delete(key);
+  };
+  const dropCentral = (key: string) => {
+    central.delete(key);
+    for (const appKey of byCentral.get(key) ?? []) apps.delete(appKey);
+    byCentral.delete(key);
+  };
+
+  const sweep = setInterval(() => {
+    const t = now();
+    for (const [k, s] of central) if (!isAlive(s, t)) dropCentral(k);
+    for (const [k, s] of apps) if (!isAlive(s, t)) dropApp(k);
+    for (const [k, c] of codes) if (c.expires <= t) codes.delete(k);
+    for (const [k, f] of flows) if (f.expires <= t) flows.delete(k);
+  }, (options.sweepSeconds ?? 60) * 1000);
+  sweep.unref();
+
+  return {
+    async putCentral(s) {
+      central.set(h(s.id), structuredClone(s));
+    },
+    async getCentral(id) {
+      const s = central.get(h(id));
+      if (!s) return null;
+      if (!isAlive(s, now())) {
+        dropCentral(h(id));
+        return null;
+      }
+      return structuredClone(s);
+    },
+    async deleteCentral(id) {
+      dropCentral(h(id));
+    },
+    async putApp(s) {
+      const key = h(s.id);
+      apps.set(key, structuredClone(s));
+      const ck = h(s.centralId);
+      let set = byCentral.get(ck);
+      if (!set) byCentral.set(ck, (set = new Set()));
+      set.add(key);
+    },
+    async getApp(id) {
+      const s = apps.get(h(id));
+      if (!s) return null;
+      if (!isAlive(s, now())) {
+        dropApp(h(id));
+        return null;
+      }
+      return structuredClone(s);
+    },
+    async deleteApp(id) {
+      dropApp(h(id));
+    },
+    async putCode(code, record, ttlSeconds) {
+      codes.set(h(code), { record: { ...record }, expires: now() + ttlSeconds * 1000 });
+    },
+    async takeCode(code) {
+      const key = h(code);
+      const c = codes.get(key);
+      codes.delete(key);
+      return c && c.expires > now() ? c.record : null;
+    },
+    async putFlow(id, record, ttlSeconds) {
+      flows.set(h(id), { record: structuredClone(record), expires: now() + ttlSeconds * 1000 });
+    },
+    async takeFlow(id) {
+      const key = h(id);
+      const f = flows.get(key);
+      flows.delete(key);
+      return f && f.expires > now() ? f.record : null;
+    },
+    async revokeUser(tenantId, userId) {
+      let n = 0;
+      for (const [k, s] of central) {
+        if (s.tenantId === tenantId && s.userId === userId) {
+          dropCentral(k);
+          n++;
+        }
+      }
+      for (const [k, s] of apps) if (s.tenantId === tenantId && s.userId === userId) dropApp(k);
+      return n;
+    },
+    async listUser(tenantId, userId) {
+      const t = now();
+      return [...central.values()].filter((s) => s.tenantId === tenantId && s.userId === userId && isAlive(s, t)).map((s) => ({ ...structuredClone(s), id: '' }));
+    },
+    async close() {
+      clearInterval(sweep);
+      central.clear();
+      apps.clear();
+      byCentral.clear();
+      codes.clear();
+      flows.clear();
+    },
+  };
+}
