@@ -1,4 +1,538 @@
-export async function runAdmin(_argv: string[]): Promise<number> {
-  process.stderr.write('drawbridge admin: not wired yet\n');
-  return 1;
+/**
+ * `drawbridge admin …`: the admin REST API from the command line. Human output is aligned tables; `--json` prints
+ * the API's JSON unchanged. Errors print the catalogue code, what happened and what to do, and exit non-zero
+ * (1: the API refused or could not be reached, 2: usage).
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { AdminApiError, AdminClient, AdminUnreachableError, seg } from './admin-client.ts';
+
+export const DEFAULT_ADMIN_URL = 'http://127.0.0.1:8444';
+
+export interface AdminIo {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  env: Record<string, string | undefined>;
+}
+
+const defaultIo: AdminIo = {
+  out: (text) => process.stdout.write(text),
+  err: (text) => process.stderr.write(text),
+  env: process.env,
+};
+
+const OPTIONS = {
+  'admin-url': { type: 'string' },
+  token: { type: 'string' },
+  json: { type: 'boolean' },
+  'state-dir': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  tenant: { type: 'string', short: 't' },
+  group: { type: 'string', short: 'g' },
+  ttl: { type: 'string' },
+  name: { type: 'string' },
+  'display-name': { type: 'string' },
+  'internal-url': { type: 'string' },
+  'external-url': { type: 'string' },
+  'pre-auth': { type: 'string' },
+  'backend-timeout': { type: 'string' },
+  'tls-verify': { type: 'string' },
+  'backend-ca-file': { type: 'string' },
+  enabled: { type: 'string' },
+  action: { type: 'string' },
+  limit: { type: 'string' },
+  cursor: { type: 'string' },
+} as const;
+
+type Flags = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>>['values'];
+
+/** A usage mistake: printed with the command's usage, exit 2. */
+class UsageError extends Error {}
+
+interface Run {
+  api: AdminClient;
+  flags: Flags;
+  args: string[];
+  json: boolean;
+  print(text: string): void;
+}
+
+interface Action {
+  usage: string;
+  summary: string;
+  flags?: [string, string][];
+  run(r: Run): Promise<void>;
+}
+
+interface Resource {
+  summary: string;
+  actions: Record<string, Action>;
+  /** Action taken when none is named (audit). */
+  defaultAction?: string;
+}
+
+// --- output ---
+
+/** Aligned columns, two spaces apart; the last column is not padded. */
+export function table(headers: string[], rows: (string | number | boolean | null | undefined)[][]): string {
+  const cells = [headers, ...rows.map((r) => r.map((c) => (c === null || c === undefined || c === '' ? '-' : String(c))))];
+  const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
+  return `${cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd()).join('\n')}\n`;
+}
+
+function fields(obj: Record<string, unknown>): string {
+  const keys = Object.keys(obj);
+  const width = Math.max(...keys.map((k) => k.length));
+  return `${keys
+    .map((k) => {
+      const v = obj[k];
+      const text = v === null || v === undefined ? '-' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+      return `${k.padEnd(width)}  ${text.includes('\n') ? `\n${text}` : text}`;
+    })
+    .join('\n')}\n`;
+}
+
+function emit(r: Run, value: unknown, human: () => string): void {
+  r.print(r.json ? `${JSON.stringify(value, null, 2)}\n` : human());
+}
+
+// --- argument helpers ---
+
+function need(r: Run, flag: keyof Flags, what: string): string {
+  const value = r.flags[flag];
+  if (typeof value !== 'string' || value === '') throw new UsageError(`--${flag} is required (${what})`);
+  return value;
+}
+
+function arg(r: Run, index: number, what: string): string {
+  const value = r.args[index];
+  if (!value) throw new UsageError(`missing ${what}`);
+  return value;
+}
+
+function tenantPath(r: Run): string {
+  return `/tenants/${seg(need(r, 'tenant', 'the tenant name or id'))}`;
+}
+
+function bool(flag: string, value: string | undefined): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (/^(true|yes|on|1)$/i.test(value)) return true;
+  if (/^(false|no|off|0)$/i.test(value)) return false;
+  throw new UsageError(`--${flag}: expected true or false`);
+}
+
+/** `90`, `90s`, `30m`, `1h`, `7d` → seconds. */
+export function parseDuration(value: string): number {
+  const match = /^(\d+)\s*(s|m|h|d)?$/i.exec(value.trim());
+  if (!match) throw new UsageError(`--ttl: expected a duration such as 30m, 1h or 7d, got ${value}`);
+  const unit = { s: 1, m: 60, h: 3600, d: 86400 }[(match[2] ?? 's').toLowerCase() as 's' | 'm' | 'h' | 'd'];
+  return Number(match[1]) * unit;
+}
+
+function backendTimeout(value: string | undefined): number | 'default' | 'long' | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'default' || value === 'long') return value;
+  if (/^\d+$/.test(value)) return Number(value);
+  throw new UsageError('--backend-timeout: seconds (1–3600), default (85) or long (180)');
+}
+
+/** The app fields a create or update may carry, from flags; only those given. */
+function appBody(r: Run): Record<string, unknown> {
+  const f = r.flags;
+  const body: Record<string, unknown> = {
+    name: f.name,
+    internalUrl: f['internal-url'],
+    externalUrl: f['external-url'],
+    groupId: f.group,
+    preAuth: f['pre-auth'],
+    backendTimeout: backendTimeout(f['backend-timeout']),
+    tlsVerify: bool('tls-verify', f['tls-verify']),
+    enabled: bool('enabled', f.enabled),
+  };
+  const caFile = f['backend-ca-file'];
+  if (caFile !== undefined) body.backendCa = caFile === '' || caFile === 'none' ? null : readFileSync(caFile, 'utf8');
+  return Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined));
+}
+
+// --- commands ---
+
+type Obj = Record<string, unknown> & { id: string; name: string };
+type Items<T = Obj> = { items: T[] };
+
+const APP_FLAGS: [string, string][] = [
+  ['--internal-url URL', 'http(s)://host[:port][/base] as the connector sees it'],
+  ['--group G', 'connector group name or id'],
+  ['--external-url URL', 'https://host[:port] (default https://<app>-<tenant>.<edge domain>)'],
+  ['--pre-auth idp|passthrough', 'sign users in first (idp, default) or not'],
+  ['--backend-timeout S', 'seconds 1–3600, default (85) or long (180)'],
+  ['--tls-verify true|false', 'validate the backend certificate (default true)'],
+  ['--backend-ca-file F', 'PEM CA bundle to trust for the backend (none to clear)'],
+  ['--enabled true|false', 'switch the app on or off'],
+];
+
+async function groupNames(r: Run): Promise<Map<string, string>> {
+  const groups = await r.api.request<Items>('GET', `${tenantPath(r)}/connector-groups`);
+  return new Map(groups.items.map((g) => [g.id, g.name]));
+}
+
+const resources: Record<string, Resource> = {
+  tenants: {
+    summary: 'Tenants: the data boundary (an organisation)',
+    actions: {
+      list: {
+        usage: 'tenants list',
+        summary: 'List tenants',
+        async run(r) {
+          const res = await r.api.request<Items>('GET', '/tenants');
+          emit(r, res, () => table(['NAME', 'ID', 'DISPLAY NAME', 'CREATED'], res.items.map((t) => [t.name, t.id, t.displayName as string, t.createdAt as string])));
+        },
+      },
+      get: {
+        usage: 'tenants get T',
+        summary: 'Show one tenant (name or id)',
+        async run(r) {
+          const res = await r.api.request<Obj>('GET', `/tenants/${seg(arg(r, 0, 'tenant name or id'))}`);
+          emit(r, res, () => fields(res));
+        },
+      },
+      create: {
+        usage: 'tenants create NAME [--display-name TEXT]',
+        summary: 'Create a tenant (NAME: lower-case letters, digits, hyphens)',
+        flags: [['--display-name TEXT', 'shown in the console and portal (default NAME)']],
+        async run(r) {
+          const body = { name: arg(r, 0, 'tenant NAME'), ...(r.flags['display-name'] ? { displayName: r.flags['display-name'] } : {}) };
+          const res = await r.api.request<Obj>('POST', '/tenants', body);
+          emit(r, res, () => `Created tenant ${res.name} (${res.id}).\n`);
+        },
+      },
+      delete: {
+        usage: 'tenants delete T',
+        summary: 'Delete a tenant (refused while it has apps or connectors)',
+        async run(r) {
+          const t = arg(r, 0, 'tenant name or id');
+          await r.api.request('DELETE', `/tenants/${seg(t)}`);
+          emit(r, { deleted: t }, () => `Deleted tenant ${t}.\n`);
+        },
+      },
+    },
+  },
+  groups: {
+    summary: 'Connector groups: the connectors that serve a set of apps',
+    actions: {
+      list: {
+        usage: 'groups list --tenant T',
+        summary: 'List connector groups',
+        async run(r) {
+          const res = await r.api.request<Items>('GET', `${tenantPath(r)}/connector-groups`);
+          emit(r, res, () => table(['NAME', 'ID', 'CREATED'], res.items.map((g) => [g.name, g.id, g.createdAt as string])));
+        },
+      },
+      create: {
+        usage: 'groups create NAME --tenant T',
+        summary: 'Create a connector group',
+        async run(r) {
+          const res = await r.api.request<Obj>('POST', `${tenantPath(r)}/connector-groups`, { name: arg(r, 0, 'group NAME') });
+          emit(r, res, () => `Created connector group ${res.name} (${res.id}).\n`);
+        },
+      },
+      delete: {
+        usage: 'groups delete G --tenant T',
+        summary: 'Delete a connector group (refused while apps or connectors use it)',
+        async run(r) {
+          const g = arg(r, 0, 'group name or id');
+          await r.api.request('DELETE', `${tenantPath(r)}/connector-groups/${seg(g)}`);
+          emit(r, { deleted: g }, () => `Deleted connector group ${g}.\n`);
+        },
+      },
+    },
+  },
+  tokens: {
+    summary: 'Enrollment tokens: one-time, expiring secrets that register a connector into a group',
+    actions: {
+      create: {
+        usage: 'tokens create --tenant T --group G [--ttl 1h]',
+        summary: 'Create a token (shown once)',
+        flags: [['--group G', 'connector group name or id'], ['--ttl D', 'lifetime: 90s, 30m, 1h (default), 7d (max)']],
+        async run(r) {
+          const body = { groupId: need(r, 'group', 'the connector group'), ...(r.flags.ttl ? { ttlSeconds: parseDuration(r.flags.ttl) } : {}) };
+          const res = await r.api.request<Obj & { token: string; expiresAt: string }>('POST', `${tenantPath(r)}/enrollment-tokens`, body);
+          emit(r, res, () =>
+            `${res.token}\n\nThis token is shown once. It registers one connector and expires at ${res.expiresAt}.\n` +
+            `On the connector host: drawbridge connector register --token <token>\n`);
+        },
+      },
+      list: {
+        usage: 'tokens list --tenant T',
+        summary: 'List tokens (never their secret)',
+        async run(r) {
+          const res = await r.api.request<Items>('GET', `${tenantPath(r)}/enrollment-tokens`);
+          const names = r.json ? new Map<string, string>() : await groupNames(r);
+          const now = Date.now();
+          emit(r, res, () => table(['ID', 'GROUP', 'STATE', 'EXPIRES', 'CONNECTOR'], res.items.map((t) => [
+            t.id, names.get(t.groupId as string) ?? (t.groupId as string),
+            t.usedAt ? 'used' : Date.parse(t.expiresAt as string) <= now ? 'expired' : 'valid', t.expiresAt as string, t.connectorId as string | null,
+          ])));
+        },
+      },
+    },
+  },
+  apps: {
+    summary: 'Apps: internal web applications published through the edge',
+    actions: {
+      list: {
+        usage: 'apps list --tenant T',
+        summary: 'List apps',
+        async run(r) {
+          const res = await r.api.request<Items>('GET', `${tenantPath(r)}/apps`);
+          const names = r.json ? new Map<string, string>() : await groupNames(r);
+          emit(r, res, () => table(['NAME', 'EXTERNAL URL', 'INTERNAL URL', 'GROUP', 'PRE-AUTH', 'ENABLED'], res.items.map((a) => [
+            a.name, a.externalUrl as string, a.internalUrl as string, names.get(a.groupId as string) ?? (a.groupId as string), a.preAuth as string, a.enabled ? 'yes' : 'no',
+          ])));
+        },
+      },
+      get: {
+        usage: 'apps get APP --tenant T',
+        summary: 'Show one app (name or id)',
+        async run(r) {
+          const res = await r.api.request<Obj>('GET', `${tenantPath(r)}/apps/${seg(arg(r, 0, 'app name or id'))}`);
+          emit(r, res, () => fields(res));
+        },
+      },
+      create: {
+        usage: 'apps create NAME --tenant T --internal-url URL --group G [flags]',
+        summary: 'Publish an app',
+        flags: APP_FLAGS,
+        async run(r) {
+          const body = { ...appBody(r), name: arg(r, 0, 'app NAME') };
+          need(r, 'internal-url', 'where the connector reaches the app');
+          need(r, 'group', 'the connector group that serves it');
+          const res = await r.api.request<Obj>('POST', `${tenantPath(r)}/apps`, body);
+          emit(r, res, () => `Published ${res.name} at ${res.externalUrl as string} (${res.id}).\n`);
+        },
+      },
+      update: {
+        usage: 'apps update APP --tenant T [--name NEW] [flags]',
+        summary: 'Change an app',
+        flags: [['--name NEW', 'rename'], ...APP_FLAGS],
+        async run(r) {
+          const body = appBody(r);
+          if (Object.keys(body).length === 0) throw new UsageError('nothing to change: give at least one field flag');
+          const res = await r.api.request<Obj>('PATCH', `${tenantPath(r)}/apps/${seg(arg(r, 0, 'app name or id'))}`, body);
+          emit(r, res, () => fields(res));
+        },
+      },
+      delete: {
+        usage: 'apps delete APP --tenant T',
+        summary: 'Unpublish an app',
+        async run(r) {
+          const a = arg(r, 0, 'app name or id');
+          await r.api.request('DELETE', `${tenantPath(r)}/apps/${seg(a)}`);
+          emit(r, { deleted: a }, () => `Deleted app ${a}.\n`);
+        },
+      },
+    },
+  },
+  connectors: {
+    summary: 'Connectors: agents inside the network that dial out to the edge',
+    actions: {
+      list: {
+        usage: 'connectors list --tenant T [--group G]',
+        summary: 'List connectors with their live status',
+        flags: [['--group G', 'only this group']],
+        async run(r) {
+          const q = r.flags.group ? `?groupId=${seg(r.flags.group)}` : '';
+          const res = await r.api.request<Items<Obj & { live: Record<string, unknown> }>>('GET', `${tenantPath(r)}/connectors${q}`);
+          const names = r.json ? new Map<string, string>() : await groupNames(r);
+          emit(r, res, () => table(['NAME', 'ID', 'GROUP', 'STATUS', 'TUNNELS', 'IN FLIGHT', 'ADDRESS', 'VERSION', 'LAST SEEN'], res.items.map((c) => [
+            c.name, c.id, names.get(c.groupId as string) ?? (c.groupId as string), c.live.status as string, c.live.tunnels as number, c.live.inFlight as number,
+            (c.live.address ?? c.lastAddress) as string | null, (c.live.version ?? c.version) as string | null, c.lastSeenAt as string | null,
+          ])));
+        },
+      },
+      get: {
+        usage: 'connectors get ID --tenant T',
+        summary: 'Show one connector',
+        async run(r) {
+          const res = await r.api.request<Obj>('GET', `${tenantPath(r)}/connectors/${seg(arg(r, 0, 'connector id'))}`);
+          emit(r, res, () => fields(res));
+        },
+      },
+      enable: {
+        usage: 'connectors enable ID --tenant T',
+        summary: 'Let the connector connect again',
+        async run(r) {
+          const res = await r.api.request<Obj>('PATCH', `${tenantPath(r)}/connectors/${seg(arg(r, 0, 'connector id'))}`, { enabled: true });
+          emit(r, res, () => `Enabled connector ${res.name} (${res.id}).\n`);
+        },
+      },
+      disable: {
+        usage: 'connectors disable ID --tenant T',
+        summary: 'Refuse the connector and drop its tunnels now',
+        async run(r) {
+          const res = await r.api.request<Obj>('PATCH', `${tenantPath(r)}/connectors/${seg(arg(r, 0, 'connector id'))}`, { enabled: false });
+          emit(r, res, () => `Disabled connector ${res.name} (${res.id}); its tunnels were dropped.\n`);
+        },
+      },
+      update: {
+        usage: 'connectors update ID --tenant T [--name NEW] [--group G]',
+        summary: 'Rename a connector or move it to another group',
+        flags: [['--name NEW', 'rename'], ['--group G', 'move to this group']],
+        async run(r) {
+          const body = { ...(r.flags.name ? { name: r.flags.name } : {}), ...(r.flags.group ? { groupId: r.flags.group } : {}) };
+          if (Object.keys(body).length === 0) throw new UsageError('nothing to change: give --name or --group');
+          const res = await r.api.request<Obj>('PATCH', `${tenantPath(r)}/connectors/${seg(arg(r, 0, 'connector id'))}`, body);
+          emit(r, res, () => fields(res));
+        },
+      },
+      delete: {
+        usage: 'connectors delete ID --tenant T',
+        summary: 'Delete a connector (its certificate is refused from now on)',
+        async run(r) {
+          const c = arg(r, 0, 'connector id');
+          await r.api.request('DELETE', `${tenantPath(r)}/connectors/${seg(c)}`);
+          emit(r, { deleted: c }, () => `Deleted connector ${c}.\n`);
+        },
+      },
+    },
+  },
+  audit: {
+    summary: 'The tenant\'s audit log, newest first',
+    defaultAction: 'list',
+    actions: {
+      list: {
+        usage: 'audit --tenant T [--action A] [--limit N] [--cursor C]',
+        summary: 'Show audit events',
+        flags: [['--action A', 'exact action, or a prefix ending in . (app.)'], ['--limit N', 'events per page (1–500, default 50)'], ['--cursor C', 'continue from a previous page']],
+        async run(r) {
+          const q = new URLSearchParams();
+          if (r.flags.action) q.set('action', r.flags.action);
+          if (r.flags.limit) q.set('limit', r.flags.limit);
+          if (r.flags.cursor) q.set('cursor', r.flags.cursor);
+          const qs = q.size ? `?${q}` : '';
+          const res = await r.api.request<Items<Obj> & { next: string | null }>('GET', `${tenantPath(r)}/audit-log${qs}`);
+          emit(r, res, () =>
+            table(['TIME', 'ACTOR', 'ACTION', 'TARGET', 'DETAIL'], res.items.map((e) => [e.time as string, e.actor as string, e.action as string, e.target as string | null, JSON.stringify(e.detail)])) +
+            (res.next ? `\nMore: drawbridge admin audit --tenant ${r.flags.tenant} --cursor ${res.next}\n` : ''));
+        },
+      },
+    },
+  },
+};
+
+// --- help ---
+
+const GLOBAL_HELP = `Global options:
+  --admin-url URL     admin API (env DRAWBRIDGE_ADMIN_URL; default ${DEFAULT_ADMIN_URL})
+  --token TOKEN       admin bearer token (env DRAWBRIDGE_ADMIN_TOKEN)
+  --state-dir D       read adminUrl and adminToken from D/dev.json (drawbridge dev)
+  --json              print the API's JSON instead of tables
+  -h, --help          this help
+`;
+
+function topHelp(): string {
+  const width = Math.max(...Object.keys(resources).map((k) => k.length));
+  return `Usage: drawbridge admin <command> [action] [options]
+
+Manage tenants, connector groups, enrollment tokens, apps and connectors through the edge's admin API.
+
+Commands:
+${Object.entries(resources).map(([k, v]) => `  ${k.padEnd(width)}  ${v.summary}`).join('\n')}
+
+Run drawbridge admin <command> --help for its actions and flags.
+
+${GLOBAL_HELP}`;
+}
+
+function actionHelp(a: Action): string {
+  const flags = a.flags ?? [];
+  const width = Math.max(0, ...flags.map(([f]) => f.length));
+  return `  drawbridge admin ${a.usage}\n      ${a.summary}\n${flags.map(([f, d]) => `        ${f.padEnd(width)}  ${d}\n`).join('')}`;
+}
+
+function resourceHelp(name: string): string {
+  const res = resources[name];
+  return `${res.summary}.\n\nUsage:\n${Object.values(res.actions).map(actionHelp).join('\n')}\n${GLOBAL_HELP}`;
+}
+
+// --- entry ---
+
+interface DevState {
+  adminUrl?: string;
+  adminToken?: string;
+}
+
+function readDevState(stateDir: string): DevState {
+  const file = join(stateDir, 'dev.json');
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as DevState;
+  } catch (err) {
+    throw new UsageError(`--state-dir: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+}
+
+/** `argv` is what follows `drawbridge admin`. `io` is for tests. Returns the exit code. */
+export async function runAdmin(argv: string[], io: AdminIo = defaultIo): Promise<number> {
+  let flags: Flags;
+  let positionals: string[];
+  try {
+    ({ values: flags, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true }));
+  } catch (err) {
+    io.err(`error: ${(err as Error).message}\nRun drawbridge admin --help for usage.\n`);
+    return 2;
+  }
+  const [command, ...rest] = positionals;
+  if (!command) {
+    (flags.help ? io.out : io.err)(topHelp());
+    return flags.help ? 0 : 2;
+  }
+  const resource = resources[command];
+  if (!resource) {
+    io.err(`error: unknown command ${command}\n\n${topHelp()}`);
+    return 2;
+  }
+  let actionName = rest[0];
+  let args = rest.slice(1);
+  if (resource.defaultAction && (actionName === undefined || !(actionName in resource.actions))) {
+    actionName = resource.defaultAction;
+    args = rest;
+  }
+  const action = actionName === undefined ? undefined : resource.actions[actionName];
+  if (flags.help) {
+    io.out(action && !resource.defaultAction ? `${actionHelp(action)}\n${GLOBAL_HELP}` : resourceHelp(command));
+    return 0;
+  }
+  if (!action) {
+    io.err(`${actionName ? `error: unknown action ${command} ${actionName}\n\n` : ''}${resourceHelp(command)}`);
+    return 2;
+  }
+
+  try {
+    const dev = flags['state-dir'] ? readDevState(flags['state-dir']) : {};
+    const baseUrl = flags['admin-url'] ?? io.env.DRAWBRIDGE_ADMIN_URL ?? dev.adminUrl ?? DEFAULT_ADMIN_URL;
+    const token = flags.token ?? io.env.DRAWBRIDGE_ADMIN_TOKEN ?? dev.adminToken;
+    if (!token) throw new UsageError('no admin token: pass --token, set DRAWBRIDGE_ADMIN_TOKEN, or --state-dir of a dev edge');
+    const api = new AdminClient({ baseUrl, token });
+    await action.run({ api, flags, args, json: flags.json === true, print: io.out });
+    return 0;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(`error: ${err.message}\n\n${actionHelp(action)}`);
+      return 2;
+    }
+    if (err instanceof AdminApiError) {
+      const e = err.body;
+      if (flags.json) io.err(`${JSON.stringify({ error: e }, null, 2)}\n`);
+      else {
+        io.err(`error ${e.code}: ${e.title}${e.detail ? `\n  ${e.detail}` : ''}\n  ${e.message}\n${e.correlationId ? `  correlation id: ${e.correlationId}\n` : ''}`);
+      }
+      return 1;
+    }
+    if (err instanceof AdminUnreachableError) {
+      io.err(`error: ${err.message}\n  Is the edge running? Check --admin-url, DRAWBRIDGE_ADMIN_URL or --state-dir.\n`);
+      return 1;
+    }
+    io.err(`error: ${(err as Error).message}\n`);
+    return 1;
+  }
 }
