@@ -1,5 +1,5 @@
 import http2, { type ServerHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
-import type { Writable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import { APP_HEADER, REQUEST_ID_HEADER, IDENTITY_HEADER, UPGRADE_HEADER, ERROR_HEADER, ERROR_DETAIL_HEADER, decodeIdentity, type ConnectorAppConfig, type Identity } from '../../tunnel/protocol.ts';
 import { catalogue, type ErrorCode } from '../../errors/catalogue.ts';
 import { withoutHopByHop } from '../../lib/http-headers.ts';
@@ -76,7 +76,7 @@ export function createForwarder(deps: ForwarderDeps): (stream: ServerHttp2Stream
       path: backendPath(app.internalUrl, path),
       method: method as 'GET',
       headers: headers as Record<string, string>,
-      body: stream.endAfterHeaders ? null : stream,
+      body: stream.endAfterHeaders ? null : readableSide(stream),
       headersTimeout: timeoutMs,
       bodyTimeout: LONG_LIVED_METHODS.has(method) ? 0 : timeoutMs,
       signal: abort.signal,
@@ -102,4 +102,16 @@ export function refuse(stream: ServerHttp2Stream, code: ErrorCode, detail?: stri
   stream.respond(headers, { endStream: true });
   // Unread request body: tell the edge to stop sending it.
   if (!stream.readableEnded) stream.close(http2.constants.NGHTTP2_NO_ERROR);
+}
+
+/**
+ * The request body as its own Readable: undici destroys a body stream once written, and destroying the HTTP/2
+ * stream itself would also kill the response travelling back on it.
+ */
+function readableSide(stream: ServerHttp2Stream): Readable {
+  const body = new Readable({ read() { stream.resume(); } });
+  stream.on('data', (chunk: Buffer) => { if (!body.push(chunk)) stream.pause(); });
+  stream.once('end', () => body.push(null));
+  stream.once('aborted', () => body.destroy(new Error('request aborted by the edge')));
+  return body;
 }

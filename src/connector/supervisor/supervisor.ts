@@ -7,6 +7,7 @@ import { TUNNEL_ALPN, CONTROL_PREFIX, CONTROL_CONFIG_PATH, CONTROL_HELLO_PATH, A
 import { TUNNEL_SESSION_OPTIONS, widenConnectionWindow } from '../../tunnel/flow-control.ts';
 import { readControlBody, respondJson } from '../../tunnel/control.ts';
 import type { AppConfigTable } from '../forward/app-config.ts';
+import { parseConnectAddress } from '../enroll/enroll-client.ts';
 
 /** What the supervisor needs to dial: the enrolled identity and where the edge is. */
 export interface TunnelCredentials {
@@ -58,7 +59,7 @@ export class Supervisor {
     const url = new URL(options.credentials.edgeUrl);
     const port = Number(url.port || 443);
     this.#connectTarget = options.credentials.connectAddress
-      ? parseHostPort(options.credentials.connectAddress, port)
+      ? parseConnectAddress(options.credentials.connectAddress, port)
       : { host: url.hostname, port };
     this.#server = http2.createServer({ ...TUNNEL_SESSION_OPTIONS });
     this.#server.on('session', (session) => widenConnectionWindow(session));
@@ -178,11 +179,3 @@ export class Supervisor {
   }
 }
 
-/** `host`, `host:port`, `[v6]:port` or a bare IPv6 address. */
-export function parseHostPort(value: string, defaultPort: number): { host: string; port: number } {
-  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(value);
-  if (bracketed) return { host: bracketed[1], port: bracketed[2] ? Number(bracketed[2]) : defaultPort };
-  const parts = value.split(':');
-  if (parts.length === 2) return { host: parts[0], port: Number(parts[1]) };
-  return { host: value, port: defaultPort };
-}

@@ -35,7 +35,7 @@ export function watchHealth(tunnel: Tunnel, options: HealthOptions): () => void 
         outstandingSince = 0;
         if (err) return;
         tunnel.rttMs = durationMs;
-        if (ejected && !tunnel.session.closed) {
+        if (ejected && !tunnel.session.closed && !tunnel.draining) {
           ejected = false;
           tunnel.usable = true;
           logger.info({ connectorId: tunnel.connectorId, tunnelId: tunnel.id, rttMs: durationMs }, 'tunnel restored');

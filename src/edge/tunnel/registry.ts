@@ -1,4 +1,5 @@
 import type { ClientHttp2Session } from 'node:http2';
+import type { ConnectorLiveStatus } from '../admin/types.ts';
 
 /** One live tunnel: an HTTP/2 client session over a connector's outbound TLS connection. */
 export interface Tunnel {
@@ -18,17 +19,11 @@ export interface Tunnel {
   configVersion: number;
   /** False once the tunnel is closing or failed health checks: never picked for new streams. */
   usable: boolean;
+  /** The connector sent GOAWAY: never usable again, whatever pings say. */
+  draining: boolean;
   rttMs: number | null;
 }
 
-export interface ConnectorLiveStatus {
-  connectorId: string;
-  tunnels: number;
-  connectedSince: string | null;
-  address: string | null;
-  version: string | null;
-  inFlight: number;
-}
 
 /** Which tunnels exist, by group and by connector, and which one takes the next stream. */
 export class TunnelRegistry {

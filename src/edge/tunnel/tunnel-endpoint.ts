@@ -94,6 +94,7 @@ async function acceptTunnel(socket: tls.TLSSocket, deps: TunnelEndpointDeps): Pr
     apps: new Set(),
     configVersion: 0,
     usable: true,
+    draining: false,
     rttMs: null,
   };
   await publisher.pushTo(tunnel);
@@ -114,6 +115,7 @@ async function acceptTunnel(socket: tls.TLSSocket, deps: TunnelEndpointDeps): Pr
   });
   session.on('goaway', () => {
     // The connector is draining: no new streams here; in-flight ones finish.
+    tunnel.draining = true;
     tunnel.usable = false;
   });
 

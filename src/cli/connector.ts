@@ -1,0 +1,64 @@
+import { parseArgs } from 'node:util';
+import { register } from '../connector/enroll/register.ts';
+import { startConnector, CONNECTOR_VERSION } from '../connector/connector.ts';
+import { createLogger } from '../lib/log.ts';
+import { onShutdown, notifyParent } from './signals.ts';
+
+const HELP = `drawbridge connector — the on-premises side: dials out to the edge, forwards to internal apps
+
+Usage:
+  drawbridge connector register --edge URL --token TOKEN --state-dir DIR [options]
+  drawbridge connector run --state-dir DIR [options]
+
+register: trade a one-time enrollment token for a client certificate. The key is made here and never
+leaves this host; files are written 0600 into the state dir.
+  --edge URL            The edge's tunnel URL, e.g. https://tunnel.apps.example.com
+  --token TOKEN         Enrollment token from "drawbridge admin tokens create" (one-time, expiring)
+  --state-dir DIR       Where the key, certificate and registration are kept
+  --ca-file FILE        PEM CA that signed the edge's HTTPS certificate (default: system roots)
+  --connect-address A   Dial this host:port or IP instead of resolving the edge host (SNI unchanged)
+  --name NAME           Display name on the edge (default: this host's name)
+  --force               Replace an existing registration in the state dir
+
+run: keep tunnels to the edge and serve the apps published on this connector's group.
+  --state-dir DIR       The registered state dir
+  --tunnels N           Tunnels to keep open (default 2; at least 1)
+  --drain-seconds S     On SIGTERM, finish in-flight requests for up to S seconds (default 30)
+
+  -h, --help            Show this help
+`;
+
+export async function runConnectorCommand(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  const { values } = parseArgs({ args: rest, options: {
+    edge: { type: 'string' }, token: { type: 'string' }, 'state-dir': { type: 'string' }, 'ca-file': { type: 'string' },
+    'connect-address': { type: 'string' }, name: { type: 'string' }, force: { type: 'boolean' },
+    tunnels: { type: 'string', default: '2' }, 'drain-seconds': { type: 'string', default: '30' }, help: { type: 'boolean', short: 'h' },
+  } });
+  if (values.help || sub === undefined || sub === '--help' || sub === '-h') { process.stdout.write(HELP); return sub === undefined ? 1 : 0; }
+  const stateDir = values['state-dir'];
+  if (!stateDir) { process.stderr.write('drawbridge connector: --state-dir is required\n'); return 2; }
+
+  if (sub === 'register') {
+    if (!values.edge || !values.token) { process.stderr.write('drawbridge connector register: --edge and --token are required\n'); return 2; }
+    const state = await register({
+      edgeUrl: values.edge, token: values.token, stateDir, caFile: values['ca-file'], name: values.name,
+      version: CONNECTOR_VERSION, connectAddress: values['connect-address'], force: values.force,
+      onProgress: (msg) => process.stderr.write(`  ${msg}\n`),
+    });
+    process.stdout.write(`Registered connector ${state.connectorId} (group ${state.groupId}). Start it with:\n  drawbridge connector run --state-dir ${stateDir}\n`);
+    return 0;
+  }
+  if (sub === 'run') {
+    const tunnels = Number(values.tunnels);
+    if (!Number.isInteger(tunnels) || tunnels < 1) { process.stderr.write('drawbridge connector run: --tunnels must be a whole number ≥ 1\n'); return 2; }
+    const logger = createLogger('connector');
+    const connector = await startConnector({ stateDir, tunnels, logger });
+    notifyParent({ event: 'ready', connectorId: connector.connectorId });
+    onShutdown(async () => { await connector.drain(Number(values['drain-seconds']) * 1000); });
+    await new Promise(() => {});
+    return 0;
+  }
+  process.stderr.write(`drawbridge connector: unknown subcommand "${sub}"\n\n${HELP}`);
+  return 2;
+}

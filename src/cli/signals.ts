@@ -1,0 +1,19 @@
+/** Runs `stop` once on the first SIGINT/SIGTERM; a second signal exits at once. */
+export function onShutdown(stop: (signal: NodeJS.Signals) => Promise<void>): void {
+  let stopping = false;
+  const handler = (signal: NodeJS.Signals): void => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    stop(signal).then(() => process.exit(0), (err) => {
+      process.stderr.write(`shutdown failed: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(1);
+    });
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+}
+
+/** Tells a parent process (drawbridge dev, tests) that this child is ready, over the IPC channel when there is one. */
+export function notifyParent(message: Record<string, unknown>): void {
+  if (typeof process.send === 'function') process.send(message);
+}

@@ -1,0 +1,50 @@
+import type { Logger } from '../lib/log.ts';
+import { loadConnectorState } from './enroll/state.ts';
+import { AppConfigTable } from './forward/app-config.ts';
+import { BackendPools } from './forward/backend-pool.ts';
+import { createForwarder, type SsoProvider } from './forward/forwarder.ts';
+import { Supervisor } from './supervisor/supervisor.ts';
+
+export const CONNECTOR_VERSION = '0.1.0';
+
+export interface RunningConnector {
+  connectorId: string;
+  supervisor: Supervisor;
+  /** SIGTERM path: GOAWAY on every tunnel, finish in-flight streams up to the deadline, close backends. */
+  drain(deadlineMs: number): Promise<void>;
+}
+
+/** Loads the enrolled identity from the state dir and keeps `tunnels` tunnels to the edge. */
+export async function startConnector(options: { stateDir: string; tunnels: number; logger: Logger; sso?: SsoProvider }): Promise<RunningConnector> {
+  const state = await loadConnectorState(options.stateDir);
+  const logger = options.logger.child({ connectorId: state.connectorId });
+  const apps = new AppConfigTable();
+  const pools = new BackendPools();
+  const forward = createForwarder({ apps, pools, logger, sso: options.sso });
+  const supervisor = new Supervisor({
+    credentials: {
+      connectorId: state.connectorId,
+      edgeUrl: state.edgeUrl,
+      tunnelHost: state.tunnelHost,
+      connectAddress: state.connectAddress,
+      keyPem: state.keyPem,
+      certPem: state.certPem,
+      caPem: state.tunnelCaPem,
+    },
+    tunnels: options.tunnels,
+    version: CONNECTOR_VERSION,
+    apps,
+    forward,
+    logger,
+  });
+  supervisor.start();
+  logger.info({ edge: state.edgeUrl, tunnels: options.tunnels, group: state.groupId }, 'connector started');
+  return {
+    connectorId: state.connectorId,
+    supervisor,
+    async drain(deadlineMs) {
+      await supervisor.drain(deadlineMs);
+      await pools.close();
+    },
+  };
+}

@@ -1,0 +1,92 @@
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import { createHash } from 'node:crypto';
+import { WebSocketServer } from 'ws';
+import { escapeHtml, page } from '../errors/render.ts';
+
+/**
+ * The demo's "internal app": what an intranet service looks like from behind the connector.
+ *   GET /          an HTML page naming itself and showing what the proxy sent
+ *   ANY /echo      JSON: method, path, headers, body length and SHA-256
+ *   GET /bytes/N   N bytes, streamed in 64 KiB chunks
+ *   GET /ws        WebSocket echo
+ *   GET /slow/S    answers after S seconds
+ */
+export interface SampleApp {
+  port: number;
+  close(): Promise<void>;
+}
+
+const CHUNK = Buffer.alloc(64 * 1024, 'drawbridge ');
+
+export async function startSampleApp(options: { host?: string; port?: number; name?: string } = {}): Promise<SampleApp> {
+  const name = options.name ?? 'Contoso Intranet';
+  const server = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://sample');
+    const [, first, arg] = url.pathname.split('/');
+    if (url.pathname === '/') return home(req, res, name);
+    if (first === 'echo') return echo(req, res);
+    if (first === 'bytes' && req.method === 'GET') return bytes(res, Number(arg));
+    if (first === 'slow' && req.method === 'GET') return slow(res, Number(arg));
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+  });
+  const wss = new WebSocketServer({ noServer: true });
+  server.on('upgrade', (req, socket, head) => {
+    if (new URL(req.url ?? '/', 'http://sample').pathname !== '/ws') return socket.destroy();
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve));
+  return {
+    port: (server.address() as { port: number }).port,
+    close: () => new Promise((resolve) => {
+      for (const client of wss.clients) client.terminate();
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+function home(req: IncomingMessage, res: ServerResponse, name: string): void {
+  const rows = Object.entries(req.headers).map(([k, v]) => `<tr><th scope="row">${escapeHtml(k)}</th><td>${escapeHtml(String(v))}</td></tr>`).join('');
+  const body = page(name, `<main class="card" role="main"><p class="status">Internal application</p><h1>${escapeHtml(name)}</h1>
+<p>You reached this internal app through Drawbridge: the request crossed the edge, an outbound tunnel and a connector.</p>
+<table><caption>What the app received</caption>${rows}</table></main>`);
+  res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(body) }).end(body);
+}
+
+function echo(req: IncomingMessage, res: ServerResponse): void {
+  const hash = createHash('sha256');
+  let length = 0;
+  req.on('data', (chunk: Buffer) => { length += chunk.length; hash.update(chunk); });
+  req.on('end', () => {
+    const body = JSON.stringify({ method: req.method, path: req.url, headers: req.headers, bodyLength: length, bodySha256: hash.digest('hex') });
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
+  });
+}
+
+function bytes(res: ServerResponse, n: number): void {
+  if (!Number.isSafeInteger(n) || n < 0) {
+    res.writeHead(400, { 'content-type': 'text/plain' }).end('bad size\n');
+    return;
+  }
+  res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': n });
+  let left = n;
+  const pump = (): void => {
+    while (left > 0) {
+      const size = Math.min(left, CHUNK.length);
+      left -= size;
+      if (!res.write(size === CHUNK.length ? CHUNK : CHUNK.subarray(0, size))) {
+        res.once('drain', pump);
+        return;
+      }
+    }
+    res.end();
+  };
+  pump();
+}
+
+function slow(res: ServerResponse, seconds: number): void {
+  const timer = setTimeout(() => res.writeHead(200, { 'content-type': 'text/plain' }).end(`answered after ${seconds} s\n`), Math.max(0, seconds) * 1000);
+  res.once('close', () => clearTimeout(timer));
+}
