@@ -11,16 +11,29 @@ export function sendError(reply: FastifyReply, code: ErrorCode, detail?: string)
   return reply.code(rendered.status).type(rendered.contentType).header(CORRELATION_HEADER, reply.request.id).send(rendered.body);
 }
 
-/** Ajv's errors as `body.name: must match pattern …`, the field first so a person finds it. */
+/**
+ * Ajv's errors as `body.backendTimeout: must be <= 3600 (or default, long)`: the field first so a person finds it,
+ * one clause per field, and the alternatives of a union folded into one clause.
+ */
 function validationDetail(err: FastifyError): string {
   const where = err.validationContext ?? 'request';
-  return (err.validation ?? [])
-    .map((v) => {
-      const missing = (v.params as { missingProperty?: string; additionalProperty?: string } | undefined);
-      const path = `${where}${v.instancePath.replaceAll('/', '.')}`;
-      if (v.keyword === 'required' && missing?.missingProperty) return `${path}.${missing.missingProperty}: is required`;
-      if (v.keyword === 'additionalProperties' && missing?.additionalProperty) return `${path}.${missing.additionalProperty}: is not a known field`;
-      return `${path}: ${v.message ?? 'is not valid'}`;
+  const byPath = new Map<string, { keyword: string; message?: string; params: Record<string, unknown> }[]>();
+  for (const v of err.validation ?? []) {
+    const params = (v.params ?? {}) as Record<string, unknown>;
+    let path = `${where}${v.instancePath.replaceAll('/', '.')}`;
+    if (v.keyword === 'required') path += `.${String(params.missingProperty)}`;
+    if (v.keyword === 'additionalProperties') path += `.${String(params.additionalProperty)}`;
+    byPath.set(path, [...(byPath.get(path) ?? []), { keyword: v.keyword, message: v.message, params }]);
+  }
+  return [...byPath]
+    .map(([path, errors]) => {
+      const allowed = errors.filter((e) => e.keyword === 'const').map((e) => String(e.params.allowedValue));
+      const other = errors.find((e) => e.keyword !== 'const' && e.keyword !== 'anyOf');
+      if (other?.keyword === 'required') return `${path}: is required`;
+      if (other?.keyword === 'additionalProperties') return `${path}: is not a known field`;
+      if (other) return `${path}: ${other.message ?? 'is not valid'}${allowed.length ? ` (or ${allowed.join(', ')})` : ''}`;
+      if (allowed.length) return `${path}: must be one of ${allowed.join(', ')}`;
+      return `${path}: ${errors[0].message ?? 'is not valid'}`;
     })
     .join('; ');
 }
