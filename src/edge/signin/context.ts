@@ -16,8 +16,8 @@ export interface SigninDeps {
   directory: DirectoryStore;
   /** e.g. `apps.localhost`: the sign-in host is `login.<domain>`. */
   domain: string;
-  /** Appended to URLs unless 443. */
-  publicPort: number;
+  /** Appended to URLs unless 443. A function when the port is known only once the edge listens. */
+  publicPort: number | (() => number);
   stateDir: string;
   logger: Logger;
 }
@@ -39,7 +39,8 @@ export interface Ctx {
   keys: KeyRing;
   sessions: SessionStore;
   loginHost: string;
-  loginOrigin: string;
+  /** `https://login.<domain>[:port]` (a getter: the port may be known only after listen). */
+  readonly loginOrigin: string;
   ipLimiter: RateLimiter;
   accountLimiter: RateLimiter;
   recheckMs: number;

@@ -41,7 +41,8 @@ export interface Signin {
 
 export async function createSignin(deps: SigninDeps, options: SigninOptions = {}): Promise<Signin> {
   const loginHost = `login.${deps.domain.toLowerCase()}`;
-  const loginOrigin = `https://${loginHost}${deps.publicPort === 443 ? '' : `:${deps.publicPort}`}`;
+  const port = () => (typeof deps.publicPort === 'function' ? deps.publicPort() : deps.publicPort);
+  const origin = () => `https://${loginHost}${port() === 443 ? '' : `:${port()}`}`;
   const now = options.now ?? Date.now;
   const sessions = options.sessions ?? createMemorySessionStore({ now });
   const ctx: Ctx = {
@@ -49,7 +50,9 @@ export async function createSignin(deps: SigninDeps, options: SigninOptions = {}
     keys: loadKeyRing(deps.stateDir),
     sessions,
     loginHost,
-    loginOrigin,
+    get loginOrigin() {
+      return origin();
+    },
     ipLimiter: createRateLimiter({ limit: options.ipLimitPerMinute ?? 30, windowSeconds: 60, now }),
     accountLimiter: createRateLimiter({ limit: options.accountLimitPerMinute ?? 10, windowSeconds: 60, now }),
     recheckMs: (options.recheckSeconds ?? 300) * 1000,
@@ -57,7 +60,9 @@ export async function createSignin(deps: SigninDeps, options: SigninOptions = {}
   };
   return {
     loginHost,
-    loginOrigin,
+    get loginOrigin() {
+      return origin();
+    },
     handleLoginRequest: (req, res, cid) => handleLoginRequest(ctx, req, res, cid),
     authenticate: (req, res, app, cid) => authenticate(ctx, req, res, app, cid),
     revokeUser: (tenantId, userId) => sessions.revokeUser(tenantId, userId),

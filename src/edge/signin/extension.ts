@@ -1,0 +1,33 @@
+/**
+ * Plugs pre-authentication into the core edge (`EdgeExtensions`): opens the directory beside the SQLite store,
+ * creates the sign-in service, and hands the edge its `authenticate` hook and the `login.<domain>` system host.
+ */
+import type { EdgeExtensions } from '../edge.ts';
+import { loadKeyRing } from '../../identity/keys.ts';
+import type { DirectoryStore } from '../../store/directory-types.ts';
+import { createSqliteDirectory } from '../../store/sqlite/directory.ts';
+import type { SqliteStore } from '../../store/sqlite/index.ts';
+import type { Store } from '../../store/types.ts';
+import { createSignin, type Signin } from './index.ts';
+
+/** The directory of an open store (SQLite today: it shares the store's connection). */
+export function openDirectory(store: Store, stateDir: string): DirectoryStore {
+  const db = (store as Partial<SqliteStore>).db;
+  if (!db) throw new Error('the directory needs the SQLite store (store.db)');
+  return createSqliteDirectory(db, loadKeyRing(stateDir));
+}
+
+export function signinExtension(onReady?: (signin: Signin, directory: DirectoryStore) => void): EdgeExtensions {
+  return {
+    async setup({ store, config, logger, publicPort }) {
+      const directory = openDirectory(store, config.stateDir);
+      const signin = await createSignin({ store, directory, domain: config.domain, publicPort, stateDir: config.stateDir, logger: logger.child({ component: 'signin' }) });
+      onReady?.(signin, directory);
+      return {
+        authenticate: signin.authenticate,
+        systemHosts: new Map([[signin.loginHost, signin.handleLoginRequest]]),
+        close: () => signin.close(),
+      };
+    },
+  };
+}
