@@ -15,6 +15,7 @@ export type KerberosErrorCode =
   | 'KRB-RESPONSE-MISMATCH' // a reply that does not answer our request (nonce, names)
   | 'KRB-MUTUAL-AUTH-FAILED' // the server's AP-REP did not prove it holds the ticket key
   | 'KRB-SPNEGO-REJECTED' // the server rejected the SPNEGO exchange
+  | 'KRB-NTLM-ONLY' // the server only speaks NTLM: Kerberos delegation cannot serve it
   | 'KRB-INVALID-ARGUMENT'; // bad input from the caller (principal syntax, options)
 
 export type KerberosErrorDetails = {

@@ -36,8 +36,8 @@ export function explicit(tag: number, inner: Node): Node {
   return new asn1js.Constructed({ idBlock: { tagClass: TagClass.Context, tagNumber: tag }, value: [inner as asn1js.BaseBlock] });
 }
 
-export function application(tag: number, inner: Node): Node {
-  return new asn1js.Constructed({ idBlock: { tagClass: TagClass.Application, tagNumber: tag }, value: [inner as asn1js.BaseBlock] });
+export function application(tag: number, ...inner: Node[]): Node {
+  return new asn1js.Constructed({ idBlock: { tagClass: TagClass.Application, tagNumber: tag }, value: inner as asn1js.BaseBlock[] });
 }
 
 /** SEQUENCE of [tag] EXPLICIT fields; undefined entries (absent OPTIONALs) are skipped. */
