@@ -95,7 +95,9 @@ function startSignin(ctx: Ctx, req: IncomingMessage, res: ServerResponse, app: A
     sendError(req, res, 'DB-SESSION-EXPIRED', cid, undefined, []);
     return;
   }
-  const nonce = newSecret(16);
+  // Reuse the nonce of a sign-in already under way in this browser, so two tabs opening the app do not undo each other.
+  const existing = parseCookies(req.headers.cookie).get(AUTH_COOKIE);
+  const nonce = (existing && unsign(ctx.keys.key('cookie'), existing)) || newSecret(16);
   const state = encodeState(ctx.keys.key('state'), { t: app.tenantId, a: app.id, r: safeReturnPath(`${url.pathname}${url.search}`), n: nonce }, ctx.now());
   redirect(res, `${ctx.loginOrigin}/authorize?state=${encodeURIComponent(state)}`, [
     serializeCookie(AUTH_COOKIE, sign(ctx.keys.key('cookie'), nonce), { maxAge: STATE_TTL_SECONDS }),
