@@ -1,15 +1,18 @@
 /**
- * Drawbridge under test: `drawbridge dev` (edge + connector(s) on loopback) with bench apps published on the
- * nginx backend (passthrough and pre-authenticated) and on the WebSocket backend.
+ * Drawbridge under test: `drawbridge dev --connectors 1` (an edge and one connector on loopback), with the bench's
+ * apps published through the admin API on the nginx backend (passthrough, pre-authenticated) and on the WebSocket
+ * backend; and, for the WAN run, a second connector whose tunnel goes through the delay relay.
  *
  * `dev` writes `<state-dir>/dev.json`: { edgeUrl, adminUrl, adminToken, caCertPath, apps, connectors: [{ id, pid,
- * group }] }. The edge is the `dev` process itself; connectors are the pids dev.json lists.
+ * group }], edgePid, tenant }. The edge and the connectors are child processes of `dev` (so in the process group the
+ * bench started it in: stopping the group stops them all); their CPU and RSS are read by pid.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { groupPids } from './cpu.ts';
+import { Client } from 'undici';
 import type { ProcessSet } from './cpu.ts';
+import { lookupTo } from './lookup.ts';
 import { run, start, type Started } from './processes.ts';
 import { target, type Target } from './target.ts';
 
@@ -23,6 +26,8 @@ export interface DevInfo {
   caCertPath: string;
   apps: Array<{ name: string; externalUrl: string; preAuth: string }>;
   connectors: Array<{ id: string; pid: number; group: string }>;
+  edgePid?: number;
+  tenant?: string;
 }
 
 /** Whether this tree has `drawbridge dev` yet; the reason if not. */
@@ -36,77 +41,138 @@ export async function devAvailable(root: string): Promise<{ ok: boolean; reason:
 export interface Dev {
   proc: Started;
   info: DevInfo;
+  stateDir: string;
   edgePids: () => number[];
   connectorPids: () => number[];
   cpu: ProcessSet[];
   stop(): Promise<void>;
 }
 
-export async function startDev(root: string, stateDir: string, backendUrl: string, logFile: string): Promise<Dev> {
-  const proc = start(
-    'drawbridge dev',
-    NODE,
-    [join(root, CLI), 'dev', '--state-dir', stateDir, '--port', '0', '--admin-port', '0', '--backend', backendUrl],
-    { cwd: root, logFile, env: { ...process.env, NODE_ENV: 'production' } },
-  );
-  const devJson = join(stateDir, 'dev.json');
-  const deadline = Date.now() + 60_000;
+async function readJson<T>(path: string, proc: Started, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
   let exited = false;
   void proc.exited.then(() => (exited = true));
-  let info: DevInfo | null = null;
-  while (!info) {
-    if (exited) throw new Error(`drawbridge dev exited before writing dev.json (see ${logFile})`);
-    if (Date.now() > deadline) throw new Error(`no ${devJson} after 60 s (see ${logFile})`);
-    if (existsSync(devJson)) {
+  for (;;) {
+    if (existsSync(path)) {
       try {
-        info = JSON.parse(readFileSync(devJson, 'utf8')) as DevInfo;
+        return JSON.parse(readFileSync(path, 'utf8')) as T;
       } catch {
         // being written
       }
     }
+    if (exited) throw new Error(`${what} exited before writing ${path} (see ${proc.logFile})`);
+    if (Date.now() > deadline) throw new Error(`no ${path} after ${timeoutMs / 1000} s (see ${proc.logFile})`);
     await sleep(200);
   }
-  const connectorPids = (): number[] => info.connectors.flatMap((c) => groupPids(c.pid).concat(c.pid)).filter((v, i, a) => a.indexOf(v) === i);
-  const edgePids = (): number[] => groupPids(proc.pid).filter((pid) => !connectorPids().includes(pid));
+}
+
+export async function startDev(root: string, stateDir: string, logFile: string, env: NodeJS.ProcessEnv = {}): Promise<Dev> {
+  const proc = start(
+    'drawbridge dev',
+    NODE,
+    [join(root, CLI), 'dev', '--state-dir', stateDir, '--port', '0', '--admin-port', '0', '--connectors', '1'],
+    { cwd: root, logFile, env: { ...process.env, ...env } },
+  );
+  const info = await readJson<DevInfo>(join(stateDir, 'dev.json'), proc, 90_000, 'drawbridge dev');
+  if (!info.edgePid) throw new Error('dev.json has no edgePid: cannot tell the edge process apart');
+  const edgePid = info.edgePid;
+  const connectorPids = (): number[] => info.connectors.map((c) => c.pid);
   return {
     proc,
     info,
-    edgePids,
+    stateDir,
+    edgePids: () => [edgePid],
     connectorPids,
     cpu: [
-      { role: 'edge', pids: edgePids },
+      { role: 'edge', pids: () => [edgePid] },
       { role: 'connector', pids: connectorPids },
     ],
     stop: () => proc.stop(),
   };
 }
 
-async function admin(dev: Dev, method: string, path: string, body?: unknown): Promise<unknown> {
-  const response = await fetch(`${dev.info.adminUrl}${path}`, {
+export async function admin<T>(dev: Dev, method: string, path: string, body?: unknown): Promise<T> {
+  const response = await fetch(`${dev.info.adminUrl}/api/v1${path}`, {
     method,
     headers: { authorization: `Bearer ${dev.info.adminToken}`, ...(body ? { 'content-type': 'application/json' } : {}) },
     body: body ? JSON.stringify(body) : undefined,
+    signal: AbortSignal.timeout(30_000),
   });
   const text = await response.text();
-  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text.slice(0, 300)}`);
-  return text ? JSON.parse(text) : null;
+  if (!response.ok) throw new Error(`admin API ${method} ${path}: ${response.status} ${text.slice(0, 300)}`);
+  return (text ? JSON.parse(text) : null) as T;
+}
+
+function tenantPath(dev: Dev): string {
+  return `/tenants/${encodeURIComponent(dev.info.tenant ?? 'contoso')}`;
 }
 
 /**
- * Publishes an app named `name` on the dev connector group pointing at `internalUrl`, returns its external URL as
- * a Target (host in no resolver: clients map it to 127.0.0.1 themselves).
+ * Publishes an app `name` on connector group `group` pointing at `internalUrl`; returns its external URL as a
+ * Target (the host is in no resolver: each client maps it to 127.0.0.1 its own way).
  */
-export async function publishApp(dev: Dev, name: string, internalUrl: string, preAuth: 'passthrough' | 'idp'): Promise<Target> {
-  const tenants = (await admin(dev, 'GET', '/api/v1/tenants')) as Array<{ id: string; name: string }> | { items: Array<{ id: string; name: string }> };
-  const list = Array.isArray(tenants) ? tenants : tenants.items;
-  const tenant = list[0];
-  if (!tenant) throw new Error('the dev edge has no tenant');
-  const group = dev.info.connectors[0]?.group;
-  const app = (await admin(dev, 'POST', `/api/v1/tenants/${tenant.id}/apps`, {
-    name,
-    internalUrl,
-    connectorGroup: group,
-    preAuth,
-  })) as { externalUrl: string };
-  return target(app.externalUrl);
+export async function publishApp(
+  dev: Dev,
+  name: string,
+  internalUrl: string,
+  preAuth: 'passthrough' | 'idp',
+  group = dev.info.connectors[0]?.group ?? 'default',
+): Promise<Target> {
+  const app = await admin<{ externalUrl: string }>(dev, 'POST', `${tenantPath(dev)}/apps`, { name, internalUrl, groupId: group, preAuth });
+  // Connectors get the new config pushed; wait until the app answers through the tunnel.
+  const t = target(app.externalUrl);
+  await waitForApp(t);
+  return t;
+}
+
+async function waitForApp(t: Target, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    const client = new Client(t.base, { connect: { rejectUnauthorized: false, lookup: lookupTo(t.address) } });
+    try {
+      const res = await client.request({ method: 'GET', path: '/', headers: t.headers });
+      await res.body.arrayBuffer();
+      if (res.statusCode < 500) return;
+      last = `status ${res.statusCode} ${String(res.headers['x-drawbridge-error'] ?? '')}`;
+    } catch (err) {
+      last = String(err);
+    } finally {
+      await client.close().catch(() => {});
+    }
+    await sleep(250);
+  }
+  throw new Error(`app ${t.base} not answering through the tunnel after ${timeoutMs / 1000} s: ${last}`);
+}
+
+/**
+ * A connector of its own group whose tunnel dials through `connectAddress` (the delay relay) instead of the edge
+ * port, with an app on that group pointing at `internalUrl`. Returns the app and the connector process.
+ */
+export async function wanConnector(
+  root: string,
+  dev: Dev,
+  connectAddress: string,
+  internalUrl: string,
+  logFile: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ app: Target; proc: Started }> {
+  const t = tenantPath(dev);
+  const group = 'bench-wan';
+  await admin(dev, 'POST', `${t}/connector-groups`, { name: group });
+  const { token } = await admin<{ token: string }>(dev, 'POST', `${t}/enrollment-tokens`, { groupId: group, ttlSeconds: 600 });
+  const edge = new URL(dev.info.edgeUrl);
+  const stateDir = join(dev.stateDir, 'connector-wan');
+  const cli = join(root, CLI);
+  await run(NODE, [
+    cli, 'connector', 'register', '--edge', `https://tunnel.${edge.hostname}:${edge.port}`, '--token', token,
+    '--state-dir', stateDir, '--ca-file', dev.info.caCertPath, '--connect-address', connectAddress, '--name', 'bench-wan', '--force',
+  ], { timeoutMs: 60_000 });
+  const proc = start('wan connector', NODE, [cli, 'connector', 'run', '--state-dir', stateDir, '--tunnels', '1', '--drain-seconds', '1'], {
+    cwd: root,
+    logFile,
+    env: { ...process.env, ...env },
+  });
+  const app = await publishApp(dev, 'bench-wan', internalUrl, 'passthrough', group);
+  return { app, proc };
 }

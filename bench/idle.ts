@@ -108,7 +108,7 @@ async function openMany<T>(n: number, concurrency: number, open: () => Promise<T
 }
 
 async function settle(): Promise<void> {
-  await sleep(1500);
+  await sleep(2000);
 }
 
 /**
@@ -116,8 +116,10 @@ async function settle(): Promise<void> {
  * whose RSS counts (e.g. the edge; nginx master + worker).
  */
 export async function idleConnections(t: Target, path: string, n: number, serverPids: () => number[]): Promise<IdleResult> {
-  // Warm the server first (one connection), so lazy start-up allocations do not count as per-connection cost.
-  (await openOne(t, path)).destroy();
+  // Warm the server first (a batch opened and closed), so lazy start-up allocations (TLS contexts, JIT code, pools)
+  // do not count as per-connection cost.
+  const warm = await openMany(Math.min(100, n), 32, () => openOne(t, path));
+  for (const s of warm.items) s.destroy();
   await settle();
   const before = sumRss(serverPids());
   const { items, failed, firstError } = await openMany(n, 32, () => openOne(t, path));
@@ -131,7 +133,9 @@ export async function idleConnections(t: Target, path: string, n: number, server
 
 /** Idle WebSockets (one echo round trip each) against `t` + `path`. */
 export async function idleWebSockets(t: Target, path: string, n: number, serverPids: () => number[]): Promise<IdleResult> {
-  (await openWebSocket(t, path)).terminate();
+  const warm = await openMany(Math.min(100, n), 32, () => openWebSocket(t, path));
+  for (const ws of warm.items) ws.terminate();
+  if (warm.items.length === 0) throw new Error(`no WebSocket opened: ${warm.firstError}`);
   await settle();
   const before = sumRss(serverPids());
   const { items, failed, firstError } = await openMany(n, 32, () => openWebSocket(t, path));
