@@ -58,7 +58,10 @@ export async function s4u2self(o: Common & { self: Principal; user: Principal; m
   });
   const got = formatPrincipal(credential.client.name, credential.client.realm);
   if (credential.client.name.components.join('/').toLowerCase() !== o.user.name.components.join('/').toLowerCase()) {
-    throw new KerberosError('KRB-RESPONSE-MISMATCH', `S4U2Self returned a ticket for ${got}, not ${who}`, { kdc });
+    throw new KerberosError('KRB-RESPONSE-MISMATCH', `S4U2Self returned a ticket for ${got}, not ${who}`, {
+      kdc,
+      hint: mode === 'x509-user' ? 'the KDC ignored PA-S4U-X509-USER (Samba/Heimdal does); use s4uPadata "for-user" or "both"' : 'the KDC ignored the S4U2Self padata',
+    });
   }
   publish(Channels.ticket, { kind: 's4u2self', client: got, server: formatPrincipal(credential.server.name, credential.server.realm), endtime: credential.endtime, flags: credential.flags, kdc });
   return credential;
