@@ -93,10 +93,12 @@ export function csrfToken(ctx: Ctx, browserId: string): string {
   return createHmac('sha256', ctx.keys.key('csrf')).update(browserId).digest('base64url');
 }
 
-/** Token bound to the browser cookie, and (defence in depth) an Origin header, when sent, of the sign-in host. */
+/** Token bound to the browser cookie, and (defence in depth) no cross-site Origin / Sec-Fetch-Site. */
 export function csrfValid(ctx: Ctx, req: IncomingMessage, token: string | null): boolean {
+  // `Origin: null` is what privacy settings and no-referrer pages send; the token below is the real check.
   const origin = req.headers.origin;
-  if (origin && origin !== ctx.loginOrigin) return false;
+  if (origin && origin !== 'null' && origin !== ctx.loginOrigin) return false;
+  if (req.headers['sec-fetch-site'] === 'cross-site') return false;
   const raw = parseCookies(req.headers.cookie).get(BROWSER_COOKIE);
   const id = raw ? unsign(ctx.keys.key('cookie'), raw) : null;
   if (!id || !token) return false;

@@ -12,7 +12,7 @@ export function securityHeaders(scripts = false): Record<string, string> {
     'content-security-policy': `default-src 'none'; style-src 'unsafe-inline'; img-src data:; ${scripts ? "script-src 'self'; connect-src 'self'; " : ''}base-uri 'none'; frame-ancestors 'none'`,
     'x-frame-options': 'DENY',
     'x-content-type-options': 'nosniff',
-    'referrer-policy': 'no-referrer',
+    'referrer-policy': 'same-origin',
   };
 }
 
