@@ -88,6 +88,8 @@ export async function s4u2proxy(o: Common & { evidence: Credential; target: Prin
         case KrbErrorCodes.KDC_ERR_POLICY:
         case KrbErrorCodes.KDC_ERR_CLIENT_REVOKED:
           return `user ${user} may not log on (account disabled or restricted)`;
+        case KrbErrorCodes.KDC_ERR_ETYPE_NOSUPP:
+          return `the account of ${spn} has no AES keys: set msDS-SupportedEncryptionTypes to 24 and reset its password`;
         default:
           return undefined;
       }
