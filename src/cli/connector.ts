@@ -24,6 +24,7 @@ run: keep tunnels to the edge and serve the apps published on this connector's g
   --state-dir DIR       The registered state dir
   --tunnels N           Tunnels to keep open (default 2; at least 1)
   --drain-seconds S     On SIGTERM, finish in-flight requests for up to S seconds (default 30)
+  --metrics-port N      Serve Prometheus metrics on 127.0.0.1:N/metrics (0 = any free port)
 
   -h, --help            Show this help
 `;
@@ -33,7 +34,7 @@ export async function runConnectorCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: rest, options: {
     edge: { type: 'string' }, token: { type: 'string' }, 'state-dir': { type: 'string' }, 'ca-file': { type: 'string' },
     'connect-address': { type: 'string' }, name: { type: 'string' }, force: { type: 'boolean' },
-    tunnels: { type: 'string', default: '2' }, 'drain-seconds': { type: 'string', default: '30' }, help: { type: 'boolean', short: 'h' },
+    tunnels: { type: 'string', default: '2' }, 'metrics-port': { type: 'string' }, 'drain-seconds': { type: 'string', default: '30' }, help: { type: 'boolean', short: 'h' },
   } });
   if (values.help || sub === undefined || sub === '--help' || sub === '-h') { process.stdout.write(HELP); return sub === undefined ? 1 : 0; }
   const stateDir = values['state-dir'];
@@ -53,8 +54,9 @@ export async function runConnectorCommand(argv: string[]): Promise<number> {
     const tunnels = Number(values.tunnels);
     if (!Number.isInteger(tunnels) || tunnels < 1) { process.stderr.write('drawbridge connector run: --tunnels must be a whole number ≥ 1\n'); return 2; }
     const logger = createLogger('connector');
-    const connector = await startConnector({ stateDir, tunnels, logger });
-    notifyParent({ event: 'ready', connectorId: connector.connectorId });
+    const metricsPort = values['metrics-port'] === undefined ? undefined : Number(values['metrics-port']);
+    const connector = await startConnector({ stateDir, tunnels, logger, metricsPort });
+    notifyParent({ event: 'ready', connectorId: connector.connectorId, metricsPort: connector.metricsPort });
     onShutdown(async () => { await connector.drain(Number(values['drain-seconds']) * 1000); });
     await new Promise(() => {});
     return 0;

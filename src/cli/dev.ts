@@ -89,7 +89,7 @@ export async function runDev(argv: string[]): Promise<number> {
       ? await admin.request<App>('PATCH', `${t}/apps/${existing.id}`, { internalUrl, externalUrl: `https://sample-${TENANT}.${domain}${portSuffix}` })
       : await admin.request<App>('POST', `${t}/apps`, { name: 'sample', internalUrl, groupId: group.id, preAuth: 'passthrough' });
 
-    const connectors: { id: string; pid: number; group: string }[] = [];
+    const connectors: { id: string; pid: number; group: string; metricsUrl: string }[] = [];
     for (let i = 1; i <= connectorCount; i++) {
       const dir = path.join(stateDir, `connector-${i}`);
       if (!existsSync(path.join(dir, 'connector.json'))) {
@@ -101,9 +101,9 @@ export async function runDev(argv: string[]): Promise<number> {
         });
       }
       step(`starting connector ${i}`);
-      const child = await startChild<{ connectorId: string }>(['connector', 'run', '--state-dir', dir, '--drain-seconds', '10'], path.join(logs, `connector-${i}.log`));
+      const child = await startChild<{ connectorId: string; metricsPort: number }>(['connector', 'run', '--state-dir', dir, '--drain-seconds', '10', '--metrics-port', '0'], path.join(logs, `connector-${i}.log`));
       children.push(child);
-      connectors.push({ id: child.ready.connectorId, pid: child.process.pid ?? 0, group: GROUP });
+      connectors.push({ id: child.ready.connectorId, pid: child.process.pid ?? 0, group: GROUP, metricsUrl: `http://127.0.0.1:${child.ready.metricsPort}/metrics` });
     }
 
     step('waiting for the tunnels');

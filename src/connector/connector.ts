@@ -4,23 +4,27 @@ import { AppConfigTable } from './forward/app-config.ts';
 import { BackendPools } from './forward/backend-pool.ts';
 import { createForwarder, type SsoProvider } from './forward/forwarder.ts';
 import { Supervisor } from './supervisor/supervisor.ts';
+import { ConnectorMetrics } from './metrics.ts';
 
 export const CONNECTOR_VERSION = '0.1.0';
 
 export interface RunningConnector {
   connectorId: string;
   supervisor: Supervisor;
+  /** Port of the Prometheus endpoint, when `metricsPort` was given. */
+  metricsPort: number | null;
   /** SIGTERM path: GOAWAY on every tunnel, finish in-flight streams up to the deadline, close backends. */
   drain(deadlineMs: number): Promise<void>;
 }
 
 /** Loads the enrolled identity from the state dir and keeps `tunnels` tunnels to the edge. */
-export async function startConnector(options: { stateDir: string; tunnels: number; logger: Logger; sso?: SsoProvider }): Promise<RunningConnector> {
+export async function startConnector(options: { stateDir: string; tunnels: number; logger: Logger; sso?: SsoProvider; metricsPort?: number }): Promise<RunningConnector> {
   const state = await loadConnectorState(options.stateDir);
   const logger = options.logger.child({ connectorId: state.connectorId });
   const apps = new AppConfigTable();
   const pools = new BackendPools();
-  const forward = createForwarder({ apps, pools, logger, sso: options.sso });
+  const metrics = new ConnectorMetrics();
+  const forward = createForwarder({ apps, pools, logger, sso: options.sso, count: (app, outcome) => metrics.requests.inc({ app, outcome }) });
   const supervisor = new Supervisor({
     credentials: {
       connectorId: state.connectorId,
@@ -38,12 +42,15 @@ export async function startConnector(options: { stateDir: string; tunnels: numbe
     logger,
   });
   supervisor.start();
+  const metricsServer = options.metricsPort === undefined ? null : await metrics.serve(options.metricsPort);
   logger.info({ edge: state.edgeUrl, tunnels: options.tunnels, group: state.groupId }, 'connector started');
   return {
     connectorId: state.connectorId,
     supervisor,
+    metricsPort: metricsServer?.port ?? null,
     async drain(deadlineMs) {
       await supervisor.drain(deadlineMs);
+      metricsServer?.close();
       await pools.close();
     },
   };

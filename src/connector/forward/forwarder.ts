@@ -17,6 +17,8 @@ export interface ForwarderDeps {
   pools: BackendPools;
   logger: Logger;
   sso?: SsoProvider;
+  /** Counts each request by app id and outcome (`forwarded`, `refused`, or a catalogue code). */
+  count?(appId: string, outcome: string): void;
 }
 
 /** Long-lived RD Gateway channels send data sporadically: no idle timeout on their bodies. */
@@ -32,6 +34,7 @@ const fromEdge = (name: string): boolean => name.startsWith('x-drawbridge-');
  */
 export function createForwarder(deps: ForwarderDeps): (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => void {
   const { apps, pools, logger } = deps;
+  const count = deps.count ?? (() => {});
 
   return function forward(stream, headers) {
     const correlationId = String(headers[REQUEST_ID_HEADER] ?? '');
@@ -44,8 +47,10 @@ export function createForwarder(deps: ForwarderDeps): (stream: ServerHttp2Stream
     const app = apps.get(appId);
     if (!app || !path.startsWith('/')) {
       logger.warn({ correlationId, appId, path, groupId: apps.groupId, code: 'DB-CONNECTOR-TARGET-REFUSED' }, 'refused a target outside this connector\'s apps');
+      count(appId, 'refused');
       return refuse(stream, 'DB-CONNECTOR-TARGET-REFUSED', app ? 'path must start with /' : `app ${appId || '(none)'} is not published on this connector group`);
     }
+    count(app.id, 'forwarded');
     const identity = typeof headers[IDENTITY_HEADER] === 'string' ? decodeIdentity(headers[IDENTITY_HEADER]) : null;
 
     // 2. SSO headers, then the backend request.

@@ -24,7 +24,8 @@ export interface UpgradeInput {
 /** WebSocket (or any HTTP/1.1 upgrade) to the backend; after the 101 the tunnel stream carries raw bytes. */
 export function forwardUpgrade(input: UpgradeInput): void {
   const { stream, app, pools, logger, correlationId } = input;
-  const headers = { ...input.headers, connection: 'upgrade', upgrade: input.protocol } as Record<string, string>;
+  // undici writes Connection/Upgrade itself from `protocol` (and refuses them in headers).
+  const headers = input.headers as Record<string, string>;
   pools.for(app).upgrade({ path: input.path, method: input.method as 'GET', headers, protocol: input.protocol })
     .then(({ headers: responseHeaders, socket }) => {
       if (stream.destroyed) return socket.destroy();
