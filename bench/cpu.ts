@@ -80,3 +80,12 @@ export function cpuDelta(before: CpuSample[], after: CpuSample[]): Record<string
   }
   return out;
 }
+
+export function isAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}

@@ -11,8 +11,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'undici';
-import type { ProcessSet } from './cpu.ts';
+import { isAlive, type ProcessSet } from './cpu.ts';
 import { lookupTo } from './lookup.ts';
+import { signInCookie } from './signin.ts';
 import { run, start, type Started } from './processes.ts';
 import { target, type Target } from './target.ts';
 
@@ -28,6 +29,8 @@ export interface DevInfo {
   connectors: Array<{ id: string; pid: number; group: string }>;
   edgePid?: number;
   tenant?: string;
+  /** Seeded demo users, if dev lists them. */
+  demoUsers?: Array<{ username: string; password: string }>;
 }
 
 /** Whether this tree has `drawbridge dev` yet; the reason if not. */
@@ -45,6 +48,8 @@ export interface Dev {
   edgePids: () => number[];
   connectorPids: () => number[];
   cpu: ProcessSet[];
+  /** 'edge (pid …)' / 'connector (pid …)' for each that is no longer running. */
+  dead: () => string[];
   stop(): Promise<void>;
 }
 
@@ -86,6 +91,10 @@ export async function startDev(root: string, stateDir: string, logFile: string, 
     cpu: [
       { role: 'edge', pids: () => [edgePid] },
       { role: 'connector', pids: connectorPids },
+    ],
+    dead: () => [
+      ...(isAlive(edgePid) ? [] : [`edge (pid ${edgePid})`]),
+      ...connectorPids().filter((pid) => !isAlive(pid)).map((pid) => `connector (pid ${pid})`),
     ],
     stop: () => proc.stop(),
   };
@@ -175,4 +184,26 @@ export async function wanConnector(
   });
   const app = await publishApp(dev, 'bench-wan', internalUrl, 'passthrough', group);
   return { app, proc };
+}
+
+/**
+ * The pre-authenticated row: `dev` seeds demo users assigned (through their group) to its sample app, so the bench
+ * repoints that app at the nginx backend with `preAuth: idp`, signs in as the demo user and returns the app as a
+ * Target whose every request carries the session cookie.
+ */
+export async function preauthApp(dev: Dev, internalUrl: string, user: { username: string; password: string }): Promise<Target> {
+  const t = tenantPath(dev);
+  const { items } = await admin<{ items: Array<{ id: string; name: string; externalUrl: string }> }>(dev, 'GET', `${t}/apps`);
+  const sample = items.find((a) => a.name === 'sample');
+  if (!sample) throw new Error('not yet available: dev has no sample app to sign in to');
+  await admin(dev, 'PATCH', `${t}/apps/${sample.id}`, { internalUrl, preAuth: 'idp' });
+  const app = target(sample.externalUrl);
+  await waitForApp(app);
+  let cookie: string;
+  try {
+    cookie = await signInCookie(sample.externalUrl, user.username, user.password);
+  } catch (err) {
+    throw new Error(`not yet available: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  return target(sample.externalUrl, { cookie });
 }

@@ -107,6 +107,43 @@ async function openMany<T>(n: number, concurrency: number, open: () => Promise<T
   return { items, failed, firstError };
 }
 
+/** Closes politely (FIN, TLS close_notify) so the server sees a normal close, not a reset; destroys stragglers. */
+async function closeAll(sockets: Socket[]): Promise<void> {
+  await Promise.all(
+    sockets.map(
+      (s) =>
+        new Promise<void>((resolve) => {
+          const timer = setTimeout(() => {
+            s.destroy();
+            resolve();
+          }, 3000);
+          s.once('close', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+          s.on('error', () => {});
+          s.end();
+        }),
+    ),
+  );
+}
+
+function closeWebSocket(ws: WebSocket): Promise<void> {
+  return new Promise((resolve) => {
+    if (ws.readyState === WebSocket.CLOSED) return resolve();
+    const timer = setTimeout(() => {
+      ws.terminate();
+      resolve();
+    }, 3000);
+    ws.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    ws.on('error', () => {});
+    ws.close(1000);
+  });
+}
+
 async function settle(): Promise<void> {
   await sleep(2000);
 }
@@ -119,14 +156,14 @@ export async function idleConnections(t: Target, path: string, n: number, server
   // Warm the server first (a batch opened and closed), so lazy start-up allocations (TLS contexts, JIT code, pools)
   // do not count as per-connection cost.
   const warm = await openMany(Math.min(100, n), 32, () => openOne(t, path));
-  for (const s of warm.items) s.destroy();
+  await closeAll(warm.items);
   await settle();
   const before = sumRss(serverPids());
   const { items, failed, firstError } = await openMany(n, 32, () => openOne(t, path));
   await settle();
   const after = sumRss(serverPids());
   const stillOpen = items.filter((s) => !s.destroyed && s.readyState === 'open').length;
-  for (const s of items) s.destroy();
+  await closeAll(items);
   if (items.length === 0) throw new Error(`no connection opened: ${firstError}`);
   return result(isTls(t) ? 'tls' : 'plain', items.length, stillOpen, failed, before, after);
 }
@@ -134,7 +171,7 @@ export async function idleConnections(t: Target, path: string, n: number, server
 /** Idle WebSockets (one echo round trip each) against `t` + `path`. */
 export async function idleWebSockets(t: Target, path: string, n: number, serverPids: () => number[]): Promise<IdleResult> {
   const warm = await openMany(Math.min(100, n), 32, () => openWebSocket(t, path));
-  for (const ws of warm.items) ws.terminate();
+  await Promise.all(warm.items.map((ws) => closeWebSocket(ws)));
   if (warm.items.length === 0) throw new Error(`no WebSocket opened: ${warm.firstError}`);
   await settle();
   const before = sumRss(serverPids());
@@ -142,7 +179,7 @@ export async function idleWebSockets(t: Target, path: string, n: number, serverP
   await settle();
   const after = sumRss(serverPids());
   const stillOpen = items.filter((ws) => ws.readyState === WebSocket.OPEN).length;
-  for (const ws of items) ws.terminate();
+  await Promise.all(items.map((ws) => closeWebSocket(ws)));
   if (items.length === 0) throw new Error(`no WebSocket opened: ${firstError}`);
   return result('websocket', items.length, stillOpen, failed, before, after);
 }

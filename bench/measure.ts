@@ -3,9 +3,11 @@
  * fixed-rate latency, large downloads, idle connections. Each measure that fails is recorded on the row and the
  * others still run.
  */
+import { Client } from 'undici';
 import { cpuDelta, sampleCpu, type ProcessSet } from './cpu.ts';
 import { download } from './download.ts';
 import { idleConnections, idleWebSockets } from './idle.ts';
+import { lookupTo } from './lookup.ts';
 import { fixedRate } from './rate.ts';
 import type { LoadResult, PathResult } from './results.ts';
 import type { Target } from './target.ts';
@@ -25,6 +27,7 @@ export interface Settings {
   wanMaxS: number;
   idleConnections: number;
   smallPath: string;
+  smallBytes: number;
   largePath: string;
   largeBytes: number;
   wsPath: string;
@@ -43,6 +46,8 @@ export interface PathUnderTest {
   /** Measure idle WebSockets against this target + settings.wsPath, if any, counting these processes' RSS. */
   wsTarget?: Target;
   wsRssPids?: () => number[];
+  /** Names the path's processes that have died (to tell a crash from a slow path); empty when all live. */
+  dead?: () => string[];
 }
 
 export type Log = (line: string) => void;
@@ -86,52 +91,72 @@ async function load(p: PathUnderTest, s: Settings, connections: number, log: Log
   };
 }
 
-async function attempt(row: PathResult, name: string, log: Log, fn: () => Promise<void>): Promise<void> {
+async function attempt(row: PathResult, p: PathUnderTest, name: string, log: Log, fn: () => Promise<void>): Promise<void> {
   try {
     await fn();
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
+    const dead = p.dead?.() ?? [];
+    const message = (dead.length ? `${dead.join(', ')} died; ` : '') + (err instanceof Error ? err.message : String(err));
     row.failures[name] = message.slice(0, 500);
     log(`    ${name} FAILED: ${message.split('\n')[0]}`);
+  }
+}
+
+/**
+ * One request before measuring: the path must answer 200 with the whole file. (wrk counts 3xx as success, so a
+ * sign-in redirect or an error page would otherwise pass as throughput.)
+ */
+async function probe(t: Target, path: string, expectedBytes: number): Promise<void> {
+  const client = new Client(t.base, { connect: { rejectUnauthorized: false, lookup: lookupTo(t.address) } });
+  try {
+    const res = await client.request({ method: 'GET', path, headers: t.headers });
+    const body = Buffer.from(await res.body.arrayBuffer());
+    if (res.statusCode !== 200 || body.length !== expectedBytes) {
+      const why = res.headers['x-drawbridge-error'] ?? res.headers.location ?? body.toString('utf8').slice(0, 120);
+      throw new Error(`probe GET ${t.base}${path}: status ${res.statusCode}, ${body.length} bytes (${String(why)})`);
+    }
+  } finally {
+    await client.close().catch(() => {});
   }
 }
 
 export async function measurePath(row: PathResult, p: PathUnderTest, s: Settings, log: Log): Promise<void> {
   row.url = p.target.base;
   row.proxyRoles = p.proxyRoles;
+  await probe(p.target, s.smallPath, s.smallBytes);
   // Idle connections first, while the processes are fresh: after load and 256 MiB downloads the heap holds garbage
   // that a collection may return mid-measure, which would swamp a few MiB of per-connection memory.
   if (p.idleTlsTarget) {
     const t = p.idleTlsTarget;
-    await attempt(row, 'idle TLS connections', log, async () => {
+    await attempt(row, p, 'idle TLS connections', log, async () => {
       row.idleTls = await idleConnections(t, s.smallPath, s.idleConnections, p.rssPids);
       log(`    ${row.idleTls.opened} idle TLS connections: ${row.idleTls.mibPer1000.toFixed(2)} MiB per 1,000`);
     });
   }
   if (p.wsTarget) {
     const t = p.wsTarget;
-    await attempt(row, 'idle WebSockets', log, async () => {
+    await attempt(row, p, 'idle WebSockets', log, async () => {
       row.idleWebSockets = await idleWebSockets(t, s.wsPath, s.idleConnections, p.wsRssPids ?? p.rssPids);
       log(`    ${row.idleWebSockets.opened} idle WebSockets: ${row.idleWebSockets.kibEach.toFixed(1)} KiB each`);
     });
   }
   // Warm-up: connections, JIT, caches.
-  await attempt(row, 'warm-up', log, async () => {
+  await attempt(row, p, 'warm-up', log, async () => {
     await runWrk(p.target, s.smallPath, { connections: 16, threads: s.threads, durationS: 1, dir: s.dir });
   });
   for (const connections of s.connections) {
-    await attempt(row, `wrk c=${connections}`, log, async () => {
+    await attempt(row, p, `wrk c=${connections}`, log, async () => {
       row.load.push(await load(p, s, connections, log));
     });
   }
-  await attempt(row, 'fixed rate', log, async () => {
+  await attempt(row, p, 'fixed rate', log, async () => {
     row.rate = await fixedRate(p.target, s.smallPath, { rate: s.rate, durationS: s.rateDurationS, connections: 64 });
     log(
       `    ${s.rate} req/s: p50 ${row.rate.latencyMs.p50.toFixed(2)} ms, p99 ${row.rate.latencyMs.p99.toFixed(2)} ms` +
         (row.rate.errors ? `, ${row.rate.errors} errors` : ''),
     );
   });
-  await attempt(row, 'download', log, async () => {
+  await attempt(row, p, 'download', log, async () => {
     row.downloadSingle = await download(p.target, s.largePath, { parallel: 1, maxSeconds: s.downloadMaxS, expectedBytes: s.largeBytes });
     row.downloadParallel = await download(p.target, s.largePath, { parallel: 4, maxSeconds: s.downloadMaxS, expectedBytes: s.largeBytes });
     log(

@@ -22,6 +22,8 @@ export interface PathResult {
   /** Why the row has no figures (e.g. `drawbridge dev` not there yet). */
   reason?: string;
   url?: string;
+  /** 1-minute load average when the row started (above the CPU count: other work was running). */
+  loadAverage?: number;
   /** Process roles that are the proxy (their CPU is "the proxy's CPU per request"). */
   proxyRoles: string[];
   load: LoadResult[];

@@ -9,14 +9,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import { cpus, release, tmpdir } from 'node:os';
+import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { svgChart } from './chart.ts';
 import { groupPids } from './cpu.ts';
 import { download, type DownloadResult } from './download.ts';
-import { devAvailable, publishApp, startDev, wanConnector, type Dev } from './drawbridge.ts';
+import { devAvailable, preauthApp, publishApp, startDev, wanConnector, type Dev } from './drawbridge.ts';
 import { startHaproxy } from './haproxy.ts';
 import { ensurePackages } from './install.ts';
 import { measurePath, type PathUnderTest, type Settings } from './measure.ts';
@@ -115,8 +115,9 @@ async function main(): Promise<void> {
     rateDurationS: quick ? 4 : 20,
     downloadMaxS: quick ? 10 : 60,
     wanMaxS: quick ? 10 : 60,
-    idleConnections: 1000,
+    idleConnections: quick ? 500 : 1000,
     smallPath: '/1k',
+    smallBytes: SMALL_BYTES,
     largePath: '/256m',
     largeBytes: LARGE_BYTES,
     wsPath: '/ws',
@@ -143,15 +144,17 @@ async function main(): Promise<void> {
       row.reason = 'skipped (--only)';
       return;
     }
-    log(`${row.label}`);
+    row.loadAverage = loadavg()[0];
+    log(`${row.label} (load average ${row.loadAverage.toFixed(1)})`);
     let stop: (() => Promise<void>) | undefined;
     try {
       const started = await setup();
       stop = started.stop;
       await measurePath(row, started.p, s, log);
     } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
       row.available = row.load.length > 0;
-      row.reason = `failed: ${err instanceof Error ? err.message : String(err)}`;
+      row.reason = message.startsWith('not yet available') ? message : `failed: ${message}`;
       log(`  ${row.label}: ${row.reason.split('\n')[0]}`);
     } finally {
       await stop?.();
@@ -235,13 +238,15 @@ async function main(): Promise<void> {
           idleTlsTarget: app,
           wsTarget: ws,
           wsRssPids: edgeAndConnector,
+          dead: d.dead,
         },
       };
     });
-    const row = emptyRow('drawbridge-preauth');
-    row.available = false;
-    row.reason = 'not yet available: the bench has no way to obtain a session cookie yet';
-    paths.push(row);
+    await measure('drawbridge-preauth', async () => {
+      const user = d.info.demoUsers?.find((u) => u.username === 'alice') ?? { username: 'alice', password: 'alice-Demo-2024' };
+      const app = await preauthApp(d, backendUrl, user);
+      return { p: { target: app, cpu: [...d.cpu, backendCpu], proxyRoles: ['edge', 'connector'], rssPids: d.edgePids, dead: d.dead } };
+    });
   }
 
   // --- WAN run ---
@@ -296,6 +301,12 @@ async function main(): Promise<void> {
     'Host names of Drawbridge apps are in no resolver: wrk runs in a private mount namespace whose /etc/hosts maps the app host to 127.0.0.1 (so Host and SNI stay right); curl uses --resolve; Node clients use a lookup function.',
   );
   if (quick) notes.push('Quick run: one repetition of short runs; figures are noisy.');
+  const busy = paths.filter((p) => (p.loadAverage ?? 0) > cpus().length);
+  if (busy.length) {
+    notes.push(
+      `The machine was busy with other work (1-minute load average above ${cpus().length} before: ${busy.map((p) => `${p.label} ${p.loadAverage?.toFixed(1)}`).join(', ')}): those rows are unreliable.`,
+    );
+  }
 
   const results: Results = {
     date: new Date().toISOString(),
