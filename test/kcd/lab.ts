@@ -296,30 +296,34 @@ export async function mitKvnoS4u(
 
 // ---------------------------------------------------------------- the KDC's log
 
-/** Size of the Samba log now: pass it to kdcRefusal() after a request. */
+/** Size of the Samba log now: pass it to kdcRefusals() after a request. */
 export async function kdcLogSize(lab: LabInfo): Promise<number> {
   return (await stat(lab.logs.samba)).size;
 }
 
 /**
- * The last refusal the Samba KDC logged after byte `offset` (routine
- * PREAUTH_REQUIRED skipped), e.g. "TGS-REQ ERR_BADOPTION ... reason=Constrained
- * delegation not allowed"; "" when none appeared within a second.
+ * The refusals the Samba KDC logged after byte `offset` (routine
+ * PREAUTH_REQUIRED skipped), e.g. "TGS-REQ ERR_BADOPTION ipv4:… connector@CORP.TEST
+ * HTTP/other.corp.test@CORP.TEST … reason=Constrained delegation not allowed".
+ * Other test files may use the KDC at the same time, so look for yours: this
+ * waits (up to a second) for a line that contains every string of `wanted`.
  */
-export async function kdcRefusal(lab: LabInfo, offset: number): Promise<string> {
+export async function kdcRefusals(lab: LabInfo, offset: number, wanted: readonly string[] = []): Promise<string[]> {
+  let lines: string[] = [];
   for (let attempt = 0; attempt < 10; attempt++) {
     const fh = await open(lab.logs.samba, 'r');
     try {
       const { size } = await fh.stat();
       const chunk = Buffer.alloc(Math.max(0, size - offset));
       await fh.read(chunk, 0, chunk.length, offset);
-      const lines = [...chunk.toString('utf8').matchAll(/(?:AS|TGS)-REQ ERR_[A-Z_]+ .*/g)].map((m) => m[0]);
-      const last = lines.filter((l) => !l.includes('ERR_PREAUTH_REQUIRED')).at(-1);
-      if (last) return last;
+      lines = [...chunk.toString('utf8').matchAll(/(?:AS|TGS)-REQ ERR_[A-Z_]+ .*/g)]
+        .map((m) => m[0])
+        .filter((l) => !l.includes('ERR_PREAUTH_REQUIRED'));
     } finally {
       await fh.close();
     }
+    if (lines.some((l) => wanted.every((w) => l.includes(w)))) break;
     await new Promise((r) => setTimeout(r, 100));
   }
-  return '';
+  return lines;
 }
