@@ -10,7 +10,8 @@
 // process's PID) and stopLab() stops the daemons only when no other live lease
 // is left. KCD_LAB_KEEP=1 keeps the lab running after the tests (a quick
 // edit-test loop); KCD_LAB_DIR moves it (default /tmp/drawbridge-kcd-lab).
-// It needs root on Debian (apt-get, Samba, port 88): see labUnavailable().
+// It needs root on Debian (apt-get, Samba, port 88): tests skip otherwise, or
+// with KCD_LAB_SKIP=1 (see labUnavailable()).
 import { execFile, spawn } from 'node:child_process';
 import { open, readFile, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
