@@ -10,11 +10,15 @@ import { AdminClient } from './admin-client.ts';
 import type { App, ConnectorGroup, Tenant, Connector } from '../store/types.ts';
 import { startChild, stopChild, type Child } from './child.ts';
 import { onShutdown } from './signals.ts';
+import { openStore } from '../store/open.ts';
+import { openDirectory } from '../edge/signin/extension.ts';
+import { seedDemoDirectory, type DemoUser } from '../edge/signin/seed.ts';
 
 const HELP = `drawbridge dev — the whole product on one machine (what "npm start" runs)
 
-Starts, on 127.0.0.1 only: an edge, a connector group with two enrolled connectors, and a sample internal
-app published through them in passthrough. Makes a local CA and certificates for *.<domain>, writes
+Starts, on 127.0.0.1 only: an edge, a connector group with two enrolled connectors, and two sample internal
+apps published through them: "sample" in passthrough and "hr" pre-authenticated (sign-in at login.<domain>)
+with four demo users (alice, bob, carol, dave) who each show one outcome of the access checks. Makes a local CA and certificates for *.<domain>, writes
 <state-dir>/dev.json and prints what to open. Ctrl-C stops everything.
 
 Usage: drawbridge dev [options]
@@ -28,7 +32,7 @@ Options:
   -h, --help         Show this help
 
 dev.json: { edgeUrl, adminUrl, adminToken, caCertPath, apps: [{ name, externalUrl, preAuth }],
-            connectors: [{ id, pid, group }] }
+            connectors: [{ id, pid, group, metricsUrl }], users: [{ username, password, totpSecret?, note }] }
 `;
 
 const TENANT = 'contoso';
@@ -78,16 +82,25 @@ export async function runDev(argv: string[]): Promise<number> {
     step('starting the sample internal app');
     const sample = await startChild<{ port: number }>(['sample-app', '--port', '0'], path.join(logs, 'sample-app.log'));
     children.push(sample);
+    const hrBackend = await startChild<{ port: number }>(['sample-app', '--port', '0', '--name', 'Contoso HR'], path.join(logs, 'hr-app.log'));
+    children.push(hrBackend);
 
     step(`publishing it for tenant "${TENANT}" on connector group "${GROUP}"`);
     const tenant = (await items<Tenant>('/tenants')).find((t) => t.name === TENANT) ?? await admin.request<Tenant>('POST', '/tenants', { name: TENANT, displayName: 'Contoso' });
     const t = `/tenants/${tenant.id}`;
     const group = (await items<ConnectorGroup>(`${t}/connector-groups`)).find((g) => g.name === GROUP) ?? await admin.request<ConnectorGroup>('POST', `${t}/connector-groups`, { name: GROUP });
     const internalUrl = `http://127.0.0.1:${sample.ready.port}`;
-    const existing = (await items<App>(`${t}/apps`)).find((a) => a.name === 'sample');
-    const app = existing
-      ? await admin.request<App>('PATCH', `${t}/apps/${existing.id}`, { internalUrl, externalUrl: `https://sample-${TENANT}.${domain}${portSuffix}` })
-      : await admin.request<App>('POST', `${t}/apps`, { name: 'sample', internalUrl, groupId: group.id, preAuth: 'passthrough' });
+    const publish = async (name: string, url: string, preAuth: 'passthrough' | 'idp'): Promise<App> => {
+      const existing = (await items<App>(`${t}/apps`)).find((a) => a.name === name);
+      return existing
+        ? admin.request<App>('PATCH', `${t}/apps/${existing.id}`, { internalUrl: url, externalUrl: `https://${name}-${TENANT}.${domain}${portSuffix}`, preAuth })
+        : admin.request<App>('POST', `${t}/apps`, { name, internalUrl: url, groupId: group.id, preAuth });
+    };
+    const app = await publish('sample', internalUrl, 'passthrough');
+    const hr = await publish('hr', `http://127.0.0.1:${hrBackend.ready.port}`, 'idp');
+
+    step('seeding the demo directory (alice, bob, carol, dave)');
+    const users = await seedDirectory(path.join(stateDir, 'edge'), tenant.id, hr.id);
 
     const connectors: { id: string; pid: number; group: string; metricsUrl: string }[] = [];
     for (let i = 1; i <= connectorCount; i++) {
@@ -117,8 +130,9 @@ export async function runDev(argv: string[]): Promise<number> {
       adminUrl,
       adminToken,
       caCertPath: certs.caCertPath,
-      apps: [{ name: app.name, externalUrl: app.externalUrl, preAuth: app.preAuth }],
+      apps: [app, hr].map((a) => ({ name: a.name, externalUrl: a.externalUrl, preAuth: a.preAuth })),
       connectors,
+      users,
       edgePid: edge.process.pid,
       tenant: TENANT,
     };
@@ -128,6 +142,8 @@ export async function runDev(argv: string[]): Promise<number> {
 Drawbridge is running.
 
   Sample app (passthrough)  ${app.externalUrl}/
+  HR app (sign-in required) ${hr.externalUrl}/
+${users.map((u) => `      ${u.username.padEnd(6)} ${u.password.padEnd(18)} ${u.note}${u.totpSecret ? ` (TOTP secret ${u.totpSecret})` : ''}`).join('\n')}
   Admin API                 ${adminUrl}/api/v1   (token in ${path.join(stateDir, 'dev.json')})
   Connectors                ${connectors.map((c) => `${c.id} (pid ${c.pid})`).join(', ')}
 
@@ -142,6 +158,19 @@ Logs: ${logs}/   ·   Ctrl-C stops everything.
   } catch (err) {
     await stopAll();
     throw err;
+  }
+}
+
+/**
+ * Seeds the demo users straight into the edge's database (SQLite allows a second writer; the directory is read per
+ * sign-in, so the running edge sees them at once). Apps go through the admin API so the edge's routing updates.
+ */
+async function seedDirectory(edgeStateDir: string, tenantId: string, appId: string): Promise<DemoUser[]> {
+  const store = await openStore({ kind: 'sqlite', stateDir: edgeStateDir });
+  try {
+    return (await seedDemoDirectory(openDirectory(store, edgeStateDir), tenantId, appId)).users;
+  } finally {
+    await store.close();
   }
 }
 

@@ -14,6 +14,7 @@ import { TUNNEL_ALPN, ENROLL_PATH } from '../tunnel/protocol.ts';
 import { loadOrCreateTunnelCa } from './enroll/tunnel-ca.ts';
 import { handleEnroll } from './enroll/enroll-handler.ts';
 import { createAdminApi } from './admin/admin-api.ts';
+import type { AdminRoutePlugin } from './admin/types.ts';
 import { CertificateStore } from './listen/certificates.ts';
 import { listenPublicPort } from './listen/public-port.ts';
 import { RouteTable } from './proxy/routes.ts';
@@ -40,7 +41,7 @@ export interface EdgeExtensions {
   authenticate?: Authenticate;
   systemHosts?: Map<string, SystemHostHandler>;
   /** Called once the store is open, to build extensions that need it. */
-  setup?(ctx: { store: Store; config: EdgeConfig; logger: Logger; publicPort: () => number }): Promise<Partial<EdgeExtensions> & { close?(): Promise<void> }>;
+  setup?(ctx: { store: Store; config: EdgeConfig; logger: Logger; publicPort: () => number }): Promise<Partial<EdgeExtensions> & { close?(): Promise<void>; adminRoutes?: AdminRoutePlugin[] }>;
 }
 
 /** Creates the edge from config and starts it: public port (users + tunnels) and admin API. */
@@ -121,6 +122,7 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
     defaultExternalUrl: (tenant, app) => `https://${app}-${tenant}.${config.domain}${publicPort === 443 ? '' : `:${publicPort}`}`,
     connectorStatus: (tenantId) => registry.status(tenantId),
     disconnectConnector: (id) => { for (const t of registry.tunnelsOfConnector(id)) t.session.destroy(); },
+    extraRoutes: ext.adminRoutes,
   });
   await admin.listen({ host: config.admin.host, port: config.admin.port });
   const adminPort = (admin.server.address() as net.AddressInfo).port;

@@ -63,6 +63,7 @@ export async function createAdminApi(deps: AdminDeps): Promise<FastifyInstance> 
     appRoutes(api, ctx);
     connectorRoutes(api, ctx);
     auditRoutes(api, ctx);
+    for (const routes of deps.extraRoutes ?? []) routes(api, ctx);
   }, { prefix: API_PREFIX });
 
   await app.ready();

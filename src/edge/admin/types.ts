@@ -1,5 +1,7 @@
 import type { Logger } from 'pino';
 import type { Store } from '../../store/types.ts';
+import type { FastifyInstance } from 'fastify';
+import type { AdminContext } from './context.ts';
 
 /** What the tunnel registry knows about one connector right now (zero tunnels when it is not connected). */
 export interface ConnectorLiveStatus {
@@ -25,4 +27,9 @@ export interface AdminDeps {
   disconnectConnector(connectorId: string): void;
   /** Called after an app is created, updated or deleted (the store's onChange fires as well). */
   onAppsChanged?(): void;
+  /** Routes of other layers (directory, sign-in log…) registered under /api/v1 with the same auth and errors. */
+  extraRoutes?: AdminRoutePlugin[];
 }
+
+/** A layer's admin routes: called inside the /api/v1 scope with the shared admin context. */
+export type AdminRoutePlugin = (api: FastifyInstance, ctx: AdminContext) => void;

@@ -9,6 +9,8 @@ import { createSqliteDirectory } from '../../store/sqlite/directory.ts';
 import type { SqliteStore } from '../../store/sqlite/index.ts';
 import type { Store } from '../../store/types.ts';
 import { createSignin, type Signin } from './index.ts';
+import { directoryRoutes } from '../admin/directory-routes.ts';
+import { signinLogRoutes } from '../admin/signin-log-routes.ts';
 
 /** The directory of an open store (SQLite today: it shares the store's connection). */
 export function openDirectory(store: Store, stateDir: string): DirectoryStore {
@@ -27,6 +29,10 @@ export function signinExtension(onReady?: (signin: Signin, directory: DirectoryS
         authenticate: signin.authenticate,
         systemHosts: new Map([[signin.loginHost, signin.handleLoginRequest]]),
         close: () => signin.close(),
+        adminRoutes: [
+          (api, ctx) => directoryRoutes(api, ctx, { directory, revokeUser: signin.revokeUser }),
+          (api, ctx) => signinLogRoutes(api, ctx, directory),
+        ],
       };
     },
   };
