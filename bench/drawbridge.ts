@@ -134,6 +134,10 @@ export async function publishApp(
   return t;
 }
 
+/**
+ * Waits until the app answers through a tunnel: retries while the edge says no connector has it yet (the config
+ * push is asynchronous) or the port refuses; any other error ends the wait at once.
+ */
 async function waitForApp(t: Target, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
@@ -143,7 +147,9 @@ async function waitForApp(t: Target, timeoutMs = 20_000): Promise<void> {
       const res = await client.request({ method: 'GET', path: '/', headers: t.headers });
       await res.body.arrayBuffer();
       if (res.statusCode < 500) return;
-      last = `status ${res.statusCode} ${String(res.headers['x-drawbridge-error'] ?? '')}`;
+      const code = String(res.headers['x-drawbridge-error'] ?? '');
+      last = `status ${res.statusCode} ${code}`;
+      if (code !== 'DB-TUNNEL-NO-CONNECTOR' && res.statusCode !== 502 && res.statusCode !== 503) break;
     } catch (err) {
       last = String(err);
     } finally {
@@ -151,7 +157,7 @@ async function waitForApp(t: Target, timeoutMs = 20_000): Promise<void> {
     }
     await sleep(250);
   }
-  throw new Error(`app ${t.base} not answering through the tunnel after ${timeoutMs / 1000} s: ${last}`);
+  throw new Error(`app ${t.base} not answering through the tunnel: ${last}`);
 }
 
 /**
