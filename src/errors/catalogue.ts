@@ -282,6 +282,103 @@ export const catalogue = {
     user: 'Your account at your organisation\'s provider lacks information Drawbridge needs. Tell your help desk.',
     admin: 'The ID token or userinfo lacked the claim mapped to the user name (claimMapping.username, default preferred_username then email), or the user is linked to another account.',
   },
+  // --- single sign-on to the backend (connector/sso): Kerberos constrained delegation and identity headers ---
+  'DB-KCD-NOT-CONFIGURED': {
+    status: 502,
+    title: 'Single sign-on to this application is not set up on the connector',
+    user: 'The application needs Windows sign-on, which is not set up yet. Tell your help desk and quote the code below.',
+    admin: 'The app has sso: kerberos but the connector serving it was started without --kerberos-config (realm, KDCs, service principal, keytab). Start every connector of the group with it (docs/sso.md), then check with drawbridge connector diagnose kcd.',
+  },
+  'DB-KCD-KEYTAB': {
+    status: 502,
+    title: 'The connector could not use its Kerberos key',
+    user: 'Windows sign-on to this application is misconfigured. Tell your help desk and quote the code below.',
+    admin: 'The connector keytab is missing, unreadable, not 0600, malformed, has no AES key for the service principal, or is outdated (KDC_ERR_PREAUTH_FAILED: the account password changed). Export a fresh keytab (ktpass / samba-tool domain exportkeytab) for the principal in --kerberos-config.',
+  },
+  'DB-KCD-KDC-UNREACHABLE': {
+    status: 502,
+    title: 'The domain controller could not be reached',
+    user: 'Windows sign-on is unavailable right now. Try again in a minute; if it persists, tell your help desk.',
+    admin: 'No KDC of the connector\'s --kerberos-config list answered (TCP/UDP 88). Check the list, DNS, and the firewall between the connector and the domain controllers.',
+  },
+  'DB-KCD-CLOCK-SKEW': {
+    status: 502,
+    title: 'The connector\'s clock is out of step with the domain',
+    user: 'Windows sign-on is unavailable right now. Tell your help desk and quote the code below.',
+    admin: 'The connector host\'s clock differs from the domain controller\'s by more than 5 minutes (the log has the measured skew). Synchronise the connector host with NTP (the domain\'s time source).',
+  },
+  'DB-KCD-NO-COMMON-ENCTYPE': {
+    status: 502,
+    title: 'The connector and the domain share no encryption type',
+    user: 'Windows sign-on to this application is misconfigured. Tell your help desk and quote the code below.',
+    admin: 'The keytab holds no AES key the KDC accepts, or the target service account supports none (KDC_ERR_ETYPE_NOSUPP). Enable AES (msDS-SupportedEncryptionTypes 24) on the connector service account and the app\'s account, and export an AES keytab. RC4/DES are not supported.',
+  },
+  'DB-KCD-USER-UNKNOWN': {
+    status: 403,
+    title: 'Your account is not known to the application\'s domain',
+    user: 'You signed in, but your account has no matching Windows account for this application. Tell your help desk and quote the code below.',
+    admin: 'S4U2Self failed with KDC_ERR_C_PRINCIPAL_UNKNOWN: no domain account matches the login identity sent. Check the app\'s sso.loginIdentity (upn, onPremName, upnUserPart, email) against the user\'s AD attributes, or create/sync the account.',
+  },
+  'DB-KCD-USER-DISABLED': {
+    status: 403,
+    title: 'Your Windows account is disabled',
+    user: 'Your Windows account for this application is disabled, expired or locked. Contact your help desk.',
+    admin: 'S4U2Self was refused with KDC_ERR_POLICY or KDC_ERR_CLIENT_REVOKED: the domain account is disabled, expired, locked out or outside its logon hours. Enable it in Active Directory.',
+  },
+  'DB-KCD-USER-SENSITIVE': {
+    status: 403,
+    title: 'Your account cannot be used for single sign-on',
+    user: 'Your Windows account is protected against delegation, so this application cannot sign you in automatically. Contact your help desk.',
+    admin: 'The user is marked "Account is sensitive and cannot be delegated" (or is in Protected Users): the S4U2Self ticket is not forwardable, so S4U2Proxy fails (KDC_ERR_BADOPTION). Clear the flag for this user if delegation is acceptable, or publish the app without sso: kerberos for them.',
+  },
+  'DB-KCD-PROTOCOL-TRANSITION-OFF': {
+    status: 502,
+    title: 'The connector\'s service account may not sign users in',
+    user: 'Windows sign-on to this application is misconfigured. Tell your help desk and quote the code below.',
+    admin: 'The connector service account is trusted for delegation with "Kerberos only": S4U2Self tickets are not forwardable, so S4U2Proxy fails (KDC_ERR_BADOPTION). In its Delegation tab choose "Use any authentication protocol" (TRUSTED_TO_AUTH_FOR_DELEGATION).',
+  },
+  'DB-KCD-DELEGATION-NOT-ALLOWED': {
+    status: 502,
+    title: 'The connector may not sign users in to this application',
+    user: 'Windows sign-on to this application is misconfigured. Tell your help desk and quote the code below.',
+    admin: 'S4U2Proxy was refused (KDC_ERR_BADOPTION) with a forwardable evidence ticket: the app\'s SPN is not in the connector account\'s msDS-AllowedToDelegateTo, and no resource-based delegation allows it. Add the SPN to the connector account\'s delegation list (Delegation tab), or set msDS-AllowedToActOnBehalfOfOtherIdentity on the app\'s account.',
+  },
+  'DB-KCD-SPN-UNKNOWN': {
+    status: 502,
+    title: 'The application\'s Kerberos name is not registered',
+    user: 'Windows sign-on to this application is misconfigured. Tell your help desk and quote the code below.',
+    admin: 'S4U2Proxy failed with KDC_ERR_S_PRINCIPAL_UNKNOWN: no account has the app\'s sso.spn. Register it on the app\'s service account (setspn -S HTTP/host account) and use the host name the app is reached by, without port.',
+  },
+  'DB-KCD-BACKEND-NTLM': {
+    status: 502,
+    title: 'The application accepts only NTLM, not Kerberos',
+    user: 'Windows sign-on to this application is misconfigured. Tell your help desk and quote the code below.',
+    admin: 'The backend answered 401 with WWW-Authenticate: NTLM only (or an NTLM token), so a delegated Kerberos ticket cannot sign the user in. Enable Kerberos on the app (IIS: Windows Authentication providers Negotiate before NTLM; kernel-mode auth or the app-pool identity matching the SPN), and register the SPN HTTP/<host> on the account the app runs as.',
+  },
+  'DB-KCD-BACKEND-REJECTED': {
+    status: 502,
+    title: 'The application refused the Kerberos ticket',
+    user: 'Windows sign-on to this application failed. Try again; if it persists, tell your help desk and quote the code below.',
+    admin: 'The backend answered 401 to the Negotiate header twice (the connector refreshed the ticket and retried once), or sent a Kerberos error (e.g. KRB_AP_ERR_MODIFIED: the SPN is registered on another account than the one the app runs as, or its keytab is outdated). Check the SPN registration and the app\'s keytab/service account.',
+  },
+  'DB-KCD-MUTUAL-AUTH-FAILED': {
+    status: 502,
+    title: 'The application could not prove its identity',
+    user: 'The connection to this application could not be verified. Tell your help desk and quote the code below.',
+    admin: 'The backend\'s Negotiate reply did not contain a valid AP-REP for the ticket sent: something other than the real app answered, or a proxy in between rewrote the response. Check the internal URL and what answers at it.',
+  },
+  'DB-KCD-FAILED': {
+    status: 502,
+    title: 'Windows sign-on to this application failed',
+    user: 'Windows sign-on to this application failed. Try again; if it persists, tell your help desk and quote the code below.',
+    admin: 'Kerberos delegation failed for a reason without a more specific code (the connector log line has the Kerberos error code, KDC error name and hint). Run drawbridge connector diagnose kcd --app APP --user USER.',
+  },
+  'DB-SSO-NO-IDENTITY': {
+    status: 502,
+    title: 'Single sign-on needs a signed-in user',
+    user: 'This application needs to know who you are, but no signed-in user reached it. Tell your help desk and quote the code below.',
+    admin: 'The app has sso: kerberos or headers but the request carried no identity (preAuth: passthrough), or the user lacks the attribute sso.loginIdentity names (onPremName or email empty). Use preAuth: idp, or fill the attribute in the directory.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof catalogue;

@@ -32,6 +32,11 @@ export const ERROR_HEADER = 'x-drawbridge-error';
 export const ERROR_DETAIL_HEADER = 'x-drawbridge-error-detail';
 
 /** The identity the edge vouches for on a request stream. */
+/**
+ * For `sso: headers` apps with `jwt: true`: the ES256 assertion the edge minted for this request's user (the edge holds
+ * the signing key and publishes its JWKS; connectors never hold it). The connector sends it to the backend.
+ */
+export const ASSERTION_HEADER = 'x-drawbridge-assertion';
 export interface Identity {
   userId: string;
   tenantId: string;
@@ -47,6 +52,30 @@ export interface Identity {
 
 /** App configuration the edge pushes to every connector of the app's group (versioned). */
 export interface ConnectorAppConfig {
+/** Which identity field a Kerberos SSO app delegates as (the AD account the user is in the backend). */
+export type SsoLoginIdentity = 'upn' | 'onPremName' | 'upnUserPart' | 'email';
+
+/**
+ * Single sign-on to the backend, per app (docs/sso.md):
+ * - `none`: the backend sees no identity from Drawbridge;
+ * - `kerberos`: the connector obtains a service ticket for the user to `spn` by constrained delegation
+ *   (S4U2Self + S4U2Proxy) and sends `Authorization: Negotiate`;
+ * - `headers`: the connector sends the user's identity in the named headers and, with `jwt`, the edge-signed
+ *   assertion in `x-drawbridge-assertion` (or `headers.jwt` when named).
+ */
+export type AppSso =
+  | { mode: 'none' }
+  | { mode: 'kerberos'; spn: string; loginIdentity: SsoLoginIdentity }
+  | { mode: 'headers'; headers: SsoHeaderNames; jwt?: boolean };
+
+export interface SsoHeaderNames {
+  user?: string;
+  email?: string;
+  groups?: string;
+  /** Header that carries the JWT assertion (default `x-drawbridge-assertion`). */
+  jwt?: string;
+}
+
   id: string;
   name: string;
   internalUrl: string;
@@ -55,6 +84,10 @@ export interface ConnectorAppConfig {
   backendCa: string | null;
 }
 
+  /** Absent from older edges: treat as `{ mode: 'none' }`. */
+  sso?: AppSso;
+  /** The app's external URL (the JWT audience), absent from older edges. */
+  externalUrl?: string;
 export interface ConnectorConfig {
   version: number;
   tenantId: string;
