@@ -198,18 +198,17 @@ export async function wanConnector(
  * Target whose every request carries the session cookie.
  */
 export async function preauthApp(dev: Dev, internalUrl: string, user: { username: string; password: string }): Promise<Target> {
-  const t = tenantPath(dev);
-  const { items } = await admin<{ items: Array<{ id: string; name: string; externalUrl: string }> }>(dev, 'GET', `${t}/apps`);
-  const sample = items.find((a) => a.name === 'sample');
-  if (!sample) throw new Error('not yet available: dev has no sample app to sign in to');
-  await admin(dev, 'PATCH', `${t}/apps/${sample.id}`, { internalUrl, preAuth: 'idp' });
-  const app = target(sample.externalUrl);
-  await waitForApp(app);
-  let cookie: string;
   try {
-    cookie = await signInCookie(sample.externalUrl, user.username, user.password);
+    const t = tenantPath(dev);
+    const { items } = await admin<{ items: Array<{ id: string; name: string; externalUrl: string }> }>(dev, 'GET', `${t}/apps`);
+    const sample = items.find((a) => a.name === 'sample');
+    if (!sample) throw new Error('dev has no sample app to sign in to');
+    await admin(dev, 'PATCH', `${t}/apps/${sample.id}`, { internalUrl, preAuth: 'idp' });
+    await waitForApp(target(sample.externalUrl));
+    const cookie = await signInCookie(sample.externalUrl, user.username, user.password);
+    return target(sample.externalUrl, { cookie });
   } catch (err) {
+    // Pre-authentication depends on the identity work reaching `drawbridge dev`; until then this row has no figures.
     throw new Error(`not yet available: ${err instanceof Error ? err.message : String(err)}`);
   }
-  return target(sample.externalUrl, { cookie });
 }

@@ -87,8 +87,16 @@ export function evaluateTargets(r: Results): TargetCheck[] {
   return checks;
 }
 
+/** p50 / p99, or "saturated" when the path could not keep up with the offered rate (latency is then queueing). */
+function rateText(rate: NonNullable<PathResult['rate']>): string {
+  const failed = rate.errors / Math.max(1, rate.sent);
+  const text = `${f(rate.latencyMs.p50, 2)} / ${f(rate.latencyMs.p99, 2)}`;
+  return failed > 0.01 ? `saturated (${f(failed * 100)}% not served in time; ${text})` : text;
+}
+
 function missingText(p: PathResult): string {
-  return p.reason?.startsWith('skipped') ? 'skipped' : p.reason?.startsWith(NA) || p.id.startsWith('drawbridge') ? NA : 'failed (see notes)';
+  if (p.reason?.startsWith('skipped')) return 'skipped';
+  return p.reason?.startsWith('failed') ? 'failed (see notes)' : NA;
 }
 
 export function markdown(r: Results): string {
@@ -112,7 +120,7 @@ export function markdown(r: Results): string {
       lines.push(`| ${p.label} | ${missingText(p)} | | | | | | | | |`);
       continue;
     }
-    const rate = p.rate ? `${f(p.rate.latencyMs.p50, 2)} / ${f(p.rate.latencyMs.p99, 2)}` : '—';
+    const rate = p.rate ? rateText(p.rate) : '—';
     const backendCpu = loadAt(p, 64)?.cpuUsPerRequest['backend'];
     lines.push(
       `| ${p.label} | ${f(rps(p))} | ${f(ratio(rps(p), rps(nginx)), 2)} | ${f(ratio(rps(p), rps(direct)), 2)} | ${f(rps(p, 256))} | ${f(ratio(rps(p, 256), rps(nginx, 256)), 2)} | ${rate} | ${f(proxyCpu(p), 1)} | ${f(ratio(proxyCpu(p), proxyCpu(nginx)), 1)} | ${f(backendCpu, 1)} |`,
