@@ -6,7 +6,7 @@ import type { PathResult, Results } from './results.ts';
 
 const ROW = 26;
 const LABEL_W = 250;
-const BAR_W = 330;
+const BAR_W = 300;
 const PANEL_GAP = 40;
 const TOP = 58;
 
@@ -34,7 +34,7 @@ export function svgChart(r: Results): string {
   const rows = r.paths;
   const panelH = rows.length * ROW + 30;
   const height = TOP + panels.length * (panelH + PANEL_GAP);
-  const width = LABEL_W + BAR_W + 120;
+  const width = LABEL_W + BAR_W + 230;
   const out: string[] = [];
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="13">`);
   out.push(`<rect width="${width}" height="${height}" fill="#fff"/>`);
@@ -44,6 +44,8 @@ export function svgChart(r: Results): string {
     const y0 = TOP + i * (panelH + PANEL_GAP);
     out.push(`<text x="12" y="${y0 + 14}" font-weight="bold">${esc(panel.title)}</text>`);
     const max = Math.max(1, ...rows.map((p) => (p.available ? (panel.value(p) ?? 0) : 0)));
+    const nginx = rows.find((p) => p.id === 'nginx' && p.available);
+    const reference = nginx ? panel.value(nginx) : undefined;
     rows.forEach((p, j) => {
       const y = y0 + 26 + j * ROW;
       out.push(`<text x="12" y="${y + 14}">${esc(p.label)}</text>`);
@@ -54,7 +56,8 @@ export function svgChart(r: Results): string {
       }
       const w = Math.max(1, (v / max) * BAR_W);
       out.push(`<rect x="${LABEL_W}" y="${y}" width="${w.toFixed(1)}" height="${ROW - 8}" fill="${colour(p)}"/>`);
-      out.push(`<text x="${(LABEL_W + w + 6).toFixed(1)}" y="${y + 14}">${Math.round(v).toLocaleString('en-US')}${panel.unit}</text>`);
+      const times = reference && p.id !== 'nginx' ? ` (${(v / reference).toFixed(2)} × nginx)` : '';
+      out.push(`<text x="${(LABEL_W + w + 6).toFixed(1)}" y="${y + 14}">${Math.round(v).toLocaleString('en-US')}${panel.unit}${times}</text>`);
     });
   });
   out.push('</svg>');
