@@ -39,6 +39,13 @@ const OPTIONS = {
   'backend-timeout': { type: 'string' },
   'tls-verify': { type: 'string' },
   'backend-ca-file': { type: 'string' },
+  sso: { type: 'string' },
+  'sso-spn': { type: 'string' },
+  'sso-login-identity': { type: 'string' },
+  'sso-user-header': { type: 'string' },
+  'sso-email-header': { type: 'string' },
+  'sso-groups-header': { type: 'string' },
+  'sso-jwt': { type: 'string' },
   enabled: { type: 'string' },
   action: { type: 'string' },
   limit: { type: 'string' },
@@ -150,9 +157,35 @@ function appBody(r: Run): Record<string, unknown> {
     tlsVerify: bool('tls-verify', f['tls-verify']),
     enabled: bool('enabled', f.enabled),
   };
+  const sso = ssoBody(f);
+  if (sso) body.sso = sso;
   const caFile = f['backend-ca-file'];
   if (caFile !== undefined) body.backendCa = caFile === '' || caFile === 'none' ? null : readFileSync(caFile, 'utf8');
   return Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined));
+}
+
+/** `--sso none|kerberos|headers` with its detail flags → the app's sso object (the API validates it). */
+function ssoBody(f: Flags): Record<string, unknown> | undefined {
+  const mode = f.sso;
+  const detail = ['sso-spn', 'sso-login-identity', 'sso-user-header', 'sso-email-header', 'sso-groups-header', 'sso-jwt'] as const;
+  if (mode === undefined) {
+    const given = detail.find((k) => f[k] !== undefined);
+    if (given) throw new UsageError(`--${given} needs --sso kerberos or --sso headers`);
+    return undefined;
+  }
+  if (mode === 'none') return { mode: 'none' };
+  if (mode === 'kerberos') {
+    if (!f['sso-spn']) throw new UsageError('--sso kerberos needs --sso-spn HTTP/host');
+    return { mode, spn: f['sso-spn'], loginIdentity: f['sso-login-identity'] ?? 'upn' };
+  }
+  if (mode === 'headers') {
+    const headers = Object.fromEntries(
+      ([['user', 'sso-user-header'], ['email', 'sso-email-header'], ['groups', 'sso-groups-header']] as const)
+        .filter(([, flag]) => f[flag] !== undefined).map(([key, flag]) => [key, f[flag]]),
+    );
+    return { mode, headers, ...(f['sso-jwt'] === undefined ? {} : { jwt: bool('sso-jwt', f['sso-jwt']) }) };
+  }
+  throw new UsageError('--sso: none, kerberos or headers');
 }
 
 // --- commands ---
@@ -168,6 +201,13 @@ const APP_FLAGS: [string, string][] = [
   ['--backend-timeout S', 'seconds 1–3600, default (85) or long (180)'],
   ['--tls-verify true|false', 'validate the backend certificate (default true)'],
   ['--backend-ca-file F', 'PEM CA bundle to trust for the backend (none to clear)'],
+  ['--sso none|kerberos|headers', 'single sign-on to the backend (docs/sso.md)'],
+  ['--sso-spn SPN', 'kerberos: the backend\'s SPN, e.g. HTTP/app.corp.example'],
+  ['--sso-login-identity I', 'kerberos: upn (default), onPremName, upnUserPart or email'],
+  ['--sso-user-header H', 'headers: header for the user\'s UPN'],
+  ['--sso-email-header H', 'headers: header for the email'],
+  ['--sso-groups-header H', 'headers: header for the groups (comma-separated)'],
+  ['--sso-jwt true|false', 'headers: also send the edge-signed JWT (x-drawbridge-assertion)'],
   ['--enabled true|false', 'switch the app on or off'],
 ];
 

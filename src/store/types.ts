@@ -7,7 +7,10 @@
  * memory and refreshes them on `onChange`.
  */
 
+import type { AppSso } from '../tunnel/protocol.ts';
+
 export type PreAuth = 'passthrough' | 'idp';
+export type { AppSso };
 
 export interface Tenant {
   id: string;
@@ -71,6 +74,8 @@ export interface App {
   tlsVerify: boolean;
   /** Extra PEM CA bundle to trust for the backend. */
   backendCa: string | null;
+  /** Single sign-on to the backend (docs/sso.md); `{ mode: 'none' }` by default. */
+  sso: AppSso;
   enabled: boolean;
   createdAt: string;
   updatedAt: string;
@@ -95,7 +100,7 @@ export interface Page<T> {
 }
 
 export type NewApp = Pick<App, 'name' | 'internalUrl' | 'groupId'> &
-  Partial<Pick<App, 'externalUrl' | 'preAuth' | 'backendTimeout' | 'tlsVerify' | 'backendCa' | 'enabled'>>;
+  Partial<Pick<App, 'externalUrl' | 'preAuth' | 'backendTimeout' | 'tlsVerify' | 'backendCa' | 'sso' | 'enabled'>>;
 export type AppPatch = Partial<Omit<App, 'id' | 'tenantId' | 'externalHost' | 'createdAt' | 'updatedAt'>>;
 
 export interface ConnectorPatch {

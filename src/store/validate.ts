@@ -1,5 +1,6 @@
 /** Field rules every store implementation applies (the admin API checks the same first, with friendlier messages). */
 import { DrawbridgeError } from '../errors/drawbridge-error.ts';
+import type { AppSso } from '../tunnel/protocol.ts';
 
 /** A DNS-label slug: tenant and app names end up in host names (`<app>-<tenant>.<domain>`). */
 export const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/;
@@ -59,4 +60,59 @@ export function checkBackendTimeout(value: number): number {
     throw new DrawbridgeError('DB-ADMIN-INVALID', `backendTimeout: a whole number of seconds from ${BACKEND_TIMEOUT.min} to ${BACKEND_TIMEOUT.max}`);
   }
   return value;
+}
+
+const LOGIN_IDENTITIES = ['upn', 'onPremName', 'upnUserPart', 'email'] as const;
+/** An HTTP header name a backend may receive: a token, and never one the proxy itself owns. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]{1,64}$/;
+const RESERVED_HEADERS = new Set(['host', 'authorization', 'cookie', 'connection', 'content-length', 'transfer-encoding', 'upgrade', 'te', 'trailer',
+  'keep-alive', 'proxy-authorization', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded']);
+
+/**
+ * Normalises and checks an app's `sso` (docs/sso.md). Kerberos SPNs are `service/host` without port or realm; identity
+ * header names are lower-cased HTTP tokens that are not hop-by-hop, forwarding or credential headers.
+ */
+export function checkSso(value: unknown): AppSso {
+  const bad = (why: string): never => { throw new DrawbridgeError('DB-ADMIN-INVALID', `sso: ${why}`); };
+  if (typeof value !== 'object' || value === null) return bad('expected an object with mode none, kerberos or headers');
+  const v = value as Record<string, unknown>;
+  switch (v.mode) {
+    case 'none':
+      return { mode: 'none' };
+    case 'kerberos': {
+      const spn = typeof v.spn === 'string' ? v.spn.trim() : '';
+      if (!/^[A-Za-z][A-Za-z0-9-]*\/[A-Za-z0-9.-]+$/.test(spn)) bad('kerberos needs spn like HTTP/app.corp.example (service/host, no port, no realm)');
+      const loginIdentity = v.loginIdentity ?? 'upn';
+      if (!LOGIN_IDENTITIES.includes(loginIdentity as (typeof LOGIN_IDENTITIES)[number])) bad(`loginIdentity: one of ${LOGIN_IDENTITIES.join(', ')}`);
+      return { mode: 'kerberos', spn, loginIdentity: loginIdentity as (typeof LOGIN_IDENTITIES)[number] };
+    }
+    case 'headers': {
+      const h = (v.headers ?? {}) as Record<string, unknown>;
+      if (typeof h !== 'object' || h === null) bad('headers: an object with user, email, groups (header names)');
+      const headers: Record<string, string> = {};
+      for (const key of ['user', 'email', 'groups', 'jwt'] as const) {
+        const name = h[key];
+        if (name === undefined || name === null || name === '') continue;
+        if (typeof name !== 'string' || !HEADER_NAME.test(name.toLowerCase()) || RESERVED_HEADERS.has(name.toLowerCase())) {
+          bad(`headers.${key}: an HTTP header name (letters, digits, hyphens), not a hop-by-hop, forwarding or credential header`);
+        }
+        headers[key] = (name as string).toLowerCase();
+      }
+      const jwt = v.jwt === true;
+      if (Object.keys(headers).length === 0 && !jwt) bad('headers needs at least one of headers.user, headers.email, headers.groups, or jwt: true');
+      return { mode: 'headers', headers, ...(jwt ? { jwt: true } : {}) };
+    }
+    default:
+      return bad('mode: none, kerberos or headers');
+  }
+}
+
+/** Reads the stored JSON back (a damaged value reads as none rather than failing every request). */
+export function parseStoredSso(text: string | null | undefined): AppSso {
+  if (!text) return { mode: 'none' };
+  try {
+    return checkSso(JSON.parse(text));
+  } catch {
+    return { mode: 'none' };
+  }
 }

@@ -88,6 +88,40 @@ export const BackendTimeout = Type.Union(
   [Type.Integer({ minimum: 1, maximum: 3600 }), Type.Literal('default'), Type.Literal('long')],
   { description: 'Seconds to wait for the backend\'s response headers: 1–3600, or default (85) or long (180).' },
 );
+const HeaderName = (what: string) => Type.String({ minLength: 1, maxLength: 64, pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", description: `Header that carries ${what}.` });
+export const Sso = Type.Union(
+  [
+    Type.Object({ mode: Type.Literal('none') }, { additionalProperties: false }),
+    Type.Object(
+      {
+        mode: Type.Literal('kerberos'),
+        spn: Type.String({ minLength: 3, maxLength: 255, description: 'The backend\'s service principal name, HTTP/<host the app is reached by> (no port, no realm).' }),
+        loginIdentity: Type.Optional(Type.Union([Type.Literal('upn'), Type.Literal('onPremName'), Type.Literal('upnUserPart'), Type.Literal('email')], {
+          description: 'Which of the user\'s attributes names their AD account: upn (default), onPremName (sAMAccountName), upnUserPart (the part before @), email.',
+        })),
+      },
+      { additionalProperties: false },
+    ),
+    Type.Object(
+      {
+        mode: Type.Literal('headers'),
+        headers: Type.Object(
+          {
+            user: Type.Optional(HeaderName('the user\'s UPN')),
+            email: Type.Optional(HeaderName('the user\'s email')),
+            groups: Type.Optional(HeaderName('the user\'s groups, comma-separated')),
+            jwt: Type.Optional(HeaderName('the signed assertion (default x-drawbridge-assertion)')),
+          },
+          { additionalProperties: false },
+        ),
+        jwt: Type.Optional(Type.Boolean({ description: 'Also send an ES256 JWT signed by the edge (aud = the external URL; keys at https://<tunnel host>/.well-known/jwks.json).' })),
+      },
+      { additionalProperties: false },
+    ),
+  ],
+  { description: 'Single sign-on to the backend (docs/sso.md). Client-sent copies of the identity headers are always removed.' },
+);
+
 export const App = Type.Object(
   {
     id: Type.String(),
@@ -101,6 +135,7 @@ export const App = Type.Object(
     backendTimeout: Type.Integer(),
     tlsVerify: Type.Boolean(),
     backendCa: Nullable(Type.String()),
+    sso: Sso,
     enabled: Type.Boolean(),
     createdAt: Time,
     updatedAt: Time,
@@ -115,6 +150,7 @@ const appFields = {
   backendTimeout: BackendTimeout,
   tlsVerify: Type.Boolean({ description: 'Validate the backend certificate (default true).' }),
   backendCa: Nullable(Type.String({ maxLength: 65536, description: 'Extra PEM CA bundle for the backend.' })),
+  sso: Sso,
   enabled: Type.Boolean(),
 };
 export const NewApp = Type.Object(
@@ -127,6 +163,7 @@ export const NewApp = Type.Object(
     backendTimeout: Type.Optional(appFields.backendTimeout),
     tlsVerify: Type.Optional(appFields.tlsVerify),
     backendCa: Type.Optional(appFields.backendCa),
+    sso: Type.Optional(appFields.sso),
     enabled: Type.Optional(appFields.enabled),
   },
   { additionalProperties: false },

@@ -28,6 +28,7 @@ export class ConfigPublisher {
       groupId,
       apps: apps.map((a) => ({
         id: a.id, name: a.name, internalUrl: a.internalUrl, backendTimeout: a.backendTimeout, tlsVerify: a.tlsVerify, backendCa: a.backendCa,
+        sso: a.sso, externalUrl: a.externalUrl,
       })),
     };
   }

@@ -1,7 +1,7 @@
 import { DrawbridgeError } from '../../errors/drawbridge-error.ts';
 import { newId } from '../ids.ts';
 import type { App, AppPatch, PreAuth, Store } from '../types.ts';
-import { BACKEND_TIMEOUT, checkBackendTimeout, checkInternalUrl, parseExternalUrl, requireSlug } from '../validate.ts';
+import { BACKEND_TIMEOUT, checkBackendTimeout, checkInternalUrl, checkSso, parseExternalUrl, parseStoredSso, requireSlug } from '../validate.ts';
 import { type Ctx, type Row, bool, emit, guard, notFound, now, str, strOrNull, tx } from './db.ts';
 
 function toApp(r: Row): App {
@@ -17,6 +17,7 @@ function toApp(r: Row): App {
     backendTimeout: Number(r.backend_timeout),
     tlsVerify: bool(r.tls_verify),
     backendCa: strOrNull(r.backend_ca),
+    sso: parseStoredSso(strOrNull(r.sso)),
     enabled: bool(r.enabled),
     createdAt: str(r.created_at),
     updatedAt: str(r.updated_at),
@@ -38,6 +39,7 @@ const COLUMNS: Record<keyof AppPatch, string> = {
   backendTimeout: 'backend_timeout',
   tlsVerify: 'tls_verify',
   backendCa: 'backend_ca',
+  sso: 'sso',
   enabled: 'enabled',
 };
 
@@ -46,7 +48,7 @@ export function appsRepo(ctx: Ctx): Store['apps'] {
   const groupExists = db.prepare('SELECT 1 FROM connector_groups WHERE tenant_id = ? AND id = ?');
   const insert = db.prepare(
     `INSERT INTO apps (id, tenant_id, name, external_url, external_host, internal_url, group_id, pre_auth, backend_timeout,
-       tls_verify, backend_ca, enabled, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+       tls_verify, backend_ca, sso, enabled, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
   );
   const byId = db.prepare('SELECT * FROM apps WHERE tenant_id = ? AND id = ?');
   const all = db.prepare('SELECT * FROM apps WHERE tenant_id = ? ORDER BY name');
@@ -70,13 +72,14 @@ export function appsRepo(ctx: Ctx): Store['apps'] {
       const internalUrl = checkInternalUrl(input.internalUrl);
       const preAuth = checkPreAuth(input.preAuth ?? 'idp');
       const backendTimeout = checkBackendTimeout(input.backendTimeout ?? BACKEND_TIMEOUT.default);
+      const sso = JSON.stringify(checkSso(input.sso ?? { mode: 'none' }));
       const stamp = now();
       const row = tx(db, () => {
         if (!groupExists.get(tenantId, input.groupId)) throw notFound('connector group', input.groupId);
         checkUnique(tenantId, null, name, externalHost);
         return guard(`app ${name}`, () =>
           insert.get(newId('app'), tenantId, name, externalUrl, externalHost, internalUrl, input.groupId, preAuth, backendTimeout,
-            input.tlsVerify === false ? 0 : 1, input.backendCa ?? null, input.enabled === false ? 0 : 1, stamp, stamp) as Row,
+            input.tlsVerify === false ? 0 : 1, input.backendCa ?? null, sso, input.enabled === false ? 0 : 1, stamp, stamp) as Row,
         );
       });
       const app = toApp(row);
@@ -101,10 +104,11 @@ export function appsRepo(ctx: Ctx): Store['apps'] {
       if (p.internalUrl !== undefined) checkInternalUrl(p.internalUrl);
       if (p.preAuth !== undefined) checkPreAuth(p.preAuth);
       if (p.backendTimeout !== undefined) checkBackendTimeout(p.backendTimeout);
+      const ssoText = p.sso === undefined ? undefined : JSON.stringify(checkSso(p.sso));
       const sets: string[] = ['updated_at = ?'];
       const values: (string | number | null)[] = [now()];
       for (const [key, column] of Object.entries(COLUMNS) as [keyof AppPatch, string][]) {
-        const value = p[key];
+        const value = key === 'sso' ? ssoText : p[key];
         if (value === undefined) continue;
         sets.push(`${column} = ?`);
         values.push(typeof value === 'boolean' ? (value ? 1 : 0) : value);

@@ -2,7 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { DrawbridgeError } from '../../../errors/drawbridge-error.ts';
 import type { AppPatch as StoreAppPatch } from '../../../store/types.ts';
-import { BACKEND_TIMEOUT, checkInternalUrl, parseExternalUrl } from '../../../store/validate.ts';
+import { BACKEND_TIMEOUT, checkInternalUrl, checkSso, parseExternalUrl } from '../../../store/validate.ts';
 import type { AdminContext } from '../context.ts';
 import {
   AppPatch, type AppPatchBody, NewApp, type NewAppBody, TenantObjectParams, TenantParams, type TenantParamsT, errorResponses, listOf,
@@ -13,6 +13,13 @@ const AppParams = TenantObjectParams('appId', 'App id (app_…) or name.');
 /** `default` → 85 s, `long` → 180 s, like the Entra portal's two settings; otherwise the number of seconds. */
 function seconds(value: number | 'default' | 'long'): number {
   return value === 'default' ? BACKEND_TIMEOUT.default : value === 'long' ? BACKEND_TIMEOUT.long : value;
+}
+
+/** SSO sends the signed-in user's identity: a passthrough app has none to send. */
+function checkSsoPreAuth(sso: { mode: string } | undefined, preAuth: string): void {
+  if (sso && sso.mode !== 'none' && preAuth === 'passthrough') {
+    throw new DrawbridgeError('DB-ADMIN-INVALID', `sso: mode ${sso.mode} needs preAuth: idp (a passthrough app has no signed-in user)`);
+  }
 }
 
 function checkCa(value: string | null | undefined): void {
@@ -43,15 +50,19 @@ export function appRoutes(app: FastifyInstance, ctx: AdminContext): void {
     checkInternalUrl(body.internalUrl);
     const externalUrl = parseExternalUrl(body.externalUrl ?? deps.defaultExternalUrl(tenant.name, body.name)).externalUrl;
     checkCa(body.backendCa);
+    const sso = body.sso === undefined ? undefined : checkSso(body.sso);
+    checkSsoPreAuth(sso, body.preAuth ?? 'idp');
     const group = await ctx.groupField(tenant.id, body.groupId);
     const created = await store.apps.create(tenant.id, {
       ...body,
       groupId: group.id,
       externalUrl,
+      sso,
       backendTimeout: body.backendTimeout === undefined ? undefined : seconds(body.backendTimeout),
     });
     await ctx.audit(tenant.id, 'app.created', created.id, {
       name: created.name, externalUrl: created.externalUrl, internalUrl: created.internalUrl, groupId: created.groupId, preAuth: created.preAuth,
+      sso: created.sso.mode,
     });
     changed();
     return reply.code(201).send(created);
@@ -74,6 +85,8 @@ export function appRoutes(app: FastifyInstance, ctx: AdminContext): void {
     if (patch.internalUrl !== undefined) checkInternalUrl(patch.internalUrl);
     if (patch.externalUrl !== undefined) patch.externalUrl = parseExternalUrl(patch.externalUrl).externalUrl;
     checkCa(patch.backendCa);
+    if (patch.sso !== undefined) patch.sso = checkSso(patch.sso);
+    checkSsoPreAuth(patch.sso ?? current.sso, patch.preAuth ?? current.preAuth);
     if (backendTimeout !== undefined) patch.backendTimeout = seconds(backendTimeout);
     if (groupId !== undefined) patch.groupId = (await ctx.groupField(current.tenantId, groupId)).id;
     const updated = await store.apps.update(current.tenantId, current.id, patch);
