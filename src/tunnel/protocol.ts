@@ -16,6 +16,8 @@ export const ENROLL_PATH = '/.drawbridge/v1/enroll';
 export const CONTROL_PREFIX = '/.drawbridge/control/';
 export const CONTROL_CONFIG_PATH = `${CONTROL_PREFIX}config`;
 export const CONTROL_HELLO_PATH = `${CONTROL_PREFIX}hello`;
+/** Periodic health report the edge asks each connector for: backend reachability per app. */
+export const CONTROL_STATUS_PATH = `${CONTROL_PREFIX}status`;
 
 /** Request-stream metadata, set by the edge only (the edge strips any client-sent `x-drawbridge-*`). */
 export const APP_HEADER = 'x-drawbridge-app';
@@ -30,13 +32,13 @@ export const UPGRADE_STATUS_HEADER = 'x-drawbridge-upgrade-status';
 /** Set by the connector when it answers with a Drawbridge error instead of the backend's response. */
 export const ERROR_HEADER = 'x-drawbridge-error';
 export const ERROR_DETAIL_HEADER = 'x-drawbridge-error-detail';
-
-/** The identity the edge vouches for on a request stream. */
 /**
  * For `sso: headers` apps with `jwt: true`: the ES256 assertion the edge minted for this request's user (the edge holds
  * the signing key and publishes its JWKS; connectors never hold it). The connector sends it to the backend.
  */
 export const ASSERTION_HEADER = 'x-drawbridge-assertion';
+
+/** The identity the edge vouches for on a request stream. */
 export interface Identity {
   userId: string;
   tenantId: string;
@@ -50,8 +52,6 @@ export interface Identity {
   authMethods: string[];
 }
 
-/** App configuration the edge pushes to every connector of the app's group (versioned). */
-export interface ConnectorAppConfig {
 /** Which identity field a Kerberos SSO app delegates as (the AD account the user is in the backend). */
 export type SsoLoginIdentity = 'upn' | 'onPremName' | 'upnUserPart' | 'email';
 
@@ -76,18 +76,20 @@ export interface SsoHeaderNames {
   jwt?: string;
 }
 
+/** App configuration the edge pushes to every connector of the app's group (versioned). */
+export interface ConnectorAppConfig {
   id: string;
   name: string;
   internalUrl: string;
   backendTimeout: number;
   tlsVerify: boolean;
   backendCa: string | null;
-}
-
   /** Absent from older edges: treat as `{ mode: 'none' }`. */
   sso?: AppSso;
   /** The app's external URL (the JWT audience), absent from older edges. */
   externalUrl?: string;
+}
+
 export interface ConnectorConfig {
   version: number;
   tenantId: string;
@@ -101,6 +103,24 @@ export interface ConnectorHello {
   hostname: string;
   /** Current config version the connector holds (0 = none). */
   configVersion: number;
+}
+
+/** Whether the connector can reach one app's backend (a TCP connect to its internal URL, repeated). */
+export interface BackendReachability {
+  appId: string;
+  reachable: boolean;
+  /** ISO time of the last probe. */
+  checkedAt: string;
+  /** Why the last probe failed (errno code or message), null when reachable. */
+  error: string | null;
+}
+
+/** The connector's answer to CONTROL_STATUS_PATH. */
+export interface ConnectorStatusReport {
+  connectorId: string;
+  /** True once SIGTERM started the drain. */
+  draining: boolean;
+  backends: BackendReachability[];
 }
 
 export function encodeIdentity(identity: Identity): string {
