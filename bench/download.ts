@@ -14,6 +14,8 @@ export interface DownloadResult {
   mbPerSec: number;
   /** Every transfer got the whole file. */
   complete: boolean;
+  /** Why a transfer ended early, other than the time limit (e.g. curl 18: the connection was cut). */
+  error?: string;
 }
 
 export function curlArgs(t: Target, path: string, maxSeconds: number): string[] {
@@ -39,11 +41,14 @@ export async function download(
   const seconds = (performance.now() - started) / 1000;
   let bytes = 0;
   let complete = true;
+  let error: string | undefined;
   for (const r of results) {
     const [size, status] = r.stdout.trim().split(' ');
     bytes += Number(size) || 0;
     if (r.code !== 0 || status !== '200' || Number(size) !== options.expectedBytes) complete = false;
-    if (r.code !== 0 && r.code !== 28) throw new Error(`curl failed (${r.code}): ${r.stderr || r.stdout}`);
+    if (bytes === 0 && r.code !== 0) throw new Error(`curl failed (${r.code}): ${r.stderr || r.stdout}`);
+    if (r.code !== 0 && r.code !== 28) error ??= `curl exit ${r.code} after ${size} bytes${r.code === 18 ? ' (connection cut before the end of the body)' : ''}`;
+    else if (status !== '200') error ??= `HTTP status ${status}`;
   }
-  return { parallel: options.parallel, bytes, seconds, mbPerSec: bytes / 1e6 / seconds, complete };
+  return { parallel: options.parallel, bytes, seconds, mbPerSec: bytes / 1e6 / seconds, complete, ...(error ? { error } : {}) };
 }

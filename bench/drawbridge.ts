@@ -50,7 +50,7 @@ export interface Dev {
   cpu: ProcessSet[];
   /** 'edge (pid …)' / 'connector (pid …)' for each that is no longer running. */
   dead: () => string[];
-  stop(): Promise<void>;
+  stop(graceMs?: number): Promise<void>;
 }
 
 async function readJson<T>(path: string, proc: Started, timeoutMs: number, what: string): Promise<T> {
@@ -96,7 +96,7 @@ export async function startDev(root: string, stateDir: string, logFile: string, 
       ...(isAlive(edgePid) ? [] : [`edge (pid ${edgePid})`]),
       ...connectorPids().filter((pid) => !isAlive(pid)).map((pid) => `connector (pid ${pid})`),
     ],
-    stop: () => proc.stop(),
+    stop: (graceMs?: number) => proc.stop(graceMs),
   };
 }
 

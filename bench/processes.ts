@@ -17,7 +17,8 @@ export interface Started {
   pid: number;
   /** Resolves with the exit code (or signal name) when the process ends. */
   exited: Promise<number | string>;
-  stop(): Promise<void>;
+  /** SIGTERM to the process group, SIGKILL after `graceMs` (default 5 s). */
+  stop(graceMs?: number): Promise<void>;
 }
 
 const running = new Set<Started>();
@@ -54,9 +55,9 @@ export function start(name: string, command: string, args: string[], options: St
     child,
     pid,
     exited,
-    async stop() {
+    async stop(graceMs = 5000) {
       running.delete(started);
-      await stopProcess(child, exited);
+      await stopProcess(child, exited, graceMs);
       out?.end();
     },
   };
@@ -65,10 +66,10 @@ export function start(name: string, command: string, args: string[], options: St
   return started;
 }
 
-async function stopProcess(child: ChildProcess, exited: Promise<unknown>): Promise<void> {
+async function stopProcess(child: ChildProcess, exited: Promise<unknown>, graceMs: number): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   signalGroup(child, 'SIGTERM');
-  const done = await Promise.race([exited.then(() => true), sleep(5000).then(() => false)]);
+  const done = await Promise.race([exited.then(() => true), sleep(graceMs).then(() => false)]);
   if (!done) {
     signalGroup(child, 'SIGKILL');
     await Promise.race([exited, sleep(2000)]);

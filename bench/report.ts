@@ -152,7 +152,8 @@ export function markdown(r: Results): string {
       lines.push(`| ${w.label} | ${NA} | ${w.reason ?? ''} |`);
       continue;
     }
-    lines.push(`| ${w.label} | ${f(w.download.mbPerSec, 1)}${w.download.complete ? '' : ' (partial)'} | ${w.note ?? ''} |`);
+    const cut = w.download.error ? ` (${w.download.error})` : w.download.complete ? '' : ' (partial: time limit)';
+    lines.push(`| ${w.label} | ${f(w.download.mbPerSec, 1)}${cut} | ${w.note ?? ''} |`);
   }
   lines.push('');
   lines.push('## Targets (issue 6)');
@@ -164,7 +165,20 @@ export function markdown(r: Results): string {
     const status = c.status === 'met' ? '**met**' : c.status === 'not met' ? '**not met**' : NA;
     lines.push(`| ${c.name} | ${c.goal} | ${measured} — ${c.detail} | ${status} |`);
   }
+  for (const [role, prof] of Object.entries(r.profiles ?? {})) {
+    lines.push('');
+    lines.push(`## Where the ${role}'s CPU goes (self time, ${prof.file})`);
+    lines.push('');
+    lines.push('| % | function | where |');
+    lines.push('| ---: | --- | --- |');
+    for (const h of prof.functions) lines.push(`| ${f(h.selfPercent, 1)} | \`${h.name}\` | ${h.where} |`);
+  }
   const failures = r.paths.flatMap((p) => Object.entries(p.failures).map(([m, e]) => `- ${p.label}, ${m}: ${e.split('\n')[0]}`));
+  for (const p of r.paths) {
+    for (const d of [p.downloadSingle, p.downloadParallel]) {
+      if (d?.error) failures.push(`- ${p.label}, ${d.parallel === 1 ? 'single' : `${d.parallel}-parallel`} download: ${d.error}`);
+    }
+  }
   const unavailable = r.paths.filter((p) => !p.available).map((p) => `- ${p.label}: ${p.reason ?? NA}`);
   if (failures.length || unavailable.length || r.notes.length) {
     lines.push('');

@@ -1,5 +1,6 @@
 /** The shape of `bench/results/<date>.json`: everything one run measured. */
 import type { DownloadResult } from './download.ts';
+import type { HotFunction } from './profile.ts';
 import type { IdleResult } from './idle.ts';
 import type { RateResult } from './rate.ts';
 import type { WrkResult } from './wrk.ts';
@@ -78,4 +79,6 @@ export interface Results {
   wan: WanRow[];
   targets: TargetCheck[];
   notes: string[];
+  /** With --profile: the hottest functions (self time) of the edge and the connector. */
+  profiles?: Record<string, { file: string; functions: HotFunction[] }>;
 }

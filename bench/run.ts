@@ -22,6 +22,7 @@ import { ensurePackages } from './install.ts';
 import { measurePath, type PathUnderTest, type Settings } from './measure.ts';
 import { startBackend, startProxy } from './nginx.ts';
 import { freePort, installCleanup, onCleanup, run, start, stopAll, waitForPort } from './processes.ts';
+import { hotFunctions, keepProfiles, profileEnv } from './profile.ts';
 import { startRelay } from './relay.ts';
 import { evaluateTargets, markdown } from './report.ts';
 import type { PathId, PathResult, Results, WanRow } from './results.ts';
@@ -36,6 +37,8 @@ const WAN_DELAY_MS = 10;
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
+/** Run Drawbridge's processes under V8's profiler and report where their CPU goes. */
+const profile = argv.includes('--profile');
 /** Keep the temp dir (configs, logs) for a look after the run. */
 const keep = argv.includes('--keep');
 const only = argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
@@ -134,7 +137,7 @@ async function main(): Promise<void> {
   log(`backend nginx on 127.0.0.1:${backendPort}, WebSocket backend on 127.0.0.1:${wsPort}`);
 
   const paths: PathResult[] = [];
-  const wanted = (id: PathId): boolean => !only || only.includes(id);
+  const wanted = (id: PathId | 'wan'): boolean => !only || only.includes(id);
 
   async function measure(id: PathId, setup: () => Promise<{ p: PathUnderTest; stop?: () => Promise<void> }>): Promise<void> {
     const row = emptyRow(id);
@@ -205,10 +208,10 @@ async function main(): Promise<void> {
   const available = await devAvailable(ROOT);
   let dev: Dev | null = null;
   let devError = available.reason;
-  if (available.ok && (wanted('drawbridge-passthrough') || wanted('drawbridge-preauth'))) {
+  if (available.ok && (wanted('drawbridge-passthrough') || wanted('drawbridge-preauth') || wanted('wan'))) {
     log('starting drawbridge dev (edge + one connector)');
     try {
-      dev = await startDev(ROOT, join(dir, 'dev-state'), join(dir, 'dev.log'));
+      dev = await startDev(ROOT, join(dir, 'dev-state'), join(dir, 'dev.log'), profile ? profileEnv(join(dir, 'profiles')) : {});
       log(`  edge ${dev.info.edgeUrl} (pid ${dev.info.edgePid}), connector pid ${dev.connectorPids().join(', ')}`);
     } catch (err) {
       devError = `drawbridge dev did not start: ${err instanceof Error ? err.message : String(err)}`;
@@ -249,57 +252,76 @@ async function main(): Promise<void> {
     });
   }
 
+  async function wanRun(): Promise<void> {
+    log(`WAN run: delay relay, ${WAN_DELAY_MS} ms each way`);
+    const wanDownload = (t: ReturnType<typeof target>): Promise<DownloadResult> =>
+      download(t, s.largePath, { parallel: 1, maxSeconds: s.wanMaxS, expectedBytes: LARGE_BYTES });
+    {
+      const relay = await startRelay(backendPort, { delayMs: WAN_DELAY_MS });
+      try {
+        const d = await wanDownload(target(`http://127.0.0.1:${relay.port}`));
+        wan.push({
+          label: 'direct through the relay (client → relay → nginx backend)',
+          available: true,
+          rttMs: 2 * WAN_DELAY_MS,
+          download: d,
+          note: 'the link itself: what the relay carries (TCP ends at the relay, so no TCP window limits it)',
+        });
+        log(`  direct through the relay: ${d.mbPerSec.toFixed(1)} MB/s`);
+      } finally {
+        await relay.close();
+      }
+    }
+    const wanRow: WanRow = {
+      label: 'Drawbridge: client → edge → relay → connector → nginx backend',
+      available: false,
+      rttMs: 2 * WAN_DELAY_MS,
+      note: 'the tunnel crosses the relay: HTTP/2 flow-control windows meet a 20 ms round trip',
+    };
+    wan.push(wanRow);
+    if (!dev) {
+      wanRow.reason = devError;
+    } else {
+      const edgePort = Number(new URL(dev.info.edgeUrl).port);
+      const relay = await startRelay(edgePort, { delayMs: WAN_DELAY_MS });
+      let connector: Awaited<ReturnType<typeof wanConnector>> | null = null;
+      try {
+        connector = await wanConnector(ROOT, dev, `127.0.0.1:${relay.port}`, backendUrl, join(dir, 'connector-wan.log'));
+        wanRow.download = await wanDownload(connector.app);
+        wanRow.available = true;
+        log(`  Drawbridge over the relay: ${wanRow.download.mbPerSec.toFixed(1)} MB/s${wanRow.download.error ? ` (${wanRow.download.error})` : ""}`);
+      } catch (err) {
+        wanRow.reason = `failed: ${err instanceof Error ? err.message : String(err)}`;
+        log(`  Drawbridge over the relay ${wanRow.reason.split('\n')[0]}`);
+      } finally {
+        await connector?.proc.stop();
+        await relay.close();
+      }
+    }
+  }
+
   // --- WAN run ---
-  log(`WAN run: delay relay, ${WAN_DELAY_MS} ms each way`);
-  const wanDownload = (t: ReturnType<typeof target>): Promise<DownloadResult> =>
-    download(t, s.largePath, { parallel: 1, maxSeconds: s.wanMaxS, expectedBytes: LARGE_BYTES });
-  {
-    const relay = await startRelay(backendPort, { delayMs: WAN_DELAY_MS });
-    try {
-      const d = await wanDownload(target(`http://127.0.0.1:${relay.port}`));
-      wan.push({
-        label: 'direct through the relay (client → relay → nginx backend)',
-        available: true,
-        rttMs: 2 * WAN_DELAY_MS,
-        download: d,
-        note: 'the link itself: what the relay carries (TCP ends at the relay, so no TCP window limits it)',
-      });
-      log(`  direct through the relay: ${d.mbPerSec.toFixed(1)} MB/s`);
-    } finally {
-      await relay.close();
+  if (wanted('wan')) await wanRun();
+
+  const profiles: Results['profiles'] = {};
+  if (dev) {
+    const d: Dev = dev;
+    await d.stop(profile ? 20_000 : 5000);
+    if (profile) {
+      const profDir = join(dir, 'profiles');
+      const kept = keepProfiles(profDir, join(RESULTS, 'profiles'));
+      for (const [role, pid] of [['edge', d.info.edgePid ?? 0], ['connector', d.connectorPids()[0] ?? 0]] as const) {
+        const hot = hotFunctions(profDir, pid);
+        if (hot) profiles[role] = hot;
+      }
+      log(`profiles: ${kept.length} written to bench/results/profiles/ (${Object.keys(profiles).join(', ') || 'none from edge/connector'})`);
     }
   }
-  const wanRow: WanRow = {
-    label: 'Drawbridge: client → edge → relay → connector → nginx backend',
-    available: false,
-    rttMs: 2 * WAN_DELAY_MS,
-    note: 'the tunnel crosses the relay: HTTP/2 flow-control windows meet a 20 ms round trip',
-  };
-  wan.push(wanRow);
-  if (!dev) {
-    wanRow.reason = devError;
-  } else {
-    const edgePort = Number(new URL(dev.info.edgeUrl).port);
-    const relay = await startRelay(edgePort, { delayMs: WAN_DELAY_MS });
-    let connector: Awaited<ReturnType<typeof wanConnector>> | null = null;
-    try {
-      connector = await wanConnector(ROOT, dev, `127.0.0.1:${relay.port}`, backendUrl, join(dir, 'connector-wan.log'));
-      wanRow.download = await wanDownload(connector.app);
-      wanRow.available = true;
-      log(`  Drawbridge over the relay: ${wanRow.download.mbPerSec.toFixed(1)} MB/s`);
-    } catch (err) {
-      wanRow.reason = `failed: ${err instanceof Error ? err.message : String(err)}`;
-      log(`  Drawbridge over the relay ${wanRow.reason.split('\n')[0]}`);
-    } finally {
-      await connector?.proc.stop();
-      await relay.close();
-    }
-  }
-  await dev?.stop();
 
   notes.push(
     'Host names of Drawbridge apps are in no resolver: wrk runs in a private mount namespace whose /etc/hosts maps the app host to 127.0.0.1 (so Host and SNI stay right); curl uses --resolve; Node clients use a lookup function.',
   );
+  if (profile) notes.push('Profiled run (--cpu-prof on edge and connector): Drawbridge figures include the profiler\'s overhead.');
   if (quick) notes.push('Quick run: one repetition of short runs; figures are noisy.');
   const busy = paths.filter((p) => (p.loadAverage ?? 0) > cpus().length);
   if (busy.length) {
@@ -330,6 +352,7 @@ async function main(): Promise<void> {
     wan,
     targets: [],
     notes,
+    profiles,
   };
   results.targets = evaluateTargets(results);
 
