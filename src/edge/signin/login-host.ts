@@ -254,7 +254,7 @@ async function postLogin(r: Req) {
     }
     const lockedNow = lockSeconds > 0;
     const code: ErrorCode = lockedNow ? 'DB-SIGNIN-LOCKED-OUT' : 'DB-SIGNIN-BAD-CREDENTIALS';
-    await writeLog(ctx, req, r.cid, { ...base, userId: user?.id ?? null, result: 'failure', code, detail: { reason: user ? (user.hasPassword ? 'wrong-password' : 'no-password') : 'unknown-user', failedCount } });
+    await writeLog(ctx, req, r.cid, { ...base, userId: user?.id ?? null, username: user?.upn ?? username, result: 'failure', code, detail: { reason: user ? (user.hasPassword ? 'wrong-password' : 'no-password') : 'unknown-user', failedCount } });
     return renderLogin(r, stateText, tenant, app, lockedNow ? 403 : 401, {
       code,
       message: lockedNow ? lockedMessage(lockSeconds) : 'The user name or password is not right.',
