@@ -7,6 +7,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
 import { sumRss } from './cpu.ts';
+import { collectAll } from './gc.ts';
 import { lookupTo } from './lookup.ts';
 import { hostname, isTls, port, type Target } from './target.ts';
 
@@ -18,6 +19,8 @@ export interface IdleResult {
   failed: number;
   rssBeforeBytes: number;
   rssAfterBytes: number;
+  /** A full GC ran in the server processes before each RSS reading (Node servers; see gc.ts). */
+  gcForced: boolean;
   /** (after − before) per 1,000 connections, MiB. */
   mibPer1000: number;
   /** (after − before) per connection, KiB. */
@@ -148,49 +151,61 @@ async function settle(): Promise<void> {
   await sleep(2000);
 }
 
+/** Settles, runs a full GC in Node servers if asked, and reads the RSS. */
+async function readRss(pids: number[], gc: boolean): Promise<{ rss: number; gcDone: boolean }> {
+  await settle();
+  const gcDone = gc ? await collectAll(pids) : false;
+  return { rss: sumRss(pids), gcDone };
+}
+
 /**
  * Idle HTTP/1.1 keep-alive connections against `t` (TLS if the URL is https). `serverPids` gives the processes
  * whose RSS counts (e.g. the edge; nginx master + worker).
  */
-export async function idleConnections(t: Target, path: string, n: number, serverPids: () => number[]): Promise<IdleResult> {
+export async function idleConnections(t: Target, path: string, n: number, serverPids: () => number[], gc = false): Promise<IdleResult> {
   // Warm the server first (a batch opened and closed), so lazy start-up allocations (TLS contexts, JIT code, pools)
   // do not count as per-connection cost.
   const warm = await openMany(Math.min(100, n), 32, () => openOne(t, path));
   await closeAll(warm.items);
-  await settle();
-  const before = sumRss(serverPids());
+  const before = await readRss(serverPids(), gc);
   const { items, failed, firstError } = await openMany(n, 32, () => openOne(t, path));
-  await settle();
-  const after = sumRss(serverPids());
+  const after = await readRss(serverPids(), gc);
   const stillOpen = items.filter((s) => !s.destroyed && s.readyState === 'open').length;
   await closeAll(items);
   if (items.length === 0) throw new Error(`no connection opened: ${firstError}`);
-  return result(isTls(t) ? 'tls' : 'plain', items.length, stillOpen, failed, before, after);
+  return result(isTls(t) ? 'tls' : 'plain', items.length, stillOpen, failed, before.rss, after.rss, before.gcDone && after.gcDone);
 }
 
 /** Idle WebSockets (one echo round trip each) against `t` + `path`. */
-export async function idleWebSockets(t: Target, path: string, n: number, serverPids: () => number[]): Promise<IdleResult> {
+export async function idleWebSockets(t: Target, path: string, n: number, serverPids: () => number[], gc = false): Promise<IdleResult> {
   const warm = await openMany(Math.min(100, n), 32, () => openWebSocket(t, path));
   await Promise.all(warm.items.map((ws) => closeWebSocket(ws)));
   if (warm.items.length === 0) throw new Error(`no WebSocket opened: ${warm.firstError}`);
-  await settle();
-  const before = sumRss(serverPids());
+  const before = await readRss(serverPids(), gc);
   const { items, failed, firstError } = await openMany(n, 32, () => openWebSocket(t, path));
-  await settle();
-  const after = sumRss(serverPids());
+  const after = await readRss(serverPids(), gc);
   const stillOpen = items.filter((ws) => ws.readyState === WebSocket.OPEN).length;
   await Promise.all(items.map((ws) => closeWebSocket(ws)));
   if (items.length === 0) throw new Error(`no WebSocket opened: ${firstError}`);
-  return result('websocket', items.length, stillOpen, failed, before, after);
+  return result('websocket', items.length, stillOpen, failed, before.rss, after.rss, before.gcDone && after.gcDone);
 }
 
-function result(kind: IdleResult['kind'], opened: number, stillOpen: number, failed: number, before: number, after: number): IdleResult {
+function result(
+  kind: IdleResult['kind'],
+  opened: number,
+  stillOpen: number,
+  failed: number,
+  before: number,
+  after: number,
+  gcForced: boolean,
+): IdleResult {
   const delta = after - before;
   return {
     kind,
     opened,
     stillOpen,
     failed,
+    gcForced,
     rssBeforeBytes: before,
     rssAfterBytes: after,
     mibPer1000: (delta / opened) * 1000 / 1048576,

@@ -46,6 +46,8 @@ export interface PathUnderTest {
   /** Measure idle WebSockets against this target + settings.wsPath, if any, counting these processes' RSS. */
   wsTarget?: Target;
   wsRssPids?: () => number[];
+  /** The servers are Node processes: force a full GC before reading their RSS (see gc.ts). */
+  gcBeforeRss?: boolean;
   /** Names the path's processes that have died (to tell a crash from a slow path); empty when all live. */
   dead?: () => string[];
 }
@@ -129,15 +131,15 @@ export async function measurePath(row: PathResult, p: PathUnderTest, s: Settings
   if (p.idleTlsTarget) {
     const t = p.idleTlsTarget;
     await attempt(row, p, 'idle TLS connections', log, async () => {
-      row.idleTls = await idleConnections(t, s.smallPath, s.idleConnections, p.rssPids);
-      log(`    ${row.idleTls.opened} idle TLS connections: ${row.idleTls.mibPer1000.toFixed(2)} MiB per 1,000`);
+      row.idleTls = await idleConnections(t, s.smallPath, s.idleConnections, p.rssPids, p.gcBeforeRss);
+      log(`    ${row.idleTls.opened} idle TLS connections: ${row.idleTls.mibPer1000.toFixed(2)} MiB per 1,000${row.idleTls.gcForced ? ' (after full GC)' : ''}`);
     });
   }
   if (p.wsTarget) {
     const t = p.wsTarget;
     await attempt(row, p, 'idle WebSockets', log, async () => {
-      row.idleWebSockets = await idleWebSockets(t, s.wsPath, s.idleConnections, p.wsRssPids ?? p.rssPids);
-      log(`    ${row.idleWebSockets.opened} idle WebSockets: ${row.idleWebSockets.kibEach.toFixed(1)} KiB each`);
+      row.idleWebSockets = await idleWebSockets(t, s.wsPath, s.idleConnections, p.wsRssPids ?? p.rssPids, p.gcBeforeRss);
+      log(`    ${row.idleWebSockets.opened} idle WebSockets: ${row.idleWebSockets.kibEach.toFixed(1)} KiB each${row.idleWebSockets.gcForced ? ' (after full GC)' : ''}`);
     });
   }
   // Warm-up: connections, JIT, caches.

@@ -241,6 +241,7 @@ async function main(): Promise<void> {
           idleTlsTarget: app,
           wsTarget: ws,
           wsRssPids: edgeAndConnector,
+          gcBeforeRss: true,
           dead: d.dead,
         },
       };

@@ -1,0 +1,96 @@
+/**
+ * Forcing a full garbage collection in a running Node process (the edge, the connector) before reading its RSS,
+ * so that "memory per idle connection" counts what the connections keep, not the garbage their handshakes left.
+ *
+ * SIGUSR1 makes a Node process open its inspector on 127.0.0.1:9229; the bench connects over the DevTools protocol,
+ * asks for `HeapProfiler.collectGarbage` (twice: the second pass frees what finalisers released), checks it talks
+ * to the right pid, and closes the inspector again. Processes are done one at a time (the port is fixed). If
+ * anything fails (port taken, not a Node process), the measure goes on without the collection and says so.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import WebSocket from 'ws';
+
+const PORT = 9229;
+
+async function debuggerUrl(timeoutMs: number): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const list = (await (await fetch(`http://127.0.0.1:${PORT}/json/list`)).json()) as Array<{ webSocketDebuggerUrl: string }>;
+      if (list[0]?.webSocketDebuggerUrl) return list[0].webSocketDebuggerUrl;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`no inspector on 127.0.0.1:${PORT}`);
+    await sleep(100);
+  }
+}
+
+function session(url: string): Promise<{ call: (method: string, params?: object) => Promise<unknown>; close: () => void }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { perMessageDeflate: false });
+    let next = 1;
+    const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+    ws.on('message', (data) => {
+      const msg = JSON.parse(String(data)) as { id?: number; result?: unknown; error?: { message: string } };
+      const p = msg.id !== undefined ? pending.get(msg.id) : undefined;
+      if (!p) return;
+      pending.delete(msg.id as number);
+      if (msg.error) p.reject(new Error(msg.error.message));
+      else p.resolve(msg.result);
+    });
+    ws.once('error', reject);
+    ws.once('open', () =>
+      resolve({
+        call: (method, params = {}) =>
+          new Promise((res, rej) => {
+            const id = next++;
+            pending.set(id, { resolve: res, reject: rej });
+            ws.send(JSON.stringify({ id, method, params }));
+            setTimeout(() => {
+              if (pending.delete(id)) rej(new Error(`${method}: no answer`));
+            }, 30_000);
+          }),
+        close: () => ws.terminate(),
+      }),
+    );
+  });
+}
+
+/** Full GC in process `pid`; resolves false (and leaves the process as it was) if that could not be done. */
+export async function collectGarbage(pid: number): Promise<boolean> {
+  try {
+    process.kill(pid, 'SIGUSR1');
+    const s = await session(await debuggerUrl(5000));
+    try {
+      const who = (await s.call('Runtime.evaluate', { expression: 'process.pid', returnByValue: true })) as { result: { value: number } };
+      if (who.result.value !== pid) return false;
+      await s.call('HeapProfiler.collectGarbage');
+      await s.call('HeapProfiler.collectGarbage');
+      await s
+        .call('Runtime.evaluate', { expression: "process.getBuiltinModule('node:inspector').close()" })
+        .catch(() => undefined);
+    } finally {
+      s.close();
+    }
+    // Wait for the port to be free for the next process.
+    for (let i = 0; i < 50; i++) {
+      try {
+        await fetch(`http://127.0.0.1:${PORT}/json/version`);
+        await sleep(100);
+      } catch {
+        break;
+      }
+    }
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Full GC in each pid in turn; true if all succeeded. */
+export async function collectAll(pids: number[]): Promise<boolean> {
+  let ok = true;
+  for (const pid of pids) ok = (await collectGarbage(pid)) && ok;
+  return ok;
+}
