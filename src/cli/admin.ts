@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AdminApiError, AdminClient, AdminUnreachableError, seg } from './admin-client.ts';
+import { renderGroupHealth, type GroupHealthView } from './group-health-view.ts';
 
 export const DEFAULT_ADMIN_URL = 'http://127.0.0.1:8444';
 
@@ -266,6 +267,17 @@ const resources: Record<string, Resource> = {
         async run(r) {
           const res = await r.api.request<Items>('GET', `${tenantPath(r)}/connector-groups`);
           emit(r, res, () => table(['NAME', 'ID', 'CREATED'], res.items.map((g) => [g.name, g.id, g.createdAt as string])));
+        },
+      },
+      health: {
+        usage: 'groups health [G] --tenant T',
+        summary: 'Connectors, tunnels, health, RTT, in-flight streams and versions per group; flags groups with fewer than two healthy connectors',
+        async run(r) {
+          const g = r.args[0];
+          const res = g
+            ? { items: [await r.api.request<GroupHealthView>('GET', `${tenantPath(r)}/connector-groups/${seg(g)}/health`)] }
+            : await r.api.request<{ items: GroupHealthView[] }>('GET', `${tenantPath(r)}/group-health`);
+          emit(r, res, () => renderGroupHealth(res.items));
         },
       },
       create: {

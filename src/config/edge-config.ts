@@ -26,7 +26,7 @@ export const EdgeConfigSchema = Type.Object({
   }, { default: {} }),
   tunnel: Type.Object({
     hostname: Type.Optional(Type.String({ description: 'Host connectors dial (SNI); default tunnel.<domain>.' })),
-    pingIntervalMs: Type.Integer({ minimum: 100, default: 1000 }),
+    pingIntervalMs: Type.Integer({ minimum: 100, default: 500, description: 'HTTP/2 PING period per tunnel: 3 silent periods eject the tunnel from balancing (its unanswered streams fail over), 10 close it.' }),
   }, { default: {} }),
   limits: Type.Object({
     headersTimeoutMs: Type.Integer({ minimum: 1000, default: 30_000 }),

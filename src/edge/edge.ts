@@ -1,4 +1,6 @@
 import https from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type net from 'node:net';
 import { mkdir, readFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
@@ -84,8 +86,25 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
   });
 
   const proxyDeps = { routes, registry, systemHosts, authenticate: ext.authenticate ?? extensions.authenticate ?? null, logger };
-  const handler = createProxyHandler(proxyDeps);
-  const onUpgrade = createUpgradeHandler(proxyDeps);
+  // Drain bookkeeping: requests and upgraded connections in flight (sockets reach the servers through emit, so the
+  // servers' own close() cannot wait for them).
+  let closing = false;
+  let active = 0;
+  const upgraded = new Set<Duplex>();
+  let onIdle: (() => void) | null = null;
+  const proxyHandler = createProxyHandler(proxyDeps);
+  const upgradeHandler = createUpgradeHandler(proxyDeps);
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    active++;
+    if (closing) res.shouldKeepAlive = false;
+    res.once('close', () => { active--; if (active === 0 && upgraded.size === 0) onIdle?.(); });
+    proxyHandler(req, res);
+  };
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    upgraded.add(socket);
+    socket.once('close', () => { upgraded.delete(socket); if (active === 0 && upgraded.size === 0) onIdle?.(); });
+    upgradeHandler(req, socket, head);
+  };
   const serverOptions = {
     requestTimeout: 0, // bodies may stream for hours (RD Gateway); the headers timeout still applies
     headersTimeout: config.limits.headersTimeoutMs,
@@ -128,7 +147,7 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
   const adminPort = (admin.server.address() as net.AddressInfo).port;
   logger.info({ publicPort: listenedPort, adminPort, domain: config.domain, tunnelHost, loginHost: loginHostOf(config) }, 'edge ready');
 
-  let closing: Promise<void> | null = null;
+  let shutdown: Promise<void> | null = null;
   return {
     publicPort: listenedPort,
     adminPort,
@@ -136,20 +155,39 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
     store,
     registry,
     close(deadlineMs = 10_000) {
-      closing ??= (async () => {
+      shutdown ??= (async () => {
+        // Drain: stop accepting, answer what is in flight (keep-alive connections close after their response),
+        // then close the tunnels. WebSockets still open at the deadline get a 1001 close frame.
+        closing = true;
+        const started = Date.now();
         unsubscribe();
         port.close();
         publicServer.close();
         publicServer.closeIdleConnections();
         await admin.close();
-        const deadline = setTimeout(() => publicServer.closeAllConnections(), deadlineMs);
-        await new Promise<void>((resolve) => publicServer.close(() => resolve()));
-        clearTimeout(deadline);
-        for (const t of registry.all()) t.session.close();
+        logger.info({ requests: active, upgraded: upgraded.size, deadlineMs }, 'edge draining: finishing in-flight requests');
+        if (active > 0 || upgraded.size > 0) {
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, Math.max(0, deadlineMs - (Date.now() - started)));
+            onIdle = () => { clearTimeout(timer); resolve(); };
+          });
+        }
+        publicServer.closeAllConnections();
+        const tunnels = registry.all();
+        for (const t of tunnels) { t.draining = true; t.usable = false; }
+        await Promise.all(tunnels.map((t) => new Promise<void>((resolve) => {
+          if (t.session.closed || t.session.destroyed) return resolve();
+          const timer = setTimeout(() => { t.session.destroy(); resolve(); }, 1_000);
+          t.session.once('close', () => { clearTimeout(timer); resolve(); });
+          t.session.close();
+        })));
+        if (upgraded.size > 0) await new Promise((r) => setTimeout(r, 300)); // let the close frames out
+        for (const socket of upgraded) socket.destroy();
+        logger.info({ ms: Date.now() - started, requestsLeft: active }, 'edge drained');
         await ext.close?.();
         await store.close();
       })();
-      return closing;
+      return shutdown;
     },
   };
 }

@@ -1,5 +1,5 @@
 import type { ClientHttp2Session, ServerHttp2Stream } from 'node:http2';
-import { CONTROL_CONFIG_PATH, CONTROL_HELLO_PATH, type ConnectorConfig, type ConnectorHello } from './protocol.ts';
+import { CONTROL_CONFIG_PATH, CONTROL_HELLO_PATH, CONTROL_STATUS_PATH, type ConnectorConfig, type ConnectorHello, type ConnectorStatusReport } from './protocol.ts';
 
 /** Control messages ride ordinary streams of the tunnel as small JSON bodies. */
 
@@ -34,6 +34,8 @@ export function controlRequest<T>(session: ClientHttp2Session, path: string, bod
 }
 
 export const hello = (session: ClientHttp2Session): Promise<ConnectorHello> => controlRequest(session, CONTROL_HELLO_PATH, {});
+export const connectorStatus = (session: ClientHttp2Session, timeoutMs = 5_000): Promise<ConnectorStatusReport> =>
+  controlRequest(session, CONTROL_STATUS_PATH, {}, timeoutMs);
 export const pushConfig = (session: ClientHttp2Session, config: ConnectorConfig): Promise<{ configVersion: number }> =>
   controlRequest(session, CONTROL_CONFIG_PATH, config);
 

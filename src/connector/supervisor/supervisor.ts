@@ -3,11 +3,12 @@ import http2, { type Http2Server, type ServerHttp2Session, type ServerHttp2Strea
 import os from 'node:os';
 import { Backoff } from '../../lib/backoff.ts';
 import type { Logger } from '../../lib/log.ts';
-import { TUNNEL_ALPN, CONTROL_PREFIX, CONTROL_CONFIG_PATH, CONTROL_HELLO_PATH, APP_HEADER, type ConnectorConfig, type ConnectorHello } from '../../tunnel/protocol.ts';
+import { TUNNEL_ALPN, CONTROL_PREFIX, CONTROL_CONFIG_PATH, CONTROL_HELLO_PATH, CONTROL_STATUS_PATH, APP_HEADER, type ConnectorConfig, type ConnectorHello, type ConnectorStatusReport } from '../../tunnel/protocol.ts';
 import { TUNNEL_SESSION_OPTIONS, widenConnectionWindow } from '../../tunnel/flow-control.ts';
 import { readControlBody, respondJson } from '../../tunnel/control.ts';
 import type { AppConfigTable } from '../forward/app-config.ts';
 import { parseConnectAddress } from '../enroll/enroll-client.ts';
+import { BackendProbe } from './backend-probe.ts';
 
 /** What the supervisor needs to dial: the enrolled identity and where the edge is. */
 export interface TunnelCredentials {
@@ -31,7 +32,12 @@ export interface SupervisorOptions {
   logger: Logger;
   /** A tunnel that stayed up this long resets the backoff. */
   stableAfterMs?: number;
+  /** Between the drain's first GOAWAY (no stream refused) and the final one; must exceed the tunnel's RTT. */
+  drainGraceMs?: number;
 }
+
+/** Largest HTTP/2 stream id: a GOAWAY naming it tells the edge to stop opening streams while refusing none. */
+const MAX_STREAM_ID = 2 ** 31 - 1;
 
 interface Slot {
   index: number;
@@ -52,6 +58,8 @@ export class Supervisor {
   readonly #slots: Slot[] = [];
   #draining = false;
   #refusal: string | null = null;
+  #inFlight = 0;
+  readonly #probe: BackendProbe;
   readonly #connectTarget: { host: string; port: number };
 
   constructor(options: SupervisorOptions) {
@@ -61,6 +69,7 @@ export class Supervisor {
     this.#connectTarget = options.credentials.connectAddress
       ? parseConnectAddress(options.credentials.connectAddress, port)
       : { host: url.hostname, port };
+    this.#probe = new BackendProbe(options.apps);
     this.#server = http2.createServer({ ...TUNNEL_SESSION_OPTIONS });
     this.#server.on('session', (session) => widenConnectionWindow(session));
     this.#server.on('stream', (stream, headers) => this.#onStream(stream, headers));
@@ -71,6 +80,12 @@ export class Supervisor {
 
   start(): void {
     for (const slot of this.#slots) this.#dial(slot);
+    this.#probe.start();
+  }
+
+  /** Streams open across every tunnel (requests, WebSockets, control messages). */
+  get inFlight(): number {
+    return this.#inFlight;
   }
 
   /** Connected tunnels right now. */
@@ -78,21 +93,38 @@ export class Supervisor {
     return this.#slots.filter((s) => s.session !== null && !s.session.closed).length;
   }
 
-  /** Stops taking new streams (GOAWAY), waits for in-flight ones up to `deadlineMs`, then closes every tunnel. */
+  /**
+   * Stops taking new streams, waits for in-flight ones up to `deadlineMs`, then closes every tunnel. Two GOAWAYs, as
+   * RFC 9113 §6.8 advises: the first names the largest stream id, so the edge stops opening streams here while any it
+   * already sent are still served; after a grace longer than the round trip, the second names the last stream
+   * processed. No request is refused in the race, so none has to be retried.
+   */
   async drain(deadlineMs: number): Promise<void> {
     this.#draining = true;
+    this.#probe.stop();
     for (const slot of this.#slots) if (slot.timer) clearTimeout(slot.timer);
     const sessions = this.#slots.map((s) => s.session).filter((s): s is ServerHttp2Session => s !== null && !s.closed);
+    const started = Date.now();
     this.#options.logger.info({ tunnels: sessions.length, deadlineMs }, 'draining: GOAWAY sent, finishing in-flight streams');
+    for (const session of sessions) {
+      try { session.goaway(http2.constants.NGHTTP2_NO_ERROR, MAX_STREAM_ID); } catch { /* already closing */ }
+    }
+    const grace = Math.min(this.#options.drainGraceMs ?? 500, deadlineMs);
+    await new Promise((r) => setTimeout(r, grace));
     await Promise.all(sessions.map((session) => new Promise<void>((resolve) => {
-      const timer = setTimeout(() => { session.destroy(); resolve(); }, deadlineMs);
+      if (session.closed || session.destroyed) return resolve();
+      const timer = setTimeout(() => {
+        this.#options.logger.warn({ streams: this.#inFlight }, 'drain deadline reached: closing the tunnel with streams still open');
+        session.destroy();
+        resolve();
+      }, Math.max(0, deadlineMs - grace));
       session.once('close', () => { clearTimeout(timer); resolve(); });
-      session.goaway(http2.constants.NGHTTP2_NO_ERROR);
-      // close() waits for open streams, then ends the session.
+      // close() sends the final GOAWAY (last processed stream), waits for open streams, then ends the session.
       session.close();
     })));
     for (const slot of this.#slots) slot.socket?.destroy();
     this.#server.close();
+    this.#options.logger.info({ ms: Date.now() - started }, 'drained');
   }
 
   #dial(slot: Slot): void {
@@ -149,6 +181,8 @@ export class Supervisor {
   }
 
   #onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+    this.#inFlight++;
+    stream.once('close', () => { this.#inFlight--; });
     const path = String(headers[':path'] ?? '');
     if (headers[APP_HEADER] === undefined && path.startsWith(CONTROL_PREFIX)) {
       this.#onControl(stream, path).catch((err: Error) => {
@@ -171,11 +205,18 @@ export class Supervisor {
       if (typeof config.version !== 'number' || !Array.isArray(config.apps)) throw new Error('malformed config');
       const before = apps.version;
       const held = apps.apply(config);
-      if (held !== before) logger.info({ configVersion: held, apps: config.apps.map((a) => a.name) }, 'configuration applied');
+      if (held !== before) {
+        logger.info({ configVersion: held, apps: config.apps.map((a) => a.name) }, 'configuration applied');
+        void this.#probe.probeAll();
+      }
       respondJson(stream, 200, { configVersion: held });
+    } else if (path === CONTROL_STATUS_PATH) {
+      const report: ConnectorStatusReport = { connectorId: credentials.connectorId, draining: this.#draining, backends: this.#probe.report() };
+      respondJson(stream, 200, report);
     } else {
       respondJson(stream, 404, { error: 'unknown control path' });
     }
   }
 }
+
 

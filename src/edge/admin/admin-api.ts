@@ -15,6 +15,7 @@ import { auditRoutes } from './routes/audit.ts';
 import { connectorRoutes } from './routes/connectors.ts';
 import { enrollmentTokenRoutes } from './routes/enrollment-tokens.ts';
 import { groupRoutes } from './routes/groups.ts';
+import { groupHealthRoutes } from './routes/groups-health.ts';
 import { tenantRoutes } from './routes/tenants.ts';
 import { sharedSchemas } from './schemas.ts';
 import type { AdminDeps } from './types.ts';
@@ -59,6 +60,7 @@ export async function createAdminApi(deps: AdminDeps): Promise<FastifyInstance> 
     api.get('/openapi.json', { schema: { tags: ['meta'], summary: 'This OpenAPI 3 document' } }, async () => app.swagger());
     tenantRoutes(api, ctx);
     groupRoutes(api, ctx);
+    groupHealthRoutes(api, ctx);
     enrollmentTokenRoutes(api, ctx);
     appRoutes(api, ctx);
     connectorRoutes(api, ctx);

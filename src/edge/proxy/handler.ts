@@ -28,7 +28,16 @@ export interface ProxyDeps {
 
 /** Methods retried once on another connector when the tunnel fails before any response (RFC 9110 §9.2.2). */
 const RETRYABLE = new Set(['GET', 'HEAD', 'OPTIONS']);
-const { NGHTTP2_CANCEL } = http2.constants;
+/** A stream the connector never processed (refused after its GOAWAY, or never opened) may be retried once more. */
+const MAX_ATTEMPTS = 3;
+/** With no usable tunnel but one that may come back (config not acknowledged yet after a move, ejected but alive). */
+const WAIT_FOR_TUNNEL_MS = 2_000;
+/** Set on a response that needed another connector: why the first attempt failed (for operators and tests). */
+const RETRIED_HEADER = 'x-drawbridge-retried';
+const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM } = http2.constants;
+
+/** Why an attempt failed before a response: `refused`/`not-opened` never reached the connector's backend. */
+type FailReason = 'refused' | 'not-opened' | 'lost' | 'ejected';
 
 /**
  * The edge's request path, top to bottom:
@@ -87,44 +96,75 @@ export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res:
     const method = originalMethod(req);
     const withBody = hasRequestBody(req);
     const headers = buildStreamHeaders({ req, app, method, correlationId, identity });
-    let failedOnce = false;
-    attempt(undefined);
+    const tried = new Set<string>();
+    const startedAt = performance.now();
+    let attempts = 0;
+    let bodyStarted = false;
+    let current: ClientHttp2Stream | null = null;
+    let clientGone = false;
+    let retried: FailReason | null = null;
+    res.once('close', () => {
+      clientGone = true;
+      // The client went away: cancel only a stream that is still running.
+      if (current && !res.writableFinished && !current.closed) current.close(NGHTTP2_CANCEL);
+    });
+    if (withBody) req.once('data', () => { bodyStarted = true; });
+    attempt();
 
-    function attempt(failed: Tunnel | undefined): void {
-      // 5. Pick the least busy usable tunnel of the app's group that knows the app.
-      const tunnel = deps.registry.pick(app.groupId, app.id, failed);
-      if (!tunnel) {
-        logger.warn({ correlationId, appId: app.id, groupId: app.groupId, code: 'DB-TUNNEL-NO-CONNECTOR' }, 'no usable tunnel');
-        respondError(res, failed ? 'DB-TUNNEL-STREAM-FAILED' : 'DB-TUNNEL-NO-CONNECTOR', correlationId);
-        return;
-      }
+    // 5. Pick the least busy usable tunnel of the app's group that knows the app, preferring a connector not yet tried.
+    function attempt(): void {
+      const tunnel = deps.registry.pick(app.groupId, app.id, tried);
+      if (tunnel) return open(tunnel);
+      if (!deps.registry.mayRecover(app.groupId, app.id)) return noTunnel();
+      deps.registry.waitForTunnel(app.groupId, app.id, WAIT_FOR_TUNNEL_MS, tried).then((t) => {
+        if (clientGone) return;
+        if (t) open(t);
+        else noTunnel();
+      }, () => noTunnel());
+    }
 
-      // 6. One HTTP/2 stream per request; its flow control paces the body both ways.
+    function noTunnel(): void {
+      logger.warn({ correlationId, appId: app.id, groupId: app.groupId, attempts, code: 'DB-TUNNEL-NO-CONNECTOR' }, 'no usable tunnel');
+      respondError(res, attempts > 0 ? 'DB-TUNNEL-STREAM-FAILED' : 'DB-TUNNEL-NO-CONNECTOR', correlationId);
+    }
+
+    // 6. One HTTP/2 stream per request; its flow control paces the body both ways.
+    function open(tunnel: Tunnel): void {
+      attempts++;
+      tried.add(tunnel.connectorId);
       let stream: ClientHttp2Stream;
       try {
         stream = tunnel.session.request(headers, { endStream: !withBody });
       } catch (err) {
-        tunnel.usable = false;
+        if (tunnel.session.closed || tunnel.session.destroyed) tunnel.usable = false;
         logger.warn({ correlationId, tunnelId: tunnel.id, err: (err as Error).message }, 'tunnel refused a new stream');
-        return retryOrFail(tunnel, false);
+        return failed(tunnel, 'not-opened');
       }
-      tunnel.inFlight++;
+      current = stream;
+      deps.registry.opened(tunnel);
       let responded = false;
-      let bodyStarted = false;
-      stream.once('close', () => { tunnel.inFlight--; });
-
-      if (withBody) {
-        req.once('data', () => { bodyStarted = true; });
-        req.pipe(stream);
-      }
-      res.once('close', () => {
-        // The client went away: cancel only a stream that is still running.
-        if (!res.writableFinished && !stream.closed) stream.close(NGHTTP2_CANCEL);
+      let settled = false;
+      // Ejection (a stalled connector) fails over streams still waiting for their response headers.
+      const onEject = (): void => {
+        if (responded || settled) return;
+        settled = true;
+        if (withBody) req.unpipe(stream);
+        stream.close(NGHTTP2_CANCEL);
+        failed(tunnel, 'ejected');
+      };
+      tunnel.awaiting.add(onEject);
+      stream.once('close', () => {
+        tunnel.inFlight--;
+        tunnel.awaiting.delete(onEject);
       });
+      if (withBody) req.pipe(stream);
 
       // 7. The response streams back as it arrives.
       stream.once('response', (streamHeaders: IncomingHttpHeaders) => {
+        if (settled) return;
         responded = true;
+        tunnel.awaiting.delete(onEject);
+        tunnel.health.streamSucceeded();
         const code = streamHeaders[ERROR_HEADER];
         if (code !== undefined) {
           const detail = streamHeaders[ERROR_DETAIL_HEADER];
@@ -132,7 +172,9 @@ export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res:
           stream.close(NGHTTP2_CANCEL);
           return;
         }
-        res.writeHead(Number(streamHeaders[':status']), buildResponseHeaders(streamHeaders, app));
+        const out = buildResponseHeaders(streamHeaders, app);
+        if (retried !== null) out[RETRIED_HEADER] = retried;
+        res.writeHead(Number(streamHeaders[':status']), out);
         stream.pipe(res);
       });
       stream.once('error', (err: Error) => {
@@ -142,19 +184,30 @@ export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res:
         }
       });
       stream.once('close', () => {
-        if (responded || res.writableEnded || res.destroyed) return;
-        // The tunnel died (or the connector drained) before answering.
-        logger.warn({ correlationId, tunnelId: tunnel.id, connectorId: tunnel.connectorId, rstCode: stream.rstCode }, 'stream closed before response');
-        retryOrFail(tunnel, bodyStarted || withBody);
+        if (responded || settled || res.writableEnded || res.destroyed) return;
+        settled = true;
+        if (withBody) req.unpipe(stream);
+        // The tunnel died, or the connector drained, before answering.
+        const refused = stream.rstCode === NGHTTP2_REFUSED_STREAM;
+        if (!refused && !tunnel.session.closed && !tunnel.session.destroyed) tunnel.health.streamFailed();
+        failed(tunnel, refused ? 'refused' : 'lost');
       });
     }
 
-    function retryOrFail(failed: Tunnel, sentBody: boolean): void {
-      if (!sentBody && RETRYABLE.has(method) && !res.headersSent && !failedOnce) {
-        failedOnce = true;
-        attempt(failed);
+    /** Retry on another connector when that is safe (idempotent or never processed, no body byte sent), else 502. */
+    function failed(tunnel: Tunnel, reason: FailReason): void {
+      if (clientGone) return;
+      const neverReached = reason === 'refused' || reason === 'not-opened';
+      const retry = !bodyStarted && !res.headersSent && attempts < MAX_ATTEMPTS
+        && (neverReached || (RETRYABLE.has(method) && attempts < 2));
+      const detail = { correlationId, method, appId: app.id, tunnelId: tunnel.id, connectorId: tunnel.connectorId, reason, attempts, bodyStarted, elapsedMs: Math.round(performance.now() - startedAt) };
+      if (retry) {
+        retried = reason;
+        logger.warn(detail, 'stream failed before a response: retrying on another connector');
+        attempt();
         return;
       }
+      logger.warn({ ...detail, code: 'DB-TUNNEL-STREAM-FAILED' }, 'stream failed before a response: not retried');
       respondError(res, 'DB-TUNNEL-STREAM-FAILED', correlationId);
     }
   }

@@ -10,6 +10,8 @@ import { buildStreamHeaders } from './request-headers.ts';
 import { buildResponseHeaders } from './response-headers.ts';
 import { respondErrorOnSocket, errorCodeOr } from './respond-error.ts';
 import type { ProxyDeps } from './handler.ts';
+import type { Tunnel } from '../tunnel/registry.ts';
+import { WebSocketFrameTracker, closeFrame, WS_GOING_AWAY, WS_INTERNAL_ERROR } from './websocket-close.ts';
 
 /**
  * WebSockets and other HTTP/1.1 upgrades: one bidirectional tunnel stream per upgraded connection. HTTP/2 forbids
@@ -36,43 +38,91 @@ export function createUpgradeHandler(deps: ProxyDeps): (req: IncomingMessage, so
 
     function open(identity: Identity | null): void {
       const a = app as App;
-      const tunnel = deps.registry.pick(a.groupId, a.id);
-      if (!tunnel) return respondErrorOnSocket(socket, 'DB-TUNNEL-NO-CONNECTOR', correlationId, req.headers.accept);
       const protocol = String(req.headers.upgrade ?? 'websocket');
       const headers = buildStreamHeaders({ req, app: a, method: req.method ?? 'GET', correlationId, identity, upgrade: protocol });
-      let stream: http2.ClientHttp2Stream;
-      try {
-        stream = tunnel.session.request(headers, { endStream: false });
-      } catch {
-        return respondErrorOnSocket(socket, 'DB-TUNNEL-STREAM-FAILED', correlationId, req.headers.accept);
+      const tried = new Set<string>();
+      let clientGone = false;
+      socket.once('close', () => { clientGone = true; });
+      attempt();
+
+      function attempt(): void {
+        const tunnel = deps.registry.pick(a.groupId, a.id, tried);
+        if (tunnel) return stream(tunnel);
+        if (!deps.registry.mayRecover(a.groupId, a.id)) return respondErrorOnSocket(socket, tried.size > 0 ? 'DB-TUNNEL-STREAM-FAILED' : 'DB-TUNNEL-NO-CONNECTOR', correlationId, req.headers.accept);
+        void deps.registry.waitForTunnel(a.groupId, a.id, 2_000, tried).then((t) => {
+          if (clientGone) return;
+          if (t) stream(t);
+          else respondErrorOnSocket(socket, tried.size > 0 ? 'DB-TUNNEL-STREAM-FAILED' : 'DB-TUNNEL-NO-CONNECTOR', correlationId, req.headers.accept);
+        });
       }
-      tunnel.inFlight++;
-      stream.once('close', () => {
-        tunnel.inFlight--;
-        socket.destroy();
-      });
-      socket.once('close', () => { if (!stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL); });
-      stream.on('error', () => socket.destroy());
-      stream.once('response', (h: IncomingHttpHeaders) => {
-        const code = h[ERROR_HEADER];
-        if (code !== undefined) {
-          respondErrorOnSocket(socket, errorCodeOr(code, 'DB-INTERNAL'), correlationId, req.headers.accept);
+
+      function stream(tunnel: Tunnel): void {
+        const firstTry = tried.size === 0;
+        tried.add(tunnel.connectorId);
+        let stream: http2.ClientHttp2Stream;
+        try {
+          stream = tunnel.session.request(headers, { endStream: false });
+        } catch {
+          return firstTry ? attempt() : respondErrorOnSocket(socket, 'DB-TUNNEL-STREAM-FAILED', correlationId, req.headers.accept);
+        }
+        deps.registry.opened(tunnel);
+        let answered = false;
+        let upgraded = false;
+        const frames = /^websocket$/i.test(protocol) ? new WebSocketFrameTracker() : null;
+        // Before the backend answered, the handshake (a bodiless GET) fails over like any idempotent request.
+        const onEject = (): void => {
+          if (answered) return;
+          answered = true;
           stream.close(http2.constants.NGHTTP2_CANCEL);
-          return;
-        }
-        if (h[UPGRADE_STATUS_HEADER] !== '101') {
-          // The backend declined the upgrade: relay its answer as a plain response, then close.
-          const status = Number(h[':status']);
-          socket.write(formatHead(status, http.STATUS_CODES[status] ?? '', { ...buildResponseHeaders(h, a), connection: 'close' }));
-          stream.pipe(socket);
-          return;
-        }
-        socket.write(formatHead(101, 'Switching Protocols', { ...buildResponseHeaders(h, a), connection: 'Upgrade', upgrade: protocol }));
-        if (head.length > 0) stream.write(head);
-        socket.pipe(stream);
-        stream.pipe(socket);
-      });
-      logger.debug({ correlationId, appId: a.id, protocol }, 'upgrade forwarded');
+          if (firstTry && !clientGone) attempt();
+          else respondErrorOnSocket(socket, 'DB-TUNNEL-STREAM-FAILED', correlationId, req.headers.accept);
+        };
+        tunnel.awaiting.add(onEject);
+        stream.once('close', () => {
+          tunnel.inFlight--;
+          tunnel.awaiting.delete(onEject);
+          if (!answered) return onEject();
+          if (!upgraded || socket.destroyed) return void socket.destroy();
+          const clean = stream.readableEnded && (stream.rstCode === undefined || stream.rstCode === http2.constants.NGHTTP2_NO_ERROR);
+          if (clean || !frames || frames.sawClose) return void socket.end();
+          if (!frames.atBoundary) return void socket.destroy();
+          // The tunnel died under an open WebSocket: say so with a close frame rather than a reset.
+          const goingAway = tunnel.draining || tunnel.session.closed && !tunnel.session.destroyed;
+          const code = goingAway ? WS_GOING_AWAY : WS_INTERNAL_ERROR;
+          logger.info({ correlationId, appId: a.id, connectorId: tunnel.connectorId, closeCode: code }, 'tunnel stream lost under a WebSocket: closing it cleanly');
+          socket.unpipe?.(stream);
+          socket.end(closeFrame(code, goingAway ? 'connector going away' : 'connector lost'));
+          setTimeout(() => socket.destroy(), 2_000).unref();
+        });
+        socket.once('close', () => { if (!stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL); });
+        stream.on('error', () => { if (!upgraded) socket.destroy(); });
+        stream.once('response', (h: IncomingHttpHeaders) => {
+          if (answered) return;
+          answered = true;
+          tunnel.awaiting.delete(onEject);
+          tunnel.health.streamSucceeded();
+          const code = h[ERROR_HEADER];
+          if (code !== undefined) {
+            respondErrorOnSocket(socket, errorCodeOr(code, 'DB-INTERNAL'), correlationId, req.headers.accept);
+            stream.close(http2.constants.NGHTTP2_CANCEL);
+            return;
+          }
+          if (h[UPGRADE_STATUS_HEADER] !== '101') {
+            // The backend declined the upgrade: relay its answer as a plain response, then close.
+            const status = Number(h[':status']);
+            socket.write(formatHead(status, http.STATUS_CODES[status] ?? '', { ...buildResponseHeaders(h, a), connection: 'close' }));
+            stream.pipe(socket);
+            return;
+          }
+          upgraded = true;
+          socket.write(formatHead(101, 'Switching Protocols', { ...buildResponseHeaders(h, a), connection: 'Upgrade', upgrade: protocol }));
+          if (head.length > 0) stream.write(head);
+          socket.pipe(stream);
+          if (frames) stream.on('data', (chunk: Buffer) => frames.feed(chunk));
+          stream.pipe(socket, { end: false });
+        });
+        logger.debug({ correlationId, appId: a.id, protocol, connectorId: tunnel.connectorId }, 'upgrade forwarded');
+      }
     }
   };
 }

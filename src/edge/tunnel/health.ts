@@ -1,51 +1,116 @@
+import { connectorStatus } from '../../tunnel/control.ts';
 import type { Tunnel } from './registry.ts';
 import type { Logger } from '../../lib/log.ts';
 
 export interface HealthOptions {
+  /** PING period. A tunnel silent for 3 periods is ejected, for 10 it is closed. */
   intervalMs: number;
+  /** How often the connector is asked for its backend reachability report. */
+  statusIntervalMs?: number;
   logger: Logger;
-  onEject(): void;
+  onEject(reason: string): void;
   onRestore(): void;
 }
 
+/** Failed streams within this window, with no success between them, eject the tunnel… */
+const FAILURE_WINDOW_MS = 2_000;
+const FAILURES_TO_EJECT = 3;
+/** …for at least this long; then an answered PING brings it back. */
+const FAILURE_COOLDOWN_MS = 3_000;
+const MAX_OUTSTANDING_PINGS = 3;
+
 /**
- * HTTP/2 PING per tunnel. A ping unanswered for two intervals ejects the tunnel (no new streams); an answer brings it
- * back; ten silent intervals close it so its streams fail over. Returns a stop function.
+ * Health of one tunnel, watched from the edge:
+ *   - HTTP/2 PING every interval, RTT recorded. Silence (no PING answered) for 3 intervals ejects the tunnel: no new
+ *     streams, and streams still waiting for their response headers fail over at once. An answer restores it; 10
+ *     silent intervals close it. With the 500 ms default a stalled connector is out of rotation within ~1.75 s.
+ *   - A run of failed streams ejects it too, for a cooldown, after which a PING probes it back in.
+ *   - The connector's backend reachability report is refreshed every `statusIntervalMs`.
+ * Returns a stop function.
  */
 export function watchHealth(tunnel: Tunnel, options: HealthOptions): () => void {
   const { intervalMs, logger } = options;
-  let outstandingSince = 0;
-  let ejected = false;
-  const timer = setInterval(() => {
-    const now = Date.now();
-    if (outstandingSince !== 0) {
-      const silentFor = now - outstandingSince;
-      if (!ejected && silentFor >= 2 * intervalMs) {
-        ejected = true;
-        tunnel.usable = false;
-        logger.warn({ connectorId: tunnel.connectorId, tunnelId: tunnel.id, silentMs: silentFor }, 'tunnel ejected: ping unanswered');
-        options.onEject();
+  const statusIntervalMs = options.statusIntervalMs ?? 2_000;
+  let lastAnswer = Date.now();
+  let lastPing = 0;
+  let lastStatus = 0;
+  let outstanding = 0;
+  let failures: number[] = [];
+  let cooldownUntil = 0;
+  let statusPending = false;
+
+  const eject = (reason: string, detail: Record<string, unknown>): void => {
+    if (tunnel.ejected || tunnel.draining) return;
+    tunnel.ejected = true;
+    tunnel.ejectReason = reason;
+    tunnel.usable = false;
+    logger.warn({ connectorId: tunnel.connectorId, tunnelId: tunnel.id, reason, ...detail }, 'tunnel ejected');
+    options.onEject(reason);
+    // Streams that have not been answered yet would hang with the tunnel: fail them over now.
+    for (const failOver of [...tunnel.awaiting]) failOver();
+  };
+
+  const restore = (rttMs: number): void => {
+    if (!tunnel.ejected || tunnel.draining || tunnel.session.closed || Date.now() < cooldownUntil) return;
+    tunnel.ejected = false;
+    tunnel.ejectReason = null;
+    tunnel.usable = true;
+    failures = [];
+    logger.info({ connectorId: tunnel.connectorId, tunnelId: tunnel.id, rttMs }, 'tunnel restored');
+    options.onRestore();
+  };
+
+  tunnel.health = {
+    streamFailed() {
+      const now = Date.now();
+      failures = failures.filter((t) => now - t < FAILURE_WINDOW_MS);
+      failures.push(now);
+      if (failures.length >= FAILURES_TO_EJECT) {
+        cooldownUntil = now + FAILURE_COOLDOWN_MS;
+        eject('streams', { failedStreams: failures.length });
       }
-      if (silentFor >= 10 * intervalMs) tunnel.session.destroy();
+    },
+    streamSucceeded() {
+      failures = [];
+    },
+  };
+
+  const tick = (): void => {
+    if (tunnel.session.closed || tunnel.session.destroyed) return;
+    const now = Date.now();
+    const silentMs = now - lastAnswer;
+    if (silentMs >= 10 * intervalMs) {
+      logger.warn({ connectorId: tunnel.connectorId, tunnelId: tunnel.id, silentMs }, 'tunnel silent too long: closing it');
+      tunnel.session.destroy();
       return;
     }
-    outstandingSince = now;
-    try {
-      tunnel.session.ping((err, durationMs) => {
-        outstandingSince = 0;
-        if (err) return;
-        tunnel.rttMs = durationMs;
-        if (ejected && !tunnel.session.closed && !tunnel.draining) {
-          ejected = false;
-          tunnel.usable = true;
-          logger.info({ connectorId: tunnel.connectorId, tunnelId: tunnel.id, rttMs: durationMs }, 'tunnel restored');
-          options.onRestore();
-        }
-      });
-    } catch {
-      outstandingSince = 0;
+    if (silentMs >= 3 * intervalMs) eject('ping', { silentMs });
+    if (now - lastPing >= intervalMs && outstanding < MAX_OUTSTANDING_PINGS) {
+      lastPing = now;
+      try {
+        const sent = tunnel.session.ping((err, durationMs) => {
+          outstanding--;
+          if (err) return;
+          lastAnswer = Date.now();
+          tunnel.rttMs = Math.round(durationMs * 100) / 100;
+          restore(tunnel.rttMs);
+        });
+        if (sent) outstanding++;
+      } catch { /* session closing */ }
     }
-  }, intervalMs);
+    if (!statusPending && now - lastStatus >= statusIntervalMs && !tunnel.ejected) {
+      lastStatus = now;
+      statusPending = true;
+      connectorStatus(tunnel.session).then((report) => {
+        tunnel.backends = new Map(report.backends.map((b) => [b.appId, b]));
+        for (const b of report.backends) {
+          if (!b.reachable) logger.debug({ connectorId: tunnel.connectorId, appId: b.appId, err: b.error }, 'connector reports backend unreachable');
+        }
+      }, () => { /* older connector, or closing: reachability unknown */ }).finally(() => { statusPending = false; });
+    }
+  };
+  const timer = setInterval(tick, Math.max(25, Math.floor(intervalMs / 4)));
   timer.unref();
+  tick();
   return () => clearInterval(timer);
 }

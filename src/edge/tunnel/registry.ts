@@ -1,5 +1,6 @@
 import type { ClientHttp2Session } from 'node:http2';
-import type { ConnectorLiveStatus } from '../admin/types.ts';
+import type { BackendReachability } from '../../tunnel/protocol.ts';
+import type { ConnectorLiveStatus, TunnelLiveStatus } from '../admin/types.ts';
 
 /** One live tunnel: an HTTP/2 client session over a connector's outbound TLS connection. */
 export interface Tunnel {
@@ -17,19 +18,61 @@ export interface Tunnel {
   /** App ids in the config the connector acknowledged; routing only picks tunnels that know the app. */
   apps: Set<string>;
   configVersion: number;
-  /** False once the tunnel is closing or failed health checks: never picked for new streams. */
+  /** False once the tunnel is closing, draining or ejected: never picked for new streams. */
   usable: boolean;
-  /** The connector sent GOAWAY: never usable again, whatever pings say. */
+  /** The connector (or this edge) sent GOAWAY: never usable again, whatever pings say. */
   draining: boolean;
+  /** Ejected by health checks (unanswered pings, failing streams); `ejectReason` says which. Probed back in. */
+  ejected: boolean;
+  ejectReason: string | null;
   rttMs: number | null;
+  /** Backend reachability per app id, as the connector last reported it. */
+  backends: Map<string, BackendReachability>;
+  /** Streams still waiting for their response headers register a fail-over here; ejection runs them. */
+  readonly awaiting: Set<() => void>;
+  /** Stream outcomes feed the health watcher (a run of failures ejects the tunnel). */
+  health: StreamHealth;
 }
 
+export interface StreamHealth {
+  streamFailed(): void;
+  streamSucceeded(): void;
+}
+
+const NO_HEALTH: StreamHealth = { streamFailed() {}, streamSucceeded() {} };
+
+/** A new tunnel record with the defaults every tunnel starts from. */
+export function newTunnel(fields: Pick<Tunnel, 'id' | 'connectorId' | 'tenantId' | 'groupId' | 'session' | 'address' | 'version' | 'hostname'>): Tunnel {
+  return {
+    ...fields, connectedAt: new Date(), inFlight: 0, apps: new Set(), configVersion: 0, usable: true, draining: false,
+    ejected: false, ejectReason: null, rttMs: null, backends: new Map(), awaiting: new Set(), health: NO_HEALTH,
+  };
+}
+
+/** A connector that cannot pick up a stream of this app right now is skipped unless nothing else can. */
+interface Candidate {
+  connectorId: string;
+  /** Open streams over all the connector's tunnels: the load it carries. */
+  load: number;
+  /** Its least busy usable tunnel that knows the app (none: the connector cannot take the stream). */
+  tunnel: Tunnel | undefined;
+  backendDown: boolean;
+}
 
 /** Which tunnels exist, by group and by connector, and which one takes the next stream. */
 export class TunnelRegistry {
   readonly #byGroup = new Map<string, Tunnel[]>();
   readonly #byConnector = new Map<string, Set<Tunnel>>();
+  /** Streams ever opened to each connector (kept after its tunnels go: proves nothing is sent to a dead one). */
+  readonly #opened = new Map<string, { tenantId: string; groupId: string; streams: number }>();
   #rotor = 0;
+
+  /** Counts a stream opened on `tunnel` (and adds it to the tunnel's in-flight count). */
+  opened(tunnel: Tunnel): void {
+    tunnel.inFlight++;
+    const c = this.#opened.get(tunnel.connectorId);
+    if (c) { c.streams++; c.groupId = tunnel.groupId; } else this.#opened.set(tunnel.connectorId, { tenantId: tunnel.tenantId, groupId: tunnel.groupId, streams: 1 });
+  }
 
   add(tunnel: Tunnel): void {
     const list = this.#byGroup.get(tunnel.groupId) ?? [];
@@ -62,22 +105,53 @@ export class TunnelRegistry {
   }
 
   /**
-   * Least outstanding streams among usable tunnels that know the app; a rotating start index breaks ties so idle
-   * tunnels share the load instead of the first one taking everything.
+   * Two levels of least outstanding streams: first the connector of the group carrying the fewest open streams, then
+   * its least busy tunnel. Only usable tunnels that acknowledged a config with the app count. Connectors in `avoid`
+   * (the one that just failed this request) and connectors reporting the app's backend unreachable are taken only
+   * when nothing else is left. A rotating start breaks ties, so idle connectors share the load.
    */
-  pick(groupId: string, appId: string, exclude?: Tunnel): Tunnel | undefined {
+  pick(groupId: string, appId: string, avoid?: ReadonlySet<string>): Tunnel | undefined {
     const list = this.#byGroup.get(groupId);
-    if (!list) return undefined;
-    let best: Tunnel | undefined;
+    if (!list || list.length === 0) return undefined;
+    const candidates = new Map<string, Candidate>();
     const n = list.length;
     const start = this.#rotor++ % n;
     for (let k = 0; k < n; k++) {
       const t = list[(start + k) % n];
-      if (!t.usable || t === exclude || !t.apps.has(appId)) continue;
-      if (exclude !== undefined && t.connectorId === exclude.connectorId && best !== undefined) continue;
-      if (best === undefined || t.inFlight < best.inFlight) best = t;
+      let c = candidates.get(t.connectorId);
+      if (!c) {
+        c = { connectorId: t.connectorId, load: 0, tunnel: undefined, backendDown: false };
+        candidates.set(t.connectorId, c);
+      }
+      c.load += t.inFlight;
+      if (!t.usable || !t.apps.has(appId)) continue;
+      if (t.backends.get(appId)?.reachable === false) c.backendDown = true;
+      if (c.tunnel === undefined || t.inFlight < c.tunnel.inFlight) c.tunnel = t;
     }
-    return best;
+    let best: Candidate | undefined;
+    for (const c of candidates.values()) {
+      if (c.tunnel === undefined) continue;
+      if (best === undefined || rank(c, avoid) < rank(best, avoid) || (rank(c, avoid) === rank(best, avoid) && c.load < best.load)) best = c;
+    }
+    return best?.tunnel;
+  }
+
+  /**
+   * For a request that found no tunnel: true when one may become usable soon — a tunnel of the group that is up but
+   * has not acknowledged the config with this app yet (the app or connector just moved), or is ejected but alive.
+   */
+  mayRecover(groupId: string, appId: string): boolean {
+    return (this.#byGroup.get(groupId) ?? []).some((t) => !t.draining && !t.session.closed && (!t.apps.has(appId) || t.ejected));
+  }
+
+  /** Waits up to `timeoutMs` for `pick` to find a tunnel (polling; only used on the rare path with none). */
+  async waitForTunnel(groupId: string, appId: string, timeoutMs: number, avoid?: ReadonlySet<string>): Promise<Tunnel | undefined> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const t = this.pick(groupId, appId, avoid);
+      if (t || Date.now() >= deadline || !this.mayRecover(groupId, appId)) return t;
+      await new Promise((r) => setTimeout(r, 25));
+    }
   }
 
   tunnelsOfGroup(groupId: string): readonly Tunnel[] {
@@ -98,15 +172,55 @@ export class TunnelRegistry {
       const tunnels = [...set];
       if (tunnels[0].tenantId !== tenantId) continue;
       const oldest = tunnels.reduce((a, b) => (a.connectedAt < b.connectedAt ? a : b));
+      const usable = tunnels.filter((t) => t.usable);
+      const backends = new Map<string, BackendReachability>();
+      for (const t of tunnels) for (const [appId, b] of t.backends) if (!backends.has(appId) || backends.get(appId)!.checkedAt < b.checkedAt) backends.set(appId, b);
       out.push({
         connectorId,
-        tunnels: tunnels.filter((t) => t.usable).length,
+        groupId: oldest.groupId,
+        tunnels: usable.length,
+        health: usable.length > 0 ? 'healthy' : tunnels.some((t) => t.draining) ? 'draining' : 'ejected',
         connectedSince: oldest.connectedAt.toISOString(),
         address: oldest.address,
         version: oldest.version,
+        hostname: oldest.hostname,
         inFlight: tunnels.reduce((sum, t) => sum + t.inFlight, 0),
+        rttMs: minRtt(usable),
+        tunnelDetails: tunnels.map(tunnelStatus),
+        backends: [...backends.values()],
+        streamsOpened: this.#opened.get(connectorId)?.streams ?? 0,
+      });
+    }
+    for (const [connectorId, c] of this.#opened) {
+      if (c.tenantId !== tenantId || this.#byConnector.has(connectorId)) continue;
+      out.push({
+        connectorId, groupId: c.groupId, tunnels: 0, health: 'down', connectedSince: null, address: null, version: null, hostname: null,
+        inFlight: 0, rttMs: null, tunnelDetails: [], backends: [], streamsOpened: c.streams,
       });
     }
     return out;
   }
+}
+
+/** Lower is better: a usable connector not just failed, with its backend reachable, comes first. */
+function rank(c: Candidate, avoid: ReadonlySet<string> | undefined): number {
+  return (avoid?.has(c.connectorId) ? 2 : 0) + (c.backendDown ? 1 : 0);
+}
+
+function minRtt(tunnels: Tunnel[]): number | null {
+  const rtts = tunnels.map((t) => t.rttMs).filter((r): r is number => r !== null);
+  return rtts.length > 0 ? Math.min(...rtts) : null;
+}
+
+function tunnelStatus(t: Tunnel): TunnelLiveStatus {
+  return {
+    id: t.id,
+    state: t.draining ? 'draining' : t.ejected ? 'ejected' : t.usable ? 'healthy' : 'closing',
+    ejectReason: t.ejectReason,
+    rttMs: t.rttMs,
+    inFlight: t.inFlight,
+    connectedSince: t.connectedAt.toISOString(),
+    address: t.address,
+    configVersion: t.configVersion,
+  };
 }

@@ -6,7 +6,7 @@ import { TUNNEL_SESSION_OPTIONS, widenConnectionWindow } from '../../tunnel/flow
 import { hello } from '../../tunnel/control.ts';
 import type { Store } from '../../store/types.ts';
 import type { Logger } from '../../lib/log.ts';
-import type { Tunnel, TunnelRegistry } from './registry.ts';
+import { newTunnel, type TunnelRegistry } from './registry.ts';
 import type { ConfigPublisher } from './config-publisher.ts';
 import { watchHealth } from './health.ts';
 import { normalizeSerial } from '../../pki/serial.ts';
@@ -80,46 +80,56 @@ async function acceptTunnel(socket: tls.TLSSocket, deps: TunnelEndpointDeps): Pr
 
   widenConnectionWindow(session);
   const info = await hello(session);
-  const tunnel: Tunnel = {
+  const tunnel = newTunnel({
     id: `tun_${randomBytes(6).toString('hex')}`,
     connectorId: row.id,
     tenantId: row.tenantId,
     groupId: row.groupId,
     session,
-    connectedAt: new Date(),
     address: socket.remoteAddress ?? null,
     version: info.version,
     hostname: info.hostname,
-    inFlight: 0,
-    apps: new Set(),
-    configVersion: 0,
-    usable: true,
-    draining: false,
-    rttMs: null,
-  };
+  });
+  session.on('goaway', (code: number) => {
+    // The connector is draining: no new streams here; in-flight ones finish (Node closes the session after them).
+    if (tunnel.draining) return;
+    tunnel.draining = true;
+    tunnel.usable = false;
+    logger.info({ connectorId: row.id, tunnelId: tunnel.id, code }, 'tunnel draining: the connector sent GOAWAY');
+    audit('tunnel.draining');
+  });
   await publisher.pushTo(tunnel);
   if (session.closed || session.destroyed) return;
+  const first = registry.tunnelsOfConnector(row.id).length === 0;
   registry.add(tunnel);
-  const stopHealth = watchHealth(tunnel, { intervalMs: deps.pingIntervalMs, logger, onEject: () => audit('tunnel.ejected'), onRestore: () => audit('tunnel.restored') });
+  const stopHealth = watchHealth(tunnel, {
+    intervalMs: deps.pingIntervalMs,
+    logger,
+    onEject: (reason) => {
+      audit('tunnel.ejected', { reason });
+      if (registry.tunnelsOfConnector(row.id).every((t) => !t.usable)) audit('connector.ejected', { reason }, true);
+    },
+    onRestore: () => audit('tunnel.restored'),
+  });
   logger.info({ connectorId: row.id, tunnelId: tunnel.id, remote: tunnel.address, version: info.version }, 'tunnel up');
-  await store.connectors.update(row.tenantId, row.id, { lastSeenAt: new Date().toISOString(), lastAddress: tunnel.address, version: info.version, hostname: info.hostname });
   audit('tunnel.connected');
+  if (first) audit('connector.connected', { version: info.version, hostname: info.hostname }, true);
+  await store.connectors.update(row.tenantId, row.id, { lastSeenAt: new Date().toISOString(), lastAddress: tunnel.address, version: info.version, hostname: info.hostname });
 
   session.on('close', () => {
     stopHealth();
     tunnel.usable = false;
     registry.remove(tunnel);
-    logger.info({ connectorId: row.id, tunnelId: tunnel.id }, 'tunnel closed');
+    logger.info({ connectorId: row.id, tunnelId: tunnel.id, drained: tunnel.draining }, 'tunnel closed');
     void store.connectors.update(row.tenantId, row.id, { lastSeenAt: new Date().toISOString() }).catch(() => {});
-    audit('tunnel.lost');
-  });
-  session.on('goaway', () => {
-    // The connector is draining: no new streams here; in-flight ones finish.
-    tunnel.draining = true;
-    tunnel.usable = false;
+    audit(tunnel.draining ? 'tunnel.drained' : 'tunnel.lost');
+    if (registry.tunnelsOfConnector(row.id).length === 0) audit(tunnel.draining ? 'connector.drained' : 'connector.lost', {}, true);
   });
 
-  function audit(action: string): void {
-    void store.audit.append({ tenantId: tunnel.tenantId, actor: `connector:${tunnel.connectorId}`, action, target: tunnel.connectorId, detail: { tunnelId: tunnel.id, address: tunnel.address } }).catch(() => {});
+  function audit(action: string, detail: Record<string, unknown> = {}, connectorLevel = false): void {
+    void store.audit.append({
+      tenantId: tunnel.tenantId, actor: `connector:${tunnel.connectorId}`, action, target: tunnel.connectorId,
+      detail: connectorLevel ? { groupId: tunnel.groupId, address: tunnel.address, ...detail } : { tunnelId: tunnel.id, address: tunnel.address, ...detail },
+    }).catch(() => {});
   }
 }
