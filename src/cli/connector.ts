@@ -3,12 +3,14 @@ import { register } from '../connector/enroll/register.ts';
 import { startConnector, CONNECTOR_VERSION } from '../connector/connector.ts';
 import { createLogger } from '../lib/log.ts';
 import { onShutdown, notifyParent } from './signals.ts';
+import { runDiagnoseCommand } from './diagnose.ts';
 
 const HELP = `drawbridge connector — the on-premises side: dials out to the edge, forwards to internal apps
 
 Usage:
   drawbridge connector register --edge URL --token TOKEN --state-dir DIR [options]
   drawbridge connector run --state-dir DIR [options]
+  drawbridge connector diagnose kcd --app APP --user USER [options]   (see: diagnose --help)
 
 register: trade a one-time enrollment token for a client certificate. The key is made here and never
 leaves this host; files are written 0600 into the state dir.
@@ -25,16 +27,19 @@ run: keep tunnels to the edge and serve the apps published on this connector's g
   --tunnels N           Tunnels to keep open (default 2; at least 1)
   --drain-seconds S     On SIGTERM, finish in-flight requests for up to S seconds (default 30)
   --metrics-port N      Serve Prometheus metrics on 127.0.0.1:N/metrics (0 = any free port)
+  --kerberos-config F   Kerberos constrained delegation for sso: kerberos apps: YAML/JSON with realm, kdcs,
+                        principal and keytab (a 0600 file on this host; docs/sso.md)
 
   -h, --help            Show this help
 `;
 
 export async function runConnectorCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
+  if (sub === 'diagnose') return runDiagnoseCommand(rest);
   const { values } = parseArgs({ args: rest, options: {
     edge: { type: 'string' }, token: { type: 'string' }, 'state-dir': { type: 'string' }, 'ca-file': { type: 'string' },
     'connect-address': { type: 'string' }, name: { type: 'string' }, force: { type: 'boolean' },
-    tunnels: { type: 'string', default: '2' }, 'metrics-port': { type: 'string' }, 'drain-seconds': { type: 'string', default: '30' }, help: { type: 'boolean', short: 'h' },
+    tunnels: { type: 'string', default: '2' }, 'metrics-port': { type: 'string' }, 'drain-seconds': { type: 'string', default: '30' }, 'kerberos-config': { type: 'string' }, help: { type: 'boolean', short: 'h' },
   } });
   if (values.help || sub === undefined || sub === '--help' || sub === '-h') { process.stdout.write(HELP); return sub === undefined ? 1 : 0; }
   const stateDir = values['state-dir'];
@@ -55,7 +60,7 @@ export async function runConnectorCommand(argv: string[]): Promise<number> {
     if (!Number.isInteger(tunnels) || tunnels < 1) { process.stderr.write('drawbridge connector run: --tunnels must be a whole number ≥ 1\n'); return 2; }
     const logger = createLogger('connector');
     const metricsPort = values['metrics-port'] === undefined ? undefined : Number(values['metrics-port']);
-    const connector = await startConnector({ stateDir, tunnels, logger, metricsPort });
+    const connector = await startConnector({ stateDir, tunnels, logger, metricsPort, kerberosConfig: values['kerberos-config'] });
     notifyParent({ event: 'ready', connectorId: connector.connectorId, metricsPort: connector.metricsPort });
     onShutdown(async () => { await connector.drain(Number(values['drain-seconds']) * 1000); });
     await new Promise(() => {});

@@ -1,10 +1,11 @@
 import type { Logger } from '../lib/log.ts';
 import { loadConnectorState } from './enroll/state.ts';
-import { AppConfigTable } from './forward/app-config.ts';
 import { BackendPools } from './forward/backend-pool.ts';
 import { createForwarder, type SsoProvider } from './forward/forwarder.ts';
 import { Supervisor } from './supervisor/supervisor.ts';
 import { ConnectorMetrics } from './metrics.ts';
+import { SavedAppConfigTable } from './sso/last-config.ts';
+import { createSsoProvider, loadKerberosSso } from './sso/index.ts';
 
 export const CONNECTOR_VERSION = '0.1.0';
 
@@ -18,13 +19,15 @@ export interface RunningConnector {
 }
 
 /** Loads the enrolled identity from the state dir and keeps `tunnels` tunnels to the edge. */
-export async function startConnector(options: { stateDir: string; tunnels: number; logger: Logger; sso?: SsoProvider; metricsPort?: number }): Promise<RunningConnector> {
+export async function startConnector(options: { stateDir: string; tunnels: number; logger: Logger; sso?: SsoProvider; kerberosConfig?: string; metricsPort?: number }): Promise<RunningConnector> {
   const state = await loadConnectorState(options.stateDir);
   const logger = options.logger.child({ connectorId: state.connectorId });
-  const apps = new AppConfigTable();
+  const apps = new SavedAppConfigTable(options.stateDir, logger);
+  const kerberos = options.kerberosConfig ? await loadKerberosSso(options.kerberosConfig, logger) : null;
+  const sso = options.sso ?? createSsoProvider({ kerberos, logger });
   const pools = new BackendPools();
   const metrics = new ConnectorMetrics();
-  const forward = createForwarder({ apps, pools, logger, sso: options.sso, count: (app, outcome) => metrics.requests.inc({ app, outcome }) });
+  const forward = createForwarder({ apps, pools, logger, sso, count: (app, outcome) => metrics.requests.inc({ app, outcome }) });
   const supervisor = new Supervisor({
     credentials: {
       connectorId: state.connectorId,

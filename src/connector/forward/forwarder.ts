@@ -1,5 +1,5 @@
 import http2, { type ServerHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
-import { Readable, type Writable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { APP_HEADER, REQUEST_ID_HEADER, IDENTITY_HEADER, UPGRADE_HEADER, ERROR_HEADER, ERROR_DETAIL_HEADER, decodeIdentity, type ConnectorAppConfig, type Identity } from '../../tunnel/protocol.ts';
 import { catalogue, type ErrorCode } from '../../errors/catalogue.ts';
 import { withoutHopByHop } from '../../lib/http-headers.ts';
@@ -9,8 +9,31 @@ import { backendPath, type BackendPools } from './backend-pool.ts';
 import { backendErrorCode } from './backend-errors.ts';
 import { forwardUpgrade } from './upgrade.ts';
 
-/** Single sign-on to the backend: extra request headers for this user (Negotiate, identity headers…). */
-export type SsoProvider = (app: ConnectorAppConfig, identity: Identity | null, correlationId: string) => Promise<Record<string, string>>;
+/**
+ * Single sign-on to the backend (connector/sso): extra request headers for this user (Negotiate, identity headers…),
+ * client headers to remove first, and an optional check of the backend's response head (mutual authentication, a 401
+ * that asks for a retry with a fresh ticket, an NTLM-only backend). `retry` is true on the one retry.
+ */
+export type SsoProvider = (app: ConnectorAppConfig, identity: Identity | null, correlationId: string, context: SsoContext) => Promise<SsoResult>;
+
+export interface SsoContext {
+  retry: boolean;
+  /** The stream's headers as the edge sent them (the edge-minted assertion travels here). */
+  requestHeaders: IncomingHttpHeaders;
+}
+
+export interface SsoResult {
+  headers: Record<string, string>;
+  /** Lower-case names of client request headers to drop before `headers` are added (client copies of identity headers). */
+  strip?: readonly string[];
+  /** Called with the backend's status and headers before anything is sent back; no body is read or buffered. */
+  onResponse?(statusCode: number, headers: Record<string, string | string[] | undefined>, canRetry: boolean): SsoVerdict;
+}
+
+/** `pass`: stream the response; `retry`: discard it and redo SSO once (bodiless requests only); `fail`: answer with a code. */
+export type SsoVerdict = { action: 'pass' } | { action: 'retry' } | { action: 'fail'; code: ErrorCode; detail?: string };
+
+const NO_SSO: SsoResult = { headers: {} };
 
 export interface ForwarderDeps {
   apps: AppConfigTable;
@@ -54,25 +77,30 @@ export function createForwarder(deps: ForwarderDeps): (stream: ServerHttp2Stream
     const identity = typeof headers[IDENTITY_HEADER] === 'string' ? decodeIdentity(headers[IDENTITY_HEADER]) : null;
 
     // 2. SSO headers, then the backend request.
-    const sso = deps.sso ? deps.sso(app, identity, correlationId) : Promise.resolve({});
-    sso.then((ssoHeaders) => {
-      const backendHeaders = withoutHopByHop(headers, fromEdge);
-      backendHeaders.host = new URL(app.internalUrl).host;
-      Object.assign(backendHeaders, ssoHeaders);
-      const upgrade = headers[UPGRADE_HEADER];
-      if (typeof upgrade === 'string') {
-        return forwardUpgrade({ stream, app, pools, path: backendPath(app.internalUrl, path), method, headers: backendHeaders, protocol: upgrade, correlationId, logger, refuse });
-      }
-      return send(stream, app, method, path, backendHeaders, correlationId);
-    }, (err: Error & { code?: string }) => {
-      const code = (err.code && Object.hasOwn(catalogue, err.code) ? err.code : 'DB-INTERNAL') as ErrorCode;
-      logger.warn({ correlationId, appId, code, err: err.message }, 'single sign-on failed');
-      refuse(stream, code, err.message);
-    });
+    const attempt = (retry: boolean): void => {
+      const sso = deps.sso ? deps.sso(app, identity, correlationId, { retry, requestHeaders: headers }) : Promise.resolve(NO_SSO);
+      sso.then((result) => {
+        const backendHeaders = withoutHopByHop(headers, fromEdge);
+        if (result.strip) for (const name of result.strip) delete backendHeaders[name];
+        backendHeaders.host = new URL(app.internalUrl).host;
+        Object.assign(backendHeaders, result.headers);
+        const upgrade = headers[UPGRADE_HEADER];
+        if (typeof upgrade === 'string') {
+          return forwardUpgrade({ stream, app, pools, path: backendPath(app.internalUrl, path), method, headers: backendHeaders, protocol: upgrade, correlationId, logger, refuse });
+        }
+        return send(stream, app, method, path, backendHeaders, correlationId, result.onResponse && { check: result.onResponse, canRetry: !retry && stream.endAfterHeaders, retry: () => attempt(true) });
+      }, (err: Error & { code?: string }) => {
+        const code = (err.code && Object.hasOwn(catalogue, err.code) ? err.code : 'DB-INTERNAL') as ErrorCode;
+        logger.warn({ correlationId, appId, code, err: err.message }, 'single sign-on failed');
+        refuse(stream, code, err.message);
+      });
+    };
+    attempt(false);
   };
 
-  function send(stream: ServerHttp2Stream, app: ConnectorAppConfig, method: string, path: string, headers: Record<string, unknown>, correlationId: string): void {
+  function send(stream: ServerHttp2Stream, app: ConnectorAppConfig, method: string, path: string, headers: Record<string, unknown>, correlationId: string, sso?: SsoCheck): void {
     const timeoutMs = app.backendTimeout * 1000;
+    let retrying = false;
     const abort = new AbortController();
     stream.once('close', () => { if (!stream.writableFinished) abort.abort(); });
 
@@ -87,9 +115,24 @@ export function createForwarder(deps: ForwarderDeps): (stream: ServerHttp2Stream
       signal: abort.signal,
     }, ({ statusCode, headers: responseHeaders }): Writable => {
       if (stream.destroyed) return stream;
+      if (sso) {
+        // SSO looks at the response head only: a refused or retried response's (small) body is discarded unread.
+        const verdict = sso.check(statusCode, responseHeaders, sso.canRetry);
+        if (verdict.action === 'retry' && sso.canRetry) {
+          retrying = true;
+          return discard();
+        }
+        if (verdict.action !== 'pass') {
+          const fail = verdict.action === 'fail' ? verdict : { code: 'DB-KCD-BACKEND-REJECTED' as const, detail: undefined };
+          refuse(stream, fail.code, fail.detail);
+          return discard();
+        }
+      }
       stream.respond({ ':status': statusCode, ...withoutHopByHop(responseHeaders as Record<string, string>) });
       return stream;
-    }).catch((err: NodeJS.ErrnoException) => {
+    }).then(() => {
+      if (retrying && !stream.destroyed) sso?.retry();
+    }, (err: NodeJS.ErrnoException) => {
       if (abort.signal.aborted) return; // the edge cancelled: the client went away
       const code = backendErrorCode(err);
       logger.warn({ correlationId, appId: app.id, code, err: err.message, errCode: err.code }, 'backend request failed');
@@ -97,6 +140,16 @@ export function createForwarder(deps: ForwarderDeps): (stream: ServerHttp2Stream
       else if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
     });
   }
+}
+
+interface SsoCheck {
+  check: NonNullable<SsoResult['onResponse']>;
+  canRetry: boolean;
+  retry(): void;
+}
+
+function discard(): Writable {
+  return new Writable({ write(_chunk, _encoding, done) { done(); } });
 }
 
 /** Answers the stream with a Drawbridge error; the edge turns it into the catalogue page. */
