@@ -50,11 +50,12 @@ export function appRoutes(app: FastifyInstance, ctx: AdminContext): void {
     checkInternalUrl(body.internalUrl);
     const externalUrl = parseExternalUrl(body.externalUrl ?? deps.defaultExternalUrl(tenant.name, body.name)).externalUrl;
     checkCa(body.backendCa);
-    const sso = body.sso === undefined ? undefined : checkSso(body.sso);
+    const { sso: ssoBody, ...fields } = body;
+    const sso = ssoBody === undefined ? undefined : checkSso(ssoBody);
     checkSsoPreAuth(sso, body.preAuth ?? 'idp');
     const group = await ctx.groupField(tenant.id, body.groupId);
     const created = await store.apps.create(tenant.id, {
-      ...body,
+      ...fields,
       groupId: group.id,
       externalUrl,
       sso,
@@ -80,12 +81,12 @@ export function appRoutes(app: FastifyInstance, ctx: AdminContext): void {
     schema: { tags, summary: 'Change an app', params: AppParams, body: AppPatch, response: { 200: Type.Ref('App'), ...errorResponses(400, 404, 409) } },
   }, async (req) => {
     const current = await find(req.params);
-    const { backendTimeout, groupId, ...rest } = req.body;
+    const { backendTimeout, groupId, sso, ...rest } = req.body;
     const patch: StoreAppPatch = { ...rest };
+    if (sso !== undefined) patch.sso = checkSso(sso);
     if (patch.internalUrl !== undefined) checkInternalUrl(patch.internalUrl);
     if (patch.externalUrl !== undefined) patch.externalUrl = parseExternalUrl(patch.externalUrl).externalUrl;
     checkCa(patch.backendCa);
-    if (patch.sso !== undefined) patch.sso = checkSso(patch.sso);
     checkSsoPreAuth(patch.sso ?? current.sso, patch.preAuth ?? current.preAuth);
     if (backendTimeout !== undefined) patch.backendTimeout = seconds(backendTimeout);
     if (groupId !== undefined) patch.groupId = (await ctx.groupField(current.tenantId, groupId)).id;
