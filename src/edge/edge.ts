@@ -27,6 +27,7 @@ import { respondError } from './proxy/respond-error.ts';
 import { TunnelRegistry } from './tunnel/registry.ts';
 import { ConfigPublisher } from './tunnel/config-publisher.ts';
 import { createTunnelServer } from './tunnel/tunnel-endpoint.ts';
+import { createAssertionMinter, jwksDocument, loadOrCreateSigningKey, JWKS_PATH } from './sso/assertion.ts';
 
 export interface RunningEdge {
   publicPort: number;
@@ -80,12 +81,26 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
 
   const ext = extensions.setup ? await extensions.setup({ store, config, logger, publicPort: () => publicPort }) : {};
   const systemHosts = new Map<string, SystemHostHandler>([...(extensions.systemHosts ?? []), ...(ext.systemHosts ?? [])]);
-  systemHosts.set(tunnelHost, (req, res, correlationId) => {
+  // Header SSO: the edge signs assertions and publishes its public keys on the login and tunnel hosts.
+  const signingKey = await loadOrCreateSigningKey(config.stateDir);
+  const jwks = jwksDocument([signingKey]);
+  const loginUrl = (): string => `https://${loginHostOf(config)}${publicPort === 443 ? '' : `:${publicPort}`}`;
+  const assertion = createAssertionMinter(signingKey, loginUrl);
+  const withJwks = (next: SystemHostHandler | undefined): SystemHostHandler => (req, res, correlationId) => {
+    if (new URL(req.url ?? '/', 'https://x').pathname === JWKS_PATH) {
+      res.writeHead(200, { 'content-type': 'application/jwk-set+json', 'cache-control': 'public, max-age=300' }).end(jwks);
+      return;
+    }
+    if (next) return next(req, res, correlationId);
+    respondError(res, 'DB-ROUTE-UNKNOWN-HOST', correlationId);
+  };
+  systemHosts.set(loginHostOf(config), withJwks(systemHosts.get(loginHostOf(config))));
+  systemHosts.set(tunnelHost, withJwks((req, res, correlationId) => {
     if (new URL(req.url ?? '/', 'https://x').pathname === ENROLL_PATH) return handleEnroll(req, res, { store, ca, tunnelHost, logger });
     respondError(res, 'DB-ROUTE-UNKNOWN-HOST', correlationId);
-  });
+  }));
 
-  const proxyDeps = { routes, registry, systemHosts, authenticate: ext.authenticate ?? extensions.authenticate ?? null, logger };
+  const proxyDeps = { routes, registry, systemHosts, authenticate: ext.authenticate ?? extensions.authenticate ?? null, logger, assertion };
   // Drain bookkeeping: requests and upgraded connections in flight (sockets reach the servers through emit, so the
   // servers' own close() cannot wait for them).
   let closing = false;

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ClientHttp2Stream, IncomingHttpHeaders } from 'node:http2';
 import http2 from 'node:http2';
-import { ERROR_HEADER, ERROR_DETAIL_HEADER, type Identity } from '../../tunnel/protocol.ts';
+import { ERROR_HEADER, ERROR_DETAIL_HEADER, ASSERTION_HEADER, type Identity } from '../../tunnel/protocol.ts';
 import type { App } from '../../store/types.ts';
 import type { Logger } from '../../lib/log.ts';
 import { newCorrelationId } from '../../lib/ids.ts';
@@ -24,6 +24,8 @@ export interface ProxyDeps {
   systemHosts: Map<string, SystemHostHandler>;
   authenticate: Authenticate | null;
   logger: Logger;
+  /** Header SSO: the edge-signed assertion for this user at this app, or null (edge/sso/assertion.ts). */
+  assertion?: (app: App, identity: Identity) => string | null;
 }
 
 /** Methods retried once on another connector when the tunnel fails before any response (RFC 9110 §9.2.2). */
@@ -96,6 +98,10 @@ export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res:
     const method = originalMethod(req);
     const withBody = hasRequestBody(req);
     const headers = buildStreamHeaders({ req, app, method, correlationId, identity });
+    if (identity && deps.assertion) {
+      const assertion = deps.assertion(app, identity);
+      if (assertion) headers[ASSERTION_HEADER] = assertion;
+    }
     const tried = new Set<string>();
     const startedAt = performance.now();
     let attempts = 0;
