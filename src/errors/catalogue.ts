@@ -232,6 +232,12 @@ export const catalogue = {
     user: 'Enter the current 6-digit code from your authenticator app (check your phone\'s clock), or one of your recovery codes.',
     admin: 'The TOTP code, recovery code or passkey assertion did not verify. Repeated failures count towards the account lockout. Reset the user\'s MFA with DELETE /api/v1/tenants/{tenant}/users/{id}/mfa.',
   },
+  'DB-SIGNIN-PASSKEY-FAILED': {
+    status: 401,
+    title: 'The passkey could not be verified',
+    user: 'Try the passkey again, make sure it is the one you registered for this organisation, or sign in another way (password, verification code).',
+    admin: 'A WebAuthn ceremony failed: unknown or another user\'s credential, expired or replayed challenge, wrong origin or RP id, no user verification, or a signature counter that did not grow (a cloned authenticator). The sign-in log entry has the reason.',
+  },
   'DB-SESSION-EXPIRED': {
     status: 401,
     title: 'Your session has ended',

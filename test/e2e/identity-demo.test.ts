@@ -4,6 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { mkdir, readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { generate as otp } from 'otplib';
@@ -272,6 +274,85 @@ describe('identity demo: drawbridge dev in a real browser', { skip: !existsSync(
     await context.close();
   });
 
+  it('passkeys: frank registers one, then uses it as his second step and to sign in without a password; a cloned counter is refused', async () => {
+    const created = await stack.admin<{ id: string }>('POST', '/tenants/contoso/users', { upn: 'frank@contoso.example', displayName: 'Frank Fischer', password: 'frank-Password-1' });
+    assert.equal(created.status, 201);
+    const groups = await stack.admin<{ items: { id: string; name: string }[] }>('GET', '/tenants/contoso/user-groups');
+    assert.equal((await stack.admin('PUT', `/tenants/contoso/user-groups/${groups.body.items.find((g) => g.name === 'HR')!.id}/members/${created.body.id}`)).status < 300, true);
+    assert.equal((await stack.admin('POST', '/tenants/contoso/licences/basic/assignments', { type: 'user', id: created.body.id })).status, 201);
+
+    const { context, page } = await fresh();
+    // A platform authenticator with user verification (fingerprint/PIN) that always succeeds.
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('WebAuthn.enable');
+    const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+      options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+    });
+    const loginOrigin = `https://${loginHost}`;
+
+    await signIn(page, `${hrUrl}/`, 'frank', 'frank-Password-1');
+    await page.waitForURL(`${hrUrl}/`);
+    // Register from the sign-in host's home page.
+    await page.goto(`${loginOrigin}/`);
+    assert.match(await page.locator('dl').innerText(), /none yet/);
+    await page.getByRole('link', { name: 'Add a passkey' }).click();
+    assert.match(await page.locator('h1').innerText(), /Add a passkey/);
+    await page.getByLabel('Name for this passkey').fill('Work laptop');
+    await shot(page, '14-passkey-register');
+    await page.getByRole('button', { name: 'Create a passkey' }).click();
+    await page.waitForURL(`${loginOrigin}/passkey/register`);
+    assert.match(await page.locator('h1').innerText(), /Your passkey is ready/);
+    await shot(page, '15-passkey-added');
+    const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
+    assert.equal(credentials.length, 1);
+    assert.equal(credentials[0].rpId, 'apps.localhost', 'the RP id is the edge domain');
+    assert.equal(credentials[0].isResidentCredential, true);
+    await page.getByRole('link', { name: 'Continue' }).click();
+    assert.match(await page.locator('dl').innerText(), /Work laptop/);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+
+    // Password, then the passkey as the second step.
+    await signIn(page, `${hrUrl}/`, 'frank', 'frank-Password-1');
+    assert.equal(new URL(page.url()).pathname, '/passkey');
+    assert.match(await page.locator('h1').innerText(), /Use your passkey/);
+    await shot(page, '16-passkey-second-step');
+    await page.getByRole('button', { name: 'Continue with passkey' }).click();
+    await page.waitForURL(`${hrUrl}/`);
+    assert.equal(await page.locator('h1').innerText(), 'Contoso HR');
+    await page.goto(`${hrUrl}/.drawbridge/auth/signout`);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+
+    // Passwordless: the discoverable passkey names the user and verifies them.
+    await page.goto(`${hrUrl}/`);
+    await page.getByRole('link', { name: 'Sign in with a passkey' }).click();
+    assert.match(await page.locator('h1').innerText(), /Sign in with a passkey/);
+    await shot(page, '17-passkey-sign-in');
+    await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+    await page.waitForURL(`${hrUrl}/`);
+    assert.equal(await page.locator('h1').innerText(), 'Contoso HR');
+
+    // The stored signature counter followed the authenticator; a counter that goes backwards means a clone.
+    const db = new DatabaseSync(path.join(stack.dir, 'edge', 'drawbridge.db'));
+    try {
+      const row = db.prepare('SELECT counter FROM dir_webauthn_credentials WHERE user_id = ?').get(created.body.id) as { counter: number };
+      const { credentials: after } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
+      assert.equal(row.counter, after[0].signCount);
+      assert.ok(row.counter >= 2);
+      db.prepare('UPDATE dir_webauthn_credentials SET counter = 1000000 WHERE user_id = ?').run(created.body.id);
+    } finally {
+      db.close();
+    }
+    await page.goto(`${hrUrl}/.drawbridge/auth/signout`);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.goto(`${hrUrl}/`);
+    await page.getByRole('link', { name: 'Sign in with a passkey' }).click();
+    await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+    await page.waitForURL(`${loginOrigin}/passkey/signin`);
+    assert.match(await page.locator('[role=alert]').first().innerText(), /passkey could not be verified[\s\S]*DB-SIGNIN-PASSKEY-FAILED/);
+    await shot(page, '18-passkey-refused');
+    await context.close();
+  });
+
   it('the sign-in log shows each attempt with its code', async () => {
     const hrId = (await stack.admin<{ id: string }>('GET', '/tenants/contoso/apps/hr')).body.id;
     const entries = await signinLog('');
@@ -289,6 +370,11 @@ describe('identity demo: drawbridge dev in a real browser', { skip: !existsSync(
     assert.ok(find('dave@contoso.example', (e) => e.event === 'mfa' && e.result === 'success' && e.mfaMethod === 'totp'));
     assert.ok(find('dave@contoso.example', (e) => e.event === 'access' && e.result === 'success' && e.mfaMethod === 'totp'));
     assert.ok(find('erin@contoso.example', (e) => e.code === 'DB-SIGNIN-LOCKED-OUT'));
+    const frank = 'frank@contoso.example';
+    assert.ok(entries.some((e) => e.event === 'mfa-enrol' && e.result === 'success' && e.mfaMethod === 'webauthn'), 'passkey registration');
+    assert.ok(find(frank, (e) => e.event === 'mfa' && e.result === 'success' && e.mfaMethod === 'webauthn'), 'passkey as second step');
+    assert.ok(find(frank, (e) => e.event === 'signin' && e.result === 'success' && e.authMethod === 'webauthn'), 'passwordless');
+    assert.ok(find(frank, (e) => e.event === 'signin' && e.code === 'DB-SIGNIN-PASSKEY-FAILED'), 'the cloned counter');
     for (const e of entries) {
       assert.equal(e.clientIp, '127.0.0.1');
       assert.ok(e.correlationId);

@@ -5,22 +5,33 @@ import type { ErrorCode } from '../../errors/catalogue.ts';
 
 export const MAX_FORM_BYTES = 16 * 1024;
 
-/** Pages carry no script (except the passkey page's own file), embed nothing, and are never cached or framed. */
-export function securityHeaders(scripts = false): Record<string, string> {
+/** What a sign-in page handler answers with: the exchange, its correlation id, and cookies to set on any answer. */
+export interface Reply {
+  req: IncomingMessage;
+  res: ServerResponse;
+  cid: string;
+  cookies: string[];
+}
+
+/**
+ * Pages carry no script (the passkey page runs one inline script, allowed by its hash), embed nothing, and are
+ * never cached or framed.
+ */
+export function securityHeaders(scriptHash?: string): Record<string, string> {
   return {
     'cache-control': 'no-store',
-    'content-security-policy': `default-src 'none'; style-src 'unsafe-inline'; img-src data:; ${scripts ? "script-src 'self'; connect-src 'self'; " : ''}base-uri 'none'; frame-ancestors 'none'`,
+    'content-security-policy': `default-src 'none'; style-src 'unsafe-inline'; img-src data:; ${scriptHash ? `script-src '${scriptHash}'; ` : ''}base-uri 'none'; frame-ancestors 'none'`,
     'x-frame-options': 'DENY',
     'x-content-type-options': 'nosniff',
     'referrer-policy': 'same-origin',
   };
 }
 
-export function sendHtml(res: ServerResponse, status: number, html: string, cookies: string[] = [], scripts = false): void {
+export function sendHtml(res: ServerResponse, status: number, html: string, cookies: string[] = [], scriptHash?: string): void {
   if (res.headersSent) return;
   const body = Buffer.from(html);
   res.writeHead(status, {
-    ...securityHeaders(scripts),
+    ...securityHeaders(scriptHash),
     'content-type': 'text/html; charset=utf-8',
     'content-length': body.length,
     ...(cookies.length ? { 'set-cookie': cookies } : {}),

@@ -15,10 +15,10 @@ import type { App, Tenant } from '../../store/types.ts';
 import { decideAccess } from '../access/decide.ts';
 import { appOrigin, browserBinding, centralCookie, csrfToken, csrfValid, currentCentral, writeLog, type Ctx } from './context.ts';
 import { CENTRAL_COOKIE, clearCookie, FLOW_COOKIE } from './cookies.ts';
-import { BodyTooLarge, readForm, redirect, requestUrl, sendError, sendHtml, clientIp } from './http.ts';
+import { BodyTooLarge, readForm, redirect, requestUrl, sendError, sendHtml, clientIp, type Reply } from './http.ts';
 import { handleOidcCallback, oidcStartUrl, startOidc } from './oidc.ts';
 import { deniedPage, enrollPage, homePage, loginPage, mfaPage, recoveryCodesPage, signedOutPage, signoutConfirmPage, type Hidden } from './pages.ts';
-import { handlePasskey, passkeyScript } from './webauthn.ts';
+import { handlePasskey, type PasskeyHost } from './webauthn.ts';
 import { newSecret, type CentralSession } from './sessions.ts';
 import { decodeState, type SigninState } from './state.ts';
 
@@ -26,15 +26,28 @@ import { decodeState, type SigninState } from './state.ts';
 const MAX_MFA_FAILURES = 5;
 const CODE_TTL_SECONDS = 60;
 
-interface Req {
+interface Req extends Reply {
   ctx: Ctx;
-  req: IncomingMessage;
-  res: ServerResponse;
-  cid: string;
   url: URL;
   /** Browser binding: CSRF token for the forms on this page and the cookie to set when new. */
   csrf: string;
-  cookies: string[];
+}
+
+function passkeyHost(r: Req): PasskeyHost {
+  return {
+    reply: r,
+    hidden: (stateText) => hiddenFor(r, stateText),
+    resolveTenant: (tenantId) => resolveTenant(r.ctx, tenantId),
+    completeMfa: (central, stateText, method) => completeMfa(r, central, stateText, method),
+    async signedIn(tenantId, userId, stateText) {
+      const now = new Date(r.ctx.now());
+      await r.ctx.deps.directory.users.recordSignIn(tenantId, userId, now.toISOString());
+      // User verification made the passkey two factors in one: the session is complete at once.
+      const central = await startCentralSession(r.ctx, r.req, tenantId, userId, ['webauthn'], false, true);
+      const state = stateText ? decodeState(r.ctx.keys.key('state'), stateText, r.ctx.now()) : null;
+      await afterPrimary(r, central, stateText, { tenantId, event: 'signin', username: '', appId: state?.a ?? null, authMethod: 'webauthn', mfaMethod: 'webauthn' });
+    },
+  };
 }
 
 function hiddenFor(r: Req, stateText: string | null): Hidden {
@@ -80,14 +93,11 @@ export async function handleLoginRequest(ctx: Ctx, req: IncomingMessage, res: Se
           return afterPrimary(r, central, stateText);
         });
         break;
-      case '/assets/passkey.js':
-        if (get) return passkeyScript(res);
-        break;
       case '/favicon.ico':
         res.writeHead(204).end();
         return;
       default:
-        if (url.pathname.startsWith('/passkey')) return await handlePasskey(ctx, req, res, cid, url, r.csrf, r.cookies, (central, stateText) => completeMfa(r, central, stateText, 'webauthn'));
+        if (url.pathname.startsWith('/passkey')) return await handlePasskey(ctx, passkeyHost(r), url);
     }
     if (!get && method !== 'POST') {
       res.writeHead(405, { allow: 'GET, HEAD, POST' }).end();
@@ -124,7 +134,8 @@ async function home(r: Req) {
   if (!done && tenant && r.url.searchParams.get('signin') === '1') {
     return renderLogin(r, null, tenant, null, 200);
   }
-  sendHtml(r.res, 200, homePage({ upn: user?.upn ?? null, tenantName: tenant?.displayName ?? null, signout: hiddenFor(r, null) }), r.cookies);
+  const passkeys = user ? (await r.ctx.deps.directory.mfa.webauthnList(user.tenantId, user.id)).map((c) => c.name) : [];
+  sendHtml(r.res, 200, homePage({ upn: user?.upn ?? null, tenantName: tenant?.displayName ?? null, signout: hiddenFor(r, null), passkeys }), r.cookies);
 }
 
 /** GET /authorize: the entry point from an app host. Signed in → decide and hand off; else the form. */
@@ -153,9 +164,11 @@ async function renderLogin(r: Req, stateText: string | null, tenant: Tenant, app
       hidden: hiddenFor(r, stateText),
       tenantName: tenant.displayName,
       appName: app?.name ?? null,
+      appHost: app ? new URL(app.externalUrl).host : null,
       username,
       error: error ? { code: error.code, message: error.message ?? catalogue[error.code].title } : undefined,
       federation,
+      passkeyUrl: stateText ? `/passkey/signin?state=${encodeURIComponent(stateText)}` : '/passkey/signin',
       allowPersistent: settings.allowPersistentSessions,
     }),
     r.cookies,
@@ -274,7 +287,7 @@ async function postLogin(r: Req) {
 }
 
 /** Replaces any previous sign-in of this browser with a fresh session (new id: no fixation). */
-export async function startCentralSession(ctx: Ctx, req: IncomingMessage, tenantId: string, userId: string, authMethods: string[], persistent: boolean): Promise<CentralSession> {
+export async function startCentralSession(ctx: Ctx, req: IncomingMessage, tenantId: string, userId: string, authMethods: string[], persistent: boolean, multiFactor = false): Promise<CentralSession> {
   const previous = await currentCentral(ctx, req);
   if (previous) await ctx.sessions.deleteCentral(previous.id);
   const settings = await ctx.deps.directory.settings.get(tenantId);
@@ -285,7 +298,7 @@ export async function startCentralSession(ctx: Ctx, req: IncomingMessage, tenant
     tenantId,
     userId,
     authMethods,
-    stage: methods.totp || methods.webauthn ? 'mfa' : settings.requireMfa ? 'enroll' : 'done',
+    stage: multiFactor ? 'done' : methods.totp || methods.webauthn ? 'mfa' : settings.requireMfa ? 'enroll' : 'done',
     persistent,
     createdAt: t,
     lastSeenAt: t,
@@ -302,7 +315,7 @@ async function startCentral(r: Req, tenantId: string, userId: string, authMethod
 }
 
 /** After the first factor (password or federation): log, set the cookie, and go to MFA, enrolment or the app. */
-async function afterPrimary(r: Req, central: CentralSession, stateText: string | null, base?: { tenantId: string; event: string; username: string; appId: string | null; authMethod: string }) {
+async function afterPrimary(r: Req, central: CentralSession, stateText: string | null, base?: { tenantId: string; event: string; username: string; appId: string | null; authMethod: string; mfaMethod?: string }) {
   const user = await r.ctx.deps.directory.users.get(central.tenantId, central.userId);
   const entry = base ?? { tenantId: central.tenantId, event: 'signin', username: user?.upn ?? '', appId: null, authMethod: central.authMethods[0] };
   if (central.stage === 'done') {
@@ -448,6 +461,7 @@ async function renderEnroll(r: Req, central: CentralSession, stateText: string |
       upn: user?.upn ?? '',
       qrSvgDataUri: `data:image/svg+xml;base64,${Buffer.from(svg).toString('base64')}`,
       secret,
+      passkeyUrl: `/passkey/register${stateText ? `?state=${encodeURIComponent(stateText)}` : ''}`,
       error: error ? { code: error, message: 'That code is not right. Enter the code the app shows now.' } : undefined,
     }),
     r.cookies,

@@ -1,6 +1,7 @@
 /** The sign-in pages: server-rendered, no script required, one form per page, labels on every field. */
 import { catalogue, type ErrorCode } from '../../errors/catalogue.ts';
 import { escapeHtml as e, page } from '../../errors/render.ts';
+import { PASSKEY_SCRIPT } from './passkey-script.ts';
 
 export interface Hidden {
   csrf: string;
@@ -22,9 +23,12 @@ export function loginPage(o: {
   hidden: Hidden;
   tenantName: string;
   appName: string | null;
+  /** The app's public host, so users see where they are going. */
+  appHost?: string | null;
   username?: string;
   error?: { message: string; code: ErrorCode };
   federation?: { label: string; url: string } | null;
+  passkeyUrl: string;
   allowPersistent: boolean;
 }): string {
   return page(
@@ -33,7 +37,7 @@ export function loginPage(o: {
 <main class="card" role="main" aria-labelledby="title">
   <p class="status">${e(o.tenantName)}</p>
   <h1 id="title">Sign in</h1>
-  <p class="lead">${o.appName ? `to continue to <strong>${e(o.appName)}</strong>` : 'to your organisation\'s applications'}</p>
+  <p class="lead">${o.appName ? `to continue to <strong>${e(o.appName)}</strong>${o.appHost ? ` <span class="muted">· ${e(o.appHost)}</span>` : ''}` : 'to your organisation\'s applications'}</p>
   ${o.error ? alert(o.error.message, o.error.code) : ''}
   <form method="post" action="/login" autocomplete="on">
     ${hidden(o.hidden)}
@@ -44,11 +48,9 @@ export function loginPage(o: {
     ${o.allowPersistent ? '<label class="check"><input type="checkbox" name="remember" value="1"> Stay signed in on this device</label>' : ''}
     <button type="submit" class="wide">Sign in</button>
   </form>
-  ${
-    o.federation
-      ? `<div class="divider">or</div><a class="button secondary" style="display:block;text-align:center" href="${e(o.federation.url)}">Sign in with ${e(o.federation.label)}</a>`
-      : ''
-  }
+  <div class="divider">or</div>
+  <a class="button secondary" style="display:block;text-align:center;margin-top:0" href="${e(o.passkeyUrl)}">Sign in with a passkey</a>
+  ${o.federation ? `<a class="button secondary" style="display:block;text-align:center;margin-top:12px" href="${e(o.federation.url)}">Sign in with ${e(o.federation.label)}</a>` : ''}
 </main>${footer}`,
   );
 }
@@ -75,7 +77,7 @@ export function mfaPage(o: { hidden: Hidden; upn: string; error?: { message: str
   );
 }
 
-export function enrollPage(o: { hidden: Hidden; upn: string; qrSvgDataUri: string; secret: string; error?: { message: string; code: ErrorCode } }): string {
+export function enrollPage(o: { hidden: Hidden; upn: string; qrSvgDataUri: string; secret: string; passkeyUrl: string; error?: { message: string; code: ErrorCode } }): string {
   const grouped = o.secret.replace(/(.{4})/g, '$1 ').trim();
   return page(
     'Set up two-step verification',
@@ -98,6 +100,8 @@ export function enrollPage(o: { hidden: Hidden; upn: string; qrSvgDataUri: strin
     <input type="text" class="otp" id="code" name="code" inputmode="numeric" autocomplete="one-time-code" required maxlength="6" autofocus>
     <button type="submit" class="wide">Turn on two-step verification</button>
   </form>
+  <div class="divider">or</div>
+  <a class="button secondary" style="display:block;text-align:center;margin-top:0" href="${e(o.passkeyUrl)}">Use a passkey instead</a>
 </main>${footer}`,
   );
 }
@@ -168,7 +172,7 @@ export function signoutConfirmPage(o: { hidden: Hidden; upn: string | null }): s
   );
 }
 
-export function homePage(o: { upn: string | null; tenantName: string | null; signout: Hidden }): string {
+export function homePage(o: { upn: string | null; tenantName: string | null; signout: Hidden; passkeys: string[] }): string {
   return page(
     o.upn ? 'Signed in' : 'Sign in',
     `
@@ -179,7 +183,13 @@ export function homePage(o: { upn: string | null; tenantName: string | null; sig
       ? `<h1 id="title">You are signed in</h1>
   <p class="who"><span>Signed in as <strong>${e(o.upn)}</strong></span></p>
   <p>Open any of your organisation's applications: this sign-in serves them all.</p>
-  <form method="post" action="/signout">${hidden(o.signout)}<button type="submit" class="secondary">Sign out</button></form>`
+  <dl>
+    <dt>Passkeys</dt><dd>${o.passkeys.length ? o.passkeys.map((p) => e(p)).join(', ') : 'none yet'}</dd>
+  </dl>
+  <div class="actions">
+    <a class="button" style="margin-top:0" href="/passkey/register">Add a passkey</a>
+    <form method="post" action="/signout">${hidden(o.signout)}<button type="submit" class="secondary" style="margin-top:0">Sign out</button></form>
+  </div>`
       : `<h1 id="title">Open an application to sign in</h1>
   <p>Sign-in starts from the application you want to use. Open it from its usual address or link, and you will be brought here.</p>`
   }
@@ -187,20 +197,58 @@ export function homePage(o: { upn: string | null; tenantName: string | null; sig
   );
 }
 
-export function passkeyPage(o: { hidden: Hidden; upn: string; optionsUrl: string; verifyUrl: string; fallbackUrl: string }): string {
+const PASSKEY_TEXT = {
+  verify: { title: 'Use your passkey', status: 'Second step', lead: 'Confirm it is you with the passkey on this device or your security key (fingerprint, face or PIN).', button: 'Continue with passkey' },
+  register: { title: 'Add a passkey', status: 'Passkeys', lead: 'A passkey lets you confirm sign-ins with your fingerprint, face, PIN or security key instead of a code. It stays on your device; Drawbridge keeps only its public key.', button: 'Create a passkey' },
+  signin: { title: 'Sign in with a passkey', status: 'Passwordless', lead: 'Choose your passkey: it identifies you and confirms it is you, so no password is needed.', button: 'Sign in with a passkey' },
+} as const;
+
+/**
+ * One page for the three passkey ceremonies. The options travel in a data attribute; the page's only script (allowed
+ * by its CSP hash) runs the ceremony and posts the result in the form. Without JavaScript the form explains itself.
+ */
+export function passkeyPage(o: {
+  mode: 'verify' | 'register' | 'signin';
+  hidden: Hidden;
+  upn: string | null;
+  optionsJson: string;
+  fallback: { url: string; label: string } | null;
+  error?: { message: string; code: ErrorCode };
+}): string {
+  const t = PASSKEY_TEXT[o.mode];
+  const action = o.mode === 'verify' ? '/passkey' : `/passkey/${o.mode}`;
   return page(
-    'Use a passkey',
+    t.title,
     `
-<main class="card" role="main" aria-labelledby="title" id="passkey" data-options="${e(o.optionsUrl)}" data-verify="${e(o.verifyUrl)}" data-csrf="${e(o.hidden.csrf)}" data-state="${e(o.hidden.state ?? '')}">
-  <p class="status">Second step</p>
-  <h1 id="title">Use your passkey</h1>
-  <p class="who"><span>Signing in as <strong>${e(o.upn)}</strong></span></p>
-  <p>Your browser will ask you to confirm with your security key, fingerprint or face.</p>
+<main class="card" role="main" aria-labelledby="title">
+  <p class="status">${t.status}</p>
+  <h1 id="title">${t.title}</h1>
+  ${o.upn ? `<p class="who"><span>${o.mode === 'register' ? 'Signed in' : 'Signing in'} as <strong>${e(o.upn)}</strong></span></p>` : ''}
+  <p class="lead">${t.lead}</p>
+  ${o.error ? alert(o.error.message, o.error.code) : ''}
   <div class="alert" role="alert" id="passkey-error" hidden></div>
-  <button type="button" id="passkey-start" class="wide">Continue with passkey</button>
-  <noscript><div class="notice">Passkeys need JavaScript. <a href="${e(o.fallbackUrl)}">Use a verification code instead</a>.</div></noscript>
-  <p><a href="${e(o.fallbackUrl)}">Use a verification code instead</a></p>
-</main>
-<script src="/assets/passkey.js"></script>`,
+  <form method="post" action="${action}" id="passkey-form" data-mode="${o.mode}" data-options="${e(o.optionsJson)}">
+    ${hidden(o.hidden)}
+    <input type="hidden" name="credential" value="">
+    ${o.mode === 'register' ? '<label for="name">Name for this passkey</label><input type="text" id="name" name="name" maxlength="64" placeholder="e.g. Work laptop" autocomplete="off">' : ''}
+    <button type="submit" class="wide">${t.button}</button>
+  </form>
+  <noscript><div class="notice">Passkeys need JavaScript in this browser.${o.fallback ? ` <a href="${e(o.fallback.url)}">${e(o.fallback.label)}</a>.` : ''}</div></noscript>
+  ${o.fallback ? `<p class="muted" style="text-align:center"><a href="${e(o.fallback.url)}">${e(o.fallback.label)}</a></p>` : ''}
+</main>${footer}
+<script>${PASSKEY_SCRIPT}</script>`,
+  );
+}
+
+export function passkeyAddedPage(o: { name: string; continueUrl: string }): string {
+  return page(
+    'Passkey added',
+    `
+<main class="card" role="main" aria-labelledby="title">
+  <p class="status">Passkeys</p>
+  <h1 id="title">Your passkey is ready</h1>
+  <p><strong>${e(o.name)}</strong> was added. Next time you sign in, confirm with it instead of typing a code — or skip the password altogether with <em>Sign in with a passkey</em>.</p>
+  <a class="button" href="${e(o.continueUrl)}">Continue</a>
+</main>${footer}`,
   );
 }

@@ -1,23 +1,325 @@
-/** Passkeys (WebAuthn) as a second factor. */
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Ctx } from './context.ts';
-import { sendError } from './http.ts';
-import type { CentralSession } from './sessions.ts';
+/**
+ * Passkeys (WebAuthn) on the sign-in host, with `@simplewebauthn/server`. The relying party id is the edge domain
+ * (the sign-in host's parent), the expected origin is the sign-in host's origin, and user verification is required,
+ * so a passkey alone counts as two factors. Three flows share one page and one small inline script:
+ *
+ *   GET/POST /passkey            second step after a password (or federation) for a user with a passkey
+ *   GET/POST /passkey/register   add a passkey: signed-in users, or users who must enrol MFA
+ *   GET/POST /passkey/signin     passwordless: a discoverable passkey identifies and verifies the user
+ *
+ * The options (with the challenge) are rendered into the page; the challenge is kept server-side in a flow record
+ * named by a host-only cookie and can be answered once. The script turns the browser's credential into JSON and
+ * posts it with the page's CSRF token, so the server answers with an ordinary redirect.
+ */
+import type { IncomingMessage } from 'node:http';
+import {
+  generateAuthenticationOptions,
+  generateRegistrationOptions,
+  verifyAuthenticationResponse,
+  verifyRegistrationResponse,
+  type AuthenticationResponseJSON,
+  type RegistrationResponseJSON,
+} from '@simplewebauthn/server';
+import type { ErrorCode } from '../../errors/catalogue.ts';
+import { sign, unsign } from '../../identity/keys.ts';
+import { afterFailure, isLocked } from '../../identity/lockout.ts';
+import { generateRecoveryCodes, hashRecoveryCode } from '../../identity/recovery-codes.ts';
+import type { Tenant } from '../../store/types.ts';
+import { centralCookie, csrfValid, currentCentral, writeLog, type Ctx } from './context.ts';
+import { CENTRAL_COOKIE, clearCookie, FLOW_COOKIE, parseCookies, serializeCookie } from './cookies.ts';
+import { readForm, redirect, sendError, sendHtml, type Reply } from './http.ts';
+import { passkeyAddedPage, passkeyPage, recoveryCodesPage, type Hidden } from './pages.ts';
+import { PASSKEY_SCRIPT_HASH } from './passkey-script.ts';
+import { newSecret, type CentralSession } from './sessions.ts';
+import { decodeState } from './state.ts';
 
-export function passkeyScript(res: ServerResponse): void {
-  res.writeHead(404).end();
+const FLOW_TTL_SECONDS = 300;
+const MAX_FAILURES = 5;
+/** Credential JSON from the browser is small (attestation "none"); anything bigger is refused. */
+const MAX_CREDENTIAL_CHARS = 8 * 1024;
+
+type Mode = 'verify' | 'register' | 'signin';
+
+interface Flow {
+  kind: `webauthn-${Mode}`;
+  challenge: string;
+  tenantId: string;
+  /** verify/register: the central session the ceremony belongs to. */
+  centralId?: string;
 }
 
-export async function handlePasskey(
-  ctx: Ctx,
-  req: IncomingMessage,
-  res: ServerResponse,
-  cid: string,
-  _url: URL,
-  _csrf: string,
-  _cookies: string[],
-  _complete: (central: CentralSession, stateText: string | null) => Promise<void>,
-): Promise<void> {
-  void ctx;
-  sendError(req, res, 'DB-HTTP-BAD-REQUEST', cid, 'There is no sign-in page at this address.');
+/** What the sign-in host lends a passkey request: the reply helpers and the steps shared with the password flow. */
+export interface PasskeyHost {
+  reply: Reply;
+  hidden(stateText: string | null): Hidden;
+  resolveTenant(tenantId: string | null): Promise<Tenant | null>;
+  /** Second factor done: rotate the session and continue. */
+  completeMfa(central: CentralSession, stateText: string | null, method: string): Promise<void>;
+  /** A passwordless sign-in: start a central session that has both factors and continue. */
+  signedIn(tenantId: string, userId: string, stateText: string | null): Promise<void>;
+}
+
+export async function handlePasskey(ctx: Ctx, host: PasskeyHost, url: URL): Promise<void> {
+  const { req } = host.reply;
+  const mode: Mode | null = url.pathname === '/passkey' ? 'verify' : url.pathname === '/passkey/register' ? 'register' : url.pathname === '/passkey/signin' ? 'signin' : null;
+  const method = req.method ?? 'GET';
+  if (!mode || (method !== 'GET' && method !== 'POST')) {
+    return sendError(req, host.reply.res, 'DB-HTTP-BAD-REQUEST', host.reply.cid, 'There is no sign-in page at this address.', host.reply.cookies);
+  }
+  if (method === 'GET') return showPage(ctx, host, mode, url.searchParams.get('state'));
+  const form = await readForm(req);
+  const stateText = form.get('state') || null;
+  if (!csrfValid(ctx, req, form.get('csrf'))) return sendError(req, host.reply.res, 'DB-SIGNIN-CSRF', host.reply.cid, undefined, host.reply.cookies);
+  const flow = await takeFlow(ctx, req, mode);
+  const text = form.get('credential') ?? '';
+  if (mode === 'register') return finishRegistration(ctx, host, stateText, flow, text, form.get('name'));
+  if (mode === 'verify') return finishVerify(ctx, host, stateText, flow, text);
+  return finishSignin(ctx, host, stateText, flow, text);
+}
+
+function rpId(ctx: Ctx): string {
+  return ctx.deps.domain.toLowerCase();
+}
+
+async function takeFlow(ctx: Ctx, req: IncomingMessage, mode: Mode): Promise<Flow | null> {
+  const raw = parseCookies(req.headers.cookie).get(FLOW_COOKIE);
+  const id = raw ? unsign(ctx.keys.key('cookie'), raw) : null;
+  const flow = id ? ((await ctx.sessions.takeFlow(id)) as Flow | null) : null;
+  return flow && flow.kind === `webauthn-${mode}` ? flow : null;
+}
+
+async function putFlow(ctx: Ctx, flow: Flow): Promise<string> {
+  const id = newSecret(24);
+  await ctx.sessions.putFlow(id, { ...flow }, FLOW_TTL_SECONDS);
+  return serializeCookie(FLOW_COOKIE, sign(ctx.keys.key('cookie'), id), { maxAge: FLOW_TTL_SECONDS });
+}
+
+/** The central session a verify/register page belongs to, or null after answering with where to go instead. */
+async function sessionFor(ctx: Ctx, host: PasskeyHost, mode: 'verify' | 'register', stateText: string | null): Promise<CentralSession | null> {
+  const central = await currentCentral(ctx, host.reply.req);
+  const ok = central && (mode === 'verify' ? central.stage === 'mfa' : central.stage === 'done' || central.stage === 'enroll');
+  if (ok) return central;
+  const q = stateText ? `?state=${encodeURIComponent(stateText)}` : '';
+  if (central?.stage === 'done') redirect(host.reply.res, stateText ? `/authorize${q}` : '/', host.reply.cookies, 303);
+  else if (central) redirect(host.reply.res, `${central.stage === 'mfa' ? '/mfa' : '/mfa/enroll'}${q}`, host.reply.cookies, 303);
+  else if (stateText) redirect(host.reply.res, `/authorize${q}`, host.reply.cookies, 303);
+  else sendError(host.reply.req, host.reply.res, 'DB-SESSION-EXPIRED', host.reply.cid, undefined, host.reply.cookies);
+  return null;
+}
+
+async function showPage(ctx: Ctx, host: PasskeyHost, mode: Mode, stateText: string | null, status = 200, error?: { code: ErrorCode; message: string }): Promise<void> {
+  const { directory } = ctx.deps;
+  const q = stateText ? `?state=${encodeURIComponent(stateText)}` : '';
+  if (stateText && !decodeState(ctx.keys.key('state'), stateText, ctx.now())) {
+    return sendError(host.reply.req, host.reply.res, 'DB-SIGNIN-STATE-INVALID', host.reply.cid, undefined, host.reply.cookies);
+  }
+  let tenantId: string;
+  let upn: string | null = null;
+  let options: object;
+  let centralId: string | undefined;
+  let fallback: { url: string; label: string } | null;
+  if (mode === 'signin') {
+    const state = stateText ? decodeState(ctx.keys.key('state'), stateText, ctx.now()) : null;
+    const tenant = await host.resolveTenant(state?.t ?? null);
+    if (!tenant) return sendError(host.reply.req, host.reply.res, 'DB-SIGNIN-TENANT-UNKNOWN', host.reply.cid, undefined, host.reply.cookies);
+    tenantId = tenant.id;
+    options = await generateAuthenticationOptions({ rpID: rpId(ctx), userVerification: 'required', timeout: 120_000 });
+    fallback = { url: stateText ? `/authorize${q}` : '/?signin=1', label: 'Sign in with a password instead' };
+  } else {
+    const central = await sessionFor(ctx, host, mode, stateText);
+    if (!central) return;
+    tenantId = central.tenantId;
+    centralId = central.id;
+    const user = await directory.users.get(central.tenantId, central.userId);
+    if (!user) return sendError(host.reply.req, host.reply.res, 'DB-SESSION-EXPIRED', host.reply.cid, undefined, host.reply.cookies);
+    upn = user.upn;
+    const credentials = await directory.mfa.webauthnList(central.tenantId, central.userId);
+    const descriptors = credentials.map((c) => ({ id: c.credentialId, transports: c.transports }));
+    if (mode === 'verify') {
+      const methods = await directory.mfa.methods(central.tenantId, central.userId);
+      options = await generateAuthenticationOptions({ rpID: rpId(ctx), allowCredentials: descriptors, userVerification: 'required', timeout: 120_000 });
+      fallback = methods.totp || methods.recoveryCodes > 0 ? { url: `/mfa${q}`, label: 'Use a verification code instead' } : null;
+    } else {
+      const tenant = await ctx.deps.store.tenants.get(central.tenantId);
+      options = await generateRegistrationOptions({
+        rpName: `Drawbridge · ${tenant?.displayName ?? 'sign-in'}`,
+        rpID: rpId(ctx),
+        userName: user.upn,
+        userDisplayName: user.displayName || user.upn,
+        userID: new TextEncoder().encode(user.id),
+        attestationType: 'none',
+        excludeCredentials: descriptors,
+        authenticatorSelection: { residentKey: 'required', userVerification: 'required' },
+        timeout: 120_000,
+      });
+      fallback = central.stage === 'enroll' ? { url: `/mfa/enroll${q}`, label: 'Use an authenticator app instead' } : { url: stateText ? `/authorize${q}` : '/', label: 'Not now' };
+    }
+  }
+  const flowCookie = await putFlow(ctx, { kind: `webauthn-${mode}`, challenge: (options as { challenge: string }).challenge, tenantId, centralId });
+  sendHtml(
+    host.reply.res,
+    status,
+    passkeyPage({ mode, hidden: host.hidden(stateText), upn, optionsJson: JSON.stringify(options), fallback, error }),
+    [...host.reply.cookies, flowCookie],
+    PASSKEY_SCRIPT_HASH,
+  );
+}
+
+function parseCredential<T>(text: string): T | null {
+  if (!text || text.length > MAX_CREDENTIAL_CHARS) return null;
+  try {
+    const value = JSON.parse(text) as { id?: unknown; response?: unknown };
+    return typeof value.id === 'string' && typeof value.response === 'object' && value.response !== null ? (value as T) : null;
+  } catch {
+    return null;
+  }
+}
+
+const FAILED = { code: 'DB-SIGNIN-PASSKEY-FAILED' as const, message: 'The passkey could not be verified. Try again, or use another way to sign in.' };
+
+async function finishRegistration(ctx: Ctx, host: PasskeyHost, stateText: string | null, flow: Flow | null, text: string, name: string | null): Promise<void> {
+  const central = await sessionFor(ctx, host, 'register', stateText);
+  if (!central) return;
+  const { directory } = ctx.deps;
+  const response = parseCredential<RegistrationResponseJSON>(text);
+  let failure: string | null = null;
+  let info: Awaited<ReturnType<typeof verifyRegistrationResponse>>['registrationInfo'];
+  if (!flow || flow.centralId !== central.id) failure = 'challenge missing or expired';
+  else if (!response) failure = 'no credential (JavaScript disabled?)';
+  else {
+    try {
+      const verified = await verifyRegistrationResponse({ response, expectedChallenge: flow.challenge, expectedOrigin: ctx.loginOrigin, expectedRPID: rpId(ctx), requireUserVerification: true });
+      if (verified.verified) info = verified.registrationInfo;
+      else failure = 'attestation did not verify';
+    } catch (err) {
+      failure = (err as Error).message;
+    }
+  }
+  const upn = (await directory.users.get(central.tenantId, central.userId))?.upn ?? null;
+  const base = { tenantId: central.tenantId, event: 'mfa-enrol', userId: central.userId, username: upn, authMethod: central.authMethods[0], mfaMethod: 'webauthn' };
+  if (failure || !info) {
+    await writeLog(ctx, host.reply.req, host.reply.cid, { ...base, result: 'failure', code: FAILED.code, detail: { step: 'register', reason: failure } });
+    return showPage(ctx, host, 'register', stateText, 400, FAILED);
+  }
+  const label = (name ?? '').trim().slice(0, 64) || 'Passkey';
+  await directory.mfa.webauthnAdd(central.tenantId, central.userId, {
+    credentialId: info.credential.id,
+    publicKey: Buffer.from(info.credential.publicKey).toString('base64url'),
+    counter: info.credential.counter,
+    transports: info.credential.transports ?? response?.response.transports ?? [],
+    name: label,
+  });
+  await writeLog(ctx, host.reply.req, host.reply.cid, { ...base, result: 'success', detail: { name: label, deviceType: info.credentialDeviceType, backedUp: info.credentialBackedUp } });
+  const q = stateText ? `?state=${encodeURIComponent(stateText)}` : '';
+  const cookies = [...host.reply.cookies, clearCookie(FLOW_COOKIE)];
+  if (central.stage === 'enroll') {
+    // Enrolment required by the tenant: this passkey is the second factor of this sign-in; give recovery codes too.
+    await ctx.sessions.deleteCentral(central.id);
+    const upgraded: CentralSession = { ...central, id: newSecret(32), stage: 'done', authMethods: [...central.authMethods, 'webauthn'], mfaFailures: 0 };
+    await ctx.sessions.putCentral(upgraded);
+    const methods = await directory.mfa.methods(central.tenantId, central.userId);
+    const continueUrl = stateText ? `/authorize${q}` : '/';
+    if (methods.recoveryCodes > 0) return redirect(host.reply.res, continueUrl, [...cookies, centralCookie(ctx, upgraded)], 303);
+    const codes = generateRecoveryCodes();
+    await directory.mfa.setRecoveryCodes(central.tenantId, central.userId, codes.map(hashRecoveryCode));
+    return sendHtml(host.reply.res, 200, recoveryCodesPage({ codes, continueUrl }), [...cookies, centralCookie(ctx, upgraded)]);
+  }
+  sendHtml(host.reply.res, 200, passkeyAddedPage({ name: label, continueUrl: stateText ? `/authorize${q}` : '/' }), cookies);
+}
+
+async function verifyAssertion(ctx: Ctx, flow: Flow, response: AuthenticationResponseJSON, userId: string | null): Promise<{ userId: string } | { failure: string; userId?: string }> {
+  const { directory } = ctx.deps;
+  const stored = await directory.mfa.webauthnFind(flow.tenantId, response.id);
+  if (!stored) return { failure: 'unknown credential' };
+  if (userId && stored.userId !== userId) return { failure: 'credential of another user', userId };
+  if (response.response.userHandle && Buffer.from(response.response.userHandle, 'base64url').toString('utf8') !== stored.userId) {
+    return { failure: 'user handle does not match the credential', userId: stored.userId };
+  }
+  try {
+    const verified = await verifyAuthenticationResponse({
+      response,
+      expectedChallenge: flow.challenge,
+      expectedOrigin: ctx.loginOrigin,
+      expectedRPID: rpId(ctx),
+      requireUserVerification: true,
+      credential: { id: stored.credentialId, publicKey: new Uint8Array(Buffer.from(stored.publicKey, 'base64url')), counter: stored.counter, transports: stored.transports as never },
+    });
+    if (!verified.verified) return { failure: 'assertion did not verify', userId: stored.userId };
+    // The library refuses a counter that did not grow (a cloned authenticator); store the new one.
+    await directory.mfa.webauthnUse(flow.tenantId, stored.credentialId, verified.authenticationInfo.newCounter);
+    return { userId: stored.userId };
+  } catch (err) {
+    return { failure: (err as Error).message, userId: stored.userId };
+  }
+}
+
+async function finishVerify(ctx: Ctx, host: PasskeyHost, stateText: string | null, flow: Flow | null, text: string): Promise<void> {
+  const central = await sessionFor(ctx, host, 'verify', stateText);
+  if (!central) return;
+  const { directory } = ctx.deps;
+  const response = parseCredential<AuthenticationResponseJSON>(text);
+  const limited = ctx.accountLimiter.hit(`mfa:${central.tenantId}:${central.userId}`);
+  let failure: string;
+  if (!limited.allowed) failure = 'rate limited';
+  else if (!flow || flow.centralId !== central.id) failure = 'challenge missing or expired';
+  else if (!response) failure = 'no credential (JavaScript disabled?)';
+  else {
+    const result = await verifyAssertion(ctx, flow, response, central.userId);
+    if ('failure' in result) failure = result.failure;
+    else return host.completeMfa(central, stateText, 'webauthn');
+  }
+  central.mfaFailures++;
+  const user = await directory.users.get(central.tenantId, central.userId);
+  if (user) await directory.users.setLockout(central.tenantId, user.id, afterFailure(user, new Date(ctx.now())));
+  const code: ErrorCode = limited.allowed ? FAILED.code : 'DB-SIGNIN-RATE-LIMITED';
+  await writeLog(ctx, host.reply.req, host.reply.cid, {
+    tenantId: central.tenantId, event: 'mfa', userId: central.userId, username: user?.upn ?? null, result: 'failure', code,
+    authMethod: central.authMethods[0], mfaMethod: 'webauthn', detail: { reason: failure, failures: central.mfaFailures },
+  });
+  if (central.mfaFailures >= MAX_FAILURES) {
+    await ctx.sessions.deleteCentral(central.id);
+    return sendError(host.reply.req, host.reply.res, code, host.reply.cid, 'Too many failed attempts: start signing in again.', [...host.reply.cookies, clearCookie(CENTRAL_COOKIE)]);
+  }
+  await ctx.sessions.putCentral(central);
+  return showPage(ctx, host, 'verify', stateText, limited.allowed ? 401 : 429, limited.allowed ? FAILED : { code, message: 'Too many attempts. Wait a minute and try again.' });
+}
+
+async function finishSignin(ctx: Ctx, host: PasskeyHost, stateText: string | null, flow: Flow | null, text: string): Promise<void> {
+  const { directory } = ctx.deps;
+  const state = stateText ? decodeState(ctx.keys.key('state'), stateText, ctx.now()) : null;
+  if (stateText && !state) return sendError(host.reply.req, host.reply.res, 'DB-SIGNIN-STATE-INVALID', host.reply.cid, undefined, host.reply.cookies);
+  const tenant = await host.resolveTenant(state?.t ?? null);
+  if (!tenant) return sendError(host.reply.req, host.reply.res, 'DB-SIGNIN-TENANT-UNKNOWN', host.reply.cid, undefined, host.reply.cookies);
+  const response = parseCredential<AuthenticationResponseJSON>(text);
+  const byIp = ctx.ipLimiter.hit(host.reply.req.socket.remoteAddress ?? 'unknown');
+  let failure: string;
+  let userId: string | undefined;
+  if (!byIp.allowed) failure = 'rate limited';
+  else if (!flow || flow.tenantId !== tenant.id) failure = 'challenge missing or expired';
+  else if (!response) failure = 'no credential (JavaScript disabled?)';
+  else {
+    const result = await verifyAssertion(ctx, flow, response, null);
+    userId = result.userId;
+    if (!('failure' in result)) {
+      const user = await directory.users.get(tenant.id, result.userId);
+      const base = { tenantId: tenant.id, event: 'signin', userId: result.userId, username: user?.upn ?? null, appId: state?.a ?? null, authMethod: 'webauthn', mfaMethod: 'webauthn' };
+      if (!user || !user.enabled) {
+        await writeLog(ctx, host.reply.req, host.reply.cid, { ...base, result: 'denied', code: 'DB-ACCESS-ACCOUNT-DISABLED' });
+        return sendError(host.reply.req, host.reply.res, 'DB-ACCESS-ACCOUNT-DISABLED', host.reply.cid, undefined, host.reply.cookies);
+      }
+      if (isLocked(user, new Date(ctx.now()))) {
+        await writeLog(ctx, host.reply.req, host.reply.cid, { ...base, result: 'failure', code: 'DB-SIGNIN-LOCKED-OUT' });
+        return showPage(ctx, host, 'signin', stateText, 403, { code: 'DB-SIGNIN-LOCKED-OUT', message: 'This account is locked for a while after too many failed attempts.' });
+      }
+      return host.signedIn(tenant.id, user.id, stateText);
+    }
+    failure = result.failure;
+  }
+  const user = userId ? await directory.users.get(tenant.id, userId) : null;
+  const code: ErrorCode = byIp.allowed ? FAILED.code : 'DB-SIGNIN-RATE-LIMITED';
+  await writeLog(ctx, host.reply.req, host.reply.cid, {
+    tenantId: tenant.id, event: 'signin', userId: user?.id ?? null, username: user?.upn ?? null, appId: state?.a ?? null, result: 'failure', code,
+    authMethod: 'webauthn', detail: { reason: failure },
+  });
+  return showPage(ctx, host, 'signin', stateText, byIp.allowed ? 401 : 429, byIp.allowed ? FAILED : { code, message: 'Too many attempts. Wait a minute and try again.' });
 }
