@@ -8,6 +8,7 @@ import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { mkdir, readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
+import tls from 'node:tls';
 import { generate as otp } from 'otplib';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { request } from 'undici';
@@ -66,6 +67,21 @@ function openWebSocket(url: string, cookie?: string): Promise<{ ws: WebSocket; s
     ws.once('open', () => resolve({ ws, status: 101 }));
     ws.once('unexpected-response', (_req, res) => { resolve({ ws, status: res.statusCode ?? 0 }); res.resume(); ws.terminate(); });
     ws.once('error', reject);
+  });
+}
+
+/** A raw upgrade request without a session: what the edge answers, and whether it then closes the connection. */
+function rawUpgrade(url: string): Promise<{ head: string; closed: boolean }> {
+  const u = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({ host: '127.0.0.1', port: Number(u.port), servername: u.hostname, ca }, () => {
+      socket.write(`GET ${u.pathname} HTTP/1.1\r\nHost: ${u.host}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${Buffer.alloc(16, 1).toString('base64')}\r\n\r\n`);
+    });
+    let head = '';
+    const timer = setTimeout(() => { socket.destroy(); resolve({ head, closed: false }); }, 3000);
+    socket.on('data', (d: Buffer) => { head += d.toString('latin1'); });
+    socket.once('close', () => { clearTimeout(timer); resolve({ head, closed: true }); });
+    socket.once('error', reject);
   });
 }
 
@@ -142,6 +158,9 @@ describe('identity demo: drawbridge dev in a real browser', { skip: !existsSync(
     withCookie.ws.close();
     const without = await openWebSocket(`${hrUrl}/ws`);
     assert.equal(without.status, 302, 'an upgrade without a session is sent to sign in');
+    const raw = await rawUpgrade(`${hrUrl}/ws`);
+    assert.match(raw.head, /^HTTP\/1\.1 302 /);
+    assert.ok(raw.closed, 'the edge closes a refused upgrade instead of leaving the socket open');
 
     // A stolen hr cookie does not open payroll: the edge sends it to sign in.
     const stolen = await get(`${payroll.externalUrl}/`, hrCookie);

@@ -1,4 +1,5 @@
 import http, { type IncomingMessage } from 'node:http';
+import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { IncomingHttpHeaders } from 'node:http2';
 import http2 from 'node:http2';
@@ -30,6 +31,9 @@ export function createUpgradeHandler(deps: ProxyDeps): (req: IncomingMessage, so
     // Pre-authentication writes its redirects and denial pages through a ServerResponse bound to the raw socket.
     const res = new http.ServerResponse(req);
     res.assignSocket(socket as never);
+    // No HTTP server manages this socket: a redirect or denial says `Connection: close` and then really closes it.
+    res.shouldKeepAlive = false;
+    res.once('finish', () => (socket as net.Socket).destroySoon());
     deps.authenticate(req, res, app, correlationId).then((identity) => {
       if (!identity) return;
       res.detachSocket(socket as never);
