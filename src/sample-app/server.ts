@@ -1,5 +1,6 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { WebSocketServer } from 'ws';
 import { escapeHtml, page } from '../errors/render.ts';
 
@@ -10,6 +11,7 @@ import { escapeHtml, page } from '../errors/render.ts';
  *   GET /bytes/N   N bytes, streamed in 64 KiB chunks
  *   GET /ws        WebSocket echo
  *   GET /slow/S    answers after S seconds
+ *   GET /gzip      a gzip-compressed text (Content-Encoding: gzip), to show bodies pass through untouched
  */
 export interface SampleApp {
   port: number;
@@ -27,6 +29,7 @@ export async function startSampleApp(options: { host?: string; port?: number; na
     if (first === 'echo') return echo(req, res);
     if (first === 'bytes' && req.method === 'GET') return bytes(res, Number(arg));
     if (first === 'slow' && req.method === 'GET') return slow(res, Number(arg));
+    if (first === 'gzip' && req.method === 'GET') return gzipped(res);
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
   });
   const wss = new WebSocketServer({ noServer: true });
@@ -89,4 +92,10 @@ function bytes(res: ServerResponse, n: number): void {
 function slow(res: ServerResponse, seconds: number): void {
   const timer = setTimeout(() => res.writeHead(200, { 'content-type': 'text/plain' }).end(`answered after ${seconds} s\n`), Math.max(0, seconds) * 1000);
   res.once('close', () => clearTimeout(timer));
+}
+
+const GZIPPED = gzipSync(Buffer.from('Drawbridge passes compressed bodies through untouched.\n'.repeat(1000)));
+
+function gzipped(res: ServerResponse): void {
+  res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'content-encoding': 'gzip', 'content-length': GZIPPED.length }).end(GZIPPED);
 }

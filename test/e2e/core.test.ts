@@ -8,6 +8,11 @@ import { readFile, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import https from 'node:https';
+import tls from 'node:tls';
+import net from 'node:net';
+import { gunzipSync } from 'node:zlib';
+import { createDevCertificates } from '../../src/pki/dev-certs.ts';
 import { register } from '../../src/connector/enroll/register.ts';
 import { startDevStack, url, rssOf, logsOf, loopbackLookup, type DevStack } from '../helpers/dev-stack.ts';
 import { startRdgBackend } from '../fixtures/rdg-backend.ts';
@@ -140,6 +145,76 @@ describe('core: edge, tunnel, connector, passthrough publishing', { timeout: 240
     const html = await get(`${app.externalUrl}/slow/3`);
     assert.equal(html.statusCode, 504);
     assert.match(await html.body.text(), /DB-BACKEND-TIMEOUT/);
+  });
+
+  it('passes a compressed response through byte for byte', async () => {
+    const res = await get(url(stack, 'sample', '/gzip'), { headers: { 'accept-encoding': 'gzip' } });
+    assert.equal(res.headers['content-encoding'], 'gzip');
+    const body = Buffer.from(await res.body.arrayBuffer());
+    assert.equal(body[0], 0x1f);
+    assert.equal(body[1], 0x8b);
+    assert.equal(gunzipSync(body).toString().split('\n').length, 1001);
+    assert.equal(Number(res.headers['content-length']), body.length);
+  });
+
+  it('validates backend TLS certificates by default, with a per-app custom CA or opt-out', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'drawbridge-tls-'));
+    const certs = await createDevCertificates(dir, 'backend.localhost');
+    const backend = https.createServer({ cert: await readFile(certs.certPath), key: await readFile(certs.keyPath) }, (_req, res) => res.end('secure backend\n'));
+    await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
+    const internalUrl = `https://127.0.0.1:${(backend.address() as { port: number }).port}`;
+    try {
+      const strict = await publish('tls-strict', internalUrl);
+      const refused = await get(`${strict.externalUrl}/`, { headers: { accept: 'application/json' } });
+      assert.equal(refused.statusCode, 502);
+      assert.equal((await refused.body.json() as { error: { code: string } }).error.code, 'DB-BACKEND-TLS');
+
+      const withCa = await publish('tls-ca', internalUrl, { backendCa: await readFile(certs.caCertPath, 'utf8') });
+      const trusted = await get(`${withCa.externalUrl}/`);
+      assert.equal(trusted.statusCode, 200);
+      assert.equal(await trusted.body.text(), 'secure backend\n');
+
+      const optOut = await publish('tls-off', internalUrl, { tlsVerify: false });
+      const unchecked = await get(`${optOut.externalUrl}/`);
+      assert.equal(unchecked.statusCode, 200);
+      await unchecked.body.dump();
+    } finally {
+      backend.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses malformed and hostile HTTP with a code and keeps serving', async () => {
+    const raw = async (payload: string | Buffer): Promise<string> => {
+      const socket = tls.connect({ host: '127.0.0.1', port: stack.publicPort, servername: `sample-contoso.apps.localhost`, ca: await readFile(stack.dev.caCertPath), ALPNProtocols: ['http/1.1'] });
+      await new Promise<void>((resolve, reject) => { socket.once('secureConnect', () => resolve()); socket.once('error', reject); });
+      socket.write(payload);
+      let answer = '';
+      socket.on('data', (d: Buffer) => { answer += d.toString('latin1'); });
+      await new Promise((resolve) => { socket.once('close', resolve); socket.once('end', resolve); setTimeout(resolve, 3000); });
+      socket.destroy();
+      return answer;
+    };
+    const host = `sample-contoso.apps.localhost:${stack.publicPort}`;
+    // Request smuggling: Content-Length and Transfer-Encoding together.
+    const smuggle = await raw(`POST /echo HTTP/1.1\r\nHost: ${host}\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /admin HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
+    assert.match(smuggle, /^HTTP\/1\.1 400/);
+    assert.match(smuggle, /DB-HTTP-BAD-REQUEST/);
+    assert.doesNotMatch(smuggle, /\/admin/);
+    // Headers past the limit.
+    const huge = await raw(`GET / HTTP/1.1\r\nHost: ${host}\r\nX-Big: ${'a'.repeat(64 * 1024)}\r\n\r\n`);
+    assert.match(huge, /^HTTP\/1\.1 431/);
+    assert.match(huge, /DB-HTTP-HEADERS-TOO-LARGE/);
+    // A request line that is not HTTP.
+    assert.match(await raw('\x00\x01 not http at all\r\n\r\n'), /^HTTP\/1\.1 400/);
+    // Not TLS at all on the public port: closed without an answer.
+    const plain = net.connect(stack.publicPort, '127.0.0.1');
+    plain.write('GET / HTTP/1.1\r\n\r\n');
+    await new Promise((resolve) => plain.once('close', resolve));
+    // And the edge still serves.
+    const ok = await get(url(stack, 'sample', '/echo'));
+    assert.equal(ok.statusCode, 200);
+    await ok.body.dump();
   });
 
   it('answers an unknown host with a 404 page carrying its code', async () => {

@@ -38,6 +38,8 @@ export function createClientErrorHandler(options: CustomMethodOptions): (err: No
   if (options.onUpgrade) rewritten.on('upgrade', options.onUpgrade);
 
   const onClientError = (err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Duplex): void => {
+    // The parser can report again for bytes that keep arriving; the answer is already on its way.
+    if (socket.writableEnded || socket.destroyed) return;
     const raw = err.rawPacket;
     if (err.code === 'HPE_INVALID_METHOD' && raw && socket.writable) {
       const space = raw.indexOf(0x20);
@@ -57,12 +59,24 @@ export function createClientErrorHandler(options: CustomMethodOptions): (err: No
       const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large'
         : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' || err.code === 'ERR_HTTP_HEADERS_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
       socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-type: text/plain\r\nx-drawbridge-error: ${errorCode(err)}\r\n\r\n${errorCode(err)}\n`);
+      lingerThenClose(socket);
     } else {
       socket.destroy();
     }
   };
   rewritten.on('clientError', onClientError);
   return onClientError;
+}
+
+/**
+ * Lingering close: the client may still be sending (an oversized header block, a body). Closing at once would make
+ * the kernel answer with RST, which can discard our error response before the client reads it; so drain and
+ * discard what still arrives for a moment, then close.
+ */
+function lingerThenClose(socket: Duplex): void {
+  socket.on('data', () => {});
+  socket.resume();
+  setTimeout(() => socket.destroy(), 2000).unref();
 }
 
 function errorCode(err: NodeJS.ErrnoException): string {
