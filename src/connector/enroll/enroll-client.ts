@@ -3,25 +3,9 @@ import { Agent, buildConnector, request } from 'undici';
 import { DrawbridgeError } from '../../errors/drawbridge-error.ts';
 import { isErrorCode } from '../../errors/catalogue.ts';
 import { ENROLL_PATH } from '../../tunnel/protocol.ts';
+import type { EnrollBody, EnrollAnswer } from '../../tunnel/enrollment.ts';
 
-/** The enrollment request body (the edge's `EnrollRequest`; the connector does not import the edge). */
-export interface EnrollBody {
-  token: string;
-  csr: string;
-  name?: string;
-  hostname: string;
-  version: string;
-}
-
-/** The edge's success answer, checked for shape only; register() checks the certificates. */
-export interface EnrollAnswer {
-  connectorId: string;
-  tenantId: string;
-  groupId: string;
-  certificate: string;
-  caCertificate: string;
-  tunnelHost: string;
-}
+export type { EnrollBody, EnrollAnswer };
 
 const MAX_RESPONSE_BYTES = 1024 * 1024;
 const TIMEOUT_MS = 30_000;

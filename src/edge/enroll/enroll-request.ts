@@ -9,18 +9,8 @@ export interface EnrollRequest {
   version: string | null;
 }
 
-/** What the edge answers on success (201). */
-export interface EnrollResponse {
-  connectorId: string;
-  tenantId: string;
-  groupId: string;
-  /** PEM client certificate: CN=<connectorId>, clientAuth, signed by the tunnel CA. */
-  certificate: string;
-  /** PEM tunnel CA certificate the connector pins for the tunnel. */
-  caCertificate: string;
-  /** The TLS server name of the tunnel endpoint. */
-  tunnelHost: string;
-}
+/** What the edge answers on success (201): the shared contract. */
+export type { EnrollAnswer as EnrollResponse } from '../../tunnel/enrollment.ts';
 
 const MAX_TOKEN = 256;
 const MAX_CSR = 16 * 1024;
