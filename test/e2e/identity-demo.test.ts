@@ -328,6 +328,7 @@ describe('identity demo: drawbridge dev in a real browser', { skip: !existsSync(
     assert.equal(credentials[0].isResidentCredential, true);
     await page.getByRole('link', { name: 'Continue' }).click();
     assert.match(await page.locator('dl').innerText(), /Work laptop/);
+    await shot(page, '15b-signed-in-home');
     await page.getByRole('button', { name: 'Sign out' }).click();
 
     // Password, then the passkey as the second step.

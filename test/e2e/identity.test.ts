@@ -213,3 +213,60 @@ describe('identity: sessions and tampering', () => {
 });
 
 void DOMAIN;
+
+describe('identity: passkey endpoints refuse what a browser ceremony would not produce', () => {
+  it('serves options for the edge domain with user verification required, under a CSP that allows only the page script', async () => {
+    const c = new Client(h.port);
+    const login = await c.follow(hrUrl('/'));
+    const state = formValue(login.body, 'state');
+    const page = await c.request(`${h.loginUrl}/passkey/signin?state=${encodeURIComponent(state)}`);
+    assert.equal(page.status, 200);
+    const csp = String(page.headers['content-security-policy']);
+    assert.match(csp, /script-src 'sha256-[A-Za-z0-9+/=]+'/);
+    assert.doesNotMatch(csp, /script-src[^;]*(unsafe-inline|'self')/);
+    const options = JSON.parse(/data-options="([^"]*)"/.exec(page.body)![1].replace(/&quot;/g, '"').replace(/&amp;/g, '&')) as { rpId: string; userVerification: string; challenge: string };
+    assert.equal(options.rpId, DOMAIN);
+    assert.equal(options.userVerification, 'required');
+    assert.ok(options.challenge.length >= 32);
+    assert.match(String(page.headers['set-cookie']), /__Host-drawbridge-flow=/);
+
+    // No CSRF token: refused before anything else.
+    const noCsrf = await c.request(`${h.loginUrl}/passkey/signin`, { form: { state, credential: '{}' } });
+    assert.equal(noCsrf.status, 403);
+    assert.match(noCsrf.body, /DB-SIGNIN-CSRF/);
+    // A made-up credential: the challenge is spent on the attempt and the answer names the code.
+    const csrf = formValue(page.body, 'csrf');
+    const loginJar = c.cookies(`login.${DOMAIN}`);
+    const firstFlow = loginJar.get('__Host-drawbridge-flow')!;
+    const forged = JSON.stringify({ id: 'AAAA', rawId: 'AAAA', type: 'public-key', clientExtensionResults: {}, response: { clientDataJSON: 'e30', authenticatorData: 'AAAA', signature: 'AAAA' } });
+    const bad = await c.request(`${h.loginUrl}/passkey/signin`, { form: { csrf, state, credential: forged } });
+    assert.equal(bad.status, 401);
+    assert.match(bad.body, /DB-SIGNIN-PASSKEY-FAILED/);
+    // Without JavaScript the form posts no credential: same code, and a fresh challenge to try again.
+    const empty = await c.request(`${h.loginUrl}/passkey/signin`, { form: { csrf, state, credential: '' } });
+    assert.equal(empty.status, 401);
+    // The first challenge was spent by the first answer: presenting its cookie again finds nothing.
+    loginJar.set('__Host-drawbridge-flow', firstFlow);
+    assert.equal((await c.request(`${h.loginUrl}/passkey/signin`, { form: { csrf, state, credential: forged } })).status, 401);
+    const log = await h.directory.signinLog.query(h.tenant.id, { code: 'DB-SIGNIN-PASSKEY-FAILED', limit: 10 });
+    assert.ok(log.items.some((e) => (e.detail as { reason?: string }).reason === 'unknown credential'));
+    assert.ok(log.items.some((e) => /no credential/.test(String((e.detail as { reason?: string }).reason))));
+    assert.ok(log.items.some((e) => /challenge missing/.test(String((e.detail as { reason?: string }).reason))), 'the challenge could be answered once');
+  });
+
+  it('the second-step and registration pages need a session at the right stage', async () => {
+    const c = new Client(h.port);
+    const noSession = await c.request(`${h.loginUrl}/passkey`);
+    assert.equal(noSession.status, 401);
+    assert.match(noSession.body, /DB-SESSION-EXPIRED/);
+    assert.equal((await c.request(`${h.loginUrl}/passkey/register`)).status, 401);
+    // alice has no passkey and is signed in: registration is offered, the second step sends her on.
+    await signIn(c, hrUrl('/'), 'alice', pw('alice'));
+    const register = await c.request(`${h.loginUrl}/passkey/register`);
+    assert.equal(register.status, 200);
+    assert.match(register.body, /Create a passkey/);
+    const second = await c.request(`${h.loginUrl}/passkey`);
+    assert.equal(second.status, 303);
+    assert.equal(second.location, `${h.loginUrl}/`);
+  });
+});
