@@ -373,6 +373,40 @@ describe('identity demo: drawbridge dev in a real browser', { skip: !existsSync(
     await context.close();
   });
 
+  it('a tenant that requires MFA lets a new user enrol a passkey instead of TOTP, with recovery codes', async () => {
+    assert.equal((await stack.admin('PUT', '/tenants/contoso/identity-settings', { requireMfa: true })).status, 200);
+    try {
+      const created = await stack.admin<{ id: string }>('POST', '/tenants/contoso/users', { upn: 'gina@contoso.example', displayName: 'Gina Green', password: 'gina-Password-1' });
+      assert.equal(created.status, 201);
+      const groups = await stack.admin<{ items: { id: string; name: string }[] }>('GET', '/tenants/contoso/user-groups');
+      await stack.admin('PUT', `/tenants/contoso/user-groups/${groups.body.items.find((g) => g.name === 'HR')!.id}/members/${created.body.id}`);
+      await stack.admin('POST', '/tenants/contoso/licences/premium/assignments', { type: 'user', id: created.body.id });
+      const { context, page } = await fresh();
+      const cdp = await context.newCDPSession(page);
+      await cdp.send('WebAuthn.enable');
+      await cdp.send('WebAuthn.addVirtualAuthenticator', {
+        options: { protocol: 'ctap2', transport: 'usb', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+      });
+      await signIn(page, `${hrUrl}/`, 'gina', 'gina-Password-1');
+      assert.match(await page.locator('h1').innerText(), /Set up two-step verification/);
+      assert.ok(await page.locator('img.qr').isVisible());
+      await shot(page, '19-enrol-required');
+      await page.getByRole('link', { name: 'Use a passkey instead' }).click();
+      await page.getByRole('button', { name: 'Create a passkey' }).click();
+      assert.match(await page.locator('h1').innerText(), /Save your recovery codes/);
+      assert.equal(await page.locator('.codes li').count(), 10);
+      await shot(page, '20-recovery-codes');
+      await page.getByRole('link', { name: /continue/ }).click();
+      await page.waitForURL(`${hrUrl}/`);
+      assert.equal(await page.locator('h1').innerText(), 'Contoso HR');
+      const detail = await stack.admin<{ mfa?: unknown }>('GET', `/tenants/contoso/users/${created.body.id}`);
+      assert.match(JSON.stringify(detail.body), /webauthn"?:\s*true/);
+      await context.close();
+    } finally {
+      await stack.admin('PUT', '/tenants/contoso/identity-settings', { requireMfa: false });
+    }
+  });
+
   it('the sign-in log shows each attempt with its code', async () => {
     const hrId = (await stack.admin<{ id: string }>('GET', '/tenants/contoso/apps/hr')).body.id;
     const entries = await signinLog('');
