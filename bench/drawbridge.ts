@@ -29,8 +29,8 @@ export interface DevInfo {
   connectors: Array<{ id: string; pid: number; group: string }>;
   edgePid?: number;
   tenant?: string;
-  /** Seeded demo users, if dev lists them. */
-  demoUsers?: Array<{ username: string; password: string }>;
+  /** Seeded demo users (dev lists them with their passwords). */
+  users?: Array<{ username: string; password: string }>;
 }
 
 /** Whether this tree has `drawbridge dev` yet; the reason if not. */
@@ -193,20 +193,24 @@ export async function wanConnector(
 }
 
 /**
- * The pre-authenticated row: `dev` seeds demo users assigned (through their group) to its sample app, so the bench
- * repoints that app at the nginx backend with `preAuth: idp`, signs in as the demo user and returns the app as a
- * Target whose every request carries the session cookie.
+ * The pre-authenticated row: `dev` publishes an app with `preAuth: idp` (hr) and seeds demo users assigned to it, so
+ * the bench repoints that app at the nginx backend, signs in as the demo user that reaches it (alice) and returns
+ * the app as a Target whose every request carries the session cookie.
  */
-export async function preauthApp(dev: Dev, internalUrl: string, user: { username: string; password: string }): Promise<Target> {
+export async function preauthApp(dev: Dev, internalUrl: string): Promise<Target> {
   try {
+    const idp = dev.info.apps.find((a) => a.preAuth === 'idp');
+    if (!idp) throw new Error('dev.json lists no app with preAuth idp');
+    const user = dev.info.users?.find((u) => u.username === 'alice') ?? dev.info.users?.[0];
+    if (!user) throw new Error('dev.json lists no demo user');
     const t = tenantPath(dev);
-    const { items } = await admin<{ items: Array<{ id: string; name: string; externalUrl: string }> }>(dev, 'GET', `${t}/apps`);
-    const sample = items.find((a) => a.name === 'sample');
-    if (!sample) throw new Error('dev has no sample app to sign in to');
-    await admin(dev, 'PATCH', `${t}/apps/${sample.id}`, { internalUrl, preAuth: 'idp' });
-    await waitForApp(target(sample.externalUrl));
-    const cookie = await signInCookie(sample.externalUrl, user.username, user.password);
-    return target(sample.externalUrl, { cookie });
+    const { items } = await admin<{ items: Array<{ id: string; name: string }> }>(dev, 'GET', `${t}/apps`);
+    const app = items.find((a) => a.name === idp.name);
+    if (!app) throw new Error(`no app ${idp.name} in the admin API`);
+    await admin(dev, 'PATCH', `${t}/apps/${app.id}`, { internalUrl });
+    await waitForApp(target(idp.externalUrl));
+    const cookie = await signInCookie(idp.externalUrl, user.username, user.password);
+    return target(idp.externalUrl, { cookie });
   } catch (err) {
     // Pre-authentication depends on the identity work reaching `drawbridge dev`; until then this row has no figures.
     throw new Error(`not yet available: ${err instanceof Error ? err.message : String(err)}`);

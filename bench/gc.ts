@@ -49,7 +49,7 @@ function session(url: string): Promise<{ call: (method: string, params?: object)
             ws.send(JSON.stringify({ id, method, params }));
             setTimeout(() => {
               if (pending.delete(id)) rej(new Error(`${method}: no answer`));
-            }, 30_000);
+            }, 30_000).unref();
           }),
         close: () => ws.terminate(),
       }),
@@ -67,19 +67,19 @@ export async function collectGarbage(pid: number): Promise<boolean> {
       if (who.result.value !== pid) return false;
       await s.call('HeapProfiler.collectGarbage');
       await s.call('HeapProfiler.collectGarbage');
-      await s
-        .call('Runtime.evaluate', { expression: "process.getBuiltinModule('node:inspector').close()" })
-        .catch(() => undefined);
+      // close() waits for this very session to end, so it never answers: send it, then hang up.
+      void s.call('Runtime.evaluate', { expression: "process.getBuiltinModule('node:inspector').close()" }).catch(() => undefined);
+      await sleep(100);
     } finally {
       s.close();
     }
     // Wait for the port to be free for the next process.
     for (let i = 0; i < 50; i++) {
       try {
-        await fetch(`http://127.0.0.1:${PORT}/json/version`);
+        await fetch(`http://127.0.0.1:${PORT}/json/version`, { signal: AbortSignal.timeout(1000) });
         await sleep(100);
       } catch {
-        break;
+        return true;
       }
     }
     return true;

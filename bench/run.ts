@@ -247,8 +247,7 @@ async function main(): Promise<void> {
       };
     });
     await measure('drawbridge-preauth', async () => {
-      const user = d.info.demoUsers?.find((u) => u.username === 'alice') ?? { username: 'alice', password: 'alice-Demo-2024' };
-      const app = await preauthApp(d, backendUrl, user);
+      const app = await preauthApp(d, backendUrl);
       return { p: { target: app, cpu: [...d.cpu, backendCpu], proxyRoles: ['edge', 'connector'], rssPids: d.edgePids, dead: d.dead } };
     });
   }
