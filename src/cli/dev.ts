@@ -90,14 +90,18 @@ export async function runDev(argv: string[]): Promise<number> {
     const t = `/tenants/${tenant.id}`;
     const group = (await items<ConnectorGroup>(`${t}/connector-groups`)).find((g) => g.name === GROUP) ?? await admin.request<ConnectorGroup>('POST', `${t}/connector-groups`, { name: GROUP });
     const internalUrl = `http://127.0.0.1:${sample.ready.port}`;
-    const publish = async (name: string, url: string, preAuth: 'passthrough' | 'idp'): Promise<App> => {
+    const publish = async (name: string, url: string, fields: Record<string, unknown>): Promise<App> => {
       const existing = (await items<App>(`${t}/apps`)).find((a) => a.name === name);
       return existing
-        ? admin.request<App>('PATCH', `${t}/apps/${existing.id}`, { internalUrl: url, externalUrl: `https://${name}-${TENANT}.${domain}${portSuffix}`, preAuth })
-        : admin.request<App>('POST', `${t}/apps`, { name, internalUrl: url, groupId: group.id, preAuth });
+        ? admin.request<App>('PATCH', `${t}/apps/${existing.id}`, { internalUrl: url, externalUrl: `https://${name}-${TENANT}.${domain}${portSuffix}`, ...fields })
+        : admin.request<App>('POST', `${t}/apps`, { name, internalUrl: url, groupId: group.id, ...fields });
     };
-    const app = await publish('sample', internalUrl, 'passthrough');
-    const hr = await publish('hr', `http://127.0.0.1:${hrBackend.ready.port}`, 'idp');
+    const app = await publish('sample', internalUrl, { preAuth: 'passthrough' });
+    // The HR app shows who signed in: header-based SSO plus the edge-signed assertion (docs/sso.md).
+    const hr = await publish('hr', `http://127.0.0.1:${hrBackend.ready.port}`, {
+      preAuth: 'idp',
+      sso: { mode: 'headers', headers: { user: 'x-remote-user', email: 'x-remote-email', groups: 'x-remote-groups' }, jwt: true },
+    });
 
     step('seeding the demo directory (alice, bob, carol, dave)');
     const users = await seedDirectory(path.join(stateDir, 'edge'), tenant.id, hr.id);

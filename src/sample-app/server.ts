@@ -50,11 +50,27 @@ export async function startSampleApp(options: { host?: string; port?: number; na
   };
 }
 
+/** Identity headers the demo's pre-authenticated app receives through header-based SSO (see drawbridge dev). */
+const USER_HEADER = 'x-remote-user';
+const GROUPS_HEADER = 'x-remote-groups';
+
 function home(req: IncomingMessage, res: ServerResponse, name: string): void {
+  const user = req.headers[USER_HEADER];
+  const groups = req.headers[GROUPS_HEADER];
+  const who = typeof user === 'string'
+    ? `<p class="notice">Signed in as <strong>${escapeHtml(user)}</strong>${typeof groups === 'string' && groups ? ` · groups: ${escapeHtml(groups)}` : ''}. Drawbridge vouched for you with single sign-on headers; this app never saw a password.</p>`
+    : '';
   const rows = Object.entries(req.headers).map(([k, v]) => `<tr><th scope="row">${escapeHtml(k)}</th><td>${escapeHtml(String(v))}</td></tr>`).join('');
-  const body = page(name, `<main class="card" role="main"><p class="status">Internal application</p><h1>${escapeHtml(name)}</h1>
+  const body = page(name, `<style>
+  .received { width: 100%; border-collapse: collapse; table-layout: fixed; font-size: .875rem; }
+  .received caption { text-align: left; font-weight: 600; margin: 24px 0 8px; }
+  .received th, .received td { padding: 6px 8px; border-top: 1px solid var(--line); text-align: left; vertical-align: top; overflow-wrap: anywhere; }
+  .received th { width: 38%; color: var(--muted); font-weight: 500; }
+</style>
+<main class="card" role="main"><p class="status">Internal application</p><h1>${escapeHtml(name)}</h1>
+${who}
 <p>You reached this internal app through Drawbridge: the request crossed the edge, an outbound tunnel and a connector.</p>
-<table><caption>What the app received</caption>${rows}</table></main>`);
+<table class="received"><caption>What the app received</caption>${rows}</table></main>`);
   res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(body) }).end(body);
 }
 
