@@ -197,7 +197,7 @@ export async function wanConnector(
  * the bench repoints that app at the nginx backend, signs in as the demo user that reaches it (alice) and returns
  * the app as a Target whose every request carries the session cookie.
  */
-export async function preauthApp(dev: Dev, internalUrl: string): Promise<Target> {
+export async function preauthApp(dev: Dev, internalUrl: string, path: string): Promise<Target> {
   try {
     const idp = dev.info.apps.find((a) => a.preAuth === 'idp');
     if (!idp) throw new Error('dev.json lists no app with preAuth idp');
@@ -209,7 +209,7 @@ export async function preauthApp(dev: Dev, internalUrl: string): Promise<Target>
     if (!app) throw new Error(`no app ${idp.name} in the admin API`);
     await admin(dev, 'PATCH', `${t}/apps/${app.id}`, { internalUrl });
     await waitForApp(target(idp.externalUrl));
-    const cookie = await signInCookie(idp.externalUrl, user.username, user.password);
+    const cookie = await signInCookie(idp.externalUrl, user.username, user.password, path);
     return target(idp.externalUrl, { cookie });
   } catch (err) {
     // Pre-authentication depends on the identity work reaching `drawbridge dev`; until then this row has no figures.

@@ -87,10 +87,10 @@ function formValue(html: string, name: string): string {
 }
 
 /** Signs in and returns the `Cookie` header value for the app host. Throws with what the edge answered if it fails. */
-export async function signInCookie(appUrl: string, username: string, password: string): Promise<string> {
+export async function signInCookie(appUrl: string, username: string, password: string, path = '/'): Promise<string> {
   const client = new CookieClient();
   const app = new URL(appUrl);
-  const first = await client.follow(`${app.origin}/`);
+  const first = await client.follow(`${app.origin}${path}`);
   if (!first.body.includes('name="password"')) {
     throw new Error(`the app did not lead to a sign-in form (status ${first.status} at ${first.url})`);
   }
