@@ -166,8 +166,11 @@ describe('sso: Kerberos constrained delegation and header SSO, end to end with t
     return '';
   }
 
+  let jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
   async function checkJwt(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const jwks = createRemoteJWKSet(new URL(`https://login.apps.localhost:${stack.publicPort}/.well-known/jwks.json`), {
+    // What a backend does: fetch the edge's JWKS once (cached by jose), verify each request's assertion.
+    jwks ??= createRemoteJWKSet(new URL(`https://login.apps.localhost:${stack.publicPort}/.well-known/jwks.json`), {
+      timeoutDuration: 15_000,
       [customFetch]: (url: string, init: RequestInit) => undiciFetch(url, { ...init, dispatcher: stack.agent } as never) as unknown as Promise<Response>,
     });
     const app = apps.get('hdr')!;
@@ -239,7 +242,7 @@ describe('sso: Kerberos constrained delegation and header SSO, end to end with t
 
   it('header SSO: the backend verifies the edge-signed JWT against the JWKS; client copies of the headers are dropped', async () => {
     const res = await open('alice', 'hdr', { 'x-remote-user': 'mallory@corp.test', 'x-drawbridge-assertion': 'forged.jwt.value', 'x-remote-groups': 'Domain Admins' });
-    assert.equal(res.status, 200, res.body);
+    assert.equal(res.status, 200, `${res.body}\n${JSON.stringify(lastJwtCheck)}`);
     const check = JSON.parse(res.body) as { ok: boolean; user: string; email: string; groups: string; payload: Record<string, unknown>; protectedHeader: Record<string, unknown> };
     assert.equal(check.ok, true);
     assert.equal(check.user, 'alice@corp.test');
