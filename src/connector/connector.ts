@@ -54,7 +54,8 @@ export async function startConnector(options: { stateDir: string; tunnels: numbe
     async drain(deadlineMs) {
       await supervisor.drain(deadlineMs);
       metricsServer?.close();
-      await pools.close();
+      // Backend connections close gracefully, but a request the edge abandoned must not hold the exit.
+      await Promise.race([pools.close(), new Promise((r) => setTimeout(r, 1_000).unref())]);
     },
   };
 }

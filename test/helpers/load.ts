@@ -1,6 +1,8 @@
 import { request, type Agent } from 'undici';
 import WebSocket from 'ws';
+import type { ChildProcess } from 'node:child_process';
 import { loopbackLookup } from './dev-stack.ts';
+import { startChild } from '../../src/cli/child.ts';
 
 /** One request of the fixed-rate load and how it ended. */
 export interface Sample {
@@ -163,4 +165,42 @@ export function summarize(samples: Sample[]): { total: number; failed: Sample[];
     p50: percentile(samples.map((s) => s.ms), 50),
     p99: percentile(samples.map((s) => s.ms), 99),
   };
+}
+
+// --- helpers for the failover and chaos tests: connector processes, group health, metrics ---
+
+export interface HaConnector { id: string; dir: string; process: ChildProcess; metricsUrl: string }
+
+export interface GroupHealthBody {
+  healthyConnectors: number;
+  atRisk: boolean;
+  warnings: string[];
+  connectors: { id: string; state: string; streamsOpened: number; inFlight: number; rttMs: number | null; tunnels: { id: string; state: string }[] }[];
+}
+
+export async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Starts `drawbridge connector run` on an enrolled state dir and waits for its ready message. */
+export async function runConnector(dir: string, logFile: string, drainSeconds = 10): Promise<{ process: ChildProcess; metricsUrl: string; id: string }> {
+  const child = await startChild<{ connectorId: string; metricsPort: number }>(['connector', 'run', '--state-dir', dir, '--drain-seconds', String(drainSeconds), '--metrics-port', '0'], logFile);
+  return { process: child.process, metricsUrl: `http://127.0.0.1:${child.ready.metricsPort}/metrics`, id: child.ready.connectorId };
+}
+
+/** The connector's drawbridge_connector_requests_total summed over apps and outcomes. */
+export async function connectorRequests(metricsUrl: string): Promise<number> {
+  const text = await (await request(metricsUrl)).body.text();
+  let sum = 0;
+  for (const m of text.matchAll(/^drawbridge_connector_requests_total\{[^}]*\} (\d+)/gm)) sum += Number(m[1]);
+  return sum;
+}
+
+export function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((r) => child.once('exit', () => r()));
 }

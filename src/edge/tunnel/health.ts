@@ -71,14 +71,23 @@ export function watchHealth(tunnel: Tunnel, options: HealthOptions): () => void 
       }
     },
     streamSucceeded() {
+      // A response is proof of life as good as a PING answer (and arrives even when PINGs queue behind data).
       failures = [];
+      lastAnswer = Date.now();
     },
   };
 
+  const tickMs = Math.max(25, Math.floor(intervalMs / 4));
+  let lastTick = Date.now();
   const tick = (): void => {
     if (tunnel.session.closed || tunnel.session.destroyed) return;
     const now = Date.now();
+    // Timers run before I/O in each loop turn: after a blocked event loop, a PING answer may be sitting unread in the
+    // socket. Judge silence only on a punctual tick, never on the late one that follows a stall of this process.
+    const late = now - lastTick > tickMs + intervalMs / 2;
+    lastTick = now;
     const silentMs = now - lastAnswer;
+    if (late) return;
     if (silentMs >= 10 * intervalMs) {
       logger.warn({ connectorId: tunnel.connectorId, tunnelId: tunnel.id, silentMs }, 'tunnel silent too long: closing it');
       tunnel.session.destroy();
@@ -109,7 +118,7 @@ export function watchHealth(tunnel: Tunnel, options: HealthOptions): () => void 
       }, () => { /* older connector, or closing: reachability unknown */ }).finally(() => { statusPending = false; });
     }
   };
-  const timer = setInterval(tick, Math.max(25, Math.floor(intervalMs / 4)));
+  const timer = setInterval(tick, tickMs);
   timer.unref();
   tick();
   return () => clearInterval(timer);
