@@ -22,6 +22,8 @@ export interface Started {
 }
 
 const running = new Set<Started>();
+/** Short-lived commands started by `run()` (wrk, curl…), killed too if the bench stops early. */
+const transient = new Set<ChildProcess>();
 const cleanups: Array<() => void | Promise<void>> = [];
 
 export interface StartOptions {
@@ -98,6 +100,7 @@ let cleaning: Promise<void> | null = null;
 
 export function stopAll(): Promise<void> {
   cleaning ??= (async () => {
+    for (const child of transient) child.kill('SIGTERM');
     await Promise.all([...running].map((p) => p.stop()));
     for (const fn of cleanups.reverse()) {
       try {
@@ -112,6 +115,7 @@ export function stopAll(): Promise<void> {
 
 /** Synchronous last resort on process exit: SIGKILL whatever is still running. */
 function killAllNow(): void {
+  for (const child of transient) child.kill('SIGKILL');
   for (const p of running) signalGroup(p.child, 'SIGKILL');
 }
 
@@ -170,6 +174,8 @@ export function run(
       env: options.env ?? process.env,
       stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
+    transient.add(child);
+    child.once('close', () => transient.delete(child));
     let stdout = '';
     let stderr = '';
     child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
