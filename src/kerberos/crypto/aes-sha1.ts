@@ -5,7 +5,8 @@ import { KerberosError } from '../errors.ts';
 import { aesBlock, concatBytes, ctsDecrypt, ctsEncrypt } from './aes-cts.ts';
 import { ChecksumType, EncType, type Enctype } from './enctype.ts';
 import { nfold } from './nfold.ts';
-import { usageConstant, KeyKind } from './key-usage.ts';
+import { usageConstant, KeyKind, type KeyKindValue } from './key-usage.ts';
+import { cachedDerivedKey } from './derived-keys.ts';
 
 const MAC_BYTES = 12;
 const BLOCK = 16;
@@ -21,6 +22,11 @@ export function dk(base: Uint8Array, constant: Uint8Array): Uint8Array {
     have += block.length;
   }
   return concatBytes(...out).subarray(0, base.length);
+}
+
+/** Ke / Ki / Kc for a usage, derived once per base key. */
+function usageKey(base: Uint8Array, usage: number, kind: KeyKindValue): Uint8Array {
+  return cachedDerivedKey(base, usage, kind, () => dk(base, usageConstant(usage, kind)));
 }
 
 function hmacSha1(key: Uint8Array, data: Uint8Array): Uint8Array {
@@ -54,15 +60,15 @@ function makeAesSha1(id: number, name: string, keyBytes: number, checksumType: n
     },
     encrypt(key, usage, plaintext, confounder) {
       const conf = confounder ?? new Uint8Array(randomBytes(BLOCK));
-      const ke = dk(key, usageConstant(usage, KeyKind.Encryption));
-      const ki = dk(key, usageConstant(usage, KeyKind.Integrity));
+      const ke = usageKey(key, usage, KeyKind.Encryption);
+      const ki = usageKey(key, usage, KeyKind.Integrity);
       const data = concatBytes(conf, plaintext);
       return concatBytes(ctsEncrypt(ke, data), hmacSha1(ki, data).subarray(0, MAC_BYTES));
     },
     decrypt(key, usage, ciphertext) {
       if (ciphertext.length < BLOCK + MAC_BYTES) throw new KerberosError('KRB-INTEGRITY', 'ciphertext too short');
-      const ke = dk(key, usageConstant(usage, KeyKind.Encryption));
-      const ki = dk(key, usageConstant(usage, KeyKind.Integrity));
+      const ke = usageKey(key, usage, KeyKind.Encryption);
+      const ki = usageKey(key, usage, KeyKind.Integrity);
       const body = ciphertext.subarray(0, ciphertext.length - MAC_BYTES);
       const mac = ciphertext.subarray(ciphertext.length - MAC_BYTES);
       const data = ctsDecrypt(ke, body);
@@ -71,7 +77,7 @@ function makeAesSha1(id: number, name: string, keyBytes: number, checksumType: n
       return data.subarray(BLOCK);
     },
     checksum(key, usage, data) {
-      const kc = dk(key, usageConstant(usage, KeyKind.Checksum));
+      const kc = usageKey(key, usage, KeyKind.Checksum);
       return hmacSha1(kc, data).subarray(0, MAC_BYTES);
     },
     verifyChecksum(key, usage, data, mac) {

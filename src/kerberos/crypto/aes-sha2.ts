@@ -6,6 +6,7 @@ import { KerberosError } from '../errors.ts';
 import { concatBytes, ctsDecrypt, ctsEncrypt } from './aes-cts.ts';
 import { ChecksumType, EncType, type Enctype } from './enctype.ts';
 import { KeyKind, usageConstant } from './key-usage.ts';
+import { cachedDerivedKey } from './derived-keys.ts';
 
 const BLOCK = 16;
 const ZERO_IV = new Uint8Array(BLOCK);
@@ -37,11 +38,11 @@ type Sha2Enctype = Enctype & {
 
 function makeAesSha2(id: number, name: string, keyBytes: number, hash: 'sha256' | 'sha384', macBytes: number, checksumType: number): Sha2Enctype {
   const hashBits = hash === 'sha256' ? 256 : 384;
-  const derive = (base: Uint8Array, usage: number, kind: number): Uint8Array => {
+  const derive = (base: Uint8Array, usage: number, kind: number): Uint8Array => cachedDerivedKey(base, usage, kind, () => {
     // Ke has the key's length; Kc and Ki the MAC's (RFC 8009 section 5).
     const bits = kind === KeyKind.Encryption ? keyBytes * 8 : macBytes * 8;
     return kdfHmacSha2(hash, base, usageConstant(usage, kind as 0x99), bits);
-  };
+  });
   const mac = (ki: Uint8Array, data: Uint8Array) => new Uint8Array(createHmac(hash, ki).update(data).digest()).subarray(0, macBytes);
   return {
     id,
