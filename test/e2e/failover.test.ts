@@ -87,7 +87,7 @@ describe('failover: a connector group under load', { timeout: 150_000 }, () => {
     try {
       await sleep(1000);
       load.pause();
-      await sleep(300);
+      await waitUntil(async () => (await health()).inFlight === 0, 10_000, 'quiet before the snapshot');
       const m0 = await connectorRequests(c.metricsUrl);
       const e0 = await openedTo(c.id);
       load.resume();
@@ -100,7 +100,7 @@ describe('failover: a connector group under load', { timeout: 150_000 }, () => {
       await sleep(1500);
       assert.equal(await openedTo(c.id), atEjection, 'no stream opened to the stalled connector after its ejection');
       load.pause();
-      await sleep(300);
+      await waitUntil(async () => (await health()).connectors.filter((x) => x.id !== c.id).every((x) => x.inFlight === 0), 10_000, 'quiet before SIGCONT');
       process.kill(c.pid, 'SIGCONT');
       await waitUntil(async () => (await stateOf(c.id)) === 'healthy', 5_000, 'restored after SIGCONT');
       const m1 = await connectorRequests(c.metricsUrl);

@@ -173,6 +173,7 @@ export interface HaConnector { id: string; dir: string; process: ChildProcess; m
 
 export interface GroupHealthBody {
   healthyConnectors: number;
+  inFlight: number;
   atRisk: boolean;
   warnings: string[];
   connectors: { id: string; state: string; streamsOpened: number; inFlight: number; rttMs: number | null; tunnels: { id: string; state: string }[] }[];

@@ -168,10 +168,20 @@ export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res:
       // 7. The response streams back as it arrives.
       stream.once('response', (streamHeaders: IncomingHttpHeaders) => {
         if (settled) return;
-        responded = true;
         tunnel.awaiting.delete(onEject);
         tunnel.health.streamSucceeded();
         const code = streamHeaders[ERROR_HEADER];
+        if (code === 'DB-CONNECTOR-TARGET-REFUSED' && tunnel.apps.has(app.id)) {
+          // The connector already applied a config without this app (it just moved) before the edge saw the ack:
+          // the request reached no backend, so it goes to a connector that has the app.
+          tunnel.apps.delete(app.id);
+          settled = true;
+          stream.close(NGHTTP2_CANCEL);
+          if (withBody) req.unpipe(stream);
+          failed(tunnel, 'refused');
+          return;
+        }
+        responded = true;
         if (code !== undefined) {
           const detail = streamHeaders[ERROR_DETAIL_HEADER];
           respondError(res, errorCodeOr(code, 'DB-INTERNAL'), correlationId, typeof detail === 'string' ? decodeURIComponent(detail) : undefined);
