@@ -87,6 +87,13 @@ export function evaluateTargets(r: Results): TargetCheck[] {
   return checks;
 }
 
+/** An idle-connection figure, flagged when the server closed some of them before the reading. */
+function idleText(r: PathResult['idleTls'], value: number | undefined): string {
+  if (!r) return '—';
+  const closed = r.opened - r.stillOpen;
+  return `${f(value, 1)}${closed > 0 ? ` (${closed} of ${r.opened} closed by the server)` : ''}${r.failed ? ` (${r.failed} failed to open)` : ''}`;
+}
+
 /** p50 / p99, or "saturated" when the path could not keep up with the offered rate (latency is then queueing). */
 function rateText(rate: NonNullable<PathResult['rate']>): string {
   const failed = rate.errors / Math.max(1, rate.sent);
@@ -139,7 +146,7 @@ export function markdown(r: Results): string {
     const single = p.downloadSingle?.mbPerSec;
     const par = p.downloadParallel?.mbPerSec;
     lines.push(
-      `| ${p.label} | ${f(single)}${p.downloadSingle?.complete === false ? ' (partial)' : ''} | ${f(ratio(single, nginx?.downloadSingle?.mbPerSec), 2)} | ${f(ratio(single, direct?.downloadSingle?.mbPerSec), 2)} | ${f(par)} | ${f(ratio(par, nginx?.downloadParallel?.mbPerSec), 2)} | ${f(p.idleTls?.mibPer1000, 1)} | ${f(p.idleWebSockets?.kibEach, 1)} |`,
+      `| ${p.label} | ${f(single)}${p.downloadSingle?.complete === false ? ' (partial)' : ''} | ${f(ratio(single, nginx?.downloadSingle?.mbPerSec), 2)} | ${f(ratio(single, direct?.downloadSingle?.mbPerSec), 2)} | ${f(par)} | ${f(ratio(par, nginx?.downloadParallel?.mbPerSec), 2)} | ${idleText(p.idleTls, p.idleTls?.mibPer1000)} | ${idleText(p.idleWebSockets, p.idleWebSockets?.kibEach)} |`,
     );
   }
   lines.push('');

@@ -239,8 +239,9 @@ async function main(): Promise<void> {
           cpu: [...d.cpu, backendCpu],
           proxyRoles: ['edge', 'connector'],
           rssPids: d.edgePids,
-          idleTlsTarget: app,
-          wsTarget: ws,
+          // --profile leaves out the idle-connection measures: their handshakes would dominate the profile.
+          idleTlsTarget: profile ? undefined : app,
+          wsTarget: profile ? undefined : ws,
           wsRssPids: edgeAndConnector,
           gcBeforeRss: true,
           dead: d.dead,
