@@ -8,7 +8,7 @@
  * Everything listens on 127.0.0.1; every process it starts is stopped at the end, on Ctrl-C and on errors.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -34,6 +34,17 @@ const RESULTS = join(ROOT, 'bench', 'results');
 const SMALL_BYTES = 1024;
 const LARGE_BYTES = 256 * 1024 * 1024;
 const WAN_DELAY_MS = 10;
+/** Environment variables through which the tunnel code would take its flow-control windows (bytes). */
+const WINDOW_ENV = 'DRAWBRIDGE_TUNNEL_STREAM_WINDOW';
+const CONNECTION_WINDOW_ENV = 'DRAWBRIDGE_TUNNEL_CONNECTION_WINDOW';
+
+function windowKnob(): boolean {
+  try {
+    return readFileSync(join(ROOT, 'src', 'tunnel', 'flow-control.ts'), 'utf8').includes(WINDOW_ENV);
+  } catch {
+    return false;
+  }
+}
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
@@ -274,30 +285,46 @@ async function main(): Promise<void> {
         await relay.close();
       }
     }
-    const wanRow: WanRow = {
-      label: 'Drawbridge: client → edge → relay → connector → nginx backend',
-      available: false,
-      rttMs: 2 * WAN_DELAY_MS,
-      note: 'the tunnel crosses the relay: HTTP/2 flow-control windows meet a 20 ms round trip',
-    };
-    wan.push(wanRow);
-    if (!dev) {
-      wanRow.reason = devError;
-    } else {
-      const edgePort = Number(new URL(dev.info.edgeUrl).port);
-      const relay = await startRelay(edgePort, { delayMs: WAN_DELAY_MS });
+    const overDrawbridge = async (d: Dev, label: string, note: string, env: NodeJS.ProcessEnv = {}): Promise<void> => {
+      const row: WanRow = { label, available: false, rttMs: 2 * WAN_DELAY_MS, note };
+      wan.push(row);
+      const relay = await startRelay(Number(new URL(d.info.edgeUrl).port), { delayMs: WAN_DELAY_MS });
       let connector: Awaited<ReturnType<typeof wanConnector>> | null = null;
       try {
-        connector = await wanConnector(ROOT, dev, `127.0.0.1:${relay.port}`, backendUrl, join(dir, 'connector-wan.log'));
-        wanRow.download = await wanDownload(connector.app);
-        wanRow.available = true;
-        log(`  Drawbridge over the relay: ${wanRow.download.mbPerSec.toFixed(1)} MB/s${wanRow.download.error ? ` (${wanRow.download.error})` : ""}`);
+        connector = await wanConnector(ROOT, d, `127.0.0.1:${relay.port}`, backendUrl, join(dir, `connector-wan-${wan.length}.log`), env);
+        row.download = await wanDownload(connector.app);
+        row.available = true;
+        log(`  ${label}: ${row.download.mbPerSec.toFixed(1)} MB/s${row.download.error ? ` (${row.download.error})` : ''}`);
       } catch (err) {
-        wanRow.reason = `failed: ${err instanceof Error ? err.message : String(err)}`;
-        log(`  Drawbridge over the relay ${wanRow.reason.split('\n')[0]}`);
+        row.reason = `failed: ${err instanceof Error ? err.message : String(err)}`;
+        log(`  ${label} ${row.reason.split('\n')[0]}`);
       } finally {
         await connector?.proc.stop();
         await relay.close();
+      }
+    };
+    const main = 'Drawbridge: client → edge → relay → connector → nginx backend';
+    if (!dev) {
+      wan.push({ label: main, available: false, rttMs: 2 * WAN_DELAY_MS, reason: devError });
+      return;
+    }
+    await overDrawbridge(dev, main, 'the tunnel crosses the relay, with the windows the code sets (src/tunnel/flow-control.ts)');
+    // Other flow-control windows, when the tunnel code takes them from the environment (edge and connector alike).
+    if (!windowKnob()) {
+      notes.push(`The WAN run shows one window setting: src/tunnel/flow-control.ts does not read ${WINDOW_ENV} yet.`);
+      return;
+    }
+    for (const bytes of quick ? [65_535] : [65_535, 16 * 1024 * 1024]) {
+      const env = { [WINDOW_ENV]: String(bytes), [CONNECTION_WINDOW_ENV]: String(Math.max(bytes, 4 * bytes)) };
+      const label = `Drawbridge, stream window ${bytes < 1048576 ? `${Math.round(bytes / 1024)} KiB` : `${bytes / 1048576} MiB`}`;
+      let other: Dev | null = null;
+      try {
+        other = await startDev(ROOT, join(dir, `dev-state-window-${bytes}`), join(dir, `dev-window-${bytes}.log`), env);
+        await overDrawbridge(other, label, `${WINDOW_ENV}=${bytes}, ${CONNECTION_WINDOW_ENV}=${env[CONNECTION_WINDOW_ENV]} on edge and connector`, env);
+      } catch (err) {
+        wan.push({ label, available: false, rttMs: 2 * WAN_DELAY_MS, reason: `failed: ${err instanceof Error ? err.message : String(err)}` });
+      } finally {
+        await other?.stop();
       }
     }
   }
