@@ -20,6 +20,8 @@ describe('chaos: three connectors, kill -9 one, restart another, under steady lo
   let groupId: string;
   const extra: ChildProcess[] = [];
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const t0 = performance.now();
+  const step = (msg: string) => process.stdout.write(`chaos +${((performance.now() - t0) / 1000).toFixed(1)} s: ${msg}\n`);
 
   before(async () => {
     stack = await startDevStack();
@@ -43,6 +45,7 @@ describe('chaos: three connectors, kill -9 one, restart another, under steady lo
     const token = (await stack.admin<{ token: string }>('POST', `/tenants/${tenantId}/enrollment-tokens`, { groupId })).body.token;
     const dir3 = path.join(work, 'connector-3');
     await register({ edgeUrl: `https://tunnel.apps.localhost:${stack.publicPort}`, token, stateDir: dir3, caFile: stack.dev.caCertPath, version: 'test', connectAddress: `127.0.0.1:${stack.publicPort}`, name: 'chaos-3' });
+    step('stack up, enrolling a third connector');
     const third = await runConnector(dir3, path.join(work, 'connector-3.log'));
     extra.push(third.process);
     await waitUntil(async () => (await health()).healthyConnectors === 3, 10_000, 'three healthy connectors');
@@ -55,6 +58,7 @@ describe('chaos: three connectors, kill -9 one, restart another, under steady lo
     let detectionMs = 0;
     let killedAt = 0;
     try {
+      step('load running');
       await sleep(4000);
 
       // 1. kill -9 one connector.
@@ -62,11 +66,13 @@ describe('chaos: three connectors, kill -9 one, restart another, under steady lo
       process.kill(victim.pid, 'SIGKILL');
       await waitUntil(async () => (await stateOf(victim.id)) === 'disconnected', 10_000, 'the killed connector seen as gone');
       detectionMs = Math.round(performance.now() - killedAt);
+      step(`killed connector gone after ${detectionMs} ms`);
       const openedAtDetection = await openedTo(victim.id);
       await sleep(4000);
       assert.equal(await openedTo(victim.id), openedAtDetection, 'no stream opened to the dead connector after it was detected');
 
       // 2. SIGTERM another (drain), check with its own metrics that it takes nothing new, then start it again.
+      step('SIGTERM to the second connector');
       process.kill(drained.pid, 'SIGTERM');
       await waitUntil(async () => ['draining', 'disconnected'].includes(await stateOf(drained.id)), 10_000, 'GOAWAY seen by the edge');
       await sleep(100);
@@ -75,12 +81,15 @@ describe('chaos: three connectors, kill -9 one, restart another, under steady lo
       const b = await connectorRequests(drained.metricsUrl).catch(() => null);
       if (a !== null && b !== null) assert.equal(b, a, 'the draining connector received no new request');
       await waitUntil(() => !alive(drained.pid), 20_000, 'the drained connector exits');
+      step('drained connector exited; starting it again');
       const again = await runConnector(path.join(stack.dir, 'connector-2'), path.join(work, 'connector-2-again.log'));
       extra.push(again.process);
       await waitUntil(async () => (await stateOf(drained.id)) === 'healthy', 10_000, 'the restarted connector healthy');
       await sleep(5000);
     } finally {
+      step('stopping the load');
       await load.stop();
+      step('load stopped');
     }
 
     const s = summarize(load.samples);

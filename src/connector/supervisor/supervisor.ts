@@ -32,7 +32,7 @@ export interface SupervisorOptions {
   logger: Logger;
   /** A tunnel that stayed up this long resets the backoff. */
   stableAfterMs?: number;
-  /** Between the drain's first GOAWAY (no stream refused) and the final one; must exceed the tunnel's RTT. */
+  /** Least time between the drain's first GOAWAY (no stream refused) and the final one, sent once a PING came back. */
   drainGraceMs?: number;
 }
 
@@ -109,8 +109,18 @@ export class Supervisor {
     for (const session of sessions) {
       try { session.goaway(http2.constants.NGHTTP2_NO_ERROR, MAX_STREAM_ID); } catch { /* already closing */ }
     }
-    const grace = Math.min(this.#options.drainGraceMs ?? 500, deadlineMs);
-    await new Promise((r) => setTimeout(r, grace));
+    // The PING's answer proves the edge has read the GOAWAY before it (frames arrive in order): from then on it
+    // opens no stream here. A floor covers an edge that answers PINGs but is slow to act; a ceiling, a dead edge.
+    const grace = Math.min(this.#options.drainGraceMs ?? 200, deadlineMs);
+    await Promise.all([
+      new Promise((r) => setTimeout(r, grace)),
+      ...sessions.map((session) => new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(5_000, deadlineMs));
+        try {
+          if (!session.ping(() => { clearTimeout(timer); resolve(); })) { clearTimeout(timer); resolve(); }
+        } catch { clearTimeout(timer); resolve(); }
+      })),
+    ]);
     await Promise.all(sessions.map((session) => new Promise<void>((resolve) => {
       if (session.closed || session.destroyed) return resolve();
       const timer = setTimeout(() => {

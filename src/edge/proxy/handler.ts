@@ -200,6 +200,8 @@ export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res:
         }
       });
       stream.once('close', () => {
+        // Cut mid-response (tunnel lost, drain deadline): end the client's response now rather than leave it hanging.
+        if (responded && !stream.readableEnded && !res.writableEnded) return void res.destroy();
         if (responded || settled || res.writableEnded || res.destroyed) return;
         settled = true;
         if (withBody) req.unpipe(stream);
