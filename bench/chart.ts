@@ -2,6 +2,7 @@
  * A hand-written SVG chart of one run: requests/s (1 KiB, 64 connections) and one 256 MiB download (MB/s) per
  * path, as horizontal bars, each panel scaled to its own largest bar. Rows without figures say so.
  */
+import { proxyCpu } from './report.ts';
 import type { PathResult, Results } from './results.ts';
 
 const ROW = 26;
@@ -30,6 +31,7 @@ export function svgChart(r: Results): string {
   const panels: Panel[] = [
     { title: 'requests/s — 1 KiB, 64 connections', value: (p) => p.load.find((l) => l.connections === 64)?.median.requestsPerSec, unit: '' },
     { title: 'one 256 MiB download — MB/s', value: (p) => p.downloadSingle?.mbPerSec, unit: ' MB/s' },
+    { title: 'proxy CPU per request — µs (less is better)', value: (p) => proxyCpu(p), unit: ' µs' },
   ];
   const rows = r.paths;
   const panelH = rows.length * ROW + 30;
@@ -51,7 +53,8 @@ export function svgChart(r: Results): string {
       out.push(`<text x="12" y="${y + 14}">${esc(p.label)}</text>`);
       const v = p.available ? panel.value(p) : undefined;
       if (v === undefined || !Number.isFinite(v)) {
-        out.push(`<text x="${LABEL_W}" y="${y + 14}" fill="#999" font-style="italic">${p.available ? 'no figure' : 'not yet available'}</text>`);
+        const why = !p.available ? 'not yet available' : p.id === 'direct' ? 'no proxy' : 'no figure';
+        out.push(`<text x="${LABEL_W}" y="${y + 14}" fill="#999" font-style="italic">${why}</text>`);
         return;
       }
       const w = Math.max(1, (v / max) * BAR_W);

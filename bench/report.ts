@@ -60,8 +60,9 @@ export function evaluateTargets(r: Results): TargetCheck[] {
     `passthrough ${f(rps(pass))} req/s vs nginx one-hop ${f(rps(nginx))} req/s`));
 
   const cpuRatio = ratio(proxyCpu(pass), proxyCpu(nginx));
+  const split = loadAt(pass, 64)?.cpuUsPerRequest;
   checks.push(check('CPU per request', 'edge + connector ≤ 5 × nginx one-hop', '×', cpuRatio, (v) => v <= 5,
-    `edge + connector ${f(proxyCpu(pass))} µs vs nginx ${f(proxyCpu(nginx))} µs per request`));
+    `edge ${f(split?.['edge'])} + connector ${f(split?.['connector'])} = ${f(proxyCpu(pass))} µs vs nginx ${f(proxyCpu(nginx))} µs per request (64 connections)`));
 
   const dlRatio = ratio(pass?.downloadSingle?.mbPerSec, nginx?.downloadSingle?.mbPerSec);
   checks.push(check('one large download', '≥ 0.30 × nginx one-hop (256 MiB)', '×', dlRatio, (v) => v >= 0.3,
