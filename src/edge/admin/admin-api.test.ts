@@ -285,7 +285,7 @@ describe('admin API', () => {
         'get /api/v1/openapi.json',
         'post /api/v1/tenants', 'get /api/v1/tenants', 'get /api/v1/tenants/{tenantId}', 'delete /api/v1/tenants/{tenantId}',
         'post /api/v1/tenants/{tenantId}/connector-groups', 'get /api/v1/tenants/{tenantId}/connector-groups',
-        'get /api/v1/tenants/{tenantId}/connector-groups/{groupId}', 'delete /api/v1/tenants/{tenantId}/connector-groups/{groupId}',
+        'get /api/v1/tenants/{tenantId}/connector-groups/{groupId}', 'delete /api/v1/tenants/{tenantId}/connector-groups/{groupId}', 'get /api/v1/tenants/{tenantId}/connector-groups/{groupId}/health', 'get /api/v1/tenants/{tenantId}/group-health',
         'post /api/v1/tenants/{tenantId}/enrollment-tokens', 'get /api/v1/tenants/{tenantId}/enrollment-tokens',
         'post /api/v1/tenants/{tenantId}/apps', 'get /api/v1/tenants/{tenantId}/apps',
         'get /api/v1/tenants/{tenantId}/apps/{appId}', 'patch /api/v1/tenants/{tenantId}/apps/{appId}', 'delete /api/v1/tenants/{tenantId}/apps/{appId}',
