@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ClientHttp2Stream, IncomingHttpHeaders } from 'node:http2';
 import http2 from 'node:http2';
-import { ERROR_HEADER, ERROR_DETAIL_HEADER, ASSERTION_HEADER, type Identity } from '../../tunnel/protocol.ts';
+import { ERROR_HEADER, ERROR_DETAIL_HEADER, type Identity } from '../../tunnel/protocol.ts';
 import type { App } from '../../store/types.ts';
 import type { Logger } from '../../lib/log.ts';
 import { newCorrelationId } from '../../lib/ids.ts';
@@ -97,11 +97,7 @@ export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res:
   function forward(req: IncomingMessage, res: ServerResponse, app: App, identity: Identity | null, correlationId: string): void {
     const method = originalMethod(req);
     const withBody = hasRequestBody(req);
-    const headers = buildStreamHeaders({ req, app, method, correlationId, identity });
-    if (identity && deps.assertion) {
-      const assertion = deps.assertion(app, identity);
-      if (assertion) headers[ASSERTION_HEADER] = assertion;
-    }
+    const headers = buildStreamHeaders({ req, app, method, correlationId, identity, assertion: assertionFor(deps, app, identity) });
     const tried = new Set<string>();
     const startedAt = performance.now();
     let attempts = 0;
@@ -229,4 +225,9 @@ export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res:
       respondError(res, 'DB-TUNNEL-STREAM-FAILED', correlationId);
     }
   }
+}
+
+/** The edge-signed SSO assertion for this user at this app, when the app asks for one (edge/sso/assertion.ts). */
+export function assertionFor(deps: ProxyDeps, app: App, identity: Identity | null): string | null {
+  return identity && deps.assertion ? deps.assertion(app, identity) : null;
 }

@@ -1,6 +1,6 @@
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import { withoutHopByHop } from '../../lib/http-headers.ts';
-import { APP_HEADER, REQUEST_ID_HEADER, IDENTITY_HEADER, UPGRADE_HEADER, encodeIdentity, type Identity } from '../../tunnel/protocol.ts';
+import { APP_HEADER, REQUEST_ID_HEADER, IDENTITY_HEADER, UPGRADE_HEADER, ASSERTION_HEADER, encodeIdentity, type Identity } from '../../tunnel/protocol.ts';
 import type { App } from '../../store/types.ts';
 
 /**
@@ -19,11 +19,13 @@ export interface StreamHeadersInput {
   method: string;
   correlationId: string;
   identity: Identity | null;
+  /** Edge-signed assertion for header SSO, when the app wants one. */
+  assertion?: string | null;
   upgrade?: string;
 }
 
 /** The request stream's headers: the client's end-to-end headers, forwarding headers, and the edge's metadata. */
-export function buildStreamHeaders({ req, app, method, correlationId, identity, upgrade }: StreamHeadersInput): OutgoingHttpHeaders {
+export function buildStreamHeaders({ req, app, method, correlationId, identity, assertion, upgrade }: StreamHeadersInput): OutgoingHttpHeaders {
   const headers = withoutHopByHop(req.headers, isClientForbidden);
   headers[':method'] = method;
   headers[':path'] = req.url ?? '/';
@@ -35,6 +37,7 @@ export function buildStreamHeaders({ req, app, method, correlationId, identity, 
   headers[APP_HEADER] = app.id;
   headers[REQUEST_ID_HEADER] = correlationId;
   if (identity) headers[IDENTITY_HEADER] = encodeIdentity(identity);
+  if (assertion) headers[ASSERTION_HEADER] = assertion;
   if (upgrade) headers[UPGRADE_HEADER] = upgrade;
   return headers;
 }

@@ -10,7 +10,7 @@ import { hostKey } from './routes.ts';
 import { buildStreamHeaders } from './request-headers.ts';
 import { buildResponseHeaders } from './response-headers.ts';
 import { respondErrorOnSocket, errorCodeOr } from './respond-error.ts';
-import type { ProxyDeps } from './handler.ts';
+import { assertionFor, type ProxyDeps } from './handler.ts';
 import type { Tunnel } from '../tunnel/registry.ts';
 import { WebSocketFrameTracker, closeFrame, WS_GOING_AWAY, WS_INTERNAL_ERROR } from './websocket-close.ts';
 
@@ -43,7 +43,7 @@ export function createUpgradeHandler(deps: ProxyDeps): (req: IncomingMessage, so
     function open(identity: Identity | null): void {
       const a = app as App;
       const protocol = String(req.headers.upgrade ?? 'websocket');
-      const headers = buildStreamHeaders({ req, app: a, method: req.method ?? 'GET', correlationId, identity, upgrade: protocol });
+      const headers = buildStreamHeaders({ req, app: a, method: req.method ?? 'GET', correlationId, identity, assertion: assertionFor(deps, a, identity), upgrade: protocol });
       const tried = new Set<string>();
       let clientGone = false;
       socket.once('close', () => { clientGone = true; });
