@@ -65,7 +65,7 @@ describe('core: edge, tunnel, connector, passthrough publishing', { timeout: 240
     assert.equal(echo.bodySha256, createHash('sha256').update(body).digest('hex'));
   });
 
-  it('moves 100 MiB down and 100 MiB up with the edge and connectors staying flat in memory', async () => {
+  it('moves 100 MiB down and 100 MiB up with the edge and connectors staying flat in memory', async (t) => {
     const pids = [stack.dev.edgePid, ...stack.dev.connectors.map((c) => c.pid)];
     const download = async (size: number): Promise<void> => {
       const res = await get(url(stack, 'sample', `/bytes/${size}`));
@@ -92,7 +92,18 @@ describe('core: edge, tunnel, connector, passthrough publishing', { timeout: 240
     // flows: a proxy that buffered bodies would grow by ~100 MiB per 100 MiB moved.
     // Requests alternate between the two connectors: warm both, in both directions.
     const warm = await peakDuring(async () => { for (let i = 0; i < 4; i++) { await download(32 * 1024 * 1024); await upload(32); } });
-    const loaded = await peakDuring(async () => { await download(100 * 1024 * 1024); await upload(100); });
+    let downMs = 0;
+    let upMs = 0;
+    const loaded = await peakDuring(async () => {
+      let started = performance.now();
+      await download(100 * 1024 * 1024);
+      downMs = performance.now() - started;
+      started = performance.now();
+      await upload(100);
+      upMs = performance.now() - started;
+    });
+    const names = ['edge', ...stack.dev.connectors.map((_, i) => `connector-${i + 1}`)];
+    t.diagnostic(`100 MiB down ${(100 / (downMs / 1000)).toFixed(0)} MiB/s, up ${(100 / (upMs / 1000)).toFixed(0)} MiB/s; RSS warm peak → loaded peak: ${names.map((n, i) => `${n} ${(warm[i] / 1048576).toFixed(0)} → ${(loaded[i] / 1048576).toFixed(0)} MiB`).join(', ')}`);
     for (const [i, pid] of pids.entries()) {
       const growth = loaded[i] - warm[i];
       assert.ok(growth < 32 * 1024 * 1024, `process ${pid} grew by ${(growth / 1048576).toFixed(1)} MiB beyond its warm peak of ${(warm[i] / 1048576).toFixed(0)} MiB`);
