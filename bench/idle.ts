@@ -7,7 +7,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
 import { sumRss } from './cpu.ts';
-import { collectAll } from './gc.ts';
+import { collectAll } from './inspector.ts';
 import { lookupTo } from './lookup.ts';
 import { hostname, isTls, port, type Target } from './target.ts';
 

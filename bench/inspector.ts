@@ -1,11 +1,14 @@
 /**
- * Forcing a full garbage collection in a running Node process (the edge, the connector) before reading its RSS,
- * so that "memory per idle connection" counts what the connections keep, not the garbage their handshakes left.
+ * Reaching into a running Node process (the edge, the connector) through its inspector, without restarting it:
+ *
+ * - a full garbage collection before reading its RSS, so that "memory per idle connection" counts what the
+ *   connections keep, not the garbage their handshakes left (`HeapProfiler.collectGarbage`, twice: the second pass
+ *   frees what finalisers released);
+ * - a CPU profile of exactly one load run (`Profiler.start` / `Profiler.stop`), for `--profile`.
  *
  * SIGUSR1 makes a Node process open its inspector on 127.0.0.1:9229; the bench connects over the DevTools protocol,
- * asks for `HeapProfiler.collectGarbage` (twice: the second pass frees what finalisers released), checks it talks
- * to the right pid, and closes the inspector again. Processes are done one at a time (the port is fixed). If
- * anything fails (port taken, not a Node process), the measure goes on without the collection and says so.
+ * checks it talks to the right pid, does its work and closes the inspector again. Processes are done one at a time
+ * (the port is fixed). If anything fails (port taken, not a Node process) the caller goes on without and says so.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
@@ -57,31 +60,40 @@ function session(url: string): Promise<{ call: (method: string, params?: object)
   });
 }
 
-/** Full GC in process `pid`; resolves false (and leaves the process as it was) if that could not be done. */
-export async function collectGarbage(pid: number): Promise<boolean> {
+type Session = Awaited<ReturnType<typeof session>>;
+
+/** Opens the inspector of `pid`, runs `work` with a DevTools session, closes the inspector again. */
+async function withInspector<T>(pid: number, work: (s: Session) => Promise<T>): Promise<T> {
+  process.kill(pid, 'SIGUSR1');
+  const s = await session(await debuggerUrl(5000));
   try {
-    process.kill(pid, 'SIGUSR1');
-    const s = await session(await debuggerUrl(5000));
-    try {
-      const who = (await s.call('Runtime.evaluate', { expression: 'process.pid', returnByValue: true })) as { result: { value: number } };
-      if (who.result.value !== pid) return false;
-      await s.call('HeapProfiler.collectGarbage');
-      await s.call('HeapProfiler.collectGarbage');
-      // close() waits for this very session to end, so it never answers: send it, then hang up.
-      void s.call('Runtime.evaluate', { expression: "process.getBuiltinModule('node:inspector').close()" }).catch(() => undefined);
-      await sleep(100);
-    } finally {
-      s.close();
-    }
+    const who = (await s.call('Runtime.evaluate', { expression: 'process.pid', returnByValue: true })) as { result: { value: number } };
+    if (who.result.value !== pid) throw new Error(`the inspector on ${PORT} belongs to pid ${who.result.value}, not ${pid}`);
+    return await work(s);
+  } finally {
+    // close() waits for this very session to end, so it never answers: send it, then hang up.
+    void s.call('Runtime.evaluate', { expression: "process.getBuiltinModule('node:inspector').close()" }).catch(() => undefined);
+    await sleep(100);
+    s.close();
     // Wait for the port to be free for the next process.
     for (let i = 0; i < 50; i++) {
       try {
         await fetch(`http://127.0.0.1:${PORT}/json/version`, { signal: AbortSignal.timeout(1000) });
         await sleep(100);
       } catch {
-        return true;
+        break;
       }
     }
+  }
+}
+
+/** Full GC in process `pid`; resolves false (and leaves the process as it was) if that could not be done. */
+export async function collectGarbage(pid: number): Promise<boolean> {
+  try {
+    await withInspector(pid, async (s) => {
+      await s.call('HeapProfiler.collectGarbage');
+      await s.call('HeapProfiler.collectGarbage');
+    });
     return true;
   } catch {
     return false;
@@ -93,4 +105,17 @@ export async function collectAll(pids: number[]): Promise<boolean> {
   let ok = true;
   for (const pid of pids) ok = (await collectGarbage(pid)) && ok;
   return ok;
+}
+
+/** A V8 CPU profile (the .cpuprofile JSON) of process `pid` while `during` runs; sampling every 100 µs. */
+export async function cpuProfile<T>(pid: number, during: () => Promise<T>): Promise<{ profile: unknown; result: T }> {
+  return withInspector(pid, async (s) => {
+    await s.call('Profiler.enable');
+    await s.call('Profiler.setSamplingInterval', { interval: 100 });
+    await s.call('Profiler.start');
+    const result = await during();
+    const { profile } = (await s.call('Profiler.stop')) as { profile: unknown };
+    await s.call('Profiler.disable').catch(() => undefined);
+    return { profile, result };
+  });
 }

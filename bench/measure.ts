@@ -7,7 +7,9 @@ import { Client } from 'undici';
 import { cpuDelta, sampleCpu, type ProcessSet } from './cpu.ts';
 import { download } from './download.ts';
 import { idleConnections, idleWebSockets } from './idle.ts';
+import { cpuProfile } from './inspector.ts';
 import { lookupTo } from './lookup.ts';
+import { saveProfile, summarise } from './profile.ts';
 import { fixedRate } from './rate.ts';
 import type { LoadResult, PathResult } from './results.ts';
 import type { Target } from './target.ts';
@@ -31,6 +33,9 @@ export interface Settings {
   largePath: string;
   largeBytes: number;
   wsPath: string;
+  /** --profile: one extra wrk run per `profileTargets` process under the V8 profiler. */
+  profile: boolean;
+  resultsDir: string;
 }
 
 /** What a started path offers to measure. */
@@ -46,6 +51,8 @@ export interface PathUnderTest {
   /** Measure idle WebSockets against this target + settings.wsPath, if any, counting these processes' RSS. */
   wsTarget?: Target;
   wsRssPids?: () => number[];
+  /** Node processes to profile with --profile (role, pid). */
+  profileTargets?: Array<{ role: string; pid: () => number }>;
   /** The servers are Node processes: force a full GC before reading their RSS (see gc.ts). */
   gcBeforeRss?: boolean;
   /** Names the path's processes that have died (to tell a crash from a slow path); empty when all live. */
@@ -165,4 +172,18 @@ export async function measurePath(row: PathResult, p: PathUnderTest, s: Settings
       `    256 MiB: ${Math.round(row.downloadSingle.mbPerSec)} MB/s single, ${Math.round(row.downloadParallel.mbPerSec)} MB/s 4-parallel`,
     );
   });
+  if (s.profile && p.profileTargets) {
+    for (const { role, pid } of p.profileTargets) {
+      await attempt(row, p, `profile ${role}`, log, async () => {
+        const durationS = s.quick ? 5 : 10;
+        const { profile, result } = await cpuProfile(pid(), () =>
+          runWrk(p.target, s.smallPath, { connections: 64, threads: s.threads, durationS, dir: s.dir }),
+        );
+        const file = saveProfile(s.resultsDir, `${row.id}-${role}-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`, profile);
+        row.profiles ??= {};
+        row.profiles[role] = summarise(profile, file, result.requestsPerSec);
+        log(`    profiled the ${role} (${row.profiles[role].busyPercent.toFixed(0)}% busy at ${Math.round(result.requestsPerSec)} req/s): ${file}`);
+      });
+    }
+  }
 }

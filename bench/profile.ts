@@ -1,67 +1,85 @@
 /**
- * `--profile`: runs Drawbridge's processes with V8's sampling profiler (`--cpu-prof`, inherited through
- * NODE_OPTIONS by dev, the edge and the connector) and sums the samples by function, so the report can say where
- * the CPU per request goes. The .cpuprofile files (open them in Chrome DevTools or speedscope for a flame graph)
- * are copied to bench/results/profiles/.
+ * `--profile`: where Drawbridge's CPU per request goes. During one extra wrk run per process, the edge (then the
+ * connector) is profiled through its inspector (inspector.ts) — only the load, not start-up or the other measures.
+ * The report lists the hottest functions and files by self time; the .cpuprofile files are written to
+ * bench/results/profiles/ (open them in Chrome DevTools or speedscope for a flame graph).
  */
-import { copyFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
   hitCount?: number;
-  children?: number[];
 }
 
 interface CpuProfile {
   nodes: ProfileNode[];
   startTime: number;
   endTime: number;
-  samples?: number[];
 }
 
-export interface HotFunction {
+export interface Hot {
   name: string;
-  where: string;
   selfPercent: number;
 }
 
-export function profileEnv(dir: string): NodeJS.ProcessEnv {
-  mkdirSync(dir, { recursive: true });
-  const existing = process.env.NODE_OPTIONS ? `${process.env.NODE_OPTIONS} ` : '';
-  return { NODE_OPTIONS: `${existing}--cpu-prof --cpu-prof-dir=${dir}` };
+export interface ProfileSummary {
+  file: string;
+  requestsPerSec: number;
+  /** Share of the samples in which the process was busy (not idle): its CPU load during the run. */
+  busyPercent: number;
+  functions: Hot[];
+  files: Hot[];
 }
 
-/** Top functions by self time (as a share of the busy, non-idle samples) of the profile written by process `pid`, or null if it wrote none. */
-export function hotFunctions(dir: string, pid: number, top = 20): { file: string; functions: HotFunction[] } | null {
-  const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile') && f.split('.').includes(String(pid)));
-  if (!file) return null;
-  const profile = JSON.parse(readFileSync(join(dir, file), 'utf8')) as CpuProfile;
-  const self = new Map<string, { name: string; where: string; hits: number }>();
-  let total = 0;
+function where(url: string): string {
+  if (!url) return '(native)';
+  return url.replace(/^file:\/\/.*?\/(src|node_modules)\//, '$1/');
+}
+
+function top(map: Map<string, number>, total: number, n: number): Hot[] {
+  return [...map.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, n)
+    .map(([name, hits]) => ({ name, selfPercent: (100 * hits) / Math.max(1, total) }));
+}
+
+/** Self time by function and by file, as shares of the busy (non-idle) samples. */
+export function summarise(raw: unknown, file: string, requestsPerSec: number, n = 20): ProfileSummary {
+  const profile = raw as CpuProfile;
+  const byFunction = new Map<string, number>();
+  const byFile = new Map<string, number>();
+  let busy = 0;
+  let idle = 0;
   for (const node of profile.nodes) {
     const hits = node.hitCount ?? 0;
-    if (!hits || node.callFrame.functionName === '(idle)') continue;
-    total += hits;
+    if (!hits) continue;
     const { functionName, url, lineNumber } = node.callFrame;
-    const name = functionName || '(anonymous)';
-    const where = url ? `${url.replace(/^file:\/\/.*?\/(src|node_modules)\//, '$1/')}:${lineNumber + 1}` : '';
-    const key = `${name} ${where}`;
-    const entry = self.get(key) ?? { name, where, hits: 0 };
-    entry.hits += hits;
-    self.set(key, entry);
+    if (functionName === '(idle)') {
+      idle += hits;
+      continue;
+    }
+    busy += hits;
+    const w = where(url);
+    const fn = `${functionName || '(anonymous)'}${url ? ` ${w}:${lineNumber + 1}` : ''}`;
+    byFunction.set(fn, (byFunction.get(fn) ?? 0) + hits);
+    const key = url ? w : functionName;
+    byFile.set(key, (byFile.get(key) ?? 0) + hits);
   }
-  const functions = [...self.values()]
-    .sort((a, b) => b.hits - a.hits)
-    .slice(0, top)
-    .map((e) => ({ name: e.name, where: e.where, selfPercent: (100 * e.hits) / Math.max(1, total) }));
-  return { file, functions };
+  return {
+    file,
+    requestsPerSec,
+    busyPercent: (100 * busy) / Math.max(1, busy + idle),
+    functions: top(byFunction, busy, n),
+    files: top(byFile, busy, n),
+  };
 }
 
-export function keepProfiles(dir: string, destination: string): string[] {
-  mkdirSync(destination, { recursive: true });
-  const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
-  for (const f of files) copyFileSync(join(dir, f), join(destination, f));
-  return files;
+/** Writes the profile where the report points, returns its path relative to the repository. */
+export function saveProfile(resultsDir: string, name: string, raw: unknown): string {
+  const dir = join(resultsDir, 'profiles');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, name), JSON.stringify(raw));
+  return `bench/results/profiles/${name}`;
 }

@@ -173,13 +173,23 @@ export function markdown(r: Results): string {
     const status = c.status === 'met' ? '**met**' : c.status === 'not met' ? '**not met**' : NA;
     lines.push(`| ${c.name} | ${c.goal} | ${measured} — ${c.detail} | ${status} |`);
   }
-  for (const [role, prof] of Object.entries(r.profiles ?? {})) {
-    lines.push('');
-    lines.push(`## Where the ${role}'s CPU goes (self time, ${prof.file})`);
-    lines.push('');
-    lines.push('| % | function | where |');
-    lines.push('| ---: | --- | --- |');
-    for (const h of prof.functions) lines.push(`| ${f(h.selfPercent, 1)} | \`${h.name}\` | ${h.where} |`);
+  for (const p of r.paths) {
+    for (const [role, prof] of Object.entries(p.profiles ?? {})) {
+      lines.push('');
+      lines.push(
+        `## Where the ${role}'s CPU goes — ${p.label}, wrk 64 connections, ${f(prof.requestsPerSec)} req/s, ${f(prof.busyPercent)}% busy`,
+      );
+      lines.push('');
+      lines.push(`Self time as a share of the busy samples; the profile is \`${prof.file}\` (Chrome DevTools, speedscope).`);
+      lines.push('');
+      lines.push('| % | file | % | function |');
+      lines.push('| ---: | --- | ---: | --- |');
+      for (let i = 0; i < Math.max(prof.files.length, prof.functions.length); i++) {
+        const a = prof.files[i];
+        const b = prof.functions[i];
+        lines.push(`| ${a ? f(a.selfPercent, 1) : ''} | ${a ? `\`${a.name}\`` : ''} | ${b ? f(b.selfPercent, 1) : ''} | ${b ? `\`${b.name}\`` : ''} |`);
+      }
+    }
   }
   const failures = r.paths.flatMap((p) => Object.entries(p.failures).map(([m, e]) => `- ${p.label}, ${m}: ${e.split('\n')[0]}`));
   for (const p of r.paths) {

@@ -1,6 +1,6 @@
 /** The shape of `bench/results/<date>.json`: everything one run measured. */
 import type { DownloadResult } from './download.ts';
-import type { HotFunction } from './profile.ts';
+import type { ProfileSummary } from './profile.ts';
 import type { IdleResult } from './idle.ts';
 import type { RateResult } from './rate.ts';
 import type { WrkResult } from './wrk.ts';
@@ -33,6 +33,8 @@ export interface PathResult {
   downloadParallel?: DownloadResult;
   idleTls?: IdleResult;
   idleWebSockets?: IdleResult;
+  /** With --profile: where each Node process's CPU went during one extra wrk run. */
+  profiles?: Record<string, ProfileSummary>;
   /** Measures that failed on this row, with the error (the rest of the row still counts). */
   failures: Record<string, string>;
 }
@@ -79,6 +81,4 @@ export interface Results {
   wan: WanRow[];
   targets: TargetCheck[];
   notes: string[];
-  /** With --profile: the hottest functions (self time) of the edge and the connector. */
-  profiles?: Record<string, { file: string; functions: HotFunction[] }>;
 }

@@ -22,7 +22,6 @@ import { ensurePackages } from './install.ts';
 import { measurePath, type PathUnderTest, type Settings } from './measure.ts';
 import { startBackend, startProxy } from './nginx.ts';
 import { freePort, installCleanup, onCleanup, run, start, stopAll, waitForPort } from './processes.ts';
-import { hotFunctions, keepProfiles, profileEnv } from './profile.ts';
 import { startRelay } from './relay.ts';
 import { evaluateTargets, markdown } from './report.ts';
 import type { PathId, PathResult, Results, WanRow } from './results.ts';
@@ -135,6 +134,8 @@ async function main(): Promise<void> {
     largePath: '/256m',
     largeBytes: LARGE_BYTES,
     wsPath: '/ws',
+    profile,
+    resultsDir: RESULTS,
   };
 
   const backendPort = await freePort();
@@ -223,7 +224,7 @@ async function main(): Promise<void> {
   if (available.ok && (wanted('drawbridge-passthrough') || wanted('drawbridge-preauth') || wanted('wan'))) {
     log('starting drawbridge dev (edge + one connector)');
     try {
-      dev = await startDev(ROOT, join(dir, 'dev-state'), join(dir, 'dev.log'), profile ? profileEnv(join(dir, 'profiles')) : {});
+      dev = await startDev(ROOT, join(dir, 'dev-state'), join(dir, 'dev.log'));
       log(`  edge ${dev.info.edgeUrl} (pid ${dev.info.edgePid}), connector pid ${dev.connectorPids().join(', ')}`);
     } catch (err) {
       devError = `drawbridge dev did not start: ${err instanceof Error ? err.message : String(err)}`;
@@ -250,18 +251,30 @@ async function main(): Promise<void> {
           cpu: [...d.cpu, backendCpu],
           proxyRoles: ['edge', 'connector'],
           rssPids: d.edgePids,
-          // --profile leaves out the idle-connection measures: their handshakes would dominate the profile.
-          idleTlsTarget: profile ? undefined : app,
-          wsTarget: profile ? undefined : ws,
+          idleTlsTarget: app,
+          wsTarget: ws,
           wsRssPids: edgeAndConnector,
           gcBeforeRss: true,
+          profileTargets: [
+            { role: 'edge', pid: () => d.edgePids()[0] },
+            { role: 'connector', pid: () => d.connectorPids()[0] },
+          ],
           dead: d.dead,
         },
       };
     });
     await measure('drawbridge-preauth', async () => {
       const app = await preauthApp(d, backendUrl, s.smallPath);
-      return { p: { target: app, cpu: [...d.cpu, backendCpu], proxyRoles: ['edge', 'connector'], rssPids: d.edgePids, dead: d.dead } };
+      return {
+        p: {
+          target: app,
+          cpu: [...d.cpu, backendCpu],
+          proxyRoles: ['edge', 'connector'],
+          rssPids: d.edgePids,
+          profileTargets: [{ role: 'edge', pid: () => d.edgePids()[0] }],
+          dead: d.dead,
+        },
+      };
     });
   }
 
@@ -332,25 +345,12 @@ async function main(): Promise<void> {
   // --- WAN run ---
   if (wanted('wan')) await wanRun();
 
-  const profiles: Results['profiles'] = {};
-  if (dev) {
-    const d: Dev = dev;
-    await d.stop(profile ? 20_000 : 5000);
-    if (profile) {
-      const profDir = join(dir, 'profiles');
-      const kept = keepProfiles(profDir, join(RESULTS, 'profiles'));
-      for (const [role, pid] of [['edge', d.info.edgePid ?? 0], ['connector', d.connectorPids()[0] ?? 0]] as const) {
-        const hot = hotFunctions(profDir, pid);
-        if (hot) profiles[role] = hot;
-      }
-      log(`profiles: ${kept.length} written to bench/results/profiles/ (${Object.keys(profiles).join(', ') || 'none from edge/connector'})`);
-    }
-  }
+  await (dev as Dev | null)?.stop();
 
   notes.push(
     'Host names of Drawbridge apps are in no resolver: wrk runs in a private mount namespace whose /etc/hosts maps the app host to 127.0.0.1 (so Host and SNI stay right); curl uses --resolve; Node clients use a lookup function.',
   );
-  if (profile) notes.push('Profiled run (--cpu-prof on edge and connector): Drawbridge figures include the profiler\'s overhead.');
+  if (profile) notes.push('Profiled run: each Drawbridge row has one extra wrk run per process under the V8 profiler (see the profile tables).');
   if (quick) notes.push('Quick run: one repetition of short runs; figures are noisy.');
   const busy = paths.filter((p) => (p.loadAverage ?? 0) > cpus().length);
   if (busy.length) {
@@ -381,7 +381,6 @@ async function main(): Promise<void> {
     wan,
     targets: [],
     notes,
-    profiles,
   };
   results.targets = evaluateTargets(results);
 
