@@ -39,6 +39,7 @@ const OPTIONS = {
   'pre-auth': { type: 'string' },
   'backend-timeout': { type: 'string' },
   'tls-verify': { type: 'string' },
+  'retry-writes': { type: 'string' },
   'backend-ca-file': { type: 'string' },
   sso: { type: 'string' },
   'sso-spn': { type: 'string' },
@@ -156,6 +157,7 @@ function appBody(r: Run): Record<string, unknown> {
     preAuth: f['pre-auth'],
     backendTimeout: backendTimeout(f['backend-timeout']),
     tlsVerify: bool('tls-verify', f['tls-verify']),
+    retryWrites: bool('retry-writes', f['retry-writes']),
     enabled: bool('enabled', f.enabled),
   };
   const sso = ssoBody(f);
@@ -201,6 +203,7 @@ const APP_FLAGS: [string, string][] = [
   ['--pre-auth idp|passthrough', 'sign users in first (idp, default) or not'],
   ['--backend-timeout S', 'seconds 1–3600, default (85) or long (180)'],
   ['--tls-verify true|false', 'validate the backend certificate (default true)'],
+  ['--retry-writes true|false', 'retry PUT/DELETE on another connector when a tunnel dies first (default false)'],
   ['--backend-ca-file F', 'PEM CA bundle to trust for the backend (none to clear)'],
   ['--sso none|kerberos|headers', 'single sign-on to the backend (docs/sso.md)'],
   ['--sso-spn SPN', 'kerberos: the backend\'s SPN, e.g. HTTP/app.corp.example'],

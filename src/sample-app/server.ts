@@ -10,7 +10,7 @@ import { escapeHtml, page } from '../errors/render.ts';
  *   ANY /echo      JSON: method, path, headers, body length and SHA-256
  *   GET /bytes/N   N bytes, streamed in 64 KiB chunks
  *   GET /ws        WebSocket echo
- *   GET /slow/S    answers after S seconds
+ *   ANY /slow/S    answers after S seconds
  *   GET /gzip      a gzip-compressed text (Content-Encoding: gzip), to show bodies pass through untouched
  */
 export interface SampleApp {
@@ -28,7 +28,7 @@ export async function startSampleApp(options: { host?: string; port?: number; na
     if (url.pathname === '/') return home(req, res, name);
     if (first === 'echo') return echo(req, res);
     if (first === 'bytes' && req.method === 'GET') return bytes(res, Number(arg));
-    if (first === 'slow' && req.method === 'GET') return slow(res, Number(arg));
+    if (first === 'slow') return slow(req, res, Number(arg));
     if (first === 'gzip' && req.method === 'GET') return gzipped(res);
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
   });
@@ -105,8 +105,9 @@ function bytes(res: ServerResponse, n: number): void {
   pump();
 }
 
-function slow(res: ServerResponse, seconds: number): void {
-  const timer = setTimeout(() => res.writeHead(200, { 'content-type': 'text/plain' }).end(`answered after ${seconds} s\n`), Math.max(0, seconds) * 1000);
+function slow(req: IncomingMessage, res: ServerResponse, seconds: number): void {
+  req.resume();
+  const timer = setTimeout(() => res.writeHead(200, { 'content-type': 'text/plain' }).end(`${req.method} answered after ${seconds} s\n`), Math.max(0, seconds) * 1000);
   res.once('close', () => clearTimeout(timer));
 }
 

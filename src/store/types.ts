@@ -74,6 +74,8 @@ export interface App {
   tlsVerify: boolean;
   /** Extra PEM CA bundle to trust for the backend. */
   backendCa: string | null;
+  /** Also retry PUT and DELETE on another connector when a tunnel dies before they reached the backend. */
+  retryWrites: boolean;
   /** Single sign-on to the backend (docs/sso.md); `{ mode: 'none' }` by default. */
   sso: AppSso;
   enabled: boolean;
@@ -100,7 +102,7 @@ export interface Page<T> {
 }
 
 export type NewApp = Pick<App, 'name' | 'internalUrl' | 'groupId'> &
-  Partial<Pick<App, 'externalUrl' | 'preAuth' | 'backendTimeout' | 'tlsVerify' | 'backendCa' | 'sso' | 'enabled'>>;
+  Partial<Pick<App, 'externalUrl' | 'preAuth' | 'backendTimeout' | 'tlsVerify' | 'backendCa' | 'retryWrites' | 'sso' | 'enabled'>>;
 export type AppPatch = Partial<Omit<App, 'id' | 'tenantId' | 'externalHost' | 'createdAt' | 'updatedAt'>>;
 
 export interface ConnectorPatch {

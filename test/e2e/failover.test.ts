@@ -167,7 +167,7 @@ describe('failover: a connector group under load', { timeout: 150_000 }, () => {
     const res = await slow;
     assert.equal(res.statusCode, 200);
     assert.equal(res.headers['x-drawbridge-retried'], 'lost');
-    assert.match(await res.body.text(), /answered after 1 s/);
+    assert.match(await res.body.text(), /GET answered after 1 s/);
     await restart(c1);
 
     let release: (() => void) | undefined;
@@ -183,6 +183,40 @@ describe('failover: a connector group under load', { timeout: 150_000 }, () => {
     assert.match(await failed.body.text(), /interrupted/);
     body.destroy();
     await restart(c2);
+  });
+
+  it('retries PUT and DELETE only for an app that opts in (retryWrites)', async () => {
+    const busy = async (): Promise<(typeof conns)[number]> => {
+      let found: (typeof conns)[number] | undefined;
+      await waitUntil(async () => {
+        const id = (await health()).connectors.find((x) => x.inFlight > 0)?.id;
+        found = conns.find((x) => x.id === id);
+        return found !== undefined;
+      }, 5_000, 'a connector with the request in flight');
+      return found!;
+    };
+    const appId = (await stack.admin<{ items: { id: string; name: string }[] }>('GET', `/tenants/${tenantId}/apps`)).body.items.find((a) => a.name === 'sample')!.id;
+    const deleteWhileKilling = async () => {
+      const pending = request(`${base}/slow/1`, { dispatcher: stack.agent, method: 'DELETE' });
+      const victim = await busy();
+      process.kill(victim.pid, 'SIGKILL');
+      const res = await pending;
+      await restart(victim);
+      return res;
+    };
+    // Default: DELETE is not replayed (the backend may have acted on it).
+    const refused = await deleteWhileKilling();
+    assert.equal(refused.statusCode, 502);
+    assert.equal(refused.headers['x-drawbridge-error'], 'DB-TUNNEL-STREAM-FAILED');
+    await refused.body.dump();
+    // Opted in: replayed on the other connector, transparently.
+    assert.equal((await stack.admin('PATCH', `/tenants/${tenantId}/apps/${appId}`, { retryWrites: true })).status, 200);
+    await sleep(300);
+    const retried = await deleteWhileKilling();
+    assert.equal(retried.statusCode, 200);
+    assert.equal(retried.headers['x-drawbridge-retried'], 'lost');
+    assert.match(await retried.body.text(), /DELETE answered after 1 s/);
+    assert.equal((await stack.admin('PATCH', `/tenants/${tenantId}/apps/${appId}`, { retryWrites: false })).status, 200);
   });
 
   it('moves a connector, then an app, to another group under load without restarting anything', async () => {

@@ -135,6 +135,7 @@ export const App = Type.Object(
     backendTimeout: Type.Integer(),
     tlsVerify: Type.Boolean(),
     backendCa: Nullable(Type.String()),
+    retryWrites: Type.Boolean(),
     sso: Sso,
     enabled: Type.Boolean(),
     createdAt: Time,
@@ -150,6 +151,7 @@ const appFields = {
   backendTimeout: BackendTimeout,
   tlsVerify: Type.Boolean({ description: 'Validate the backend certificate (default true).' }),
   backendCa: Nullable(Type.String({ maxLength: 65536, description: 'Extra PEM CA bundle for the backend.' })),
+  retryWrites: Type.Boolean({ description: 'Also retry PUT and DELETE on another connector when a tunnel dies before they reached the backend (default false: only GET, HEAD and OPTIONS).' }),
   sso: Sso,
   enabled: Type.Boolean(),
 };
@@ -163,6 +165,7 @@ export const NewApp = Type.Object(
     backendTimeout: Type.Optional(appFields.backendTimeout),
     tlsVerify: Type.Optional(appFields.tlsVerify),
     backendCa: Type.Optional(appFields.backendCa),
+    retryWrites: Type.Optional(appFields.retryWrites),
     sso: Type.Optional(appFields.sso),
     enabled: Type.Optional(appFields.enabled),
   },

@@ -213,7 +213,7 @@ export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res:
       if (clientGone) return;
       const neverReached = reason === 'refused' || reason === 'not-opened';
       const retry = !bodyStarted && !res.headersSent && attempts < MAX_ATTEMPTS
-        && (neverReached || (RETRYABLE.has(method) && attempts < 2));
+        && (neverReached || (retryable(app, method) && attempts < 2));
       const detail = { correlationId, method, appId: app.id, tunnelId: tunnel.id, connectorId: tunnel.connectorId, reason, attempts, bodyStarted, elapsedMs: Math.round(performance.now() - startedAt) };
       if (retry) {
         retried = reason;
@@ -225,6 +225,11 @@ export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res:
       respondError(res, 'DB-TUNNEL-STREAM-FAILED', correlationId);
     }
   }
+}
+
+/** Idempotent methods a failed stream may be replayed for: always GET/HEAD/OPTIONS; PUT/DELETE where the app opts in. */
+function retryable(app: App, method: string): boolean {
+  return RETRYABLE.has(method) || (app.retryWrites && (method === 'PUT' || method === 'DELETE'));
 }
 
 /** The edge-signed SSO assertion for this user at this app, when the app asks for one (edge/sso/assertion.ts). */

@@ -17,6 +17,7 @@ function toApp(r: Row): App {
     backendTimeout: Number(r.backend_timeout),
     tlsVerify: bool(r.tls_verify),
     backendCa: strOrNull(r.backend_ca),
+    retryWrites: bool(r.retry_writes),
     sso: parseStoredSso(strOrNull(r.sso)),
     enabled: bool(r.enabled),
     createdAt: str(r.created_at),
@@ -39,6 +40,7 @@ const COLUMNS: Record<keyof AppPatch, string> = {
   backendTimeout: 'backend_timeout',
   tlsVerify: 'tls_verify',
   backendCa: 'backend_ca',
+  retryWrites: 'retry_writes',
   sso: 'sso',
   enabled: 'enabled',
 };
@@ -48,7 +50,7 @@ export function appsRepo(ctx: Ctx): Store['apps'] {
   const groupExists = db.prepare('SELECT 1 FROM connector_groups WHERE tenant_id = ? AND id = ?');
   const insert = db.prepare(
     `INSERT INTO apps (id, tenant_id, name, external_url, external_host, internal_url, group_id, pre_auth, backend_timeout,
-       tls_verify, backend_ca, sso, enabled, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+       tls_verify, backend_ca, sso, retry_writes, enabled, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
   );
   const byId = db.prepare('SELECT * FROM apps WHERE tenant_id = ? AND id = ?');
   const all = db.prepare('SELECT * FROM apps WHERE tenant_id = ? ORDER BY name');
@@ -79,7 +81,7 @@ export function appsRepo(ctx: Ctx): Store['apps'] {
         checkUnique(tenantId, null, name, externalHost);
         return guard(`app ${name}`, () =>
           insert.get(newId('app'), tenantId, name, externalUrl, externalHost, internalUrl, input.groupId, preAuth, backendTimeout,
-            input.tlsVerify === false ? 0 : 1, input.backendCa ?? null, sso, input.enabled === false ? 0 : 1, stamp, stamp) as Row,
+            input.tlsVerify === false ? 0 : 1, input.backendCa ?? null, sso, input.retryWrites === true ? 1 : 0, input.enabled === false ? 0 : 1, stamp, stamp) as Row,
         );
       });
       const app = toApp(row);
