@@ -88,6 +88,12 @@ export function page(title: string, body: string): string {
   .qr { display: block; width: 200px; height: 200px; margin: 16px auto; padding: 8px; background: #fff; border-radius: 6px; }
   .secret { font: 600 1.05rem/1.4 ui-monospace, SFMono-Regular, Menlo, monospace; letter-spacing: .08em; word-break: break-all; }
   .codes { display: grid; grid-template-columns: repeat(2, 1fr); gap: 6px 16px; margin: 16px 0; padding: 16px; list-style: none; border-radius: 6px; background: var(--bg); font-family: ui-monospace, SFMono-Regular, Menlo, monospace; }
+  .apps-title { font-size: 1rem; margin: 20px 0 8px; }
+  .apps { list-style: none; margin: 0; padding: 0; display: grid; gap: 8px; }
+  .apps a { display: flex; flex-direction: column; padding: 12px 14px; border: 1px solid var(--line); border-radius: 6px; text-decoration: none; color: var(--fg); }
+  .apps a:hover, .apps a:focus-visible { border-color: var(--accent); outline: none; box-shadow: 0 0 0 2px var(--accent); }
+  .app-name { font-weight: 600; color: var(--accent); }
+  .app-host { color: var(--muted); font-size: .875rem; }
   .who { display: flex; justify-content: space-between; align-items: center; gap: 12px; margin: 0 0 16px; padding: 10px 14px; border-radius: 6px; background: var(--bg); }
   .actions { display: flex; flex-wrap: wrap; gap: 12px; align-items: center; }
   .actions form { margin: 0; }

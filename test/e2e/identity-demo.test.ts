@@ -202,6 +202,32 @@ describe('identity demo: drawbridge dev in a real browser', { skip: !existsSync(
     await context.close();
   });
 
+  it('the portal lists exactly the apps a user may open, one click each', async () => {
+    const alice = await fresh();
+    await signIn(alice.page, `${hrUrl}/`, 'alice', user('alice').password);
+    await alice.page.waitForURL(`${hrUrl}/`);
+    await alice.page.goto(`https://${loginHost}/`);
+    const links = alice.page.locator('ul.apps a');
+    const names = await alice.page.locator('ul.apps .app-name').allInnerTexts();
+    assert.ok(names.includes('hr'), `alice's portal lists hr (got ${names.join(', ')})`);
+    assert.ok(!names.includes('sample'), 'passthrough apps need no sign-in and are not on the portal');
+    await shot(alice.page, '00-portal-alice');
+    await links.filter({ hasText: 'hr' }).first().click();
+    await alice.page.waitForURL(`${hrUrl}/`);
+    assert.equal(await alice.page.locator('h1').innerText(), 'Contoso HR', 'one click opens the app without signing in again');
+    await alice.context.close();
+
+    // carol is not assigned, bob has no licence: the portal offers them nothing that would deny them.
+    for (const name of ['carol', 'bob']) {
+      const other = await fresh();
+      await signIn(other.page, `${hrUrl}/`, name, user(name).password);
+      await other.page.goto(`https://${loginHost}/`);
+      assert.equal(await other.page.locator('ul.apps a').count(), 0, `${name} sees no app`);
+      assert.match(await other.page.locator('main').innerText(), /No application is assigned to you yet/);
+      await other.context.close();
+    }
+  });
+
   it('bob and carol each get their own page and code', async () => {
     const bob = await fresh();
     await signIn(bob.page, `${hrUrl}/`, 'bob', user('bob').password);

@@ -17,7 +17,7 @@ import { appOrigin, browserBinding, centralCookie, csrfToken, csrfValid, current
 import { CENTRAL_COOKIE, clearCookie, FLOW_COOKIE } from './cookies.ts';
 import { BodyTooLarge, readForm, redirect, requestUrl, sendError, sendHtml, clientIp, type Reply } from './http.ts';
 import { handleOidcCallback, oidcStartUrl, startOidc } from './oidc.ts';
-import { deniedPage, enrollPage, homePage, loginPage, mfaPage, recoveryCodesPage, signedOutPage, signoutConfirmPage, type Hidden } from './pages.ts';
+import { deniedPage, enrollPage, homePage, loginPage, mfaPage, recoveryCodesPage, signedOutPage, signoutConfirmPage, type Hidden, type PortalApp } from './pages.ts';
 import { handlePasskey, type PasskeyHost } from './webauthn.ts';
 import { newSecret, type CentralSession } from './sessions.ts';
 import { decodeState, type SigninState } from './state.ts';
@@ -135,7 +135,8 @@ async function home(r: Req) {
     return renderLogin(r, null, tenant, null, 200);
   }
   const passkeys = user ? (await r.ctx.deps.directory.mfa.webauthnList(user.tenantId, user.id)).map((c) => c.name) : [];
-  sendHtml(r.res, 200, homePage({ upn: user?.upn ?? null, tenantName: tenant?.displayName ?? null, signout: hiddenFor(r, null), passkeys }), r.cookies);
+  const apps = done ? await portalApps(r.ctx, done.tenantId, done.userId) : [];
+  sendHtml(r.res, 200, homePage({ upn: user?.upn ?? null, tenantName: tenant?.displayName ?? null, signout: hiddenFor(r, null), passkeys, apps }), r.cookies);
 }
 
 /** GET /authorize: the entry point from an app host. Signed in → decide and hand off; else the form. */
@@ -173,6 +174,20 @@ async function renderLogin(r: Req, stateText: string | null, tenant: Tenant, app
     }),
     r.cookies,
   );
+}
+
+/**
+ * The portal: the pre-authenticated apps this user may open right now (the same decision the app host makes), so
+ * the launcher never offers an app that would answer with a denial page.
+ */
+async function portalApps(ctx: Ctx, tenantId: string, userId: string): Promise<PortalApp[]> {
+  const { directory, store } = ctx.deps;
+  const facts = await directory.access.facts(tenantId, userId);
+  if (!facts) return [];
+  const assigned = await directory.assignments.appsForUser(tenantId, userId);
+  return (await store.apps.list(tenantId))
+    .filter((app) => app.enabled && app.preAuth === 'idp' && decideAccess(facts, app.id, assigned).allow)
+    .map((app) => ({ name: app.name, url: `${app.externalUrl}/` }));
 }
 
 /** Access decision for the app, then the one-time code to its host (or the denial page with its code). */

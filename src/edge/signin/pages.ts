@@ -172,7 +172,13 @@ export function signoutConfirmPage(o: { hidden: Hidden; upn: string | null }): s
   );
 }
 
-export function homePage(o: { upn: string | null; tenantName: string | null; signout: Hidden; passkeys: string[] }): string {
+/** An app on the portal: what the user sees and where one click takes them. */
+export interface PortalApp {
+  name: string;
+  url: string;
+}
+
+export function homePage(o: { upn: string | null; tenantName: string | null; signout: Hidden; passkeys: string[]; apps: PortalApp[] }): string {
   return page(
     o.upn ? 'Signed in' : 'Sign in',
     `
@@ -182,7 +188,11 @@ export function homePage(o: { upn: string | null; tenantName: string | null; sig
     o.upn
       ? `<h1 id="title">You are signed in</h1>
   <p class="who"><span>Signed in as <strong>${e(o.upn)}</strong></span></p>
-  <p>Open any of your organisation's applications: this sign-in serves them all.</p>
+  <h2 class="apps-title">Your applications</h2>
+  ${o.apps.length
+    ? `<ul class="apps">${o.apps.map((a) => `<li><a href="${e(a.url)}"><span class="app-name">${e(a.name)}</span><span class="app-host">${e(new URL(a.url).host)}</span></a></li>`).join('')}</ul>
+  <p class="muted">This sign-in serves them all.</p>`
+    : '<p>No application is assigned to you yet. Ask your administrator if you expected one.</p>'}
   <dl>
     <dt>Passkeys</dt><dd>${o.passkeys.length ? o.passkeys.map((p) => e(p)).join(', ') : 'none yet'}</dd>
   </dl>
