@@ -23,6 +23,8 @@ function hostsFileWith(dir: string, host: string, address: string): string {
 
 async function detect(dir: string): Promise<'unshare' | 'etc-hosts'> {
   if (mode) return mode;
+  // DRAWBRIDGE_BENCH_HOSTS=etc-hosts forces the fallback (for machines where the probe below misleads).
+  if (process.env.DRAWBRIDGE_BENCH_HOSTS === 'etc-hosts') return (mode = 'etc-hosts');
   const probe = 'probe.drawbridge-bench.invalid';
   const file = hostsFileWith(dir, probe, '127.0.0.1');
   const { code, stdout } = await run(
@@ -65,4 +67,11 @@ export async function withName(
     writeFileSync('/etc/hosts', `${readFileSync('/etc/hosts', 'utf8').trimEnd()}\n${address} ${host} ${MARK}\n`);
   }
   return { command, args, how: 'temporary /etc/hosts line (removed at the end)' };
+}
+
+/** How wrk was given the app host's address in this run (for the report); null if it never needed to be. */
+export function hostsMode(): string | null {
+  if (mode === 'unshare') return 'wrk in a private mount namespace with its own /etc/hosts (unshare -m + mount --bind)';
+  if (mode === 'etc-hosts') return 'a temporary /etc/hosts line for wrk, removed at the end';
+  return null;
 }

@@ -22,6 +22,7 @@ import { ensurePackages } from './install.ts';
 import { measurePath, type PathUnderTest, type Settings } from './measure.ts';
 import { startBackend, startProxy } from './nginx.ts';
 import { freePort, installCleanup, onCleanup, run, start, stopAll, waitForPort } from './processes.ts';
+import { hostsMode } from './names.ts';
 import { startRelay } from './relay.ts';
 import { evaluateTargets, markdown } from './report.ts';
 import type { PathId, PathResult, Results, WanRow } from './results.ts';
@@ -347,9 +348,11 @@ async function main(): Promise<void> {
 
   await (dev as Dev | null)?.stop();
 
-  notes.push(
-    'Host names of Drawbridge apps are in no resolver: wrk runs in a private mount namespace whose /etc/hosts maps the app host to 127.0.0.1 (so Host and SNI stay right); curl uses --resolve; Node clients use a lookup function.',
-  );
+  if (hostsMode()) {
+    notes.push(
+      `Drawbridge app hosts are in no resolver; to keep Host and SNI right, wrk got the address through ${hostsMode()}, curl through --resolve, the Node clients through a lookup function.`,
+    );
+  }
   if (profile) notes.push('Profiled run: each Drawbridge row has one extra wrk run per process under the V8 profiler (see the profile tables).');
   if (quick) notes.push('Quick run: one repetition of short runs; figures are noisy.');
   const busy = paths.filter((p) => (p.loadAverage ?? 0) > cpus().length);
@@ -375,7 +378,7 @@ async function main(): Promise<void> {
       smallFileBytes: SMALL_BYTES,
       largeFileBytes: LARGE_BYTES,
       wanDelayMsEachWay: WAN_DELAY_MS,
-      hostResolution: 'unshare -m + bind-mounted /etc/hosts for wrk; curl --resolve; Node lookup()',
+      hostResolution: `${hostsMode() ?? 'wrk needed no name mapping'}; curl --resolve; Node clients: lookup()`,
     },
     paths,
     wan,
