@@ -1,0 +1,127 @@
+import { DrawbridgeError } from '../../errors/drawbridge-error.ts';
+import { newId } from '../ids.ts';
+import type { App, AppPatch, PreAuth, Store } from '../types.ts';
+import { BACKEND_TIMEOUT, checkBackendTimeout, checkInternalUrl, checkSso, parseExternalUrl, parseStoredSso, requireSlug } from '../validate.ts';
+import { type Ctx, type Queryable, type Row, all, guard, iso, notFound, now, one, params, str, strOrNull, tx } from './db.ts';
+import { checkPreAuth } from './rules.ts';
+
+function toApp(r: Row): App {
+  return {
+    id: str(r.id),
+    tenantId: str(r.tenant_id),
+    name: str(r.name),
+    externalUrl: str(r.external_url),
+    externalHost: str(r.external_host),
+    internalUrl: str(r.internal_url),
+    groupId: str(r.group_id),
+    preAuth: str(r.pre_auth) as PreAuth,
+    backendTimeout: Number(r.backend_timeout),
+    tlsVerify: r.tls_verify === true,
+    backendCa: strOrNull(r.backend_ca),
+    retryWrites: r.retry_writes === true,
+    // jsonb arrives parsed; the shared reader re-checks it (a damaged value reads as none).
+    sso: parseStoredSso(JSON.stringify(r.sso)),
+    enabled: r.enabled === true,
+    createdAt: iso(r.created_at),
+    updatedAt: iso(r.updated_at),
+  };
+}
+
+/** Patch field → column (externalHost follows externalUrl). */
+const COLUMNS: Record<keyof AppPatch, string> = {
+  name: 'name',
+  externalUrl: 'external_url',
+  internalUrl: 'internal_url',
+  groupId: 'group_id',
+  preAuth: 'pre_auth',
+  backendTimeout: 'backend_timeout',
+  tlsVerify: 'tls_verify',
+  backendCa: 'backend_ca',
+  retryWrites: 'retry_writes',
+  sso: 'sso',
+  enabled: 'enabled',
+};
+
+const GROUP_EXISTS = 'SELECT 1 FROM connector_groups WHERE tenant_id = $1 AND id = $2';
+
+/**
+ * Checks the uniqueness rules inside the write transaction, so the message names the field that clashes (a
+ * concurrent writer that slips past still hits the unique constraint: a conflict all the same).
+ */
+async function checkUnique(c: Queryable, tenantId: string, self: string | null, name: string | undefined, externalHost: string | undefined): Promise<void> {
+  const sameName = name === undefined ? undefined : await one(c, 'SELECT id FROM apps WHERE tenant_id = $1 AND name = $2', [tenantId, name]);
+  if (sameName && sameName.id !== self) throw new DrawbridgeError('DB-ADMIN-CONFLICT', `an app named ${name} already exists in this tenant`);
+  const sameHost = externalHost === undefined ? undefined : await one(c, 'SELECT id FROM apps WHERE external_host = $1', [externalHost]);
+  if (sameHost && sameHost.id !== self) throw new DrawbridgeError('DB-ADMIN-CONFLICT', `an app is already published at ${externalHost}`);
+}
+
+export function appsRepo(ctx: Ctx): Store['apps'] {
+  const { pool } = ctx;
+  return {
+    async create(tenantId, input) {
+      const name = requireSlug('name', input.name);
+      const { externalUrl, externalHost } = parseExternalUrl(input.externalUrl);
+      const internalUrl = checkInternalUrl(input.internalUrl);
+      const preAuth = checkPreAuth(input.preAuth ?? 'idp');
+      const backendTimeout = checkBackendTimeout(input.backendTimeout ?? BACKEND_TIMEOUT.default);
+      const sso = JSON.stringify(checkSso(input.sso ?? { mode: 'none' }));
+      const id = newId('app');
+      const stamp = now();
+      const row = await guard(`app ${name}`, tx(ctx, async (c, changed) => {
+        if (!(await one(c, GROUP_EXISTS, [tenantId, input.groupId]))) throw notFound('connector group', input.groupId);
+        await checkUnique(c, tenantId, null, name, externalHost);
+        const r = await one(c,
+          `INSERT INTO apps (id, tenant_id, name, external_url, external_host, internal_url, group_id, pre_auth, backend_timeout, tls_verify,
+             backend_ca, sso, retry_writes, enabled, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15) RETURNING *`,
+          [id, tenantId, name, externalUrl, externalHost, internalUrl, input.groupId, preAuth, backendTimeout, input.tlsVerify !== false,
+            input.backendCa ?? null, sso, input.retryWrites === true, input.enabled !== false, stamp]);
+        changed({ kind: 'app', tenantId, id, op: 'created' });
+        return r as Row;
+      }));
+      return toApp(row);
+    },
+    async get(tenantId, id) {
+      const row = await one(pool, 'SELECT * FROM apps WHERE tenant_id = $1 AND id = $2', [tenantId, id]);
+      return row ? toApp(row) : null;
+    },
+    async list(tenantId) {
+      return (await all(pool, 'SELECT * FROM apps WHERE tenant_id = $1 ORDER BY name', [tenantId])).map(toApp);
+    },
+    async listAll() {
+      return (await all(pool, 'SELECT * FROM apps ORDER BY external_host')).map(toApp);
+    },
+    async update(tenantId, id, patch) {
+      const given: AppPatch = { ...patch };
+      let externalHost: string | undefined;
+      if (given.name !== undefined) requireSlug('name', given.name);
+      if (given.externalUrl !== undefined) ({ externalUrl: given.externalUrl, externalHost } = parseExternalUrl(given.externalUrl));
+      if (given.internalUrl !== undefined) checkInternalUrl(given.internalUrl);
+      if (given.preAuth !== undefined) checkPreAuth(given.preAuth);
+      if (given.backendTimeout !== undefined) checkBackendTimeout(given.backendTimeout);
+      const ssoText = given.sso === undefined ? undefined : JSON.stringify(checkSso(given.sso));
+      const { values, p } = params();
+      const sets: string[] = [`updated_at = ${p(now())}`];
+      for (const [key, column] of Object.entries(COLUMNS) as [keyof AppPatch, string][]) {
+        const value = key === 'sso' ? ssoText : given[key];
+        if (value !== undefined) sets.push(`${column} = ${p(value)}`);
+      }
+      if (externalHost !== undefined) sets.push(`external_host = ${p(externalHost)}`);
+      const row = await guard(`app ${id}`, tx(ctx, async (c, changed) => {
+        if (!(await one(c, 'SELECT 1 FROM apps WHERE tenant_id = $1 AND id = $2 FOR UPDATE', [tenantId, id]))) throw notFound('app', id);
+        if (given.groupId !== undefined && !(await one(c, GROUP_EXISTS, [tenantId, given.groupId]))) throw notFound('connector group', given.groupId);
+        await checkUnique(c, tenantId, id, given.name, externalHost);
+        const r = await one(c, `UPDATE apps SET ${sets.join(', ')} WHERE tenant_id = ${p(tenantId)} AND id = ${p(id)} RETURNING *`, values);
+        changed({ kind: 'app', tenantId, id, op: 'updated' });
+        return r as Row;
+      }));
+      return toApp(row);
+    },
+    async delete(tenantId, id) {
+      await tx(ctx, async (c, changed) => {
+        const { rowCount } = await c.query('DELETE FROM apps WHERE tenant_id = $1 AND id = $2', [tenantId, id]);
+        if (rowCount === 0) throw notFound('app', id);
+        changed({ kind: 'app', tenantId, id, op: 'deleted' });
+      });
+    },
+  };
+}

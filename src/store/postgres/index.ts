@@ -1,0 +1,80 @@
+/**
+ * The cluster store: PostgreSQL through `pg`, shared by every edge node. Same contract as the SQLite store
+ * (`contract.ts`); changes reach every node through LISTEN/NOTIFY (`changes.ts`). Tables live in the first schema
+ * of the connection's search_path (`?options=-c%20search_path%3Dname` in the URL picks another than `public`).
+ */
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import type { Pool } from 'pg';
+import { loadMigrations } from '../migrations/index.ts';
+import type { Store } from '../types.ts';
+import { appsRepo } from './apps.ts';
+import { auditRepo } from './audit.ts';
+import { type ChangeBus, channelFor, openChangeBus } from './changes.ts';
+import { connectorsRepo } from './connectors.ts';
+import { type Ctx, one } from './db.ts';
+import { enrollmentTokensRepo } from './enrollment-tokens.ts';
+import { groupsRepo } from './groups.ts';
+import { migrate } from './migrate.ts';
+import { tenantsRepo } from './tenants.ts';
+
+const POOL_MAX = 10;
+const CONNECT_TIMEOUT_MS = 10_000;
+
+export interface PostgresStore extends Store {
+  readonly pool: Pool;
+  /** The LISTEN/NOTIFY channel change events travel on. */
+  readonly channel: string;
+}
+
+export function loadPostgresMigrations(): ReturnType<typeof loadMigrations> {
+  return loadMigrations(fileURLToPath(new URL('./migrations/', import.meta.url)));
+}
+
+/** The URL as safe to log: without its password. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.href;
+  } catch {
+    return 'the configured PostgreSQL URL';
+  }
+}
+
+/** Node reports a refused connection to a name with two addresses as an AggregateError with an empty message. */
+function describe(err: unknown): string {
+  const e = err as { message?: string; code?: string; errors?: unknown[] };
+  return e.message || e.code || (e.errors?.length ? describe(e.errors[0]) : String(err));
+}
+
+export async function openPostgresStore(url: string): Promise<PostgresStore> {
+  const config = { connectionString: url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS };
+  const pool = new pg.Pool({ ...config, max: POOL_MAX });
+  pool.on('error', (err) => process.emitWarning(`store: an idle PostgreSQL connection failed: ${err.message}`));
+  let changes: ChangeBus;
+  try {
+    await migrate(pool, await loadPostgresMigrations());
+    const { schema } = (await one(pool, 'SELECT current_schema() AS schema')) as { schema: string };
+    changes = await openChangeBus(config, channelFor(schema));
+  } catch (err) {
+    await pool.end().catch(() => {});
+    throw new Error(`cannot open the PostgreSQL store at ${redactUrl(url)}: ${describe(err)}`, { cause: err });
+  }
+  const ctx: Ctx = { pool, changes };
+  return {
+    pool,
+    channel: changes.channel,
+    tenants: tenantsRepo(ctx),
+    groups: groupsRepo(ctx),
+    enrollmentTokens: enrollmentTokensRepo(ctx),
+    connectors: connectorsRepo(ctx),
+    apps: appsRepo(ctx),
+    audit: auditRepo(ctx),
+    onChange: (listener) => changes.subscribe(listener),
+    async close() {
+      await changes.close();
+      if (!pool.ended) await pool.end();
+    },
+  };
+}

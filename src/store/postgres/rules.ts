@@ -1,0 +1,44 @@
+/**
+ * Non-SQL rules the SQLite store keeps private in its repository files (sqlite/apps.ts, sqlite/connectors.ts,
+ * sqlite/enrollment-tokens.ts). Same rules, same messages. They belong in `store/validate.ts` beside the others;
+ * move them there (and import them from both stores) when sqlite/ is next touched.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { DrawbridgeError } from '../../errors/drawbridge-error.ts';
+import { ID_PATTERN } from '../ids.ts';
+import type { PreAuth } from '../types.ts';
+
+export function checkPreAuth(value: string): PreAuth {
+  if (value !== 'passthrough' && value !== 'idp') throw new DrawbridgeError('DB-ADMIN-INVALID', 'preAuth: passthrough or idp');
+  return value;
+}
+
+export function checkConnectorId(id: string): string {
+  if (!ID_PATTERN.test(id) || !id.startsWith('con_')) throw new DrawbridgeError('DB-ADMIN-INVALID', 'id: expected con_<16 hex>');
+  return id;
+}
+
+export function checkTtlSeconds(ttlSeconds: number): number {
+  if (!Number.isFinite(ttlSeconds) || ttlSeconds <= 0) throw new DrawbridgeError('DB-ADMIN-INVALID', 'ttlSeconds: must be positive');
+  return ttlSeconds;
+}
+
+/** `dbe_<row id>.<secret>`: the id finds the row, the secret (32 random bytes, base64url) proves possession. */
+const ENROLLMENT_TOKEN = /^dbe_(enr_[0-9a-f]{16})\.([A-Za-z0-9_-]{43})$/;
+
+export function newEnrollmentSecret(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+export function formatEnrollmentToken(id: string, secret: string): string {
+  return `dbe_${id}.${secret}`;
+}
+
+/** The row id and the secret, or null when the text is not an enrollment token at all. */
+export function parseEnrollmentToken(token: unknown): { id: string; secret: string } | null {
+  const match = typeof token === 'string' ? ENROLLMENT_TOKEN.exec(token) : null;
+  return match ? { id: match[1], secret: match[2] } : null;
+}
+
+/** Only this hash is stored. */
+export const hashSecret = (secret: string): Buffer => createHash('sha256').update(secret).digest();
