@@ -34,12 +34,35 @@ export const EdgeConfigSchema = Type.Object({
     maxHeaderBytes: Type.Integer({ minimum: 4096, default: 32 * 1024 }),
   }, { default: {} }),
   log: Type.Object({ level: Type.String({ default: 'info' }) }, { default: {} }),
+  // `type: 'object'` only so the generated docs name the type of this union.
+  store: Type.Optional(Type.Union([
+    Type.Object({ kind: Type.Literal('sqlite') }),
+    Type.Object({ kind: Type.Literal('postgres'), url: Type.String({ pattern: '^postgres(ql)?://' }) }),
+  ], {
+    type: 'object',
+    default: { kind: 'sqlite' },
+    description: 'Where configuration and logs live: `{ kind: sqlite }`, one file in stateDir (one edge node); or `{ kind: postgres, url: postgres://user:password@host:5432/db }`, ' +
+      'shared by every edge node of a cluster (changes reach all nodes through LISTEN/NOTIFY; add `?options=-c%20search_path%3D<schema>` for a schema other than public). ' +
+      'For now the sign-in directory needs the SQLite store, so `drawbridge edge` (which runs sign-in) refuses postgres at start-up.',
+  })),
 });
 
 export type EdgeConfig = Static<typeof EdgeConfigSchema>;
 
 export function parseEdgeConfig(input: unknown, source = 'edge configuration'): EdgeConfig {
+  checkStoreSection(input, source);
   return validateConfig(EdgeConfigSchema, input, source);
+}
+
+/** The schema can only say "Expected union value" about a bad `store:`; this names the field to fix. */
+function checkStoreSection(input: unknown, source: string): void {
+  const store = (input as { store?: unknown } | null)?.store;
+  if (store === undefined || store === null || typeof store !== 'object') return;
+  const { kind, url } = store as { kind?: unknown; url?: unknown };
+  const problem = kind !== 'sqlite' && kind !== 'postgres' ? `/store/kind: sqlite or postgres (got ${JSON.stringify(kind)})`
+    : kind === 'postgres' && (typeof url !== 'string' || !/^postgres(ql)?:\/\//.test(url)) ? '/store/url: postgres needs url: postgres://user:password@host:5432/db'
+      : null;
+  if (problem) throw new DrawbridgeError('DB-CONFIG-INVALID', `${source}:\n  ${problem}`);
 }
 
 /** Loads YAML; relative paths in it are resolved against the file's directory. */

@@ -50,7 +50,7 @@ export interface EdgeExtensions {
 /** Creates the edge from config and starts it: public port (users + tunnels) and admin API. */
 export async function startEdge(config: EdgeConfig, logger: Logger, extensions: EdgeExtensions = {}): Promise<RunningEdge> {
   await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
-  const store = await openStore({ kind: 'sqlite', stateDir: config.stateDir });
+  const store = await openStore(config.store?.kind === 'postgres' ? { kind: 'postgres', url: config.store.url } : { kind: 'sqlite', stateDir: config.stateDir });
   const adminToken = await resolveAdminToken(config);
   const tunnelHost = tunnelHostOf(config);
   const [ca, certificates] = await Promise.all([loadOrCreateTunnelCa(config.stateDir, tunnelHost), CertificateStore.load(config.tls)]);

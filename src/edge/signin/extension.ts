@@ -3,6 +3,7 @@
  * creates the sign-in service, and hands the edge its `authenticate` hook and the `login.<domain>` system host.
  */
 import type { EdgeExtensions } from '../edge.ts';
+import { DrawbridgeError } from '../../errors/drawbridge-error.ts';
 import { loadKeyRing } from '../../identity/keys.ts';
 import type { DirectoryStore } from '../../store/directory-types.ts';
 import { createSqliteDirectory } from '../../store/sqlite/directory.ts';
@@ -15,7 +16,10 @@ import { signinLogRoutes } from '../admin/signin-log-routes.ts';
 /** The directory of an open store (SQLite today: it shares the store's connection). */
 export function openDirectory(store: Store, stateDir: string): DirectoryStore {
   const db = (store as Partial<SqliteStore>).db;
-  if (!db) throw new Error('the directory needs the SQLite store (store.db)');
+  if (!db) {
+    throw new DrawbridgeError('DB-CONFIG-INVALID',
+      'the directory needs the SQLite store for now, and this edge is configured with store.kind postgres: use store.kind sqlite (the default) until the directory moves to PostgreSQL');
+  }
   return createSqliteDirectory(db, loadKeyRing(stateDir));
 }
 
