@@ -2,7 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { DrawbridgeError } from '../../errors/drawbridge-error.ts';
 import { newId } from '../ids.ts';
 import type { EnrollmentToken, Store } from '../types.ts';
-import { type Ctx, type Row, all, iso, isoOrNull, notFound, one, str, strOrNull, tx } from './db.ts';
+import { type Ctx, type Row, all, guard, iso, isoOrNull, notFound, one, str, strOrNull, tx } from './db.ts';
 import { checkTtlSeconds, formatEnrollmentToken, hashSecret, newEnrollmentSecret, parseEnrollmentToken } from './rules.ts';
 
 function toToken(r: Row): EnrollmentToken {
@@ -28,12 +28,12 @@ export function enrollmentTokensRepo(ctx: Ctx): Store['enrollmentTokens'] {
       const secret = newEnrollmentSecret();
       const created = new Date();
       const expiresAt = new Date(created.getTime() + ttlSeconds * 1000).toISOString();
-      const row = await tx(ctx, async (c) => {
+      const row = await guard('enrollment token', tx(ctx, async (c) => {
         if (!(await one(c, 'SELECT 1 FROM connector_groups WHERE tenant_id = $1 AND id = $2', [tenantId, groupId]))) throw notFound('connector group', groupId);
         return (await one(c,
           'INSERT INTO enrollment_tokens (id, tenant_id, group_id, secret_hash, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING *',
           [id, tenantId, groupId, hashSecret(secret), expiresAt, created.toISOString()])) as Row;
-      });
+      }));
       return { token: formatEnrollmentToken(id, secret), row: toToken(row) };
     },
     async consume(token, connectorId, at) {

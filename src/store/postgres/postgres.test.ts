@@ -185,6 +185,33 @@ describe('postgres store specifics', () => {
     }
   });
 
+  it('reconnects the listening connection when it drops, and hears changes again', async () => {
+    const { url } = await freshSchema();
+    const [a, b] = await Promise.all([openPostgresStore(url), openPostgresStore(url)]);
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w.message);
+    process.on('warning', onWarning);
+    try {
+      const seen: ChangeEvent[] = [];
+      b.onChange((e) => seen.push(e));
+      const killed = await admin.query(
+        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND query = $1',
+        [`LISTEN "${b.channel}"`]);
+      assert.equal(killed.rowCount, 2, 'both nodes\' listening connections');
+      await waitFor('the warning', () => warnings.some((w) => w.includes('lost the PostgreSQL change listener')));
+      let listening = 0;
+      for (const deadline = Date.now() + 5000; listening < 2 && Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 50))) {
+        listening = (await admin.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE query = $1', [`LISTEN "${b.channel}"`])).rows[0].n;
+      }
+      assert.equal(listening, 2, 'both nodes listen again');
+      const t = await a.tenants.create({ name: 'contoso' });
+      await waitFor('the change after reconnecting', () => seen.some((e) => e.id === t.id));
+    } finally {
+      process.off('warning', onWarning);
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
   it('concurrent token consumption across nodes has exactly one winner', async () => {
     const { url } = await freshSchema();
     const [a, b] = await Promise.all([openPostgresStore(url), openPostgresStore(url)]);
