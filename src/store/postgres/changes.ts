@@ -88,6 +88,10 @@ export async function openChangeBus(config: ClientConfig, channel: string): Prom
       await client.end().catch(() => {});
       throw err;
     }
+    if (closed) {
+      await client.end().catch(() => {}); // closed while reconnecting
+      return;
+    }
     listener = client;
     retryMs = RETRY_MS.min;
   }
