@@ -7,9 +7,13 @@ import type { ConnectorAppConfig } from '../../tunnel/protocol.ts';
  */
 export class BackendPools {
   readonly #pools = new Map<string, Pool>();
+  /** Per pushed app config (a new object on every config push, so the entry goes with it). */
+  readonly #byApp = new WeakMap<ConnectorAppConfig, Pool>();
 
   for(app: ConnectorAppConfig): Pool {
-    const origin = new URL(app.internalUrl).origin;
+    const cached = this.#byApp.get(app);
+    if (cached) return cached;
+    const { origin } = backendTarget(app.internalUrl);
     // TLS settings are part of the key: two apps on one origin with different validation get separate pools.
     const key = `${origin}|${app.tlsVerify}|${app.backendCa ?? ''}`;
     let pool = this.#pools.get(key);
@@ -27,6 +31,7 @@ export class BackendPools {
       });
       this.#pools.set(key, pool);
     }
+    this.#byApp.set(app, pool);
     return pool;
   }
 
@@ -36,8 +41,29 @@ export class BackendPools {
   }
 }
 
+export interface BackendTarget {
+  origin: string;
+  /** `host[:port]` for the Host header the backend expects. */
+  host: string;
+  /** The internal URL's path without its trailing slash ('' for the root). */
+  basePath: string;
+}
+
+const targets = new Map<string, BackendTarget>();
+
+/** The parts of an internal URL the request path needs, parsed once per URL rather than per request. */
+export function backendTarget(internalUrl: string): BackendTarget {
+  let target = targets.get(internalUrl);
+  if (!target) {
+    const url = new URL(internalUrl);
+    target = { origin: url.origin, host: url.host, basePath: url.pathname.replace(/\/+$/, '') };
+    if (targets.size > 10_000) targets.clear();
+    targets.set(internalUrl, target);
+  }
+  return target;
+}
+
 /** External path → backend path: the app's internal base path is prefixed (internal `/hr/` + `/pay` → `/hr/pay`). */
 export function backendPath(internalUrl: string, requestPath: string): string {
-  const base = new URL(internalUrl).pathname.replace(/\/+$/, '');
-  return base + requestPath;
+  return backendTarget(internalUrl).basePath + requestPath;
 }

@@ -5,7 +5,7 @@ import { catalogue, type ErrorCode } from '../../errors/catalogue.ts';
 import { withoutHopByHop } from '../../lib/http-headers.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { AppConfigTable } from './app-config.ts';
-import { backendPath, type BackendPools } from './backend-pool.ts';
+import { backendPath, backendTarget, type BackendPools } from './backend-pool.ts';
 import { backendErrorCode } from './backend-errors.ts';
 import { forwardUpgrade } from './upgrade.ts';
 
@@ -77,25 +77,27 @@ export function createForwarder(deps: ForwarderDeps): (stream: ServerHttp2Stream
     const identity = typeof headers[IDENTITY_HEADER] === 'string' ? decodeIdentity(headers[IDENTITY_HEADER]) : null;
 
     // 2. SSO headers, then the backend request.
+    const proceed = (result: SsoResult, retry: boolean): void => {
+      const backendHeaders = withoutHopByHop(headers, fromEdge);
+      if (result.strip) for (const name of result.strip) delete backendHeaders[name];
+      backendHeaders.host = backendTarget(app.internalUrl).host;
+      Object.assign(backendHeaders, result.headers);
+      const upgrade = headers[UPGRADE_HEADER];
+      if (typeof upgrade === 'string') {
+        return forwardUpgrade({ stream, app, pools, path: backendPath(app.internalUrl, path), method, headers: backendHeaders, protocol: upgrade, correlationId, logger, refuse });
+      }
+      return send(stream, app, method, path, backendHeaders, correlationId, result.onResponse && { check: result.onResponse, canRetry: !retry && stream.endAfterHeaders, retry: () => attempt(true) });
+    };
     const attempt = (retry: boolean): void => {
-      const sso = deps.sso ? deps.sso(app, identity, correlationId, { retry, requestHeaders: headers }) : Promise.resolve(NO_SSO);
-      sso.then((result) => {
-        const backendHeaders = withoutHopByHop(headers, fromEdge);
-        if (result.strip) for (const name of result.strip) delete backendHeaders[name];
-        backendHeaders.host = new URL(app.internalUrl).host;
-        Object.assign(backendHeaders, result.headers);
-        const upgrade = headers[UPGRADE_HEADER];
-        if (typeof upgrade === 'string') {
-          return forwardUpgrade({ stream, app, pools, path: backendPath(app.internalUrl, path), method, headers: backendHeaders, protocol: upgrade, correlationId, logger, refuse });
-        }
-        return send(stream, app, method, path, backendHeaders, correlationId, result.onResponse && { check: result.onResponse, canRetry: !retry && stream.endAfterHeaders, retry: () => attempt(true) });
-      }, (err: Error & { code?: string }) => {
+      deps.sso!(app, identity, correlationId, { retry, requestHeaders: headers }).then((result) => proceed(result, retry), (err: Error & { code?: string }) => {
         const code = (err.code && Object.hasOwn(catalogue, err.code) ? err.code : 'DB-INTERNAL') as ErrorCode;
         logger.warn({ correlationId, appId, code, err: err.message }, 'single sign-on failed');
         refuse(stream, code, err.message);
       });
     };
-    attempt(false);
+    // Apps without single sign-on (most requests) skip the promise and its microtasks.
+    if (deps.sso && app.sso && app.sso.mode !== 'none') attempt(false);
+    else proceed(NO_SSO, false);
   };
 
   function send(stream: ServerHttp2Stream, app: ConnectorAppConfig, method: string, path: string, headers: Record<string, unknown>, correlationId: string, sso?: SsoCheck): void {

@@ -54,8 +54,13 @@ export function createClientErrorHandler(options: CustomMethodOptions): (err: No
         return;
       }
     }
+    // A client that just hangs up (reset, broken pipe) sent nothing malformed: nothing to answer or report.
+    if (err.code === 'ECONNRESET' || err.code === 'EPIPE') {
+      socket.destroy();
+      return;
+    }
     options.logger.info({ code: errorCode(err), parserError: err.code, remote: (socket as Socket).remoteAddress }, 'malformed request refused');
-    if (socket.writable && err.code !== 'ECONNRESET') {
+    if (socket.writable) {
       const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large'
         : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' || err.code === 'ERR_HTTP_HEADERS_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
       socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-type: text/plain\r\nx-drawbridge-error: ${errorCode(err)}\r\n\r\n${errorCode(err)}\n`);
