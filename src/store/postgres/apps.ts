@@ -3,7 +3,7 @@ import { newId } from '../ids.ts';
 import type { App, AppPatch, PreAuth, Store } from '../types.ts';
 import { BACKEND_TIMEOUT, checkBackendTimeout, checkInternalUrl, checkSso, parseExternalUrl, parseStoredSso, requireSlug } from '../validate.ts';
 import { type Ctx, type Queryable, type Row, all, guard, iso, notFound, now, one, params, str, strOrNull, tx } from './db.ts';
-import { checkPreAuth } from './rules.ts';
+import { checkPreAuth } from '../rules.ts';
 
 function toApp(r: Row): App {
   return {

@@ -1,6 +1,6 @@
 import { DrawbridgeError } from '../../errors/drawbridge-error.ts';
 import { newId } from '../ids.ts';
-import { AUDIT_PAGE } from '../sqlite/audit.ts';
+import { AUDIT_PAGE } from '../rules.ts';
 import type { AuditEvent, Store } from '../types.ts';
 import { type Ctx, type Row, all, guard, iso, now, one, params, str, strOrNull } from './db.ts';
 

@@ -1,7 +1,7 @@
 import type { Connector, ConnectorPatch, Store } from '../types.ts';
 import { requireName } from '../validate.ts';
 import { type Ctx, type Row, all, guard, iso, isoOrNull, notFound, now, one, params, str, strOrNull, tx } from './db.ts';
-import { checkConnectorId } from './rules.ts';
+import { checkConnectorId } from '../rules.ts';
 
 function toConnector(r: Row): Connector {
   return {

@@ -3,7 +3,7 @@ import { DrawbridgeError } from '../../errors/drawbridge-error.ts';
 import { newId } from '../ids.ts';
 import type { EnrollmentToken, Store } from '../types.ts';
 import { type Ctx, type Row, all, guard, iso, isoOrNull, notFound, one, str, strOrNull, tx } from './db.ts';
-import { checkTtlSeconds, formatEnrollmentToken, hashSecret, newEnrollmentSecret, parseEnrollmentToken } from './rules.ts';
+import { checkTtlSeconds, formatEnrollmentToken, hashSecret, newEnrollmentSecret, parseEnrollmentToken } from '../rules.ts';
 
 function toToken(r: Row): EnrollmentToken {
   return {

@@ -2,6 +2,7 @@ import { DrawbridgeError } from '../../errors/drawbridge-error.ts';
 import { newId } from '../ids.ts';
 import type { App, AppPatch, PreAuth, Store } from '../types.ts';
 import { BACKEND_TIMEOUT, checkBackendTimeout, checkInternalUrl, checkSso, parseExternalUrl, parseStoredSso, requireSlug } from '../validate.ts';
+import { checkPreAuth } from '../rules.ts';
 import { type Ctx, type Row, bool, emit, guard, notFound, now, str, strOrNull, tx } from './db.ts';
 
 function toApp(r: Row): App {
@@ -23,11 +24,6 @@ function toApp(r: Row): App {
     createdAt: str(r.created_at),
     updatedAt: str(r.updated_at),
   };
-}
-
-function checkPreAuth(value: string): PreAuth {
-  if (value !== 'passthrough' && value !== 'idp') throw new DrawbridgeError('DB-ADMIN-INVALID', 'preAuth: passthrough or idp');
-  return value;
 }
 
 /** Patch field → column (externalHost follows externalUrl). */

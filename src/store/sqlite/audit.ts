@@ -3,7 +3,9 @@ import { newId } from '../ids.ts';
 import type { AuditEvent, Store } from '../types.ts';
 import { type Ctx, type Row, now, str, strOrNull } from './db.ts';
 
-export const AUDIT_PAGE = { default: 50, max: 500 } as const;
+import { AUDIT_PAGE } from '../rules.ts';
+
+export { AUDIT_PAGE };
 
 function toEvent(r: Row): AuditEvent {
   return {

@@ -1,7 +1,6 @@
-import { DrawbridgeError } from '../../errors/drawbridge-error.ts';
-import { ID_PATTERN } from '../ids.ts';
 import type { Connector, ConnectorPatch, Store } from '../types.ts';
 import { requireName } from '../validate.ts';
+import { checkConnectorId } from '../rules.ts';
 import { type Ctx, type Row, bool, emit, guard, notFound, now, str, strOrNull, tx } from './db.ts';
 
 function toConnector(r: Row): Connector {
@@ -46,7 +45,7 @@ export function connectorsRepo(ctx: Ctx): Store['connectors'] {
 
   return {
     async create(input) {
-      if (!ID_PATTERN.test(input.id) || !input.id.startsWith('con_')) throw new DrawbridgeError('DB-ADMIN-INVALID', 'id: expected con_<16 hex>');
+      checkConnectorId(input.id);
       const name = requireName('name', input.name);
       const row = tx(db, () => {
         if (!groupExists.get(input.tenantId, input.groupId)) throw notFound('connector group', input.groupId);

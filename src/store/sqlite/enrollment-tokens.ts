@@ -1,11 +1,9 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import { DrawbridgeError } from '../../errors/drawbridge-error.ts';
 import { newId } from '../ids.ts';
 import type { EnrollmentToken, Store } from '../types.ts';
+import { checkTtlSeconds, formatEnrollmentToken, hashSecret, newEnrollmentSecret, parseEnrollmentToken } from '../rules.ts';
 import { type Ctx, type Row, notFound, str, strOrNull, tx } from './db.ts';
-
-/** `dbe_<row id>.<secret>`: the id finds the row, the secret (32 random bytes, base64url) proves possession. */
-const TOKEN = /^dbe_(enr_[0-9a-f]{16})\.([A-Za-z0-9_-]{43})$/;
 
 function toToken(r: Row): EnrollmentToken {
   return {
@@ -19,7 +17,6 @@ function toToken(r: Row): EnrollmentToken {
   };
 }
 
-const sha256 = (text: string): Buffer => createHash('sha256').update(text).digest();
 const invalid = (): DrawbridgeError => new DrawbridgeError('DB-ENROLL-TOKEN-INVALID');
 
 export function enrollmentTokensRepo(ctx: Ctx): Store['enrollmentTokens'] {
@@ -37,22 +34,22 @@ export function enrollmentTokensRepo(ctx: Ctx): Store['enrollmentTokens'] {
 
   return {
     async create(tenantId, groupId, ttlSeconds) {
-      if (!Number.isFinite(ttlSeconds) || ttlSeconds <= 0) throw new DrawbridgeError('DB-ADMIN-INVALID', 'ttlSeconds: must be positive');
+      checkTtlSeconds(ttlSeconds);
       const id = newId('enr');
-      const secret = randomBytes(32).toString('base64url');
+      const secret = newEnrollmentSecret();
       const created = new Date();
       const row = tx(db, () => {
         if (!groupExists.get(tenantId, groupId)) throw notFound('connector group', groupId);
         const expiresAt = new Date(created.getTime() + ttlSeconds * 1000).toISOString();
-        return insert.get(id, tenantId, groupId, sha256(secret), expiresAt, created.toISOString()) as Row;
+        return insert.get(id, tenantId, groupId, hashSecret(secret), expiresAt, created.toISOString()) as Row;
       });
-      return { token: `dbe_${id}.${secret}`, row: toToken(row) };
+      return { token: formatEnrollmentToken(id, secret), row: toToken(row) };
     },
     async consume(token, connectorId, at) {
-      const match = typeof token === 'string' ? TOKEN.exec(token) : null;
-      if (!match) throw invalid();
-      const [, id, secret] = match;
-      const hash = sha256(secret);
+      const parsed = parseEnrollmentToken(token);
+      if (!parsed) throw invalid();
+      const { id, secret } = parsed;
+      const hash = hashSecret(secret);
       const stored = hashById.get(id) as { secret_hash: Uint8Array } | undefined;
       if (!stored || stored.secret_hash.length !== hash.length || !timingSafeEqual(stored.secret_hash, hash)) throw invalid();
       const when = at.toISOString();

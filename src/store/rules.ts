@@ -1,12 +1,11 @@
 /**
- * Non-SQL rules the SQLite store keeps private in its repository files (sqlite/apps.ts, sqlite/connectors.ts,
- * sqlite/enrollment-tokens.ts). Same rules, same messages. They belong in `store/validate.ts` beside the others;
- * move them there (and import them from both stores) when sqlite/ is next touched.
+ * Rules both store implementations (sqlite/, postgres/) apply outside SQL: enum checks, the enrollment token's
+ * format and hashing, the audit page size. One copy, so the two stores answer alike.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { DrawbridgeError } from '../../errors/drawbridge-error.ts';
-import { ID_PATTERN } from '../ids.ts';
-import type { PreAuth } from '../types.ts';
+import { DrawbridgeError } from '../errors/drawbridge-error.ts';
+import { ID_PATTERN } from './ids.ts';
+import type { PreAuth } from './types.ts';
 
 export function checkPreAuth(value: string): PreAuth {
   if (value !== 'passthrough' && value !== 'idp') throw new DrawbridgeError('DB-ADMIN-INVALID', 'preAuth: passthrough or idp');
@@ -42,3 +41,6 @@ export function parseEnrollmentToken(token: unknown): { id: string; secret: stri
 
 /** Only this hash is stored. */
 export const hashSecret = (secret: string): Buffer => createHash('sha256').update(secret).digest();
+
+/** Audit log paging: the default and the largest page. */
+export const AUDIT_PAGE = { default: 50, max: 500 } as const;
