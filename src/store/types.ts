@@ -1,7 +1,7 @@
 /**
  * The store contract. Every row carries its tenant id and every query is scoped by it (except the few edge-wide
- * lookups named as such). One interface, two implementations: `sqlite/` (embedded default, node:sqlite) and later
- * `postgres/`; both pass the contract suite in `store/contract.test-suite.ts`.
+ * lookups named as such). One interface, two implementations: `sqlite/` (embedded default, node:sqlite) and
+ * `postgres/` (clusters; changes reach every node by LISTEN/NOTIFY); both pass the contract suite in `store/contract.ts`.
  *
  * The interface is async because PostgreSQL is; the request hot path never calls it: the edge keeps routing tables in
  * memory and refreshes them on `onChange`.
