@@ -5,6 +5,7 @@
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { keyObject } from '../lib/key-object.ts';
 
 export type KeyPurpose = 'cookie' | 'state' | 'totp' | 'csrf';
 
@@ -49,7 +50,7 @@ export function loadKeyRing(stateDir: string): KeyRing {
 /** AES-256-GCM: `v1.<iv>.<ciphertext>.<tag>` (base64url), with `aad` binding the value to its row. */
 export function seal(key: Buffer, plaintext: string, aad: string): string {
   const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  const cipher = createCipheriv('aes-256-gcm', keyObject(key), iv);
   cipher.setAAD(Buffer.from(aad));
   const ct = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
   return `v1.${iv.toString('base64url')}.${ct.toString('base64url')}.${cipher.getAuthTag().toString('base64url')}`;
@@ -58,7 +59,7 @@ export function seal(key: Buffer, plaintext: string, aad: string): string {
 export function open(key: Buffer, sealed: string, aad: string): string {
   const [v, iv, ct, tag] = sealed.split('.');
   if (v !== 'v1' || !iv || ct === undefined || !tag) throw new Error('sealed value has an unknown format');
-  const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
+  const decipher = createDecipheriv('aes-256-gcm', keyObject(key), Buffer.from(iv, 'base64url'));
   decipher.setAAD(Buffer.from(aad));
   decipher.setAuthTag(Buffer.from(tag, 'base64url'));
   return Buffer.concat([decipher.update(Buffer.from(ct, 'base64url')), decipher.final()]).toString('utf8');
@@ -66,7 +67,7 @@ export function open(key: Buffer, sealed: string, aad: string): string {
 
 /** `value.signature` with HMAC-SHA256 (base64url); `purpose` keeps a cookie from passing as a state and vice versa. */
 export function sign(key: Buffer, value: string): string {
-  return `${value}.${createHmac('sha256', key).update(value).digest('base64url')}`;
+  return `${value}.${createHmac('sha256', keyObject(key)).update(value).digest('base64url')}`;
 }
 
 /** The value if the signature is right (constant-time), else null. */
@@ -74,7 +75,7 @@ export function unsign(key: Buffer, signed: string): string | null {
   const dot = signed.lastIndexOf('.');
   if (dot <= 0) return null;
   const value = signed.slice(0, dot);
-  const expected = Buffer.from(createHmac('sha256', key).update(value).digest('base64url'));
+  const expected = Buffer.from(createHmac('sha256', keyObject(key)).update(value).digest('base64url'));
   const actual = Buffer.from(signed.slice(dot + 1));
   return actual.length === expected.length && timingSafeEqual(actual, expected) ? value : null;
 }

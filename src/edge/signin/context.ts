@@ -10,6 +10,7 @@ import type { App, Store } from '../../store/types.ts';
 import { BROWSER_COOKIE, CENTRAL_COOKIE, parseCookies, serializeCookie } from './cookies.ts';
 import { clientIp, userAgent } from './http.ts';
 import { newSecret, type CentralSession, type SessionStore } from './sessions.ts';
+import { keyObject } from '../../lib/key-object.ts';
 
 export interface SigninDeps {
   store: Store;
@@ -90,7 +91,7 @@ export function browserBinding(ctx: Ctx, req: IncomingMessage): { id: string; co
 }
 
 export function csrfToken(ctx: Ctx, browserId: string): string {
-  return createHmac('sha256', ctx.keys.key('csrf')).update(browserId).digest('base64url');
+  return createHmac('sha256', keyObject(ctx.keys.key('csrf'))).update(browserId).digest('base64url');
 }
 
 /** Token bound to the browser cookie, and (defence in depth) no cross-site Origin / Sec-Fetch-Site. */

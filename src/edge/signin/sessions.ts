@@ -74,6 +74,15 @@ export function newSecret(bytes = 32): string {
 
 const h = (id: string) => createHash('sha256').update(id).digest('base64url');
 
+// The memory store hands out copies, as a networked store (Redis) would, so a caller's edits never leak into the
+// stored session until putCentral/putApp. Copies that know the shapes: structuredClone on every request cost ~12% of
+// the edge's CPU for pre-authenticated traffic.
+const copyCentral = (s: CentralSession): CentralSession => ({ ...s, authMethods: [...s.authMethods] });
+const copyApp = (s: AppSession): AppSession => ({
+  ...s,
+  identity: { ...s.identity, groups: [...s.identity.groups], authMethods: [...s.identity.authMethods] },
+});
+
 export function expiresAt(s: Pick<CentralSession, 'createdAt' | 'lastSeenAt' | 'idleSeconds' | 'absoluteSeconds'>): number {
   return Math.min(s.lastSeenAt + s.idleSeconds * 1000, s.createdAt + s.absoluteSeconds * 1000);
 }
@@ -113,7 +122,7 @@ export function createMemorySessionStore(options: { now?: () => number; sweepSec
 
   return {
     async putCentral(s) {
-      central.set(h(s.id), structuredClone(s));
+      central.set(h(s.id), copyCentral(s));
     },
     async getCentral(id) {
       const s = central.get(h(id));
@@ -122,14 +131,14 @@ export function createMemorySessionStore(options: { now?: () => number; sweepSec
         dropCentral(h(id));
         return null;
       }
-      return structuredClone(s);
+      return copyCentral(s);
     },
     async deleteCentral(id) {
       dropCentral(h(id));
     },
     async putApp(s) {
       const key = h(s.id);
-      apps.set(key, structuredClone(s));
+      apps.set(key, copyApp(s));
       const ck = h(s.centralId);
       let set = byCentral.get(ck);
       if (!set) byCentral.set(ck, (set = new Set()));
@@ -142,7 +151,7 @@ export function createMemorySessionStore(options: { now?: () => number; sweepSec
         dropApp(h(id));
         return null;
       }
-      return structuredClone(s);
+      return copyApp(s);
     },
     async deleteApp(id) {
       dropApp(h(id));

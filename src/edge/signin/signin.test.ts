@@ -63,8 +63,11 @@ describe('memory session store', () => {
     let now = 0;
     const store = createMemorySessionStore({ now: () => now });
     await store.putCentral(central());
-    await store.putApp({ id: 'a1', centralId: 'c1', tenantId: 't', appId: 'app', userId: 'u', identity: {} as never, persistent: false, createdAt: 0, lastSeenAt: 0, checkedAt: 0, idleSeconds: 60, absoluteSeconds: 120 });
-    assert.ok(await store.getApp('a1'));
+    await store.putApp({ id: 'a1', centralId: 'c1', tenantId: 't', appId: 'app', userId: 'u', identity: { userId: 'u', tenantId: 't', upn: 'u@t', displayName: 'U', email: null, onPremName: null, groups: ['g'], authMethods: ['password'] }, persistent: false, createdAt: 0, lastSeenAt: 0, checkedAt: 0, idleSeconds: 60, absoluteSeconds: 120 });
+    const copy = await store.getApp('a1');
+    assert.ok(copy);
+    copy.identity.groups.push('mutated');
+    assert.deepEqual((await store.getApp('a1'))?.identity.groups, ['g'], 'readers get copies: their edits never reach the store');
     await store.deleteCentral('c1');
     assert.equal(await store.getApp('a1'), null);
     await store.putCentral(central({ id: 'c2', lastSeenAt: 50_000 }));

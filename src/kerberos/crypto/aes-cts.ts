@@ -2,6 +2,7 @@
 // section 5; NIST CBC-CS3): the last two blocks are always swapped, and a
 // single-block message is plain CBC. The IV is all zeros in Kerberos use.
 import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { keyObject } from './key-object.ts';
 
 const BLOCK = 16;
 const ZERO_IV = new Uint8Array(BLOCK);
@@ -12,14 +13,14 @@ function algorithm(key: Uint8Array, mode: 'cbc' | 'ecb'): string {
 }
 
 function cbc(key: Uint8Array, iv: Uint8Array, data: Uint8Array, encrypt: boolean): Uint8Array {
-  const c = encrypt ? createCipheriv(algorithm(key, 'cbc'), key, iv) : createDecipheriv(algorithm(key, 'cbc'), key, iv);
+  const c = encrypt ? createCipheriv(algorithm(key, 'cbc'), keyObject(key), iv) : createDecipheriv(algorithm(key, 'cbc'), keyObject(key), iv);
   c.setAutoPadding(false);
   return concatBytes(c.update(data), c.final());
 }
 
 /** One raw AES block operation (ECB), for key derivation and CTS decryption. */
 export function aesBlock(key: Uint8Array, block: Uint8Array, encrypt = true): Uint8Array {
-  const c = encrypt ? createCipheriv(algorithm(key, 'ecb'), key, null) : createDecipheriv(algorithm(key, 'ecb'), key, null);
+  const c = encrypt ? createCipheriv(algorithm(key, 'ecb'), keyObject(key), null) : createDecipheriv(algorithm(key, 'ecb'), keyObject(key), null);
   c.setAutoPadding(false);
   return concatBytes(c.update(block), c.final());
 }

@@ -7,6 +7,7 @@ import { ChecksumType, EncType, type Enctype } from './enctype.ts';
 import { nfold } from './nfold.ts';
 import { usageConstant, KeyKind, type KeyKindValue } from './key-usage.ts';
 import { cachedDerivedKey } from './derived-keys.ts';
+import { keyObject } from './key-object.ts';
 
 const MAC_BYTES = 12;
 const BLOCK = 16;
@@ -30,7 +31,7 @@ function usageKey(base: Uint8Array, usage: number, kind: KeyKindValue): Uint8Arr
 }
 
 function hmacSha1(key: Uint8Array, data: Uint8Array): Uint8Array {
-  return new Uint8Array(createHmac('sha1', key).update(data).digest());
+  return new Uint8Array(createHmac('sha1', keyObject(key)).update(data).digest());
 }
 
 function toBytes(s: string | Uint8Array): Uint8Array {

@@ -7,6 +7,7 @@ import { concatBytes, ctsDecrypt, ctsEncrypt } from './aes-cts.ts';
 import { ChecksumType, EncType, type Enctype } from './enctype.ts';
 import { KeyKind, usageConstant } from './key-usage.ts';
 import { cachedDerivedKey } from './derived-keys.ts';
+import { keyObject } from './key-object.ts';
 
 const BLOCK = 16;
 const ZERO_IV = new Uint8Array(BLOCK);
@@ -43,7 +44,7 @@ function makeAesSha2(id: number, name: string, keyBytes: number, hash: 'sha256' 
     const bits = kind === KeyKind.Encryption ? keyBytes * 8 : macBytes * 8;
     return kdfHmacSha2(hash, base, usageConstant(usage, kind as 0x99), bits);
   });
-  const mac = (ki: Uint8Array, data: Uint8Array) => new Uint8Array(createHmac(hash, ki).update(data).digest()).subarray(0, macBytes);
+  const mac = (ki: Uint8Array, data: Uint8Array) => new Uint8Array(createHmac(hash, keyObject(ki)).update(data).digest()).subarray(0, macBytes);
   return {
     id,
     name,
