@@ -120,7 +120,8 @@ export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res:
       if (!deps.registry.mayRecover(app.groupId, app.id)) return noTunnel();
       deps.registry.waitForTunnel(app.groupId, app.id, WAIT_FOR_TUNNEL_MS, tried).then((t) => {
         if (clientGone) return;
-        if (t) open(t);
+        const last = t ?? deps.registry.pickEjected(app.groupId, app.id);
+        if (last) open(last);
         else noTunnel();
       }, () => noTunnel());
     }

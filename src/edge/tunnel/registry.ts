@@ -144,6 +144,21 @@ export class TunnelRegistry {
     return (this.#byGroup.get(groupId) ?? []).some((t) => !t.draining && !t.session.closed && (!t.apps.has(appId) || t.ejected));
   }
 
+  /**
+   * Last resort when no usable tunnel came back in time: the least busy tunnel that was ejected (missed pings, failed
+   * streams) but is still open and knows the app. A connector that is only slow (a loaded host) then still answers,
+   * which beats a certain 502; a dead one fails the stream when its tunnel closes. Never used while any usable tunnel
+   * of the group can take the request.
+   */
+  pickEjected(groupId: string, appId: string): Tunnel | undefined {
+    let best: Tunnel | undefined;
+    for (const t of this.#byGroup.get(groupId) ?? []) {
+      if (!t.ejected || t.draining || t.session.closed || t.session.destroyed || !t.apps.has(appId)) continue;
+      if (best === undefined || t.inFlight < best.inFlight) best = t;
+    }
+    return best;
+  }
+
   /** Waits up to `timeoutMs` for `pick` to find a tunnel (polling; only used on the rare path with none). */
   async waitForTunnel(groupId: string, appId: string, timeoutMs: number, avoid?: ReadonlySet<string>): Promise<Tunnel | undefined> {
     const deadline = Date.now() + timeoutMs;
