@@ -72,6 +72,12 @@ export const catalogue = {
     user: 'The application cannot be reached through this connector. Tell your help desk.',
     admin: 'A connector was asked for an app that is not published on its connector group; connectors never act as open proxies. Check the app\'s connector group.',
   },
+  'DB-HTTP-BAD-TARGET': {
+    status: 400,
+    title: 'The requested path is not allowed',
+    user: 'The address contains a path the proxy does not forward. Check the link you followed.',
+    admin: 'The request target was not a plain path (absolute-form, "*", or dot segments such as /../ that would leave the app\'s internal base path). The edge and the connector both refuse it.',
+  },
   'DB-CONNECTOR-CONFIG-STALE': {
     status: 503,
     title: 'The connector is updating its configuration',

@@ -38,3 +38,9 @@ test('internal URLs in Location become external, base path included; others are 
   assert.equal(translateUrl('/relative', app), '/relative');
   assert.equal(translateUrl('https://elsewhere.example/', app), 'https://elsewhere.example/');
 });
+
+test('only plain paths without dot segments are forwardable', async () => {
+  const { isForwardablePath } = await import('./request-target.ts');
+  for (const ok of ['/', '/pay', '/a/b.c/d?x=../y', '/files/report..pdf', '/.well-known/x', '/a%2fb']) assert.ok(isForwardablePath(ok), ok);
+  for (const bad of ['*', 'http://evil/', '', 'pay', '/../finance/', '/hr/..', '/%2e%2e/x', '/%2E./x', '/a/./b', '/a\\..\\b', '/a/%2e/b']) assert.ok(!isForwardablePath(bad), bad);
+});

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import https from 'node:https';
+import http from 'node:http';
 import tls from 'node:tls';
 import net from 'node:net';
 import { gunzipSync } from 'node:zlib';
@@ -218,6 +219,14 @@ describe('core: edge, tunnel, connector, passthrough publishing', { timeout: 240
     assert.match(huge, /DB-HTTP-HEADERS-TOO-LARGE/);
     // A request line that is not HTTP.
     assert.match(await raw('\x00\x01 not http at all\r\n\r\n'), /^HTTP\/1\.1 400/);
+    // Request targets that are not plain paths never reach a connector (and cannot make the edge drop its tunnels).
+    for (const line of ['OPTIONS * HTTP/1.1', 'GET http://evil.example/ HTTP/1.1', 'GET /../etc/passwd HTTP/1.1', 'GET /%2e%2e/secret HTTP/1.1']) {
+      for (let i = 0; i < 3; i++) {
+        const answer = await raw(`${line}\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
+        assert.match(answer, /^HTTP\/1\.1 400/, line);
+        assert.match(answer, /DB-HTTP-BAD-TARGET/, line);
+      }
+    }
     // Not TLS at all on the public port: closed without an answer.
     const plain = net.connect(stack.publicPort, '127.0.0.1');
     plain.write('GET / HTTP/1.1\r\n\r\n');
@@ -226,6 +235,28 @@ describe('core: edge, tunnel, connector, passthrough publishing', { timeout: 240
     const ok = await get(url(stack, 'sample', '/echo'));
     assert.equal(ok.statusCode, 200);
     await ok.body.dump();
+  });
+
+  it('a backend cannot speak for Drawbridge: its x-drawbridge-* headers are dropped and cannot crash the edge', async () => {
+    const backend = http.createServer((_req, res) => {
+      res.writeHead(200, { 'x-drawbridge-error': 'DB-CONNECTOR-TARGET-REFUSED', 'x-drawbridge-error-detail': '%E0%A4%A', 'content-type': 'text/plain' });
+      res.end('the backend\'s own answer\n');
+    });
+    await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
+    try {
+      const app = await publish('spoofer', `http://127.0.0.1:${(backend.address() as { port: number }).port}`);
+      for (let i = 0; i < 5; i++) {
+        const res = await get(`${app.externalUrl}/`);
+        assert.equal(res.statusCode, 200);
+        assert.equal(res.headers['x-drawbridge-error'], undefined);
+        assert.equal(await res.body.text(), 'the backend\'s own answer\n');
+      }
+      const ok = await get(url(stack, 'sample', '/echo'));
+      assert.equal(ok.statusCode, 200, 'the edge is still up');
+      await ok.body.dump();
+    } finally {
+      backend.close();
+    }
   });
 
   it('answers an unknown host with a 404 page carrying its code', async () => {

@@ -151,16 +151,18 @@ describe('failover: a connector group under load', { timeout: 150_000 }, () => {
     }
   });
 
+  /** The connector that has a request in flight right now (the one a test is about to kill). */
+  async function busy(): Promise<(typeof conns)[number]> {
+    let found: (typeof conns)[number] | undefined;
+    await waitUntil(async () => {
+      const id = (await health()).connectors.find((x) => x.inFlight > 0)?.id;
+      found = conns.find((x) => x.id === id);
+      return found !== undefined;
+    }, 5_000, 'a connector with the request in flight');
+    return found!;
+  }
+
   it('a GET in flight on a killed connector is retried; a POST that had sent its body gets DB-TUNNEL-STREAM-FAILED', async () => {
-    const busy = async (): Promise<(typeof conns)[number]> => {
-      let found: (typeof conns)[number] | undefined;
-      await waitUntil(async () => {
-        const id = (await health()).connectors.find((x) => x.inFlight > 0)?.id;
-        found = conns.find((x) => x.id === id);
-        return found !== undefined;
-      }, 5_000, 'a connector with the request in flight');
-      return found!;
-    };
     const slow = request(`${base}/slow/1`, { dispatcher: stack.agent });
     const c1 = await busy();
     process.kill(c1.pid, 'SIGKILL');
@@ -186,15 +188,6 @@ describe('failover: a connector group under load', { timeout: 150_000 }, () => {
   });
 
   it('retries PUT and DELETE only for an app that opts in (retryWrites)', async () => {
-    const busy = async (): Promise<(typeof conns)[number]> => {
-      let found: (typeof conns)[number] | undefined;
-      await waitUntil(async () => {
-        const id = (await health()).connectors.find((x) => x.inFlight > 0)?.id;
-        found = conns.find((x) => x.id === id);
-        return found !== undefined;
-      }, 5_000, 'a connector with the request in flight');
-      return found!;
-    };
     const appId = (await stack.admin<{ items: { id: string; name: string }[] }>('GET', `/tenants/${tenantId}/apps`)).body.items.find((a) => a.name === 'sample')!.id;
     const deleteWhileKilling = async () => {
       const pending = request(`${base}/slow/1`, { dispatcher: stack.agent, method: 'DELETE' });

@@ -1,7 +1,7 @@
 /** Pre-authentication end to end over real HTTPS: sign-in, hand-off, denials with codes, MFA, sign-out, tampering. */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { totp } from '../../src/identity/totp.ts';
+import { generateTotpSecret, totp } from '../../src/identity/totp.ts';
 import { decodeIdentity } from '../../src/tunnel/protocol.ts';
 import { Client, DOMAIN, formValue, signIn, startHarness, type Harness } from './identity-harness.ts';
 
@@ -185,6 +185,33 @@ describe('identity: sessions and tampering', () => {
     assert.match(right.body, /locked for 1 more minute/);
     await h.directory.users.setLockout(h.tenant.id, frank.id, { failedCount: 0, lockedUntil: null });
     assert.equal((await signIn(new Client(h.port), hrUrl(), 'frank', 'frank-Password-1')).status, 403, 'now only not assigned');
+  });
+
+  it('wrong second-factor codes lock the account even when the right password is entered in between', async () => {
+    const gina = await h.directory.users.create(h.tenant.id, { upn: 'gina@contoso.example', password: 'gina-Password-1' });
+    const secret = generateTotpSecret();
+    await h.directory.mfa.setTotp(h.tenant.id, gina.id, secret, true);
+    const wrong = (): string => totp(secret, Date.now() + 10 * 60_000);
+    // Rounds of: right password, then wrong codes. The right password alone must not reset the failure count.
+    for (let round = 0; round < 2; round++) {
+      const c = new Client(h.port);
+      const mfa = await signIn(c, hrUrl(), 'gina', 'gina-Password-1');
+      if (mfa.status === 403) break; // locked at the password step already
+      const form = { csrf: formValue(mfa.body, 'csrf'), state: formValue(mfa.body, 'state') };
+      for (let i = 0; i < 3; i++) await c.follow(`${h.loginUrl}/mfa`, { form: { ...form, code: wrong() } });
+    }
+    const after = await signIn(new Client(h.port), hrUrl(), 'gina', 'gina-Password-1');
+    assert.equal(after.status, 403, 'six wrong codes over two sign-ins lock the account');
+    assert.match(after.body, /DB-SIGNIN-LOCKED-OUT/);
+    // And a locked account cannot keep guessing at the second step either.
+    await h.directory.users.setLockout(h.tenant.id, gina.id, { failedCount: 4, lockedUntil: null });
+    const c = new Client(h.port);
+    const mfa = await signIn(c, hrUrl(), 'gina', 'gina-Password-1');
+    const form = { csrf: formValue(mfa.body, 'csrf'), state: formValue(mfa.body, 'state') };
+    await c.follow(`${h.loginUrl}/mfa`, { form: { ...form, code: wrong() } });
+    const locked = await c.follow(`${h.loginUrl}/mfa`, { form: { ...form, code: totp(secret) } });
+    assert.equal(locked.status, 403, 'even the right code is refused while locked');
+    assert.match(locked.body, /DB-SIGNIN-LOCKED-OUT/);
   });
 
   it('API requests without a session get 401 DB-SESSION-EXPIRED as JSON, not a redirect', async () => {

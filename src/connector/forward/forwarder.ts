@@ -8,6 +8,7 @@ import type { AppConfigTable } from './app-config.ts';
 import { backendPath, backendTarget, type BackendPools } from './backend-pool.ts';
 import { backendErrorCode } from './backend-errors.ts';
 import { forwardUpgrade } from './upgrade.ts';
+import { isForwardablePath } from '../../lib/request-target.ts';
 
 /**
  * Single sign-on to the backend (connector/sso): extra request headers for this user (Negotiate, identity headers…),
@@ -68,10 +69,15 @@ export function createForwarder(deps: ForwarderDeps): (stream: ServerHttp2Stream
 
     // 1. The target must be an app this connector's group publishes, and the path must be origin-form.
     const app = apps.get(appId);
-    if (!app || !path.startsWith('/')) {
+    if (!app) {
       logger.warn({ correlationId, appId, path, groupId: apps.groupId, code: 'DB-CONNECTOR-TARGET-REFUSED' }, 'refused a target outside this connector\'s apps');
       count(appId, 'refused');
-      return refuse(stream, 'DB-CONNECTOR-TARGET-REFUSED', app ? 'path must start with /' : `app ${appId || '(none)'} is not published on this connector group`);
+      return refuse(stream, 'DB-CONNECTOR-TARGET-REFUSED', `app ${appId || '(none)'} is not published on this connector group`);
+    }
+    if (!isForwardablePath(path)) {
+      logger.warn({ correlationId, appId, path, code: 'DB-HTTP-BAD-TARGET' }, 'refused a path outside the app');
+      count(appId, 'refused');
+      return refuse(stream, 'DB-HTTP-BAD-TARGET');
     }
     count(app.id, 'forwarded');
     const identity = typeof headers[IDENTITY_HEADER] === 'string' ? decodeIdentity(headers[IDENTITY_HEADER]) : null;
@@ -130,7 +136,8 @@ export function createForwarder(deps: ForwarderDeps): (stream: ServerHttp2Stream
           return discard();
         }
       }
-      stream.respond({ ':status': statusCode, ...withoutHopByHop(responseHeaders as Record<string, string>) });
+      // A backend cannot speak for the connector: our own x-drawbridge-* names are dropped from its headers.
+      stream.respond({ ':status': statusCode, ...withoutHopByHop(responseHeaders as Record<string, string>, fromEdge) });
       return stream;
     }).then(() => {
       if (retrying && !stream.destroyed) sso?.retry();

@@ -29,7 +29,7 @@ export function forwardUpgrade(input: UpgradeInput): void {
   pools.for(app).upgrade({ path: input.path, method: input.method as 'GET', headers, protocol: input.protocol })
     .then(({ headers: responseHeaders, socket }) => {
       if (stream.destroyed) return socket.destroy();
-      stream.respond({ ':status': 200, [UPGRADE_STATUS_HEADER]: '101', ...withoutHopByHop(responseHeaders as Record<string, string>) });
+      stream.respond({ ':status': 200, ...withoutHopByHop(responseHeaders as Record<string, string>, (name) => name.startsWith('x-drawbridge-')), [UPGRADE_STATUS_HEADER]: '101' });
       socket.on('error', () => stream.close(http2.constants.NGHTTP2_CANCEL));
       stream.on('error', () => socket.destroy());
       stream.once('close', () => socket.destroy());

@@ -25,7 +25,10 @@ export function ownedHeaders(sso: HeadersAppSso): string[] {
 }
 
 export function headersSso(sso: HeadersAppSso, identity: Identity | null, requestHeaders: Record<string, string | string[] | undefined>): SsoResult {
-  const strip = ownedHeaders(sso);
+  // Backends that map '-' and '_' alike (CGI, PHP, WSGI, nginx with underscores_in_headers) would also read a client's
+  // X_Remote_User as the identity: those spellings go too.
+  const owned = ownedHeaders(sso);
+  const strip = [...owned, ...Object.keys(requestHeaders).filter((name) => name.includes('_') && owned.includes(name.replace(/_/g, '-')))];
   if (!identity) throw new SsoError('DB-SSO-NO-IDENTITY', 'the request carries no signed-in user (is the app preAuth: passthrough?)');
   const headers: Record<string, string> = {};
   if (sso.headers.user) headers[sso.headers.user.toLowerCase()] = headerValue(identity.upn);

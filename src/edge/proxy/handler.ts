@@ -9,7 +9,8 @@ import type { Tunnel, TunnelRegistry } from '../tunnel/registry.ts';
 import { hostKey, type RouteTable } from './routes.ts';
 import { buildStreamHeaders, hasRequestBody } from './request-headers.ts';
 import { buildResponseHeaders } from './response-headers.ts';
-import { respondError, errorCodeOr } from './respond-error.ts';
+import { respondError, errorCodeOr, decodeDetail } from './respond-error.ts';
+import { isForwardablePath } from '../../lib/request-target.ts';
 import { originalMethod } from './custom-methods.ts';
 
 /** Hosts the edge serves itself (sign-in, enrollment); everything else is an app host. */
@@ -74,6 +75,12 @@ export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res:
     }
     if (!app.enabled) {
       respondError(res, 'DB-ROUTE-APP-DISABLED', correlationId);
+      return;
+    }
+    // Only plain paths reach apps: no `*`, no absolute-form, no dot segments climbing out of the app.
+    if (!isForwardablePath(req.url ?? '')) {
+      logger.info({ correlationId, appId: app.id, target: req.url, code: 'DB-HTTP-BAD-TARGET' }, 'request target refused');
+      respondError(res, 'DB-HTTP-BAD-TARGET', correlationId);
       return;
     }
 
@@ -181,7 +188,7 @@ export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res:
         responded = true;
         if (code !== undefined) {
           const detail = streamHeaders[ERROR_DETAIL_HEADER];
-          respondError(res, errorCodeOr(code, 'DB-INTERNAL'), correlationId, typeof detail === 'string' ? decodeURIComponent(detail) : undefined);
+          respondError(res, errorCodeOr(code, 'DB-INTERNAL'), correlationId, decodeDetail(detail));
           stream.close(NGHTTP2_CANCEL);
           return;
         }

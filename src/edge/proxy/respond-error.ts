@@ -28,6 +28,16 @@ export function respondErrorOnSocket(socket: Duplex, code: ErrorCode, correlatio
   socket.end(head + page.body);
 }
 
+/** The connector's percent-encoded error detail; anything undecodable is dropped rather than trusted or thrown on. */
+export function decodeDetail(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return undefined;
+  }
+}
+
 export function errorCodeOr(value: unknown, fallback: ErrorCode): ErrorCode {
   return isErrorCode(value) ? value : fallback;
 }

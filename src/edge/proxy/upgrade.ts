@@ -7,6 +7,7 @@ import { ERROR_HEADER, UPGRADE_STATUS_HEADER, type Identity } from '../../tunnel
 import type { App } from '../../store/types.ts';
 import { newCorrelationId } from '../../lib/ids.ts';
 import { hostKey } from './routes.ts';
+import { isForwardablePath } from '../../lib/request-target.ts';
 import { buildStreamHeaders } from './request-headers.ts';
 import { buildResponseHeaders } from './response-headers.ts';
 import { respondErrorOnSocket, errorCodeOr } from './respond-error.ts';
@@ -26,6 +27,7 @@ export function createUpgradeHandler(deps: ProxyDeps): (req: IncomingMessage, so
     const app = routes.lookupHost(hostKey(req.headers.host));
     if (!app) return respondErrorOnSocket(socket, 'DB-ROUTE-UNKNOWN-HOST', correlationId, req.headers.accept);
     if (!app.enabled) return respondErrorOnSocket(socket, 'DB-ROUTE-APP-DISABLED', correlationId, req.headers.accept);
+    if (!isForwardablePath(req.url ?? '')) return respondErrorOnSocket(socket, 'DB-HTTP-BAD-TARGET', correlationId, req.headers.accept);
     if (app.preAuth === 'passthrough') return open(null);
     if (!deps.authenticate) return respondErrorOnSocket(socket, 'DB-INTERNAL', correlationId, req.headers.accept);
     // Pre-authentication writes its redirects and denial pages through a ServerResponse bound to the raw socket.

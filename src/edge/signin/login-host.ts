@@ -292,12 +292,14 @@ async function postLogin(r: Req) {
     await writeLog(ctx, req, r.cid, { ...base, userId: user.id, username: user.upn, result: 'denied', code: 'DB-ACCESS-ACCOUNT-DISABLED' });
     return sendError(req, r.res, 'DB-ACCESS-ACCOUNT-DISABLED', r.cid, undefined, r.cookies);
   }
-  await directory.users.recordSignIn(tenant.id, user.id, now.toISOString());
   if (hash && needsRehash(hash)) await directory.users.setPasswordHash(tenant.id, user.id, await hashPassword(password));
 
   const settings = await directory.settings.get(tenant.id);
   const remember = settings.allowPersistentSessions && form.get('remember') === '1';
   const central = await startCentral(r, tenant.id, user.id, ['password'], remember);
+  // The failure counter resets only when the sign-in is complete: a right password alone must not wipe the
+  // failures of second-factor guessing (completeMfa records the sign-in when the second factor passes).
+  if (central.stage === 'done') await directory.users.recordSignIn(tenant.id, user.id, now.toISOString());
   await afterPrimary(r, central, stateText, base);
 }
 
@@ -399,8 +401,10 @@ async function postMfa(r: Req) {
   const { directory } = ctx.deps;
   const code = (form.get('code') ?? '').trim();
   const limited = ctx.accountLimiter.hit(`mfa:${central.tenantId}:${central.userId}`);
+  const account = await directory.users.get(central.tenantId, central.userId);
+  const locked = account !== null && isLocked(account, new Date(ctx.now()));
   let method: 'totp' | 'recovery' | null = null;
-  if (limited.allowed && code) {
+  if (limited.allowed && !locked && code) {
     if (/^\d{6}$/.test(code.replace(/\s/g, ''))) {
       const totp = await directory.mfa.getTotp(central.tenantId, central.userId);
       const step = totp?.confirmed ? verifyTotp(totp.secret, code, ctx.now(), totp.lastStep) : null;
@@ -410,10 +414,10 @@ async function postMfa(r: Req) {
     }
   }
   if (!method) {
-    const errCode: ErrorCode = limited.allowed ? 'DB-SIGNIN-MFA-FAILED' : 'DB-SIGNIN-RATE-LIMITED';
+    const errCode: ErrorCode = locked ? 'DB-SIGNIN-LOCKED-OUT' : limited.allowed ? 'DB-SIGNIN-MFA-FAILED' : 'DB-SIGNIN-RATE-LIMITED';
     central.mfaFailures++;
-    const user = await directory.users.get(central.tenantId, central.userId);
-    if (user) await directory.users.setLockout(central.tenantId, user.id, afterFailure(user, new Date(ctx.now())));
+    const user = account;
+    if (user && !locked) await directory.users.setLockout(central.tenantId, user.id, afterFailure(user, new Date(ctx.now())));
     await writeLog(ctx, req, r.cid, {
       tenantId: central.tenantId,
       event: 'mfa',
@@ -430,7 +434,7 @@ async function postMfa(r: Req) {
       return sendError(req, r.res, 'DB-SIGNIN-MFA-FAILED', r.cid, 'Too many wrong codes: start signing in again.', [...r.cookies, clearCookie(CENTRAL_COOKIE)]);
     }
     await ctx.sessions.putCentral(central);
-    return renderMfa(r, central, stateText, limited.allowed ? 401 : 429, errCode);
+    return renderMfa(r, central, stateText, locked ? 403 : limited.allowed ? 401 : 429, errCode);
   }
   await completeMfa(r, central, stateText, method);
 }

@@ -118,14 +118,21 @@ export async function handleOidcCallback(
     return fail('DB-FED-PROVIDER-ERROR', 'token', err);
   }
   const subject = claimString(claims, 'sub');
-  const username = claimString(claims, settings.usernameClaim) ?? claimString(claims, 'email');
-  if (!subject || !username) return fail('DB-FED-CLAIMS-INVALID', 'claims', new Error(`missing ${settings.usernameClaim}/email or sub`));
+  const fromClaim = claimString(claims, settings.usernameClaim);
+  // An email stands in for the user name only when the provider vouches for it.
+  const username = fromClaim ?? (claims.email_verified === true ? claimString(claims, 'email') : null);
+  if (!subject || !username) return fail('DB-FED-CLAIMS-INVALID', 'claims', new Error(`missing ${settings.usernameClaim} (or a verified email) or sub`));
   const { directory } = ctx.deps;
   let user: User | null = await directory.users.findByExternal(tenantId, settings.issuer, subject);
   try {
     if (!user) {
       user = await directory.users.findByLogin(tenantId, username);
       if (user && user.upn !== username.toLowerCase()) user = null;
+      // Never take over an account by its name: a local or password-holding account is linked to an external
+      // identity only by an administrator, since whoever controls the provider's claim would otherwise own it.
+      if (user && (user.source !== 'oidc' || user.hasPassword)) {
+        return fail('DB-FED-CLAIMS-INVALID', 'link', new Error(`an account named ${user.upn} exists and is not linked to this provider; an administrator must link it`), username);
+      }
       if (!user) {
         if (!settings.autoCreateUsers) return fail('DB-FED-CLAIMS-INVALID', 'provision', new Error('user unknown and autoCreateUsers is off'), username);
         user = await directory.users.create(tenantId, {

@@ -259,8 +259,11 @@ async function finishVerify(ctx: Ctx, host: PasskeyHost, stateText: string | nul
   const { directory } = ctx.deps;
   const response = parseCredential<AuthenticationResponseJSON>(text);
   const limited = ctx.accountLimiter.hit(`mfa:${central.tenantId}:${central.userId}`);
+  const account = await directory.users.get(central.tenantId, central.userId);
+  const locked = account !== null && isLocked(account, new Date(ctx.now()));
   let failure: string;
-  if (!limited.allowed) failure = 'rate limited';
+  if (locked) failure = 'account locked';
+  else if (!limited.allowed) failure = 'rate limited';
   else if (!flow || flow.centralId !== central.id) failure = 'challenge missing or expired';
   else if (!response) failure = 'no credential (JavaScript disabled?)';
   else {
@@ -269,9 +272,9 @@ async function finishVerify(ctx: Ctx, host: PasskeyHost, stateText: string | nul
     else return host.completeMfa(central, stateText, 'webauthn');
   }
   central.mfaFailures++;
-  const user = await directory.users.get(central.tenantId, central.userId);
-  if (user) await directory.users.setLockout(central.tenantId, user.id, afterFailure(user, new Date(ctx.now())));
-  const code: ErrorCode = limited.allowed ? FAILED.code : 'DB-SIGNIN-RATE-LIMITED';
+  const user = account;
+  if (user && !locked) await directory.users.setLockout(central.tenantId, user.id, afterFailure(user, new Date(ctx.now())));
+  const code: ErrorCode = locked ? 'DB-SIGNIN-LOCKED-OUT' : limited.allowed ? FAILED.code : 'DB-SIGNIN-RATE-LIMITED';
   await writeLog(ctx, host.reply.req, host.reply.cid, {
     tenantId: central.tenantId, event: 'mfa', userId: central.userId, username: user?.upn ?? null, result: 'failure', code,
     authMethod: central.authMethods[0], mfaMethod: 'webauthn', detail: { reason: failure, failures: central.mfaFailures },

@@ -18,6 +18,7 @@ import { EventEmitter } from 'node:events';
 import pg from 'pg';
 import type { ClientConfig, Notification, PoolClient } from 'pg';
 import type { ChangeEvent } from '../types.ts';
+import { subscribeSafely } from '../change-listeners.ts';
 
 export interface ChangeBus {
   readonly channel: string;
@@ -142,16 +143,7 @@ export async function openChangeBus(config: ClientConfig, channel: string): Prom
       for (const event of list) events.emit('change', event);
     },
     subscribe(listener) {
-      // A failing listener must not fail the mutation that already committed, nor starve the other listeners.
-      const safe = (event: ChangeEvent): void => {
-        try {
-          listener(event);
-        } catch (err) {
-          process.emitWarning(`store change listener threw: ${String(err)}`);
-        }
-      };
-      events.on('change', safe);
-      return () => events.off('change', safe);
+      return subscribeSafely(events, listener);
     },
     async close() {
       closed = true;

@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { loadMigrations } from '../migrations/index.ts';
-import type { ChangeEvent, Store } from '../types.ts';
+import type { Store } from '../types.ts';
 import { appsRepo } from './apps.ts';
 import { auditRepo } from './audit.ts';
 import { connectorsRepo } from './connectors.ts';
@@ -13,6 +13,7 @@ import { enrollmentTokensRepo } from './enrollment-tokens.ts';
 import { groupsRepo } from './groups.ts';
 import { migrate } from './migrate.ts';
 import { tenantsRepo } from './tenants.ts';
+import { subscribeSafely } from '../change-listeners.ts';
 
 export const DB_FILE = 'drawbridge.db';
 const BUSY_TIMEOUT_MS = 5000;
@@ -47,16 +48,7 @@ export async function openSqliteStore(stateDir: string): Promise<SqliteStore> {
     apps: appsRepo(ctx),
     audit: auditRepo(ctx),
     onChange(listener) {
-      // A failing listener must not fail the mutation that already committed, nor starve the other listeners.
-      const safe = (event: ChangeEvent): void => {
-        try {
-          listener(event);
-        } catch (err) {
-          process.emitWarning(`store change listener threw: ${String(err)}`);
-        }
-      };
-      events.on('change', safe);
-      return () => events.off('change', safe);
+      return subscribeSafely(events, listener);
     },
     async close() {
       if (db.isOpen) db.close();
