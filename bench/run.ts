@@ -28,6 +28,7 @@ import { evaluateTargets, markdown } from './report.ts';
 import type { PathId, PathResult, Results, WanRow } from './results.ts';
 import { target } from './target.ts';
 import { selfSigned } from './tls.ts';
+import { updateReadme } from './readme.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const RESULTS = join(ROOT, 'bench', 'results');
@@ -389,13 +390,19 @@ async function main(): Promise<void> {
 
   mkdirSync(RESULTS, { recursive: true });
   const stamp = results.date.replace(/:/g, '-').replace(/\.\d+Z$/, 'Z');
-  const jsonPath = join(RESULTS, `${stamp}.json`);
+  // Only a full run of every row is kept as history and becomes "latest" (what the README shows); smoke and partial
+  // runs write quick.* (not committed).
+  const name = quick || only ? 'quick' : 'latest';
+  const jsonPath = join(RESULTS, name === 'quick' ? 'quick.json' : `${stamp}.json`);
   writeFileSync(jsonPath, JSON.stringify(results, null, 2) + '\n');
   const md = markdown(results);
-  writeFileSync(join(RESULTS, 'latest.md'), md);
-  writeFileSync(join(RESULTS, 'latest.svg'), svgChart(results));
+  writeFileSync(join(RESULTS, `${name}.md`), md);
+  writeFileSync(join(RESULTS, `${name}.svg`), svgChart(results));
   process.stdout.write(`\n${md}\n`);
-  log(`wrote ${jsonPath}, bench/results/latest.md, bench/results/latest.svg`);
+  log(`wrote ${jsonPath}, bench/results/${name}.md, bench/results/${name}.svg`);
+  if (!quick && !only) {
+    if (updateReadme(join(RESULTS, '..', '..', 'README.md'), md)) log('updated the performance tables in README.md');
+  }
 }
 
 let failed = false;
