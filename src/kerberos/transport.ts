@@ -53,22 +53,38 @@ export function isResponseTooBig(reply: Uint8Array): boolean {
   }
 }
 
+/**
+ * One KDC exchange settles once: the first of reply, socket error, timeout or abort wins, and the socket is closed.
+ * Returns the `finish(err, reply)` the socket handlers call.
+ */
+function settleOnce(
+  resolve: (reply: Uint8Array) => void,
+  reject: (err: Error) => void,
+  timeoutMessage: string,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+  close: () => void,
+): (err: Error | null, reply?: Uint8Array) => void {
+  let done = false;
+  const finish = (err: Error | null, reply?: Uint8Array): void => {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
+    close();
+    if (err) reject(err);
+    else resolve(reply!);
+  };
+  const onAbort = (): void => finish(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
+  const timer = setTimeout(() => finish(new Error(timeoutMessage)), timeoutMs);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  return finish;
+}
+
 export function sendUdp(kdc: KdcAddress, request: Uint8Array, timeoutMs: number, signal?: AbortSignal): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     const sock = createSocket(isIPv6(kdc.host) ? 'udp6' : 'udp4');
-    let done = false;
-    const finish = (err: Error | null, data?: Uint8Array) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      sock.close();
-      if (err) reject(err);
-      else resolve(data!);
-    };
-    const onAbort = () => finish(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
-    const timer = setTimeout(() => finish(new Error(`no UDP reply within ${timeoutMs} ms`)), timeoutMs);
-    signal?.addEventListener('abort', onAbort, { once: true });
+    const finish = settleOnce(resolve, reject, `no UDP reply within ${timeoutMs} ms`, timeoutMs, signal, () => sock.close());
     sock.on('error', (e) => finish(e));
     sock.on('message', (msg) => finish(null, new Uint8Array(msg)));
     sock.send(request, kdc.port, kdc.host, (e) => e && finish(e));
@@ -81,19 +97,7 @@ export function sendTcp(kdc: KdcAddress, request: Uint8Array, timeoutMs: number,
     const chunks: Buffer[] = [];
     let have = 0;
     let want = -1;
-    let done = false;
-    const finish = (err: Error | null, data?: Uint8Array) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      sock.destroy();
-      if (err) reject(err);
-      else resolve(data!);
-    };
-    const onAbort = () => finish(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
-    const timer = setTimeout(() => finish(new Error(`no TCP reply within ${timeoutMs} ms`)), timeoutMs);
-    signal?.addEventListener('abort', onAbort, { once: true });
+    const finish = settleOnce(resolve, reject, `no TCP reply within ${timeoutMs} ms`, timeoutMs, signal, () => sock.destroy());
     sock.on('error', (e) => finish(e));
     sock.on('connect', () => {
       const len = Buffer.alloc(4);
