@@ -294,6 +294,12 @@ export const catalogue = {
     user: 'Your account at your organisation\'s provider lacks information Drawbridge needs. Tell your help desk.',
     admin: 'The ID token or userinfo lacked the claim mapped to the user name (claimMapping.username, default preferred_username then email), or the user is linked to another account.',
   },
+  'DB-FED-ACCOUNT-NOT-LINKED': {
+    status: 403,
+    title: 'Your account here is not linked to your organisation\'s sign-in',
+    user: 'An account with your name already exists here, but it is not linked to the provider you signed in with. Sign in with your password, or ask your administrator to link the two.',
+    admin: 'Federation never takes over an existing local or password-holding account by its name (whoever controls the provider\'s claim would own it). Link the external identity to the account deliberately, or remove the local account if the provider should own it.',
+  },
   // --- single sign-on to the backend (connector/sso): Kerberos constrained delegation and identity headers ---
   'DB-KCD-NOT-CONFIGURED': {
     status: 502,

@@ -68,6 +68,27 @@ describe('identity: federation with OpenID Connect', { skip: !existsSync(CHROMIU
     await context.close();
   });
 
+  it('never takes over an existing local account that has the same name at the provider', async () => {
+    const jack = await h.directory.users.create(h.tenant.id, { upn: 'jack@fabrikam.example', password: 'jack-Local-Password-1' });
+    const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1000, height: 760 } });
+    const page = await context.newPage();
+    await page.goto(`${h.hr.externalUrl}/`);
+    await page.getByRole('link', { name: 'Sign in with Fabrikam ID' }).click();
+    await page.locator('input[name=login]').fill('jack');
+    await page.locator('input[name=password]').fill('anything');
+    await page.locator('button[type=submit]').click();
+    await page.waitForLoadState();
+    if (page.url().startsWith(issuer)) await page.locator('button[type=submit]').click(); // consent
+    await page.waitForLoadState();
+    assert.ok(!page.url().startsWith(h.hr.externalUrl), `not let into the app (${page.url()})`);
+    assert.match(await page.locator('main').innerText(), /DB-FED-ACCOUNT-NOT-LINKED/);
+    assert.match(await page.locator('main').innerText(), /not linked to your organisation/);
+    await page.screenshot({ path: `${SHOTS}/15-federation-refuses-takeover.png`, fullPage: true });
+    assert.equal(await h.directory.users.findByExternal(h.tenant.id, issuer, 'jack'), null, 'the local account was not linked');
+    assert.equal((await h.directory.users.get(h.tenant.id, jack.id))?.source, 'local');
+    await context.close();
+  });
+
   it('a callback without the flow started in this browser is refused', async () => {
     const res = await new Client(h.port).request(`${h.loginUrl}/oidc/callback?code=abc&state=def`);
     assert.equal(res.status, 400);

@@ -131,7 +131,7 @@ export async function handleOidcCallback(
       // Never take over an account by its name: a local or password-holding account is linked to an external
       // identity only by an administrator, since whoever controls the provider's claim would otherwise own it.
       if (user && (user.source !== 'oidc' || user.hasPassword)) {
-        return fail('DB-FED-CLAIMS-INVALID', 'link', new Error(`an account named ${user.upn} exists and is not linked to this provider; an administrator must link it`), username);
+        return fail('DB-FED-ACCOUNT-NOT-LINKED', 'link', new Error(`an account named ${user.upn} exists and is not linked to this provider; an administrator must link it`), username);
       }
       if (!user) {
         if (!settings.autoCreateUsers) return fail('DB-FED-CLAIMS-INVALID', 'provision', new Error('user unknown and autoCreateUsers is off'), username);
