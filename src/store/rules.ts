@@ -5,7 +5,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { DrawbridgeError } from '../errors/drawbridge-error.ts';
 import { ID_PATTERN } from './ids.ts';
-import type { PreAuth } from './types.ts';
+import type { AppPatch, ConnectorPatch, PreAuth } from './types.ts';
 
 export function checkPreAuth(value: string): PreAuth {
   if (value !== 'passthrough' && value !== 'idp') throw new DrawbridgeError('DB-ADMIN-INVALID', 'preAuth: passthrough or idp');
@@ -44,3 +44,29 @@ export const hashSecret = (secret: string): Buffer => createHash('sha256').updat
 
 /** Audit log paging: the default and the largest page. */
 export const AUDIT_PAGE = { default: 50, max: 500 } as const;
+
+/** App patch field → column, the same in both stores (externalHost follows externalUrl). */
+export const APP_PATCH_COLUMNS: Record<keyof AppPatch, string> = {
+  name: 'name',
+  externalUrl: 'external_url',
+  internalUrl: 'internal_url',
+  groupId: 'group_id',
+  preAuth: 'pre_auth',
+  backendTimeout: 'backend_timeout',
+  tlsVerify: 'tls_verify',
+  backendCa: 'backend_ca',
+  retryWrites: 'retry_writes',
+  sso: 'sso',
+  enabled: 'enabled',
+};
+
+/** Connector patch field → column. Only these can change; identity, tenant and certificate are fixed at enrollment. */
+export const CONNECTOR_PATCH_COLUMNS: Record<keyof ConnectorPatch, string> = {
+  name: 'name',
+  enabled: 'enabled',
+  groupId: 'group_id',
+  version: 'version',
+  hostname: 'hostname',
+  lastSeenAt: 'last_seen_at',
+  lastAddress: 'last_address',
+};

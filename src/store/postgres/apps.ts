@@ -4,6 +4,7 @@ import type { App, AppPatch, PreAuth, Store } from '../types.ts';
 import { BACKEND_TIMEOUT, checkBackendTimeout, checkInternalUrl, checkSso, parseExternalUrl, parseStoredSso, requireSlug } from '../validate.ts';
 import { type Ctx, type Queryable, type Row, all, guard, iso, notFound, now, one, params, str, strOrNull, tx } from './db.ts';
 import { checkPreAuth } from '../rules.ts';
+import { APP_PATCH_COLUMNS } from '../rules.ts';
 
 function toApp(r: Row): App {
   return {
@@ -26,21 +27,6 @@ function toApp(r: Row): App {
     updatedAt: iso(r.updated_at),
   };
 }
-
-/** Patch field → column (externalHost follows externalUrl). */
-const COLUMNS: Record<keyof AppPatch, string> = {
-  name: 'name',
-  externalUrl: 'external_url',
-  internalUrl: 'internal_url',
-  groupId: 'group_id',
-  preAuth: 'pre_auth',
-  backendTimeout: 'backend_timeout',
-  tlsVerify: 'tls_verify',
-  backendCa: 'backend_ca',
-  retryWrites: 'retry_writes',
-  sso: 'sso',
-  enabled: 'enabled',
-};
 
 const GROUP_EXISTS = 'SELECT 1 FROM connector_groups WHERE tenant_id = $1 AND id = $2';
 
@@ -101,7 +87,7 @@ export function appsRepo(ctx: Ctx): Store['apps'] {
       const ssoText = given.sso === undefined ? undefined : JSON.stringify(checkSso(given.sso));
       const { values, p } = params();
       const sets: string[] = [`updated_at = ${p(now())}`];
-      for (const [key, column] of Object.entries(COLUMNS) as [keyof AppPatch, string][]) {
+      for (const [key, column] of Object.entries(APP_PATCH_COLUMNS) as [keyof AppPatch, string][]) {
         const value = key === 'sso' ? ssoText : given[key];
         if (value !== undefined) sets.push(`${column} = ${p(value)}`);
       }

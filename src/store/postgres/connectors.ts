@@ -2,6 +2,7 @@ import type { Connector, ConnectorPatch, Store } from '../types.ts';
 import { requireName } from '../validate.ts';
 import { type Ctx, type Row, all, guard, iso, isoOrNull, notFound, now, one, params, str, strOrNull, tx } from './db.ts';
 import { checkConnectorId } from '../rules.ts';
+import { CONNECTOR_PATCH_COLUMNS } from '../rules.ts';
 
 function toConnector(r: Row): Connector {
   return {
@@ -19,17 +20,6 @@ function toConnector(r: Row): Connector {
     createdAt: iso(r.created_at),
   };
 }
-
-/** Patch field → column. Only these can change; identity, tenant and certificate are fixed at enrollment. */
-const COLUMNS: Record<keyof ConnectorPatch, string> = {
-  name: 'name',
-  enabled: 'enabled',
-  groupId: 'group_id',
-  version: 'version',
-  hostname: 'hostname',
-  lastSeenAt: 'last_seen_at',
-  lastAddress: 'last_address',
-};
 
 const GROUP_EXISTS = 'SELECT 1 FROM connector_groups WHERE tenant_id = $1 AND id = $2';
 
@@ -67,7 +57,7 @@ export function connectorsRepo(ctx: Ctx): Store['connectors'] {
       if (patch.name !== undefined) requireName('name', patch.name);
       const { values, p } = params();
       const sets: string[] = [];
-      for (const [key, column] of Object.entries(COLUMNS) as [keyof ConnectorPatch, string][]) {
+      for (const [key, column] of Object.entries(CONNECTOR_PATCH_COLUMNS) as [keyof ConnectorPatch, string][]) {
         if (patch[key] !== undefined) sets.push(`${column} = ${p(patch[key])}`);
       }
       const row = await guard(`connector ${id}`, tx(ctx, async (c, changed) => {

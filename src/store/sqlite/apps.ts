@@ -4,6 +4,7 @@ import type { App, AppPatch, PreAuth, Store } from '../types.ts';
 import { BACKEND_TIMEOUT, checkBackendTimeout, checkInternalUrl, checkSso, parseExternalUrl, parseStoredSso, requireSlug } from '../validate.ts';
 import { checkPreAuth } from '../rules.ts';
 import { type Ctx, type Row, bool, emit, guard, notFound, now, str, strOrNull, tx } from './db.ts';
+import { APP_PATCH_COLUMNS } from '../rules.ts';
 
 function toApp(r: Row): App {
   return {
@@ -25,21 +26,6 @@ function toApp(r: Row): App {
     updatedAt: str(r.updated_at),
   };
 }
-
-/** Patch field → column (externalHost follows externalUrl). */
-const COLUMNS: Record<keyof AppPatch, string> = {
-  name: 'name',
-  externalUrl: 'external_url',
-  internalUrl: 'internal_url',
-  groupId: 'group_id',
-  preAuth: 'pre_auth',
-  backendTimeout: 'backend_timeout',
-  tlsVerify: 'tls_verify',
-  backendCa: 'backend_ca',
-  retryWrites: 'retry_writes',
-  sso: 'sso',
-  enabled: 'enabled',
-};
 
 export function appsRepo(ctx: Ctx): Store['apps'] {
   const { db } = ctx;
@@ -105,7 +91,7 @@ export function appsRepo(ctx: Ctx): Store['apps'] {
       const ssoText = p.sso === undefined ? undefined : JSON.stringify(checkSso(p.sso));
       const sets: string[] = ['updated_at = ?'];
       const values: (string | number | null)[] = [now()];
-      for (const [key, column] of Object.entries(COLUMNS) as [keyof AppPatch, string][]) {
+      for (const [key, column] of Object.entries(APP_PATCH_COLUMNS) as [keyof AppPatch, string][]) {
         const value = key === 'sso' ? ssoText : p[key];
         if (value === undefined) continue;
         sets.push(`${column} = ?`);

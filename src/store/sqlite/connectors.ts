@@ -2,6 +2,7 @@ import type { Connector, ConnectorPatch, Store } from '../types.ts';
 import { requireName } from '../validate.ts';
 import { checkConnectorId } from '../rules.ts';
 import { type Ctx, type Row, bool, emit, guard, notFound, now, str, strOrNull, tx } from './db.ts';
+import { CONNECTOR_PATCH_COLUMNS } from '../rules.ts';
 
 function toConnector(r: Row): Connector {
   return {
@@ -19,17 +20,6 @@ function toConnector(r: Row): Connector {
     createdAt: str(r.created_at),
   };
 }
-
-/** Patch field → column. Only these can change; identity, tenant and certificate are fixed at enrollment. */
-const COLUMNS: Record<keyof ConnectorPatch, string> = {
-  name: 'name',
-  enabled: 'enabled',
-  groupId: 'group_id',
-  version: 'version',
-  hostname: 'hostname',
-  lastSeenAt: 'last_seen_at',
-  lastAddress: 'last_address',
-};
 
 export function connectorsRepo(ctx: Ctx): Store['connectors'] {
   const { db } = ctx;
@@ -73,7 +63,7 @@ export function connectorsRepo(ctx: Ctx): Store['connectors'] {
       if (patch.name !== undefined) requireName('name', patch.name);
       const sets: string[] = [];
       const values: (string | number | null)[] = [];
-      for (const [key, column] of Object.entries(COLUMNS) as [keyof ConnectorPatch, string][]) {
+      for (const [key, column] of Object.entries(CONNECTOR_PATCH_COLUMNS) as [keyof ConnectorPatch, string][]) {
         const value = patch[key];
         if (value === undefined) continue;
         sets.push(`${column} = ?`);
