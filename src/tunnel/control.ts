@@ -1,5 +1,5 @@
-import type { ClientHttp2Session, ServerHttp2Stream } from 'node:http2';
-import { CONTROL_CONFIG_PATH, CONTROL_HELLO_PATH, CONTROL_STATUS_PATH, type ConnectorConfig, type ConnectorHello, type ConnectorStatusReport } from './protocol.ts';
+import type { ClientHttp2Session, ClientHttp2Stream, ServerHttp2Stream } from 'node:http2';
+import { CONTROL_CONFIG_PATH, CONTROL_EVENTS_PATH, CONTROL_HELLO_PATH, CONTROL_STATUS_PATH, type ConnectorConfig, type ConnectorEvent, type ConnectorHello, type ConnectorStatusReport } from './protocol.ts';
 
 /** Control messages ride ordinary streams of the tunnel as small JSON bodies. */
 
@@ -38,6 +38,47 @@ export const connectorStatus = (session: ClientHttp2Session, timeoutMs = 5_000):
   controlRequest(session, CONTROL_STATUS_PATH, {}, timeoutMs);
 export const pushConfig = (session: ClientHttp2Session, config: ConnectorConfig): Promise<{ configVersion: number }> =>
   controlRequest(session, CONTROL_CONFIG_PATH, config);
+
+/**
+ * Edge side: open the tunnel's event stream and hand each `ConnectorEvent` to `onEvent` as it arrives. The stream
+ * lives as long as the tunnel (or until the returned function closes it); a connector that does not know the path
+ * answers 404 and sends no events.
+ */
+export function subscribeEvents(session: ClientHttp2Session, onEvent: (event: ConnectorEvent) => void): () => void {
+  let stream: ClientHttp2Stream;
+  try {
+    stream = session.request({ ':method': 'POST', ':path': CONTROL_EVENTS_PATH }, { endStream: true });
+  } catch {
+    return () => {}; // the session is already closing
+  }
+  let pending = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (text: string) => {
+    pending += text;
+    if (pending.length > MAX_CONTROL_BYTES) return void stream.close();
+    let newline: number;
+    while ((newline = pending.indexOf('\n')) >= 0) {
+      const line = pending.slice(0, newline);
+      pending = pending.slice(newline + 1);
+      try {
+        const event = JSON.parse(line) as ConnectorEvent;
+        if (typeof event?.type === 'string') onEvent(event);
+      } catch { /* a malformed line is skipped; the next one may still be understood */ }
+    }
+  });
+  stream.on('error', () => { /* ends with the tunnel */ });
+  return () => { if (!stream.closed) stream.close(); };
+}
+
+/** Connector side: answer the event stream and return a function that sends one event down it. */
+export function openEvents(stream: ServerHttp2Stream): (event: ConnectorEvent) => boolean {
+  stream.respond({ ':status': 200, 'content-type': 'application/x-ndjson' });
+  return (event) => {
+    if (stream.destroyed || stream.writableEnded) return false;
+    stream.write(`${JSON.stringify(event)}\n`);
+    return true;
+  };
+}
 
 /** Connector side: read a control request body (bounded) as JSON. */
 export function readControlBody(stream: ServerHttp2Stream): Promise<unknown> {

@@ -18,6 +18,11 @@ export const CONTROL_CONFIG_PATH = `${CONTROL_PREFIX}config`;
 export const CONTROL_HELLO_PATH = `${CONTROL_PREFIX}hello`;
 /** Periodic health report the edge asks each connector for: backend reachability per app. */
 export const CONTROL_STATUS_PATH = `${CONTROL_PREFIX}status`;
+/**
+ * A stream the edge opens once per tunnel and the connector keeps open, to tell the edge things it cannot ask for
+ * (the connector, being the HTTP/2 server, opens no streams): newline-delimited JSON `ConnectorEvent`s.
+ */
+export const CONTROL_EVENTS_PATH = `${CONTROL_PREFIX}events`;
 
 /** Request-stream metadata, set by the edge only (the edge strips any client-sent `x-drawbridge-*`). */
 export const APP_HEADER = 'x-drawbridge-app';
@@ -122,6 +127,15 @@ export interface ConnectorStatusReport {
   draining: boolean;
   backends: BackendReachability[];
 }
+
+/**
+ * `draining`: the connector is shutting down. The edge opens no new stream on this tunnel from the moment it reads
+ * the event, lets the open ones finish, then closes the tunnel itself. This replaces a connector-sent GOAWAY, which
+ * would race: a stream the edge sent before reading the GOAWAY would be dropped unprocessed (nghttp2 ignores new
+ * streams once it has sent any GOAWAY) and come back refused. The connector keeps accepting streams until the edge
+ * has closed, so no request is lost in the handover.
+ */
+export type ConnectorEvent = { type: 'draining'; deadlineMs: number };
 
 export function encodeIdentity(identity: Identity): string {
   return Buffer.from(JSON.stringify(identity)).toString('base64url');

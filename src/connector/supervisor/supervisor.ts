@@ -1,11 +1,11 @@
 import tls from 'node:tls';
-import http2, { type Http2Server, type ServerHttp2Session, type ServerHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
+import http2, { type Http2Server, type Http2Session, type ServerHttp2Session, type ServerHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import os from 'node:os';
 import { Backoff } from '../../lib/backoff.ts';
 import type { Logger } from '../../lib/log.ts';
-import { TUNNEL_ALPN, CONTROL_PREFIX, CONTROL_CONFIG_PATH, CONTROL_HELLO_PATH, CONTROL_STATUS_PATH, APP_HEADER, type ConnectorConfig, type ConnectorHello, type ConnectorStatusReport } from '../../tunnel/protocol.ts';
+import { TUNNEL_ALPN, CONTROL_PREFIX, CONTROL_CONFIG_PATH, CONTROL_EVENTS_PATH, CONTROL_HELLO_PATH, CONTROL_STATUS_PATH, APP_HEADER, type ConnectorConfig, type ConnectorEvent, type ConnectorHello, type ConnectorStatusReport } from '../../tunnel/protocol.ts';
 import { TUNNEL_SESSION_OPTIONS, widenConnectionWindow } from '../../tunnel/flow-control.ts';
-import { readControlBody, respondJson } from '../../tunnel/control.ts';
+import { openEvents, readControlBody, respondJson } from '../../tunnel/control.ts';
 import type { AppConfigTable } from '../forward/app-config.ts';
 import { parseConnectAddress } from '../enroll/enroll-client.ts';
 import { BackendProbe } from './backend-probe.ts';
@@ -32,12 +32,7 @@ export interface SupervisorOptions {
   logger: Logger;
   /** A tunnel that stayed up this long resets the backoff. */
   stableAfterMs?: number;
-  /** Least time between the drain's first GOAWAY (no stream refused) and the final one, sent once a PING came back. */
-  drainGraceMs?: number;
 }
-
-/** Largest HTTP/2 stream id: a GOAWAY naming it tells the edge to stop opening streams while refusing none. */
-const MAX_STREAM_ID = 2 ** 31 - 1;
 
 interface Slot {
   index: number;
@@ -50,7 +45,7 @@ interface Slot {
 /**
  * Keeps N outbound tunnels to the edge: one loop per slot that dials, serves, and on loss redials with jittered
  * exponential backoff. Over each TLS socket this process is the HTTP/2 *server*: the edge opens a stream per user
- * request. Drain sends GOAWAY on every tunnel, lets in-flight streams finish, then closes.
+ * request. Drain asks the edge to stop sending, lets in-flight streams finish, then closes.
  */
 export class Supervisor {
   readonly #options: SupervisorOptions;
@@ -59,6 +54,8 @@ export class Supervisor {
   #draining = false;
   #refusal: string | null = null;
   #inFlight = 0;
+  /** Each tunnel's event stream to the edge (see CONTROL_EVENTS_PATH), while it is open. */
+  readonly #events = new Map<Http2Session, (event: ConnectorEvent) => boolean>();
   readonly #probe: BackendProbe;
   readonly #connectTarget: { host: string; port: number };
 
@@ -94,10 +91,10 @@ export class Supervisor {
   }
 
   /**
-   * Stops taking new streams, waits for in-flight ones up to `deadlineMs`, then closes every tunnel. Two GOAWAYs, as
-   * RFC 9113 §6.8 advises: the first names the largest stream id, so the edge stops opening streams here while any it
-   * already sent are still served; after a grace longer than the round trip, the second names the last stream
-   * processed. No request is refused in the race, so none has to be retried.
+   * Stops taking new work, waits for in-flight streams up to `deadlineMs`, then closes every tunnel. The edge is told
+   * over each tunnel's event stream and closes the tunnel itself once its streams are done; until then this side keeps
+   * serving, so a request the edge sent before it read the event is still answered (nothing is refused in the race).
+   * A tunnel without an event stream (an older edge) gets a GOAWAY instead.
    */
   async drain(deadlineMs: number): Promise<void> {
     this.#draining = true;
@@ -105,32 +102,18 @@ export class Supervisor {
     for (const slot of this.#slots) if (slot.timer) clearTimeout(slot.timer);
     const sessions = this.#slots.map((s) => s.session).filter((s): s is ServerHttp2Session => s !== null && !s.closed);
     const started = Date.now();
-    this.#options.logger.info({ tunnels: sessions.length, deadlineMs }, 'draining: GOAWAY sent, finishing in-flight streams');
-    for (const session of sessions) {
-      try { session.goaway(http2.constants.NGHTTP2_NO_ERROR, MAX_STREAM_ID); } catch { /* already closing */ }
-    }
-    // The PING's answer proves the edge has read the GOAWAY before it (frames arrive in order): from then on it
-    // opens no stream here. A floor covers an edge that answers PINGs but is slow to act; a ceiling, a dead edge.
-    const grace = Math.min(this.#options.drainGraceMs ?? 200, deadlineMs);
-    await Promise.all([
-      new Promise((r) => setTimeout(r, grace)),
-      ...sessions.map((session) => new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.min(5_000, deadlineMs));
-        try {
-          if (!session.ping(() => { clearTimeout(timer); resolve(); })) { clearTimeout(timer); resolve(); }
-        } catch { clearTimeout(timer); resolve(); }
-      })),
-    ]);
+    this.#options.logger.info({ tunnels: sessions.length, deadlineMs }, 'draining: the edge is told to stop sending; finishing in-flight streams');
     await Promise.all(sessions.map((session) => new Promise<void>((resolve) => {
       if (session.closed || session.destroyed) return resolve();
       const timer = setTimeout(() => {
         this.#options.logger.warn({ streams: this.#inFlight }, 'drain deadline reached: closing the tunnel with streams still open');
         session.destroy();
         resolve();
-      }, Math.max(0, deadlineMs - grace));
+      }, deadlineMs);
       session.once('close', () => { clearTimeout(timer); resolve(); });
-      // close() sends the final GOAWAY (last processed stream), waits for open streams, then ends the session.
-      session.close();
+      if (!this.#events.get(session)?.({ type: 'draining', deadlineMs })) {
+        try { session.close(); } catch { /* already closing */ }
+      }
     })));
     for (const slot of this.#slots) slot.socket?.destroy();
     this.#server.close();
@@ -191,10 +174,12 @@ export class Supervisor {
   }
 
   #onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+    const path = String(headers[':path'] ?? '');
+    const control = headers[APP_HEADER] === undefined && path.startsWith(CONTROL_PREFIX);
+    if (control && path === CONTROL_EVENTS_PATH) return this.#onEvents(stream);
     this.#inFlight++;
     stream.once('close', () => { this.#inFlight--; });
-    const path = String(headers[':path'] ?? '');
-    if (headers[APP_HEADER] === undefined && path.startsWith(CONTROL_PREFIX)) {
+    if (control) {
       this.#onControl(stream, path).catch((err: Error) => {
         this.#options.logger.warn({ err: err.message, path }, 'control request failed');
         respondJson(stream, 400, { error: err.message });
@@ -202,6 +187,17 @@ export class Supervisor {
       return;
     }
     this.#options.forward(stream, headers);
+  }
+
+  /** The edge's event stream for this tunnel: kept open (not counted as work in flight) until drain or tunnel loss. */
+  #onEvents(stream: ServerHttp2Stream): void {
+    const session = stream.session;
+    if (!session) return;
+    const send = openEvents(stream);
+    this.#events.set(session, send);
+    stream.once('close', () => { if (this.#events.get(session) === send) this.#events.delete(session); });
+    stream.on('error', () => {});
+    if (this.#draining) send({ type: 'draining', deadlineMs: 0 });
   }
 
   async #onControl(stream: ServerHttp2Stream, path: string): Promise<void> {

@@ -152,6 +152,7 @@ export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res:
       }
       current = stream;
       deps.registry.opened(tunnel);
+      const configAtPick = tunnel.configVersion;
       let responded = false;
       let settled = false;
       // Ejection (a stalled connector) fails over streams still waiting for their response headers.
@@ -175,10 +176,11 @@ export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res:
         tunnel.awaiting.delete(onEject);
         tunnel.health.streamSucceeded();
         const code = streamHeaders[ERROR_HEADER];
-        if (code === 'DB-CONNECTOR-TARGET-REFUSED' && tunnel.apps.has(app.id)) {
-          // The connector already applied a config without this app (it just moved) before the edge saw the ack:
-          // the request reached no backend, so it goes to a connector that has the app.
-          tunnel.apps.delete(app.id);
+        if (code === 'DB-CONNECTOR-TARGET-REFUSED') {
+          // The connector applied a config without this app (the app or the connector just moved) before the edge
+          // saw its ack. The request reached no backend, so it goes to a connector that has the app; this tunnel is
+          // passed over for the app until its next ack says otherwise.
+          if (tunnel.configVersion === configAtPick) tunnel.apps.delete(app.id);
           settled = true;
           stream.close(NGHTTP2_CANCEL);
           if (withBody) req.unpipe(stream);

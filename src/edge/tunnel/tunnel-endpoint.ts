@@ -3,7 +3,7 @@ import http2 from 'node:http2';
 import { randomBytes } from 'node:crypto';
 import { TUNNEL_ALPN } from '../../tunnel/protocol.ts';
 import { TUNNEL_SESSION_OPTIONS, widenConnectionWindow } from '../../tunnel/flow-control.ts';
-import { hello } from '../../tunnel/control.ts';
+import { hello, subscribeEvents } from '../../tunnel/control.ts';
 import type { Store } from '../../store/types.ts';
 import type { Logger } from '../../lib/log.ts';
 import { newTunnel, type TunnelRegistry } from './registry.ts';
@@ -90,13 +90,21 @@ async function acceptTunnel(socket: tls.TLSSocket, deps: TunnelEndpointDeps): Pr
     version: info.version,
     hostname: info.hostname,
   });
-  session.on('goaway', (code: number) => {
-    // The connector is draining: no new streams here; in-flight ones finish (Node closes the session after them).
+  // The connector is draining: from now on no new stream goes here, the open ones finish, then the session closes.
+  const draining = (signal: string): void => {
     if (tunnel.draining) return;
     tunnel.draining = true;
     tunnel.usable = false;
-    logger.info({ connectorId: row.id, tunnelId: tunnel.id, code }, 'tunnel draining: the connector sent GOAWAY');
-    audit('tunnel.draining');
+    logger.info({ connectorId: row.id, tunnelId: tunnel.id, signal }, 'tunnel draining');
+    audit('tunnel.draining', { signal });
+  };
+  // An older connector, or one closing for another reason, sends GOAWAY (Node then closes the session by itself).
+  session.on('goaway', (code: number) => draining(`goaway ${code}`));
+  const stopEvents = subscribeEvents(session, (event) => {
+    if (event.type !== 'draining') return;
+    draining('event');
+    stopEvents();
+    session.close();
   });
   await publisher.pushTo(tunnel);
   if (session.closed || session.destroyed) return;
