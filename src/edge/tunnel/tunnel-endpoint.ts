@@ -106,11 +106,27 @@ async function acceptTunnel(socket: tls.TLSSocket, deps: TunnelEndpointDeps): Pr
     stopEvents();
     session.close();
   });
-  await publisher.pushTo(tunnel);
+  // Registered before the first config push, so an app published while that push is in flight reaches this tunnel
+  // too (pushAll walks the registry); routing passes the tunnel over until the connector acknowledges the app.
   if (session.closed || session.destroyed) return;
   const first = registry.tunnelsOfConnector(row.id).length === 0;
   registry.add(tunnel);
-  const stopHealth = watchHealth(tunnel, {
+  let up = false;
+  let stopHealth = (): void => {};
+  session.on('close', () => {
+    stopHealth();
+    tunnel.usable = false;
+    registry.remove(tunnel);
+    if (!up) return;
+    logger.info({ connectorId: row.id, tunnelId: tunnel.id, drained: tunnel.draining }, 'tunnel closed');
+    void store.connectors.update(row.tenantId, row.id, { lastSeenAt: new Date().toISOString() }).catch(() => {});
+    audit(tunnel.draining ? 'tunnel.drained' : 'tunnel.lost');
+    if (registry.tunnelsOfConnector(row.id).length === 0) audit(tunnel.draining ? 'connector.drained' : 'connector.lost', {}, true);
+  });
+  await publisher.pushTo(tunnel);
+  if (session.closed || session.destroyed) return;
+  up = true;
+  stopHealth = watchHealth(tunnel, {
     intervalMs: deps.pingIntervalMs,
     logger,
     onEject: (reason) => {
@@ -123,16 +139,6 @@ async function acceptTunnel(socket: tls.TLSSocket, deps: TunnelEndpointDeps): Pr
   audit('tunnel.connected');
   if (first) audit('connector.connected', { version: info.version, hostname: info.hostname }, true);
   await store.connectors.update(row.tenantId, row.id, { lastSeenAt: new Date().toISOString(), lastAddress: tunnel.address, version: info.version, hostname: info.hostname });
-
-  session.on('close', () => {
-    stopHealth();
-    tunnel.usable = false;
-    registry.remove(tunnel);
-    logger.info({ connectorId: row.id, tunnelId: tunnel.id, drained: tunnel.draining }, 'tunnel closed');
-    void store.connectors.update(row.tenantId, row.id, { lastSeenAt: new Date().toISOString() }).catch(() => {});
-    audit(tunnel.draining ? 'tunnel.drained' : 'tunnel.lost');
-    if (registry.tunnelsOfConnector(row.id).length === 0) audit(tunnel.draining ? 'connector.drained' : 'connector.lost', {}, true);
-  });
 
   function audit(action: string, detail: Record<string, unknown> = {}, connectorLevel = false): void {
     void store.audit.append({
