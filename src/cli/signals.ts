@@ -1,4 +1,8 @@
-/** Runs `stop` once on the first SIGINT/SIGTERM; a second signal exits at once. */
+/**
+ * Runs `stop` once on the first SIGINT/SIGTERM; a second signal exits at once. A child of `drawbridge dev` (or of a
+ * test) also stops when its parent's IPC channel closes: a parent killed with SIGKILL leaves no edge or connector
+ * behind holding its ports.
+ */
 export function onShutdown(stop: (signal: NodeJS.Signals) => Promise<void>): void {
   let stopping = false;
   const handler = (signal: NodeJS.Signals): void => {
@@ -11,6 +15,7 @@ export function onShutdown(stop: (signal: NodeJS.Signals) => Promise<void>): voi
   };
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
+  if (process.channel) process.once('disconnect', () => { if (!stopping) handler('SIGTERM'); });
 }
 
 /** Tells a parent process (drawbridge dev, tests) that this child is ready, over the IPC channel when there is one. */

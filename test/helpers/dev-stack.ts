@@ -64,7 +64,7 @@ export async function startDevStack(extraArgs: string[] = []): Promise<DevStack>
     },
     async stop() {
       await agent.close().catch(() => {});
-      if (child.exitCode === null) {
+      if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise((r) => child.once('exit', r));
         child.kill('SIGTERM');
         const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
