@@ -21,8 +21,9 @@ export const AUTH_PREFIX = '/.drawbridge/auth/';
 const TOUCH_MS = 60_000;
 
 export async function authenticate(ctx: Ctx, req: IncomingMessage, res: ServerResponse, app: App, cid: string): Promise<Identity | null> {
-  const url = requestUrl(req);
-  if (url.pathname.startsWith(AUTH_PREFIX)) {
+  // Most requests carry a valid session: the URL is parsed only on the paths that need it.
+  if (req.url?.startsWith(AUTH_PREFIX)) {
+    const url = requestUrl(req);
     if (url.pathname === `${AUTH_PREFIX}callback`) await callback(ctx, req, res, app, cid, url);
     else if (url.pathname === `${AUTH_PREFIX}signout`) await signout(ctx, req, res, app);
     else sendError(req, res, 'DB-HTTP-BAD-REQUEST', cid, 'Unknown Drawbridge address.');
@@ -44,7 +45,7 @@ export async function authenticate(ctx: Ctx, req: IncomingMessage, res: ServerRe
     // A cookie of another app presented here (copied by hand: browsers never send host-only cookies across hosts).
     ctx.deps.logger.warn({ correlationId: cid, appId: app.id, sessionApp: session.appId }, 'app session cookie presented to the wrong app');
   }
-  startSignin(ctx, req, res, app, cid, url);
+  startSignin(ctx, req, res, app, cid, requestUrl(req));
   return null;
 }
 
