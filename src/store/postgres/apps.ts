@@ -1,32 +1,12 @@
 import { DrawbridgeError } from '../../errors/drawbridge-error.ts';
 import { newId } from '../ids.ts';
-import type { App, AppPatch, PreAuth, Store } from '../types.ts';
-import { BACKEND_TIMEOUT, checkBackendTimeout, checkInternalUrl, checkSso, parseExternalUrl, parseStoredSso, requireSlug } from '../validate.ts';
-import { type Ctx, type Queryable, type Row, all, guard, iso, notFound, now, one, params, str, strOrNull, tx } from './db.ts';
-import { checkPreAuth } from '../rules.ts';
-import { APP_PATCH_COLUMNS } from '../rules.ts';
+import type { App, AppPatch, Store } from '../types.ts';
+import { BACKEND_TIMEOUT, checkBackendTimeout, checkInternalUrl, checkSso, parseExternalUrl, requireSlug } from '../validate.ts';
+import { type Ctx, type Queryable, type Row, all, guard, notFound, now, one, params, tx, cells } from './db.ts';
+import { appFromRow } from '../rows.ts';
+import { checkPreAuth, APP_PATCH_COLUMNS } from '../rules.ts';
 
-function toApp(r: Row): App {
-  return {
-    id: str(r.id),
-    tenantId: str(r.tenant_id),
-    name: str(r.name),
-    externalUrl: str(r.external_url),
-    externalHost: str(r.external_host),
-    internalUrl: str(r.internal_url),
-    groupId: str(r.group_id),
-    preAuth: str(r.pre_auth) as PreAuth,
-    backendTimeout: Number(r.backend_timeout),
-    tlsVerify: r.tls_verify === true,
-    backendCa: strOrNull(r.backend_ca),
-    retryWrites: r.retry_writes === true,
-    // jsonb arrives parsed; the shared reader re-checks it (a damaged value reads as none).
-    sso: parseStoredSso(JSON.stringify(r.sso)),
-    enabled: r.enabled === true,
-    createdAt: iso(r.created_at),
-    updatedAt: iso(r.updated_at),
-  };
-}
+const toApp = (r: Row): App => appFromRow(r, cells);
 
 const GROUP_EXISTS = 'SELECT 1 FROM connector_groups WHERE tenant_id = $1 AND id = $2';
 

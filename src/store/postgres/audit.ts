@@ -2,19 +2,10 @@ import { DrawbridgeError } from '../../errors/drawbridge-error.ts';
 import { newId } from '../ids.ts';
 import { AUDIT_PAGE } from '../rules.ts';
 import type { AuditEvent, Store } from '../types.ts';
-import { type Ctx, type Row, all, guard, iso, now, one, params, str, strOrNull } from './db.ts';
+import { type Ctx, type Row, all, guard, now, one, params, cells } from './db.ts';
+import { auditFromRow } from '../rows.ts';
 
-function toEvent(r: Row): AuditEvent {
-  return {
-    id: str(r.id),
-    tenantId: str(r.tenant_id),
-    time: iso(r.time),
-    actor: str(r.actor),
-    action: str(r.action),
-    target: strOrNull(r.target),
-    detail: r.detail as Record<string, unknown>, // jsonb arrives parsed
-  };
-}
+const toEvent = (r: Row): AuditEvent => auditFromRow(r, cells);
 
 /** The cursor is the sequence number of the last event of the previous page, opaque to callers (as in SQLite). */
 function encodeCursor(seq: string): string {

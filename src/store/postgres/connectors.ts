@@ -1,25 +1,10 @@
 import type { Connector, ConnectorPatch, Store } from '../types.ts';
 import { requireName } from '../validate.ts';
-import { type Ctx, type Row, all, guard, iso, isoOrNull, notFound, now, one, params, str, strOrNull, tx } from './db.ts';
-import { checkConnectorId } from '../rules.ts';
-import { CONNECTOR_PATCH_COLUMNS } from '../rules.ts';
+import { type Ctx, type Row, all, guard, notFound, now, one, params, tx, cells } from './db.ts';
+import { connectorFromRow } from '../rows.ts';
+import { checkConnectorId, CONNECTOR_PATCH_COLUMNS } from '../rules.ts';
 
-function toConnector(r: Row): Connector {
-  return {
-    id: str(r.id),
-    tenantId: str(r.tenant_id),
-    groupId: str(r.group_id),
-    name: str(r.name),
-    enabled: r.enabled === true,
-    certSerial: str(r.cert_serial),
-    certNotAfter: iso(r.cert_not_after),
-    version: strOrNull(r.version),
-    hostname: strOrNull(r.hostname),
-    lastSeenAt: isoOrNull(r.last_seen_at),
-    lastAddress: strOrNull(r.last_address),
-    createdAt: iso(r.created_at),
-  };
-}
+const toConnector = (r: Row): Connector => connectorFromRow(r, cells);
 
 const GROUP_EXISTS = 'SELECT 1 FROM connector_groups WHERE tenant_id = $1 AND id = $2';
 

@@ -1,4 +1,5 @@
 /** Small helpers shared by the PostgreSQL repositories: transactions, error mapping, row conversion. */
+import type { CellReaders } from '../rows.ts';
 import type { Pool, PoolClient } from 'pg';
 import { DrawbridgeError } from '../../errors/drawbridge-error.ts';
 import type { ChangeEvent } from '../types.ts';
@@ -100,4 +101,6 @@ export const str = (v: unknown): string => v as string;
 export const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : (v as string));
 /** timestamptz arrives as a Date (millisecond precision is all we store): back to the ISO text the interface uses. */
 export const iso = (v: unknown): string => (v instanceof Date ? v.toISOString() : String(v));
-export const isoOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : iso(v));
+
+/** How pg hands back cells: booleans, Dates, parsed jsonb (store/rows.ts). */
+export const cells: CellReaders = { bool: (v) => v === true, time: iso, jsonText: (v) => JSON.stringify(v), object: (v) => v as Record<string, unknown> };

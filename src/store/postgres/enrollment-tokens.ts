@@ -2,20 +2,11 @@ import { timingSafeEqual } from 'node:crypto';
 import { DrawbridgeError } from '../../errors/drawbridge-error.ts';
 import { newId } from '../ids.ts';
 import type { EnrollmentToken, Store } from '../types.ts';
-import { type Ctx, type Row, all, guard, iso, isoOrNull, notFound, one, str, strOrNull, tx } from './db.ts';
+import { type Ctx, type Row, all, guard, notFound, one, tx, cells } from './db.ts';
+import { tokenFromRow } from '../rows.ts';
 import { checkTtlSeconds, formatEnrollmentToken, hashSecret, newEnrollmentSecret, parseEnrollmentToken } from '../rules.ts';
 
-function toToken(r: Row): EnrollmentToken {
-  return {
-    id: str(r.id),
-    tenantId: str(r.tenant_id),
-    groupId: str(r.group_id),
-    expiresAt: iso(r.expires_at),
-    usedAt: isoOrNull(r.used_at),
-    connectorId: strOrNull(r.connector_id),
-    createdAt: iso(r.created_at),
-  };
-}
+const toToken = (r: Row): EnrollmentToken => tokenFromRow(r, cells);
 
 const invalid = (): DrawbridgeError => new DrawbridgeError('DB-ENROLL-TOKEN-INVALID');
 

@@ -2,11 +2,10 @@ import { DrawbridgeError } from '../../errors/drawbridge-error.ts';
 import { newId } from '../ids.ts';
 import type { ConnectorGroup, Store } from '../types.ts';
 import { requireName } from '../validate.ts';
-import { type Ctx, type Row, all, guard, iso, notFound, now, one, str, tx } from './db.ts';
+import { type Ctx, type Row, all, guard, notFound, now, one, tx, cells } from './db.ts';
+import { groupFromRow } from '../rows.ts';
 
-function toGroup(r: Row): ConnectorGroup {
-  return { id: str(r.id), tenantId: str(r.tenant_id), name: str(r.name), createdAt: iso(r.created_at) };
-}
+const toGroup = (r: Row): ConnectorGroup => groupFromRow(r, cells);
 
 export function groupsRepo(ctx: Ctx): Store['groups'] {
   const { pool } = ctx;

@@ -2,11 +2,10 @@ import { DrawbridgeError } from '../../errors/drawbridge-error.ts';
 import { newId } from '../ids.ts';
 import type { Store, Tenant } from '../types.ts';
 import { requireName, requireSlug } from '../validate.ts';
-import { type Ctx, type Row, all, guard, iso, notFound, now, one, str, tx } from './db.ts';
+import { type Ctx, type Row, all, guard, notFound, now, one, tx, cells } from './db.ts';
+import { tenantFromRow } from '../rows.ts';
 
-function toTenant(r: Row): Tenant {
-  return { id: str(r.tenant_id), name: str(r.name), displayName: str(r.display_name), createdAt: iso(r.created_at) };
-}
+const toTenant = (r: Row): Tenant => tenantFromRow(r, cells);
 
 export function tenantsRepo(ctx: Ctx): Store['tenants'] {
   const { pool } = ctx;

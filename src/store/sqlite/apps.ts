@@ -1,31 +1,12 @@
 import { DrawbridgeError } from '../../errors/drawbridge-error.ts';
 import { newId } from '../ids.ts';
-import type { App, AppPatch, PreAuth, Store } from '../types.ts';
-import { BACKEND_TIMEOUT, checkBackendTimeout, checkInternalUrl, checkSso, parseExternalUrl, parseStoredSso, requireSlug } from '../validate.ts';
-import { checkPreAuth } from '../rules.ts';
-import { type Ctx, type Row, bool, emit, guard, notFound, now, str, strOrNull, tx } from './db.ts';
-import { APP_PATCH_COLUMNS } from '../rules.ts';
+import type { App, AppPatch, Store } from '../types.ts';
+import { BACKEND_TIMEOUT, checkBackendTimeout, checkInternalUrl, checkSso, parseExternalUrl, requireSlug } from '../validate.ts';
+import { checkPreAuth, APP_PATCH_COLUMNS } from '../rules.ts';
+import { type Ctx, type Row, emit, guard, notFound, now, tx, cells } from './db.ts';
+import { appFromRow } from '../rows.ts';
 
-function toApp(r: Row): App {
-  return {
-    id: str(r.id),
-    tenantId: str(r.tenant_id),
-    name: str(r.name),
-    externalUrl: str(r.external_url),
-    externalHost: str(r.external_host),
-    internalUrl: str(r.internal_url),
-    groupId: str(r.group_id),
-    preAuth: str(r.pre_auth) as PreAuth,
-    backendTimeout: Number(r.backend_timeout),
-    tlsVerify: bool(r.tls_verify),
-    backendCa: strOrNull(r.backend_ca),
-    retryWrites: bool(r.retry_writes),
-    sso: parseStoredSso(strOrNull(r.sso)),
-    enabled: bool(r.enabled),
-    createdAt: str(r.created_at),
-    updatedAt: str(r.updated_at),
-  };
-}
+const toApp = (r: Row): App => appFromRow(r, cells);
 
 export function appsRepo(ctx: Ctx): Store['apps'] {
   const { db } = ctx;

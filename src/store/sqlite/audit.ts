@@ -1,23 +1,14 @@
 import { DrawbridgeError } from '../../errors/drawbridge-error.ts';
 import { newId } from '../ids.ts';
 import type { AuditEvent, Store } from '../types.ts';
-import { type Ctx, type Row, now, str, strOrNull } from './db.ts';
+import { type Ctx, type Row, now, cells } from './db.ts';
+import { auditFromRow } from '../rows.ts';
 
 import { AUDIT_PAGE } from '../rules.ts';
 
 export { AUDIT_PAGE };
 
-function toEvent(r: Row): AuditEvent {
-  return {
-    id: str(r.id),
-    tenantId: str(r.tenant_id),
-    time: str(r.time),
-    actor: str(r.actor),
-    action: str(r.action),
-    target: strOrNull(r.target),
-    detail: JSON.parse(str(r.detail)) as Record<string, unknown>,
-  };
-}
+const toEvent = (r: Row): AuditEvent => auditFromRow(r, cells);
 
 /** The cursor is the sequence number of the last event of the previous page, opaque to callers. */
 function encodeCursor(seq: number): string {

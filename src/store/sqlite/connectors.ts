@@ -1,25 +1,10 @@
 import type { Connector, ConnectorPatch, Store } from '../types.ts';
 import { requireName } from '../validate.ts';
-import { checkConnectorId } from '../rules.ts';
-import { type Ctx, type Row, bool, emit, guard, notFound, now, str, strOrNull, tx } from './db.ts';
-import { CONNECTOR_PATCH_COLUMNS } from '../rules.ts';
+import { checkConnectorId, CONNECTOR_PATCH_COLUMNS } from '../rules.ts';
+import { type Ctx, type Row, emit, guard, notFound, now, tx, cells } from './db.ts';
+import { connectorFromRow } from '../rows.ts';
 
-function toConnector(r: Row): Connector {
-  return {
-    id: str(r.id),
-    tenantId: str(r.tenant_id),
-    groupId: str(r.group_id),
-    name: str(r.name),
-    enabled: bool(r.enabled),
-    certSerial: str(r.cert_serial),
-    certNotAfter: str(r.cert_not_after),
-    version: strOrNull(r.version),
-    hostname: strOrNull(r.hostname),
-    lastSeenAt: strOrNull(r.last_seen_at),
-    lastAddress: strOrNull(r.last_address),
-    createdAt: str(r.created_at),
-  };
-}
+const toConnector = (r: Row): Connector => connectorFromRow(r, cells);
 
 export function connectorsRepo(ctx: Ctx): Store['connectors'] {
   const { db } = ctx;

@@ -1,4 +1,5 @@
 /** Small helpers shared by the SQLite repositories: transactions, error mapping, row conversion, change events. */
+import type { CellReaders } from '../rows.ts';
 import type { EventEmitter } from 'node:events';
 import type { DatabaseSync, SQLInputValue } from 'node:sqlite';
 import { DrawbridgeError } from '../../errors/drawbridge-error.ts';
@@ -61,3 +62,6 @@ export function notFound(what: string, id: string): DrawbridgeError {
 export const str = (v: unknown): string => v as string;
 export const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : (v as string));
 export const bool = (v: unknown): boolean => v === 1 || v === 1n;
+
+/** How node:sqlite hands back cells: 0/1, ISO text, JSON text (store/rows.ts). */
+export const cells: CellReaders = { bool, time: str, jsonText: strOrNull, object: (v) => JSON.parse(str(v)) as Record<string, unknown> };

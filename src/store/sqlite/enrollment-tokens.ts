@@ -3,19 +3,10 @@ import { DrawbridgeError } from '../../errors/drawbridge-error.ts';
 import { newId } from '../ids.ts';
 import type { EnrollmentToken, Store } from '../types.ts';
 import { checkTtlSeconds, formatEnrollmentToken, hashSecret, newEnrollmentSecret, parseEnrollmentToken } from '../rules.ts';
-import { type Ctx, type Row, notFound, str, strOrNull, tx } from './db.ts';
+import { type Ctx, type Row, notFound, tx, cells } from './db.ts';
+import { tokenFromRow } from '../rows.ts';
 
-function toToken(r: Row): EnrollmentToken {
-  return {
-    id: str(r.id),
-    tenantId: str(r.tenant_id),
-    groupId: str(r.group_id),
-    expiresAt: str(r.expires_at),
-    usedAt: strOrNull(r.used_at),
-    connectorId: strOrNull(r.connector_id),
-    createdAt: str(r.created_at),
-  };
-}
+const toToken = (r: Row): EnrollmentToken => tokenFromRow(r, cells);
 
 const invalid = (): DrawbridgeError => new DrawbridgeError('DB-ENROLL-TOKEN-INVALID');
 
