@@ -179,6 +179,12 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
         assert.equal(u.lastSeenAt, seen);
         assert.equal(u.name, 'host-1');
         assert.equal(u.certSerial, c.certSerial);
+        assert.equal(u.previousCertSerial, null);
+        // Certificate renewal: the new serial is current, the old one is kept until the connector uses the new one.
+        const notAfter = new Date(Date.now() + 86_400_000).toISOString();
+        const renewed = await store.connectors.update(a.id, c.id, { certSerial: 'beef01', certNotAfter: notAfter, previousCertSerial: c.certSerial });
+        assert.deepEqual([renewed.certSerial, renewed.certNotAfter, renewed.previousCertSerial], ['beef01', notAfter, c.certSerial]);
+        assert.equal((await store.connectors.update(a.id, c.id, { previousCertSerial: null })).previousCertSerial, null);
         await store.connectors.delete(a.id, c.id);
         assert.equal(await store.connectors.getById(c.id), null);
         await rejectsWith(store.connectors.delete(a.id, c.id), 'DB-ADMIN-NOT-FOUND');

@@ -52,6 +52,7 @@ export function connectorFromRow(r: Row, read: CellReaders): Connector {
     enabled: read.bool(r.enabled),
     certSerial: str(r.cert_serial),
     certNotAfter: read.time(r.cert_not_after),
+    previousCertSerial: strOrNull(r.previous_cert_serial),
     version: strOrNull(r.version),
     hostname: strOrNull(r.hostname),
     lastSeenAt: timeOrNull(r.last_seen_at, read),

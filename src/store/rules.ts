@@ -69,4 +69,7 @@ export const CONNECTOR_PATCH_COLUMNS: Record<keyof ConnectorPatch, string> = {
   hostname: 'hostname',
   lastSeenAt: 'last_seen_at',
   lastAddress: 'last_address',
+  certSerial: 'cert_serial',
+  certNotAfter: 'cert_not_after',
+  previousCertSerial: 'previous_cert_serial',
 };

@@ -45,9 +45,11 @@ export interface Connector {
   groupId: string;
   name: string;
   enabled: boolean;
-  /** Hex serial of the client certificate issued at enrollment; the tunnel endpoint accepts only this one. */
+  /** Hex serial of the client certificate issued at enrollment or last renewal; the tunnel endpoint accepts it. */
   certSerial: string;
   certNotAfter: string;
+  /** The serial it used before its last renewal, still accepted until it dials with the new one (then null). */
+  previousCertSerial: string | null;
   version: string | null;
   hostname: string | null;
   lastSeenAt: string | null;
@@ -113,6 +115,10 @@ export interface ConnectorPatch {
   hostname?: string | null;
   lastSeenAt?: string | null;
   lastAddress?: string | null;
+  /** Set by certificate renewal only (edge/enroll/renewal.ts), never by the admin API. */
+  certSerial?: string;
+  certNotAfter?: string;
+  previousCertSerial?: string | null;
 }
 
 /** What changed, so caches (the edge's routing table, connector configs) refresh only what they must. */
@@ -150,7 +156,7 @@ export interface Store {
     list(tenantId: string): Promise<EnrollmentToken[]>;
   };
   connectors: {
-    create(input: Omit<Connector, 'createdAt' | 'version' | 'hostname' | 'lastSeenAt' | 'lastAddress' | 'enabled'> & { enabled?: boolean }): Promise<Connector>;
+    create(input: Omit<Connector, 'createdAt' | 'version' | 'hostname' | 'lastSeenAt' | 'lastAddress' | 'enabled' | 'previousCertSerial'> & { enabled?: boolean }): Promise<Connector>;
     get(tenantId: string, id: string): Promise<Connector | null>;
     /** Edge-wide: the tunnel endpoint knows only the certificate. */
     getById(id: string): Promise<Connector | null>;
