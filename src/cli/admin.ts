@@ -440,6 +440,15 @@ const resources: Record<string, Resource> = {
           emit(r, res, () => fields(res));
         },
       },
+      'renew-certificate': {
+        usage: 'connectors renew-certificate ID --tenant T',
+        summary: 'Renew the connector\'s certificate now over its tunnel (the edge also does it before expiry)',
+        async run(r) {
+          const c = arg(r, 0, 'connector id');
+          const res = await r.api.request<Obj>('POST', `${tenantPath(r)}/connectors/${seg(c)}/renew-certificate`);
+          emit(r, res, () => `Renewed the certificate of connector ${c}: serial ${res.serial}, valid until ${res.notAfter}. The connector redials its tunnels with it now.\n`);
+        },
+      },
       delete: {
         usage: 'connectors delete ID --tenant T',
         summary: 'Delete a connector (its certificate is refused from now on)',

@@ -27,6 +27,8 @@ export const EdgeConfigSchema = Type.Object({
   tunnel: Type.Object({
     hostname: Type.Optional(Type.String({ description: 'Host connectors dial (SNI); default tunnel.<domain>.' })),
     pingIntervalMs: Type.Integer({ minimum: 100, default: 500, description: 'HTTP/2 PING period per tunnel: 3 silent periods eject the tunnel from balancing (its unanswered streams fail over), 10 close it.' }),
+    certValidityDays: Type.Integer({ minimum: 2, maximum: 3650, default: 365, description: 'Validity of connector certificates issued at enrollment and renewal.' }),
+    certRenewBeforeDays: Type.Integer({ minimum: 1, default: 120, description: 'Connector certificates with less than this left are renewed over their tunnel (checked when a tunnel comes up, then hourly); must be below certValidityDays.' }),
   }, { default: {} }),
   limits: Type.Object({
     headersTimeoutMs: Type.Integer({ minimum: 1000, default: 30_000 }),
@@ -51,7 +53,11 @@ export type EdgeConfig = Static<typeof EdgeConfigSchema>;
 
 export function parseEdgeConfig(input: unknown, source = 'edge configuration'): EdgeConfig {
   checkStoreSection(input, source);
-  return validateConfig(EdgeConfigSchema, input, source);
+  const config = validateConfig(EdgeConfigSchema, input, source);
+  if (config.tunnel.certRenewBeforeDays >= config.tunnel.certValidityDays) {
+    throw new DrawbridgeError('DB-CONFIG-INVALID', `${source}: tunnel.certRenewBeforeDays (${config.tunnel.certRenewBeforeDays}) must be below tunnel.certValidityDays (${config.tunnel.certValidityDays}), or every new certificate would be renewed at once`);
+  }
+  return config;
 }
 
 /** The schema can only say "Expected union value" about a bad `store:`; this names the field to fix. */

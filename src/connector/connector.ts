@@ -6,6 +6,7 @@ import { Supervisor } from './supervisor/supervisor.ts';
 import { ConnectorMetrics } from './metrics.ts';
 import { SavedAppConfigTable } from './sso/last-config.ts';
 import { createSsoProvider, loadKerberosSso } from './sso/index.ts';
+import { CertificateRenewal } from './enroll/renewal.ts';
 
 export const CONNECTOR_VERSION = '0.1.0';
 
@@ -40,6 +41,7 @@ export async function startConnector(options: { stateDir: string; tunnels: numbe
     },
     tunnels: options.tunnels,
     version: CONNECTOR_VERSION,
+    renewal: new CertificateRenewal(state),
     apps,
     forward,
     logger,

@@ -28,6 +28,8 @@ import { TunnelRegistry } from './tunnel/registry.ts';
 import { ConfigPublisher } from './tunnel/config-publisher.ts';
 import { createTunnelServer } from './tunnel/tunnel-endpoint.ts';
 import { createAssertionMinter, jwksDocument, loadOrCreateSigningKey, JWKS_PATH } from './sso/assertion.ts';
+import { CertificateRenewer } from './enroll/renewal.ts';
+import { DrawbridgeError } from '../errors/drawbridge-error.ts';
 
 export interface RunningEdge {
   publicPort: number;
@@ -96,7 +98,7 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
   };
   systemHosts.set(loginHostOf(config), withJwks(systemHosts.get(loginHostOf(config))));
   systemHosts.set(tunnelHost, withJwks((req, res, correlationId) => {
-    if (new URL(req.url ?? '/', 'https://x').pathname === ENROLL_PATH) return handleEnroll(req, res, { store, ca, tunnelHost, logger });
+    if (new URL(req.url ?? '/', 'https://x').pathname === ENROLL_PATH) return handleEnroll(req, res, { store, ca, tunnelHost, logger, certValidityDays: config.tunnel.certValidityDays });
     respondError(res, 'DB-ROUTE-UNKNOWN-HOST', correlationId);
   }));
 
@@ -139,7 +141,18 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
   publicServer.on('clientError', createClientErrorHandler({ handler, serverOptions, logger, onUpgrade }));
   publicServer.on('tlsClientError', (err) => logger.debug({ err: err.message }, 'client TLS handshake failed'));
 
-  const tunnelServer = createTunnelServer({ credentials: ca, tunnelHost, store, registry, publisher, logger, pingIntervalMs: config.tunnel.pingIntervalMs });
+  const renewer = new CertificateRenewer({ store, ca, logger, validityDays: config.tunnel.certValidityDays, renewBeforeDays: config.tunnel.certRenewBeforeDays });
+  // Connectors stay connected for months: look for certificates entering the renewal window every hour too.
+  const renewalCheck = setInterval(() => {
+    const seen = new Set<string>();
+    for (const t of registry.all()) {
+      if (!t.usable || seen.has(t.connectorId)) continue;
+      seen.add(t.connectorId);
+      renewer.maybeRenew(t).catch((err: Error) => logger.warn({ connectorId: t.connectorId, err: err.message, code: 'DB-CONNECTOR-RENEWAL-FAILED' }, 'certificate renewal failed'));
+    }
+  }, 3_600_000);
+  renewalCheck.unref();
+  const tunnelServer = createTunnelServer({ credentials: ca, tunnelHost, store, registry, publisher, logger, pingIntervalMs: config.tunnel.pingIntervalMs, renewer });
   const port = await listenPublicPort({
     host: config.listen.host,
     port: config.listen.port,
@@ -156,6 +169,11 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
     defaultExternalUrl: (tenant, app) => `https://${app}-${tenant}.${config.domain}${publicPort === 443 ? '' : `:${publicPort}`}`,
     connectorStatus: (tenantId) => registry.status(tenantId),
     disconnectConnector: (id) => { for (const t of registry.tunnelsOfConnector(id)) t.session.destroy(); },
+    renewConnectorCertificate: (id, actor) => {
+      const tunnel = registry.tunnelsOfConnector(id).find((t) => t.usable && !t.session.closed && !t.session.destroyed);
+      if (!tunnel) throw new DrawbridgeError('DB-CONNECTOR-NOT-CONNECTED', `connector ${id} has no live tunnel`);
+      return renewer.renew(tunnel, actor);
+    },
     extraRoutes: ext.adminRoutes,
   });
   await admin.listen({ host: config.admin.host, port: config.admin.port });
@@ -176,6 +194,7 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
         closing = true;
         const started = Date.now();
         unsubscribe();
+        clearInterval(renewalCheck);
         port.close();
         publicServer.close();
         publicServer.closeIdleConnections();

@@ -78,6 +78,18 @@ export const catalogue = {
     user: 'The address contains a path the proxy does not forward. Check the link you followed.',
     admin: 'The request target was not a plain path (absolute-form, "*", or dot segments such as /../ that would leave the app\'s internal base path). The edge and the connector both refuse it.',
   },
+  'DB-CONNECTOR-NOT-CONNECTED': {
+    status: 409,
+    title: 'The connector is not connected',
+    user: 'This is a connector-side error.',
+    admin: 'The action runs over the connector\'s tunnel (certificate renewal): start the connector (drawbridge connector run) or check its outbound connection to the edge, then try again.',
+  },
+  'DB-CONNECTOR-RENEWAL-FAILED': {
+    status: 502,
+    title: 'The connector certificate could not be renewed',
+    user: 'This is a connector-side error.',
+    admin: 'The connector did not complete the renewal over its tunnel (an older connector version, or the tunnel dropped mid-way). Its current certificate stays valid and the edge tries again each hour; the edge and connector logs carry the reason.',
+  },
   'DB-CONNECTOR-CONFIG-STALE': {
     status: 503,
     title: 'The connector is updating its configuration',

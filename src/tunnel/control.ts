@@ -1,5 +1,5 @@
 import type { ClientHttp2Session, ClientHttp2Stream, ServerHttp2Stream } from 'node:http2';
-import { CONTROL_CONFIG_PATH, CONTROL_EVENTS_PATH, CONTROL_HELLO_PATH, CONTROL_STATUS_PATH, type ConnectorConfig, type ConnectorEvent, type ConnectorHello, type ConnectorStatusReport } from './protocol.ts';
+import { CONTROL_CONFIG_PATH, CONTROL_EVENTS_PATH, CONTROL_HELLO_PATH, CONTROL_RENEW_CSR_PATH, CONTROL_RENEW_INSTALL_PATH, CONTROL_STATUS_PATH, type ConnectorConfig, type ConnectorEvent, type ConnectorHello, type ConnectorStatusReport, type RenewalCsr, type RenewalInstall } from './protocol.ts';
 
 /** Control messages ride ordinary streams of the tunnel as small JSON bodies. */
 
@@ -38,6 +38,9 @@ export const connectorStatus = (session: ClientHttp2Session, timeoutMs = 5_000):
   controlRequest(session, CONTROL_STATUS_PATH, {}, timeoutMs);
 export const pushConfig = (session: ClientHttp2Session, config: ConnectorConfig): Promise<{ configVersion: number }> =>
   controlRequest(session, CONTROL_CONFIG_PATH, config);
+export const requestRenewalCsr = (session: ClientHttp2Session): Promise<RenewalCsr> => controlRequest(session, CONTROL_RENEW_CSR_PATH, {});
+export const installRenewal = (session: ClientHttp2Session, install: RenewalInstall): Promise<{ serial: string; notAfter: string }> =>
+  controlRequest(session, CONTROL_RENEW_INSTALL_PATH, install);
 
 /**
  * Edge side: open the tunnel's event stream and hand each `ConnectorEvent` to `onEvent` as it arrives. The stream

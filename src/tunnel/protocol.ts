@@ -23,6 +23,17 @@ export const CONTROL_STATUS_PATH = `${CONTROL_PREFIX}status`;
  * (the connector, being the HTTP/2 server, opens no streams): newline-delimited JSON `ConnectorEvent`s.
  */
 export const CONTROL_EVENTS_PATH = `${CONTROL_PREFIX}events`;
+/** Certificate renewal, driven by the edge: ask for a CSR (`RenewalCsr`), then hand over the certificate (`RenewalInstall`). */
+export const CONTROL_RENEW_CSR_PATH = `${CONTROL_PREFIX}renewal/csr`;
+export const CONTROL_RENEW_INSTALL_PATH = `${CONTROL_PREFIX}renewal/install`;
+
+export interface RenewalCsr {
+  csr: string;
+}
+
+export interface RenewalInstall {
+  certificate: string;
+}
 
 /** Request-stream metadata, set by the edge only (the edge strips any client-sent `x-drawbridge-*`). */
 export const APP_HEADER = 'x-drawbridge-app';
@@ -133,9 +144,10 @@ export interface ConnectorStatusReport {
  * the event, lets the open ones finish, then closes the tunnel itself. This replaces a connector-sent GOAWAY, which
  * would race: a stream the edge sent before reading the GOAWAY would be dropped unprocessed (nghttp2 ignores new
  * streams once it has sent any GOAWAY) and come back refused. The connector keeps accepting streams until the edge
- * has closed, so no request is lost in the handover.
+ * has closed, so no request is lost in the handover. The same event on one tunnel only (with a `reason`) retires that
+ * tunnel, e.g. to redial it with a renewed certificate.
  */
-export type ConnectorEvent = { type: 'draining'; deadlineMs: number };
+export type ConnectorEvent = { type: 'draining'; deadlineMs: number; reason?: string };
 
 export function encodeIdentity(identity: Identity): string {
   return Buffer.from(JSON.stringify(identity)).toString('base64url');

@@ -110,8 +110,8 @@ async function readCaFile(path: string): Promise<string> {
   return text;
 }
 
-/** The edge's answer must certify our key, as the connector id, under the CA it tells us to pin. */
-function checkIssued(certPem: string, caPem: string, connectorId: string, publicKeyPem: string): void {
+/** The edge's answer must certify our key, as the connector id, under the CA it tells us to pin (enrolment and renewal). */
+export function checkIssued(certPem: string, caPem: string, connectorId: string, publicKeyPem: string): void {
   const bad = (detail: string): DrawbridgeError => new DrawbridgeError('DB-ENROLL-EDGE-UNREACHABLE', `the edge answered with ${detail}`);
   let cert: X509Certificate;
   let ca: X509Certificate;

@@ -3,6 +3,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DrawbridgeError } from '../../errors/drawbridge-error.ts';
 import { normalizeSerial } from '../../pki/serial.ts';
+import { completeRenewal } from './renewal.ts';
 
 /** Files of a connector state directory (0700; every file 0600). */
 export const STATE_FILES = {
@@ -103,6 +104,7 @@ function parseRegistration(path: string, text: string): ConnectorRegistration {
  */
 export async function loadConnectorState(stateDir: string, now: Date = new Date()): Promise<ConnectorState> {
   const files = statePaths(stateDir);
+  await completeRenewal(stateDir);
   const registration = parseRegistration(files.registration, await readStateFile(files.registration, true));
   const keyPem = await readStateFile(files.key, true);
   const certPem = await readStateFile(files.cert, true);

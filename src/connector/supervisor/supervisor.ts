@@ -3,12 +3,13 @@ import http2, { type Http2Server, type Http2Session, type ServerHttp2Session, ty
 import os from 'node:os';
 import { Backoff } from '../../lib/backoff.ts';
 import type { Logger } from '../../lib/log.ts';
-import { TUNNEL_ALPN, CONTROL_PREFIX, CONTROL_CONFIG_PATH, CONTROL_EVENTS_PATH, CONTROL_HELLO_PATH, CONTROL_STATUS_PATH, APP_HEADER, type ConnectorConfig, type ConnectorEvent, type ConnectorHello, type ConnectorStatusReport } from '../../tunnel/protocol.ts';
+import { TUNNEL_ALPN, CONTROL_PREFIX, CONTROL_CONFIG_PATH, CONTROL_EVENTS_PATH, CONTROL_HELLO_PATH, CONTROL_RENEW_CSR_PATH, CONTROL_RENEW_INSTALL_PATH, CONTROL_STATUS_PATH, APP_HEADER, type ConnectorConfig, type ConnectorEvent, type ConnectorHello, type ConnectorStatusReport, type RenewalInstall } from '../../tunnel/protocol.ts';
 import { TUNNEL_SESSION_OPTIONS, widenConnectionWindow } from '../../tunnel/flow-control.ts';
 import { openEvents, readControlBody, respondJson } from '../../tunnel/control.ts';
 import type { AppConfigTable } from '../forward/app-config.ts';
 import { parseConnectAddress } from '../enroll/enroll-client.ts';
 import { BackendProbe } from './backend-probe.ts';
+import type { CertificateRenewal } from '../enroll/renewal.ts';
 
 /** What the supervisor needs to dial: the enrolled identity and where the edge is. */
 export interface TunnelCredentials {
@@ -32,6 +33,8 @@ export interface SupervisorOptions {
   logger: Logger;
   /** A tunnel that stayed up this long resets the backoff. */
   stableAfterMs?: number;
+  /** Certificate renewal driven by the edge; without it the connector answers 404 and keeps its certificate. */
+  renewal?: CertificateRenewal;
 }
 
 interface Slot {
@@ -189,6 +192,22 @@ export class Supervisor {
     this.#options.forward(stream, headers);
   }
 
+  /**
+   * Retires the tunnels one at a time (each over its event stream, so the edge closes it after its streams finish)
+   * and waits for each slot to come back before the next: the others carry the traffic meanwhile.
+   */
+  async #redialAll(reason: string): Promise<void> {
+    for (const slot of this.#slots) {
+      const session = slot.session;
+      if (this.#draining || !session || session.closed) continue;
+      if (!this.#events.get(session)?.({ type: 'draining', deadlineMs: 0, reason })) continue;
+      const deadline = Date.now() + 30_000;
+      while (!this.#draining && Date.now() < deadline && (slot.session === session || slot.session === null)) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+  }
+
   /** The edge's event stream for this tunnel: kept open (not counted as work in flight) until drain or tunnel loss. */
   #onEvents(stream: ServerHttp2Stream): void {
     const session = stream.session;
@@ -216,6 +235,16 @@ export class Supervisor {
         void this.#probe.probeAll();
       }
       respondJson(stream, 200, { configVersion: held });
+    } else if (path === CONTROL_RENEW_CSR_PATH && this.#options.renewal) {
+      respondJson(stream, 200, { csr: await this.#options.renewal.csr() });
+    } else if (path === CONTROL_RENEW_INSTALL_PATH && this.#options.renewal) {
+      const installed = await this.#options.renewal.install(String((body as RenewalInstall).certificate ?? ''));
+      // New dials present the new certificate; the tunnels up now are redialled one by one to move onto it.
+      credentials.keyPem = installed.keyPem;
+      credentials.certPem = installed.certPem;
+      logger.info({ serial: installed.serial, notAfter: installed.notAfter }, 'certificate renewed');
+      respondJson(stream, 200, { serial: installed.serial, notAfter: installed.notAfter });
+      void this.#redialAll('certificate renewed');
     } else if (path === CONTROL_STATUS_PATH) {
       const report: ConnectorStatusReport = { connectorId: credentials.connectorId, draining: this.#draining, backends: this.#probe.report() };
       respondJson(stream, 200, report);

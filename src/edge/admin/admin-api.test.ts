@@ -291,6 +291,7 @@ describe('admin API', () => {
         'get /api/v1/tenants/{tenantId}/apps/{appId}', 'patch /api/v1/tenants/{tenantId}/apps/{appId}', 'delete /api/v1/tenants/{tenantId}/apps/{appId}',
         'get /api/v1/tenants/{tenantId}/connectors', 'get /api/v1/tenants/{tenantId}/connectors/{connectorId}',
         'patch /api/v1/tenants/{tenantId}/connectors/{connectorId}', 'delete /api/v1/tenants/{tenantId}/connectors/{connectorId}',
+        'post /api/v1/tenants/{tenantId}/connectors/{connectorId}/renew-certificate',
         'get /api/v1/tenants/{tenantId}/audit-log',
       ];
       const documented = Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m} ${path}`));

@@ -23,7 +23,7 @@ export const ErrorBody = Type.Object(
   { $id: 'Error' },
 );
 
-export const errorResponses = (...statuses: (400 | 401 | 404 | 409)[]) =>
+export const errorResponses = (...statuses: (400 | 401 | 404 | 409 | 502)[]) =>
   Object.fromEntries([401, ...statuses].map((status) => [status, Type.Ref('Error')]));
 
 // --- parameters ---

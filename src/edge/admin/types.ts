@@ -49,6 +49,8 @@ export interface AdminDeps {
   connectorStatus(tenantId: string): ConnectorLiveStatus[];
   /** Drops the connector's tunnels at once (called when it is disabled or deleted). */
   disconnectConnector(connectorId: string): void;
+  /** Renews the connector's certificate now, over one of its tunnels (edge/enroll/renewal.ts). */
+  renewConnectorCertificate?(connectorId: string, actor: string): Promise<{ serial: string; notAfter: string }>;
   /** Called after an app is created, updated or deleted (the store's onChange fires as well). */
   onAppsChanged?(): void;
   /** Routes of other layers (directory, sign-in log…) registered under /api/v1 with the same auth and errors. */

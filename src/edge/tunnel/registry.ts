@@ -7,6 +7,8 @@ export interface Tunnel {
   readonly id: string;
   readonly connectorId: string;
   readonly tenantId: string;
+  /** Serial of the client certificate this tunnel was opened with (lower-case hex). */
+  readonly certSerial: string;
   groupId: string;
   readonly session: ClientHttp2Session;
   readonly connectedAt: Date;
@@ -42,7 +44,7 @@ export interface StreamHealth {
 const NO_HEALTH: StreamHealth = { streamFailed() {}, streamSucceeded() {} };
 
 /** A new tunnel record with the defaults every tunnel starts from. */
-export function newTunnel(fields: Pick<Tunnel, 'id' | 'connectorId' | 'tenantId' | 'groupId' | 'session' | 'address' | 'version' | 'hostname'>): Tunnel {
+export function newTunnel(fields: Pick<Tunnel, 'id' | 'connectorId' | 'tenantId' | 'certSerial' | 'groupId' | 'session' | 'address' | 'version' | 'hostname'>): Tunnel {
   return {
     ...fields, connectedAt: new Date(), inFlight: 0, apps: new Set(), configVersion: 0, usable: true, draining: false,
     ejected: false, ejectReason: null, rttMs: null, backends: new Map(), awaiting: new Set(), health: NO_HEALTH,

@@ -10,6 +10,7 @@ import { newTunnel, type TunnelRegistry } from './registry.ts';
 import type { ConfigPublisher } from './config-publisher.ts';
 import { watchHealth } from './health.ts';
 import { normalizeSerial } from '../../pki/serial.ts';
+import type { CertificateRenewer } from '../enroll/renewal.ts';
 
 export interface TunnelCredentials {
   caCertPem: string;
@@ -25,6 +26,8 @@ export interface TunnelEndpointDeps {
   publisher: ConfigPublisher;
   logger: Logger;
   pingIntervalMs: number;
+  /** Renews connector certificates over their tunnels as they near expiry. */
+  renewer?: CertificateRenewer;
 }
 
 /**
@@ -59,9 +62,13 @@ async function acceptTunnel(socket: tls.TLSSocket, deps: TunnelEndpointDeps): Pr
   const cert = socket.getPeerCertificate();
   const connectorId = typeof cert.subject?.CN === 'string' ? cert.subject.CN : '';
   const row = connectorId ? await store.connectors.getById(connectorId) : null;
+  const presented = normalizeSerial(cert.serialNumber ?? '');
+  // The current certificate, or the one it had before a renewal until it has moved onto the new one.
+  const current = row !== null && presented === normalizeSerial(row.certSerial);
+  const previous = row?.previousCertSerial != null && presented === normalizeSerial(row.previousCertSerial);
   const refusal = !row ? 'unknown connector'
     : !row.enabled ? 'connector is disabled'
-    : normalizeSerial(row.certSerial) !== normalizeSerial(cert.serialNumber ?? '') ? 'certificate was replaced by a newer registration'
+    : !current && !previous ? 'certificate was replaced by a newer registration'
     : null;
 
   const session = http2.connect(`https://${deps.tunnelHost}`, { ...TUNNEL_SESSION_OPTIONS, createConnection: () => socket });
@@ -84,6 +91,7 @@ async function acceptTunnel(socket: tls.TLSSocket, deps: TunnelEndpointDeps): Pr
     id: `tun_${randomBytes(6).toString('hex')}`,
     connectorId: row.id,
     tenantId: row.tenantId,
+    certSerial: presented,
     groupId: row.groupId,
     session,
     address: socket.remoteAddress ?? null,
@@ -102,7 +110,7 @@ async function acceptTunnel(socket: tls.TLSSocket, deps: TunnelEndpointDeps): Pr
   session.on('goaway', (code: number) => draining(`goaway ${code}`));
   const stopEvents = subscribeEvents(session, (event) => {
     if (event.type !== 'draining') return;
-    draining('event');
+    draining(event.reason ? `event: ${event.reason}` : 'event');
     stopEvents();
     session.close();
   });
@@ -138,7 +146,10 @@ async function acceptTunnel(socket: tls.TLSSocket, deps: TunnelEndpointDeps): Pr
   logger.info({ connectorId: row.id, tunnelId: tunnel.id, remote: tunnel.address, version: info.version }, 'tunnel up');
   audit('tunnel.connected');
   if (first) audit('connector.connected', { version: info.version, hostname: info.hostname }, true);
-  await store.connectors.update(row.tenantId, row.id, { lastSeenAt: new Date().toISOString(), lastAddress: tunnel.address, version: info.version, hostname: info.hostname });
+  // A connector that dials with its renewed certificate no longer needs the old one accepted.
+  const retire = current && row.previousCertSerial !== null ? { previousCertSerial: null } : {};
+  await store.connectors.update(row.tenantId, row.id, { lastSeenAt: new Date().toISOString(), lastAddress: tunnel.address, version: info.version, hostname: info.hostname, ...retire });
+  if (deps.renewer) void deps.renewer.maybeRenew(tunnel).catch((err: Error) => logger.warn({ connectorId: row.id, err: err.message, code: 'DB-CONNECTOR-RENEWAL-FAILED' }, 'certificate renewal failed'));
 
   function audit(action: string, detail: Record<string, unknown> = {}, connectorLevel = false): void {
     void store.audit.append({

@@ -82,6 +82,23 @@ export function connectorRoutes(app: FastifyInstance, ctx: AdminContext): void {
     return withLive(updated, liveOf(updated.tenantId).get(updated.id));
   });
 
+  app.post<{ Params: Static<typeof ConnectorParams> }>('/tenants/:tenantId/connectors/:connectorId/renew-certificate', {
+    schema: {
+      tags,
+      summary: 'Renew the connector\'s certificate now, over its tunnel (also done by itself before expiry)',
+      description: 'The connector makes a new key and sends a CSR; the edge issues the certificate, the connector installs it and redials its tunnels one by one. The old certificate stays accepted until the connector uses the new one.',
+      params: ConnectorParams,
+      response: {
+        200: Type.Object({ serial: Type.String(), notAfter: Type.String({ format: 'date-time' }) }),
+        ...errorResponses(404, 409, 502),
+      },
+    },
+  }, async (req) => {
+    const current = await find(req.params);
+    if (!deps.renewConnectorCertificate) throw new DrawbridgeError('DB-CONNECTOR-NOT-CONNECTED', 'certificate renewal is not available on this edge');
+    return deps.renewConnectorCertificate(current.id, 'admin');
+  });
+
   app.delete<{ Params: Static<typeof ConnectorParams> }>('/tenants/:tenantId/connectors/:connectorId', {
     schema: {
       tags,
