@@ -47,12 +47,26 @@ export const EdgeConfigSchema = Type.Object({
       'shared by every edge node of a cluster (changes reach all nodes through LISTEN/NOTIFY; add `?options=-c%20search_path%3D<schema>` for a schema other than public). ' +
       'For now the sign-in directory needs the SQLite store, so `drawbridge edge` (which runs sign-in) refuses postgres at start-up.',
   })),
+  sessions: Type.Optional(Type.Union([
+    Type.Object({ kind: Type.Literal('memory') }),
+    Type.Object({
+      kind: Type.Literal('redis'),
+      url: Type.String({ pattern: '^rediss?://' }),
+      keyPrefix: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    }),
+  ], {
+    type: 'object',
+    default: { kind: 'memory' },
+    description: 'Where sign-in sessions live: `{ kind: memory }`, in the edge process (an edge restart signs everyone out); or `{ kind: redis, url: redis://host:6379, keyPrefix?: drawbridge: }`, ' +
+      'which survives restarts and is shared by every edge node, so a sign-out or revocation on one ends the session on all.',
+  })),
 });
 
 export type EdgeConfig = Static<typeof EdgeConfigSchema>;
 
 export function parseEdgeConfig(input: unknown, source = 'edge configuration'): EdgeConfig {
   checkStoreSection(input, source);
+  checkSessionsSection(input, source);
   const config = validateConfig(EdgeConfigSchema, input, source);
   if (config.tunnel.certRenewBeforeDays >= config.tunnel.certValidityDays) {
     throw new DrawbridgeError('DB-CONFIG-INVALID', `${source}: tunnel.certRenewBeforeDays (${config.tunnel.certRenewBeforeDays}) must be below tunnel.certValidityDays (${config.tunnel.certValidityDays}), or every new certificate would be renewed at once`);
@@ -67,6 +81,17 @@ function checkStoreSection(input: unknown, source: string): void {
   const { kind, url } = store as { kind?: unknown; url?: unknown };
   const problem = kind !== 'sqlite' && kind !== 'postgres' ? `/store/kind: sqlite or postgres (got ${JSON.stringify(kind)})`
     : kind === 'postgres' && (typeof url !== 'string' || !/^postgres(ql)?:\/\//.test(url)) ? '/store/url: postgres needs url: postgres://user:password@host:5432/db'
+      : null;
+  if (problem) throw new DrawbridgeError('DB-CONFIG-INVALID', `${source}:\n  ${problem}`);
+}
+
+/** Like `store:`, a bad `sessions:` would only get "Expected union value": name the field instead. */
+function checkSessionsSection(input: unknown, source: string): void {
+  const sessions = (input as { sessions?: unknown } | null)?.sessions;
+  if (sessions === undefined || sessions === null || typeof sessions !== 'object') return;
+  const { kind, url } = sessions as { kind?: unknown; url?: unknown };
+  const problem = kind !== 'memory' && kind !== 'redis' ? `/sessions/kind: memory or redis (got ${JSON.stringify(kind)})`
+    : kind === 'redis' && (typeof url !== 'string' || !/^rediss?:\/\//.test(url)) ? '/sessions/url: redis needs url: redis://host:6379 (or rediss:// for TLS)'
       : null;
   if (problem) throw new DrawbridgeError('DB-CONFIG-INVALID', `${source}:\n  ${problem}`);
 }

@@ -33,6 +33,8 @@ export interface Harness {
   loginUrl: string;
   /** What the backend last received (identity header, cookie header). */
   lastBackend: { identity: string | undefined; cookie: string | undefined } | null;
+  /** Replaces the sign-in service by a new one on the same state (an edge restart, or another edge node). */
+  restartSignin(options?: SigninOptions): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -42,10 +44,9 @@ export async function startHarness(options: SigninOptions = {}): Promise<Harness
   const store = await openSqliteStore(stateDir);
   const directory = openDirectory(store, stateDir);
   let port = 0;
-  const signin = await createSignin(
-    { store, directory, domain: DOMAIN, publicPort: () => port, stateDir, logger: pino({ level: process.env.LOG_LEVEL ?? 'silent' }) },
-    { ipLimitPerMinute: 10_000, accountLimitPerMinute: 1000, ...options },
-  );
+  const deps = { store, directory, domain: DOMAIN, publicPort: () => port, stateDir, logger: pino({ level: process.env.LOG_LEVEL ?? 'silent' }) };
+  const limits = { ipLimitPerMinute: 10_000, accountLimitPerMinute: 1000 };
+  let signin = await createSignin(deps, { ...limits, ...options });
   const h = { lastBackend: null } as Harness;
   const server = https.createServer({ cert: await readFile(certs.certPath), key: await readFile(certs.keyPath) }, (req, res) => {
     const cid = `cid-${Math.random().toString(36).slice(2, 10)}`;
@@ -94,6 +95,11 @@ export async function startHarness(options: SigninOptions = {}): Promise<Harness
     wiki,
     users,
     loginUrl: `https://login.${DOMAIN}:${port}`,
+    async restartSignin(next: SigninOptions = {}) {
+      await signin.close();
+      signin = await createSignin(deps, { ...limits, ...next });
+      h.signin = signin;
+    },
     async close() {
       server.closeAllConnections();
       await new Promise((r) => server.close(r));

@@ -10,6 +10,7 @@ import { createSqliteDirectory } from '../../store/sqlite/directory.ts';
 import type { SqliteStore } from '../../store/sqlite/index.ts';
 import type { Store } from '../../store/types.ts';
 import { createSignin, type Signin } from './index.ts';
+import { createRedisSessionStore } from './redis-sessions.ts';
 import { directoryRoutes } from '../admin/directory-routes.ts';
 import { signinLogRoutes } from '../admin/signin-log-routes.ts';
 
@@ -27,7 +28,8 @@ export function signinExtension(onReady?: (signin: Signin, directory: DirectoryS
   return {
     async setup({ store, config, logger, publicPort }) {
       const directory = openDirectory(store, config.stateDir);
-      const signin = await createSignin({ store, directory, domain: config.domain, publicPort, stateDir: config.stateDir, logger: logger.child({ component: 'signin' }) });
+      const sessions = config.sessions?.kind === 'redis' ? createRedisSessionStore({ url: config.sessions.url, keyPrefix: config.sessions.keyPrefix }) : undefined;
+      const signin = await createSignin({ store, directory, domain: config.domain, publicPort, stateDir: config.stateDir, logger: logger.child({ component: 'signin' }) }, { sessions });
       onReady?.(signin, directory);
       return {
         authenticate: signin.authenticate,

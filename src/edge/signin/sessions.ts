@@ -74,7 +74,8 @@ export function newSecret(bytes = 32): string {
 
 // Stored under a digest of the id, so a dump of the store holds no usable cookie; the one-shot hash() is ~3× cheaper
 // per request than a createHash object.
-const h = (id: string): string => hash('sha256', id, 'base64url');
+export const recordKey = (id: string): string => hash('sha256', id, 'base64url');
+const h = recordKey;
 
 // The memory store hands out copies, as a networked store (Redis) would, so a caller's edits never leak into the
 // stored session until putCentral/putApp. Copies that know the shapes: structuredClone on every request cost ~12% of

@@ -3,7 +3,6 @@ import { describe, it } from 'node:test';
 import { keyRingFrom } from '../../identity/keys.ts';
 import { parseCookies, serializeCookie, stripOurCookies } from './cookies.ts';
 import { safeReturnPath } from './return-url.ts';
-import { createMemorySessionStore, type CentralSession } from './sessions.ts';
 import { decodeState, encodeState } from './state.ts';
 
 describe('return URLs', () => {
@@ -51,45 +50,5 @@ describe('cookies', () => {
     assert.equal(jar.get('a'), '1');
     assert.equal(stripOurCookies('a=1; __Host-drawbridge-session=abc; b=3'), 'a=1; b=3');
     assert.equal(stripOurCookies('__Host-drawbridge-session=abc'), undefined);
-  });
-});
-
-describe('memory session store', () => {
-  const central = (over: Partial<CentralSession> = {}): CentralSession => ({
-    id: 'c1', tenantId: 't', userId: 'u', authMethods: ['password'], stage: 'done', persistent: false,
-    createdAt: 0, lastSeenAt: 0, idleSeconds: 60, absoluteSeconds: 120, mfaFailures: 0, ...over,
-  });
-  it('expires on idle and absolute time; ending the central session ends its app sessions', async () => {
-    let now = 0;
-    const store = createMemorySessionStore({ now: () => now });
-    await store.putCentral(central());
-    await store.putApp({ id: 'a1', centralId: 'c1', tenantId: 't', appId: 'app', userId: 'u', identity: { userId: 'u', tenantId: 't', upn: 'u@t', displayName: 'U', email: null, onPremName: null, groups: ['g'], authMethods: ['password'] }, persistent: false, createdAt: 0, lastSeenAt: 0, checkedAt: 0, idleSeconds: 60, absoluteSeconds: 120 });
-    const copy = await store.getApp('a1');
-    assert.ok(copy);
-    copy.identity.groups.push('mutated');
-    assert.deepEqual((await store.getApp('a1'))?.identity.groups, ['g'], 'readers get copies: their edits never reach the store');
-    await store.deleteCentral('c1');
-    assert.equal(await store.getApp('a1'), null);
-    await store.putCentral(central({ id: 'c2', lastSeenAt: 50_000 }));
-    now = 100_000;
-    assert.ok(await store.getCentral('c2'), 'idle from lastSeenAt');
-    now = 111_000;
-    assert.equal(await store.getCentral('c2'), null, 'idle');
-    await store.putCentral(central({ id: 'c3', createdAt: 0, lastSeenAt: 110_000, idleSeconds: 600 }));
-    now = 120_001;
-    assert.equal(await store.getCentral('c3'), null, 'absolute');
-    await store.close();
-  });
-  it('codes work once; revocation ends every session of a user', async () => {
-    const store = createMemorySessionStore();
-    await store.putCode('code', { tenantId: 't', appId: 'a', centralId: 'c', userId: 'u', nonce: 'n' }, 60);
-    assert.ok(await store.takeCode('code'));
-    assert.equal(await store.takeCode('code'), null);
-    const t = Date.now();
-    await store.putCentral(central({ id: 'x', createdAt: t, lastSeenAt: t }));
-    await store.putCentral(central({ id: 'y', createdAt: t, lastSeenAt: t }));
-    assert.equal(await store.revokeUser('t', 'u'), 2);
-    assert.equal(await store.getCentral('x'), null);
-    await store.close();
   });
 });
