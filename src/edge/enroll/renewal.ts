@@ -42,6 +42,7 @@ export class CertificateRenewer {
 
   /** Renews when the certificate this tunnel presents is the connector's current one and is inside the window. */
   async maybeRenew(tunnel: Tunnel): Promise<void> {
+    if (this.#running.has(tunnel.connectorId)) return; // its other tunnel came up meanwhile: one renewal is enough
     const row = await this.#options.store.connectors.getById(tunnel.connectorId);
     if (!row || !row.enabled || normalizeSerial(row.certSerial) !== tunnel.certSerial) return;
     if (!needsRenewal(row.certNotAfter, (this.#options.now ?? (() => new Date()))(), this.#options.renewBeforeDays)) return;
