@@ -1,12 +1,14 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { cp, readFile, readdir } from 'node:fs/promises';
+import { cp, readFile, readdir, writeFile } from 'node:fs/promises';
+import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { once } from 'node:events';
 import http2 from 'node:http2';
 import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import tls from 'node:tls';
-import { stopChild } from '../../src/cli/child.ts';
+import { startChild, stopChild } from '../../src/cli/child.ts';
 import { normalizeSerial } from '../../src/pki/serial.ts';
 import { TUNNEL_ALPN } from '../../src/tunnel/protocol.ts';
 import { startDevStack, url, logsOf, type DevStack } from '../helpers/dev-stack.ts';
@@ -29,7 +31,12 @@ describe('connector certificate renewal', { timeout: 120_000 }, () => {
     tenantId = (await stack.admin<{ items: { id: string; name: string }[] }>('GET', '/tenants')).body.items.find((t) => t.name === 'contoso')!.id;
     groupId = (await stack.admin<{ items: { id: string; name: string }[] }>('GET', `/tenants/${tenantId}/connector-groups`)).body.items.find((g) => g.name === 'default')!.id;
   });
-  after(async () => { await stack?.stop(); });
+  /** Connectors this test started itself (the restarted one), stopped before the stack. */
+  const started: ChildProcess[] = [];
+  after(async () => {
+    for (const child of started) await stopChild(child, 5000);
+    await stack?.stop();
+  });
 
   const connector = async (id: string) => (await stack.admin<ConnectorBody>('GET', `/tenants/${tenantId}/connectors/${id}`)).body;
   const healthyTunnels = async (id: string): Promise<number> => {
@@ -90,14 +97,11 @@ describe('connector certificate renewal', { timeout: 120_000 }, () => {
     // A restart loads the renewed state and connects with it.
     process.kill(pid, 'SIGKILL');
     const restarted = await runConnector(dir, path.join(stack.dir, 'logs', 'connector-1-restart.log'));
-    try {
-      await waitUntil(async () => (await healthyTunnels(id)) === 2, 15_000, 'restarted with the renewed certificate');
-      const audit = await stack.admin<{ items: { action: string; target: string; detail: Record<string, unknown> }[] }>('GET', `/tenants/${tenantId}/audit-log?limit=200`);
-      const entry = audit.body.items.find((e) => e.action === 'connector.certificate-renewed' && e.target === id);
-      assert.deepEqual(entry?.detail, { previousSerial: before.certSerial, serial: renewed.serial, notAfter: renewed.notAfter });
-    } finally {
-      await stopChild(restarted.process, 5000);
-    }
+    started.push(restarted.process);
+    await waitUntil(async () => (await healthyTunnels(id)) === 2, 15_000, 'restarted with the renewed certificate');
+    const audit = await stack.admin<{ items: { action: string; target: string; detail: Record<string, unknown> }[] }>('GET', `/tenants/${tenantId}/audit-log?limit=200`);
+    const entry = audit.body.items.find((e) => e.action === 'connector.certificate-renewed' && e.target === id);
+    assert.deepEqual(entry?.detail, { previousSerial: before.certSerial, serial: renewed.serial, notAfter: renewed.notAfter });
   });
 
   it('answers 409 DB-CONNECTOR-NOT-CONNECTED for a connector without a tunnel', async () => {
@@ -112,4 +116,37 @@ describe('connector certificate renewal', { timeout: 120_000 }, () => {
       await stack.admin('PATCH', `/tenants/${tenantId}/connectors/${id}`, { enabled: true });
     }
   });
+  it('renews by itself: an edge restarted with a longer validity renews the connectors whose certificates fall in its window', async () => {
+    // The connectors hold 365-day certificates; a window of 380 days puts them all inside it.
+    const file = path.join(stack.dir, 'edge.yaml');
+    const config = parseYaml(await readFile(file, 'utf8')) as Record<string, Record<string, unknown>>;
+    config.listen.port = stack.publicPort;
+    config.admin.port = Number(new URL(stack.dev.adminUrl).port);
+    config.tunnel = { certValidityDays: 400, certRenewBeforeDays: 380 };
+    await writeFile(file, toYaml(config));
+    const before = await Promise.all(stack.dev.connectors.map((c) => connector(c.id)));
+    process.kill(stack.dev.edgePid, 'SIGTERM');
+    await waitUntil(() => { try { process.kill(stack.dev.edgePid, 0); return false; } catch { return true; } }, 15_000, 'the old edge exits');
+    const edge = await startChild(['edge', '--config', file], path.join(stack.dir, 'logs', 'edge-restarted.log'));
+    try {
+      for (const [i, c] of stack.dev.connectors.entries()) {
+        await waitUntil(async () => {
+          const now = await connector(c.id);
+          return now.certSerial !== before[i].certSerial && now.previousCertSerial === null && (await healthyTunnels(c.id)) === 2;
+        }, 30_000, `connector ${c.id} renewed by the edge and back on two tunnels`);
+        const renewed = await connector(c.id);
+        const days = (Date.parse(renewed.certNotAfter) - Date.now()) / 86_400_000;
+        assert.ok(days > 399 && days <= 400, `the new certificate lasts the new validity (${days.toFixed(1)} days)`);
+      }
+      const audit = await stack.admin<{ items: { action: string; actor: string; target: string }[] }>('GET', `/tenants/${tenantId}/audit-log?limit=500`);
+      for (const c of stack.dev.connectors) {
+        assert.ok(audit.body.items.some((e) => e.action === 'connector.certificate-renewed' && e.actor === 'edge' && e.target === c.id), `${c.id} renewed by the edge`);
+      }
+      const res = await stack.admin('GET', '/tenants');
+      assert.equal(res.status, 200);
+    } finally {
+      await stopChild(edge.process, 10_000);
+    }
+  });
+
 });

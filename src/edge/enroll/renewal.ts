@@ -42,36 +42,49 @@ export class CertificateRenewer {
 
   /** Renews when the certificate this tunnel presents is the connector's current one and is inside the window. */
   async maybeRenew(tunnel: Tunnel): Promise<void> {
-    if (this.#running.has(tunnel.connectorId)) return; // its other tunnel came up meanwhile: one renewal is enough
-    const row = await this.#options.store.connectors.getById(tunnel.connectorId);
-    if (!row || !row.enabled || normalizeSerial(row.certSerial) !== tunnel.certSerial) return;
-    if (!needsRenewal(row.certNotAfter, (this.#options.now ?? (() => new Date()))(), this.#options.renewBeforeDays)) return;
-    await this.renew(tunnel, 'edge');
+    // Its other tunnel may come up at the same moment: the first caller checks (and renews), the others leave.
+    await this.#exclusive(tunnel.connectorId, async () => {
+      const row = await this.#options.store.connectors.getById(tunnel.connectorId);
+      if (!row || !row.enabled || normalizeSerial(row.certSerial) !== tunnel.certSerial) return;
+      if (!needsRenewal(row.certNotAfter, (this.#options.now ?? (() => new Date()))(), this.#options.renewBeforeDays)) return;
+      await this.#renew(tunnel, 'edge');
+    }, () => undefined);
   }
 
-  async renew(tunnel: Tunnel, actor: string): Promise<{ serial: string; notAfter: string }> {
+  /** Renews now (an administrator asked). */
+  renew(tunnel: Tunnel, actor: string): Promise<{ serial: string; notAfter: string }> {
+    return this.#exclusive(tunnel.connectorId, () => this.#renew(tunnel, actor), () => {
+      throw new DrawbridgeError('DB-CONNECTOR-RENEWAL-FAILED', 'a renewal of this connector is already under way');
+    });
+  }
+
+  async #exclusive<T>(connectorId: string, work: () => Promise<T>, busy: () => T): Promise<T> {
+    if (this.#running.has(connectorId)) return busy();
+    this.#running.add(connectorId);
+    try {
+      return await work();
+    } finally {
+      this.#running.delete(connectorId);
+    }
+  }
+
+  async #renew(tunnel: Tunnel, actor: string): Promise<{ serial: string; notAfter: string }> {
     const { store, ca, logger, validityDays } = this.#options;
     const id = tunnel.connectorId;
-    if (this.#running.has(id)) throw new DrawbridgeError('DB-CONNECTOR-RENEWAL-FAILED', 'a renewal of this connector is already under way');
-    this.#running.add(id);
-    try {
-      const { csr } = await requestRenewalCsr(tunnel.session).catch((err: Error) => {
-        throw new DrawbridgeError('DB-CONNECTOR-RENEWAL-FAILED', `the connector gave no CSR: ${err.message}`);
-      });
-      const issued = await ca.issueConnectorCertificate(csr, id, validityDays);
-      // Current from now on; the serial this tunnel presented stays accepted until the connector uses the new one.
-      await store.connectors.update(tunnel.tenantId, id, { certSerial: issued.serial, certNotAfter: issued.notAfter, previousCertSerial: tunnel.certSerial });
-      await installRenewal(tunnel.session, { certificate: issued.certPem }).catch((err: Error) => {
-        throw new DrawbridgeError('DB-CONNECTOR-RENEWAL-FAILED', `the connector did not install its new certificate: ${err.message}`);
-      });
-      logger.info({ connectorId: id, previousSerial: tunnel.certSerial, serial: issued.serial, notAfter: issued.notAfter, actor }, 'connector certificate renewed');
-      await store.audit.append({
-        tenantId: tunnel.tenantId, actor, action: 'connector.certificate-renewed', target: id,
-        detail: { previousSerial: tunnel.certSerial, serial: issued.serial, notAfter: issued.notAfter },
-      });
-      return { serial: issued.serial, notAfter: issued.notAfter };
-    } finally {
-      this.#running.delete(id);
-    }
+    const { csr } = await requestRenewalCsr(tunnel.session).catch((err: Error) => {
+      throw new DrawbridgeError('DB-CONNECTOR-RENEWAL-FAILED', `the connector gave no CSR: ${err.message}`);
+    });
+    const issued = await ca.issueConnectorCertificate(csr, id, validityDays);
+    // Current from now on; the serial this tunnel presented stays accepted until the connector uses the new one.
+    await store.connectors.update(tunnel.tenantId, id, { certSerial: issued.serial, certNotAfter: issued.notAfter, previousCertSerial: tunnel.certSerial });
+    await installRenewal(tunnel.session, { certificate: issued.certPem }).catch((err: Error) => {
+      throw new DrawbridgeError('DB-CONNECTOR-RENEWAL-FAILED', `the connector did not install its new certificate: ${err.message}`);
+    });
+    logger.info({ connectorId: id, previousSerial: tunnel.certSerial, serial: issued.serial, notAfter: issued.notAfter, actor }, 'connector certificate renewed');
+    await store.audit.append({
+      tenantId: tunnel.tenantId, actor, action: 'connector.certificate-renewed', target: id,
+      detail: { previousSerial: tunnel.certSerial, serial: issued.serial, notAfter: issued.notAfter },
+    });
+    return { serial: issued.serial, notAfter: issued.notAfter };
   }
 }
