@@ -8,7 +8,7 @@ import { escapeHtml, page } from '../errors/render.ts';
  * The demo's "internal app": what an intranet service looks like from behind the connector.
  *   GET /          an HTML page naming itself and showing what the proxy sent
  *   ANY /echo      JSON: method, path, headers, body length and SHA-256
- *   GET /bytes/N   N bytes, streamed in 64 KiB chunks
+ *   GET /bytes/N   N bytes, streamed in 64 KiB chunks; byte i is the same on every request (Range, If-Range, ETag)
  *   GET /ws        WebSocket echo
  *   ANY /slow/S    answers after S seconds
  *   GET /gzip      a gzip-compressed text (Content-Encoding: gzip), to show bodies pass through untouched
@@ -27,7 +27,7 @@ export async function startSampleApp(options: { host?: string; port?: number; na
     const [, first, arg] = url.pathname.split('/');
     if (url.pathname === '/') return home(req, res, name);
     if (first === 'echo') return echo(req, res);
-    if (first === 'bytes' && req.method === 'GET') return bytes(res, Number(arg));
+    if (first === 'bytes' && req.method === 'GET') return bytes(req, res, Number(arg));
     if (first === 'slow') return slow(req, res, Number(arg));
     if (first === 'gzip' && req.method === 'GET') return gzipped(res);
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
@@ -84,18 +84,36 @@ function echo(req: IncomingMessage, res: ServerResponse): void {
   });
 }
 
-function bytes(res: ServerResponse, n: number): void {
+function bytes(req: IncomingMessage, res: ServerResponse, n: number): void {
   if (!Number.isSafeInteger(n) || n < 0) {
     res.writeHead(400, { 'content-type': 'text/plain' }).end('bad size\n');
     return;
   }
-  res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': n });
-  let left = n;
+  // Byte i is CHUNK[i % CHUNK.length] whatever the request, so ranges of it line up: a resumable download.
+  const etag = `"bytes-${n}"`;
+  const headers = { 'content-type': 'application/octet-stream', 'accept-ranges': 'bytes', etag };
+  const range = /^bytes=(\d+)-(\d*)$/.exec(String(req.headers.range ?? ''));
+  const ifRange = req.headers['if-range'];
+  let start = 0;
+  let end = n - 1;
+  if (range && (ifRange === undefined || ifRange === etag)) {
+    start = Number(range[1]);
+    end = range[2] === '' ? n - 1 : Math.min(Number(range[2]), n - 1);
+    if (start > end) {
+      res.writeHead(416, { 'content-range': `bytes */${n}` }).end();
+      return;
+    }
+    res.writeHead(206, { ...headers, 'content-length': end - start + 1, 'content-range': `bytes ${start}-${end}/${n}` });
+  } else {
+    res.writeHead(200, { ...headers, 'content-length': n });
+  }
+  let at = start;
   const pump = (): void => {
-    while (left > 0) {
-      const size = Math.min(left, CHUNK.length);
-      left -= size;
-      if (!res.write(size === CHUNK.length ? CHUNK : CHUNK.subarray(0, size))) {
+    while (at <= end) {
+      const offset = at % CHUNK.length;
+      const size = Math.min(end - at + 1, CHUNK.length - offset);
+      at += size;
+      if (!res.write(offset === 0 && size === CHUNK.length ? CHUNK : CHUNK.subarray(offset, offset + size))) {
         res.once('drain', pump);
         return;
       }

@@ -1,6 +1,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { ChildProcess } from 'node:child_process';
@@ -185,6 +186,32 @@ describe('failover: a connector group under load', { timeout: 150_000 }, () => {
     assert.match(await failed.body.text(), /interrupted/);
     body.destroy();
     await restart(c2);
+  });
+
+  it('a download cut by its connector\'s death is finished from the other connector: the client gets every byte once', async () => {
+    const size = 64 * 1024 * 1024;
+    const res = await request(`${base}/bytes/${size}`, { dispatcher: stack.agent });
+    assert.equal(res.statusCode, 200);
+    const pattern = Buffer.alloc(64 * 1024, 'drawbridge ');
+    const expected = createHash('sha256');
+    for (let left = size; left > 0; left -= pattern.length) expected.update(left >= pattern.length ? pattern : pattern.subarray(0, left));
+    const got = createHash('sha256');
+    let received = 0;
+    let killed: (typeof conns)[number] | undefined;
+    for await (const chunk of res.body) {
+      got.update(chunk as Buffer);
+      received += (chunk as Buffer).length;
+      if (!killed && received >= 8 * 1024 * 1024) {
+        // Reading pauses here, so the rest is still on its way through the connector when it dies.
+        killed = await busy();
+        process.kill(killed.pid, 'SIGKILL');
+      }
+    }
+    assert.ok(killed, 'a connector was killed mid-download');
+    assert.equal(received, size, 'every byte arrived, none twice');
+    assert.equal(got.digest('hex'), expected.digest('hex'));
+    assert.match(await readFile(path.join(stack.dir, 'logs', 'edge.log'), 'utf8'), /"msg":"download resumed"/);
+    await restart(killed);
   });
 
   it('retries PUT and DELETE only for an app that opts in (retryWrites)', async () => {

@@ -12,6 +12,7 @@ import { buildResponseHeaders } from './response-headers.ts';
 import { respondError, errorCodeOr, decodeDetail } from './respond-error.ts';
 import { isForwardablePath } from '../../lib/request-target.ts';
 import { originalMethod } from './custom-methods.ts';
+import { pipeResumable, resumable } from './resume.ts';
 
 /** Hosts the edge serves itself (sign-in, enrollment); everything else is an app host. */
 export type SystemHostHandler = (req: IncomingMessage, res: ServerResponse, correlationId: string) => void | Promise<void>;
@@ -155,6 +156,8 @@ export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res:
       const configAtPick = tunnel.configVersion;
       let responded = false;
       let settled = false;
+      /** The response went to pipeResumable, which owns the rest of it. */
+      let handedOff = false;
       // Ejection (a stalled connector) fails over streams still waiting for their response headers.
       const onEject = (): void => {
         if (responded || settled) return;
@@ -196,16 +199,26 @@ export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res:
         }
         const out = buildResponseHeaders(streamHeaders, app);
         if (retried !== null) out[RETRIED_HEADER] = retried;
-        res.writeHead(Number(streamHeaders[':status']), out);
-        stream.pipe(res);
+        const status = Number(streamHeaders[':status']);
+        res.writeHead(status, out);
+        const whole = resumable(method, req.headers, status, streamHeaders);
+        if (whole) {
+          // A long download survives its connector: the rest comes from another one (resume.ts).
+          handedOff = true;
+          pipeResumable(stream, tunnel, whole, { registry: deps.registry, logger, correlationId, groupId: app.groupId, appId: app.id, headers, res, tried });
+        } else {
+          stream.pipe(res);
+        }
       });
       stream.once('error', (err: Error) => {
+        if (handedOff) return;
         if (responded) {
           logger.info({ correlationId, err: err.message }, 'stream failed mid-response');
           res.destroy();
         }
       });
       stream.once('close', () => {
+        if (handedOff) return;
         // Cut mid-response (tunnel lost, drain deadline): end the client's response now rather than leave it hanging.
         if (responded && !stream.readableEnded && !res.writableEnded) return void res.destroy();
         if (responded || settled || res.writableEnded || res.destroyed) return;
