@@ -118,7 +118,15 @@ export class Supervisor {
         try { session.close(); } catch { /* already closing */ }
       }
     })));
-    for (const slot of this.#slots) slot.socket?.destroy();
+    // A closed session may still be flushing its last bytes (the end of a response) through the socket: let the socket
+    // finish rather than destroy it, which would cut that response short at the edge.
+    await Promise.all(this.#slots.map((slot) => new Promise<void>((resolve) => {
+      const socket = slot.socket;
+      if (!socket || socket.destroyed) return resolve();
+      const timer = setTimeout(() => { socket.destroy(); resolve(); }, 2_000);
+      socket.once('close', () => { clearTimeout(timer); resolve(); });
+      socket.end();
+    })));
     this.#server.close();
     this.#options.logger.info({ ms: Date.now() - started }, 'drained');
   }
