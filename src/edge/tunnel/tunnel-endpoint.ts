@@ -112,8 +112,16 @@ async function acceptTunnel(socket: tls.TLSSocket, deps: TunnelEndpointDeps): Pr
     if (event.type !== 'draining') return;
     draining(event.reason ? `event: ${event.reason}` : 'event');
     stopEvents();
-    session.close();
+    closeWhenIdle();
   });
+  // Closing sends our GOAWAY, which nghttp2 puts on the wire before the HEADERS of streams opened in the same turn:
+  // the connector would then refuse those. So the session closes only once the streams opened before the event are
+  // done (none are opened after it).
+  const closeWhenIdle = (): void => {
+    if (session.closed || session.destroyed) return;
+    if (tunnel.inFlight === 0) session.close();
+    else setTimeout(closeWhenIdle, 50).unref();
+  };
   // Registered before the first config push, so an app published while that push is in flight reaches this tunnel
   // too (pushAll walks the registry); routing passes the tunnel over until the connector acknowledges the app.
   if (session.closed || session.destroyed) return;
