@@ -80,7 +80,6 @@ export function createForwarder(deps: ForwarderDeps): (stream: ServerHttp2Stream
       return refuse(stream, 'DB-HTTP-BAD-TARGET');
     }
     count(app.id, 'forwarded');
-    const identity = typeof headers[IDENTITY_HEADER] === 'string' ? decodeIdentity(headers[IDENTITY_HEADER]) : null;
 
     // 2. SSO headers, then the backend request.
     const proceed = (result: SsoResult, retry: boolean): void => {
@@ -94,6 +93,9 @@ export function createForwarder(deps: ForwarderDeps): (stream: ServerHttp2Stream
       }
       return send(stream, app, method, path, backendHeaders, correlationId, result.onResponse && { check: result.onResponse, canRetry: !retry && stream.endAfterHeaders, retry: () => attempt(true) });
     };
+    // Apps without single sign-on (most requests) skip decoding the user, the promise and its microtasks.
+    const withSso = deps.sso !== undefined && app.sso !== undefined && app.sso !== null && app.sso.mode !== 'none';
+    const identity = withSso && typeof headers[IDENTITY_HEADER] === 'string' ? decodeIdentity(headers[IDENTITY_HEADER]) : null;
     const attempt = (retry: boolean): void => {
       deps.sso!(app, identity, correlationId, { retry, requestHeaders: headers }).then((result) => proceed(result, retry), (err: Error & { code?: string }) => {
         const code = (err.code && Object.hasOwn(catalogue, err.code) ? err.code : 'DB-INTERNAL') as ErrorCode;
@@ -101,8 +103,7 @@ export function createForwarder(deps: ForwarderDeps): (stream: ServerHttp2Stream
         refuse(stream, code, err.message);
       });
     };
-    // Apps without single sign-on (most requests) skip the promise and its microtasks.
-    if (deps.sso && app.sso && app.sso.mode !== 'none') attempt(false);
+    if (withSso) attempt(false);
     else proceed(NO_SSO, false);
   };
 
