@@ -148,7 +148,7 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
     for (const t of registry.all()) {
       if (!t.usable || seen.has(t.connectorId)) continue;
       seen.add(t.connectorId);
-      renewer.maybeRenew(t).catch((err: Error) => logger.warn({ connectorId: t.connectorId, err: err.message, code: 'DB-CONNECTOR-RENEWAL-FAILED' }, 'certificate renewal failed'));
+      void renewer.maybeRenew(t);
     }
   }, 3_600_000);
   renewalCheck.unref();

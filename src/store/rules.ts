@@ -6,6 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { DrawbridgeError } from '../errors/drawbridge-error.ts';
 import { ID_PATTERN } from './ids.ts';
 import type { AppPatch, ConnectorPatch, PreAuth } from './types.ts';
+import { checkBackendTimeout, checkInternalUrl, checkSso, parseExternalUrl, requireSlug } from './validate.ts';
 
 export function checkPreAuth(value: string): PreAuth {
   if (value !== 'passthrough' && value !== 'idp') throw new DrawbridgeError('DB-ADMIN-INVALID', 'preAuth: passthrough or idp');
@@ -60,7 +61,30 @@ export const APP_PATCH_COLUMNS: Record<keyof AppPatch, string> = {
   enabled: 'enabled',
 };
 
-/** Connector patch field → column. Only these can change; identity, tenant and certificate are fixed at enrollment. */
+/**
+ * An app patch checked field by field, as the columns to set (both stores): `sso` as JSON text, and `external_host`
+ * derived from a new externalUrl. `externalHost` is returned too, for the uniqueness check.
+ */
+export function appPatchColumns(patch: AppPatch): { columns: [string, unknown][]; externalHost: string | undefined } {
+  const given: AppPatch = { ...patch };
+  let externalHost: string | undefined;
+  if (given.name !== undefined) requireSlug('name', given.name);
+  if (given.externalUrl !== undefined) ({ externalUrl: given.externalUrl, externalHost } = parseExternalUrl(given.externalUrl));
+  if (given.internalUrl !== undefined) checkInternalUrl(given.internalUrl);
+  if (given.preAuth !== undefined) checkPreAuth(given.preAuth);
+  if (given.backendTimeout !== undefined) checkBackendTimeout(given.backendTimeout);
+  const ssoText = given.sso === undefined ? undefined : JSON.stringify(checkSso(given.sso));
+  const columns: [string, unknown][] = [];
+  for (const [key, column] of Object.entries(APP_PATCH_COLUMNS) as [keyof AppPatch, string][]) {
+    const value = key === 'sso' ? ssoText : given[key];
+    if (value !== undefined) columns.push([column, value]);
+  }
+  if (externalHost !== undefined) columns.push(['external_host', externalHost]);
+  return { columns, externalHost };
+}
+
+/** Connector patch field → column. Only these can change: identity and tenant are fixed at enrollment, the certificate
+ *  changes only by renewal (edge/enroll/renewal.ts). */
 export const CONNECTOR_PATCH_COLUMNS: Record<keyof ConnectorPatch, string> = {
   name: 'name',
   enabled: 'enabled',

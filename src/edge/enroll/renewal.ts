@@ -40,7 +40,11 @@ export class CertificateRenewer {
     this.#options = options;
   }
 
-  /** Renews when the certificate this tunnel presents is the connector's current one and is inside the window. */
+  /**
+   * Renews when the certificate this tunnel presents is the connector's current one and is inside the window. Runs in
+   * the background (tunnel up, hourly check): a failure is logged, the old certificate keeps working, and the next
+   * check tries again.
+   */
   async maybeRenew(tunnel: Tunnel): Promise<void> {
     // Its other tunnel may come up at the same moment: the first caller checks (and renews), the others leave.
     await this.#exclusive(tunnel.connectorId, async () => {
@@ -48,7 +52,9 @@ export class CertificateRenewer {
       if (!row || !row.enabled || normalizeSerial(row.certSerial) !== tunnel.certSerial) return;
       if (!needsRenewal(row.certNotAfter, (this.#options.now ?? (() => new Date()))(), this.#options.renewBeforeDays)) return;
       await this.#renew(tunnel, 'edge');
-    }, () => undefined);
+    }, () => undefined).catch((err: Error) => {
+      this.#options.logger.warn({ connectorId: tunnel.connectorId, err: err.message, code: 'DB-CONNECTOR-RENEWAL-FAILED' }, 'certificate renewal failed');
+    });
   }
 
   /** Renews now (an administrator asked). */

@@ -77,7 +77,7 @@ export function pipeResumable(first: ClientHttp2Stream, firstTunnel: Tunnel, wha
 
   async function resumeFrom(lost: Tunnel): Promise<void> {
     ctx.tried.add(lost.connectorId);
-    const tunnel = ctx.registry.pick(ctx.groupId, ctx.appId, ctx.tried) ?? await ctx.registry.waitForTunnel(ctx.groupId, ctx.appId, WAIT_FOR_TUNNEL_MS, ctx.tried);
+    const tunnel = await ctx.registry.waitForTunnel(ctx.groupId, ctx.appId, WAIT_FOR_TUNNEL_MS, ctx.tried);
     if (!tunnel || res.destroyed) {
       logger.warn({ correlationId, sent, total: what.total }, 'download cut mid-body: no connector to resume from');
       return void res.destroy();

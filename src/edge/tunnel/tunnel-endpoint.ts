@@ -157,7 +157,7 @@ async function acceptTunnel(socket: tls.TLSSocket, deps: TunnelEndpointDeps): Pr
   // A connector that dials with its renewed certificate no longer needs the old one accepted.
   const retire = current && row.previousCertSerial !== null ? { previousCertSerial: null } : {};
   await store.connectors.update(row.tenantId, row.id, { lastSeenAt: new Date().toISOString(), lastAddress: tunnel.address, version: info.version, hostname: info.hostname, ...retire });
-  if (deps.renewer) void deps.renewer.maybeRenew(tunnel).catch((err: Error) => logger.warn({ connectorId: row.id, err: err.message, code: 'DB-CONNECTOR-RENEWAL-FAILED' }, 'certificate renewal failed'));
+  if (deps.renewer) void deps.renewer.maybeRenew(tunnel);
 
   function audit(action: string, detail: Record<string, unknown> = {}, connectorLevel = false): void {
     void store.audit.append({

@@ -1,10 +1,10 @@
 import { DrawbridgeError } from '../../errors/drawbridge-error.ts';
 import { newId } from '../ids.ts';
-import type { App, AppPatch, Store } from '../types.ts';
+import type { App, Store } from '../types.ts';
 import { BACKEND_TIMEOUT, checkBackendTimeout, checkInternalUrl, checkSso, parseExternalUrl, requireSlug } from '../validate.ts';
 import { type Ctx, type Queryable, type Row, all, guard, notFound, now, one, params, tx, cells } from './db.ts';
 import { appFromRow } from '../rows.ts';
-import { checkPreAuth, APP_PATCH_COLUMNS } from '../rules.ts';
+import { appPatchColumns, checkPreAuth } from '../rules.ts';
 
 const toApp = (r: Row): App => appFromRow(r, cells);
 
@@ -57,25 +57,13 @@ export function appsRepo(ctx: Ctx): Store['apps'] {
       return (await all(pool, 'SELECT * FROM apps ORDER BY external_host')).map(toApp);
     },
     async update(tenantId, id, patch) {
-      const given: AppPatch = { ...patch };
-      let externalHost: string | undefined;
-      if (given.name !== undefined) requireSlug('name', given.name);
-      if (given.externalUrl !== undefined) ({ externalUrl: given.externalUrl, externalHost } = parseExternalUrl(given.externalUrl));
-      if (given.internalUrl !== undefined) checkInternalUrl(given.internalUrl);
-      if (given.preAuth !== undefined) checkPreAuth(given.preAuth);
-      if (given.backendTimeout !== undefined) checkBackendTimeout(given.backendTimeout);
-      const ssoText = given.sso === undefined ? undefined : JSON.stringify(checkSso(given.sso));
+      const { columns, externalHost } = appPatchColumns(patch);
       const { values, p } = params();
-      const sets: string[] = [`updated_at = ${p(now())}`];
-      for (const [key, column] of Object.entries(APP_PATCH_COLUMNS) as [keyof AppPatch, string][]) {
-        const value = key === 'sso' ? ssoText : given[key];
-        if (value !== undefined) sets.push(`${column} = ${p(value)}`);
-      }
-      if (externalHost !== undefined) sets.push(`external_host = ${p(externalHost)}`);
+      const sets = [`updated_at = ${p(now())}`, ...columns.map(([column, value]) => `${column} = ${p(value)}`)];
       const row = await guard(`app ${id}`, tx(ctx, async (c, changed) => {
         if (!(await one(c, 'SELECT 1 FROM apps WHERE tenant_id = $1 AND id = $2 FOR UPDATE', [tenantId, id]))) throw notFound('app', id);
-        if (given.groupId !== undefined && !(await one(c, GROUP_EXISTS, [tenantId, given.groupId]))) throw notFound('connector group', given.groupId);
-        await checkUnique(c, tenantId, id, given.name, externalHost);
+        if (patch.groupId !== undefined && !(await one(c, GROUP_EXISTS, [tenantId, patch.groupId]))) throw notFound('connector group', patch.groupId);
+        await checkUnique(c, tenantId, id, patch.name, externalHost);
         const r = await one(c, `UPDATE apps SET ${sets.join(', ')} WHERE tenant_id = ${p(tenantId)} AND id = ${p(id)} RETURNING *`, values);
         changed({ kind: 'app', tenantId, id, op: 'updated' });
         return r as Row;

@@ -1,8 +1,8 @@
 import { DrawbridgeError } from '../../errors/drawbridge-error.ts';
 import { newId } from '../ids.ts';
-import type { App, AppPatch, Store } from '../types.ts';
+import type { App, Store } from '../types.ts';
 import { BACKEND_TIMEOUT, checkBackendTimeout, checkInternalUrl, checkSso, parseExternalUrl, requireSlug } from '../validate.ts';
-import { checkPreAuth, APP_PATCH_COLUMNS } from '../rules.ts';
+import { appPatchColumns, checkPreAuth } from '../rules.ts';
 import { type Ctx, type Row, emit, guard, notFound, now, tx, cells } from './db.ts';
 import { appFromRow } from '../rows.ts';
 
@@ -62,30 +62,13 @@ export function appsRepo(ctx: Ctx): Store['apps'] {
       return (edgeWide.all() as Row[]).map(toApp);
     },
     async update(tenantId, id, patch) {
-      const p: AppPatch = { ...patch };
-      let externalHost: string | undefined;
-      if (p.name !== undefined) requireSlug('name', p.name);
-      if (p.externalUrl !== undefined) ({ externalUrl: p.externalUrl, externalHost } = parseExternalUrl(p.externalUrl));
-      if (p.internalUrl !== undefined) checkInternalUrl(p.internalUrl);
-      if (p.preAuth !== undefined) checkPreAuth(p.preAuth);
-      if (p.backendTimeout !== undefined) checkBackendTimeout(p.backendTimeout);
-      const ssoText = p.sso === undefined ? undefined : JSON.stringify(checkSso(p.sso));
-      const sets: string[] = ['updated_at = ?'];
-      const values: (string | number | null)[] = [now()];
-      for (const [key, column] of Object.entries(APP_PATCH_COLUMNS) as [keyof AppPatch, string][]) {
-        const value = key === 'sso' ? ssoText : p[key];
-        if (value === undefined) continue;
-        sets.push(`${column} = ?`);
-        values.push(typeof value === 'boolean' ? (value ? 1 : 0) : value);
-      }
-      if (externalHost !== undefined) {
-        sets.push('external_host = ?');
-        values.push(externalHost);
-      }
+      const { columns, externalHost } = appPatchColumns(patch);
+      const sets = ['updated_at = ?', ...columns.map(([column]) => `${column} = ?`)];
+      const values = [now(), ...columns.map(([, value]) => (typeof value === 'boolean' ? (value ? 1 : 0) : value as string | number | null))];
       const row = tx(db, () => {
         if (!byId.get(tenantId, id)) throw notFound('app', id);
-        if (p.groupId !== undefined && !groupExists.get(tenantId, p.groupId)) throw notFound('connector group', p.groupId);
-        checkUnique(tenantId, id, p.name, externalHost);
+        if (patch.groupId !== undefined && !groupExists.get(tenantId, patch.groupId)) throw notFound('connector group', patch.groupId);
+        checkUnique(tenantId, id, patch.name, externalHost);
         return guard(`app ${id}`, () =>
           db.prepare(`UPDATE apps SET ${sets.join(', ')} WHERE tenant_id = ? AND id = ? RETURNING *`).get(...values, tenantId, id) as Row,
         );
