@@ -195,6 +195,12 @@ export const catalogue = {
     user: 'Fix the fields named in the message.',
     admin: 'The admin API validates every field against the schema in /api/v1/openapi.json.',
   },
+  'DB-ADMIN-BODY-TOO-LARGE': {
+    status: 413,
+    title: 'The request body is too large',
+    user: 'Send a smaller body: no admin API request needs more than 1 MiB.',
+    admin: 'The admin API refuses bodies over 1 MiB, counted as they arrive (declared or chunked). The log line names the request.',
+  },
   'DB-CONFIG-INVALID': {
     status: 500,
     title: 'The configuration is not valid',

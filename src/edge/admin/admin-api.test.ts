@@ -302,6 +302,19 @@ describe('admin API', () => {
     });
   });
 
+  it('answers a body over the 1 MiB limit with 413 DB-ADMIN-BODY-TOO-LARGE, whether declared or chunked', async () => {
+    const big = JSON.stringify({ name: 'contoso', displayName: 'x'.repeat(2 * 1024 * 1024) });
+    const declared = await expectError(call('POST', '/tenants', big, { ...auth, 'content-type': 'application/json' }), 413, 'DB-ADMIN-BODY-TOO-LARGE');
+    assert.match(declared.detail ?? '', /1 MiB|1048576/);
+    // Over a real socket, with no Content-Length (chunked): the limit is counted as the body arrives.
+    const address = await h.app.listen({ host: '127.0.0.1', port: 0 });
+    const chunks = (async function* () { for (let i = 0; i < 32; i++) yield Buffer.from(big.slice(i * 65_536, (i + 1) * 65_536 + (i === 31 ? big.length : 0))); })();
+    const res = await fetch(`${address}/api/v1/tenants`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: ReadableStream.from(chunks), duplex: 'half' } as RequestInit);
+    assert.equal(res.status, 413);
+    assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'DB-ADMIN-BODY-TOO-LARGE');
+    assert.equal((await call('GET', '/tenants')).body.items.length, 0, 'nothing was created');
+  });
+
   it('serves on a real listener', async () => {
     const address = await h.app.listen({ host: '127.0.0.1', port: 0 });
     const refused = await fetch(`${address}/api/v1/tenants`);

@@ -50,7 +50,11 @@ export function errorHandler(err: FastifyError | DrawbridgeError | Error, reques
     request.log.info({ code: 'DB-ADMIN-INVALID', detail }, 'admin api refused');
     return sendError(reply, 'DB-ADMIN-INVALID', detail);
   }
-  // Fastify's own client errors: unparsable JSON, wrong content type, body too large.
+  if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    request.log.info({ code: 'DB-ADMIN-BODY-TOO-LARGE', contentLength: request.headers['content-length'] }, 'admin api refused');
+    return sendError(reply, 'DB-ADMIN-BODY-TOO-LARGE', `the body exceeds the admin API's limit of ${request.routeOptions.bodyLimit ?? 0} bytes`);
+  }
+  // Fastify's own client errors: unparsable JSON, wrong content type.
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
     request.log.info({ code: 'DB-ADMIN-INVALID', fastifyCode: fe.code }, 'admin api refused');
     return sendError(reply, 'DB-ADMIN-INVALID', fe.message);
