@@ -12,14 +12,28 @@ export const AUTH_COOKIE = '__Host-drawbridge-auth';
 
 export const OUR_COOKIES = [CENTRAL_COOKIE, BROWSER_COOKIE, FLOW_COOKIE, APP_COOKIE, AUTH_COOKIE];
 
+/**
+ * The one rule for the name of a pair in a Cookie header, used both to read cookies and to strip ours before a request
+ * goes to the backend (the two disagreed: the parser trimmed `__Host-drawbridge-session =…` into the session cookie,
+ * the stripper did not recognise it, so it was accepted and forwarded). The name is the text before the first '='
+ * (the whole pair when there is none, as lenient backends read it), after the whitespace that follows ';'. Whitespace
+ * or a control character in it, or between it and '=', makes it no name (null): such a pair is never read as a cookie,
+ * and never forwarded, since a backend could read it as any name, ours included.
+ */
+export function cookieName(pair: string): string | null {
+  const eq = pair.indexOf('=');
+  const name = (eq < 0 ? pair : pair.slice(0, eq)).replace(/^[ \t]+/, '');
+  return /[\x00-\x20\x7f]/.test(name) ? null : name;
+}
+
 export function parseCookies(header: string | string[] | undefined): Map<string, string> {
   const out = new Map<string, string>();
   if (!header) return out;
   const text = Array.isArray(header) ? header.join('; ') : header;
   for (const part of text.split(';')) {
     const eq = part.indexOf('=');
-    if (eq <= 0) continue;
-    const name = part.slice(0, eq).trim();
+    const name = cookieName(part);
+    if (eq < 0 || !name) continue;
     // The first occurrence wins (the most specific path), and it cannot be shadowed by a later duplicate.
     if (!out.has(name)) out.set(name, part.slice(eq + 1).trim());
   }
@@ -42,12 +56,19 @@ export function clearCookie(name: string): string {
   return serializeCookie(name, '', { maxAge: 0 });
 }
 
-/** Removes Drawbridge's own cookies from a request before it goes to the backend. Returns the new header or undefined. */
+/**
+ * Removes Drawbridge's own cookies from a request before it goes to the backend, and every pair `cookieName` cannot
+ * name. Returns the new header or undefined.
+ */
 export function stripOurCookies(header: string | undefined): string | undefined {
   if (!header) return header;
   const kept = header
     .split(';')
     .map((p) => p.trim())
-    .filter((p) => p && !OUR_COOKIES.some((name) => p.startsWith(`${name}=`)));
+    .filter((p) => {
+      if (!p) return false;
+      const name = cookieName(p);
+      return name !== null && !OUR_COOKIES.includes(name);
+    });
   return kept.length ? kept.join('; ') : undefined;
 }
