@@ -224,7 +224,7 @@ export const catalogue = {
     status: 403,
     title: 'This account is locked for a while',
     user: 'Too many wrong passwords were tried for this account. Wait for the time shown and try again, or ask your help desk to unlock it.',
-    admin: 'The account passed the failed sign-in threshold and is locked for a period that doubles with each further failure. Unlock it with POST /api/v1/tenants/{tenant}/users/{id}/unlock (or reset its password).',
+    admin: 'Five failures in a row locked sign-in for 60 s (attempts during the lock neither count nor lengthen it). Failures from networks the user has signed in from before are counted apart from all others, so a lock caused elsewhere does not stop the user at their usual place; names that do not exist lock the same way. The sign-in log has each attempt with its client IP and whether its network was familiar. Unlock it with POST /api/v1/tenants/{tenant}/users/{id}/unlock (or reset its password).',
   },
   'DB-SIGNIN-RATE-LIMITED': {
     status: 429,

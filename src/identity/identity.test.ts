@@ -68,7 +68,7 @@ describe('recovery codes', () => {
 
 describe('lockout', () => {
   const t0 = new Date('2025-01-01T00:00:00Z');
-  it('locks after the threshold, doubling, capped; success resets', () => {
+  it('locks after the threshold for a fixed period; success resets', () => {
     let s = afterSuccess();
     for (let i = 1; i < DEFAULT_LOCKOUT.threshold; i++) {
       s = afterFailure(s, t0);
@@ -77,12 +77,22 @@ describe('lockout', () => {
     s = afterFailure(s, t0);
     assert.equal(isLocked(s, t0), true);
     assert.equal(lockRemaining(s, t0), 60);
-    s = afterFailure(s, t0);
-    assert.equal(lockRemaining(s, t0), 120);
-    for (let i = 0; i < 20; i++) s = afterFailure(s, t0);
-    assert.equal(lockRemaining(s, t0), 3600);
-    assert.equal(isLocked(s, new Date(t0.getTime() + 3601_000)), false);
     assert.deepEqual(afterSuccess(), { failedCount: 0, lockedUntil: null });
+  });
+  it('attempts during a lock do not lengthen it, and one failure after it does not lock again', () => {
+    let s = afterSuccess();
+    for (let i = 0; i < DEFAULT_LOCKOUT.threshold; i++) s = afterFailure(s, t0);
+    const t30 = new Date(t0.getTime() + 30_000);
+    for (let i = 0; i < 20; i++) s = afterFailure(s, t30);
+    assert.equal(lockRemaining(s, t30), 30);
+    // After the lock, the count starts again: one wrong password no longer locks for longer (issue 9).
+    const t61 = new Date(t0.getTime() + 61_000);
+    for (let i = 1; i < DEFAULT_LOCKOUT.threshold; i++) {
+      s = afterFailure(s, t61);
+      assert.equal(isLocked(s, t61), false, `failure ${i} after the lock`);
+    }
+    s = afterFailure(s, t61);
+    assert.equal(lockRemaining(s, t61), 60);
   });
 });
 

@@ -1,13 +1,14 @@
 /**
- * Account lockout after repeated failures (pure: the caller persists the state). Consecutive failures past the
- * threshold lock the account for a period that doubles with each further failure, up to a cap; a success resets.
+ * Account lockout after repeated failures (pure: the caller persists the state). Consecutive failures up to the
+ * threshold lock for a fixed period. Attempts during a lock neither count nor lengthen it, and a lock that has run
+ * out starts a fresh count: a steady trickle of wrong passwords can never keep an account shut for longer than the
+ * threshold allows, and the right password after the lock succeeds. A success resets.
  */
 export interface LockoutPolicy {
-  /** Failures allowed before the first lock. */
+  /** Failures that start a lock. */
   threshold: number;
-  /** First lock duration, seconds. */
-  baseSeconds: number;
-  maxSeconds: number;
+  /** Lock duration, seconds. */
+  lockSeconds: number;
 }
 
 export interface LockoutState {
@@ -16,7 +17,7 @@ export interface LockoutState {
   lockedUntil: string | null;
 }
 
-export const DEFAULT_LOCKOUT: LockoutPolicy = { threshold: 5, baseSeconds: 60, maxSeconds: 3600 };
+export const DEFAULT_LOCKOUT: LockoutPolicy = { threshold: 5, lockSeconds: 60 };
 
 export function isLocked(state: LockoutState, now: Date): boolean {
   return state.lockedUntil !== null && Date.parse(state.lockedUntil) > now.getTime();
@@ -29,10 +30,11 @@ export function lockRemaining(state: LockoutState, now: Date): number {
 }
 
 export function afterFailure(state: LockoutState, now: Date, policy: LockoutPolicy = DEFAULT_LOCKOUT): LockoutState {
-  const failedCount = state.failedCount + 1;
-  if (failedCount < policy.threshold) return { failedCount, lockedUntil: state.lockedUntil };
-  const seconds = Math.min(policy.baseSeconds * 2 ** (failedCount - policy.threshold), policy.maxSeconds);
-  return { failedCount, lockedUntil: new Date(now.getTime() + seconds * 1000).toISOString() };
+  if (isLocked(state, now)) return state;
+  // A lock that has run out is forgotten with the failures that caused it.
+  const failedCount = (state.lockedUntil === null ? state.failedCount : 0) + 1;
+  if (failedCount < policy.threshold) return { failedCount, lockedUntil: null };
+  return { failedCount, lockedUntil: new Date(now.getTime() + policy.lockSeconds * 1000).toISOString() };
 }
 
 export function afterSuccess(): LockoutState {

@@ -122,8 +122,11 @@ export interface Response {
 export class Client {
   readonly jar = new Map<string, Map<string, string>>();
   readonly port: number;
-  constructor(port: number) {
+  /** The loopback source address of this client's connections (e.g. `127.0.0.9`), so tests can sign in from several. */
+  readonly localAddress: string | undefined;
+  constructor(port: number, options: { localAddress?: string } = {}) {
     this.port = port;
+    this.localAddress = options.localAddress;
   }
   cookies(host: string): Map<string, string> {
     let jar = this.jar.get(host);
@@ -141,7 +144,7 @@ export class Client {
       headers['content-length'] = String(Buffer.byteLength(body));
     }
     return new Promise((resolve, reject) => {
-      const req = https.request({ host: '127.0.0.1', port: this.port, servername: u.hostname, path: `${u.pathname}${u.search}`, method: init.method ?? (body ? 'POST' : 'GET'), headers, rejectUnauthorized: false }, (res) => {
+      const req = https.request({ host: '127.0.0.1', port: this.port, localAddress: this.localAddress, servername: u.hostname, path: `${u.pathname}${u.search}`, method: init.method ?? (body ? 'POST' : 'GET'), headers, rejectUnauthorized: false }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {

@@ -5,6 +5,7 @@ import type { ErrorCode } from '../../errors/catalogue.ts';
 import { safeEqual, sign, unsign, type KeyRing } from '../../identity/keys.ts';
 import { createHmac } from 'node:crypto';
 import type { RateLimiter } from '../../identity/rate-limit.ts';
+import type { LockoutBook } from './lockout.ts';
 import type { DirectoryStore, SigninLogEntry } from '../../store/directory-types.ts';
 import type { App, Store } from '../../store/types.ts';
 import { BROWSER_COOKIE, CENTRAL_COOKIE, parseCookies, serializeCookie } from './cookies.ts';
@@ -44,6 +45,8 @@ export interface Ctx {
   readonly loginOrigin: string;
   ipLimiter: RateLimiter;
   accountLimiter: RateLimiter;
+  /** Failed sign-ins and locks (smart lockout). */
+  lockout: LockoutBook;
   recheckMs: number;
   now: () => number;
 }

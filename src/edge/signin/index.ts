@@ -12,6 +12,7 @@ import type { App } from '../../store/types.ts';
 import type { Identity } from '../../tunnel/protocol.ts';
 import { authenticate } from './app-host.ts';
 import type { Ctx, SigninDeps, SigninOptions } from './context.ts';
+import { createLockoutBook } from './lockout.ts';
 import { handleLoginRequest } from './login-host.ts';
 import { createMemorySessionStore, type SessionStore } from './sessions.ts';
 
@@ -55,6 +56,7 @@ export async function createSignin(deps: SigninDeps, options: SigninOptions = {}
     },
     ipLimiter: createRateLimiter({ limit: options.ipLimitPerMinute ?? 30, windowSeconds: 60, now }),
     accountLimiter: createRateLimiter({ limit: options.accountLimitPerMinute ?? 10, windowSeconds: 60, now }),
+    lockout: createLockoutBook(deps.directory, now),
     recheckMs: (options.recheckSeconds ?? 300) * 1000,
     now,
   };

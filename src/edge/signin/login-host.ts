@@ -7,7 +7,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import QRCode from 'qrcode';
 import type { ErrorCode } from '../../errors/catalogue.ts';
 import { catalogue } from '../../errors/catalogue.ts';
-import { afterFailure, isLocked, lockRemaining } from '../../identity/lockout.ts';
 import { hashPassword, needsRehash, verifyPassword } from '../../identity/password.ts';
 import { generateRecoveryCodes, hashRecoveryCode, looksLikeRecoveryCode } from '../../identity/recovery-codes.ts';
 import { generateTotpSecret, otpauthUri, verifyTotp } from '../../identity/totp.ts';
@@ -40,8 +39,7 @@ function passkeyHost(r: Req): PasskeyHost {
     resolveTenant: (tenantId) => resolveTenant(r.ctx, tenantId),
     completeMfa: (central, stateText, method) => completeMfa(r, central, stateText, method),
     async signedIn(tenantId, userId, stateText) {
-      const now = new Date(r.ctx.now());
-      await r.ctx.deps.directory.users.recordSignIn(tenantId, userId, now.toISOString());
+      await r.ctx.lockout.signedIn(tenantId, userId);
       // User verification made the passkey two factors in one: the session is complete at once.
       const central = await startCentralSession(r.ctx, r.req, tenantId, userId, ['webauthn'], false, true);
       const state = stateText ? decodeState(r.ctx.keys.key('state'), stateText, r.ctx.now()) : null;
@@ -262,27 +260,22 @@ async function postLogin(r: Req) {
 
   const { directory } = ctx.deps;
   const user = username ? await directory.users.findByLogin(tenant.id, username) : null;
-  const now = new Date(ctx.now());
-  if (user && isLocked(user, now)) {
+  // Unknown names go through the same count, lock and password work as real ones: no answer tells them apart.
+  const lock = await ctx.lockout.bucket(tenant.id, username, user, clientIp(req));
+  const locked = lock.remaining();
+  if (locked > 0) {
     // Spend the same time as a real check so a lock does not reveal itself by speed.
     await verifyPassword(password, null);
-    await writeLog(ctx, req, r.cid, { ...base, userId: user.id, username: user.upn, result: 'failure', code: 'DB-SIGNIN-LOCKED-OUT', detail: { lockedUntil: user.lockedUntil } });
-    return renderLogin(r, stateText, tenant, app, 403, { code: 'DB-SIGNIN-LOCKED-OUT', message: lockedMessage(lockRemaining(user, now)) }, username);
+    await writeLog(ctx, req, r.cid, { ...base, userId: user?.id ?? null, username: user?.upn ?? username, result: 'failure', code: 'DB-SIGNIN-LOCKED-OUT', detail: { lockSeconds: locked, familiar: lock.familiar } });
+    return renderLogin(r, stateText, tenant, app, 403, { code: 'DB-SIGNIN-LOCKED-OUT', message: lockedMessage(locked) }, username);
   }
   const hash = user?.hasPassword ? await directory.users.passwordHash(tenant.id, user.id) : null;
   const ok = await verifyPassword(password, hash);
   if (!ok || !user) {
-    let lockSeconds = 0;
-    let failedCount = 0;
-    if (user) {
-      const next = afterFailure(user, now);
-      await directory.users.setLockout(tenant.id, user.id, next);
-      lockSeconds = lockRemaining(next, now);
-      failedCount = next.failedCount;
-    }
+    const lockSeconds = await lock.fail();
     const lockedNow = lockSeconds > 0;
     const code: ErrorCode = lockedNow ? 'DB-SIGNIN-LOCKED-OUT' : 'DB-SIGNIN-BAD-CREDENTIALS';
-    await writeLog(ctx, req, r.cid, { ...base, userId: user?.id ?? null, username: user?.upn ?? username, result: 'failure', code, detail: { reason: user ? (user.hasPassword ? 'wrong-password' : 'no-password') : 'unknown-user', failedCount } });
+    await writeLog(ctx, req, r.cid, { ...base, userId: user?.id ?? null, username: user?.upn ?? username, result: 'failure', code, detail: { reason: user ? (user.hasPassword ? 'wrong-password' : 'no-password') : 'unknown-user', familiar: lock.familiar } });
     return renderLogin(r, stateText, tenant, app, lockedNow ? 403 : 401, {
       code,
       message: lockedNow ? lockedMessage(lockSeconds) : 'The user name or password is not right.',
@@ -299,7 +292,7 @@ async function postLogin(r: Req) {
   const central = await startCentral(r, tenant.id, user.id, ['password'], remember);
   // The failure counter resets only when the sign-in is complete: a right password alone must not wipe the
   // failures of second-factor guessing (completeMfa records the sign-in when the second factor passes).
-  if (central.stage === 'done') await directory.users.recordSignIn(tenant.id, user.id, now.toISOString());
+  if (central.stage === 'done') await ctx.lockout.signedIn(tenant.id, user.id);
   await afterPrimary(r, central, stateText, base);
 }
 
@@ -402,7 +395,8 @@ async function postMfa(r: Req) {
   const code = (form.get('code') ?? '').trim();
   const limited = ctx.accountLimiter.hit(`mfa:${central.tenantId}:${central.userId}`);
   const account = await directory.users.get(central.tenantId, central.userId);
-  const locked = account !== null && isLocked(account, new Date(ctx.now()));
+  const lock = account ? await ctx.lockout.bucket(central.tenantId, account.upn, account, clientIp(req)) : null;
+  const locked = lock !== null && lock.remaining() > 0;
   let method: 'totp' | 'recovery' | null = null;
   if (limited.allowed && !locked && code) {
     if (/^\d{6}$/.test(code.replace(/\s/g, ''))) {
@@ -417,7 +411,7 @@ async function postMfa(r: Req) {
     const errCode: ErrorCode = locked ? 'DB-SIGNIN-LOCKED-OUT' : limited.allowed ? 'DB-SIGNIN-MFA-FAILED' : 'DB-SIGNIN-RATE-LIMITED';
     central.mfaFailures++;
     const user = account;
-    if (user && !locked) await directory.users.setLockout(central.tenantId, user.id, afterFailure(user, new Date(ctx.now())));
+    if (lock && !locked) await lock.fail();
     await writeLog(ctx, req, r.cid, {
       tenantId: central.tenantId,
       event: 'mfa',
@@ -446,7 +440,7 @@ async function completeMfa(r: Req, central: CentralSession, stateText: string | 
   const upgraded: CentralSession = { ...central, id: newSecret(32), stage: 'done', authMethods: [...central.authMethods, method], mfaFailures: 0 };
   await ctx.sessions.putCentral(upgraded);
   const user = await ctx.deps.directory.users.get(central.tenantId, central.userId);
-  if (user) await ctx.deps.directory.users.recordSignIn(central.tenantId, user.id, new Date(ctx.now()).toISOString());
+  if (user) await ctx.lockout.signedIn(central.tenantId, user.id);
   await writeLog(ctx, r.req, r.cid, {
     tenantId: central.tenantId,
     event: 'mfa',

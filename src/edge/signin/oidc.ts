@@ -158,7 +158,7 @@ export async function handleOidcCallback(
     await writeLog(ctx, req, cid, { tenantId, event: 'signin', userId: user.id, username: user.upn, result: 'denied', code: 'DB-ACCESS-ACCOUNT-DISABLED', authMethod: 'oidc' });
     return sendError(req, res, 'DB-ACCESS-ACCOUNT-DISABLED', cid, undefined, clear);
   }
-  await directory.users.recordSignIn(tenantId, user.id, new Date(ctx.now()).toISOString());
+  await ctx.lockout.signedIn(tenantId, user.id);
   const central = await startCentralSession(ctx, req, tenantId, user.id, ['oidc'], false);
   await continueSignin(central, stateText);
 }

@@ -22,7 +22,6 @@ import {
 } from '@simplewebauthn/server';
 import type { ErrorCode } from '../../errors/catalogue.ts';
 import { sign, unsign } from '../../identity/keys.ts';
-import { afterFailure, isLocked } from '../../identity/lockout.ts';
 import { generateRecoveryCodes, hashRecoveryCode } from '../../identity/recovery-codes.ts';
 import type { Tenant } from '../../store/types.ts';
 import { centralCookie, csrfValid, currentCentral, writeLog, type Ctx } from './context.ts';
@@ -260,7 +259,8 @@ async function finishVerify(ctx: Ctx, host: PasskeyHost, stateText: string | nul
   const response = parseCredential<AuthenticationResponseJSON>(text);
   const limited = ctx.accountLimiter.hit(`mfa:${central.tenantId}:${central.userId}`);
   const account = await directory.users.get(central.tenantId, central.userId);
-  const locked = account !== null && isLocked(account, new Date(ctx.now()));
+  const lock = account ? await ctx.lockout.bucket(central.tenantId, account.upn, account, host.reply.req.socket.remoteAddress ?? null) : null;
+  const locked = lock !== null && lock.remaining() > 0;
   let failure: string;
   if (locked) failure = 'account locked';
   else if (!limited.allowed) failure = 'rate limited';
@@ -273,7 +273,7 @@ async function finishVerify(ctx: Ctx, host: PasskeyHost, stateText: string | nul
   }
   central.mfaFailures++;
   const user = account;
-  if (user && !locked) await directory.users.setLockout(central.tenantId, user.id, afterFailure(user, new Date(ctx.now())));
+  if (lock && !locked) await lock.fail();
   const code: ErrorCode = locked ? 'DB-SIGNIN-LOCKED-OUT' : limited.allowed ? FAILED.code : 'DB-SIGNIN-RATE-LIMITED';
   await writeLog(ctx, host.reply.req, host.reply.cid, {
     tenantId: central.tenantId, event: 'mfa', userId: central.userId, username: user?.upn ?? null, result: 'failure', code,
@@ -310,7 +310,8 @@ async function finishSignin(ctx: Ctx, host: PasskeyHost, stateText: string | nul
         await writeLog(ctx, host.reply.req, host.reply.cid, { ...base, result: 'denied', code: 'DB-ACCESS-ACCOUNT-DISABLED' });
         return sendError(host.reply.req, host.reply.res, 'DB-ACCESS-ACCOUNT-DISABLED', host.reply.cid, undefined, host.reply.cookies);
       }
-      if (isLocked(user, new Date(ctx.now()))) {
+      const lock = await ctx.lockout.bucket(tenant.id, user.upn, user, host.reply.req.socket.remoteAddress ?? null);
+      if (lock.remaining() > 0) {
         await writeLog(ctx, host.reply.req, host.reply.cid, { ...base, result: 'failure', code: 'DB-SIGNIN-LOCKED-OUT' });
         return showPage(ctx, host, 'signin', stateText, 403, { code: 'DB-SIGNIN-LOCKED-OUT', message: 'This account is locked for a while after too many failed attempts.' });
       }
