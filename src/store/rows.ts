@@ -4,6 +4,21 @@
  * passes its `CellReaders`.
  */
 import type { App, AuditEvent, Connector, ConnectorGroup, EnrollmentToken, PreAuth, Tenant } from './types.ts';
+import type {
+  AppAssignment,
+  DirectoryGroup,
+  IdentitySettings,
+  LicenceAssignment,
+  LicenceSku,
+  OidcSettings,
+  Principal,
+  PrincipalType,
+  SigninLogEntry,
+  SigninResult,
+  TotpEnrollment,
+  User,
+  WebAuthnCredential,
+} from './directory-types.ts';
 import { parseStoredSso } from './validate.ts';
 
 type Row = Record<string, unknown>;
@@ -95,4 +110,98 @@ export function auditFromRow(r: Row, read: CellReaders): AuditEvent {
 
 function timeOrNull(v: unknown, read: CellReaders): string | null {
   return v === null || v === undefined ? null : read.time(v);
+}
+
+// ---- The directory (directory-types.ts). ----
+
+export function userFromRow(r: Row, read: CellReaders): User {
+  return {
+    id: str(r.id),
+    tenantId: str(r.tenant_id),
+    upn: str(r.upn),
+    displayName: str(r.display_name),
+    email: strOrNull(r.email),
+    onPremName: strOrNull(r.onprem_name),
+    enabled: read.bool(r.enabled),
+    source: str(r.source) as User['source'],
+    hasPassword: r.password_hash !== null && r.password_hash !== undefined,
+    failedCount: Number(r.failed_count),
+    lockedUntil: timeOrNull(r.locked_until, read),
+    lastSignInAt: timeOrNull(r.last_signin_at, read),
+    createdAt: read.time(r.created_at),
+    updatedAt: read.time(r.updated_at),
+  };
+}
+
+export function directoryGroupFromRow(r: Row, read: CellReaders): DirectoryGroup {
+  return {
+    id: str(r.id),
+    tenantId: str(r.tenant_id),
+    name: str(r.name),
+    description: str(r.description),
+    externalId: strOrNull(r.external_id),
+    createdAt: read.time(r.created_at),
+  };
+}
+
+const principalFromRow = (r: Row): Principal => ({ type: str(r.principal_type) as PrincipalType, id: str(r.principal_id) });
+
+export function licenceAssignmentFromRow(r: Row, read: CellReaders): LicenceAssignment {
+  return { tenantId: str(r.tenant_id), sku: str(r.sku) as LicenceSku, principal: principalFromRow(r), createdAt: read.time(r.created_at) };
+}
+
+export function appAssignmentFromRow(r: Row, read: CellReaders): AppAssignment {
+  return { tenantId: str(r.tenant_id), appId: str(r.app_id), principal: principalFromRow(r), createdAt: read.time(r.created_at) };
+}
+
+export function webauthnFromRow(r: Row, read: CellReaders): WebAuthnCredential {
+  return {
+    id: str(r.id),
+    tenantId: str(r.tenant_id),
+    userId: str(r.user_id),
+    credentialId: str(r.credential_id),
+    publicKey: str(r.public_key),
+    counter: Number(r.counter),
+    transports: JSON.parse(read.jsonText(r.transports) ?? '[]') as string[],
+    name: str(r.name),
+    createdAt: read.time(r.created_at),
+    lastUsedAt: timeOrNull(r.last_used_at, read),
+  };
+}
+
+/** The TOTP enrolment with its secret still sealed (the store opens it with its key ring). */
+export function totpFromRow(r: Row, read: CellReaders): Omit<TotpEnrollment, 'secret'> & { sealed: string } {
+  return { sealed: str(r.secret_sealed), confirmed: read.bool(r.confirmed), lastStep: r.last_step === null ? null : Number(r.last_step), createdAt: read.time(r.created_at) };
+}
+
+export function signinEntryFromRow(r: Row, read: CellReaders): SigninLogEntry {
+  return {
+    id: str(r.id),
+    tenantId: str(r.tenant_id),
+    time: read.time(r.time),
+    event: str(r.event),
+    userId: strOrNull(r.user_id),
+    username: strOrNull(r.username),
+    appId: strOrNull(r.app_id),
+    clientIp: strOrNull(r.client_ip),
+    userAgent: strOrNull(r.user_agent),
+    result: str(r.result) as SigninResult,
+    code: strOrNull(r.code),
+    authMethod: strOrNull(r.auth_method),
+    mfaMethod: strOrNull(r.mfa_method),
+    correlationId: strOrNull(r.correlation_id),
+    detail: read.object(r.detail),
+  };
+}
+
+/** Identity settings; `oidc` is the opened (decrypted) OIDC block, or null. */
+export function identitySettingsFromRow(tenantId: string, r: Row, read: CellReaders, oidc: OidcSettings | null): IdentitySettings {
+  return {
+    tenantId,
+    requireMfa: read.bool(r.require_mfa),
+    sessionIdleSeconds: Number(r.session_idle),
+    sessionAbsoluteSeconds: Number(r.session_absolute),
+    allowPersistentSessions: read.bool(r.allow_persistent),
+    oidc,
+  };
 }

@@ -1,11 +1,12 @@
 /**
  * Rules both store implementations (sqlite/, postgres/) apply outside SQL: enum checks, the enrollment token's
- * format and hashing, the audit page size. One copy, so the two stores answer alike.
+ * format and hashing, the audit page size, the directory's checks and defaults. One copy, so the two stores answer alike.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { DrawbridgeError } from '../errors/drawbridge-error.ts';
 import { ID_PATTERN } from './ids.ts';
 import type { AppPatch, ConnectorPatch, PreAuth } from './types.ts';
+import { LICENCE_SKUS, type IdentitySettings, type Licence, type LicenceSku, type OidcSettings, type Principal } from './directory-types.ts';
 import { checkBackendTimeout, checkInternalUrl, checkSso, parseExternalUrl, requireSlug } from './validate.ts';
 
 export function checkPreAuth(value: string): PreAuth {
@@ -97,3 +98,137 @@ export const CONNECTOR_PATCH_COLUMNS: Record<keyof ConnectorPatch, string> = {
   certNotAfter: 'cert_not_after',
   previousCertSerial: 'previous_cert_serial',
 };
+
+// ---- The directory (directory-types.ts): the same checks and defaults in both stores. ----
+
+const UPN = /^[a-z0-9._%+'-]+(@[a-z0-9.-]+)?$/;
+
+export function normaliseUpn(upn: string): string {
+  const value = upn.trim().toLowerCase();
+  if (!UPN.test(value) || value.length > 254) throw new DrawbridgeError('DB-ADMIN-INVALID', 'upn must look like name or name@domain');
+  return value;
+}
+
+/** What `users.findByLogin` looks up (lower-case, trimmed), or null when it cannot be anyone's login. */
+export function loginKey(login: string): string | null {
+  const value = login.trim().toLowerCase();
+  return value && value.length <= 254 ? value : null;
+}
+
+export function checkDirectoryGroupName(name: string | undefined): string {
+  const value = name?.trim();
+  if (!value || value.length > 256) throw new DrawbridgeError('DB-ADMIN-INVALID', 'name is required (up to 256 characters)');
+  return value;
+}
+
+/** The name a group mirrored from the identity provider gets when a local group already has its name. */
+export const externalGroupName = (name: string, externalId: string, taken: boolean): string => (taken ? `${name} (${externalId})` : name);
+export const EXTERNAL_GROUP_DESCRIPTION = 'From the identity provider';
+
+export function checkSku(sku: string): LicenceSku {
+  if (!(LICENCE_SKUS as readonly string[]).includes(sku)) throw new DrawbridgeError('DB-ADMIN-INVALID', `sku must be one of ${LICENCE_SKUS.join(', ')}`);
+  return sku as LicenceSku;
+}
+
+export function checkSeats(seats: number): number {
+  if (!Number.isInteger(seats) || seats < 0) throw new DrawbridgeError('DB-ADMIN-INVALID', 'seats must be a whole number ≥ 0');
+  return seats;
+}
+
+export function checkPrincipal(p: Principal): Principal {
+  if (!p || (p.type !== 'user' && p.type !== 'group') || typeof p.id !== 'string') {
+    throw new DrawbridgeError('DB-ADMIN-INVALID', 'principal must be {type: "user"|"group", id}');
+  }
+  return p;
+}
+
+export const noLicence = (sku: string): DrawbridgeError => new DrawbridgeError('DB-ADMIN-NOT-FOUND', `the tenant has no ${sku} licence; set its seats first`);
+export const seatsExceeded = (sku: string, seats: number, used: number): DrawbridgeError =>
+  new DrawbridgeError('DB-ADMIN-CONFLICT', `the ${sku} licence has ${seats} seats and this assignment would need ${used}`);
+
+/**
+ * Whether a user holds a licence: direct assignments are seat-checked when made; group-based ones count only while
+ * the pool is not oversubscribed.
+ */
+export const holdsLicence = (licence: Licence, direct: boolean, viaGroup: boolean): boolean => direct || (viaGroup && licence.used <= licence.seats);
+
+export const DEFAULT_IDLE_SECONDS = 8 * 3600;
+export const DEFAULT_ABSOLUTE_SECONDS = 24 * 3600;
+
+export function defaultIdentitySettings(tenantId: string): IdentitySettings {
+  return { tenantId, requireMfa: false, sessionIdleSeconds: DEFAULT_IDLE_SECONDS, sessionAbsoluteSeconds: DEFAULT_ABSOLUTE_SECONDS, allowPersistentSessions: false, oidc: null };
+}
+
+/** The settings after `patch`, checked; the OIDC block with its defaults filled in. */
+export function mergeIdentitySettings(current: IdentitySettings, patch: Partial<Omit<IdentitySettings, 'tenantId'>>): IdentitySettings {
+  const merged = { ...current, ...patch, tenantId: current.tenantId };
+  if (!Number.isInteger(merged.sessionIdleSeconds) || merged.sessionIdleSeconds < 60) throw new DrawbridgeError('DB-ADMIN-INVALID', 'sessionIdleSeconds must be ≥ 60');
+  if (!Number.isInteger(merged.sessionAbsoluteSeconds) || merged.sessionAbsoluteSeconds < merged.sessionIdleSeconds) {
+    throw new DrawbridgeError('DB-ADMIN-INVALID', 'sessionAbsoluteSeconds must be ≥ sessionIdleSeconds');
+  }
+  return { ...merged, oidc: merged.oidc ? checkOidc(merged.oidc) : null };
+}
+
+function checkOidc(oidc: OidcSettings): OidcSettings {
+  let issuer: URL;
+  try {
+    issuer = new URL(oidc.issuer);
+  } catch {
+    throw new DrawbridgeError('DB-ADMIN-INVALID', 'oidc.issuer must be a URL');
+  }
+  const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(issuer.hostname);
+  if (issuer.protocol !== 'https:' && !(loopback && oidc.allowInsecureLoopback)) throw new DrawbridgeError('DB-ADMIN-INVALID', 'oidc.issuer must be https');
+  if (!oidc.clientId) throw new DrawbridgeError('DB-ADMIN-INVALID', 'oidc.clientId is required');
+  return {
+    issuer: oidc.issuer,
+    clientId: oidc.clientId,
+    clientSecret: oidc.clientSecret ?? null,
+    displayName: oidc.displayName || 'your organisation',
+    scopes: oidc.scopes?.length ? oidc.scopes : ['openid', 'profile', 'email'],
+    usernameClaim: oidc.usernameClaim || 'preferred_username',
+    groupsClaim: oidc.groupsClaim || 'groups',
+    autoCreateUsers: oidc.autoCreateUsers ?? true,
+    allowInsecureLoopback: oidc.allowInsecureLoopback ?? false,
+  };
+}
+
+/** What the sealed secrets are bound to (AES-GCM additional data), so a sealed value cannot be moved to another row. */
+export const sealedFor = {
+  totp: (tenantId: string, userId: string): string => `totp:${tenantId}:${userId}`,
+  oidc: (tenantId: string): string => `oidc:${tenantId}`,
+};
+
+/** Page sizes of the directory's lists (users, sign-in log): the default and the largest. */
+export const pageLimit = (limit: number | undefined): number => Math.min(Math.max(limit ?? 100, 1), 1000);
+
+/** Users are paged by UPN; the cursor is the last UPN of the page, opaque to callers. */
+export const userCursor = {
+  encode: (upn: string): string => Buffer.from(upn).toString('base64url'),
+  decode: (cursor: string | undefined): string => (cursor ? Buffer.from(cursor, 'base64url').toString() : ''),
+};
+
+/** The sign-in log is paged newest first by its sequence number; the cursor is the last one of the page. */
+export const signinCursor = {
+  encode: (seq: unknown): string => Buffer.from(String(seq)).toString('base64url'),
+  decode(cursor: string): number {
+    const seq = Number(Buffer.from(cursor, 'base64url').toString());
+    if (!Number.isInteger(seq)) throw new DrawbridgeError('DB-ADMIN-INVALID', 'cursor is not valid');
+    return seq;
+  },
+};
+
+/** Sign-in log filter field → column (exact match); `since`/`until` bound the time, `cursor` the sequence. */
+export const SIGNIN_FILTER_COLUMNS = {
+  userId: 'user_id',
+  username: 'username',
+  appId: 'app_id',
+  result: 'result',
+  code: 'code',
+  event: 'event',
+  clientIp: 'client_ip',
+} as const;
+
+/** The sign-in log entry as stored: free text cut to size, detail never missing. */
+export function signinEntryToStore<E extends { username: string | null; userAgent: string | null; detail?: Record<string, unknown> }>(entry: E): E & { detail: Record<string, unknown> } {
+  return { ...entry, username: entry.username?.slice(0, 256) ?? null, userAgent: entry.userAgent?.slice(0, 512) ?? null, detail: entry.detail ?? {} };
+}

@@ -7,7 +7,9 @@
  * memory and refreshes them on `onChange`.
  */
 
+import type { KeyRing } from '../identity/keys.ts';
 import type { AppSso } from '../tunnel/protocol.ts';
+import type { DirectoryStore } from './directory-types.ts';
 
 export type PreAuth = 'passthrough' | 'idp';
 export type { AppSso };
@@ -178,6 +180,16 @@ export interface Store {
     append(event: Omit<AuditEvent, 'id' | 'time'> & { time?: string }): Promise<AuditEvent>;
     list(tenantId: string, filter?: { action?: string; target?: string; since?: string; limit?: number; cursor?: string }): Promise<Page<AuditEvent>>;
   };
+  /**
+   * The identity directory (users, groups, licences, assignments, MFA, settings, sign-in log) in this store's
+   * database, with the same tenant scoping; its contract suite is `store/directory-contract.ts`.
+   */
+  readonly directory: DirectoryStore;
+  /**
+   * The identity key ring the directory seals secrets (TOTP, OIDC client secret) with: the same for every edge node
+   * on this store. SQLite: `<stateDir>/identity.key`; PostgreSQL: a master key in the database (postgres/keys.ts).
+   */
+  readonly identityKeys: KeyRing;
   /** Subscribe to changes made through this store (and, in a cluster, through any node). Returns unsubscribe. */
   onChange(listener: (event: ChangeEvent) => void): () => void;
   close(): Promise<void>;

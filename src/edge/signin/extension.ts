@@ -1,27 +1,18 @@
 /**
- * Plugs pre-authentication into the core edge (`EdgeExtensions`): opens the directory beside the SQLite store,
+ * Plugs pre-authentication into the core edge (`EdgeExtensions`): takes the store's directory,
  * creates the sign-in service, and hands the edge its `authenticate` hook and the `login.<domain>` system host.
  */
 import type { EdgeExtensions } from '../edge.ts';
-import { DrawbridgeError } from '../../errors/drawbridge-error.ts';
-import { loadKeyRing } from '../../identity/keys.ts';
 import type { DirectoryStore } from '../../store/directory-types.ts';
-import { createSqliteDirectory } from '../../store/sqlite/directory.ts';
-import type { SqliteStore } from '../../store/sqlite/index.ts';
 import type { Store } from '../../store/types.ts';
 import { createSignin, type Signin } from './index.ts';
 import { createRedisSessionStore } from './redis-sessions.ts';
 import { directoryRoutes } from '../admin/directory-routes.ts';
 import { signinLogRoutes } from '../admin/signin-log-routes.ts';
 
-/** The directory of an open store (SQLite today: it shares the store's connection). */
-export function openDirectory(store: Store, stateDir: string): DirectoryStore {
-  const db = (store as Partial<SqliteStore>).db;
-  if (!db) {
-    throw new DrawbridgeError('DB-CONFIG-INVALID',
-      'the directory needs the SQLite store for now, and this edge is configured with store.kind postgres: use store.kind sqlite (the default) until the directory moves to PostgreSQL');
-  }
-  return createSqliteDirectory(db, loadKeyRing(stateDir));
+/** The directory of an open store (`store.directory`; the store knows its own state directory and key ring). */
+export function openDirectory(store: Store, _stateDir?: string): DirectoryStore {
+  return store.directory;
 }
 
 export function signinExtension(onReady?: (signin: Signin, directory: DirectoryStore) => void): EdgeExtensions {

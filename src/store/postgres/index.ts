@@ -6,7 +6,8 @@
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import type { Pool } from 'pg';
-import { loadMigrations } from '../migrations/index.ts';
+import { loadMigrations } from '../migrations.ts';
+import { DrawbridgeError } from '../../errors/drawbridge-error.ts';
 import type { Store } from '../types.ts';
 import { appsRepo } from './apps.ts';
 import { auditRepo } from './audit.ts';
@@ -48,6 +49,11 @@ function describe(err: unknown): string {
   return e.message || e.code || (e.errors?.length ? describe(e.errors[0]) : String(err));
 }
 
+function noDirectoryYet(): never {
+  throw new DrawbridgeError('DB-CONFIG-INVALID',
+    'the directory needs the SQLite store for now, and this edge is configured with store.kind postgres: use store.kind sqlite (the default) until the directory moves to PostgreSQL');
+}
+
 export async function openPostgresStore(url: string): Promise<PostgresStore> {
   const config = { connectionString: url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS };
   const pool = new pg.Pool({ ...config, max: POOL_MAX });
@@ -71,6 +77,12 @@ export async function openPostgresStore(url: string): Promise<PostgresStore> {
     connectors: connectorsRepo(ctx),
     apps: appsRepo(ctx),
     audit: auditRepo(ctx),
+    get directory(): never {
+      return noDirectoryYet();
+    },
+    get identityKeys(): never {
+      return noDirectoryYet();
+    },
     onChange: (listener) => changes.subscribe(listener),
     async close() {
       await changes.close();

@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import type { Migration } from '../migrations/index.ts';
+import type { Migration } from '../migrations.ts';
 import { now } from './db.ts';
 
 /** Advisory lock class for schema migrations ("Draw"); the object key is a hash of the schema being migrated. */

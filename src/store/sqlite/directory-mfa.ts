@@ -1,44 +1,29 @@
 /** MFA credentials and identity settings. TOTP secrets and the OIDC client secret are sealed (AES-256-GCM) at rest. */
 import type { DatabaseSync } from 'node:sqlite';
-import { DrawbridgeError } from '../../errors/drawbridge-error.ts';
 import { open, seal, type KeyRing } from '../../identity/keys.ts';
 import type { DirectoryStore, IdentitySettings, OidcSettings, WebAuthnCredential } from '../directory-types.ts';
-import { bool, now, str, strOrNull, tx, type Row } from './db.ts';
-import { newDirectoryId } from './directory-ids.ts';
+import { newDirectoryId } from '../directory-ids.ts';
+import { identitySettingsFromRow, totpFromRow, webauthnFromRow } from '../rows.ts';
+import { defaultIdentitySettings, mergeIdentitySettings, sealedFor } from '../rules.ts';
+import { bool, cells, guard, notFound, now, tx, type Row } from './db.ts';
 
-export const DEFAULT_IDLE_SECONDS = 8 * 3600;
-export const DEFAULT_ABSOLUTE_SECONDS = 24 * 3600;
-
-function toCredential(r: Row): WebAuthnCredential {
-  return {
-    id: str(r.id),
-    tenantId: str(r.tenant_id),
-    userId: str(r.user_id),
-    credentialId: str(r.credential_id),
-    publicKey: str(r.public_key),
-    counter: Number(r.counter),
-    transports: JSON.parse(str(r.transports)) as string[],
-    name: str(r.name),
-    createdAt: str(r.created_at),
-    lastUsedAt: strOrNull(r.last_used_at),
-  };
-}
+const toCredential = (r: Row): WebAuthnCredential => webauthnFromRow(r, cells);
 
 export function createMfaRepo(db: DatabaseSync, keys: KeyRing): DirectoryStore['mfa'] {
-  const aad = (tenantId: string, userId: string) => `totp:${tenantId}:${userId}`;
+  /** Credentials are only ever written for a user of the same tenant (the foreign key would refuse it less clearly). */
+  const requireUser = (tenantId: string, userId: string): void => {
+    if (!db.prepare('SELECT 1 FROM dir_users WHERE tenant_id = ? AND id = ?').get(tenantId, userId)) throw notFound('user', userId);
+  };
   const mfa: DirectoryStore['mfa'] = {
     async getTotp(tenantId, userId) {
       const r = db.prepare('SELECT * FROM dir_totp WHERE tenant_id = ? AND user_id = ?').get(tenantId, userId) as Row | undefined;
       if (!r) return null;
-      return {
-        secret: open(keys.key('totp'), str(r.secret_sealed), aad(tenantId, userId)),
-        confirmed: bool(r.confirmed),
-        lastStep: r.last_step === null ? null : Number(r.last_step),
-        createdAt: str(r.created_at),
-      };
+      const { sealed, ...totp } = totpFromRow(r, cells);
+      return { secret: open(keys.key('totp'), sealed, sealedFor.totp(tenantId, userId)), ...totp };
     },
     async setTotp(tenantId, userId, secret, confirmed = false) {
-      const sealed = seal(keys.key('totp'), secret, aad(tenantId, userId));
+      requireUser(tenantId, userId);
+      const sealed = seal(keys.key('totp'), secret, sealedFor.totp(tenantId, userId));
       db.prepare(
         `INSERT INTO dir_totp (tenant_id, user_id, secret_sealed, confirmed, last_step, created_at) VALUES (?, ?, ?, ?, NULL, ?)
          ON CONFLICT (tenant_id, user_id) DO UPDATE SET secret_sealed = excluded.secret_sealed, confirmed = excluded.confirmed, last_step = NULL, created_at = excluded.created_at`,
@@ -62,6 +47,7 @@ export function createMfaRepo(db: DatabaseSync, keys: KeyRing): DirectoryStore['
     },
     async setRecoveryCodes(tenantId, userId, hashes) {
       tx(db, () => {
+        requireUser(tenantId, userId);
         db.prepare('DELETE FROM dir_recovery_codes WHERE tenant_id = ? AND user_id = ?').run(tenantId, userId);
         const insert = db.prepare('INSERT OR IGNORE INTO dir_recovery_codes (tenant_id, user_id, code_hash) VALUES (?, ?, ?)');
         for (const h of hashes) insert.run(tenantId, userId, h);
@@ -85,10 +71,13 @@ export function createMfaRepo(db: DatabaseSync, keys: KeyRing): DirectoryStore['
       return r ? toCredential(r) : null;
     },
     async webauthnAdd(tenantId, userId, cred) {
+      requireUser(tenantId, userId);
       const id = newDirectoryId('wac');
-      db.prepare(
-        'INSERT INTO dir_webauthn_credentials (id, tenant_id, user_id, credential_id, public_key, counter, transports, name, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-      ).run(id, tenantId, userId, cred.credentialId, cred.publicKey, cred.counter, JSON.stringify(cred.transports), cred.name, now());
+      guard('passkey', () =>
+        db
+          .prepare('INSERT INTO dir_webauthn_credentials (id, tenant_id, user_id, credential_id, public_key, counter, transports, name, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+          .run(id, tenantId, userId, cred.credentialId, cred.publicKey, cred.counter, JSON.stringify(cred.transports), cred.name, now()),
+      );
       return toCredential(db.prepare('SELECT * FROM dir_webauthn_credentials WHERE id = ?').get(id) as Row);
     },
     async webauthnUse(tenantId, credentialId, counter) {
@@ -106,54 +95,17 @@ export function createMfaRepo(db: DatabaseSync, keys: KeyRing): DirectoryStore['
   return mfa;
 }
 
-function checkOidc(oidc: OidcSettings): OidcSettings {
-  let issuer: URL;
-  try {
-    issuer = new URL(oidc.issuer);
-  } catch {
-    throw new DrawbridgeError('DB-ADMIN-INVALID', 'oidc.issuer must be a URL');
-  }
-  const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(issuer.hostname);
-  if (issuer.protocol !== 'https:' && !(loopback && oidc.allowInsecureLoopback)) throw new DrawbridgeError('DB-ADMIN-INVALID', 'oidc.issuer must be https');
-  if (!oidc.clientId) throw new DrawbridgeError('DB-ADMIN-INVALID', 'oidc.clientId is required');
-  return {
-    issuer: oidc.issuer,
-    clientId: oidc.clientId,
-    clientSecret: oidc.clientSecret ?? null,
-    displayName: oidc.displayName || 'your organisation',
-    scopes: oidc.scopes?.length ? oidc.scopes : ['openid', 'profile', 'email'],
-    usernameClaim: oidc.usernameClaim || 'preferred_username',
-    groupsClaim: oidc.groupsClaim || 'groups',
-    autoCreateUsers: oidc.autoCreateUsers ?? true,
-    allowInsecureLoopback: oidc.allowInsecureLoopback ?? false,
-  };
-}
-
 export function createSettingsRepo(db: DatabaseSync, keys: KeyRing): DirectoryStore['settings'] {
-  const aad = (tenantId: string) => `oidc:${tenantId}`;
   const get = async (tenantId: string): Promise<IdentitySettings> => {
     const r = db.prepare('SELECT * FROM dir_identity_settings WHERE tenant_id = ?').get(tenantId) as Row | undefined;
-    if (!r) {
-      return { tenantId, requireMfa: false, sessionIdleSeconds: DEFAULT_IDLE_SECONDS, sessionAbsoluteSeconds: DEFAULT_ABSOLUTE_SECONDS, allowPersistentSessions: false, oidc: null };
-    }
-    return {
-      tenantId,
-      requireMfa: bool(r.require_mfa),
-      sessionIdleSeconds: Number(r.session_idle),
-      sessionAbsoluteSeconds: Number(r.session_absolute),
-      allowPersistentSessions: bool(r.allow_persistent),
-      oidc: r.oidc_sealed === null ? null : (JSON.parse(open(keys.key('totp'), str(r.oidc_sealed), aad(tenantId))) as OidcSettings),
-    };
+    if (!r) return defaultIdentitySettings(tenantId);
+    const oidc = r.oidc_sealed === null ? null : (JSON.parse(open(keys.key('totp'), r.oidc_sealed as string, sealedFor.oidc(tenantId))) as OidcSettings);
+    return identitySettingsFromRow(tenantId, r, cells, oidc);
   };
   return {
     get,
     async update(tenantId, patch) {
-      const merged = { ...(await get(tenantId)), ...patch, tenantId };
-      if (!Number.isInteger(merged.sessionIdleSeconds) || merged.sessionIdleSeconds < 60) throw new DrawbridgeError('DB-ADMIN-INVALID', 'sessionIdleSeconds must be ≥ 60');
-      if (!Number.isInteger(merged.sessionAbsoluteSeconds) || merged.sessionAbsoluteSeconds < merged.sessionIdleSeconds) {
-        throw new DrawbridgeError('DB-ADMIN-INVALID', 'sessionAbsoluteSeconds must be ≥ sessionIdleSeconds');
-      }
-      const oidc = merged.oidc ? checkOidc(merged.oidc) : null;
+      const merged = mergeIdentitySettings(await get(tenantId), patch);
       db.prepare(
         `INSERT INTO dir_identity_settings (tenant_id, require_mfa, session_idle, session_absolute, allow_persistent, oidc_sealed, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (tenant_id) DO UPDATE SET require_mfa = excluded.require_mfa, session_idle = excluded.session_idle, session_absolute = excluded.session_absolute,
@@ -164,7 +116,7 @@ export function createSettingsRepo(db: DatabaseSync, keys: KeyRing): DirectorySt
         merged.sessionIdleSeconds,
         merged.sessionAbsoluteSeconds,
         merged.allowPersistentSessions ? 1 : 0,
-        oidc ? seal(keys.key('totp'), JSON.stringify(oidc), aad(tenantId)) : null,
+        merged.oidc ? seal(keys.key('totp'), JSON.stringify(merged.oidc), sealedFor.oidc(tenantId)) : null,
         now(),
       );
       return get(tenantId);

@@ -5,75 +5,32 @@
  * every statement scoped by tenant, constraint failures mapped to DB-ADMIN-CONFLICT.
  */
 import type { DatabaseSync } from 'node:sqlite';
-import { DrawbridgeError } from '../../errors/drawbridge-error.ts';
 import { hashPassword } from '../../identity/password.ts';
 import type { KeyRing } from '../../identity/keys.ts';
-import type {
-  AccessFacts,
-  AppAssignment,
-  DirectoryGroup,
-  DirectoryStore,
-  Licence,
-  LicenceAssignment,
-  LicenceSku,
-  Principal,
-  User,
-} from '../directory-types.ts';
-import { LICENCE_SKUS } from '../directory-types.ts';
-import { bool, guard, notFound, now, str, strOrNull, tx, type Row } from './db.ts';
-import { newDirectoryId } from './directory-ids.ts';
+import type { AccessFacts, DirectoryGroup, DirectoryStore, Licence, LicenceSku, Principal, User } from '../directory-types.ts';
+import { newDirectoryId } from '../directory-ids.ts';
+import { appAssignmentFromRow, directoryGroupFromRow, licenceAssignmentFromRow, userFromRow } from '../rows.ts';
+import {
+  checkDirectoryGroupName,
+  checkPrincipal,
+  checkSeats,
+  checkSku,
+  EXTERNAL_GROUP_DESCRIPTION,
+  externalGroupName,
+  holdsLicence,
+  loginKey,
+  noLicence,
+  normaliseUpn,
+  pageLimit,
+  seatsExceeded,
+  userCursor,
+} from '../rules.ts';
+import { cells, guard, notFound, now, str, strOrNull, tx, type Row } from './db.ts';
 import { createMfaRepo, createSettingsRepo } from './directory-mfa.ts';
 import { createSigninLogRepo } from './signin-log.ts';
 
-const UPN = /^[a-z0-9._%+'-]+(@[a-z0-9.-]+)?$/;
-
-export function normaliseUpn(upn: string): string {
-  const value = upn.trim().toLowerCase();
-  if (!UPN.test(value) || value.length > 254) throw new DrawbridgeError('DB-ADMIN-INVALID', 'upn must look like name or name@domain');
-  return value;
-}
-
-function toUser(r: Row): User {
-  return {
-    id: str(r.id),
-    tenantId: str(r.tenant_id),
-    upn: str(r.upn),
-    displayName: str(r.display_name),
-    email: strOrNull(r.email),
-    onPremName: strOrNull(r.onprem_name),
-    enabled: bool(r.enabled),
-    source: str(r.source) as User['source'],
-    hasPassword: r.password_hash !== null,
-    failedCount: Number(r.failed_count),
-    lockedUntil: strOrNull(r.locked_until),
-    lastSignInAt: strOrNull(r.last_signin_at),
-    createdAt: str(r.created_at),
-    updatedAt: str(r.updated_at),
-  };
-}
-
-function toGroup(r: Row): DirectoryGroup {
-  return {
-    id: str(r.id),
-    tenantId: str(r.tenant_id),
-    name: str(r.name),
-    description: str(r.description),
-    externalId: strOrNull(r.external_id),
-    createdAt: str(r.created_at),
-  };
-}
-
-function checkSku(sku: string): LicenceSku {
-  if (!(LICENCE_SKUS as readonly string[]).includes(sku)) throw new DrawbridgeError('DB-ADMIN-INVALID', `sku must be one of ${LICENCE_SKUS.join(', ')}`);
-  return sku as LicenceSku;
-}
-
-function checkPrincipal(p: Principal): Principal {
-  if (!p || (p.type !== 'user' && p.type !== 'group') || typeof p.id !== 'string') {
-    throw new DrawbridgeError('DB-ADMIN-INVALID', 'principal must be {type: "user"|"group", id}');
-  }
-  return p;
-}
+const toUser = (r: Row): User => userFromRow(r, cells);
+const toGroup = (r: Row): DirectoryGroup => directoryGroupFromRow(r, cells);
 
 export function createSqliteDirectory(db: DatabaseSync, keys: KeyRing): DirectoryStore {
   const userRow = (tenantId: string, id: string) =>
@@ -126,8 +83,8 @@ export function createSqliteDirectory(db: DatabaseSync, keys: KeyRing): Director
       return r ? toUser(r) : null;
     },
     async findByLogin(tenantId, login) {
-      const value = login.trim().toLowerCase();
-      if (!value || value.length > 254) return null;
+      const value = loginKey(login);
+      if (!value) return null;
       const exact = db.prepare('SELECT * FROM dir_users WHERE tenant_id = ? AND upn = ?').get(tenantId, value) as Row | undefined;
       if (exact) return toUser(exact);
       if (value.includes('@')) return null;
@@ -137,14 +94,14 @@ export function createSqliteDirectory(db: DatabaseSync, keys: KeyRing): Director
       return prefix.length === 1 ? toUser(prefix[0]) : null;
     },
     async list(tenantId, filter = {}) {
-      const limit = Math.min(Math.max(filter.limit ?? 100, 1), 1000);
-      const after = filter.cursor ? Buffer.from(filter.cursor, 'base64url').toString() : '';
+      const limit = pageLimit(filter.limit);
+      const after = userCursor.decode(filter.cursor);
       const search = filter.search ? `%${filter.search.toLowerCase()}%` : '%';
       const rows = db
         .prepare('SELECT * FROM dir_users WHERE tenant_id = ? AND upn > ? AND (upn LIKE ? OR lower(display_name) LIKE ?) ORDER BY upn LIMIT ?')
         .all(tenantId, after, search, search, limit + 1) as Row[];
       const items = rows.slice(0, limit).map(toUser);
-      return { items, next: rows.length > limit ? Buffer.from(items[items.length - 1].upn).toString('base64url') : null };
+      return { items, next: rows.length > limit ? userCursor.encode(items[items.length - 1].upn) : null };
     },
     async update(tenantId, id, patch) {
       const r = userRow(tenantId, id);
@@ -194,6 +151,7 @@ export function createSqliteDirectory(db: DatabaseSync, keys: KeyRing): Director
       return r ? toUser(r) : null;
     },
     async linkExternal(tenantId, id, issuer, subject) {
+      if (!userRow(tenantId, id)) throw notFound('user', id);
       guard('external identity', () =>
         db.prepare('INSERT INTO dir_external_identities (tenant_id, issuer, subject, user_id, created_at) VALUES (?, ?, ?, ?, ?)').run(tenantId, issuer, subject, id, now()),
       );
@@ -202,8 +160,7 @@ export function createSqliteDirectory(db: DatabaseSync, keys: KeyRing): Director
 
   const groups: DirectoryStore['groups'] = {
     async create(tenantId, input) {
-      const name = input.name?.trim();
-      if (!name || name.length > 256) throw new DrawbridgeError('DB-ADMIN-INVALID', 'name is required (up to 256 characters)');
+      const name = checkDirectoryGroupName(input.name);
       const id = newDirectoryId('ugr');
       guard(`group ${name}`, () =>
         db
@@ -263,8 +220,8 @@ export function createSqliteDirectory(db: DatabaseSync, keys: KeyRing): Director
           }
           if (!r) {
             const id = newDirectoryId('ugr');
-            const name = db.prepare('SELECT 1 FROM dir_groups WHERE tenant_id = ? AND name = ?').get(tenantId, g.name) ? `${g.name} (${g.externalId})` : g.name;
-            db.prepare('INSERT INTO dir_groups (id, tenant_id, name, description, external_id, created_at) VALUES (?, ?, ?, ?, ?, ?)').run(id, tenantId, name, 'From the identity provider', g.externalId, now());
+            const name = externalGroupName(g.name, g.externalId, db.prepare('SELECT 1 FROM dir_groups WHERE tenant_id = ? AND name = ?').get(tenantId, g.name) !== undefined);
+            db.prepare('INSERT INTO dir_groups (id, tenant_id, name, description, external_id, created_at) VALUES (?, ?, ?, ?, ?, ?)').run(id, tenantId, name, EXTERNAL_GROUP_DESCRIPTION, g.externalId, now());
             r = { id };
           }
           ids.push(str(r.id));
@@ -288,7 +245,7 @@ export function createSqliteDirectory(db: DatabaseSync, keys: KeyRing): Director
   const licences: DirectoryStore['licences'] = {
     async setSeats(tenantId, sku, seats) {
       checkSku(sku);
-      if (!Number.isInteger(seats) || seats < 0) throw new DrawbridgeError('DB-ADMIN-INVALID', 'seats must be a whole number ≥ 0');
+      checkSeats(seats);
       db.prepare('INSERT INTO dir_licences (tenant_id, sku, seats) VALUES (?, ?, ?) ON CONFLICT (tenant_id, sku) DO UPDATE SET seats = excluded.seats').run(tenantId, sku, seats);
       return licenceOf(tenantId, sku) as Licence;
     },
@@ -300,7 +257,7 @@ export function createSqliteDirectory(db: DatabaseSync, keys: KeyRing): Director
       checkPrincipal(principal);
       return tx(db, () => {
         const licence = licenceOf(tenantId, sku);
-        if (!licence) throw new DrawbridgeError('DB-ADMIN-NOT-FOUND', `the tenant has no ${sku} licence; set its seats first`);
+        if (!licence) throw noLicence(sku);
         if (!principalExists(tenantId, principal)) throw notFound(principal.type, principal.id);
         const createdAt = now();
         db.prepare('INSERT OR IGNORE INTO dir_licence_assignments (tenant_id, sku, principal_type, principal_id, created_at) VALUES (?, ?, ?, ?, ?)').run(
@@ -311,7 +268,7 @@ export function createSqliteDirectory(db: DatabaseSync, keys: KeyRing): Director
           createdAt,
         );
         const used = holders(tenantId, sku).size;
-        if (used > licence.seats) throw new DrawbridgeError('DB-ADMIN-CONFLICT', `the ${sku} licence has ${licence.seats} seats and this assignment would need ${used}`);
+        if (used > licence.seats) throw seatsExceeded(sku, licence.seats, used);
         return { tenantId, sku, principal, createdAt };
       });
     },
@@ -324,9 +281,7 @@ export function createSqliteDirectory(db: DatabaseSync, keys: KeyRing): Director
           ? db.prepare('SELECT * FROM dir_licence_assignments WHERE tenant_id = ? AND sku = ? ORDER BY created_at').all(tenantId, sku)
           : db.prepare('SELECT * FROM dir_licence_assignments WHERE tenant_id = ? ORDER BY sku, created_at').all(tenantId)
       ) as Row[];
-      return rows.map(
-        (r): LicenceAssignment => ({ tenantId, sku: str(r.sku) as LicenceSku, principal: { type: str(r.principal_type) as Principal['type'], id: str(r.principal_id) }, createdAt: str(r.created_at) }),
-      );
+      return rows.map((r) => licenceAssignmentFromRow(r, cells));
     },
   };
 
@@ -349,9 +304,7 @@ export function createSqliteDirectory(db: DatabaseSync, keys: KeyRing): Director
       db.prepare('DELETE FROM dir_app_assignments WHERE tenant_id = ? AND app_id = ? AND principal_type = ? AND principal_id = ?').run(tenantId, appId, principal.type, principal.id);
     },
     async list(tenantId, appId) {
-      return (db.prepare('SELECT * FROM dir_app_assignments WHERE tenant_id = ? AND app_id = ? ORDER BY created_at').all(tenantId, appId) as Row[]).map(
-        (r): AppAssignment => ({ tenantId, appId, principal: { type: str(r.principal_type) as Principal['type'], id: str(r.principal_id) }, createdAt: str(r.created_at) }),
-      );
+      return (db.prepare('SELECT * FROM dir_app_assignments WHERE tenant_id = ? AND app_id = ? ORDER BY created_at').all(tenantId, appId) as Row[]).map((r) => appAssignmentFromRow(r, cells));
     },
     async isAssigned(tenantId, appId, userId) {
       return (await assignments.appsForUser(tenantId, userId)).includes(appId);
@@ -383,8 +336,7 @@ export function createSqliteDirectory(db: DatabaseSync, keys: KeyRing): Director
         const viaGroup = (db.prepare("SELECT principal_id FROM dir_licence_assignments WHERE tenant_id = ? AND sku = ? AND principal_type = 'group'").all(tenantId, licence.sku) as Row[]).some(
           (g) => groupIds.includes(str(g.principal_id)),
         );
-        // Direct assignments are seat-checked when made; group-based ones count only while the pool is not oversubscribed.
-        if (direct || (viaGroup && licence.used <= licence.seats)) skus.push(licence.sku);
+        if (holdsLicence(licence, direct !== undefined, viaGroup)) skus.push(licence.sku);
       }
       return { user, groups: await groups.forUser(tenantId, userId), skus };
     },

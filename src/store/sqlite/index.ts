@@ -3,11 +3,15 @@ import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { loadMigrations } from '../migrations/index.ts';
+import { fileURLToPath } from 'node:url';
+import { loadKeyRing, type KeyRing } from '../../identity/keys.ts';
+import type { DirectoryStore } from '../directory-types.ts';
+import { loadMigrations } from '../migrations.ts';
 import type { Store } from '../types.ts';
 import { appsRepo } from './apps.ts';
 import { auditRepo } from './audit.ts';
 import { connectorsRepo } from './connectors.ts';
+import { createSqliteDirectory } from './directory.ts';
 import type { Ctx } from './db.ts';
 import { enrollmentTokensRepo } from './enrollment-tokens.ts';
 import { groupsRepo } from './groups.ts';
@@ -18,12 +22,13 @@ import { subscribeSafely } from '../change-listeners.ts';
 export const DB_FILE = 'drawbridge.db';
 const BUSY_TIMEOUT_MS = 5000;
 
-/**
- * The SQLite store also exposes its connection, so repositories that live beside it (the directory's users and
- * groups, added by later migrations) share the one file, the one write lock and the one transaction helper.
- */
+/** The SQLite store also exposes its connection, for tests and tools that read the file directly. */
 export interface SqliteStore extends Store {
   readonly db: DatabaseSync;
+}
+
+export function loadSqliteMigrations(): ReturnType<typeof loadMigrations> {
+  return loadMigrations(fileURLToPath(new URL('./migrations/', import.meta.url)));
 }
 
 export async function openSqliteStore(stateDir: string): Promise<SqliteStore> {
@@ -31,7 +36,7 @@ export async function openSqliteStore(stateDir: string): Promise<SqliteStore> {
   const db = new DatabaseSync(join(stateDir, DB_FILE), { enableForeignKeyConstraints: true });
   try {
     db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;`);
-    migrate(db, await loadMigrations());
+    migrate(db, await loadSqliteMigrations());
   } catch (err) {
     db.close();
     throw err;
@@ -39,8 +44,18 @@ export async function openSqliteStore(stateDir: string): Promise<SqliteStore> {
   const events = new EventEmitter();
   events.setMaxListeners(0);
   const ctx: Ctx = { db, events };
+  // Made on first use: tools that open the store for configuration alone never create the identity key file.
+  let keys: KeyRing | undefined;
+  let directory: DirectoryStore | undefined;
+  const identityKeys = (): KeyRing => (keys ??= loadKeyRing(stateDir));
   return {
     db,
+    get identityKeys() {
+      return identityKeys();
+    },
+    get directory() {
+      return (directory ??= createSqliteDirectory(db, identityKeys()));
+    },
     tenants: tenantsRepo(ctx),
     groups: groupsRepo(ctx),
     enrollmentTokens: enrollmentTokensRepo(ctx),

@@ -1,5 +1,5 @@
 import type { DatabaseSync } from 'node:sqlite';
-import type { Migration } from '../migrations/index.ts';
+import type { Migration } from '../migrations.ts';
 import { now, tx } from './db.ts';
 
 /**
