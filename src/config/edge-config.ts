@@ -18,6 +18,14 @@ export const EdgeConfigSchema = Type.Object({
     certFile: Type.String({ description: 'PEM certificate chain; its SANs decide which hosts it serves (by SNI).' }),
     keyFile: Type.String(),
   }), { minItems: 1 }),
+  // `type: 'string'` only so the generated docs name the type of this union.
+  tlsProfile: Type.Union([Type.Literal('intermediate'), Type.Literal('modern')], {
+    type: 'string',
+    default: 'intermediate',
+    description: "Protocol versions and cipher suites on the public port, after Mozilla's server-side TLS profiles: `intermediate` is TLS 1.2 with " +
+      'forward-secret AEAD suites only (ECDHE with AES-GCM or ChaCha20-Poly1305, no CBC) plus TLS 1.3, for every browser of the last years; ' +
+      '`modern` is TLS 1.3 only. Connector tunnels always use TLS 1.3.',
+  }),
   admin: Type.Object({
     host: Type.String({ default: '127.0.0.1' }),
     port: Type.Integer({ minimum: 0, maximum: 65535, default: 8444 }),
@@ -67,6 +75,7 @@ export type EdgeConfig = Static<typeof EdgeConfigSchema>;
 export function parseEdgeConfig(input: unknown, source = 'edge configuration'): EdgeConfig {
   checkStoreSection(input, source);
   checkSessionsSection(input, source);
+  checkTlsProfile(input, source);
   const config = validateConfig(EdgeConfigSchema, input, source);
   if (config.tunnel.certRenewBeforeDays >= config.tunnel.certValidityDays) {
     throw new DrawbridgeError('DB-CONFIG-INVALID', `${source}: tunnel.certRenewBeforeDays (${config.tunnel.certRenewBeforeDays}) must be below tunnel.certValidityDays (${config.tunnel.certValidityDays}), or every new certificate would be renewed at once`);
@@ -94,6 +103,13 @@ function checkSessionsSection(input: unknown, source: string): void {
     : kind === 'redis' && (typeof url !== 'string' || !/^rediss?:\/\//.test(url)) ? '/sessions/url: redis needs url: redis://host:6379 (or rediss:// for TLS)'
       : null;
   if (problem) throw new DrawbridgeError('DB-CONFIG-INVALID', `${source}:\n  ${problem}`);
+}
+
+/** A bad `tlsProfile:` would only get "Expected union value": name the choices instead. */
+function checkTlsProfile(input: unknown, source: string): void {
+  const profile = (input as { tlsProfile?: unknown } | null)?.tlsProfile;
+  if (profile === undefined || profile === 'intermediate' || profile === 'modern') return;
+  throw new DrawbridgeError('DB-CONFIG-INVALID', `${source}:\n  /tlsProfile: intermediate or modern (got ${JSON.stringify(profile)})`);
 }
 
 /** Loads YAML; relative paths in it are resolved against the file's directory. */

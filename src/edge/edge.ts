@@ -18,6 +18,7 @@ import { handleEnroll } from './enroll/enroll-handler.ts';
 import { createAdminApi } from './admin/admin-api.ts';
 import type { AdminRoutePlugin } from './admin/types.ts';
 import { CertificateStore } from './listen/certificates.ts';
+import { tlsProfileOptions } from './listen/tls-profile.ts';
 import { listenPublicPort } from './listen/public-port.ts';
 import { RouteTable } from './proxy/routes.ts';
 import { createProxyHandler, type SystemHostHandler, type Authenticate } from './proxy/handler.ts';
@@ -55,7 +56,7 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
   const store = await openStore(config.store?.kind === 'postgres' ? { kind: 'postgres', url: config.store.url } : { kind: 'sqlite', stateDir: config.stateDir });
   const adminToken = await resolveAdminToken(config);
   const tunnelHost = tunnelHostOf(config);
-  const [ca, certificates] = await Promise.all([loadOrCreateTunnelCa(config.stateDir, tunnelHost), CertificateStore.load(config.tls)]);
+  const [ca, certificates] = await Promise.all([loadOrCreateTunnelCa(config.stateDir, tunnelHost), CertificateStore.load(config.tls, config.tlsProfile)]);
 
   const routes = new RouteTable(store);
   await routes.reload();
@@ -133,9 +134,9 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
   const publicServer = https.createServer({
     ...serverOptions,
     SNICallback: (name, cb) => cb(null, certificates.select(name)),
-    secureContext: certificates.defaultContext,
+    ...certificates.defaultCredentials, // what a client without SNI gets (the server ignores a secureContext option)
     ALPNProtocols: ['http/1.1'],
-    minVersion: 'TLSv1.2',
+    ...tlsProfileOptions(config.tlsProfile),
   }, handler);
   publicServer.on('upgrade', onUpgrade);
   publicServer.on('clientError', createClientErrorHandler({ handler, serverOptions, logger, onUpgrade }));

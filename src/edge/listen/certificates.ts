@@ -2,9 +2,12 @@ import tls from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { DrawbridgeError } from '../../errors/drawbridge-error.ts';
+import { tlsProfileOptions, type TlsProfile } from './tls-profile.ts';
 
 interface Entry {
   names: string[];
+  cert: string;
+  key: string;
   context: tls.SecureContext;
 }
 
@@ -19,7 +22,8 @@ export class CertificateStore {
     this.#entries = entries;
   }
 
-  static async load(files: { certFile: string; keyFile: string }[]): Promise<CertificateStore> {
+  /** Every context carries the profile's versions and suites: a context chosen by SNI replaces the server's own. */
+  static async load(files: { certFile: string; keyFile: string }[], profile: TlsProfile = 'intermediate'): Promise<CertificateStore> {
     const entries: Entry[] = [];
     for (const { certFile, keyFile } of files) {
       let cert: string;
@@ -33,18 +37,27 @@ export class CertificateStore {
       let context: tls.SecureContext;
       try {
         x509 = new X509Certificate(cert);
-        context = tls.createSecureContext({ cert, key, minVersion: 'TLSv1.2' });
+        context = tls.createSecureContext({ cert, key, ...tlsProfileOptions(profile) });
       } catch (err) {
         throw new DrawbridgeError('DB-CONFIG-INVALID', `tls: ${certFile} / ${keyFile}: ${(err as Error).message}`, { cause: err });
       }
       const names = (x509.subjectAltName ?? '').split(', ').filter((n) => n.startsWith('DNS:')).map((n) => n.slice(4).toLowerCase());
-      entries.push({ names, context });
+      entries.push({ names, cert, key, context });
     }
     return new CertificateStore(entries);
   }
 
   get defaultContext(): tls.SecureContext {
     return this.#entries[0].context;
+  }
+
+  /**
+   * The first certificate and key, for the server's own options: Node's TLS server ignores a `secureContext` option
+   * and builds its context from `cert`/`key`, which is what a client sending no SNI gets.
+   */
+  get defaultCredentials(): { cert: string; key: string } {
+    const { cert, key } = this.#entries[0];
+    return { cert, key };
   }
 
   select(serverName: string): tls.SecureContext {

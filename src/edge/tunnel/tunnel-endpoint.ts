@@ -9,6 +9,7 @@ import type { Logger } from '../../lib/log.ts';
 import { newTunnel, type TunnelRegistry } from './registry.ts';
 import type { ConfigPublisher } from './config-publisher.ts';
 import { watchHealth } from './health.ts';
+import { tlsProfileOptions } from '../listen/tls-profile.ts';
 import { normalizeSerial } from '../../pki/serial.ts';
 import type { CertificateRenewer } from '../enroll/renewal.ts';
 
@@ -43,7 +44,8 @@ export function createTunnelServer(deps: TunnelEndpointDeps): tls.Server {
     requestCert: true,
     rejectUnauthorized: true,
     ALPNProtocols: [TUNNEL_ALPN],
-    minVersion: 'TLSv1.3',
+    // Connectors are ours and all speak TLS 1.3: the tunnel needs nothing older, whatever users' profile is.
+    ...tlsProfileOptions('modern'),
   });
   server.on('secureConnection', (socket) => {
     acceptTunnel(socket, deps).catch((err: Error) => {
