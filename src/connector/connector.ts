@@ -46,6 +46,7 @@ export async function startConnector(options: { stateDir: string; tunnels: numbe
     forward,
     logger,
   });
+  metrics.countTunnelsWith(() => supervisor.connected);
   supervisor.start();
   const metricsServer = options.metricsPort === undefined ? null : await metrics.serve(options.metricsPort);
   logger.info({ edge: state.edgeUrl, tunnels: options.tunnels, group: state.groupId }, 'connector started');

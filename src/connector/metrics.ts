@@ -5,10 +5,22 @@ import { Registry, Counter, Gauge, collectDefaultMetrics } from 'prom-client';
 export class ConnectorMetrics {
   readonly registry = new Registry();
   readonly requests = new Counter({ name: 'drawbridge_connector_requests_total', help: 'Requests received through tunnels, by app and outcome', labelNames: ['app', 'outcome'] as const, registers: [this.registry] });
-  readonly tunnels = new Gauge({ name: 'drawbridge_connector_tunnels', help: 'Tunnels connected to the edge', registers: [this.registry] });
+  readonly tunnels: Gauge;
+  #connectedTunnels: () => number = () => 0;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+    // Read at scrape time from whoever keeps the tunnels (nothing else ever set this gauge, so it stayed 0).
+    const connected = (): number => this.#connectedTunnels();
+    this.tunnels = new Gauge({
+      name: 'drawbridge_connector_tunnels', help: 'Tunnels connected to the edge', registers: [this.registry],
+      collect() { this.set(connected()); },
+    });
+  }
+
+  /** Where `drawbridge_connector_tunnels` comes from (the supervisor's count of connected tunnels). */
+  countTunnelsWith(connected: () => number): void {
+    this.#connectedTunnels = connected;
   }
 
   /** Listens on 127.0.0.1:`port` (0 = any free port); resolves to the port. */
