@@ -8,7 +8,9 @@ import type { App } from '../../store/types.ts';
  * the first hop from the untrusted internet, so a client's X-Forwarded-For is dropped and replaced with the address
  * the edge actually saw (documented in docs/architecture.md: "Forwarded headers").
  */
-function isClientForbidden(name: string): boolean {
+function isClientForbidden(header: string): boolean {
+  // Backends that map '_' and '-' alike (CGI, PHP, WSGI) would read a client's X_Forwarded_For as X-Forwarded-For.
+  const name = header.includes('_') ? header.replaceAll('_', '-') : header;
   return name.startsWith('x-drawbridge-') || name === 'x-forwarded-for' || name === 'x-forwarded-proto' ||
     name === 'x-forwarded-host' || name === 'x-forwarded-port' || name === 'forwarded' || name === 'x-real-ip';
 }
