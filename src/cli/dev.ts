@@ -8,7 +8,7 @@ import { register } from '../connector/enroll/register.ts';
 import { CONNECTOR_VERSION } from '../connector/connector.ts';
 import { AdminClient } from './admin-client.ts';
 import type { App, ConnectorGroup, Tenant, Connector } from '../store/types.ts';
-import { startChild, stopChild, type Child } from './child.ts';
+import { DevSupervisor } from './dev-supervisor.ts';
 import { onShutdown } from './signals.ts';
 import { openStore } from '../store/open.ts';
 import { openDirectory } from '../edge/signin/extension.ts';
@@ -21,6 +21,9 @@ apps published through them: "sample" in passthrough and "hr" pre-authenticated 
 with four demo users (alice, bob, carol, dave) who each show one outcome of the access checks. Makes a local CA and certificates for *.<domain>, writes
 <state-dir>/dev.json and prints what to open. Ctrl-C stops everything.
 
+A sample app that exits on its own (kill -9 included) is started again on the same port, with backoff and a log
+line; so is a connector that crashes (a connector stopped by a signal stays down: that is how to watch failover).
+
 Usage: drawbridge dev [options]
 
 Options:
@@ -32,7 +35,8 @@ Options:
   -h, --help         Show this help
 
 dev.json: { edgeUrl, adminUrl, adminToken, caCertPath, apps: [{ name, externalUrl, preAuth }],
-            connectors: [{ id, pid, group, metricsUrl }], users: [{ username, password, totpSecret?, note }] }
+            connectors: [{ id, pid, group, metricsUrl }], sampleApps: [{ name, pid, internalUrl }],
+            users: [{ username, password, totpSecret?, note }], edgePid, tenant }   (rewritten when a child restarts)
 `;
 
 const TENANT = 'contoso';
@@ -51,12 +55,12 @@ export async function runDev(argv: string[]): Promise<number> {
   const logs = path.join(stateDir, 'logs');
   await mkdir(logs, { recursive: true, mode: 0o700 });
   const step = (msg: string): void => { process.stdout.write(`• ${msg}\n`); };
-  const children: Child<Record<string, unknown>>[] = [];
-  const stopAll = async (): Promise<void> => {
-    // Connectors first (they drain), then the edge, then the app.
-    await Promise.all(children.filter((c) => c.process.spawnargs.includes('connector')).map((c) => stopChild(c.process)));
-    for (const c of children.reverse()) await stopChild(c.process);
-  };
+  const supervisor = new DevSupervisor(step);
+  // Connectors first (they drain), then the apps, then the edge.
+  const stopAll = (): Promise<void> => supervisor.stopAll('connector');
+  // Once written, dev.json follows restarts (new pids).
+  let writeDevJson: (() => Promise<void>) | null = null;
+  const rewriteDevJson = (): void => { writeDevJson?.().catch((err: Error) => step(`could not rewrite dev.json: ${err.message}`)); };
   onShutdown(async () => { step('stopping…'); await stopAll(); });
 
   try {
@@ -71,34 +75,53 @@ export async function runDev(argv: string[]): Promise<number> {
       admin: { host: '127.0.0.1', port: Number(values['admin-port']) },
     }));
     step('starting the edge');
-    const edge = await startChild<{ publicPort: number; adminPort: number; adminToken: string }>(['edge', '--config', configFile], path.join(logs, 'edge.log'));
-    children.push(edge);
+    const edge = (await supervisor.start<{ publicPort: number; adminPort: number; adminToken: string }>({
+      name: 'the edge', kind: 'edge', args: ['edge', '--config', configFile], logFile: path.join(logs, 'edge.log'), policy: 'never',
+    })).current;
     const { publicPort, adminPort, adminToken } = edge.ready;
     const portSuffix = publicPort === 443 ? '' : `:${publicPort}`;
+    const externalUrlOf = (name: string): string => `https://${name}-${TENANT}.${domain}${portSuffix}`;
     const adminUrl = `http://127.0.0.1:${adminPort}`;
     const admin = new AdminClient({ baseUrl: adminUrl, token: adminToken });
     const items = async <T>(p: string): Promise<T[]> => (await admin.request<{ items: T[] }>('GET', p)).items;
 
     step('starting the sample internal app');
-    const sample = await startChild<{ port: number }>(['sample-app', '--port', '0'], path.join(logs, 'sample-app.log'));
-    children.push(sample);
-    const hrBackend = await startChild<{ port: number }>(['sample-app', '--port', '0', '--name', 'Contoso HR'], path.join(logs, 'hr-app.log'));
-    children.push(hrBackend);
+    const sampleApps: { name: string; pid: number; internalUrl: string }[] = [];
+    /** Starts a sample app; resolves to its internal URL. */
+    const startSampleApp = async (name: string, logFile: string, extra: string[]): Promise<string> => {
+      const args = (port: number): string[] => ['sample-app', '--port', String(port), ...extra];
+      const entry = { name, pid: 0, internalUrl: '' };
+      const started = await supervisor.start<{ port: number }>({
+        name: `the ${name} sample app`, kind: 'sample-app', args: args(0), logFile: path.join(logs, logFile), policy: 'always',
+        // Back on the same port: the app's published internal URL stays right.
+        restartArgs: (previous) => args(previous.port),
+        onRestart: (child) => { entry.pid = child.process.pid ?? 0; rewriteDevJson(); },
+      });
+      entry.pid = started.current.process.pid ?? 0;
+      entry.internalUrl = `http://127.0.0.1:${started.current.ready.port}`;
+      sampleApps.push(entry);
+      return entry.internalUrl;
+    };
+    const internalUrl = await startSampleApp('sample', 'sample-app.log', []);
+    // The HR app shows who signed in only from the assertion the edge signs for header SSO, checked against its JWKS.
+    const hrInternalUrl = await startSampleApp('hr', 'hr-app.log', [
+      '--name', 'Contoso HR', '--assertion-jwks', `https://login.${domain}${portSuffix}/.well-known/jwks.json`,
+      '--assertion-audience', externalUrlOf('hr'), '--ca-file', certs.caCertPath, '--resolve-to', '127.0.0.1',
+    ]);
 
     step(`publishing it for tenant "${TENANT}" on connector group "${GROUP}"`);
     const tenant = (await items<Tenant>('/tenants')).find((t) => t.name === TENANT) ?? await admin.request<Tenant>('POST', '/tenants', { name: TENANT, displayName: 'Contoso' });
     const t = `/tenants/${tenant.id}`;
     const group = (await items<ConnectorGroup>(`${t}/connector-groups`)).find((g) => g.name === GROUP) ?? await admin.request<ConnectorGroup>('POST', `${t}/connector-groups`, { name: GROUP });
-    const internalUrl = `http://127.0.0.1:${sample.ready.port}`;
     const publish = async (name: string, url: string, fields: Record<string, unknown>): Promise<App> => {
       const existing = (await items<App>(`${t}/apps`)).find((a) => a.name === name);
       return existing
-        ? admin.request<App>('PATCH', `${t}/apps/${existing.id}`, { internalUrl: url, externalUrl: `https://${name}-${TENANT}.${domain}${portSuffix}`, ...fields })
-        : admin.request<App>('POST', `${t}/apps`, { name, internalUrl: url, groupId: group.id, ...fields });
+        ? admin.request<App>('PATCH', `${t}/apps/${existing.id}`, { internalUrl: url, externalUrl: externalUrlOf(name), ...fields })
+        : admin.request<App>('POST', `${t}/apps`, { name, internalUrl: url, externalUrl: externalUrlOf(name), groupId: group.id, ...fields });
     };
     const app = await publish('sample', internalUrl, { preAuth: 'passthrough' });
     // The HR app shows who signed in: header-based SSO plus the edge-signed assertion (docs/sso.md).
-    const hr = await publish('hr', `http://127.0.0.1:${hrBackend.ready.port}`, {
+    const hr = await publish('hr', hrInternalUrl, {
       preAuth: 'idp',
       sso: { mode: 'headers', headers: { user: 'x-remote-user', email: 'x-remote-email', groups: 'x-remote-groups' }, jwt: true },
     });
@@ -118,9 +141,16 @@ export async function runDev(argv: string[]): Promise<number> {
         });
       }
       step(`starting connector ${i}`);
-      const child = await startChild<{ connectorId: string; metricsPort: number }>(['connector', 'run', '--state-dir', dir, '--drain-seconds', '10', '--metrics-port', '0'], path.join(logs, `connector-${i}.log`));
-      children.push(child);
-      connectors.push({ id: child.ready.connectorId, pid: child.process.pid ?? 0, group: GROUP, metricsUrl: `http://127.0.0.1:${child.ready.metricsPort}/metrics` });
+      const args = (metricsPort: number): string[] => ['connector', 'run', '--state-dir', dir, '--drain-seconds', '10', '--metrics-port', String(metricsPort)];
+      const entry = { id: '', pid: 0, group: GROUP, metricsUrl: '' };
+      const { current } = await supervisor.start<{ connectorId: string; metricsPort: number }>({
+        name: `connector ${i}`, kind: 'connector', args: args(0), logFile: path.join(logs, `connector-${i}.log`), policy: 'on-crash',
+        // Same metrics port, so dev.json's metricsUrl stays right.
+        restartArgs: (previous) => args(previous.metricsPort),
+        onRestart: (restarted) => { entry.pid = restarted.process.pid ?? 0; rewriteDevJson(); },
+      });
+      Object.assign(entry, { id: current.ready.connectorId, pid: current.process.pid ?? 0, metricsUrl: `http://127.0.0.1:${current.ready.metricsPort}/metrics` });
+      connectors.push(entry);
     }
 
     step('waiting for the tunnels');
@@ -136,11 +166,13 @@ export async function runDev(argv: string[]): Promise<number> {
       caCertPath: certs.caCertPath,
       apps: [app, hr].map((a) => ({ name: a.name, externalUrl: a.externalUrl, preAuth: a.preAuth })),
       connectors,
+      sampleApps,
       users,
       edgePid: edge.process.pid,
       tenant: TENANT,
     };
-    await writeFile(path.join(stateDir, 'dev.json'), JSON.stringify(devJson, null, 2) + '\n', { mode: 0o600 });
+    writeDevJson = () => writeFile(path.join(stateDir, 'dev.json'), JSON.stringify(devJson, null, 2) + '\n', { mode: 0o600 });
+    await writeDevJson();
 
     process.stdout.write(`
 Drawbridge is running.

@@ -3,10 +3,12 @@ import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { WebSocketServer } from 'ws';
 import { escapeHtml, page } from '../errors/render.ts';
+import { signedInUserCheck, type AssertionOptions, type UserCheck } from './signed-in-user.ts';
 
 /**
  * The demo's "internal app": what an intranet service looks like from behind the connector.
- *   GET /          an HTML page naming itself and showing what the proxy sent
+ *   GET /          an HTML page naming itself and showing what the proxy sent, and who is signed in when the edge
+ *                  vouches for them with a signed assertion (`assertion` options; see signed-in-user.ts)
  *   ANY /echo      JSON: method, path, headers, body length and SHA-256
  *   GET /bytes/N   N bytes, streamed in 64 KiB chunks; byte i is the same on every request (Range, If-Range, ETag)
  *   GET /ws        WebSocket echo
@@ -20,12 +22,13 @@ export interface SampleApp {
 
 const CHUNK = Buffer.alloc(64 * 1024, 'drawbridge ');
 
-export async function startSampleApp(options: { host?: string; port?: number; name?: string } = {}): Promise<SampleApp> {
+export async function startSampleApp(options: { host?: string; port?: number; name?: string; assertion?: AssertionOptions } = {}): Promise<SampleApp> {
   const name = options.name ?? 'Contoso Intranet';
+  const signedInUser = signedInUserCheck(options.assertion);
   const server = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
     const url = new URL(req.url ?? '/', 'http://sample');
     const [, first, arg] = url.pathname.split('/');
-    if (url.pathname === '/') return home(req, res, name);
+    if (url.pathname === '/') return void home(req, res, name, signedInUser);
     if (first === 'echo') return echo(req, res);
     if (first === 'bytes' && req.method === 'GET') return bytes(req, res, Number(arg));
     if (first === 'slow') return slow(req, res, Number(arg));
@@ -36,6 +39,9 @@ export async function startSampleApp(options: { host?: string; port?: number; na
   server.on('upgrade', (req, socket, head) => {
     if (new URL(req.url ?? '/', 'http://sample').pathname !== '/ws') return socket.destroy();
     wss.handleUpgrade(req, socket, head, (ws) => {
+      // A malformed frame (RSV1 set, bad opcode, bad UTF-8…) is an 'error' on this socket, after ws has sent the close
+      // frame with the error's code (1002 protocol error, 1007, 1009…). Unhandled, it killed the whole app.
+      ws.on('error', (err) => console.warn(`websocket closed on a protocol error: ${err.message}`));
       ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
     });
   });
@@ -50,16 +56,13 @@ export async function startSampleApp(options: { host?: string; port?: number; na
   };
 }
 
-/** Identity headers the demo's pre-authenticated app receives through header-based SSO (see drawbridge dev). */
-const USER_HEADER = 'x-remote-user';
-const GROUPS_HEADER = 'x-remote-groups';
-
-function home(req: IncomingMessage, res: ServerResponse, name: string): void {
-  const user = req.headers[USER_HEADER];
-  const groups = req.headers[GROUPS_HEADER];
-  const who = typeof user === 'string'
-    ? `<p class="notice">Signed in as <strong>${escapeHtml(user)}</strong>${typeof groups === 'string' && groups ? ` · groups: ${escapeHtml(groups)}` : ''}. Drawbridge vouched for you with single sign-on headers; this app never saw a password.</p>`
-    : '';
+async function home(req: IncomingMessage, res: ServerResponse, name: string, signedInUser: UserCheck): Promise<void> {
+  const user = await signedInUser(req);
+  const who = user === null
+    ? ''
+    : 'error' in user
+      ? `<p class="notice">Drawbridge's signed assertion did not verify (${escapeHtml(user.error)}): nobody is signed in here.</p>`
+      : `<p class="notice">Signed in as <strong>${escapeHtml(user.upn)}</strong>${user.groups.length ? ` · groups: ${escapeHtml(user.groups.join(', '))}` : ''}. Drawbridge vouched for you with an assertion it signed, checked against its published keys; this app never saw a password.</p>`;
   const rows = Object.entries(req.headers).map(([k, v]) => `<tr><th scope="row">${escapeHtml(k)}</th><td>${escapeHtml(String(v))}</td></tr>`).join('');
   const body = page(name, `<style>
   .received { width: 100%; border-collapse: collapse; table-layout: fixed; font-size: .875rem; }
