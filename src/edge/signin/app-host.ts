@@ -9,24 +9,25 @@ import { safeEqual, sign, unsign } from '../../identity/keys.ts';
 import type { App } from '../../store/types.ts';
 import type { Identity } from '../../tunnel/protocol.ts';
 import { decideAccess } from '../access/decide.ts';
-import { writeLog, type Ctx } from './context.ts';
+import type { Ctx } from './context.ts';
 import { APP_COOKIE, AUTH_COOKIE, clearCookie, parseCookies, serializeCookie, stripOurCookies } from './cookies.ts';
 import { redirect, requestUrl, sendError } from './http.ts';
 import { safeReturnPath } from './return-url.ts';
 import { isAlive, newSecret, type AppSession } from './sessions.ts';
 import { decodeState, encodeState, STATE_TTL_SECONDS } from './state.ts';
+import { writeLog } from './steps.ts';
 
 export const AUTH_PREFIX = '/.drawbridge/auth/';
 /** Touch sessions at most this often (idle expiry has minute precision; saves a store write per request). */
 const TOUCH_MS = 60_000;
 
-export async function authenticate(ctx: Ctx, req: IncomingMessage, res: ServerResponse, app: App, cid: string): Promise<Identity | null> {
+export async function authenticate(ctx: Ctx, req: IncomingMessage, res: ServerResponse, app: App, correlationId: string): Promise<Identity | null> {
   // Most requests carry a valid session: the URL is parsed only on the paths that need it.
   if (req.url?.startsWith(AUTH_PREFIX)) {
     const url = requestUrl(req);
-    if (url.pathname === `${AUTH_PREFIX}callback`) await callback(ctx, req, res, app, cid, url);
+    if (url.pathname === `${AUTH_PREFIX}callback`) await callback(ctx, req, res, app, correlationId, url);
     else if (url.pathname === `${AUTH_PREFIX}signout`) await signout(ctx, req, res, app);
-    else sendError(req, res, 'DB-HTTP-BAD-REQUEST', cid, 'Unknown Drawbridge address.');
+    else sendError(req, res, 'DB-HTTP-BAD-REQUEST', correlationId, 'Unknown Drawbridge address.');
     return null;
   }
   const cookies = parseCookies(req.headers.cookie);
@@ -34,7 +35,7 @@ export async function authenticate(ctx: Ctx, req: IncomingMessage, res: ServerRe
   const id = raw ? unsign(ctx.keys.key('cookie'), raw) : null;
   const session = id ? await ctx.sessions.getApp(id) : null;
   if (session && session.appId === app.id && session.tenantId === app.tenantId) {
-    const identity = await validate(ctx, req, res, app, cid, session);
+    const identity = await validate(ctx, req, res, app, correlationId, session);
     if (identity === 'denied') return null;
     if (identity) {
       req.headers.cookie = stripOurCookies(req.headers.cookie);
@@ -43,14 +44,14 @@ export async function authenticate(ctx: Ctx, req: IncomingMessage, res: ServerRe
     }
   } else if (session) {
     // A cookie of another app presented here (copied by hand: browsers never send host-only cookies across hosts).
-    ctx.deps.logger.warn({ correlationId: cid, appId: app.id, sessionApp: session.appId }, 'app session cookie presented to the wrong app');
+    ctx.deps.logger.warn({ correlationId, appId: app.id, sessionApp: session.appId }, 'app session cookie presented to the wrong app');
   }
-  startSignin(ctx, req, res, app, cid, requestUrl(req));
+  startSignin(ctx, req, res, app, correlationId, requestUrl(req));
   return null;
 }
 
 /** The central session must still be alive (sign-out anywhere ends here too); access is re-checked periodically. */
-async function validate(ctx: Ctx, req: IncomingMessage, res: ServerResponse, app: App, cid: string, session: AppSession): Promise<Identity | null | 'denied'> {
+async function validate(ctx: Ctx, req: IncomingMessage, res: ServerResponse, app: App, correlationId: string, session: AppSession): Promise<Identity | null | 'denied'> {
   const central = await ctx.sessions.getCentral(session.centralId);
   if (!central || central.stage !== 'done') {
     await ctx.sessions.deleteApp(session.id);
@@ -64,7 +65,7 @@ async function validate(ctx: Ctx, req: IncomingMessage, res: ServerResponse, app
     const decision = decideAccess(facts, app.id, facts ? await directory.assignments.appsForUser(session.tenantId, session.userId) : []);
     if (!decision.allow) {
       await ctx.sessions.deleteApp(session.id);
-      await writeLog(ctx, req, cid, {
+      await writeLog(ctx, req, correlationId, {
         tenantId: session.tenantId,
         event: 'access',
         userId: session.userId,
@@ -74,7 +75,7 @@ async function validate(ctx: Ctx, req: IncomingMessage, res: ServerResponse, app
         code: decision.code,
         detail: { reason: decision.reason, detail: decision.detail, recheck: true },
       });
-      sendError(req, res, decision.code, cid, undefined, [clearCookie(APP_COOKIE)]);
+      sendError(req, res, decision.code, correlationId, undefined, [clearCookie(APP_COOKIE)]);
       return 'denied';
     }
     session.checkedAt = t;
@@ -90,38 +91,38 @@ async function validate(ctx: Ctx, req: IncomingMessage, res: ServerResponse, app
   return session.identity;
 }
 
-function startSignin(ctx: Ctx, req: IncomingMessage, res: ServerResponse, app: App, cid: string, url: URL): void {
+function startSignin(ctx: Ctx, req: IncomingMessage, res: ServerResponse, app: App, correlationId: string, url: URL): void {
   const navigation = (req.method === 'GET' || req.method === 'HEAD') && !wantsJson(req.headers.accept);
   if (!navigation) {
-    sendError(req, res, 'DB-SESSION-EXPIRED', cid, undefined, []);
+    sendError(req, res, 'DB-SESSION-EXPIRED', correlationId, undefined, []);
     return;
   }
   // Reuse the nonce of a sign-in already under way in this browser, so two tabs opening the app do not undo each other.
   const existing = parseCookies(req.headers.cookie).get(AUTH_COOKIE);
   const nonce = (existing && unsign(ctx.keys.key('cookie'), existing)) || newSecret(16);
-  const state = encodeState(ctx.keys.key('state'), { t: app.tenantId, a: app.id, r: safeReturnPath(`${url.pathname}${url.search}`), n: nonce }, ctx.now());
+  const state = encodeState(ctx.keys.key('state'), { tenantId: app.tenantId, appId: app.id, returnPath: safeReturnPath(`${url.pathname}${url.search}`), nonce }, ctx.now());
   redirect(res, `${ctx.loginOrigin}/authorize?state=${encodeURIComponent(state)}`, [
     serializeCookie(AUTH_COOKIE, sign(ctx.keys.key('cookie'), nonce), { maxAge: STATE_TTL_SECONDS }),
   ]);
 }
 
-async function callback(ctx: Ctx, req: IncomingMessage, res: ServerResponse, app: App, cid: string, url: URL): Promise<void> {
+async function callback(ctx: Ctx, req: IncomingMessage, res: ServerResponse, app: App, correlationId: string, url: URL): Promise<void> {
   const invalid = (why: string) => {
-    ctx.deps.logger.warn({ correlationId: cid, appId: app.id, why }, 'sign-in callback refused');
-    sendError(req, res, 'DB-SIGNIN-STATE-INVALID', cid, undefined, [clearCookie(AUTH_COOKIE)]);
+    ctx.deps.logger.warn({ correlationId, appId: app.id, why }, 'sign-in callback refused');
+    sendError(req, res, 'DB-SIGNIN-STATE-INVALID', correlationId, undefined, [clearCookie(AUTH_COOKIE)]);
   };
   if (req.method !== 'GET' && req.method !== 'HEAD') return invalid('method');
   const state = decodeState(ctx.keys.key('state'), url.searchParams.get('state'), ctx.now());
-  if (!state || state.a !== app.id || state.t !== app.tenantId) return invalid('state');
+  if (!state || state.appId !== app.id || state.tenantId !== app.tenantId) return invalid('state');
   const raw = parseCookies(req.headers.cookie).get(AUTH_COOKIE);
   const nonce = raw ? unsign(ctx.keys.key('cookie'), raw) : null;
-  if (!nonce || !safeEqual(nonce, state.n)) return invalid('browser binding');
+  if (!nonce || !safeEqual(nonce, state.nonce)) return invalid('browser binding');
   const code = url.searchParams.get('code');
   const record = code ? await ctx.sessions.takeCode(code) : null;
-  if (!record || record.appId !== app.id || record.tenantId !== app.tenantId || !safeEqual(record.nonce, state.n)) return invalid('code');
+  if (!record || record.appId !== app.id || record.tenantId !== app.tenantId || !safeEqual(record.nonce, state.nonce)) return invalid('code');
   const central = await ctx.sessions.getCentral(record.centralId);
   if (!central || central.stage !== 'done' || central.userId !== record.userId) {
-    sendError(req, res, 'DB-SESSION-EXPIRED', cid, undefined, [clearCookie(AUTH_COOKIE)]);
+    sendError(req, res, 'DB-SESSION-EXPIRED', correlationId, undefined, [clearCookie(AUTH_COOKIE)]);
     return;
   }
   const facts = await ctx.deps.directory.access.facts(central.tenantId, central.userId);
@@ -154,7 +155,7 @@ async function callback(ctx: Ctx, req: IncomingMessage, res: ServerResponse, app
   };
   await ctx.sessions.putApp(session);
   const cookie = serializeCookie(APP_COOKIE, sign(ctx.keys.key('cookie'), session.id), session.persistent ? { maxAge: session.absoluteSeconds } : {});
-  redirect(res, state.r, [cookie, clearCookie(AUTH_COOKIE)]);
+  redirect(res, state.returnPath, [cookie, clearCookie(AUTH_COOKIE)]);
 }
 
 async function signout(ctx: Ctx, req: IncomingMessage, res: ServerResponse, app: App): Promise<void> {

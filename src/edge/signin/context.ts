@@ -1,15 +1,14 @@
-/** What every sign-in handler shares: dependencies, keys, sessions, limits, CSRF, and the sign-in log writer. */
+/** What every sign-in handler shares: dependencies, keys, sessions, limits, lockout and CSRF. */
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
-import type { ErrorCode } from '../../errors/catalogue.ts';
 import { safeEqual, sign, unsign, type KeyRing } from '../../identity/keys.ts';
 import { createHmac } from 'node:crypto';
 import type { RateLimiter } from '../../identity/rate-limit.ts';
 import type { LockoutBook } from './lockout.ts';
-import type { DirectoryStore, SigninLogEntry } from '../../store/directory-types.ts';
+import type { SigninAlternative } from './pages.ts';
+import type { DirectoryStore } from '../../store/directory-types.ts';
 import type { App, Store } from '../../store/types.ts';
 import { BROWSER_COOKIE, CENTRAL_COOKIE, parseCookies, serializeCookie } from './cookies.ts';
-import { clientIp, userAgent } from './http.ts';
 import { newSecret, type CentralSession, type SessionStore } from './sessions.ts';
 import { keyObject } from '../../lib/key-object.ts';
 
@@ -47,41 +46,14 @@ export interface Ctx {
   accountLimiter: RateLimiter;
   /** Failed sign-ins and locks (smart lockout). */
   lockout: LockoutBook;
+  /** The ways into sign-in the page offers beside the password form (from the method registry). */
+  signinAlternatives(tenantId: string, stateText: string | null): Promise<SigninAlternative[]>;
   recheckMs: number;
   now: () => number;
 }
 
 export function appOrigin(app: App): string {
   return new URL(app.externalUrl).origin;
-}
-
-export type LogInput = Omit<SigninLogEntry, 'id' | 'time' | 'clientIp' | 'userAgent' | 'correlationId' | 'detail' | 'userId' | 'username' | 'appId' | 'code' | 'authMethod' | 'mfaMethod'> &
-  Partial<Pick<SigninLogEntry, 'userId' | 'username' | 'appId' | 'code' | 'authMethod' | 'mfaMethod' | 'detail'>>;
-
-/** Writes one sign-in log row; a failure to log is itself logged and never breaks the sign-in. */
-export async function writeLog(ctx: Ctx, req: IncomingMessage, correlationId: string, entry: LogInput): Promise<void> {
-  const row = {
-    userId: null,
-    username: null,
-    appId: null,
-    code: null as string | null | ErrorCode,
-    authMethod: null,
-    mfaMethod: null,
-    detail: {},
-    ...entry,
-    clientIp: clientIp(req),
-    userAgent: userAgent(req),
-    correlationId,
-  };
-  try {
-    await ctx.deps.directory.signinLog.append(row);
-  } catch (err) {
-    ctx.deps.logger.error({ err, correlationId }, 'sign-in log write failed');
-  }
-  ctx.deps.logger.info(
-    { correlationId, signin: { event: row.event, result: row.result, code: row.code, tenantId: row.tenantId, userId: row.userId, appId: row.appId, ip: row.clientIp } },
-    'sign-in event',
-  );
 }
 
 /** The signed browser id behind CSRF tokens; created (with its cookie) on first sight. */

@@ -9,7 +9,7 @@ export const MAX_FORM_BYTES = 16 * 1024;
 export interface Reply {
   req: IncomingMessage;
   res: ServerResponse;
-  cid: string;
+  correlationId: string;
   cookies: string[];
 }
 

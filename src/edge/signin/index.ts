@@ -14,6 +14,7 @@ import { authenticate } from './app-host.ts';
 import type { Ctx, SigninDeps, SigninOptions } from './context.ts';
 import { createLockoutBook } from './lockout.ts';
 import { handleLoginRequest } from './login-host.ts';
+import { signinAlternatives } from './methods.ts';
 import { createMemorySessionStore, type SessionStore } from './sessions.ts';
 
 export type { SigninDeps, SigninOptions } from './context.ts';
@@ -57,6 +58,7 @@ export async function createSignin(deps: SigninDeps, options: SigninOptions = {}
     ipLimiter: createRateLimiter({ limit: options.ipLimitPerMinute ?? 30, windowSeconds: 60, now }),
     accountLimiter: createRateLimiter({ limit: options.accountLimitPerMinute ?? 10, windowSeconds: 60, now }),
     lockout: createLockoutBook(deps.directory, now),
+    signinAlternatives: (tenantId, stateText) => signinAlternatives(ctx, tenantId, stateText),
     recheckMs: (options.recheckSeconds ?? 300) * 1000,
     now,
   };
@@ -65,8 +67,8 @@ export async function createSignin(deps: SigninDeps, options: SigninOptions = {}
     get loginOrigin() {
       return origin();
     },
-    handleLoginRequest: (req, res, cid) => handleLoginRequest(ctx, req, res, cid),
-    authenticate: (req, res, app, cid) => authenticate(ctx, req, res, app, cid),
+    handleLoginRequest: (req, res, correlationId) => handleLoginRequest(ctx, req, res, correlationId),
+    authenticate: (req, res, app, correlationId) => authenticate(ctx, req, res, app, correlationId),
     revokeUser: (tenantId, userId) => sessions.revokeUser(tenantId, userId),
     sessions,
     close: () => sessions.close(),

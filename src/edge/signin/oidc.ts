@@ -3,18 +3,16 @@
  * with `openid-client`. Claims map to the user (created on first sign-in when allowed) and their groups; the
  * provider's `(issuer, sub)` is linked to the user so a renamed account stays the same user.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import * as client from 'openid-client';
 import type { ErrorCode } from '../../errors/catalogue.ts';
 import { sign, unsign } from '../../identity/keys.ts';
 import type { OidcSettings, User } from '../../store/directory-types.ts';
-import type { Tenant } from '../../store/types.ts';
-import { writeLog, type Ctx } from './context.ts';
 import { clearCookie, FLOW_COOKIE, parseCookies, serializeCookie } from './cookies.ts';
 import { redirect, sendError } from './http.ts';
-import { startCentralSession } from './login-host.ts';
-import { newSecret, type CentralSession } from './sessions.ts';
+import type { SigninMethod } from './method.ts';
+import { newSecret } from './sessions.ts';
 import { decodeState } from './state.ts';
+import { finishFirstFactor, resolveTenant, startCentralSession, writeLog, type SigninRequest } from './steps.ts';
 
 const FLOW_TTL_SECONDS = 600;
 const DISCOVERY_TTL_MS = 10 * 60 * 1000;
@@ -37,25 +35,42 @@ async function configFor(settings: OidcSettings): Promise<client.Configuration> 
   return config;
 }
 
+export const oidcMethod: SigninMethod = {
+  name: 'oidc',
+  paths: ['/oidc/start', '/oidc/callback'],
+  async handle(r) {
+    const method = r.req.method ?? 'GET';
+    if (method !== 'GET' && method !== 'HEAD') return false;
+    if (r.url.pathname === '/oidc/start') await startOidc(r, r.url.searchParams.get('state'));
+    else await handleOidcCallback(r);
+    return true;
+  },
+  async alternative(ctx, tenantId, stateText) {
+    const settings = (await ctx.deps.directory.settings.get(tenantId)).oidc;
+    return settings ? { label: `Sign in with ${settings.displayName}`, url: oidcStartUrl(stateText, tenantId) } : null;
+  },
+};
+
 export function oidcStartUrl(stateText: string | null, tenantId: string): string {
   return stateText ? `/oidc/start?state=${encodeURIComponent(stateText)}` : `/oidc/start?tenant=${encodeURIComponent(tenantId)}`;
 }
 
-export async function startOidc(ctx: Ctx, req: IncomingMessage, res: ServerResponse, cid: string, stateText: string | null, resolveTenant: (id: string | null) => Promise<Tenant | null>): Promise<void> {
+async function startOidc(r: SigninRequest, stateText: string | null): Promise<void> {
+  const { ctx, req, res, correlationId } = r;
   const state = stateText ? decodeState(ctx.keys.key('state'), stateText, ctx.now()) : null;
-  if (stateText && !state) return sendError(req, res, 'DB-SIGNIN-STATE-INVALID', cid);
+  if (stateText && !state) return sendError(req, res, 'DB-SIGNIN-STATE-INVALID', correlationId);
   const url = new URL(req.url ?? '/', 'https://x.invalid');
-  const tenant = await resolveTenant(state?.t ?? url.searchParams.get('tenant'));
-  if (!tenant) return sendError(req, res, 'DB-SIGNIN-TENANT-UNKNOWN', cid);
+  const tenant = await resolveTenant(ctx, state?.tenantId ?? url.searchParams.get('tenant'));
+  if (!tenant) return sendError(req, res, 'DB-SIGNIN-TENANT-UNKNOWN', correlationId);
   const settings = (await ctx.deps.directory.settings.get(tenant.id)).oidc;
-  if (!settings) return sendError(req, res, 'DB-FED-NOT-CONFIGURED', cid);
+  if (!settings) return sendError(req, res, 'DB-FED-NOT-CONFIGURED', correlationId);
   let config: client.Configuration;
   try {
     config = await configFor(settings);
   } catch (err) {
-    ctx.deps.logger.warn({ err, correlationId: cid, issuer: settings.issuer }, 'OIDC discovery failed');
-    await writeLog(ctx, req, cid, { tenantId: tenant.id, event: 'federation', result: 'failure', code: 'DB-FED-PROVIDER-ERROR', authMethod: 'oidc', detail: { step: 'discovery', error: String((err as Error).message) } });
-    return sendError(req, res, 'DB-FED-PROVIDER-ERROR', cid);
+    ctx.deps.logger.warn({ err, correlationId, issuer: settings.issuer }, 'OIDC discovery failed');
+    await writeLog(ctx, req, correlationId, { tenantId: tenant.id, event: 'federation', result: 'failure', code: 'DB-FED-PROVIDER-ERROR', authMethod: 'oidc', detail: { step: 'discovery', error: String((err as Error).message) } });
+    return sendError(req, res, 'DB-FED-PROVIDER-ERROR', correlationId);
   }
   const codeVerifier = client.randomPKCECodeVerifier();
   const oidcState = client.randomState();
@@ -78,26 +93,21 @@ function claimString(claims: Record<string, unknown>, name: string): string | nu
   return typeof v === 'string' && v ? v : null;
 }
 
-export async function handleOidcCallback(
-  ctx: Ctx,
-  req: IncomingMessage,
-  res: ServerResponse,
-  cid: string,
-  continueSignin: (central: CentralSession, stateText: string | null) => Promise<void>,
-): Promise<void> {
+async function handleOidcCallback(r: SigninRequest): Promise<void> {
+  const { ctx, req, res, correlationId } = r;
   const raw = parseCookies(req.headers.cookie).get(FLOW_COOKIE);
   const flowId = raw ? unsign(ctx.keys.key('cookie'), raw) : null;
   const flow = flowId ? await ctx.sessions.takeFlow(flowId) : null;
   const clear = [clearCookie(FLOW_COOKIE)];
-  if (!flow || flow.kind !== 'oidc') return sendError(req, res, 'DB-SIGNIN-STATE-INVALID', cid, 'The sign-in with your provider expired or was started in another browser.', clear);
+  if (!flow || flow.kind !== 'oidc') return sendError(req, res, 'DB-SIGNIN-STATE-INVALID', correlationId, 'The sign-in with your provider expired or was started in another browser.', clear);
   const tenantId = flow.tenantId as string;
   const stateText = (flow.stateText as string | null) ?? null;
   const settings = (await ctx.deps.directory.settings.get(tenantId)).oidc;
-  if (!settings) return sendError(req, res, 'DB-FED-NOT-CONFIGURED', cid, undefined, clear);
+  if (!settings) return sendError(req, res, 'DB-FED-NOT-CONFIGURED', correlationId, undefined, clear);
   const fail = async (code: ErrorCode, step: string, err: unknown, username: string | null = null) => {
-    ctx.deps.logger.warn({ err, correlationId: cid, issuer: settings.issuer, step }, 'OIDC sign-in failed');
-    await writeLog(ctx, req, cid, { tenantId, event: 'federation', username, result: 'failure', code, authMethod: 'oidc', detail: { step, issuer: settings.issuer, error: String((err as Error)?.message ?? err) } });
-    sendError(req, res, code, cid, undefined, clear);
+    ctx.deps.logger.warn({ err, correlationId, issuer: settings.issuer, step }, 'OIDC sign-in failed');
+    await writeLog(ctx, req, correlationId, { tenantId, event: 'federation', username, result: 'failure', code, authMethod: 'oidc', detail: { step, issuer: settings.issuer, error: String((err as Error)?.message ?? err) } });
+    sendError(req, res, code, correlationId, undefined, clear);
   };
   let claims: Record<string, unknown>;
   try {
@@ -155,10 +165,11 @@ export async function handleOidcCallback(
     return fail('DB-FED-CLAIMS-INVALID', 'provision', err, username);
   }
   if (!user.enabled) {
-    await writeLog(ctx, req, cid, { tenantId, event: 'signin', userId: user.id, username: user.upn, result: 'denied', code: 'DB-ACCESS-ACCOUNT-DISABLED', authMethod: 'oidc' });
-    return sendError(req, res, 'DB-ACCESS-ACCOUNT-DISABLED', cid, undefined, clear);
+    await writeLog(ctx, req, correlationId, { tenantId, event: 'signin', userId: user.id, username: user.upn, result: 'denied', code: 'DB-ACCESS-ACCOUNT-DISABLED', authMethod: 'oidc' });
+    return sendError(req, res, 'DB-ACCESS-ACCOUNT-DISABLED', correlationId, undefined, clear);
   }
   await ctx.lockout.signedIn(tenantId, user.id);
   const central = await startCentralSession(ctx, req, tenantId, user.id, ['oidc'], false);
-  await continueSignin(central, stateText);
+  r.cookies.push(clearCookie(FLOW_COOKIE));
+  await finishFirstFactor(r, central, stateText);
 }

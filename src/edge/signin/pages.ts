@@ -19,6 +19,12 @@ function alert(message: string | undefined, code?: ErrorCode): string {
 
 const footer = '<footer>Protected by Drawbridge · sign-in is logged with your address and browser</footer>';
 
+/** Another way into sign-in, shown below the password form (a passkey, the tenant's identity provider). */
+export interface SigninAlternative {
+  label: string;
+  url: string;
+}
+
 export function loginPage(o: {
   hidden: Hidden;
   tenantName: string;
@@ -27,8 +33,7 @@ export function loginPage(o: {
   appHost?: string | null;
   username?: string;
   error?: { message: string; code: ErrorCode };
-  federation?: { label: string; url: string } | null;
-  passkeyUrl: string;
+  alternatives: SigninAlternative[];
   allowPersistent: boolean;
 }): string {
   return page(
@@ -48,9 +53,8 @@ export function loginPage(o: {
     ${o.allowPersistent ? '<label class="check"><input type="checkbox" name="remember" value="1"> Stay signed in on this device</label>' : ''}
     <button type="submit" class="wide">Sign in</button>
   </form>
-  <div class="divider">or</div>
-  <a class="button secondary" style="display:block;text-align:center;margin-top:0" href="${e(o.passkeyUrl)}">Sign in with a passkey</a>
-  ${o.federation ? `<a class="button secondary" style="display:block;text-align:center;margin-top:12px" href="${e(o.federation.url)}">Sign in with ${e(o.federation.label)}</a>` : ''}
+  ${o.alternatives.length ? '<div class="divider">or</div>' : ''}
+  ${o.alternatives.map((a, i) => `<a class="button secondary" style="display:block;text-align:center;margin-top:${i ? '12px' : '0'}" href="${e(a.url)}">${e(a.label)}</a>`).join('\n  ')}
 </main>${footer}`,
   );
 }

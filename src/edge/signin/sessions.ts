@@ -6,13 +6,14 @@
  */
 import { hash, randomBytes } from 'node:crypto';
 import type { Identity } from '../../tunnel/protocol.ts';
+import type { AuthMethod } from './names.ts';
 
 export interface CentralSession {
   id: string;
   tenantId: string;
   userId: string;
-  /** `password`/`oidc`, then `totp`/`recovery`/`webauthn`. */
-  authMethods: string[];
+  /** The first factor (`password`, `oidc`, `webauthn`), then the second (`totp`, `recovery`, `webauthn`). */
+  authMethods: AuthMethod[];
   /** `mfa`: password done, second factor pending; `enroll`: must enrol an MFA method first; `done`: signed in. */
   stage: 'mfa' | 'enroll' | 'done';
   persistent: boolean;

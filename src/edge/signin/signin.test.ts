@@ -19,24 +19,24 @@ describe('return URLs', () => {
 
 describe('sign-in state', () => {
   const key = keyRingFrom(Buffer.alloc(32, 1)).key('state');
-  const s = { t: 'tnt_1', a: 'app_1', r: '/pay', n: 'nonce' };
+  const s = { tenantId: 'tnt_1', appId: 'app_1', returnPath: '/pay', nonce: 'nonce' };
   it('round-trips while fresh', () => {
     const text = encodeState(key, s, 1000);
-    assert.deepEqual({ ...decodeState(key, text, 2000), e: 0 }, { ...s, e: 0 });
+    assert.deepEqual({ ...decodeState(key, text, 2000), expiresAt: 0 }, { ...s, expiresAt: 0 });
   });
   it('refuses expired, tampered, re-signed and garbage states', () => {
     const text = encodeState(key, s, 1000);
     assert.equal(decodeState(key, text, 1000 + 601_000), null);
     const [payload, mac] = text.split('.');
-    const forged = Buffer.from(JSON.stringify({ ...s, a: 'app_2', e: 9e15 })).toString('base64url');
+    const forged = Buffer.from(JSON.stringify({ t: s.tenantId, a: 'app_2', r: s.returnPath, n: s.nonce, e: 9e15 })).toString('base64url');
     assert.equal(decodeState(key, `${forged}.${mac}`, 2000), null);
     assert.equal(decodeState(keyRingFrom(Buffer.alloc(32, 2)).key('state'), text, 2000), null);
     assert.equal(decodeState(key, `${payload}x.${mac}`, 2000), null);
     assert.equal(decodeState(key, 'garbage', 2000), null);
   });
   it('sanitises the return path even when signed', () => {
-    const text = encodeState(key, { ...s, r: '//evil.example' }, 1000);
-    assert.equal(decodeState(key, text, 2000)?.r, '/');
+    const text = encodeState(key, { ...s, returnPath: '//evil.example' }, 1000);
+    assert.equal(decodeState(key, text, 2000)?.returnPath, '/');
   });
 });
 

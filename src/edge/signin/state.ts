@@ -9,21 +9,28 @@ import { safeReturnPath } from './return-url.ts';
 export const STATE_TTL_SECONDS = 600;
 
 export interface SigninState {
-  /** Tenant id. */
+  tenantId: string;
+  appId: string;
+  /** Path on the app's origin to return to. */
+  returnPath: string;
+  /** Bound to the browser by the app host's AUTH cookie. */
+  nonce: string;
+  /** ms since epoch. */
+  expiresAt: number;
+}
+
+/** What travels in URLs: one-letter keys keep every redirect short (and states issued before the names changed valid). */
+interface WireState {
   t: string;
-  /** App id. */
   a: string;
-  /** Return path on the app's origin. */
   r: string;
-  /** Nonce bound to the browser by the app host's AUTH cookie. */
   n: string;
-  /** Expiry, ms since epoch. */
   e: number;
 }
 
-export function encodeState(key: Buffer, state: Omit<SigninState, 'e'>, now = Date.now()): string {
-  const payload: SigninState = { ...state, e: now + STATE_TTL_SECONDS * 1000 };
-  return sign(key, Buffer.from(JSON.stringify(payload)).toString('base64url'));
+export function encodeState(key: Buffer, state: Omit<SigninState, 'expiresAt'>, now = Date.now()): string {
+  const wire: WireState = { t: state.tenantId, a: state.appId, r: state.returnPath, n: state.nonce, e: now + STATE_TTL_SECONDS * 1000 };
+  return sign(key, Buffer.from(JSON.stringify(wire)).toString('base64url'));
 }
 
 /** The state when its signature verifies and it has not expired; null otherwise. */
@@ -32,10 +39,10 @@ export function decodeState(key: Buffer, text: string | null | undefined, now = 
   const value = unsign(key, text);
   if (!value) return null;
   try {
-    const s = JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as SigninState;
+    const s = JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as WireState;
     if (typeof s.t !== 'string' || typeof s.a !== 'string' || typeof s.n !== 'string' || typeof s.e !== 'number' || typeof s.r !== 'string') return null;
     if (s.e <= now) return null;
-    return { ...s, r: safeReturnPath(s.r) };
+    return { tenantId: s.t, appId: s.a, returnPath: safeReturnPath(s.r), nonce: s.n, expiresAt: s.e };
   } catch {
     return null;
   }

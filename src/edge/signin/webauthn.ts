@@ -23,14 +23,15 @@ import {
 import type { ErrorCode } from '../../errors/catalogue.ts';
 import { sign, unsign } from '../../identity/keys.ts';
 import { generateRecoveryCodes, hashRecoveryCode } from '../../identity/recovery-codes.ts';
-import type { Tenant } from '../../store/types.ts';
-import { centralCookie, csrfValid, currentCentral, writeLog, type Ctx } from './context.ts';
+import { centralCookie, csrfValid, currentCentral, type Ctx } from './context.ts';
 import { CENTRAL_COOKIE, clearCookie, FLOW_COOKIE, parseCookies, serializeCookie } from './cookies.ts';
-import { readForm, redirect, sendError, sendHtml, type Reply } from './http.ts';
-import { passkeyAddedPage, passkeyPage, recoveryCodesPage, type Hidden } from './pages.ts';
+import { readForm, redirect, sendError, sendHtml } from './http.ts';
+import type { SigninMethod } from './method.ts';
+import { passkeyAddedPage, passkeyPage, recoveryCodesPage } from './pages.ts';
 import { PASSKEY_SCRIPT_HASH } from './passkey-script.ts';
 import { newSecret, type CentralSession } from './sessions.ts';
 import { decodeState } from './state.ts';
+import { completeSecondFactor, hiddenFor, resolveTenant, signedInWithBothFactors, writeLog, type SigninRequest } from './steps.ts';
 
 const FLOW_TTL_SECONDS = 300;
 const MAX_FAILURES = 5;
@@ -47,28 +48,29 @@ interface Flow {
   centralId?: string;
 }
 
-/** What the sign-in host lends a passkey request: the reply helpers and the steps shared with the password flow. */
-export interface PasskeyHost {
-  reply: Reply;
-  hidden(stateText: string | null): Hidden;
-  resolveTenant(tenantId: string | null): Promise<Tenant | null>;
-  /** Second factor done: rotate the session and continue. */
-  completeMfa(central: CentralSession, stateText: string | null, method: string): Promise<void>;
-  /** A passwordless sign-in: start a central session that has both factors and continue. */
-  signedIn(tenantId: string, userId: string, stateText: string | null): Promise<void>;
-}
+export const passkeyMethod: SigninMethod = {
+  name: 'webauthn',
+  paths: ['/passkey*'],
+  async handle(r) {
+    await handlePasskey(r.ctx, r, r.url);
+    return true;
+  },
+  async alternative(_ctx, _tenantId, stateText) {
+    return { label: 'Sign in with a passkey', url: stateText ? `/passkey/signin?state=${encodeURIComponent(stateText)}` : '/passkey/signin' };
+  },
+};
 
-export async function handlePasskey(ctx: Ctx, host: PasskeyHost, url: URL): Promise<void> {
-  const { req } = host.reply;
+async function handlePasskey(ctx: Ctx, host: SigninRequest, url: URL): Promise<void> {
+  const { req } = host;
   const mode: Mode | null = url.pathname === '/passkey' ? 'verify' : url.pathname === '/passkey/register' ? 'register' : url.pathname === '/passkey/signin' ? 'signin' : null;
   const method = req.method ?? 'GET';
   if (!mode || (method !== 'GET' && method !== 'POST')) {
-    return sendError(req, host.reply.res, 'DB-HTTP-BAD-REQUEST', host.reply.cid, 'There is no sign-in page at this address.', host.reply.cookies);
+    return sendError(req, host.res, 'DB-HTTP-BAD-REQUEST', host.correlationId, 'There is no sign-in page at this address.', host.cookies);
   }
   if (method === 'GET') return showPage(ctx, host, mode, url.searchParams.get('state'));
   const form = await readForm(req);
   const stateText = form.get('state') || null;
-  if (!csrfValid(ctx, req, form.get('csrf'))) return sendError(req, host.reply.res, 'DB-SIGNIN-CSRF', host.reply.cid, undefined, host.reply.cookies);
+  if (!csrfValid(ctx, req, form.get('csrf'))) return sendError(req, host.res, 'DB-SIGNIN-CSRF', host.correlationId, undefined, host.cookies);
   const flow = await takeFlow(ctx, req, mode);
   const text = form.get('credential') ?? '';
   if (mode === 'register') return finishRegistration(ctx, host, stateText, flow, text, form.get('name'));
@@ -94,23 +96,23 @@ async function putFlow(ctx: Ctx, flow: Flow): Promise<string> {
 }
 
 /** The central session a verify/register page belongs to, or null after answering with where to go instead. */
-async function sessionFor(ctx: Ctx, host: PasskeyHost, mode: 'verify' | 'register', stateText: string | null): Promise<CentralSession | null> {
-  const central = await currentCentral(ctx, host.reply.req);
+async function sessionFor(ctx: Ctx, host: SigninRequest, mode: 'verify' | 'register', stateText: string | null): Promise<CentralSession | null> {
+  const central = await currentCentral(ctx, host.req);
   const ok = central && (mode === 'verify' ? central.stage === 'mfa' : central.stage === 'done' || central.stage === 'enroll');
   if (ok) return central;
   const q = stateText ? `?state=${encodeURIComponent(stateText)}` : '';
-  if (central?.stage === 'done') redirect(host.reply.res, stateText ? `/authorize${q}` : '/', host.reply.cookies, 303);
-  else if (central) redirect(host.reply.res, `${central.stage === 'mfa' ? '/mfa' : '/mfa/enroll'}${q}`, host.reply.cookies, 303);
-  else if (stateText) redirect(host.reply.res, `/authorize${q}`, host.reply.cookies, 303);
-  else sendError(host.reply.req, host.reply.res, 'DB-SESSION-EXPIRED', host.reply.cid, undefined, host.reply.cookies);
+  if (central?.stage === 'done') redirect(host.res, stateText ? `/authorize${q}` : '/', host.cookies, 303);
+  else if (central) redirect(host.res, `${central.stage === 'mfa' ? '/mfa' : '/mfa/enroll'}${q}`, host.cookies, 303);
+  else if (stateText) redirect(host.res, `/authorize${q}`, host.cookies, 303);
+  else sendError(host.req, host.res, 'DB-SESSION-EXPIRED', host.correlationId, undefined, host.cookies);
   return null;
 }
 
-async function showPage(ctx: Ctx, host: PasskeyHost, mode: Mode, stateText: string | null, status = 200, error?: { code: ErrorCode; message: string }): Promise<void> {
+async function showPage(ctx: Ctx, host: SigninRequest, mode: Mode, stateText: string | null, status = 200, error?: { code: ErrorCode; message: string }): Promise<void> {
   const { directory } = ctx.deps;
   const q = stateText ? `?state=${encodeURIComponent(stateText)}` : '';
   if (stateText && !decodeState(ctx.keys.key('state'), stateText, ctx.now())) {
-    return sendError(host.reply.req, host.reply.res, 'DB-SIGNIN-STATE-INVALID', host.reply.cid, undefined, host.reply.cookies);
+    return sendError(host.req, host.res, 'DB-SIGNIN-STATE-INVALID', host.correlationId, undefined, host.cookies);
   }
   let tenantId: string;
   let upn: string | null = null;
@@ -119,8 +121,8 @@ async function showPage(ctx: Ctx, host: PasskeyHost, mode: Mode, stateText: stri
   let fallback: { url: string; label: string } | null;
   if (mode === 'signin') {
     const state = stateText ? decodeState(ctx.keys.key('state'), stateText, ctx.now()) : null;
-    const tenant = await host.resolveTenant(state?.t ?? null);
-    if (!tenant) return sendError(host.reply.req, host.reply.res, 'DB-SIGNIN-TENANT-UNKNOWN', host.reply.cid, undefined, host.reply.cookies);
+    const tenant = await resolveTenant(ctx, state?.tenantId ?? null);
+    if (!tenant) return sendError(host.req, host.res, 'DB-SIGNIN-TENANT-UNKNOWN', host.correlationId, undefined, host.cookies);
     tenantId = tenant.id;
     options = await generateAuthenticationOptions({ rpID: rpId(ctx), userVerification: 'required', timeout: 120_000 });
     fallback = { url: stateText ? `/authorize${q}` : '/?signin=1', label: 'Sign in with a password instead' };
@@ -130,7 +132,7 @@ async function showPage(ctx: Ctx, host: PasskeyHost, mode: Mode, stateText: stri
     tenantId = central.tenantId;
     centralId = central.id;
     const user = await directory.users.get(central.tenantId, central.userId);
-    if (!user) return sendError(host.reply.req, host.reply.res, 'DB-SESSION-EXPIRED', host.reply.cid, undefined, host.reply.cookies);
+    if (!user) return sendError(host.req, host.res, 'DB-SESSION-EXPIRED', host.correlationId, undefined, host.cookies);
     upn = user.upn;
     const credentials = await directory.mfa.webauthnList(central.tenantId, central.userId);
     const descriptors = credentials.map((c) => ({ id: c.credentialId, transports: c.transports }));
@@ -156,10 +158,10 @@ async function showPage(ctx: Ctx, host: PasskeyHost, mode: Mode, stateText: stri
   }
   const flowCookie = await putFlow(ctx, { kind: `webauthn-${mode}`, challenge: (options as { challenge: string }).challenge, tenantId, centralId });
   sendHtml(
-    host.reply.res,
+    host.res,
     status,
-    passkeyPage({ mode, hidden: host.hidden(stateText), upn, optionsJson: JSON.stringify(options), fallback, error }),
-    [...host.reply.cookies, flowCookie],
+    passkeyPage({ mode, hidden: hiddenFor(host, stateText), upn, optionsJson: JSON.stringify(options), fallback, error }),
+    [...host.cookies, flowCookie],
     PASSKEY_SCRIPT_HASH,
   );
 }
@@ -176,7 +178,7 @@ function parseCredential<T>(text: string): T | null {
 
 const FAILED = { code: 'DB-SIGNIN-PASSKEY-FAILED' as const, message: 'The passkey could not be verified. Try again, or use another way to sign in.' };
 
-async function finishRegistration(ctx: Ctx, host: PasskeyHost, stateText: string | null, flow: Flow | null, text: string, name: string | null): Promise<void> {
+async function finishRegistration(ctx: Ctx, host: SigninRequest, stateText: string | null, flow: Flow | null, text: string, name: string | null): Promise<void> {
   const central = await sessionFor(ctx, host, 'register', stateText);
   if (!central) return;
   const { directory } = ctx.deps;
@@ -195,9 +197,9 @@ async function finishRegistration(ctx: Ctx, host: PasskeyHost, stateText: string
     }
   }
   const upn = (await directory.users.get(central.tenantId, central.userId))?.upn ?? null;
-  const base = { tenantId: central.tenantId, event: 'mfa-enrol', userId: central.userId, username: upn, authMethod: central.authMethods[0], mfaMethod: 'webauthn' };
+  const base = { tenantId: central.tenantId, event: 'mfa-enrol', userId: central.userId, username: upn, authMethod: central.authMethods[0], mfaMethod: 'webauthn' } as const;
   if (failure || !info) {
-    await writeLog(ctx, host.reply.req, host.reply.cid, { ...base, result: 'failure', code: FAILED.code, detail: { step: 'register', reason: failure } });
+    await writeLog(ctx, host.req, host.correlationId, { ...base, result: 'failure', code: FAILED.code, detail: { step: 'register', reason: failure } });
     return showPage(ctx, host, 'register', stateText, 400, FAILED);
   }
   const label = (name ?? '').trim().slice(0, 64) || 'Passkey';
@@ -208,9 +210,9 @@ async function finishRegistration(ctx: Ctx, host: PasskeyHost, stateText: string
     transports: info.credential.transports ?? response?.response.transports ?? [],
     name: label,
   });
-  await writeLog(ctx, host.reply.req, host.reply.cid, { ...base, result: 'success', detail: { name: label, deviceType: info.credentialDeviceType, backedUp: info.credentialBackedUp } });
+  await writeLog(ctx, host.req, host.correlationId, { ...base, result: 'success', detail: { name: label, deviceType: info.credentialDeviceType, backedUp: info.credentialBackedUp } });
   const q = stateText ? `?state=${encodeURIComponent(stateText)}` : '';
-  const cookies = [...host.reply.cookies, clearCookie(FLOW_COOKIE)];
+  const cookies = [...host.cookies, clearCookie(FLOW_COOKIE)];
   if (central.stage === 'enroll') {
     // Enrolment required by the tenant: this passkey is the second factor of this sign-in; give recovery codes too.
     await ctx.sessions.deleteCentral(central.id);
@@ -218,12 +220,12 @@ async function finishRegistration(ctx: Ctx, host: PasskeyHost, stateText: string
     await ctx.sessions.putCentral(upgraded);
     const methods = await directory.mfa.methods(central.tenantId, central.userId);
     const continueUrl = stateText ? `/authorize${q}` : '/';
-    if (methods.recoveryCodes > 0) return redirect(host.reply.res, continueUrl, [...cookies, centralCookie(ctx, upgraded)], 303);
+    if (methods.recoveryCodes > 0) return redirect(host.res, continueUrl, [...cookies, centralCookie(ctx, upgraded)], 303);
     const codes = generateRecoveryCodes();
     await directory.mfa.setRecoveryCodes(central.tenantId, central.userId, codes.map(hashRecoveryCode));
-    return sendHtml(host.reply.res, 200, recoveryCodesPage({ codes, continueUrl }), [...cookies, centralCookie(ctx, upgraded)]);
+    return sendHtml(host.res, 200, recoveryCodesPage({ codes, continueUrl }), [...cookies, centralCookie(ctx, upgraded)]);
   }
-  sendHtml(host.reply.res, 200, passkeyAddedPage({ name: label, continueUrl: stateText ? `/authorize${q}` : '/' }), cookies);
+  sendHtml(host.res, 200, passkeyAddedPage({ name: label, continueUrl: stateText ? `/authorize${q}` : '/' }), cookies);
 }
 
 async function verifyAssertion(ctx: Ctx, flow: Flow, response: AuthenticationResponseJSON, userId: string | null): Promise<{ userId: string } | { failure: string; userId?: string }> {
@@ -252,14 +254,14 @@ async function verifyAssertion(ctx: Ctx, flow: Flow, response: AuthenticationRes
   }
 }
 
-async function finishVerify(ctx: Ctx, host: PasskeyHost, stateText: string | null, flow: Flow | null, text: string): Promise<void> {
+async function finishVerify(ctx: Ctx, host: SigninRequest, stateText: string | null, flow: Flow | null, text: string): Promise<void> {
   const central = await sessionFor(ctx, host, 'verify', stateText);
   if (!central) return;
   const { directory } = ctx.deps;
   const response = parseCredential<AuthenticationResponseJSON>(text);
   const limited = ctx.accountLimiter.hit(`mfa:${central.tenantId}:${central.userId}`);
   const account = await directory.users.get(central.tenantId, central.userId);
-  const lock = account ? await ctx.lockout.bucket(central.tenantId, account.upn, account, host.reply.req.socket.remoteAddress ?? null) : null;
+  const lock = account ? await ctx.lockout.bucket(central.tenantId, account.upn, account, host.req.socket.remoteAddress ?? null) : null;
   const locked = lock !== null && lock.remaining() > 0;
   let failure: string;
   if (locked) failure = 'account locked';
@@ -269,32 +271,32 @@ async function finishVerify(ctx: Ctx, host: PasskeyHost, stateText: string | nul
   else {
     const result = await verifyAssertion(ctx, flow, response, central.userId);
     if ('failure' in result) failure = result.failure;
-    else return host.completeMfa(central, stateText, 'webauthn');
+    else return completeSecondFactor(host, central, stateText, 'webauthn');
   }
   central.mfaFailures++;
   const user = account;
   if (lock && !locked) await lock.fail();
   const code: ErrorCode = locked ? 'DB-SIGNIN-LOCKED-OUT' : limited.allowed ? FAILED.code : 'DB-SIGNIN-RATE-LIMITED';
-  await writeLog(ctx, host.reply.req, host.reply.cid, {
+  await writeLog(ctx, host.req, host.correlationId, {
     tenantId: central.tenantId, event: 'mfa', userId: central.userId, username: user?.upn ?? null, result: 'failure', code,
     authMethod: central.authMethods[0], mfaMethod: 'webauthn', detail: { reason: failure, failures: central.mfaFailures },
   });
   if (central.mfaFailures >= MAX_FAILURES) {
     await ctx.sessions.deleteCentral(central.id);
-    return sendError(host.reply.req, host.reply.res, code, host.reply.cid, 'Too many failed attempts: start signing in again.', [...host.reply.cookies, clearCookie(CENTRAL_COOKIE)]);
+    return sendError(host.req, host.res, code, host.correlationId, 'Too many failed attempts: start signing in again.', [...host.cookies, clearCookie(CENTRAL_COOKIE)]);
   }
   await ctx.sessions.putCentral(central);
   return showPage(ctx, host, 'verify', stateText, limited.allowed ? 401 : 429, limited.allowed ? FAILED : { code, message: 'Too many attempts. Wait a minute and try again.' });
 }
 
-async function finishSignin(ctx: Ctx, host: PasskeyHost, stateText: string | null, flow: Flow | null, text: string): Promise<void> {
+async function finishSignin(ctx: Ctx, host: SigninRequest, stateText: string | null, flow: Flow | null, text: string): Promise<void> {
   const { directory } = ctx.deps;
   const state = stateText ? decodeState(ctx.keys.key('state'), stateText, ctx.now()) : null;
-  if (stateText && !state) return sendError(host.reply.req, host.reply.res, 'DB-SIGNIN-STATE-INVALID', host.reply.cid, undefined, host.reply.cookies);
-  const tenant = await host.resolveTenant(state?.t ?? null);
-  if (!tenant) return sendError(host.reply.req, host.reply.res, 'DB-SIGNIN-TENANT-UNKNOWN', host.reply.cid, undefined, host.reply.cookies);
+  if (stateText && !state) return sendError(host.req, host.res, 'DB-SIGNIN-STATE-INVALID', host.correlationId, undefined, host.cookies);
+  const tenant = await resolveTenant(ctx, state?.tenantId ?? null);
+  if (!tenant) return sendError(host.req, host.res, 'DB-SIGNIN-TENANT-UNKNOWN', host.correlationId, undefined, host.cookies);
   const response = parseCredential<AuthenticationResponseJSON>(text);
-  const byIp = ctx.ipLimiter.hit(host.reply.req.socket.remoteAddress ?? 'unknown');
+  const byIp = ctx.ipLimiter.hit(host.req.socket.remoteAddress ?? 'unknown');
   let failure: string;
   let userId: string | undefined;
   if (!byIp.allowed) failure = 'rate limited';
@@ -305,24 +307,24 @@ async function finishSignin(ctx: Ctx, host: PasskeyHost, stateText: string | nul
     userId = result.userId;
     if (!('failure' in result)) {
       const user = await directory.users.get(tenant.id, result.userId);
-      const base = { tenantId: tenant.id, event: 'signin', userId: result.userId, username: user?.upn ?? null, appId: state?.a ?? null, authMethod: 'webauthn', mfaMethod: 'webauthn' };
+      const base = { tenantId: tenant.id, event: 'signin', userId: result.userId, username: user?.upn ?? null, appId: state?.appId ?? null, authMethod: 'webauthn', mfaMethod: 'webauthn' } as const;
       if (!user || !user.enabled) {
-        await writeLog(ctx, host.reply.req, host.reply.cid, { ...base, result: 'denied', code: 'DB-ACCESS-ACCOUNT-DISABLED' });
-        return sendError(host.reply.req, host.reply.res, 'DB-ACCESS-ACCOUNT-DISABLED', host.reply.cid, undefined, host.reply.cookies);
+        await writeLog(ctx, host.req, host.correlationId, { ...base, result: 'denied', code: 'DB-ACCESS-ACCOUNT-DISABLED' });
+        return sendError(host.req, host.res, 'DB-ACCESS-ACCOUNT-DISABLED', host.correlationId, undefined, host.cookies);
       }
-      const lock = await ctx.lockout.bucket(tenant.id, user.upn, user, host.reply.req.socket.remoteAddress ?? null);
+      const lock = await ctx.lockout.bucket(tenant.id, user.upn, user, host.req.socket.remoteAddress ?? null);
       if (lock.remaining() > 0) {
-        await writeLog(ctx, host.reply.req, host.reply.cid, { ...base, result: 'failure', code: 'DB-SIGNIN-LOCKED-OUT' });
+        await writeLog(ctx, host.req, host.correlationId, { ...base, result: 'failure', code: 'DB-SIGNIN-LOCKED-OUT' });
         return showPage(ctx, host, 'signin', stateText, 403, { code: 'DB-SIGNIN-LOCKED-OUT', message: 'This account is locked for a while after too many failed attempts.' });
       }
-      return host.signedIn(tenant.id, user.id, stateText);
+      return signedInWithBothFactors(host, tenant.id, user.id, stateText, 'webauthn');
     }
     failure = result.failure;
   }
   const user = userId ? await directory.users.get(tenant.id, userId) : null;
   const code: ErrorCode = byIp.allowed ? FAILED.code : 'DB-SIGNIN-RATE-LIMITED';
-  await writeLog(ctx, host.reply.req, host.reply.cid, {
-    tenantId: tenant.id, event: 'signin', userId: user?.id ?? null, username: user?.upn ?? null, appId: state?.a ?? null, result: 'failure', code,
+  await writeLog(ctx, host.req, host.correlationId, {
+    tenantId: tenant.id, event: 'signin', userId: user?.id ?? null, username: user?.upn ?? null, appId: state?.appId ?? null, result: 'failure', code,
     authMethod: 'webauthn', detail: { reason: failure },
   });
   return showPage(ctx, host, 'signin', stateText, byIp.allowed ? 401 : 429, byIp.allowed ? FAILED : { code, message: 'Too many attempts. Wait a minute and try again.' });
