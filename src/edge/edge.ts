@@ -89,7 +89,10 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
   const jwks = jwksDocument([signingKey]);
   const loginUrl = (): string => `https://${loginHostOf(config)}${publicPort === 443 ? '' : `:${publicPort}`}`;
   const assertion = createAssertionMinter(signingKey, loginUrl);
+  // Every answer of the edge's own hosts (sign-in, portal, enrollment) passes here: the place for HSTS. No
+  // includeSubDomains: apps are subdomains of the same base and keep their own setting.
   const withJwks = (next: SystemHostHandler | undefined): SystemHostHandler => (req, res, correlationId) => {
+    res.setHeader('strict-transport-security', 'max-age=31536000');
     if (new URL(req.url ?? '/', 'https://x').pathname === JWKS_PATH) {
       res.writeHead(200, { 'content-type': 'application/jwk-set+json', 'cache-control': 'public, max-age=300' }).end(jwks);
       return;
