@@ -51,9 +51,9 @@ export const EdgeConfigSchema = Type.Object({
   ], {
     type: 'object',
     default: { kind: 'sqlite' },
-    description: 'Where configuration and logs live: `{ kind: sqlite }`, one file in stateDir (one edge node); or `{ kind: postgres, url: postgres://user:password@host:5432/db }`, ' +
+    description: 'Where configuration, the identity directory and logs live: `{ kind: sqlite }`, one file in stateDir (one edge node); or `{ kind: postgres, url: postgres://user:password@host:5432/db }`, ' +
       'shared by every edge node of a cluster (changes reach all nodes through LISTEN/NOTIFY; add `?options=-c%20search_path%3D<schema>` for a schema other than public). ' +
-      'For now the sign-in directory needs the SQLite store, so `drawbridge edge` (which runs sign-in) refuses postgres at start-up.',
+      'On postgres the key that seals TOTP and OIDC client secrets is kept in the database, so every node opens what another wrote.',
   })),
   sessions: Type.Optional(Type.Union([
     Type.Object({ kind: Type.Literal('memory') }),

@@ -1,21 +1,24 @@
 /**
- * The cluster store: PostgreSQL through `pg`, shared by every edge node. Same contract as the SQLite store
- * (`contract.ts`); changes reach every node through LISTEN/NOTIFY (`changes.ts`). Tables live in the first schema
- * of the connection's search_path (`?options=-c%20search_path%3Dname` in the URL picks another than `public`).
+ * The cluster store: PostgreSQL through `pg`, shared by every edge node. Same contracts as the SQLite store
+ * (`contract.ts`, `directory-contract.ts`); the directory's secrets are sealed with a key ring kept in the database
+ * (keys.ts); changes reach every node through LISTEN/NOTIFY (`changes.ts`). Tables live in the first schema of the
+ * connection's search_path (`?options=-c%20search_path%3Dname` in the URL picks another than `public`).
  */
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import type { Pool } from 'pg';
 import { loadMigrations } from '../migrations.ts';
-import { DrawbridgeError } from '../../errors/drawbridge-error.ts';
+import type { KeyRing } from '../../identity/keys.ts';
 import type { Store } from '../types.ts';
 import { appsRepo } from './apps.ts';
 import { auditRepo } from './audit.ts';
 import { type ChangeBus, channelFor, openChangeBus } from './changes.ts';
 import { connectorsRepo } from './connectors.ts';
+import { createPostgresDirectory } from './directory.ts';
 import { type Ctx, one } from './db.ts';
 import { enrollmentTokensRepo } from './enrollment-tokens.ts';
 import { groupsRepo } from './groups.ts';
+import { loadIdentityKeys } from './keys.ts';
 import { migrate } from './migrate.ts';
 import { tenantsRepo } from './tenants.ts';
 
@@ -49,18 +52,15 @@ function describe(err: unknown): string {
   return e.message || e.code || (e.errors?.length ? describe(e.errors[0]) : String(err));
 }
 
-function noDirectoryYet(): never {
-  throw new DrawbridgeError('DB-CONFIG-INVALID',
-    'the directory needs the SQLite store for now, and this edge is configured with store.kind postgres: use store.kind sqlite (the default) until the directory moves to PostgreSQL');
-}
-
 export async function openPostgresStore(url: string): Promise<PostgresStore> {
   const config = { connectionString: url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS };
   const pool = new pg.Pool({ ...config, max: POOL_MAX });
   pool.on('error', (err) => process.emitWarning(`store: an idle PostgreSQL connection failed: ${err.message}`));
   let changes: ChangeBus;
+  let identityKeys: KeyRing;
   try {
     await migrate(pool, await loadPostgresMigrations());
+    identityKeys = await loadIdentityKeys(pool);
     const { schema } = (await one(pool, 'SELECT current_schema() AS schema')) as { schema: string };
     changes = await openChangeBus(config, channelFor(schema));
   } catch (err) {
@@ -77,12 +77,8 @@ export async function openPostgresStore(url: string): Promise<PostgresStore> {
     connectors: connectorsRepo(ctx),
     apps: appsRepo(ctx),
     audit: auditRepo(ctx),
-    get directory(): never {
-      return noDirectoryYet();
-    },
-    get identityKeys(): never {
-      return noDirectoryYet();
-    },
+    directory: createPostgresDirectory(ctx, identityKeys),
+    identityKeys,
     onChange: (listener) => changes.subscribe(listener),
     async close() {
       await changes.close();

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import pg from 'pg';
 import { rejectsWith, runStoreContract } from '../contract.ts';
+import { runDirectoryContract } from '../directory-contract.ts';
 import { newId } from '../ids.ts';
 import { openStore } from '../open.ts';
 import type { ChangeEvent, Store } from '../types.ts';
@@ -66,6 +67,7 @@ async function waitFor(what: string, ok: () => boolean, timeoutMs = 5000): Promi
 const sortEvents = (events: ChangeEvent[]): string[] => events.map((e) => JSON.stringify(e)).sort();
 
 runStoreContract('postgres', async () => openStore({ kind: 'postgres', url: (await freshSchema()).url }));
+runDirectoryContract('postgres', async () => openStore({ kind: 'postgres', url: (await freshSchema()).url }));
 
 describe('postgres store specifics', () => {
   it('records migrations once: applying them again is a no-op', async () => {
@@ -233,6 +235,73 @@ describe('postgres store specifics', () => {
     } finally {
       await Promise.all([a.close(), b.close()]);
     }
+  });
+
+  it('directory: nodes starting together agree on one identity key; what one seals, another opens; nothing secret is stored in clear', async () => {
+    const { schema, url } = await freshSchema();
+    const [a, b] = await Promise.all([openPostgresStore(url), openPostgresStore(url)]);
+    try {
+      assert.deepEqual(a.identityKeys.key('totp'), b.identityKeys.key('totp'));
+      const t = await a.tenants.create({ name: 'contoso' });
+      const u = await a.directory.users.create(t.id, { upn: 'alice', password: 'correct horse battery staple' });
+      await a.directory.mfa.setTotp(t.id, u.id, 'JBSWY3DPEHPK3PXP', true);
+      const oidc = { issuer: 'https://idp.example', clientId: 'c', clientSecret: 'oidc-s3cret', displayName: '', scopes: [], usernameClaim: '', groupsClaim: '', autoCreateUsers: true };
+      await a.directory.settings.update(t.id, { oidc });
+      assert.equal((await b.directory.mfa.getTotp(t.id, u.id))?.secret, 'JBSWY3DPEHPK3PXP');
+      assert.equal((await b.directory.settings.get(t.id)).oidc?.clientSecret, 'oidc-s3cret');
+      const { rows } = await admin.query(`SELECT (SELECT json_agg(t) FROM ${schema}.dir_totp t) AS totp, (SELECT json_agg(s) FROM ${schema}.dir_identity_settings s) AS settings,
+        (SELECT json_agg(u) FROM ${schema}.dir_users u) AS users`);
+      const dump = JSON.stringify(rows);
+      assert.ok(!dump.includes('JBSWY3DPEHPK3PXP') && !dump.includes('oidc-s3cret') && !dump.includes('correct horse'));
+      const { rows: keys } = await admin.query(`SELECT count(*)::int AS n FROM ${schema}.identity_keys`);
+      assert.equal(keys[0].n, 1);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
+  it('directory: one-time values and seat counts hold across nodes racing each other', async () => {
+    const { url } = await freshSchema();
+    const [a, b] = await Promise.all([openPostgresStore(url), openPostgresStore(url)]);
+    try {
+      const t = await a.tenants.create({ name: 'contoso' });
+      const users = await Promise.all(['alice', 'bob', 'carol', 'dave'].map((upn) => a.directory.users.create(t.id, { upn })));
+      const alice = users[0];
+      await a.directory.mfa.setTotp(t.id, alice.id, 'JBSWY3DPEHPK3PXP', true);
+      await a.directory.mfa.setRecoveryCodes(t.id, alice.id, ['h1']);
+      await a.directory.licences.setSeats(t.id, 'basic', 1);
+      const node = (i: number) => (i % 2 ? a : b).directory;
+      for (let round = 0; round < 3; round++) {
+        const steps = await Promise.all(Array.from({ length: 8 }, (_, i) => node(i).mfa.useTotpStep(t.id, alice.id, 5000 + round)));
+        assert.equal(steps.filter(Boolean).length, 1, `round ${round}: one node accepts the step`);
+      }
+      const codes = await Promise.all(Array.from({ length: 8 }, (_, i) => node(i).mfa.useRecoveryCode(t.id, alice.id, 'h1')));
+      assert.equal(codes.filter(Boolean).length, 1);
+      const seats = await Promise.allSettled(users.map((u, i) => node(i).licences.assign(t.id, 'basic', { type: 'user', id: u.id })));
+      assert.equal(seats.filter((r) => r.status === 'fulfilled').length, 1, 'one seat, one holder');
+      for (const r of seats) if (r.status === 'rejected') await rejectsWith(Promise.reject(r.reason), 'DB-ADMIN-CONFLICT');
+      assert.deepEqual((await b.directory.licences.list(t.id)).map((l) => l.used), [1]);
+      const synced = await Promise.all(users.map((u, i) => node(i).groups.syncExternal(t.id, u.id, [{ externalId: 'eng', name: 'Engineering' }])));
+      assert.equal(synced.length, 4);
+      const [eng] = await a.directory.groups.list(t.id);
+      assert.equal((await b.directory.groups.members(t.id, eng.id)).length, 4, 'one group made, everyone in it');
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
+  it('directory: proper column types', async () => {
+    const { schema, url } = await freshSchema();
+    await (await openPostgresStore(url)).close();
+    const { rows } = await admin.query(
+      'SELECT table_name || \'.\' || column_name AS col, data_type FROM information_schema.columns WHERE table_schema = $1', [schema]);
+    const type = new Map(rows.map((r: { col: string; data_type: string }) => [r.col, r.data_type]));
+    assert.equal(type.get('dir_users.enabled'), 'boolean');
+    assert.equal(type.get('dir_users.locked_until'), 'timestamp with time zone');
+    assert.equal(type.get('dir_webauthn_credentials.transports'), 'jsonb');
+    assert.equal(type.get('signin_log.detail'), 'jsonb');
+    assert.equal(type.get('signin_log.time'), 'timestamp with time zone');
+    assert.equal(type.get('identity_keys.master'), 'bytea');
   });
 
   it('fails to open with a clear message, without the password, when the server cannot be reached', async () => {
