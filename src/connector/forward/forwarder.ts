@@ -9,6 +9,7 @@ import { backendPath, backendTarget, type BackendPools } from './backend-pool.ts
 import { backendErrorCode } from './backend-errors.ts';
 import { forwardUpgrade } from './upgrade.ts';
 import { isForwardablePath } from '../../lib/request-target.ts';
+import { clientKey } from '../../lib/client-address.ts';
 
 /**
  * Single sign-on to the backend (connector/sso): extra request headers for this user (Negotiate, identity headers…),
@@ -109,6 +110,13 @@ export function createForwarder(deps: ForwarderDeps): (stream: ServerHttp2Stream
 
   function send(stream: ServerHttp2Stream, app: ConnectorAppConfig, method: string, path: string, headers: Record<string, unknown>, correlationId: string, sso?: SsoCheck): void {
     const timeoutMs = app.backendTimeout * 1000;
+    // One client holds at most its share of the backend's connections (backend-pool.ts); the edge set the address.
+    const client = clientKey(String(headers['x-forwarded-for'] ?? '').split(',').pop()?.trim());
+    const release = pools.claim(app, client);
+    if (!release) {
+      logger.info({ correlationId, appId: app.id, client, code: 'DB-BACKEND-CLIENT-SHARE' }, 'client holds its share of the backend: refused');
+      return refuse(stream, 'DB-BACKEND-CLIENT-SHARE');
+    }
     let retrying = false;
     const abort = new AbortController();
     stream.once('close', () => { if (!stream.writableFinished) abort.abort(); });
@@ -148,7 +156,7 @@ export function createForwarder(deps: ForwarderDeps): (stream: ServerHttp2Stream
       logger.warn({ correlationId, appId: app.id, code, err: err.message, errCode: err.code }, 'backend request failed');
       if (!stream.headersSent) refuse(stream, code, code === 'DB-BACKEND-TIMEOUT' ? `no answer within ${app.backendTimeout} s` : undefined);
       else if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
-    });
+    }).finally(release);
   }
 }
 
