@@ -103,8 +103,11 @@ describe('KCD lab (Samba AD + Apache, checked with MIT tools)', { skip }, () => 
     ccKerberosOnly = `FILE:${tmp}/connector-kconly`;
   });
   after(async () => {
-    if (tmp) await rm(tmp, { recursive: true, force: true });
-    await stopLab();
+    try {
+      if (tmp) await rm(tmp, { recursive: true, force: true });
+    } finally {
+      await stopLab();
+    }
   });
 
   it('describes itself in lab.json', async () => {
@@ -138,10 +141,9 @@ describe('KCD lab (Samba AD + Apache, checked with MIT tools)', { skip }, () => 
   });
 
   it('`up` again is a no-op while it runs', async () => {
-    const t0 = performance.now();
+    // runLabScript runs it under this process's lease (a bare `up` would hold "manual" and outlive the tests)
     await runLabScript(['up']);
-    assert.ok(performance.now() - t0 < 5000, 'up on a running lab took more than 5 s');
-    assert.deepEqual((await readLabInfo()).pids, lab.pids);
+    assert.deepEqual((await readLabInfo()).pids, lab.pids, 'the daemons were not restarted');
   });
 
   it('kinit with the connector keytab (and the Kerberos-only one)', async () => {

@@ -8,7 +8,9 @@
 //
 // Parallel test files share one lab: each startLab() takes a lease (the test
 // process's PID) and stopLab() stops the daemons only when no other live lease
-// is left. KCD_LAB_KEEP=1 keeps the lab running after the tests (a quick
+// is left. Every `up` a test runs holds that same lease (never "manual"), and a
+// detached `lab.sh watch PID` releases it should the process die before its
+// after hook. KCD_LAB_KEEP=1 keeps the lab running after the tests (a quick
 // edit-test loop); KCD_LAB_DIR moves it (default /tmp/drawbridge-kcd-lab).
 // It needs root on Debian (apt-get, Samba, port 88): tests skip otherwise, or
 // with KCD_LAB_SKIP=1 (see labUnavailable()).
@@ -176,13 +178,25 @@ export function labEnv(lab: LabInfo, extra: Record<string, string> = {}): NodeJS
   return { ...process.env, KRB5_CONFIG: lab.krb5Config, ...extra };
 }
 
+/** Whether this process may hold a lease: set before `up` runs, since an `up` that fails may have taken it. */
+let leased = false;
+/** Whether a `lab.sh watch` for our lease runs. */
+let watching = false;
+
 /**
  * Run lab.sh with its progress (stderr) copied to our stderr, each line
  * prefixed; resolves with its stdout, rejects with the exit code and the tail
- * of the progress.
+ * of the progress. An `up` or `selftest` takes this process's lease (an `up`
+ * without KCD_LAB_LEASE would take the "manual" one, which keeps the lab up
+ * after the tests): stopLab() releases it.
  */
 export function runLabScript(args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<string> {
-  return new Promise((resolve, reject) => {
+  const takesLease = args[0] === 'up' || args[0] === 'selftest';
+  if (takesLease) {
+    env = { ...env, KCD_LAB_LEASE: String(process.pid) };
+    leased = true;
+  }
+  const settled = new Promise<string>((resolve, reject) => {
     const child = spawn('bash', [LAB_SCRIPT, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let progress = '';
@@ -201,6 +215,19 @@ export function runLabScript(args: readonly string[], env: NodeJS.ProcessEnv = p
       else reject(new Error(`lab.sh ${args.join(' ')} failed (${signal ?? `exit ${code}`}):\n${progress}`));
     });
   });
+  // The watcher ends as soon as it sees no lease: start it once `up` has written ours.
+  if (takesLease && !watching && process.env.KCD_LAB_KEEP !== '1') {
+    watching = true;
+    settled.then(watchLease, watchLease);
+  }
+  return settled;
+}
+
+/** `lab.sh watch <our pid>`, detached: releases our lease if we die before stopLab() (killed, timed out). */
+function watchLease(): void {
+  const watcher = spawn('bash', [LAB_SCRIPT, 'watch', String(process.pid)], { detached: true, stdio: 'ignore' });
+  watcher.on('error', (err) => process.stderr.write(`# kcd lab: lab.sh watch did not start: ${err.message}\n`));
+  watcher.unref();
 }
 
 /** Read lab.json of a running lab (does not start anything). */
@@ -219,7 +246,7 @@ export function startLab(): Promise<LabInfo> {
   started ??= (async () => {
     const t0 = performance.now();
     await runLabScript(['install']);
-    await runLabScript(['up'], { ...process.env, KCD_LAB_LEASE: String(process.pid) });
+    await runLabScript(['up']);
     process.stderr.write(`# kcd lab ready in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
     return readLabInfo();
   })();
@@ -233,9 +260,10 @@ export function startLab(): Promise<LabInfo> {
  * KCD_LAB_KEEP=1 leaves everything running.
  */
 export async function stopLab(): Promise<void> {
-  if (!started) return;
   started = undefined;
-  if (process.env.KCD_LAB_KEEP === '1') return;
+  if (!leased || process.env.KCD_LAB_KEEP === '1') return;
+  leased = false;
+  watching = false; // the watcher ends once the lease is gone; a later startLab() needs a new one
   await runLabScript(['release', String(process.pid)]);
 }
 

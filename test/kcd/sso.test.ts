@@ -87,11 +87,14 @@ describe('sso: Kerberos constrained delegation and header SSO, end to end with t
   });
 
   after(async () => {
-    await Promise.all([...connectors.values()].map((c) => stopChild(c.child.process)));
-    await stack?.stop();
-    jwtBackend?.close();
-    if (work && !process.env.KEEP_TEST_STATE) await rm(work, { recursive: true, force: true });
-    await stopLab();
+    try {
+      await Promise.all([...connectors.values()].map((c) => stopChild(c.child.process)));
+      await stack?.stop();
+      jwtBackend?.close();
+      if (work && !process.env.KEEP_TEST_STATE) await rm(work, { recursive: true, force: true });
+    } finally {
+      await stopLab(); // also when a step above failed: the lab must not outlive the tests
+    }
   });
 
   async function addConnector(name: string, krb: Record<string, unknown>, env: Record<string, string> = {}): Promise<void> {
