@@ -97,21 +97,21 @@ describe('lockout', () => {
 });
 
 describe('rate limit', () => {
-  it('allows the limit per window, then says when to retry', () => {
+  it('allows the limit per window, then says when to retry', async () => {
     let now = 0;
     const limiter = createRateLimiter({ limit: 3, windowSeconds: 60, now: () => now });
-    for (let i = 0; i < 3; i++) assert.equal(limiter.hit('ip').allowed, true);
-    const refused = limiter.hit('ip');
+    for (let i = 0; i < 3; i++) assert.equal((await limiter.hit('ip')).allowed, true);
+    const refused = await limiter.hit('ip');
     assert.equal(refused.allowed, false);
     assert.equal(refused.retryAfter, 60);
-    assert.equal(limiter.hit('other').allowed, true);
+    assert.equal((await limiter.hit('other')).allowed, true);
     now = 60_000;
-    assert.equal(limiter.hit('ip').allowed, true);
+    assert.equal((await limiter.hit('ip')).allowed, true);
   });
-  it('bounds memory', () => {
+  it('bounds memory', async () => {
     const limiter = createRateLimiter({ limit: 1, windowSeconds: 60, maxKeys: 10 });
-    for (let i = 0; i < 1000; i++) limiter.hit(`k${i}`);
-    assert.equal(limiter.hit('k999').allowed, false);
+    for (let i = 0; i < 1000; i++) await limiter.hit(`k${i}`);
+    assert.equal((await limiter.hit('k999')).allowed, false);
   });
 });
 

@@ -1,7 +1,10 @@
 /**
- * Fixed-window rate limits keyed by anything (client IP, account). In memory for the embedded edge; the interface is
- * what a Redis-backed limiter implements in a cluster. The clock is injectable for tests.
+ * Fixed-window rate limits keyed by anything (client IP, account), counted in the ephemeral state
+ * (identity/ephemeral-state.ts): in memory for the embedded edge, in Redis for a cluster, where every node adds to
+ * the same count. The clock is injectable for tests (it drives the memory state made when none is given).
  */
+import { createMemoryEphemeralState, type EphemeralState } from './ephemeral-state.ts';
+
 export interface RateLimitResult {
   allowed: boolean;
   /** Seconds until the window resets (only meaningful when not allowed). */
@@ -9,45 +12,34 @@ export interface RateLimitResult {
 }
 
 export interface RateLimiter {
-  hit(key: string): RateLimitResult;
-  reset(key: string): void;
+  hit(key: string): Promise<RateLimitResult>;
+  reset(key: string): Promise<void>;
 }
 
 export interface RateLimitOptions {
   limit: number;
   windowSeconds: number;
+  /** Where counts live; default a memory state of its own. */
+  state?: EphemeralState;
+  /** Keeps this limiter's counts apart from others' in a shared state. */
+  name?: string;
   now?: () => number;
-  /** Cap on tracked keys; the oldest windows are dropped first (bounded memory under a spray of addresses). */
+  /** Cap on tracked keys of the default memory state (bounded memory under a spray of addresses). */
   maxKeys?: number;
 }
 
 export function createRateLimiter(options: RateLimitOptions): RateLimiter {
-  const now = options.now ?? Date.now;
+  const state = options.state ?? createMemoryEphemeralState({ now: options.now, maxKeys: options.maxKeys ?? 100_000 });
   const windowMs = options.windowSeconds * 1000;
-  const maxKeys = options.maxKeys ?? 100_000;
-  const windows = new Map<string, { start: number; count: number }>();
+  const k = (key: string): string => `rate:${options.name ?? 'default'}:${key}`;
   return {
-    hit(key) {
-      const t = now();
-      let w = windows.get(key);
-      if (!w || t - w.start >= windowMs) {
-        if (w) windows.delete(key);
-        w = { start: t, count: 0 };
-        windows.set(key, w);
-        if (windows.size > maxKeys) {
-          for (const [k, v] of windows) {
-            if (windows.size <= maxKeys || t - v.start < windowMs) break;
-            windows.delete(k);
-          }
-          if (windows.size > maxKeys) windows.delete(windows.keys().next().value as string);
-        }
-      }
-      w.count++;
+    async hit(key) {
+      const w = await state.hit(k(key), windowMs);
       if (w.count <= options.limit) return { allowed: true, retryAfter: 0 };
-      return { allowed: false, retryAfter: Math.max(1, Math.ceil((w.start + windowMs - t) / 1000)) };
+      return { allowed: false, retryAfter: Math.max(1, Math.ceil(w.resetMs / 1000)) };
     },
-    reset(key) {
-      windows.delete(key);
+    async reset(key) {
+      await state.delete(k(key));
     },
   };
 }

@@ -14,6 +14,7 @@ import { APP_COOKIE, AUTH_COOKIE, clearCookie, parseCookies, serializeCookie, st
 import { redirect, requestUrl, sendError } from './http.ts';
 import { safeReturnPath } from './return-url.ts';
 import { isAlive, newSecret, type AppSession } from './sessions.ts';
+import { takeCode } from './one-time.ts';
 import { decodeState, encodeState, STATE_TTL_SECONDS } from './state.ts';
 import { writeLog } from './steps.ts';
 
@@ -118,7 +119,7 @@ async function callback(ctx: Ctx, req: IncomingMessage, res: ServerResponse, app
   const nonce = raw ? unsign(ctx.keys.key('cookie'), raw) : null;
   if (!nonce || !safeEqual(nonce, state.nonce)) return invalid('browser binding');
   const code = url.searchParams.get('code');
-  const record = code ? await ctx.sessions.takeCode(code) : null;
+  const record = code ? await takeCode(ctx.state, code) : null;
   if (!record || record.appId !== app.id || record.tenantId !== app.tenantId || !safeEqual(record.nonce, state.nonce)) return invalid('code');
   const central = await ctx.sessions.getCentral(record.centralId);
   if (!central || central.stage !== 'done' || central.userId !== record.userId) {

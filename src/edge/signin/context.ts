@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { safeEqual, sign, unsign, type KeyRing } from '../../identity/keys.ts';
 import { createHmac } from 'node:crypto';
 import type { RateLimiter } from '../../identity/rate-limit.ts';
+import type { EphemeralState } from '../../identity/ephemeral-state.ts';
 import type { LockoutBook } from './lockout.ts';
 import type { SigninAlternative } from './pages.ts';
 import type { DirectoryStore } from '../../store/directory-types.ts';
@@ -26,6 +27,8 @@ export interface SigninDeps {
 export interface SigninOptions {
   /** Replace the in-memory session store (Redis in a cluster). */
   sessions?: SessionStore;
+  /** Replace the in-memory ephemeral state: codes, flows, rate limits, lockout counts (Redis in a cluster). */
+  state?: EphemeralState;
   now?: () => number;
   /** Sign-in attempts per client IP per minute (default 30). */
   ipLimitPerMinute?: number;
@@ -39,6 +42,8 @@ export interface Ctx {
   deps: SigninDeps;
   keys: KeyRing;
   sessions: SessionStore;
+  /** One-time codes and flow records (one-time.ts), rate-limit windows, lockout counts: shared in a cluster. */
+  state: EphemeralState;
   loginHost: string;
   /** `https://login.<domain>[:port]` (a getter: the port may be known only after listen). */
   readonly loginOrigin: string;

@@ -7,6 +7,7 @@ import type { DirectoryStore } from '../../store/directory-types.ts';
 import type { Store } from '../../store/types.ts';
 import { createSignin, type Signin } from './index.ts';
 import { createRedisSessionStore } from './redis-sessions.ts';
+import { createRedisEphemeralState } from '../../identity/redis-ephemeral-state.ts';
 import { directoryRoutes } from '../admin/directory-routes.ts';
 import { signinLogRoutes } from '../admin/signin-log-routes.ts';
 
@@ -19,8 +20,12 @@ export function signinExtension(onReady?: (signin: Signin, directory: DirectoryS
   return {
     async setup({ store, config, logger, publicPort }) {
       const directory = openDirectory(store, config.stateDir);
-      const sessions = config.sessions?.kind === 'redis' ? createRedisSessionStore({ url: config.sessions.url, keyPrefix: config.sessions.keyPrefix }) : undefined;
-      const signin = await createSignin({ store, directory, domain: config.domain, publicPort, stateDir: config.stateDir, logger: logger.child({ component: 'signin' }) }, { sessions });
+      // `sessions: { kind: redis }` puts sessions and the ephemeral state (codes, flows, rate limits, lockout counts)
+      // in the same Redis, so every node of a cluster sees them; otherwise both stay in this process.
+      const redis = config.sessions?.kind === 'redis' ? { url: config.sessions.url, keyPrefix: config.sessions.keyPrefix } : null;
+      const sessions = redis ? createRedisSessionStore(redis) : undefined;
+      const state = redis ? createRedisEphemeralState(redis) : undefined;
+      const signin = await createSignin({ store, directory, domain: config.domain, publicPort, stateDir: config.stateDir, logger: logger.child({ component: 'signin' }) }, { sessions, state });
       onReady?.(signin, directory);
       return {
         authenticate: signin.authenticate,

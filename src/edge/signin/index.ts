@@ -6,7 +6,7 @@
  *   if (app.preAuth === 'idp') { const identity = await signin.authenticate(req, res, app, correlationId); if (!identity) return; … }
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { loadKeyRing } from '../../identity/keys.ts';
+import { createMemoryEphemeralState } from '../../identity/ephemeral-state.ts';
 import { createRateLimiter } from '../../identity/rate-limit.ts';
 import type { App } from '../../store/types.ts';
 import type { Identity } from '../../tunnel/protocol.ts';
@@ -47,17 +47,20 @@ export async function createSignin(deps: SigninDeps, options: SigninOptions = {}
   const origin = () => `https://${loginHost}${port() === 443 ? '' : `:${port()}`}`;
   const now = options.now ?? Date.now;
   const sessions = options.sessions ?? createMemorySessionStore({ now });
+  const state = options.state ?? createMemoryEphemeralState({ now });
   const ctx: Ctx = {
     deps,
-    keys: loadKeyRing(deps.stateDir),
+    // The store's ring: on PostgreSQL every node signs and verifies cookies, states and CSRF tokens alike.
+    keys: deps.store.identityKeys,
     sessions,
+    state,
     loginHost,
     get loginOrigin() {
       return origin();
     },
-    ipLimiter: createRateLimiter({ limit: options.ipLimitPerMinute ?? 30, windowSeconds: 60, now }),
-    accountLimiter: createRateLimiter({ limit: options.accountLimitPerMinute ?? 10, windowSeconds: 60, now }),
-    lockout: createLockoutBook(deps.directory, now),
+    ipLimiter: createRateLimiter({ limit: options.ipLimitPerMinute ?? 30, windowSeconds: 60, state, name: 'ip' }),
+    accountLimiter: createRateLimiter({ limit: options.accountLimitPerMinute ?? 10, windowSeconds: 60, state, name: 'account' }),
+    lockout: createLockoutBook(deps.directory, state, now),
     signinAlternatives: (tenantId, stateText) => signinAlternatives(ctx, tenantId, stateText),
     recheckMs: (options.recheckSeconds ?? 300) * 1000,
     now,
@@ -71,6 +74,8 @@ export async function createSignin(deps: SigninDeps, options: SigninOptions = {}
     authenticate: (req, res, app, correlationId) => authenticate(ctx, req, res, app, correlationId),
     revokeUser: (tenantId, userId) => sessions.revokeUser(tenantId, userId),
     sessions,
-    close: () => sessions.close(),
+    close: async () => {
+      await Promise.all([sessions.close(), state.close()]);
+    },
   };
 }

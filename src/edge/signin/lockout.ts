@@ -8,20 +8,23 @@
  *     derives its familiar locations from too.
  *   - Unfamiliar failures of an existing account are kept on the account (the directory's lockout columns, shared
  *     by every edge node; an admin's unlock clears them). Familiar ones, and every failure against a name that does
- *     not exist, are kept in this process's memory, so an unknown name locks exactly like a real one and the lock
- *     reveals nothing. Unknown names are keyed like the directory finds users: by the part before `@`, so `zed` and
+ *     not exist, are kept in the ephemeral state (identity/ephemeral-state.ts: memory for one node, Redis shared by
+ *     every node of a cluster), so an unknown name locks exactly like a real one and the lock reveals nothing.
+ *     There a failure is one atomic counter hit (a day's window) and a lock one key that lives as long as the lock.
+ *     Unknown names are keyed like the directory finds users: by the part before `@`, so `zed` and
  *     `zed@contoso.example` share a count as they would for a real account.
  *   - The rule itself (threshold, fixed period) is identity/lockout.ts, the same for all three places.
  */
-import { afterFailure, afterSuccess, DEFAULT_LOCKOUT, lockRemaining, type LockoutPolicy, type LockoutState } from '../../identity/lockout.ts';
+import { afterFailure, DEFAULT_LOCKOUT, lockRemaining, type LockoutPolicy, type LockoutState } from '../../identity/lockout.ts';
+import type { EphemeralState } from '../../identity/ephemeral-state.ts';
 import type { DirectoryStore, User } from '../../store/directory-types.ts';
 
 /** A network counts as familiar for this long after the user's last successful sign-in from it. */
 export const FAMILIAR_DAYS = 60;
 /** How many of the user's latest successful sign-ins are read to find familiar networks. */
 const FAMILIAR_LOOKBACK = 100;
-/** In-memory counts kept at most (least recently touched dropped first). */
-const MAX_MEMORY_ENTRIES = 100_000;
+/** Failures outside the directory are forgotten this long after the first of them (or at a lock, or a sign-in). */
+const FAILURE_WINDOW_MS = 86_400_000;
 
 export interface LockBucket {
   /** The attempt comes from a network the account has signed in from before. */
@@ -51,23 +54,31 @@ export function networkOf(ip: string | null): string | null {
   return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
 }
 
-export function createLockoutBook(directory: DirectoryStore, now: () => number, policy: LockoutPolicy = DEFAULT_LOCKOUT): LockoutBook {
-  const memory = new Map<string, LockoutState>();
+export function createLockoutBook(directory: DirectoryStore, state: EphemeralState, now: () => number, policy: LockoutPolicy = DEFAULT_LOCKOUT): LockoutBook {
+  const failuresKey = (key: string): string => `lockout:${key}:failures`;
+  const lockKey = (key: string): string => `lockout:${key}:lock`;
 
-  function remember(key: string, state: LockoutState): void {
-    memory.delete(key);
-    memory.set(key, state);
-    if (memory.size > MAX_MEMORY_ENTRIES) memory.delete(memory.keys().next().value as string);
-  }
-
-  function inMemory(key: string, familiar: boolean): LockBucket {
+  /** A count in the ephemeral state; its lock (if any) is read once here, so `remaining()` stays synchronous. */
+  async function shared(key: string, familiar: boolean): Promise<LockBucket> {
+    let lockedUntil = await state.get<string>(lockKey(key));
+    const remaining = (): number => lockRemaining({ failedCount: 0, lockedUntil }, new Date(now()));
     return {
       familiar,
-      remaining: () => lockRemaining(memory.get(key) ?? afterSuccess(), new Date(now())),
+      remaining,
       async fail() {
+        // Attempts during a lock (set here or by another node since) neither count nor lengthen it.
+        if (remaining() > 0) return remaining();
+        lockedUntil = await state.get<string>(lockKey(key));
+        if (remaining() > 0) return remaining();
         const at = new Date(now());
-        const next = afterFailure(memory.get(key) ?? afterSuccess(), at, policy);
-        remember(key, next);
+        const { count } = await state.hit(failuresKey(key), FAILURE_WINDOW_MS);
+        const next = afterFailure({ failedCount: count - 1, lockedUntil: null }, at, policy);
+        if (next.lockedUntil) {
+          // A lock that runs out starts a fresh count: the failures that caused it go with it.
+          await state.set(lockKey(key), next.lockedUntil, policy.lockSeconds * 1000 + 1000);
+          await state.delete(failuresKey(key));
+          lockedUntil = next.lockedUntil;
+        }
         return lockRemaining(next, at);
       },
     };
@@ -81,25 +92,25 @@ export function createLockoutBook(directory: DirectoryStore, now: () => number, 
 
   return {
     async bucket(tenantId, login, user, clientIp) {
-      if (!user) return inMemory(`${tenantId}\0name\0${login.trim().toLowerCase().split('@')[0]}`, false);
+      if (!user) return shared(`${tenantId}:name:${encodeURIComponent(login.trim().toLowerCase().split('@')[0])}`, false);
       const network = networkOf(clientIp);
-      if (network && (await familiarNetworks(tenantId, user.id)).has(network)) return inMemory(`${tenantId}\0user\0${user.id}`, true);
-      let state: LockoutState = { failedCount: user.failedCount, lockedUntil: user.lockedUntil };
+      if (network && (await familiarNetworks(tenantId, user.id)).has(network)) return shared(`${tenantId}:user:${user.id}`, true);
+      let account: LockoutState = { failedCount: user.failedCount, lockedUntil: user.lockedUntil };
       return {
         familiar: false,
-        remaining: () => lockRemaining(state, new Date(now())),
+        remaining: () => lockRemaining(account, new Date(now())),
         async fail() {
           const at = new Date(now());
-          state = afterFailure(state, at, policy);
-          await directory.users.setLockout(tenantId, user.id, state);
-          return lockRemaining(state, at);
+          account = afterFailure(account, at, policy);
+          await directory.users.setLockout(tenantId, user.id, account);
+          return lockRemaining(account, at);
         },
       };
     },
     async signedIn(tenantId, userId) {
       // The directory clears the account's own (unfamiliar) count with the record of the sign-in.
       await directory.users.recordSignIn(tenantId, userId, new Date(now()).toISOString());
-      memory.delete(`${tenantId}\0user\0${userId}`);
+      await state.delete(failuresKey(`${tenantId}:user:${userId}`), lockKey(`${tenantId}:user:${userId}`));
     },
   };
 }

@@ -11,6 +11,7 @@ import { clearCookie, FLOW_COOKIE, parseCookies, serializeCookie } from './cooki
 import { redirect, sendError } from './http.ts';
 import type { SigninMethod } from './method.ts';
 import { newSecret } from './sessions.ts';
+import { putFlow, takeFlow } from './one-time.ts';
 import { decodeState } from './state.ts';
 import { finishFirstFactor, resolveTenant, startCentralSession, writeLog, type SigninRequest } from './steps.ts';
 
@@ -76,7 +77,7 @@ async function startOidc(r: SigninRequest, stateText: string | null): Promise<vo
   const oidcState = client.randomState();
   const nonce = client.randomNonce();
   const flowId = newSecret(24);
-  await ctx.sessions.putFlow(flowId, { kind: 'oidc', tenantId: tenant.id, stateText, codeVerifier, oidcState, nonce }, FLOW_TTL_SECONDS);
+  await putFlow(ctx.state, flowId, { kind: 'oidc', tenantId: tenant.id, stateText, codeVerifier, oidcState, nonce }, FLOW_TTL_SECONDS);
   const target = client.buildAuthorizationUrl(config, {
     redirect_uri: `${ctx.loginOrigin}/oidc/callback`,
     scope: settings.scopes.join(' '),
@@ -97,7 +98,7 @@ async function handleOidcCallback(r: SigninRequest): Promise<void> {
   const { ctx, req, res, correlationId } = r;
   const raw = parseCookies(req.headers.cookie).get(FLOW_COOKIE);
   const flowId = raw ? unsign(ctx.keys.key('cookie'), raw) : null;
-  const flow = flowId ? await ctx.sessions.takeFlow(flowId) : null;
+  const flow = flowId ? await takeFlow(ctx.state, flowId) : null;
   const clear = [clearCookie(FLOW_COOKIE)];
   if (!flow || flow.kind !== 'oidc') return sendError(req, res, 'DB-SIGNIN-STATE-INVALID', correlationId, 'The sign-in with your provider expired or was started in another browser.', clear);
   const tenantId = flow.tenantId as string;

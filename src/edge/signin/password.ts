@@ -52,8 +52,7 @@ async function postLogin(r: SigninRequest): Promise<void> {
     return showSigninPage(r, stateText, tenant, app, 403, { code: 'DB-SIGNIN-CSRF', message: 'The form expired. Please sign in again.' }, username);
   }
   const ip = clientIp(req) ?? 'unknown';
-  const byIp = ctx.ipLimiter.hit(`${ip}`);
-  const byAccount = ctx.accountLimiter.hit(`${tenant.id}:${username.toLowerCase()}`);
+  const [byIp, byAccount] = await Promise.all([ctx.ipLimiter.hit(`${ip}`), ctx.accountLimiter.hit(`${tenant.id}:${username.toLowerCase()}`)]);
   if (!byIp.allowed || !byAccount.allowed) {
     await writeLog(ctx, req, r.correlationId, { ...base, result: 'failure', code: 'DB-SIGNIN-RATE-LIMITED', detail: { limit: byIp.allowed ? 'account' : 'ip' } });
     r.res.setHeader('retry-after', String(Math.max(byIp.retryAfter, byAccount.retryAfter)));

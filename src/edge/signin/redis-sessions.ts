@@ -6,10 +6,11 @@
  * store's clock, so a record never outlives its session by the width of a clock tick.
  *
  * Keys (`<prefix>` defaults to `drawbridge:`): `central:<h>`, `app:<h>`, `central-apps:<h>` (the app sessions a
- * central one opened), `user:<tenant>:<user>` (a user's central sessions, for revocation), `code:<h>`, `flow:<h>`.
+ * central one opened), `user:<tenant>:<user>` (a user's central sessions, for revocation). One-time codes and flow records are ephemeral
+ * state (identity/redis-ephemeral-state.ts, `eph:` keys).
  */
 import { Redis } from 'ioredis';
-import { expiresAt, isAlive, recordKey as h, type AppSession, type CentralSession, type CodeRecord, type SessionStore } from './sessions.ts';
+import { expiresAt, isAlive, recordKey as h, type AppSession, type CentralSession, type SessionStore } from './sessions.ts';
 
 export interface RedisSessionOptions {
   url: string;
@@ -29,8 +30,6 @@ export function createRedisSessionStore(options: RedisSessionOptions): SessionSt
     app: (ha: string) => `${prefix}app:${ha}`,
     centralApps: (hc: string) => `${prefix}central-apps:${hc}`,
     user: (tenantId: string, userId: string) => `${prefix}user:${tenantId}:${userId}`,
-    code: (hx: string) => `${prefix}code:${hx}`,
-    flow: (hx: string) => `${prefix}flow:${hx}`,
   };
   /** Milliseconds until the session ends, at least 1 (Redis refuses 0) — the key goes when the session does. */
   const ttl = (s: CentralSession | AppSession): number => Math.max(1, expiresAt(s) - now());
@@ -82,21 +81,6 @@ export function createRedisSessionStore(options: RedisSessionOptions): SessionSt
     getApp: (id) => read<AppSession>(key.app(h(id)), async () => { await redis.del(key.app(h(id))); }),
     async deleteApp(id) {
       await redis.del(key.app(h(id)));
-    },
-    async putCode(code, record, ttlSeconds) {
-      await redis.set(key.code(h(code)), JSON.stringify(record), 'EX', ttlSeconds);
-    },
-    async takeCode(code) {
-      // GETDEL: two nodes redeeming the same code at once — only one gets it.
-      const raw = await redis.getdel(key.code(h(code)));
-      return raw ? (JSON.parse(raw) as CodeRecord) : null;
-    },
-    async putFlow(id, record, ttlSeconds) {
-      await redis.set(key.flow(h(id)), JSON.stringify(record), 'EX', ttlSeconds);
-    },
-    async takeFlow(id) {
-      const raw = await redis.getdel(key.flow(h(id)));
-      return raw ? (JSON.parse(raw) as Record<string, unknown>) : null;
     },
     async revokeUser(tenantId, userId) {
       const userKey = key.user(tenantId, userId);

@@ -60,22 +60,6 @@ export function sessionStoreContract(make: (now: () => number) => SessionStore, 
     }
   });
 
-  it('codes and flow records work once', async () => {
-    const store = make(Date.now);
-    try {
-      const code = unique();
-      await store.putCode(code, { tenantId: 't', appId: 'a', centralId: 'c', userId: 'u', nonce: 'n' }, 60);
-      assert.deepEqual(await store.takeCode(code), { tenantId: 't', appId: 'a', centralId: 'c', userId: 'u', nonce: 'n' });
-      assert.equal(await store.takeCode(code), null);
-      const flow = unique();
-      await store.putFlow(flow, { challenge: 'x', nested: { n: 1 } }, 60);
-      assert.deepEqual(await store.takeFlow(flow), { challenge: 'x', nested: { n: 1 } });
-      assert.equal(await store.takeFlow(flow), null);
-    } finally {
-      await store.close();
-    }
-  });
-
   it('revocation ends every session of a user, and only theirs; listUser shows the live ones without ids', async () => {
     const t = Date.now();
     const store = make(Date.now);

@@ -1,6 +1,6 @@
 /**
- * Sessions: the central one on the sign-in host, one per app host it opened, the one-time codes that link them,
- * and short-lived flow records (OIDC, WebAuthn challenges). The store is authoritative: a cookie only names a record,
+ * Sessions: the central one on the sign-in host and one per app host it opened (the one-time codes that link them
+ * and the OIDC/WebAuthn flow records are ephemeral state: one-time.ts). The store is authoritative: a cookie only names a record,
  * and revoking the record ends the session everywhere at once. `SessionStore` is the seam for a Redis-backed store in
  * a cluster; `createMemorySessionStore()` serves the embedded edge. Record ids are kept only as SHA-256 hashes.
  */
@@ -41,15 +41,6 @@ export interface AppSession {
   absoluteSeconds: number;
 }
 
-export interface CodeRecord {
-  tenantId: string;
-  appId: string;
-  centralId: string;
-  userId: string;
-  /** The state nonce the app host bound to the browser; the callback must present the same. */
-  nonce: string;
-}
-
 export interface SessionStore {
   putCentral(session: CentralSession): Promise<void>;
   getCentral(id: string): Promise<CentralSession | null>;
@@ -58,11 +49,6 @@ export interface SessionStore {
   putApp(session: AppSession): Promise<void>;
   getApp(id: string): Promise<AppSession | null>;
   deleteApp(id: string): Promise<void>;
-  putCode(code: string, record: CodeRecord, ttlSeconds: number): Promise<void>;
-  /** Returns and deletes in one step: a code works once. */
-  takeCode(code: string): Promise<CodeRecord | null>;
-  putFlow(id: string, record: Record<string, unknown>, ttlSeconds: number): Promise<void>;
-  takeFlow(id: string): Promise<Record<string, unknown> | null>;
   /** Admin revocation: ends every central and app session of the user. Returns how many central sessions ended. */
   revokeUser(tenantId: string, userId: string): Promise<number>;
   listUser(tenantId: string, userId: string): Promise<CentralSession[]>;
@@ -100,8 +86,6 @@ export function createMemorySessionStore(options: { now?: () => number; sweepSec
   const central = new Map<string, CentralSession>();
   const apps = new Map<string, AppSession>();
   const byCentral = new Map<string, Set<string>>();
-  const codes = new Map<string, { record: CodeRecord; expires: number }>();
-  const flows = new Map<string, { record: Record<string, unknown>; expires: number }>();
 
   const dropApp = (key: string) => {
     const s = apps.get(key);
@@ -119,8 +103,6 @@ export function createMemorySessionStore(options: { now?: () => number; sweepSec
     const t = now();
     for (const [k, s] of central) if (!isAlive(s, t)) dropCentral(k);
     for (const [k, s] of apps) if (!isAlive(s, t)) dropApp(k);
-    for (const [k, c] of codes) if (c.expires <= t) codes.delete(k);
-    for (const [k, f] of flows) if (f.expires <= t) flows.delete(k);
   }, (options.sweepSeconds ?? 60) * 1000);
   sweep.unref();
 
@@ -160,24 +142,6 @@ export function createMemorySessionStore(options: { now?: () => number; sweepSec
     async deleteApp(id) {
       dropApp(h(id));
     },
-    async putCode(code, record, ttlSeconds) {
-      codes.set(h(code), { record: { ...record }, expires: now() + ttlSeconds * 1000 });
-    },
-    async takeCode(code) {
-      const key = h(code);
-      const c = codes.get(key);
-      codes.delete(key);
-      return c && c.expires > now() ? c.record : null;
-    },
-    async putFlow(id, record, ttlSeconds) {
-      flows.set(h(id), { record: structuredClone(record), expires: now() + ttlSeconds * 1000 });
-    },
-    async takeFlow(id) {
-      const key = h(id);
-      const f = flows.get(key);
-      flows.delete(key);
-      return f && f.expires > now() ? f.record : null;
-    },
     async revokeUser(tenantId, userId) {
       let n = 0;
       for (const [k, s] of central) {
@@ -198,8 +162,6 @@ export function createMemorySessionStore(options: { now?: () => number; sweepSec
       central.clear();
       apps.clear();
       byCentral.clear();
-      codes.clear();
-      flows.clear();
     },
   };
 }

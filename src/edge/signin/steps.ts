@@ -16,6 +16,7 @@ import { clientIp, redirect, sendError, sendHtml, userAgent, type Reply } from '
 import { isMfaMethod, type AuthMethod, type MfaMethod, type SigninEvent } from './names.ts';
 import { deniedPage, loginPage, type Hidden } from './pages.ts';
 import { newSecret, type CentralSession } from './sessions.ts';
+import { putCode } from './one-time.ts';
 import { decodeState, type SigninState } from './state.ts';
 
 const CODE_TTL_SECONDS = 60;
@@ -238,7 +239,7 @@ export async function handOff(r: SigninRequest, central: CentralSession, state: 
     );
   }
   const code = newSecret(32);
-  await r.ctx.sessions.putCode(code, { tenantId: central.tenantId, appId: app.id, centralId: central.id, userId: central.userId, nonce: state.nonce }, CODE_TTL_SECONDS);
+  await putCode(r.ctx.state, code, { tenantId: central.tenantId, appId: app.id, centralId: central.id, userId: central.userId, nonce: state.nonce }, CODE_TTL_SECONDS);
   const target = `${appOrigin(app)}/.drawbridge/auth/callback?code=${encodeURIComponent(code)}&state=${encodeURIComponent(stateText)}`;
   redirect(r.res, target, r.cookies, fromPost ? 303 : 302);
 }

@@ -66,7 +66,7 @@ async function postMfa(r: SigninRequest) {
   if (!central) return;
   const { directory } = ctx.deps;
   const code = (form.get('code') ?? '').trim();
-  const limited = ctx.accountLimiter.hit(`mfa:${central.tenantId}:${central.userId}`);
+  const limited = await ctx.accountLimiter.hit(`mfa:${central.tenantId}:${central.userId}`);
   const account = await directory.users.get(central.tenantId, central.userId);
   const lock = account ? await ctx.lockout.bucket(central.tenantId, account.upn, account, clientIp(req)) : null;
   const locked = lock !== null && lock.remaining() > 0;
@@ -148,7 +148,7 @@ async function postEnroll(r: SigninRequest) {
   if (!central) return;
   const { directory } = ctx.deps;
   const totp = await directory.mfa.getTotp(central.tenantId, central.userId);
-  const limited = ctx.accountLimiter.hit(`mfa:${central.tenantId}:${central.userId}`);
+  const limited = await ctx.accountLimiter.hit(`mfa:${central.tenantId}:${central.userId}`);
   const step = totp && !totp.confirmed && limited.allowed ? verifyTotp(totp.secret, form.get('code') ?? '', ctx.now(), null) : null;
   if (step === null) {
     await writeLog(ctx, req, r.correlationId, { tenantId: central.tenantId, event: 'mfa-enrol', userId: central.userId, result: 'failure', code: 'DB-SIGNIN-MFA-FAILED', mfaMethod: 'totp', authMethod: central.authMethods[0] });

@@ -30,6 +30,7 @@ import type { SigninMethod } from './method.ts';
 import { passkeyAddedPage, passkeyPage, recoveryCodesPage } from './pages.ts';
 import { PASSKEY_SCRIPT_HASH } from './passkey-script.ts';
 import { newSecret, type CentralSession } from './sessions.ts';
+import { putFlow as putFlowRecord, takeFlow as takeFlowRecord } from './one-time.ts';
 import { decodeState } from './state.ts';
 import { completeSecondFactor, hiddenFor, resolveTenant, signedInWithBothFactors, writeLog, type SigninRequest } from './steps.ts';
 
@@ -85,13 +86,13 @@ function rpId(ctx: Ctx): string {
 async function takeFlow(ctx: Ctx, req: IncomingMessage, mode: Mode): Promise<Flow | null> {
   const raw = parseCookies(req.headers.cookie).get(FLOW_COOKIE);
   const id = raw ? unsign(ctx.keys.key('cookie'), raw) : null;
-  const flow = id ? ((await ctx.sessions.takeFlow(id)) as Flow | null) : null;
+  const flow = id ? ((await takeFlowRecord(ctx.state, id)) as Flow | null) : null;
   return flow && flow.kind === `webauthn-${mode}` ? flow : null;
 }
 
 async function putFlow(ctx: Ctx, flow: Flow): Promise<string> {
   const id = newSecret(24);
-  await ctx.sessions.putFlow(id, { ...flow }, FLOW_TTL_SECONDS);
+  await putFlowRecord(ctx.state, id, { ...flow }, FLOW_TTL_SECONDS);
   return serializeCookie(FLOW_COOKIE, sign(ctx.keys.key('cookie'), id), { maxAge: FLOW_TTL_SECONDS });
 }
 
@@ -259,7 +260,7 @@ async function finishVerify(ctx: Ctx, host: SigninRequest, stateText: string | n
   if (!central) return;
   const { directory } = ctx.deps;
   const response = parseCredential<AuthenticationResponseJSON>(text);
-  const limited = ctx.accountLimiter.hit(`mfa:${central.tenantId}:${central.userId}`);
+  const limited = await ctx.accountLimiter.hit(`mfa:${central.tenantId}:${central.userId}`);
   const account = await directory.users.get(central.tenantId, central.userId);
   const lock = account ? await ctx.lockout.bucket(central.tenantId, account.upn, account, host.req.socket.remoteAddress ?? null) : null;
   const locked = lock !== null && lock.remaining() > 0;
@@ -296,7 +297,7 @@ async function finishSignin(ctx: Ctx, host: SigninRequest, stateText: string | n
   const tenant = await resolveTenant(ctx, state?.tenantId ?? null);
   if (!tenant) return sendError(host.req, host.res, 'DB-SIGNIN-TENANT-UNKNOWN', host.correlationId, undefined, host.cookies);
   const response = parseCredential<AuthenticationResponseJSON>(text);
-  const byIp = ctx.ipLimiter.hit(host.req.socket.remoteAddress ?? 'unknown');
+  const byIp = await ctx.ipLimiter.hit(host.req.socket.remoteAddress ?? 'unknown');
   let failure: string;
   let userId: string | undefined;
   if (!byIp.allowed) failure = 'rate limited';
