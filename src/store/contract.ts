@@ -283,6 +283,35 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
       });
     });
 
+    describe('edge nodes', () => {
+      it('lists nodes while their heartbeat is fresh, refreshes on a new one, forgets a removed or silent node', async () => {
+        const node = (id: string, inFlight = 0) => ({
+          id, advertise: `https://${id}.example:8443`, version: '0.1.0', startedAt: '2030-01-01T00:00:00.000Z', inFlight,
+          tunnels: [{ tenantId: a.id, connectorId: 'con_0000000000000001', groupId: ga.id, tunnels: 2 }],
+        });
+        await store.edgeNodes.heartbeat(node('edge-a'), 60_000);
+        await store.edgeNodes.heartbeat(node('edge-b'), 60_000);
+        await store.edgeNodes.heartbeat(node('edge-silent'), 100);
+        await store.edgeNodes.heartbeat(node('edge-a', 7), 60_000);
+        const deadline = Date.now() + 10_000;
+        let ids: string[] = [];
+        while (Date.now() < deadline) {
+          ids = (await store.edgeNodes.list()).map((n) => n.id);
+          if (!ids.includes('edge-silent')) break;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        assert.deepEqual(ids, ['edge-a', 'edge-b'], 'a node whose heartbeat outlived its TTL is gone');
+        const [first] = await store.edgeNodes.list();
+        assert.equal(first.inFlight, 7, 'the latest heartbeat wins');
+        assert.deepEqual(first.tunnels, node('edge-a').tunnels);
+        assert.equal(first.advertise, 'https://edge-a.example:8443');
+        assert.equal(first.startedAt, '2030-01-01T00:00:00.000Z');
+        assert.ok(Date.parse(first.lastSeenAt) > 0);
+        await store.edgeNodes.remove('edge-a');
+        assert.deepEqual((await store.edgeNodes.list()).map((n) => n.id), ['edge-b']);
+      });
+    });
+
     describe('change events', () => {
       it('emits one event per mutation and stops after unsubscribe', async () => {
         const events: ChangeEvent[] = [];

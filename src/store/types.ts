@@ -131,7 +131,40 @@ export interface ChangeEvent {
   op: 'created' | 'updated' | 'deleted';
 }
 
+/** Tunnels one edge node holds for one connector. */
+export interface EdgeNodeTunnels {
+  tenantId: string;
+  connectorId: string;
+  groupId: string;
+  tunnels: number;
+}
+
+/** An edge node of the deployment, as it last reported itself (edge/cluster/registry.ts). Edge-wide, like apps.listAll. */
+export interface EdgeNode {
+  id: string;
+  /** Where other nodes (and connectors) reach this node: `cluster.advertise`. */
+  advertise: string;
+  version: string;
+  startedAt: string;
+  /** Its last heartbeat, by the store's clock. */
+  lastSeenAt: string;
+  /** Requests and upgraded connections in progress at its last heartbeat. */
+  inFlight: number;
+  tunnels: EdgeNodeTunnels[];
+}
+
 export interface Store {
+  /**
+   * Edge nodes with a heartbeat younger than the TTL it was sent with; one table of the store, used when no Redis is
+   * configured (edge/cluster/ picks). Times are the store's own clock, so the nodes' clocks need not agree.
+   */
+  edgeNodes: {
+    /** Records the node, or refreshes it, as alive for `ttlMs` more. */
+    heartbeat(node: Omit<EdgeNode, 'lastSeenAt'>, ttlMs: number): Promise<void>;
+    remove(id: string): Promise<void>;
+    /** Live nodes, by id; forgets long-dead ones. */
+    list(): Promise<EdgeNode[]>;
+  };
   tenants: {
     create(input: { name: string; displayName?: string }): Promise<Tenant>;
     get(id: string): Promise<Tenant | null>;

@@ -16,6 +16,7 @@ import { type ChangeBus, channelFor, openChangeBus } from './changes.ts';
 import { connectorsRepo } from './connectors.ts';
 import { createPostgresDirectory } from './directory.ts';
 import { type Ctx, one } from './db.ts';
+import { edgeNodesRepo } from './edge-nodes.ts';
 import { enrollmentTokensRepo } from './enrollment-tokens.ts';
 import { groupsRepo } from './groups.ts';
 import { loadIdentityKeys } from './keys.ts';
@@ -71,6 +72,7 @@ export async function openPostgresStore(url: string): Promise<PostgresStore> {
   return {
     pool,
     channel: changes.channel,
+    edgeNodes: edgeNodesRepo(ctx),
     tenants: tenantsRepo(ctx),
     groups: groupsRepo(ctx),
     enrollmentTokens: enrollmentTokensRepo(ctx),

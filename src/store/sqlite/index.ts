@@ -13,6 +13,7 @@ import { auditRepo } from './audit.ts';
 import { connectorsRepo } from './connectors.ts';
 import { createSqliteDirectory } from './directory.ts';
 import type { Ctx } from './db.ts';
+import { edgeNodesRepo } from './edge-nodes.ts';
 import { enrollmentTokensRepo } from './enrollment-tokens.ts';
 import { groupsRepo } from './groups.ts';
 import { migrate } from './migrate.ts';
@@ -56,6 +57,7 @@ export async function openSqliteStore(stateDir: string): Promise<SqliteStore> {
     get directory() {
       return (directory ??= createSqliteDirectory(db, identityKeys()));
     },
+    edgeNodes: edgeNodesRepo(ctx),
     tenants: tenantsRepo(ctx),
     groups: groupsRepo(ctx),
     enrollmentTokens: enrollmentTokensRepo(ctx),

@@ -84,7 +84,9 @@ describe('sqlite store specifics', () => {
       await store.close();
     }
     const reread = new DatabaseSync(join(dir, DB_FILE));
-    assert.deepEqual(reread.prepare('SELECT version, name, applied_at FROM schema_migrations ORDER BY version').all(), recorded, 'nothing re-applied');
+    const after = reread.prepare('SELECT version, name, applied_at FROM schema_migrations ORDER BY version').all();
+    assert.deepEqual(after.slice(0, recorded.length), recorded, 'nothing re-applied');
+    assert.deepEqual(after.slice(recorded.length).map((r) => r.version), (await loadSqliteMigrations()).slice(5).map((m) => m.version), 'only the newer migrations applied');
     reread.close();
   });
 
