@@ -460,6 +460,24 @@ const resources: Record<string, Resource> = {
       },
     },
   },
+  edges: {
+    summary: 'Edge nodes: the cloud-side processes serving users and holding connector tunnels',
+    defaultAction: 'list',
+    actions: {
+      list: {
+        usage: 'edges list',
+        summary: 'Live edge nodes with their advertised URL, version, tunnels (per connector) and in-flight requests',
+        async run(r) {
+          type Node = Obj & { tunnels: { connectorId: string; tunnels: number }[] };
+          const res = await r.api.request<Items<Node>>('GET', '/edges');
+          emit(r, res, () => table(['ID', 'URL', 'VERSION', 'STARTED', 'LAST SEEN', 'IN FLIGHT', 'TUNNELS', 'PER CONNECTOR'], res.items.map((n) => [
+            `${n.id as string}${n.self ? ' *' : ''}`, n.advertise as string, n.version as string, n.startedAt as string, n.lastSeenAt as string, n.inFlight as number,
+            n.tunnels.reduce((sum, t) => sum + t.tunnels, 0), n.tunnels.map((t) => `${t.connectorId}:${t.tunnels}`).join(' ') || '-',
+          ])) + (res.items.some((n) => n.self) ? '\n* the node that answered\n' : ''));
+        },
+      },
+    },
+  },
   audit: {
     summary: 'The tenant\'s audit log, newest first',
     defaultAction: 'list',
@@ -498,7 +516,7 @@ function topHelp(): string {
   const width = Math.max(...Object.keys(resources).map((k) => k.length));
   return `Usage: drawbridge admin <command> [action] [options]
 
-Manage tenants, connector groups, enrollment tokens, apps and connectors through the edge's admin API.
+Manage tenants, connector groups, enrollment tokens, apps and connectors, and list edge nodes, through the edge's admin API.
 
 Commands:
 ${Object.entries(resources).map(([k, v]) => `  ${k.padEnd(width)}  ${v.summary}`).join('\n')}

@@ -65,9 +65,15 @@ export const EdgeConfigSchema = Type.Object({
   ], {
     type: 'object',
     default: { kind: 'memory' },
-    description: 'Where sign-in sessions live: `{ kind: memory }`, in the edge process (an edge restart signs everyone out); or `{ kind: redis, url: redis://host:6379, keyPrefix?: drawbridge: }`, ' +
-      'which survives restarts and is shared by every edge node, so a sign-out or revocation on one ends the session on all.',
+    description: 'Where sign-in sessions and the short-lived sign-in state (one-time hand-off codes, OIDC and passkey flows, rate limits, lockout counts of unknown names and familiar networks) live, ' +
+      'and the edge node registry: `{ kind: memory }`, in the edge process (an edge restart signs everyone out; the registry is then the store\'s `edge_nodes` table); ' +
+      'or `{ kind: redis, url: redis://host:6379, keyPrefix?: drawbridge: }`, which survives restarts and is shared by every edge node, so a sign-in begun on one node finishes on another, ' +
+      'limits and lockouts count across nodes, and a sign-out or revocation on one ends the session on all. A cluster needs redis here.',
   })),
+  cluster: Type.Object({
+    advertise: Type.Optional(Type.String({ pattern: '^https://', description: 'URL at which other edge nodes and connectors reach this node directly (not through a load balancer); listed by `GET /api/v1/edges`. Default: `https://<listen.host>:<port>`, with the machine\'s host name when listening on every interface.' })),
+    nodeId: Type.Optional(Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$', description: 'This node\'s id in the node registry; default `edge-<host name>-<random>`, new at each start.' })),
+  }, { default: {}, description: 'This edge node in the node registry: it announces itself every second with a three-second lifetime (in Redis with `sessions: { kind: redis }`, else in the store), and removes itself when it shuts down.' }),
 });
 
 export type EdgeConfig = Static<typeof EdgeConfigSchema>;

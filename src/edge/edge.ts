@@ -31,6 +31,8 @@ import { createTunnelServer } from './tunnel/tunnel-endpoint.ts';
 import { createAssertionMinter, jwksDocument, loadOrCreateSigningKey, JWKS_PATH } from './sso/assertion.ts';
 import { CertificateRenewer } from './enroll/renewal.ts';
 import { DrawbridgeError } from '../errors/drawbridge-error.ts';
+import { startNodeRegistry, tunnelsPerConnector } from './cluster/registry.ts';
+import { edgeRoutes } from './admin/routes/edges.ts';
 
 export interface RunningEdge {
   publicPort: number;
@@ -165,6 +167,8 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
   });
   const listenedPort = (port.address() as net.AddressInfo).port;
   publicPort = config.publicPort ?? listenedPort;
+  // The node registry (edge/cluster/): this node, its tunnels and load, heart-beating until close.
+  const nodes = await startNodeRegistry({ config, store, listenedPort, logger, load: () => ({ inFlight: active + upgraded.size, tunnels: tunnelsPerConnector(registry.all()) }) });
 
   const admin: FastifyInstance = await createAdminApi({
     store,
@@ -178,7 +182,7 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
       if (!tunnel) throw new DrawbridgeError('DB-CONNECTOR-NOT-CONNECTED', `connector ${id} has no live tunnel`);
       return renewer.renew(tunnel, actor);
     },
-    extraRoutes: ext.adminRoutes,
+    extraRoutes: [...(ext.adminRoutes ?? []), edgeRoutes(nodes)],
   });
   await admin.listen({ host: config.admin.host, port: config.admin.port });
   const adminPort = (admin.server.address() as net.AddressInfo).port;
@@ -199,6 +203,7 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
         const started = Date.now();
         unsubscribe();
         clearInterval(renewalCheck);
+        await nodes.close(); // leaves the node list before it stops taking requests
         port.close();
         publicServer.close();
         publicServer.closeIdleConnections();

@@ -235,10 +235,30 @@ export const AuditQuery = Type.Object(
 );
 export const AuditPage = Type.Object({ items: Type.Array(Type.Ref('AuditEvent')), next: Nullable(Type.String()) });
 
+// --- edge nodes ---
+export const EdgeNode = Type.Object(
+  {
+    id: Type.String(),
+    advertise: Type.String({ description: 'URL that reaches this node directly (cluster.advertise).' }),
+    version: Type.String(),
+    startedAt: Time,
+    lastSeenAt: Time,
+    self: Type.Boolean({ description: 'The node that answered this request.' }),
+    inFlight: Type.Integer({ description: 'Requests and upgraded connections in progress at its last heartbeat (about a second old).' }),
+    tunnels: Type.Array(Type.Object({
+      tenantId: Type.String(),
+      connectorId: Type.String(),
+      groupId: Type.String(),
+      tunnels: Type.Integer(),
+    }), { description: 'Tunnels the node holds, per connector.' }),
+  },
+  { $id: 'EdgeNode' },
+);
+
 export const listOf = (id: string) => Type.Object({ items: Type.Array(Type.Ref(id)) });
 
 /** Named schemas added once with addSchema; they become components/schemas in the OpenAPI document. */
-export const sharedSchemas = [ErrorBody, Tenant, Group, EnrollmentToken, App, Connector, AuditEvent];
+export const sharedSchemas = [ErrorBody, Tenant, Group, EnrollmentToken, App, Connector, AuditEvent, EdgeNode];
 
 export type NewTenantBody = Static<typeof NewTenant>;
 export type NewGroupBody = Static<typeof NewGroup>;

@@ -1,0 +1,241 @@
+/**
+ * Two edge processes as one cluster (issue 11, items 1 and 2): one PostgreSQL schema (fresh, dropped at the end) and
+ * one Redis (a random key prefix, its keys deleted at the end), each node with its own state directory and port.
+ *   - a sign-in begun on node A (the app's redirect, its signed state and nonce cookie) finishes on node B (the
+ *     password posted there), and the code B hands out is redeemed on A: keys from the store, codes in Redis;
+ *   - the lockout count of a name that does not exist adds up across both nodes (Redis), as does a real account's;
+ *   - `GET /api/v1/edges` on either node lists both, with version and advertised URL; kill -9 one and it leaves the
+ *     list within 5 s; a node stopped with SIGTERM removes itself.
+ * Needs PostgreSQL (DRAWBRIDGE_TEST_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/test) and Redis
+ * (DRAWBRIDGE_TEST_REDIS_URL, default redis://127.0.0.1:6379); it never skips.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { Agent, request } from 'undici';
+import { stringify as toYaml } from 'yaml';
+import { runAdmin } from '../../src/cli/admin.ts';
+import { startChild, stopChild, type Child } from '../../src/cli/child.ts';
+import { createDevCertificates } from '../../src/pki/dev-certs.ts';
+import { loopbackLookup } from '../helpers/dev-stack.ts';
+
+const PG_URL = process.env.DRAWBRIDGE_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const REDIS_URL = process.env.DRAWBRIDGE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const DOMAIN = 'apps.localhost';
+const ADMIN_TOKEN = randomBytes(24).toString('base64url');
+const PASSWORD = 'correct horse battery staple';
+
+type Ready = { publicPort: number; adminPort: number; adminToken: string };
+type EdgeRow = { id: string; advertise: string; version: string; self: boolean; inFlight: number; tunnels: unknown[] };
+
+/** A browser's cookies, by host (ports do not separate cookies, as in browsers). */
+class Jar {
+  readonly #byHost = new Map<string, Map<string, string>>();
+  header(url: string): string {
+    return [...(this.#byHost.get(new URL(url).hostname) ?? new Map<string, string>())].map(([k, v]) => `${k}=${v}`).join('; ');
+  }
+  take(url: string, setCookie: string | string[] | undefined): void {
+    const host = new URL(url).hostname;
+    let jar = this.#byHost.get(host);
+    if (!jar) this.#byHost.set(host, (jar = new Map()));
+    for (const line of Array.isArray(setCookie) ? setCookie : setCookie ? [setCookie] : []) {
+      const [pair] = line.split(';');
+      const eq = pair.indexOf('=');
+      const name = pair.slice(0, eq).trim();
+      const value = pair.slice(eq + 1).trim();
+      if (value === '' || /max-age=0/i.test(line)) jar.delete(name);
+      else jar.set(name, value);
+    }
+  }
+}
+
+describe('edge cluster: two nodes on PostgreSQL and Redis', { timeout: 240_000 }, () => {
+  const schema = `drawbridge_cluster_${process.pid}_${randomBytes(4).toString('hex')}`;
+  const prefix = `drawbridge-test-${randomBytes(6).toString('hex')}:`;
+  const admin = new pg.Pool({ connectionString: PG_URL, max: 1, connectionTimeoutMillis: 5000 });
+  let work: string;
+  let agent: Agent;
+  let configs: string[] = [];
+  const nodes: Child<Ready>[] = [];
+
+  before(async () => {
+    await admin.query(`CREATE SCHEMA ${schema}`).catch((err: Error) => {
+      throw new Error(`PostgreSQL is not reachable at ${PG_URL} (${err.message}); start it or set DRAWBRIDGE_TEST_POSTGRES_URL`, { cause: err });
+    });
+    const probe = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    await probe.connect().then(() => probe.ping()).catch((err: Error) => {
+      throw new Error(`Redis is not reachable at ${REDIS_URL} (${err.message}); start it or set DRAWBRIDGE_TEST_REDIS_URL`, { cause: err });
+    }).finally(() => probe.disconnect());
+    work = await mkdtemp(path.join(os.tmpdir(), 'drawbridge-edge-cluster-'));
+    const certs = await createDevCertificates(path.join(work, 'certs'), DOMAIN);
+    agent = new Agent({ connect: { ca: await readFile(certs.caCertPath, 'utf8'), lookup: loopbackLookup } as never });
+    const url = new URL(PG_URL);
+    url.searchParams.set('options', `-c search_path=${schema}`);
+    configs = [];
+    for (const name of ['node-a', 'node-b']) {
+      const file = path.join(work, `${name}.yaml`);
+      await writeFile(file, toYaml({
+        stateDir: path.join(work, name), domain: DOMAIN,
+        listen: { host: '127.0.0.1', port: 0 },
+        tls: [{ certFile: certs.certPath, keyFile: certs.keyPath }],
+        admin: { host: '127.0.0.1', port: 0, token: ADMIN_TOKEN },
+        store: { kind: 'postgres', url: url.href },
+        sessions: { kind: 'redis', url: REDIS_URL, keyPrefix: prefix },
+        cluster: { nodeId: name },
+      }));
+      configs.push(file);
+      nodes.push(await startChild<Ready>(['edge', '--config', file], path.join(work, `${name}.log`)));
+    }
+  });
+  after(async () => {
+    await Promise.all(nodes.map((n) => stopChild(n.process, 10_000)));
+    await agent?.close();
+    await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).finally(() => admin.end());
+    const redis = new Redis(REDIS_URL);
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length > 0) await redis.del(...keys);
+    await redis.quit();
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  async function api<T>(node: Child<Ready>, method: 'GET' | 'POST' | 'PUT', pathname: string, body?: unknown): Promise<{ status: number; body: T }> {
+    const res = await request(`http://127.0.0.1:${node.ready.adminPort}/api/v1${pathname}`, {
+      method, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined,
+    });
+    return { status: res.statusCode, body: (await res.body.json()) as T };
+  }
+
+  /** A browser request through `node` (the URL's port is replaced by the node's: each node has its own). */
+  async function browse(jar: Jar, node: Child<Ready>, target: string, form?: Record<string, string>) {
+    const url = new URL(target);
+    url.port = String(node.ready.publicPort);
+    const res = await request(url, {
+      dispatcher: agent, method: form ? 'POST' : 'GET',
+      headers: { cookie: jar.header(url.href), ...(form ? { 'content-type': 'application/x-www-form-urlencoded', origin: url.origin } : {}) },
+      body: form ? new URLSearchParams(form).toString() : undefined,
+    });
+    jar.take(url.href, res.headers['set-cookie']);
+    const location = typeof res.headers.location === 'string' ? new URL(res.headers.location, url).href : null;
+    return { status: res.statusCode, location, body: await res.body.text() };
+  }
+  const formValue = (html: string, name: string): string => {
+    const v = new RegExp(`name="${name}" value="([^"]*)"`).exec(html)?.[1];
+    assert.ok(v !== undefined, `the page has a ${name} field`);
+    return v.replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>');
+  };
+
+  let tenantId = '';
+  let appUrl = '';
+
+  it('a sign-in begun on node A finishes on node B, and the hand-off code B issued works on A', async () => {
+    const [a, b] = nodes;
+    const tenant = await api<{ id: string }>(a, 'POST', '/tenants', { name: 'contoso' });
+    assert.equal(tenant.status, 201, JSON.stringify(tenant.body));
+    tenantId = tenant.body.id;
+    const group = await api<{ id: string }>(a, 'POST', `/tenants/${tenantId}/connector-groups`, { name: 'default' });
+    const app = await api<{ id: string; externalUrl: string }>(a, 'POST', `/tenants/${tenantId}/apps`, { name: 'hr', groupId: group.body.id, internalUrl: 'http://127.0.0.1:1', preAuth: 'idp' });
+    assert.equal(app.status, 201, JSON.stringify(app.body));
+    appUrl = app.body.externalUrl;
+    const user = await api<{ id: string }>(a, 'POST', `/tenants/${tenantId}/users`, { upn: 'alice@contoso.example', password: PASSWORD });
+    assert.equal(user.status, 201, JSON.stringify(user.body));
+    assert.equal((await api(a, 'PUT', `/tenants/${tenantId}/licences/basic`, { seats: 10 })).status, 200);
+    assert.ok([200, 201].includes((await api(a, 'POST', `/tenants/${tenantId}/licences/basic/assignments`, { type: 'user', id: user.body.id })).status));
+    assert.ok([200, 201].includes((await api(a, 'POST', `/tenants/${tenantId}/apps/${app.body.id}/assignments`, { type: 'user', id: user.body.id })).status));
+
+    const jar = new Jar();
+    // Node A: the app sends the browser to sign in, with a state signed by A and a nonce cookie on the app host.
+    const start = await browse(jar, a, `${appUrl}/pay`);
+    assert.equal(start.status, 302, start.body);
+    assert.match(start.location ?? '', /\/authorize\?state=/);
+    // Node B: the sign-in page and the password. B must accept A's state, and A must later accept B's cookies.
+    let page = await browse(jar, b, start.location!);
+    while (page.status === 302 || page.status === 303) page = await browse(jar, b, page.location!);
+    assert.equal(page.status, 200, page.body);
+    const posted = await browse(jar, b, new URL('/login', start.location!).href, { csrf: formValue(page.body, 'csrf'), state: formValue(page.body, 'state'), username: 'alice', password: PASSWORD });
+    assert.equal(posted.status, 303, posted.body);
+    let next = posted;
+    while (next.location && !next.location.includes('/.drawbridge/auth/callback')) {
+      assert.ok(new URL(next.location).hostname.startsWith('login.'), `still on the sign-in host: ${next.location}`);
+      next = await browse(jar, b, next.location);
+    }
+    assert.match(next.location ?? '', /\/\.drawbridge\/auth\/callback\?/, next.body);
+    // Node A redeems the code B stored, with the nonce cookie A set: the app session is made.
+    const callback = await browse(jar, a, next.location!);
+    assert.equal(callback.status, 302, callback.body);
+    assert.equal(new URL(callback.location!).pathname, '/pay');
+    // Signed in on both nodes: no redirect to sign-in any more; with no connector the request stops at the tunnel.
+    for (const node of [a, b]) {
+      const res = await browse(jar, node, `${appUrl}/pay`);
+      assert.equal(res.status, 502, res.body);
+      assert.match(res.body, /DB-TUNNEL-NO-CONNECTOR/);
+    }
+  });
+
+  /** One password attempt on `node`, as a fresh browser does it. */
+  async function attempt(node: Child<Ready>, username: string, password: string): Promise<string | null> {
+    const jar = new Jar();
+    const page = await browse(jar, node, `https://login.${DOMAIN}/?signin=1`);
+    assert.equal(page.status, 200, page.body);
+    const res = await browse(jar, node, `https://login.${DOMAIN}/login`, { csrf: formValue(page.body, 'csrf'), username, password });
+    return res.status === 303 ? 'signed-in' : /DB-[A-Z]+(?:-[A-Z]+)+/.exec(res.body)?.[0] ?? String(res.status);
+  }
+
+  it('lockout counts across both nodes: an unknown name (Redis) and a real account (the directory)', async () => {
+    const [a, b] = nodes;
+    for (const name of ['nobody-here', 'alice']) {
+      const seen: (string | null)[] = [];
+      for (let i = 0; i < 5; i++) seen.push(await attempt(i % 2 === 0 ? a : b, name, `wrong-${i}`));
+      assert.deepEqual(seen, [...Array(4).fill('DB-SIGNIN-BAD-CREDENTIALS'), 'DB-SIGNIN-LOCKED-OUT'], `${name}: the fifth failure, wherever it lands, locks`);
+      assert.equal(await attempt(b, name, name === 'alice' ? PASSWORD : 'x'), 'DB-SIGNIN-LOCKED-OUT', `${name}: locked on the other node too`);
+    }
+  });
+
+  it('GET /api/v1/edges on either node lists both; a node killed with -9 leaves the list within 5 s', async () => {
+    const [a, b] = nodes;
+    for (const node of [a, b]) {
+      const res = await api<{ items: EdgeRow[] }>(node, 'GET', '/edges');
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      assert.deepEqual(res.body.items.map((n) => n.id), ['node-a', 'node-b']);
+      assert.deepEqual(res.body.items.map((n) => n.self), [node === a, node === b]);
+      assert.deepEqual(res.body.items.map((n) => n.advertise), [a, b].map((n) => `https://127.0.0.1:${n.ready.publicPort}`));
+      assert.ok(res.body.items.every((n) => /^\d+\.\d+\.\d+/.test(n.version) && n.inFlight >= 0 && Array.isArray(n.tunnels)));
+    }
+    // The same list from the command line, as JSON and as a table.
+    const cli = async (...args: string[]) => {
+      let out = '';
+      let err = '';
+      const code = await runAdmin(['edges', 'list', ...args], { out: (t) => (out += t), err: (t) => (err += t), env: { DRAWBRIDGE_ADMIN_URL: `http://127.0.0.1:${b.ready.adminPort}`, DRAWBRIDGE_ADMIN_TOKEN: ADMIN_TOKEN } });
+      assert.equal(code, 0, err);
+      return out;
+    };
+    assert.deepEqual((JSON.parse(await cli('--json')) as { items: EdgeRow[] }).items.map((n) => [n.id, n.self]), [['node-a', false], ['node-b', true]]);
+    const table = await cli();
+    assert.match(table, /^ID\s+URL\s+VERSION/m);
+    assert.match(table, /^node-b \*\s+https:\/\/127\.0\.0\.1:/m);
+
+    const exited = new Promise((resolve) => b.process.once('exit', resolve));
+    b.process.kill('SIGKILL');
+    await exited;
+    const killedAt = Date.now();
+    let ids: string[] = [];
+    while (Date.now() - killedAt < 5_000) {
+      ids = (await api<{ items: EdgeRow[] }>(a, 'GET', '/edges')).body.items.map((n) => n.id);
+      if (!ids.includes('node-b')) break;
+      await sleep(100);
+    }
+    assert.deepEqual(ids, ['node-a'], 'node B is gone from the list within 5 s of its death');
+
+    // Back up, then a clean stop: it leaves the list as it shuts down, without waiting for its heartbeat to expire.
+    nodes[1] = await startChild<Ready>(['edge', '--config', configs[1]], path.join(work, 'node-b.log'));
+    const listed = async () => (await api<{ items: EdgeRow[] }>(a, 'GET', '/edges')).body.items.map((n) => n.id);
+    assert.deepEqual(await listed(), ['node-a', 'node-b']);
+    await stopChild(nodes[1].process, 10_000);
+    assert.deepEqual(await listed(), ['node-a'], 'removed at shutdown, before its heartbeat ran out');
+  });
+});
