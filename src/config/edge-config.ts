@@ -39,9 +39,14 @@ export const EdgeConfigSchema = Type.Object({
     certRenewBeforeDays: Type.Integer({ minimum: 1, default: 120, description: 'Connector certificates with less than this left are renewed over their tunnel (checked when a tunnel comes up, then hourly); must be below certValidityDays.' }),
   }, { default: {} }),
   limits: Type.Object({
-    headersTimeoutMs: Type.Integer({ minimum: 1000, default: 30_000 }),
-    keepAliveTimeoutMs: Type.Integer({ minimum: 1000, default: 65_000 }),
-    maxHeaderBytes: Type.Integer({ minimum: 4096, default: 32 * 1024 }),
+    headersTimeoutMs: Type.Integer({ minimum: 1000, default: 30_000, description: 'Time for a request head to arrive, from its first byte (for a connection\'s first request, from the end of the TLS handshake): a slower client gets 408 DB-HTTP-TIMEOUT and is disconnected.' }),
+    keepAliveTimeoutMs: Type.Integer({ minimum: 1000, default: 65_000, description: 'An idle connection between requests is closed after this (plus 1 s).' }),
+    handshakeTimeoutMs: Type.Integer({ minimum: 1000, default: 10_000, description: 'Time for a new connection to send its TLS ClientHello, and again to complete the handshake; a connection that stalls is closed.' }),
+    bodyIdleTimeoutMs: Type.Integer({ minimum: 1000, default: 30_000, description: 'A request body that sends nothing for this long while the edge is ready to take it is aborted: 408 DB-HTTP-TIMEOUT, and the backend sees an aborted request. RD Gateway channels (RDG_IN_DATA, RDG_OUT_DATA) are exempt.' }),
+    maxConnectionsPerClient: Type.Integer({ minimum: 1, default: 512, description: 'Connections one client address (an IPv6 /64) may hold; an extra one gets 503 DB-HTTP-TOO-MANY-CONNECTIONS. Sized for an office behind one NAT address.' }),
+    maxRequestsPerClient: Type.Integer({ minimum: 1, default: 256, description: 'Requests one client address (an IPv6 /64) may have in progress; an extra one gets 429 DB-HTTP-TOO-MANY-REQUESTS. Each connector also lets one client hold at most a quarter of an app backend\'s connections (429 DB-BACKEND-CLIENT-SHARE).' }),
+    maxHeaderBytes: Type.Integer({ minimum: 4096, maximum: 128 * 1024, default: 32 * 1024, description: 'Largest request head (request line and headers) a client may send; more gets 431 (414 when the request line alone is longer). Below the tunnel\'s header list size, so the edge enforces it, never the tunnel.' }),
+    maxHeaderCount: Type.Integer({ minimum: 16, maximum: 400, default: 200, description: 'Most request header fields a client may send; more gets 431. Below the tunnel\'s header pair limit, so the edge enforces it, never the tunnel.' }),
   }, { default: {} }),
   log: Type.Object({ level: Type.String({ default: 'info' }) }, { default: {} }),
   // `type: 'object'` only so the generated docs name the type of this union.

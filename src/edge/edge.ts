@@ -20,10 +20,13 @@ import type { AdminRoutePlugin } from './admin/types.ts';
 import { CertificateStore } from './listen/certificates.ts';
 import { tlsProfileOptions } from './listen/tls-profile.ts';
 import { listenPublicPort } from './listen/public-port.ts';
+import { trackConnections, connectionsCheckingInterval, closeFailedHandshakes } from './listen/connection-timeouts.ts';
+import { ClientLimits } from './listen/client-limits.ts';
+import { setBodyIdleTimeout } from './listen/body-idle.ts';
 import { RouteTable } from './proxy/routes.ts';
 import { createProxyHandler, type SystemHostHandler, type Authenticate } from './proxy/handler.ts';
 import { createUpgradeHandler } from './proxy/upgrade.ts';
-import { createClientErrorHandler } from './proxy/custom-methods.ts';
+import { serveEdgeHttp1 } from './proxy/http1.ts';
 import { respondError } from './proxy/respond-error.ts';
 import { TunnelRegistry } from './tunnel/registry.ts';
 import { ConfigPublisher } from './tunnel/config-publisher.ts';
@@ -108,7 +111,7 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
     respondError(res, 'DB-ROUTE-UNKNOWN-HOST', correlationId);
   }));
 
-  const proxyDeps = { routes, registry, systemHosts, authenticate: ext.authenticate ?? extensions.authenticate ?? null, logger, assertion };
+  const proxyDeps = { maxHeaderCount: config.limits.maxHeaderCount, routes, registry, systemHosts, authenticate: ext.authenticate ?? extensions.authenticate ?? null, logger, assertion };
   // Drain bookkeeping: requests and upgraded connections in flight (sockets reach the servers through emit, so the
   // servers' own close() cannot wait for them).
   let closing = false;
@@ -117,23 +120,32 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
   let onIdle: (() => void) | null = null;
   const proxyHandler = createProxyHandler(proxyDeps);
   const upgradeHandler = createUpgradeHandler(proxyDeps);
+  // What one client may hold (connections, requests in progress, a stalled body): docs/configuration.md, limits.
+  const clientLimits = new ClientLimits({ maxConnectionsPerClient: config.limits.maxConnectionsPerClient, maxRequestsPerClient: config.limits.maxRequestsPerClient, logger });
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     active++;
     if (closing) res.shouldKeepAlive = false;
     res.once('close', () => { active--; if (active === 0 && upgraded.size === 0) onIdle?.(); });
+    if (!clientLimits.admit(req, res)) return;
+    setBodyIdleTimeout(req, config.limits.bodyIdleTimeoutMs, logger);
     proxyHandler(req, res);
   };
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     upgraded.add(socket);
     socket.once('close', () => { upgraded.delete(socket); if (active === 0 && upgraded.size === 0) onIdle?.(); });
+    if (!clientLimits.admitUpgrade(req, socket)) return;
     upgradeHandler(req, socket, head);
   };
   const serverOptions = {
     requestTimeout: 0, // bodies may stream for hours (RD Gateway); the headers timeout still applies
     headersTimeout: config.limits.headersTimeoutMs,
     keepAliveTimeout: config.limits.keepAliveTimeoutMs,
+    connectionsCheckingInterval: connectionsCheckingInterval(config.limits.headersTimeoutMs),
+    handshakeTimeout: config.limits.handshakeTimeoutMs, // TLS servers only: ClientHello sent, then silence
     maxHeaderSize: config.limits.maxHeaderBytes,
-    requireHostHeader: true,
+    // One more than allowed, so the request path sees (and refuses) a request over the limit; Node drops the rest.
+    maxHeadersCount: config.limits.maxHeaderCount + 1,
+    requireHostHeader: false, // the request path answers a missing Host with its own code
     noDelay: true,
   };
   const publicServer = https.createServer({
@@ -142,9 +154,14 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
     ...certificates.defaultCredentials, // what a client without SNI gets (the server ignores a secureContext option)
     ALPNProtocols: ['http/1.1'],
     ...tlsProfileOptions(config.tlsProfile),
-  }, handler);
-  publicServer.on('upgrade', onUpgrade);
-  publicServer.on('clientError', createClientErrorHandler({ handler, serverOptions, logger, onUpgrade }));
+  });
+  // Connections that carried an extension method (RDG_OUT_DATA …) live on in a sibling server: same timeouts, same drain.
+  const { sibling } = serveEdgeHttp1(publicServer, { handler, onUpgrade, serverOptions, logger });
+  trackConnections(sibling);
+  // The public port hands sockets over with emit('connection'): Node's header timeouts need this (listen/connection-timeouts.ts).
+  trackConnections(publicServer);
+  closeFailedHandshakes(publicServer);
+  clientLimits.countConnections(publicServer);
   publicServer.on('tlsClientError', (err) => logger.debug({ err: err.message }, 'client TLS handshake failed'));
 
   const renewer = new CertificateRenewer({ store, ca, logger, validityDays: config.tunnel.certValidityDays, renewBeforeDays: config.tunnel.certRenewBeforeDays });
@@ -163,6 +180,7 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
     host: config.listen.host,
     port: config.listen.port,
     logger,
+    helloTimeoutMs: config.limits.handshakeTimeoutMs,
     route: (info) => (info.alpn.includes(TUNNEL_ALPN) ? tunnelServer : publicServer) as net.Server,
   });
   const listenedPort = (port.address() as net.AddressInfo).port;
@@ -207,6 +225,7 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
         port.close();
         publicServer.close();
         publicServer.closeIdleConnections();
+        sibling.closeIdleConnections();
         await admin.close();
         logger.info({ requests: active, upgraded: upgraded.size, deadlineMs }, 'edge draining: finishing in-flight requests');
         if (active > 0 || upgraded.size > 0) {
@@ -216,8 +235,9 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
           });
         }
         publicServer.closeAllConnections();
+        sibling.closeAllConnections();
         const tunnels = registry.all();
-        for (const t of tunnels) { t.draining = true; t.usable = false; }
+        for (const t of tunnels) t.drain();
         await Promise.all(tunnels.map((t) => new Promise<void>((resolve) => {
           if (t.session.closed || t.session.destroyed) return resolve();
           const timer = setTimeout(() => { t.session.destroy(); resolve(); }, 1_000);

@@ -45,7 +45,19 @@ export const catalogue = {
     status: 408,
     title: 'The request took too long to arrive',
     user: 'Your connection was too slow or stalled. Try again.',
-    admin: 'The client did not send its request headers within limits.headersTimeout.',
+    admin: 'The client did not send its request headers within limits.headersTimeoutMs (a connection that never sends a request gets the same answer), or its request body stalled for limits.bodyIdleTimeoutMs: the request was aborted and the backend saw it aborted.',
+  },
+  'DB-HTTP-TOO-MANY-REQUESTS': {
+    status: 429,
+    title: 'Too many requests at once from your network',
+    user: 'Your network has too many requests in progress. Wait a few seconds and try again.',
+    admin: 'One client address (an IPv6 /64) had limits.maxRequestsPerClient requests in progress at the edge. Raise it if many users share one address (a large NAT); otherwise one client is holding requests open (slow uploads or downloads).',
+  },
+  'DB-HTTP-TOO-MANY-CONNECTIONS': {
+    status: 503,
+    title: 'Too many connections from your network',
+    user: 'Your network has too many connections open to this service. Close some tabs or applications, wait a moment and try again.',
+    admin: 'One client address (an IPv6 /64) held limits.maxConnectionsPerClient connections to the edge; the extra connection was answered once and closed (past twice the limit, closed unanswered). Raise the limit if many users share one address.',
   },
   // --- tunnel and connectors ---
   'DB-TUNNEL-NO-CONNECTOR': {
@@ -77,6 +89,42 @@ export const catalogue = {
     title: 'The requested path is not allowed',
     user: 'The address contains a path the proxy does not forward. Check the link you followed.',
     admin: 'The request target was not a plain path (absolute-form, "*", or dot segments such as /../ that would leave the app\'s internal base path). The edge and the connector both refuse it.',
+  },
+  'DB-HTTP-URI-TOO-LONG': {
+    status: 414,
+    title: 'The address is too long',
+    user: 'The link you followed is longer than the proxy accepts. Check where it came from.',
+    admin: 'The request line alone exceeded the edge\'s header limit (limits.maxHeaderBytes).',
+  },
+  'DB-HTTP-HOST-INVALID': {
+    status: 400,
+    title: 'The request did not name one host',
+    user: 'Your client sent a request without a Host header, or with more than one. Use an up-to-date browser or client.',
+    admin: 'RFC 9112 §3.2 requires exactly one Host header; the edge refuses requests with none or several.',
+  },
+  'DB-HTTP-METHOD-NOT-SUPPORTED': {
+    status: 405,
+    title: 'This request method is not accepted here',
+    user: 'The proxy does not accept this kind of request (for example CONNECT). Use the address of the application directly.',
+    admin: 'The edge is not a forward proxy: CONNECT and similar methods are refused on every host.',
+  },
+  'DB-HTTP-EXTENSION-METHOD-PIPELINED': {
+    status: 400,
+    title: 'The request method cannot be carried on this connection',
+    user: 'Your client sent a non-standard request method behind other requests on the same connection. Retry it on a new connection.',
+    admin: 'Extension methods (such as RD Gateway\'s RDG_OUT_DATA) are carried only at a message boundary the edge has seen: as the first request of a connection or after earlier requests completed. A client that pipelines one behind a request whose body is still arriving is refused, so no byte is framed twice.',
+  },
+  'DB-HTTP-EXPECTATION-FAILED': {
+    status: 417,
+    title: 'The request\'s expectation cannot be met',
+    user: 'Your client asked for something the proxy does not support (an Expect header other than 100-continue). Retry without it.',
+    admin: 'Only Expect: 100-continue is supported; the edge answers it itself and never forwards Expect to backends.',
+  },
+  'DB-CONNECTOR-REQUEST-INVALID': {
+    status: 502,
+    title: 'The request could not be passed on to the application',
+    user: 'Something in your request cannot be sent on to the application. Try again without unusual headers; if it persists, tell your help desk with the correlation id.',
+    admin: 'The connector\'s HTTP client refused to send the request to the backend (an argument it does not accept, named in the connector log and the detail). Nothing reached the backend; the backend is not down.',
   },
   'DB-CONNECTOR-NOT-CONNECTED': {
     status: 409,

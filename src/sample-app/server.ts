@@ -1,7 +1,9 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
+import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
+import { serveHttp1, originalMethod } from '../lib/http1/extension-methods.ts';
 import { escapeHtml, page } from '../errors/render.ts';
 import { signedInUserCheck, type AssertionOptions, type UserCheck } from './signed-in-user.ts';
 
@@ -11,7 +13,7 @@ import { signedInUserCheck, type AssertionOptions, type UserCheck } from './sign
  *                  vouches for them with a signed assertion (`assertion` options; see signed-in-user.ts)
  *   ANY /echo      JSON: method, path, headers, body length and SHA-256
  *   GET /bytes/N   N bytes, streamed in 64 KiB chunks; byte i is the same on every request (Range, If-Range, ETag)
- *   GET /ws        WebSocket echo
+ *   GET /ws        WebSocket echo (/ws/slow/N: the handshake answered after N seconds)
  *   ANY /slow/S    answers after S seconds
  *   GET /gzip      a gzip-compressed text (Content-Encoding: gzip), to show bodies pass through untouched
  */
@@ -25,7 +27,9 @@ const CHUNK = Buffer.alloc(64 * 1024, 'drawbridge ');
 export async function startSampleApp(options: { host?: string; port?: number; name?: string; assertion?: AssertionOptions } = {}): Promise<SampleApp> {
   const name = options.name ?? 'Contoso Intranet';
   const signedInUser = signedInUserCheck(options.assertion);
-  const server = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
+  const serverOptions = { keepAliveTimeout: 65_000, requestTimeout: 0 };
+  const server = http.createServer(serverOptions);
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
     const url = new URL(req.url ?? '/', 'http://sample');
     const [, first, arg] = url.pathname.split('/');
     if (url.pathname === '/') return void home(req, res, name, signedInUser);
@@ -34,16 +38,29 @@ export async function startSampleApp(options: { host?: string; port?: number; na
     if (first === 'slow') return slow(req, res, Number(arg));
     if (first === 'gzip' && req.method === 'GET') return gzipped(res);
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
-  });
+  };
   const wss = new WebSocketServer({ noServer: true });
-  server.on('upgrade', (req, socket, head) => {
-    if (new URL(req.url ?? '/', 'http://sample').pathname !== '/ws') return socket.destroy();
-    wss.handleUpgrade(req, socket, head, (ws) => {
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    // /ws echoes; /ws/slow/N answers the handshake after N seconds (to show failover before the 101).
+    const slow = /^\/ws\/slow\/(\d+(?:\.\d+)?)$/.exec(new URL(req.url ?? '/', 'http://sample').pathname);
+    if (new URL(req.url ?? '/', 'http://sample').pathname !== '/ws' && !slow) return void socket.destroy();
+    if (slow) {
+      socket.on('error', () => {});
+      setTimeout(() => { if (!socket.destroyed) accept(); }, Number(slow[1]) * 1000);
+    } else {
+      accept();
+    }
+    function accept(): void { wss.handleUpgrade(req, socket, head, (ws) => {
       // A malformed frame (RSV1 set, bad opcode, bad UTF-8…) is an 'error' on this socket, after ws has sent the close
       // frame with the error's code (1002 protocol error, 1007, 1009…). Unhandled, it killed the whole app.
       ws.on('error', (err) => console.warn(`websocket closed on a protocol error: ${err.message}`));
       ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
-    });
+    }); }
+  };
+  // Like the edge, the app takes any method token (RD Gateway's RDG_OUT_DATA …), so /echo shows what arrived.
+  serveHttp1(server, 'connection', {
+    handler, onUpgrade, serverOptions, maxHeadBytes: 16 * 1024,
+    refuse: (socket) => socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n'),
   });
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve));
   return {
@@ -82,7 +99,8 @@ function echo(req: IncomingMessage, res: ServerResponse): void {
   let length = 0;
   req.on('data', (chunk: Buffer) => { length += chunk.length; hash.update(chunk); });
   req.on('end', () => {
-    const body = JSON.stringify({ method: req.method, path: req.url, headers: req.headers, bodyLength: length, bodySha256: hash.digest('hex') });
+    const method = originalMethod(req);
+    const body = JSON.stringify({ method, path: req.url, headers: req.headers, bodyLength: length, bodySha256: hash.digest('hex') });
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
   });
 }

@@ -21,10 +21,18 @@ function windowFromEnv(name: string, fallback: number): number {
   return Number.isInteger(value) && value >= 65_535 && value <= 2 ** 31 - 1 ? value : fallback;
 }
 
+/**
+ * The tunnel carries more than any client may send (the edge's limits.maxHeaderBytes ≤ 128 KiB and maxHeaderCount ≤
+ * 400, plus the edge's own metadata), so the edge answers an oversized request with 431 itself: a client can never
+ * make the tunnel refuse a stream.
+ */
+export const TUNNEL_MAX_HEADER_PAIRS = 512;
+export const TUNNEL_MAX_HEADER_LIST_BYTES = 256 * 1024;
+
 export const TUNNEL_SETTINGS: Settings = {
   initialWindowSize: STREAM_WINDOW_BYTES,
   maxConcurrentStreams: 10_000,
-  maxHeaderListSize: 256 * 1024,
+  maxHeaderListSize: TUNNEL_MAX_HEADER_LIST_BYTES,
   enablePush: false,
 };
 
@@ -32,7 +40,7 @@ export const TUNNEL_SETTINGS: Settings = {
 export const TUNNEL_SESSION_OPTIONS = {
   settings: TUNNEL_SETTINGS,
   maxSessionMemory: 128,
-  maxHeaderListPairs: 512,
+  maxHeaderListPairs: TUNNEL_MAX_HEADER_PAIRS,
   peerMaxConcurrentStreams: 10_000,
 } as const;
 

@@ -49,6 +49,12 @@ export const UPGRADE_STATUS_HEADER = 'x-drawbridge-upgrade-status';
 export const ERROR_HEADER = 'x-drawbridge-error';
 export const ERROR_DETAIL_HEADER = 'x-drawbridge-error-detail';
 /**
+ * A request body of unknown length (chunked from the client) ends with this trailer from the edge. Node ends a
+ * stream's readable side on RST_STREAM just as on END_STREAM, and tells them apart only later, so without it the
+ * connector could pass a body the client never finished to the backend as a finished one.
+ */
+export const BODY_END_TRAILER = 'x-drawbridge-body-end';
+/**
  * For `sso: headers` apps with `jwt: true`: the ES256 assertion the edge minted for this request's user (the edge holds
  * the signing key and publishes its JWKS; connectors never hold it). The connector sends it to the backend.
  */

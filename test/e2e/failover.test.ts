@@ -7,7 +7,8 @@ import { Readable } from 'node:stream';
 import type { ChildProcess } from 'node:child_process';
 import { request } from 'undici';
 import { stopChild } from '../../src/cli/child.ts';
-import { startDevStack, url, logsOf, type DevStack } from '../helpers/dev-stack.ts';
+import WebSocket from 'ws';
+import { startDevStack, url, logsOf, loopbackLookup, type DevStack } from '../helpers/dev-stack.ts';
 import { startLoad, summarize, percentile, waitUntil, runConnector, connectorRequests, type GroupHealthBody } from '../helpers/load.ts';
 
 /**
@@ -186,6 +187,21 @@ describe('failover: a connector group under load', { timeout: 150_000 }, () => {
     assert.match(await failed.body.text(), /interrupted/);
     body.destroy();
     await restart(c2);
+  });
+
+  it('a WebSocket whose connector dies before the handshake is answered fails over like a GET', async () => {
+    const wsUrl = `${base.replace('https:', 'wss:')}/ws/slow/1`;
+    const ca = await readFile(stack.dev.caCertPath, 'utf8');
+    const ws = new WebSocket(wsUrl, { ca, lookup: loopbackLookup } as never);
+    const opened = new Promise<void>((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode} ${res.headers['x-drawbridge-error']}`))); });
+    const killed = await busy();
+    process.kill(killed.pid, 'SIGKILL');
+    await opened;
+    const echoed = new Promise<string>((resolve) => ws.once('message', (data) => resolve(String(data))));
+    ws.send('still here');
+    assert.equal(await echoed, 'still here');
+    ws.close();
+    await restart(killed);
   });
 
   it('a download cut by its connector\'s death is finished from the other connector: the client gets every byte once', async () => {

@@ -16,6 +16,10 @@ export function backendErrorCode(err: NodeJS.ErrnoException): ErrorCode {
     case 'UND_ERR_SOCKET':
     case 'UND_ERR_CLOSED':
       return 'DB-BACKEND-UNREACHABLE';
+    case 'UND_ERR_INVALID_ARG':
+    case 'UND_ERR_NOT_SUPPORTED':
+      // The connector's HTTP client refused to send the request as it was: nothing reached the backend.
+      return 'DB-CONNECTOR-REQUEST-INVALID';
     case 'UND_ERR_INFO':
     case 'HPE_INVALID_CONSTANT':
     case 'HPE_INVALID_STATUS':

@@ -1,6 +1,6 @@
 import http2, { type ServerHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import { Readable, Writable } from 'node:stream';
-import { APP_HEADER, REQUEST_ID_HEADER, IDENTITY_HEADER, UPGRADE_HEADER, ERROR_HEADER, ERROR_DETAIL_HEADER, decodeIdentity, type ConnectorAppConfig, type Identity } from '../../tunnel/protocol.ts';
+import { APP_HEADER, BODY_END_TRAILER, REQUEST_ID_HEADER, IDENTITY_HEADER, UPGRADE_HEADER, ERROR_HEADER, ERROR_DETAIL_HEADER, decodeIdentity, type ConnectorAppConfig, type Identity } from '../../tunnel/protocol.ts';
 import { catalogue, type ErrorCode } from '../../errors/catalogue.ts';
 import { withoutHopByHop } from '../../lib/http-headers.ts';
 import type { Logger } from '../../lib/log.ts';
@@ -126,7 +126,7 @@ export function createForwarder(deps: ForwarderDeps): (stream: ServerHttp2Stream
       path: backendPath(app.internalUrl, path),
       method: method as 'GET',
       headers: headers as Record<string, string>,
-      body: stream.endAfterHeaders ? null : readableSide(stream),
+      body: stream.endAfterHeaders ? null : readableSide(stream, headers as IncomingHttpHeaders),
       headersTimeout: timeoutMs,
       bodyTimeout: LONG_LIVED_METHODS.has(method) ? 0 : timeoutMs,
       signal: abort.signal,
@@ -184,10 +184,18 @@ export function refuse(stream: ServerHttp2Stream, code: ErrorCode, detail?: stri
  * The request body as its own Readable: undici destroys a body stream once written, and destroying the HTTP/2
  * stream itself would also kill the response travelling back on it.
  */
-function readableSide(stream: ServerHttp2Stream): Readable {
+function readableSide(stream: ServerHttp2Stream, requestHeaders: IncomingHttpHeaders): Readable {
   const body = new Readable({ read() { stream.resume(); } });
   stream.on('data', (chunk: Buffer) => { if (!body.push(chunk)) stream.pause(); });
-  stream.once('end', () => body.push(null));
+  // A body of unknown length is finished only by the edge's end trailer: Node ends the readable side on RST_STREAM
+  // too, so 'end' alone could pass a body the client never finished to the backend as a finished one.
+  const needsEndTrailer = requestHeaders['content-length'] === undefined;
+  let endTrailer = false;
+  stream.once('trailers', (trailers: IncomingHttpHeaders) => { endTrailer = trailers[BODY_END_TRAILER] === '1'; });
+  stream.once('end', () => {
+    if (!needsEndTrailer || endTrailer) body.push(null);
+    else body.destroy(new Error('request aborted by the edge'));
+  });
   stream.once('aborted', () => body.destroy(new Error('request aborted by the edge')));
   return body;
 }

@@ -86,6 +86,7 @@ describe('connector SSO: Kerberos through the forwarder (fake KDC, in-process ba
     return new Promise((resolve, reject) => {
       const s = client.request({
         ':method': options.body ? 'POST' : 'GET', ':path': '/', [APP_HEADER]: options.app ?? 'app_iwa', [IDENTITY_HEADER]: encodeIdentity(identity(user)),
+        ...(options.body ? { 'content-length': String(Buffer.byteLength(options.body)) } : {}),
       }, { endStream: !options.body });
       if (options.body) s.end(options.body);
       let status = 0;

@@ -3,39 +3,9 @@ import type { Store } from '../../store/types.ts';
 import type { FastifyInstance } from 'fastify';
 import type { AdminContext } from './context.ts';
 
-/** One tunnel of a connector as the edge sees it. */
-export interface TunnelLiveStatus {
-  id: string;
-  /** `healthy` takes new streams; `ejected` failed health checks and is probed back in; `draining` got GOAWAY. */
-  state: 'healthy' | 'ejected' | 'draining' | 'closing';
-  ejectReason: string | null;
-  rttMs: number | null;
-  inFlight: number;
-  connectedSince: string;
-  address: string | null;
-  configVersion: number;
-}
+import type { ConnectorLiveStatus } from '../tunnel/registry.ts';
 
-/** What the tunnel registry knows about one connector right now (zero tunnels when it is not connected). */
-export interface ConnectorLiveStatus {
-  connectorId: string;
-  groupId?: string;
-  /** Usable tunnels (healthy, taking new streams). */
-  tunnels: number;
-  health?: 'healthy' | 'ejected' | 'draining' | 'down';
-  connectedSince: string | null;
-  address: string | null;
-  version: string | null;
-  hostname?: string | null;
-  inFlight: number;
-  /** Best PING round trip over its usable tunnels. */
-  rttMs?: number | null;
-  tunnelDetails?: TunnelLiveStatus[];
-  /** Backend reachability per app, as the connector reports it. */
-  backends?: { appId: string; reachable: boolean; checkedAt: string; error: string | null }[];
-  /** Streams the edge opened to this connector since the edge started. */
-  streamsOpened?: number;
-}
+export type { ConnectorLiveStatus, TunnelLiveStatus } from '../tunnel/registry.ts';
 
 /** Everything the admin API needs from the rest of the edge; the API imports none of it directly. */
 export interface AdminDeps {

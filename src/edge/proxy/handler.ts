@@ -1,17 +1,21 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ClientHttp2Stream, IncomingHttpHeaders } from 'node:http2';
 import http2 from 'node:http2';
-import { ERROR_HEADER, ERROR_DETAIL_HEADER, type Identity } from '../../tunnel/protocol.ts';
+import { BODY_END_TRAILER, ERROR_HEADER, ERROR_DETAIL_HEADER, type Identity } from '../../tunnel/protocol.ts';
 import type { App } from '../../store/types.ts';
 import type { Logger } from '../../lib/log.ts';
 import { newCorrelationId } from '../../lib/ids.ts';
-import type { Tunnel, TunnelRegistry } from '../tunnel/registry.ts';
+import type { TunnelRegistry } from '../tunnel/registry.ts';
+import { streamToGroup } from './stream-to-group.ts';
+import { requestHeadProblem } from './request-hygiene.ts';
 import { hostKey, type RouteTable } from './routes.ts';
 import { buildStreamHeaders, hasRequestBody } from './request-headers.ts';
 import { buildResponseHeaders } from './response-headers.ts';
 import { respondError, errorCodeOr, decodeDetail } from './respond-error.ts';
 import { isForwardablePath } from '../../lib/request-target.ts';
-import { originalMethod } from './custom-methods.ts';
+import { originalMethod } from '../../lib/http1/extension-methods.ts';
+import { bindUpstream, isAborted } from './request-abort.ts';
+import { limitBodyIdle } from '../listen/body-idle.ts';
 import { pipeResumable, resumable } from './resume.ts';
 
 /** Hosts the edge serves itself (sign-in, enrollment); everything else is an app host. */
@@ -21,6 +25,8 @@ export type SystemHostHandler = (req: IncomingMessage, res: ServerResponse, corr
 export type Authenticate = (req: IncomingMessage, res: ServerResponse, app: App, correlationId: string) => Promise<Identity | null>;
 
 export interface ProxyDeps {
+  /** Most header fields a client may send (limits.maxHeaderCount); the tunnel carries more, so it never refuses. */
+  maxHeaderCount: number;
   routes: RouteTable;
   registry: TunnelRegistry;
   systemHosts: Map<string, SystemHostHandler>;
@@ -32,16 +38,9 @@ export interface ProxyDeps {
 
 /** Methods retried once on another connector when the tunnel fails before any response (RFC 9110 §9.2.2). */
 const RETRYABLE = new Set(['GET', 'HEAD', 'OPTIONS']);
-/** A stream the connector never processed (refused after its GOAWAY, or never opened) may be retried once more. */
-const MAX_ATTEMPTS = 3;
-/** With no usable tunnel but one that may come back (config not acknowledged yet after a move, ejected but alive). */
-const WAIT_FOR_TUNNEL_MS = 2_000;
 /** Set on a response that needed another connector: why the first attempt failed (for operators and tests). */
 const RETRIED_HEADER = 'x-drawbridge-retried';
-const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM } = http2.constants;
-
-/** Why an attempt failed before a response: `refused`/`not-opened` never reached the connector's backend. */
-type FailReason = 'refused' | 'not-opened' | 'lost' | 'ejected';
+const { NGHTTP2_CANCEL } = http2.constants;
 
 /**
  * The edge's request path, top to bottom:
@@ -55,11 +54,17 @@ export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res:
   return function handle(req, res) {
     // 1. One id ties the client's error page, the edge's and the connector's log lines together.
     const correlationId = newCorrelationId();
+    const problem = requestHeadProblem(req, deps.maxHeaderCount);
+    if (problem) return respondError(res, problem, correlationId);
+    // The edge answers Expect itself (RFC 9110 §10.1.1) and never forwards it: 100 once the request may proceed.
+    const expect = req.headers.expect;
+    if (expect !== undefined && expect.toLowerCase() !== '100-continue') return respondError(res, 'DB-HTTP-EXPECTATION-FAILED', correlationId);
     const host = hostKey(req.headers.host);
 
     // 2. The edge's own hosts.
     const system = systemHosts.get(host);
     if (system) {
+      if (expect !== undefined) res.writeContinue();
       Promise.resolve(system(req, res, correlationId)).catch((err: Error) => {
         logger.error({ correlationId, err }, 'system host handler failed');
         respondError(res, 'DB-INTERNAL', correlationId);
@@ -104,93 +109,50 @@ export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res:
 
   function forward(req: IncomingMessage, res: ServerResponse, app: App, identity: Identity | null, correlationId: string): void {
     const method = originalMethod(req);
+    limitBodyIdle(req, res, method); // a stalled request body is aborted (edge/listen/body-idle.ts)
     const withBody = hasRequestBody(req);
+    const unknownLength = req.headers['content-length'] === undefined;
     const headers = buildStreamHeaders({ req, app, method, correlationId, identity, assertion: assertionFor(deps, app, identity) });
     const tried = new Set<string>();
-    const startedAt = performance.now();
-    let attempts = 0;
     let bodyStarted = false;
     let current: ClientHttp2Stream | null = null;
     let clientGone = false;
-    let retried: FailReason | null = null;
     res.once('close', () => {
       clientGone = true;
       // The client went away: cancel only a stream that is still running.
       if (current && !res.writableFinished && !current.closed) current.close(NGHTTP2_CANCEL);
     });
-    if (withBody) req.once('data', () => { bodyStarted = true; });
-    attempt();
+    // Pre-authentication has passed: a client holding its body for 100 Continue may send it now.
+    if (req.headers.expect !== undefined) res.writeContinue();
 
-    // 5. Pick the least busy usable tunnel of the app's group that knows the app, preferring a connector not yet tried.
-    function attempt(): void {
-      const tunnel = deps.registry.pick(app.groupId, app.id, tried);
-      if (tunnel) return open(tunnel);
-      if (!deps.registry.mayRecover(app.groupId, app.id)) return noTunnel();
-      deps.registry.waitForTunnel(app.groupId, app.id, WAIT_FOR_TUNNEL_MS, tried).then((t) => {
-        if (clientGone) return;
-        const last = t ?? deps.registry.pickEjected(app.groupId, app.id);
-        if (last) open(last);
-        else noTunnel();
-      }, () => noTunnel());
-    }
-
-    function noTunnel(): void {
-      logger.warn({ correlationId, appId: app.id, groupId: app.groupId, attempts, code: 'DB-TUNNEL-NO-CONNECTOR' }, 'no usable tunnel');
-      respondError(res, attempts > 0 ? 'DB-TUNNEL-STREAM-FAILED' : 'DB-TUNNEL-NO-CONNECTOR', correlationId);
-    }
-
-    // 6. One HTTP/2 stream per request; its flow control paces the body both ways.
-    function open(tunnel: Tunnel): void {
-      attempts++;
-      tried.add(tunnel.connectorId);
-      let stream: ClientHttp2Stream;
-      try {
-        stream = tunnel.session.request(headers, { endStream: !withBody });
-      } catch (err) {
-        if (tunnel.session.closed || tunnel.session.destroyed) tunnel.usable = false;
-        logger.warn({ correlationId, tunnelId: tunnel.id, err: (err as Error).message }, 'tunnel refused a new stream');
-        return failed(tunnel, 'not-opened');
-      }
-      current = stream;
-      deps.registry.opened(tunnel);
-      const configAtPick = tunnel.configVersion;
-      let responded = false;
-      let settled = false;
-      /** The response went to pipeResumable, which owns the rest of it. */
-      let handedOff = false;
-      // Ejection (a stalled connector) fails over streams still waiting for their response headers.
-      const onEject = (): void => {
-        if (responded || settled) return;
-        settled = true;
+    // 5 + 6. A stream to the app's connector group (stream-to-group.ts); its flow control paces the body both ways.
+    streamToGroup(deps.registry, {
+      groupId: app.groupId, appId: app.id, headers, correlationId, logger, tried,
+      options: { endStream: !withBody, waitForTrailers: withBody && unknownLength },
+      idempotent: retryable(app, method),
+      resendable: () => !bodyStarted && !res.headersSent,
+      wanted: () => !clientGone && !isAborted(req) && !res.writableEnded,
+    }, {
+      onOpen(stream) {
+        current = stream;
+        if (!withBody) return;
+        bindUpstream(req, stream);
+        // Listening for the first chunk only now, with the pipe: an earlier 'data' listener would start the flow while
+        // the request waits for a tunnel, and those chunks would be lost.
+        if (!bodyStarted) req.once('data', () => { bodyStarted = true; });
+        // The connector finishes a body of unknown length only on this trailer (tunnel/protocol.ts BODY_END_TRAILER).
+        if (unknownLength) stream.once('wantTrailers', () => stream.sendTrailers({ [BODY_END_TRAILER]: '1' }));
+        req.pipe(stream);
+      },
+      onAbandon(stream) {
         if (withBody) req.unpipe(stream);
-        stream.close(NGHTTP2_CANCEL);
-        failed(tunnel, 'ejected');
-      };
-      tunnel.awaiting.add(onEject);
-      stream.once('close', () => {
-        tunnel.inFlight--;
-        tunnel.awaiting.delete(onEject);
-      });
-      if (withBody) req.pipe(stream);
-
+      },
+      onFail(code) {
+        respondError(res, code, correlationId);
+      },
       // 7. The response streams back as it arrives.
-      stream.once('response', (streamHeaders: IncomingHttpHeaders) => {
-        if (settled) return;
-        tunnel.awaiting.delete(onEject);
-        tunnel.health.streamSucceeded();
+      onResponse(stream, streamHeaders, tunnel, retried) {
         const code = streamHeaders[ERROR_HEADER];
-        if (code === 'DB-CONNECTOR-TARGET-REFUSED') {
-          // The connector applied a config without this app (the app or the connector just moved) before the edge
-          // saw its ack. The request reached no backend, so it goes to a connector that has the app; this tunnel is
-          // passed over for the app until its next ack says otherwise.
-          if (tunnel.configVersion === configAtPick) tunnel.apps.delete(app.id);
-          settled = true;
-          stream.close(NGHTTP2_CANCEL);
-          if (withBody) req.unpipe(stream);
-          failed(tunnel, 'refused');
-          return;
-        }
-        responded = true;
         if (code !== undefined) {
           const detail = streamHeaders[ERROR_DETAIL_HEADER];
           respondError(res, errorCodeOr(code, 'DB-INTERNAL'), correlationId, decodeDetail(detail));
@@ -204,49 +166,18 @@ export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res:
         const whole = resumable(method, req.headers, status, streamHeaders);
         if (whole) {
           // A long download survives its connector: the rest comes from another one (resume.ts).
-          handedOff = true;
           pipeResumable(stream, tunnel, whole, { registry: deps.registry, logger, correlationId, groupId: app.groupId, appId: app.id, headers, res, tried });
-        } else {
-          stream.pipe(res);
+          return;
         }
-      });
-      stream.once('error', (err: Error) => {
-        if (handedOff) return;
-        if (responded) {
+        stream.pipe(res);
+        stream.once('error', (err: Error) => {
           logger.info({ correlationId, err: err.message }, 'stream failed mid-response');
           res.destroy();
-        }
-      });
-      stream.once('close', () => {
-        if (handedOff) return;
+        });
         // Cut mid-response (tunnel lost, drain deadline): end the client's response now rather than leave it hanging.
-        if (responded && !stream.readableEnded && !res.writableEnded) return void res.destroy();
-        if (responded || settled || res.writableEnded || res.destroyed) return;
-        settled = true;
-        if (withBody) req.unpipe(stream);
-        // The tunnel died, or the connector drained, before answering.
-        const refused = stream.rstCode === NGHTTP2_REFUSED_STREAM;
-        if (!refused && !tunnel.session.closed && !tunnel.session.destroyed) tunnel.health.streamFailed();
-        failed(tunnel, refused ? 'refused' : 'lost');
-      });
-    }
-
-    /** Retry on another connector when that is safe (idempotent or never processed, no body byte sent), else 502. */
-    function failed(tunnel: Tunnel, reason: FailReason): void {
-      if (clientGone) return;
-      const neverReached = reason === 'refused' || reason === 'not-opened';
-      const retry = !bodyStarted && !res.headersSent && attempts < MAX_ATTEMPTS
-        && (neverReached || (retryable(app, method) && attempts < 2));
-      const detail = { correlationId, method, appId: app.id, tunnelId: tunnel.id, connectorId: tunnel.connectorId, reason, attempts, bodyStarted, elapsedMs: Math.round(performance.now() - startedAt) };
-      if (retry) {
-        retried = reason;
-        logger.warn(detail, 'stream failed before a response: retrying on another connector');
-        attempt();
-        return;
-      }
-      logger.warn({ ...detail, code: 'DB-TUNNEL-STREAM-FAILED' }, 'stream failed before a response: not retried');
-      respondError(res, 'DB-TUNNEL-STREAM-FAILED', correlationId);
-    }
+        stream.once('close', () => { if (!stream.readableEnded && !res.writableEnded) res.destroy(); });
+      },
+    });
   }
 }
 

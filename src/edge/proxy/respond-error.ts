@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http';
 import type { ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { renderError } from '../../errors/render.ts';
@@ -24,7 +25,7 @@ export function respondError(res: ServerResponse, code: ErrorCode, correlationId
 /** The same for a raw socket (upgrade requests have no ServerResponse). */
 export function respondErrorOnSocket(socket: Duplex, code: ErrorCode, correlationId: string, accept: string | undefined, detail?: string): void {
   const page = renderError(code, correlationId, accept, detail);
-  const head = `HTTP/1.1 ${page.status} ${statusText(page.status)}\r\ncontent-type: ${page.contentType}\r\ncontent-length: ${Buffer.byteLength(page.body)}\r\nx-correlation-id: ${correlationId}\r\nx-drawbridge-error: ${code}\r\nconnection: close\r\n\r\n`;
+  const head = `${statusLine(page.status)}\r\ncontent-type: ${page.contentType}\r\ncontent-length: ${Buffer.byteLength(page.body)}\r\nx-correlation-id: ${correlationId}\r\nx-drawbridge-error: ${code}\r\nconnection: close\r\n\r\n`;
   socket.end(head + page.body);
 }
 
@@ -42,6 +43,7 @@ export function errorCodeOr(value: unknown, fallback: ErrorCode): ErrorCode {
   return isErrorCode(value) ? value : fallback;
 }
 
-function statusText(status: number): string {
-  return ({ 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout' } as Record<number, string>)[status] ?? 'Error';
+/** `HTTP/1.1 <status> <reason>` for answers written on a raw socket. */
+export function statusLine(status: number): string {
+  return `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}`;
 }

@@ -2,13 +2,12 @@ import type { ServerResponse, IncomingHttpHeaders, OutgoingHttpHeaders } from 'n
 import http2, { type ClientHttp2Stream } from 'node:http2';
 import type { Logger } from '../../lib/log.ts';
 import type { Tunnel, TunnelRegistry } from '../tunnel/registry.ts';
+import { streamToGroup } from './stream-to-group.ts';
 
 /** A connector may die more than once during one very long download; beyond this the client's response is cut. */
 const MAX_RESUMES = 3;
 /** Smaller bodies are over before a connector's death could matter, and skip the bookkeeping on the hot path. */
 const MIN_RESUMABLE_BYTES = 1024 * 1024;
-/** How long to wait for another usable tunnel of the group before giving up on a resume. */
-const WAIT_FOR_TUNNEL_MS = 2_000;
 const { NGHTTP2_CANCEL } = http2.constants;
 
 /** What makes a 200 response resumable: its full length and a strong validator to ask for "the rest of *this*". */
@@ -71,40 +70,37 @@ export function pipeResumable(first: ClientHttp2Stream, firstTunnel: Tunnel, wha
       if (resumes >= MAX_RESUMES || sent >= what.total) return void res.destroy();
       resumes++;
       logger.warn({ correlationId, connectorId: tunnel.connectorId, sent, total: what.total, resumes }, 'download cut mid-body: resuming from another connector');
-      void resumeFrom(tunnel);
+      resumeFrom(tunnel);
     });
   }
 
-  async function resumeFrom(lost: Tunnel): Promise<void> {
+  function resumeFrom(lost: Tunnel): void {
     ctx.tried.add(lost.connectorId);
-    const tunnel = await ctx.registry.waitForTunnel(ctx.groupId, ctx.appId, WAIT_FOR_TUNNEL_MS, ctx.tried);
-    if (!tunnel || res.destroyed) {
-      logger.warn({ correlationId, sent, total: what.total }, 'download cut mid-body: no connector to resume from');
-      return void res.destroy();
-    }
-    let stream: ClientHttp2Stream;
-    try {
-      stream = tunnel.session.request({ ...ctx.headers, range: `bytes=${sent}-`, 'if-range': what.validator }, { endStream: true });
-    } catch {
-      return void res.destroy();
-    }
-    ctx.tried.add(tunnel.connectorId);
-    ctx.registry.opened(tunnel);
-    stream.once('close', () => {
-      tunnel.inFlight--;
-      if (current !== stream && !res.destroyed && !res.writableEnded) res.destroy(); // gone before it answered
+    // Another connector of the group, through the one request path (stream-to-group.ts): a range GET, idempotent.
+    streamToGroup(ctx.registry, {
+      groupId: ctx.groupId, appId: ctx.appId, correlationId, logger: ctx.logger, tried: ctx.tried,
+      headers: { ...ctx.headers, range: `bytes=${sent}-`, 'if-range': what.validator },
+      options: { endStream: true },
+      idempotent: true,
+      resendable: () => true,
+      wanted: () => !res.destroyed && !res.writableEnded,
+    }, {
+      onOpen(stream) { current = stream; },
+      onFail() {
+        logger.warn({ correlationId, sent, total: what.total }, 'download cut mid-body: no connector to resume from');
+        res.destroy();
+      },
+      onResponse(stream, headers, tunnel) {
+        // Only the rest of the same representation will do: a 200 (changed since) or another range cannot be spliced in.
+        const range = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(String(headers['content-range'] ?? ''));
+        if (Number(headers[':status']) !== 206 || !range || Number(range[1]) !== sent || Number(range[3]) !== what.total) {
+          logger.warn({ correlationId, status: headers[':status'], contentRange: headers['content-range'] }, 'download cannot be resumed: the backend did not send the rest of the same representation');
+          stream.close(NGHTTP2_CANCEL);
+          return void res.destroy();
+        }
+        logger.info({ correlationId, connectorId: tunnel.connectorId, from: sent }, 'download resumed');
+        follow(stream, tunnel);
+      },
     });
-    stream.once('response', (headers) => {
-      // Only the rest of the same representation will do: a 200 (changed since) or another range cannot be spliced in.
-      const range = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(String(headers['content-range'] ?? ''));
-      if (Number(headers[':status']) !== 206 || !range || Number(range[1]) !== sent || Number(range[3]) !== what.total) {
-        logger.warn({ correlationId, status: headers[':status'], contentRange: headers['content-range'] }, 'download cannot be resumed: the backend did not send the rest of the same representation');
-        stream.close(NGHTTP2_CANCEL);
-        return void res.destroy();
-      }
-      logger.info({ correlationId, connectorId: tunnel.connectorId, from: sent }, 'download resumed');
-      follow(stream, tunnel);
-    });
-    stream.once('error', () => { if (!res.destroyed && current !== stream) res.destroy(); });
   }
 }

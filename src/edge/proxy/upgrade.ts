@@ -12,7 +12,9 @@ import { buildStreamHeaders } from './request-headers.ts';
 import { buildResponseHeaders } from './response-headers.ts';
 import { respondErrorOnSocket, errorCodeOr } from './respond-error.ts';
 import { assertionFor, type ProxyDeps } from './handler.ts';
-import type { Tunnel } from '../tunnel/registry.ts';
+import { requestHeadProblem } from './request-hygiene.ts';
+import { streamToGroup } from './stream-to-group.ts';
+import { originalMethod } from '../../lib/http1/extension-methods.ts';
 import { WebSocketFrameTracker, closeFrame, WS_GOING_AWAY, WS_INTERNAL_ERROR } from './websocket-close.ts';
 
 /**
@@ -24,6 +26,8 @@ export function createUpgradeHandler(deps: ProxyDeps): (req: IncomingMessage, so
   return function onUpgrade(req, socket, head) {
     const correlationId = newCorrelationId();
     socket.on('error', () => socket.destroy());
+    const problem = requestHeadProblem(req, deps.maxHeaderCount);
+    if (problem) return respondErrorOnSocket(socket, problem, correlationId, req.headers.accept);
     const app = routes.lookupHost(hostKey(req.headers.host));
     if (!app) return respondErrorOnSocket(socket, 'DB-ROUTE-UNKNOWN-HOST', correlationId, req.headers.accept);
     if (!app.enabled) return respondErrorOnSocket(socket, 'DB-ROUTE-APP-DISABLED', correlationId, req.headers.accept);
@@ -45,89 +49,65 @@ export function createUpgradeHandler(deps: ProxyDeps): (req: IncomingMessage, so
     function open(identity: Identity | null): void {
       const a = app as App;
       const protocol = String(req.headers.upgrade ?? 'websocket');
-      const headers = buildStreamHeaders({ req, app: a, method: req.method ?? 'GET', correlationId, identity, assertion: assertionFor(deps, a, identity), upgrade: protocol });
-      const tried = new Set<string>();
+      const headers = buildStreamHeaders({ req, app: a, method: originalMethod(req), correlationId, identity, assertion: assertionFor(deps, a, identity), upgrade: protocol });
       let clientGone = false;
-      socket.once('close', () => { clientGone = true; });
-      attempt();
-
-      function attempt(): void {
-        const tunnel = deps.registry.pick(a.groupId, a.id, tried);
-        if (tunnel) return stream(tunnel);
-        if (!deps.registry.mayRecover(a.groupId, a.id)) return respondErrorOnSocket(socket, tried.size > 0 ? 'DB-TUNNEL-STREAM-FAILED' : 'DB-TUNNEL-NO-CONNECTOR', correlationId, req.headers.accept);
-        void deps.registry.waitForTunnel(a.groupId, a.id, 2_000, tried).then((t) => {
-          if (clientGone) return;
-          if (t) stream(t);
-          else respondErrorOnSocket(socket, tried.size > 0 ? 'DB-TUNNEL-STREAM-FAILED' : 'DB-TUNNEL-NO-CONNECTOR', correlationId, req.headers.accept);
-        });
-      }
-
-      function stream(tunnel: Tunnel): void {
-        const firstTry = tried.size === 0;
-        tried.add(tunnel.connectorId);
-        let stream: http2.ClientHttp2Stream;
-        try {
-          stream = tunnel.session.request(headers, { endStream: false });
-        } catch {
-          return firstTry ? attempt() : respondErrorOnSocket(socket, 'DB-TUNNEL-STREAM-FAILED', correlationId, req.headers.accept);
-        }
-        deps.registry.opened(tunnel);
-        let answered = false;
-        let upgraded = false;
-        const frames = /^websocket$/i.test(protocol) ? new WebSocketFrameTracker() : null;
-        // Before the backend answered, the handshake (a bodiless GET) fails over like any idempotent request.
-        const onEject = (): void => {
-          if (answered) return;
-          answered = true;
-          stream.close(http2.constants.NGHTTP2_CANCEL);
-          if (firstTry && !clientGone) attempt();
-          else respondErrorOnSocket(socket, 'DB-TUNNEL-STREAM-FAILED', correlationId, req.headers.accept);
-        };
-        tunnel.awaiting.add(onEject);
-        stream.once('close', () => {
-          tunnel.inFlight--;
-          tunnel.awaiting.delete(onEject);
-          if (!answered) return onEject();
-          if (!upgraded || socket.destroyed) return void socket.destroy();
-          const clean = stream.readableEnded && (stream.rstCode === undefined || stream.rstCode === http2.constants.NGHTTP2_NO_ERROR);
-          if (clean || !frames || frames.sawClose) return void socket.end();
-          if (!frames.atBoundary) return void socket.destroy();
-          // The tunnel died under an open WebSocket: say so with a close frame rather than a reset.
-          const goingAway = tunnel.draining || tunnel.session.closed && !tunnel.session.destroyed;
-          const code = goingAway ? WS_GOING_AWAY : WS_INTERNAL_ERROR;
-          logger.info({ correlationId, appId: a.id, connectorId: tunnel.connectorId, closeCode: code }, 'tunnel stream lost under a WebSocket: closing it cleanly');
-          socket.unpipe?.(stream);
-          socket.end(closeFrame(code, goingAway ? 'connector going away' : 'connector lost'));
-          setTimeout(() => socket.destroy(), 2_000).unref();
-        });
-        socket.once('close', () => { if (!stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL); });
-        stream.on('error', () => { if (!upgraded) socket.destroy(); });
-        stream.once('response', (h: IncomingHttpHeaders) => {
-          if (answered) return;
-          answered = true;
-          tunnel.awaiting.delete(onEject);
-          tunnel.health.streamSucceeded();
+      let current: http2.ClientHttp2Stream | null = null;
+      socket.once('close', () => {
+        clientGone = true;
+        if (current && !current.closed) current.close(http2.constants.NGHTTP2_CANCEL);
+      });
+      // The handshake is a bodiless GET: until the backend answers it fails over like any idempotent request
+      // (stream-to-group.ts); the client's bytes flow only after the 101.
+      streamToGroup(deps.registry, {
+        groupId: a.groupId, appId: a.id, headers, correlationId, logger,
+        options: { endStream: false },
+        idempotent: true,
+        resendable: () => true,
+        wanted: () => !clientGone && !socket.destroyed,
+      }, {
+        onOpen(stream) { current = stream; },
+        onFail(code) { respondErrorOnSocket(socket, code, correlationId, req.headers.accept); },
+        onResponse(stream, h, tunnel) {
           const code = h[ERROR_HEADER];
           if (code !== undefined) {
             respondErrorOnSocket(socket, errorCodeOr(code, 'DB-INTERNAL'), correlationId, req.headers.accept);
             stream.close(http2.constants.NGHTTP2_CANCEL);
             return;
           }
-          if (h[UPGRADE_STATUS_HEADER] !== '101') {
-            // The backend declined the upgrade: relay its answer as a plain response, then close.
-            const status = Number(h[':status']);
-            socket.write(formatHead(status, http.STATUS_CODES[status] ?? '', { ...buildResponseHeaders(h, a), connection: 'close' }));
-            stream.pipe(socket);
-            return;
-          }
-          upgraded = true;
+          if (h[UPGRADE_STATUS_HEADER] !== '101') return relayDeclined(stream, h);
+          logger.debug({ correlationId, appId: a.id, protocol, connectorId: tunnel.connectorId }, 'upgrade forwarded');
+          const frames = /^websocket$/i.test(protocol) ? new WebSocketFrameTracker() : null;
           socket.write(formatHead(101, 'Switching Protocols', { ...buildResponseHeaders(h, a), connection: 'Upgrade', upgrade: protocol }));
           if (head.length > 0) stream.write(head);
           socket.pipe(stream);
           if (frames) stream.on('data', (chunk: Buffer) => frames.feed(chunk));
           stream.pipe(socket, { end: false });
+          stream.once('close', () => {
+            if (socket.destroyed) return;
+            const clean = stream.readableEnded && (stream.rstCode === undefined || stream.rstCode === http2.constants.NGHTTP2_NO_ERROR);
+            if (clean || !frames || frames.sawClose) return void socket.end();
+            if (!frames.atBoundary) return void socket.destroy();
+            // The tunnel died under an open WebSocket: say so with a close frame rather than a reset.
+            const goingAway = tunnel.draining || tunnel.session.closed && !tunnel.session.destroyed;
+            const closeCode = goingAway ? WS_GOING_AWAY : WS_INTERNAL_ERROR;
+            logger.info({ correlationId, appId: a.id, connectorId: tunnel.connectorId, closeCode }, 'tunnel stream lost under a WebSocket: closing it cleanly');
+            socket.unpipe?.(stream);
+            socket.end(closeFrame(closeCode, goingAway ? 'connector going away' : 'connector lost'));
+            setTimeout(() => socket.destroy(), 2_000).unref();
+          });
+        },
+      });
+
+      /** The backend declined the upgrade: its answer goes back as a plain response, then the connection closes. */
+      function relayDeclined(stream: http2.ClientHttp2Stream, h: IncomingHttpHeaders): void {
+        const status = Number(h[':status']);
+        socket.write(formatHead(status, http.STATUS_CODES[status] ?? '', { ...buildResponseHeaders(h, a), connection: 'close' }));
+        stream.pipe(socket);
+        // Only a broken stream cuts the socket; a finished one ends it through the pipe.
+        stream.once('close', () => {
+          const clean = stream.readableEnded || stream.rstCode === http2.constants.NGHTTP2_NO_ERROR;
+          if (!clean && !socket.destroyed) socket.destroy();
         });
-        logger.debug({ correlationId, appId: a.id, protocol, connectorId: tunnel.connectorId }, 'upgrade forwarded');
       }
     }
   };

@@ -36,10 +36,7 @@ export class ConfigPublisher {
   async pushTo(tunnel: Tunnel): Promise<void> {
     const config = this.configFor(tunnel.tenantId, tunnel.groupId);
     const ack = await pushConfig(tunnel.session, config);
-    if (ack.configVersion === config.version && ack.configVersion >= tunnel.configVersion) {
-      tunnel.configVersion = config.version;
-      tunnel.apps = new Set(config.apps.map((a) => a.id));
-    }
+    if (ack.configVersion === config.version) tunnel.acknowledge(config.version, config.apps.map((a) => a.id));
   }
 
   /** Pushes fresh config to every tunnel (after any app or group change). Failures are logged; the tunnel's own

@@ -40,27 +40,20 @@ export function watchHealth(tunnel: Tunnel, options: HealthOptions): () => void 
   let statusPending = false;
 
   const eject = (reason: string, detail: Record<string, unknown>): void => {
-    if (tunnel.ejected || tunnel.draining) return;
-    tunnel.ejected = true;
-    tunnel.ejectReason = reason;
-    tunnel.usable = false;
+    // Streams that have not been answered yet would hang with the tunnel: ejection fails them over (tunnel.ts).
+    if (!tunnel.eject(reason)) return;
     logger.warn({ connectorId: tunnel.connectorId, tunnelId: tunnel.id, reason, ...detail }, 'tunnel ejected');
     options.onEject(reason);
-    // Streams that have not been answered yet would hang with the tunnel: fail them over now.
-    for (const failOver of [...tunnel.awaiting]) failOver();
   };
 
   const restore = (rttMs: number): void => {
-    if (!tunnel.ejected || tunnel.draining || tunnel.session.closed || Date.now() < cooldownUntil) return;
-    tunnel.ejected = false;
-    tunnel.ejectReason = null;
-    tunnel.usable = true;
+    if (Date.now() < cooldownUntil || !tunnel.restore()) return;
     failures = [];
     logger.info({ connectorId: tunnel.connectorId, tunnelId: tunnel.id, rttMs }, 'tunnel restored');
     options.onRestore();
   };
 
-  tunnel.health = {
+  tunnel.watchedBy({
     streamFailed() {
       const now = Date.now();
       failures = failures.filter((t) => now - t < FAILURE_WINDOW_MS);
@@ -75,12 +68,12 @@ export function watchHealth(tunnel: Tunnel, options: HealthOptions): () => void 
       failures = [];
       lastAnswer = Date.now();
     },
-  };
+  });
 
   const tickMs = Math.max(25, Math.floor(intervalMs / 4));
   let lastTick = Date.now();
   const tick = (): void => {
-    if (tunnel.session.closed || tunnel.session.destroyed) return;
+    if (!tunnel.open) return;
     const now = Date.now();
     // Timers run before I/O in each loop turn: after a blocked event loop, a PING answer may be sitting unread in the
     // socket. Judge silence only on a punctual tick, never on the late one that follows a stall of this process.
@@ -101,8 +94,8 @@ export function watchHealth(tunnel: Tunnel, options: HealthOptions): () => void 
           outstanding--;
           if (err) return;
           lastAnswer = Date.now();
-          tunnel.rttMs = Math.round(durationMs * 100) / 100;
-          restore(tunnel.rttMs);
+          tunnel.recordRtt(durationMs);
+          restore(tunnel.rttMs ?? durationMs);
         });
         if (sent) outstanding++;
       } catch { /* session closing */ }
@@ -111,7 +104,7 @@ export function watchHealth(tunnel: Tunnel, options: HealthOptions): () => void 
       lastStatus = now;
       statusPending = true;
       connectorStatus(tunnel.session).then((report) => {
-        tunnel.backends = new Map(report.backends.map((b) => [b.appId, b]));
+        tunnel.recordBackends(report.backends);
         for (const b of report.backends) {
           if (!b.reachable) logger.debug({ connectorId: tunnel.connectorId, appId: b.appId, err: b.error }, 'connector reports backend unreachable');
         }

@@ -1,54 +1,28 @@
-import type { ClientHttp2Session } from 'node:http2';
+import type { ClientHttp2Stream, ClientSessionRequestOptions, OutgoingHttpHeaders } from 'node:http2';
 import type { BackendReachability } from '../../tunnel/protocol.ts';
-import type { ConnectorLiveStatus, TunnelLiveStatus } from '../admin/types.ts';
+import type { Tunnel, TunnelLiveStatus } from './tunnel.ts';
 
-/** One live tunnel: an HTTP/2 client session over a connector's outbound TLS connection. */
-export interface Tunnel {
-  readonly id: string;
-  readonly connectorId: string;
-  readonly tenantId: string;
-  /** Serial of the client certificate this tunnel was opened with (lower-case hex). */
-  readonly certSerial: string;
-  groupId: string;
-  readonly session: ClientHttp2Session;
-  readonly connectedAt: Date;
-  readonly address: string | null;
+export { Tunnel, type TunnelLiveStatus, type StreamHealth } from './tunnel.ts';
+
+/** What the tunnel registry knows about one connector right now (zero tunnels when it is not connected). */
+export interface ConnectorLiveStatus {
+  connectorId: string;
+  groupId?: string;
+  /** Usable tunnels (healthy, taking new streams). */
+  tunnels: number;
+  health?: 'healthy' | 'ejected' | 'draining' | 'down';
+  connectedSince: string | null;
+  address: string | null;
   version: string | null;
-  hostname: string | null;
-  /** Streams open on this tunnel right now (requests, WebSockets, RD Gateway channels all count). */
+  hostname?: string | null;
   inFlight: number;
-  /** App ids in the config the connector acknowledged; routing only picks tunnels that know the app. */
-  apps: Set<string>;
-  configVersion: number;
-  /** False once the tunnel is closing, draining or ejected: never picked for new streams. */
-  usable: boolean;
-  /** The connector (or this edge) sent GOAWAY: never usable again, whatever pings say. */
-  draining: boolean;
-  /** Ejected by health checks (unanswered pings, failing streams); `ejectReason` says which. Probed back in. */
-  ejected: boolean;
-  ejectReason: string | null;
-  rttMs: number | null;
-  /** Backend reachability per app id, as the connector last reported it. */
-  backends: Map<string, BackendReachability>;
-  /** Streams still waiting for their response headers register a fail-over here; ejection runs them. */
-  readonly awaiting: Set<() => void>;
-  /** Stream outcomes feed the health watcher (a run of failures ejects the tunnel). */
-  health: StreamHealth;
-}
-
-export interface StreamHealth {
-  streamFailed(): void;
-  streamSucceeded(): void;
-}
-
-const NO_HEALTH: StreamHealth = { streamFailed() {}, streamSucceeded() {} };
-
-/** A new tunnel record with the defaults every tunnel starts from. */
-export function newTunnel(fields: Pick<Tunnel, 'id' | 'connectorId' | 'tenantId' | 'certSerial' | 'groupId' | 'session' | 'address' | 'version' | 'hostname'>): Tunnel {
-  return {
-    ...fields, connectedAt: new Date(), inFlight: 0, apps: new Set(), configVersion: 0, usable: true, draining: false,
-    ejected: false, ejectReason: null, rttMs: null, backends: new Map(), awaiting: new Set(), health: NO_HEALTH,
-  };
+  /** Best PING round trip over its usable tunnels. */
+  rttMs?: number | null;
+  tunnelDetails?: TunnelLiveStatus[];
+  /** Backend reachability per app, as the connector reports it. */
+  backends?: BackendReachability[];
+  /** Streams the edge opened to this connector since the edge started. */
+  streamsOpened?: number;
 }
 
 /** A connector that cannot pick up a stream of this app right now is skipped unless nothing else can. */
@@ -69,11 +43,12 @@ export class TunnelRegistry {
   readonly #opened = new Map<string, { tenantId: string; groupId: string; streams: number }>();
   #rotor = 0;
 
-  /** Counts a stream opened on `tunnel` (and adds it to the tunnel's in-flight count). */
-  opened(tunnel: Tunnel): void {
-    tunnel.inFlight++;
+  /** Opens a stream on `tunnel` (counted in flight until it closes) and counts it for the connector. Throws if refused. */
+  openStream(tunnel: Tunnel, headers: OutgoingHttpHeaders, options: ClientSessionRequestOptions): ClientHttp2Stream {
+    const stream = tunnel.request(headers, options);
     const c = this.#opened.get(tunnel.connectorId);
     if (c) { c.streams++; c.groupId = tunnel.groupId; } else this.#opened.set(tunnel.connectorId, { tenantId: tunnel.tenantId, groupId: tunnel.groupId, streams: 1 });
+    return stream;
   }
 
   add(tunnel: Tunnel): void {
@@ -101,7 +76,7 @@ export class TunnelRegistry {
   regroup(connectorId: string, groupId: string): void {
     for (const tunnel of [...(this.#byConnector.get(connectorId) ?? [])]) {
       this.remove(tunnel);
-      tunnel.groupId = groupId;
+      tunnel.moveTo(groupId);
       this.add(tunnel);
     }
   }
@@ -126,8 +101,8 @@ export class TunnelRegistry {
         candidates.set(t.connectorId, c);
       }
       c.load += t.inFlight;
-      if (!t.usable || !t.apps.has(appId)) continue;
-      if (t.backends.get(appId)?.reachable === false) c.backendDown = true;
+      if (!t.usable || !t.knows(appId)) continue;
+      if (t.backendDown(appId)) c.backendDown = true;
       if (c.tunnel === undefined || t.inFlight < c.tunnel.inFlight) c.tunnel = t;
     }
     let best: Candidate | undefined;
@@ -143,7 +118,7 @@ export class TunnelRegistry {
    * has not acknowledged the config with this app yet (the app or connector just moved), or is ejected but alive.
    */
   mayRecover(groupId: string, appId: string): boolean {
-    return (this.#byGroup.get(groupId) ?? []).some((t) => !t.draining && !t.session.closed && (!t.apps.has(appId) || t.ejected));
+    return (this.#byGroup.get(groupId) ?? []).some((t) => !t.draining && t.open && (!t.knows(appId) || t.ejected));
   }
 
   /**
@@ -155,7 +130,7 @@ export class TunnelRegistry {
   pickEjected(groupId: string, appId: string): Tunnel | undefined {
     let best: Tunnel | undefined;
     for (const t of this.#byGroup.get(groupId) ?? []) {
-      if (!t.ejected || t.draining || t.session.closed || t.session.destroyed || !t.apps.has(appId)) continue;
+      if (!t.ejected || t.draining || !t.open || !t.knows(appId)) continue;
       if (best === undefined || t.inFlight < best.inFlight) best = t;
     }
     return best;
@@ -203,7 +178,7 @@ export class TunnelRegistry {
         hostname: oldest.hostname,
         inFlight: tunnels.reduce((sum, t) => sum + t.inFlight, 0),
         rttMs: minRtt(usable),
-        tunnelDetails: tunnels.map(tunnelStatus),
+        tunnelDetails: tunnels.map((t) => t.status()),
         backends: [...backends.values()],
         streamsOpened: this.#opened.get(connectorId)?.streams ?? 0,
       });
@@ -227,17 +202,4 @@ function rank(c: Candidate, avoid: ReadonlySet<string> | undefined): number {
 function minRtt(tunnels: Tunnel[]): number | null {
   const rtts = tunnels.map((t) => t.rttMs).filter((r): r is number => r !== null);
   return rtts.length > 0 ? Math.min(...rtts) : null;
-}
-
-function tunnelStatus(t: Tunnel): TunnelLiveStatus {
-  return {
-    id: t.id,
-    state: t.draining ? 'draining' : t.ejected ? 'ejected' : t.usable ? 'healthy' : 'closing',
-    ejectReason: t.ejectReason,
-    rttMs: t.rttMs,
-    inFlight: t.inFlight,
-    connectedSince: t.connectedAt.toISOString(),
-    address: t.address,
-    configVersion: t.configVersion,
-  };
 }

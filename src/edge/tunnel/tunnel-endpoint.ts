@@ -6,7 +6,7 @@ import { TUNNEL_SESSION_OPTIONS, widenConnectionWindow } from '../../tunnel/flow
 import { hello, subscribeEvents } from '../../tunnel/control.ts';
 import type { Store } from '../../store/types.ts';
 import type { Logger } from '../../lib/log.ts';
-import { newTunnel, type TunnelRegistry } from './registry.ts';
+import { Tunnel, type TunnelRegistry } from './registry.ts';
 import type { ConfigPublisher } from './config-publisher.ts';
 import { watchHealth } from './health.ts';
 import { tlsProfileOptions } from '../listen/tls-profile.ts';
@@ -89,7 +89,7 @@ async function acceptTunnel(socket: tls.TLSSocket, deps: TunnelEndpointDeps): Pr
 
   widenConnectionWindow(session);
   const info = await hello(session);
-  const tunnel = newTunnel({
+  const tunnel = new Tunnel({
     id: `tun_${randomBytes(6).toString('hex')}`,
     connectorId: row.id,
     tenantId: row.tenantId,
@@ -102,9 +102,7 @@ async function acceptTunnel(socket: tls.TLSSocket, deps: TunnelEndpointDeps): Pr
   });
   // The connector is draining: from now on no new stream goes here, the open ones finish, then the session closes.
   const draining = (signal: string): void => {
-    if (tunnel.draining) return;
-    tunnel.draining = true;
-    tunnel.usable = false;
+    if (!tunnel.drain()) return;
     logger.info({ connectorId: row.id, tunnelId: tunnel.id, signal }, 'tunnel draining');
     audit('tunnel.draining', { signal });
   };
@@ -133,7 +131,7 @@ async function acceptTunnel(socket: tls.TLSSocket, deps: TunnelEndpointDeps): Pr
   let stopHealth = (): void => {};
   session.on('close', () => {
     stopHealth();
-    tunnel.usable = false;
+    tunnel.retire();
     registry.remove(tunnel);
     if (!up) return;
     logger.info({ connectorId: row.id, tunnelId: tunnel.id, drained: tunnel.draining }, 'tunnel closed');

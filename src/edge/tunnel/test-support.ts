@@ -1,0 +1,64 @@
+import { EventEmitter } from 'node:events';
+import type { ClientHttp2Session, OutgoingHttpHeaders } from 'node:http2';
+import { Tunnel } from './tunnel.ts';
+
+/**
+ * Socket-free stand-ins for the HTTP/2 session and streams under a tunnel, for unit tests of routing (registry,
+ * stream-to-group): they record what was opened and let a test answer, reset or close each stream.
+ */
+export class FakeStream extends EventEmitter {
+  closed = false;
+  destroyed = false;
+  rstCode: number | undefined = undefined;
+  readableEnded = false;
+  readonly headers: OutgoingHttpHeaders;
+  constructor(headers: OutgoingHttpHeaders) {
+    super();
+    this.headers = headers;
+  }
+  /** Closes from this side (the edge cancelling). */
+  close(code = 0): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.rstCode = code;
+    queueMicrotask(() => this.emit('close'));
+  }
+  /** The connector answered with these headers. */
+  answer(headers: Record<string, string | number>): void {
+    this.emit('response', headers);
+  }
+  /** The peer reset the stream (or the tunnel died under it). */
+  reset(code: number): void {
+    this.closed = true;
+    this.rstCode = code;
+    this.emit('close');
+  }
+  pipe(): this { return this; }
+  unpipe(): this { return this; }
+}
+
+export class FakeSession extends EventEmitter {
+  closed = false;
+  destroyed = false;
+  refuse = false;
+  readonly streams: FakeStream[] = [];
+  request(headers: OutgoingHttpHeaders): FakeStream {
+    if (this.refuse || this.closed) throw new Error('ERR_HTTP2_INVALID_SESSION');
+    const stream = new FakeStream(headers);
+    this.streams.push(stream);
+    return stream;
+  }
+}
+
+let counter = 0;
+
+/** A tunnel of `connectorId` in `groupId` that knows `apps`, on a fake session. */
+export function fakeTunnel(connectorId: string, groupId: string, apps: string[] = ['app']): { tunnel: Tunnel; session: FakeSession } {
+  const session = new FakeSession();
+  const tunnel = new Tunnel({
+    id: `tun_${++counter}`, connectorId, tenantId: 'tnt', certSerial: 'ab', groupId,
+    session: session as unknown as ClientHttp2Session, address: '127.0.0.1', version: 'test', hostname: 'test',
+  });
+  tunnel.acknowledge(1, apps);
+  return { tunnel, session };
+}

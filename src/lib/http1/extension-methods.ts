@@ -1,0 +1,250 @@
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import { Duplex } from 'node:stream';
+import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
+
+/**
+ * Node's HTTP/1 parser (llhttp) refuses request methods outside its fixed list with HPE_INVALID_METHOD — Remote
+ * Desktop Gateway's RDG_IN_DATA / RDG_OUT_DATA among them — and has no switch to accept more. Writing a second HTTP
+ * parser would mean two framings of the same bytes, which is how request smuggling starts. So Node's parser keeps
+ * framing everything, and this module only moves a connection to a sibling server when it meets an extension method:
+ *
+ *   - Every connection is watched at message boundaries: the bytes received since the last message that the parser
+ *     completed, while no new message has started, are kept (a request head, bounded by the header limit).
+ *   - When the parser refuses a method, and the refusal falls at such a boundary (every message it framed before is
+ *     complete, and the kept bytes are exactly the refused message so far), the request line's method is rewritten
+ *     to POST, the real token travels in a header whose name is secret to this process, and the kept bytes plus
+ *     whatever the socket reads next go to the sibling server. Nothing the parser consumed is fed to it again.
+ *   - Anywhere else (pipelined behind a request whose body is still arriving, after bytes the parser framed as a
+ *     body) the method is refused like any malformed request: the parser's framing is the only framing.
+ *
+ * Parse errors inside a request body abort that request (`onBrokenBody`), so a body the server did not receive whole
+ * is never passed on as a finished one; other parse errors are answered (`refuse`) once every response already owed
+ * on the connection has been written, so answers never interleave.
+ */
+
+const METHOD_HEADER = `x-drawbridge-m-${randomBytes(8).toString('hex')}`;
+/** RFC 9110 token characters. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}$/;
+const CRLF = 0x0a;
+
+export type ParserError = NodeJS.ErrnoException & { rawPacket?: Buffer; bytesParsed?: number };
+
+/** Why a connection's request was refused: the parser's error, or an extension method where none can be carried. */
+export type RefusalReason = 'malformed' | 'extension-method-not-at-boundary' | 'headers-too-large' | 'uri-too-long' | 'timeout' | 'connect';
+
+export interface Http1Options {
+  handler: http.RequestListener;
+  /** Options for the sibling server (the same limits as the main one). */
+  serverOptions: http.ServerOptions;
+  onUpgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+  /** Answers a refused request on the raw socket (every earlier response on it is finished) and closes it. */
+  refuse(socket: Duplex, reason: RefusalReason, err: ParserError): void;
+  /** A request whose body broke mid-way (malformed framing, or the client left): abort it, never finish it. */
+  onBrokenBody?(req: IncomingMessage, res: ServerResponse, err: ParserError): void;
+  /**
+   * The handler answers `Expect` itself (it calls res.writeContinue() when the request may proceed, and refuses other
+   * expectations); otherwise Node's defaults apply (100 Continue at once, 417 for anything else).
+   */
+  handlesExpect?: boolean;
+  /** Largest request head kept while waiting for a boundary (the server's maxHeaderSize). */
+  maxHeadBytes: number;
+}
+
+/** The method the client sent: the extension method carried through the sibling server, or the parser's own. */
+export function originalMethod(req: IncomingMessage): string {
+  const real = req.headers[METHOD_HEADER];
+  if (typeof real === 'string') {
+    delete req.headers[METHOD_HEADER];
+    return real;
+  }
+  return req.method ?? 'GET';
+}
+
+interface Exchange {
+  req: IncomingMessage;
+  res: ServerResponse;
+}
+
+/** What the watcher knows of one connection. */
+interface Connection {
+  /** Exchanges whose request is incomplete or whose response is unfinished, in order. */
+  open: Exchange[];
+  /** Bytes since the last boundary while no message has started; null inside a message. */
+  head: Buffer[] | null;
+  headBytes: number;
+  /** The connection moved to the sibling server; the first server's parser is dead for it. */
+  movedOn: boolean;
+  /** An answer waits for the open responses to finish. */
+  pendingRefusal: (() => void) | null;
+}
+
+/**
+ * Serves HTTP/1.1 on `server` (and the sibling it creates) with extension methods carried and parse errors handled
+ * as described above. Connections are watched from `connectionEvent`: 'connection' for plain servers,
+ * 'secureConnection' for TLS ones. The sibling is returned so the caller applies the same timeouts and drain to it.
+ */
+export function serveHttp1(server: http.Server, connectionEvent: 'connection' | 'secureConnection', options: Http1Options): { sibling: http.Server } {
+  const connections = new WeakMap<Duplex, Connection>();
+  const sibling = http.createServer(options.serverOptions);
+  for (const s of [server, sibling]) {
+    s.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      started(req, res);
+      options.handler(req, res);
+    });
+    if (options.handlesExpect) {
+      for (const event of ['checkContinue', 'checkExpectation']) {
+        s.on(event, (req: IncomingMessage, res: ServerResponse) => {
+          started(req, res);
+          options.handler(req, res);
+        });
+      }
+    }
+    s.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const c = connections.get(socket);
+      if (c) c.head = null; // the connection is no longer HTTP/1.1: nothing more to watch
+      if (options.onUpgrade) options.onUpgrade(req, socket, head);
+      else socket.destroy();
+    });
+    s.on('clientError', onClientError);
+    // Not a forward proxy: CONNECT gets an answer rather than Node's silent close.
+    s.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+      socket.on('error', () => socket.destroy());
+      options.refuse(socket, 'connect', Object.assign(new Error('CONNECT refused'), { code: 'CONNECT' }));
+    });
+  }
+  server.on(connectionEvent, watch);
+  sibling.on('connection', watch);
+  return { sibling };
+
+  function watch(socket: Duplex): void {
+    const c: Connection = { open: [], head: null, headBytes: 0, movedOn: false, pendingRefusal: null };
+    connections.set(socket, c);
+    // Runs before the parser sees the chunk: decides whether this chunk starts at a message boundary.
+    socket.prependListener('data', (chunk: Buffer) => {
+      if (c.movedOn) return;
+      while (c.open.length > 0 && c.open[0].req.complete && c.open[0].res.writableFinished) c.open.shift();
+      const framing = c.open.length > 0 && !c.open[c.open.length - 1].req.complete;
+      if (framing) {
+        c.head = null;
+      } else if (c.head === null) {
+        c.head = [chunk];
+        c.headBytes = chunk.length;
+      } else if (c.headBytes + chunk.length <= options.maxHeadBytes + 8) {
+        c.head.push(chunk);
+        c.headBytes += chunk.length;
+      }
+    });
+  }
+
+  function started(req: IncomingMessage, res: ServerResponse): void {
+    const c = connections.get(req.socket);
+    if (!c) return;
+    c.head = null;
+    const exchange = { req, res };
+    c.open.push(exchange);
+    res.once('close', () => {
+      const i = c.open.indexOf(exchange);
+      if (i >= 0) c.open.splice(i, 1);
+      if (c.pendingRefusal && c.open.length === 0) c.pendingRefusal();
+    });
+    req.once('close', () => {
+      // A body that stopped before its end (client gone, or the parser refused the rest): abort, never finish.
+      if (!req.complete && !res.writableEnded) (options.onBrokenBody ?? destroyBoth)(req, res, Object.assign(new Error('request body incomplete'), { code: 'ECONNRESET' }));
+    });
+  }
+
+  function onClientError(err: ParserError, socket: Duplex): void {
+    const c = connections.get(socket);
+    if (!c || c.movedOn || socket.destroyed || socket.writableEnded) return;
+    if (err.code === 'ECONNRESET' || err.code === 'EPIPE') return void socket.destroy();
+    if (err.code === 'HPE_INVALID_METHOD' && moveToSibling(socket, c)) return;
+    const inBody = c.open.find((e) => !e.req.complete);
+    if (inBody) {
+      // The error lies in this request's body: it must reach the backend as aborted, not as a shorter body.
+      (options.onBrokenBody ?? destroyBoth)(inBody.req, inBody.res, err);
+      return;
+    }
+    const reason: RefusalReason = err.code === 'HPE_INVALID_METHOD' ? 'extension-method-not-at-boundary'
+      : err.code === 'HPE_HEADER_OVERFLOW' ? (requestLineOverflowed(c) ? 'uri-too-long' : 'headers-too-large')
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' || err.code === 'ERR_HTTP_HEADERS_TIMEOUT' ? 'timeout' : 'malformed';
+    const answer = (): void => {
+      c.pendingRefusal = null;
+      if (!socket.destroyed && !socket.writableEnded) options.refuse(socket, reason, err);
+    };
+    // Answers owed for earlier pipelined requests go first; the refusal follows them, then the connection closes.
+    if (c.open.length === 0) answer();
+    else c.pendingRefusal = answer;
+  }
+
+  /** Carries the refused method through the sibling server when the refusal falls at a message boundary. */
+  function moveToSibling(socket: Duplex, c: Connection): boolean {
+    if (c.head === null || c.open.some((e) => !e.req.complete)) return false;
+    let bytes = c.head.length === 1 ? c.head[0] : Buffer.concat(c.head);
+    // The parser skips empty lines between messages (RFC 9112 §2.2).
+    let start = 0;
+    while (start < bytes.length && (bytes[start] === 0x0d || bytes[start] === CRLF)) start++;
+    bytes = bytes.subarray(start);
+    const space = bytes.indexOf(0x20);
+    const lineEnd = bytes.indexOf(CRLF);
+    if (space <= 0 || lineEnd < space) return false; // the whole request line is needed (sent in one go by real clients)
+    const method = bytes.subarray(0, space).toString('latin1');
+    if (!TOKEN.test(method) || (http.METHODS as readonly string[]).includes(method)) return false;
+    const headersStart = lineEnd + 1;
+    const rewritten = Buffer.concat([
+      Buffer.from('POST'), bytes.subarray(space, headersStart),
+      Buffer.from(`${METHOD_HEADER}: ${method}\r\n`), bytes.subarray(headersStart),
+    ]);
+    c.movedOn = true;
+    c.head = null;
+    sibling.emit('connection', replay(socket, rewritten));
+    return true;
+  }
+}
+
+/** The header block overflowed before its request line ended: the target itself is too long (RFC 9112 §3). */
+function requestLineOverflowed(c: Connection): boolean {
+  if (c.head === null) return false;
+  const first = c.head[0];
+  const lineEnd = first.indexOf(CRLF);
+  return lineEnd < 0 ? c.headBytes >= 8192 : lineEnd >= 8192;
+}
+
+function destroyBoth(req: IncomingMessage, res: ServerResponse): void {
+  req.destroy();
+  res.destroy();
+}
+
+/**
+ * A Duplex that yields `first` and then whatever the socket reads from now on: the first server's parser read the
+ * socket, so the kept bytes are pushed through JS rather than unshifted.
+ */
+function replay(socket: Duplex, first: Buffer): Duplex {
+  const wrapper = new Duplex({
+    read() { socket.resume(); },
+    write(chunk, _enc, cb) { socket.write(chunk, cb); },
+    final(cb) { socket.end(); cb(); },
+    destroy(err, cb) { socket.destroy(err ?? undefined); cb(err); },
+  });
+  // Detach the first server's parser (its listeners are Node's socketOn*); TLS's own listeners stay.
+  for (const event of ['data', 'end', 'error', 'close', 'timeout', 'drain']) {
+    for (const listener of socket.listeners(event)) {
+      if (/(^|\s)socketOn[A-Z]/.test((listener as { name: string }).name)) socket.removeListener(event, listener as () => void);
+    }
+  }
+  const net = socket as Socket;
+  Object.defineProperty(wrapper, 'remoteAddress', { value: net.remoteAddress });
+  Object.defineProperty(wrapper, 'remotePort', { value: net.remotePort });
+  Object.defineProperty(wrapper, 'encrypted', { value: true });
+  Object.assign(wrapper, {
+    setTimeout: (ms: number, cb?: () => void) => { net.setTimeout?.(ms, cb); return wrapper; },
+    setNoDelay: () => wrapper,
+    setKeepAlive: () => wrapper,
+  });
+  socket.on('data', (chunk: Buffer) => { if (!wrapper.push(chunk)) socket.pause(); });
+  socket.on('end', () => wrapper.push(null));
+  socket.on('error', (e) => wrapper.destroy(e));
+  socket.on('close', () => wrapper.destroy());
+  queueMicrotask(() => wrapper.push(first));
+  return wrapper;
+}
