@@ -1,8 +1,10 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import type { App } from '../../store/types.ts';
+import { setsOurCookie } from '../signin/cookies.ts';
 
 /**
- * Response headers for the client: pseudo-headers and tunnel metadata removed, and internal URLs in `Location` and
+ * Response headers for the client: pseudo-headers and tunnel metadata removed, Set-Cookies for Drawbridge's own
+ * cookies dropped (signin/cookies.ts setsOurCookie), and internal URLs in `Location` and
  * `Content-Location` translated to the external URL so redirects from the app keep users on the edge.
  */
 export function buildResponseHeaders(streamHeaders: IncomingHttpHeaders, app: App): OutgoingHttpHeaders {
@@ -10,6 +12,12 @@ export function buildResponseHeaders(streamHeaders: IncomingHttpHeaders, app: Ap
   for (const name in streamHeaders) {
     if (name.charCodeAt(0) === 58 /* ':' */ || name.startsWith('x-drawbridge-')) continue;
     out[name] = streamHeaders[name];
+  }
+  const setCookie = out['set-cookie'];
+  if (setCookie !== undefined) {
+    const kept = (Array.isArray(setCookie) ? setCookie : [String(setCookie)]).filter((c) => !setsOurCookie(c));
+    if (kept.length > 0) out['set-cookie'] = kept;
+    else delete out['set-cookie'];
   }
   translateLocation(out, 'location', app);
   translateLocation(out, 'content-location', app);

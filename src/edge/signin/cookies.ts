@@ -72,3 +72,13 @@ export function stripOurCookies(header: string | undefined): string | undefined 
     });
   return kept.length ? kept.join('; ') : undefined;
 }
+
+/**
+ * A backend's Set-Cookie that would set one of Drawbridge's cookies (by the same name rule), or one `cookieName`
+ * cannot name. The edge drops these from responses: an internal app must not overwrite or fix a user's session on
+ * its host.
+ */
+export function setsOurCookie(setCookie: string): boolean {
+  const name = cookieName(setCookie.split(';', 1)[0]);
+  return name === null || OUR_COOKIES.includes(name);
+}
