@@ -10,6 +10,7 @@ import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { request } from 'undici';
 import { startChild, stopChild } from '../../src/cli/child.ts';
 import { CLIENT_SHARE } from '../../src/connector/forward/backend-pool.ts';
+import { startLoggingBackend, type LoggingBackend } from '../fixtures/logging-backend.ts';
 import { startDevStack, url, logsOf, type DevStack } from '../helpers/dev-stack.ts';
 import { waitUntil } from '../helpers/load.ts';
 
@@ -44,10 +45,11 @@ describe('slow clients: header, idle and body timeouts, per-client limits', { ti
   let sampleHost: string;
   let tenantId: string;
   let groupId: string;
-  const backend = startLoggingBackend();
+  let backend: LoggingBackend;
 
   before(async () => {
     stack = await startDevStack();
+    backend = await startLoggingBackend();
     ca = await readFile(stack.dev.caCertPath);
     sampleHost = new URL(url(stack, 'sample', '/')).host;
     tenantId = (await stack.admin<{ items: { id: string; name: string }[] }>('GET', '/tenants')).body.items.find((t) => t.name === 'contoso')!.id;
@@ -64,12 +66,11 @@ describe('slow clients: header, idle and body timeouts, per-client limits', { ti
     await waitUntil(() => { try { process.kill(oldPid, 0); return false; } catch { return true; } }, 30_000, 'the first edge exits');
     edge = (await startChild(['edge', '--config', file], path.join(stack.dir, 'logs', 'edge-limits.log'))).process;
     await waitUntil(async () => (await get(url(stack, 'sample', '/')).catch(() => '')) === '200', 30_000, 'the sample app answers through the restarted edge');
-    await backend.started;
   });
   after(async () => {
     if (edge) await stopChild(edge, 5_000);
     await stack?.stop();
-    await backend.close();
+    await backend?.close();
   });
 
   /** A GET through the stack's agent (client address 127.0.0.1): its status, and the edge's code if any. */
@@ -158,34 +159,34 @@ describe('slow clients: header, idle and body timeouts, per-client limits', { ti
   });
 
   it('aborts a stalled request body: 408 DB-HTTP-TIMEOUT, and the backend sees an aborted request', async () => {
-    const host = await publish('slowbody', `http://127.0.0.1:${await backend.port}`);
+    const host = await publish('slowbody', `http://127.0.0.1:${backend.port}`);
     const c = await open('127.0.0.5');
     c.write(`POST /upload HTTP/1.1\r\nhost: ${host}\r\ncontent-length: 100\r\n\r\n0123456789`);
     try {
-      await waitFor(() => c.closed && backend.requests.some((r) => r.path === '/upload' && r.outcome !== 'open'), 30_000, () => `client answered and closed (${c.closed}: ${JSON.stringify(c.text.slice(0, 60))}) and the backend saw the request end (${JSON.stringify(backend.requests)})`);
+      await waitFor(() => c.closed && backend.requests.some((r) => r.target === '/upload' && r.outcome !== 'open'), 30_000, () => `client answered and closed (${c.closed}: ${JSON.stringify(c.text.slice(0, 60))}) and the backend saw the request end (${JSON.stringify(backend.requests)})`);
     } finally {
       c.destroy();
     }
     assert.match(c.text, /^HTTP\/1\.1 408 [^]*x-drawbridge-error: DB-HTTP-TIMEOUT/i);
-    const seen = backend.requests.filter((r) => r.path === '/upload');
+    const seen = backend.requests.filter((r) => r.target === '/upload');
     assert.deepEqual(seen.map((r) => r.outcome), ['aborted'], 'the backend saw the request aborted, never complete');
-    assert.ok(seen[0].received <= 10);
+    assert.ok(seen[0].body.length <= 10);
   });
 
   it('does not time out the body of an RD Gateway channel (RDG_IN_DATA) that pauses', async () => {
-    const host = await publish('gateway', `http://127.0.0.1:${await backend.port}`);
+    const host = await publish('gateway', `http://127.0.0.1:${backend.port}`);
     const c = await open('127.0.0.5');
     c.write(`RDG_IN_DATA /remoteDesktopGateway/ HTTP/1.1\r\nhost: ${host}\r\ncontent-length: 20\r\n\r\n01234`);
-    await waitUntil(() => backend.requests.some((r) => r.path === '/remoteDesktopGateway/' && r.received === 5), 20_000, 'the first bytes reach the backend');
+    await waitUntil(() => backend.requests.some((r) => r.target === '/remoteDesktopGateway/' && r.body.length === 5), 20_000, 'the first bytes reach the backend');
     // Silent for longer than the body idle timeout: the channel stays open.
     await new Promise((r) => setTimeout(r, LIMITS.bodyIdleTimeoutMs + 2_000));
     c.write('56789abcdefghij');
     try {
-      await waitFor(() => /\r\n\r\nreceived 20 bytes/.test(c.text), 20_000, () => `the channel completed (${JSON.stringify(c.text)})`);
+      await waitFor(() => /"bodyLength":20/.test(c.text), 20_000, () => `the channel completed (${JSON.stringify(c.text)})`);
     } finally {
       c.destroy();
     }
-    assert.deepEqual(backend.requests.filter((r) => r.path === '/remoteDesktopGateway/').map((r) => `${r.method} ${r.outcome}`), ['RDG_IN_DATA complete']);
+    assert.deepEqual(backend.requests.filter((r) => r.target === '/remoteDesktopGateway/').map((r) => `${r.method} ${r.outcome}`), ['RDG_IN_DATA complete']);
   });
 
   it('slow uploads from one client address cannot starve another: the edge and the connectors bound each client', async () => {
@@ -243,59 +244,4 @@ class Client {
   destroy(): void {
     this.socket.destroy();
   }
-}
-
-interface SeenRequest { method: string; path: string; received: number; outcome: 'open' | 'complete' | 'aborted' }
-
-/**
- * A backend that reads requests off raw sockets (any method token, Content-Length bodies) and records how each one
- * ended: `complete` when its whole body arrived (answered 200 `received N bytes`), `aborted` when the connection
- * closed first.
- */
-function startLoggingBackend(): { port: Promise<number>; started: Promise<void>; requests: SeenRequest[]; close(): Promise<void> } {
-  const requests: SeenRequest[] = [];
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    let buffered = Buffer.alloc(0);
-    let current: (SeenRequest & { length: number }) | null = null;
-    socket.on('error', () => {});
-    socket.once('close', () => {
-      sockets.delete(socket);
-      if (current) current.outcome = 'aborted';
-    });
-    socket.on('data', (chunk: Buffer) => {
-      buffered = Buffer.concat([buffered, chunk]);
-      for (;;) {
-        if (!current) {
-          const end = buffered.indexOf('\r\n\r\n');
-          if (end < 0) return;
-          const head = buffered.subarray(0, end).toString('latin1');
-          buffered = buffered.subarray(end + 4);
-          const [method, target] = head.split(' ');
-          const length = Number(/\r\ncontent-length:\s*(\d+)/i.exec(head)?.[1] ?? 0);
-          current = { method, path: target, received: 0, outcome: 'open', length };
-          requests.push(current);
-        }
-        const take = Math.min(buffered.length, current.length - current.received);
-        current.received += take;
-        buffered = buffered.subarray(take);
-        if (current.received < current.length) return;
-        current.outcome = 'complete';
-        const body = `received ${current.received} bytes`;
-        socket.write(`HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: ${body.length}\r\n\r\n${current.method === 'HEAD' ? '' : body}`);
-        current = null;
-      }
-    });
-  });
-  const started = new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  return {
-    started,
-    port: started.then(() => (server.address() as net.AddressInfo).port),
-    requests,
-    close: () => new Promise((resolve) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => resolve());
-    }),
-  };
 }
