@@ -129,7 +129,8 @@ export function streamToGroup(registry: TunnelRegistry, request: GroupStreamRequ
     stream.once('close', () => {
       stopAwaiting();
       if (settled) return;
-      // The tunnel died, the connector refused the stream (draining), or reset it, before answering.
+      // The tunnel died, the connector refused the stream (it sent GOAWAY: an older connector, or one closing), or reset
+      // it, before answering.
       const refused = stream.rstCode === NGHTTP2_REFUSED_STREAM;
       if (!refused && tunnel.open && !CLIENT_CAUSABLE.has(stream.rstCode)) tunnel.health.streamFailed();
       giveUp(refused ? 'refused' : 'lost');
