@@ -24,7 +24,8 @@ export type FailReason = 'refused' | 'not-opened' | 'lost' | 'ejected';
 /** With no usable tunnel but one that may come back soon. */
 export const WAIT_FOR_TUNNEL_MS = 2_000;
 /** A stream the connector never processed may be retried twice; one it may have processed, once. */
-const MAX_ATTEMPTS = 3;
+export const MAX_ATTEMPTS = 3;
+export const IDEMPOTENT_ATTEMPTS = 2;
 const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM } = http2.constants;
 
 /**
@@ -140,7 +141,7 @@ export function streamToGroup(registry: TunnelRegistry, request: GroupStreamRequ
   function failed(tunnel: Tunnel, reason: FailReason): void {
     if (!request.wanted()) return;
     const neverReached = reason === 'refused' || reason === 'not-opened';
-    const retry = request.resendable() && attempts < MAX_ATTEMPTS && (neverReached || (request.idempotent && attempts < 2));
+    const retry = request.resendable() && attempts < MAX_ATTEMPTS && (neverReached || (request.idempotent && attempts < IDEMPOTENT_ATTEMPTS));
     const detail = { correlationId, appId, tunnelId: tunnel.id, connectorId: tunnel.connectorId, reason, attempts, elapsedMs: Math.round(performance.now() - startedAt) };
     if (retry) {
       retried = reason;
