@@ -5,6 +5,10 @@ import { createLogger } from '../lib/log.ts';
 import { onShutdown, notifyParent } from './signals.ts';
 import { runDiagnoseCommand } from './diagnose.ts';
 
+/** Defaults of `connector run` (docs/architecture.md quotes them). */
+export const DEFAULT_TUNNELS = 2;
+export const DEFAULT_DRAIN_SECONDS = 30;
+
 const HELP = `drawbridge connector — the on-premises side: dials out to the edge, forwards to internal apps
 
 Usage:
@@ -24,8 +28,8 @@ leaves this host; files are written 0600 into the state dir.
 
 run: keep tunnels to the edge and serve the apps published on this connector's group.
   --state-dir DIR       The registered state dir
-  --tunnels N           Tunnels to keep open (default 2; at least 1)
-  --drain-seconds S     On SIGTERM, finish in-flight requests for up to S seconds (default 30)
+  --tunnels N           Tunnels to keep open (default ${DEFAULT_TUNNELS}; at least 1)
+  --drain-seconds S     On SIGTERM, finish in-flight requests for up to S seconds (default ${DEFAULT_DRAIN_SECONDS})
   --metrics-port N      Serve Prometheus metrics on 127.0.0.1:N/metrics (0 = any free port)
   --kerberos-config F   Kerberos constrained delegation for sso: kerberos apps: YAML/JSON with realm, kdcs,
                         principal and keytab (a 0600 file on this host; docs/sso.md)
@@ -39,7 +43,7 @@ export async function runConnectorCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: rest, options: {
     edge: { type: 'string' }, token: { type: 'string' }, 'state-dir': { type: 'string' }, 'ca-file': { type: 'string' },
     'connect-address': { type: 'string' }, name: { type: 'string' }, force: { type: 'boolean' },
-    tunnels: { type: 'string', default: '2' }, 'metrics-port': { type: 'string' }, 'drain-seconds': { type: 'string', default: '30' }, 'kerberos-config': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    tunnels: { type: 'string', default: String(DEFAULT_TUNNELS) }, 'metrics-port': { type: 'string' }, 'drain-seconds': { type: 'string', default: String(DEFAULT_DRAIN_SECONDS) }, 'kerberos-config': { type: 'string' }, help: { type: 'boolean', short: 'h' },
   } });
   if (values.help || sub === undefined || sub === '--help' || sub === '-h') { process.stdout.write(HELP); return sub === undefined ? 1 : 0; }
   const stateDir = values['state-dir'];

@@ -5,6 +5,9 @@ import { createLogger } from '../lib/log.ts';
 import { onShutdown, notifyParent } from './signals.ts';
 import { edgeExtensions } from './edge-extensions.ts';
 
+/** Default of `edge --drain-seconds` (docs/architecture.md quotes it). */
+export const EDGE_DRAIN_SECONDS = 30;
+
 const HELP = `drawbridge edge — run the edge
 
 Usage: drawbridge edge --config <edge.yaml> [options]
@@ -14,7 +17,7 @@ Options:
                         admin, tunnel, limits
       --port N          Override listen.port (0 = any free port)
       --admin-port N    Override admin.port (0 = any free port)
-      --drain-seconds S On SIGTERM, let in-flight requests finish for up to S seconds (default 30)
+      --drain-seconds S On SIGTERM, let in-flight requests finish for up to S seconds (default ${EDGE_DRAIN_SECONDS})
   -h, --help            Show this help
 
 Users and connectors share the one public port: connectors are told apart by TLS ALPN and must present
@@ -24,7 +27,7 @@ the client certificate issued at enrollment. The admin API listens on its own ad
 export async function runEdge(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: {
     config: { type: 'string', short: 'c' }, port: { type: 'string' }, 'admin-port': { type: 'string' },
-    'drain-seconds': { type: 'string', default: '30' }, help: { type: 'boolean', short: 'h' },
+    'drain-seconds': { type: 'string', default: String(EDGE_DRAIN_SECONDS) }, help: { type: 'boolean', short: 'h' },
   } });
   if (values.help) { process.stdout.write(HELP); return 0; }
   if (!values.config) { process.stderr.write(`drawbridge edge: --config is required\n\n${HELP}`); return 2; }

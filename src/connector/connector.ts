@@ -15,7 +15,7 @@ export interface RunningConnector {
   supervisor: Supervisor;
   /** Port of the Prometheus endpoint, when `metricsPort` was given. */
   metricsPort: number | null;
-  /** SIGTERM path: GOAWAY on every tunnel, finish in-flight streams up to the deadline, close backends. */
+  /** SIGTERM path: a `draining` event down every tunnel, finish in-flight streams up to the deadline, close backends. */
   drain(deadlineMs: number): Promise<void>;
 }
 

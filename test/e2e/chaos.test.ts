@@ -74,7 +74,7 @@ describe('chaos: three connectors, kill -9 one, restart another, under steady lo
       // 2. SIGTERM another (drain), check with its own metrics that it takes nothing new, then start it again.
       step('SIGTERM to the second connector');
       process.kill(drained.pid, 'SIGTERM');
-      await waitUntil(async () => ['draining', 'disconnected'].includes(await stateOf(drained.id)), 10_000, 'GOAWAY seen by the edge');
+      await waitUntil(async () => ['draining', 'disconnected'].includes(await stateOf(drained.id)), 10_000, 'the draining event seen by the edge');
       await sleep(100);
       const a = await connectorRequests(drained.metricsUrl).catch(() => null);
       await sleep(500);

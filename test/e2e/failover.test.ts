@@ -129,8 +129,8 @@ describe('failover: a connector group under load', { timeout: 150_000 }, () => {
       for (const c of conns) {
         const pid = c.pid;
         process.kill(pid, 'SIGTERM');
-        await waitUntil(async () => ['draining', 'disconnected'].includes(await stateOf(c.id)), 10_000, 'GOAWAY seen by the edge');
-        // The connector's own metrics: after its GOAWAY reached the edge it receives no new request.
+        await waitUntil(async () => ['draining', 'disconnected'].includes(await stateOf(c.id)), 10_000, 'the draining event seen by the edge');
+        // The connector's own metrics: once the edge has read its draining event it receives no new request.
         await sleep(100);
         const a = await connectorRequests(c.metricsUrl).catch(() => null);
         await sleep(400);

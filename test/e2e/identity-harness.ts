@@ -49,12 +49,12 @@ export async function startHarness(options: SigninOptions = {}): Promise<Harness
   let signin = await createSignin(deps, { ...limits, ...options });
   const h = { lastBackend: null } as Harness;
   const server = https.createServer({ cert: await readFile(certs.certPath), key: await readFile(certs.keyPath) }, (req, res) => {
-    const cid = `cid-${Math.random().toString(36).slice(2, 10)}`;
+    const correlationId = `corr-${Math.random().toString(36).slice(2, 10)}`;
     const host = (req.headers.host ?? '').split(':')[0].toLowerCase();
-    if (host === signin.loginHost) return void signin.handleLoginRequest(req, res, cid);
+    if (host === signin.loginHost) return void signin.handleLoginRequest(req, res, correlationId);
     const app = [h.hr, h.wiki].find((a) => a.externalHost === host);
     if (!app) return void res.writeHead(404).end('no app');
-    signin.authenticate(req, res, app, cid).then((identity) => {
+    signin.authenticate(req, res, app, correlationId).then((identity) => {
       if (!identity) return;
       // What the edge does next: strip client identity headers, set ours, forward. The "backend" shows it.
       h.lastBackend = { identity: encodeIdentity(identity), cookie: req.headers.cookie };

@@ -14,7 +14,7 @@ const alicePassword = () => h.users.find((u) => u.username === 'alice')!.passwor
 const from = (localAddress: string) => new Client(h.port, { localAddress });
 const codeOf = (body: string) => /DB-[A-Z]+(?:-[A-Z]+)+/.exec(body)?.[0] ?? null;
 /** The page without what legitimately differs per browser and per name typed (hidden tokens, the echoed name). */
-const shape = (body: string) => body.replace(/value="[^"]*"/g, '').replace(/state=[^"&]*/g, '').replace(/cid-[a-z0-9]+/g, '');
+const shape = (body: string) => body.replace(/value="[^"]*"/g, '').replace(/state=[^"&]*/g, '').replace(/corr-[a-z0-9]+/g, '');
 
 before(async () => {
   h = await startHarness({ now: () => clock });

@@ -162,7 +162,7 @@ describe('connector SSO: explanations and login identities', () => {
   it('no connector Kerberos config: DB-KCD-NOT-CONFIGURED', async () => {
     const provider = createSsoProvider({ kerberos: null, logger });
     const app = { id: 'a', name: 'a', internalUrl: 'http://x', backendTimeout: 5, tlsVerify: true, backendCa: null, sso: { mode: 'kerberos', spn: 'HTTP/x', loginIdentity: 'upn' } } as const;
-    await assert.rejects(provider(app, identity('a@b'), 'cid', { retry: false, requestHeaders: {} }), (err: SsoError) => err.code === 'DB-KCD-NOT-CONFIGURED');
+    await assert.rejects(provider(app, identity('a@b'), 'correlation-id', { retry: false, requestHeaders: {} }), (err: SsoError) => err.code === 'DB-KCD-NOT-CONFIGURED');
   });
 });
 

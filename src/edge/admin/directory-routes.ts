@@ -67,14 +67,14 @@ const Settings = Type.Object(
   { additionalProperties: false },
 );
 
-type T = { tenantId: string };
-type U = T & { userId: string };
+type TenantParams = { tenantId: string };
+type UserParams = TenantParams & { userId: string };
 
 export function directoryRoutes(app: FastifyInstance, ctx: AdminContext, identity: IdentityAdminDeps): void {
   const { directory } = identity;
   const tags = ['directory'];
 
-  async function user(p: U) {
+  async function user(p: UserParams) {
     const tenant = await ctx.tenant(p.tenantId);
     const found = p.userId.startsWith('usr_') ? await directory.users.get(tenant.id, p.userId) : await directory.users.findByLogin(tenant.id, p.userId);
     if (!found) throw new DrawbridgeError('DB-ADMIN-NOT-FOUND', `user ${p.userId} not found`);
@@ -96,36 +96,36 @@ export function directoryRoutes(app: FastifyInstance, ctx: AdminContext, identit
   }
 
   // --- users ---
-  app.get<{ Params: T; Querystring: { search?: string; limit?: number; cursor?: string } }>('/tenants/:tenantId/users', { schema: { tags, summary: 'List users' } }, async (req) => {
+  app.get<{ Params: TenantParams; Querystring: { search?: string; limit?: number; cursor?: string } }>('/tenants/:tenantId/users', { schema: { tags, summary: 'List users' } }, async (req) => {
     const tenant = await ctx.tenant(req.params.tenantId);
     return directory.users.list(tenant.id, { search: req.query.search, limit: req.query.limit ? Number(req.query.limit) : undefined, cursor: req.query.cursor });
   });
-  app.post<{ Params: T; Body: Static<typeof NewUser> }>('/tenants/:tenantId/users', { schema: { tags, summary: 'Create a user', body: NewUser } }, async (req, reply) => {
+  app.post<{ Params: TenantParams; Body: Static<typeof NewUser> }>('/tenants/:tenantId/users', { schema: { tags, summary: 'Create a user', body: NewUser } }, async (req, reply) => {
     const tenant = await ctx.tenant(req.params.tenantId);
     const created = await directory.users.create(tenant.id, req.body);
     await ctx.audit(tenant.id, 'user.created', created.id, { upn: created.upn });
     return reply.code(201).send(created);
   });
-  app.get<{ Params: U }>('/tenants/:tenantId/users/:userId', { schema: { tags, summary: 'Get a user (id or UPN) with groups, licences and MFA methods' } }, async (req) => {
+  app.get<{ Params: UserParams }>('/tenants/:tenantId/users/:userId', { schema: { tags, summary: 'Get a user (id or UPN) with groups, licences and MFA methods' } }, async (req) => {
     const found = await user(req.params);
     const facts = await directory.access.facts(found.tenantId, found.id);
     return { ...found, groups: facts?.groups ?? [], licences: facts?.skus ?? [], mfa: await directory.mfa.methods(found.tenantId, found.id), apps: await directory.assignments.appsForUser(found.tenantId, found.id) };
   });
-  app.patch<{ Params: U; Body: Static<typeof UserPatch> }>('/tenants/:tenantId/users/:userId', { schema: { tags, summary: 'Update a user (disabling also ends their sessions)', body: UserPatch } }, async (req) => {
+  app.patch<{ Params: UserParams; Body: Static<typeof UserPatch> }>('/tenants/:tenantId/users/:userId', { schema: { tags, summary: 'Update a user (disabling also ends their sessions)', body: UserPatch } }, async (req) => {
     const found = await user(req.params);
     const updated = await directory.users.update(found.tenantId, found.id, req.body);
     if (req.body.enabled === false) await identity.revokeUser(found.tenantId, found.id);
     await ctx.audit(found.tenantId, 'user.updated', found.id, { fields: Object.keys(req.body) });
     return updated;
   });
-  app.delete<{ Params: U }>('/tenants/:tenantId/users/:userId', { schema: { tags, summary: 'Delete a user' } }, async (req, reply) => {
+  app.delete<{ Params: UserParams }>('/tenants/:tenantId/users/:userId', { schema: { tags, summary: 'Delete a user' } }, async (req, reply) => {
     const found = await user(req.params);
     await identity.revokeUser(found.tenantId, found.id);
     await directory.users.delete(found.tenantId, found.id);
     await ctx.audit(found.tenantId, 'user.deleted', found.id, { upn: found.upn });
     return reply.code(204).send();
   });
-  app.post<{ Params: U; Body: { password?: string } | undefined }>('/tenants/:tenantId/users/:userId/password', {
+  app.post<{ Params: UserParams; Body: { password?: string } | undefined }>('/tenants/:tenantId/users/:userId/password', {
     schema: { tags, summary: 'Reset the password (body {password} optional: a generated one is returned when none is given); unlocks and ends sessions' },
   }, async (req) => {
     const given = req.body?.password;
@@ -137,20 +137,20 @@ export function directoryRoutes(app: FastifyInstance, ctx: AdminContext, identit
     await ctx.audit(found.tenantId, 'user.password-reset', found.id, {});
     return req.body?.password ? { reset: true } : { reset: true, password };
   });
-  app.post<{ Params: U }>('/tenants/:tenantId/users/:userId/unlock', { schema: { tags, summary: 'Clear the failed sign-in count and lock' } }, async (req) => {
+  app.post<{ Params: UserParams }>('/tenants/:tenantId/users/:userId/unlock', { schema: { tags, summary: 'Clear the failed sign-in count and lock' } }, async (req) => {
     const found = await user(req.params);
     await directory.users.setLockout(found.tenantId, found.id, { failedCount: 0, lockedUntil: null });
     await ctx.audit(found.tenantId, 'user.unlocked', found.id, {});
     return { unlocked: true };
   });
-  app.delete<{ Params: U }>('/tenants/:tenantId/users/:userId/mfa', { schema: { tags, summary: 'Remove TOTP, recovery codes and passkeys (user re-enrols)' } }, async (req, reply) => {
+  app.delete<{ Params: UserParams }>('/tenants/:tenantId/users/:userId/mfa', { schema: { tags, summary: 'Remove TOTP, recovery codes and passkeys (user re-enrols)' } }, async (req, reply) => {
     const found = await user(req.params);
     await directory.mfa.reset(found.tenantId, found.id);
     await identity.revokeUser(found.tenantId, found.id);
     await ctx.audit(found.tenantId, 'user.mfa-reset', found.id, {});
     return reply.code(204).send();
   });
-  app.post<{ Params: U }>('/tenants/:tenantId/users/:userId/revoke-sessions', { schema: { tags, summary: 'End every session of the user now' } }, async (req) => {
+  app.post<{ Params: UserParams }>('/tenants/:tenantId/users/:userId/revoke-sessions', { schema: { tags, summary: 'End every session of the user now' } }, async (req) => {
     const found = await user(req.params);
     const ended = await identity.revokeUser(found.tenantId, found.id);
     await ctx.audit(found.tenantId, 'user.sessions-revoked', found.id, { ended });
@@ -158,8 +158,8 @@ export function directoryRoutes(app: FastifyInstance, ctx: AdminContext, identit
   });
 
   // --- user groups ---
-  app.get<{ Params: T }>('/tenants/:tenantId/user-groups', { schema: { tags, summary: 'List user groups' } }, async (req) => ({ items: await directory.groups.list((await ctx.tenant(req.params.tenantId)).id) }));
-  app.post<{ Params: T; Body: { name: string; description?: string } }>('/tenants/:tenantId/user-groups', {
+  app.get<{ Params: TenantParams }>('/tenants/:tenantId/user-groups', { schema: { tags, summary: 'List user groups' } }, async (req) => ({ items: await directory.groups.list((await ctx.tenant(req.params.tenantId)).id) }));
+  app.post<{ Params: TenantParams; Body: { name: string; description?: string } }>('/tenants/:tenantId/user-groups', {
     schema: { tags, summary: 'Create a user group', body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 256 }), description: Type.Optional(Type.String({ maxLength: 1024 })) }, { additionalProperties: false }) },
   }, async (req, reply) => {
     const tenant = await ctx.tenant(req.params.tenantId);
@@ -167,25 +167,25 @@ export function directoryRoutes(app: FastifyInstance, ctx: AdminContext, identit
     await ctx.audit(tenant.id, 'user-group.created', created.id, { name: created.name });
     return reply.code(201).send(created);
   });
-  app.delete<{ Params: T & { groupId: string } }>('/tenants/:tenantId/user-groups/:groupId', { schema: { tags, summary: 'Delete a user group' } }, async (req, reply) => {
+  app.delete<{ Params: TenantParams & { groupId: string } }>('/tenants/:tenantId/user-groups/:groupId', { schema: { tags, summary: 'Delete a user group' } }, async (req, reply) => {
     const tenant = await ctx.tenant(req.params.tenantId);
     const found = await group(tenant.id, req.params.groupId);
     await directory.groups.delete(tenant.id, found.id);
     await ctx.audit(tenant.id, 'user-group.deleted', found.id, { name: found.name });
     return reply.code(204).send();
   });
-  app.get<{ Params: T & { groupId: string } }>('/tenants/:tenantId/user-groups/:groupId/members', { schema: { tags, summary: 'List members' } }, async (req) => {
+  app.get<{ Params: TenantParams & { groupId: string } }>('/tenants/:tenantId/user-groups/:groupId/members', { schema: { tags, summary: 'List members' } }, async (req) => {
     const tenant = await ctx.tenant(req.params.tenantId);
     return { items: await directory.groups.members(tenant.id, (await group(tenant.id, req.params.groupId)).id) };
   });
-  app.put<{ Params: T & { groupId: string; userId: string } }>('/tenants/:tenantId/user-groups/:groupId/members/:userId', { schema: { tags, summary: 'Add a member' } }, async (req, reply) => {
+  app.put<{ Params: TenantParams & { groupId: string; userId: string } }>('/tenants/:tenantId/user-groups/:groupId/members/:userId', { schema: { tags, summary: 'Add a member' } }, async (req, reply) => {
     const found = await user(req.params);
     const g = await group(found.tenantId, req.params.groupId);
     await directory.groups.addMember(found.tenantId, g.id, found.id);
     await ctx.audit(found.tenantId, 'user-group.member-added', g.id, { userId: found.id });
     return reply.code(204).send();
   });
-  app.delete<{ Params: T & { groupId: string; userId: string } }>('/tenants/:tenantId/user-groups/:groupId/members/:userId', { schema: { tags, summary: 'Remove a member' } }, async (req, reply) => {
+  app.delete<{ Params: TenantParams & { groupId: string; userId: string } }>('/tenants/:tenantId/user-groups/:groupId/members/:userId', { schema: { tags, summary: 'Remove a member' } }, async (req, reply) => {
     const found = await user(req.params);
     const g = await group(found.tenantId, req.params.groupId);
     await directory.groups.removeMember(found.tenantId, g.id, found.id);
@@ -194,11 +194,11 @@ export function directoryRoutes(app: FastifyInstance, ctx: AdminContext, identit
   });
 
   // --- licences ---
-  app.get<{ Params: T }>('/tenants/:tenantId/licences', { schema: { tags, summary: 'Licences with seats and use' } }, async (req) => {
+  app.get<{ Params: TenantParams }>('/tenants/:tenantId/licences', { schema: { tags, summary: 'Licences with seats and use' } }, async (req) => {
     const tenant = await ctx.tenant(req.params.tenantId);
     return { items: await directory.licences.list(tenant.id), assignments: await directory.licences.assignments(tenant.id) };
   });
-  app.put<{ Params: T & { sku: string }; Body: { seats: number } }>('/tenants/:tenantId/licences/:sku', {
+  app.put<{ Params: TenantParams & { sku: string }; Body: { seats: number } }>('/tenants/:tenantId/licences/:sku', {
     schema: { tags, summary: 'Set the seats of a SKU (free, basic, premium)', body: Type.Object({ seats: Type.Integer({ minimum: 0 }) }, { additionalProperties: false }) },
   }, async (req) => {
     const tenant = await ctx.tenant(req.params.tenantId);
@@ -206,13 +206,13 @@ export function directoryRoutes(app: FastifyInstance, ctx: AdminContext, identit
     await ctx.audit(tenant.id, 'licence.seats-set', licence.sku, { seats: licence.seats });
     return licence;
   });
-  app.post<{ Params: T & { sku: string }; Body: Principal }>('/tenants/:tenantId/licences/:sku/assignments', { schema: { tags, summary: 'Assign a licence to a user or group', body: PrincipalBody } }, async (req, reply) => {
+  app.post<{ Params: TenantParams & { sku: string }; Body: Principal }>('/tenants/:tenantId/licences/:sku/assignments', { schema: { tags, summary: 'Assign a licence to a user or group', body: PrincipalBody } }, async (req, reply) => {
     const tenant = await ctx.tenant(req.params.tenantId);
     const created = await directory.licences.assign(tenant.id, sku(req.params.sku), req.body);
     await ctx.audit(tenant.id, 'licence.assigned', req.params.sku, { principal: req.body });
     return reply.code(201).send(created);
   });
-  app.delete<{ Params: T & { sku: string; type: 'user' | 'group'; id: string } }>('/tenants/:tenantId/licences/:sku/assignments/:type/:id', { schema: { tags, summary: 'Remove a licence assignment' } }, async (req, reply) => {
+  app.delete<{ Params: TenantParams & { sku: string; type: 'user' | 'group'; id: string } }>('/tenants/:tenantId/licences/:sku/assignments/:type/:id', { schema: { tags, summary: 'Remove a licence assignment' } }, async (req, reply) => {
     const tenant = await ctx.tenant(req.params.tenantId);
     await directory.licences.unassign(tenant.id, sku(req.params.sku), { type: req.params.type, id: req.params.id });
     await ctx.audit(tenant.id, 'licence.unassigned', req.params.sku, { principal: { type: req.params.type, id: req.params.id } });
@@ -220,18 +220,18 @@ export function directoryRoutes(app: FastifyInstance, ctx: AdminContext, identit
   });
 
   // --- app assignments ---
-  app.get<{ Params: T & { appId: string } }>('/tenants/:tenantId/apps/:appId/assignments', { schema: { tags, summary: 'Users and groups assigned to an app' } }, async (req) => {
+  app.get<{ Params: TenantParams & { appId: string } }>('/tenants/:tenantId/apps/:appId/assignments', { schema: { tags, summary: 'Users and groups assigned to an app' } }, async (req) => {
     const tenant = await ctx.tenant(req.params.tenantId);
     return { items: await directory.assignments.list(tenant.id, (await appOf(tenant.id, req.params.appId)).id) };
   });
-  app.post<{ Params: T & { appId: string }; Body: Principal }>('/tenants/:tenantId/apps/:appId/assignments', { schema: { tags, summary: 'Assign an app to a user or group', body: PrincipalBody } }, async (req, reply) => {
+  app.post<{ Params: TenantParams & { appId: string }; Body: Principal }>('/tenants/:tenantId/apps/:appId/assignments', { schema: { tags, summary: 'Assign an app to a user or group', body: PrincipalBody } }, async (req, reply) => {
     const tenant = await ctx.tenant(req.params.tenantId);
     const target = await appOf(tenant.id, req.params.appId);
     const created = await directory.assignments.assign(tenant.id, target.id, req.body);
     await ctx.audit(tenant.id, 'app.assigned', target.id, { principal: req.body });
     return reply.code(201).send(created);
   });
-  app.delete<{ Params: T & { appId: string; type: 'user' | 'group'; id: string } }>('/tenants/:tenantId/apps/:appId/assignments/:type/:id', { schema: { tags, summary: 'Remove an app assignment' } }, async (req, reply) => {
+  app.delete<{ Params: TenantParams & { appId: string; type: 'user' | 'group'; id: string } }>('/tenants/:tenantId/apps/:appId/assignments/:type/:id', { schema: { tags, summary: 'Remove an app assignment' } }, async (req, reply) => {
     const tenant = await ctx.tenant(req.params.tenantId);
     const target = await appOf(tenant.id, req.params.appId);
     await directory.assignments.unassign(tenant.id, target.id, { type: req.params.type, id: req.params.id });
@@ -241,10 +241,10 @@ export function directoryRoutes(app: FastifyInstance, ctx: AdminContext, identit
 
   // --- identity settings ---
   const redact = <S extends { oidc: { clientSecret: string | null } | null }>(s: S): S => (s.oidc ? { ...s, oidc: { ...s.oidc, clientSecret: s.oidc.clientSecret ? '********' : null } } : s);
-  app.get<{ Params: T }>('/tenants/:tenantId/identity-settings', { schema: { tags, summary: 'MFA policy, session lifetimes, OIDC federation (secret redacted)' } }, async (req) =>
+  app.get<{ Params: TenantParams }>('/tenants/:tenantId/identity-settings', { schema: { tags, summary: 'MFA policy, session lifetimes, OIDC federation (secret redacted)' } }, async (req) =>
     redact(await directory.settings.get((await ctx.tenant(req.params.tenantId)).id)),
   );
-  app.put<{ Params: T; Body: Static<typeof Settings> }>('/tenants/:tenantId/identity-settings', { schema: { tags, summary: 'Update identity settings', body: Settings } }, async (req) => {
+  app.put<{ Params: TenantParams; Body: Static<typeof Settings> }>('/tenants/:tenantId/identity-settings', { schema: { tags, summary: 'Update identity settings', body: Settings } }, async (req) => {
     const tenant = await ctx.tenant(req.params.tenantId);
     const body = { ...req.body } as Parameters<DirectoryStore['settings']['update']>[1];
     if (body.oidc && req.body.oidc?.clientSecret === '********') body.oidc = { ...body.oidc, clientSecret: (await directory.settings.get(tenant.id)).oidc?.clientSecret ?? null };

@@ -5,9 +5,9 @@ import type { Tunnel, TunnelRegistry } from '../tunnel/registry.ts';
 import { streamToGroup } from './stream-to-group.ts';
 
 /** A connector may die more than once during one very long download; beyond this the client's response is cut. */
-const MAX_RESUMES = 3;
+export const MAX_RESUMES = 3;
 /** Smaller bodies are over before a connector's death could matter, and skip the bookkeeping on the hot path. */
-const MIN_RESUMABLE_BYTES = 1024 * 1024;
+export const MIN_RESUMABLE_BYTES = 1024 * 1024;
 const { NGHTTP2_CANCEL } = http2.constants;
 
 /** What makes a 200 response resumable: its full length and a strong validator to ask for "the rest of *this*". */

@@ -24,7 +24,8 @@ export type FailReason = 'refused' | 'not-opened' | 'lost' | 'ejected';
 /** With no usable tunnel but one that may come back soon. */
 export const WAIT_FOR_TUNNEL_MS = 2_000;
 /** A stream the connector never processed may be retried twice; one it may have processed, once. */
-const MAX_ATTEMPTS = 3;
+export const MAX_ATTEMPTS = 3;
+export const IDEMPOTENT_ATTEMPTS = 2;
 const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM } = http2.constants;
 
 /**
@@ -129,7 +130,8 @@ export function streamToGroup(registry: TunnelRegistry, request: GroupStreamRequ
     stream.once('close', () => {
       stopAwaiting();
       if (settled) return;
-      // The tunnel died, the connector refused the stream (draining), or reset it, before answering.
+      // The tunnel died, the connector refused the stream (it sent GOAWAY: an older connector, or one closing), or reset
+      // it, before answering.
       const refused = stream.rstCode === NGHTTP2_REFUSED_STREAM;
       if (!refused && tunnel.open && !CLIENT_CAUSABLE.has(stream.rstCode)) tunnel.health.streamFailed();
       giveUp(refused ? 'refused' : 'lost');
@@ -139,7 +141,7 @@ export function streamToGroup(registry: TunnelRegistry, request: GroupStreamRequ
   function failed(tunnel: Tunnel, reason: FailReason): void {
     if (!request.wanted()) return;
     const neverReached = reason === 'refused' || reason === 'not-opened';
-    const retry = request.resendable() && attempts < MAX_ATTEMPTS && (neverReached || (request.idempotent && attempts < 2));
+    const retry = request.resendable() && attempts < MAX_ATTEMPTS && (neverReached || (request.idempotent && attempts < IDEMPOTENT_ATTEMPTS));
     const detail = { correlationId, appId, tunnelId: tunnel.id, connectorId: tunnel.connectorId, reason, attempts, elapsedMs: Math.round(performance.now() - startedAt) };
     if (retry) {
       retried = reason;

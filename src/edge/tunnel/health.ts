@@ -12,11 +12,16 @@ export interface HealthOptions {
   onRestore(): void;
 }
 
+/** PING periods without an answer that eject a tunnel from balancing, and that close it. */
+export const SILENT_INTERVALS_TO_EJECT = 3;
+export const SILENT_INTERVALS_TO_CLOSE = 10;
+/** How often the connector is asked for its backend reachability report, by default. */
+export const STATUS_INTERVAL_MS = 2_000;
 /** Failed streams within this window, with no success between them, eject the tunnel… */
-const FAILURE_WINDOW_MS = 2_000;
-const FAILURES_TO_EJECT = 3;
+export const FAILURE_WINDOW_MS = 2_000;
+export const FAILURES_TO_EJECT = 3;
 /** …for at least this long; then an answered PING brings it back. */
-const FAILURE_COOLDOWN_MS = 3_000;
+export const FAILURE_COOLDOWN_MS = 3_000;
 const MAX_OUTSTANDING_PINGS = 3;
 
 /**
@@ -30,7 +35,7 @@ const MAX_OUTSTANDING_PINGS = 3;
  */
 export function watchHealth(tunnel: Tunnel, options: HealthOptions): () => void {
   const { intervalMs, logger } = options;
-  const statusIntervalMs = options.statusIntervalMs ?? 2_000;
+  const statusIntervalMs = options.statusIntervalMs ?? STATUS_INTERVAL_MS;
   let lastAnswer = Date.now();
   let lastPing = 0;
   let lastStatus = 0;
@@ -81,12 +86,12 @@ export function watchHealth(tunnel: Tunnel, options: HealthOptions): () => void 
     lastTick = now;
     const silentMs = now - lastAnswer;
     if (late) return;
-    if (silentMs >= 10 * intervalMs) {
+    if (silentMs >= SILENT_INTERVALS_TO_CLOSE * intervalMs) {
       logger.warn({ connectorId: tunnel.connectorId, tunnelId: tunnel.id, silentMs }, 'tunnel silent too long: closing it');
       tunnel.session.destroy();
       return;
     }
-    if (silentMs >= 3 * intervalMs) eject('ping', { silentMs });
+    if (silentMs >= SILENT_INTERVALS_TO_EJECT * intervalMs) eject('ping', { silentMs });
     if (now - lastPing >= intervalMs && outstanding < MAX_OUTSTANDING_PINGS) {
       lastPing = now;
       try {
