@@ -151,7 +151,7 @@ const appFields = {
   backendTimeout: BackendTimeout,
   tlsVerify: Type.Boolean({ description: 'Validate the backend certificate (default true).' }),
   backendCa: Nullable(Type.String({ maxLength: 65536, description: 'Extra PEM CA bundle for the backend.' })),
-  retryWrites: Type.Boolean({ description: 'Also retry PUT and DELETE on another connector when a tunnel dies before they reached the backend (default false: only GET, HEAD and OPTIONS).' }),
+  retryWrites: Type.Boolean({ description: 'Treat PUT and DELETE as idempotent: sent once more to another connector when a tunnel fails before the response, as GET, HEAD and OPTIONS always are (default false). Requests the connector never processed are retried whatever the method, while no body byte was sent.' }),
   sso: Sso,
   enabled: Type.Boolean(),
 };
