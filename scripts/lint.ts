@@ -4,6 +4,8 @@
  *   - tunnel/ imports neither; kerberos/ imports nothing of ours outside kerberos/;
  *   - relative imports name the .ts file (Node's type stripping resolves nothing else);
  *   - no console.* in src/ outside the CLI and the sample app (use the logger);
+ *   - the edge reads a client's address through edge/listen/client-address.ts only (a trusted load balancer's PROXY
+ *     header may name another than the socket's peer), never from `.remoteAddress` elsewhere;
  *   - no TypeScript syntax that type stripping cannot erase (enums, namespaces, parameter properties) — tsc checks
  *     that too, through erasableSyntaxOnly; this rule gives the clearer message.
  */
@@ -22,6 +24,8 @@ async function* files(dir: string): AsyncGenerator<string> {
 }
 
 const rel = (p: string): string => path.relative(ROOT, p);
+/** Where the edge may read a socket's peer itself: the PROXY header's trust check and connection identities. */
+const PEER_READERS = new Set(['src/edge/listen/client-address.ts', 'src/edge/listen/public-port.ts', 'src/edge/listen/client-limits.ts']);
 const IMPORT = /(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
 
 function forbidden(from: string, to: string): string | null {
@@ -50,6 +54,9 @@ for (const top of ['src', 'test', 'scripts', 'bench']) {
       }
       if (top === 'src' && !rel(file).startsWith('src/cli/') && !rel(file).startsWith('src/sample-app/') && /\bconsole\.(log|error|warn|info)\(/.test(text)) {
         problems.push(`${rel(file)}: use the logger, not console.*`);
+      }
+      if (rel(file).startsWith('src/edge/') && !file.endsWith('.test.ts') && !PEER_READERS.has(rel(file)) && /\.remoteAddress\b/.test(text)) {
+        problems.push(`${rel(file)}: read the client address with clientAddress() from src/edge/listen/client-address.ts, not .remoteAddress`);
       }
       if (/^\s*(export\s+)?(const\s+)?enum\s/m.test(text) || /^\s*(export\s+)?namespace\s/m.test(text)) {
         problems.push(`${rel(file)}: enums and namespaces cannot be type-stripped; use "as const" objects and modules`);

@@ -32,6 +32,8 @@ Options:
   --admin-port N     Admin API port (default 8444; 0 = any free port)
   --domain D         Edge domain with two labels or more (default apps.localhost)
   --connectors N     Connectors in the group (default 2)
+  --trusted-proxy A  A load balancer address or CIDR range that sends the PROXY protocol (repeatable;
+                     listen.trustedProxies, docs/architecture.md "Behind a load balancer")
   -h, --help         Show this help
 
 dev.json: { edgeUrl, adminUrl, adminToken, caCertPath, apps: [{ name, externalUrl, preAuth }],
@@ -46,7 +48,7 @@ export async function runDev(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: {
     'state-dir': { type: 'string', default: '.state/dev' }, port: { type: 'string', default: '8443' },
     'admin-port': { type: 'string', default: '8444' }, domain: { type: 'string', default: 'apps.localhost' },
-    connectors: { type: 'string', default: '2' }, help: { type: 'boolean', short: 'h' },
+    connectors: { type: 'string', default: '2' }, 'trusted-proxy': { type: 'string', multiple: true, default: [] }, help: { type: 'boolean', short: 'h' },
   } });
   if (values.help) { process.stdout.write(HELP); return 0; }
   const stateDir = path.resolve(values['state-dir']);
@@ -70,7 +72,7 @@ export async function runDev(argv: string[]): Promise<number> {
     const configFile = path.join(stateDir, 'edge.yaml');
     await writeFile(configFile, toYaml({
       stateDir: path.join(stateDir, 'edge'), domain,
-      listen: { host: '127.0.0.1', port: Number(values.port) },
+      listen: { host: '127.0.0.1', port: Number(values.port), trustedProxies: values['trusted-proxy'] },
       tls: [{ certFile: certs.certPath, keyFile: certs.keyPath }],
       admin: { host: '127.0.0.1', port: Number(values['admin-port']) },
     }));

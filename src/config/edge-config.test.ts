@@ -16,3 +16,15 @@ describe('edge configuration: sessions', () => {
     assert.throws(() => parseEdgeConfig({ ...base, sessions: { kind: 'redis', url: 'http://x' } }), /\/sessions\/url/);
   });
 });
+
+describe('edge configuration: listen.trustedProxies', () => {
+  it('defaults to none and takes addresses and CIDR ranges', () => {
+    assert.deepEqual(parseEdgeConfig(base).listen.trustedProxies, []);
+    assert.deepEqual(parseEdgeConfig({ ...base, listen: { trustedProxies: ['10.0.0.5', '10.0.1.0/24', '2001:db8::/64'] } }).listen.trustedProxies,
+      ['10.0.0.5', '10.0.1.0/24', '2001:db8::/64']);
+  });
+  it('names an entry that is neither', () => {
+    assert.throws(() => parseEdgeConfig({ ...base, listen: { trustedProxies: ['10.0.0.0/33'] } }), /\/listen\/trustedProxies: "10.0.0.0\/33" is not an address or CIDR range/);
+    assert.throws(() => parseEdgeConfig({ ...base, listen: { trustedProxies: ['haproxy.internal'] } }), /listen\/trustedProxies/);
+  });
+});

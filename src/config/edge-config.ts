@@ -4,6 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { Type, type Static } from '@sinclair/typebox';
 import { validateConfig } from './validate.ts';
 import { DrawbridgeError } from '../errors/drawbridge-error.ts';
+import { parseRange } from '../lib/address-ranges.ts';
 
 /** The edge's configuration: one schema is the source of the type, the validation and docs/configuration.md. */
 export const EdgeConfigSchema = Type.Object({
@@ -12,6 +13,13 @@ export const EdgeConfigSchema = Type.Object({
   listen: Type.Object({
     host: Type.String({ default: '0.0.0.0' }),
     port: Type.Integer({ minimum: 0, maximum: 65535, default: 443, description: 'Public HTTPS port, shared by users and connector tunnels (0 = any free port).' }),
+    trustedProxies: Type.Array(Type.String(), {
+      default: [],
+      description: 'Load balancers in front of the public port (addresses or CIDR ranges, e.g. `10.0.0.5/32`), which must start each ' +
+        'connection with a PROXY protocol header (v2, or v1) naming the client: that address is then the client address for ' +
+        'X-Forwarded-For, per-client limits, the sign-in log and its rate limits. A connection from these addresses without the header, ' +
+        'or from any other address with one, is closed (DB-PROXY-HEADER-MISSING, DB-PROXY-HEADER-REFUSED). Empty: no PROXY protocol.',
+    }),
   }, { default: {} }),
   publicPort: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, description: 'Port users see in URLs when the edge sits behind a port mapping; default: the listen port.' })),
   tls: Type.Array(Type.Object({
@@ -88,6 +96,10 @@ export function parseEdgeConfig(input: unknown, source = 'edge configuration'): 
   checkSessionsSection(input, source);
   checkTlsProfile(input, source);
   const config = validateConfig(EdgeConfigSchema, input, source);
+  const badProxy = config.listen.trustedProxies.find((entry) => parseRange(entry) === null);
+  if (badProxy !== undefined) {
+    throw new DrawbridgeError('DB-CONFIG-INVALID', `${source}:\n  /listen/trustedProxies: ${JSON.stringify(badProxy)} is not an address or CIDR range (e.g. 10.0.0.5/32, 2001:db8::/64)`);
+  }
   if (config.tunnel.certRenewBeforeDays >= config.tunnel.certValidityDays) {
     throw new DrawbridgeError('DB-CONFIG-INVALID', `${source}: tunnel.certRenewBeforeDays (${config.tunnel.certRenewBeforeDays}) must be below tunnel.certValidityDays (${config.tunnel.certValidityDays}), or every new certificate would be renewed at once`);
   }

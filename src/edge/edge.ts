@@ -22,6 +22,7 @@ import { tlsProfileOptions } from './listen/tls-profile.ts';
 import { listenPublicPort } from './listen/public-port.ts';
 import { trackConnections, connectionsCheckingInterval, closeFailedHandshakes } from './listen/connection-timeouts.ts';
 import { ClientLimits } from './listen/client-limits.ts';
+import { AddressRanges } from '../lib/address-ranges.ts';
 import { setBodyIdleTimeout } from './listen/body-idle.ts';
 import { RouteTable } from './proxy/routes.ts';
 import { createProxyHandler, type SystemHostHandler, type Authenticate } from './proxy/handler.ts';
@@ -96,9 +97,17 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
   const assertion = createAssertionMinter(signingKey, loginUrl);
   // Every answer of the edge's own hosts (sign-in, portal, enrollment) passes here: the place for HSTS. No
   // includeSubDomains: apps are subdomains of the same base and keep their own setting.
+  // Set when the edge starts draining: its health check fails from then on.
+  let closing = false;
   const withJwks = (next: SystemHostHandler | undefined): SystemHostHandler => (req, res, correlationId) => {
     res.setHeader('strict-transport-security', 'max-age=31536000');
-    if (new URL(req.url ?? '/', 'https://x').pathname === JWKS_PATH) {
+    const pathname = new URL(req.url ?? '/', 'https://x').pathname;
+    // What a load balancer checks (haproxy option httpchk): 503 once this node drains, so it gets no new clients.
+    if (pathname === HEALTH_PATH) {
+      res.writeHead(closing ? 503 : 200, { 'content-type': 'text/plain', 'cache-control': 'no-store' }).end(closing ? 'draining\n' : 'ok\n');
+      return;
+    }
+    if (pathname === JWKS_PATH) {
       res.writeHead(200, { 'content-type': 'application/jwk-set+json', 'cache-control': 'public, max-age=300' }).end(jwks);
       return;
     }
@@ -114,7 +123,6 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
   const proxyDeps = { maxHeaderCount: config.limits.maxHeaderCount, routes, registry, systemHosts, authenticate: ext.authenticate ?? extensions.authenticate ?? null, logger, assertion };
   // Drain bookkeeping: requests and upgraded connections in flight (sockets reach the servers through emit, so the
   // servers' own close() cannot wait for them).
-  let closing = false;
   let active = 0;
   const upgraded = new Set<Duplex>();
   let onIdle: (() => void) | null = null;
@@ -181,6 +189,7 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
     port: config.listen.port,
     logger,
     helloTimeoutMs: config.limits.handshakeTimeoutMs,
+    trustedProxies: new AddressRanges(config.listen.trustedProxies),
     route: (info) => (info.alpn.includes(TUNNEL_ALPN) ? tunnelServer : publicServer) as net.Server,
   });
   const listenedPort = (port.address() as net.AddressInfo).port;
@@ -254,6 +263,9 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
     },
   };
 }
+
+/** The health check path on the sign-in and tunnel hosts (docs/architecture.md, "Behind a load balancer"). */
+export const HEALTH_PATH = '/healthz';
 
 /** The admin token: from config, from its file, or created once in the state dir (0600). */
 async function resolveAdminToken(config: EdgeConfig): Promise<string> {

@@ -59,6 +59,25 @@ export const catalogue = {
     user: 'Your network has too many connections open to this service. Close some tabs or applications, wait a moment and try again.',
     admin: 'One client address (an IPv6 /64) held limits.maxConnectionsPerClient connections to the edge; the extra connection was answered once and closed (past twice the limit, closed unanswered). Raise the limit if many users share one address.',
   },
+  // --- PROXY protocol from a load balancer in front of the edge ---
+  'DB-PROXY-HEADER-REFUSED': {
+    status: 400,
+    title: 'The connection was refused',
+    user: 'Your connection could not be accepted. Connect to the service by its published address.',
+    admin: 'A connection to the public port began with a PROXY protocol header but came from an address not in listen.trustedProxies; it was closed, since anyone could claim any client address that way. If this is your load balancer, add its address (as the edge sees it) to listen.trustedProxies.',
+  },
+  'DB-PROXY-HEADER-MISSING': {
+    status: 400,
+    title: 'The connection was refused',
+    user: 'Your connection could not be accepted. Try again; if it keeps failing, tell your help desk.',
+    admin: 'A connection from an address in listen.trustedProxies did not start with a PROXY protocol header, so the client address is unknown; it was closed. Set send-proxy-v2 on the load balancer\'s server lines (health checks too), or take the address out of listen.trustedProxies.',
+  },
+  'DB-PROXY-HEADER-INVALID': {
+    status: 400,
+    title: 'The connection was refused',
+    user: 'Your connection could not be accepted. Try again; if it keeps failing, tell your help desk.',
+    admin: 'A connection to the public port began with a malformed PROXY protocol header (the log line gives the reason: only TCP over IPv4 or IPv6, v1 or v2, up to 1 KiB). It was closed. Check the load balancer\'s send-proxy settings.',
+  },
   // --- tunnel and connectors ---
   'DB-TUNNEL-NO-CONNECTOR': {
     status: 502,

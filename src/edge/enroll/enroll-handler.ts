@@ -6,6 +6,7 @@ import { renderError } from '../../errors/render.ts';
 import type { Store } from '../../store/types.ts';
 import { parseEnrollRequest, type EnrollResponse } from './enroll-request.ts';
 import { readBody } from './read-body.ts';
+import { clientAddress } from '../listen/client-address.ts';
 import { verifyCsrOrThrow, type TunnelCa } from './tunnel-ca.ts';
 
 export interface EnrollDeps {
@@ -72,7 +73,7 @@ export async function handleEnroll(req: IncomingMessage, res: ServerResponse, de
         tokenId: token.id,
         certSerial: issued.serial,
         certNotAfter: issued.notAfter,
-        address: req.socket.remoteAddress ?? null,
+        address: clientAddress(req.socket) ?? null,
         correlationId,
       },
     });

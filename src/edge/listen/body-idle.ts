@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../lib/log.ts';
 import { newCorrelationId } from '../../lib/ids.ts';
+import { clientAddress } from './client-address.ts';
 import { respondError } from '../proxy/respond-error.ts';
 import { abortRequest } from '../proxy/request-abort.ts';
 
@@ -54,7 +55,7 @@ export function limitBodyIdle(req: IncomingMessage, res: ServerResponse, method:
     if (req.readableFlowing !== true || req.readableLength > 0) return void timer.refresh();
     stop();
     const correlationId = newCorrelationId();
-    policy!.logger.info({ correlationId, code: 'DB-HTTP-TIMEOUT', method, remote: req.socket.remoteAddress, timeoutMs: policy!.timeoutMs }, 'request body idle: request aborted');
+    policy!.logger.info({ correlationId, code: 'DB-HTTP-TIMEOUT', method, remote: clientAddress(req.socket), timeoutMs: policy!.timeoutMs }, 'request body idle: request aborted');
     if (res.headersSent) {
       abortRequest(req);
       res.destroy();

@@ -2,6 +2,7 @@ import type net from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { clientKey } from '../../lib/client-address.ts';
+import { clientAddress } from './client-address.ts';
 import { newCorrelationId } from '../../lib/ids.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { ErrorCode } from '../../errors/catalogue.ts';
@@ -43,7 +44,7 @@ export class ClientLimits {
   countConnections(server: net.Server): void {
     const max = this.#options.maxConnectionsPerClient;
     server.on('connection', (socket: net.Socket) => {
-      const key = clientKey(socket.remoteAddress);
+      const key = clientKey(clientAddress(socket));
       const id = `${socket.remoteAddress}|${socket.remotePort}`;
       const count = (this.#connections.get(key) ?? 0) + 1;
       this.#connections.set(key, count);
@@ -65,7 +66,7 @@ export class ClientLimits {
    * client has too many requests in progress). An admitted request is counted until its response closes.
    */
   admit(req: IncomingMessage, res: ServerResponse): boolean {
-    const key = clientKey(req.socket.remoteAddress);
+    const key = clientKey(clientAddress(req.socket));
     if (this.#excess.has(`${req.socket.remoteAddress}|${req.socket.remotePort}`)) {
       this.#refuse(res, 'DB-HTTP-TOO-MANY-CONNECTIONS', true);
       return false;

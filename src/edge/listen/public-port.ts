@@ -1,5 +1,8 @@
 import net from 'node:net';
 import { peekClientHello, type ClientHelloInfo } from './client-hello.ts';
+import { parseProxyHeader } from './proxy-protocol.ts';
+import { clientAddress, setClientAddress } from './client-address.ts';
+import type { AddressRanges } from '../../lib/address-ranges.ts';
 import type { Logger } from '../../lib/log.ts';
 
 export interface PublicPortOptions {
@@ -8,28 +11,52 @@ export interface PublicPortOptions {
   /** Decides which TLS server takes the connection. */
   route(info: ClientHelloInfo): net.Server;
   logger: Logger;
-  /** Time allowed for the ClientHello to arrive. */
+  /** Time allowed for the ClientHello (and the PROXY header before it) to arrive. */
   helloTimeoutMs?: number;
+  /** Load balancers that must send a PROXY protocol header; nobody else may (`listen.trustedProxies`). */
+  trustedProxies?: AddressRanges;
 }
 
 /**
- * The edge's single public port: peeks at each connection's ClientHello, then hands the untouched socket to the TLS
- * server that `route` picks (user traffic or connector tunnels).
+ * The edge's single public port: reads the PROXY protocol header a trusted load balancer puts first (the client's
+ * address: listen/client-address.ts), peeks at the ClientHello, then hands the socket, positioned at the ClientHello,
+ * to the TLS server that `route` picks (user traffic or connector tunnels).
  */
 export function listenPublicPort(options: PublicPortOptions): Promise<net.Server> {
-  const { logger, helloTimeoutMs = 10_000 } = options;
+  const { logger, helloTimeoutMs = 10_000, trustedProxies } = options;
   const server = net.createServer({ noDelay: true, pauseOnConnect: false }, (socket) => {
     let buffered: Buffer = Buffer.alloc(0);
+    // A trusted peer must say who its client is before anything else; anyone else must not claim to.
+    const trusted = trustedProxies?.has(socket.remoteAddress) ?? false;
+    let proxyDone = false;
     const timer = setTimeout(() => socket.destroy(), helloTimeoutMs);
+    const refuse = (code: string, message: string, detail: Record<string, unknown> = {}): void => {
+      clearTimeout(timer);
+      logger.warn({ code, remote: socket.remoteAddress, ...detail }, message);
+      socket.destroy();
+    };
     const onData = (chunk: Buffer): void => {
       buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
+      if (!proxyDone) {
+        const proxy = parseProxyHeader(buffered);
+        if (proxy.kind === 'need-more') return;
+        if (proxy.kind === 'invalid') return refuse('DB-PROXY-HEADER-INVALID', 'public port: malformed PROXY protocol header, connection closed', { reason: proxy.reason, trusted });
+        if (proxy.kind === 'none' && trusted) return refuse('DB-PROXY-HEADER-MISSING', 'public port: a trusted proxy sent no PROXY protocol header, connection closed');
+        if (proxy.kind === 'header') {
+          if (!trusted) return refuse('DB-PROXY-HEADER-REFUSED', 'public port: PROXY protocol header from an address not in listen.trustedProxies, connection closed');
+          if (proxy.header.command === 'proxy') setClientAddress(socket, proxy.header.address);
+          buffered = buffered.subarray(proxy.length);
+        }
+        proxyDone = true;
+        if (buffered.length === 0) return;
+      }
       const result = peekClientHello(buffered);
       if (result.kind === 'need-more') return;
       clearTimeout(timer);
       socket.removeListener('data', onData);
       socket.removeListener('error', onError);
       if (result.kind === 'not-tls') {
-        logger.debug({ remote: socket.remoteAddress }, 'public port: not a TLS ClientHello, closed');
+        logger.debug({ remote: clientAddress(socket) }, 'public port: not a TLS ClientHello, closed');
         socket.destroy();
         return;
       }

@@ -7,6 +7,7 @@ import { renderError } from '../../errors/render.ts';
 import type { ErrorCode } from '../../errors/catalogue.ts';
 import type { Logger } from '../../lib/log.ts';
 import { newCorrelationId } from '../../lib/ids.ts';
+import { clientAddress } from '../listen/client-address.ts';
 import { respondError, statusLine } from './respond-error.ts';
 import { abortRequest } from './request-abort.ts';
 
@@ -41,7 +42,7 @@ export function serveEdgeHttp1(server: https.Server, options: EdgeHttp1Options):
     refuse(socket, reason, err) {
       const code = REFUSAL_CODES[reason];
       const correlationId = newCorrelationId();
-      logger.info({ correlationId, code, parserError: err.code, remote: (socket as Socket).remoteAddress }, 'malformed request refused');
+      logger.info({ correlationId, code, parserError: err.code, remote: clientAddress(socket as Socket) }, 'malformed request refused');
       const page = renderError(code, correlationId, 'text/plain');
       socket.end(`${statusLine(page.status)}\r\ncontent-type: ${page.contentType}\r\ncontent-length: ${Buffer.byteLength(page.body)}\r\n`
         + `x-correlation-id: ${correlationId}\r\nx-drawbridge-error: ${code}\r\nconnection: close\r\n\r\n${page.body}`);
@@ -51,7 +52,7 @@ export function serveEdgeHttp1(server: https.Server, options: EdgeHttp1Options):
       abortRequest(req);
       if (err.code === 'ECONNRESET' || res.headersSent || res.destroyed) return void res.destroy();
       const correlationId = newCorrelationId();
-      logger.info({ correlationId, code: 'DB-HTTP-BAD-REQUEST', parserError: err.code, remote: req.socket.remoteAddress }, 'malformed request body: request aborted');
+      logger.info({ correlationId, code: 'DB-HTTP-BAD-REQUEST', parserError: err.code, remote: clientAddress(req.socket) }, 'malformed request body: request aborted');
       res.shouldKeepAlive = false;
       respondError(res, 'DB-HTTP-BAD-REQUEST', correlationId, 'the request body is malformed');
     },

@@ -2,6 +2,7 @@ import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import { withoutHopByHop } from '../../lib/http-headers.ts';
 import { APP_HEADER, REQUEST_ID_HEADER, IDENTITY_HEADER, UPGRADE_HEADER, ASSERTION_HEADER, encodeIdentity, type Identity } from '../../tunnel/protocol.ts';
 import type { App } from '../../store/types.ts';
+import { clientAddress } from '../listen/client-address.ts';
 
 /**
  * Headers a client may never set: our own metadata, and forwarding headers, which the edge sets itself. The edge is
@@ -33,7 +34,7 @@ export function buildStreamHeaders({ req, app, method, correlationId, identity, 
   headers[':path'] = req.url ?? '/';
   headers[':authority'] = app.externalHost;
   headers[':scheme'] = 'https';
-  headers['x-forwarded-for'] = req.socket.remoteAddress ?? '';
+  headers['x-forwarded-for'] = clientAddress(req.socket) ?? '';
   headers['x-forwarded-proto'] = 'https';
   headers['x-forwarded-host'] = req.headers.host ?? app.externalHost;
   headers[APP_HEADER] = app.id;

@@ -1,6 +1,7 @@
 /** Small HTTP helpers for the sign-in pages: bounded form bodies, responses with the security headers every page gets. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { renderError } from '../../errors/render.ts';
+import { clientAddress } from '../listen/client-address.ts';
 import type { ErrorCode } from '../../errors/catalogue.ts';
 
 export const MAX_FORM_BYTES = 16 * 1024;
@@ -95,7 +96,7 @@ export async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
 }
 
 export function clientIp(req: IncomingMessage): string | null {
-  return req.socket.remoteAddress ?? null;
+  return clientAddress(req.socket) ?? null;
 }
 
 export function userAgent(req: IncomingMessage): string | null {

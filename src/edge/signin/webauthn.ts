@@ -25,7 +25,7 @@ import { sign, unsign } from '../../identity/keys.ts';
 import { generateRecoveryCodes, hashRecoveryCode } from '../../identity/recovery-codes.ts';
 import { centralCookie, csrfValid, currentCentral, type Ctx } from './context.ts';
 import { CENTRAL_COOKIE, clearCookie, FLOW_COOKIE, parseCookies, serializeCookie } from './cookies.ts';
-import { readForm, redirect, sendError, sendHtml } from './http.ts';
+import { clientIp, readForm, redirect, sendError, sendHtml } from './http.ts';
 import type { SigninMethod } from './method.ts';
 import { passkeyAddedPage, passkeyPage, recoveryCodesPage } from './pages.ts';
 import { PASSKEY_SCRIPT_HASH } from './passkey-script.ts';
@@ -262,7 +262,7 @@ async function finishVerify(ctx: Ctx, host: SigninRequest, stateText: string | n
   const response = parseCredential<AuthenticationResponseJSON>(text);
   const limited = await ctx.accountLimiter.hit(`mfa:${central.tenantId}:${central.userId}`);
   const account = await directory.users.get(central.tenantId, central.userId);
-  const lock = account ? await ctx.lockout.bucket(central.tenantId, account.upn, account, host.req.socket.remoteAddress ?? null) : null;
+  const lock = account ? await ctx.lockout.bucket(central.tenantId, account.upn, account, clientIp(host.req)) : null;
   const locked = lock !== null && lock.remaining() > 0;
   let failure: string;
   if (locked) failure = 'account locked';
@@ -297,7 +297,7 @@ async function finishSignin(ctx: Ctx, host: SigninRequest, stateText: string | n
   const tenant = await resolveTenant(ctx, state?.tenantId ?? null);
   if (!tenant) return sendError(host.req, host.res, 'DB-SIGNIN-TENANT-UNKNOWN', host.correlationId, undefined, host.cookies);
   const response = parseCredential<AuthenticationResponseJSON>(text);
-  const byIp = await ctx.ipLimiter.hit(host.req.socket.remoteAddress ?? 'unknown');
+  const byIp = await ctx.ipLimiter.hit(clientIp(host.req) ?? 'unknown');
   let failure: string;
   let userId: string | undefined;
   if (!byIp.allowed) failure = 'rate limited';
@@ -313,7 +313,7 @@ async function finishSignin(ctx: Ctx, host: SigninRequest, stateText: string | n
         await writeLog(ctx, host.req, host.correlationId, { ...base, result: 'denied', code: 'DB-ACCESS-ACCOUNT-DISABLED' });
         return sendError(host.req, host.res, 'DB-ACCESS-ACCOUNT-DISABLED', host.correlationId, undefined, host.cookies);
       }
-      const lock = await ctx.lockout.bucket(tenant.id, user.upn, user, host.req.socket.remoteAddress ?? null);
+      const lock = await ctx.lockout.bucket(tenant.id, user.upn, user, clientIp(host.req));
       if (lock.remaining() > 0) {
         await writeLog(ctx, host.req, host.correlationId, { ...base, result: 'failure', code: 'DB-SIGNIN-LOCKED-OUT' });
         return showPage(ctx, host, 'signin', stateText, 403, { code: 'DB-SIGNIN-LOCKED-OUT', message: 'This account is locked for a while after too many failed attempts.' });

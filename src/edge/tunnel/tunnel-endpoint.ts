@@ -10,6 +10,7 @@ import { Tunnel, type TunnelRegistry } from './registry.ts';
 import type { ConfigPublisher } from './config-publisher.ts';
 import { watchHealth } from './health.ts';
 import { tlsProfileOptions } from '../listen/tls-profile.ts';
+import { clientAddress } from '../listen/client-address.ts';
 import { normalizeSerial } from '../../pki/serial.ts';
 import type { CertificateRenewer } from '../enroll/renewal.ts';
 
@@ -49,12 +50,12 @@ export function createTunnelServer(deps: TunnelEndpointDeps): tls.Server {
   });
   server.on('secureConnection', (socket) => {
     acceptTunnel(socket, deps).catch((err: Error) => {
-      logger.warn({ err: err.message, remote: socket.remoteAddress }, 'tunnel setup failed');
+      logger.warn({ err: err.message, remote: clientAddress(socket) }, 'tunnel setup failed');
       socket.destroy();
     });
   });
   server.on('tlsClientError', (err, socket) => {
-    logger.info({ err: err.message, remote: socket.remoteAddress, code: 'DB-TUNNEL-CERT-REFUSED' }, 'tunnel TLS handshake refused');
+    logger.info({ err: err.message, remote: clientAddress(socket), code: 'DB-TUNNEL-CERT-REFUSED' }, 'tunnel TLS handshake refused');
   });
   return server;
 }
@@ -78,8 +79,8 @@ async function acceptTunnel(socket: tls.TLSSocket, deps: TunnelEndpointDeps): Pr
 
   if (refusal !== null || row === null) {
     // Tell the connector why in the GOAWAY's debug data, so its log names the fix instead of "connection reset".
-    logger.warn({ connectorId, remote: socket.remoteAddress, code: 'DB-TUNNEL-CERT-REFUSED', reason: refusal }, 'tunnel refused');
-    if (row) void store.audit.append({ tenantId: row.tenantId, actor: 'edge', action: 'connector.refused', target: row.id, detail: { reason: refusal, address: socket.remoteAddress } });
+    logger.warn({ connectorId, remote: clientAddress(socket), code: 'DB-TUNNEL-CERT-REFUSED', reason: refusal }, 'tunnel refused');
+    if (row) void store.audit.append({ tenantId: row.tenantId, actor: 'edge', action: 'connector.refused', target: row.id, detail: { reason: refusal, address: clientAddress(socket) } });
     session.once('connect', () => {
       session.goaway(http2.constants.NGHTTP2_NO_ERROR, 0, Buffer.from(`DB-TUNNEL-CERT-REFUSED ${refusal}`));
       setTimeout(() => session.destroy(), 200).unref();
@@ -96,7 +97,7 @@ async function acceptTunnel(socket: tls.TLSSocket, deps: TunnelEndpointDeps): Pr
     certSerial: presented,
     groupId: row.groupId,
     session,
-    address: socket.remoteAddress ?? null,
+    address: clientAddress(socket) ?? null,
     version: info.version,
     hostname: info.hostname,
   });
