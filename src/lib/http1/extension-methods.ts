@@ -179,7 +179,11 @@ export function serveHttp1(server: http.Server, connectionEvent: 'connection' | 
 
   /** Carries the refused method through the sibling server when the refusal falls at a message boundary. */
   function moveToSibling(socket: Duplex, c: Connection): boolean {
-    if (c.head === null || c.open.some((e) => !e.req.complete)) return false;
+    // A boundary means nothing owed either way: every request complete and every response written. Moving while a
+    // response is still owed would let the sibling answer first, and the client would pair answers with the wrong
+    // requests.
+    while (c.open.length > 0 && c.open[0].req.complete && c.open[0].res.writableFinished) c.open.shift();
+    if (c.head === null || c.open.length > 0) return false;
     let bytes = c.head.length === 1 ? c.head[0] : Buffer.concat(c.head);
     // The parser skips empty lines between messages (RFC 9112 §2.2).
     let start = 0;
@@ -215,36 +219,80 @@ function destroyBoth(req: IncomingMessage, res: ServerResponse): void {
   res.destroy();
 }
 
+/** A connection the sibling server carries: the socket underneath, and how to let this carrier go. */
+interface Carrier {
+  raw: Duplex;
+  retire(): void;
+}
+const carriers = new WeakMap<Duplex, Carrier>();
+
 /**
  * A Duplex that yields `first` and then whatever the socket reads from now on: the first server's parser read the
- * socket, so the kept bytes are pushed through JS rather than unshifted.
+ * socket, so the kept bytes are pushed through JS rather than unshifted. A connection the sibling already carries
+ * that meets another extension method gets a new carrier over the same socket and the old one is retired (never a
+ * carrier of a carrier: one layer per request would cost memory and a stack frame per layer for every byte).
  */
 function replay(socket: Duplex, first: Buffer): Duplex {
+  const previous = carriers.get(socket);
+  const raw = previous?.raw ?? socket;
+  if (previous) previous.retire();
+  else detachHttpServer(raw);
+  let retired = false;
   const wrapper = new Duplex({
-    read() { socket.resume(); },
-    write(chunk, _enc, cb) { socket.write(chunk, cb); },
-    final(cb) { socket.end(); cb(); },
-    destroy(err, cb) { socket.destroy(err ?? undefined); cb(err); },
+    read() { if (!retired) raw.resume(); },
+    write(chunk, _enc, cb) {
+      if (retired) cb(new Error('connection moved on'));
+      else raw.write(chunk, cb);
+    },
+    final(cb) { if (!retired) raw.end(); cb(); },
+    destroy(err, cb) { if (!retired) raw.destroy(err ?? undefined); cb(err); },
   });
-  // Detach the first server's parser (its listeners are Node's socketOn*); TLS's own listeners stay.
+  const net = raw as Socket;
+  Object.defineProperty(wrapper, 'remoteAddress', { value: net.remoteAddress });
+  Object.defineProperty(wrapper, 'remotePort', { value: net.remotePort });
+  Object.defineProperty(wrapper, 'encrypted', { value: (raw as { encrypted?: boolean }).encrypted === true });
+  Object.assign(wrapper, {
+    // The server's idle and keep-alive timeouts run on the socket's timer; its 'timeout' is relayed below.
+    setTimeout: (ms: number, cb?: () => void) => {
+      if (!retired) net.setTimeout?.(ms);
+      if (cb) wrapper.once('timeout', cb);
+      return wrapper;
+    },
+    setNoDelay: () => wrapper,
+    setKeepAlive: () => wrapper,
+  });
+  const onData = (chunk: Buffer): void => { if (!wrapper.push(chunk)) raw.pause(); };
+  const onEnd = (): void => { wrapper.push(null); };
+  const onError = (e: Error): void => { wrapper.destroy(e); };
+  const onClose = (): void => { wrapper.destroy(); };
+  const onTimeout = (): void => { wrapper.emit('timeout'); };
+  raw.on('data', onData);
+  raw.on('end', onEnd);
+  raw.on('error', onError);
+  raw.on('close', onClose);
+  raw.on('timeout', onTimeout);
+  carriers.set(wrapper, {
+    raw,
+    retire() {
+      // Everything owed on the old carrier is written (moveToSibling's boundary): it only lets go of the socket.
+      retired = true;
+      raw.removeListener('data', onData);
+      raw.removeListener('end', onEnd);
+      raw.removeListener('error', onError);
+      raw.removeListener('close', onClose);
+      raw.removeListener('timeout', onTimeout);
+      wrapper.destroy();
+    },
+  });
+  queueMicrotask(() => wrapper.push(first));
+  return wrapper;
+}
+
+/** Detaches the first server's parser from the socket (its listeners are Node's socketOn*); TLS's own listeners stay. */
+function detachHttpServer(socket: Duplex): void {
   for (const event of ['data', 'end', 'error', 'close', 'timeout', 'drain']) {
     for (const listener of socket.listeners(event)) {
       if (/(^|\s)socketOn[A-Z]/.test((listener as { name: string }).name)) socket.removeListener(event, listener as () => void);
     }
   }
-  const net = socket as Socket;
-  Object.defineProperty(wrapper, 'remoteAddress', { value: net.remoteAddress });
-  Object.defineProperty(wrapper, 'remotePort', { value: net.remotePort });
-  Object.defineProperty(wrapper, 'encrypted', { value: true });
-  Object.assign(wrapper, {
-    setTimeout: (ms: number, cb?: () => void) => { net.setTimeout?.(ms, cb); return wrapper; },
-    setNoDelay: () => wrapper,
-    setKeepAlive: () => wrapper,
-  });
-  socket.on('data', (chunk: Buffer) => { if (!wrapper.push(chunk)) socket.pause(); });
-  socket.on('end', () => wrapper.push(null));
-  socket.on('error', (e) => wrapper.destroy(e));
-  socket.on('close', () => wrapper.destroy());
-  queueMicrotask(() => wrapper.push(first));
-  return wrapper;
 }
