@@ -111,8 +111,10 @@ export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res:
     const method = originalMethod(req);
     limitBodyIdle(req, res, method); // a stalled request body is aborted (edge/listen/body-idle.ts)
     const withBody = hasRequestBody(req);
-    const unknownLength = req.headers['content-length'] === undefined;
     const headers = buildStreamHeaders({ req, app, method, correlationId, identity, assertion: assertionFor(deps, app, identity) });
+    // Judged by what the connector receives, never by the client's head: a Content-Length named in Connection is
+    // dropped from the stream, and the connector then needs the end trailer like for any body of unknown length.
+    const unknownLength = headers['content-length'] === undefined;
     const tried = new Set<string>();
     let bodyStarted = false;
     let current: ClientHttp2Stream | null = null;
