@@ -2,16 +2,15 @@ import { parseArgs } from 'node:util';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { stringify as toYaml } from 'yaml';
 import { createDevCertificates } from '../pki/dev-certs.ts';
 import { register } from '../connector/enroll/register.ts';
 import { CONNECTOR_VERSION } from '../connector/connector.ts';
 import { AdminClient } from './admin-client.ts';
 import type { App, ConnectorGroup, Tenant, Connector } from '../store/types.ts';
 import { DevSupervisor } from './dev-supervisor.ts';
+import { startDevEdges, type DevEdges } from './dev-edges.ts';
 import { onShutdown } from './signals.ts';
 import { openStore } from '../store/open.ts';
-import { openDirectory } from '../edge/signin/extension.ts';
 import { seedDemoDirectory, type DemoUser } from '../edge/signin/seed.ts';
 
 const HELP = `drawbridge dev — the whole product on one machine (what "npm start" runs)
@@ -32,13 +31,18 @@ Options:
   --admin-port N     Admin API port (default 8444; 0 = any free port)
   --domain D         Edge domain with two labels or more (default apps.localhost)
   --connectors N     Connectors in the group (default 2)
+  --edges N          Edge nodes (default 1: SQLite, nothing else needed). N > 1 runs a cluster: N nodes on
+                     PostgreSQL (DRAWBRIDGE_PG_URL, default postgresql://127.0.0.1:5432/postgres; a schema per
+                     state dir) and Redis (DRAWBRIDGE_REDIS_URL, default redis://127.0.0.1:6379) behind Debian's
+                     haproxy on the public port (PROXY protocol v2 from 127.0.0.2, health checks on /healthz)
   --trusted-proxy A  A load balancer address or CIDR range that sends the PROXY protocol (repeatable;
                      listen.trustedProxies, docs/architecture.md "Behind a load balancer")
   -h, --help         Show this help
 
 dev.json: { edgeUrl, adminUrl, adminToken, caCertPath, apps: [{ name, externalUrl, preAuth }],
             connectors: [{ id, pid, group, metricsUrl }], sampleApps: [{ name, pid, internalUrl }],
-            users: [{ username, password, totpSecret?, note }], edgePid, tenant }   (rewritten when a child restarts)
+            users: [{ username, password, totpSecret?, note }], edgePid, edges: [{ id, pid, url }], tenant }
+          (rewritten when a child restarts; an edge's url reaches that node directly, not through haproxy)
 `;
 
 const TENANT = 'contoso';
@@ -48,18 +52,21 @@ export async function runDev(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: {
     'state-dir': { type: 'string', default: '.state/dev' }, port: { type: 'string', default: '8443' },
     'admin-port': { type: 'string', default: '8444' }, domain: { type: 'string', default: 'apps.localhost' },
-    connectors: { type: 'string', default: '2' }, 'trusted-proxy': { type: 'string', multiple: true, default: [] }, help: { type: 'boolean', short: 'h' },
+    connectors: { type: 'string', default: '2' }, edges: { type: 'string', default: '1' }, 'trusted-proxy': { type: 'string', multiple: true, default: [] }, help: { type: 'boolean', short: 'h' },
   } });
   if (values.help) { process.stdout.write(HELP); return 0; }
   const stateDir = path.resolve(values['state-dir']);
   const domain = values.domain;
   const connectorCount = Number(values.connectors);
+  const edgeCount = Number(values.edges);
+  if (!Number.isInteger(edgeCount) || edgeCount < 1 || edgeCount > 16) { process.stderr.write('drawbridge dev: --edges takes 1 to 16\n'); return 2; }
   const logs = path.join(stateDir, 'logs');
   await mkdir(logs, { recursive: true, mode: 0o700 });
   const step = (msg: string): void => { process.stdout.write(`• ${msg}\n`); };
   const supervisor = new DevSupervisor(step);
   // Connectors first (they drain), then the apps, then the edge.
-  const stopAll = (): Promise<void> => supervisor.stopAll('connector');
+  let stopEdges = async (): Promise<void> => {};
+  const stopAll = async (): Promise<void> => { await supervisor.stopAll('connector'); await stopEdges(); };
   // Once written, dev.json follows restarts (new pids).
   let writeDevJson: (() => Promise<void>) | null = null;
   const rewriteDevJson = (): void => { writeDevJson?.().catch((err: Error) => step(`could not rewrite dev.json: ${err.message}`)); };
@@ -69,18 +76,12 @@ export async function runDev(argv: string[]): Promise<number> {
     step(`certificates for *.${domain} (local CA)`);
     const certs = await createDevCertificates(path.join(stateDir, 'certs'), domain);
 
-    const configFile = path.join(stateDir, 'edge.yaml');
-    await writeFile(configFile, toYaml({
-      stateDir: path.join(stateDir, 'edge'), domain,
-      listen: { host: '127.0.0.1', port: Number(values.port), trustedProxies: values['trusted-proxy'] },
-      tls: [{ certFile: certs.certPath, keyFile: certs.keyPath }],
-      admin: { host: '127.0.0.1', port: Number(values['admin-port']) },
-    }));
-    step('starting the edge');
-    const edge = (await supervisor.start<{ publicPort: number; adminPort: number; adminToken: string }>({
-      name: 'the edge', kind: 'edge', args: ['edge', '--config', configFile], logFile: path.join(logs, 'edge.log'), policy: 'never',
-    })).current;
-    const { publicPort, adminPort, adminToken } = edge.ready;
+    const cluster = await startDevEdges({
+      count: edgeCount, stateDir, logs, domain, port: Number(values.port), adminPort: Number(values['admin-port']), certs,
+      trustedProxies: values['trusted-proxy'], supervisor, step,
+    });
+    stopEdges = cluster.stop;
+    const { publicPort, adminPort, adminToken } = cluster;
     const portSuffix = publicPort === 443 ? '' : `:${publicPort}`;
     const externalUrlOf = (name: string): string => `https://${name}-${TENANT}.${domain}${portSuffix}`;
     const adminUrl = `http://127.0.0.1:${adminPort}`;
@@ -129,7 +130,7 @@ export async function runDev(argv: string[]): Promise<number> {
     });
 
     step('seeding the demo directory (alice, bob, carol, dave)');
-    const users = await seedDirectory(path.join(stateDir, 'edge'), tenant.id, hr.id);
+    const users = await seedDirectory(cluster.store, tenant.id, hr.id);
 
     const connectors: { id: string; pid: number; group: string; metricsUrl: string }[] = [];
     for (let i = 1; i <= connectorCount; i++) {
@@ -170,7 +171,8 @@ export async function runDev(argv: string[]): Promise<number> {
       connectors,
       sampleApps,
       users,
-      edgePid: edge.process.pid,
+      edgePid: cluster.edges[0].pid,
+      edges: cluster.edges,
       tenant: TENANT,
     };
     writeDevJson = () => writeFile(path.join(stateDir, 'dev.json'), JSON.stringify(devJson, null, 2) + '\n', { mode: 0o600 });
@@ -203,10 +205,10 @@ Logs: ${logs}/   ·   Ctrl-C stops everything.
  * Seeds the demo users straight into the edge's database (SQLite allows a second writer; the directory is read per
  * sign-in, so the running edge sees them at once). Apps go through the admin API so the edge's routing updates.
  */
-async function seedDirectory(edgeStateDir: string, tenantId: string, appId: string): Promise<DemoUser[]> {
-  const store = await openStore({ kind: 'sqlite', stateDir: edgeStateDir });
+async function seedDirectory(where: DevEdges['store'], tenantId: string, appId: string): Promise<DemoUser[]> {
+  const store = await openStore(where);
   try {
-    return (await seedDemoDirectory(openDirectory(store, edgeStateDir), tenantId, appId)).users;
+    return (await seedDemoDirectory(store.directory, tenantId, appId)).users;
   } finally {
     await store.close();
   }

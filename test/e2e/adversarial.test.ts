@@ -2,6 +2,8 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import tls from 'node:tls';
 import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { startDevStack, type DevStack } from '../helpers/dev-stack.ts';
 import { startLoggingBackend, type LoggingBackend } from '../fixtures/logging-backend.ts';
 
@@ -215,6 +217,21 @@ describe('adversarial: HTTP/1.1 framing at the edge', { timeout: 240_000 }, () =
     assert.deepEqual(seen(), []);
   });
 
+  it('clients that hang up or break their body before the answer never count against a tunnel', async () => {
+    backend.requests.length = 0;
+    const ejectedBefore = ejections(stack);
+    // Another user's POST is waiting for its (slow) answer: an ejected tunnel would fail it with 502.
+    const victim = exchange(`POST /slow-headers HTTP/1.1\r\nHost: ${host}\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok`, { waitMs: 20_000 });
+    await backend.waitFor(1);
+    await Promise.all([
+      ...Array.from({ length: 12 }, () => exchange(`GET /slow-headers HTTP/1.1\r\nHost: ${host}\r\n\r\n`, { destroyAfterMs: 300 })),
+      ...Array.from({ length: 6 }, () => exchange([`POST /broken HTTP/1.1\r\nHost: ${host}\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc`, 'def\r\n0\r\n\r\n'], { gapMs: 200 })),
+    ]);
+    const answer = await victim;
+    assert.deepEqual([statuses(answer), codes(answer)], [['200'], []], heads(answer));
+    assert.equal(ejections(stack) - ejectedBefore, 0, 'no tunnel may be ejected by what clients do');
+  });
+
   it('too many headers get 431 at the edge and never count against a tunnel', async () => {
     backend.requests.length = 0;
     const many = Array.from({ length: 600 }, (_, i) => `x-h${i}: ${i}\r\n`).join('');
@@ -230,6 +247,11 @@ describe('adversarial: HTTP/1.1 framing at the edge', { timeout: 240_000 }, () =
     assert.deepEqual(seen(), ['GET /fine ']);
   });
 });
+
+/** Tunnel ejections the edge has logged so far. */
+function ejections(stack: DevStack): number {
+  return (readFileSync(path.join(stack.dir, 'logs', 'edge.log'), 'utf8').match(/"msg":"tunnel ejected"/g) ?? []).length;
+}
 
 async function tenantIdOf(stack: DevStack): Promise<string> {
   const tenants = await stack.admin<{ items: { id: string; name: string }[] }>('GET', '/tenants');

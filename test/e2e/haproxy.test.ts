@@ -1,11 +1,11 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
+import { haproxyAvailable, startHaproxy, type RunningHaproxy } from '../../src/cli/haproxy.ts';
 import { startDevStack, logsOf, url, type DevStack } from '../helpers/dev-stack.ts';
 import { Client, formValue } from './identity-harness.ts';
 
@@ -14,15 +14,15 @@ import { Client, formValue } from './identity-harness.ts';
  * the edge, health-checking it over TLS and sending PROXY protocol v2. haproxy reaches the edge from 127.0.0.2, the
  * only trusted address; clients come from 127.0.0.5 (through haproxy) or 127.0.0.9 (straight to the edge).
  */
-const HAPROXY = spawnSync('haproxy', ['-v']).error ? null : 'haproxy';
+const HAPROXY = haproxyAvailable();
 const PROXY_SOURCE = '127.0.0.2';
 const CLIENT = '127.0.0.5';
 const STRANGER = '127.0.0.9';
 
 describe('haproxy in front of the edge (PROXY protocol v2)', { timeout: 300_000, skip: HAPROXY ? false : 'haproxy is not on PATH (apt-get install haproxy; .ci/run installs it)' }, () => {
   let stack: DevStack;
-  let haproxy: ChildProcess | null = null;
-  let haproxyOutput = '';
+  let haproxy: RunningHaproxy | null = null;
+  const serverState = async (): Promise<{ status: string; check: string } | null> => (await haproxy!.serverStates()).get('edge1') ?? null;
   let dir: string;
   let frontendPort: number;
   let edgePort: number;
@@ -32,29 +32,23 @@ describe('haproxy in front of the edge (PROXY protocol v2)', { timeout: 300_000,
     edgePort = stack.publicPort;
     dir = await mkdtemp(path.join(os.tmpdir(), 'drawbridge-haproxy-'));
     frontendPort = await freePort();
-    await writeFile(path.join(dir, 'haproxy.cfg'), haproxyConfig({ frontendPort, edgePort, statsSocket: path.join(dir, 'stats.sock') }));
-    haproxy = spawn('haproxy', ['-db', '-f', path.join(dir, 'haproxy.cfg')], { stdio: ['ignore', 'pipe', 'pipe'] });
-    haproxy.stdout?.on('data', (d: Buffer) => { haproxyOutput += d.toString(); });
-    haproxy.stderr?.on('data', (d: Buffer) => { haproxyOutput += d.toString(); });
+    haproxy = await startHaproxy(dir, {
+      bind: { host: '127.0.0.1', port: frontendPort }, servers: [{ name: 'edge1', host: '127.0.0.1', port: edgePort }],
+      source: PROXY_SOURCE, healthHost: 'login.apps.localhost', statsSocket: path.join(dir, 'stats.sock'),
+    });
     // Up once its first health check (a LOCAL PROXY header, then TLS and GET /healthz) passed.
-    await waitFor(async () => (await serverState(dir))?.check === 'L7OK', 30_000, 'haproxy to see the edge healthy');
+    await waitFor(async () => (await serverState())?.check === 'L7OK', 30_000, 'haproxy to see the edge healthy');
   });
 
   after(async () => {
-    if (haproxy && haproxy.exitCode === null && haproxy.signalCode === null) {
-      const exited = new Promise((r) => haproxy!.once('exit', r));
-      haproxy.kill('SIGTERM');
-      const timer = setTimeout(() => haproxy!.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await haproxy?.stop();
     await stack?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   it('the health check passes over TLS with the PROXY header haproxy sends (LOCAL)', async () => {
-    const state = await serverState(dir);
-    assert.equal(state?.status, 'UP', haproxyOutput);
+    const state = await serverState();
+    assert.equal(state?.status, 'UP', haproxy?.output());
     assert.equal(state?.check, 'L7OK');
   });
 
@@ -102,58 +96,17 @@ describe('haproxy in front of the edge (PROXY protocol v2)', { timeout: 300_000,
 
   it('a draining edge fails its health check: haproxy takes it out', async () => {
     process.kill(stack.dev.edgePid, 'SIGTERM');
-    await waitFor(async () => (await serverState(dir))?.status.startsWith('DOWN') ?? false, 30_000, 'haproxy to mark the edge down');
+    await waitFor(async () => (await serverState())?.status.startsWith('DOWN') ?? false, 30_000, 'haproxy to mark the edge down');
   });
 
   async function waitFor(check: () => Promise<boolean>, ms: number, what: string): Promise<void> {
     const deadline = Date.now() + ms;
     while (!(await check().catch(() => false))) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n--- haproxy\n${haproxyOutput}\n${logsOf(stack.dir)}`);
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n--- haproxy\n${haproxy?.output()}\n${logsOf(stack.dir)}`);
       await new Promise((r) => setTimeout(r, 200));
     }
   }
 });
-
-function haproxyConfig(o: { frontendPort: number; edgePort: number; statsSocket: string }): string {
-  return `global
-  stats socket ${o.statsSocket} mode 600 level admin
-
-defaults
-  mode tcp
-  timeout connect 5s
-  timeout client 60s
-  timeout server 60s
-  retries 3
-  option redispatch
-
-frontend public
-  bind 127.0.0.1:${o.frontendPort}
-  default_backend edges
-
-backend edges
-  option httpchk
-  http-check send meth GET uri /healthz ver HTTP/1.1 hdr Host login.apps.localhost
-  http-check expect status 200
-  server edge1 127.0.0.1:${o.edgePort} source ${PROXY_SOURCE} send-proxy-v2 check check-ssl verify none check-sni login.apps.localhost inter 500 fall 2 rise 1
-`;
-}
-
-/** haproxy's view of the edge server: status (UP, DOWN …) and the last check's result (L7OK …). */
-async function serverState(dir: string): Promise<{ status: string; check: string } | null> {
-  const csv = await new Promise<string>((resolve, reject) => {
-    const socket = net.connect(path.join(dir, 'stats.sock'));
-    let out = '';
-    socket.on('connect', () => socket.write('show stat\n'));
-    socket.on('data', (d: Buffer) => { out += d.toString(); });
-    socket.on('end', () => resolve(out));
-    socket.on('error', reject);
-  });
-  const [head, ...rows] = csv.trim().split('\n');
-  const columns = head.replace(/^# /, '').split(',');
-  const row = rows.map((r) => r.split(',')).find((r) => r[columns.indexOf('svname')] === 'edge1');
-  if (!row) return null;
-  return { status: row[columns.indexOf('status')], check: row[columns.indexOf('check_status')] };
-}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

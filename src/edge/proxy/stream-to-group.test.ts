@@ -130,6 +130,25 @@ test('resets a request can cause never count against the tunnel\'s health; other
   assert.equal(failures, 1);
 });
 
+test('a stream the edge cancelled because its client left never counts against the tunnel, and is not retried', () => {
+  const a = fakeTunnel('a', 'g');
+  const b = fakeTunnel('b', 'g');
+  const registry = new TunnelRegistry();
+  registry.add(a.tunnel);
+  registry.add(b.tunnel);
+  let failures = 0;
+  for (const t of [a, b]) t.tunnel.watchedBy({ streamFailed: () => { failures++; }, streamSucceeded: () => {} });
+  for (let i = 0; i < 5; i++) {
+    let clientGone = false;
+    const outcome = run(registry, { wanted: () => !clientGone });
+    clientGone = true;
+    last(outcome.opened[0] === 'a' ? a : b).reset(http2.constants.NGHTTP2_CANCEL);
+    assert.equal(outcome.opened.length, 1, 'no further attempt for a client that left');
+    assert.deepEqual(outcome.failures, []);
+  }
+  assert.equal(failures, 0);
+});
+
 function last_reset(registry: TunnelRegistry, t: ReturnType<typeof fakeTunnel>, code: number): void {
   run(registry, { idempotent: false });
   last(t).reset(code);

@@ -130,6 +130,13 @@ export function streamToGroup(registry: TunnelRegistry, request: GroupStreamRequ
     stream.once('close', () => {
       stopAwaiting();
       if (settled) return;
+      // The edge cancelled it (the client hung up, or its body broke or stalled): nothing the connector did, so it
+      // never counts against the tunnel; a dozen clients hanging up would otherwise eject every tunnel.
+      if (!request.wanted()) {
+        settled = true;
+        handlers.onAbandon?.(stream);
+        return;
+      }
       // The tunnel died, the connector refused the stream (it sent GOAWAY: an older connector, or one closing), or reset
       // it, before answering.
       const refused = stream.rstCode === NGHTTP2_REFUSED_STREAM;

@@ -101,6 +101,29 @@ describe('lib/http1 extension methods', { timeout: 120_000 }, () => {
     client.socket.destroy();
   });
 
+  it('carries an extension method whose request line arrives in several pieces', async () => {
+    const client = await connect();
+    for (const piece of ['RDG_OUT', '_DATA /split HT', 'TP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n']) {
+      client.socket.write(piece);
+      await sleep(100);
+    }
+    const response = await client.next();
+    assert.match(response, /^HTTP\/1\.1 200 [\s\S]*RDG_OUT_DATA \/split$/, response);
+    client.socket.destroy();
+  });
+
+  it('answers 414 to an extension method whose request line outgrows the head limit', async () => {
+    const client = await connect();
+    client.socket.write('FOO_BAR /');
+    for (let i = 0; i < 5 && !client.socket.destroyed; i++) {
+      await sleep(50);
+      client.socket.write('a'.repeat(8_192));
+    }
+    const response = await client.next();
+    assert.match(response, /^HTTP\/1\.1 400 [\s\S]*x-reason: uri-too-long/, response);
+    client.socket.destroy();
+  });
+
   it('closes a connection that carried an extension method once it idles past keepAliveTimeout', async () => {
     const client = await connect();
     client.socket.write('FOO_BAR /idle HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n');

@@ -26,7 +26,7 @@ import type { Socket } from 'node:net';
 const METHOD_HEADER = `x-drawbridge-m-${randomBytes(8).toString('hex')}`;
 /** RFC 9110 token characters. */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}$/;
-const CRLF = 0x0a;
+const LF = 0x0a;
 
 export type ParserError = NodeJS.ErrnoException & { rawPacket?: Buffer; bytesParsed?: number };
 
@@ -75,6 +75,8 @@ interface Connection {
   headBytes: number;
   /** The connection moved to the sibling server; the first server's parser is dead for it. */
   movedOn: boolean;
+  /** An extension method's request line is still arriving (split across reads); the server's parser is detached. */
+  awaitingLine: boolean;
   /** An answer waits for the open responses to finish. */
   pendingRefusal: (() => void) | null;
 }
@@ -118,11 +120,11 @@ export function serveHttp1(server: http.Server, connectionEvent: 'connection' | 
   return { sibling };
 
   function watch(socket: Duplex): void {
-    const c: Connection = { open: [], head: null, headBytes: 0, movedOn: false, pendingRefusal: null };
+    const c: Connection = { open: [], head: null, headBytes: 0, movedOn: false, awaitingLine: false, pendingRefusal: null };
     connections.set(socket, c);
     // Runs before the parser sees the chunk: decides whether this chunk starts at a message boundary.
     socket.prependListener('data', (chunk: Buffer) => {
-      if (c.movedOn) return;
+      if (c.movedOn || c.awaitingLine) return;
       while (c.open.length > 0 && c.open[0].req.complete && c.open[0].res.writableFinished) c.open.shift();
       const framing = c.open.length > 0 && !c.open[c.open.length - 1].req.complete;
       if (framing) {
@@ -157,6 +159,7 @@ export function serveHttp1(server: http.Server, connectionEvent: 'connection' | 
   function onClientError(err: ParserError, socket: Duplex): void {
     const c = connections.get(socket);
     if (!c || c.movedOn || socket.destroyed || socket.writableEnded) return;
+    c.awaitingLine = false; // a request line that never ended: timed out
     if (err.code === 'ECONNRESET' || err.code === 'EPIPE') return void socket.destroy();
     if (err.code === 'HPE_INVALID_METHOD' && moveToSibling(socket, c)) return;
     const inBody = c.open.find((e) => !e.req.complete);
@@ -184,16 +187,41 @@ export function serveHttp1(server: http.Server, connectionEvent: 'connection' | 
     // requests.
     while (c.open.length > 0 && c.open[0].req.complete && c.open[0].res.writableFinished) c.open.shift();
     if (c.head === null || c.open.length > 0) return false;
-    let bytes = c.head.length === 1 ? c.head[0] : Buffer.concat(c.head);
-    // The parser skips empty lines between messages (RFC 9112 §2.2).
-    let start = 0;
-    while (start < bytes.length && (bytes[start] === 0x0d || bytes[start] === CRLF)) start++;
-    bytes = bytes.subarray(start);
-    const space = bytes.indexOf(0x20);
-    const lineEnd = bytes.indexOf(CRLF);
-    if (space <= 0 || lineEnd < space) return false; // the whole request line is needed (sent in one go by real clients)
-    const method = bytes.subarray(0, space).toString('latin1');
-    if (!TOKEN.test(method) || (http.METHODS as readonly string[]).includes(method)) return false;
+    const line = requestLine(c.head.length === 1 ? c.head[0] : Buffer.concat(c.head));
+    if (line === null) return false;
+    if (line === 'partial') return awaitRequestLine(socket, c);
+    carry(socket, c, line);
+    return true;
+  }
+
+  /**
+   * The parser refuses a method at its first unknown byte, often before the request line is complete (a line split
+   * across TLS records or writes). The server's parser is detached and the line is collected here, within the head
+   * limit; the server's header timeout still runs (its 'clientError' answers 408).
+   */
+  function awaitRequestLine(socket: Duplex, c: Connection): boolean {
+    c.awaitingLine = true;
+    detachHttpServer(socket);
+    const onData = (chunk: Buffer): void => {
+      if (!c.awaitingLine || c.head === null) return void socket.removeListener('data', onData);
+      c.head.push(chunk);
+      c.headBytes += chunk.length;
+      const line = requestLine(Buffer.concat(c.head));
+      if (line === 'partial' && c.headBytes <= options.maxHeadBytes) return;
+      c.awaitingLine = false;
+      socket.removeListener('data', onData);
+      if (line !== null && line !== 'partial') return carry(socket, c, line);
+      const reason: RefusalReason = line === 'partial' ? 'uri-too-long' : 'malformed';
+      options.refuse(socket, reason, Object.assign(new Error('request line refused'), { code: line === 'partial' ? 'HPE_HEADER_OVERFLOW' : 'HPE_INVALID_METHOD' }));
+    };
+    socket.on('data', onData);
+    socket.once('end', () => { if (c.awaitingLine) socket.destroy(); });
+    return true;
+  }
+
+  /** Moves the connection to the sibling with the request line's method rewritten (its real token in a header). */
+  function carry(socket: Duplex, c: Connection, line: RequestLine): void {
+    const { bytes, space, lineEnd, method } = line;
     const headersStart = lineEnd + 1;
     const rewritten = Buffer.concat([
       Buffer.from('POST'), bytes.subarray(space, headersStart),
@@ -202,15 +230,40 @@ export function serveHttp1(server: http.Server, connectionEvent: 'connection' | 
     c.movedOn = true;
     c.head = null;
     sibling.emit('connection', replay(socket, rewritten));
-    return true;
   }
+}
+
+interface RequestLine {
+  /** The kept bytes without the empty lines before the message. */
+  bytes: Buffer;
+  space: number;
+  lineEnd: number;
+  method: string;
+}
+
+/**
+ * The extension method's request line in the kept bytes: complete, still arriving ('partial'), or null when there is
+ * nothing to carry (not a token, a method the parser knows, no target).
+ */
+function requestLine(kept: Buffer): RequestLine | 'partial' | null {
+  // The parser skips empty lines between messages (RFC 9112 §2.2).
+  let start = 0;
+  while (start < kept.length && (kept[start] === 0x0d || kept[start] === LF)) start++;
+  const bytes = kept.subarray(start);
+  const space = bytes.indexOf(0x20);
+  const lineEnd = bytes.indexOf(LF);
+  const method = bytes.subarray(0, space < 0 ? (lineEnd < 0 ? bytes.length : lineEnd) : space).toString('latin1');
+  if (!TOKEN.test(method) || (http.METHODS as readonly string[]).includes(method)) return null;
+  if (lineEnd < 0) return 'partial';
+  if (space <= 0 || lineEnd < space) return null;
+  return { bytes, space, lineEnd, method };
 }
 
 /** The header block overflowed before its request line ended: the target itself is too long (RFC 9112 §3). */
 function requestLineOverflowed(c: Connection): boolean {
   if (c.head === null) return false;
   const first = c.head[0];
-  const lineEnd = first.indexOf(CRLF);
+  const lineEnd = first.indexOf(LF);
   return lineEnd < 0 ? c.headBytes >= 8192 : lineEnd >= 8192;
 }
 
