@@ -1,6 +1,7 @@
 import { writeFile, mkdir } from 'node:fs/promises';
 import { createHash, randomBytes } from 'node:crypto';
 import path from 'node:path';
+import net from 'node:net';
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import { stringify as toYaml } from 'yaml';
@@ -80,6 +81,8 @@ async function startCluster(o: DevEdgesOptions): Promise<DevEdges> {
   const name = `drawbridge_dev_${createHash('sha256').update(o.stateDir).digest('hex').slice(0, 10)}`;
   const storeUrl = await ensureSchema(pgUrl, name);
   const adminToken = `dba_${randomBytes(24).toString('base64url')}`;
+  // The nodes must know the public port (their external URLs) before haproxy takes it.
+  const port = o.port === 0 ? await freePort() : o.port;
   o.step(`${o.count} edge nodes on PostgreSQL (${redact(pgUrl)}, schema ${name}) and Redis (${redisUrl})`);
 
   const startNode = async (i: number, adminPort: number): Promise<DevEdge & { publicPort: number; adminPort: number }> => {
@@ -87,7 +90,7 @@ async function startCluster(o: DevEdgesOptions): Promise<DevEdges> {
     const configFile = path.join(o.stateDir, `${id}.yaml`);
     await mkdir(path.join(o.stateDir, id), { recursive: true, mode: 0o700 });
     await writeFile(configFile, toYaml({
-      stateDir: path.join(o.stateDir, id), domain: o.domain, publicPort: o.port,
+      stateDir: path.join(o.stateDir, id), domain: o.domain, publicPort: port,
       listen: { host: '127.0.0.1', port: 0, trustedProxies: [`${HAPROXY_SOURCE}/32`, ...o.trustedProxies] },
       tls: [{ certFile: o.certs.certPath, keyFile: o.certs.keyPath }],
       admin: { host: '127.0.0.1', port: adminPort, token: adminToken },
@@ -105,18 +108,18 @@ async function startCluster(o: DevEdgesOptions): Promise<DevEdges> {
   const rest = await Promise.all(Array.from({ length: o.count - 1 }, (_, k) => startNode(k + 2, 0)));
   const nodes = [first, ...rest];
 
-  o.step(`haproxy on port ${o.port} in front of ${nodes.map((n) => n.id).join(', ')}`);
+  o.step(`haproxy on port ${port} in front of ${nodes.map((n) => n.id).join(', ')}`);
   const dir = path.join(o.stateDir, 'haproxy');
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const haproxy: RunningHaproxy = await startHaproxy(dir, {
-    bind: { host: '127.0.0.1', port: o.port },
+    bind: { host: '127.0.0.1', port },
     servers: nodes.map((n) => ({ name: n.id, host: '127.0.0.1', port: n.publicPort })),
     source: HAPROXY_SOURCE, healthHost: `login.${o.domain}`, statsSocket: path.join(dir, 'stats.sock'),
   });
   await waitFor(async () => [...(await haproxy.serverStates()).values()].filter((s) => s.status === 'UP').length === nodes.length, 30_000,
     () => `haproxy did not see every node healthy:\n${haproxy.output()}`);
   return {
-    publicPort: o.port, adminPort: first.adminPort, adminToken,
+    publicPort: port, adminPort: first.adminPort, adminToken,
     edges: nodes.map(({ id, pid, url }) => ({ id, pid, url })),
     store: { kind: 'postgres', url: storeUrl },
     stop: () => haproxy.stop(),
@@ -128,7 +131,7 @@ async function startCluster(o: DevEdgesOptions): Promise<DevEdges> {
  * servers). A missing one is named, with how to start it.
  */
 async function requireClusterServices(): Promise<{ pgUrl: string; redisUrl: string }> {
-  const pgUrl = process.env.DRAWBRIDGE_PG_URL ?? 'postgresql://127.0.0.1:5432/postgres';
+  const pgUrl = process.env.DRAWBRIDGE_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
   const redisUrl = process.env.DRAWBRIDGE_REDIS_URL ?? 'redis://127.0.0.1:6379';
   const client = new pg.Client({ connectionString: pgUrl, connectionTimeoutMillis: 3_000 });
   try {
@@ -162,6 +165,18 @@ async function ensureSchema(pgUrl: string, schema: string): Promise<string> {
   const url = new URL(pgUrl);
   url.searchParams.set('options', `-c search_path=${schema}`);
   return url.toString();
+}
+
+/** A free loopback port for haproxy when the public port is 0 (haproxy itself cannot report the one it took). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 function redact(url: string): string {

@@ -32,7 +32,7 @@ Options:
   --domain D         Edge domain with two labels or more (default apps.localhost)
   --connectors N     Connectors in the group (default 2)
   --edges N          Edge nodes (default 1: SQLite, nothing else needed). N > 1 runs a cluster: N nodes on
-                     PostgreSQL (DRAWBRIDGE_PG_URL, default postgresql://127.0.0.1:5432/postgres; a schema per
+                     PostgreSQL (DRAWBRIDGE_PG_URL, default postgres://postgres@127.0.0.1:5432/postgres; a schema per
                      state dir) and Redis (DRAWBRIDGE_REDIS_URL, default redis://127.0.0.1:6379) behind Debian's
                      haproxy on the public port (PROXY protocol v2 from 127.0.0.2, health checks on /healthz)
   --trusted-proxy A  A load balancer address or CIDR range that sends the PROXY protocol (repeatable;

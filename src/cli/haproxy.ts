@@ -82,7 +82,7 @@ export async function startHaproxy(dir: string, options: HaproxyOptions): Promis
   };
 }
 
-async function serverStates(statsSocket: string): Promise<Map<string, { status: string; check: string }>> {
+export async function serverStates(statsSocket: string): Promise<Map<string, { status: string; check: string }>> {
   const csv = await new Promise<string>((resolve, reject) => {
     const socket = net.connect(statsSocket);
     let out = '';
