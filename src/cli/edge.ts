@@ -1,6 +1,9 @@
 import { parseArgs } from 'node:util';
+import cluster from 'node:cluster';
+import os from 'node:os';
+import { superviseWorkers, workersRefusal, WORKER_INDEX_ENV, ADMIN_TOKEN_ENV } from './edge-workers.ts';
 import { loadEdgeConfig } from '../config/edge-config.ts';
-import { startEdge } from '../edge/edge.ts';
+import { startEdge, resolveAdminToken } from '../edge/edge.ts';
 import { createLogger } from '../lib/log.ts';
 import { onShutdown, notifyParent } from './signals.ts';
 import { edgeExtensions } from './edge-extensions.ts';
@@ -18,6 +21,10 @@ Options:
       --port N          Override listen.port (0 = any free port)
       --admin-port N    Override admin.port (0 = any free port)
       --drain-seconds S On SIGTERM, let in-flight requests finish for up to S seconds (default ${EDGE_DRAIN_SECONDS})
+      --workers N       Edge nodes in this machine's processes, sharing the public and admin ports (default: the
+                        number of cores when store is postgres and sessions redis, else 1). Each worker is a node
+                        of its own: own tunnels, own entry in the node registry, reached directly on its own port
+      --worker-port P   Direct port of worker 1 (worker i takes P + i - 1; default any free port)
   -h, --help            Show this help
 
 Users and connectors share the one public port: connectors are told apart by TLS ALPN and must present
@@ -28,6 +35,7 @@ export async function runEdge(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: {
     config: { type: 'string', short: 'c' }, port: { type: 'string' }, 'admin-port': { type: 'string' },
     'drain-seconds': { type: 'string', default: String(EDGE_DRAIN_SECONDS) }, help: { type: 'boolean', short: 'h' },
+    workers: { type: 'string' }, 'worker-port': { type: 'string' },
   } });
   if (values.help) { process.stdout.write(HELP); return 0; }
   if (!values.config) { process.stderr.write(`drawbridge edge: --config is required\n\n${HELP}`); return 2; }
@@ -35,8 +43,34 @@ export async function runEdge(argv: string[]): Promise<number> {
   if (values.port !== undefined) config.listen.port = Number(values.port);
   if (values['admin-port'] !== undefined) config.admin.port = Number(values['admin-port']);
   const logger = createLogger('edge', config.log.level);
-  const edge = await startEdge(config, logger, edgeExtensions);
-  notifyParent({ event: 'ready', publicPort: edge.publicPort, adminPort: edge.adminPort, adminToken: edge.adminToken });
+  const workerIndex = cluster.isWorker ? Number(process.env[WORKER_INDEX_ENV]) : 0;
+  if (cluster.isPrimary) {
+    const refusal = workersRefusal(config);
+    const workers = values.workers !== undefined ? Number(values.workers) : refusal ? 1 : os.availableParallelism();
+    if (!Number.isInteger(workers) || workers < 1) { process.stderr.write('drawbridge edge: --workers takes a whole number from 1\n'); return 2; }
+    if (workers > 1) {
+      if (refusal) { process.stderr.write(`drawbridge edge: --workers ${workers}: ${refusal} (docs/configuration.md)\n`); return 2; }
+      // One admin token for all: resolved (or created) here once, not raced by the workers.
+      process.env[ADMIN_TOKEN_ENV] = await resolveAdminToken(config);
+      const supervised = superviseWorkers(workers, logger);
+      onShutdown(async (signal) => {
+        logger.info({ signal }, 'edge workers draining');
+        await supervised.stop();
+      });
+      const ready = await supervised.ready;
+      notifyParent({ event: 'ready', ...ready });
+      await new Promise(() => {});
+      return 0;
+    }
+  }
+  if (workerIndex > 0) {
+    config.admin.token = process.env[ADMIN_TOKEN_ENV];
+    // One of several workers: a node of its own, named after the configured id (or the host) and its index.
+    config.cluster = { ...config.cluster, nodeId: config.cluster?.nodeId ? `${config.cluster.nodeId}-w${workerIndex}` : undefined };
+  }
+  const directPort = workerIndex > 0 ? (values['worker-port'] !== undefined ? Number(values['worker-port']) + workerIndex - 1 : 0) : undefined;
+  const edge = await startEdge(config, logger, edgeExtensions, { directPort });
+  notifyParent({ event: 'ready', publicPort: edge.publicPort, adminPort: edge.adminPort, adminToken: edge.adminToken, directPort: edge.directPort, nodeId: edge.nodeId });
   onShutdown(async (signal) => {
     logger.info({ signal }, 'edge draining');
     await edge.close(Number(values['drain-seconds']) * 1000);

@@ -20,6 +20,7 @@ import type { AdminRoutePlugin } from './admin/types.ts';
 import { CertificateStore } from './listen/certificates.ts';
 import { tlsProfileOptions } from './listen/tls-profile.ts';
 import { listenPublicPort } from './listen/public-port.ts';
+import type { ClientHelloInfo } from './listen/client-hello.ts';
 import { trackConnections, connectionsCheckingInterval, closeFailedHandshakes } from './listen/connection-timeouts.ts';
 import { ClientLimits } from './listen/client-limits.ts';
 import { AddressRanges } from '../lib/address-ranges.ts';
@@ -40,6 +41,10 @@ import { edgeRoutes } from './admin/routes/edges.ts';
 
 export interface RunningEdge {
   publicPort: number;
+  /** Where this node is reached directly (its own port when it is one of several workers; else the public port). */
+  directPort: number;
+  /** Its id in the node registry. */
+  nodeId: string;
   adminPort: number;
   adminToken: string;
   store: Store;
@@ -57,7 +62,17 @@ export interface EdgeExtensions {
 }
 
 /** Creates the edge from config and starts it: public port (users + tunnels) and admin API. */
-export async function startEdge(config: EdgeConfig, logger: Logger, extensions: EdgeExtensions = {}): Promise<RunningEdge> {
+/** How this process takes part in `drawbridge edge --workers N`. */
+export interface EdgeProcessOptions {
+  /**
+   * A worker shares the public port with its siblings (the cluster primary hands out connections), and is reached
+   * directly — by connectors spreading their tunnels and by other nodes relaying — on a port of its own: this one
+   * (0: any free port). It becomes the node's advertised address.
+   */
+  directPort?: number;
+}
+
+export async function startEdge(config: EdgeConfig, logger: Logger, extensions: EdgeExtensions = {}, processOptions: EdgeProcessOptions = {}): Promise<RunningEdge> {
   await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
   const store = await openStore(config.store?.kind === 'postgres' ? { kind: 'postgres', url: config.store.url } : { kind: 'sqlite', stateDir: config.stateDir });
   const adminToken = await resolveAdminToken(config);
@@ -184,18 +199,20 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
   }, 3_600_000);
   renewalCheck.unref();
   const tunnelServer = createTunnelServer({ credentials: ca, tunnelHost, store, registry, publisher, logger, pingIntervalMs: config.tunnel.pingIntervalMs, renewer });
-  const port = await listenPublicPort({
+  const portOptions = {
     host: config.listen.host,
-    port: config.listen.port,
     logger,
     helloTimeoutMs: config.limits.handshakeTimeoutMs,
     trustedProxies: new AddressRanges(config.listen.trustedProxies),
-    route: (info) => (info.alpn.includes(TUNNEL_ALPN) ? tunnelServer : publicServer) as net.Server,
-  });
+    route: (info: ClientHelloInfo) => (info.alpn.includes(TUNNEL_ALPN) ? tunnelServer : publicServer) as net.Server,
+  };
+  const port = await listenPublicPort({ ...portOptions, port: config.listen.port });
   const listenedPort = (port.address() as net.AddressInfo).port;
+  const direct = processOptions.directPort === undefined ? null : await listenPublicPort({ ...portOptions, port: processOptions.directPort, exclusive: true });
+  const directPort = direct ? (direct.address() as net.AddressInfo).port : listenedPort;
   publicPort = config.publicPort ?? listenedPort;
   // The node registry (edge/cluster/): this node, its tunnels and load, heart-beating until close.
-  const nodes = await startNodeRegistry({ config, store, listenedPort, logger, load: () => ({ inFlight: active + upgraded.size, tunnels: tunnelsPerConnector(registry.all()) }) });
+  const nodes = await startNodeRegistry({ config, store, listenedPort: directPort, logger, load: () => ({ inFlight: active + upgraded.size, tunnels: tunnelsPerConnector(registry.all()) }) });
 
   const admin: FastifyInstance = await createAdminApi({
     store,
@@ -218,6 +235,8 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
   let shutdown: Promise<void> | null = null;
   return {
     publicPort: listenedPort,
+    directPort,
+    nodeId: nodes.id,
     adminPort,
     adminToken,
     store,
@@ -232,6 +251,7 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
         clearInterval(renewalCheck);
         await nodes.close(); // leaves the node list before it stops taking requests
         port.close();
+        direct?.close();
         publicServer.close();
         publicServer.closeIdleConnections();
         sibling.closeIdleConnections();
@@ -268,7 +288,7 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
 export const HEALTH_PATH = '/healthz';
 
 /** The admin token: from config, from its file, or created once in the state dir (0600). */
-async function resolveAdminToken(config: EdgeConfig): Promise<string> {
+export async function resolveAdminToken(config: EdgeConfig): Promise<string> {
   if (config.admin.token) return config.admin.token;
   const file = config.admin.tokenFile ?? path.join(config.stateDir, 'admin-token');
   try {

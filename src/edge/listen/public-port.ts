@@ -8,6 +8,8 @@ import type { Logger } from '../../lib/log.ts';
 export interface PublicPortOptions {
   host: string;
   port: number;
+  /** Never shared with other cluster workers (a worker's own direct port); see `drawbridge edge --workers`. */
+  exclusive?: boolean;
   /** Decides which TLS server takes the connection. */
   route(info: ClientHelloInfo): net.Server;
   logger: Logger;
@@ -74,7 +76,7 @@ export function listenPublicPort(options: PublicPortOptions): Promise<net.Server
   server.maxConnections = 100_000;
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port, options.host, () => {
+    server.listen({ port: options.port, host: options.host, exclusive: options.exclusive ?? false }, () => {
       server.removeListener('error', reject);
       resolve(server);
     });
