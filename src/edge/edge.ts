@@ -33,7 +33,7 @@ import { respondError } from './proxy/respond-error.ts';
 import { TunnelRegistry } from './tunnel/registry.ts';
 import { ConfigPublisher } from './tunnel/config-publisher.ts';
 import { createTunnelServer } from './tunnel/tunnel-endpoint.ts';
-import { createAssertionMinter, jwksDocument, loadOrCreateSigningKey, JWKS_PATH } from './sso/assertion.ts';
+import { createAssertionMinter, jwksDocument, loadOrCreateSigningKeys, JWKS_PATH } from './sso/assertion.ts';
 import { CertificateRenewer } from './enroll/renewal.ts';
 import { DrawbridgeError } from '../errors/drawbridge-error.ts';
 import { startNodeRegistry, tunnelsPerConnector } from './cluster/registry.ts';
@@ -77,7 +77,7 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
   const store = await openStore(config.store?.kind === 'postgres' ? { kind: 'postgres', url: config.store.url } : { kind: 'sqlite', stateDir: config.stateDir });
   const adminToken = await resolveAdminToken(config);
   const tunnelHost = tunnelHostOf(config);
-  const [ca, certificates] = await Promise.all([loadOrCreateTunnelCa(config.stateDir, tunnelHost), CertificateStore.load(config.tls, config.tlsProfile)]);
+  const [ca, certificates] = await Promise.all([loadOrCreateTunnelCa(store, config.stateDir, tunnelHost), CertificateStore.load(config.tls, config.tlsProfile)]);
 
   const routes = new RouteTable(store);
   await routes.reload();
@@ -106,10 +106,10 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
   const ext = extensions.setup ? await extensions.setup({ store, config, logger, publicPort: () => publicPort }) : {};
   const systemHosts = new Map<string, SystemHostHandler>([...(extensions.systemHosts ?? []), ...(ext.systemHosts ?? [])]);
   // Header SSO: the edge signs assertions and publishes its public keys on the login and tunnel hosts.
-  const signingKey = await loadOrCreateSigningKey(config.stateDir);
-  const jwks = jwksDocument([signingKey]);
+  const signingKeys = await loadOrCreateSigningKeys(store, config.stateDir);
+  const jwks = jwksDocument(signingKeys.published);
   const loginUrl = (): string => `https://${loginHostOf(config)}${publicPort === 443 ? '' : `:${publicPort}`}`;
-  const assertion = createAssertionMinter(signingKey, loginUrl);
+  const assertion = createAssertionMinter(signingKeys.active, loginUrl);
   // Every answer of the edge's own hosts (sign-in, portal, enrollment) passes here: the place for HSTS. No
   // includeSubDomains: apps are subdomains of the same base and keep their own setting.
   // Set when the edge starts draining: its health check fails from then on.

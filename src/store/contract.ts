@@ -312,6 +312,47 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
       });
     });
 
+    describe('edge keys', () => {
+      const keyPem = '-----BEGIN PRIVATE KEY-----\nnot parsed by the store\n-----END PRIVATE KEY-----\n';
+      it('keeps the first tunnel CA offered: a later offer gets the stored one back', async () => {
+        assert.equal(await store.edgeKeys.getTunnelCa(), null);
+        const first = await store.edgeKeys.initTunnelCa({ certPem: 'cert one', keyPem });
+        assert.equal(first.certPem, 'cert one');
+        assert.equal(first.keyPem, keyPem);
+        assert.ok(Date.parse(first.createdAt) > 0);
+        const second = await store.edgeKeys.initTunnelCa({ certPem: 'cert two', keyPem: 'key two' });
+        assert.deepEqual(second, first);
+        assert.deepEqual(await store.edgeKeys.getTunnelCa(), first);
+      });
+
+      it('racing offers of a tunnel CA and of a signing key agree on one winner', async () => {
+        const cas = await Promise.all([1, 2, 3, 4].map((i) => store.edgeKeys.initTunnelCa({ certPem: `cert ${i}`, keyPem: `key ${i}` })));
+        assert.equal(new Set(cas.map((c) => c.certPem)).size, 1);
+        assert.equal(cas[0].keyPem, cas[0].certPem.replace('cert', 'key'), 'the key that came with the winning certificate');
+        const lists = await Promise.all([1, 2, 3, 4].map((i) => store.edgeKeys.ensureSigningKey({ kid: `kid-${i}`, privateJwk: `{"d":"${i}"}` })));
+        for (const keys of lists) {
+          assert.equal(keys.length, 1);
+          assert.deepEqual(keys, lists[0]);
+        }
+        assert.equal(lists[0][0].active, true);
+      });
+
+      it('publishes every signing key, one active; rotation adds the new active key and keeps the old published', async () => {
+        assert.deepEqual(await store.edgeKeys.listSigningKeys(), []);
+        const [k1] = await store.edgeKeys.ensureSigningKey({ kid: 'k1', privateJwk: '{"d":"one"}' });
+        assert.deepEqual({ kid: k1.kid, privateJwk: k1.privateJwk, active: k1.active }, { kid: 'k1', privateJwk: '{"d":"one"}', active: true });
+        assert.deepEqual((await store.edgeKeys.ensureSigningKey({ kid: 'k9', privateJwk: '{}' })).map((k) => k.kid), ['k1'], 'an active key stays');
+        const rotated = await store.edgeKeys.rotateSigningKey({ kid: 'k2', privateJwk: '{"d":"two"}' });
+        assert.deepEqual(rotated.map((k) => [k.kid, k.active]).sort(), [['k1', false], ['k2', true]]);
+        assert.deepEqual(await store.edgeKeys.listSigningKeys(), rotated);
+        await rejectsWith(store.edgeKeys.removeSigningKey('k2'), 'DB-ADMIN-CONFLICT');
+        await rejectsWith(store.edgeKeys.removeSigningKey('nope'), 'DB-ADMIN-NOT-FOUND');
+        await store.edgeKeys.removeSigningKey('k1');
+        const left = await store.edgeKeys.listSigningKeys();
+        assert.deepEqual(left.map((k) => [k.kid, k.active, k.privateJwk]), [['k2', true, '{"d":"two"}']]);
+      });
+    });
+
     describe('change events', () => {
       it('emits one event per mutation and stops after unsubscribe', async () => {
         const events: ChangeEvent[] = [];

@@ -196,6 +196,8 @@ function checkOidc(oidc: OidcSettings): OidcSettings {
 export const sealedFor = {
   totp: (tenantId: string, userId: string): string => `totp:${tenantId}:${userId}`,
   oidc: (tenantId: string): string => `oidc:${tenantId}`,
+  tunnelCa: (): string => 'edge:tunnel-ca',
+  signingKey: (kid: string): string => `edge:signing-key:${kid}`,
 };
 
 /** Page sizes of the directory's lists (users, sign-in log): the default and the largest. */

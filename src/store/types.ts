@@ -153,6 +153,27 @@ export interface EdgeNode {
   tunnels: EdgeNodeTunnels[];
 }
 
+/**
+ * The tunnel CA shared by every edge node of the store (edge/enroll/tunnel-ca.ts): its certificate and PKCS#8 private
+ * key, both PEM. The store seals the key with its key ring; callers see it in clear.
+ */
+export interface StoredTunnelCa {
+  certPem: string;
+  keyPem: string;
+  createdAt: string;
+}
+
+/**
+ * A key that signs header SSO's assertions (edge/sso/assertion.ts): its RFC 7638 thumbprint and its private JWK as
+ * JSON text (sealed at rest). Every stored key is published in the JWKS; the one `active` key signs.
+ */
+export interface StoredSigningKey {
+  kid: string;
+  privateJwk: string;
+  active: boolean;
+  createdAt: string;
+}
+
 export interface Store {
   /**
    * Edge nodes with a heartbeat younger than the TTL it was sent with; one table of the store, used when no Redis is
@@ -164,6 +185,26 @@ export interface Store {
     remove(id: string): Promise<void>;
     /** Live nodes, by id; forgets long-dead ones. */
     list(): Promise<EdgeNode[]>;
+  };
+  /**
+   * The deployment's edge secrets, the same for every node on this store: the tunnel CA (connectors enrolled through
+   * one node are accepted by all) and the assertion signing keys (every node publishes the same JWKS). Edge-wide like
+   * edgeNodes. Creation is first-writer-wins, so nodes starting together on an empty store all end up with one CA and
+   * one active key.
+   */
+  edgeKeys: {
+    /** The tunnel CA, or null while no node has made or imported one. */
+    getTunnelCa(): Promise<StoredTunnelCa | null>;
+    /** Keeps `ca` unless a CA is stored already; returns the stored one either way (another node's, if it won). */
+    initTunnelCa(ca: { certPem: string; keyPem: string }): Promise<StoredTunnelCa>;
+    /** Every published signing key, oldest first. */
+    listSigningKeys(): Promise<StoredSigningKey[]>;
+    /** Adds `key` as the active key unless a key is active already; returns every key. */
+    ensureSigningKey(key: { kid: string; privateJwk: string }): Promise<StoredSigningKey[]>;
+    /** Adds `key` as the active key; the others stay published (for tokens they signed) until removed. */
+    rotateSigningKey(key: { kid: string; privateJwk: string }): Promise<StoredSigningKey[]>;
+    /** Unpublishes a key; refuses (DB-ADMIN-CONFLICT) the active one and (DB-ADMIN-NOT-FOUND) an unknown one. */
+    removeSigningKey(kid: string): Promise<void>;
   };
   tenants: {
     create(input: { name: string; displayName?: string }): Promise<Tenant>;

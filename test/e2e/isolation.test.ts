@@ -53,7 +53,8 @@ describe('isolation: connector targets and tenants', { timeout: 180_000 }, () =>
     // server certificate (as a compromised or buggy edge would) and asks it for things it must refuse.
     const stateDir = await enroll(contoso.id, contoso.groupId, 'target-check');
     const tunnelCa = path.join(stack.dir, 'edge', 'tunnel-ca');
-    const caPem = await readFile(path.join(tunnelCa, 'ca.crt'), 'utf8');
+    // The CA lives in the edge's store; the connector keeps the copy it pins.
+    const caPem = await readFile(path.join(stateDir, 'tunnel-ca.crt'), 'utf8');
     const sessions: http2.ClientHttp2Session[] = [];
     const rogue = tls.createServer({
       key: await readFile(path.join(tunnelCa, 'server.key'), 'utf8'), cert: await readFile(path.join(tunnelCa, 'server.crt'), 'utf8'),

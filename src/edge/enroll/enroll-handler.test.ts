@@ -29,7 +29,7 @@ let clock: () => Date = () => new Date();
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'db-enroll-'));
   store = await openStore({ kind: 'sqlite', stateDir: dir });
-  ca = await loadOrCreateTunnelCa(dir, TUNNEL_HOST);
+  ca = await loadOrCreateTunnelCa(store, dir, TUNNEL_HOST);
   const tenant = await store.tenants.create({ name: 'contoso' });
   const group = await store.groups.create(tenant.id, { name: 'default' });
   tenantId = tenant.id;

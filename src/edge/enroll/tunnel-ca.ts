@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import { DrawbridgeError } from '../../errors/drawbridge-error.ts';
+import type { Store } from '../../store/types.ts';
 import {
   certificateMatchesKey,
   certificateNames,
@@ -62,51 +63,63 @@ const CLIENT_AUTH_OID = '1.3.6.1.5.5.7.3.2';
 export const CONNECTOR_ID_PATTERN = /^con_[0-9a-f]{16}$/;
 
 /**
- * Loads the tunnel CA from `<stateDir>/tunnel-ca/` (ca.crt, ca.key 0600), creating it on first start, and makes sure
- * server.crt/server.key name `tunnelHost` and stay valid for 30 days or more (re-issued otherwise, same CA).
+ * Loads the deployment's tunnel CA from the store (the same for every edge node on it), creating it on first start,
+ * and makes sure this node's `<stateDir>/tunnel-ca/server.crt` and server.key name `tunnelHost` and stay valid for
+ * 30 days or more (re-issued otherwise, same CA). The server certificate is the node's own; connectors pin the CA.
+ *
+ * Upgrading: an edge whose state directory still holds the CA of earlier versions (tunnel-ca/ca.crt, ca.key) offers
+ * it to a store that has none, so connectors enrolled before keep working; once the store has a CA it is the only one
+ * used. Nodes starting together on an empty store race to offer theirs; the store keeps one and all of them use it.
  *
  * A CA certificate without its key (or with another key) is an error, never a reason to make a new CA: every
  * enrolled connector pins this one.
  */
-export async function loadOrCreateTunnelCa(stateDir: string, tunnelHost: string): Promise<TunnelCa> {
+export async function loadOrCreateTunnelCa(store: Pick<Store, 'edgeKeys'>, stateDir: string, tunnelHost: string): Promise<TunnelCa> {
   const dir = join(stateDir, TUNNEL_CA_DIR);
   await ensureSecretDir(dir);
   const files = { caCert: join(dir, 'ca.crt'), caKey: join(dir, 'ca.key'), serverCert: join(dir, 'server.crt'), serverKey: join(dir, 'server.key') };
   const now = new Date();
 
-  const ca = await loadOrCreateCa(files.caCert, files.caKey, now);
+  let stored = await store.edgeKeys.getTunnelCa();
+  if (!stored) stored = await store.edgeKeys.initTunnelCa((await readFormerCa(files.caCert, files.caKey, now)) ?? (await newCa(now)));
+  const ca = await parseCa(stored.certPem, stored.keyPem, now, (what) => broken(`the CA in the store: ${what}`, 'Restore the store\'s database (and its key ring) from backup'));
   const server = await loadOrIssueServer(files.serverCert, files.serverKey, ca, tunnelHost, now);
   return makeTunnelCa(ca, server);
 }
 
-async function loadOrCreateCa(certPath: string, keyPath: string, now: Date): Promise<CertificateAuthority> {
+async function newCa(now: Date): Promise<{ certPem: string; keyPem: string }> {
+  const pair = await generateKeyPair();
+  const cert = await createSelfSignedCa({ commonName: CA_COMMON_NAME, keys: pair.keys, validityDays: CA_VALIDITY_DAYS, now });
+  return { certPem: cert.toString('pem'), keyPem: pair.privateKeyPem };
+}
+
+/** The CA files earlier versions kept in the state directory, checked as they were then; null when there are none. */
+async function readFormerCa(certPath: string, keyPath: string, now: Date): Promise<{ certPem: string; keyPem: string } | null> {
   const [certPem, keyPem] = await Promise.all([readTextIfExists(certPath), readTextIfExists(keyPath)]);
+  const restore = 'Restore the tunnel-ca directory from backup; only if it is lost for good, move it away to create a new CA and re-register every connector';
   if (certPem === null) {
-    if (keyPem !== null) throw broken(`${keyPath} exists without ${certPath}`);
-    const pair = await generateKeyPair();
-    const cert = await createSelfSignedCa({ commonName: CA_COMMON_NAME, keys: pair.keys, validityDays: CA_VALIDITY_DAYS, now });
-    // Key first: a crash in between leaves "key without cert", which the check above reports instead of hiding.
-    await writeSecretFile(keyPath, pair.privateKeyPem);
-    await writeFileAtomic(certPath, cert.toString('pem'), PUBLIC_FILE_MODE);
-    return { cert, keys: pair.keys };
+    if (keyPem !== null) throw broken(`${keyPath} exists without ${certPath}`, restore);
+    return null;
   }
-  if (keyPem === null) throw broken(`${certPath} exists but ${keyPath} is missing`);
+  if (keyPem === null) throw broken(`${certPath} exists but ${keyPath} is missing`, restore);
+  await parseCa(certPem, keyPem, now, (what) => broken(`${certPath} and ${keyPath}: ${what}`, restore));
+  return { certPem, keyPem };
+}
+
+async function parseCa(certPem: string, keyPem: string, now: Date, fail: (what: string) => DrawbridgeError): Promise<CertificateAuthority> {
   let ca: CertificateAuthority;
   try {
     ca = { cert: new x509.X509Certificate(certPem), keys: await importKeyPairPem(keyPem) };
   } catch (err) {
-    throw broken(`${certPath} or ${keyPath} does not parse (${(err as Error).message})`);
+    throw fail(`does not parse (${(err as Error).message})`);
   }
-  if (!(await certificateMatchesKey(ca.cert, ca.keys))) throw broken(`${keyPath} is not the key of ${certPath}`);
-  if (remainingMs(ca.cert, now) <= 0) throw broken(`${certPath} expired on ${ca.cert.notAfter.toISOString()}`);
+  if (!(await certificateMatchesKey(ca.cert, ca.keys))) throw fail('the key is not the certificate\'s');
+  if (remainingMs(ca.cert, now) <= 0) throw fail(`expired on ${ca.cert.notAfter.toISOString()}`);
   return ca;
 }
 
-function broken(what: string): DrawbridgeError {
-  return new DrawbridgeError(
-    'DB-CONFIG-INVALID',
-    `tunnel CA: ${what}. Restore the tunnel-ca directory from backup; only if it is lost for good, move it away to create a new CA and re-register every connector`,
-  );
+function broken(what: string, todo: string): DrawbridgeError {
+  return new DrawbridgeError('DB-CONFIG-INVALID', `tunnel CA: ${what}. ${todo}`);
 }
 
 async function loadOrIssueServer(certPath: string, keyPath: string, ca: CertificateAuthority, tunnelHost: string, now: Date): Promise<{ certPem: string; keyPem: string }> {

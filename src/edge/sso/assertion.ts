@@ -1,8 +1,8 @@
 /**
  * Header SSO's signed assertion (`sso: headers` with `jwt: true`): the edge mints, for each request of a signed-in
  * user to such an app, a short-lived ES256 JWT and sends it on the tunnel stream (`x-drawbridge-assertion`); the
- * connector passes it to the backend. The signing key never leaves the edge: connectors hold no secret that could
- * forge an identity, and backends verify with the public keys the edge publishes at
+ * connector passes it to the backend. The signing keys never leave the edge and its store: connectors hold no secret
+ * that could forge an identity, and backends verify with the public keys the edge publishes at
  * `https://<login host>/.well-known/jwks.json` (also on the tunnel host).
  *
  * Claims: iss (the login host URL), sub (user id), aud (the app's external URL), iat/nbf/exp (60 s), jti, tid
@@ -12,14 +12,14 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID, sign, type KeyObject, type JsonWebKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { writeSecretFile } from '../../pki/files.ts';
-import type { App } from '../../store/types.ts';
+import type { App, Store } from '../../store/types.ts';
 import type { Identity } from '../../tunnel/protocol.ts';
 
 export const JWKS_PATH = '/.well-known/jwks.json';
 export const ASSERTION_LIFETIME_S = 60;
 const REUSE_MIN_LEFT_S = 30;
-const KEY_FILE = 'sso-signing-key.json';
+/** Where versions before the shared store kept the key: imported once into an empty store. */
+const FORMER_KEY_FILE = 'sso-signing-key.json';
 
 export interface SigningKey {
   kid: string;
@@ -33,17 +33,45 @@ function thumbprint(jwk: JsonWebKey): string {
   return createHash('sha256').update(canonical).digest('base64url');
 }
 
-/** The edge's ES256 key: `<stateDir>/sso-signing-key.json` (0600), made on first use. */
-export async function loadOrCreateSigningKey(stateDir: string): Promise<SigningKey> {
-  const file = path.join(stateDir, KEY_FILE);
-  let privateJwk: JsonWebKey;
-  try {
-    privateJwk = (JSON.parse(await readFile(file, 'utf8')) as { privateJwk: JsonWebKey }).privateJwk;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    privateJwk = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' });
-    await writeSecretFile(file, JSON.stringify({ created: new Date().toISOString(), privateJwk }) + '\n');
+/** The signing keys every edge node on the store shares: `published` go in the JWKS, `active` signs. */
+export interface SigningKeys {
+  active: SigningKey;
+  published: SigningKey[];
+}
+
+/**
+ * The deployment's ES256 keys, from the store (sealed there), the first made on first start: nodes starting together
+ * offer theirs and the store keeps one. An edge upgrading from a version that kept `<stateDir>/sso-signing-key.json`
+ * offers that key instead, so backends that cached its JWKS keep verifying. Several keys may be published (a rotation
+ * keeps the old one until its tokens have expired); exactly one signs.
+ */
+export async function loadOrCreateSigningKeys(store: Pick<Store, 'edgeKeys'>, stateDir: string): Promise<SigningKeys> {
+  let rows = await store.edgeKeys.listSigningKeys();
+  if (!rows.some((r) => r.active)) {
+    const privateJwk = (rows.length === 0 ? await readFormerKey(stateDir) : null) ?? newPrivateJwk();
+    rows = await store.edgeKeys.ensureSigningKey({ kid: signingKeyFrom(privateJwk).kid, privateJwk: JSON.stringify(privateJwk) });
   }
+  const published = rows.map((r) => signingKeyFrom(JSON.parse(r.privateJwk) as JsonWebKey));
+  const active = published[rows.findIndex((r) => r.active)];
+  if (!active) throw new Error('the store holds signing keys but none is active');
+  return { active, published };
+}
+
+/** A new ES256 private key, as a JWK (what the store keeps). */
+export function newPrivateJwk(): JsonWebKey {
+  return generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' });
+}
+
+async function readFormerKey(stateDir: string): Promise<JsonWebKey | null> {
+  try {
+    return (JSON.parse(await readFile(path.join(stateDir, FORMER_KEY_FILE), 'utf8')) as { privateJwk: JsonWebKey }).privateJwk;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+export function signingKeyFrom(privateJwk: JsonWebKey): SigningKey {
   const privateKey = createPrivateKey({ key: privateJwk, format: 'jwk' });
   const pub = createPublicKey(privateKey).export({ format: 'jwk' });
   const kid = thumbprint(pub);

@@ -16,6 +16,7 @@ import { type ChangeBus, channelFor, openChangeBus } from './changes.ts';
 import { connectorsRepo } from './connectors.ts';
 import { createPostgresDirectory } from './directory.ts';
 import { type Ctx, one } from './db.ts';
+import { edgeKeysRepo } from './edge-keys.ts';
 import { edgeNodesRepo } from './edge-nodes.ts';
 import { enrollmentTokensRepo } from './enrollment-tokens.ts';
 import { groupsRepo } from './groups.ts';
@@ -73,6 +74,7 @@ export async function openPostgresStore(url: string): Promise<PostgresStore> {
     pool,
     channel: changes.channel,
     edgeNodes: edgeNodesRepo(ctx),
+    edgeKeys: edgeKeysRepo(ctx, identityKeys),
     tenants: tenantsRepo(ctx),
     groups: groupsRepo(ctx),
     enrollmentTokens: enrollmentTokensRepo(ctx),

@@ -5,8 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import pg from 'pg';
+import { loadOrCreateTunnelCa } from '../../edge/enroll/tunnel-ca.ts';
+import { jwksDocument, loadOrCreateSigningKeys } from '../../edge/sso/assertion.ts';
 import { rejectsWith, runStoreContract } from '../contract.ts';
 import { runDirectoryContract } from '../directory-contract.ts';
 import { newId } from '../ids.ts';
@@ -257,6 +262,36 @@ describe('postgres store specifics', () => {
       assert.equal(keys[0].n, 1);
     } finally {
       await Promise.all([a.close(), b.close()]);
+    }
+  });
+
+  it('edge keys: nodes starting together on an empty schema end up with one tunnel CA and one signing key, sealed at rest', async () => {
+    const { schema, url } = await freshSchema();
+    const dirs = await Promise.all([1, 2, 3].map(() => mkdtemp(join(tmpdir(), 'drawbridge-pg-node-'))));
+    const stores = await Promise.all(dirs.map(() => openPostgresStore(url)));
+    try {
+      const started = await Promise.all(stores.map(async (store, i) => {
+        const [ca, keys] = await Promise.all([loadOrCreateTunnelCa(store, dirs[i], 'tunnel.apps.localhost'), loadOrCreateSigningKeys(store, dirs[i])]);
+        return { ca, keys };
+      }));
+      for (const { ca, keys } of started) {
+        assert.equal(ca.caCertPem, started[0].ca.caCertPem, 'one CA');
+        assert.equal(jwksDocument(keys.published), jwksDocument(started[0].keys.published), 'one JWKS');
+        assert.equal(keys.active.kid, started[0].keys.active.kid);
+      }
+      assert.equal(started[0].keys.published.length, 1);
+      const { rows } = await admin.query(`SELECT (SELECT json_agg(c) FROM ${schema}.edge_tunnel_ca c) AS ca, (SELECT json_agg(k) FROM ${schema}.edge_signing_keys k) AS keys`);
+      assert.equal(rows[0].ca.length, 1);
+      const stored = await stores[1].edgeKeys.getTunnelCa();
+      const [signing] = await stores[2].edgeKeys.listSigningKeys();
+      const dump = JSON.stringify(rows);
+      const keyBody = stored!.keyPem.split('\n')[1];
+      assert.ok(keyBody.length > 20 && !dump.includes(keyBody), 'the CA private key is not stored in clear');
+      const d = (JSON.parse(signing.privateJwk) as { d: string }).d;
+      assert.ok(d.length > 20 && !dump.includes(d), 'the signing key is not stored in clear');
+    } finally {
+      await Promise.all(stores.map((s) => s.close()));
+      await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
     }
   });
 

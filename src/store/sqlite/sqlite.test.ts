@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { after, describe, it } from 'node:test';
-import { runStoreContract } from '../contract.ts';
+import { rejectsWith, runStoreContract } from '../contract.ts';
 import { runDirectoryContract } from '../directory-contract.ts';
 import { loadMigrations } from '../migrations.ts';
 import { openStore } from '../open.ts';
@@ -108,6 +108,25 @@ describe('sqlite store specifics', () => {
       await assert.rejects(rekeyed.directory.mfa.getTotp(t.id, u.id), 'another key cannot open it');
     } finally {
       await rekeyed.close();
+    }
+  });
+
+  it('seals the edge secrets at rest; with identity.key replaced they refuse to open, with a code that says why', async () => {
+    const dir = tempDir();
+    const store = await openSqliteStore(dir);
+    const keyPem = '-----BEGIN PRIVATE KEY-----\nTHE-CA-KEY-BODY\n-----END PRIVATE KEY-----\n';
+    await store.edgeKeys.initTunnelCa({ certPem: 'cert', keyPem });
+    await store.edgeKeys.ensureSigningKey({ kid: 'k1', privateJwk: '{"d":"THE-SIGNING-D"}' });
+    const dump = JSON.stringify([store.db.prepare('SELECT * FROM edge_tunnel_ca').all(), store.db.prepare('SELECT * FROM edge_signing_keys').all()]);
+    assert.ok(!dump.includes('THE-CA-KEY-BODY') && !dump.includes('THE-SIGNING-D'));
+    await store.close();
+    writeFileSync(join(dir, 'identity.key'), `${Buffer.alloc(32, 7).toString('base64url')}\n`);
+    const replaced = await openSqliteStore(dir);
+    try {
+      await rejectsWith(replaced.edgeKeys.getTunnelCa(), 'DB-CONFIG-INVALID');
+      await rejectsWith(replaced.edgeKeys.listSigningKeys(), 'DB-CONFIG-INVALID');
+    } finally {
+      await replaced.close();
     }
   });
 
