@@ -90,7 +90,7 @@ describe('edge cluster: two nodes on PostgreSQL and Redis', { timeout: 240_000 }
         cluster: { nodeId: name },
       }));
       configs.push(file);
-      nodes.push(await startChild<Ready>(['edge', '--config', file], path.join(work, `${name}.log`)));
+      nodes.push(await startChild<Ready>(['edge', '--config', file, '--workers', '1'], path.join(work, `${name}.log`)));
     }
   });
   after(async () => {
@@ -232,7 +232,7 @@ describe('edge cluster: two nodes on PostgreSQL and Redis', { timeout: 240_000 }
     assert.deepEqual(ids, ['node-a'], 'node B is gone from the list within 5 s of its death');
 
     // Back up, then a clean stop: it leaves the list as it shuts down, without waiting for its heartbeat to expire.
-    nodes[1] = await startChild<Ready>(['edge', '--config', configs[1]], path.join(work, 'node-b.log'));
+    nodes[1] = await startChild<Ready>(['edge', '--config', configs[1], '--workers', '1'], path.join(work, 'node-b.log'));
     const listed = async () => (await api<{ items: EdgeRow[] }>(a, 'GET', '/edges')).body.items.map((n) => n.id);
     assert.deepEqual(await listed(), ['node-a', 'node-b']);
     await stopChild(nodes[1].process, 10_000);
