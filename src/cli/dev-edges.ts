@@ -99,7 +99,7 @@ async function startCluster(o: DevEdgesOptions): Promise<DevEdges> {
       cluster: { nodeId: id },
     }));
     const child = (await o.supervisor.start<{ publicPort: number; adminPort: number }>({
-      name: `edge node ${i}`, kind: 'edge', args: ['edge', '--config', configFile], logFile: path.join(o.logs, `${id}.log`), policy: 'never',
+      name: `edge node ${i}`, kind: 'edge', args: ['edge', '--config', configFile, '--workers', '1'], logFile: path.join(o.logs, `${id}.log`), policy: 'never',
     })).current;
     return { id, pid: child.process.pid ?? 0, url: `https://${o.domain}:${child.ready.publicPort}`, publicPort: child.ready.publicPort, adminPort: child.ready.adminPort };
   };
