@@ -6,7 +6,7 @@ import { createDevCertificates } from '../pki/dev-certs.ts';
 import { register } from '../connector/enroll/register.ts';
 import { CONNECTOR_VERSION } from '../connector/connector.ts';
 import { AdminClient } from './admin-client.ts';
-import type { App, ConnectorGroup, Tenant, Connector } from '../store/types.ts';
+import type { App, ConnectorGroup, Tenant } from '../store/types.ts';
 import { DevSupervisor } from './dev-supervisor.ts';
 import { startDevEdges, type DevEdges } from './dev-edges.ts';
 import { onShutdown } from './signals.ts';
@@ -158,8 +158,10 @@ export async function runDev(argv: string[]): Promise<number> {
 
     step('waiting for the tunnels');
     await waitFor(async () => {
-      const live = await items<Connector & { live: { tunnels: number } }>(`${t}/connectors`);
-      return connectors.every((c) => (live.find((l) => l.id === c.id)?.live.tunnels ?? 0) > 0);
+      // Every node's tunnels, from the node registry (a node's own connector list shows only the tunnels it holds).
+      const nodes = await items<{ tunnels: { connectorId: string; tunnels: number }[] }>('/edges');
+      const tunnelsOf = (id: string): number => nodes.reduce((sum, n) => sum + (n.tunnels.find((x) => x.connectorId === id)?.tunnels ?? 0), 0);
+      return connectors.every((c) => tunnelsOf(c.id) > 0);
     }, 20_000);
 
     const devJson = {
