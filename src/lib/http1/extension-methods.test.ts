@@ -124,6 +124,16 @@ describe('lib/http1 extension methods', { timeout: 120_000 }, () => {
     client.socket.destroy();
   });
 
+  it('refuses a method that is no token as malformed, not as pipelined', async () => {
+    for (const line of [`${'A'.repeat(65)} /long HTTP/1.1`, 'FOO_BAR\t/tab HTTP/1.1', 'FOO\x01BAR /ctl HTTP/1.1']) {
+      const client = await connect();
+      client.socket.write(`${line}\r\nHost: h\r\n\r\n`);
+      const response = await client.next();
+      assert.match(response, /^HTTP\/1\.1 400 [\s\S]*x-reason: malformed/, `${JSON.stringify(line)}: ${response}`);
+      client.socket.destroy();
+    }
+  });
+
   it('closes a connection that carried an extension method once it idles past keepAliveTimeout', async () => {
     const client = await connect();
     client.socket.write('FOO_BAR /idle HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n');

@@ -161,14 +161,15 @@ export function serveHttp1(server: http.Server, connectionEvent: 'connection' | 
     if (!c || c.movedOn || socket.destroyed || socket.writableEnded) return;
     c.awaitingLine = false; // a request line that never ended: timed out
     if (err.code === 'ECONNRESET' || err.code === 'EPIPE') return void socket.destroy();
-    if (err.code === 'HPE_INVALID_METHOD' && moveToSibling(socket, c)) return;
+    const carried = err.code === 'HPE_INVALID_METHOD' ? moveToSibling(socket, c) : null;
+    if (carried === 'moved') return;
     const inBody = c.open.find((e) => !e.req.complete);
     if (inBody) {
       // The error lies in this request's body: it must reach the backend as aborted, not as a shorter body.
       (options.onBrokenBody ?? destroyBoth)(inBody.req, inBody.res, err);
       return;
     }
-    const reason: RefusalReason = err.code === 'HPE_INVALID_METHOD' ? 'extension-method-not-at-boundary'
+    const reason: RefusalReason = carried === 'not-at-boundary' ? 'extension-method-not-at-boundary'
       : err.code === 'HPE_HEADER_OVERFLOW' ? (requestLineOverflowed(c) ? 'uri-too-long' : 'headers-too-large')
         : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' || err.code === 'ERR_HTTP_HEADERS_TIMEOUT' ? 'timeout' : 'malformed';
     const answer = (): void => {
@@ -181,17 +182,18 @@ export function serveHttp1(server: http.Server, connectionEvent: 'connection' | 
   }
 
   /** Carries the refused method through the sibling server when the refusal falls at a message boundary. */
-  function moveToSibling(socket: Duplex, c: Connection): boolean {
+  function moveToSibling(socket: Duplex, c: Connection): 'moved' | 'not-at-boundary' | 'not-carriable' {
     // A boundary means nothing owed either way: every request complete and every response written. Moving while a
     // response is still owed would let the sibling answer first, and the client would pair answers with the wrong
     // requests.
     while (c.open.length > 0 && c.open[0].req.complete && c.open[0].res.writableFinished) c.open.shift();
-    if (c.head === null || c.open.length > 0) return false;
+    if (c.head === null || c.open.length > 0) return 'not-at-boundary';
+    // Not a method token (too long, a control character…): malformed, wherever it stands.
     const line = requestLine(c.head.length === 1 ? c.head[0] : Buffer.concat(c.head));
-    if (line === null) return false;
-    if (line === 'partial') return awaitRequestLine(socket, c);
-    carry(socket, c, line);
-    return true;
+    if (line === null) return 'not-carriable';
+    if (line === 'partial') awaitRequestLine(socket, c);
+    else carry(socket, c, line);
+    return 'moved';
   }
 
   /**
@@ -199,7 +201,7 @@ export function serveHttp1(server: http.Server, connectionEvent: 'connection' | 
    * across TLS records or writes). The server's parser is detached and the line is collected here, within the head
    * limit; the server's header timeout still runs (its 'clientError' answers 408).
    */
-  function awaitRequestLine(socket: Duplex, c: Connection): boolean {
+  function awaitRequestLine(socket: Duplex, c: Connection): void {
     c.awaitingLine = true;
     detachHttpServer(socket);
     const onData = (chunk: Buffer): void => {
@@ -216,7 +218,6 @@ export function serveHttp1(server: http.Server, connectionEvent: 'connection' | 
     };
     socket.on('data', onData);
     socket.once('end', () => { if (c.awaitingLine) socket.destroy(); });
-    return true;
   }
 
   /** Moves the connection to the sibling with the request line's method rewritten (its real token in a header). */
