@@ -51,14 +51,27 @@ export interface Http1Options {
   maxHeadBytes: number;
 }
 
-/** The method the client sent: the extension method carried through the sibling server, or the parser's own. */
+/** The method the client sent (the server's request listener has already given a carried request its own token). */
 export function originalMethod(req: IncomingMessage): string {
-  const real = req.headers[METHOD_HEADER];
-  if (typeof real === 'string') {
-    delete req.headers[METHOD_HEADER];
-    return real;
-  }
   return req.method ?? 'GET';
+}
+
+/**
+ * A request the sibling parsed as POST gets its real method back, and the carrier's header leaves both header views,
+ * before anyone sees the request: handlers (the edge's own hosts included) see exactly what the client sent.
+ */
+function restoreMethod(req: IncomingMessage): void {
+  const real = req.headers[METHOD_HEADER];
+  if (typeof real !== 'string') return;
+  req.method = real;
+  delete req.headers[METHOD_HEADER];
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i] === METHOD_HEADER) {
+      raw.splice(i, 2);
+      break;
+    }
+  }
 }
 
 interface Exchange {
@@ -88,7 +101,11 @@ interface Connection {
  */
 export function serveHttp1(server: http.Server, connectionEvent: 'connection' | 'secureConnection', options: Http1Options): { sibling: http.Server } {
   const connections = new WeakMap<Duplex, Connection>();
-  const sibling = http.createServer(options.serverOptions);
+  // The same head size limit as the main server for what the client sent: the carrier's header line comes on top.
+  const sibling = http.createServer({
+    ...options.serverOptions,
+    maxHeaderSize: (options.serverOptions.maxHeaderSize ?? http.maxHeaderSize) + METHOD_HEADER.length + 70,
+  });
   for (const s of [server, sibling]) {
     s.on('request', (req: IncomingMessage, res: ServerResponse) => {
       started(req, res);
@@ -103,6 +120,7 @@ export function serveHttp1(server: http.Server, connectionEvent: 'connection' | 
       }
     }
     s.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      restoreMethod(req);
       const c = connections.get(socket);
       if (c) c.head = null; // the connection is no longer HTTP/1.1: nothing more to watch
       if (options.onUpgrade) options.onUpgrade(req, socket, head);
@@ -140,6 +158,7 @@ export function serveHttp1(server: http.Server, connectionEvent: 'connection' | 
   }
 
   function started(req: IncomingMessage, res: ServerResponse): void {
+    restoreMethod(req);
     const c = connections.get(req.socket);
     if (!c) return;
     c.head = null;
