@@ -131,7 +131,7 @@ export const catalogue = {
     status: 400,
     title: 'The request method cannot be carried on this connection',
     user: 'Your client sent a non-standard request method behind other requests on the same connection. Retry it on a new connection.',
-    admin: 'Extension methods (such as RD Gateway\'s RDG_OUT_DATA) are carried only at a message boundary the edge has seen: as the first request of a connection or after earlier requests completed. A client that pipelines one behind a request whose body is still arriving is refused, so no byte is framed twice.',
+    admin: 'Extension methods (such as RD Gateway\'s RDG_OUT_DATA) are carried only at a message boundary the edge has seen: as the first request of a connection or after earlier requests completed and were answered. A client that pipelines one behind a request whose body is still arriving, or whose answer is still owed, is refused, so no byte is framed twice and answers never come out of order. A method that is no valid token is refused as DB-HTTP-BAD-REQUEST.',
   },
   'DB-HTTP-EXPECTATION-FAILED': {
     status: 417,

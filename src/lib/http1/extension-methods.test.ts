@@ -15,6 +15,8 @@ describe('lib/http1 extension methods', { timeout: 120_000 }, () => {
   const received: string[] = [];
   /** The socket each request arrived on, as the server saw it. */
   const carriers = new Set<unknown>();
+  /** What the handler was given as the request's method and raw header list. */
+  const seenBy: { method?: string; rawHeaders: string[] }[] = [];
 
   before(async () => {
     const serverOptions: http.ServerOptions = { keepAliveTimeout: 500, headersTimeout: 5_000, requestTimeout: 0 };
@@ -25,6 +27,7 @@ describe('lib/http1 extension methods', { timeout: 120_000 }, () => {
         const line = `${originalMethod(req)} ${req.url}`;
         received.push(line);
         carriers.add(req.socket);
+        seenBy.push({ method: req.method, rawHeaders: req.rawHeaders });
         req.resume();
         req.on('end', () => setTimeout(() => res.end(line), req.url === '/slow' ? 300 : 0));
       },
@@ -122,6 +125,29 @@ describe('lib/http1 extension methods', { timeout: 120_000 }, () => {
     const response = await client.next();
     assert.match(response, /^HTTP\/1\.1 400 [\s\S]*x-reason: uri-too-long/, response);
     client.socket.destroy();
+  });
+
+  it('refuses a method that is no token as malformed, not as pipelined', async () => {
+    for (const line of [`${'A'.repeat(65)} /long HTTP/1.1`, 'FOO_BAR\t/tab HTTP/1.1', 'FOO\x01BAR /ctl HTTP/1.1']) {
+      const client = await connect();
+      client.socket.write(`${line}\r\nHost: h\r\n\r\n`);
+      const response = await client.next();
+      assert.match(response, /^HTTP\/1\.1 400 [\s\S]*x-reason: malformed/, `${JSON.stringify(line)}: ${response}`);
+      client.socket.destroy();
+    }
+  });
+
+  it('hands the handler the client\'s own method and header list, under the same limits as any request', async () => {
+    for (const method of ['GET', 'FOO_BAR']) {
+      seenBy.length = 0;
+      const client = await connect();
+      const fields = Array.from({ length: 11 }, (_, i) => `x-f${i}: ${i}\r\n`).join('');
+      client.socket.write(`${method} /own HTTP/1.1\r\nHost: h\r\n${fields}\r\n`);
+      assert.match(await client.next(), /^HTTP\/1\.1 200 /);
+      client.socket.destroy();
+      assert.equal(seenBy[0].method, method);
+      assert.deepEqual(seenBy[0].rawHeaders.filter((_, i) => i % 2 === 0), ['Host', ...Array.from({ length: 11 }, (_, i) => `x-f${i}`)], method);
+    }
   });
 
   it('closes a connection that carried an extension method once it idles past keepAliveTimeout', async () => {

@@ -51,14 +51,27 @@ export interface Http1Options {
   maxHeadBytes: number;
 }
 
-/** The method the client sent: the extension method carried through the sibling server, or the parser's own. */
+/** The method the client sent (the server's request listener has already given a carried request its own token). */
 export function originalMethod(req: IncomingMessage): string {
-  const real = req.headers[METHOD_HEADER];
-  if (typeof real === 'string') {
-    delete req.headers[METHOD_HEADER];
-    return real;
-  }
   return req.method ?? 'GET';
+}
+
+/**
+ * A request the sibling parsed as POST gets its real method back, and the carrier's header leaves both header views,
+ * before anyone sees the request: handlers (the edge's own hosts included) see exactly what the client sent.
+ */
+function restoreMethod(req: IncomingMessage): void {
+  const real = req.headers[METHOD_HEADER];
+  if (typeof real !== 'string') return;
+  req.method = real;
+  delete req.headers[METHOD_HEADER];
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i] === METHOD_HEADER) {
+      raw.splice(i, 2);
+      break;
+    }
+  }
 }
 
 interface Exchange {
@@ -88,7 +101,11 @@ interface Connection {
  */
 export function serveHttp1(server: http.Server, connectionEvent: 'connection' | 'secureConnection', options: Http1Options): { sibling: http.Server } {
   const connections = new WeakMap<Duplex, Connection>();
-  const sibling = http.createServer(options.serverOptions);
+  // The same head size limit as the main server for what the client sent: the carrier's header line comes on top.
+  const sibling = http.createServer({
+    ...options.serverOptions,
+    maxHeaderSize: (options.serverOptions.maxHeaderSize ?? http.maxHeaderSize) + METHOD_HEADER.length + 70,
+  });
   for (const s of [server, sibling]) {
     s.on('request', (req: IncomingMessage, res: ServerResponse) => {
       started(req, res);
@@ -103,6 +120,7 @@ export function serveHttp1(server: http.Server, connectionEvent: 'connection' | 
       }
     }
     s.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      restoreMethod(req);
       const c = connections.get(socket);
       if (c) c.head = null; // the connection is no longer HTTP/1.1: nothing more to watch
       if (options.onUpgrade) options.onUpgrade(req, socket, head);
@@ -140,6 +158,7 @@ export function serveHttp1(server: http.Server, connectionEvent: 'connection' | 
   }
 
   function started(req: IncomingMessage, res: ServerResponse): void {
+    restoreMethod(req);
     const c = connections.get(req.socket);
     if (!c) return;
     c.head = null;
@@ -161,14 +180,15 @@ export function serveHttp1(server: http.Server, connectionEvent: 'connection' | 
     if (!c || c.movedOn || socket.destroyed || socket.writableEnded) return;
     c.awaitingLine = false; // a request line that never ended: timed out
     if (err.code === 'ECONNRESET' || err.code === 'EPIPE') return void socket.destroy();
-    if (err.code === 'HPE_INVALID_METHOD' && moveToSibling(socket, c)) return;
+    const carried = err.code === 'HPE_INVALID_METHOD' ? moveToSibling(socket, c) : null;
+    if (carried === 'moved') return;
     const inBody = c.open.find((e) => !e.req.complete);
     if (inBody) {
       // The error lies in this request's body: it must reach the backend as aborted, not as a shorter body.
       (options.onBrokenBody ?? destroyBoth)(inBody.req, inBody.res, err);
       return;
     }
-    const reason: RefusalReason = err.code === 'HPE_INVALID_METHOD' ? 'extension-method-not-at-boundary'
+    const reason: RefusalReason = carried === 'not-at-boundary' ? 'extension-method-not-at-boundary'
       : err.code === 'HPE_HEADER_OVERFLOW' ? (requestLineOverflowed(c) ? 'uri-too-long' : 'headers-too-large')
         : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' || err.code === 'ERR_HTTP_HEADERS_TIMEOUT' ? 'timeout' : 'malformed';
     const answer = (): void => {
@@ -181,17 +201,18 @@ export function serveHttp1(server: http.Server, connectionEvent: 'connection' | 
   }
 
   /** Carries the refused method through the sibling server when the refusal falls at a message boundary. */
-  function moveToSibling(socket: Duplex, c: Connection): boolean {
+  function moveToSibling(socket: Duplex, c: Connection): 'moved' | 'not-at-boundary' | 'not-carriable' {
     // A boundary means nothing owed either way: every request complete and every response written. Moving while a
     // response is still owed would let the sibling answer first, and the client would pair answers with the wrong
     // requests.
     while (c.open.length > 0 && c.open[0].req.complete && c.open[0].res.writableFinished) c.open.shift();
-    if (c.head === null || c.open.length > 0) return false;
+    if (c.head === null || c.open.length > 0) return 'not-at-boundary';
+    // Not a method token (too long, a control character…): malformed, wherever it stands.
     const line = requestLine(c.head.length === 1 ? c.head[0] : Buffer.concat(c.head));
-    if (line === null) return false;
-    if (line === 'partial') return awaitRequestLine(socket, c);
-    carry(socket, c, line);
-    return true;
+    if (line === null) return 'not-carriable';
+    if (line === 'partial') awaitRequestLine(socket, c);
+    else carry(socket, c, line);
+    return 'moved';
   }
 
   /**
@@ -199,7 +220,7 @@ export function serveHttp1(server: http.Server, connectionEvent: 'connection' | 
    * across TLS records or writes). The server's parser is detached and the line is collected here, within the head
    * limit; the server's header timeout still runs (its 'clientError' answers 408).
    */
-  function awaitRequestLine(socket: Duplex, c: Connection): boolean {
+  function awaitRequestLine(socket: Duplex, c: Connection): void {
     c.awaitingLine = true;
     detachHttpServer(socket);
     const onData = (chunk: Buffer): void => {
@@ -216,7 +237,6 @@ export function serveHttp1(server: http.Server, connectionEvent: 'connection' | 
     };
     socket.on('data', onData);
     socket.once('end', () => { if (c.awaitingLine) socket.destroy(); });
-    return true;
   }
 
   /** Moves the connection to the sibling with the request line's method rewritten (its real token in a header). */
