@@ -10,25 +10,14 @@
  * (DRAWBRIDGE_TEST_REDIS_URL, default redis://127.0.0.1:6379); it never skips.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { Redis } from 'ioredis';
-import pg from 'pg';
 import { Agent, request } from 'undici';
-import { stringify as toYaml } from 'yaml';
 import { runAdmin } from '../../src/cli/admin.ts';
 import { startChild, stopChild, type Child } from '../../src/cli/child.ts';
-import { createDevCertificates } from '../../src/pki/dev-certs.ts';
-import { loopbackLookup } from '../helpers/dev-stack.ts';
+import { createClusterEnv, DOMAIN, type ClusterEnv } from '../helpers/cluster-env.ts';
 
-const PG_URL = process.env.DRAWBRIDGE_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const REDIS_URL = process.env.DRAWBRIDGE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const DOMAIN = 'apps.localhost';
-const ADMIN_TOKEN = randomBytes(24).toString('base64url');
 const PASSWORD = 'correct horse battery staple';
 
 type Ready = { publicPort: number; adminPort: number; adminToken: string };
@@ -56,52 +45,26 @@ class Jar {
 }
 
 describe('edge cluster: two nodes on PostgreSQL and Redis', { timeout: 240_000 }, () => {
-  const schema = `drawbridge_cluster_${process.pid}_${randomBytes(4).toString('hex')}`;
-  const prefix = `drawbridge-test-${randomBytes(6).toString('hex')}:`;
-  const admin = new pg.Pool({ connectionString: PG_URL, max: 1, connectionTimeoutMillis: 5000 });
+  let env: ClusterEnv;
   let work: string;
   let agent: Agent;
   let configs: string[] = [];
+  let ADMIN_TOKEN: string;
   const nodes: Child<Ready>[] = [];
 
   before(async () => {
-    await admin.query(`CREATE SCHEMA ${schema}`).catch((err: Error) => {
-      throw new Error(`PostgreSQL is not reachable at ${PG_URL} (${err.message}); start it or set DRAWBRIDGE_TEST_POSTGRES_URL`, { cause: err });
-    });
-    const probe = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    await probe.connect().then(() => probe.ping()).catch((err: Error) => {
-      throw new Error(`Redis is not reachable at ${REDIS_URL} (${err.message}); start it or set DRAWBRIDGE_TEST_REDIS_URL`, { cause: err });
-    }).finally(() => probe.disconnect());
-    work = await mkdtemp(path.join(os.tmpdir(), 'drawbridge-edge-cluster-'));
-    const certs = await createDevCertificates(path.join(work, 'certs'), DOMAIN);
-    agent = new Agent({ connect: { ca: await readFile(certs.caCertPath, 'utf8'), lookup: loopbackLookup } as never });
-    const url = new URL(PG_URL);
-    url.searchParams.set('options', `-c search_path=${schema}`);
+    env = await createClusterEnv('cluster');
+    ({ work, agent, adminToken: ADMIN_TOKEN } = env);
     configs = [];
     for (const name of ['node-a', 'node-b']) {
-      const file = path.join(work, `${name}.yaml`);
-      await writeFile(file, toYaml({
-        stateDir: path.join(work, name), domain: DOMAIN,
-        listen: { host: '127.0.0.1', port: 0 },
-        tls: [{ certFile: certs.certPath, keyFile: certs.keyPath }],
-        admin: { host: '127.0.0.1', port: 0, token: ADMIN_TOKEN },
-        store: { kind: 'postgres', url: url.href },
-        sessions: { kind: 'redis', url: REDIS_URL, keyPrefix: prefix },
-        cluster: { nodeId: name },
-      }));
+      const file = await env.writeConfig(name);
       configs.push(file);
       nodes.push(await startChild<Ready>(['edge', '--config', file, '--workers', '1'], path.join(work, `${name}.log`)));
     }
   });
   after(async () => {
     await Promise.all(nodes.map((n) => stopChild(n.process, 10_000)));
-    await agent?.close();
-    await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).finally(() => admin.end());
-    const redis = new Redis(REDIS_URL);
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length > 0) await redis.del(...keys);
-    await redis.quit();
-    if (work) await rm(work, { recursive: true, force: true });
+    await env?.cleanup();
   });
 
   async function api<T>(node: Child<Ready>, method: 'GET' | 'POST' | 'PUT', pathname: string, body?: unknown): Promise<{ status: number; body: T }> {
