@@ -36,7 +36,10 @@ import { createTunnelServer } from './tunnel/tunnel-endpoint.ts';
 import { createAssertionMinter, jwksDocument, loadOrCreateSigningKeys, JWKS_PATH } from './sso/assertion.ts';
 import { CertificateRenewer } from './enroll/renewal.ts';
 import { DrawbridgeError } from '../errors/drawbridge-error.ts';
-import { startNodeRegistry, tunnelsPerConnector } from './cluster/registry.ts';
+import { nodeIdOf, startNodeRegistry, tunnelsPerConnector } from './cluster/registry.ts';
+import { RELAY_ALPN, startNodeCredentials } from './cluster/relay-credentials.ts';
+import { RelayPeers } from './cluster/relay-peers.ts';
+import { createRelayServer } from './cluster/relay-server.ts';
 import { edgeRoutes } from './admin/routes/edges.ts';
 
 export interface RunningEdge {
@@ -198,13 +201,26 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
     }
   }, 3_600_000);
   renewalCheck.unref();
+  // The relay between edge nodes (edge/cluster/relay-*.ts): a request for a group this node holds no usable tunnel
+  // of goes to a peer node that does, over mutual TLS with node certificates of the shared tunnel CA.
+  const nodeId = nodeIdOf(config);
+  const nodeCredentials = await startNodeCredentials(ca, nodeId, (c) => relay.setCredentials(c), (err) => logger.error({ err }, 'relay: node certificate renewal failed'));
+  const relayPeers = new RelayPeers({ selfId: nodeId, credentials: () => nodeCredentials.current(), logger });
+  registry.usePeers(relayPeers);
+  const relay = createRelayServer({
+    credentials: nodeCredentials.current(), registry, routes, logger,
+    onStream: (stream) => {
+      active++;
+      stream.once('close', () => { active--; if (active === 0 && upgraded.size === 0) onIdle?.(); });
+    },
+  });
   const tunnelServer = createTunnelServer({ credentials: ca, tunnelHost, store, registry, publisher, logger, pingIntervalMs: config.tunnel.pingIntervalMs, renewer });
   const portOptions = {
     host: config.listen.host,
     logger,
     helloTimeoutMs: config.limits.handshakeTimeoutMs,
     trustedProxies: new AddressRanges(config.listen.trustedProxies),
-    route: (info: ClientHelloInfo) => (info.alpn.includes(TUNNEL_ALPN) ? tunnelServer : publicServer) as net.Server,
+    route: (info: ClientHelloInfo) => (info.alpn.includes(TUNNEL_ALPN) ? tunnelServer : info.alpn.includes(RELAY_ALPN) ? relay.server : publicServer) as net.Server,
   };
   const port = await listenPublicPort({ ...portOptions, port: config.listen.port });
   const listenedPort = (port.address() as net.AddressInfo).port;
@@ -212,7 +228,11 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
   const directPort = direct ? (direct.address() as net.AddressInfo).port : listenedPort;
   publicPort = config.publicPort ?? listenedPort;
   // The node registry (edge/cluster/): this node, its tunnels and load, heart-beating until close.
-  const nodes = await startNodeRegistry({ config, store, listenedPort: directPort, logger, load: () => ({ inFlight: active + upgraded.size, tunnels: tunnelsPerConnector(registry.all()) }) });
+  const nodes = await startNodeRegistry({
+    config, store, listenedPort: directPort, logger, nodeId,
+    load: () => ({ inFlight: active + upgraded.size, tunnels: tunnelsPerConnector(registry.all()) }),
+    onNodes: (list) => relayPeers.update(list),
+  });
 
   const admin: FastifyInstance = await createAdminApi({
     store,
@@ -265,6 +285,9 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
         }
         publicServer.closeAllConnections();
         sibling.closeAllConnections();
+        relay.close();
+        relayPeers.close();
+        nodeCredentials.stop();
         const tunnels = registry.all();
         for (const t of tunnels) t.drain();
         await Promise.all(tunnels.map((t) => new Promise<void>((resolve) => {

@@ -97,6 +97,12 @@ export const catalogue = {
     user: 'This is a connector-side error.',
     admin: 'The connector presented a certificate that is unknown, expired or belongs to a disabled connector. Re-register it with a new enrollment token, or enable it.',
   },
+  'DB-TUNNEL-RELAY-REFUSED': {
+    status: 403,
+    title: 'The edge node certificate was refused',
+    user: 'This is an edge-side error.',
+    admin: 'A connection to the relay between edge nodes (ALPN drawbridge-relay/1 on the public port) presented no certificate of the shared tunnel CA, or one that is not an edge node\'s (a connector certificate, say), or the node dialled answered as another node. Every node of a cluster must share the tunnel CA (the tunnel-ca directory or the store), and cluster.advertise must reach the node it names.',
+  },
   'DB-CONNECTOR-TARGET-REFUSED': {
     status: 403,
     title: 'The connector refused this target',

@@ -103,6 +103,14 @@ export function issueClientCertificate(opts: LeafOptions): Promise<IssuedCertifi
   return issueLeaf(opts, [new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth], false)]);
 }
 
+/**
+ * An edge node's certificate for the relay between nodes: subject CN=<commonName>, EKU clientAuth and serverAuth (each
+ * node both dials its peers and is dialled by them), no SAN (peers check the subject, not a host name).
+ */
+export function issueNodeCertificate(opts: LeafOptions): Promise<IssuedCertificate> {
+  return issueLeaf(opts, [new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth, x509.ExtendedKeyUsage.serverAuth], false)]);
+}
+
 /** Splits a host into the SAN it needs: IP literals (with or without brackets) go to iPAddress, names to dNSName. */
 export function sanForHost(host: string): { dnsNames: string[]; ipAddresses: string[] } {
   const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;

@@ -9,6 +9,7 @@ export {
   createSelfSignedCa,
   issueServerCertificate,
   issueClientCertificate,
+  issueNodeCertificate,
   sanForHost,
   certificateNames,
   commonNameOf,

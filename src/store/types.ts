@@ -137,6 +137,8 @@ export interface EdgeNodeTunnels {
   connectorId: string;
   groupId: string;
   tunnels: number;
+  /** Of those, usable (healthy, taking new streams): peers relay the group's requests here only when above 0. Absent from older nodes. */
+  usable?: number;
 }
 
 /** An edge node of the deployment, as it last reported itself (edge/cluster/registry.ts). Edge-wide, like apps.listAll. */

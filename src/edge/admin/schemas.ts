@@ -250,6 +250,7 @@ export const EdgeNode = Type.Object(
       connectorId: Type.String(),
       groupId: Type.String(),
       tunnels: Type.Integer(),
+      usable: Type.Optional(Type.Integer({ description: 'Of those, healthy and taking new streams: other nodes relay requests for the group to this node when it has any.' })),
     }), { description: 'Tunnels the node holds, per connector.' }),
   },
   { $id: 'EdgeNode' },

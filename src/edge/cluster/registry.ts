@@ -35,13 +35,13 @@ export interface NodeRegistry {
   close(): Promise<void>;
 }
 
-/** Counts tunnels per connector from the tunnel registry's list. */
-export function tunnelsPerConnector(tunnels: Iterable<{ tenantId: string; connectorId: string; groupId: string }>): EdgeNodeTunnels[] {
-  const by = new Map<string, EdgeNodeTunnels>();
+/** Counts tunnels (and usable ones) per connector from the tunnel registry's list. */
+export function tunnelsPerConnector(tunnels: Iterable<{ tenantId: string; connectorId: string; groupId: string; usable: boolean }>): EdgeNodeTunnels[] {
+  const by = new Map<string, EdgeNodeTunnels & { usable: number }>();
   for (const t of tunnels) {
     const row = by.get(t.connectorId);
-    if (row) row.tunnels++;
-    else by.set(t.connectorId, { tenantId: t.tenantId, connectorId: t.connectorId, groupId: t.groupId, tunnels: 1 });
+    if (row) { row.tunnels++; row.usable += t.usable ? 1 : 0; }
+    else by.set(t.connectorId, { tenantId: t.tenantId, connectorId: t.connectorId, groupId: t.groupId, tunnels: 1, usable: t.usable ? 1 : 0 });
   }
   return [...by.values()].sort((a, b) => a.connectorId.localeCompare(b.connectorId));
 }
@@ -57,14 +57,26 @@ export function advertisedUrl(config: Pick<EdgeConfig, 'listen' | 'cluster'>, li
   return `https://${name.includes(':') ? `[${name}]` : name}:${listenedPort}`;
 }
 
+/** `cluster.nodeId`, or `edge-<host name>-<random>` (new at each start). */
+export function nodeIdOf(config: Pick<EdgeConfig, 'cluster'>): string {
+  return config.cluster?.nodeId ?? `edge-${os.hostname().split('.')[0].toLowerCase().replace(/[^a-z0-9-]/g, '-')}-${randomBytes(3).toString('hex')}`;
+}
+
 export interface RegistryOptions {
   config: Pick<EdgeConfig, 'listen' | 'cluster' | 'sessions'>;
+  /** This node's id (default: nodeIdOf(config)). */
+  nodeId?: string;
   store: Store;
   listenedPort: number;
   load(): NodeLoad;
   logger: Logger;
   heartbeatMs?: number;
   ttlMs?: number;
+  /**
+   * The live nodes, read after each heartbeat: the in-memory view the relay routes by (edge/cluster/relay-peers.ts),
+   * so no request ever waits for the registry.
+   */
+  onNodes?(nodes: EdgeNode[]): void;
 }
 
 /** Registers this node (first heartbeat before it returns) and keeps beating until close(). */
@@ -75,7 +87,7 @@ export async function startNodeRegistry(options: RegistryOptions): Promise<NodeR
   const nodes: EdgeNodes = config.sessions?.kind === 'redis'
     ? createRedisEdgeNodes({ url: config.sessions.url, keyPrefix: config.sessions.keyPrefix })
     : { ...options.store.edgeNodes, close: async () => {} };
-  const id = config.cluster?.nodeId ?? `edge-${os.hostname().split('.')[0].toLowerCase().replace(/[^a-z0-9-]/g, '-')}-${randomBytes(3).toString('hex')}`;
+  const id = options.nodeId ?? nodeIdOf(config);
   const advertise = advertisedUrl(config, options.listenedPort);
   const startedAt = new Date().toISOString();
   const self = (): Omit<EdgeNode, 'lastSeenAt'> => ({ id, advertise, version: EDGE_VERSION, startedAt, ...options.load() });
@@ -84,6 +96,7 @@ export async function startNodeRegistry(options: RegistryOptions): Promise<NodeR
   const beat = async (): Promise<void> => {
     try {
       await nodes.heartbeat(self(), ttlMs);
+      if (options.onNodes) options.onNodes(await nodes.list());
       if (failing) logger.info({ nodeId: id }, 'edge node heartbeat restored');
       failing = false;
     } catch (err) {

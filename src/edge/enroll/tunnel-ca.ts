@@ -13,6 +13,7 @@ import {
   importKeyPairPem,
   isIssuedBy,
   issueClientCertificate,
+  issueNodeCertificate,
   issueServerCertificate,
   normalizeSerial,
   PUBLIC_FILE_MODE,
@@ -43,6 +44,11 @@ export interface TunnelCa {
    * against the store.
    */
   verifyPeer(cert: string | Uint8Array | X509Certificate, now?: Date): { connectorId: string; serial: string };
+  /**
+   * An edge node's certificate for the relay between nodes (edge/cluster/relay-credentials.ts): a fresh key, CN =
+   * `commonName`, clientAuth + serverAuth. Held in memory only; each node issues its own at start.
+   */
+  issueNodeCertificate(commonName: string, validityDays: number): Promise<{ certPem: string; keyPem: string; notAfter: Date }>;
 }
 
 export interface IssuedConnectorCertificate {
@@ -165,6 +171,12 @@ function makeTunnelCa(ca: CertificateAuthority, server: { certPem: string; keyPe
       const { publicKey } = await verifyCsrOrThrow(csrPem);
       const issued = await issueClientCertificate({ ca, publicKey, commonName: connectorId, validityDays });
       return { certPem: issued.certPem, serial: issued.serial, notAfter: issued.notAfter.toISOString() };
+    },
+
+    async issueNodeCertificate(commonName, validityDays) {
+      const pair = await generateKeyPair();
+      const issued = await issueNodeCertificate({ ca, publicKey: pair.keys.publicKey, commonName, validityDays });
+      return { certPem: issued.certPem, keyPem: pair.privateKeyPem, notAfter: issued.notAfter };
     },
 
     verifyPeer(cert, now = new Date()) {

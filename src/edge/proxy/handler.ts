@@ -184,7 +184,7 @@ export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res:
 }
 
 /** Idempotent methods a failed stream may be replayed for: always GET/HEAD/OPTIONS; PUT/DELETE where the app opts in. */
-function retryable(app: App, method: string): boolean {
+export function retryable(app: App, method: string): boolean {
   return RETRYABLE.has(method) || (app.retryWrites && (method === 'PUT' || method === 'DELETE'));
 }
 

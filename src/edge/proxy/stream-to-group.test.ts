@@ -3,8 +3,9 @@ import assert from 'node:assert/strict';
 import http2 from 'node:http2';
 import pino from 'pino';
 import { TunnelRegistry } from '../tunnel/registry.ts';
+import { RELAYED_HEADER, Tunnel } from '../tunnel/tunnel.ts';
 import { fakeTunnel, type FakeStream } from '../tunnel/test-support.ts';
-import { streamToGroup, type FailReason, type GroupStreamRequest } from './stream-to-group.ts';
+import { streamToGroup, WAIT_FOR_TUNNEL_MS, type FailReason, type GroupStreamRequest } from './stream-to-group.ts';
 
 /** The retry and failure rules of the one request path, without sockets. */
 
@@ -190,5 +191,68 @@ test('a tunnel whose session refuses a new stream is passed over: the request go
   a.session.refuse = true;
   const outcome = run(registry, { idempotent: false });
   assert.deepEqual(outcome.opened, ['b'], 'a never processed it, so even a POST goes on');
+  assert.equal(a.session.streams.length, 0);
+});
+
+/** A registry whose only way to the group is a relay to a peer edge node (a tunnel flagged as a relay). */
+function relayTo(registry: TunnelRegistry, peerNodeId: string): ReturnType<typeof fakeTunnel> {
+  const peer = fakeTunnel(`relay:${peerNodeId}`, '', []);
+  const relayed = new Tunnel({
+    id: `rel_${peerNodeId}`, connectorId: `relay:${peerNodeId}`, tenantId: '', certSerial: '', groupId: '', session: peer.tunnel.session,
+    address: null, version: null, hostname: null, relay: { peerNodeId, fromNodeId: 'node-a' },
+  });
+  registry.usePeers({ pick: (groupId) => (groupId === 'g' && relayed.usable ? relayed : undefined) });
+  return { tunnel: relayed, session: peer.session };
+}
+
+test('no local tunnel of the group: the request goes to a peer node through the relay, marked as relayed', () => {
+  const registry = new TunnelRegistry();
+  const peer = relayTo(registry, 'node-b');
+  const outcome = run(registry);
+  assert.deepEqual(outcome.opened, ['relay:node-b']);
+  assert.equal(last(peer).headers[RELAYED_HEADER], 'node-a', 'the peer learns the stream was relayed, and from whom');
+  last(peer).answer({ ':status': 200 });
+  assert.deepEqual(outcome.responses, [{ connectorId: 'relay:node-b', retried: null }]);
+  assert.deepEqual(registry.status('tnt'), [], 'a relay is not listed among the tenant\'s connectors');
+});
+
+test('a usable local tunnel always beats the relay', () => {
+  const registry = new TunnelRegistry();
+  const peer = relayTo(registry, 'node-b');
+  const a = fakeTunnel('a', 'g');
+  registry.add(a.tunnel);
+  for (let i = 0; i < 5; i++) assert.deepEqual(run(registry).opened, ['a']);
+  assert.equal(peer.session.streams.length, 0);
+});
+
+test('one hop: a stream relayed here (localOnly) never goes to a peer node again', () => {
+  const registry = new TunnelRegistry();
+  const peer = relayTo(registry, 'node-b');
+  const outcome = run(registry, { localOnly: true });
+  assert.deepEqual(outcome.failures, ['DB-TUNNEL-NO-CONNECTOR']);
+  assert.equal(peer.session.streams.length, 0);
+});
+
+test('a relay lost before its response is retried like a tunnel (idempotent request), the failure reason kept', () => {
+  const registry = new TunnelRegistry();
+  const peer = relayTo(registry, 'node-b');
+  const outcome = run(registry);
+  last(peer).reset(NGHTTP2_INTERNAL_ERROR);
+  assert.deepEqual(outcome.opened, ['relay:node-b', 'relay:node-b'], 'the only peer, tried again');
+  last(peer).answer({ ':status': 200 });
+  assert.deepEqual(outcome.responses, [{ connectorId: 'relay:node-b', retried: 'lost' }]);
+});
+
+test('local tunnels that may come back are waited for; when none does, a healthy peer beats an ejected local tunnel', async () => {
+  const registry = new TunnelRegistry();
+  const peer = relayTo(registry, 'node-b');
+  const a = fakeTunnel('a', 'g');
+  a.tunnel.eject('ping');
+  registry.add(a.tunnel);
+  const outcome = run(registry);
+  assert.deepEqual(outcome.opened, [], 'waiting for the ejected tunnel to come back');
+  await new Promise((r) => setTimeout(r, WAIT_FOR_TUNNEL_MS + 200));
+  assert.deepEqual(outcome.opened, ['relay:node-b']);
+  assert.equal(peer.session.streams.length, 1);
   assert.equal(a.session.streams.length, 0);
 });

@@ -5,13 +5,15 @@ import type { Tunnel, TunnelRegistry } from '../tunnel/registry.ts';
 
 /**
  * The one way the edge opens a stream to an app's connector group. Plain requests, WebSocket upgrades, download
- * resumes (and, later, relays between edge nodes and TCP channels) differ only in what they do with the stream;
+ * resumes, relays between edge nodes (and, later, TCP channels) differ only in what they do with the stream;
  * picking a tunnel, waiting for one, counting the stream in flight, classifying a failure and deciding a retry
  * happen here, once.
  *
  *   1. pick the least busy usable tunnel of the group that knows the app, avoiding connectors already tried;
- *   2. none, but one may come back (config not acknowledged yet after a move, ejected but alive): wait for it, then
- *      as a last resort take an ejected tunnel that is still open;
+ *   2. none, but one may come back (config not acknowledged yet after a move, ejected but alive): wait for it;
+ *   2b. still none: a relay to a peer edge node holding usable tunnels of the group (edge/cluster/relay-peers.ts; the
+ *      peer routes it with its own tunnels only, so one hop at most), and as a last resort an ejected local tunnel
+ *      that is still open;
  *   3. open the stream (counted in flight by the tunnel until it closes);
  *   4. before the response head: an ejection, a lost tunnel, a refused stream or a target refusal is a failure;
  *      the request goes to another connector when that is safe — always if the connector never processed it
@@ -50,6 +52,11 @@ export interface GroupStreamRequest {
   tried?: Set<string>;
   correlationId: string;
   logger: Logger;
+  /**
+   * Only this node's own tunnels: set for a stream another edge node relayed here, so a request crosses at most one
+   * relay hop. Otherwise, with no local tunnel that can serve, a peer node holding the group's tunnels takes it.
+   */
+  localOnly?: boolean;
 }
 
 export interface GroupStreamHandlers {
@@ -75,13 +82,22 @@ export function streamToGroup(registry: TunnelRegistry, request: GroupStreamRequ
     if (!request.wanted()) return;
     const tunnel = registry.pick(groupId, appId, tried);
     if (tunnel) return open(tunnel);
-    if (!registry.mayRecover(groupId, appId)) return noTunnel();
+    if (!registry.mayRecover(groupId, appId)) {
+      const peer = relay();
+      return peer ? open(peer) : noTunnel();
+    }
     registry.waitForTunnel(groupId, appId, WAIT_FOR_TUNNEL_MS, tried).then((found) => {
       if (!request.wanted()) return;
-      const last = found ?? registry.pickEjected(groupId, appId);
+      // A healthy peer node beats a local tunnel that was ejected.
+      const last = found ?? relay() ?? registry.pickEjected(groupId, appId);
       if (last) open(last);
       else noTunnel();
     }, noTunnel);
+  }
+
+  /** A peer edge node holding the group's tunnels (never for a stream already relayed here: one hop at most). */
+  function relay(): Tunnel | undefined {
+    return request.localOnly ? undefined : registry.pickRelay(groupId, tried);
   }
 
   function noTunnel(): void {

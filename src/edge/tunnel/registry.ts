@@ -4,6 +4,15 @@ import type { Tunnel, TunnelLiveStatus } from './tunnel.ts';
 
 export { Tunnel, type TunnelLiveStatus, type StreamHealth } from './tunnel.ts';
 
+/**
+ * Other edge nodes that hold tunnels of a group (edge/cluster/relay-peers.ts): a relay to one of them is offered only
+ * when no local tunnel can take the stream.
+ */
+export interface PeerSource {
+  /** A relay to the least busy peer node holding usable tunnels of the group; peers in `avoid` only if nothing else. */
+  pick(groupId: string, avoid?: ReadonlySet<string>): Tunnel | undefined;
+}
+
 /** What the tunnel registry knows about one connector right now (zero tunnels when it is not connected). */
 export interface ConnectorLiveStatus {
   connectorId: string;
@@ -42,10 +51,25 @@ export class TunnelRegistry {
   /** Streams ever opened to each connector (kept after its tunnels go: proves nothing is sent to a dead one). */
   readonly #opened = new Map<string, { tenantId: string; groupId: string; streams: number }>();
   #rotor = 0;
+  #peers: PeerSource | null = null;
+
+  /** Other edge nodes to relay to when this one holds no usable tunnel of a group (a cluster). */
+  usePeers(peers: PeerSource | null): void {
+    this.#peers = peers;
+  }
+
+  /**
+   * A relay to another edge node holding usable tunnels of the group, for a request no local tunnel can take. The
+   * caller asks only once the local tunnels are exhausted (stream-to-group.ts), and never for a relayed stream.
+   */
+  pickRelay(groupId: string, avoid?: ReadonlySet<string>): Tunnel | undefined {
+    return this.#peers?.pick(groupId, avoid);
+  }
 
   /** Opens a stream on `tunnel` (counted in flight until it closes) and counts it for the connector. Throws if refused. */
   openStream(tunnel: Tunnel, headers: OutgoingHttpHeaders, options: ClientSessionRequestOptions): ClientHttp2Stream {
     const stream = tunnel.request(headers, options);
+    if (tunnel.relay) return stream; // a peer node, not a connector: not listed among the tenant's connectors
     const c = this.#opened.get(tunnel.connectorId);
     if (c) { c.streams++; c.groupId = tunnel.groupId; } else this.#opened.set(tunnel.connectorId, { tenantId: tunnel.tenantId, groupId: tunnel.groupId, streams: 1 });
     return stream;

@@ -48,6 +48,16 @@ export class FakeSession extends EventEmitter {
     this.streams.push(stream);
     return stream;
   }
+  /** Graceful close (GOAWAY): marked closed, 'close' once the test says so with destroy(). */
+  close(): void {
+    this.closed = true;
+  }
+  destroy(): void {
+    if (this.destroyed) return;
+    this.closed = true;
+    this.destroyed = true;
+    this.emit('close');
+  }
 }
 
 let counter = 0;

@@ -36,7 +36,21 @@ export interface TunnelIdentity {
   address: string | null;
   version: string | null;
   hostname: string | null;
+  /**
+   * Set on a relay: a session to another edge node (edge/cluster/relay-peers.ts) that holds tunnels of the group. It
+   * routes like a tunnel (in-flight count, fail-over, resume) but takes any app, and marks each stream as relayed.
+   */
+  relay?: RelayRoute;
 }
+
+/** Where a relay leads: the peer node, and this node's id (the marker each relayed stream carries). */
+export interface RelayRoute {
+  peerNodeId: string;
+  fromNodeId: string;
+}
+
+/** Marks a stream one edge node relays to another; the receiving node never relays it again (one hop). */
+export const RELAYED_HEADER = 'x-drawbridge-relayed-from';
 
 /**
  * One live tunnel: an HTTP/2 client session over a connector's outbound TLS connection. Its routing state changes
@@ -54,6 +68,8 @@ export class Tunnel {
   readonly address: string | null;
   readonly version: string | null;
   readonly hostname: string | null;
+  /** Non-null for a relay to another edge node. */
+  readonly relay: RelayRoute | null;
   #groupId: string;
   #inFlight = 0;
   #apps = new Set<string>();
@@ -77,6 +93,7 @@ export class Tunnel {
     this.address = identity.address;
     this.version = identity.version;
     this.hostname = identity.hostname;
+    this.relay = identity.relay ?? null;
   }
 
   get groupId(): string { return this.#groupId; }
@@ -102,7 +119,8 @@ export class Tunnel {
 
   /** The connector acknowledged a config with this app: routing may send it the app's streams. */
   knows(appId: string): boolean {
-    return this.#apps.has(appId);
+    // A relay's peer node routes the app itself (its own tunnels' acknowledgements count there).
+    return this.relay !== null || this.#apps.has(appId);
   }
 
   /** The connector last reported the app's backend unreachable. */
@@ -178,7 +196,7 @@ export class Tunnel {
   request(headers: OutgoingHttpHeaders, options: ClientSessionRequestOptions): ClientHttp2Stream {
     let stream: ClientHttp2Stream;
     try {
-      stream = this.session.request(headers, options);
+      stream = this.session.request(this.relay ? { ...headers, [RELAYED_HEADER]: this.relay.fromNodeId } : headers, options);
     } catch (err) {
       if (!this.open) this.retire();
       throw err;
