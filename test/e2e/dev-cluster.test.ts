@@ -5,6 +5,7 @@ import { request } from 'undici';
 import { haproxyAvailable, serverStates } from '../../src/cli/haproxy.ts';
 import { startDevStack, logsOf, url, type DevStack } from '../helpers/dev-stack.ts';
 import { startLoad, summarize, waitUntil } from '../helpers/load.ts';
+import { Client, signIn } from './identity-harness.ts';
 
 /**
  * Issue 11's "done when": `drawbridge dev --edges 3` — three edge nodes on PostgreSQL and Redis behind haproxy, two
@@ -25,7 +26,7 @@ describe('drawbridge dev --edges 3 (PostgreSQL, Redis, haproxy)', { timeout: 300
 
   before(async () => {
     stack = await startDevStack(['--edges', '3']);
-    edges = (stack.dev as unknown as { edges: EdgeEntry[] }).edges;
+    edges = stack.dev.edges;
   });
   after(async () => { await stack?.stop(); });
 
@@ -57,6 +58,11 @@ describe('drawbridge dev --edges 3 (PostgreSQL, Redis, haproxy)', { timeout: 300
 
   it('kill -9 of a node under load: only its in-flight requests fail, none once haproxy marked it down; connectors re-home', async () => {
     const statsSocket = path.join(stack.dir, 'haproxy', 'stats.sock');
+    // alice signs in through haproxy before the kill; her session (in Redis) must outlive the node.
+    const alice = new Client(stack.publicPort);
+    const hrUrl = url(stack, 'hr', '/');
+    const signedIn = await signIn(alice, hrUrl, 'alice', stack.dev.users.find((u) => u.username === 'alice')!.password);
+    assert.equal(signedIn.status, 200, signedIn.body.slice(0, 200));
     const load = startLoad({ agent: stack.agent, baseUrl: url(stack, 'sample', ''), rate: 100, mix: { get: 0.85, download: 0.1, post: 0.05 } });
     try {
       await sleep(2_000);
@@ -84,6 +90,10 @@ describe('drawbridge dev --edges 3 (PostgreSQL, Redis, haproxy)', { timeout: 300
         detectionMs: Math.round(downAt - killedAt), rehomeMs: Math.round(rehomedAt - killedAt),
       });
       assert.deepEqual(afterDown.map((s) => `${s.kind} ${s.error}`), [], `nothing fails once haproxy marked the node down\n${logsOf(stack.dir)}`);
+      for (let i = 0; i < 6; i++) {
+        const again = await alice.request(hrUrl);
+        assert.equal(again.status, 200, `alice stays signed in whichever node answers (${again.headers['x-drawbridge-error'] ?? again.location})`);
+      }
       // Only requests in flight on the killed node can have failed: started before haproxy noticed.
       assert.ok(summary.failed.every((f) => f.startedAt <= downAt), 'failures are requests started before the node was marked down');
     } finally {

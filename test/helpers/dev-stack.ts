@@ -16,6 +16,9 @@ export interface DevJson {
   apps: { name: string; externalUrl: string; preAuth: string }[];
   connectors: { id: string; pid: number; group: string; metricsUrl: string }[];
   edgePid: number;
+  /** Every edge node (one unless dev ran with --edges N); url reaches that node directly. */
+  edges: { id: string; pid: number; url: string }[];
+  users: { username: string; password: string; totpSecret?: string; note: string }[];
   tenant: string;
 }
 
