@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { rejectsWith } from './contract.ts';
 import type { DirectoryStore, SigninLogEntry, User } from './directory-types.ts';
-import type { App, Store, Tenant } from './types.ts';
+import type { App, ChangeEvent, Store, Tenant } from './types.ts';
 
 const FAR = '2099-01-01T00:00:00.000Z';
 
@@ -390,6 +390,33 @@ export function runDirectoryContract(name: string, makeStore: () => Promise<Stor
         assert.deepEqual(await dir.assignments.appsForUser(b.id, alice.id), []);
         await dir.assignments.unassign(b.id, appA.id, { type: 'user', id: alice.id });
         assert.equal(await dir.assignments.isAssigned(a.id, appA.id, alice.id), true);
+      });
+    });
+
+    describe('access change events', () => {
+      it('announces every change that may shrink access (continuous access evaluation), and no grant', async () => {
+        const alice = await user(a.id, 'alice', { password: 'correct horse battery' });
+        const hr = await dir.groups.create(a.id, { name: 'HR' });
+        const events: ChangeEvent[] = [];
+        const off = store.onChange((e) => events.push(e));
+        await dir.groups.addMember(a.id, hr.id, alice.id);
+        await dir.licences.setSeats(a.id, 'basic', 5);
+        await dir.licences.assign(a.id, 'basic', { type: 'group', id: hr.id });
+        await dir.assignments.assign(a.id, appA.id, { type: 'user', id: alice.id });
+        assert.deepEqual(events, [], 'grants are not announced');
+        await dir.users.update(a.id, alice.id, { enabled: false });
+        await dir.users.setPassword(a.id, alice.id, 'another long password');
+        await dir.groups.removeMember(a.id, hr.id, alice.id);
+        await dir.licences.unassign(a.id, 'basic', { type: 'group', id: hr.id });
+        await dir.assignments.unassign(a.id, appA.id, { type: 'user', id: alice.id });
+        await dir.groups.delete(a.id, hr.id);
+        await dir.users.delete(a.id, alice.id);
+        off();
+        const u = (op: ChangeEvent['op'] = 'updated'): ChangeEvent => ({ kind: 'user', tenantId: a.id, id: alice.id, op });
+        const g = (op: ChangeEvent['op'] = 'updated'): ChangeEvent => ({ kind: 'user-group', tenantId: a.id, id: hr.id, op });
+        // On PostgreSQL the node hears its own changes at once (and never twice: the NOTIFY echo is dropped).
+        await new Promise((r) => setTimeout(r, 200));
+        assert.deepEqual(events, [u(), u(), u(), g(), u(), g('deleted'), u('deleted')]);
       });
     });
 

@@ -16,6 +16,7 @@ import { type ChangeBus, channelFor, openChangeBus } from './changes.ts';
 import { connectorsRepo } from './connectors.ts';
 import { createPostgresDirectory } from './directory.ts';
 import { type Ctx, one } from './db.ts';
+import { withAccessEvents } from '../directory-events.ts';
 import { edgeNodesRepo } from './edge-nodes.ts';
 import { enrollmentTokensRepo } from './enrollment-tokens.ts';
 import { groupsRepo } from './groups.ts';
@@ -79,7 +80,7 @@ export async function openPostgresStore(url: string): Promise<PostgresStore> {
     connectors: connectorsRepo(ctx),
     apps: appsRepo(ctx),
     audit: auditRepo(ctx),
-    directory: createPostgresDirectory(ctx, identityKeys),
+    directory: withAccessEvents(createPostgresDirectory(ctx, identityKeys), (list) => changes.announce(pool, list)),
     identityKeys,
     onChange: (listener) => changes.subscribe(listener),
     async close() {
