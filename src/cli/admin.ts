@@ -460,6 +460,54 @@ const resources: Record<string, Resource> = {
       },
     },
   },
+  users: {
+    summary: 'Users of the tenant\'s directory: disable, enable, end their sessions',
+    actions: {
+      list: {
+        usage: 'users list --tenant T',
+        summary: 'List users',
+        async run(r) {
+          const res = await r.api.request<Items<Obj & { upn: string }>>('GET', `${tenantPath(r)}/users?limit=500`);
+          emit(r, res, () => table(['UPN', 'ID', 'DISPLAY NAME', 'ENABLED', 'SOURCE', 'LAST SIGN-IN'], res.items.map((u) => [
+            u.upn, u.id, u.displayName as string, u.enabled as boolean, u.source as string, u.lastSignInAt as string | null,
+          ])));
+        },
+      },
+      get: {
+        usage: 'users get USER --tenant T',
+        summary: 'Show one user (UPN, login name or id) with groups, licences, apps and MFA methods',
+        async run(r) {
+          const res = await r.api.request<Obj>('GET', `${tenantPath(r)}/users/${seg(arg(r, 0, 'user'))}`);
+          emit(r, res, () => fields(res));
+        },
+      },
+      disable: {
+        usage: 'users disable USER --tenant T',
+        summary: 'Disable the account: its sessions end and its open connections close on every edge node',
+        async run(r) {
+          const res = await r.api.request<Obj & { upn: string }>('PATCH', `${tenantPath(r)}/users/${seg(arg(r, 0, 'user'))}`, { enabled: false });
+          emit(r, res, () => `Disabled ${res.upn} (${res.id}); their sessions were ended and open connections closed.\n`);
+        },
+      },
+      enable: {
+        usage: 'users enable USER --tenant T',
+        summary: 'Enable the account again (the user signs in anew)',
+        async run(r) {
+          const res = await r.api.request<Obj & { upn: string }>('PATCH', `${tenantPath(r)}/users/${seg(arg(r, 0, 'user'))}`, { enabled: true });
+          emit(r, res, () => `Enabled ${res.upn} (${res.id}).\n`);
+        },
+      },
+      'revoke-sessions': {
+        usage: 'users revoke-sessions USER --tenant T',
+        summary: 'End every session of the user now and close their open connections (the account stays enabled)',
+        async run(r) {
+          const u = arg(r, 0, 'user');
+          const res = await r.api.request<Record<string, unknown>>('POST', `${tenantPath(r)}/users/${seg(u)}/revoke-sessions`);
+          emit(r, res, () => `Ended ${String(res.ended ?? 0)} session(s) of ${u}; their open connections were closed.\n`);
+        },
+      },
+    },
+  },
   edges: {
     summary: 'Edge nodes: the cloud-side processes serving users and holding connector tunnels',
     defaultAction: 'list',

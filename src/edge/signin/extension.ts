@@ -29,6 +29,7 @@ export function signinExtension(onReady?: (signin: Signin, directory: DirectoryS
       onReady?.(signin, directory);
       return {
         authenticate: signin.authenticate,
+        track: signin.cae.track,
         systemHosts: new Map([[signin.loginHost, signin.handleLoginRequest]]),
         close: () => signin.close(),
         adminRoutes: [
