@@ -420,6 +420,62 @@ export function runDirectoryContract(name: string, makeStore: () => Promise<Stor
       });
     });
 
+    describe('security reports', () => {
+      const range = { since: '2030-01-01T00:00:00.000Z', until: '2030-01-03T00:00:00.000Z' };
+      beforeEach(async () => {
+        const at = (day: number, hour: number) => `2030-01-0${day}T${String(hour).padStart(2, '0')}:00:00.000Z`;
+        const log = (extra: Partial<NewEntry>) => dir.signinLog.append(entry(a.id, extra));
+        await log({ time: at(1, 8), userId: 'usr_alice', username: 'alice', clientIp: '10.0.0.1' });
+        await log({ time: at(1, 9), userId: 'usr_alice', username: 'alice', clientIp: '10.0.0.1', event: 'mfa', mfaMethod: 'totp' });
+        await log({ time: at(1, 9), userId: 'usr_alice', username: 'alice', event: 'access', appId: 'app_hr', code: null });
+        await log({ time: at(1, 10), userId: 'usr_bob', username: 'bob', event: 'access', appId: 'app_hr', result: 'denied', code: 'DB-ACCESS-NO-LICENCE' });
+        await log({ time: at(1, 11), userId: 'usr_bob', username: 'bob', clientIp: '10.0.0.2', result: 'failure', code: 'DB-SIGNIN-BAD-CREDENTIALS' });
+        await log({ time: at(2, 1), userId: null, username: 'Mallory', clientIp: '203.0.113.9', result: 'failure', code: 'DB-SIGNIN-BAD-CREDENTIALS' });
+        await log({ time: at(2, 2), userId: null, username: 'mallory', clientIp: '203.0.113.9', result: 'failure', code: 'DB-SIGNIN-LOCKED-OUT' });
+        await log({ time: at(2, 3), userId: 'usr_alice', username: 'alice', clientIp: '198.51.100.7', mfaMethod: 'webauthn', detail: { riskSignals: ['new-country'] } });
+        await log({ time: at(2, 4), userId: 'usr_alice', username: 'alice', event: 'signout' });
+        // Outside the window, and another tenant: never counted.
+        await log({ time: at(3, 0), userId: 'usr_alice', username: 'alice', result: 'failure', code: 'DB-SIGNIN-LOCKED-OUT' });
+        await dir.signinLog.append(entry(b.id, { time: at(1, 8), result: 'failure', code: 'DB-SIGNIN-LOCKED-OUT' }));
+      });
+
+      it('counts sign-ins per day by result, failures by code and MFA methods, in the window and tenant only', async () => {
+        assert.deepEqual(await dir.reports.signinsByDay(a.id, range), [
+          { day: '2030-01-01', result: 'failure', count: 1 },
+          { day: '2030-01-01', result: 'success', count: 1 },
+          { day: '2030-01-02', result: 'failure', count: 2 },
+          { day: '2030-01-02', result: 'success', count: 1 },
+        ]);
+        assert.deepEqual(await dir.reports.failuresByCode(a.id, range), [
+          { code: 'DB-SIGNIN-BAD-CREDENTIALS', count: 2 },
+          { code: 'DB-ACCESS-NO-LICENCE', count: 1 },
+          { code: 'DB-SIGNIN-LOCKED-OUT', count: 1 },
+        ]);
+        assert.deepEqual(await dir.reports.mfaMethods(a.id, range), [{ method: 'totp', count: 1 }, { method: 'webauthn', count: 1 }]);
+      });
+
+      it('ranks apps and users, groups attempts by client address, and lists risky sign-ins newest first', async () => {
+        assert.deepEqual(await dir.reports.topApps(a.id, range), [{ appId: 'app_hr', total: 2, allowed: 1, denied: 1 }]);
+        assert.deepEqual(await dir.reports.topUsers(a.id, range), [
+          { userId: 'usr_alice', username: 'alice', total: 2, failures: 0 },
+          { userId: null, username: 'mallory', total: 2, failures: 2 },
+          { userId: 'usr_bob', username: 'bob', total: 1, failures: 1 },
+        ], 'names typed in different case are one unknown user');
+        assert.deepEqual((await dir.reports.topUsers(a.id, { ...range, limit: 1 })).map((u) => u.userId), ['usr_alice']);
+        assert.deepEqual(await dir.reports.byClientIp(a.id, range), [
+          { clientIp: '10.0.0.1', total: 1, failures: 0 },
+          { clientIp: '10.0.0.2', total: 1, failures: 1 },
+          { clientIp: '198.51.100.7', total: 1, failures: 0 },
+          { clientIp: '203.0.113.9', total: 2, failures: 2 },
+        ].sort((x, y) => y.total - x.total || x.clientIp.localeCompare(y.clientIp)));
+        const risky = await dir.reports.risky(a.id, range);
+        assert.deepEqual(risky.map((e) => [e.time, e.code, e.detail]), [
+          ['2030-01-02T03:00:00.000Z', null, { riskSignals: ['new-country'] }],
+          ['2030-01-02T02:00:00.000Z', 'DB-SIGNIN-LOCKED-OUT', {}],
+        ]);
+      });
+    });
+
     describe('access decisions', () => {
       it('gives the user, their groups and the SKUs they hold within the seats, in one read', async () => {
         const [alice, bob, carol] = [await user(a.id, 'alice'), await user(a.id, 'bob'), await user(a.id, 'carol')];
