@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AdminApiError, AdminClient, AdminUnreachableError, seg } from './admin-client.ts';
 import { renderGroupHealth, type GroupHealthView } from './group-health-view.ts';
+import { REPORT_NAMES, REPORTS, reportCsv, type ReportName, type ReportRow } from '../edge/admin/reports.ts';
 
 export const DEFAULT_ADMIN_URL = 'http://127.0.0.1:8444';
 
@@ -52,6 +53,9 @@ const OPTIONS = {
   action: { type: 'string' },
   limit: { type: 'string' },
   cursor: { type: 'string' },
+  since: { type: 'string' },
+  until: { type: 'string' },
+  format: { type: 'string' },
 } as const;
 
 type Flags = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>>['values'];
@@ -218,6 +222,28 @@ const APP_FLAGS: [string, string][] = [
 async function groupNames(r: Run): Promise<Map<string, string>> {
   const groups = await r.api.request<Items>('GET', `${tenantPath(r)}/connector-groups`);
   return new Map(groups.items.map((g) => [g.id, g.name]));
+}
+
+/** One security report: the API's JSON, printed as a table, CSV (the API's own columns and quoting) or JSON. */
+function reportAction(name: ReportName): Action {
+  return {
+    usage: `reports ${name} --tenant T [--since ISO] [--until ISO] [--limit N] [--format table|csv|json]`,
+    summary: REPORTS[name].summary,
+    flags: [['--since ISO', 'from this time (default 30 days before --until)'], ['--until ISO', 'up to this time (default now)'], ['--limit N', 'rows of a top list or of risky sign-ins (1–1000)'], ['--format F', 'table (default), csv or json']],
+    async run(r) {
+      const format = r.json ? 'json' : r.flags.format ?? 'table';
+      if (!['table', 'csv', 'json'].includes(format)) throw new UsageError('--format: table, csv or json');
+      const q = new URLSearchParams();
+      for (const key of ['since', 'until', 'limit'] as const) if (r.flags[key]) q.set(key, r.flags[key]);
+      const res = await r.api.request<{ report: string; since: string; until: string; items: ReportRow[] }>('GET', `${tenantPath(r)}/reports/${name}${q.size ? `?${q}` : ''}`);
+      if (format === 'json') return r.print(`${JSON.stringify(res, null, 2)}\n`);
+      if (format === 'csv') return r.print(reportCsv(name, res.items));
+      const columns = REPORTS[name].columns as readonly string[];
+      const cell = (v: ReportRow[string] | undefined) => (Array.isArray(v) ? v.join(', ') : v);
+      r.print(`${REPORTS[name].summary}, ${res.since} to ${res.until}\n\n` +
+        (res.items.length ? table(columns.map((c) => c.replace(/([a-z])([A-Z])/g, '$1 $2').toUpperCase()), res.items.map((row) => columns.map((c) => cell(row[c])))) : 'Nothing in this window.\n'));
+    },
+  };
 }
 
 const resources: Record<string, Resource> = {
@@ -458,6 +484,68 @@ const resources: Record<string, Resource> = {
           emit(r, { deleted: c }, () => `Deleted connector ${c}.\n`);
         },
       },
+    },
+  },
+  users: {
+    summary: 'Users of the tenant\'s directory: disable, enable, end their sessions',
+    actions: {
+      list: {
+        usage: 'users list --tenant T',
+        summary: 'List users',
+        async run(r) {
+          const res = await r.api.request<Items<Obj & { upn: string }>>('GET', `${tenantPath(r)}/users?limit=500`);
+          emit(r, res, () => table(['UPN', 'ID', 'DISPLAY NAME', 'ENABLED', 'SOURCE', 'LAST SIGN-IN'], res.items.map((u) => [
+            u.upn, u.id, u.displayName as string, u.enabled as boolean, u.source as string, u.lastSignInAt as string | null,
+          ])));
+        },
+      },
+      get: {
+        usage: 'users get USER --tenant T',
+        summary: 'Show one user (UPN, login name or id) with groups, licences, apps and MFA methods',
+        async run(r) {
+          const res = await r.api.request<Obj>('GET', `${tenantPath(r)}/users/${seg(arg(r, 0, 'user'))}`);
+          emit(r, res, () => fields(res));
+        },
+      },
+      disable: {
+        usage: 'users disable USER --tenant T',
+        summary: 'Disable the account: its sessions end and its open connections close on every edge node',
+        async run(r) {
+          const res = await r.api.request<Obj & { upn: string }>('PATCH', `${tenantPath(r)}/users/${seg(arg(r, 0, 'user'))}`, { enabled: false });
+          emit(r, res, () => `Disabled ${res.upn} (${res.id}); their sessions were ended and open connections closed.\n`);
+        },
+      },
+      enable: {
+        usage: 'users enable USER --tenant T',
+        summary: 'Enable the account again (the user signs in anew)',
+        async run(r) {
+          const res = await r.api.request<Obj & { upn: string }>('PATCH', `${tenantPath(r)}/users/${seg(arg(r, 0, 'user'))}`, { enabled: true });
+          emit(r, res, () => `Enabled ${res.upn} (${res.id}).\n`);
+        },
+      },
+      'revoke-sessions': {
+        usage: 'users revoke-sessions USER --tenant T',
+        summary: 'End every session of the user now and close their open connections (the account stays enabled)',
+        async run(r) {
+          const u = arg(r, 0, 'user');
+          const res = await r.api.request<Record<string, unknown>>('POST', `${tenantPath(r)}/users/${seg(u)}/revoke-sessions`);
+          emit(r, res, () => `Ended ${String(res.ended ?? 0)} session(s) of ${u}; their open connections were closed.\n`);
+        },
+      },
+    },
+  },
+  reports: {
+    summary: 'Security reports over the sign-in log (table, or --format csv|json)',
+    actions: {
+      list: {
+        usage: 'reports list --tenant T',
+        summary: 'The reports available',
+        async run(r) {
+          const res = await r.api.request<Items<{ name: string; summary: string }>>('GET', `${tenantPath(r)}/reports`);
+          emit(r, res, () => table(['REPORT', 'WHAT'], res.items.map((x) => [x.name, x.summary])));
+        },
+      },
+      ...Object.fromEntries(REPORT_NAMES.map((name): [string, Action] => [name, reportAction(name)])),
     },
   },
   edges: {

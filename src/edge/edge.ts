@@ -28,6 +28,7 @@ import { setBodyIdleTimeout } from './listen/body-idle.ts';
 import { RouteTable } from './proxy/routes.ts';
 import { createProxyHandler, type SystemHostHandler, type Authenticate } from './proxy/handler.ts';
 import { createUpgradeHandler } from './proxy/upgrade.ts';
+import type { TrackLongLived } from './cae/continuous-access.ts';
 import { serveEdgeHttp1 } from './proxy/http1.ts';
 import { respondError } from './proxy/respond-error.ts';
 import { TunnelRegistry } from './tunnel/registry.ts';
@@ -59,6 +60,8 @@ export interface RunningEdge {
 /** Optional parts plugged in by later layers (sign-in) without the core importing them. */
 export interface EdgeExtensions {
   authenticate?: Authenticate;
+  /** Continuous access evaluation's hook on the request path (edge/cae/continuous-access.ts). */
+  track?: TrackLongLived;
   systemHosts?: Map<string, SystemHostHandler>;
   /** Called once the store is open, to build extensions that need it. */
   setup?(ctx: { store: Store; config: EdgeConfig; logger: Logger; publicPort: () => number }): Promise<Partial<EdgeExtensions> & { close?(): Promise<void>; adminRoutes?: AdminRoutePlugin[] }>;
@@ -138,7 +141,7 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
     respondError(res, 'DB-ROUTE-UNKNOWN-HOST', correlationId);
   }));
 
-  const proxyDeps = { maxHeaderCount: config.limits.maxHeaderCount, routes, registry, systemHosts, authenticate: ext.authenticate ?? extensions.authenticate ?? null, logger, assertion };
+  const proxyDeps = { maxHeaderCount: config.limits.maxHeaderCount, routes, registry, systemHosts, authenticate: ext.authenticate ?? extensions.authenticate ?? null, logger, assertion, track: ext.track ?? extensions.track ?? null };
   // Drain bookkeeping: requests and upgraded connections in flight (sockets reach the servers through emit, so the
   // servers' own close() cannot wait for them).
   let active = 0;

@@ -347,6 +347,18 @@ export const catalogue = {
     user: 'You were signed out (after a period of inactivity, the maximum session time, or by your administrator). Sign in again.',
     admin: 'The app session cookie was missing, tampered, expired (idle or absolute), revoked by an admin, or belongs to another application.',
   },
+  'DB-SESSION-REVOKED': {
+    status: 401,
+    title: 'Your session was ended by your organisation',
+    user: 'Your administrator ended your session (your account was changed, disabled, or its password reset). Sign in again; if you cannot, contact your help desk.',
+    admin: 'The user\'s sessions were revoked (POST /api/v1/tenants/{tenant}/users/{id}/revoke-sessions, disabling the user, a password reset or deleting the user). Continuous access evaluation closed their open connections (WebSockets with close code 1008) on every edge node.',
+  },
+  'DB-SESSION-SIGNED-OUT': {
+    status: 401,
+    title: 'You signed out',
+    user: 'You signed out of your organisation\'s applications (perhaps in another window). Sign in again to continue.',
+    admin: 'The central session that opened this app session was ended by sign-out; its app sessions and open connections (WebSockets with close code 1008) ended with it on every edge node.',
+  },
   'DB-SIGNIN-TENANT-UNKNOWN': {
     status: 404,
     title: 'No organisation to sign in to',

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { rejectsWith } from './contract.ts';
 import type { DirectoryStore, SigninLogEntry, User } from './directory-types.ts';
-import type { App, Store, Tenant } from './types.ts';
+import type { App, ChangeEvent, Store, Tenant } from './types.ts';
 
 const FAR = '2099-01-01T00:00:00.000Z';
 
@@ -390,6 +390,89 @@ export function runDirectoryContract(name: string, makeStore: () => Promise<Stor
         assert.deepEqual(await dir.assignments.appsForUser(b.id, alice.id), []);
         await dir.assignments.unassign(b.id, appA.id, { type: 'user', id: alice.id });
         assert.equal(await dir.assignments.isAssigned(a.id, appA.id, alice.id), true);
+      });
+    });
+
+    describe('access change events', () => {
+      it('announces every change that may shrink access (continuous access evaluation), and no grant', async () => {
+        const alice = await user(a.id, 'alice', { password: 'correct horse battery' });
+        const hr = await dir.groups.create(a.id, { name: 'HR' });
+        const events: ChangeEvent[] = [];
+        const off = store.onChange((e) => events.push(e));
+        await dir.groups.addMember(a.id, hr.id, alice.id);
+        await dir.licences.setSeats(a.id, 'basic', 5);
+        await dir.licences.assign(a.id, 'basic', { type: 'group', id: hr.id });
+        await dir.assignments.assign(a.id, appA.id, { type: 'user', id: alice.id });
+        assert.deepEqual(events, [], 'grants are not announced');
+        await dir.users.update(a.id, alice.id, { enabled: false });
+        await dir.users.setPassword(a.id, alice.id, 'another long password');
+        await dir.groups.removeMember(a.id, hr.id, alice.id);
+        await dir.licences.unassign(a.id, 'basic', { type: 'group', id: hr.id });
+        await dir.assignments.unassign(a.id, appA.id, { type: 'user', id: alice.id });
+        await dir.groups.delete(a.id, hr.id);
+        await dir.users.delete(a.id, alice.id);
+        off();
+        const u = (op: ChangeEvent['op'] = 'updated'): ChangeEvent => ({ kind: 'user', tenantId: a.id, id: alice.id, op });
+        const g = (op: ChangeEvent['op'] = 'updated'): ChangeEvent => ({ kind: 'user-group', tenantId: a.id, id: hr.id, op });
+        // On PostgreSQL the node hears its own changes at once (and never twice: the NOTIFY echo is dropped).
+        await new Promise((r) => setTimeout(r, 200));
+        assert.deepEqual(events, [u(), u(), u(), g(), u(), g('deleted'), u('deleted')]);
+      });
+    });
+
+    describe('security reports', () => {
+      const range = { since: '2030-01-01T00:00:00.000Z', until: '2030-01-03T00:00:00.000Z' };
+      beforeEach(async () => {
+        const at = (day: number, hour: number) => `2030-01-0${day}T${String(hour).padStart(2, '0')}:00:00.000Z`;
+        const log = (extra: Partial<NewEntry>) => dir.signinLog.append(entry(a.id, extra));
+        await log({ time: at(1, 8), userId: 'usr_alice', username: 'alice', clientIp: '10.0.0.1' });
+        await log({ time: at(1, 9), userId: 'usr_alice', username: 'alice', clientIp: '10.0.0.1', event: 'mfa', mfaMethod: 'totp' });
+        await log({ time: at(1, 9), userId: 'usr_alice', username: 'alice', event: 'access', appId: 'app_hr', code: null });
+        await log({ time: at(1, 10), userId: 'usr_bob', username: 'bob', event: 'access', appId: 'app_hr', result: 'denied', code: 'DB-ACCESS-NO-LICENCE' });
+        await log({ time: at(1, 11), userId: 'usr_bob', username: 'bob', clientIp: '10.0.0.2', result: 'failure', code: 'DB-SIGNIN-BAD-CREDENTIALS' });
+        await log({ time: at(2, 1), userId: null, username: 'Mallory', clientIp: '203.0.113.9', result: 'failure', code: 'DB-SIGNIN-BAD-CREDENTIALS' });
+        await log({ time: at(2, 2), userId: null, username: 'mallory', clientIp: '203.0.113.9', result: 'failure', code: 'DB-SIGNIN-LOCKED-OUT' });
+        await log({ time: at(2, 3), userId: 'usr_alice', username: 'alice', clientIp: '198.51.100.7', mfaMethod: 'webauthn', detail: { riskSignals: ['new-country'] } });
+        await log({ time: at(2, 4), userId: 'usr_alice', username: 'alice', event: 'signout' });
+        // Outside the window, and another tenant: never counted.
+        await log({ time: at(3, 0), userId: 'usr_alice', username: 'alice', result: 'failure', code: 'DB-SIGNIN-LOCKED-OUT' });
+        await dir.signinLog.append(entry(b.id, { time: at(1, 8), result: 'failure', code: 'DB-SIGNIN-LOCKED-OUT' }));
+      });
+
+      it('counts sign-ins per day by result, failures by code and MFA methods, in the window and tenant only', async () => {
+        assert.deepEqual(await dir.reports.signinsByDay(a.id, range), [
+          { day: '2030-01-01', result: 'failure', count: 1 },
+          { day: '2030-01-01', result: 'success', count: 1 },
+          { day: '2030-01-02', result: 'failure', count: 2 },
+          { day: '2030-01-02', result: 'success', count: 1 },
+        ]);
+        assert.deepEqual(await dir.reports.failuresByCode(a.id, range), [
+          { code: 'DB-SIGNIN-BAD-CREDENTIALS', count: 2 },
+          { code: 'DB-ACCESS-NO-LICENCE', count: 1 },
+          { code: 'DB-SIGNIN-LOCKED-OUT', count: 1 },
+        ]);
+        assert.deepEqual(await dir.reports.mfaMethods(a.id, range), [{ method: 'totp', count: 1 }, { method: 'webauthn', count: 1 }]);
+      });
+
+      it('ranks apps and users, groups attempts by client address, and lists risky sign-ins newest first', async () => {
+        assert.deepEqual(await dir.reports.topApps(a.id, range), [{ appId: 'app_hr', total: 2, allowed: 1, denied: 1 }]);
+        assert.deepEqual(await dir.reports.topUsers(a.id, range), [
+          { userId: 'usr_alice', username: 'alice', total: 2, failures: 0 },
+          { userId: null, username: 'mallory', total: 2, failures: 2 },
+          { userId: 'usr_bob', username: 'bob', total: 1, failures: 1 },
+        ], 'names typed in different case are one unknown user');
+        assert.deepEqual((await dir.reports.topUsers(a.id, { ...range, limit: 1 })).map((u) => u.userId), ['usr_alice']);
+        assert.deepEqual(await dir.reports.byClientIp(a.id, range), [
+          { clientIp: '10.0.0.1', total: 1, failures: 0 },
+          { clientIp: '10.0.0.2', total: 1, failures: 1 },
+          { clientIp: '198.51.100.7', total: 1, failures: 0 },
+          { clientIp: '203.0.113.9', total: 2, failures: 2 },
+        ].sort((x, y) => y.total - x.total || x.clientIp.localeCompare(y.clientIp)));
+        const risky = await dir.reports.risky(a.id, range);
+        assert.deepEqual(risky.map((e) => [e.time, e.code, e.detail]), [
+          ['2030-01-02T03:00:00.000Z', null, { riskSignals: ['new-country'] }],
+          ['2030-01-02T02:00:00.000Z', 'DB-SIGNIN-LOCKED-OUT', {}],
+        ]);
       });
     });
 

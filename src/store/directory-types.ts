@@ -173,6 +173,31 @@ export interface SigninLogFilter {
   cursor?: string;
 }
 
+/** The window and size of a security report: `since` inclusive, `until` exclusive (ISO times); top-N lists by `limit`. */
+export interface ReportRange {
+  since: string;
+  until: string;
+  /** For top-N and listing reports (default 10 for top lists, 100 for risky sign-ins). */
+  limit?: number;
+}
+
+/**
+ * Security reports over the sign-in log, computed by the store in SQL (store/report-rules.ts defines what counts).
+ * Sign-ins are the `signin` and `federation` rows (credential checks); failures are rows whose result is not
+ * `success`; app use is the `access` rows.
+ */
+export interface SigninReports {
+  signinsByDay(tenantId: string, range: ReportRange): Promise<{ day: string; result: SigninResult; count: number }[]>;
+  failuresByCode(tenantId: string, range: ReportRange): Promise<{ code: string; count: number }[]>;
+  mfaMethods(tenantId: string, range: ReportRange): Promise<{ method: string; count: number }[]>;
+  topApps(tenantId: string, range: ReportRange): Promise<{ appId: string; total: number; allowed: number; denied: number }[]>;
+  topUsers(tenantId: string, range: ReportRange): Promise<{ userId: string | null; username: string | null; total: number; failures: number }[]>;
+  /** Sign-ins per client address (the API maps addresses to countries and named locations). */
+  byClientIp(tenantId: string, range: ReportRange): Promise<{ clientIp: string; total: number; failures: number }[]>;
+  /** Newest first: rows carrying risk signals (`detail.riskSignals`) or a code that is one (report-rules.ts). */
+  risky(tenantId: string, range: ReportRange): Promise<SigninLogEntry[]>;
+}
+
 /** What the access decision needs about one user, in one read. */
 export interface AccessFacts {
   user: User;
@@ -263,4 +288,5 @@ export interface DirectoryStore {
     append(entry: Omit<SigninLogEntry, 'id' | 'time'> & { time?: string }): Promise<SigninLogEntry>;
     query(tenantId: string, filter?: SigninLogFilter): Promise<Page<SigninLogEntry>>;
   };
+  reports: SigninReports;
 }

@@ -123,9 +123,14 @@ export interface ConnectorPatch {
   previousCertSerial?: string | null;
 }
 
-/** What changed, so caches (the edge's routing table, connector configs) refresh only what they must. */
+/**
+ * What changed, so caches (the edge's routing table, connector configs) refresh only what they must. `user` (id: a
+ * user id) and `user-group` (id: a directory group id) say that someone's access may have shrunk — disabled,
+ * deleted, password reset, a membership, licence or app assignment removed — so continuous access evaluation
+ * re-evaluates their sessions (store/directory-events.ts).
+ */
 export interface ChangeEvent {
-  kind: 'tenant' | 'group' | 'connector' | 'app';
+  kind: 'tenant' | 'group' | 'connector' | 'app' | 'user' | 'user-group';
   tenantId: string;
   id: string;
   op: 'created' | 'updated' | 'deleted';

@@ -6,7 +6,7 @@ import type { AdminContext } from './context.ts';
 const EXPORT_MAX = 100_000;
 const COLUMNS: (keyof SigninLogEntry)[] = ['time', 'event', 'result', 'code', 'userId', 'username', 'appId', 'clientIp', 'userAgent', 'authMethod', 'mfaMethod', 'correlationId', 'id'];
 
-function csvCell(value: unknown): string {
+export function csvCell(value: unknown): string {
   const text = value === null || value === undefined ? '' : typeof value === 'object' ? JSON.stringify(value) : String(value);
   // Quote always; neutralise spreadsheet formulas (CSV injection).
   const safe = /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;

@@ -17,6 +17,7 @@ import { originalMethod } from '../../lib/http1/extension-methods.ts';
 import { bindUpstream, isAborted } from './request-abort.ts';
 import { limitBodyIdle } from '../listen/body-idle.ts';
 import { pipeResumable, resumable } from './resume.ts';
+import type { TrackLongLived } from '../cae/continuous-access.ts';
 
 /** Hosts the edge serves itself (sign-in, enrollment); everything else is an app host. */
 export type SystemHostHandler = (req: IncomingMessage, res: ServerResponse, correlationId: string) => void | Promise<void>;
@@ -34,6 +35,8 @@ export interface ProxyDeps {
   logger: Logger;
   /** Header SSO: the edge-signed assertion for this user at this app, or null (edge/sso/assertion.ts). */
   assertion?: (app: App, identity: Identity) => string | null;
+  /** Continuous access evaluation: registers a signed-in request's connection with how to end it (edge/cae/). */
+  track?: TrackLongLived | null;
 }
 
 /** Methods retried once on another connector when the tunnel fails before any response (RFC 9110 §9.2.2). */
@@ -124,6 +127,8 @@ export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res:
       // The client went away: cancel only a stream that is still running.
       if (current && !res.writableFinished && !current.closed) current.close(NGHTTP2_CANCEL);
     });
+    // Until it finishes, continuous access evaluation may abort it (streaming responses, RD Gateway channels).
+    if (identity) deps.track?.(req, 'stream', res, () => { if (current && !current.closed) current.close(NGHTTP2_CANCEL); res.destroy(); });
     // Pre-authentication has passed: a client holding its body for 100 Continue may send it now.
     if (req.headers.expect !== undefined) res.writeContinue();
 

@@ -15,7 +15,7 @@ import { assertionFor, type ProxyDeps } from './handler.ts';
 import { requestHeadProblem } from './request-hygiene.ts';
 import { streamToGroup } from './stream-to-group.ts';
 import { originalMethod } from '../../lib/http1/extension-methods.ts';
-import { WebSocketFrameTracker, closeFrame, WS_GOING_AWAY, WS_INTERNAL_ERROR } from './websocket-close.ts';
+import { WebSocketFrameTracker, closeForPolicy, closeFrame, WS_GOING_AWAY, WS_INTERNAL_ERROR } from './websocket-close.ts';
 
 /**
  * WebSockets and other HTTP/1.1 upgrades: one bidirectional tunnel stream per upgraded connection. HTTP/2 forbids
@@ -82,8 +82,10 @@ export function createUpgradeHandler(deps: ProxyDeps): (req: IncomingMessage, so
           socket.pipe(stream);
           if (frames) stream.on('data', (chunk: Buffer) => frames.feed(chunk));
           stream.pipe(socket, { end: false });
+          // Continuous access evaluation may end it (edge/cae/): close 1008 with the reason.
+          deps.track?.(req, 'websocket', socket, (_code, reason) => closeForPolicy(socket, stream, frames, reason));
           stream.once('close', () => {
-            if (socket.destroyed) return;
+            if (socket.destroyed || socket.writableEnded) return;
             const clean = stream.readableEnded && (stream.rstCode === undefined || stream.rstCode === http2.constants.NGHTTP2_NO_ERROR);
             if (clean || !frames || frames.sawClose) return void socket.end();
             if (!frames.atBoundary) return void socket.destroy();

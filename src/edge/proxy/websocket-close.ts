@@ -1,3 +1,8 @@
+import http2 from 'node:http2';
+import type { Duplex } from 'node:stream';
+
+const { NGHTTP2_CANCEL } = http2.constants;
+
 /**
  * When a tunnel stream carrying a WebSocket dies (connector killed or drained), the edge still holds the client's
  * socket and can end it properly: a close frame (1001 going away, 1011 unexpected condition) instead of a reset,
@@ -52,7 +57,23 @@ function headerLength(h: number[]): number {
 }
 
 export const WS_GOING_AWAY = 1001;
+export const WS_POLICY_VIOLATION = 1008;
 export const WS_INTERNAL_ERROR = 1011;
+
+/**
+ * Access was withdrawn under an open WebSocket (continuous access evaluation): stop relaying both ways, cancel the
+ * tunnel stream, and tell the client with close 1008 and the reason — between two frames; a client caught mid-frame
+ * is cut instead (a close frame there would be garbage on the wire).
+ */
+export function closeForPolicy(socket: Duplex, tunnelStream: Duplex & { close?(code?: number): void }, frames: WebSocketFrameTracker | null, reason: string): void {
+  if (socket.destroyed || socket.writableEnded) return;
+  socket.unpipe(tunnelStream);
+  tunnelStream.unpipe(socket);
+  tunnelStream.close?.(NGHTTP2_CANCEL);
+  if (!frames || !frames.atBoundary || frames.sawClose) return void socket.destroy();
+  socket.end(closeFrame(WS_POLICY_VIOLATION, reason));
+  setTimeout(() => socket.destroy(), 2_000).unref();
+}
 
 /** An unmasked (server-to-client) close frame with a status code and a short reason. */
 export function closeFrame(code: number, reason: string): Buffer {

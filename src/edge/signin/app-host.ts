@@ -11,9 +11,9 @@ import type { Identity } from '../../tunnel/protocol.ts';
 import { decideAccess } from '../access/decide.ts';
 import type { Ctx } from './context.ts';
 import { APP_COOKIE, AUTH_COOKIE, clearCookie, parseCookies, serializeCookie, stripOurCookies } from './cookies.ts';
-import { redirect, requestUrl, sendError } from './http.ts';
+import { clientIp, redirect, requestUrl, sendError, userAgent } from './http.ts';
 import { safeReturnPath } from './return-url.ts';
-import { isAlive, newSecret, type AppSession } from './sessions.ts';
+import { isAlive, newSecret, type AppSession, type SessionEndReason } from './sessions.ts';
 import { takeCode } from './one-time.ts';
 import { decodeState, encodeState, STATE_TTL_SECONDS } from './state.ts';
 import { writeLog } from './steps.ts';
@@ -47,7 +47,9 @@ export async function authenticate(ctx: Ctx, req: IncomingMessage, res: ServerRe
     // A cookie of another app presented here (copied by hand: browsers never send host-only cookies across hosts).
     ctx.deps.logger.warn({ correlationId, appId: app.id, sessionApp: session.appId }, 'app session cookie presented to the wrong app');
   }
-  startSignin(ctx, req, res, app, correlationId, requestUrl(req));
+  // A session ended on purpose (sign-out elsewhere, revocation) says so, with its code, rather than just starting over.
+  const why = id && !session ? await ctx.sessions.endReason(id) : null;
+  startSignin(ctx, req, res, app, correlationId, requestUrl(req), why);
   return null;
 }
 
@@ -60,7 +62,8 @@ async function validate(ctx: Ctx, req: IncomingMessage, res: ServerResponse, app
   }
   const t = ctx.now();
   let changed = false;
-  if (t - session.checkedAt > ctx.recheckMs) {
+  // Periodically, and at once after a change that may shrink this user's access (continuous access evaluation).
+  if (t - session.checkedAt > ctx.recheckMs || ctx.cae.changedSince(session)) {
     const { directory } = ctx.deps;
     const facts = await directory.access.facts(session.tenantId, session.userId);
     const decision = decideAccess(facts, app.id, facts ? await directory.assignments.appsForUser(session.tenantId, session.userId) : []);
@@ -89,21 +92,36 @@ async function validate(ctx: Ctx, req: IncomingMessage, res: ServerResponse, app
     changed = true;
   }
   if (changed) await ctx.sessions.putApp(session);
+  const facts = { appId: app.id, clientIp: clientIp(req), userAgent: userAgent(req), at: t };
+  // Plugged-in checks (policies) judge every request from cached facts; none plugged in costs nothing.
+  const pending = ctx.cae.check(session, facts);
+  const verdict = pending instanceof Promise ? await pending : pending;
+  if (!verdict.allow) {
+    await writeLog(ctx, req, correlationId, {
+      tenantId: session.tenantId, event: 'access', userId: session.userId, username: session.identity.upn, appId: app.id,
+      result: 'denied', code: verdict.code, detail: { reason: verdict.reason, perRequest: true },
+    });
+    sendError(req, res, verdict.code, correlationId);
+    return 'denied';
+  }
+  ctx.cae.admit(req, session, facts);
   return session.identity;
 }
 
-function startSignin(ctx: Ctx, req: IncomingMessage, res: ServerResponse, app: App, correlationId: string, url: URL): void {
+function startSignin(ctx: Ctx, req: IncomingMessage, res: ServerResponse, app: App, correlationId: string, url: URL, why: SessionEndReason | null = null): void {
   const navigation = (req.method === 'GET' || req.method === 'HEAD') && !wantsJson(req.headers.accept);
   if (!navigation) {
-    sendError(req, res, 'DB-SESSION-EXPIRED', correlationId, undefined, []);
+    sendError(req, res, why ?? 'DB-SESSION-EXPIRED', correlationId, undefined, why ? [clearCookie(APP_COOKIE)] : []);
     return;
   }
   // Reuse the nonce of a sign-in already under way in this browser, so two tabs opening the app do not undo each other.
   const existing = parseCookies(req.headers.cookie).get(AUTH_COOKIE);
   const nonce = (existing && unsign(ctx.keys.key('cookie'), existing)) || newSecret(16);
-  const state = encodeState(ctx.keys.key('state'), { tenantId: app.tenantId, appId: app.id, returnPath: safeReturnPath(`${url.pathname}${url.search}`), nonce }, ctx.now());
+  const state = encodeState(ctx.keys.key('state'), { tenantId: app.tenantId, appId: app.id, returnPath: safeReturnPath(`${url.pathname}${url.search}`), nonce, ...(why ? { why } : {}) }, ctx.now());
   redirect(res, `${ctx.loginOrigin}/authorize?state=${encodeURIComponent(state)}`, [
     serializeCookie(AUTH_COOKIE, sign(ctx.keys.key('cookie'), nonce), { maxAge: STATE_TTL_SECONDS }),
+    // The ended session's cookie goes, so its reason is told once.
+    ...(why ? [clearCookie(APP_COOKIE)] : []),
   ]);
 }
 

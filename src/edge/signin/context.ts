@@ -12,6 +12,7 @@ import type { App, Store } from '../../store/types.ts';
 import { BROWSER_COOKIE, CENTRAL_COOKIE, parseCookies, serializeCookie } from './cookies.ts';
 import { newSecret, type CentralSession, type SessionStore } from './sessions.ts';
 import { keyObject } from '../../lib/key-object.ts';
+import type { ContinuousAccess, SessionCheck } from '../cae/continuous-access.ts';
 
 export interface SigninDeps {
   store: Store;
@@ -36,6 +37,8 @@ export interface SigninOptions {
   accountLimitPerMinute?: number;
   /** Re-evaluate an app session's access decision after this many seconds (default 300). */
   recheckSeconds?: number;
+  /** Checks (policies) run on every request of a pre-authenticated app and on every re-evaluation (edge/cae/). */
+  sessionChecks?: SessionCheck[];
 }
 
 export interface Ctx {
@@ -54,6 +57,8 @@ export interface Ctx {
   /** The ways into sign-in the page offers beside the password form (from the method registry). */
   signinAlternatives(tenantId: string, stateText: string | null): Promise<SigninAlternative[]>;
   recheckMs: number;
+  /** Continuous access evaluation: change marks, the checks, this node's live connections. */
+  cae: ContinuousAccess;
   now: () => number;
 }
 

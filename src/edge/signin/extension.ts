@@ -10,6 +10,14 @@ import { createRedisSessionStore } from './redis-sessions.ts';
 import { createRedisEphemeralState } from '../../identity/redis-ephemeral-state.ts';
 import { directoryRoutes } from '../admin/directory-routes.ts';
 import { signinLogRoutes } from '../admin/signin-log-routes.ts';
+import { reportRoutes } from '../admin/report-routes.ts';
+import type { ReportLocator } from '../admin/reports.ts';
+
+/**
+ * Where the security reports place client addresses. None configured yet: no country database (countries report
+ * `null`) and no named locations. Conditional access (named locations, an IP-to-country database) fills this in.
+ */
+const NO_LOCATOR: ReportLocator = {};
 
 /** The directory of an open store (`store.directory`; the store knows its own state directory and key ring). */
 export function openDirectory(store: Store, _stateDir?: string): DirectoryStore {
@@ -29,11 +37,13 @@ export function signinExtension(onReady?: (signin: Signin, directory: DirectoryS
       onReady?.(signin, directory);
       return {
         authenticate: signin.authenticate,
+        track: signin.cae.track,
         systemHosts: new Map([[signin.loginHost, signin.handleLoginRequest]]),
         close: () => signin.close(),
         adminRoutes: [
           (api, ctx) => directoryRoutes(api, ctx, { directory, revokeUser: signin.revokeUser }),
           (api, ctx) => signinLogRoutes(api, ctx, directory),
+          (api, ctx) => reportRoutes(api, ctx, directory, NO_LOCATOR),
         ],
       };
     },

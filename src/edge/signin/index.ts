@@ -16,6 +16,7 @@ import { createLockoutBook } from './lockout.ts';
 import { handleLoginRequest } from './login-host.ts';
 import { signinAlternatives } from './methods.ts';
 import { createMemorySessionStore, type SessionStore } from './sessions.ts';
+import { createContinuousAccess, type ContinuousAccess } from '../cae/continuous-access.ts';
 
 export type { SigninDeps, SigninOptions } from './context.ts';
 export type { SessionStore, CentralSession, AppSession } from './sessions.ts';
@@ -35,9 +36,11 @@ export interface Signin {
    * `req.headers.cookie` so they never reach the backend.
    */
   authenticate(req: IncomingMessage, res: ServerResponse, app: App, correlationId: string): Promise<Identity | null>;
-  /** Admin revocation: ends every session of the user at once. */
+  /** Admin revocation: ends every session of the user at once, and on every node what they hold open. */
   revokeUser(tenantId: string, userId: string): Promise<number>;
   sessions: SessionStore;
+  /** Continuous access evaluation (edge/cae/): `cae.track` is the request path's hook, `cae.addCheck` plugs policies in. */
+  cae: ContinuousAccess;
   close(): Promise<void>;
 }
 
@@ -48,6 +51,8 @@ export async function createSignin(deps: SigninDeps, options: SigninOptions = {}
   const now = options.now ?? Date.now;
   const sessions = options.sessions ?? createMemorySessionStore({ now });
   const state = options.state ?? createMemoryEphemeralState({ now });
+  const cae = createContinuousAccess({ store: deps.store, directory: deps.directory, sessions, logger: deps.logger, now });
+  for (const check of options.sessionChecks ?? []) cae.addCheck(check);
   const ctx: Ctx = {
     deps,
     // The store's ring: on PostgreSQL every node signs and verifies cookies, states and CSRF tokens alike.
@@ -63,6 +68,7 @@ export async function createSignin(deps: SigninDeps, options: SigninOptions = {}
     lockout: createLockoutBook(deps.directory, state, now),
     signinAlternatives: (tenantId, stateText) => signinAlternatives(ctx, tenantId, stateText),
     recheckMs: (options.recheckSeconds ?? 300) * 1000,
+    cae,
     now,
   };
   return {
@@ -74,7 +80,9 @@ export async function createSignin(deps: SigninDeps, options: SigninOptions = {}
     authenticate: (req, res, app, correlationId) => authenticate(ctx, req, res, app, correlationId),
     revokeUser: (tenantId, userId) => sessions.revokeUser(tenantId, userId),
     sessions,
+    cae,
     close: async () => {
+      cae.close();
       await Promise.all([sessions.close(), state.close()]);
     },
   };

@@ -78,7 +78,8 @@ async function authorize(r: SigninRequest, stateText: string | null, fromPost: b
   }
   const tenant = await r.ctx.deps.store.tenants.get(state.tenantId);
   if (!tenant) return stateInvalid(r);
-  return showSigninPage(r, stateText, tenant, app, 200);
+  // A session ended on purpose (sign-out elsewhere, revocation) is named on the form, with its code.
+  return showSigninPage(r, stateText, tenant, app, 200, state.why ? { code: state.why } : undefined);
 }
 
 /**
@@ -109,7 +110,8 @@ async function postSignout(r: SigninRequest) {
   if (!csrfValid(ctx, req, form.get('csrf'))) return sendError(req, r.res, 'DB-SIGNIN-CSRF', r.correlationId, undefined, r.cookies);
   const central = await currentCentral(ctx, req);
   if (central) {
-    await ctx.sessions.deleteCentral(central.id);
+    // With its reason: every node closes what this session holds open, and its app hosts say why on the next request.
+    await ctx.sessions.deleteCentral(central.id, 'DB-SESSION-SIGNED-OUT');
     const user = await ctx.deps.directory.users.get(central.tenantId, central.userId);
     await writeLog(ctx, req, r.correlationId, { tenantId: central.tenantId, event: 'signout', userId: central.userId, username: user?.upn ?? null, result: 'success', authMethod: central.authMethods[0] });
   }

@@ -4,7 +4,7 @@
  */
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { AppSession, CentralSession, SessionStore } from './sessions.ts';
+import type { AppSession, CentralSession, SessionsEnded, SessionStore } from './sessions.ts';
 
 export function sessionStoreContract(make: (now: () => number) => SessionStore, unique: () => string): void {
   const central = (over: Partial<CentralSession> = {}): CentralSession => ({
@@ -81,6 +81,44 @@ export function sessionStoreContract(make: (now: () => number) => SessionStore, 
       assert.ok(await store.getCentral(other.id), 'another user keeps their session');
       assert.deepEqual(await store.listUser('t', userId), []);
     } finally {
+      await store.close();
+    }
+  });
+
+  it('sessions ended on purpose are announced, and their app sessions remember why', async () => {
+    const t = Date.now();
+    const store = make(Date.now);
+    const heard: SessionsEnded[] = [];
+    const off = store.onEnded((e) => heard.push(e));
+    try {
+      // Redis: the subscription is made on the first listener; let it settle before publishing.
+      await new Promise((r) => setTimeout(r, 100));
+      const userId = unique();
+      const x = central({ userId, createdAt: t, lastSeenAt: t });
+      const y = central({ userId, createdAt: t, lastSeenAt: t });
+      const ax = app(x);
+      const ay = app(y);
+      const quiet = central({ createdAt: t, lastSeenAt: t });
+      const aq = app(quiet);
+      for (const s of [x, y, quiet]) await store.putCentral(s);
+      for (const s of [ax, ay, aq]) await store.putApp(s);
+      await store.deleteCentral(x.id, 'DB-SESSION-SIGNED-OUT');
+      await store.deleteCentral(quiet.id);
+      assert.equal(await store.getApp(ax.id), null);
+      assert.equal(await store.endReason(ax.id), 'DB-SESSION-SIGNED-OUT');
+      assert.equal(await store.endReason(aq.id), null, 'an ending without a reason is not remembered');
+      assert.equal(await store.endReason(ay.id), null, 'a live session has no end reason');
+      await store.revokeUser('t', userId);
+      assert.equal(await store.endReason(ay.id), 'DB-SESSION-REVOKED');
+      for (let i = 0; i < 100 && heard.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(heard, [
+        { tenantId: 't', userId, centralKey: heard[0]?.centralKey ?? 'missing', reason: 'DB-SESSION-SIGNED-OUT' },
+        { tenantId: 't', userId, centralKey: null, reason: 'DB-SESSION-REVOKED' },
+      ]);
+      assert.equal(typeof heard[0].centralKey, 'string');
+      assert.notEqual(heard[0].centralKey, x.id, 'the central session is named by its digest, never its id');
+    } finally {
+      off();
       await store.close();
     }
   });

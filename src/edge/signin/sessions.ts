@@ -5,6 +5,7 @@
  * a cluster; `createMemorySessionStore()` serves the embedded edge. Record ids are kept only as SHA-256 hashes.
  */
 import { hash, randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import type { Identity } from '../../tunnel/protocol.ts';
 import type { AuthMethod } from './names.ts';
 
@@ -41,17 +42,39 @@ export interface AppSession {
   absoluteSeconds: number;
 }
 
+/** Why sessions were ended on purpose: the code the next request of their browser is shown. */
+export type SessionEndReason = 'DB-SESSION-REVOKED' | 'DB-SESSION-SIGNED-OUT';
+
+/**
+ * Sessions ended on purpose, heard by every edge node sharing the store (continuous access evaluation closes the
+ * connections they opened): one central session, or (`centralKey` null) every session of the user.
+ */
+export interface SessionsEnded {
+  tenantId: string;
+  userId: string;
+  /** `recordKey()` of the central session; null: all of the user's sessions. */
+  centralKey: string | null;
+  reason: SessionEndReason;
+}
+
 export interface SessionStore {
   putCentral(session: CentralSession): Promise<void>;
   getCentral(id: string): Promise<CentralSession | null>;
-  /** Ends the central session and every app session it opened. */
-  deleteCentral(id: string): Promise<void>;
+  /**
+   * Ends the central session and every app session it opened. With a reason (sign-out), every node hears of it
+   * (`onEnded`) and the app sessions remember why (`endReason`).
+   */
+  deleteCentral(id: string, reason?: SessionEndReason): Promise<void>;
   putApp(session: AppSession): Promise<void>;
   getApp(id: string): Promise<AppSession | null>;
   deleteApp(id: string): Promise<void>;
   /** Admin revocation: ends every central and app session of the user. Returns how many central sessions ended. */
-  revokeUser(tenantId: string, userId: string): Promise<number>;
+  revokeUser(tenantId: string, userId: string, reason?: SessionEndReason): Promise<number>;
   listUser(tenantId: string, userId: string): Promise<CentralSession[]>;
+  /** Why an app session that no longer exists was ended, while it would otherwise still be alive; else null. */
+  endReason(appId: string): Promise<SessionEndReason | null>;
+  /** Sessions ended on purpose, on any node sharing this store. Returns the unsubscribe function. */
+  onEnded(listener: (event: SessionsEnded) => void): () => void;
   close(): Promise<void>;
 }
 
@@ -86,6 +109,21 @@ export function createMemorySessionStore(options: { now?: () => number; sweepSec
   const central = new Map<string, CentralSession>();
   const apps = new Map<string, AppSession>();
   const byCentral = new Map<string, Set<string>>();
+  /** App session key → why it was ended and until when that is worth saying (its own end). */
+  const ended = new Map<string, { reason: SessionEndReason; until: number }>();
+  const events = new EventEmitter();
+  events.setMaxListeners(0);
+  const tombstone = (key: string, reason: SessionEndReason) => {
+    const s = apps.get(key);
+    if (s) ended.set(key, { reason, until: expiresAt(s) });
+  };
+  const announce = (event: SessionsEnded) => {
+    for (const listener of events.listeners('ended') as ((e: SessionsEnded) => void)[]) {
+      try {
+        listener(event);
+      } catch { /* a listener's bug never fails the sign-out */ }
+    }
+  };
 
   const dropApp = (key: string) => {
     const s = apps.get(key);
@@ -103,6 +141,7 @@ export function createMemorySessionStore(options: { now?: () => number; sweepSec
     const t = now();
     for (const [k, s] of central) if (!isAlive(s, t)) dropCentral(k);
     for (const [k, s] of apps) if (!isAlive(s, t)) dropApp(k);
+    for (const [k, e] of ended) if (e.until <= t) ended.delete(k);
   }, (options.sweepSeconds ?? 60) * 1000);
   sweep.unref();
 
@@ -119,8 +158,12 @@ export function createMemorySessionStore(options: { now?: () => number; sweepSec
       }
       return copyCentral(s);
     },
-    async deleteCentral(id) {
-      dropCentral(h(id));
+    async deleteCentral(id, reason) {
+      const key = h(id);
+      const s = central.get(key);
+      if (reason) for (const appKey of byCentral.get(key) ?? []) tombstone(appKey, reason);
+      dropCentral(key);
+      if (reason && s) announce({ tenantId: s.tenantId, userId: s.userId, centralKey: key, reason });
     },
     async putApp(s) {
       const key = h(s.id);
@@ -142,26 +185,37 @@ export function createMemorySessionStore(options: { now?: () => number; sweepSec
     async deleteApp(id) {
       dropApp(h(id));
     },
-    async revokeUser(tenantId, userId) {
+    async revokeUser(tenantId, userId, reason = 'DB-SESSION-REVOKED') {
       let n = 0;
+      for (const [k, s] of apps) if (s.tenantId === tenantId && s.userId === userId) (tombstone(k, reason), dropApp(k));
       for (const [k, s] of central) {
         if (s.tenantId === tenantId && s.userId === userId) {
           dropCentral(k);
           n++;
         }
       }
-      for (const [k, s] of apps) if (s.tenantId === tenantId && s.userId === userId) dropApp(k);
+      announce({ tenantId, userId, centralKey: null, reason });
       return n;
     },
     async listUser(tenantId, userId) {
       const t = now();
       return [...central.values()].filter((s) => s.tenantId === tenantId && s.userId === userId && isAlive(s, t)).map((s) => ({ ...structuredClone(s), id: '' }));
     },
+    async endReason(id) {
+      const e = ended.get(h(id));
+      return e && e.until > now() ? e.reason : null;
+    },
+    onEnded(listener) {
+      events.on('ended', listener);
+      return () => void events.off('ended', listener);
+    },
     async close() {
       clearInterval(sweep);
       central.clear();
       apps.clear();
       byCentral.clear();
+      ended.clear();
+      events.removeAllListeners();
     },
   };
 }

@@ -5,6 +5,9 @@
  */
 import { sign, unsign } from '../../identity/keys.ts';
 import { safeReturnPath } from './return-url.ts';
+import type { SessionEndReason } from './sessions.ts';
+
+const WHY: readonly string[] = ['DB-SESSION-REVOKED', 'DB-SESSION-SIGNED-OUT'] satisfies SessionEndReason[];
 
 export const STATE_TTL_SECONDS = 600;
 
@@ -17,6 +20,8 @@ export interface SigninState {
   nonce: string;
   /** ms since epoch. */
   expiresAt: number;
+  /** Why the browser is sent to sign in again, when its session was ended on purpose: the sign-in page says so. */
+  why?: SessionEndReason;
 }
 
 /** What travels in URLs: one-letter keys keep every redirect short (and states issued before the names changed valid). */
@@ -26,10 +31,11 @@ interface WireState {
   r: string;
   n: string;
   e: number;
+  w?: string;
 }
 
 export function encodeState(key: Buffer, state: Omit<SigninState, 'expiresAt'>, now = Date.now()): string {
-  const wire: WireState = { t: state.tenantId, a: state.appId, r: state.returnPath, n: state.nonce, e: now + STATE_TTL_SECONDS * 1000 };
+  const wire: WireState = { t: state.tenantId, a: state.appId, r: state.returnPath, n: state.nonce, e: now + STATE_TTL_SECONDS * 1000, ...(state.why ? { w: state.why } : {}) };
   return sign(key, Buffer.from(JSON.stringify(wire)).toString('base64url'));
 }
 
@@ -42,7 +48,8 @@ export function decodeState(key: Buffer, text: string | null | undefined, now = 
     const s = JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as WireState;
     if (typeof s.t !== 'string' || typeof s.a !== 'string' || typeof s.n !== 'string' || typeof s.e !== 'number' || typeof s.r !== 'string') return null;
     if (s.e <= now) return null;
-    return { tenantId: s.t, appId: s.a, returnPath: safeReturnPath(s.r), nonce: s.n, expiresAt: s.e };
+    const why = typeof s.w === 'string' && WHY.includes(s.w) ? { why: s.w as SessionEndReason } : {};
+    return { tenantId: s.t, appId: s.a, returnPath: safeReturnPath(s.r), nonce: s.n, expiresAt: s.e, ...why };
   } catch {
     return null;
   }

@@ -26,13 +26,15 @@ export interface ChangeBus {
   publish(client: PoolClient, events: ChangeEvent[]): Promise<{ cancel(): void }>;
   /** Hands this node's committed changes to its listeners. */
   deliver(events: ChangeEvent[]): void;
+  /** Announces changes already committed (outside any transaction) to every node, this one included. */
+  announce(pool: pg.Pool, events: ChangeEvent[]): Promise<void>;
   subscribe(listener: (event: ChangeEvent) => void): () => void;
   close(): Promise<void>;
 }
 
 const MAX_CHANNEL_BYTES = 63; // NAMEDATALEN - 1
 const RETRY_MS = { min: 500, max: 30_000 } as const;
-const KINDS = new Set(['tenant', 'group', 'connector', 'app']);
+const KINDS = new Set(['tenant', 'group', 'connector', 'app', 'user', 'user-group']);
 const OPS = new Set(['created', 'updated', 'deleted']);
 
 export function channelFor(schema: string): string {
@@ -118,7 +120,7 @@ export async function openChangeBus(config: ClientConfig, channel: string): Prom
 
   await connect();
 
-  return {
+  const bus: ChangeBus = {
     channel,
     async publish(client, list) {
       const sent: string[] = [];
@@ -142,6 +144,26 @@ export async function openChangeBus(config: ClientConfig, channel: string): Prom
     deliver(list) {
       for (const event of list) events.emit('change', event);
     },
+    async announce(pool, list) {
+      // In a transaction of its own, so the echo is recorded before COMMIT lets the notification leave.
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const published = await bus.publish(client, list);
+        try {
+          await client.query('COMMIT');
+        } catch (err) {
+          published.cancel();
+          throw err;
+        }
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw err;
+      } finally {
+        client.release();
+      }
+      bus.deliver(list);
+    },
     subscribe(listener) {
       return subscribeSafely(events, listener);
     },
@@ -154,4 +176,5 @@ export async function openChangeBus(config: ClientConfig, channel: string): Prom
       await client?.end().catch(() => {});
     },
   };
+  return bus;
 }

@@ -30,6 +30,7 @@ import {
 import { type Ctx, type Queryable, type Row, all, cells, guard, notFound, now, one, str, strOrNull, tx } from './db.ts';
 import { createMfaRepo, createSettingsRepo } from './directory-mfa.ts';
 import { createSigninLogRepo } from './signin-log.ts';
+import { createReportsRepo } from './reports.ts';
 
 const toUser = (r: Row): User => userFromRow(r, cells);
 const toGroup = (r: Row): DirectoryGroup => directoryGroupFromRow(r, cells);
@@ -316,5 +317,6 @@ export function createPostgresDirectory(ctx: Ctx, keys: KeyRing): DirectoryStore
     mfa: createMfaRepo(ctx, keys),
     settings: createSettingsRepo(ctx, keys),
     signinLog: createSigninLogRepo(ctx),
+    reports: createReportsRepo(ctx),
   };
 }

@@ -17,6 +17,7 @@ import { connectorsRepo } from './connectors.ts';
 import { createPostgresDirectory } from './directory.ts';
 import { type Ctx, one } from './db.ts';
 import { edgeKeysRepo } from './edge-keys.ts';
+import { withAccessEvents } from '../directory-events.ts';
 import { edgeNodesRepo } from './edge-nodes.ts';
 import { enrollmentTokensRepo } from './enrollment-tokens.ts';
 import { groupsRepo } from './groups.ts';
@@ -81,7 +82,7 @@ export async function openPostgresStore(url: string): Promise<PostgresStore> {
     connectors: connectorsRepo(ctx),
     apps: appsRepo(ctx),
     audit: auditRepo(ctx),
-    directory: createPostgresDirectory(ctx, identityKeys),
+    directory: withAccessEvents(createPostgresDirectory(ctx, identityKeys), (list) => changes.announce(pool, list)),
     identityKeys,
     onChange: (listener) => changes.subscribe(listener),
     async close() {

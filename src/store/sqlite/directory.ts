@@ -28,6 +28,7 @@ import {
 import { cells, guard, notFound, now, str, strOrNull, tx, type Row } from './db.ts';
 import { createMfaRepo, createSettingsRepo } from './directory-mfa.ts';
 import { createSigninLogRepo } from './signin-log.ts';
+import { createReportsRepo } from './reports.ts';
 
 const toUser = (r: Row): User => userFromRow(r, cells);
 const toGroup = (r: Row): DirectoryGroup => directoryGroupFromRow(r, cells);
@@ -351,5 +352,6 @@ export function createSqliteDirectory(db: DatabaseSync, keys: KeyRing): Director
     mfa: createMfaRepo(db, keys),
     settings: createSettingsRepo(db, keys),
     signinLog: createSigninLogRepo(db),
+    reports: createReportsRepo(db),
   };
 }

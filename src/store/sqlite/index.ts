@@ -12,8 +12,9 @@ import { appsRepo } from './apps.ts';
 import { auditRepo } from './audit.ts';
 import { connectorsRepo } from './connectors.ts';
 import { createSqliteDirectory } from './directory.ts';
-import type { Ctx } from './db.ts';
+import { emit, type Ctx } from './db.ts';
 import { edgeKeysRepo } from './edge-keys.ts';
+import { withAccessEvents } from '../directory-events.ts';
 import { edgeNodesRepo } from './edge-nodes.ts';
 import { enrollmentTokensRepo } from './enrollment-tokens.ts';
 import { groupsRepo } from './groups.ts';
@@ -56,7 +57,7 @@ export async function openSqliteStore(stateDir: string): Promise<SqliteStore> {
       return identityKeys();
     },
     get directory() {
-      return (directory ??= createSqliteDirectory(db, identityKeys()));
+      return (directory ??= withAccessEvents(createSqliteDirectory(db, identityKeys()), (list) => list.forEach((e) => emit(ctx, e))));
     },
     edgeNodes: edgeNodesRepo(ctx),
     edgeKeys: edgeKeysRepo(ctx, identityKeys),
