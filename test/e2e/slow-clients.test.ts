@@ -9,7 +9,7 @@ import type { ChildProcess } from 'node:child_process';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { request } from 'undici';
 import { startChild, stopChild } from '../../src/cli/child.ts';
-import { CLIENT_SHARE } from '../../src/connector/forward/backend-pool.ts';
+import { CONTENDED } from '../../src/connector/forward/backend-pool.ts';
 import { startLoggingBackend, type LoggingBackend } from '../fixtures/logging-backend.ts';
 import { startDevStack, url, logsOf, type DevStack } from '../helpers/dev-stack.ts';
 import { waitUntil } from '../helpers/load.ts';
@@ -196,8 +196,8 @@ describe('slow clients: header, idle and body timeouts, per-client limits', { ti
     const drip = setInterval(() => { for (const c of slow) if (!c.closed && c.text === '') c.write('x'); }, 1_000);
     const pending = (): number => slow.filter((c) => c.text === '' && !c.closed).length;
     try {
-      // Each connector lets one client hold CLIENT_SHARE backend connections; everything beyond is answered.
-      await waitFor(() => pending() <= 2 * CLIENT_SHARE, 60_000, () => `client 127.0.0.2 held to its share (${pending()} requests still in progress)`);
+      // Each connector lets one client hold at most CONTENDED backend connections; everything beyond is answered.
+      await waitFor(() => pending() <= 2 * CONTENDED, 60_000, () => `client 127.0.0.2 held to its share (${pending()} requests still in progress)`);
       for (let i = 0; i < 10; i++) assert.equal(await get(url(stack, 'sample', '/')), '200', 'the other client is served');
       const echo = await request(url(stack, 'sample', '/echo'), { dispatcher: stack.agent, method: 'POST', body: 'hello', headersTimeout: 15_000 });
       assert.equal(echo.statusCode, 200, `a POST from the other client: ${String(echo.headers['x-drawbridge-error'])}`);

@@ -1,24 +1,41 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BackendPools, CLIENT_SHARE } from './backend-pool.ts';
+import { BackendPools, CLIENT_SHARE, CONTENDED } from './backend-pool.ts';
 import type { ConnectorAppConfig } from '../../tunnel/protocol.ts';
 
 const app = (id: string): ConnectorAppConfig => ({ id, name: id, internalUrl: 'http://127.0.0.1:9/', backendTimeout: 85, tlsVerify: true, backendCa: null });
+const claimN = (pools: BackendPools, a: ConnectorAppConfig, client: string, n: number) => Array.from({ length: n }, () => pools.claim(a, client));
 
-test('one client holds at most its share of a backend pool; others and released slots are free', async () => {
+test('a client may borrow beyond its share while the pool is lightly used, never more than CONTENDED', async () => {
   const pools = new BackendPools();
   try {
-    const held = Array.from({ length: CLIENT_SHARE }, () => pools.claim(app('a'), '203.0.113.7'));
-    assert.ok(held.every((release) => release !== null));
-    assert.equal(pools.claim(app('a'), '203.0.113.7'), null, 'over its share');
+    const held = claimN(pools, app('a'), '203.0.113.7', CONTENDED);
+    assert.ok(held.every((release) => release !== null), 'alone on the pool: up to CONTENDED');
+    assert.equal(pools.claim(app('a'), '203.0.113.7'), null, 'never beyond CONTENDED');
     // Another app on the same origin shares the pool, so the same client is refused there too.
     assert.equal(pools.claim(app('b'), '203.0.113.7'), null);
-    assert.notEqual(pools.claim(app('a'), '198.51.100.1'), null, 'another client is not affected');
+    assert.notEqual(pools.claim(app('a'), '198.51.100.1'), null, 'another client still gets its share');
+    assert.notEqual(pools.claim(app('a'), ''), null, 'a request without a client address is not limited');
+  } finally {
+    await pools.close();
+  }
+});
+
+test('under contention a client holds at most its share; released slots are free again', async () => {
+  const pools = new BackendPools();
+  try {
+    // Others keep the pool contended.
+    const others = [...claimN(pools, app('a'), '198.51.100.1', CLIENT_SHARE), ...claimN(pools, app('a'), '198.51.100.2', CLIENT_SHARE)];
+    assert.ok(others.every((r) => r !== null));
+    const held = claimN(pools, app('a'), '203.0.113.7', CLIENT_SHARE);
+    assert.ok(held.every((r) => r !== null), 'its share is always there');
+    assert.equal(pools.claim(app('a'), '203.0.113.7'), null, 'over its share while the pool is contended');
     held[0]!();
     held[0]!(); // releasing twice frees one slot only
     assert.notEqual(pools.claim(app('a'), '203.0.113.7'), null);
     assert.equal(pools.claim(app('a'), '203.0.113.7'), null);
-    assert.notEqual(pools.claim(app('a'), ''), null, 'a request without a client address is not limited');
+    for (const r of others) r!();
+    assert.notEqual(pools.claim(app('a'), '203.0.113.7'), null, 'no longer contended: it may borrow again');
   } finally {
     await pools.close();
   }

@@ -4,22 +4,27 @@ import type { ConnectorAppConfig } from '../../tunnel/protocol.ts';
 /** Connections to one backend origin (per TLS setting); undici queues requests beyond them. */
 export const BACKEND_CONNECTIONS = 256;
 /**
- * Requests one client (its address, or IPv6 /64, as the edge saw it) may have in flight on one backend pool: a
- * quarter of its connections. Slow uploads or slow downloads from one client then hold at most a quarter of an app's
- * backend, and the rest stays free for everyone else (the edge bounds each client's requests too, but its limit is
- * per edge node and sized for a whole office behind one NAT address).
+ * Requests one client (its address, or IPv6 /64, as the edge saw it) is sure to get on one backend pool: a quarter
+ * of its connections. Beyond it a client may borrow while the pool is lightly used, up to CONTENDED: a whole office
+ * behind one NAT address is not refused while the backend has room, and slow uploads or downloads from one client
+ * still never hold more than half of an app's backend (the edge bounds each client's requests too, per node).
  */
 export const CLIENT_SHARE = BACKEND_CONNECTIONS / 4;
+/** From this many requests in flight on a pool, no client gets more than its share. */
+export const CONTENDED = BACKEND_CONNECTIONS / 2;
 
 /**
  * Pooled keep-alive connections to each backend origin. undici's Pool.stream() costs about half the CPU per request
  * of http.request with an Agent, and carries any method token (RD Gateway's RDG_* included).
  */
+/** Key of a pool's total in its count map (no client address is empty: empty clients are never counted). */
+const TOTAL = '';
+
 export class BackendPools {
   readonly #pools = new Map<string, Pool>();
   /** Per pushed app config (a new object on every config push, so the entry goes with it). */
   readonly #byApp = new WeakMap<ConnectorAppConfig, Pool>();
-  /** Requests in flight per pool and client. */
+  /** Requests in flight per pool and client, and per pool in all (key ''). */
   readonly #inFlight = new WeakMap<Pool, Map<string, number>>();
 
   for(app: ConnectorAppConfig): Pool {
@@ -49,7 +54,8 @@ export class BackendPools {
 
   /**
    * Takes one of `client`'s slots on the app's pool for a request: the returned function gives it back (once, however
-   * often called). Null when the client already holds its share (CLIENT_SHARE). An empty `client` is not limited.
+   * often called). Null when the client holds its share (CLIENT_SHARE) and the pool is contended (CONTENDED requests in
+   * flight), or holds CONTENDED itself. An empty `client` is not limited.
    */
   claim(app: ConnectorAppConfig, client: string): (() => void) | null {
     if (!client) return () => {};
@@ -57,15 +63,21 @@ export class BackendPools {
     let counts = this.#inFlight.get(pool);
     if (!counts) this.#inFlight.set(pool, counts = new Map());
     const held = counts.get(client) ?? 0;
-    if (held >= CLIENT_SHARE) return null;
-    counts.set(client, held + 1);
+    const total = counts.get(TOTAL) ?? 0;
+    if (held >= CLIENT_SHARE && (total >= CONTENDED || held >= CONTENDED)) return null;
+    const add = (key: string, n: number): void => {
+      const next = (counts.get(key) ?? 0) + n;
+      if (next <= 0) counts.delete(key);
+      else counts.set(key, next);
+    };
+    add(client, 1);
+    add(TOTAL, 1);
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      const left = (counts.get(client) ?? 1) - 1;
-      if (left <= 0) counts.delete(client);
-      else counts.set(client, left);
+      add(client, -1);
+      add(TOTAL, -1);
     };
   }
 
