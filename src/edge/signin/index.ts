@@ -16,11 +16,13 @@ import { createLockoutBook } from './lockout.ts';
 import { handleLoginRequest } from './login-host.ts';
 import { signinAlternatives } from './methods.ts';
 import { createMemorySessionStore, type SessionStore } from './sessions.ts';
+import { createPolicyCache } from '../access/policy-cache.ts';
+import { createConditionalAccess } from './conditional-access.ts';
 
 export type { SigninDeps, SigninOptions } from './context.ts';
 export type { SessionStore, CentralSession, AppSession } from './sessions.ts';
 export { createMemorySessionStore } from './sessions.ts';
-export { seedDemoDirectory, type DemoUser } from './seed.ts';
+export { seedDemoDirectory, seedDemoPolicies, type DemoUser } from './seed.ts';
 
 export interface Signin {
   /** `login.<domain>` (no port). */
@@ -63,6 +65,7 @@ export async function createSignin(deps: SigninDeps, options: SigninOptions = {}
     lockout: createLockoutBook(deps.directory, state, now),
     signinAlternatives: (tenantId, stateText) => signinAlternatives(ctx, tenantId, stateText),
     recheckMs: (options.recheckSeconds ?? 300) * 1000,
+    access: createConditionalAccess({ cache: createPolicyCache(deps.store), directory: deps.directory, logger: deps.logger, now }),
     now,
   };
   return {
@@ -75,6 +78,7 @@ export async function createSignin(deps: SigninDeps, options: SigninOptions = {}
     revokeUser: (tenantId, userId) => sessions.revokeUser(tenantId, userId),
     sessions,
     close: async () => {
+      ctx.access.close();
       await Promise.all([sessions.close(), state.close()]);
     },
   };
