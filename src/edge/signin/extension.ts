@@ -10,6 +10,7 @@ import { createRedisSessionStore } from './redis-sessions.ts';
 import { createRedisEphemeralState } from '../../identity/redis-ephemeral-state.ts';
 import { directoryRoutes } from '../admin/directory-routes.ts';
 import { signinLogRoutes } from '../admin/signin-log-routes.ts';
+import { policyRoutes } from '../admin/policy-routes.ts';
 
 /** The directory of an open store (`store.directory`; the store knows its own state directory and key ring). */
 export function openDirectory(store: Store, _stateDir?: string): DirectoryStore {
@@ -34,6 +35,7 @@ export function signinExtension(onReady?: (signin: Signin, directory: DirectoryS
         adminRoutes: [
           (api, ctx) => directoryRoutes(api, ctx, { directory, revokeUser: signin.revokeUser }),
           (api, ctx) => signinLogRoutes(api, ctx, directory),
+          (api, ctx) => policyRoutes(api, ctx, directory),
         ],
       };
     },
