@@ -56,6 +56,32 @@ const OPTIONS = {
   since: { type: 'string' },
   until: { type: 'string' },
   format: { type: 'string' },
+  // conditional access
+  cidrs: { type: 'string' },
+  countries: { type: 'string' },
+  state: { type: 'string' },
+  file: { type: 'string' },
+  users: { type: 'string' },
+  groups: { type: 'string' },
+  'exclude-users': { type: 'string' },
+  'exclude-groups': { type: 'string' },
+  apps: { type: 'string' },
+  locations: { type: 'string' },
+  'exclude-locations': { type: 'string' },
+  platforms: { type: 'string' },
+  'client-types': { type: 'string' },
+  risk: { type: 'string' },
+  grant: { type: 'string' },
+  'frequency-hours': { type: 'string' },
+  persistent: { type: 'string' },
+  user: { type: 'string' },
+  app: { type: 'string' },
+  ip: { type: 'string' },
+  platform: { type: 'string' },
+  'client-type': { type: 'string' },
+  country: { type: 'string' },
+  'auth-methods': { type: 'string' },
+  time: { type: 'string' },
 } as const;
 
 type Flags = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>>['values'];
@@ -245,6 +271,72 @@ function reportAction(name: ReportName): Action {
     },
   };
 }
+
+
+// --- conditional access ---
+
+const list = (value: string | undefined): string[] | undefined => (value === undefined ? undefined : value.split(',').map((v) => v.trim()).filter(Boolean));
+
+/** A policy body from `--file` (JSON) and/or flags; flags win over the file. Names are resolved by the API. */
+function policyBody(r: Run): Record<string, unknown> {
+  const f = r.flags;
+  const body: Record<string, unknown> = f.file ? (JSON.parse(readFileSync(f.file, 'utf8')) as Record<string, unknown>) : {};
+  if (f.name !== undefined) body.name = f.name;
+  if (f.state !== undefined) body.state = f.state;
+  const conditions: Record<string, unknown> = { ...((body.conditions as Record<string, unknown>) ?? {}) };
+  const users = list(f.users);
+  const groups = list(f.groups);
+  if (users || groups) conditions.users = { ...(conditions.users as object), include: users?.[0] === 'all' ? 'all' : { users: users ?? [], groups: groups ?? [] } };
+  const exUsers = list(f['exclude-users']);
+  const exGroups = list(f['exclude-groups']);
+  if (exUsers || exGroups) conditions.users = { ...(conditions.users as object), exclude: { users: exUsers ?? [], groups: exGroups ?? [] } };
+  const apps = list(f.apps);
+  if (apps) conditions.apps = apps[0] === 'all' ? 'all' : apps;
+  const locations = list(f.locations);
+  const exLocations = list(f['exclude-locations']);
+  if (locations || exLocations) {
+    conditions.locations = { ...(conditions.locations as object), ...(locations ? { include: locations[0] === 'any' ? 'any' : locations } : {}), ...(exLocations ? { exclude: exLocations } : {}) };
+  }
+  if (f.platforms !== undefined) conditions.platforms = f.platforms === 'any' ? null : list(f.platforms);
+  if (f['client-types'] !== undefined) conditions.clientTypes = f['client-types'] === 'any' ? null : list(f['client-types']);
+  if (f.risk !== undefined) conditions.signinRisk = f.risk === 'any' ? null : list(f.risk);
+  if (Object.keys(conditions).length) body.conditions = conditions;
+  const grant: Record<string, unknown> = { ...((body.grant as Record<string, unknown>) ?? {}) };
+  for (const g of list(f.grant) ?? []) {
+    if (g === 'block') grant.block = true;
+    else if (g === 'mfa') grant.requireMfa = true;
+    else if (g === 'passkey') grant.requirePhishingResistantMfa = true;
+    else throw new UsageError('--grant: a list of block, mfa, passkey');
+  }
+  if (f['frequency-hours'] !== undefined) grant.signInFrequencyHours = f['frequency-hours'] === 'none' ? null : Number(f['frequency-hours']);
+  if (f.persistent !== undefined) grant.persistentSession = f.persistent === 'user' ? null : f.persistent;
+  if (Object.keys(grant).length) body.grant = grant;
+  return body;
+}
+
+function grantText(g: Record<string, unknown>): string {
+  const parts = [g.block && 'block', g.requireMfa && 'mfa', g.requirePhishingResistantMfa && 'passkey', g.signInFrequencyHours && `every ${g.signInFrequencyHours}h`, g.persistentSession && `persistent ${g.persistentSession}`];
+  return parts.filter(Boolean).join(', ');
+}
+
+const POLICY_FLAGS: [string, string][] = [
+  ['--name N', 'unique within the tenant'],
+  ['--state on|off|report-only', 'report-only logs what it would have done (default on)'],
+  ['--users U,…|all', 'users (UPN or id) the policy applies to; all by default'],
+  ['--groups G,…', 'user groups it applies to'],
+  ['--exclude-users U,…', 'never these users (a break-glass account)'],
+  ['--exclude-groups G,…', 'never these groups'],
+  ['--apps A,…|all', 'apps by name or id; all by default'],
+  ['--locations L,…|any', 'only clients in these named locations'],
+  ['--exclude-locations L,…', 'never clients in these named locations'],
+  ['--platforms P,…|any', 'windows, macos, linux, ios, android, chromeos, unknown'],
+  ['--client-types T,…|any', 'browser, drawbridge-client, service-token'],
+  ['--risk R,…|any', 'sign-in risk levels: none, low, medium, high'],
+  ['--grant G,…', 'block, mfa, passkey'],
+  ['--frequency-hours H|none', 're-authenticate after H hours'],
+  ['--persistent always|never|user', 'app session cookie persistence'],
+  ['--file F', 'a JSON policy body (flags override its fields); time windows go here'],
+];
 
 const resources: Record<string, Resource> = {
   tenants: {
@@ -546,6 +638,122 @@ const resources: Record<string, Resource> = {
         },
       },
       ...Object.fromEntries(REPORT_NAMES.map((name): [string, Action] => [name, reportAction(name)])),
+    },
+  },
+  locations: {
+    summary: 'Named locations for conditional access: address ranges and countries',
+    actions: {
+      list: {
+        usage: 'locations list --tenant T',
+        summary: 'List named locations',
+        async run(r) {
+          type Loc = Obj & { cidrs: string[]; countries: string[] };
+          const res = await r.api.request<Items<Loc>>('GET', `${tenantPath(r)}/locations`);
+          emit(r, res, () => table(['NAME', 'CIDRS', 'COUNTRIES', 'ID'], res.items.map((l) => [l.name, l.cidrs.join(' '), l.countries.join(' '), l.id])));
+        },
+      },
+      create: {
+        usage: 'locations create --tenant T --name N [--cidrs C,…] [--countries GB,…]',
+        summary: 'Create a named location',
+        flags: [['--cidrs C,…', 'addresses and CIDR ranges'], ['--countries C,…', 'ISO 3166 two-letter codes']],
+        async run(r) {
+          const res = await r.api.request<Obj>('POST', `${tenantPath(r)}/locations`, { name: need(r, 'name', 'the location name'), cidrs: list(r.flags.cidrs) ?? [], countries: list(r.flags.countries) ?? [] });
+          emit(r, res, () => fields(res));
+        },
+      },
+      update: {
+        usage: 'locations update LOCATION --tenant T [--name N] [--cidrs C,…] [--countries C,…]',
+        summary: 'Replace a named location\'s name, ranges or countries',
+        async run(r) {
+          const body = Object.fromEntries(Object.entries({ name: r.flags.name, cidrs: list(r.flags.cidrs), countries: list(r.flags.countries) }).filter(([, v]) => v !== undefined));
+          const res = await r.api.request<Obj>('PATCH', `${tenantPath(r)}/locations/${seg(arg(r, 0, 'location name or id'))}`, body);
+          emit(r, res, () => fields(res));
+        },
+      },
+      delete: {
+        usage: 'locations delete LOCATION --tenant T',
+        summary: 'Delete a named location (refused while a policy names it)',
+        async run(r) {
+          const l = arg(r, 0, 'location name or id');
+          await r.api.request('DELETE', `${tenantPath(r)}/locations/${seg(l)}`);
+          emit(r, { deleted: l }, () => `Deleted named location ${l}.\n`);
+        },
+      },
+    },
+  },
+  policies: {
+    summary: 'Conditional access policies, and what-if',
+    actions: {
+      list: {
+        usage: 'policies list --tenant T',
+        summary: 'List policies with their state and grant',
+        async run(r) {
+          type Pol = Obj & { state: string; grant: Record<string, unknown>; conditions: { apps: unknown } };
+          const res = await r.api.request<Items<Pol>>('GET', `${tenantPath(r)}/policies`);
+          emit(r, res, () => table(['NAME', 'STATE', 'APPS', 'GRANT', 'ID'], res.items.map((p) => [p.name, p.state, Array.isArray(p.conditions.apps) ? p.conditions.apps.join(' ') : 'all', grantText(p.grant), p.id])));
+        },
+      },
+      show: {
+        usage: 'policies show POLICY --tenant T',
+        summary: 'A policy in full (JSON)',
+        async run(r) {
+          const res = await r.api.request<Obj>('GET', `${tenantPath(r)}/policies/${seg(arg(r, 0, 'policy name or id'))}`);
+          r.print(`${JSON.stringify(res, null, 2)}\n`);
+        },
+      },
+      create: {
+        usage: 'policies create --tenant T --name N --grant block|mfa|passkey [conditions…]',
+        summary: 'Create a policy',
+        flags: POLICY_FLAGS,
+        async run(r) {
+          const body = policyBody(r);
+          if (!body.name) throw new UsageError('--name is required (the policy name)');
+          const res = await r.api.request<Obj>('POST', `${tenantPath(r)}/policies`, body);
+          emit(r, res, () => `Created policy ${res.name} (${res.id}), ${res.state as string}.\n`);
+        },
+      },
+      update: {
+        usage: 'policies update POLICY --tenant T [--state S] [conditions…] [grant…]',
+        summary: 'Update a policy (only the fields given change)',
+        flags: POLICY_FLAGS,
+        async run(r) {
+          const res = await r.api.request<Obj>('PATCH', `${tenantPath(r)}/policies/${seg(arg(r, 0, 'policy name or id'))}`, policyBody(r));
+          emit(r, res, () => `Updated policy ${res.name}, ${res.state as string}.\n`);
+        },
+      },
+      delete: {
+        usage: 'policies delete POLICY --tenant T',
+        summary: 'Delete a policy',
+        async run(r) {
+          const p = arg(r, 0, 'policy name or id');
+          await r.api.request('DELETE', `${tenantPath(r)}/policies/${seg(p)}`);
+          emit(r, { deleted: p }, () => `Deleted policy ${p}.\n`);
+        },
+      },
+      'what-if': {
+        usage: 'policies what-if --tenant T --user U [--app A] [--ip IP] [--platform P] [--client-type C] [--country CC] [--risk R] [--auth-methods password,totp] [--time ISO]',
+        summary: 'Which policies apply to such a sign-in, and the decision, without signing in',
+        flags: [
+          ['--user U', 'UPN or id'], ['--app A', 'app name or id'], ['--ip IP', 'client address'], ['--platform P', 'windows, macos, linux, ios, android, chromeos'],
+          ['--client-type C', 'browser (default), drawbridge-client, service-token'], ['--country CC', 'instead of the country database\'s answer for --ip'],
+          ['--risk R', 'sign-in risk: none (default), low, medium, high'], ['--auth-methods M,…', 'what the session proved (default password)'], ['--time ISO', 'evaluate at this time'],
+        ],
+        async run(r) {
+          const f = r.flags;
+          const body = Object.fromEntries(Object.entries({
+            user: need(r, 'user', 'the user'), app: f.app, ip: f.ip, platform: f.platform, clientType: f['client-type'], country: f.country, risk: f.risk,
+            authMethods: list(f['auth-methods']), time: f.time,
+          }).filter(([, v]) => v !== undefined));
+          type WhatIf = { decision: string; code: string | null; policy: { name: string } | null; input: Record<string, unknown>; policies: { name: string; state: string; result: string; notApplied?: string }[] };
+          const res = await r.api.request<WhatIf>('POST', `${tenantPath(r)}/policies/what-if`, body);
+          emit(r, res, () => {
+            const i = res.input;
+            const head = `${i.user as string} → ${(f.app ?? 'any app')} from ${(i.ip as string | null) ?? 'no address'}${i.country ? ` (${i.country as string})` : ''}, ${i.platform as string}, ${i.clientType as string}, risk ${i.risk as string}\n`;
+            const verdict = `Decision: ${res.decision}${res.code ? ` (${res.code})` : ''}${res.policy ? ` by policy "${res.policy.name}"` : ''}\n\n`;
+            return head + verdict + (res.policies.length ? table(['POLICY', 'STATE', 'RESULT', 'NOT APPLIED BECAUSE'], res.policies.map((p) => [p.name, p.state, p.result, p.notApplied])) : 'No policies.\n');
+          });
+        },
+      },
     },
   },
   edges: {

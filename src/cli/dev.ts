@@ -11,7 +11,8 @@ import { DevSupervisor } from './dev-supervisor.ts';
 import { startDevEdges, type DevEdges } from './dev-edges.ts';
 import { onShutdown } from './signals.ts';
 import { openStore } from '../store/open.ts';
-import { seedDemoDirectory, type DemoUser } from '../edge/signin/seed.ts';
+import { DEMO_LOCATIONS, DEMO_POLICIES, seedDemoDirectory, seedDemoPolicies, type DemoUser } from '../edge/signin/seed.ts';
+import type { AccessPolicy, NamedLocation } from '../store/policy-types.ts';
 
 const HELP = `drawbridge dev — the whole product on one machine (what "npm start" runs)
 
@@ -131,6 +132,12 @@ export async function runDev(argv: string[]): Promise<number> {
 
     step('seeding the demo directory (alice, bob, carol, dave)');
     const users = await seedDirectory(cluster.store, tenant.id, hr.id);
+    step('seeding conditional access: named locations Office and Blocked range, two policies');
+    // Through the admin API, so the running edge's policy cache hears of them.
+    await seedDemoPolicies({
+      locations: { list: () => items<NamedLocation>(`${t}/locations`), create: (_, input) => admin.request<NamedLocation>('POST', `${t}/locations`, input) },
+      policies: { list: () => items<AccessPolicy>(`${t}/policies`), create: (_, input) => admin.request<AccessPolicy>('POST', `${t}/policies`, input) },
+    }, tenant.id, hr.id);
 
     const connectors: { id: string; pid: number; group: string; metricsUrl: string }[] = [];
     for (let i = 1; i <= connectorCount; i++) {
@@ -186,6 +193,11 @@ Drawbridge is running.
   Sample app (passthrough)  ${app.externalUrl}/
   HR app (sign-in required) ${hr.externalUrl}/
 ${users.map((u) => `      ${u.username.padEnd(6)} ${u.password.padEnd(18)} ${u.note}${u.totpSecret ? ` (TOTP secret ${u.totpSecret})` : ''}`).join('\n')}
+  Conditional access        "${DEMO_POLICIES.hrMfa}" (Office = ${DEMO_LOCATIONS.office.cidrs.join(', ')})
+                            "${DEMO_POLICIES.blockRange}" (${DEMO_LOCATIONS.blocked.cidrs.join(', ')})
+      pick the client address with curl --interface 127.0.0.N: alice from .1 needs her password alone,
+      from .100 she registers and passes MFA, from .70 she gets DB-CA-BLOCKED
+      drawbridge admin policies what-if --state-dir ${stateDir} --tenant ${TENANT} --user alice --app hr --ip 127.0.0.100
   Admin API                 ${adminUrl}/api/v1   (token in ${path.join(stateDir, 'dev.json')})
   Connectors                ${connectors.map((c) => `${c.id} (pid ${c.pid})`).join(', ')}
 

@@ -384,6 +384,31 @@ export const catalogue = {
     user: 'Your organisation has disabled your account, so you cannot sign in to any application. Contact your help desk.',
     admin: 'The user\'s enabled flag is false. Enable it with PATCH /api/v1/tenants/{tenant}/users/{id} {"enabled": true}.',
   },
+  // --- conditional access (policies per tenant: docs/conditional-access.md) ---
+  'DB-CA-BLOCKED': {
+    status: 403,
+    title: 'Your organisation does not allow access from here',
+    user: 'A conditional access policy of your organisation blocks this sign-in: from this network, this device, at this time, or because the sign-in looked risky. Try again from your usual network or device (for example the office network or VPN); if you think it is a mistake, give your help desk the code and correlation id below.',
+    admin: 'An enabled conditional access policy with the block grant applied. The sign-in log entry (detail.policies) names the policy and the condition that matched (named location, country, platform, client type, risk, time); `drawbridge admin policies what-if` replays the decision.',
+  },
+  'DB-CA-MFA-REQUIRED': {
+    status: 401,
+    title: 'A second sign-in step is required for this application',
+    user: 'Your organisation requires a second step (an authenticator code or a passkey) for this application from where you are. Finish it to continue; if you have none yet, you are asked to set one up first.',
+    admin: 'A conditional access policy requiring MFA applied and the session had only one factor. The sign-in log entry (detail.policies) names the policy; the user is taken through the second step, or through registration when they have no method.',
+  },
+  'DB-CA-PHISHING-RESISTANT-REQUIRED': {
+    status: 401,
+    title: 'A passkey is required for this application',
+    user: 'Your organisation requires a passkey (not a code) for this application. Sign in with your passkey, or register one when asked; a security key, or the passkey of your phone or computer, works.',
+    admin: 'A conditional access policy requiring phishing-resistant MFA applied and the session was not proved with a passkey. The sign-in log entry (detail.policies) names the policy.',
+  },
+  'DB-CA-REAUTH-REQUIRED': {
+    status: 401,
+    title: 'Sign in again to continue',
+    user: 'Your organisation asks you to sign in again after some hours for this application. Sign in again to continue where you were.',
+    admin: 'A conditional access policy with a sign-in frequency applied and the sign-in was older than its hours. The sign-in log entry (detail.policies) names the policy.',
+  },
   // --- identity: federation with an external OpenID Connect provider ---
   'DB-FED-NOT-CONFIGURED': {
     status: 404,

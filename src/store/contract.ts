@@ -353,6 +353,46 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
       });
     });
 
+    describe('conditional access', () => {
+      it('stores named locations and policies per tenant, checks them, and refuses to delete a location in use', async () => {
+        const events: ChangeEvent[] = [];
+        store.onChange((e) => events.push(e));
+        const office = await store.locations.create(a.id, { name: 'Office', cidrs: ['127.0.0.0/26'], countries: ['gb'] });
+        assert.match(office.id, /^loc_[0-9a-f]{16}$/);
+        assert.deepEqual([office.cidrs, office.countries], [['127.0.0.0/26'], ['GB']]);
+        await rejectsWith(store.locations.create(a.id, { name: 'Office', cidrs: ['10.0.0.0/8'] }), 'DB-ADMIN-CONFLICT');
+        await rejectsWith(store.locations.create(a.id, { name: 'bad', cidrs: ['10.0.0.0/40'] }), 'DB-ADMIN-INVALID');
+        const policy = await store.policies.create(a.id, {
+          name: 'MFA outside Office',
+          conditions: { apps: ['app_0000000000000001'], locations: { exclude: [office.id] } },
+          grant: { requireMfa: true },
+        });
+        assert.match(policy.id, /^pol_[0-9a-f]{16}$/);
+        assert.equal(policy.state, 'on');
+        assert.deepEqual(policy.conditions.locations, { include: 'any', exclude: [office.id] });
+        assert.deepEqual(await store.policies.get(a.id, policy.id), policy);
+        assert.equal(await store.policies.get(b.id, policy.id), null, 'scoped by tenant');
+        assert.deepEqual(await store.locations.list(b.id), []);
+        await rejectsWith(store.policies.create(b.id, { name: 'x', conditions: { locations: { include: [office.id] } }, grant: { block: true } }), 'DB-ADMIN-INVALID');
+        await rejectsWith(store.policies.create(a.id, { name: 'no grant' }), 'DB-ADMIN-INVALID');
+        const updated = await store.policies.update(a.id, policy.id, { state: 'report-only', grant: { requirePhishingResistantMfa: true } });
+        assert.equal(updated.state, 'report-only');
+        assert.equal(updated.grant.requireMfa, true, 'a patch merges into the grant');
+        assert.equal(updated.grant.requirePhishingResistantMfa, true);
+        assert.deepEqual(updated.conditions.apps, ['app_0000000000000001']);
+        const moved = await store.locations.update(a.id, office.id, { cidrs: ['192.0.2.0/24'] });
+        assert.deepEqual([moved.name, moved.cidrs, moved.countries], ['Office', ['192.0.2.0/24'], ['GB']]);
+        await rejectsWith(store.locations.delete(a.id, office.id), 'DB-ADMIN-CONFLICT');
+        await store.policies.delete(a.id, policy.id);
+        await rejectsWith(store.policies.delete(a.id, policy.id), 'DB-ADMIN-NOT-FOUND');
+        await store.locations.delete(a.id, office.id);
+        assert.deepEqual(await store.locations.list(a.id), []);
+        assert.deepEqual(events.map((e) => `${e.kind} ${e.op}`), [
+          'location created', 'policy created', 'policy updated', 'location updated', 'policy deleted', 'location deleted',
+        ]);
+      });
+    });
+
     describe('change events', () => {
       it('emits one event per mutation and stops after unsubscribe', async () => {
         const events: ChangeEvent[] = [];

@@ -10,6 +10,7 @@
 import type { KeyRing } from '../identity/keys.ts';
 import type { AppSso } from '../tunnel/protocol.ts';
 import type { DirectoryStore } from './directory-types.ts';
+import type { PolicyStore } from './policy-types.ts';
 
 export type PreAuth = 'passthrough' | 'idp';
 export type { AppSso };
@@ -130,7 +131,7 @@ export interface ConnectorPatch {
  * re-evaluates their sessions (store/directory-events.ts).
  */
 export interface ChangeEvent {
-  kind: 'tenant' | 'group' | 'connector' | 'app' | 'user' | 'user-group';
+  kind: 'tenant' | 'group' | 'connector' | 'app' | 'user' | 'user-group' | 'policy' | 'location';
   tenantId: string;
   id: string;
   op: 'created' | 'updated' | 'deleted';
@@ -181,7 +182,8 @@ export interface StoredSigningKey {
   createdAt: string;
 }
 
-export interface Store {
+/** `policies` and `locations`: conditional access (policy-types.ts), with change events of kind policy and location. */
+export interface Store extends PolicyStore {
   /**
    * Edge nodes with a heartbeat younger than the TTL it was sent with; one table of the store, used when no Redis is
    * configured (edge/cluster/ picks). Times are the store's own clock, so the nodes' clocks need not agree.

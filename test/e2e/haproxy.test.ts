@@ -81,6 +81,19 @@ describe('haproxy in front of the edge (PROXY protocol v2)', { timeout: 300_000,
     assert.equal(success.clientIp, CLIENT);
   });
 
+  it('conditional access reads the client address from the PROXY header: from the Blocked range through haproxy, DB-CA-BLOCKED', async () => {
+    // haproxy itself connects from 127.0.0.2, inside the demo's Office: only the header's address can block this.
+    const alice = (stack.dev as unknown as { users: { username: string; password: string }[] }).users.find((u) => u.username === 'alice')!;
+    const client = new Client(frontendPort, { localAddress: '127.0.0.70' });
+    const login = await client.follow(url(stack, 'hr', '/'));
+    assert.ok(login.body.includes('name="password"'), `expected the sign-in page, got ${login.status} at ${login.url}`);
+    const done = await client.follow(new URL('/login', login.url).href, {
+      form: { csrf: formValue(login.body, 'csrf'), state: formValue(login.body, 'state'), username: 'alice', password: alice.password },
+    });
+    assert.equal(done.status, 403, `${done.url}\n${done.body.slice(0, 300)}`);
+    assert.match(done.body, /DB-CA-BLOCKED/);
+  });
+
   it('a PROXY header from an address not trusted is refused, and so is a trusted address without one', async () => {
     const forged = proxyV2Header('6.6.6.6', 40000, '127.0.0.1', edgePort);
     assert.equal(await tlsOutcome(edgePort, STRANGER, forged), 'closed');

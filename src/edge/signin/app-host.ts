@@ -13,7 +13,7 @@ import type { Ctx } from './context.ts';
 import { APP_COOKIE, AUTH_COOKIE, clearCookie, parseCookies, serializeCookie, stripOurCookies } from './cookies.ts';
 import { clientIp, redirect, requestUrl, sendError, userAgent } from './http.ts';
 import { safeReturnPath } from './return-url.ts';
-import { isAlive, newSecret, type AppSession, type SessionEndReason } from './sessions.ts';
+import { isAlive, newSecret, type AppSession, type CentralSession, type SessionEndReason } from './sessions.ts';
 import { takeCode } from './one-time.ts';
 import { decodeState, encodeState, STATE_TTL_SECONDS } from './state.ts';
 import { writeLog } from './steps.ts';
@@ -60,6 +60,8 @@ async function validate(ctx: Ctx, req: IncomingMessage, res: ServerResponse, app
     await ctx.sessions.deleteApp(session.id);
     return null;
   }
+  const ca = await conditionalAccess(ctx, req, res, app, correlationId, session, central);
+  if (ca !== 'allow') return ca;
   const t = ctx.now();
   let changed = false;
   // Periodically, and at once after a change that may shrink this user's access (continuous access evaluation).
@@ -106,6 +108,28 @@ async function validate(ctx: Ctx, req: IncomingMessage, res: ServerResponse, app
   }
   ctx.cae.admit(req, session, facts);
   return session.identity;
+}
+
+/**
+ * Conditional access on every request, from cached policies (no store query): the client's address may have moved
+ * into a blocked location, or out of the one that spared it MFA, since the sign-in. Blocked: the denial, logged
+ * once (the app session ends). A requirement the session does not meet: the app session ends and the browser goes
+ * back through sign-in, which steps up. Report-only policies are logged at sign-in, not on every request.
+ */
+async function conditionalAccess(ctx: Ctx, req: IncomingMessage, res: ServerResponse, app: App, correlationId: string, session: AppSession, central: CentralSession): Promise<'allow' | null | 'denied'> {
+  const { verdict } = await ctx.access.onRequest(req, {
+    tenantId: session.tenantId, userId: session.userId, groupIds: session.groupIds ?? [], appId: app.id,
+    authMethods: central.authMethods, authenticatedAt: central.createdAt, risk: session.risk ?? 'none',
+  });
+  if (verdict.allow) return 'allow';
+  await ctx.sessions.deleteApp(session.id);
+  if (verdict.outcome !== 'block') return null;
+  await writeLog(ctx, req, correlationId, {
+    tenantId: session.tenantId, event: 'access', userId: session.userId, username: session.identity.upn, appId: app.id, result: 'denied', code: verdict.code,
+    detail: { reason: 'conditional-access', policy: { id: verdict.policyId, name: verdict.policyName }, recheck: true },
+  });
+  sendError(req, res, verdict.code, correlationId, undefined, [clearCookie(APP_COOKIE)]);
+  return 'denied';
 }
 
 function startSignin(ctx: Ctx, req: IncomingMessage, res: ServerResponse, app: App, correlationId: string, url: URL, why: SessionEndReason | null = null): void {
@@ -164,10 +188,12 @@ async function callback(ctx: Ctx, req: IncomingMessage, res: ServerResponse, app
     appId: app.id,
     userId: central.userId,
     identity,
-    persistent: central.persistent,
+    persistent: record.persistent ?? central.persistent,
     createdAt: t,
     lastSeenAt: t,
     checkedAt: t,
+    groupIds: record.groupIds ?? facts.groups.map((g) => g.id),
+    risk: record.risk ?? 'none',
     idleSeconds: central.idleSeconds,
     // Never outlive the central session.
     absoluteSeconds: Math.max(60, Math.floor((central.createdAt + central.absoluteSeconds * 1000 - t) / 1000)),

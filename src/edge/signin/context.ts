@@ -6,6 +6,7 @@ import { createHmac } from 'node:crypto';
 import type { RateLimiter } from '../../identity/rate-limit.ts';
 import type { EphemeralState } from '../../identity/ephemeral-state.ts';
 import type { LockoutBook } from './lockout.ts';
+import type { ConditionalAccess } from './conditional-access.ts';
 import type { SigninAlternative } from './pages.ts';
 import type { DirectoryStore } from '../../store/directory-types.ts';
 import type { App, Store } from '../../store/types.ts';
@@ -59,6 +60,8 @@ export interface Ctx {
   recheckMs: number;
   /** Continuous access evaluation: change marks, the checks, this node's live connections. */
   cae: ContinuousAccess;
+  /** Conditional access policies, evaluated at sign-in and on every app request from cached facts. */
+  access: ConditionalAccess;
   now: () => number;
 }
 

@@ -18,6 +18,7 @@ import type { ReportLocator } from '../admin/reports.ts';
  * `null`) and no named locations. Conditional access (named locations, an IP-to-country database) fills this in.
  */
 const NO_LOCATOR: ReportLocator = {};
+import { policyRoutes } from '../admin/policy-routes.ts';
 
 /** The directory of an open store (`store.directory`; the store knows its own state directory and key ring). */
 export function openDirectory(store: Store, _stateDir?: string): DirectoryStore {
@@ -44,6 +45,7 @@ export function signinExtension(onReady?: (signin: Signin, directory: DirectoryS
           (api, ctx) => directoryRoutes(api, ctx, { directory, revokeUser: signin.revokeUser }),
           (api, ctx) => signinLogRoutes(api, ctx, directory),
           (api, ctx) => reportRoutes(api, ctx, directory, NO_LOCATOR),
+          (api, ctx) => policyRoutes(api, ctx, directory),
         ],
       };
     },

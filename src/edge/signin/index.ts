@@ -17,11 +17,13 @@ import { handleLoginRequest } from './login-host.ts';
 import { signinAlternatives } from './methods.ts';
 import { createMemorySessionStore, type SessionStore } from './sessions.ts';
 import { createContinuousAccess, type ContinuousAccess } from '../cae/continuous-access.ts';
+import { createPolicyCache } from '../access/policy-cache.ts';
+import { createConditionalAccess } from './conditional-access.ts';
 
 export type { SigninDeps, SigninOptions } from './context.ts';
 export type { SessionStore, CentralSession, AppSession } from './sessions.ts';
 export { createMemorySessionStore } from './sessions.ts';
-export { seedDemoDirectory, type DemoUser } from './seed.ts';
+export { seedDemoDirectory, seedDemoPolicies, type DemoUser } from './seed.ts';
 
 export interface Signin {
   /** `login.<domain>` (no port). */
@@ -69,6 +71,7 @@ export async function createSignin(deps: SigninDeps, options: SigninOptions = {}
     signinAlternatives: (tenantId, stateText) => signinAlternatives(ctx, tenantId, stateText),
     recheckMs: (options.recheckSeconds ?? 300) * 1000,
     cae,
+    access: createConditionalAccess({ cache: createPolicyCache(deps.store), directory: deps.directory, logger: deps.logger, now }),
     now,
   };
   return {
@@ -83,6 +86,7 @@ export async function createSignin(deps: SigninDeps, options: SigninOptions = {}
     cae,
     close: async () => {
       cae.close();
+      ctx.access.close();
       await Promise.all([sessions.close(), state.close()]);
     },
   };

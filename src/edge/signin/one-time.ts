@@ -6,6 +6,7 @@
  */
 import type { EphemeralState } from '../../identity/ephemeral-state.ts';
 import { recordKey } from './sessions.ts';
+import type { RiskLevel } from '../../store/policy-types.ts';
 
 export interface CodeRecord {
   tenantId: string;
@@ -14,6 +15,10 @@ export interface CodeRecord {
   userId: string;
   /** The state nonce the app host bound to the browser; the callback must present the same. */
   nonce: string;
+  /** Conditional access at hand-off: a persistence the policies impose, the user's groups, the sign-in risk. */
+  persistent?: boolean;
+  groupIds?: string[];
+  risk?: RiskLevel;
 }
 
 export function putCode(state: EphemeralState, code: string, record: CodeRecord, ttlSeconds: number): Promise<void> {

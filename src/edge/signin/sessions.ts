@@ -8,6 +8,7 @@ import { hash, randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Identity } from '../../tunnel/protocol.ts';
 import type { AuthMethod } from './names.ts';
+import type { RiskLevel } from '../../store/policy-types.ts';
 
 export interface CentralSession {
   id: string;
@@ -38,6 +39,9 @@ export interface AppSession {
   lastSeenAt: number;
   /** When the access decision was last re-evaluated. */
   checkedAt: number;
+  /** Directory group ids at sign-in, and the sign-in's risk: what conditional access needs on every request. */
+  groupIds?: string[];
+  risk?: RiskLevel;
   idleSeconds: number;
   absoluteSeconds: number;
 }
@@ -94,6 +98,7 @@ const copyCentral = (s: CentralSession): CentralSession => ({ ...s, authMethods:
 const copyApp = (s: AppSession): AppSession => ({
   ...s,
   identity: { ...s.identity, groups: [...s.identity.groups], authMethods: [...s.identity.authMethods] },
+  ...(s.groupIds ? { groupIds: [...s.groupIds] } : {}),
 });
 
 export function expiresAt(s: Pick<CentralSession, 'createdAt' | 'lastSeenAt' | 'idleSeconds' | 'absoluteSeconds'>): number {

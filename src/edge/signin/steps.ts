@@ -17,6 +17,7 @@ import { isMfaMethod, type AuthMethod, type MfaMethod, type SigninEvent } from '
 import { deniedPage, loginPage, type Hidden } from './pages.ts';
 import { newSecret, type CentralSession } from './sessions.ts';
 import { putCode } from './one-time.ts';
+import { policyLog } from './conditional-access.ts';
 import { decodeState, type SigninState } from './state.ts';
 
 const CODE_TTL_SECONDS = 60;
@@ -207,24 +208,40 @@ export async function pendingStage(r: SigninRequest, stage: 'mfa' | 'enroll', st
   return null;
 }
 
-/** Access decision for the app, then the one-time code to its host (or the denial page with its code). */
+/**
+ * Access decision for the app, then conditional access, then the one-time code to its host (or the denial page with
+ * its code). A policy that wants more than the session proved sends the browser to the step it needs: the second
+ * factor, or registering one when the user has none (a passkey when only a passkey will do); a sign-in older than a
+ * policy's frequency starts over. Every policy evaluated goes into the log entry, report-only ones as "would have".
+ */
 export async function handOff(r: SigninRequest, central: CentralSession, state: SigninState, stateText: string, app: App, fromPost: boolean): Promise<void> {
   const { directory } = r.ctx.deps;
   const facts = await directory.access.facts(central.tenantId, central.userId);
   const assigned = facts ? await directory.assignments.appsForUser(central.tenantId, central.userId) : [];
   const decision = decideAccess(facts, app.id, assigned);
   const mfaMethod = central.authMethods.find(isMfaMethod) ?? null;
+  const groupIds = facts?.groups.map((g) => g.id) ?? [];
+  const ca = decision.allow
+    ? await r.ctx.access.atSignin(r.req, { tenantId: central.tenantId, userId: central.userId, groupIds, appId: app.id, authMethods: central.authMethods, authenticatedAt: central.createdAt })
+    : null;
+  const verdict = ca?.evaluation.verdict ?? { allow: true as const };
+  const caDetail = ca ? { policies: policyLog(ca.evaluation), risk: ca.risk, ...(ca.country ? { country: ca.country } : {}) } : {};
+  const stepUp = !verdict.allow && verdict.outcome !== 'block';
   await writeLog(r.ctx, r.req, r.correlationId, {
     tenantId: central.tenantId,
     event: 'access',
     userId: central.userId,
     username: facts?.user.upn ?? null,
     appId: app.id,
-    result: decision.allow ? 'success' : 'denied',
-    code: decision.allow ? null : decision.code,
+    result: !decision.allow ? 'denied' : verdict.allow ? 'success' : stepUp ? 'interrupted' : 'denied',
+    code: !decision.allow ? decision.code : verdict.allow ? null : verdict.code,
     authMethod: central.authMethods[0] ?? null,
     mfaMethod,
-    detail: decision.allow ? { reason: decision.reason, sku: decision.sku } : { reason: decision.reason, detail: decision.detail },
+    detail: !decision.allow
+      ? { reason: decision.reason, detail: decision.detail }
+      : verdict.allow
+        ? { reason: decision.reason, sku: decision.sku, ...caDetail }
+        : { reason: 'conditional-access', policy: { id: verdict.policyId, name: verdict.policyName }, ...caDetail },
   });
   if (!decision.allow) {
     if (decision.reason === 'user-unknown') {
@@ -238,8 +255,32 @@ export async function handOff(r: SigninRequest, central: CentralSession, state: 
       r.cookies,
     );
   }
+  if (!verdict.allow) {
+    const q = stateQuery(stateText);
+    const status = fromPost ? 303 : 302;
+    if (verdict.outcome === 'block') {
+      return sendHtml(r.res, catalogue[verdict.code].status, deniedPage({ code: verdict.code, correlationId: r.correlationId, upn: facts?.user.upn ?? '', appName: app.name, signout: hiddenFor(r, null) }), r.cookies);
+    }
+    if (verdict.outcome === 'reauth-required') {
+      await r.ctx.sessions.deleteCentral(central.id);
+      const tenant = await r.ctx.deps.store.tenants.get(central.tenantId);
+      r.cookies.push(clearCookie(CENTRAL_COOKIE));
+      if (!tenant) return stateInvalid(r);
+      return showSigninPage(r, stateText, tenant, app, catalogue[verdict.code].status, { code: verdict.code }, facts?.user.upn);
+    }
+    const methods = await directory.mfa.methods(central.tenantId, central.userId);
+    const passkeyOnly = verdict.outcome === 'phishing-resistant-required';
+    const has = passkeyOnly ? methods.webauthn : methods.totp || methods.webauthn;
+    await r.ctx.sessions.putCentral({ ...central, stage: has ? 'mfa' : 'enroll' });
+    const next = passkeyOnly ? (has ? '/passkey' : '/passkey/register') : has ? '/mfa' : '/mfa/enroll';
+    return redirect(r.res, `${next}${q}`, r.cookies, status);
+  }
   const code = newSecret(32);
-  await putCode(r.ctx.state, code, { tenantId: central.tenantId, appId: app.id, centralId: central.id, userId: central.userId, nonce: state.nonce }, CODE_TTL_SECONDS);
+  const persistent = ca?.evaluation.persistentSession;
+  await putCode(r.ctx.state, code, {
+    tenantId: central.tenantId, appId: app.id, centralId: central.id, userId: central.userId, nonce: state.nonce,
+    groupIds, risk: ca?.risk.level ?? 'none', ...(persistent ? { persistent: persistent === 'always' } : {}),
+  }, CODE_TTL_SECONDS);
   const target = `${appOrigin(app)}/.drawbridge/auth/callback?code=${encodeURIComponent(code)}&state=${encodeURIComponent(stateText)}`;
   redirect(r.res, target, r.cookies, fromPost ? 303 : 302);
 }

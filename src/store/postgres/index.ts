@@ -24,6 +24,7 @@ import { groupsRepo } from './groups.ts';
 import { loadIdentityKeys } from './keys.ts';
 import { migrate } from './migrate.ts';
 import { tenantsRepo } from './tenants.ts';
+import { policyRepos } from './policies.ts';
 
 const POOL_MAX = 10;
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -82,6 +83,7 @@ export async function openPostgresStore(url: string): Promise<PostgresStore> {
     connectors: connectorsRepo(ctx),
     apps: appsRepo(ctx),
     audit: auditRepo(ctx),
+    ...policyRepos(ctx),
     directory: withAccessEvents(createPostgresDirectory(ctx, identityKeys), (list) => changes.announce(pool, list)),
     identityKeys,
     onChange: (listener) => changes.subscribe(listener),

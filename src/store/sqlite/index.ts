@@ -20,6 +20,7 @@ import { enrollmentTokensRepo } from './enrollment-tokens.ts';
 import { groupsRepo } from './groups.ts';
 import { migrate } from './migrate.ts';
 import { tenantsRepo } from './tenants.ts';
+import { policyRepos } from './policies.ts';
 import { subscribeSafely } from '../change-listeners.ts';
 
 export const DB_FILE = 'drawbridge.db';
@@ -67,6 +68,7 @@ export async function openSqliteStore(stateDir: string): Promise<SqliteStore> {
     connectors: connectorsRepo(ctx),
     apps: appsRepo(ctx),
     audit: auditRepo(ctx),
+    ...policyRepos(ctx),
     onChange(listener) {
       return subscribeSafely(events, listener);
     },
