@@ -31,6 +31,8 @@ export interface NodeRegistry {
   readonly advertise: string;
   /** Live nodes, this one included. */
   list(): Promise<EdgeNode[]>;
+  /** Calls `listener` with the live list after every heartbeat (connectors learn of changes through it). */
+  watch(listener: (nodes: EdgeNode[]) => void): void;
   /** Stops beating and removes this node from the list. */
   close(): Promise<void>;
 }
@@ -81,6 +83,7 @@ export async function startNodeRegistry(options: RegistryOptions): Promise<NodeR
   const self = (): Omit<EdgeNode, 'lastSeenAt'> => ({ id, advertise, version: EDGE_VERSION, startedAt, ...options.load() });
 
   let failing = false;
+  const listeners: ((nodes: EdgeNode[]) => void)[] = [];
   const beat = async (): Promise<void> => {
     try {
       await nodes.heartbeat(self(), ttlMs);
@@ -91,6 +94,11 @@ export async function startNodeRegistry(options: RegistryOptions): Promise<NodeR
       if (!failing) logger.warn({ err, nodeId: id }, 'edge node heartbeat failed');
       failing = true;
     }
+    if (listeners.length === 0) return;
+    try {
+      const live = await nodes.list();
+      for (const listener of listeners) listener(live);
+    } catch { /* the next beat reads it again */ }
   };
   await beat();
   let running: Promise<void> | null = null;
@@ -103,6 +111,9 @@ export async function startNodeRegistry(options: RegistryOptions): Promise<NodeR
     id,
     advertise,
     list: () => nodes.list(),
+    watch(listener) {
+      listeners.push(listener);
+    },
     close() {
       closed ??= (async () => {
         clearInterval(timer);
