@@ -12,6 +12,7 @@ import { BACKEND_CONNECTIONS, CLIENT_SHARE, CONTENDED } from './connector/forwar
 import { BACKEND_TIMEOUT } from './store/validate.ts';
 import { DEFAULT_DRAIN_SECONDS, DEFAULT_TUNNELS } from './cli/connector.ts';
 import { EDGE_DRAIN_SECONDS } from './cli/edge.ts';
+import { FAILED_NODE_AVOID_MS } from './connector/supervisor/supervisor.ts';
 import { parseEdgeConfig } from './config/edge-config.ts';
 
 /**
@@ -48,6 +49,7 @@ const FIGURES: Record<string, { value: number; unit: Unit }> = {
   DEFAULT_TUNNELS: { value: DEFAULT_TUNNELS, unit: 'count' },
   DEFAULT_DRAIN_SECONDS: { value: DEFAULT_DRAIN_SECONDS, unit: 's' },
   EDGE_DRAIN_SECONDS: { value: EDGE_DRAIN_SECONDS, unit: 's' },
+  FAILED_NODE_AVOID_MS: { value: FAILED_NODE_AVOID_MS, unit: 'ms' },
 };
 
 /** Figures docs/architecture.md must keep quoting (so the check cannot pass by losing its markers). */

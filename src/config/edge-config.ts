@@ -86,6 +86,7 @@ export const EdgeConfigSchema = Type.Object({
   cluster: Type.Object({
     advertise: Type.Optional(Type.String({ pattern: '^https://', description: 'URL at which other edge nodes and connectors reach this node directly (not through a load balancer); listed by `GET /api/v1/edges`. Default: `https://<listen.host>:<port>`, with the machine\'s host name when listening on every interface.' })),
     nodeId: Type.Optional(Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$', description: 'This node\'s id in the node registry; default `edge-<host name>-<random>`, new at each start.' })),
+    drainGraceMs: Type.Integer({ minimum: 0, maximum: 60_000, default: 2_000, description: 'On SIGTERM, while other edge nodes are live: how long this node keeps accepting connections after its health check starts failing, so the load balancer sees it down before connections are refused (connectors are asked to move meanwhile). A lone node stops accepting at once.' }),
   }, { default: {}, description: 'This edge node in the node registry: it announces itself every second with a three-second lifetime (in Redis with `sessions: { kind: redis }`, else in the store), and removes itself when it shuts down.' }),
 });
 

@@ -41,6 +41,7 @@ import { nodeIdOf, startNodeRegistry, tunnelsPerConnector } from './cluster/regi
 import { RELAY_ALPN, startNodeCredentials } from './cluster/relay-credentials.ts';
 import { RelayPeers } from './cluster/relay-peers.ts';
 import { createRelayServer } from './cluster/relay-server.ts';
+import { NodeAnnouncer } from './cluster/node-announcer.ts';
 import { edgeRoutes } from './admin/routes/edges.ts';
 
 export interface RunningEdge {
@@ -217,7 +218,9 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
       stream.once('close', () => { active--; if (active === 0 && upgraded.size === 0) onIdle?.(); });
     },
   });
-  const tunnelServer = createTunnelServer({ credentials: ca, tunnelHost, store, registry, publisher, logger, pingIntervalMs: config.tunnel.pingIntervalMs, renewer });
+  // Connectors learn the edge nodes over their tunnels, and that this node drains (edge/cluster/node-announcer.ts).
+  const announcer = new NodeAnnouncer({ registry, selfId: () => nodeId, logger });
+  const tunnelServer = createTunnelServer({ credentials: ca, tunnelHost, store, registry, publisher, logger, pingIntervalMs: config.tunnel.pingIntervalMs, renewer, announcer });
   const portOptions = {
     host: config.listen.host,
     logger,
@@ -234,7 +237,7 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
   const nodes = await startNodeRegistry({
     config, store, listenedPort: directPort, logger, nodeId,
     load: () => ({ inFlight: active + upgraded.size, tunnels: tunnelsPerConnector(registry.all()) }),
-    onNodes: (list) => relayPeers.update(list),
+    onNodes: (list) => { relayPeers.update(list); announcer.update(list); },
   });
 
   const admin: FastifyInstance = await createAdminApi({
@@ -253,6 +256,7 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
   });
   await admin.listen({ host: config.admin.host, port: config.admin.port });
   const adminPort = (admin.server.address() as net.AddressInfo).port;
+  const nodeRegistry = nodes;
   logger.info({ publicPort: listenedPort, adminPort, domain: config.domain, tunnelHost, loginHost: loginHostOf(config) }, 'edge ready');
 
   let shutdown: Promise<void> | null = null;
@@ -270,9 +274,20 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
         // then close the tunnels. WebSockets still open at the deadline get a 1001 close frame.
         closing = true;
         const started = Date.now();
+        const remaining = (): number => Math.max(0, deadlineMs - (Date.now() - started));
         unsubscribe();
         clearInterval(renewalCheck);
-        await nodes.close(); // leaves the node list before it stops taking requests
+        // Other live nodes can take this one's clients and connectors: then the load balancer is given time to see the
+        // failing health check, and connectors time to move, before connections are refused. A lone node stops at once.
+        const others = (await nodeRegistry.list().catch(() => [])).filter((n) => n.id !== nodeRegistry.id).length;
+        await nodeRegistry.close(); // leaves the node list before it stops taking requests
+        // Each connector dials another node first, then drains its tunnel here (the tunnels keep serving meanwhile).
+        const moved = announcer.drain(remaining());
+        if (others > 0) {
+          const graceMs = Math.min(config.cluster?.drainGraceMs ?? 2_000, remaining());
+          logger.info({ graceMs, otherNodes: others }, 'edge draining: health check failing, still accepting while the load balancer notices');
+          await new Promise((r) => setTimeout(r, graceMs));
+        }
         port.close();
         direct?.close();
         publicServer.close();
@@ -282,10 +297,13 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
         logger.info({ requests: active, upgraded: upgraded.size, deadlineMs }, 'edge draining: finishing in-flight requests');
         if (active > 0 || upgraded.size > 0) {
           await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, Math.max(0, deadlineMs - (Date.now() - started)));
+            const timer = setTimeout(resolve, remaining());
             onIdle = () => { clearTimeout(timer); resolve(); };
           });
         }
+        // Tunnels close only once their connectors have moved (bounded by the deadline), so no stream is cut.
+        const { moved: movedTunnels, left } = await moved;
+        if (movedTunnels + left > 0) logger.info({ moved: movedTunnels, left }, 'connectors moved to other edge nodes');
         publicServer.closeAllConnections();
         sibling.closeAllConnections();
         relay.close();

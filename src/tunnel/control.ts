@@ -1,9 +1,18 @@
 import type { ClientHttp2Session, ClientHttp2Stream, ServerHttp2Stream } from 'node:http2';
-import { CONTROL_CONFIG_PATH, CONTROL_EVENTS_PATH, CONTROL_HELLO_PATH, CONTROL_RENEW_CSR_PATH, CONTROL_RENEW_INSTALL_PATH, CONTROL_STATUS_PATH, type ConnectorConfig, type ConnectorEvent, type ConnectorHello, type ConnectorStatusReport, type RenewalCsr, type RenewalInstall } from './protocol.ts';
+import { CONTROL_CONFIG_PATH, CONTROL_EDGE_EVENT_PATH, CONTROL_EVENTS_PATH, CONTROL_HELLO_PATH, CONTROL_RENEW_CSR_PATH, CONTROL_RENEW_INSTALL_PATH, CONTROL_STATUS_PATH, type ConnectorConfig, type ConnectorEvent, type ConnectorHello, type ConnectorStatusReport, type EdgeEvent, type EdgeEventAck, type RenewalCsr, type RenewalInstall } from './protocol.ts';
 
 /** Control messages ride ordinary streams of the tunnel as small JSON bodies. */
 
 const MAX_CONTROL_BYTES = 4 * 1024 * 1024;
+
+/** A control request the connector did not answer 200 (`status` 0: no answer at all). */
+export class ControlRequestError extends Error {
+  readonly status: number;
+  constructor(path: string, status: number) {
+    super(`control ${path} failed (status ${status || 'none'})`);
+    this.status = status;
+  }
+}
 
 /** Edge side: send a control request and read the JSON answer. */
 export function controlRequest<T>(session: ClientHttp2Session, path: string, body: unknown, timeoutMs = 10_000): Promise<T> {
@@ -21,7 +30,7 @@ export function controlRequest<T>(session: ClientHttp2Session, path: string, bod
     });
     stream.on('close', () => {
       clearTimeout(timer);
-      if (status !== 200) return reject(new Error(`control ${path} failed (status ${status || 'none'})`));
+      if (status !== 200) return reject(new ControlRequestError(path, status));
       try {
         resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as T);
       } catch (err) {
@@ -38,6 +47,15 @@ export const connectorStatus = (session: ClientHttp2Session, timeoutMs = 5_000):
   controlRequest(session, CONTROL_STATUS_PATH, {}, timeoutMs);
 export const pushConfig = (session: ClientHttp2Session, config: ConnectorConfig): Promise<{ configVersion: number }> =>
   controlRequest(session, CONTROL_CONFIG_PATH, config);
+/** Edge side: one `EdgeEvent` down the tunnel; null when the connector does not understand edge events (an older one). */
+export async function sendEdgeEvent(session: ClientHttp2Session, event: EdgeEvent, timeoutMs = 5_000): Promise<EdgeEventAck | null> {
+  try {
+    return await controlRequest<EdgeEventAck>(session, CONTROL_EDGE_EVENT_PATH, event, timeoutMs);
+  } catch (err) {
+    if (err instanceof ControlRequestError && err.status === 404) return null;
+    throw err;
+  }
+}
 export const requestRenewalCsr = (session: ClientHttp2Session): Promise<RenewalCsr> => controlRequest(session, CONTROL_RENEW_CSR_PATH, {});
 export const installRenewal = (session: ClientHttp2Session, install: RenewalInstall): Promise<{ serial: string; notAfter: string }> =>
   controlRequest(session, CONTROL_RENEW_INSTALL_PATH, install);

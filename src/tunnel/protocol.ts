@@ -23,6 +23,11 @@ export const CONTROL_STATUS_PATH = `${CONTROL_PREFIX}status`;
  * (the connector, being the HTTP/2 server, opens no streams): newline-delimited JSON `ConnectorEvent`s.
  */
 export const CONTROL_EVENTS_PATH = `${CONTROL_PREFIX}events`;
+/**
+ * Edge → connector events (issue 11): one POST per `EdgeEvent`, answered 200 with an `EdgeEventAck`. A connector that
+ * does not know the path answers 404 (an older one): the edge then sends it no more events and does not wait for it.
+ */
+export const CONTROL_EDGE_EVENT_PATH = `${CONTROL_PREFIX}edge-event`;
 /** Certificate renewal, driven by the edge: ask for a CSR (`RenewalCsr`), then hand over the certificate (`RenewalInstall`). */
 export const CONTROL_RENEW_CSR_PATH = `${CONTROL_PREFIX}renewal/csr`;
 export const CONTROL_RENEW_INSTALL_PATH = `${CONTROL_PREFIX}renewal/install`;
@@ -154,6 +159,26 @@ export interface ConnectorStatusReport {
  * tunnel, e.g. to redial it with a renewed certificate.
  */
 export type ConnectorEvent = { type: 'draining'; deadlineMs: number; reason?: string };
+
+/** An edge node as connectors see it: its registry id and the `host:port` to dial (SNI stays the tunnel host). */
+export interface EdgeNodeAddress {
+  id: string;
+  address: string;
+}
+
+/**
+ * `nodes`: the live edge nodes (`self` is the node that sends it), when the tunnel comes up and whenever the node
+ * registry changes; the connector spreads its tunnels over them. `edge-draining`: the node `self` is shutting down;
+ * the connector dials a replacement on another node and, once it is up, drains this tunnel with its own `draining`
+ * event. Its ack says whether it will (`moving`), so the edge knows whether to wait for it.
+ */
+export type EdgeEvent =
+  | { type: 'nodes'; self: string; nodes: EdgeNodeAddress[] }
+  | { type: 'edge-draining'; self: string; deadlineMs: number };
+
+export interface EdgeEventAck {
+  moving?: boolean;
+}
 
 export function encodeIdentity(identity: Identity): string {
   return Buffer.from(JSON.stringify(identity)).toString('base64url');

@@ -3,13 +3,23 @@ import http2, { type Http2Server, type Http2Session, type ServerHttp2Session, ty
 import os from 'node:os';
 import { Backoff } from '../../lib/backoff.ts';
 import type { Logger } from '../../lib/log.ts';
-import { TUNNEL_ALPN, CONTROL_PREFIX, CONTROL_CONFIG_PATH, CONTROL_EVENTS_PATH, CONTROL_HELLO_PATH, CONTROL_RENEW_CSR_PATH, CONTROL_RENEW_INSTALL_PATH, CONTROL_STATUS_PATH, APP_HEADER, type ConnectorConfig, type ConnectorEvent, type ConnectorHello, type ConnectorStatusReport, type RenewalInstall } from '../../tunnel/protocol.ts';
+import { TUNNEL_ALPN, CONTROL_PREFIX, CONTROL_CONFIG_PATH, CONTROL_EDGE_EVENT_PATH, CONTROL_EVENTS_PATH, CONTROL_HELLO_PATH, CONTROL_RENEW_CSR_PATH, CONTROL_RENEW_INSTALL_PATH, CONTROL_STATUS_PATH, APP_HEADER, type ConnectorConfig, type ConnectorEvent, type ConnectorHello, type ConnectorStatusReport, type EdgeEvent, type EdgeEventAck, type RenewalInstall } from '../../tunnel/protocol.ts';
 import { TUNNEL_SESSION_OPTIONS, widenConnectionWindow } from '../../tunnel/flow-control.ts';
 import { openEvents, readControlBody, respondJson } from '../../tunnel/control.ts';
 import type { AppConfigTable } from '../forward/app-config.ts';
 import { parseConnectAddress } from '../enroll/enroll-client.ts';
 import { BackendProbe } from './backend-probe.ts';
 import type { CertificateRenewal } from '../enroll/renewal.ts';
+import { AvoidList, countByNode, dialableNodes, pickNode, planRebalance, type EdgeNodeAddress } from './spread.ts';
+
+/** A node whose tunnel dropped or could not be dialled is passed over this long (it leaves the node list sooner if dead). */
+export const FAILED_NODE_AVOID_MS = 10_000;
+/** A draining node is passed over at least this long (it leaves the node list as it starts draining). */
+const DRAINING_NODE_AVOID_MS = 60_000;
+/** A replacement tunnel that is not up (its first configuration push) by then is given up and the move retried. */
+const MOVE_TIMEOUT_MS = 15_000;
+/** How often the spread is checked besides on every change (avoidances expire, a failed move is retried). */
+const RECONCILE_MS = 5_000;
 
 /** What the supervisor needs to dial: the enrolled identity and where the edge is. */
 export interface TunnelCredentials {
@@ -37,10 +47,27 @@ export interface SupervisorOptions {
   renewal?: CertificateRenewal;
 }
 
+/** One TLS connection to an edge node and the HTTP/2 session served over it. */
+interface Conn {
+  socket: tls.TLSSocket;
+  session: ServerHttp2Session | null;
+  /** The node dialled; null: the configured edge address. */
+  target: EdgeNodeAddress | null;
+  /** The node serving it, as that node announced itself (else the node dialled). */
+  nodeId: string | null;
+  /** The edge pushed its first configuration: the tunnel is registered there and takes streams. */
+  up: boolean;
+  /** Replaced by another tunnel (or asked to close): its close needs no redial and blames no node. */
+  leaving: boolean;
+  onUp: (() => void) | null;
+}
+
 interface Slot {
   index: number;
-  socket: tls.TLSSocket | null;
-  session: ServerHttp2Session | null;
+  /** The tunnel this slot counts on. */
+  conn: Conn | null;
+  /** A replacement being dialled on another node; it takes over as `conn` once up. */
+  next: Conn | null;
   backoff: Backoff;
   timer: NodeJS.Timeout | null;
 }
@@ -49,6 +76,11 @@ interface Slot {
  * Keeps N outbound tunnels to the edge: one loop per slot that dials, serves, and on loss redials with jittered
  * exponential backoff. Over each TLS socket this process is the HTTP/2 *server*: the edge opens a stream per user
  * request. Drain asks the edge to stop sending, lets in-flight streams finish, then closes.
+ *
+ * A clustered edge announces its nodes on every tunnel (EdgeEvent `nodes`): the slots are then spread over them
+ * (spread.ts), a dropped tunnel is redialled on another node, and a node that drains (`edge-draining`) has each of
+ * its tunnels replaced on another node before the tunnel is drained (make before break). Without a list of two or
+ * more nodes every slot dials the configured edge address, as before.
  */
 export class Supervisor {
   readonly #options: SupervisorOptions;
@@ -61,6 +93,16 @@ export class Supervisor {
   readonly #events = new Map<Http2Session, (event: ConnectorEvent) => boolean>();
   readonly #probe: BackendProbe;
   readonly #connectTarget: { host: string; port: number };
+  /** Every connection open now: the slots' own, their replacements, and retired ones finishing their streams. */
+  readonly #conns = new Set<Conn>();
+  readonly #connOf = new Map<Http2Session, Conn>();
+  /** The edge nodes last announced (empty: dial the configured address). */
+  #nodes: readonly EdgeNodeAddress[] = [];
+  readonly #avoid = new AvoidList();
+  /** Draining nodes (their tunnels are moved away), by id, until when; kept even once they leave the node list. */
+  readonly #drainingNodes = new Map<string, number>();
+  #turn = Math.floor(Math.random() * 1_000);
+  #reconcileTimer: NodeJS.Timeout | null = null;
 
   constructor(options: SupervisorOptions) {
     this.#options = options;
@@ -74,13 +116,20 @@ export class Supervisor {
     this.#server.on('session', (session) => widenConnectionWindow(session));
     this.#server.on('stream', (stream, headers) => this.#onStream(stream, headers));
     for (let i = 0; i < options.tunnels; i++) {
-      this.#slots.push({ index: i, socket: null, session: null, backoff: new Backoff({ baseMs: 500, maxMs: 30_000 }), timer: null });
+      this.#slots.push({ index: i, conn: null, next: null, backoff: new Backoff({ baseMs: 500, maxMs: 30_000 }), timer: null });
     }
   }
 
   start(): void {
     for (const slot of this.#slots) this.#dial(slot);
     this.#probe.start();
+    this.#reconcileTimer = setInterval(() => this.#reconcile(), RECONCILE_MS);
+    this.#reconcileTimer.unref();
+  }
+
+  /** Which node each slot's tunnel is on (null: not connected, or the node is not known): for tests and status. */
+  get placement(): (string | null)[] {
+    return this.#slots.map((s) => (s.conn?.session && !s.conn.session.closed ? s.conn.nodeId : null));
   }
 
   /** Streams open across every tunnel (requests, WebSockets, control messages). */
@@ -90,7 +139,7 @@ export class Supervisor {
 
   /** Connected tunnels right now. */
   get connected(): number {
-    return this.#slots.filter((s) => s.session !== null && !s.session.closed).length;
+    return this.#slots.filter((s) => s.conn?.session != null && !s.conn.session.closed).length;
   }
 
   /**
@@ -103,7 +152,11 @@ export class Supervisor {
     this.#draining = true;
     this.#probe.stop();
     for (const slot of this.#slots) if (slot.timer) clearTimeout(slot.timer);
-    const sessions = this.#slots.map((s) => s.session).filter((s): s is ServerHttp2Session => s !== null && !s.closed);
+    if (this.#reconcileTimer) clearInterval(this.#reconcileTimer);
+    const conns = [...this.#conns];
+    // A replacement not up yet carries nothing: let it go.
+    for (const conn of conns) if (!conn.up && conn.session === null) conn.socket.destroy();
+    const sessions = conns.map((c) => c.session).filter((s): s is ServerHttp2Session => s !== null && !s.closed);
     const started = Date.now();
     this.#options.logger.info({ tunnels: sessions.length, deadlineMs }, 'draining: the edge is told to stop sending; finishing in-flight streams');
     await Promise.all(sessions.map((session) => new Promise<void>((resolve) => {
@@ -120,9 +173,9 @@ export class Supervisor {
     })));
     // A closed session may still be flushing its last bytes (the end of a response) through the socket: let the socket
     // finish rather than destroy it, which would cut that response short at the edge.
-    await Promise.all(this.#slots.map((slot) => new Promise<void>((resolve) => {
-      const socket = slot.socket;
-      if (!socket || socket.destroyed) return resolve();
+    await Promise.all(conns.map((conn) => new Promise<void>((resolve) => {
+      const socket = conn.socket;
+      if (socket.destroyed) return resolve();
       const timer = setTimeout(() => { socket.destroy(); resolve(); }, 2_000);
       socket.once('close', () => { clearTimeout(timer); resolve(); });
       socket.end();
@@ -131,13 +184,21 @@ export class Supervisor {
     this.#options.logger.info({ ms: Date.now() - started }, 'drained');
   }
 
+  /** Dials the slot's tunnel: to the node the spread picks, or the configured address when none is known. */
   #dial(slot: Slot): void {
+    slot.timer = null;
     if (this.#draining) return;
+    const target = pickNode(this.#nodes, this.#load(), this.#avoid.current(), this.#turn++);
+    this.#adopt(slot, this.#connect(slot, target));
+  }
+
+  /** Opens one TLS connection and serves HTTP/2 over it; `target` null dials the configured edge address. */
+  #connect(slot: Slot, target: EdgeNodeAddress | null): Conn {
     const { credentials, logger } = this.#options;
-    const started = Date.now();
+    const to = target ? parseConnectAddress(target.address, this.#connectTarget.port) : this.#connectTarget;
     const socket = tls.connect({
-      host: this.#connectTarget.host,
-      port: this.#connectTarget.port,
+      host: to.host,
+      port: to.port,
       servername: credentials.tunnelHost,
       ALPNProtocols: [TUNNEL_ALPN],
       key: credentials.keyPem,
@@ -145,8 +206,9 @@ export class Supervisor {
       ca: credentials.caPem,
       minVersion: 'TLSv1.3',
     });
+    const conn: Conn = { socket, session: null, target, nodeId: target?.id ?? null, up: false, leaving: false, onUp: null };
+    this.#conns.add(conn);
     socket.setNoDelay(true);
-    slot.socket = socket;
     socket.setKeepAlive(true, 15_000);
     socket.once('secureConnect', () => {
       if (socket.alpnProtocol !== TUNNEL_ALPN) {
@@ -155,7 +217,8 @@ export class Supervisor {
         return;
       }
       this.#server.once('session', (session) => {
-        slot.session = session;
+        conn.session = session;
+        this.#connOf.set(session, conn);
         session.on('goaway', (_code, _last, data?: Buffer) => {
           const reason = data && data.length > 0 ? data.toString('utf8') : null;
           if (reason?.startsWith('DB-')) {
@@ -166,22 +229,140 @@ export class Supervisor {
         session.on('error', () => {});
       });
       this.#server.emit('connection', socket);
-      logger.info({ tunnel: slot.index, edge: `${this.#connectTarget.host}:${this.#connectTarget.port}` }, 'tunnel connected');
+      logger.info({ tunnel: slot.index, edge: `${to.host}:${to.port}`, node: target?.id }, 'tunnel connected');
     });
     socket.on('error', (err) => {
-      logger.warn({ tunnel: slot.index, err: err.message }, 'tunnel connection failed');
+      logger.warn({ tunnel: slot.index, edge: `${to.host}:${to.port}`, err: err.message }, 'tunnel connection failed');
     });
     socket.once('close', () => {
-      slot.session = null;
-      slot.socket = null;
+      this.#conns.delete(conn);
+      if (conn.session) this.#connOf.delete(conn.session);
+      conn.session = null;
+      conn.onUp = null;
+    });
+    return conn;
+  }
+
+  /** Our tunnels per node, the ones being dialled included and the retiring ones not. */
+  #load(except?: Conn): Map<string, number> {
+    const ids: (string | null)[] = [];
+    for (const slot of this.#slots) {
+      for (const conn of [slot.conn, slot.next]) if (conn && conn !== except && !conn.leaving) ids.push(conn.nodeId);
+    }
+    return countByNode(ids);
+  }
+
+  /**
+   * Replaces the slot's tunnel with one on another node, then drains the old one (the edge closes it once its streams
+   * are done). False when there is no other node to go to, or a move is already under way.
+   */
+  #move(slot: Slot, why: string): boolean {
+    const old = slot.conn;
+    if (this.#draining || !old || !old.up || old.leaving) return false;
+    if (slot.next) return true;
+    const avoid = this.#avoid.current();
+    if (old.nodeId !== null) avoid.add(old.nodeId);
+    const target = pickNode(this.#nodes, this.#load(old), avoid, this.#turn++);
+    if (!target) return false;
+    const { logger } = this.#options;
+    logger.info({ tunnel: slot.index, from: old.nodeId, to: target.id, why }, 'moving tunnel to another edge node');
+    const next = this.#connect(slot, target);
+    slot.next = next;
+    const timer = setTimeout(() => next.socket.destroy(), MOVE_TIMEOUT_MS);
+    next.onUp = () => {
+      clearTimeout(timer);
+      slot.next = null;
+      if (slot.conn !== old || old.leaving || !old.session || old.session.closed) {
+        // The old tunnel went meanwhile (its close dialled anew): keep this one only if the slot has none.
+        if (slot.conn === null) { if (slot.timer) clearTimeout(slot.timer); slot.timer = null; this.#adopt(slot, next); }
+        else this.#retire(next, 'not needed any more');
+        return;
+      }
+      this.#adopt(slot, next);
+      this.#retire(old, `moved to ${target.id}`);
+      logger.info({ tunnel: slot.index, from: old.nodeId, to: target.id }, 'tunnel moved');
+      this.#reconcile();
+    };
+    next.socket.once('close', () => {
+      clearTimeout(timer);
+      if (slot.next !== next) return;
+      slot.next = null;
+      this.#avoid.avoid(target.id, FAILED_NODE_AVOID_MS);
+      logger.warn({ tunnel: slot.index, to: target.id }, 'the replacement tunnel did not come up; the move is retried');
+      setTimeout(() => this.#reconcile(), 500).unref();
+    });
+    return true;
+  }
+
+  /** Makes `conn` the slot's tunnel: when it is lost, the slot redials (with backoff, on another node if it can). */
+  #adopt(slot: Slot, conn: Conn): void {
+    slot.conn = conn;
+    const started = Date.now();
+    conn.socket.once('close', () => {
+      if (slot.conn !== conn) return; // replaced: a retired tunnel needs no redial
+      slot.conn = null;
       if (this.#draining) return;
+      // The node went (killed, partitioned) or refused the dial: the redial goes to another one if there is one.
+      if (!conn.leaving && conn.nodeId !== null) this.#avoid.avoid(conn.nodeId, FAILED_NODE_AVOID_MS);
       if (Date.now() - started > (this.#options.stableAfterMs ?? 10_000)) slot.backoff.reset();
       // Refused by the edge (disabled, re-registered): retry slowly; an admin may re-enable it.
-      const delay = this.#refusal ? Math.max(15_000, slot.backoff.next()) : slot.backoff.next();
+      const delay = this.#refusal ? Math.max(15_000, slot.backoff.next()) : conn.leaving ? 0 : slot.backoff.next();
       this.#refusal = null;
-      logger.info({ tunnel: slot.index, retryInMs: delay }, 'tunnel lost, redialling');
+      this.#options.logger.info({ tunnel: slot.index, node: conn.nodeId ?? undefined, retryInMs: delay }, 'tunnel lost, redialling');
       slot.timer = setTimeout(() => this.#dial(slot), delay);
     });
+  }
+
+  /** Asks the edge to drain this tunnel (it closes it once its streams are done); an older edge gets a GOAWAY. */
+  #retire(conn: Conn, reason: string): void {
+    conn.leaving = true;
+    const session = conn.session;
+    if (!session || session.closed) return;
+    if (!this.#events.get(session)?.({ type: 'draining', deadlineMs: 0, reason })) {
+      try { session.close(); } catch { /* already closing */ }
+    }
+  }
+
+  /** Moves tunnels off draining nodes, then evens the spread one move at a time. */
+  #reconcile(): void {
+    if (this.#draining) return;
+    const avoid = this.#avoid.current();
+    for (const [id, until] of this.#drainingNodes) if (until <= Date.now()) this.#drainingNodes.delete(id);
+    for (const slot of this.#slots) {
+      if (slot.conn?.nodeId != null && this.#drainingNodes.has(slot.conn.nodeId)) this.#move(slot, 'edge node draining');
+    }
+    // One move at a time, and only once every slot is up (a slot being dialled already goes to the idlest node).
+    if (this.#slots.some((s) => s.next !== null || !s.conn?.up)) return;
+    const placed = this.#slots.filter((s) => s.conn?.up && !s.conn.leaving).map((s) => ({ key: s.index, nodeId: s.conn!.nodeId }));
+    const plan = planRebalance(this.#nodes, placed, avoid);
+    if (plan) this.#move(this.#slots[plan.key], `spreading over edge nodes (to ${plan.to.id})`);
+  }
+
+  /** An event from the edge node at the other end of `conn`. */
+  #onEdgeEvent(conn: Conn | undefined, event: EdgeEvent): EdgeEventAck {
+    const { logger } = this.#options;
+    if (event.type === 'nodes') {
+      if (!Array.isArray(event.nodes) || typeof event.self !== 'string') throw new Error('malformed node list');
+      const nodes = event.nodes.filter((n) => typeof n?.id === 'string' && typeof n.address === 'string').map((n) => ({ id: n.id, address: n.address }));
+      if (conn) conn.nodeId = event.self;
+      const before = this.#nodes.map((n) => `${n.id}@${n.address}`).join(',');
+      this.#nodes = nodes;
+      this.#avoid.keepOnly(nodes);
+      if (nodes.map((n) => `${n.id}@${n.address}`).join(',') !== before) logger.info({ nodes: nodes.map((n) => n.id), from: event.self }, 'edge nodes');
+      setImmediate(() => this.#reconcile());
+      return {};
+    }
+    if (event.type === 'edge-draining') {
+      if (typeof event.self !== 'string') throw new Error('malformed edge-draining event');
+      if (conn) conn.nodeId = event.self;
+      this.#avoid.avoid(event.self, Math.max(DRAINING_NODE_AVOID_MS, Number(event.deadlineMs) || 0));
+      this.#drainingNodes.set(event.self, Date.now() + DRAINING_NODE_AVOID_MS);
+      const slot = conn ? this.#slots.find((s) => s.conn === conn) : undefined;
+      const moving = slot ? this.#move(slot, 'edge node draining') : false;
+      logger.info({ node: event.self, tunnel: slot?.index, moving }, moving ? 'edge node draining: moving its tunnel' : 'edge node draining: no other node to move to');
+      return { moving };
+    }
+    return {};
   }
 
   #onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
@@ -206,11 +387,13 @@ export class Supervisor {
    */
   async #redialAll(reason: string): Promise<void> {
     for (const slot of this.#slots) {
-      const session = slot.session;
-      if (this.#draining || !session || session.closed) continue;
+      const conn = slot.conn;
+      const session = conn?.session;
+      if (this.#draining || !conn || !session || session.closed) continue;
       if (!this.#events.get(session)?.({ type: 'draining', deadlineMs: 0, reason })) continue;
+      conn.leaving = true;
       const deadline = Date.now() + 30_000;
-      while (!this.#draining && Date.now() < deadline && (slot.session === session || slot.session === null)) {
+      while (!this.#draining && Date.now() < deadline && (slot.conn === conn || slot.conn === null || slot.conn.session === null)) {
         await new Promise((r) => setTimeout(r, 50));
       }
     }
@@ -243,6 +426,9 @@ export class Supervisor {
         void this.#probe.probeAll();
       }
       respondJson(stream, 200, { configVersion: held });
+      // The first push means the edge has registered the tunnel: a replacement may now take over.
+      const conn = stream.session ? this.#connOf.get(stream.session as ServerHttp2Session) : undefined;
+      if (conn && !conn.up) stream.once('close', () => { if (conn.up) return; conn.up = true; conn.onUp?.(); conn.onUp = null; });
     } else if (path === CONTROL_RENEW_CSR_PATH && this.#options.renewal) {
       respondJson(stream, 200, { csr: await this.#options.renewal.csr() });
     } else if (path === CONTROL_RENEW_INSTALL_PATH && this.#options.renewal) {
@@ -253,6 +439,9 @@ export class Supervisor {
       logger.info({ serial: installed.serial, notAfter: installed.notAfter }, 'certificate renewed');
       respondJson(stream, 200, { serial: installed.serial, notAfter: installed.notAfter });
       void this.#redialAll('certificate renewed');
+    } else if (path === CONTROL_EDGE_EVENT_PATH) {
+      const conn = stream.session ? this.#connOf.get(stream.session as ServerHttp2Session) : undefined;
+      respondJson(stream, 200, this.#onEdgeEvent(conn, body as EdgeEvent));
     } else if (path === CONTROL_STATUS_PATH) {
       const report: ConnectorStatusReport = { connectorId: credentials.connectorId, draining: this.#draining, backends: this.#probe.report() };
       respondJson(stream, 200, report);

@@ -34,8 +34,16 @@ export class ConfigPublisher {
   }
 
   async pushTo(tunnel: Tunnel): Promise<void> {
-    const config = this.configFor(tunnel.tenantId, tunnel.groupId);
-    const ack = await pushConfig(tunnel.session, config);
+    let config = this.configFor(tunnel.tenantId, tunnel.groupId);
+    let ack = await pushConfig(tunnel.session, config);
+    if (ack.configVersion > config.version) {
+      // The connector holds a higher version pushed by another edge node (each numbers its own pushes). Both come from
+      // the one store, so this node's is as current: numbered above it and pushed again, or its tunnel never takes the
+      // apps.
+      this.#version = Math.max(this.#version, ack.configVersion);
+      config = this.configFor(tunnel.tenantId, tunnel.groupId);
+      ack = await pushConfig(tunnel.session, config);
+    }
     if (ack.configVersion === config.version) tunnel.acknowledge(config.version, config.apps.map((a) => a.id));
   }
 

@@ -13,6 +13,7 @@ import { tlsProfileOptions } from '../listen/tls-profile.ts';
 import { clientAddress } from '../listen/client-address.ts';
 import { normalizeSerial } from '../../pki/serial.ts';
 import type { CertificateRenewer } from '../enroll/renewal.ts';
+import type { NodeAnnouncer } from '../cluster/node-announcer.ts';
 
 export interface TunnelCredentials {
   caCertPem: string;
@@ -30,6 +31,8 @@ export interface TunnelEndpointDeps {
   pingIntervalMs: number;
   /** Renews connector certificates over their tunnels as they near expiry. */
   renewer?: CertificateRenewer;
+  /** Tells each tunnel's connector the edge nodes (and that this one drains): edge/cluster/node-announcer.ts. */
+  announcer?: NodeAnnouncer;
 }
 
 /**
@@ -154,6 +157,7 @@ async function acceptTunnel(socket: tls.TLSSocket, deps: TunnelEndpointDeps): Pr
   });
   logger.info({ connectorId: row.id, tunnelId: tunnel.id, remote: tunnel.address, version: info.version }, 'tunnel up');
   audit('tunnel.connected');
+  deps.announcer?.welcome(tunnel);
   if (first) audit('connector.connected', { version: info.version, hostname: info.hostname }, true);
   // A connector that dials with its renewed certificate no longer needs the old one accepted.
   const retire = current && row.previousCertSerial !== null ? { previousCertSerial: null } : {};
