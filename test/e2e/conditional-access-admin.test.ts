@@ -97,6 +97,6 @@ describe('conditional access admin API and CLI', () => {
     assert.match(refused.body, /DB-ACCESS-ACCOUNT-DISABLED/);
     assert.equal((await cli('users', 'enable', 'alice')).code, 0);
     assert.equal((await signIn(new Client(h.port, { localAddress: '127.0.0.1' }), `${h.hr.externalUrl}/`, 'alice', alice.password)).status, 200);
-    assert.match((await cli('users', 'list')).out, /alice@contoso\.example\s+Alice Archer\s+yes/);
+    assert.match((await cli('users', 'list')).out, /alice@contoso\.example\s+\S+\s+Alice Archer\s+true/);
   });
 });
