@@ -29,6 +29,8 @@ leaves this host; files are written 0600 into the state dir.
 run: keep tunnels to the edge and serve the apps published on this connector's group.
   --state-dir DIR       The registered state dir
   --tunnels N           Tunnels to keep open (default ${DEFAULT_TUNNELS}; at least 1)
+  --pinned              Dial only the edge address registered, never the edge nodes it announces (a network
+                        that reaches one node or a load balancer only; every node relays to the others)
   --drain-seconds S     On SIGTERM, finish in-flight requests for up to S seconds (default ${DEFAULT_DRAIN_SECONDS})
   --metrics-port N      Serve Prometheus metrics on 127.0.0.1:N/metrics (0 = any free port)
   --kerberos-config F   Kerberos constrained delegation for sso: kerberos apps: YAML/JSON with realm, kdcs,
@@ -43,7 +45,7 @@ export async function runConnectorCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: rest, options: {
     edge: { type: 'string' }, token: { type: 'string' }, 'state-dir': { type: 'string' }, 'ca-file': { type: 'string' },
     'connect-address': { type: 'string' }, name: { type: 'string' }, force: { type: 'boolean' },
-    tunnels: { type: 'string', default: String(DEFAULT_TUNNELS) }, 'metrics-port': { type: 'string' }, 'drain-seconds': { type: 'string', default: String(DEFAULT_DRAIN_SECONDS) }, 'kerberos-config': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    tunnels: { type: 'string', default: String(DEFAULT_TUNNELS) }, 'metrics-port': { type: 'string' }, 'drain-seconds': { type: 'string', default: String(DEFAULT_DRAIN_SECONDS) }, 'kerberos-config': { type: 'string' }, pinned: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
   } });
   if (values.help || sub === undefined || sub === '--help' || sub === '-h') { process.stdout.write(HELP); return sub === undefined ? 1 : 0; }
   const stateDir = values['state-dir'];
@@ -64,7 +66,7 @@ export async function runConnectorCommand(argv: string[]): Promise<number> {
     if (!Number.isInteger(tunnels) || tunnels < 1) { process.stderr.write('drawbridge connector run: --tunnels must be a whole number ≥ 1\n'); return 2; }
     const logger = createLogger('connector');
     const metricsPort = values['metrics-port'] === undefined ? undefined : Number(values['metrics-port']);
-    const connector = await startConnector({ stateDir, tunnels, logger, metricsPort, kerberosConfig: values['kerberos-config'] });
+    const connector = await startConnector({ stateDir, tunnels, logger, metricsPort, kerberosConfig: values['kerberos-config'], pinned: values.pinned });
     notifyParent({ event: 'ready', connectorId: connector.connectorId, metricsPort: connector.metricsPort });
     onShutdown(async () => { await connector.drain(Number(values['drain-seconds']) * 1000); });
     await new Promise(() => {});

@@ -20,7 +20,7 @@ export interface RunningConnector {
 }
 
 /** Loads the enrolled identity from the state dir and keeps `tunnels` tunnels to the edge. */
-export async function startConnector(options: { stateDir: string; tunnels: number; logger: Logger; sso?: SsoProvider; kerberosConfig?: string; metricsPort?: number }): Promise<RunningConnector> {
+export async function startConnector(options: { stateDir: string; tunnels: number; logger: Logger; sso?: SsoProvider; kerberosConfig?: string; metricsPort?: number; pinned?: boolean }): Promise<RunningConnector> {
   const state = await loadConnectorState(options.stateDir);
   const logger = options.logger.child({ connectorId: state.connectorId });
   const apps = new SavedAppConfigTable(options.stateDir, logger);
@@ -40,6 +40,7 @@ export async function startConnector(options: { stateDir: string; tunnels: numbe
       caPem: state.tunnelCaPem,
     },
     tunnels: options.tunnels,
+    pinned: options.pinned,
     version: CONNECTOR_VERSION,
     renewal: new CertificateRenewal(state),
     apps,

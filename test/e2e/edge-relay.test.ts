@@ -154,7 +154,7 @@ describe('edge relay: a node without the group\'s tunnels relays to one that has
       edgeUrl: `https://tunnel.${DOMAIN}:${b().ready.publicPort}`, token: token.body.token, stateDir: dir, caFile: caPath,
       name, version: CONNECTOR_VERSION, connectAddress: `127.0.0.1:${b().ready.publicPort}`,
     });
-    const started = await runConnector(dir, path.join(work, `${name}.log`));
+    const started = await runConnector(dir, path.join(work, `${name}.log`), 10, ['--pinned']);
     connectors.push({ id: started.id, process: started.process });
     return dir;
   }

@@ -188,8 +188,8 @@ export async function waitUntil(check: () => boolean | Promise<boolean>, timeout
 }
 
 /** Starts `drawbridge connector run` on an enrolled state dir and waits for its ready message. */
-export async function runConnector(dir: string, logFile: string, drainSeconds = 10): Promise<{ process: ChildProcess; metricsUrl: string; id: string }> {
-  const child = await startChild<{ connectorId: string; metricsPort: number }>(['connector', 'run', '--state-dir', dir, '--drain-seconds', String(drainSeconds), '--metrics-port', '0'], logFile);
+export async function runConnector(dir: string, logFile: string, drainSeconds = 10, extraArgs: string[] = []): Promise<{ process: ChildProcess; metricsUrl: string; id: string }> {
+  const child = await startChild<{ connectorId: string; metricsPort: number }>(['connector', 'run', '--state-dir', dir, '--drain-seconds', String(drainSeconds), '--metrics-port', '0', ...extraArgs], logFile);
   return { process: child.process, metricsUrl: `http://127.0.0.1:${child.ready.metricsPort}/metrics`, id: child.ready.connectorId };
 }
 

@@ -45,6 +45,11 @@ export interface SupervisorOptions {
   stableAfterMs?: number;
   /** Certificate renewal driven by the edge; without it the connector answers 404 and keeps its certificate. */
   renewal?: CertificateRenewal;
+  /**
+   * Dial only the configured edge address, never the announced nodes (a network that reaches one node, or only a load
+   * balancer in front of them: every node still serves every app through the relay).
+   */
+  pinned?: boolean;
 }
 
 /** One TLS connection to an edge node and the HTTP/2 session served over it. */
@@ -345,6 +350,7 @@ export class Supervisor {
       if (!Array.isArray(event.nodes) || typeof event.self !== 'string') throw new Error('malformed node list');
       const nodes = event.nodes.filter((n) => typeof n?.id === 'string' && typeof n.address === 'string').map((n) => ({ id: n.id, address: n.address }));
       if (conn) conn.nodeId = event.self;
+      if (this.#options.pinned) return {};
       const before = this.#nodes.map((n) => `${n.id}@${n.address}`).join(',');
       this.#nodes = nodes;
       this.#avoid.keepOnly(nodes);
