@@ -30,10 +30,12 @@ function info(c: StoredAppCertificate): Static<typeof CertificateInfo> {
 }
 
 /** A certificate an administrator uploads must be a leaf for the app's host, match its key, and be valid now. */
-export function checkUpload(app: App, certPem: string, keyPem: string, now = new Date()): X509Certificate {
+export function checkUpload(app: App, certPem: string, keyPem: string, now = new Date()): { leaf: X509Certificate; chain: string } {
+  const blocks = certPem.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? [];
   let leaf: X509Certificate;
   try {
-    leaf = new X509Certificate(certPem);
+    for (const block of blocks) new X509Certificate(block); // every certificate of the chain must parse
+    leaf = new X509Certificate(blocks[0] ?? '');
   } catch {
     throw new DrawbridgeError('DB-ADMIN-INVALID', 'certificate: expected a PEM certificate chain, leaf first');
   }
@@ -50,7 +52,7 @@ export function checkUpload(app: App, certPem: string, keyPem: string, now = new
   if (!covered) throw new DrawbridgeError('DB-ADMIN-INVALID', `certificate: its names (${leaf.subjectAltName ?? 'none'}) do not cover the app's host ${host}`);
   if (new Date(leaf.validTo) <= now) throw new DrawbridgeError('DB-ADMIN-INVALID', `certificate: expired on ${new Date(leaf.validTo).toISOString()}`);
   if (new Date(leaf.validFrom) > now) throw new DrawbridgeError('DB-ADMIN-INVALID', `certificate: not valid before ${new Date(leaf.validFrom).toISOString()}`);
-  return leaf;
+  return { leaf, chain: `${blocks.join('\n')}\n` };
 }
 
 /**
@@ -76,9 +78,9 @@ export function appCertificateRoutes(app: FastifyInstance, ctx: AdminContext): v
     schema: { tags, summary: "Upload the app's own certificate (served by SNI for its host, replacing any before it)", params: AppParams, body: Upload, response: { 200: CertificateInfo, ...errorResponses(400, 404) } },
   }, async (req) => {
     const target = await find(req.params);
-    const leaf = checkUpload(target, req.body.certificate, req.body.privateKey);
+    const { leaf, chain } = checkUpload(target, req.body.certificate, req.body.privateKey);
     const stored = await store.certificates.put(target.tenantId, target.id, {
-      host: target.externalHost, source: 'upload', certPem: req.body.certificate, keyPem: req.body.privateKey, notAfter: new Date(leaf.validTo).toISOString(),
+      host: target.externalHost, source: 'upload', certPem: chain, keyPem: req.body.privateKey, notAfter: new Date(leaf.validTo).toISOString(),
     });
     await ctx.audit(target.tenantId, 'app.certificate.uploaded', target.id, { host: target.externalHost, fingerprint256: leaf.fingerprint256, notAfter: stored.notAfter });
     return info(stored);
