@@ -222,8 +222,11 @@ describe('custom domains: uploaded certificates and wildcard apps', { timeout: 2
       };
       const underWildcard = await get('a.corp.example.com');
       assert.doesNotMatch(underWildcard.body, /DB-ROUTE-UNKNOWN-HOST/, `a.corp.example.com: ${underWildcard.status} ${underWildcard.body.slice(0, 200)}`);
-      const refused = await admin(edge, 'POST', '/tenants/contoso/apps', { name: 'bad', externalUrl: 'https://a.*.example.com', internalUrl: 'http://127.0.0.1:9', groupId: 'default' });
+      const refused = await admin(edge, 'POST', '/tenants/contoso/apps', { name: 'bad', externalUrl: 'https://a.*.example.com', internalUrl: 'http://127.0.0.1:9', groupId: 'default', preAuth: 'passthrough' });
       assert.equal(refused.status, 400);
+      const signIn = await admin(edge, 'POST', '/tenants/contoso/apps', { name: 'bad', externalUrl: 'https://*.other.example.com', internalUrl: 'http://127.0.0.1:9', groupId: 'default' });
+      assert.equal(signIn.status, 400);
+      assert.match(JSON.stringify(signIn.body), /must be preAuth: passthrough/);
     } finally {
       await agent.close();
     }
