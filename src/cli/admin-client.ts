@@ -35,7 +35,7 @@ export interface AdminClientOptions {
   timeoutMs?: number;
 }
 
-export type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 export class AdminClient {
   readonly #base: string;

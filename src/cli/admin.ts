@@ -82,6 +82,8 @@ const OPTIONS = {
   country: { type: 'string' },
   'auth-methods': { type: 'string' },
   time: { type: 'string' },
+  cert: { type: 'string' },
+  key: { type: 'string' },
 } as const;
 
 type Flags = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>>['values'];
@@ -493,6 +495,33 @@ const resources: Record<string, Resource> = {
           if (Object.keys(body).length === 0) throw new UsageError('nothing to change: give at least one field flag');
           const res = await r.api.request<Obj>('PATCH', `${tenantPath(r)}/apps/${seg(arg(r, 0, 'app name or id'))}`, body);
           emit(r, res, () => fields(res));
+        },
+      },
+      'cert-upload': {
+        usage: 'apps cert-upload APP --tenant T --cert CHAIN.pem --key KEY.pem',
+        summary: "Give the app its own certificate for its host (custom domains); served by SNI at once, no restart",
+        flags: [['--cert FILE', 'PEM certificate chain, leaf first'], ['--key FILE', 'PEM private key of the leaf']],
+        async run(r) {
+          const body = { certificate: readFileSync(need(r, 'cert', 'the PEM certificate chain'), 'utf8'), privateKey: readFileSync(need(r, 'key', 'the PEM private key'), 'utf8') };
+          const res = await r.api.request<Obj>('PUT', `${tenantPath(r)}/apps/${seg(arg(r, 0, 'app name or id'))}/certificate`, body);
+          emit(r, res, () => `Serving ${res.subjectAltName as string} for ${res.host as string} until ${res.notAfter as string}.\n`);
+        },
+      },
+      'cert-show': {
+        usage: 'apps cert-show APP --tenant T',
+        summary: "Show the app's own certificate (uploaded or from ACME)",
+        async run(r) {
+          const res = await r.api.request<Obj>('GET', `${tenantPath(r)}/apps/${seg(arg(r, 0, 'app name or id'))}/certificate`);
+          emit(r, res, () => fields(res));
+        },
+      },
+      'cert-remove': {
+        usage: 'apps cert-remove APP --tenant T',
+        summary: "Remove the app's own certificate (the edge's, or ACME's, is served instead)",
+        async run(r) {
+          const a = arg(r, 0, 'app name or id');
+          await r.api.request('DELETE', `${tenantPath(r)}/apps/${seg(a)}/certificate`);
+          emit(r, { removed: a }, () => `Removed the certificate of app ${a}.\n`);
         },
       },
       delete: {

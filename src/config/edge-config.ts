@@ -34,6 +34,13 @@ export const EdgeConfigSchema = Type.Object({
       'forward-secret AEAD suites only (ECDHE with AES-GCM or ChaCha20-Poly1305, no CBC) plus TLS 1.3, for every browser of the last years; ' +
       '`modern` is TLS 1.3 only. Connector tunnels always use TLS 1.3.',
   }),
+  acme: Type.Optional(Type.Object({
+    directoryUrl: Type.String({ description: "The ACME server's directory (RFC 8555), e.g. Let's Encrypt's. When set, every enabled app whose host no `tls:` certificate covers and that has no uploaded certificate gets one by itself (TLS-ALPN-01 on the public port, so the port must be reachable as 443 from the ACME server); wildcard apps need an uploaded certificate." }),
+    email: Type.Optional(Type.String({ description: 'Contact for the ACME account (expiry notices).' })),
+    caFile: Type.Optional(Type.String({ description: "PEM bundle to trust for the ACME server's own HTTPS (a private ACME server); default: the system's roots." })),
+    renewBeforeDays: Type.Integer({ minimum: 1, default: 30, description: 'An ACME certificate with less than this left is renewed.' }),
+    checkIntervalSeconds: Type.Integer({ minimum: 1, default: 3600, description: 'How often the edge looks for apps that need a certificate or a renewal (also on every app change).' }),
+  })),
   admin: Type.Object({
     host: Type.String({ default: '127.0.0.1' }),
     port: Type.Integer({ minimum: 0, maximum: 65535, default: 8444 }),

@@ -18,6 +18,9 @@ import { handleEnroll } from './enroll/enroll-handler.ts';
 import { createAdminApi } from './admin/admin-api.ts';
 import type { AdminRoutePlugin } from './admin/types.ts';
 import { CertificateStore } from './listen/certificates.ts';
+import { AppCertificates } from './listen/app-certificates.ts';
+import { AcmeManager } from './acme/acme-manager.ts';
+import { createAlpnChallengeServer, isAcmeValidation } from './acme/alpn-challenge.ts';
 import { tlsProfileOptions } from './listen/tls-profile.ts';
 import { listenPublicPort } from './listen/public-port.ts';
 import type { ClientHelloInfo } from './listen/client-hello.ts';
@@ -88,13 +91,33 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
 
   const routes = new RouteTable(store);
   await routes.reload();
+  const appCertificates = new AppCertificates({ store, certificates, apps: () => routes.all(), logger });
+  await appCertificates.reload();
+  // Custom domains without a certificate of their own get one through ACME (edge/acme/), when configured.
+  const acmeManager = config.acme
+    ? new AcmeManager({
+      store, config: config.acme, logger,
+      candidates: () => routes.all().filter((a) => a.enabled && !a.externalHost.startsWith('*.') && !certificates.covers(a.externalHost)),
+    })
+    : null;
+  const reloadCertificates = (): void => {
+    appCertificates.reload().catch((err: Error) => logger.error({ err }, 'app certificates reload failed'));
+  };
   const registry = new TunnelRegistry();
   const publisher = new ConfigPublisher(routes, registry, logger);
   let publicPort = config.publicPort ?? config.listen.port;
 
   const unsubscribe = store.onChange((event) => {
     if (event.kind === 'app' || event.kind === 'group') {
-      routes.reload().then(() => publisher.pushAll()).catch((err: Error) => logger.error({ err }, 'routing reload failed'));
+      routes.reload().then(() => {
+        publisher.pushAll();
+        if (event.kind === 'app') {
+          reloadCertificates(); // a certificate follows its app's host and enabled flag
+          void acmeManager?.check();
+        }
+      }).catch((err: Error) => logger.error({ err }, 'routing reload failed'));
+    } else if (event.kind === 'certificate') {
+      reloadCertificates();
     } else if (event.kind === 'connector') {
       void onConnectorChanged(event.tenantId, event.id);
     }
@@ -221,18 +244,20 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
   // Connectors learn the edge nodes over their tunnels, and that this node drains (edge/cluster/node-announcer.ts).
   const announcer = new NodeAnnouncer({ registry, selfId: () => nodeId, logger });
   const tunnelServer = createTunnelServer({ credentials: ca, tunnelHost, store, registry, publisher, logger, pingIntervalMs: config.tunnel.pingIntervalMs, renewer, announcer });
+  const acmeServer = createAlpnChallengeServer({ store, logger, handshakeTimeoutMs: config.limits.handshakeTimeoutMs });
   const portOptions = {
     host: config.listen.host,
     logger,
     helloTimeoutMs: config.limits.handshakeTimeoutMs,
     trustedProxies: new AddressRanges(config.listen.trustedProxies),
-    route: (info: ClientHelloInfo) => (info.alpn.includes(TUNNEL_ALPN) ? tunnelServer : info.alpn.includes(RELAY_ALPN) ? relay.server : publicServer) as net.Server,
+    route: (info: ClientHelloInfo) => (info.alpn.includes(TUNNEL_ALPN) ? tunnelServer : info.alpn.includes(RELAY_ALPN) ? relay.server : isAcmeValidation(info.alpn) ? acmeServer : publicServer) as net.Server,
   };
   const port = await listenPublicPort({ ...portOptions, port: config.listen.port });
   const listenedPort = (port.address() as net.AddressInfo).port;
   const direct = processOptions.directPort === undefined ? null : await listenPublicPort({ ...portOptions, port: processOptions.directPort, exclusive: true });
   const directPort = direct ? (direct.address() as net.AddressInfo).port : listenedPort;
   publicPort = config.publicPort ?? listenedPort;
+  acmeManager?.start(); // once the public port answers TLS-ALPN-01 validations
   // The node registry (edge/cluster/): this node, its tunnels and load, heart-beating until close.
   const nodes = await startNodeRegistry({
     config, store, listenedPort: directPort, logger, nodeId,
@@ -277,6 +302,7 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
         const remaining = (): number => Math.max(0, deadlineMs - (Date.now() - started));
         unsubscribe();
         clearInterval(renewalCheck);
+        await acmeManager?.stop();
         // Other live nodes can take this one's clients and connectors: then the load balancer is given time to see the
         // failing health check, and connectors time to move, before connections are refused. A lone node stops at once.
         const others = (await nodeRegistry.list().catch(() => [])).filter((n) => n.id !== nodeRegistry.id).length;

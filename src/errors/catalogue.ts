@@ -280,6 +280,12 @@ export const catalogue = {
     user: 'Send a smaller body: no admin API request needs more than 1 MiB.',
     admin: 'The admin API refuses bodies over 1 MiB, counted as they arrive (declared or chunked). The log line names the request.',
   },
+  'DB-ACME-ORDER-FAILED': {
+    status: 502,
+    title: 'The ACME server did not issue a certificate for an app',
+    user: 'Nothing to do: the edge keeps serving the certificate it had and tries again.',
+    admin: "The log line names the app and the ACME server's answer. TLS-ALPN-01 needs the app's host to resolve to the edge and port 443 to reach the edge's public port without a TLS-terminating proxy in between; the edge retries at every acme.checkIntervalSeconds. Until then the app gets the edge's own certificate.",
+  },
   'DB-CONFIG-INVALID': {
     status: 500,
     title: 'The configuration is not valid',

@@ -393,6 +393,57 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
       });
     });
 
+    describe('app certificates and ACME state', () => {
+      const cert = (host: string, source: 'upload' | 'acme' = 'upload') => ({ host, source, certPem: `cert for ${host}`, keyPem: `key for ${host}`, notAfter: '2030-01-01T00:00:00.000Z' });
+      it('keeps one certificate per app (key opened again), replaces it, reports each change, and drops it with the app', async () => {
+        const app = await store.apps.create(a.id, appInput(ga.id, 'shop', 'https://shop.contoso.test'));
+        const events: ChangeEvent[] = [];
+        const off = store.onChange((e) => events.push(e));
+        assert.equal(await store.certificates.get(a.id, app.id), null);
+        const first = await store.certificates.put(a.id, app.id, cert('shop.contoso.test'));
+        assert.deepEqual({ ...first, updatedAt: '' }, { tenantId: a.id, appId: app.id, ...cert('shop.contoso.test'), updatedAt: '' });
+        await store.certificates.put(a.id, app.id, { ...cert('shop.contoso.test', 'acme'), certPem: 'renewed' });
+        const got = await store.certificates.get(a.id, app.id);
+        assert.equal(got?.certPem, 'renewed');
+        assert.equal(got?.source, 'acme');
+        assert.equal(got?.keyPem, 'key for shop.contoso.test');
+        assert.deepEqual((await store.certificates.listAll()).map((c) => c.appId), [app.id]);
+        assert.equal(await store.certificates.get(b.id, app.id), null, 'scoped by tenant');
+        await rejectsWith(store.certificates.put(b.id, app.id, cert('x.test')), 'DB-ADMIN-NOT-FOUND');
+        assert.equal(await store.certificates.delete(b.id, app.id), false);
+        assert.equal(await store.certificates.delete(a.id, app.id), true);
+        assert.equal(await store.certificates.delete(a.id, app.id), false);
+        off();
+        assert.deepEqual(events.map((e) => `${e.kind} ${e.op} ${e.id}`), [`certificate updated ${app.id}`, `certificate updated ${app.id}`, `certificate deleted ${app.id}`]);
+        await store.certificates.put(a.id, app.id, cert('shop.contoso.test'));
+        await store.apps.delete(a.id, app.id);
+        assert.deepEqual(await store.certificates.listAll(), []);
+      });
+      it('keeps the first ACME account key per directory, and the challenge certificates by host', async () => {
+        assert.equal(await store.certificates.initAcmeAccount('https://acme.test/dir', 'key one'), 'key one');
+        assert.equal(await store.certificates.initAcmeAccount('https://acme.test/dir', 'key two'), 'key one');
+        assert.equal(await store.certificates.initAcmeAccount('https://other.test/dir', 'key three'), 'key three');
+        assert.equal(await store.certificates.getAcmeChallenge('shop.contoso.test'), null);
+        await store.certificates.putAcmeChallenge({ host: 'shop.contoso.test', certPem: 'c1', keyPem: 'k1' });
+        await store.certificates.putAcmeChallenge({ host: 'shop.contoso.test', certPem: 'c2', keyPem: 'k2' });
+        assert.deepEqual(await store.certificates.getAcmeChallenge('shop.contoso.test'), { host: 'shop.contoso.test', certPem: 'c2', keyPem: 'k2' });
+        await store.certificates.deleteAcmeChallenge('shop.contoso.test');
+        assert.equal(await store.certificates.getAcmeChallenge('shop.contoso.test'), null);
+      });
+      it('runs one ACME holder at a time: a second caller is turned away while the first runs, then may run', async () => {
+        let release!: () => void;
+        const held = new Promise<void>((r) => { release = r; });
+        let entered!: () => void;
+        const inside = new Promise<void>((r) => { entered = r; });
+        const first = store.certificates.withAcmeLock(async () => { entered(); await held; return 'first'; });
+        await inside;
+        assert.deepEqual(await store.certificates.withAcmeLock(async () => 'second'), { ran: false });
+        release();
+        assert.deepEqual(await first, { ran: true, value: 'first' });
+        assert.deepEqual(await store.certificates.withAcmeLock(async () => 'third'), { ran: true, value: 'third' });
+      });
+    });
+
     describe('change events', () => {
       it('emits one event per mutation and stops after unsubscribe', async () => {
         const events: ChangeEvent[] = [];

@@ -198,6 +198,8 @@ export const sealedFor = {
   oidc: (tenantId: string): string => `oidc:${tenantId}`,
   tunnelCa: (): string => 'edge:tunnel-ca',
   signingKey: (kid: string): string => `edge:signing-key:${kid}`,
+  appCertificate: (tenantId: string, appId: string): string => `edge:app-certificate:${tenantId}:${appId}`,
+  acmeAccount: (directoryUrl: string): string => `edge:acme-account:${directoryUrl}`,
 };
 
 /** Page sizes of the directory's lists (users, sign-in log): the default and the largest. */

@@ -131,7 +131,8 @@ export interface ConnectorPatch {
  * re-evaluates their sessions (store/directory-events.ts).
  */
 export interface ChangeEvent {
-  kind: 'tenant' | 'group' | 'connector' | 'app' | 'user' | 'user-group' | 'policy' | 'location';
+  /** `certificate`: an app's certificate (id: the app's id) was put or removed. */
+  kind: 'tenant' | 'group' | 'connector' | 'app' | 'user' | 'user-group' | 'policy' | 'location' | 'certificate';
   tenantId: string;
   id: string;
   op: 'created' | 'updated' | 'deleted';
@@ -182,8 +183,55 @@ export interface StoredSigningKey {
   createdAt: string;
 }
 
+/**
+ * An app's own certificate for its host (a custom domain): uploaded by an administrator or obtained through ACME
+ * (edge/acme/). `host` is the app's externalHost when it was stored: the edge serves it only while the app keeps that
+ * host, and only for that host (a certificate's other names never reach other apps). The key is sealed at rest.
+ */
+export interface StoredAppCertificate {
+  tenantId: string;
+  appId: string;
+  host: string;
+  source: 'upload' | 'acme';
+  /** PEM chain, leaf first. */
+  certPem: string;
+  keyPem: string;
+  notAfter: string;
+  updatedAt: string;
+}
+
+/** A TLS-ALPN-01 challenge certificate (RFC 8737) some node is answering an ACME validation with, by host. */
+export interface StoredAcmeChallenge {
+  host: string;
+  certPem: string;
+  keyPem: string;
+}
+
 /** `policies` and `locations`: conditional access (policy-types.ts), with change events of kind policy and location. */
 export interface Store extends PolicyStore {
+  /**
+   * Apps' certificates and the ACME state, shared by every edge node: any node serves any app's certificate, answers
+   * any node's challenge, and one ACME account serves the deployment. Edge-wide reads like apps.listAll.
+   */
+  certificates: {
+    /** Every stored app certificate, for the edge's SNI table. */
+    listAll(): Promise<StoredAppCertificate[]>;
+    get(tenantId: string, appId: string): Promise<StoredAppCertificate | null>;
+    /** Replaces the app's certificate (DB-ADMIN-NOT-FOUND for an unknown app); reported as a `certificate` change. */
+    put(tenantId: string, appId: string, cert: Omit<StoredAppCertificate, 'tenantId' | 'appId' | 'updatedAt'>): Promise<StoredAppCertificate>;
+    /** Removes it; false when there was none. */
+    delete(tenantId: string, appId: string): Promise<boolean>;
+    /** The ACME account key (PKCS#8 PEM) for `directoryUrl`: `keyPem` is kept unless one is stored already (first writer wins). */
+    initAcmeAccount(directoryUrl: string, keyPem: string): Promise<string>;
+    putAcmeChallenge(challenge: StoredAcmeChallenge): Promise<void>;
+    getAcmeChallenge(host: string): Promise<StoredAcmeChallenge | null>;
+    deleteAcmeChallenge(host: string): Promise<void>;
+    /**
+     * Runs `fn` while holding the deployment's ACME lock, so one node at a time places orders; returns
+     * `{ ran: false }` at once when another node holds it (PostgreSQL: a session advisory lock; SQLite: one process).
+     */
+    withAcmeLock<T>(fn: () => Promise<T>): Promise<{ ran: true; value: T } | { ran: false }>;
+  };
   /**
    * Edge nodes with a heartbeat younger than the TTL it was sent with; one table of the store, used when no Redis is
    * configured (edge/cluster/ picks). Times are the store's own clock, so the nodes' clocks need not agree.

@@ -34,6 +34,10 @@ export function parseExternalUrl(value: string): { externalUrl: string; external
   }
   const externalHost = url.hostname.toLowerCase().replace(/\.$/, '');
   if (externalHost === '') throw new DrawbridgeError('DB-ADMIN-INVALID', 'externalUrl: has no host');
+  // A wildcard app (`https://*.corp.example.com`) serves every host under the suffix that has no more specific app.
+  if (externalHost.includes('*') && !/^\*\.[^*]+\.[^*]+$/.test(externalHost)) {
+    throw new DrawbridgeError('DB-ADMIN-INVALID', 'externalUrl: a wildcard must be the whole first label, over a domain of two labels or more (https://*.corp.example.com)');
+  }
   return { externalUrl: url.origin, externalHost };
 }
 

@@ -289,6 +289,7 @@ describe('admin API', () => {
         'post /api/v1/tenants/{tenantId}/enrollment-tokens', 'get /api/v1/tenants/{tenantId}/enrollment-tokens',
         'post /api/v1/tenants/{tenantId}/apps', 'get /api/v1/tenants/{tenantId}/apps',
         'get /api/v1/tenants/{tenantId}/apps/{appId}', 'patch /api/v1/tenants/{tenantId}/apps/{appId}', 'delete /api/v1/tenants/{tenantId}/apps/{appId}',
+        'put /api/v1/tenants/{tenantId}/apps/{appId}/certificate', 'get /api/v1/tenants/{tenantId}/apps/{appId}/certificate', 'delete /api/v1/tenants/{tenantId}/apps/{appId}/certificate',
         'get /api/v1/tenants/{tenantId}/connectors', 'get /api/v1/tenants/{tenantId}/connectors/{connectorId}',
         'patch /api/v1/tenants/{tenantId}/connectors/{connectorId}', 'delete /api/v1/tenants/{tenantId}/connectors/{connectorId}',
         'post /api/v1/tenants/{tenantId}/connectors/{connectorId}/renew-certificate',

@@ -11,6 +11,7 @@ import { bearerCheck } from './auth.ts';
 import { adminContext } from './context.ts';
 import { CORRELATION_HEADER, errorHandler, sendError } from './error-handler.ts';
 import { appRoutes } from './routes/apps.ts';
+import { appCertificateRoutes } from './routes/app-certificates.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { connectorRoutes } from './routes/connectors.ts';
 import { enrollmentTokenRoutes } from './routes/enrollment-tokens.ts';
@@ -63,6 +64,7 @@ export async function createAdminApi(deps: AdminDeps): Promise<FastifyInstance> 
     groupHealthRoutes(api, ctx);
     enrollmentTokenRoutes(api, ctx);
     appRoutes(api, ctx);
+    appCertificateRoutes(api, ctx);
     connectorRoutes(api, ctx);
     auditRoutes(api, ctx);
     for (const routes of deps.extraRoutes ?? []) routes(api, ctx);

@@ -2,6 +2,7 @@ import tls from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { DrawbridgeError } from '../../errors/drawbridge-error.ts';
+import { mostSpecific } from '../proxy/host-match.ts';
 import { tlsProfileOptions, type TlsProfile } from './tls-profile.ts';
 
 interface Entry {
@@ -12,14 +13,29 @@ interface Entry {
 }
 
 /**
- * The public certificates, chosen per connection by SNI from each certificate's own SANs: exact names first, then
- * one-label wildcards (`*.apps.example` covers `hr.apps.example`, never `a.b.apps.example`).
+ * The public certificates, chosen per connection by SNI. Apps' own certificates (custom domains: uploaded or from
+ * ACME, swapped in by `setAppContexts` without a restart) come first, each only for its app's host pattern, the
+ * most specific pattern winning as in routing. Then the configured certificates, by their own SANs: exact names
+ * first, then one-label wildcards (`*.apps.example` covers `hr.apps.example`, never `a.b.apps.example`).
  */
 export class CertificateStore {
   readonly #entries: Entry[];
+  readonly #profile: TlsProfile;
+  #apps: ReadonlyMap<string, tls.SecureContext> = new Map();
 
-  private constructor(entries: Entry[]) {
+  private constructor(entries: Entry[], profile: TlsProfile) {
     this.#entries = entries;
+    this.#profile = profile;
+  }
+
+  /** A context for one app certificate with this edge's TLS profile; throws on a bad PEM or a key that does not match. */
+  contextFor(cert: string, key: string): tls.SecureContext {
+    return tls.createSecureContext({ cert, key, ...tlsProfileOptions(this.#profile) });
+  }
+
+  /** Replaces the apps' certificates: host pattern (an app's externalHost, maybe `*.suffix`) → context. */
+  setAppContexts(contexts: ReadonlyMap<string, tls.SecureContext>): void {
+    this.#apps = contexts;
   }
 
   /** Every context carries the profile's versions and suites: a context chosen by SNI replaces the server's own. */
@@ -44,7 +60,7 @@ export class CertificateStore {
       const names = (x509.subjectAltName ?? '').split(', ').filter((n) => n.startsWith('DNS:')).map((n) => n.slice(4).toLowerCase());
       entries.push({ names, cert, key, context });
     }
-    return new CertificateStore(entries);
+    return new CertificateStore(entries, profile);
   }
 
   get defaultContext(): tls.SecureContext {
@@ -62,13 +78,15 @@ export class CertificateStore {
 
   select(serverName: string): tls.SecureContext {
     const name = serverName.toLowerCase();
+    const own = mostSpecific(this.#apps, name);
+    if (own) return own;
     const parent = name.slice(name.indexOf('.') + 1);
     for (const e of this.#entries) if (e.names.includes(name)) return e.context;
     for (const e of this.#entries) if (e.names.includes(`*.${parent}`)) return e.context;
     return this.defaultContext;
   }
 
-  /** For tests and the CLI: the names a host would be served under. */
+  /** Whether a configured certificate (not an app's own) covers `host`: apps on such hosts need no ACME order. */
   covers(host: string): boolean {
     const name = host.toLowerCase();
     const parent = name.slice(name.indexOf('.') + 1);

@@ -1,7 +1,9 @@
 import type { App, Store } from '../../store/types.ts';
+import { mostSpecific } from './host-match.ts';
 
 /**
- * The edge's in-memory routing table: Host → app. The request path reads only this; it is rebuilt from the store
+ * The edge's in-memory routing table: Host → app, the most specific app first (an exact host, then the wildcard app
+ * `*.suffix` with the longest suffix: host-match.ts). The request path reads only this; it is rebuilt from the store
  * when the store reports a change, so no request ever waits on the database.
  */
 export class RouteTable {
@@ -33,7 +35,11 @@ export class RouteTable {
   }
 
   lookupHost(host: string): App | undefined {
-    return this.#byHost.get(host);
+    return mostSpecific(this.#byHost, host);
+  }
+
+  all(): App[] {
+    return [...this.#byId.values()];
   }
 
   get(id: string): App | undefined {

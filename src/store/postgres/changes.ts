@@ -34,7 +34,7 @@ export interface ChangeBus {
 
 const MAX_CHANNEL_BYTES = 63; // NAMEDATALEN - 1
 const RETRY_MS = { min: 500, max: 30_000 } as const;
-const KINDS = new Set(['tenant', 'group', 'connector', 'app', 'user', 'user-group', 'policy', 'location']);
+const KINDS = new Set(['tenant', 'group', 'connector', 'app', 'user', 'user-group', 'policy', 'location', 'certificate']);
 const OPS = new Set(['created', 'updated', 'deleted']);
 
 export function channelFor(schema: string): string {

@@ -16,6 +16,7 @@ import { type ChangeBus, channelFor, openChangeBus } from './changes.ts';
 import { connectorsRepo } from './connectors.ts';
 import { createPostgresDirectory } from './directory.ts';
 import { type Ctx, one } from './db.ts';
+import { certificatesRepo } from './certificates.ts';
 import { edgeKeysRepo } from './edge-keys.ts';
 import { withAccessEvents } from '../directory-events.ts';
 import { edgeNodesRepo } from './edge-nodes.ts';
@@ -77,6 +78,7 @@ export async function openPostgresStore(url: string): Promise<PostgresStore> {
     channel: changes.channel,
     edgeNodes: edgeNodesRepo(ctx),
     edgeKeys: edgeKeysRepo(ctx, identityKeys),
+    certificates: certificatesRepo(ctx, identityKeys),
     tenants: tenantsRepo(ctx),
     groups: groupsRepo(ctx),
     enrollmentTokens: enrollmentTokensRepo(ctx),

@@ -13,6 +13,7 @@ import { auditRepo } from './audit.ts';
 import { connectorsRepo } from './connectors.ts';
 import { createSqliteDirectory } from './directory.ts';
 import { emit, type Ctx } from './db.ts';
+import { certificatesRepo } from './certificates.ts';
 import { edgeKeysRepo } from './edge-keys.ts';
 import { withAccessEvents } from '../directory-events.ts';
 import { edgeNodesRepo } from './edge-nodes.ts';
@@ -62,6 +63,7 @@ export async function openSqliteStore(stateDir: string): Promise<SqliteStore> {
     },
     edgeNodes: edgeNodesRepo(ctx),
     edgeKeys: edgeKeysRepo(ctx, identityKeys),
+    certificates: certificatesRepo(ctx, identityKeys),
     tenants: tenantsRepo(ctx),
     groups: groupsRepo(ctx),
     enrollmentTokens: enrollmentTokensRepo(ctx),

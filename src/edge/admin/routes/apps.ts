@@ -22,6 +22,13 @@ function checkSsoPreAuth(sso: { mode: string } | undefined, preAuth: string): vo
   }
 }
 
+/** Sign-in returns to the app's externalUrl, which a wildcard app does not have as one host (not supported yet). */
+function checkWildcardPreAuth(externalUrl: string, preAuth: string): void {
+  if (new URL(externalUrl).hostname.startsWith('*.') && preAuth !== 'passthrough') {
+    throw new DrawbridgeError('DB-ADMIN-INVALID', 'externalUrl: a wildcard app must be preAuth: passthrough (sign-in to wildcard apps is not supported yet)');
+  }
+}
+
 function checkCa(value: string | null | undefined): void {
   if (value && !value.includes('-----BEGIN CERTIFICATE-----')) {
     throw new DrawbridgeError('DB-ADMIN-INVALID', 'backendCa: expected one or more PEM certificates');
@@ -53,6 +60,7 @@ export function appRoutes(app: FastifyInstance, ctx: AdminContext): void {
     const { sso: ssoBody, ...fields } = body;
     const sso = ssoBody === undefined ? undefined : checkSso(ssoBody);
     checkSsoPreAuth(sso, body.preAuth ?? 'idp');
+    checkWildcardPreAuth(externalUrl, body.preAuth ?? 'idp');
     const group = await ctx.groupField(tenant.id, body.groupId);
     const created = await store.apps.create(tenant.id, {
       ...fields,
@@ -88,6 +96,7 @@ export function appRoutes(app: FastifyInstance, ctx: AdminContext): void {
     if (patch.externalUrl !== undefined) patch.externalUrl = parseExternalUrl(patch.externalUrl).externalUrl;
     checkCa(patch.backendCa);
     checkSsoPreAuth(patch.sso ?? current.sso, patch.preAuth ?? current.preAuth);
+    checkWildcardPreAuth(patch.externalUrl ?? current.externalUrl, patch.preAuth ?? current.preAuth);
     if (backendTimeout !== undefined) patch.backendTimeout = seconds(backendTimeout);
     if (groupId !== undefined) patch.groupId = (await ctx.groupField(current.tenantId, groupId)).id;
     const updated = await store.apps.update(current.tenantId, current.id, patch);
