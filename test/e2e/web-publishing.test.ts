@@ -12,7 +12,6 @@ import { APP_COOKIE } from '../../src/edge/signin/cookies.ts';
 import { Client, formValue, type Response } from './identity-harness.ts';
 
 type DevJsonMore = DevStack['dev'] & {
-  httpUrl: string | null;
   sampleApps: { name: string; internalUrl: string }[];
   users: { username: string; password: string }[];
 };
@@ -102,6 +101,11 @@ describe('web publishing: link translation, HSTS, HTTP redirect, session cookie'
     assert.equal(await hsts('sample', '/echo'), 'max-age=600; includeSubDomains');
     assert.equal(await hsts('sample', '/no-such-page'), 'max-age=600; includeSubDomains', 'the app\'s own 404 too');
     assert.equal(await hsts('hr', '/'), undefined, 'not on another app');
+    // A pre-authenticated app's redirect to sign-in carries it too.
+    await patchApp('hr', { hsts: { maxAge: 300 } });
+    await eventually(async () => (await hsts('hr', '/')) !== undefined, 'HSTS on the HR app');
+    assert.equal(await hsts('hr', '/'), 'max-age=300');
+    await patchApp('hr', { hsts: null });
     await patchApp('sample', { hsts: null });
     await eventually(async () => (await hsts('sample', '/echo')) === undefined, 'HSTS off again');
   });
