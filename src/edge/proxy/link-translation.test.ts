@@ -32,9 +32,8 @@ const EXPECTED = [
 
 async function run(chunks: Buffer[], coding: BodyCoding): Promise<Buffer> {
   const out: Buffer[] = [];
-  await pipeline(Readable.from(chunks), ...createBodyTranslator(links, coding), new Writable({
-    write(chunk: Buffer, _e, done) { out.push(chunk); done(); },
-  }));
+  const sink = new Writable({ write(chunk: Buffer, _e, done) { out.push(chunk); done(); } });
+  await pipeline([Readable.from(chunks), ...createBodyTranslator(links, coding), sink]);
   return Buffer.concat(out);
 }
 
