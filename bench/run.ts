@@ -29,6 +29,7 @@ import type { PathId, PathResult, Results, WanRow } from './results.ts';
 import { target } from './target.ts';
 import { selfSigned } from './tls.ts';
 import { updateReadme } from './readme.ts';
+import { benchLinkTranslation, linkTranslationTable } from './link-translation.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const RESULTS = join(ROOT, 'bench', 'results');
@@ -102,8 +103,21 @@ function emptyRow(id: PathId): PathResult {
   return { id, label: LABELS[id], available: true, proxyRoles: [], load: [], failures: {} };
 }
 
+/** Link translation's cost (bench/link-translation.ts): in-process, needs none of the servers. */
+async function linkTranslationNote(): Promise<string> {
+  log('link translation: MB/s through edge/proxy/link-translation.ts');
+  const table = linkTranslationTable(await benchLinkTranslation(quick));
+  process.stdout.write(`${table}\n`);
+  return `Link translation (edge/proxy/link-translation.ts, in-process, 16 KiB chunks; "untouched" is the stream alone, for gzip decode + re-encode alone):\n\n${table}`;
+}
+
 async function main(): Promise<void> {
   installCleanup();
+  // `--only=link-translation` alone runs just that, without packages or servers.
+  if (only?.length === 1 && only[0] === 'link-translation') {
+    await linkTranslationNote();
+    return;
+  }
   log(`Drawbridge bench${quick ? ' (quick)' : ''}: checking Debian packages`);
   await ensurePackages(log);
 
@@ -151,7 +165,7 @@ async function main(): Promise<void> {
   log(`backend nginx on 127.0.0.1:${backendPort}, WebSocket backend on 127.0.0.1:${wsPort}`);
 
   const paths: PathResult[] = [];
-  const wanted = (id: PathId | 'wan'): boolean => !only || only.includes(id);
+  const wanted = (id: PathId | 'wan' | 'link-translation'): boolean => !only || only.includes(id);
 
   async function measure(id: PathId, setup: () => Promise<{ p: PathUnderTest; stop?: () => Promise<void> }>): Promise<void> {
     const row = emptyRow(id);
@@ -354,6 +368,7 @@ async function main(): Promise<void> {
       `Drawbridge app hosts are in no resolver; to keep Host and SNI right, wrk got the address through ${hostsMode()}, curl through --resolve, the Node clients through a lookup function.`,
     );
   }
+  if (wanted('link-translation')) notes.push(await linkTranslationNote());
   if (profile) notes.push('Profiled run: each Drawbridge row has one extra wrk run per process under the V8 profiler (see the profile tables).');
   if (quick) notes.push('Quick run: one repetition of short runs; figures are noisy.');
   const busy = paths.filter((p) => (p.loadAverage ?? 0) > cpus().length);

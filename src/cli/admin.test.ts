@@ -79,6 +79,18 @@ describe('drawbridge admin', () => {
     const upd = await run('apps', 'update', 'hr', '-t', 'contoso', '--enabled', 'false', '--json');
     assert.equal(JSON.parse(upd.out).enabled, false);
     assert.match((await run('apps', 'get', 'hr', '-t', 'contoso')).out, /backendTimeout\s+180/);
+    // Web settings: HSTS, link translation, the session cookie; a partial object changes only what it names.
+    const web = await run('apps', 'update', 'hr', '-t', 'contoso', '--hsts', '365d', '--hsts-include-subdomains', 'true', '--translate-body', 'true',
+      '--cookie-persistent', 'always', '--cookie-lifetime', '8h', '--cookie-samesite', 'strict', '--json');
+    assert.equal(web.code, 0, web.err);
+    const webApp = JSON.parse(web.out);
+    assert.deepEqual(webApp.hsts, { maxAge: 31536000, includeSubDomains: true });
+    assert.deepEqual(webApp.linkTranslation, { headers: true, body: true });
+    assert.deepEqual(webApp.sessionCookie, { persistent: 'always', lifetimeSeconds: 28800, sameSite: 'Strict' });
+    const partial = JSON.parse((await run('apps', 'update', 'hr', '-t', 'contoso', '--hsts', 'off', '--cookie-samesite', 'none', '--json')).out);
+    assert.equal(partial.hsts, null);
+    assert.deepEqual(partial.sessionCookie, { persistent: 'always', lifetimeSeconds: 28800, sameSite: 'None' });
+    assert.equal((await run('apps', 'update', 'hr', '-t', 'contoso', '--cookie-persistent', 'sometimes')).code, 1);
 
     const t = (await store.tenants.getByName('contoso'))!;
     const g = (await store.groups.list(t.id))[0];

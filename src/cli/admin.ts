@@ -49,6 +49,13 @@ const OPTIONS = {
   'sso-email-header': { type: 'string' },
   'sso-groups-header': { type: 'string' },
   'sso-jwt': { type: 'string' },
+  hsts: { type: 'string' },
+  'hsts-include-subdomains': { type: 'string' },
+  'translate-headers': { type: 'string' },
+  'translate-body': { type: 'string' },
+  'cookie-persistent': { type: 'string' },
+  'cookie-lifetime': { type: 'string' },
+  'cookie-samesite': { type: 'string' },
   enabled: { type: 'string' },
   action: { type: 'string' },
   limit: { type: 'string' },
@@ -164,9 +171,9 @@ function bool(flag: string, value: string | undefined): boolean | undefined {
 }
 
 /** `90`, `90s`, `30m`, `1h`, `7d` → seconds. */
-export function parseDuration(value: string): number {
+export function parseDuration(value: string, flag = 'ttl'): number {
   const match = /^(\d+)\s*(s|m|h|d)?$/i.exec(value.trim());
-  if (!match) throw new UsageError(`--ttl: expected a duration such as 30m, 1h or 7d, got ${value}`);
+  if (!match) throw new UsageError(`--${flag}: expected a duration such as 30m, 1h or 7d, got ${value}`);
   const unit = { s: 1, m: 60, h: 3600, d: 86400 }[(match[2] ?? 's').toLowerCase() as 's' | 'm' | 'h' | 'd'];
   return Number(match[1]) * unit;
 }
@@ -194,9 +201,32 @@ function appBody(r: Run): Record<string, unknown> {
   };
   const sso = ssoBody(f);
   if (sso) body.sso = sso;
+  Object.assign(body, webBody(f));
   const caFile = f['backend-ca-file'];
   if (caFile !== undefined) body.backendCa = caFile === '' || caFile === 'none' ? null : readFileSync(caFile, 'utf8');
   return Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined));
+}
+
+/** HSTS, link translation and session cookie flags → the app's objects (the API validates them; a partial object changes only what it names). */
+function webBody(f: Flags): Record<string, unknown> {
+  const body: Record<string, unknown> = {};
+  if (f.hsts !== undefined) {
+    if (/^(off|false|no|none)$/i.test(f.hsts)) body.hsts = null;
+    else body.hsts = { maxAge: parseDuration(f.hsts, 'hsts'), includeSubDomains: bool('hsts-include-subdomains', f['hsts-include-subdomains']) ?? false };
+  } else if (f['hsts-include-subdomains'] !== undefined) {
+    throw new UsageError('--hsts-include-subdomains needs --hsts MAX-AGE');
+  }
+  const links = { headers: bool('translate-headers', f['translate-headers']), body: bool('translate-body', f['translate-body']) };
+  if (links.headers !== undefined || links.body !== undefined) body.linkTranslation = Object.fromEntries(Object.entries(links).filter(([, v]) => v !== undefined));
+  const cookie: Record<string, unknown> = {};
+  if (f['cookie-persistent'] !== undefined) cookie.persistent = f['cookie-persistent'];
+  if (f['cookie-lifetime'] !== undefined) cookie.lifetimeSeconds = f['cookie-lifetime'] === 'none' ? null : parseDuration(f['cookie-lifetime'], 'cookie-lifetime');
+  if (f['cookie-samesite'] !== undefined) {
+    const v = f['cookie-samesite'].toLowerCase();
+    cookie.sameSite = v === 'lax' ? 'Lax' : v === 'strict' ? 'Strict' : v === 'none' ? 'None' : f['cookie-samesite'];
+  }
+  if (Object.keys(cookie).length > 0) body.sessionCookie = cookie;
+  return body;
 }
 
 /** `--sso none|kerberos|headers` with its detail flags → the app's sso object (the API validates it). */
@@ -244,6 +274,13 @@ const APP_FLAGS: [string, string][] = [
   ['--sso-email-header H', 'headers: header for the email'],
   ['--sso-groups-header H', 'headers: header for the groups (comma-separated)'],
   ['--sso-jwt true|false', 'headers: also send the edge-signed JWT (x-drawbridge-assertion)'],
+  ['--hsts MAX-AGE|off', 'Strict-Transport-Security on the app host, e.g. 365d (default off)'],
+  ['--hsts-include-subdomains true|false', 'HSTS: includeSubDomains (default false)'],
+  ['--translate-headers true|false', 'internal URLs of the tenant\'s apps → external in response headers (default true)'],
+  ['--translate-body true|false', '… and in HTML, CSS, JavaScript and JSON bodies (default false)'],
+  ['--cookie-persistent user|always|never', 'app session cookie: persistent when the user stays signed in (default), always, never'],
+  ['--cookie-lifetime D|none', 'app session lifetime cap, e.g. 8h (default none: the sign-in session\'s)'],
+  ['--cookie-samesite lax|strict|none', 'app session cookie SameSite (default lax)'],
   ['--enabled true|false', 'switch the app on or off'],
 ];
 

@@ -21,6 +21,8 @@ export interface DevEdgesOptions {
   /** The public port users and connectors use (haproxy's with several nodes). */
   port: number;
   adminPort: number;
+  /** The plain-HTTP redirect port (listen.httpPort), or null for none; a single edge only. */
+  httpPort: number | null;
   certs: { certPath: string; keyPath: string };
   trustedProxies: string[];
   supervisor: DevSupervisor;
@@ -36,6 +38,8 @@ export interface DevEdge {
 
 export interface DevEdges {
   publicPort: number;
+  /** The plain-HTTP port redirecting to HTTPS, or null. */
+  httpPort: number | null;
   adminPort: number;
   adminToken: string;
   edges: DevEdge[];
@@ -56,18 +60,18 @@ async function startOne(o: DevEdgesOptions): Promise<DevEdges> {
   const configFile = path.join(o.stateDir, 'edge.yaml');
   await writeFile(configFile, toYaml({
     stateDir, domain: o.domain,
-    listen: { host: '127.0.0.1', port: o.port, trustedProxies: o.trustedProxies },
+    listen: { host: '127.0.0.1', port: o.port, trustedProxies: o.trustedProxies, ...(o.httpPort === null ? {} : { httpPort: o.httpPort }) },
     tls: [{ certFile: o.certs.certPath, keyFile: o.certs.keyPath }],
     admin: { host: '127.0.0.1', port: o.adminPort },
     cluster: { nodeId: 'edge-1' },
   }));
   o.step('starting the edge');
-  const edge = (await o.supervisor.start<{ publicPort: number; adminPort: number; adminToken: string }>({
+  const edge = (await o.supervisor.start<{ publicPort: number; httpPort: number | null; adminPort: number; adminToken: string }>({
     name: 'the edge', kind: 'edge', args: ['edge', '--config', configFile], logFile: path.join(o.logs, 'edge.log'), policy: 'never',
   })).current;
   const { publicPort, adminPort, adminToken } = edge.ready;
   return {
-    publicPort, adminPort, adminToken,
+    publicPort, httpPort: edge.ready.httpPort ?? null, adminPort, adminToken,
     edges: [{ id: 'edge-1', pid: edge.process.pid ?? 0, url: `https://${o.domain}:${publicPort}` }],
     store: { kind: 'sqlite', stateDir },
     stop: async () => {},
@@ -119,7 +123,7 @@ async function startCluster(o: DevEdgesOptions): Promise<DevEdges> {
   await waitFor(async () => [...(await haproxy.serverStates()).values()].filter((s) => s.status === 'UP').length === nodes.length, 30_000,
     () => `haproxy did not see every node healthy:\n${haproxy.output()}`);
   return {
-    publicPort: port, adminPort: first.adminPort, adminToken,
+    publicPort: port, httpPort: null, adminPort: first.adminPort, adminToken,
     edges: nodes.map(({ id, pid, url }) => ({ id, pid, url })),
     store: { kind: 'postgres', url: storeUrl },
     stop: () => haproxy.stop(),

@@ -30,6 +30,8 @@ Options:
   --state-dir DIR    Where state, certificates and logs live (default .state/dev)
   --port N           Public HTTPS port for users and tunnels (default 8443; 0 = any free port)
   --admin-port N     Admin API port (default 8444; 0 = any free port)
+  --http-port N|off  Plain-HTTP port that redirects to HTTPS (listen.httpPort; default 8080, or any free port
+                     when --port is 0; off: none). A single edge only
   --domain D         Edge domain with two labels or more (default apps.localhost)
   --connectors N     Connectors in the group (default 2)
   --edges N          Edge nodes (default 1: SQLite, nothing else needed). N > 1 runs a cluster: N nodes on
@@ -40,7 +42,7 @@ Options:
                      listen.trustedProxies, docs/architecture.md "Behind a load balancer")
   -h, --help         Show this help
 
-dev.json: { edgeUrl, adminUrl, adminToken, caCertPath, apps: [{ name, externalUrl, preAuth }],
+dev.json: { edgeUrl, httpUrl, adminUrl, adminToken, caCertPath, apps: [{ name, externalUrl, preAuth }],
             connectors: [{ id, pid, group, metricsUrl }], sampleApps: [{ name, pid, internalUrl }],
             users: [{ username, password, totpSecret?, note }], edgePid, edges: [{ id, pid, url }], tenant }
           (rewritten when a child restarts; an edge's url reaches that node directly, not through haproxy)
@@ -52,7 +54,7 @@ const GROUP = 'default';
 export async function runDev(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: {
     'state-dir': { type: 'string', default: '.state/dev' }, port: { type: 'string', default: '8443' },
-    'admin-port': { type: 'string', default: '8444' }, domain: { type: 'string', default: 'apps.localhost' },
+    'admin-port': { type: 'string', default: '8444' }, 'http-port': { type: 'string' }, domain: { type: 'string', default: 'apps.localhost' },
     connectors: { type: 'string', default: '2' }, edges: { type: 'string', default: '1' }, 'trusted-proxy': { type: 'string', multiple: true, default: [] }, help: { type: 'boolean', short: 'h' },
   } });
   if (values.help) { process.stdout.write(HELP); return 0; }
@@ -61,6 +63,10 @@ export async function runDev(argv: string[]): Promise<number> {
   const connectorCount = Number(values.connectors);
   const edgeCount = Number(values.edges);
   if (!Number.isInteger(edgeCount) || edgeCount < 1 || edgeCount > 16) { process.stderr.write('drawbridge dev: --edges takes 1 to 16\n'); return 2; }
+  // The HTTP redirect port follows --port 0 (tests, several stacks at once) so that it never collides either.
+  const httpFlag = values['http-port'] ?? (values.port === '0' ? '0' : '8080');
+  const httpPort = httpFlag === 'off' || edgeCount > 1 ? null : Number(httpFlag);
+  if (httpPort !== null && (!Number.isInteger(httpPort) || httpPort < 0 || httpPort > 65535)) { process.stderr.write('drawbridge dev: --http-port takes a port or off\n'); return 2; }
   const logs = path.join(stateDir, 'logs');
   await mkdir(logs, { recursive: true, mode: 0o700 });
   const step = (msg: string): void => { process.stdout.write(`• ${msg}\n`); };
@@ -78,7 +84,7 @@ export async function runDev(argv: string[]): Promise<number> {
     const certs = await createDevCertificates(path.join(stateDir, 'certs'), domain);
 
     const cluster = await startDevEdges({
-      count: edgeCount, stateDir, logs, domain, port: Number(values.port), adminPort: Number(values['admin-port']), certs,
+      count: edgeCount, stateDir, logs, domain, port: Number(values.port), adminPort: Number(values['admin-port']), httpPort, certs,
       trustedProxies: values['trusted-proxy'], supervisor, step,
     });
     stopEdges = cluster.stop;
@@ -89,7 +95,7 @@ export async function runDev(argv: string[]): Promise<number> {
     const admin = new AdminClient({ baseUrl: adminUrl, token: adminToken });
     const items = async <T>(p: string): Promise<T[]> => (await admin.request<{ items: T[] }>('GET', p)).items;
 
-    step('starting the sample internal app');
+    step('starting the sample internal apps');
     const sampleApps: { name: string; pid: number; internalUrl: string }[] = [];
     /** Starts a sample app; resolves to its internal URL. */
     const startSampleApp = async (name: string, logFile: string, extra: string[]): Promise<string> => {
@@ -106,12 +112,13 @@ export async function runDev(argv: string[]): Promise<number> {
       sampleApps.push(entry);
       return entry.internalUrl;
     };
-    const internalUrl = await startSampleApp('sample', 'sample-app.log', []);
     // The HR app shows who signed in only from the assertion the edge signs for header SSO, checked against its JWKS.
     const hrInternalUrl = await startSampleApp('hr', 'hr-app.log', [
       '--name', 'Contoso HR', '--assertion-jwks', `https://login.${domain}${portSuffix}/.well-known/jwks.json`,
       '--assertion-audience', externalUrlOf('hr'), '--ca-file', certs.caCertPath, '--resolve-to', '127.0.0.1',
     ]);
+    // Its /links page links to itself and to the HR app by their internal URLs: link translation shows them external.
+    const internalUrl = await startSampleApp('sample', 'sample-app.log', ['--link', `hr=${hrInternalUrl}`]);
 
     step(`publishing it for tenant "${TENANT}" on connector group "${GROUP}"`);
     const tenant = (await items<Tenant>('/tenants')).find((t) => t.name === TENANT) ?? await admin.request<Tenant>('POST', '/tenants', { name: TENANT, displayName: 'Contoso' });
@@ -123,7 +130,8 @@ export async function runDev(argv: string[]): Promise<number> {
         ? admin.request<App>('PATCH', `${t}/apps/${existing.id}`, { internalUrl: url, externalUrl: externalUrlOf(name), ...fields })
         : admin.request<App>('POST', `${t}/apps`, { name, internalUrl: url, externalUrl: externalUrlOf(name), groupId: group.id, ...fields });
     };
-    const app = await publish('sample', internalUrl, { preAuth: 'passthrough' });
+    // Link translation in bodies too, for the /links page (header translation is on by default).
+    const app = await publish('sample', internalUrl, { preAuth: 'passthrough', linkTranslation: { headers: true, body: true } });
     // The HR app shows who signed in: header-based SSO plus the edge-signed assertion (docs/sso.md).
     const hr = await publish('hr', hrInternalUrl, {
       preAuth: 'idp',
@@ -173,6 +181,8 @@ export async function runDev(argv: string[]): Promise<number> {
 
     const devJson = {
       edgeUrl: `https://${domain}${portSuffix}`,
+      /** The plain-HTTP port's base (hosts as for HTTPS), or null. */
+      httpUrl: cluster.httpPort === null ? null : `http://${domain}:${cluster.httpPort}`,
       adminUrl,
       adminToken,
       caCertPath: certs.caCertPath,
@@ -198,7 +208,7 @@ ${users.map((u) => `      ${u.username.padEnd(6)} ${u.password.padEnd(18)} ${u.n
       pick the client address with curl --interface 127.0.0.N: alice from .1 needs her password alone,
       from .100 she registers and passes MFA, from .70 she gets DB-CA-BLOCKED
       drawbridge admin policies what-if --state-dir ${stateDir} --tenant ${TENANT} --user alice --app hr --ip 127.0.0.100
-  Admin API                 ${adminUrl}/api/v1   (token in ${path.join(stateDir, 'dev.json')})
+${cluster.httpPort === null ? '' : `  Plain HTTP → HTTPS        http://<any app host>:${cluster.httpPort}/ (308)\n`}  Admin API                 ${adminUrl}/api/v1   (token in ${path.join(stateDir, 'dev.json')})
   Connectors                ${connectors.map((c) => `${c.id} (pid ${c.pid})`).join(', ')}
 
 Try it:

@@ -70,7 +70,7 @@ export async function runEdge(argv: string[]): Promise<number> {
   }
   const directPort = workerIndex > 0 ? (values['worker-port'] !== undefined ? Number(values['worker-port']) + workerIndex - 1 : 0) : undefined;
   const edge = await startEdge(config, logger, edgeExtensions, { directPort });
-  notifyParent({ event: 'ready', publicPort: edge.publicPort, adminPort: edge.adminPort, adminToken: edge.adminToken, directPort: edge.directPort, nodeId: edge.nodeId });
+  notifyParent({ event: 'ready', publicPort: edge.publicPort, httpPort: edge.httpPort, adminPort: edge.adminPort, adminToken: edge.adminToken, directPort: edge.directPort, nodeId: edge.nodeId });
   onShutdown(async (signal) => {
     logger.info({ signal }, 'edge draining');
     await edge.close(Number(values['drain-seconds']) * 1000);

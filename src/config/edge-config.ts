@@ -13,6 +13,10 @@ export const EdgeConfigSchema = Type.Object({
   listen: Type.Object({
     host: Type.String({ default: '0.0.0.0' }),
     port: Type.Integer({ minimum: 0, maximum: 65535, default: 443, description: 'Public HTTPS port, shared by users and connector tunnels (0 = any free port).' }),
+    httpPort: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, description: 'Plain-HTTP port that answers every request with a 308 ' +
+      'redirect to the same host and path over HTTPS, never proxying; only hosts the edge serves are redirected (others get 404 ' +
+      '`DB-ROUTE-UNKNOWN-HOST`). Unset: no HTTP port (the default; `drawbridge dev` opens one, `--http-port`). 0 = any free port. ' +
+      'It takes no PROXY protocol header.' })),
     trustedProxies: Type.Array(Type.String(), {
       default: [],
       description: 'Load balancers in front of the public port (addresses or CIDR ranges, e.g. `10.0.0.5/32`), which must start each ' +

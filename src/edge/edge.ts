@@ -23,6 +23,7 @@ import { AcmeManager } from './acme/acme-manager.ts';
 import { createAlpnChallengeServer, isAcmeValidation } from './acme/alpn-challenge.ts';
 import { tlsProfileOptions } from './listen/tls-profile.ts';
 import { listenPublicPort } from './listen/public-port.ts';
+import { listenHttpRedirect } from './listen/http-redirect.ts';
 import type { ClientHelloInfo } from './listen/client-hello.ts';
 import { trackConnections, connectionsCheckingInterval, closeFailedHandshakes } from './listen/connection-timeouts.ts';
 import { ClientLimits } from './listen/client-limits.ts';
@@ -49,6 +50,8 @@ import { edgeRoutes } from './admin/routes/edges.ts';
 
 export interface RunningEdge {
   publicPort: number;
+  /** The plain-HTTP port that redirects to HTTPS (listen.httpPort), or null when there is none. */
+  httpPort: number | null;
   /** Where this node is reached directly (its own port when it is one of several workers; else the public port). */
   directPort: number;
   /** Its id in the node registry. */
@@ -258,6 +261,11 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
   const directPort = direct ? (direct.address() as net.AddressInfo).port : listenedPort;
   publicPort = config.publicPort ?? listenedPort;
   acmeManager?.start(); // once the public port answers TLS-ALPN-01 validations
+  // The plain-HTTP port: 308 to HTTPS for hosts the edge serves, nothing else (listen/http-redirect.ts).
+  const httpServer = config.listen.httpPort === undefined ? null : await listenHttpRedirect({
+    host: config.listen.host, port: config.listen.httpPort, routes, systemHosts: () => systemHosts.keys(), publicPort: () => publicPort, logger, serverOptions,
+  });
+  if (httpServer) clientLimits.countConnections(httpServer);
   // The node registry (edge/cluster/): this node, its tunnels and load, heart-beating until close.
   const nodes = await startNodeRegistry({
     config, store, listenedPort: directPort, logger, nodeId,
@@ -287,6 +295,7 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
   let shutdown: Promise<void> | null = null;
   return {
     publicPort: listenedPort,
+    httpPort: httpServer ? (httpServer.address() as net.AddressInfo).port : null,
     directPort,
     nodeId: nodes.id,
     adminPort,
@@ -316,6 +325,8 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
         }
         port.close();
         direct?.close();
+        httpServer?.close();
+        httpServer?.closeAllConnections();
         publicServer.close();
         publicServer.closeIdleConnections();
         sibling.closeIdleConnections();

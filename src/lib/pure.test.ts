@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Backoff } from './backoff.ts';
 import { withoutHopByHop } from './http-headers.ts';
 import { hostKey } from '../edge/proxy/routes.ts';
-import { translateUrl } from '../edge/proxy/response-headers.ts';
+import { LinkTranslator } from '../edge/proxy/link-translation.ts';
 import type { App } from '../store/types.ts';
 
 test('backoff doubles up to the cap, with jitter in the upper half, and resets', () => {
@@ -32,8 +32,9 @@ test('host keys are lower-case, without port or trailing dot; IPv6 literals keep
 
 test('internal URLs in Location become external, base path included; others are left alone', () => {
   const app = { internalUrl: 'http://hr.corp.local:8080/hr/', externalUrl: 'https://hr-contoso.apps.example.com' } as App;
+  const translateUrl = (value: string, a: App): string => new LinkTranslator([a]).translate(value);
   assert.equal(translateUrl('http://hr.corp.local:8080/hr/pay?x=1', app), 'https://hr-contoso.apps.example.com/pay?x=1');
-  assert.equal(translateUrl('http://hr.corp.local:8080/hr', app), 'https://hr-contoso.apps.example.com/');
+  assert.equal(translateUrl('http://hr.corp.local:8080/hr', app), 'https://hr-contoso.apps.example.com');
   assert.equal(translateUrl('http://hr.corp.local:8080/hrx', app), 'http://hr.corp.local:8080/hrx');
   assert.equal(translateUrl('/relative', app), '/relative');
   assert.equal(translateUrl('https://elsewhere.example/', app), 'https://elsewhere.example/');

@@ -1,6 +1,6 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { createHash } from 'node:crypto';
-import { gzipSync } from 'node:zlib';
+import { createGzip, gzipSync } from 'node:zlib';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { serveHttp1, originalMethod } from '../lib/http1/extension-methods.ts';
@@ -16,6 +16,10 @@ import { signedInUserCheck, type AssertionOptions, type UserCheck } from './sign
  *   GET /ws        WebSocket echo (/ws/slow/N: the handshake answered after N seconds)
  *   ANY /slow/S    answers after S seconds
  *   GET /gzip      a gzip-compressed text (Content-Encoding: gzip), to show bodies pass through untouched
+ *   GET /links     an HTML page full of absolute internal links — its own and the other apps' (`links` option) — in
+ *                  HTML attributes, CSS and JavaScript string literals, plus a Link header: what link translation is
+ *                  for. Chunked, gzip-compressed when the client accepts it, sent in parts with a pause between them
+ *                  and each part cut in the middle of a URL, so a URL always straddles two chunks.
  */
 export interface SampleApp {
   port: number;
@@ -24,7 +28,16 @@ export interface SampleApp {
 
 const CHUNK = Buffer.alloc(64 * 1024, 'drawbridge ');
 
-export async function startSampleApp(options: { host?: string; port?: number; name?: string; assertion?: AssertionOptions } = {}): Promise<SampleApp> {
+export interface SampleAppOptions {
+  host?: string;
+  port?: number;
+  name?: string;
+  assertion?: AssertionOptions;
+  /** Other apps' internal URLs by name, linked from /links (this app's own, `self`, is added: http://host:port). */
+  links?: Record<string, string>;
+}
+
+export async function startSampleApp(options: SampleAppOptions = {}): Promise<SampleApp> {
   const name = options.name ?? 'Contoso Intranet';
   const signedInUser = signedInUserCheck(options.assertion);
   const serverOptions = { keepAliveTimeout: 65_000, requestTimeout: 0 };
@@ -37,6 +50,7 @@ export async function startSampleApp(options: { host?: string; port?: number; na
     if (first === 'bytes' && req.method === 'GET') return bytes(req, res, Number(arg));
     if (first === 'slow') return slow(req, res, Number(arg));
     if (first === 'gzip' && req.method === 'GET') return gzipped(res);
+    if (url.pathname === '/links' && (req.method === 'GET' || req.method === 'HEAD')) return linksPage(req, res, { self: selfUrl(), ...options.links });
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
   };
   const wss = new WebSocketServer({ noServer: true });
@@ -63,6 +77,10 @@ export async function startSampleApp(options: { host?: string; port?: number; na
     refuse: (socket) => socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n'),
   });
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve));
+  function selfUrl(): string {
+    const host = options.host ?? '127.0.0.1';
+    return `http://${host.includes(':') ? `[${host}]` : host}:${(server.address() as { port: number }).port}`;
+  }
   return {
     port: (server.address() as { port: number }).port,
     close: () => new Promise((resolve) => {
@@ -154,4 +172,51 @@ const GZIPPED = gzipSync(Buffer.from('Drawbridge passes compressed bodies throug
 
 function gzipped(res: ServerResponse): void {
   res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'content-encoding': 'gzip', 'content-length': GZIPPED.length }).end(GZIPPED);
+}
+
+/** The page of /links: every link absolute, to this app and the others, in the places a translator has to look. */
+export function linksHtml(links: Record<string, string>): string {
+  const apps = Object.entries(links).map(([name, base]) => [name, base.replace(/\/+$/, '')] as const);
+  const items = apps.map(([name, base]) => `<li><strong>${escapeHtml(name)}</strong>:
+  <a href="${base}/">home</a> · <a href="${base}/echo?from=links&amp;n=1">echo</a> · <a href='${base}/bytes/16'>16 bytes</a>
+  · <img alt="" src="${base}/echo?img=1" width="1" height="1"> <code>${base}/</code></li>`).join('\n');
+  const css = apps.map(([name, base], i) => `.bg-${i} { background-image: url(${base}/echo?css=${encodeURIComponent(name)}); } @import url("${base}/echo?import=1");`).join('\n');
+  const script = `const internal = {${apps.map(([name, base]) => `\n  ${JSON.stringify(name)}: { home: "${base}/", api: '${base}/echo', escaped: "${base.replaceAll('/', '\\/')}\\/echo" }`).join(',')}\n};`;
+  return page('Internal links', `<style>${css}</style>
+<main class="card" role="main"><p class="status">Link translation</p><h1>Internal links</h1>
+<p>Every link on this page was written with an internal URL, as an intranet app writes them. Through Drawbridge with
+link translation on, each one points at the app's external URL instead.</p>
+<ul>${items}</ul>
+<form action="${apps[0]?.[1] ?? ''}/echo" method="post"><button>Post to echo</button></form>
+</main>
+<script>${script}</script>`);
+}
+
+function linksPage(req: IncomingMessage, res: ServerResponse, links: Record<string, string>): void {
+  const html = linksHtml(links);
+  // Cut points in the middle of the first URL of each app: every part boundary falls inside a URL.
+  const cuts = Object.values(links)
+    .map((base) => html.indexOf(base.replace(/\/+$/, '')) + Math.floor(base.length / 2))
+    .filter((at) => at > 0).sort((a, b) => a - b);
+  const parts = [0, ...cuts, html.length].slice(1).map((end, i, ends) => html.slice(i === 0 ? 0 : ends[i - 1], end));
+  const gzip = /\bgzip\b/i.test(String(req.headers['accept-encoding'] ?? ''));
+  res.writeHead(200, {
+    'content-type': 'text/html; charset=utf-8',
+    vary: 'accept-encoding',
+    link: Object.values(links).map((base) => `<${base.replace(/\/+$/, '')}/echo?preload=1>; rel=preload; as=fetch`).join(', '),
+    ...(gzip ? { 'content-encoding': 'gzip' } : {}),
+  });
+  if (req.method === 'HEAD') return void res.end();
+  const out = gzip ? createGzip() : null;
+  out?.pipe(res);
+  let i = 0;
+  const next = (): void => {
+    if (res.destroyed) return;
+    const part = parts[i++];
+    if (i === parts.length) return void (out ? out.end(part) : res.end(part));
+    // Flushed and paused: each part leaves as its own chunk (and its own gzip block).
+    if (out) out.write(part, () => out.flush(() => setTimeout(next, 30)));
+    else res.write(part, () => setTimeout(next, 30));
+  };
+  next();
 }

@@ -246,6 +246,27 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
         // the old host is free again
         await store.apps.create(a.id, appInput(ga.id, 'old', 'https://hr.example.com'));
       });
+      it('web settings: HSTS off, header translation on, body off, cookie as before by default; set, cleared and checked', async () => {
+        const app = await store.apps.create(a.id, appInput(ga.id, 'hr', 'https://hr.example.com'));
+        assert.equal(app.hsts, null);
+        assert.deepEqual(app.linkTranslation, { headers: true, body: false });
+        assert.deepEqual(app.sessionCookie, { persistent: 'user', lifetimeSeconds: null, sameSite: 'Lax' });
+        const u = await store.apps.update(a.id, app.id, {
+          hsts: { maxAge: 600, includeSubDomains: true },
+          linkTranslation: { headers: true, body: true },
+          sessionCookie: { persistent: 'never', lifetimeSeconds: 3600, sameSite: 'Strict' },
+        });
+        assert.deepEqual(u.hsts, { maxAge: 600, includeSubDomains: true });
+        assert.deepEqual(u.linkTranslation, { headers: true, body: true });
+        assert.deepEqual(u.sessionCookie, { persistent: 'never', lifetimeSeconds: 3600, sameSite: 'Strict' });
+        assert.deepEqual(await store.apps.get(a.id, app.id), u);
+        assert.equal((await store.apps.update(a.id, app.id, { hsts: null })).hsts, null);
+        await rejectsWith(store.apps.update(a.id, app.id, { hsts: { maxAge: -1, includeSubDomains: false } }), 'DB-ADMIN-INVALID');
+        await rejectsWith(store.apps.update(a.id, app.id, { sessionCookie: { persistent: 'never', lifetimeSeconds: 1, sameSite: 'Lax' } }), 'DB-ADMIN-INVALID');
+        const made = await store.apps.create(a.id, { ...appInput(ga.id, 'web', 'https://web.example.com'), hsts: { maxAge: 60, includeSubDomains: false }, sessionCookie: { sameSite: 'None' } });
+        assert.deepEqual(made.hsts, { maxAge: 60, includeSubDomains: false });
+        assert.deepEqual(made.sessionCookie, { persistent: 'user', lifetimeSeconds: null, sameSite: 'None' });
+      });
       it('tenant B can never read, update or delete tenant A\'s app', async () => {
         const app = await store.apps.create(a.id, appInput(ga.id, 'hr', 'https://hr.example.com'));
         assert.equal(await store.apps.get(b.id, app.id), null);

@@ -20,6 +20,7 @@ import type {
   WebAuthnCredential,
 } from './directory-types.ts';
 import { parseStoredSso } from './validate.ts';
+import { checkHsts, checkLinkTranslation, checkSessionCookie, DEFAULT_LINK_TRANSLATION, DEFAULT_SESSION_COOKIE, parseStored } from './app-web.ts';
 
 type Row = Record<string, unknown>;
 
@@ -52,6 +53,9 @@ export function appFromRow(r: Row, read: CellReaders): App {
     retryWrites: read.bool(r.retry_writes),
     // The shared reader re-checks it: a damaged value reads as none.
     sso: parseStoredSso(read.jsonText(r.sso)),
+    hsts: parseStored(read.jsonText(r.hsts), checkHsts, null),
+    linkTranslation: parseStored(read.jsonText(r.link_translation), (v) => checkLinkTranslation(v), DEFAULT_LINK_TRANSLATION),
+    sessionCookie: parseStored(read.jsonText(r.session_cookie), (v) => checkSessionCookie(v), DEFAULT_SESSION_COOKIE),
     enabled: read.bool(r.enabled),
     createdAt: read.time(r.created_at),
     updatedAt: read.time(r.updated_at),

@@ -5,9 +5,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { DrawbridgeError } from '../errors/drawbridge-error.ts';
 import { ID_PATTERN } from './ids.ts';
-import type { AppPatch, ConnectorPatch, PreAuth } from './types.ts';
+import type { AppPatch, ConnectorPatch, NewApp, PreAuth } from './types.ts';
 import { LICENCE_SKUS, type IdentitySettings, type Licence, type LicenceSku, type OidcSettings, type Principal } from './directory-types.ts';
 import { checkBackendTimeout, checkInternalUrl, checkSso, parseExternalUrl, requireSlug } from './validate.ts';
+import { checkHsts, checkLinkTranslation, checkSessionCookie } from './app-web.ts';
 
 export function checkPreAuth(value: string): PreAuth {
   if (value !== 'passthrough' && value !== 'idp') throw new DrawbridgeError('DB-ADMIN-INVALID', 'preAuth: passthrough or idp');
@@ -59,8 +60,22 @@ export const APP_PATCH_COLUMNS: Record<keyof AppPatch, string> = {
   backendCa: 'backend_ca',
   retryWrites: 'retry_writes',
   sso: 'sso',
+  hsts: 'hsts',
+  linkTranslation: 'link_translation',
+  sessionCookie: 'session_cookie',
   enabled: 'enabled',
 };
+
+/** The JSON columns of a new app, checked and defaulted (both stores). */
+export function newAppJsonColumns(input: NewApp): { sso: string; hsts: string | null; linkTranslation: string; sessionCookie: string } {
+  const hsts = checkHsts(input.hsts ?? null);
+  return {
+    sso: JSON.stringify(checkSso(input.sso ?? { mode: 'none' })),
+    hsts: hsts ? JSON.stringify(hsts) : null,
+    linkTranslation: JSON.stringify(checkLinkTranslation(input.linkTranslation ?? {})),
+    sessionCookie: JSON.stringify(checkSessionCookie(input.sessionCookie ?? {})),
+  };
+}
 
 /**
  * An app patch checked field by field, as the columns to set (both stores): `sso` as JSON text, and `external_host`
@@ -74,10 +89,17 @@ export function appPatchColumns(patch: AppPatch): { columns: [string, unknown][]
   if (given.internalUrl !== undefined) checkInternalUrl(given.internalUrl);
   if (given.preAuth !== undefined) checkPreAuth(given.preAuth);
   if (given.backendTimeout !== undefined) checkBackendTimeout(given.backendTimeout);
-  const ssoText = given.sso === undefined ? undefined : JSON.stringify(checkSso(given.sso));
+  const json: Partial<Record<keyof AppPatch, string | null>> = {};
+  if (given.sso !== undefined) json.sso = JSON.stringify(checkSso(given.sso));
+  if (given.hsts !== undefined) {
+    const hsts = checkHsts(given.hsts);
+    json.hsts = hsts ? JSON.stringify(hsts) : null;
+  }
+  if (given.linkTranslation !== undefined) json.linkTranslation = JSON.stringify(checkLinkTranslation(given.linkTranslation));
+  if (given.sessionCookie !== undefined) json.sessionCookie = JSON.stringify(checkSessionCookie(given.sessionCookie));
   const columns: [string, unknown][] = [];
   for (const [key, column] of Object.entries(APP_PATCH_COLUMNS) as [keyof AppPatch, string][]) {
-    const value = key === 'sso' ? ssoText : given[key];
+    const value = key in json ? json[key] : given[key];
     if (value !== undefined) columns.push([column, value]);
   }
   if (externalHost !== undefined) columns.push(['external_host', externalHost]);

@@ -11,9 +11,10 @@ import type { KeyRing } from '../identity/keys.ts';
 import type { AppSso } from '../tunnel/protocol.ts';
 import type { DirectoryStore } from './directory-types.ts';
 import type { PolicyStore } from './policy-types.ts';
+import type { AppHsts, AppLinkTranslation, AppSessionCookie } from './app-web.ts';
 
 export type PreAuth = 'passthrough' | 'idp';
-export type { AppSso };
+export type { AppSso, AppHsts, AppLinkTranslation, AppSessionCookie };
 
 export interface Tenant {
   id: string;
@@ -83,6 +84,12 @@ export interface App {
   retryWrites: boolean;
   /** Single sign-on to the backend (docs/sso.md); `{ mode: 'none' }` by default. */
   sso: AppSso;
+  /** Strict-Transport-Security on the app's host; null (default) sends none (store/app-web.ts). */
+  hsts: AppHsts | null;
+  /** Internal URLs of the tenant's apps → external ones, in headers (default on) and bodies (default off). */
+  linkTranslation: AppLinkTranslation;
+  /** The app session cookie: persistence, lifetime, SameSite. */
+  sessionCookie: AppSessionCookie;
   enabled: boolean;
   createdAt: string;
   updatedAt: string;
@@ -107,7 +114,9 @@ export interface Page<T> {
 }
 
 export type NewApp = Pick<App, 'name' | 'internalUrl' | 'groupId'> &
-  Partial<Pick<App, 'externalUrl' | 'preAuth' | 'backendTimeout' | 'tlsVerify' | 'backendCa' | 'retryWrites' | 'sso' | 'enabled'>>;
+  Partial<Pick<App, 'externalUrl' | 'preAuth' | 'backendTimeout' | 'tlsVerify' | 'backendCa' | 'retryWrites' | 'sso' | 'enabled' | 'hsts'>> &
+  { linkTranslation?: Partial<AppLinkTranslation>; sessionCookie?: Partial<AppSessionCookie> };
+/** Whole objects for the JSON settings (the admin API merges a partial one with the current value). */
 export type AppPatch = Partial<Omit<App, 'id' | 'tenantId' | 'externalHost' | 'createdAt' | 'updatedAt'>>;
 
 export interface ConnectorPatch {

@@ -10,6 +10,8 @@ const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
 export interface DevJson {
   edgeUrl: string;
+  /** The plain-HTTP port that redirects to HTTPS (`http://<domain>:<port>`), or null. */
+  httpUrl: string | null;
   adminUrl: string;
   adminToken: string;
   caCertPath: string;

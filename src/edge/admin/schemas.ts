@@ -122,6 +122,31 @@ export const Sso = Type.Union(
   { description: 'Single sign-on to the backend (docs/sso.md). Client-sent copies of the identity headers are always removed.' },
 );
 
+export const Hsts = Nullable(Type.Object(
+  {
+    maxAge: Type.Integer({ minimum: 0, maximum: 63072000, description: 'Seconds browsers keep to HTTPS for this host (default 31536000, a year); 0 makes them forget it.' }),
+    includeSubDomains: Type.Optional(Type.Boolean({ description: 'Also every subdomain of the app\'s host (default false).' })),
+  },
+  { additionalProperties: false, description: 'Strict-Transport-Security on every answer of the app\'s host; null (default) sends none.' },
+));
+export const LinkTranslation = Type.Object(
+  {
+    headers: Type.Optional(Type.Boolean({ description: 'Location, Content-Location, Refresh, Link and Set-Cookie Domain/Path (default true).' })),
+    body: Type.Optional(Type.Boolean({ description: 'HTML, CSS, JavaScript and JSON bodies, streamed, gzip/deflate/br decoded and re-encoded (default false).' })),
+  },
+  { additionalProperties: false, description: 'Internal URLs of any of the tenant\'s apps become their external URLs.' },
+);
+export const SessionCookie = Type.Object(
+  {
+    persistent: Type.Optional(Type.Union([Type.Literal('user'), Type.Literal('always'), Type.Literal('never')], {
+      description: 'user: persistent when the user chose to stay signed in (default); always; never (a browser-session cookie).',
+    })),
+    lifetimeSeconds: Type.Optional(Nullable(Type.Integer({ minimum: 60, maximum: 34560000, description: 'Caps the app session and a persistent cookie\'s Max-Age (never beyond the sign-in session); null: no cap.' }))),
+    sameSite: Type.Optional(Type.Union([Type.Literal('Lax'), Type.Literal('Strict'), Type.Literal('None')], { description: 'SameSite of the app session cookie (default Lax).' })),
+  },
+  { additionalProperties: false, description: 'The app session cookie the edge sets on the app host.' },
+);
+
 export const App = Type.Object(
   {
     id: Type.String(),
@@ -137,6 +162,9 @@ export const App = Type.Object(
     backendCa: Nullable(Type.String()),
     retryWrites: Type.Boolean(),
     sso: Sso,
+    hsts: Hsts,
+    linkTranslation: LinkTranslation,
+    sessionCookie: SessionCookie,
     enabled: Type.Boolean(),
     createdAt: Time,
     updatedAt: Time,
@@ -153,6 +181,9 @@ const appFields = {
   backendCa: Nullable(Type.String({ maxLength: 65536, description: 'Extra PEM CA bundle for the backend.' })),
   retryWrites: Type.Boolean({ description: 'Treat PUT and DELETE as idempotent: sent once more to another connector when a tunnel fails before the response, as GET, HEAD and OPTIONS always are (default false). Requests the connector never processed are retried whatever the method, while no body byte was sent.' }),
   sso: Sso,
+  hsts: Hsts,
+  linkTranslation: LinkTranslation,
+  sessionCookie: SessionCookie,
   enabled: Type.Boolean(),
 };
 export const NewApp = Type.Object(
@@ -167,6 +198,9 @@ export const NewApp = Type.Object(
     backendCa: Type.Optional(appFields.backendCa),
     retryWrites: Type.Optional(appFields.retryWrites),
     sso: Type.Optional(appFields.sso),
+    hsts: Type.Optional(appFields.hsts),
+    linkTranslation: Type.Optional(appFields.linkTranslation),
+    sessionCookie: Type.Optional(appFields.sessionCookie),
     enabled: Type.Optional(appFields.enabled),
   },
   { additionalProperties: false },

@@ -18,6 +18,8 @@ import { bindUpstream, isAborted } from './request-abort.ts';
 import { limitBodyIdle } from '../listen/body-idle.ts';
 import { pipeResumable, resumable } from './resume.ts';
 import type { TrackLongLived } from '../cae/continuous-access.ts';
+import { bodyTranslation, createBodyTranslator, translatedBodyHeaders } from './link-translation.ts';
+import { hstsHeader } from '../../store/app-web.ts';
 
 /** Hosts the edge serves itself (sign-in, enrollment); everything else is an app host. */
 export type SystemHostHandler = (req: IncomingMessage, res: ServerResponse, correlationId: string) => void | Promise<void>;
@@ -82,6 +84,9 @@ export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res:
       respondError(res, 'DB-ROUTE-UNKNOWN-HOST', correlationId);
       return;
     }
+    // HSTS on every answer of an app host that enables it: its error pages and sign-in redirects too.
+    const hsts = hstsHeader(app.hsts);
+    if (hsts !== null) res.setHeader('strict-transport-security', hsts);
     if (!app.enabled) {
       respondError(res, 'DB-ROUTE-APP-DISABLED', correlationId);
       return;
@@ -166,17 +171,34 @@ export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res:
           stream.close(NGHTTP2_CANCEL);
           return;
         }
-        const out = buildResponseHeaders(streamHeaders, app);
+        const links = routes.linksOf(app.tenantId);
+        const out = buildResponseHeaders(streamHeaders, app, links);
         if (retried !== null) out[RETRIED_HEADER] = retried;
         const status = Number(streamHeaders[':status']);
+        // Link translation in the body (link-translation.ts): never resumed, since its bytes are not the backend's.
+        const coding = app.linkTranslation.body && !links.empty ? bodyTranslation(streamHeaders, status) : null;
+        if (coding !== null) translatedBodyHeaders(out);
         res.writeHead(status, out);
-        const whole = resumable(method, req.headers, status, streamHeaders);
+        const whole = coding === null ? resumable(method, req.headers, status, streamHeaders) : null;
         if (whole) {
           // A long download survives its connector: the rest comes from another one (resume.ts).
           pipeResumable(stream, tunnel, whole, { registry: deps.registry, logger, correlationId, groupId: app.groupId, appId: app.id, headers, res, tried });
           return;
         }
-        stream.pipe(res);
+        if (coding !== null && method !== 'HEAD') {
+          const steps = createBodyTranslator(links, coding);
+          for (const step of steps) {
+            step.once('error', (err: Error) => {
+              logger.info({ correlationId, appId: app.id, err: err.message }, 'link translation failed mid-body (a body not in its declared coding?)');
+              res.destroy();
+              if (!stream.closed) stream.close(NGHTTP2_CANCEL);
+            });
+          }
+          res.once('close', () => { for (const step of steps) if (!step.destroyed) step.destroy(); });
+          steps.reduce<NodeJS.ReadableStream>((from, step) => from.pipe(step), stream).pipe(res);
+        } else {
+          stream.pipe(res);
+        }
         stream.once('error', (err: Error) => {
           logger.info({ correlationId, err: err.message }, 'stream failed mid-response');
           res.destroy();

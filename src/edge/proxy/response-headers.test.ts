@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { App } from '../../store/types.ts';
 import { buildResponseHeaders } from './response-headers.ts';
 
-const app = { internalUrl: 'http://intranet.corp:8080', externalUrl: 'https://hr-contoso.apps.localhost:8443' } as App;
+const app = { internalUrl: 'http://intranet.corp:8080', externalUrl: 'https://hr-contoso.apps.localhost:8443', linkTranslation: { headers: true, body: false }, hsts: null } as App;
 
 test('a backend cannot set Drawbridge\'s own cookies on the app host, however it spells the name', () => {
   const out = buildResponseHeaders({

@@ -1,5 +1,6 @@
 import type { App, Store } from '../../store/types.ts';
 import { mostSpecific } from './host-match.ts';
+import { LinkTranslator } from './link-translation.ts';
 
 /**
  * The edge's in-memory routing table: Host → app, the most specific app first (an exact host, then the wildcard app
@@ -9,6 +10,8 @@ import { mostSpecific } from './host-match.ts';
 export class RouteTable {
   #byHost = new Map<string, App>();
   #byId = new Map<string, App>();
+  /** Per tenant: its apps' internal → external URLs, compiled once per reload (link-translation.ts). */
+  #links = new Map<string, LinkTranslator>();
   readonly #store: Store;
   #reloading: Promise<void> | null = null;
   #again = false;
@@ -29,6 +32,8 @@ export class RouteTable {
         const apps = await this.#store.apps.listAll();
         this.#byHost = new Map(apps.map((a) => [a.externalHost, a]));
         this.#byId = new Map(apps.map((a) => [a.id, a]));
+        const byTenant = Map.groupBy(apps, (a) => a.tenantId);
+        this.#links = new Map([...byTenant].map(([tenantId, tenantApps]) => [tenantId, new LinkTranslator(tenantApps)]));
       } while (this.#again);
     })().finally(() => { this.#reloading = null; });
     return this.#reloading;
@@ -40,6 +45,11 @@ export class RouteTable {
 
   all(): App[] {
     return [...this.#byId.values()];
+  }
+
+  /** The tenant's link translation: every one of its apps' internal URLs → external URL. */
+  linksOf(tenantId: string): LinkTranslator {
+    return this.#links.get(tenantId) ?? NO_LINKS;
   }
 
   get(id: string): App | undefined {
@@ -54,6 +64,8 @@ export class RouteTable {
     return new Set([...this.#byId.values()].map((a) => a.groupId));
   }
 }
+
+const NO_LINKS = new LinkTranslator([]);
 
 /** `Host` header → routing key: lower-case, without port, without a trailing dot. */
 export function hostKey(hostHeader: string | undefined): string {

@@ -77,7 +77,7 @@ export function createUpgradeHandler(deps: ProxyDeps): (req: IncomingMessage, so
           if (h[UPGRADE_STATUS_HEADER] !== '101') return relayDeclined(stream, h);
           logger.debug({ correlationId, appId: a.id, protocol, connectorId: tunnel.connectorId }, 'upgrade forwarded');
           const frames = /^websocket$/i.test(protocol) ? new WebSocketFrameTracker() : null;
-          socket.write(formatHead(101, 'Switching Protocols', { ...buildResponseHeaders(h, a), connection: 'Upgrade', upgrade: protocol }));
+          socket.write(formatHead(101, 'Switching Protocols', { ...buildResponseHeaders(h, a, routes.linksOf(a.tenantId)), connection: 'Upgrade', upgrade: protocol }));
           if (head.length > 0) stream.write(head);
           socket.pipe(stream);
           if (frames) stream.on('data', (chunk: Buffer) => frames.feed(chunk));
@@ -103,7 +103,7 @@ export function createUpgradeHandler(deps: ProxyDeps): (req: IncomingMessage, so
       /** The backend declined the upgrade: its answer goes back as a plain response, then the connection closes. */
       function relayDeclined(stream: http2.ClientHttp2Stream, h: IncomingHttpHeaders): void {
         const status = Number(h[':status']);
-        socket.write(formatHead(status, http.STATUS_CODES[status] ?? '', { ...buildResponseHeaders(h, a), connection: 'close' }));
+        socket.write(formatHead(status, http.STATUS_CODES[status] ?? '', { ...buildResponseHeaders(h, a, routes.linksOf(a.tenantId)), connection: 'close' }));
         stream.pipe(socket);
         // Only a broken stream cuts the socket; a finished one ends it through the pipe.
         stream.once('close', () => {

@@ -181,6 +181,11 @@ async function callback(ctx: Ctx, req: IncomingMessage, res: ServerResponse, app
     authMethods: central.authMethods,
   };
   const t = ctx.now();
+  // The app's cookie settings (store/app-web.ts): persistence, a lifetime cap, SameSite.
+  const settings = app.sessionCookie;
+  const persistent = settings.persistent === 'always' || (settings.persistent === 'user' && central.persistent);
+  // Never outlive the central session, nor the app's lifetime cap.
+  const remaining = Math.floor((central.createdAt + central.absoluteSeconds * 1000 - t) / 1000);
   const session: AppSession = {
     id: newSecret(32),
     centralId: central.id,
@@ -188,18 +193,21 @@ async function callback(ctx: Ctx, req: IncomingMessage, res: ServerResponse, app
     appId: app.id,
     userId: central.userId,
     identity,
-    persistent: record.persistent ?? central.persistent,
+    // A conditional access grant (persistent session or not) overrides the app's cookie setting.
+    persistent: record.persistent ?? persistent,
     createdAt: t,
     lastSeenAt: t,
     checkedAt: t,
     groupIds: record.groupIds ?? facts.groups.map((g) => g.id),
     risk: record.risk ?? 'none',
     idleSeconds: central.idleSeconds,
-    // Never outlive the central session.
-    absoluteSeconds: Math.max(60, Math.floor((central.createdAt + central.absoluteSeconds * 1000 - t) / 1000)),
+    absoluteSeconds: Math.max(60, Math.min(remaining, settings.lifetimeSeconds ?? Infinity)),
   };
   await ctx.sessions.putApp(session);
-  const cookie = serializeCookie(APP_COOKIE, sign(ctx.keys.key('cookie'), session.id), session.persistent ? { maxAge: session.absoluteSeconds } : {});
+  const cookie = serializeCookie(APP_COOKIE, sign(ctx.keys.key('cookie'), session.id), {
+    sameSite: settings.sameSite,
+    ...(session.persistent ? { maxAge: session.absoluteSeconds } : {}),
+  });
   redirect(res, state.returnPath, [cookie, clearCookie(AUTH_COOKIE)]);
 }
 

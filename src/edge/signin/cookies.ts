@@ -43,7 +43,8 @@ export function parseCookies(header: string | string[] | undefined): Map<string,
 export interface CookieOptions {
   /** Seconds; omitted = session cookie; 0 = delete. */
   maxAge?: number;
-  sameSite?: 'Lax' | 'Strict';
+  /** Lax by default; None only for an app that asks for it (cross-site embedding), always with Secure. */
+  sameSite?: 'Lax' | 'Strict' | 'None';
 }
 
 export function serializeCookie(name: string, value: string, options: CookieOptions = {}): string {

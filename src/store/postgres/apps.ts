@@ -1,10 +1,10 @@
 import { DrawbridgeError } from '../../errors/drawbridge-error.ts';
 import { newId } from '../ids.ts';
 import type { App, Store } from '../types.ts';
-import { BACKEND_TIMEOUT, checkBackendTimeout, checkInternalUrl, checkSso, parseExternalUrl, requireSlug } from '../validate.ts';
+import { BACKEND_TIMEOUT, checkBackendTimeout, checkInternalUrl, parseExternalUrl, requireSlug } from '../validate.ts';
 import { type Ctx, type Queryable, type Row, all, guard, notFound, now, one, params, tx, cells } from './db.ts';
 import { appFromRow } from '../rows.ts';
-import { appPatchColumns, checkPreAuth } from '../rules.ts';
+import { appPatchColumns, checkPreAuth, newAppJsonColumns } from '../rules.ts';
 
 const toApp = (r: Row): App => appFromRow(r, cells);
 
@@ -30,7 +30,7 @@ export function appsRepo(ctx: Ctx): Store['apps'] {
       const internalUrl = checkInternalUrl(input.internalUrl);
       const preAuth = checkPreAuth(input.preAuth ?? 'idp');
       const backendTimeout = checkBackendTimeout(input.backendTimeout ?? BACKEND_TIMEOUT.default);
-      const sso = JSON.stringify(checkSso(input.sso ?? { mode: 'none' }));
+      const { sso, hsts, linkTranslation, sessionCookie } = newAppJsonColumns(input);
       const id = newId('app');
       const stamp = now();
       const row = await guard(`app ${name}`, tx(ctx, async (c, changed) => {
@@ -38,9 +38,10 @@ export function appsRepo(ctx: Ctx): Store['apps'] {
         await checkUnique(c, tenantId, null, name, externalHost);
         const r = await one(c,
           `INSERT INTO apps (id, tenant_id, name, external_url, external_host, internal_url, group_id, pre_auth, backend_timeout, tls_verify,
-             backend_ca, sso, retry_writes, enabled, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15) RETURNING *`,
+             backend_ca, sso, hsts, link_translation, session_cookie, retry_writes, enabled, created_at, updated_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18) RETURNING *`,
           [id, tenantId, name, externalUrl, externalHost, internalUrl, input.groupId, preAuth, backendTimeout, input.tlsVerify !== false,
-            input.backendCa ?? null, sso, input.retryWrites === true, input.enabled !== false, stamp]);
+            input.backendCa ?? null, sso, hsts, linkTranslation, sessionCookie, input.retryWrites === true, input.enabled !== false, stamp]);
         changed({ kind: 'app', tenantId, id, op: 'created' });
         return r as Row;
       }));

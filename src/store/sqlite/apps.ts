@@ -1,8 +1,8 @@
 import { DrawbridgeError } from '../../errors/drawbridge-error.ts';
 import { newId } from '../ids.ts';
 import type { App, Store } from '../types.ts';
-import { BACKEND_TIMEOUT, checkBackendTimeout, checkInternalUrl, checkSso, parseExternalUrl, requireSlug } from '../validate.ts';
-import { appPatchColumns, checkPreAuth } from '../rules.ts';
+import { BACKEND_TIMEOUT, checkBackendTimeout, checkInternalUrl, parseExternalUrl, requireSlug } from '../validate.ts';
+import { appPatchColumns, checkPreAuth, newAppJsonColumns } from '../rules.ts';
 import { type Ctx, type Row, emit, guard, notFound, now, tx, cells } from './db.ts';
 import { appFromRow } from '../rows.ts';
 
@@ -13,7 +13,8 @@ export function appsRepo(ctx: Ctx): Store['apps'] {
   const groupExists = db.prepare('SELECT 1 FROM connector_groups WHERE tenant_id = ? AND id = ?');
   const insert = db.prepare(
     `INSERT INTO apps (id, tenant_id, name, external_url, external_host, internal_url, group_id, pre_auth, backend_timeout,
-       tls_verify, backend_ca, sso, retry_writes, enabled, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+       tls_verify, backend_ca, sso, hsts, link_translation, session_cookie, retry_writes, enabled, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
   );
   const byId = db.prepare('SELECT * FROM apps WHERE tenant_id = ? AND id = ?');
   const all = db.prepare('SELECT * FROM apps WHERE tenant_id = ? ORDER BY name');
@@ -37,14 +38,14 @@ export function appsRepo(ctx: Ctx): Store['apps'] {
       const internalUrl = checkInternalUrl(input.internalUrl);
       const preAuth = checkPreAuth(input.preAuth ?? 'idp');
       const backendTimeout = checkBackendTimeout(input.backendTimeout ?? BACKEND_TIMEOUT.default);
-      const sso = JSON.stringify(checkSso(input.sso ?? { mode: 'none' }));
+      const { sso, hsts, linkTranslation, sessionCookie } = newAppJsonColumns(input);
       const stamp = now();
       const row = tx(db, () => {
         if (!groupExists.get(tenantId, input.groupId)) throw notFound('connector group', input.groupId);
         checkUnique(tenantId, null, name, externalHost);
         return guard(`app ${name}`, () =>
           insert.get(newId('app'), tenantId, name, externalUrl, externalHost, internalUrl, input.groupId, preAuth, backendTimeout,
-            input.tlsVerify === false ? 0 : 1, input.backendCa ?? null, sso, input.retryWrites === true ? 1 : 0, input.enabled === false ? 0 : 1, stamp, stamp) as Row,
+            input.tlsVerify === false ? 0 : 1, input.backendCa ?? null, sso, hsts, linkTranslation, sessionCookie, input.retryWrites === true ? 1 : 0, input.enabled === false ? 0 : 1, stamp, stamp) as Row,
         );
       });
       const app = toApp(row);

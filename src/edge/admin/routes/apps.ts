@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { DrawbridgeError } from '../../../errors/drawbridge-error.ts';
 import type { AppPatch as StoreAppPatch } from '../../../store/types.ts';
 import { BACKEND_TIMEOUT, checkInternalUrl, checkSso, parseExternalUrl } from '../../../store/validate.ts';
+import { checkHsts, checkLinkTranslation, checkSessionCookie } from '../../../store/app-web.ts';
 import type { AdminContext } from '../context.ts';
 import {
   AppPatch, type AppPatchBody, NewApp, type NewAppBody, TenantObjectParams, TenantParams, type TenantParamsT, errorResponses, listOf,
@@ -57,7 +58,7 @@ export function appRoutes(app: FastifyInstance, ctx: AdminContext): void {
     checkInternalUrl(body.internalUrl);
     const externalUrl = parseExternalUrl(body.externalUrl ?? deps.defaultExternalUrl(tenant.name, body.name)).externalUrl;
     checkCa(body.backendCa);
-    const { sso: ssoBody, ...fields } = body;
+    const { sso: ssoBody, hsts, ...fields } = body;
     const sso = ssoBody === undefined ? undefined : checkSso(ssoBody);
     checkSsoPreAuth(sso, body.preAuth ?? 'idp');
     checkWildcardPreAuth(externalUrl, body.preAuth ?? 'idp');
@@ -67,6 +68,7 @@ export function appRoutes(app: FastifyInstance, ctx: AdminContext): void {
       groupId: group.id,
       externalUrl,
       sso,
+      hsts: checkHsts(hsts ?? null),
       backendTimeout: body.backendTimeout === undefined ? undefined : seconds(body.backendTimeout),
     });
     await ctx.audit(tenant.id, 'app.created', created.id, {
@@ -89,8 +91,12 @@ export function appRoutes(app: FastifyInstance, ctx: AdminContext): void {
     schema: { tags, summary: 'Change an app', params: AppParams, body: AppPatch, response: { 200: Type.Ref('App'), ...errorResponses(400, 404, 409) } },
   }, async (req) => {
     const current = await find(req.params);
-    const { backendTimeout, groupId, sso, ...rest } = req.body;
+    const { backendTimeout, groupId, sso, hsts, linkTranslation, sessionCookie, ...rest } = req.body;
     const patch: StoreAppPatch = { ...rest };
+    if (hsts !== undefined) patch.hsts = checkHsts(hsts);
+    // Partial objects change only the fields they name.
+    if (linkTranslation !== undefined) patch.linkTranslation = checkLinkTranslation(linkTranslation, current.linkTranslation);
+    if (sessionCookie !== undefined) patch.sessionCookie = checkSessionCookie(sessionCookie, current.sessionCookie);
     if (sso !== undefined) patch.sso = checkSso(sso);
     if (patch.internalUrl !== undefined) checkInternalUrl(patch.internalUrl);
     if (patch.externalUrl !== undefined) patch.externalUrl = parseExternalUrl(patch.externalUrl).externalUrl;
