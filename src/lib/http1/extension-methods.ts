@@ -361,9 +361,13 @@ function replay(socket: Duplex, first: Buffer): Duplex {
   return wrapper;
 }
 
-/** Detaches the first server's parser from the socket (its listeners are Node's socketOn*); TLS's own listeners stay. */
+/**
+ * Detaches the server's parser from the socket (its listeners are Node's socketOn*); TLS's own listeners stay, and so
+ * does the server's 'close' listener: it frees the parser and drops the connection from the server's list, which
+ * would otherwise keep every socket that ever carried an extension method.
+ */
 function detachHttpServer(socket: Duplex): void {
-  for (const event of ['data', 'end', 'error', 'close', 'timeout', 'drain']) {
+  for (const event of ['data', 'end', 'error', 'timeout', 'drain']) {
     for (const listener of socket.listeners(event)) {
       if (/(^|\s)socketOn[A-Z]/.test((listener as { name: string }).name)) socket.removeListener(event, listener as () => void);
     }
