@@ -12,9 +12,11 @@ import type { Socket } from 'node:net';
  *   - Every connection is watched at message boundaries: the bytes received since the last message that the parser
  *     completed, while no new message has started, are kept (a request head, bounded by the header limit).
  *   - When the parser refuses a method, and the refusal falls at such a boundary (every message it framed before is
- *     complete, and the kept bytes are exactly the refused message so far), the request line's method is rewritten
- *     to POST, the real token travels in a header whose name is secret to this process, and the kept bytes plus
- *     whatever the socket reads next go to the sibling server. Nothing the parser consumed is fed to it again.
+ *     complete and answered, and the kept bytes are exactly the refused message so far), the request line's method is
+ *     rewritten to POST, the real token travels in a header whose name is secret to this process, and the kept bytes
+ *     plus whatever the socket reads next go to the sibling server (a request line still arriving is collected
+ *     first). Nothing the parser consumed is fed to it again. The request reaches the handler with its own method and
+ *     without that header. A connection that meets another extension method gets a new carrier over the same socket.
  *   - Anywhere else (pipelined behind a request whose body is still arriving, after bytes the parser framed as a
  *     body) the method is refused like any malformed request: the parser's framing is the only framing.
  *
@@ -361,9 +363,13 @@ function replay(socket: Duplex, first: Buffer): Duplex {
   return wrapper;
 }
 
-/** Detaches the first server's parser from the socket (its listeners are Node's socketOn*); TLS's own listeners stay. */
+/**
+ * Detaches the server's parser from the socket (its listeners are Node's socketOn*); TLS's own listeners stay, and so
+ * does the server's 'close' listener: it frees the parser and drops the connection from the server's list, which
+ * would otherwise keep every socket that ever carried an extension method.
+ */
 function detachHttpServer(socket: Duplex): void {
-  for (const event of ['data', 'end', 'error', 'close', 'timeout', 'drain']) {
+  for (const event of ['data', 'end', 'error', 'timeout', 'drain']) {
     for (const listener of socket.listeners(event)) {
       if (/(^|\s)socketOn[A-Z]/.test((listener as { name: string }).name)) socket.removeListener(event, listener as () => void);
     }
