@@ -199,8 +199,6 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
     connectionsCheckingInterval: connectionsCheckingInterval(config.limits.headersTimeoutMs),
     handshakeTimeout: config.limits.handshakeTimeoutMs, // TLS servers only: ClientHello sent, then silence
     maxHeaderSize: config.limits.maxHeaderBytes,
-    // One more than allowed, so the request path sees (and refuses) a request over the limit; Node drops the rest.
-    maxHeadersCount: config.limits.maxHeaderCount + 1,
     requireHostHeader: false, // the request path answers a missing Host with its own code
     noDelay: true,
   };
@@ -211,6 +209,9 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
     ALPNProtocols: ['http/1.1'],
     ...tlsProfileOptions(config.tlsProfile),
   });
+  // One more than allowed, so the request path sees (and refuses) a request over the limit; Node drops the rest. (A
+  // server property, not a createServer option; the sibling below copies it.)
+  publicServer.maxHeadersCount = config.limits.maxHeaderCount + 1;
   // Connections that carried an extension method (RDG_OUT_DATA …) live on in a sibling server: same timeouts, same drain.
   const { sibling } = serveEdgeHttp1(publicServer, { handler, onUpgrade, serverOptions, logger });
   trackConnections(sibling);

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { totp } from '../../src/identity/totp.ts';
 import { seedDemoPolicies } from '../../src/edge/signin/index.ts';
+import { reportLocator } from '../../src/edge/signin/extension.ts';
 import type { SigninLogEntry } from '../../src/store/directory-types.ts';
 import { Client, formValue, signIn, startHarness, type Harness } from './identity-harness.ts';
 
@@ -43,6 +44,15 @@ describe('conditional access', () => {
       ['Block every app from Blocked range', 'not-applied', 'client not in an included location'],
       ['Require MFA for HR outside Office', 'not-applied', 'client in an excluded location'],
     ]);
+  });
+
+  it('the security reports place addresses in the named locations and countries conditional access uses', async () => {
+    const locator = reportLocator(h.store);
+    assert.deepEqual(await locator.namedLocations!(h.tenant.id, '127.0.0.1'), ['Office']);
+    assert.deepEqual(await locator.namedLocations!(h.tenant.id, '127.0.0.70'), ['Blocked range']);
+    assert.deepEqual(await locator.namedLocations!(h.tenant.id, '127.0.0.100'), []);
+    assert.equal(await locator.country!('81.2.69.142'), 'GB');
+    assert.equal(await locator.country!('127.0.0.1'), null);
   });
 
   it('alice from 127.0.0.100 is taken through MFA registration, then reaches the app with two factors', async () => {

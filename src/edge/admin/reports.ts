@@ -14,7 +14,7 @@ import { csvCell } from './signin-log-routes.ts';
 
 export interface ReportLocator {
   /** ISO 3166-1 alpha-2 country of an address, or null (unknown, or no country database configured). */
-  country?(ip: string): string | null;
+  country?(ip: string): string | null | Promise<string | null>;
   /** Names of the tenant's named locations that contain the address. */
   namedLocations?(tenantId: string, ip: string): string[] | Promise<string[]>;
 }
@@ -85,7 +85,7 @@ export async function computeReport(deps: { directory: DirectoryStore; appNames:
       }));
     case 'countries': {
       const by = new Map<string | null, Totals>();
-      for (const row of await r.byClientIp(tenantId, range)) tally(by, deps.locator.country?.(row.clientIp) ?? null, row);
+      for (const row of await r.byClientIp(tenantId, range)) tally(by, (await deps.locator.country?.(row.clientIp)) ?? null, row);
       return ranked(by).map(([country, t]) => ({ country, ...t }));
     }
     case 'named-locations': {

@@ -14,11 +14,32 @@ import { reportRoutes } from '../admin/report-routes.ts';
 import type { ReportLocator } from '../admin/reports.ts';
 
 /**
- * Where the security reports place client addresses. None configured yet: no country database (countries report
- * `null`) and no named locations. Conditional access (named locations, an IP-to-country database) fills this in.
+ * Where the security reports place client addresses: the country database conditional access reads (opened on the
+ * first report that needs it) and the tenant's named locations (from the store, read once for the rows of a report).
  */
-const NO_LOCATOR: ReportLocator = {};
+export function reportLocator(store: Store): ReportLocator {
+  let countries: Promise<CountryLookup> | null = null;
+  const byTenant = new Map<string, { at: number; ranges: { name: string; ranges: AddressRanges }[] }>();
+  return {
+    async country(ip) {
+      countries ??= openCountryLookup().catch(() => NO_COUNTRIES);
+      return (await countries).country(ip);
+    },
+    async namedLocations(tenantId, ip) {
+      // One read of the tenant's locations serves every row of a report (kept for a few seconds).
+      let entry = byTenant.get(tenantId);
+      if (!entry || Date.now() - entry.at > 5_000) {
+        const locations = await store.locations.list(tenantId);
+        entry = { at: Date.now(), ranges: locations.filter((l) => l.cidrs.length > 0).map((l) => ({ name: l.name, ranges: new AddressRanges(l.cidrs) })) };
+        byTenant.set(tenantId, entry);
+      }
+      return entry.ranges.filter((l) => l.ranges.has(ip)).map((l) => l.name);
+    },
+  };
+}
 import { policyRoutes } from '../admin/policy-routes.ts';
+import { NO_COUNTRIES, openCountryLookup, type CountryLookup } from '../access/countries.ts';
+import { AddressRanges } from '../../lib/address-ranges.ts';
 
 /** The directory of an open store (`store.directory`; the store knows its own state directory and key ring). */
 export function openDirectory(store: Store, _stateDir?: string): DirectoryStore {
@@ -44,7 +65,7 @@ export function signinExtension(onReady?: (signin: Signin, directory: DirectoryS
         adminRoutes: [
           (api, ctx) => directoryRoutes(api, ctx, { directory, revokeUser: signin.revokeUser }),
           (api, ctx) => signinLogRoutes(api, ctx, directory),
-          (api, ctx) => reportRoutes(api, ctx, directory, NO_LOCATOR),
+          (api, ctx) => reportRoutes(api, ctx, directory, reportLocator(store)),
           (api, ctx) => policyRoutes(api, ctx, directory),
         ],
       };

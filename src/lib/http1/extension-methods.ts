@@ -108,6 +108,8 @@ export function serveHttp1(server: http.Server, connectionEvent: 'connection' | 
     ...options.serverOptions,
     maxHeaderSize: (options.serverOptions.maxHeaderSize ?? http.maxHeaderSize) + METHOD_HEADER.length + 70,
   });
+  // A server property, not an option: the same header count as the main server (plus the carrier's header).
+  sibling.maxHeadersCount = server.maxHeadersCount === null ? null : server.maxHeadersCount + 1;
   for (const s of [server, sibling]) {
     s.on('request', (req: IncomingMessage, res: ServerResponse) => {
       started(req, res);
