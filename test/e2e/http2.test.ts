@@ -106,9 +106,13 @@ describe('HTTP/2 to clients', { timeout: 240_000 }, () => {
     const s = session(new URL(url(stack, 'sample', '/')).origin);
     await new Promise<void>((resolve) => (s.connecting ? s.once('connect', () => resolve()) : resolve()));
     assert.equal(s.alpnProtocol, 'h2');
-    const get = await h2(url(stack, 'sample', '/echo'));
+    // The backend sees the client's address (from 127.0.0.2 here), never one the client claims.
+    const get = await h2(url(stack, 'sample', '/echo'), { from: '127.0.0.2', headers: { 'x-forwarded-for': '203.0.113.9' } });
     assert.equal(get.status, 200);
-    assert.equal((JSON.parse(get.body.toString()) as { method: string }).method, 'GET');
+    const seen = JSON.parse(get.body.toString()) as { method: string; headers: Record<string, string> };
+    assert.equal(seen.method, 'GET');
+    assert.match(seen.headers['x-forwarded-for'], /^(::ffff:)?127\.0\.0\.2$/);
+    assert.equal(seen.headers['x-forwarded-host'], new URL(url(stack, 'sample', '/')).host);
     const payload = randomBytes(300_000);
     const post = await h2(url(stack, 'sample', '/echo'), { method: 'POST', body: payload });
     assert.equal(post.status, 200, post.body.toString());
@@ -126,6 +130,10 @@ describe('HTTP/2 to clients', { timeout: 240_000 }, () => {
     const count = await h2(url(stack, 'sample', '/echo'), { headers: many });
     assert.equal(count.status, 431);
     assert.equal(count.headers['x-drawbridge-error'], 'DB-HTTP-HEADERS-TOO-LARGE');
+    // Cookie crumbs (one field per cookie, as browsers send them over h2) count as the one Cookie line they make.
+    const crumbs = await h2(url(stack, 'sample', '/echo'), { headers: { cookie: Array.from({ length: 250 }, (_, i) => `c${i}=${i}`) } });
+    assert.equal(crumbs.status, 200, String(crumbs.headers['x-drawbridge-error']));
+    assert.equal((JSON.parse(crumbs.body.toString()) as { headers: Record<string, string> }).headers.cookie.split('; ').length, 250);
     const mismatch = await h2(url(stack, 'sample', '/echo'), { headers: { ':authority': new URL(url(stack, 'sample', '/')).host, host: `hr-contoso.apps.localhost:${stack.publicPort}` } });
     assert.equal(mismatch.status, 400);
     assert.equal(mismatch.headers['x-drawbridge-error'], 'DB-HTTP-HOST-INVALID');

@@ -126,10 +126,13 @@ export function http2HeadProblem(req: Http2ServerRequest, maxHeaderBytes: number
   const lineBytes = req.method.length + (req.url?.length ?? 0) + 12; // "<method> <path> HTTP/1.1\r\n"
   if (lineBytes > maxHeaderBytes) return 'DB-HTTP-URI-TOO-LONG';
   let bytes = lineBytes;
+  let cookies = 0;
   const raw = req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) {
     if (raw[i].charCodeAt(0) === 58 /* ':' */ && raw[i] !== ':authority') continue;
-    bytes += raw[i].length + raw[i + 1].length + 4; // "<name>: <value>\r\n"; :authority stands for Host
+    // Cookie crumbs (RFC 9113 §8.2.3) make one HTTP/1.1 line, joined by "; ".
+    if (raw[i] === 'cookie' && ++cookies > 1) bytes += raw[i + 1].length + 2;
+    else bytes += raw[i].length + raw[i + 1].length + 4; // "<name>: <value>\r\n"; :authority stands for Host
   }
   if (bytes + 2 > maxHeaderBytes) return 'DB-HTTP-HEADERS-TOO-LARGE';
   const authority = headers[':authority'];

@@ -10,10 +10,14 @@ import type { ErrorCode } from '../../errors/catalogue.ts';
  */
 export function requestHeadProblem(req: IncomingMessage, maxHeaderCount: number): ErrorCode | null {
   const raw = req.rawHeaders;
+  // HTTP/2 clients split Cookie into one field per cookie (RFC 9113 §8.2.3) where HTTP/1.1 sends one line.
+  const cookieCrumbs = req.httpVersionMajor === 2;
   let fields = 0;
   let hosts = 0;
+  let cookies = 0;
   for (let i = 0; i < raw.length; i += 2) {
     if (raw[i].charCodeAt(0) === 58 /* ':' */) continue; // HTTP/2 pseudo-headers are the request line, not fields
+    if (cookieCrumbs && raw[i] === 'cookie' && ++cookies > 1) continue;
     fields++;
     if (raw[i].length === 4 && raw[i].toLowerCase() === 'host') hosts++;
   }
