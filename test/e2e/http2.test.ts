@@ -9,10 +9,14 @@ import tls from 'node:tls';
 import net from 'node:net';
 import type { ChildProcess } from 'node:child_process';
 import WebSocket from 'ws';
+import { existsSync } from 'node:fs';
+import { chromium } from 'playwright-core';
 import { stopChild } from '../../src/cli/child.ts';
 import { startDevStack, url, logsOf, loopbackLookup, type DevStack } from '../helpers/dev-stack.ts';
 import { waitUntil, runConnector, type GroupHealthBody } from '../helpers/load.ts';
 import { connectRawH2, frame, headerBlock, rstStream, FRAME, FLAG } from '../helpers/h2-frames.ts';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 interface H2Response { status: number; headers: http2.IncomingHttpHeaders; body: Buffer }
 
@@ -273,6 +277,29 @@ describe('HTTP/2 to clients', { timeout: 240_000 }, () => {
     const index = stack.dev.connectors.findIndex((c) => c.id === killed!.id);
     const back = await runConnector(path.join(stack.dir, `connector-${index + 1}`), path.join(stack.dir, 'logs', `connector-${index + 1}-restart.log`));
     restarted.push(back.process);
+  });
+
+  it('Chromium loads the sample app over h2 and its WebSocket over HTTP/1.1', { skip: !existsSync(CHROMIUM) && `no Chromium at ${CHROMIUM}` }, async () => {
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--host-resolver-rules=MAP *.apps.localhost 127.0.0.1'],
+    });
+    try {
+      const context = await browser.newContext({ ignoreHTTPSErrors: true });
+      const page = await context.newPage();
+      const res = await page.goto(url(stack, 'sample', '/'));
+      assert.equal(res?.status(), 200);
+      assert.equal(await page.evaluate('performance.getEntriesByType("navigation")[0].nextHopProtocol'), 'h2');
+      const echoed = await page.evaluate((wsUrl) => new Promise<string>((resolve, reject) => {
+        const ws = new WebSocket(wsUrl);
+        ws.onopen = () => ws.send('from chromium');
+        ws.onmessage = (e) => { resolve(String(e.data)); ws.close(); };
+        ws.onerror = () => reject(new Error('WebSocket failed'));
+      }), url(stack, 'sample', '/ws').replace('https:', 'wss:'));
+      assert.match(echoed, /from chromium/);
+    } finally {
+      await browser.close();
+    }
   });
 
   it('WebSockets keep working over HTTP/1.1 (a client that offers only http/1.1 for the upgrade)', async () => {
