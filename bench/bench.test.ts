@@ -11,6 +11,7 @@ import { startRelay } from './relay.ts';
 import { evaluateTargets } from './report.ts';
 import type { PathResult, Results } from './results.ts';
 import { parseWrk } from './wrk.ts';
+import { parseH2load } from './h2load.ts';
 
 const WRK = `Running 2s test @ http://127.0.0.1:8080/1k
   2 threads and 64 connections
@@ -118,4 +119,32 @@ test('targets: ratios against nginx one-hop, met / not met / not yet available',
   assert.equal(checks['one large download'].status, 'not met'); // 0.25 < 0.30
   assert.equal(checks['pre-authenticated'].status, 'not yet available');
   assert.equal(checks['WAN download'].status, 'not yet available');
+});
+
+const H2LOAD = `starting benchmark...
+TLS Protocol: TLSv1.3
+Cipher: TLS_AES_256_GCM_SHA384
+Server Temp Key: X25519 253 bits
+Application protocol: h2
+Main benchmark duration is over for thread #0. Stopping all clients.
+
+finished in 2.00s, 42815.00 req/s, 43.02MB/s
+requests: 85630 total, 85670 started, 85630 done, 85620 succeeded, 4 failed, 6 errored, 0 timeout
+status codes: 85670 2xx, 1 3xx, 2 4xx, 3 5xx
+traffic: 86.03MB (90210498) total, 167.59KB (171616) headers (space savings 95.34%), 83.66MB (87726080) data
+                     min         max         mean         sd        +/- sd
+time for request:      238us     40.70ms       912us      1.64ms    96.54%
+time for connect:     4.13ms      6.07ms      4.84ms       855us    75.00%
+`;
+
+test('parseH2load reads the negotiated protocol, throughput, failures and the mean request time', () => {
+  const r = parseH2load(H2LOAD, 16, 10);
+  assert.equal(r.protocol, 'h2');
+  assert.equal(r.requestsPerSec, 42815);
+  assert.equal(r.succeeded, 85620);
+  assert.equal(r.failed, 10);
+  assert.equal(r.non2xx, 6);
+  assert.equal(r.meanMs, 0.912);
+  assert.deepEqual([r.clients, r.streams], [16, 10]);
+  assert.throws(() => parseH2load('connect failed', 16, 10), /could not parse/);
 });

@@ -1,5 +1,5 @@
 /**
- * Installs the Debian packages the bench needs when they are missing (nginx, haproxy, wrk, curl, openssl).
+ * Installs the Debian packages the bench needs when they are missing (nginx, haproxy, wrk, h2load, curl, openssl).
  *
  * Debian's packages start their services on install (nginx would take port 80). A `/usr/sbin/policy-rc.d` that
  * exits 101 tells invoke-rc.d not to; the bench writes one for the install when none exists and removes it after.
@@ -12,6 +12,7 @@ const PACKAGES: Record<string, string> = {
   nginx: 'nginx',
   haproxy: 'haproxy',
   wrk: 'wrk',
+  h2load: 'nghttp2-client',
   curl: 'curl',
   openssl: 'openssl',
 };

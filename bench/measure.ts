@@ -14,6 +14,7 @@ import { fixedRate } from './rate.ts';
 import type { LoadResult, PathResult } from './results.ts';
 import type { Target } from './target.ts';
 import { runWrk, type WrkResult } from './wrk.ts';
+import { runH2load } from './h2load.ts';
 
 export interface Settings {
   dir: string;
@@ -51,6 +52,8 @@ export interface PathUnderTest {
   /** Measure idle WebSockets against this target + settings.wsPath, if any, counting these processes' RSS. */
   wsTarget?: Target;
   wsRssPids?: () => number[];
+  /** Compare HTTP/2 with HTTP/1.1 on this https target with h2load, if any. */
+  h2Target?: Target;
   /** Node processes to profile with --profile (role, pid). */
   profileTargets?: Array<{ role: string; pid: () => number }>;
   /** The servers are Node processes: force a full GC before reading their RSS (see gc.ts). */
@@ -60,6 +63,14 @@ export interface PathUnderTest {
 }
 
 export type Log = (line: string) => void;
+
+/**
+ * h2load: the same 60 requests in flight both ways, HTTP/2 as 4 connections of 15 streams, HTTP/1.1 as 60
+ * connections. All from one address, so below the connector's share of a backend per client (CLIENT_SHARE, 64),
+ * which would otherwise answer the excess with 429.
+ */
+const H2LOAD_IN_FLIGHT = 60;
+const H2LOAD_H2_CLIENTS = 4;
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -165,6 +176,18 @@ export async function measurePath(row: PathResult, p: PathUnderTest, s: Settings
         (row.rate.errors ? `, ${row.rate.errors} errors` : ''),
     );
   });
+  if (p.h2Target) {
+    const t = p.h2Target;
+    await attempt(row, p, 'h2load', log, async () => {
+      const common = { durationS: s.wrkDurationS, dir: s.dir };
+      const h2 = await runH2load(t, s.smallPath, { ...common, clients: H2LOAD_H2_CLIENTS, streams: H2LOAD_IN_FLIGHT / H2LOAD_H2_CLIENTS, http1: false });
+      const http1 = await runH2load(t, s.smallPath, { ...common, clients: H2LOAD_IN_FLIGHT, streams: 1, http1: true });
+      if (h2.protocol !== 'h2') throw new Error(`h2load negotiated ${h2.protocol}, not h2`);
+      row.h2load = { h2, http1 };
+      log(`    h2load ${H2LOAD_IN_FLIGHT} in flight: HTTP/2 ${Math.round(h2.requestsPerSec)} req/s, HTTP/1.1 ${Math.round(http1.requestsPerSec)} req/s` +
+        (h2.failed + h2.non2xx + http1.failed + http1.non2xx ? `, ${h2.failed + h2.non2xx} / ${http1.failed + http1.non2xx} not 2xx` : ''));
+    });
+  }
   await attempt(row, p, 'download', log, async () => {
     row.downloadSingle = await download(p.target, s.largePath, { parallel: 1, maxSeconds: s.downloadMaxS, expectedBytes: s.largeBytes });
     row.downloadParallel = await download(p.target, s.largePath, { parallel: 4, maxSeconds: s.downloadMaxS, expectedBytes: s.largeBytes });

@@ -151,6 +151,19 @@ export function markdown(r: Results): string {
     );
   }
   lines.push('');
+  const h2Rows = r.paths.filter((p) => p.available && p.h2load);
+  if (h2Rows.length > 0) {
+    const { h2: first } = h2Rows[0].h2load!;
+    lines.push(`## HTTP/2 and HTTP/1.1 (h2load, ${first.clients * first.streams} requests in flight, 1 KiB file)`);
+    lines.push('');
+    lines.push(`| path | HTTP/2 req/s (${first.clients} connections × ${first.streams} streams) | HTTP/1.1 req/s (${first.clients * first.streams} connections) | × HTTP/1.1 | mean ms h2 / 1.1 | not 2xx or failed |`);
+    lines.push('| --- | ---: | ---: | ---: | ---: | ---: |');
+    for (const p of h2Rows) {
+      const { h2, http1 } = p.h2load!;
+      lines.push(`| ${p.label} | ${f(h2.requestsPerSec)} | ${f(http1.requestsPerSec)} | ${f(ratio(h2.requestsPerSec, http1.requestsPerSec), 2)} | ${f(h2.meanMs, 2)} / ${f(http1.meanMs, 2)} | ${h2.failed + h2.non2xx} / ${http1.failed + http1.non2xx} |`);
+    }
+    lines.push('');
+  }
   lines.push(`## WAN run (delay relay, ${r.settings.wanDelayMsEachWay} ms each way)`);
   lines.push('');
   lines.push('| link | one 256 MiB download, MB/s | note |');

@@ -4,6 +4,7 @@ import type { ProfileSummary } from './profile.ts';
 import type { IdleResult } from './idle.ts';
 import type { RateResult } from './rate.ts';
 import type { WrkResult } from './wrk.ts';
+import type { H2loadResult } from './h2load.ts';
 
 export type PathId = 'direct' | 'nginx' | 'nginx-tls' | 'haproxy' | 'drawbridge-passthrough' | 'drawbridge-preauth';
 
@@ -33,6 +34,8 @@ export interface PathResult {
   downloadParallel?: DownloadResult;
   idleTls?: IdleResult;
   idleWebSockets?: IdleResult;
+  /** h2load on the same https target: HTTP/2 (several streams per connection) and HTTP/1.1, same clients. */
+  h2load?: { h2: H2loadResult; http1: H2loadResult };
   /** With --profile: where each Node process's CPU went during one extra wrk run. */
   profiles?: Record<string, ProfileSummary>;
   /** Measures that failed on this row, with the error (the rest of the row still counts). */

@@ -270,6 +270,7 @@ async function main(): Promise<void> {
           idleTlsTarget: app,
           wsTarget: ws,
           wsRssPids: edgeAndConnector,
+          h2Target: app,
           gcBeforeRss: true,
           profileTargets: [
             { role: 'edge', pid: () => d.edgePids()[0] },

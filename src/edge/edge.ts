@@ -2,6 +2,7 @@ import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type net from 'node:net';
+import type tls from 'node:tls';
 import { mkdir, readFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
@@ -34,6 +35,7 @@ import { createProxyHandler, type SystemHostHandler, type Authenticate } from '.
 import { createUpgradeHandler } from './proxy/upgrade.ts';
 import type { TrackLongLived } from './cae/continuous-access.ts';
 import { serveEdgeHttp1 } from './proxy/http1.ts';
+import { serveEdgeHttp2 } from './proxy/http2.ts';
 import { respondError } from './proxy/respond-error.ts';
 import { TunnelRegistry } from './tunnel/registry.ts';
 import { ConfigPublisher } from './tunnel/config-publisher.ts';
@@ -202,13 +204,19 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
     requireHostHeader: false, // the request path answers a missing Host with its own code
     noDelay: true,
   };
-  const publicServer = https.createServer({
-    ...serverOptions,
-    SNICallback: (name, cb) => cb(null, certificates.select(name)),
+  const publicTls = {
+    SNICallback: (name: string, cb: (err: Error | null, ctx?: tls.SecureContext) => void) => cb(null, certificates.select(name)),
     ...certificates.defaultCredentials, // what a client without SNI gets (the server ignores a secureContext option)
-    ALPNProtocols: ['http/1.1'],
+    handshakeTimeout: config.limits.handshakeTimeoutMs,
     ...tlsProfileOptions(config.tlsProfile),
-  });
+  };
+  const publicServer = https.createServer({ ...serverOptions, ...publicTls, ALPNProtocols: ['http/1.1'] });
+  // Clients that offer h2 reach an HTTP/2 server of their own (the public port routes by ClientHello); both feed
+  // the same request path with the same limits (proxy/http2.ts).
+  const h2 = serveEdgeHttp2({ tls: publicTls, handler, maxHeaderBytes: config.limits.maxHeaderBytes, maxHeaderCount: config.limits.maxHeaderCount, idleTimeoutMs: config.limits.keepAliveTimeoutMs, logger });
+  closeFailedHandshakes(h2.server);
+  clientLimits.countConnections(h2.server);
+  h2.server.on('tlsClientError', (err) => logger.debug({ err: err.message }, 'client TLS handshake failed'));
   // One more than allowed, so the request path sees (and refuses) a request over the limit; Node drops the rest. (A
   // server property, not a createServer option; the sibling below copies it.)
   publicServer.maxHeadersCount = config.limits.maxHeaderCount + 1;
@@ -254,7 +262,7 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
     logger,
     helloTimeoutMs: config.limits.handshakeTimeoutMs,
     trustedProxies: new AddressRanges(config.listen.trustedProxies),
-    route: (info: ClientHelloInfo) => (info.alpn.includes(TUNNEL_ALPN) ? tunnelServer : info.alpn.includes(RELAY_ALPN) ? relay.server : isAcmeValidation(info.alpn) ? acmeServer : publicServer) as net.Server,
+    route: (info: ClientHelloInfo) => (info.alpn.includes(TUNNEL_ALPN) ? tunnelServer : info.alpn.includes(RELAY_ALPN) ? relay.server : isAcmeValidation(info.alpn) ? acmeServer : info.alpn.includes('h2') ? h2.server : publicServer) as net.Server,
   };
   const port = await listenPublicPort({ ...portOptions, port: config.listen.port });
   const listenedPort = (port.address() as net.AddressInfo).port;
@@ -330,6 +338,8 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
         httpServer?.closeAllConnections();
         publicServer.close();
         publicServer.closeIdleConnections();
+        h2.server.close();
+        h2.closeIdleSessions();
         sibling.closeIdleConnections();
         await admin.close();
         logger.info({ requests: active, upgraded: upgraded.size, deadlineMs }, 'edge draining: finishing in-flight requests');
@@ -347,6 +357,7 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
         relay.close();
         relayPeers.close();
         nodeCredentials.stop();
+        h2.closeAllSessions();
         const tunnels = registry.all();
         for (const t of tunnels) t.drain();
         await Promise.all(tunnels.map((t) => new Promise<void>((resolve) => {

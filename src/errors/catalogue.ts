@@ -53,6 +53,12 @@ export const catalogue = {
     user: 'Your network has too many requests in progress. Wait a few seconds and try again.',
     admin: 'One client address (an IPv6 /64) had limits.maxRequestsPerClient requests in progress at the edge. Raise it if many users share one address (a large NAT); otherwise one client is holding requests open (slow uploads or downloads).',
   },
+  'DB-HTTP-RESET-FLOOD': {
+    status: 429,
+    title: 'Too many cancelled requests',
+    user: 'Your client opened and cancelled requests faster than the service allows, so its connection was closed. Reload the page; if it keeps happening, update or change the client.',
+    admin: 'An HTTP/2 client reset streams faster than the edge allows (rapid reset, CVE-2023-44487): the edge sent GOAWAY (ENHANCE_YOUR_CALM) and closed that connection; other clients are unaffected. The log line names the client address.',
+  },
   'DB-HTTP-TOO-MANY-CONNECTIONS': {
     status: 503,
     title: 'Too many connections from your network',

@@ -4,6 +4,7 @@ import { newCorrelationId } from '../../lib/ids.ts';
 import { clientAddress } from './client-address.ts';
 import { respondError } from '../proxy/respond-error.ts';
 import { abortRequest } from '../proxy/request-abort.ts';
+import { hasRequestBody } from '../proxy/request-headers.ts';
 
 /** RD Gateway's channels are request bodies that live for hours and send sporadically (the connector's LONG_LIVED_METHODS). */
 const LONG_LIVED_METHODS = new Set(['RDG_IN_DATA', 'RDG_OUT_DATA']);
@@ -33,7 +34,7 @@ export function setBodyIdleTimeout(req: IncomingMessage, timeoutMs: number, logg
 export function limitBodyIdle(req: IncomingMessage, res: ServerResponse, method: string): void {
   const policy = policies.get(req);
   if (!policy || LONG_LIVED_METHODS.has(method) || req.complete) return;
-  if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined) return;
+  if (!hasRequestBody(req)) return;
   const timer = setTimeout(check, policy.timeoutMs);
   const onData = (): void => { timer.refresh(); };
   // A 'data' listener added before the proxy reads the body would start the flow and lose the first chunks.

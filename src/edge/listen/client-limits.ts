@@ -68,6 +68,9 @@ export class ClientLimits {
   admit(req: IncomingMessage, res: ServerResponse): boolean {
     const key = clientKey(clientAddress(req.socket));
     if (this.#excess.has(`${req.socket.remoteAddress}|${req.socket.remotePort}`)) {
+      // HTTP/2: the answer, then GOAWAY for the whole session (the HTTP/1.1 connection closes after its answer).
+      const session = req.httpVersionMajor === 2 ? (req as IncomingMessage & { stream?: { session?: { close(): void } } }).stream?.session : undefined;
+      if (session) res.once('finish', () => session.close());
       this.#refuse(res, 'DB-HTTP-TOO-MANY-CONNECTIONS', true);
       return false;
     }

@@ -45,9 +45,13 @@ export function buildStreamHeaders({ req, app, method, correlationId, identity, 
   return headers;
 }
 
-/** True when the request carries a body (HTTP/1.1 framing rules: Transfer-Encoding or a non-zero Content-Length). */
+/**
+ * True when the request carries a body (HTTP/1.1 framing rules: Transfer-Encoding or a non-zero Content-Length;
+ * HTTP/2: a non-zero Content-Length, or none and the HEADERS frame did not end the stream).
+ */
 export function hasRequestBody(req: IncomingMessage): boolean {
   if (req.headers['transfer-encoding'] !== undefined) return true;
   const length = req.headers['content-length'];
+  if (length === undefined && req.httpVersionMajor === 2) return !(req as IncomingMessage & { stream: { endAfterHeaders: boolean } }).stream.endAfterHeaders;
   return length !== undefined && length !== '0';
 }
