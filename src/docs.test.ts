@@ -8,7 +8,7 @@ import { IDEMPOTENT_ATTEMPTS, MAX_ATTEMPTS, WAIT_FOR_TUNNEL_MS } from './edge/pr
 import { MAX_RESUMES, MIN_RESUMABLE_BYTES } from './edge/proxy/resume.ts';
 import { FAILURE_COOLDOWN_MS, FAILURE_WINDOW_MS, FAILURES_TO_EJECT, SILENT_INTERVALS_TO_CLOSE, SILENT_INTERVALS_TO_EJECT, STATUS_INTERVAL_MS } from './edge/tunnel/health.ts';
 import { HEARTBEAT_MS, HEARTBEAT_TTL_MS } from './edge/cluster/registry.ts';
-import { BACKEND_CONNECTIONS, CLIENT_SHARE, CONTENDED } from './connector/forward/backend-pool.ts';
+import { BACKEND_CONNECTIONS, CLIENT_QUEUE, CLIENT_SHARE, CONTENDED } from './connector/forward/backend-pool.ts';
 import { BACKEND_TIMEOUT } from './store/validate.ts';
 import { DEFAULT_DRAIN_SECONDS, DEFAULT_TUNNELS } from './cli/connector.ts';
 import { EDGE_DRAIN_SECONDS } from './cli/edge.ts';
@@ -44,6 +44,7 @@ const FIGURES: Record<string, { value: number; unit: Unit }> = {
   BACKEND_CONNECTIONS: { value: BACKEND_CONNECTIONS, unit: 'count' },
   CLIENT_SHARE: { value: CLIENT_SHARE, unit: 'count' },
   CONTENDED: { value: CONTENDED, unit: 'count' },
+  CLIENT_QUEUE: { value: CLIENT_QUEUE, unit: 'count' },
   BACKEND_TIMEOUT_DEFAULT: { value: BACKEND_TIMEOUT.default, unit: 's' },
   BACKEND_TIMEOUT_LONG: { value: BACKEND_TIMEOUT.long, unit: 's' },
   DEFAULT_TUNNELS: { value: DEFAULT_TUNNELS, unit: 'count' },

@@ -253,7 +253,7 @@ export const catalogue = {
     status: 429,
     title: 'Too many requests to this application from your network',
     user: 'Your network already has many requests in progress to this application. Wait a few seconds and try again.',
-    admin: 'The connector lets one client address (an IPv6 /64) hold a quarter of an app backend\'s connections (64 of 256 per connector), more only while the pool is lightly used and never over half, so slow uploads or downloads from one client cannot take the app from everyone else. The connector log names the app and client.',
+    admin: 'The connector lets one client address (an IPv6 /64) hold a quarter of an app backend\'s connections (64 of 256 per connector), more only while the pool is lightly used and never over half; beyond that its requests wait for its own slots (up to 128 waiting), so slow uploads or downloads from one client cannot take the app from everyone else. The connector log names the app and client.',
   },
   // --- admin API and configuration ---
   'DB-ADMIN-UNAUTHORIZED': {

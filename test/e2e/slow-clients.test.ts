@@ -9,7 +9,7 @@ import type { ChildProcess } from 'node:child_process';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { request } from 'undici';
 import { startChild, stopChild } from '../../src/cli/child.ts';
-import { CONTENDED } from '../../src/connector/forward/backend-pool.ts';
+import { CLIENT_QUEUE, CONTENDED } from '../../src/connector/forward/backend-pool.ts';
 import { startLoggingBackend, type LoggingBackend } from '../fixtures/logging-backend.ts';
 import { startDevStack, url, logsOf, type DevStack } from '../helpers/dev-stack.ts';
 import { waitUntil } from '../helpers/load.ts';
@@ -29,8 +29,8 @@ const LIMITS = {
   keepAliveTimeoutMs: 1_000,
   handshakeTimeoutMs: 3_000,
   bodyIdleTimeoutMs: 5_000,
-  maxConnectionsPerClient: 400,
-  maxRequestsPerClient: 300,
+  maxConnectionsPerClient: 650,
+  maxRequestsPerClient: 600,
 };
 
 /**
@@ -190,14 +190,15 @@ describe('slow clients: header, idle and body timeouts, per-client limits', { ti
   });
 
   it('slow uploads from one client address cannot starve another: the edge and the connectors bound each client', async () => {
-    // 600 POSTs trickling one byte a second from 127.0.0.2: more than both connectors' backend pools (2 × 256).
-    const slow = await openMany(600, '127.0.0.2');
+    // 700 POSTs trickling one byte a second from 127.0.0.2: past the edge's limits (650 connections, 600 requests) and
+    // past what both connectors let one client hold and queue (2 × (CONTENDED + CLIENT_QUEUE) = 512).
+    const slow = await openMany(700, '127.0.0.2');
     for (const c of slow) c.write(`POST /echo HTTP/1.1\r\nhost: ${sampleHost}\r\ncontent-length: 1000000\r\n\r\nx`);
     const drip = setInterval(() => { for (const c of slow) if (!c.closed && c.text === '') c.write('x'); }, 1_000);
     const pending = (): number => slow.filter((c) => c.text === '' && !c.closed).length;
     try {
-      // Each connector lets one client hold at most CONTENDED backend connections; everything beyond is answered.
-      await waitFor(() => pending() <= 2 * CONTENDED, 60_000, () => `client 127.0.0.2 held to its share (${pending()} requests still in progress)`);
+      // Each connector lets one client hold at most CONTENDED backend connections and queue CLIENT_QUEUE more; everything beyond is answered.
+      await waitFor(() => pending() <= 2 * (CONTENDED + CLIENT_QUEUE), 60_000, () => `client 127.0.0.2 held to its share (${pending()} requests still in progress)`);
       for (let i = 0; i < 10; i++) assert.equal(await get(url(stack, 'sample', '/')), '200', 'the other client is served');
       const echo = await request(url(stack, 'sample', '/echo'), { dispatcher: stack.agent, method: 'POST', body: 'hello', headersTimeout: 15_000 });
       assert.equal(echo.statusCode, 200, `a POST from the other client: ${String(echo.headers['x-drawbridge-error'])}`);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BackendPools, CLIENT_SHARE, CONTENDED } from './backend-pool.ts';
+import { BackendPools, CLIENT_QUEUE, CLIENT_SHARE, CONTENDED } from './backend-pool.ts';
 import type { ConnectorAppConfig } from '../../tunnel/protocol.ts';
 
 const app = (id: string): ConnectorAppConfig => ({ id, name: id, internalUrl: 'http://127.0.0.1:9/', backendTimeout: 85, tlsVerify: true, backendCa: null });
@@ -36,6 +36,33 @@ test('under contention a client holds at most its share; released slots are free
     assert.equal(pools.claim(app('a'), '203.0.113.7'), null);
     for (const r of others) r!();
     assert.notEqual(pools.claim(app('a'), '203.0.113.7'), null, 'no longer contended: it may borrow again');
+  } finally {
+    await pools.close();
+  }
+});
+
+test('over its share a request waits for one of its client\'s own slots, in order; too many waiting are refused', async () => {
+  const pools = new BackendPools();
+  try {
+    const a = app('a');
+    const held = claimN(pools, a, '203.0.113.7', CONTENDED);
+    assert.equal(pools.claim(a, '203.0.113.7'), null);
+    const gone = new AbortController();
+    const first = pools.wait(a, '203.0.113.7', gone.signal);
+    const second = pools.wait(a, '203.0.113.7', gone.signal);
+    let started = 0;
+    void first.then((r) => { if (r) started++; });
+    void second.then((r) => { if (r) started++; });
+    await new Promise((r) => setImmediate(r));
+    assert.equal(started, 0, 'no slot free yet');
+    held[0]!();
+    await new Promise((r) => setImmediate(r));
+    assert.equal(started, 1, 'one slot freed, the oldest waiter starts');
+    assert.notEqual(await first, null);
+    const full = await Promise.all(Array.from({ length: CLIENT_QUEUE }, () => pools.wait(a, '203.0.113.7', gone.signal)).slice(-1));
+    assert.equal(full[0], null, 'the queue holds CLIENT_QUEUE waiting requests of one client');
+    gone.abort();
+    assert.equal(await second, null, 'a waiter whose stream closed gives up');
   } finally {
     await pools.close();
   }

@@ -109,14 +109,24 @@ export function createForwarder(deps: ForwarderDeps): (stream: ServerHttp2Stream
   };
 
   function send(stream: ServerHttp2Stream, app: ConnectorAppConfig, method: string, path: string, headers: Record<string, unknown>, correlationId: string, sso?: SsoCheck): void {
-    const timeoutMs = app.backendTimeout * 1000;
     // One client holds at most its share of the backend's connections (backend-pool.ts); the edge set the address.
     const client = clientKey(String(headers['x-forwarded-for'] ?? '').split(',').pop()?.trim());
     const release = pools.claim(app, client);
-    if (!release) {
-      logger.info({ correlationId, appId: app.id, client, code: 'DB-BACKEND-CLIENT-SHARE' }, 'client holds its share of the backend: refused');
-      return refuse(stream, 'DB-BACKEND-CLIENT-SHARE');
-    }
+    if (release) return sendWithSlot(stream, app, method, path, headers, correlationId, release, sso);
+    // Over its share: wait for one of its own slots (in order), or be refused when too many already wait.
+    const gone = new AbortController();
+    stream.once('close', () => gone.abort());
+    void pools.wait(app, client, gone.signal).then((slot) => {
+      if (slot && !stream.destroyed) return sendWithSlot(stream, app, method, path, headers, correlationId, slot, sso);
+      slot?.();
+      if (stream.destroyed) return;
+      logger.info({ correlationId, appId: app.id, client, code: 'DB-BACKEND-CLIENT-SHARE' }, 'client holds its share of the backend and has too many requests waiting: refused');
+      refuse(stream, 'DB-BACKEND-CLIENT-SHARE');
+    });
+  }
+
+  function sendWithSlot(stream: ServerHttp2Stream, app: ConnectorAppConfig, method: string, path: string, headers: Record<string, unknown>, correlationId: string, release: () => void, sso?: SsoCheck): void {
+    const timeoutMs = app.backendTimeout * 1000;
     let retrying = false;
     const abort = new AbortController();
     stream.once('close', () => { if (!stream.writableFinished) abort.abort(); });
