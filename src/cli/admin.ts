@@ -988,7 +988,9 @@ export async function runAdmin(argv: string[], io: AdminIo = defaultIo): Promise
       return 1;
     }
     if (err instanceof DrawbridgeError) {
-      io.err(`error ${err.code}: ${err.message.replace(/: \n/, ':\n')}\n  ${catalogue[err.code].user}\n`);
+      const spec = catalogue[err.code];
+      if (flags.json) io.err(`${JSON.stringify({ error: { code: err.code, title: spec.title, message: spec.user, detail: err.detail?.trim() } }, null, 2)}\n`);
+      else io.err(`error ${err.code}: ${err.message.replace(/: \n/, ':\n')}\n  ${spec.user}\n`);
       return 1;
     }
     if (err instanceof AdminUnreachableError) {
