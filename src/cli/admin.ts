@@ -7,6 +7,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AdminApiError, AdminClient, AdminUnreachableError, seg } from './admin-client.ts';
+import { catalogue } from '../errors/catalogue.ts';
+import { DrawbridgeError } from '../errors/drawbridge-error.ts';
+import { applyAction, exportAction } from './apply/command.ts';
 import { renderGroupHealth, type GroupHealthView } from './group-health-view.ts';
 import { REPORT_NAMES, REPORTS, reportCsv, type ReportName, type ReportRow } from '../edge/admin/reports.ts';
 
@@ -67,7 +70,9 @@ const OPTIONS = {
   cidrs: { type: 'string' },
   countries: { type: 'string' },
   state: { type: 'string' },
-  file: { type: 'string' },
+  file: { type: 'string', short: 'f' },
+  prune: { type: 'boolean' },
+  'dry-run': { type: 'boolean' },
   users: { type: 'string' },
   groups: { type: 'string' },
   'exclude-users': { type: 'string' },
@@ -98,7 +103,7 @@ type Flags = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositio
 /** A usage mistake: printed with the command's usage, exit 2. */
 class UsageError extends Error {}
 
-interface Run {
+export interface Run {
   api: AdminClient;
   flags: Flags;
   args: string[];
@@ -106,7 +111,7 @@ interface Run {
   print(text: string): void;
 }
 
-interface Action {
+export interface Action {
   usage: string;
   summary: string;
   flags?: [string, string][];
@@ -822,6 +827,16 @@ const resources: Record<string, Resource> = {
       },
     },
   },
+  apply: {
+    summary: 'Make a tenant match a tenant file (YAML): prints the plan, then applies it (docs/declarative.md)',
+    defaultAction: 'run',
+    actions: { run: applyAction(UsageError) },
+  },
+  export: {
+    summary: 'Write a tenant as a tenant file (YAML) for apply',
+    defaultAction: 'run',
+    actions: { run: exportAction(UsageError) },
+  },
   edges: {
     summary: 'Edge nodes: the cloud-side processes serving users and holding connector tunnels',
     defaultAction: 'list',
@@ -970,6 +985,12 @@ export async function runAdmin(argv: string[], io: AdminIo = defaultIo): Promise
       else {
         io.err(`error ${e.code}: ${e.title}${e.detail ? `\n  ${e.detail}` : ''}\n  ${e.message}\n${e.correlationId ? `  correlation id: ${e.correlationId}\n` : ''}`);
       }
+      return 1;
+    }
+    if (err instanceof DrawbridgeError) {
+      const spec = catalogue[err.code];
+      if (flags.json) io.err(`${JSON.stringify({ error: { code: err.code, title: spec.title, message: spec.user, detail: err.detail?.trim() } }, null, 2)}\n`);
+      else io.err(`error ${err.code}: ${err.message.replace(/: \n/, ':\n')}\n  ${spec.user}\n`);
       return 1;
     }
     if (err instanceof AdminUnreachableError) {

@@ -280,6 +280,12 @@ export const catalogue = {
     user: 'Fix the fields named in the message.',
     admin: 'The admin API validates every field against the schema in /api/v1/openapi.json.',
   },
+  'DB-ADMIN-FILE-INVALID': {
+    status: 400,
+    title: 'The tenant file is not valid',
+    user: 'Fix the lines and fields listed under the message, then run drawbridge admin apply again. Nothing was changed.',
+    admin: 'drawbridge admin apply checks the whole tenant file before it changes anything: YAML syntax, known sections and fields, value types, names used once, and that every name it refers to (users by UPN, groups, apps, connector groups, named locations) is in the file or already in the tenant and not pruned (docs/declarative.md).',
+  },
   'DB-ADMIN-BODY-TOO-LARGE': {
     status: 413,
     title: 'The request body is too large',
