@@ -34,6 +34,8 @@ export interface DevEdge {
   pid: number;
   /** Reaches this node directly (not through haproxy). */
   url: string;
+  /** Its configuration: `drawbridge edge --config <this> --workers 1` starts it again on the same port. */
+  config?: string;
 }
 
 export interface DevEdges {
@@ -95,7 +97,8 @@ async function startCluster(o: DevEdgesOptions): Promise<DevEdges> {
     await mkdir(path.join(o.stateDir, id), { recursive: true, mode: 0o700 });
     await writeFile(configFile, toYaml({
       stateDir: path.join(o.stateDir, id), domain: o.domain, publicPort: port,
-      listen: { host: '127.0.0.1', port: 0, trustedProxies: [`${HAPROXY_SOURCE}/32`, ...o.trustedProxies] },
+      // A port of its own chosen now, so a node restarted with this file comes back where haproxy looks for it.
+      listen: { host: '127.0.0.1', port: await freePort(), trustedProxies: [`${HAPROXY_SOURCE}/32`, ...o.trustedProxies] },
       tls: [{ certFile: o.certs.certPath, keyFile: o.certs.keyPath }],
       admin: { host: '127.0.0.1', port: adminPort, token: adminToken },
       store: { kind: 'postgres', url: storeUrl },
@@ -105,10 +108,11 @@ async function startCluster(o: DevEdgesOptions): Promise<DevEdges> {
     const child = (await o.supervisor.start<{ publicPort: number; adminPort: number }>({
       name: `edge node ${i}`, kind: 'edge', args: ['edge', '--config', configFile, '--workers', '1'], logFile: path.join(o.logs, `${id}.log`), policy: 'never',
     })).current;
-    return { id, pid: child.process.pid ?? 0, url: `https://${o.domain}:${child.ready.publicPort}`, publicPort: child.ready.publicPort, adminPort: child.ready.adminPort };
+    return { id, pid: child.process.pid ?? 0, url: `https://${o.domain}:${child.ready.publicPort}`, config: configFile, publicPort: child.ready.publicPort, adminPort: child.ready.adminPort };
   };
   // The first node runs the migrations; the others start together once it is up.
-  const first = await startNode(1, o.adminPort);
+  // The admin port of the first node is fixed now too: dev.json's adminUrl stays right when that node restarts.
+  const first = await startNode(1, o.adminPort === 0 ? await freePort() : o.adminPort);
   const rest = await Promise.all(Array.from({ length: o.count - 1 }, (_, k) => startNode(k + 2, 0)));
   const nodes = [first, ...rest];
 
@@ -124,7 +128,7 @@ async function startCluster(o: DevEdgesOptions): Promise<DevEdges> {
     () => `haproxy did not see every node healthy:\n${haproxy.output()}`);
   return {
     publicPort: port, httpPort: null, adminPort: first.adminPort, adminToken,
-    edges: nodes.map(({ id, pid, url }) => ({ id, pid, url })),
+    edges: nodes.map(({ id, pid, url, config }) => ({ id, pid, url, config })),
     store: { kind: 'postgres', url: storeUrl },
     stop: () => haproxy.stop(),
   };

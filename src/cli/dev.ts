@@ -44,7 +44,7 @@ Options:
 
 dev.json: { edgeUrl, httpUrl, adminUrl, adminToken, caCertPath, apps: [{ name, externalUrl, preAuth }],
             connectors: [{ id, pid, group, metricsUrl }], sampleApps: [{ name, pid, internalUrl }],
-            users: [{ username, password, totpSecret?, note }], edgePid, edges: [{ id, pid, url }], tenant }
+            users: [{ username, password, totpSecret?, note }], edgePid, edges: [{ id, pid, url, config? }], tenant }
           (rewritten when a child restarts; an edge's url reaches that node directly, not through haproxy)
 `;
 

@@ -19,8 +19,9 @@ export interface DevJson {
   connectors: { id: string; pid: number; group: string; metricsUrl: string }[];
   edgePid: number;
   /** Every edge node (one unless dev ran with --edges N); url reaches that node directly. */
-  edges: { id: string; pid: number; url: string }[];
+  edges: { id: string; pid: number; url: string; config?: string }[];
   users: { username: string; password: string; totpSecret?: string; note: string }[];
+  sampleApps: { name: string; pid: number; internalUrl: string }[];
   tenant: string;
 }
 

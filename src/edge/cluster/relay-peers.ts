@@ -104,6 +104,10 @@ export class RelayPeers implements PeerSource {
     return best;
   }
 
+  forget(peerNodeId: string, groupId: string): void {
+    this.#peers.get(peerNodeId)?.groups.delete(groupId);
+  }
+
   /** Peers and the groups they serve, for logs and tests. */
   peers(): { id: string; advertise: string; groups: string[]; connected: boolean }[] {
     return [...this.#peers.values()].map((p) => ({ id: p.id, advertise: p.advertise, groups: [...p.groups].sort(), connected: p.tunnel?.usable ?? false }));

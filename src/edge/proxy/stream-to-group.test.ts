@@ -201,7 +201,8 @@ function relayTo(registry: TunnelRegistry, peerNodeId: string): ReturnType<typeo
     id: `rel_${peerNodeId}`, connectorId: `relay:${peerNodeId}`, tenantId: '', certSerial: '', groupId: '', session: peer.tunnel.session,
     address: null, version: null, hostname: null, relay: { peerNodeId, fromNodeId: 'node-a' },
   });
-  registry.usePeers({ pick: (groupId) => (groupId === 'g' && relayed.usable ? relayed : undefined) });
+  let holds = true;
+  registry.usePeers({ pick: (groupId) => (groupId === 'g' && holds && relayed.usable ? relayed : undefined), forget: () => { holds = false; } });
   return { tunnel: relayed, session: peer.session };
 }
 
@@ -255,4 +256,19 @@ test('local tunnels that may come back are waited for; when none does, a healthy
   assert.deepEqual(outcome.opened, ['relay:node-b']);
   assert.equal(peer.session.streams.length, 1);
   assert.equal(a.session.streams.length, 0);
+});
+
+test('a peer that answers it holds no tunnel of the group after all is passed over: the request goes elsewhere', async () => {
+  const registry = new TunnelRegistry();
+  const peer = relayTo(registry, 'node-b');
+  const outcome = run(registry, { idempotent: false });
+  assert.equal(peer.session.streams.length, 1);
+  // The stale peer refuses; meanwhile a local tunnel of the group comes up: the (non-idempotent) request takes it.
+  const local = fakeTunnel('a', 'g');
+  registry.add(local.tunnel);
+  last(peer).answer({ ':status': 502, 'x-drawbridge-error': 'DB-TUNNEL-NO-CONNECTOR' });
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(local.session.streams.length, 1, 'retried on the local tunnel: nothing had reached a backend');
+  last(local).answer({ ':status': 200 });
+  assert.deepEqual(outcome.responses.map((r) => [r.connectorId, r.retried]), [['a', 'refused']]);
 });

@@ -84,9 +84,10 @@ export function streamToGroup(registry: TunnelRegistry, request: GroupStreamRequ
     if (tunnel) return open(tunnel);
     if (!registry.mayRecover(groupId, appId)) {
       const peer = relay();
-      return peer ? open(peer) : noTunnel();
+      if (peer) return open(peer);
+      if (request.localOnly || !registry.mayRecover(groupId, appId, true)) return noTunnel();
     }
-    registry.waitForTunnel(groupId, appId, WAIT_FOR_TUNNEL_MS, tried).then((found) => {
+    registry.waitForTunnel(groupId, appId, WAIT_FOR_TUNNEL_MS, tried, !request.localOnly).then((found) => {
       if (!request.wanted()) return;
       // A healthy peer node beats a local tunnel that was ejected.
       const last = found ?? relay() ?? registry.pickEjected(groupId, appId);
@@ -138,6 +139,12 @@ export function streamToGroup(registry: TunnelRegistry, request: GroupStreamRequ
         // The connector applied a config without this app (the app or the connector just moved) before the edge saw
         // its acknowledgement. Nothing reached a backend: another connector that has the app takes it.
         tunnel.forgetApp(appId, configAtPick);
+        return giveUp('refused');
+      }
+      if (tunnel.relay && headers[ERROR_HEADER] === 'DB-TUNNEL-NO-CONNECTOR') {
+        // The peer holds no tunnel of the group after all (its presence was a heartbeat old): nothing reached a
+        // backend, so another candidate takes it.
+        registry.forgetRelay(tunnel, groupId);
         return giveUp('refused');
       }
       settled = true;

@@ -11,6 +11,11 @@ export { Tunnel, type TunnelLiveStatus, type StreamHealth } from './tunnel.ts';
 export interface PeerSource {
   /** A relay to the least busy peer node holding usable tunnels of the group; peers in `avoid` only if nothing else. */
   pick(groupId: string, avoid?: ReadonlySet<string>): Tunnel | undefined;
+  /**
+   * The peer answered that it holds no tunnel of the group after all (its heartbeat, up to a second old, predates a
+   * move): passed over for the group until its next heartbeat says otherwise.
+   */
+  forget(peerNodeId: string, groupId: string): void;
 }
 
 /** What the tunnel registry knows about one connector right now (zero tunnels when it is not connected). */
@@ -141,8 +146,10 @@ export class TunnelRegistry {
    * For a request that found no tunnel: true when one may become usable soon — a tunnel of the group that is up but
    * has not acknowledged the config with this app yet (the app or connector just moved), or is ejected but alive.
    */
-  mayRecover(groupId: string, appId: string): boolean {
-    return (this.#byGroup.get(groupId) ?? []).some((t) => !t.draining && t.open && (!t.knows(appId) || t.ejected));
+  mayRecover(groupId: string, appId: string, withPeers = false): boolean {
+    if ((this.#byGroup.get(groupId) ?? []).some((t) => !t.draining && t.open && (!t.knows(appId) || t.ejected))) return true;
+    // In a cluster, tunnels move between nodes (a restart, a drain): a peer's heartbeat may show the group any moment.
+    return withPeers && this.#peers !== null;
   }
 
   /**
@@ -161,13 +168,18 @@ export class TunnelRegistry {
   }
 
   /** Waits up to `timeoutMs` for `pick` to find a tunnel (polling; only used on the rare path with none). */
-  async waitForTunnel(groupId: string, appId: string, timeoutMs: number, avoid?: ReadonlySet<string>): Promise<Tunnel | undefined> {
+  async waitForTunnel(groupId: string, appId: string, timeoutMs: number, avoid?: ReadonlySet<string>, withPeers = false): Promise<Tunnel | undefined> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const t = this.pick(groupId, appId, avoid);
-      if (t || Date.now() >= deadline || !this.mayRecover(groupId, appId)) return t;
+      const t = this.pick(groupId, appId, avoid) ?? (withPeers ? this.pickRelay(groupId, avoid) : undefined);
+      if (t || Date.now() >= deadline || !this.mayRecover(groupId, appId, withPeers)) return t;
       await new Promise((r) => setTimeout(r, 25));
     }
+  }
+
+  /** A peer refused a relayed stream for want of a tunnel of the group (PeerSource.forget). */
+  forgetRelay(tunnel: Tunnel, groupId: string): void {
+    if (tunnel.relay) this.#peers?.forget(tunnel.relay.peerNodeId, groupId);
   }
 
   tunnelsOfGroup(groupId: string): readonly Tunnel[] {
