@@ -247,4 +247,66 @@ describe('admin roles and tokens', () => {
     assert.equal(created?.actor, 'bootstrap');
     assert.equal(created?.detail.administrator, 'dana@contoso');
   });
+  it('drawbridge admin tokens: create with a role, tenant and expiry; the token works and is refused on writes; list; revoke', async () => {
+    const made = await cli(BOOTSTRAP, 'tokens', 'create', '--role', 'security-reader', '--tenant', 'contoso', '--expires', '30d', '--administrator', 'erin@contoso', '--json');
+    assert.equal(made.code, 0, made.err);
+    const created = JSON.parse(made.out) as { token: string; id: string; expiresAt: string; createdAt: string; role: string };
+    assert.equal(created.role, 'security-reader');
+    assert.ok(Math.abs(Date.parse(created.expiresAt) - Date.parse(created.createdAt) - 30 * 86_400_000) < 60_000);
+    const human = await cli(BOOTSTRAP, 'tokens', 'create', '--role', 'app-admin', '--tenant', 'contoso', '--apps', 'hr');
+    assert.match(human.out, /^dba_atk_[0-9a-f]{16}\.\S+\n\nThis token is shown once\. Role app-admin in tenant contoso/);
+
+    const read = await cli(created.token, 'audit', '--tenant', 'contoso');
+    assert.equal(read.code, 0, read.err);
+    const write = await cli(created.token, 'groups', 'create', 'nope', '--tenant', 'contoso');
+    assert.equal(write.code, 1);
+    assert.match(write.err, /error DB-ADMIN-FORBIDDEN: Your admin role does not allow this\n  role security-reader may not groups\.write/);
+    assert.match((await cli(created.token, 'tokens', 'create', '--role', 'tenant-admin', '--tenant', 'contoso')).err, /DB-ADMIN-FORBIDDEN/);
+
+    const listed = await cli(BOOTSTRAP, 'tokens', 'list', '--tenant', 'contoso');
+    assert.match(listed.out, new RegExp(`${created.id}\\s+erin@contoso\\s+security-reader\\s+${h.tenant.id}\\s+-\\s+valid`));
+    assert.match((await cli(BOOTSTRAP, 'tokens', 'list')).out, /ADMINISTRATOR/);
+    const revoked = await cli(BOOTSTRAP, 'tokens', 'revoke', created.id, '--tenant', 'contoso');
+    assert.equal(revoked.code, 0, revoked.err);
+    assert.match((await cli(BOOTSTRAP, 'tokens', 'list', '--tenant', 'contoso')).out, new RegExp(`${created.id}.*revoked`));
+    const refused = await cli(created.token, 'audit', '--tenant', 'contoso');
+    assert.equal(refused.code, 1);
+    assert.match(refused.err, /DB-ADMIN-TOKEN-EXPIRED[\s\S]*revoked/);
+  });
+
+  it('the CLI covers the directory: users, user groups, licences, assignments, sign-in log, identity settings', async () => {
+    const ok = async (...argv: string[]) => {
+      const res = await cli(BOOTSTRAP, ...argv, '--tenant', 'contoso');
+      assert.equal(res.code, 0, `${argv.join(' ')}: ${res.err}`);
+      return res.out;
+    };
+    assert.match(await ok('users', 'create', 'frank@contoso.example', '--display-name', 'Frank', '--password', 'correct horse battery'), /Created frank@contoso\.example \(usr_/);
+    assert.match(await ok('users', 'update', 'frank@contoso.example', '--email', 'frank@example.com'), /Updated frank@contoso\.example/);
+    assert.match(await ok('users', 'reset-password', 'frank@contoso.example'), /New password of frank@contoso\.example: \S{8,}/);
+    assert.match(await ok('users', 'unlock', 'frank@contoso.example'), /Unlocked/);
+    assert.match(await ok('users', 'reset-mfa', 'frank@contoso.example'), /Reset the MFA methods/);
+    assert.match(await ok('user-groups', 'create', 'Finance', '--description', 'money'), /Created user group Finance \(ugr_/);
+    await ok('user-groups', 'add-member', 'Finance', 'frank@contoso.example');
+    assert.match(await ok('user-groups', 'members', 'Finance'), /frank@contoso\.example/);
+    assert.match(await ok('user-groups', 'list'), /Finance\s+ugr_\S+\s+money/);
+    assert.match(await ok('licences', 'set-seats', 'premium', '--seats', '5'), /premium: 5 seat/);
+    await ok('licences', 'assign', 'premium', 'group', 'Finance');
+    assert.match(await ok('licences', 'list'), /premium\s+5\s+\d+[\s\S]*premium\s+group\s+ugr_/);
+    await ok('assignments', 'add', 'wiki', 'group', 'Finance');
+    await ok('assignments', 'add', 'wiki', 'user', 'frank@contoso.example');
+    assert.match(await ok('assignments', 'list', 'wiki'), /group\s+ugr_[\s\S]*user\s+usr_/);
+    await ok('assignments', 'remove', 'wiki', 'user', 'frank@contoso.example');
+    assert.doesNotMatch(await ok('assignments', 'list', 'wiki'), /user\s+usr_/);
+    await ok('licences', 'unassign', 'premium', 'group', 'Finance');
+    await ok('user-groups', 'remove-member', 'Finance', 'frank@contoso.example');
+    assert.match(await ok('signin-log'), /^TIME\s+USER\s+APP\s+RESULT/);
+    assert.match(await ok('signin-log', 'list', '--app', 'hr', '--result', 'failure'), /^TIME/);
+    assert.match(await ok('signin-log', 'export'), /^time,event,result,code/);
+    assert.ok(Array.isArray(JSON.parse(await ok('signin-log', 'export', '--format', 'json')).items));
+    assert.match(await ok('identity-settings', 'show'), /requireMfa/);
+    await ok('users', 'delete', 'frank@contoso.example');
+    await ok('user-groups', 'delete', 'Finance');
+    const audit = await ok('audit', '--action', 'user.');
+    assert.match(audit, /bootstrap\s+user\.deleted/);
+  });
 });
