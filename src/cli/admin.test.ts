@@ -69,7 +69,7 @@ describe('drawbridge admin', () => {
     const created = JSON.parse(token.out) as { token: string; expiresAt: string; createdAt: string };
     assert.match(created.token, /^dbe_/);
     assert.equal(Date.parse(created.expiresAt) - Date.parse(created.createdAt), 2 * 3600_000);
-    assert.match((await run('tokens', 'list', '-t', 'contoso')).out, /default\s+valid/);
+    assert.match((await run('enrollment-tokens', 'list', '-t', 'contoso')).out, /default\s+valid/);
 
     const app = await run('apps', 'create', 'hr', '-t', 'contoso', '--internal-url', 'http://hr.corp.local/', '--group', 'default', '--backend-timeout', 'long');
     assert.equal(app.code, 0, app.err);

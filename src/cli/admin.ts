@@ -4,6 +4,7 @@
  * (1: the API refused or could not be reached, 2: usage).
  */
 import { readFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AdminApiError, AdminClient, AdminUnreachableError, seg } from './admin-client.ts';
@@ -12,6 +13,8 @@ import { DrawbridgeError } from '../errors/drawbridge-error.ts';
 import { applyAction, exportAction } from './apply/command.ts';
 import { renderGroupHealth, type GroupHealthView } from './group-health-view.ts';
 import { REPORT_NAMES, REPORTS, reportCsv, type ReportName, type ReportRow } from '../edge/admin/reports.ts';
+import { toCsv } from '../edge/admin/signin-log-routes.ts';
+import type { SigninLogEntry } from '../store/directory-types.ts';
 
 export const DEFAULT_ADMIN_URL = 'http://127.0.0.1:8444';
 
@@ -96,6 +99,17 @@ const OPTIONS = {
   time: { type: 'string' },
   cert: { type: 'string' },
   key: { type: 'string' },
+  // administrators and the directory
+  role: { type: 'string' },
+  administrator: { type: 'string' },
+  expires: { type: 'string' },
+  email: { type: 'string' },
+  password: { type: 'string' },
+  seats: { type: 'string' },
+  description: { type: 'string' },
+  result: { type: 'string' },
+  code: { type: 'string' },
+  event: { type: 'string' },
 } as const;
 
 type Flags = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>>['values'];
@@ -382,6 +396,359 @@ const POLICY_FLAGS: [string, string][] = [
   ['--file F', 'a JSON policy body (flags override its fields); time windows go here'],
 ];
 
+
+// --- administrators' tokens ---
+
+/** `drawbridge admin tokens`: administrators' API tokens (an enrollment token when --group is given, as before). */
+const ADMIN_TOKENS: Resource = {
+  summary: 'Admin API tokens: per administrator, with a role, a tenant scope (one or all) and an expiry',
+  actions: {
+    create: {
+      usage: 'tokens create --role R [--tenant T] [--administrator NAME] [--apps A,B] [--expires 30d]',
+      summary: 'Create an admin API token (shown once); without --tenant it acts in every tenant. With --group G instead of --role: a connector enrollment token (enrollment-tokens create)',
+      flags: [
+        ['--role R', 'global-admin, tenant-admin, app-admin, security-reader or connector-operator'],
+        ['--tenant T', 'the one tenant it acts in (required except for global-admin and all-tenant readers/operators)'],
+        ['--administrator NAME', 'whose token it is: the audit log\'s actor (default: your login name)'],
+        ['--apps A,B', 'app-admin: the apps (names or ids) it administers'],
+        ['--expires D', 'lifetime: 1h, 30d (default), up to 366d'],
+      ],
+      async run(r) {
+        if (!r.flags.role && r.flags.group) return resources['enrollment-tokens'].actions.create.run(r);
+        const role = need(r, 'role', 'the administrator\'s role');
+        const body = {
+          administrator: r.flags.administrator ?? loginName(),
+          role,
+          ...(r.flags.apps ? { apps: list(r.flags.apps) } : {}),
+          ...(r.flags.expires ? { expiresInSeconds: parseDuration(r.flags.expires, 'expires') } : {}),
+        };
+        const path = r.flags.tenant ? `${tenantPath(r)}/admin-tokens` : '/admin-tokens';
+        const res = await r.api.request<Obj & { token: string; expiresAt: string; role: string; tenantId: string | null }>('POST', path, body);
+        emit(r, res, () =>
+          `${res.token}\n\nThis token is shown once. Role ${res.role} in ${r.flags.tenant ? `tenant ${r.flags.tenant}` : 'every tenant'}; expires at ${res.expiresAt}.\n` +
+          `Use it with --token or DRAWBRIDGE_ADMIN_TOKEN; revoke it with drawbridge admin tokens revoke ${res.id}${r.flags.tenant ? ` --tenant ${r.flags.tenant}` : ''}\n`);
+      },
+    },
+    list: {
+      usage: 'tokens list [--tenant T]',
+      summary: 'List admin API tokens (never their secret): the tenant\'s, or without --tenant every token (global admins)',
+      async run(r) {
+        const res = await r.api.request<Items<Obj & AdminTokenRow>>('GET', r.flags.tenant ? `${tenantPath(r)}/admin-tokens` : '/admin-tokens');
+        const now = Date.now();
+        emit(r, res, () => table(['ID', 'ADMINISTRATOR', 'ROLE', 'TENANT', 'APPS', 'STATE', 'EXPIRES', 'CREATED BY'], res.items.map((t) => [
+          t.id, t.administrator, t.role, t.tenantId ?? 'all', t.appIds.join(',') || null,
+          t.revokedAt ? 'revoked' : Date.parse(t.expiresAt) <= now ? 'expired' : 'valid', t.expiresAt, t.createdBy,
+        ])));
+      },
+    },
+    revoke: {
+      usage: 'tokens revoke ID [--tenant T]',
+      summary: 'Revoke a token: refused from its next request on',
+      async run(r) {
+        const id = arg(r, 0, 'token id (atk_…)');
+        const res = await r.api.request<Obj & AdminTokenRow>('DELETE', r.flags.tenant ? `${tenantPath(r)}/admin-tokens/${seg(id)}` : `/admin-tokens/${seg(id)}`);
+        emit(r, res, () => `Revoked ${res.id} (${res.administrator}, ${res.role}) at ${res.revokedAt ?? ''}.\n`);
+      },
+    },
+  },
+};
+
+interface AdminTokenRow { administrator: string; role: string; tenantId: string | null; appIds: string[]; expiresAt: string; revokedAt: string | null; createdBy: string }
+
+function loginName(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'cli';
+  }
+}
+
+// --- directory: users, user groups, licences, app assignments, identity settings, sign-in log ---
+
+/** `user|group REF` → the API's principal: a user by UPN, login name or id; a user group by name or id. */
+async function principal(r: Run, typeIndex: number): Promise<{ type: 'user' | 'group'; id: string }> {
+  const type = arg(r, typeIndex, 'user or group');
+  const ref = arg(r, typeIndex + 1, `${type} name or id`);
+  if (type === 'user') return { type, id: (await r.api.request<Obj>('GET', `${tenantPath(r)}/users/${seg(ref)}`)).id };
+  if (type !== 'group') throw new UsageError(`expected user or group, got ${type}`);
+  if (ref.startsWith('ugr_')) return { type, id: ref };
+  const groups = await r.api.request<Items>('GET', `${tenantPath(r)}/user-groups`);
+  const found = groups.items.find((g) => g.name === ref);
+  if (!found) throw new UsageError(`no user group ${ref} in this tenant`);
+  return { type, id: found.id };
+}
+
+const principalCells = (a: Record<string, unknown>): [string, string] => {
+  const p = a.principal as { type: string; id: string };
+  return [p.type, p.id];
+};
+
+function signinQuery(r: Run): URLSearchParams {
+  const q = new URLSearchParams();
+  const map: [keyof Flags, string][] = [['user', 'username'], ['app', 'appId'], ['result', 'result'], ['code', 'code'], ['event', 'event'], ['ip', 'clientIp'], ['since', 'since'], ['until', 'until'], ['limit', 'limit'], ['cursor', 'cursor']];
+  for (const [flag, key] of map) if (typeof r.flags[flag] === 'string') q.set(key, r.flags[flag] as string);
+  return q;
+}
+
+async function appIdOf(r: Run, ref: string): Promise<string> {
+  return ref.startsWith('app_') ? ref : (await r.api.request<Obj>('GET', `${tenantPath(r)}/apps/${seg(ref)}`)).id;
+}
+
+const SIGNIN_FLAGS: [string, string][] = [
+  ['--user U', 'user name as typed at sign-in'], ['--app A', 'app name or id'], ['--result R', 'success, failure or interrupted'], ['--code C', 'a catalogue code'],
+  ['--event E', 'sign-in event'], ['--ip IP', 'client address'], ['--since ISO', 'from'], ['--until ISO', 'to'],
+];
+
+const DIRECTORY_RESOURCES: Record<string, Resource> = {
+  'user-groups': {
+    summary: 'User groups of the tenant\'s directory and their members',
+    actions: {
+      list: {
+        usage: 'user-groups list --tenant T',
+        summary: 'List user groups',
+        async run(r) {
+          const res = await r.api.request<Items>('GET', `${tenantPath(r)}/user-groups`);
+          emit(r, res, () => table(['NAME', 'ID', 'DESCRIPTION'], res.items.map((g) => [g.name, g.id, g.description as string])));
+        },
+      },
+      create: {
+        usage: 'user-groups create NAME --tenant T [--description D]',
+        summary: 'Create a user group',
+        async run(r) {
+          const res = await r.api.request<Obj>('POST', `${tenantPath(r)}/user-groups`, { name: arg(r, 0, 'group name'), ...(r.flags.description ? { description: r.flags.description } : {}) });
+          emit(r, res, () => `Created user group ${res.name} (${res.id}).\n`);
+        },
+      },
+      delete: {
+        usage: 'user-groups delete GROUP --tenant T',
+        summary: 'Delete a user group',
+        async run(r) {
+          const g = arg(r, 0, 'group name or id');
+          await r.api.request('DELETE', `${tenantPath(r)}/user-groups/${seg(g)}`);
+          emit(r, { deleted: g }, () => `Deleted user group ${g}.\n`);
+        },
+      },
+      members: {
+        usage: 'user-groups members GROUP --tenant T',
+        summary: 'List a group\'s members',
+        async run(r) {
+          const res = await r.api.request<Items<Obj & { upn: string }>>('GET', `${tenantPath(r)}/user-groups/${seg(arg(r, 0, 'group name or id'))}/members`);
+          emit(r, res, () => table(['UPN', 'ID', 'DISPLAY NAME'], res.items.map((u) => [u.upn, u.id, u.displayName as string])));
+        },
+      },
+      'add-member': {
+        usage: 'user-groups add-member GROUP USER --tenant T',
+        summary: 'Add a user to a group',
+        async run(r) {
+          const [g, u] = [arg(r, 0, 'group name or id'), arg(r, 1, 'user')];
+          await r.api.request('PUT', `${tenantPath(r)}/user-groups/${seg(g)}/members/${seg(u)}`);
+          emit(r, { group: g, added: u }, () => `Added ${u} to ${g}.\n`);
+        },
+      },
+      'remove-member': {
+        usage: 'user-groups remove-member GROUP USER --tenant T',
+        summary: 'Remove a user from a group',
+        async run(r) {
+          const [g, u] = [arg(r, 0, 'group name or id'), arg(r, 1, 'user')];
+          await r.api.request('DELETE', `${tenantPath(r)}/user-groups/${seg(g)}/members/${seg(u)}`);
+          emit(r, { group: g, removed: u }, () => `Removed ${u} from ${g}.\n`);
+        },
+      },
+    },
+  },
+  licences: {
+    summary: 'Licences: seats per SKU (free, basic, premium) and who holds them',
+    actions: {
+      list: {
+        usage: 'licences list --tenant T',
+        summary: 'Seats, use and assignments',
+        async run(r) {
+          const res = await r.api.request<Items<Record<string, unknown>> & { assignments: Record<string, unknown>[] }>('GET', `${tenantPath(r)}/licences`);
+          emit(r, res, () => table(['SKU', 'SEATS', 'USED'], res.items.map((l) => [l.sku as string, l.seats as number, l.used as number])) +
+            (res.assignments.length ? `\n${table(['SKU', 'TYPE', 'ID'], res.assignments.map((a) => [a.sku as string, ...principalCells(a)]))}` : ''));
+        },
+      },
+      'set-seats': {
+        usage: 'licences set-seats SKU --seats N --tenant T',
+        summary: 'Set the seats of a SKU',
+        async run(r) {
+          const seats = Number(need(r, 'seats', 'the number of seats'));
+          if (!Number.isInteger(seats) || seats < 0) throw new UsageError('--seats: a whole number, 0 or more');
+          const res = await r.api.request<Record<string, unknown>>('PUT', `${tenantPath(r)}/licences/${seg(arg(r, 0, 'SKU'))}`, { seats });
+          emit(r, res, () => `${String(res.sku)}: ${String(res.seats)} seat(s).\n`);
+        },
+      },
+      assign: {
+        usage: 'licences assign SKU user|group NAME --tenant T',
+        summary: 'Assign a licence to a user or a user group',
+        async run(r) {
+          const sku = arg(r, 0, 'SKU');
+          const p = await principal(r, 1);
+          const res = await r.api.request('POST', `${tenantPath(r)}/licences/${seg(sku)}/assignments`, p);
+          emit(r, res, () => `Assigned ${sku} to ${p.type} ${r.args[2]}.\n`);
+        },
+      },
+      unassign: {
+        usage: 'licences unassign SKU user|group NAME --tenant T',
+        summary: 'Remove a licence assignment',
+        async run(r) {
+          const sku = arg(r, 0, 'SKU');
+          const p = await principal(r, 1);
+          await r.api.request('DELETE', `${tenantPath(r)}/licences/${seg(sku)}/assignments/${p.type}/${seg(p.id)}`);
+          emit(r, { sku, removed: p }, () => `Removed ${sku} from ${p.type} ${r.args[2]}.\n`);
+        },
+      },
+    },
+  },
+  assignments: {
+    summary: 'App assignments: the users and user groups that may use an app',
+    actions: {
+      list: {
+        usage: 'assignments list APP --tenant T',
+        summary: 'Who is assigned to the app',
+        async run(r) {
+          const res = await r.api.request<Items<Record<string, unknown>>>('GET', `${tenantPath(r)}/apps/${seg(arg(r, 0, 'app name or id'))}/assignments`);
+          emit(r, res, () => table(['TYPE', 'ID', 'CREATED'], res.items.map((a) => [...principalCells(a), a.createdAt as string])));
+        },
+      },
+      add: {
+        usage: 'assignments add APP user|group NAME --tenant T',
+        summary: 'Assign the app to a user or a user group',
+        async run(r) {
+          const app = arg(r, 0, 'app name or id');
+          const p = await principal(r, 1);
+          const res = await r.api.request('POST', `${tenantPath(r)}/apps/${seg(app)}/assignments`, p);
+          emit(r, res, () => `Assigned ${app} to ${p.type} ${r.args[2]}.\n`);
+        },
+      },
+      remove: {
+        usage: 'assignments remove APP user|group NAME --tenant T',
+        summary: 'Remove an app assignment',
+        async run(r) {
+          const app = arg(r, 0, 'app name or id');
+          const p = await principal(r, 1);
+          await r.api.request('DELETE', `${tenantPath(r)}/apps/${seg(app)}/assignments/${p.type}/${seg(p.id)}`);
+          emit(r, { app, removed: p }, () => `Removed ${p.type} ${r.args[2]} from ${app}.\n`);
+        },
+      },
+    },
+  },
+  'signin-log': {
+    summary: 'The sign-in log, newest first: filter, page, export',
+    defaultAction: 'list',
+    actions: {
+      list: {
+        usage: 'signin-log [list] --tenant T [filters] [--limit N] [--cursor C]',
+        summary: 'Show sign-ins',
+        flags: [...SIGNIN_FLAGS, ['--limit N', 'entries per page'], ['--cursor C', 'continue from a previous page']],
+        async run(r) {
+          const q = signinQuery(r);
+          if (r.flags.app) q.set('appId', await appIdOf(r, r.flags.app));
+          const res = await r.api.request<Items<Record<string, unknown>> & { next: string | null }>('GET', `${tenantPath(r)}/signin-log${q.size ? `?${q}` : ''}`);
+          emit(r, res, () =>
+            table(['TIME', 'USER', 'APP', 'RESULT', 'CODE', 'CLIENT IP', 'EVENT'], res.items.map((e) => [
+              e.time as string, e.username as string, e.appId as string | null, e.result as string, e.code as string | null, e.clientIp as string, e.event as string,
+            ])) + (res.next ? `\nMore: drawbridge admin signin-log --tenant ${r.flags.tenant} --cursor ${res.next}\n` : ''));
+        },
+      },
+      export: {
+        usage: 'signin-log export --tenant T [filters] [--format csv|json]',
+        summary: 'Every matching sign-in (up to 100,000), as CSV (default) or JSON',
+        flags: [...SIGNIN_FLAGS, ['--format F', 'csv (default) or json']],
+        async run(r) {
+          const format = r.json ? 'json' : r.flags.format ?? 'csv';
+          if (format !== 'csv' && format !== 'json') throw new UsageError('--format: csv or json');
+          const q = signinQuery(r);
+          if (r.flags.app) q.set('appId', await appIdOf(r, r.flags.app));
+          q.set('format', 'json');
+          const res = await r.api.request<{ items: SigninLogEntry[] }>('GET', `${tenantPath(r)}/signin-log/export?${q}`);
+          r.print(format === 'json' ? `${JSON.stringify(res, null, 2)}\n` : toCsv(res.items));
+        },
+      },
+    },
+  },
+  'identity-settings': {
+    summary: 'The tenant\'s MFA policy, session lifetimes and OIDC federation',
+    actions: {
+      show: {
+        usage: 'identity-settings show --tenant T',
+        summary: 'Show the settings (the OIDC client secret is never shown)',
+        async run(r) {
+          const res = await r.api.request<Record<string, unknown>>('GET', `${tenantPath(r)}/identity-settings`);
+          emit(r, res, () => fields(res));
+        },
+      },
+      set: {
+        usage: 'identity-settings set --tenant T --file settings.json',
+        summary: 'Change settings: the fields of the JSON file change, the rest stay',
+        async run(r) {
+          const file = need(r, 'file', 'a JSON file with the fields to change');
+          const res = await r.api.request<Record<string, unknown>>('PUT', `${tenantPath(r)}/identity-settings`, JSON.parse(readFileSync(file, 'utf8')) as unknown);
+          emit(r, res, () => fields(res));
+        },
+      },
+    },
+  },
+};
+
+/** Users: the whole API (create, update, delete, password, unlock, MFA reset) beside disable, enable, revoke-sessions. */
+const USER_ACTIONS: Record<string, Action> = {
+  create: {
+    usage: 'users create UPN --tenant T [--display-name N] [--email E] [--password P]',
+    summary: 'Create a user (without --password: none set; reset-password gives one)',
+    async run(r) {
+      const body = { upn: arg(r, 0, 'UPN'), ...(r.flags['display-name'] ? { displayName: r.flags['display-name'] } : {}), ...(r.flags.email ? { email: r.flags.email } : {}), ...(r.flags.password ? { password: r.flags.password } : {}) };
+      const res = await r.api.request<Obj & { upn: string }>('POST', `${tenantPath(r)}/users`, body);
+      emit(r, res, () => `Created ${res.upn} (${res.id}).\n`);
+    },
+  },
+  update: {
+    usage: 'users update USER --tenant T [--display-name N] [--email E]',
+    summary: 'Change a user\'s display name or e-mail',
+    async run(r) {
+      const body = { ...(r.flags['display-name'] ? { displayName: r.flags['display-name'] } : {}), ...(r.flags.email ? { email: r.flags.email } : {}) };
+      const res = await r.api.request<Obj & { upn: string }>('PATCH', `${tenantPath(r)}/users/${seg(arg(r, 0, 'user'))}`, body);
+      emit(r, res, () => `Updated ${res.upn} (${res.id}).\n`);
+    },
+  },
+  delete: {
+    usage: 'users delete USER --tenant T',
+    summary: 'Delete a user (their sessions end)',
+    async run(r) {
+      const u = arg(r, 0, 'user');
+      await r.api.request('DELETE', `${tenantPath(r)}/users/${seg(u)}`);
+      emit(r, { deleted: u }, () => `Deleted ${u}.\n`);
+    },
+  },
+  'reset-password': {
+    usage: 'users reset-password USER --tenant T [--password P]',
+    summary: 'Set a new password (a generated one is printed when --password is not given); unlocks and ends sessions',
+    async run(r) {
+      const u = arg(r, 0, 'user');
+      const res = await r.api.request<{ reset: boolean; password?: string }>('POST', `${tenantPath(r)}/users/${seg(u)}/password`, r.flags.password ? { password: r.flags.password } : {});
+      emit(r, res, () => (res.password ? `New password of ${u}: ${res.password}\n` : `Password of ${u} set.\n`));
+    },
+  },
+  unlock: {
+    usage: 'users unlock USER --tenant T',
+    summary: 'Clear the failed sign-in count and the lock',
+    async run(r) {
+      const u = arg(r, 0, 'user');
+      const res = await r.api.request('POST', `${tenantPath(r)}/users/${seg(u)}/unlock`);
+      emit(r, res, () => `Unlocked ${u}.\n`);
+    },
+  },
+  'reset-mfa': {
+    usage: 'users reset-mfa USER --tenant T',
+    summary: 'Remove TOTP, recovery codes and passkeys: the user enrols again',
+    async run(r) {
+      const u = arg(r, 0, 'user');
+      await r.api.request('DELETE', `${tenantPath(r)}/users/${seg(u)}/mfa`);
+      emit(r, { reset: u }, () => `Reset the MFA methods of ${u}.\n`);
+    },
+  },
+};
+
 const resources: Record<string, Resource> = {
   tenants: {
     summary: 'Tenants: the data boundary (an organisation)',
@@ -464,11 +831,11 @@ const resources: Record<string, Resource> = {
       },
     },
   },
-  tokens: {
+  'enrollment-tokens': {
     summary: 'Enrollment tokens: one-time, expiring secrets that register a connector into a group',
     actions: {
       create: {
-        usage: 'tokens create --tenant T --group G [--ttl 1h]',
+        usage: 'enrollment-tokens create --tenant T --group G [--ttl 1h]',
         summary: 'Create a token (shown once)',
         flags: [['--group G', 'connector group name or id'], ['--ttl D', 'lifetime: 90s, 30m, 1h (default), 7d (max)']],
         async run(r) {
@@ -480,7 +847,7 @@ const resources: Record<string, Resource> = {
         },
       },
       list: {
-        usage: 'tokens list --tenant T',
+        usage: 'enrollment-tokens list --tenant T',
         summary: 'List tokens (never their secret)',
         async run(r) {
           const res = await r.api.request<Items>('GET', `${tenantPath(r)}/enrollment-tokens`);
@@ -494,6 +861,7 @@ const resources: Record<string, Resource> = {
       },
     },
   },
+  tokens: ADMIN_TOKENS,
   apps: {
     summary: 'Apps: internal web applications published through the edge',
     actions: {
@@ -650,8 +1018,9 @@ const resources: Record<string, Resource> = {
     },
   },
   users: {
-    summary: 'Users of the tenant\'s directory: disable, enable, end their sessions',
+    summary: 'Users of the tenant\'s directory: create, change, disable, reset password or MFA, end their sessions',
     actions: {
+      ...USER_ACTIONS,
       list: {
         usage: 'users list --tenant T',
         summary: 'List users',
@@ -877,13 +1246,15 @@ const resources: Record<string, Resource> = {
       },
     },
   },
+  ...DIRECTORY_RESOURCES,
 };
 
 // --- help ---
 
 const GLOBAL_HELP = `Global options:
   --admin-url URL     admin API (env DRAWBRIDGE_ADMIN_URL; default ${DEFAULT_ADMIN_URL})
-  --token TOKEN       admin bearer token (env DRAWBRIDGE_ADMIN_TOKEN)
+  --token TOKEN       admin bearer token: yours (drawbridge admin tokens create) or the bootstrap token
+                      (env DRAWBRIDGE_ADMIN_TOKEN)
   --state-dir D       read adminUrl and adminToken from D/dev.json (drawbridge dev)
   --json              print the API's JSON instead of tables
   -h, --help          this help
@@ -893,7 +1264,9 @@ function topHelp(): string {
   const width = Math.max(...Object.keys(resources).map((k) => k.length));
   return `Usage: drawbridge admin <command> [action] [options]
 
-Manage tenants, connector groups, enrollment tokens, apps and connectors, and list edge nodes, through the edge's admin API.
+Manage tenants, connector groups, enrollment tokens, apps, connectors, the directory (users, user groups, licences,
+assignments), conditional access, administrators' tokens, and read the sign-in log, reports and audit log, through
+the edge's admin API.
 
 Commands:
 ${Object.entries(resources).map(([k, v]) => `  ${k.padEnd(width)}  ${v.summary}`).join('\n')}

@@ -260,7 +260,19 @@ export const catalogue = {
     status: 401,
     title: 'Admin API token missing or wrong',
     user: 'Send Authorization: Bearer <admin token>.',
-    admin: 'The admin token is in the edge configuration (admin.token or admin.tokenFile).',
+    admin: 'The bootstrap token is in the edge configuration (admin.token or admin.tokenFile); administrators\' own tokens come from drawbridge admin tokens create.',
+  },
+  'DB-ADMIN-TOKEN-EXPIRED': {
+    status: 401,
+    title: 'Admin API token expired or revoked',
+    user: 'Ask an administrator for a new token (drawbridge admin tokens create).',
+    admin: 'The token was revoked, or its expiry has passed; the detail says which and when. Create a new one with drawbridge admin tokens create.',
+  },
+  'DB-ADMIN-FORBIDDEN': {
+    status: 403,
+    title: 'Your admin role does not allow this',
+    user: 'The detail names your role and the action it may not perform; ask an administrator with a role that may.',
+    admin: 'Roles: global-admin (everything), tenant-admin (everything in its tenant), app-admin (its apps, their assignments and sign-in log), security-reader (sign-in log, reports, policies, audit: read only), connector-operator (connectors, connector groups, enrollment tokens). See docs/admin-roles.md.',
   },
   'DB-ADMIN-NOT-FOUND': {
     status: 404,

@@ -107,6 +107,45 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
       });
     });
 
+    describe('admin tokens', () => {
+      const later = () => new Date(Date.now() + 3_600_000).toISOString();
+      it('stores only a hash: the text verifies, a changed secret or another id does not', async () => {
+        const { token, row } = await store.adminTokens.create({ administrator: 'alice@contoso', role: 'tenant-admin', tenantId: a.id, expiresAt: later(), createdBy: 'bootstrap' });
+        assert.match(token, /^dba_atk_[0-9a-f]{16}\.[A-Za-z0-9_-]{43}$/);
+        assert.deepEqual(await store.adminTokens.verify(token), row);
+        assert.equal(row.tenantId, a.id);
+        assert.deepEqual(row.appIds, []);
+        assert.equal(row.revokedAt, null);
+        assert.equal(await store.adminTokens.verify(`${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}`), null);
+        assert.equal(await store.adminTokens.verify(token.replace(row.id, newId('atk'))), null);
+        assert.equal(await store.adminTokens.verify('not a token'), null);
+      });
+      it('lists per tenant or all, keeps app ids, and revokes once (the first time stays)', async () => {
+        const g = await store.adminTokens.create({ administrator: 'root', role: 'global-admin', tenantId: null, expiresAt: later(), createdBy: 'bootstrap' });
+        const app = await store.adminTokens.create({ administrator: 'bob', role: 'app-admin', tenantId: b.id, appIds: ['app_0000000000000001'], expiresAt: later(), createdBy: g.row.id });
+        assert.deepEqual(app.row.appIds, ['app_0000000000000001']);
+        assert.deepEqual((await store.adminTokens.list(b.id)).map((t) => t.id), [app.row.id]);
+        assert.deepEqual(await store.adminTokens.list(a.id), []);
+        assert.deepEqual(new Set((await store.adminTokens.list()).map((t) => t.id)), new Set([g.row.id, app.row.id]));
+        const first = await store.adminTokens.revoke(app.row.id, new Date('2030-01-01T00:00:00.000Z'));
+        assert.equal(first.revokedAt, '2030-01-01T00:00:00.000Z');
+        assert.equal((await store.adminTokens.revoke(app.row.id, new Date('2031-01-01T00:00:00.000Z'))).revokedAt, '2030-01-01T00:00:00.000Z');
+        assert.equal((await store.adminTokens.verify(app.token))?.revokedAt, '2030-01-01T00:00:00.000Z');
+        await rejectsWith(store.adminTokens.revoke(newId('atk'), new Date()), 'DB-ADMIN-NOT-FOUND');
+      });
+      it('refuses scopes that do not fit the role and an unknown tenant; goes with its tenant', async () => {
+        const base = { administrator: 'x', expiresAt: later(), createdBy: 'bootstrap' };
+        await rejectsWith(store.adminTokens.create({ ...base, role: 'global-admin', tenantId: a.id }), 'DB-ADMIN-INVALID');
+        await rejectsWith(store.adminTokens.create({ ...base, role: 'tenant-admin', tenantId: null }), 'DB-ADMIN-INVALID');
+        await rejectsWith(store.adminTokens.create({ ...base, role: 'app-admin', tenantId: a.id }), 'DB-ADMIN-INVALID');
+        await rejectsWith(store.adminTokens.create({ ...base, role: 'owner' as 'tenant-admin', tenantId: a.id }), 'DB-ADMIN-INVALID');
+        await rejectsWith(store.adminTokens.create({ ...base, role: 'security-reader', tenantId: 'tnt_0000000000000000' }), 'DB-ADMIN-NOT-FOUND');
+        const t = await store.adminTokens.create({ ...base, role: 'security-reader', tenantId: a.id });
+        await store.tenants.delete(a.id);
+        assert.equal(await store.adminTokens.get(t.row.id), null);
+      });
+    });
+
     describe('enrollment tokens', () => {
       it('returns dbe_<id>.<secret> once and lists rows without the secret', async () => {
         const { token, row } = await store.enrollmentTokens.create(a.id, ga.id, 3600);

@@ -12,6 +12,7 @@ import type { AppSso } from '../tunnel/protocol.ts';
 import type { DirectoryStore } from './directory-types.ts';
 import type { PolicyStore } from './policy-types.ts';
 import type { AppHsts, AppLinkTranslation, AppSessionCookie } from './app-web.ts';
+import type { AdminTokenRepo } from './admin-tokens.ts';
 
 export type PreAuth = 'passthrough' | 'idp';
 export type { AppSso, AppHsts, AppLinkTranslation, AppSessionCookie };
@@ -316,6 +317,8 @@ export interface Store extends PolicyStore {
     update(tenantId: string, id: string, patch: AppPatch): Promise<App>;
     delete(tenantId: string, id: string): Promise<void>;
   };
+  /** Admin API tokens (store/admin-tokens.ts): deployment-wide, scoped to one tenant or all; stored hashed. */
+  adminTokens: AdminTokenRepo;
   audit: {
     append(event: Omit<AuditEvent, 'id' | 'time'> & { time?: string }): Promise<AuditEvent>;
     list(tenantId: string, filter?: { action?: string; target?: string; since?: string; limit?: number; cursor?: string }): Promise<Page<AuditEvent>>;

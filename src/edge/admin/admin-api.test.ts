@@ -254,7 +254,7 @@ describe('admin API', () => {
   });
 
   describe('audit log', () => {
-    it('records every mutation with actor admin and pages with a cursor', async () => {
+    it('records every mutation with its actor (the bootstrap token here) and pages with a cursor', async () => {
       await setup();
       await call('POST', '/tenants/contoso/enrollment-tokens', { groupId: 'default' });
       const app = (await call('POST', '/tenants/contoso/apps', { name: 'hr', internalUrl: 'http://hr/', groupId: 'default' })).body;
@@ -264,7 +264,7 @@ describe('admin API', () => {
       assert.deepEqual(all.items.map((e: { action: string }) => e.action), [
         'app.deleted', 'app.updated', 'app.created', 'enrollment-token.created', 'group.created', 'tenant.created',
       ]);
-      assert.ok(all.items.every((e: { actor: string }) => e.actor === 'admin'));
+      assert.ok(all.items.every((e: { actor: string }) => e.actor === 'bootstrap'));
       assert.equal(all.next, null);
       const first = (await call('GET', '/tenants/contoso/audit-log?limit=4')).body;
       assert.equal(first.items.length, 4);
@@ -294,6 +294,8 @@ describe('admin API', () => {
         'patch /api/v1/tenants/{tenantId}/connectors/{connectorId}', 'delete /api/v1/tenants/{tenantId}/connectors/{connectorId}',
         'post /api/v1/tenants/{tenantId}/connectors/{connectorId}/renew-certificate',
         'get /api/v1/tenants/{tenantId}/audit-log',
+        'post /api/v1/admin-tokens', 'get /api/v1/admin-tokens', 'delete /api/v1/admin-tokens/{tokenId}',
+        'post /api/v1/tenants/{tenantId}/admin-tokens', 'get /api/v1/tenants/{tenantId}/admin-tokens', 'delete /api/v1/tenants/{tenantId}/admin-tokens/{tokenId}',
       ];
       const documented = Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m} ${path}`));
       assert.deepEqual(documented.sort(), expected.sort());

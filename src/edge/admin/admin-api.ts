@@ -1,17 +1,19 @@
 /**
- * The admin REST API (`/api/v1`), on its own listener. Every route needs the bearer token; every failure is the
- * catalogue's JSON error with a correlation id; every mutation appends an audit event (actor `admin`). TypeBox
+ * The admin REST API (`/api/v1`), on its own listener. Every route needs a bearer token (the bootstrap token or an
+ * administrator's token) and passes the role rules of authorization.ts; every failure is the catalogue's JSON error
+ * with a correlation id; every mutation appends an audit event naming its actor. TypeBox
  * schemas validate requests, shape responses and make the OpenAPI document at `GET /api/v1/openapi.json`.
  */
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { newCorrelationId } from '../../lib/ids.ts';
 import { LogField } from '../../lib/log.ts';
-import { bearerCheck } from './auth.ts';
+import { installAuthorization } from './authorization.ts';
 import { adminContext } from './context.ts';
 import { CORRELATION_HEADER, errorHandler, sendError } from './error-handler.ts';
 import { appRoutes } from './routes/apps.ts';
 import { appCertificateRoutes } from './routes/app-certificates.ts';
+import { adminTokenRoutes } from './routes/admin-tokens.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { connectorRoutes } from './routes/connectors.ts';
 import { enrollmentTokenRoutes } from './routes/enrollment-tokens.ts';
@@ -27,7 +29,6 @@ export const API_PREFIX = '/api/v1';
 export const OPENAPI_PATH = `${API_PREFIX}/openapi.json`;
 
 export async function createAdminApi(deps: AdminDeps): Promise<FastifyInstance> {
-  const checkBearer = bearerCheck(deps.token);
   const app = Fastify({
     loggerInstance: deps.logger.child({ component: 'admin-api' }) as FastifyBaseLogger,
     genReqId: () => newCorrelationId(),
@@ -51,8 +52,9 @@ export async function createAdminApi(deps: AdminDeps): Promise<FastifyInstance> 
 
   app.addHook('onRequest', async (req, reply) => {
     reply.header(CORRELATION_HEADER, req.id);
-    checkBearer(req.headers.authorization);
   });
+  // Authentication, then every route's rule (authorization.ts): roles, tenant and app scopes.
+  installAuthorization(app, { store: deps.store, bootstrapToken: deps.token, prefix: API_PREFIX });
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((req, reply) => sendError(reply, 'DB-ADMIN-NOT-FOUND', `no route ${req.method} ${req.url.split('?')[0]}`));
 
@@ -67,6 +69,7 @@ export async function createAdminApi(deps: AdminDeps): Promise<FastifyInstance> 
     appCertificateRoutes(api, ctx);
     connectorRoutes(api, ctx);
     auditRoutes(api, ctx);
+    adminTokenRoutes(api, ctx);
     for (const routes of deps.extraRoutes ?? []) routes(api, ctx);
   }, { prefix: API_PREFIX });
 

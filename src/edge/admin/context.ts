@@ -1,6 +1,7 @@
 /** Helpers every route file shares: resolve a tenant or group reference, append the audit event. */
 import { DrawbridgeError } from '../../errors/drawbridge-error.ts';
 import type { ConnectorGroup, Store, Tenant } from '../../store/types.ts';
+import { currentActor } from './authorization.ts';
 import type { AdminDeps } from './types.ts';
 
 export interface AdminContext {
@@ -12,7 +13,10 @@ export interface AdminContext {
   findGroup(tenantId: string, ref: string): Promise<ConnectorGroup | null>;
   /** A group named in a request body: unknown → DB-ADMIN-INVALID naming the field. */
   groupField(tenantId: string, ref: string, field?: string): Promise<ConnectorGroup>;
+  /** Appends an audit event; the actor is the request's principal (authorization.ts). */
   audit(tenantId: string, action: string, target: string | null, detail?: Record<string, unknown>): Promise<void>;
+  /** The request's actor text: "bootstrap" or "<administrator> (<token id>)". */
+  actor(): string;
 }
 
 export function adminContext(deps: AdminDeps): AdminContext {
@@ -35,7 +39,10 @@ export function adminContext(deps: AdminDeps): AdminContext {
       return group;
     },
     async audit(tenantId, action, target, detail = {}) {
-      await store.audit.append({ tenantId, actor: 'admin', action, target, detail });
+      await store.audit.append({ tenantId, actor: currentActor(), action, target, detail });
+    },
+    actor() {
+      return currentActor();
     },
   };
   return ctx;

@@ -23,8 +23,9 @@ export const ErrorBody = Type.Object(
   { $id: 'Error' },
 );
 
+/** 401 (no or a bad token) and 403 (the role may not: authorization.ts) can answer any route. */
 export const errorResponses = (...statuses: (400 | 401 | 404 | 409 | 502)[]) =>
-  Object.fromEntries([401, ...statuses].map((status) => [status, Type.Ref('Error')]));
+  Object.fromEntries([401, 403, ...statuses].map((status) => [status, Type.Ref('Error')]));
 
 // --- parameters ---
 export const TenantParams = Type.Object({ tenantId: Type.String({ description: 'Tenant id (tnt_…) or name.' }) });

@@ -21,6 +21,7 @@ import { edgeKeysRepo } from './edge-keys.ts';
 import { withAccessEvents } from '../directory-events.ts';
 import { edgeNodesRepo } from './edge-nodes.ts';
 import { enrollmentTokensRepo } from './enrollment-tokens.ts';
+import { adminTokensRepo } from './admin-tokens.ts';
 import { groupsRepo } from './groups.ts';
 import { loadIdentityKeys } from './keys.ts';
 import { migrate } from './migrate.ts';
@@ -82,6 +83,7 @@ export async function openPostgresStore(url: string): Promise<PostgresStore> {
     tenants: tenantsRepo(ctx),
     groups: groupsRepo(ctx),
     enrollmentTokens: enrollmentTokensRepo(ctx),
+    adminTokens: adminTokensRepo(ctx),
     connectors: connectorsRepo(ctx),
     apps: appsRepo(ctx),
     audit: auditRepo(ctx),

@@ -18,6 +18,7 @@ import { edgeKeysRepo } from './edge-keys.ts';
 import { withAccessEvents } from '../directory-events.ts';
 import { edgeNodesRepo } from './edge-nodes.ts';
 import { enrollmentTokensRepo } from './enrollment-tokens.ts';
+import { adminTokensRepo } from './admin-tokens.ts';
 import { groupsRepo } from './groups.ts';
 import { migrate } from './migrate.ts';
 import { tenantsRepo } from './tenants.ts';
@@ -67,6 +68,7 @@ export async function openSqliteStore(stateDir: string): Promise<SqliteStore> {
     tenants: tenantsRepo(ctx),
     groups: groupsRepo(ctx),
     enrollmentTokens: enrollmentTokensRepo(ctx),
+    adminTokens: adminTokensRepo(ctx),
     connectors: connectorsRepo(ctx),
     apps: appsRepo(ctx),
     audit: auditRepo(ctx),

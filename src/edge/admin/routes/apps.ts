@@ -81,7 +81,11 @@ export function appRoutes(app: FastifyInstance, ctx: AdminContext): void {
 
   app.get<{ Params: TenantParamsT }>('/tenants/:tenantId/apps', {
     schema: { tags, summary: 'List apps', params: TenantParams, response: { 200: listOf('App'), ...errorResponses(404) } },
-  }, async (req) => ({ items: await store.apps.list((await ctx.tenant(req.params.tenantId)).id) }));
+  }, async (req) => {
+    const apps = await store.apps.list((await ctx.tenant(req.params.tenantId)).id);
+    const scope = req.adminAppScope; // an app admin's apps only (authorization.ts)
+    return { items: scope === null ? apps : apps.filter((a) => scope.includes(a.id)) };
+  });
 
   app.get<{ Params: Static<typeof AppParams> }>('/tenants/:tenantId/apps/:appId', {
     schema: { tags, summary: 'Get an app', params: AppParams, response: { 200: Type.Ref('App'), ...errorResponses(404) } },

@@ -96,7 +96,7 @@ export function connectorRoutes(app: FastifyInstance, ctx: AdminContext): void {
   }, async (req) => {
     const current = await find(req.params);
     if (!deps.renewConnectorCertificate) throw new DrawbridgeError('DB-CONNECTOR-NOT-CONNECTED', 'certificate renewal is not available on this edge');
-    return deps.renewConnectorCertificate(current.id, 'admin');
+    return deps.renewConnectorCertificate(current.id, ctx.actor());
   });
 
   app.delete<{ Params: Static<typeof ConnectorParams> }>('/tenants/:tenantId/connectors/:connectorId', {

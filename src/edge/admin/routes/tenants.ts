@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { principalOf } from '../authorization.ts';
 import type { AdminContext } from '../context.ts';
 import { type NewTenantBody, NewTenant, TenantParams, type TenantParamsT, errorResponses, listOf } from '../schemas.ts';
 import { Type } from '@sinclair/typebox';
@@ -17,7 +18,10 @@ export function tenantRoutes(app: FastifyInstance, ctx: AdminContext): void {
 
   app.get('/tenants', {
     schema: { tags, summary: 'List tenants', response: { 200: listOf('Tenant'), ...errorResponses() } },
-  }, async () => ({ items: await store.tenants.list() }));
+  }, async (req) => {
+    const scope = principalOf(req).tenantId; // a principal scoped to one tenant sees only it
+    return { items: (await store.tenants.list()).filter((t) => scope === null || t.id === scope) };
+  });
 
   app.get<{ Params: TenantParamsT }>('/tenants/:tenantId', {
     schema: { tags, summary: 'Get a tenant by id or name', params: TenantParams, response: { 200: Type.Ref('Tenant'), ...errorResponses(404) } },
