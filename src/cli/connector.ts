@@ -33,6 +33,8 @@ run: keep tunnels to the edge and serve the apps published on this connector's g
                         that reaches one node or a load balancer only; every node relays to the others)
   --drain-seconds S     On SIGTERM, finish in-flight requests for up to S seconds (default ${DEFAULT_DRAIN_SECONDS})
   --metrics-port N      Serve Prometheus metrics on 127.0.0.1:N/metrics (0 = any free port)
+  --otlp-endpoint URL   Export the spans of traced requests (the edge's tracing: setting decides which) over
+                        OTLP/HTTP JSON to URL/v1/traces, e.g. http://127.0.0.1:4318; they are logged either way
   --kerberos-config F   Kerberos constrained delegation for sso: kerberos apps: YAML/JSON with realm, kdcs,
                         principal and keytab (a 0600 file on this host; docs/sso.md)
 
@@ -45,7 +47,7 @@ export async function runConnectorCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: rest, options: {
     edge: { type: 'string' }, token: { type: 'string' }, 'state-dir': { type: 'string' }, 'ca-file': { type: 'string' },
     'connect-address': { type: 'string' }, name: { type: 'string' }, force: { type: 'boolean' },
-    tunnels: { type: 'string', default: String(DEFAULT_TUNNELS) }, 'metrics-port': { type: 'string' }, 'drain-seconds': { type: 'string', default: String(DEFAULT_DRAIN_SECONDS) }, 'kerberos-config': { type: 'string' }, pinned: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    tunnels: { type: 'string', default: String(DEFAULT_TUNNELS) }, 'metrics-port': { type: 'string' }, 'drain-seconds': { type: 'string', default: String(DEFAULT_DRAIN_SECONDS) }, 'kerberos-config': { type: 'string' }, 'otlp-endpoint': { type: 'string' }, pinned: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
   } });
   if (values.help || sub === undefined || sub === '--help' || sub === '-h') { process.stdout.write(HELP); return sub === undefined ? 1 : 0; }
   const stateDir = values['state-dir'];
@@ -66,7 +68,7 @@ export async function runConnectorCommand(argv: string[]): Promise<number> {
     if (!Number.isInteger(tunnels) || tunnels < 1) { process.stderr.write('drawbridge connector run: --tunnels must be a whole number ≥ 1\n'); return 2; }
     const logger = createLogger('connector');
     const metricsPort = values['metrics-port'] === undefined ? undefined : Number(values['metrics-port']);
-    const connector = await startConnector({ stateDir, tunnels, logger, metricsPort, kerberosConfig: values['kerberos-config'], pinned: values.pinned });
+    const connector = await startConnector({ stateDir, tunnels, logger, metricsPort, kerberosConfig: values['kerberos-config'], pinned: values.pinned, otlpEndpoint: values['otlp-endpoint'] });
     notifyParent({ event: 'ready', connectorId: connector.connectorId, metricsPort: connector.metricsPort });
     onShutdown(async () => { await connector.drain(Number(values['drain-seconds']) * 1000); });
     await new Promise(() => {});

@@ -52,6 +52,8 @@ export const UPGRADE_HEADER = 'x-drawbridge-upgrade';
 export const UPGRADE_STATUS_HEADER = 'x-drawbridge-upgrade-status';
 /** Set by the connector when it answers with a Drawbridge error instead of the backend's response. */
 export const ERROR_HEADER = 'x-drawbridge-error';
+/** Set by the edge when it records this request's span: the connector records its own (lib/trace-context.ts). */
+export const TRACE_RECORD_HEADER = 'x-drawbridge-trace';
 export const ERROR_DETAIL_HEADER = 'x-drawbridge-error-detail';
 /**
  * A request body of unknown length (chunked from the client) ends with this trailer from the edge. Node ends a

@@ -25,6 +25,8 @@ export interface AdminDeps {
   onAppsChanged?(): void;
   /** Routes of other layers (directory, sign-in log…) registered under /api/v1 with the same auth and errors. */
   extraRoutes?: AdminRoutePlugin[];
+  /** The edge's Prometheus metrics, served at `GET /metrics` without the bearer token (edge/metrics.ts). */
+  metrics?: { metrics(): Promise<string>; contentType: string };
 }
 
 /** A layer's admin routes: called inside the /api/v1 scope with the shared admin context. */
