@@ -11,6 +11,7 @@ import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { startDevStack, url, logsOf, type DevStack } from '../helpers/dev-stack.ts';
 import { startLoad, summarize, waitUntil } from '../helpers/load.ts';
 import { createDevCertificates } from '../../src/pki/dev-certs.ts';
+import { Client, signIn } from './identity-harness.ts';
 
 /**
  * Operations against `drawbridge dev --tracing`: the edge's Prometheus metrics at <adminUrl>/metrics, a W3C trace
@@ -53,13 +54,17 @@ describe('operations: metrics, traces, reload', { timeout: 150_000 }, () => {
     for (let i = 0; i < 3; i++) assert.equal((await get(url(stack, 'sample', '/echo'))).status, 200);
     const unknown = await get(`https://nothing-here.apps.localhost:${stack.publicPort}/`);
     assert.equal(unknown.status, 404);
+    // A sign-in with a wrong password: the sign-in counter by event and result.
+    const refused = await signIn(new Client(stack.publicPort), url(stack, 'hr', '/'), stack.dev.users[0].username, 'not-the-password');
+    assert.match(refused.body, /DB-SIGNIN-BAD-CREDENTIALS|password/i);
     // Counted when the response closes: wait for the last one to be in.
     let text = '';
     await waitUntil(async () => {
       text = await metrics();
       return sample(text, 'drawbridge_edge_requests_total', `app="${sampleAppId}",status="200",code=""`) >= 3 &&
-        sample(text, 'drawbridge_edge_requests_total', 'app="",status="404",code="DB-ROUTE-UNKNOWN-HOST"') >= 1;
-    }, 10_000, 'request counters').catch((err: Error) => { throw new Error(`${err.message}:\n${text.split('\n').filter((l) => l.startsWith('drawbridge_edge_requests')).join('\n')}`); });
+        sample(text, 'drawbridge_edge_requests_total', 'app="",status="404",code="DB-ROUTE-UNKNOWN-HOST"') >= 1 &&
+        sample(text, 'drawbridge_edge_signins_total', 'event="signin",result="failure"') >= 1;
+    }, 10_000, 'request counters').catch((err: Error) => { throw new Error(`${err.message}:\n${text.split('\n').filter((l) => l.startsWith('drawbridge_edge_requests') || l.startsWith('drawbridge_edge_signins')).join('\n')}`); });
     assert.ok(sample(text, 'drawbridge_edge_request_duration_seconds_count', `app="${sampleAppId}"`) >= 3, text);
     assert.ok(sample(text, 'drawbridge_edge_tunnels', 'state="healthy"') >= 2, text);
     assert.ok(Number(/^drawbridge_edge_connectors (\d+)$/m.exec(text)?.[1]) >= 2, text);
