@@ -4,6 +4,11 @@ import { startConnector, CONNECTOR_VERSION } from '../connector/connector.ts';
 import { createLogger } from '../lib/log.ts';
 import { onShutdown, notifyParent } from './signals.ts';
 import { runDiagnoseCommand } from './diagnose.ts';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { isSea } from 'node:sea';
+import { loadConnectorState } from '../connector/enroll/state.ts';
+import { renderConnectorUnit, selfCommand } from '../connector/install/systemd-unit.ts';
 
 /** Defaults of `connector run` (docs/architecture.md quotes them). */
 export const DEFAULT_TUNNELS = 2;
@@ -14,6 +19,7 @@ const HELP = `drawbridge connector — the on-premises side: dials out to the ed
 Usage:
   drawbridge connector register --edge URL --token TOKEN --state-dir DIR [options]
   drawbridge connector run --state-dir DIR [options]
+  drawbridge connector install --state-dir DIR [options]
   drawbridge connector diagnose kcd --app APP --user USER [options]   (see: diagnose --help)
 
 register: trade a one-time enrollment token for a client certificate. The key is made here and never
@@ -38,6 +44,14 @@ run: keep tunnels to the edge and serve the apps published on this connector's g
   --kerberos-config F   Kerberos constrained delegation for sso: kerberos apps: YAML/JSON with realm, kdcs,
                         principal and keytab (a 0600 file on this host; docs/sso.md)
 
+install: write a systemd service that runs "connector run" for this registered state dir (restart on
+failure, SIGTERM drains, sandboxed, writes only to the state dir). Takes run's options (--tunnels,
+--pinned, --drain-seconds, --metrics-port, --kerberos-config, --otlp-endpoint) and:
+  --unit-dir DIR        Where the unit goes (default /etc/systemd/system)
+  --unit NAME           Unit name (default drawbridge-connector): NAME.service
+  --user USER           Run as this system user, who must own the state dir (default: root)
+Then: systemctl daemon-reload && systemctl enable --now NAME
+
   -h, --help            Show this help
 `;
 
@@ -47,7 +61,7 @@ export async function runConnectorCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: rest, options: {
     edge: { type: 'string' }, token: { type: 'string' }, 'state-dir': { type: 'string' }, 'ca-file': { type: 'string' },
     'connect-address': { type: 'string' }, name: { type: 'string' }, force: { type: 'boolean' },
-    tunnels: { type: 'string', default: String(DEFAULT_TUNNELS) }, 'metrics-port': { type: 'string' }, 'drain-seconds': { type: 'string', default: String(DEFAULT_DRAIN_SECONDS) }, 'kerberos-config': { type: 'string' }, 'otlp-endpoint': { type: 'string' }, pinned: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    tunnels: { type: 'string', default: String(DEFAULT_TUNNELS) }, 'metrics-port': { type: 'string' }, 'drain-seconds': { type: 'string', default: String(DEFAULT_DRAIN_SECONDS) }, 'kerberos-config': { type: 'string' }, 'otlp-endpoint': { type: 'string' }, 'unit-dir': { type: 'string', default: '/etc/systemd/system' }, unit: { type: 'string' }, user: { type: 'string' }, pinned: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
   } });
   if (values.help || sub === undefined || sub === '--help' || sub === '-h') { process.stdout.write(HELP); return sub === undefined ? 1 : 0; }
   const stateDir = values['state-dir'];
@@ -61,6 +75,22 @@ export async function runConnectorCommand(argv: string[]): Promise<number> {
       onProgress: (msg) => process.stderr.write(`  ${msg}\n`),
     });
     process.stdout.write(`Registered connector ${state.connectorId} (group ${state.groupId}). Start it with:\n  drawbridge connector run --state-dir ${stateDir}\n`);
+    return 0;
+  }
+  if (sub === 'install') {
+    const dir = path.resolve(stateDir);
+    const state = await loadConnectorState(dir); // refuses a state dir that is not registered
+    const name = values.unit ?? 'drawbridge-connector';
+    if (!/^[A-Za-z0-9@_.-]+$/.test(name)) { process.stderr.write('drawbridge connector install: --unit takes letters, digits, @ _ . -\n'); return 2; }
+    const runArgs = ['--tunnels', values.tunnels,
+      ...(values.pinned ? ['--pinned'] : []),
+      ...(values['metrics-port'] !== undefined ? ['--metrics-port', values['metrics-port']] : []),
+      ...(values['kerberos-config'] !== undefined ? ['--kerberos-config', path.resolve(values['kerberos-config'])] : []),
+      ...(values['otlp-endpoint'] !== undefined ? ['--otlp-endpoint', values['otlp-endpoint']] : [])];
+    const unit = renderConnectorUnit({ stateDir: dir, command: selfCommand(isSea(), process.execPath, process.argv[1]), runArgs, user: values.user ?? null, drainSeconds: Number(values['drain-seconds']) });
+    const file = path.join(values['unit-dir'], `${name}.service`);
+    await writeFile(file, unit, { mode: 0o644 });
+    process.stdout.write(`Wrote ${file} (connector ${state.connectorId}). Start it with:\n  systemctl daemon-reload && systemctl enable --now ${name}\n`);
     return 0;
   }
   if (sub === 'run') {
