@@ -9,6 +9,7 @@ import path from 'node:path';
 import { isSea } from 'node:sea';
 import { loadConnectorState } from '../connector/enroll/state.ts';
 import { renderConnectorUnit, selfCommand } from '../connector/install/systemd-unit.ts';
+import { CONNECTOR_RESTART_EXIT_CODE } from '../tunnel/protocol.ts';
 
 /** Defaults of `connector run` (docs/architecture.md quotes them). */
 export const DEFAULT_TUNNELS = 2;
@@ -39,6 +40,8 @@ run: keep tunnels to the edge and serve the apps published on this connector's g
                         that reaches one node or a load balancer only; every node relays to the others)
   --drain-seconds S     On SIGTERM, finish in-flight requests for up to S seconds (default ${DEFAULT_DRAIN_SECONDS})
   --metrics-port N      Serve Prometheus metrics on 127.0.0.1:N/metrics (0 = any free port)
+  --supervised          A service manager starts this connector again when it exits with code 75: accept an
+                        administrator's rolling restart (admin connectors upgrade). Implied under systemd
   --otlp-endpoint URL   Export the spans of traced requests (the edge's tracing: setting decides which) over
                         OTLP/HTTP JSON to URL/v1/traces, e.g. http://127.0.0.1:4318; they are logged either way
   --kerberos-config F   Kerberos constrained delegation for sso: kerberos apps: YAML/JSON with realm, kdcs,
@@ -61,7 +64,7 @@ export async function runConnectorCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: rest, options: {
     edge: { type: 'string' }, token: { type: 'string' }, 'state-dir': { type: 'string' }, 'ca-file': { type: 'string' },
     'connect-address': { type: 'string' }, name: { type: 'string' }, force: { type: 'boolean' },
-    tunnels: { type: 'string', default: String(DEFAULT_TUNNELS) }, 'metrics-port': { type: 'string' }, 'drain-seconds': { type: 'string', default: String(DEFAULT_DRAIN_SECONDS) }, 'kerberos-config': { type: 'string' }, 'otlp-endpoint': { type: 'string' }, 'unit-dir': { type: 'string', default: '/etc/systemd/system' }, unit: { type: 'string' }, user: { type: 'string' }, pinned: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    tunnels: { type: 'string', default: String(DEFAULT_TUNNELS) }, 'metrics-port': { type: 'string' }, 'drain-seconds': { type: 'string', default: String(DEFAULT_DRAIN_SECONDS) }, 'kerberos-config': { type: 'string' }, 'otlp-endpoint': { type: 'string' }, supervised: { type: 'boolean' }, 'unit-dir': { type: 'string', default: '/etc/systemd/system' }, unit: { type: 'string' }, user: { type: 'string' }, pinned: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
   } });
   if (values.help || sub === undefined || sub === '--help' || sub === '-h') { process.stdout.write(HELP); return sub === undefined ? 1 : 0; }
   const stateDir = values['state-dir'];
@@ -98,9 +101,17 @@ export async function runConnectorCommand(argv: string[]): Promise<number> {
     if (!Number.isInteger(tunnels) || tunnels < 1) { process.stderr.write('drawbridge connector run: --tunnels must be a whole number ≥ 1\n'); return 2; }
     const logger = createLogger('connector');
     const metricsPort = values['metrics-port'] === undefined ? undefined : Number(values['metrics-port']);
-    const connector = await startConnector({ stateDir, tunnels, logger, metricsPort, kerberosConfig: values['kerberos-config'], pinned: values.pinned, otlpEndpoint: values['otlp-endpoint'] });
+    const drainMs = Number(values['drain-seconds']) * 1000;
+    let drained: Promise<void> | null = null;
+    const drain = (): Promise<void> => (drained ??= connector.drain(drainMs));
+    const connector = await startConnector({
+      stateDir, tunnels, logger, metricsPort, kerberosConfig: values['kerberos-config'], pinned: values.pinned, otlpEndpoint: values['otlp-endpoint'],
+      // A rolling upgrade (admin connectors upgrade): drain like on SIGTERM, then exit for systemd (or dev) to restart.
+      // Only when something starts it again: under systemd (INVOCATION_ID) or --supervised (drawbridge dev).
+      onRestartRequested: values.supervised || process.env.INVOCATION_ID ? () => { void drain().finally(() => process.exit(CONNECTOR_RESTART_EXIT_CODE)); } : undefined,
+    });
     notifyParent({ event: 'ready', connectorId: connector.connectorId, metricsPort: connector.metricsPort });
-    onShutdown(async () => { await connector.drain(Number(values['drain-seconds']) * 1000); });
+    onShutdown(drain);
     await new Promise(() => {});
     return 0;
   }

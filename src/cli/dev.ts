@@ -161,7 +161,7 @@ export async function runDev(argv: string[]): Promise<number> {
         });
       }
       step(`starting connector ${i}`);
-      const args = (metricsPort: number): string[] => ['connector', 'run', '--state-dir', dir, '--drain-seconds', '10', '--metrics-port', String(metricsPort)];
+      const args = (metricsPort: number): string[] => ['connector', 'run', '--state-dir', dir, '--drain-seconds', '10', '--metrics-port', String(metricsPort), '--supervised'];
       const entry = { id: '', pid: 0, group: GROUP, metricsUrl: '' };
       const { current } = await supervisor.start<{ connectorId: string; metricsPort: number }>({
         name: `connector ${i}`, kind: 'connector', args: args(0), logFile: path.join(logs, `connector-${i}.log`), policy: 'on-crash',

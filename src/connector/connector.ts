@@ -22,7 +22,7 @@ export interface RunningConnector {
 }
 
 /** Loads the enrolled identity from the state dir and keeps `tunnels` tunnels to the edge. */
-export async function startConnector(options: { stateDir: string; tunnels: number; logger: Logger; sso?: SsoProvider; kerberosConfig?: string; metricsPort?: number; pinned?: boolean; otlpEndpoint?: string }): Promise<RunningConnector> {
+export async function startConnector(options: { stateDir: string; tunnels: number; logger: Logger; sso?: SsoProvider; kerberosConfig?: string; metricsPort?: number; pinned?: boolean; otlpEndpoint?: string; onRestartRequested?(reason: string): void }): Promise<RunningConnector> {
   const state = await loadConnectorState(options.stateDir);
   const logger = options.logger.child({ connectorId: state.connectorId });
   const apps = new SavedAppConfigTable(options.stateDir, logger);
@@ -51,6 +51,7 @@ export async function startConnector(options: { stateDir: string; tunnels: numbe
     apps,
     forward,
     logger,
+    onRestartRequested: options.onRestartRequested,
   });
   metrics.countTunnelsWith(() => supervisor.connected);
   supervisor.start();

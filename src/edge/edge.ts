@@ -53,6 +53,7 @@ import { SpanSink } from '../lib/trace-context.ts';
 import { createOtlpExporter, type OtlpExporter } from '../lib/otlp-export.ts';
 import { setLogLevel } from '../lib/log.ts';
 import { restartOnlyChanges } from './reload.ts';
+import { sendEdgeEvent } from '../tunnel/control.ts';
 
 export interface RunningEdge {
   publicPort: number;
@@ -318,6 +319,12 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
       const tunnel = registry.tunnelsOfConnector(id).find((t) => t.usable && !t.session.closed && !t.session.destroyed);
       if (!tunnel) throw new DrawbridgeError('DB-CONNECTOR-NOT-CONNECTED', `connector ${id} has no live tunnel`);
       return renewer.renew(tunnel, actor);
+    },
+    restartConnector: async (id) => {
+      const tunnel = registry.tunnelsOfConnector(id).find((t) => t.usable && !t.session.closed && !t.session.destroyed);
+      if (!tunnel) throw new DrawbridgeError('DB-CONNECTOR-NOT-CONNECTED', `connector ${id} has no live tunnel`);
+      const ack = await sendEdgeEvent(tunnel.session, { type: 'restart', reason: 'requested by an administrator' });
+      return ack?.restarting === true;
     },
     extraRoutes: [...(ext.adminRoutes ?? []), edgeRoutes(nodes)],
     metrics,

@@ -176,11 +176,21 @@ export interface EdgeNodeAddress {
  */
 export type EdgeEvent =
   | { type: 'nodes'; self: string; nodes: EdgeNodeAddress[] }
-  | { type: 'edge-draining'; self: string; deadlineMs: number };
+  | { type: 'edge-draining'; self: string; deadlineMs: number }
+  /**
+   * An administrator's rolling restart (`admin connectors upgrade`): the connector drains and exits with
+   * CONNECTOR_RESTART_EXIT_CODE, for its service manager to start it again (on the newly installed version). Its ack
+   * says whether it will (`restarting`): a connector run without a service manager to bring it back says no.
+   */
+  | { type: 'restart'; reason?: string };
 
 export interface EdgeEventAck {
   moving?: boolean;
+  restarting?: boolean;
 }
+
+/** The exit code of a connector restarting on request (EX_TEMPFAIL): systemd's Restart=on-failure starts it again. */
+export const CONNECTOR_RESTART_EXIT_CODE = 75;
 
 export function encodeIdentity(identity: Identity): string {
   return Buffer.from(JSON.stringify(identity)).toString('base64url');

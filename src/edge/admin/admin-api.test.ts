@@ -293,6 +293,7 @@ describe('admin API', () => {
         'get /api/v1/tenants/{tenantId}/connectors', 'get /api/v1/tenants/{tenantId}/connectors/{connectorId}',
         'patch /api/v1/tenants/{tenantId}/connectors/{connectorId}', 'delete /api/v1/tenants/{tenantId}/connectors/{connectorId}',
         'post /api/v1/tenants/{tenantId}/connectors/{connectorId}/renew-certificate',
+        'post /api/v1/tenants/{tenantId}/connectors/{connectorId}/restart',
         'get /api/v1/tenants/{tenantId}/audit-log',
       ];
       const documented = Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m} ${path}`));
