@@ -110,6 +110,8 @@ const OPTIONS = {
   result: { type: 'string' },
   code: { type: 'string' },
   event: { type: 'string' },
+  version: { type: 'string' },
+  'timeout-seconds': { type: 'string' },
 } as const;
 
 type Flags = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>>['values'];
@@ -302,6 +304,51 @@ const APP_FLAGS: [string, string][] = [
   ['--cookie-samesite lax|strict|none', 'app session cookie SameSite (default lax)'],
   ['--enabled true|false', 'switch the app on or off'],
 ];
+
+type LiveConnector = Obj & { id: string; name: string; enabled: boolean; live: { status: string; version: string | null; connectedSince: string | null } };
+
+/**
+ * `connectors upgrade`: each connected connector of the group in turn is asked to restart (it drains, exits, and its
+ * service manager starts it again, on whatever version is installed now), and must be connected again, with a new
+ * connection (and --version, when given) before the next one goes. Never two down at once; the first that does not
+ * come back stops the upgrade. A group with one connector is refused: restarting it is an outage.
+ */
+async function upgradeGroup(r: Run, group: string): Promise<void> {
+  const version = r.flags.version;
+  const timeoutMs = Number(r.flags['timeout-seconds'] ?? '120') * 1000;
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new UsageError('--timeout-seconds: expected a positive number');
+  const list = async (): Promise<LiveConnector[]> => (await r.api.request<Items<LiveConnector>>('GET', `${tenantPath(r)}/connectors?groupId=${seg(group)}`)).items;
+  const connected = (await list()).filter((c) => c.enabled && c.live.status === 'connected');
+  if (connected.length < 2) throw new Error(`group ${group} has ${connected.length} connected connector(s): restarting the only one would stop its apps; add a connector first`);
+  const done: { id: string; name: string; from: string | null; to: string | null; skipped: boolean }[] = [];
+  for (const c of connected) {
+    if (version !== undefined && c.live.version === version) {
+      done.push({ id: c.id, name: c.name, from: c.live.version, to: c.live.version, skipped: true });
+      if (!r.json) r.print(`${c.name} (${c.id}): already on ${version}
+`);
+      continue;
+    }
+    const ack = await r.api.request<{ restarting: boolean }>('POST', `${tenantPath(r)}/connectors/${seg(c.id)}/restart`);
+    if (!ack.restarting) throw new Error(`${c.name} (${c.id}) refused to restart: it does not run under a service manager (systemd, or connector run --supervised)`);
+    if (!r.json) r.print(`${c.name} (${c.id}): restarting…
+`);
+    const deadline = Date.now() + timeoutMs;
+    let back: LiveConnector | undefined;
+    for (;;) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      back = (await list()).find((x) => x.id === c.id);
+      if (back && back.live.status === 'connected' && back.live.connectedSince !== c.live.connectedSince && (version === undefined || back.live.version === version)) break;
+      if (Date.now() > deadline) {
+        throw new Error(`${c.name} (${c.id}) is not back${version === undefined ? '' : ` on ${version}`} after ${timeoutMs / 1000} s (now ${back?.live.status ?? 'gone'}, version ${back?.live.version ?? 'unknown'}): upgrade stopped, the other connectors were left as they are`);
+      }
+    }
+    done.push({ id: c.id, name: c.name, from: c.live.version, to: back.live.version, skipped: false });
+    if (!r.json) r.print(`${c.name} (${c.id}): back, version ${back.live.version ?? 'unknown'}
+`);
+  }
+  emit(r, { connectors: done }, () => `Upgraded group ${group}: ${done.filter((d) => !d.skipped).length} restarted, ${done.filter((d) => d.skipped).length} already on ${version ?? 'the version'}.
+`);
+}
 
 async function groupNames(r: Run): Promise<Map<string, string>> {
   const groups = await r.api.request<Items>('GET', `${tenantPath(r)}/connector-groups`);
@@ -995,6 +1042,14 @@ const resources: Record<string, Resource> = {
           if (Object.keys(body).length === 0) throw new UsageError('nothing to change: give --name or --group');
           const res = await r.api.request<Obj>('PATCH', `${tenantPath(r)}/connectors/${seg(arg(r, 0, 'connector id'))}`, body);
           emit(r, res, () => fields(res));
+        },
+      },
+      upgrade: {
+        usage: 'connectors upgrade --tenant T --group G [--version V] [--timeout-seconds S]',
+        summary: 'Rolling restart of a group, one connector at a time, each back connected before the next (install the new version on the hosts first)',
+        flags: [['--group G', 'the connector group'], ['--version V', 'skip connectors already on V, and require V after each restart'], ['--timeout-seconds S', 'how long one connector may take to come back (default 120)']],
+        async run(r) {
+          await upgradeGroup(r, need(r, 'group', 'connector group name or id'));
         },
       },
       'renew-certificate': {

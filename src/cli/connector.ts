@@ -4,6 +4,12 @@ import { startConnector, CONNECTOR_VERSION } from '../connector/connector.ts';
 import { createLogger } from '../lib/log.ts';
 import { onShutdown, notifyParent } from './signals.ts';
 import { runDiagnoseCommand } from './diagnose.ts';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { isSea } from 'node:sea';
+import { loadConnectorState } from '../connector/enroll/state.ts';
+import { renderConnectorUnit, selfCommand } from '../connector/install/systemd-unit.ts';
+import { CONNECTOR_RESTART_EXIT_CODE } from '../tunnel/protocol.ts';
 
 /** Defaults of `connector run` (docs/architecture.md quotes them). */
 export const DEFAULT_TUNNELS = 2;
@@ -14,6 +20,7 @@ const HELP = `drawbridge connector — the on-premises side: dials out to the ed
 Usage:
   drawbridge connector register --edge URL --token TOKEN --state-dir DIR [options]
   drawbridge connector run --state-dir DIR [options]
+  drawbridge connector install --state-dir DIR [options]
   drawbridge connector diagnose kcd --app APP --user USER [options]   (see: diagnose --help)
 
 register: trade a one-time enrollment token for a client certificate. The key is made here and never
@@ -33,8 +40,20 @@ run: keep tunnels to the edge and serve the apps published on this connector's g
                         that reaches one node or a load balancer only; every node relays to the others)
   --drain-seconds S     On SIGTERM, finish in-flight requests for up to S seconds (default ${DEFAULT_DRAIN_SECONDS})
   --metrics-port N      Serve Prometheus metrics on 127.0.0.1:N/metrics (0 = any free port)
+  --supervised          A service manager starts this connector again when it exits with code 75: accept an
+                        administrator's rolling restart (admin connectors upgrade). Implied under systemd
+  --otlp-endpoint URL   Export the spans of traced requests (the edge's tracing: setting decides which) over
+                        OTLP/HTTP JSON to URL/v1/traces, e.g. http://127.0.0.1:4318; they are logged either way
   --kerberos-config F   Kerberos constrained delegation for sso: kerberos apps: YAML/JSON with realm, kdcs,
                         principal and keytab (a 0600 file on this host; docs/sso.md)
+
+install: write a systemd service that runs "connector run" for this registered state dir (restart on
+failure, SIGTERM drains, sandboxed, writes only to the state dir). Takes run's options (--tunnels,
+--pinned, --drain-seconds, --metrics-port, --kerberos-config, --otlp-endpoint) and:
+  --unit-dir DIR        Where the unit goes (default /etc/systemd/system)
+  --unit NAME           Unit name (default drawbridge-connector): NAME.service
+  --user USER           Run as this system user, who must own the state dir (default: root)
+Then: systemctl daemon-reload && systemctl enable --now NAME
 
   -h, --help            Show this help
 `;
@@ -45,7 +64,7 @@ export async function runConnectorCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: rest, options: {
     edge: { type: 'string' }, token: { type: 'string' }, 'state-dir': { type: 'string' }, 'ca-file': { type: 'string' },
     'connect-address': { type: 'string' }, name: { type: 'string' }, force: { type: 'boolean' },
-    tunnels: { type: 'string', default: String(DEFAULT_TUNNELS) }, 'metrics-port': { type: 'string' }, 'drain-seconds': { type: 'string', default: String(DEFAULT_DRAIN_SECONDS) }, 'kerberos-config': { type: 'string' }, pinned: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    tunnels: { type: 'string', default: String(DEFAULT_TUNNELS) }, 'metrics-port': { type: 'string' }, 'drain-seconds': { type: 'string', default: String(DEFAULT_DRAIN_SECONDS) }, 'kerberos-config': { type: 'string' }, 'otlp-endpoint': { type: 'string' }, supervised: { type: 'boolean' }, 'unit-dir': { type: 'string', default: '/etc/systemd/system' }, unit: { type: 'string' }, user: { type: 'string' }, pinned: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
   } });
   if (values.help || sub === undefined || sub === '--help' || sub === '-h') { process.stdout.write(HELP); return sub === undefined ? 1 : 0; }
   const stateDir = values['state-dir'];
@@ -61,14 +80,38 @@ export async function runConnectorCommand(argv: string[]): Promise<number> {
     process.stdout.write(`Registered connector ${state.connectorId} (group ${state.groupId}). Start it with:\n  drawbridge connector run --state-dir ${stateDir}\n`);
     return 0;
   }
+  if (sub === 'install') {
+    const dir = path.resolve(stateDir);
+    const state = await loadConnectorState(dir); // refuses a state dir that is not registered
+    const name = values.unit ?? 'drawbridge-connector';
+    if (!/^[A-Za-z0-9@_.-]+$/.test(name)) { process.stderr.write('drawbridge connector install: --unit takes letters, digits, @ _ . -\n'); return 2; }
+    const runArgs = ['--tunnels', values.tunnels,
+      ...(values.pinned ? ['--pinned'] : []),
+      ...(values['metrics-port'] !== undefined ? ['--metrics-port', values['metrics-port']] : []),
+      ...(values['kerberos-config'] !== undefined ? ['--kerberos-config', path.resolve(values['kerberos-config'])] : []),
+      ...(values['otlp-endpoint'] !== undefined ? ['--otlp-endpoint', values['otlp-endpoint']] : [])];
+    const unit = renderConnectorUnit({ stateDir: dir, command: selfCommand(isSea(), process.execPath, process.argv[1]), runArgs, user: values.user ?? null, drainSeconds: Number(values['drain-seconds']) });
+    const file = path.join(values['unit-dir'], `${name}.service`);
+    await writeFile(file, unit, { mode: 0o644 });
+    process.stdout.write(`Wrote ${file} (connector ${state.connectorId}). Start it with:\n  systemctl daemon-reload && systemctl enable --now ${name}\n`);
+    return 0;
+  }
   if (sub === 'run') {
     const tunnels = Number(values.tunnels);
     if (!Number.isInteger(tunnels) || tunnels < 1) { process.stderr.write('drawbridge connector run: --tunnels must be a whole number ≥ 1\n'); return 2; }
     const logger = createLogger('connector');
     const metricsPort = values['metrics-port'] === undefined ? undefined : Number(values['metrics-port']);
-    const connector = await startConnector({ stateDir, tunnels, logger, metricsPort, kerberosConfig: values['kerberos-config'], pinned: values.pinned });
+    const drainMs = Number(values['drain-seconds']) * 1000;
+    let drained: Promise<void> | null = null;
+    const drain = (): Promise<void> => (drained ??= connector.drain(drainMs));
+    const connector = await startConnector({
+      stateDir, tunnels, logger, metricsPort, kerberosConfig: values['kerberos-config'], pinned: values.pinned, otlpEndpoint: values['otlp-endpoint'],
+      // A rolling upgrade (admin connectors upgrade): drain like on SIGTERM, then exit for systemd (or dev) to restart.
+      // Only when something starts it again: under systemd (INVOCATION_ID) or --supervised (drawbridge dev).
+      onRestartRequested: values.supervised || process.env.INVOCATION_ID ? () => { void drain().finally(() => process.exit(CONNECTOR_RESTART_EXIT_CODE)); } : undefined,
+    });
     notifyParent({ event: 'ready', connectorId: connector.connectorId, metricsPort: connector.metricsPort });
-    onShutdown(async () => { await connector.drain(Number(values['drain-seconds']) * 1000); });
+    onShutdown(drain);
     await new Promise(() => {});
     return 0;
   }

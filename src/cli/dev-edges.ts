@@ -25,6 +25,8 @@ export interface DevEdgesOptions {
   httpPort: number | null;
   certs: { certPath: string; keyPath: string };
   trustedProxies: string[];
+  /** tracing.enabled of every node (dev --tracing). */
+  tracing?: boolean;
   supervisor: DevSupervisor;
   step(message: string): void;
 }
@@ -66,6 +68,7 @@ async function startOne(o: DevEdgesOptions): Promise<DevEdges> {
     tls: [{ certFile: o.certs.certPath, keyFile: o.certs.keyPath }],
     admin: { host: '127.0.0.1', port: o.adminPort },
     cluster: { nodeId: 'edge-1' },
+    ...(o.tracing ? { tracing: { enabled: true } } : {}),
   }));
   o.step('starting the edge');
   const edge = (await o.supervisor.start<{ publicPort: number; httpPort: number | null; adminPort: number; adminToken: string }>({
@@ -104,6 +107,7 @@ async function startCluster(o: DevEdgesOptions): Promise<DevEdges> {
       store: { kind: 'postgres', url: storeUrl },
       sessions: { kind: 'redis', url: redisUrl, keyPrefix: `${name}:` },
       cluster: { nodeId: id },
+      ...(o.tracing ? { tracing: { enabled: true } } : {}),
     }));
     const child = (await o.supervisor.start<{ publicPort: number; adminPort: number }>({
       name: `edge node ${i}`, kind: 'edge', args: ['edge', '--config', configFile, '--workers', '1'], logFile: path.join(o.logs, `${id}.log`), policy: 'never',

@@ -40,6 +40,8 @@ Options:
                      haproxy on the public port (PROXY protocol v2 from 127.0.0.2, health checks on /healthz)
   --trusted-proxy A  A load balancer address or CIDR range that sends the PROXY protocol (repeatable;
                      listen.trustedProxies, docs/architecture.md "Behind a load balancer")
+  --tracing          Record every request's trace: span lines (traceId, spanId) in the edge's and the
+                     connectors' logs (the edge's tracing.enabled; traceparent is continued either way)
   -h, --help         Show this help
 
 dev.json: { edgeUrl, httpUrl, adminUrl, adminToken, caCertPath, apps: [{ name, externalUrl, preAuth }],
@@ -55,7 +57,7 @@ export async function runDev(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: {
     'state-dir': { type: 'string', default: '.state/dev' }, port: { type: 'string', default: '8443' },
     'admin-port': { type: 'string', default: '8444' }, 'http-port': { type: 'string' }, domain: { type: 'string', default: 'apps.localhost' },
-    connectors: { type: 'string', default: '2' }, edges: { type: 'string', default: '1' }, 'trusted-proxy': { type: 'string', multiple: true, default: [] }, help: { type: 'boolean', short: 'h' },
+    connectors: { type: 'string', default: '2' }, edges: { type: 'string', default: '1' }, 'trusted-proxy': { type: 'string', multiple: true, default: [] }, tracing: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
   } });
   if (values.help) { process.stdout.write(HELP); return 0; }
   const stateDir = path.resolve(values['state-dir']);
@@ -85,7 +87,7 @@ export async function runDev(argv: string[]): Promise<number> {
 
     const cluster = await startDevEdges({
       count: edgeCount, stateDir, logs, domain, port: Number(values.port), adminPort: Number(values['admin-port']), httpPort, certs,
-      trustedProxies: values['trusted-proxy'], supervisor, step,
+      trustedProxies: values['trusted-proxy'], tracing: values.tracing === true, supervisor, step,
     });
     stopEdges = cluster.stop;
     const { publicPort, adminPort, adminToken } = cluster;
@@ -159,7 +161,7 @@ export async function runDev(argv: string[]): Promise<number> {
         });
       }
       step(`starting connector ${i}`);
-      const args = (metricsPort: number): string[] => ['connector', 'run', '--state-dir', dir, '--drain-seconds', '10', '--metrics-port', String(metricsPort)];
+      const args = (metricsPort: number): string[] => ['connector', 'run', '--state-dir', dir, '--drain-seconds', '10', '--metrics-port', String(metricsPort), '--supervised'];
       const entry = { id: '', pid: 0, group: GROUP, metricsUrl: '' };
       const { current } = await supervisor.start<{ connectorId: string; metricsPort: number }>({
         name: `connector ${i}`, kind: 'connector', args: args(0), logFile: path.join(logs, `connector-${i}.log`), policy: 'on-crash',

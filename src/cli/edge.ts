@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import cluster from 'node:cluster';
 import os from 'node:os';
 import { superviseWorkers, workersRefusal, WORKER_INDEX_ENV, ADMIN_TOKEN_ENV } from './edge-workers.ts';
-import { loadEdgeConfig } from '../config/edge-config.ts';
+import { loadEdgeConfig, type EdgeConfig } from '../config/edge-config.ts';
 import { startEdge, resolveAdminToken } from '../edge/edge.ts';
 import { createLogger } from '../lib/log.ts';
 import { onShutdown, notifyParent } from './signals.ts';
@@ -39,9 +39,15 @@ export async function runEdge(argv: string[]): Promise<number> {
   } });
   if (values.help) { process.stdout.write(HELP); return 0; }
   if (!values.config) { process.stderr.write(`drawbridge edge: --config is required\n\n${HELP}`); return 2; }
-  const config = await loadEdgeConfig(values.config);
-  if (values.port !== undefined) config.listen.port = Number(values.port);
-  if (values['admin-port'] !== undefined) config.admin.port = Number(values['admin-port']);
+  const configFile = values.config;
+  // The file, with this command line's overrides: read at start and again on SIGHUP.
+  const readConfig = async (): Promise<EdgeConfig> => {
+    const read = await loadEdgeConfig(configFile);
+    if (values.port !== undefined) read.listen.port = Number(values.port);
+    if (values['admin-port'] !== undefined) read.admin.port = Number(values['admin-port']);
+    return read;
+  };
+  const config = await readConfig();
   const logger = createLogger('edge', config.log.level);
   const workerIndex = cluster.isWorker ? Number(process.env[WORKER_INDEX_ENV]) : 0;
   if (cluster.isPrimary) {
@@ -53,6 +59,8 @@ export async function runEdge(argv: string[]): Promise<number> {
       // One admin token for all: resolved (or created) here once, not raced by the workers.
       process.env[ADMIN_TOKEN_ENV] = await resolveAdminToken(config);
       const supervised = superviseWorkers(workers, logger);
+      // Each worker re-reads the file itself.
+      process.on('SIGHUP', () => { for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGHUP'); });
       onShutdown(async (signal) => {
         logger.info({ signal }, 'edge workers draining');
         await supervised.stop();
@@ -74,6 +82,16 @@ export async function runEdge(argv: string[]): Promise<number> {
   onShutdown(async (signal) => {
     logger.info({ signal }, 'edge draining');
     await edge.close(Number(values['drain-seconds']) * 1000);
+  });
+  // SIGHUP: re-read the configuration file and apply what can change without dropping a connection.
+  let reloading = Promise.resolve();
+  process.on('SIGHUP', () => {
+    reloading = reloading.then(async () => {
+      logger.info({ config: configFile }, 'SIGHUP: reloading the configuration');
+      const next = await readConfig();
+      if (workerIndex > 0) Object.assign(next, { admin: { ...next.admin, token: config.admin.token }, cluster: config.cluster });
+      await edge.reload(next);
+    }).catch((err: Error) => logger.error({ err: err.message, config: configFile }, 'configuration reload failed: the running configuration is kept'));
   });
   await new Promise(() => {});
   return 0;

@@ -68,6 +68,12 @@ export const EdgeConfigSchema = Type.Object({
     maxHeaderCount: Type.Integer({ minimum: 16, maximum: 400, default: 200, description: 'Most request header fields a client may send; more gets 431. Below the tunnel\'s header pair limit, so the edge enforces it, never the tunnel.' }),
   }, { default: {} }),
   log: Type.Object({ level: Type.String({ default: 'info' }) }, { default: {} }),
+  tracing: Type.Object({
+    enabled: Type.Boolean({ default: false, description: 'Record spans of proxied requests: a `span` log line each (traceId, spanId, parentSpanId) on the edge and on the connector, and an OTLP export when otlpEndpoint is set. Off or on, the edge continues a client\'s W3C `traceparent` (or starts a trace) and sends it on through the connector to the backend with a span id of each hop.' }),
+    sampleRatio: Type.Number({ minimum: 0, maximum: 1, default: 1, description: 'Share of new traces recorded; a request whose traceparent arrives sampled (flags 01) is recorded whatever this says.' }),
+    otlpEndpoint: Type.Optional(Type.String({ pattern: '^https?://', description: 'OTLP/HTTP base URL (spans are POSTed as JSON to `<otlpEndpoint>/v1/traces`), e.g. `http://127.0.0.1:4318`. Unset: spans are only logged.' })),
+    serviceName: Type.String({ default: 'drawbridge-edge', description: 'service.name of the exported spans.' }),
+  }, { default: {} }),
   // `type: 'object'` only so the generated docs name the type of this union.
   store: Type.Optional(Type.Union([
     Type.Object({ kind: Type.Literal('sqlite') }),

@@ -7,6 +7,8 @@ import { ConnectorMetrics } from './metrics.ts';
 import { SavedAppConfigTable } from './sso/last-config.ts';
 import { createSsoProvider, loadKerberosSso } from './sso/index.ts';
 import { CertificateRenewal } from './enroll/renewal.ts';
+import { SpanSink } from '../lib/trace-context.ts';
+import { createOtlpExporter } from '../lib/otlp-export.ts';
 
 export const CONNECTOR_VERSION = '0.1.0';
 
@@ -20,7 +22,7 @@ export interface RunningConnector {
 }
 
 /** Loads the enrolled identity from the state dir and keeps `tunnels` tunnels to the edge. */
-export async function startConnector(options: { stateDir: string; tunnels: number; logger: Logger; sso?: SsoProvider; kerberosConfig?: string; metricsPort?: number; pinned?: boolean }): Promise<RunningConnector> {
+export async function startConnector(options: { stateDir: string; tunnels: number; logger: Logger; sso?: SsoProvider; kerberosConfig?: string; metricsPort?: number; pinned?: boolean; otlpEndpoint?: string; onRestartRequested?(reason: string): void }): Promise<RunningConnector> {
   const state = await loadConnectorState(options.stateDir);
   const logger = options.logger.child({ connectorId: state.connectorId });
   const apps = new SavedAppConfigTable(options.stateDir, logger);
@@ -28,7 +30,10 @@ export async function startConnector(options: { stateDir: string; tunnels: numbe
   const sso = options.sso ?? createSsoProvider({ kerberos, logger });
   const pools = new BackendPools();
   const metrics = new ConnectorMetrics();
-  const forward = createForwarder({ apps, pools, logger, sso, count: (app, outcome) => metrics.requests.inc({ app, outcome }) });
+  // Spans of the requests the edge traces (x-drawbridge-trace): logged, and exported when an OTLP endpoint is given.
+  const exporter = options.otlpEndpoint ? createOtlpExporter({ endpoint: options.otlpEndpoint, serviceName: 'drawbridge-connector', logger }) : null;
+  const spans = new SpanSink(logger.child({ component: 'trace' }), exporter && ((span) => exporter.add(span)));
+  const forward = createForwarder({ apps, pools, logger, sso, spans, count: (app, outcome) => metrics.requests.inc({ app, outcome }) });
   const supervisor = new Supervisor({
     credentials: {
       connectorId: state.connectorId,
@@ -46,6 +51,7 @@ export async function startConnector(options: { stateDir: string; tunnels: numbe
     apps,
     forward,
     logger,
+    onRestartRequested: options.onRestartRequested,
   });
   metrics.countTunnelsWith(() => supervisor.connected);
   supervisor.start();
@@ -58,6 +64,7 @@ export async function startConnector(options: { stateDir: string; tunnels: numbe
     async drain(deadlineMs) {
       await supervisor.drain(deadlineMs);
       metricsServer?.close();
+      await exporter?.close();
       // Backend connections close gracefully, but a request the edge abandoned must not hold the exit.
       await Promise.race([pools.close(), new Promise((r) => setTimeout(r, 1_000).unref())]);
     },

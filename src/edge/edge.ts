@@ -49,6 +49,13 @@ import { RelayPeers } from './cluster/relay-peers.ts';
 import { createRelayServer } from './cluster/relay-server.ts';
 import { NodeAnnouncer } from './cluster/node-announcer.ts';
 import { edgeRoutes } from './admin/routes/edges.ts';
+import { EdgeMetrics } from './metrics.ts';
+import type { EdgeTracing } from './proxy/tracing.ts';
+import { SpanSink } from '../lib/trace-context.ts';
+import { createOtlpExporter, type OtlpExporter } from '../lib/otlp-export.ts';
+import { setLogLevel } from '../lib/log.ts';
+import { restartOnlyChanges } from './reload.ts';
+import { sendEdgeEvent } from '../tunnel/control.ts';
 
 export interface RunningEdge {
   publicPort: number;
@@ -62,6 +69,11 @@ export interface RunningEdge {
   adminToken: string;
   store: Store;
   registry: TunnelRegistry;
+  /**
+   * Applies a re-read configuration without dropping a connection (SIGHUP): certificates, TLS profile, limits, log
+   * level and tracing change live; what cannot change without a restart is returned (and logged) by name.
+   */
+  reload(next: EdgeConfig): Promise<{ restartNeeded: string[] }>;
   /** Stops accepting, lets in-flight requests finish up to `deadlineMs`, then closes everything. */
   close(deadlineMs?: number): Promise<void>;
 }
@@ -73,7 +85,7 @@ export interface EdgeExtensions {
   track?: TrackLongLived;
   systemHosts?: Map<string, SystemHostHandler>;
   /** Called once the store is open, to build extensions that need it. */
-  setup?(ctx: { store: Store; config: EdgeConfig; logger: Logger; publicPort: () => number }): Promise<Partial<EdgeExtensions> & { close?(): Promise<void>; adminRoutes?: AdminRoutePlugin[] }>;
+  setup?(ctx: { store: Store; config: EdgeConfig; logger: Logger; publicPort: () => number; metrics?: EdgeMetrics }): Promise<Partial<EdgeExtensions> & { close?(): Promise<void>; adminRoutes?: AdminRoutePlugin[] }>;
 }
 
 /** Creates the edge from config and starts it: public port (users + tunnels) and admin API. */
@@ -109,6 +121,22 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
     appCertificates.reload().catch((err: Error) => logger.error({ err }, 'app certificates reload failed'));
   };
   const registry = new TunnelRegistry();
+  // Prometheus metrics at <admin URL>/metrics (edge/metrics.ts).
+  const metrics = new EdgeMetrics();
+  metrics.readTunnelsFrom(() => registry.all());
+  registry.onRelayStream = () => metrics.relayed('out');
+  // Tracing (config tracing:, proxy/tracing.ts): one object the request path reads, changed in place on reload.
+  const tracing: EdgeTracing = { sink: null, sampleRatio: 1 };
+  let exporter: OtlpExporter | null = null;
+  const applyTracing = (settings: EdgeConfig['tracing']): void => {
+    const previous = exporter;
+    exporter = settings.enabled && settings.otlpEndpoint ? createOtlpExporter({ endpoint: settings.otlpEndpoint, serviceName: settings.serviceName, logger }) : null;
+    void previous?.close();
+    const exportTo = exporter;
+    tracing.sink = settings.enabled ? new SpanSink(logger.child({ component: 'trace' }), exportTo && ((span) => exportTo.add(span))) : null;
+    tracing.sampleRatio = settings.sampleRatio;
+  };
+  applyTracing(config.tracing);
   const publisher = new ConfigPublisher(routes, registry, logger);
   let publicPort = config.publicPort ?? config.listen.port;
 
@@ -138,7 +166,7 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
     }
   }
 
-  const ext = extensions.setup ? await extensions.setup({ store, config, logger, publicPort: () => publicPort }) : {};
+  const ext = extensions.setup ? await extensions.setup({ store, config, logger, publicPort: () => publicPort, metrics }) : {};
   const systemHosts = new Map<string, SystemHostHandler>([...(extensions.systemHosts ?? []), ...(ext.systemHosts ?? [])]);
   // Header SSO: the edge signs assertions and publishes its public keys on the login and tunnel hosts.
   const signingKeys = await loadOrCreateSigningKeys(store, config.stateDir);
@@ -170,7 +198,7 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
     respondError(res, 'DB-ROUTE-UNKNOWN-HOST', correlationId);
   }));
 
-  const proxyDeps = { maxHeaderCount: config.limits.maxHeaderCount, routes, registry, systemHosts, authenticate: ext.authenticate ?? extensions.authenticate ?? null, logger, assertion, track: ext.track ?? extensions.track ?? null };
+  const proxyDeps = { maxHeaderCount: config.limits.maxHeaderCount, routes, registry, systemHosts, authenticate: ext.authenticate ?? extensions.authenticate ?? null, logger, assertion, track: ext.track ?? extensions.track ?? null, tracing };
   // Drain bookkeeping: requests and upgraded connections in flight (sockets reach the servers through emit, so the
   // servers' own close() cannot wait for them).
   let active = 0;
@@ -182,8 +210,13 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
   const clientLimits = new ClientLimits({ maxConnectionsPerClient: config.limits.maxConnectionsPerClient, maxRequestsPerClient: config.limits.maxRequestsPerClient, logger });
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     active++;
+    const startedAt = performance.now();
     if (closing) res.shouldKeepAlive = false;
-    res.once('close', () => { active--; if (active === 0 && upgraded.size === 0) onIdle?.(); });
+    res.once('close', () => {
+      metrics.requestDone(res, startedAt); // the one place requests are counted (edge/metrics.ts)
+      active--;
+      if (active === 0 && upgraded.size === 0) onIdle?.();
+    });
     if (!clientLimits.admit(req, res)) return;
     setBodyIdleTimeout(req, config.limits.bodyIdleTimeoutMs, logger);
     proxyHandler(req, res);
@@ -249,6 +282,7 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
   const relay = createRelayServer({
     credentials: nodeCredentials.current(), registry, routes, logger,
     onStream: (stream) => {
+      metrics.relayed('in');
       active++;
       stream.once('close', () => { active--; if (active === 0 && upgraded.size === 0) onIdle?.(); });
     },
@@ -294,15 +328,51 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
       if (!tunnel) throw new DrawbridgeError('DB-CONNECTOR-NOT-CONNECTED', `connector ${id} has no live tunnel`);
       return renewer.renew(tunnel, actor);
     },
+    restartConnector: async (id) => {
+      const tunnel = registry.tunnelsOfConnector(id).find((t) => t.usable && !t.session.closed && !t.session.destroyed);
+      if (!tunnel) throw new DrawbridgeError('DB-CONNECTOR-NOT-CONNECTED', `connector ${id} has no live tunnel`);
+      const ack = await sendEdgeEvent(tunnel.session, { type: 'restart', reason: 'requested by an administrator' });
+      return ack?.restarting === true;
+    },
     extraRoutes: [...(ext.adminRoutes ?? []), edgeRoutes(nodes)],
+    metrics,
   });
   await admin.listen({ host: config.admin.host, port: config.admin.port });
   const adminPort = (admin.server.address() as net.AddressInfo).port;
   const nodeRegistry = nodes;
   logger.info({ publicPort: listenedPort, adminPort, domain: config.domain, tunnelHost, loginHost: loginHostOf(config) }, 'edge ready');
 
+  // The configuration as last applied: what a reload compares against.
+  let current = config;
+  const servers = [publicServer, sibling, ...(httpServer ? [httpServer] : [])];
+  async function reload(next: EdgeConfig): Promise<{ restartNeeded: string[] }> {
+    // Certificates first: a file that does not load leaves everything as it was (the error reaches the caller).
+    const nextCertificates = await CertificateStore.load(next.tls, next.tlsProfile);
+    const profileChanged = next.tlsProfile !== certificates.profile;
+    certificates.adopt(nextCertificates);
+    publicServer.setSecureContext({ ...certificates.defaultCredentials, ...tlsProfileOptions(next.tlsProfile) });
+    if (profileChanged) reloadCertificates(); // apps' own certificates get the new profile too
+    // Limits: the servers' timeouts and header count for new requests; per-client limits at once.
+    for (const server of servers) {
+      server.headersTimeout = next.limits.headersTimeoutMs;
+      server.keepAliveTimeout = next.limits.keepAliveTimeoutMs;
+    }
+    publicServer.maxHeadersCount = sibling.maxHeadersCount = next.limits.maxHeaderCount + 1;
+    proxyDeps.maxHeaderCount = next.limits.maxHeaderCount;
+    config.limits.bodyIdleTimeoutMs = next.limits.bodyIdleTimeoutMs; // read per request
+    clientLimits.setLimits(next.limits);
+    setLogLevel(logger, next.log.level);
+    applyTracing(next.tracing);
+    const restartNeeded = restartOnlyChanges(current, next);
+    current = next;
+    logger.info({ tlsCertificates: next.tls.length, tlsProfile: next.tlsProfile, logLevel: next.log.level, tracing: next.tracing.enabled }, 'configuration reloaded');
+    if (restartNeeded.length > 0) logger.warn({ fields: restartNeeded }, 'configuration changes that apply only after a restart');
+    return { restartNeeded };
+  }
+
   let shutdown: Promise<void> | null = null;
   return {
+    reload,
     publicPort: listenedPort,
     httpPort: httpServer ? (httpServer.address() as net.AddressInfo).port : null,
     directPort,
@@ -370,6 +440,7 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
         for (const socket of upgraded) socket.destroy();
         logger.info({ ms: Date.now() - started, requestsLeft: active }, 'edge drained');
         await ext.close?.();
+        await exporter?.close();
         await store.close();
       })();
       return shutdown;

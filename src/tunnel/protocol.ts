@@ -52,6 +52,8 @@ export const UPGRADE_HEADER = 'x-drawbridge-upgrade';
 export const UPGRADE_STATUS_HEADER = 'x-drawbridge-upgrade-status';
 /** Set by the connector when it answers with a Drawbridge error instead of the backend's response. */
 export const ERROR_HEADER = 'x-drawbridge-error';
+/** Set by the edge when it records this request's span: the connector records its own (lib/trace-context.ts). */
+export const TRACE_RECORD_HEADER = 'x-drawbridge-trace';
 export const ERROR_DETAIL_HEADER = 'x-drawbridge-error-detail';
 /**
  * A request body of unknown length (chunked from the client) ends with this trailer from the edge. Node ends a
@@ -174,11 +176,21 @@ export interface EdgeNodeAddress {
  */
 export type EdgeEvent =
   | { type: 'nodes'; self: string; nodes: EdgeNodeAddress[] }
-  | { type: 'edge-draining'; self: string; deadlineMs: number };
+  | { type: 'edge-draining'; self: string; deadlineMs: number }
+  /**
+   * An administrator's rolling restart (`admin connectors upgrade`): the connector drains and exits with
+   * CONNECTOR_RESTART_EXIT_CODE, for its service manager to start it again (on the newly installed version). Its ack
+   * says whether it will (`restarting`): a connector run without a service manager to bring it back says no.
+   */
+  | { type: 'restart'; reason?: string };
 
 export interface EdgeEventAck {
   moving?: boolean;
+  restarting?: boolean;
 }
+
+/** The exit code of a connector restarting on request (EX_TEMPFAIL): systemd's Restart=on-failure starts it again. */
+export const CONNECTOR_RESTART_EXIT_CODE = 75;
 
 export function encodeIdentity(identity: Identity): string {
   return Buffer.from(JSON.stringify(identity)).toString('base64url');

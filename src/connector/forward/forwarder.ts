@@ -1,6 +1,6 @@
 import http2, { type ServerHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import { Readable, Writable } from 'node:stream';
-import { APP_HEADER, BODY_END_TRAILER, REQUEST_ID_HEADER, IDENTITY_HEADER, UPGRADE_HEADER, ERROR_HEADER, ERROR_DETAIL_HEADER, decodeIdentity, type ConnectorAppConfig, type Identity } from '../../tunnel/protocol.ts';
+import { APP_HEADER, BODY_END_TRAILER, REQUEST_ID_HEADER, IDENTITY_HEADER, UPGRADE_HEADER, ERROR_HEADER, TRACE_RECORD_HEADER, ERROR_DETAIL_HEADER, decodeIdentity, type ConnectorAppConfig, type Identity } from '../../tunnel/protocol.ts';
 import { catalogue, type ErrorCode } from '../../errors/catalogue.ts';
 import { withoutHopByHop } from '../../lib/http-headers.ts';
 import type { Logger } from '../../lib/log.ts';
@@ -10,6 +10,7 @@ import { backendErrorCode } from './backend-errors.ts';
 import { forwardUpgrade } from './upgrade.ts';
 import { isForwardablePath } from '../../lib/request-target.ts';
 import { clientKey } from '../../lib/client-address.ts';
+import { continueTrace, formatTraceparent, type SpanSink } from '../../lib/trace-context.ts';
 
 /**
  * Single sign-on to the backend (connector/sso): extra request headers for this user (Negotiate, identity headers…),
@@ -44,6 +45,8 @@ export interface ForwarderDeps {
   sso?: SsoProvider;
   /** Counts each request by app id and outcome (`forwarded`, `refused`, or a catalogue code). */
   count?(appId: string, outcome: string): void;
+  /** Where this hop's spans go when the edge records the request's trace (x-drawbridge-trace); none: not recorded. */
+  spans?: SpanSink | null;
 }
 
 /** Long-lived RD Gateway channels send data sporadically: no idle timeout on their bodies. */
@@ -81,12 +84,17 @@ export function createForwarder(deps: ForwarderDeps): (stream: ServerHttp2Stream
       return refuse(stream, 'DB-HTTP-BAD-TARGET');
     }
     count(app.id, 'forwarded');
+    // W3C trace context: the backend sees the edge's trace with this connector's span as its parent.
+    const trace = continueTrace(headers.traceparent, false);
+    const traceparent = formatTraceparent(trace);
+    if (deps.spans && headers[TRACE_RECORD_HEADER] === '1') recordSpan(deps.spans, stream, trace, method, app.id, correlationId);
 
     // 2. SSO headers, then the backend request.
     const proceed = (result: SsoResult, retry: boolean): void => {
       const backendHeaders = withoutHopByHop(headers, fromEdge);
       if (result.strip) for (const name of result.strip) delete backendHeaders[name];
       backendHeaders.host = backendTarget(app.internalUrl).host;
+      backendHeaders.traceparent = traceparent;
       Object.assign(backendHeaders, result.headers);
       const upgrade = headers[UPGRADE_HEADER];
       if (typeof upgrade === 'string') {
@@ -168,6 +176,19 @@ export function createForwarder(deps: ForwarderDeps): (stream: ServerHttp2Stream
       else if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
     }).finally(release);
   }
+}
+
+/** The connector's span of a recorded trace: from the stream's arrival to its close. */
+function recordSpan(spans: SpanSink, stream: ServerHttp2Stream, trace: ReturnType<typeof continueTrace>, method: string, appId: string, correlationId: string): void {
+  const startMs = performance.now();
+  stream.once('close', () => {
+    const status = stream.headersSent ? Number(stream.sentHeaders[':status'] ?? 0) : 0;
+    spans.end({
+      name: `${method} ${appId}`, kind: 'client', traceId: trace.traceId, spanId: trace.spanId, parentSpanId: trace.parentSpanId,
+      startMs, endMs: performance.now(), error: status === 0 || status >= 500,
+      attributes: { 'http.request.method': method, 'http.response.status_code': status, 'drawbridge.app': appId, correlationId },
+    });
+  });
 }
 
 interface SsoCheck {

@@ -50,6 +50,8 @@ export interface SupervisorOptions {
    * balancer in front of them: every node still serves every app through the relay).
    */
   pinned?: boolean;
+  /** An edge asked for a restart (rolling upgrade); absent: the connector refuses, nothing would start it again. */
+  onRestartRequested?(reason: string): void;
 }
 
 /** One TLS connection to an edge node and the HTTP/2 session served over it. */
@@ -367,6 +369,14 @@ export class Supervisor {
       const moving = slot ? this.#move(slot, 'edge node draining') : false;
       logger.info({ node: event.self, tunnel: slot?.index, moving }, moving ? 'edge node draining: moving its tunnel' : 'edge node draining: no other node to move to');
       return { moving };
+    }
+    if (event.type === 'restart') {
+      const restart = this.#options.onRestartRequested;
+      if (!restart || this.#draining) return { restarting: false };
+      const reason = typeof event.reason === 'string' ? event.reason.slice(0, 200) : 'requested by the edge';
+      logger.info({ reason }, 'restart requested: draining, then exiting for the service manager to start this connector again');
+      setImmediate(() => restart(reason));
+      return { restarting: true };
     }
     return {};
   }

@@ -293,6 +293,7 @@ describe('admin API', () => {
         'get /api/v1/tenants/{tenantId}/connectors', 'get /api/v1/tenants/{tenantId}/connectors/{connectorId}',
         'patch /api/v1/tenants/{tenantId}/connectors/{connectorId}', 'delete /api/v1/tenants/{tenantId}/connectors/{connectorId}',
         'post /api/v1/tenants/{tenantId}/connectors/{connectorId}/renew-certificate',
+        'post /api/v1/tenants/{tenantId}/connectors/{connectorId}/restart',
         'get /api/v1/tenants/{tenantId}/audit-log',
         'post /api/v1/admin-tokens', 'get /api/v1/admin-tokens', 'delete /api/v1/admin-tokens/{tokenId}',
         'post /api/v1/tenants/{tenantId}/admin-tokens', 'get /api/v1/tenants/{tenantId}/admin-tokens', 'delete /api/v1/tenants/{tenantId}/admin-tokens/{tokenId}',

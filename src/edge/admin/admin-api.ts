@@ -27,6 +27,8 @@ export type { AdminDeps, ConnectorLiveStatus } from './types.ts';
 
 export const API_PREFIX = '/api/v1';
 export const OPENAPI_PATH = `${API_PREFIX}/openapi.json`;
+/** The edge's Prometheus metrics on the admin listener (edge/metrics.ts). */
+export const METRICS_PATH = '/metrics';
 
 export async function createAdminApi(deps: AdminDeps): Promise<FastifyInstance> {
   const app = Fastify({
@@ -58,6 +60,10 @@ export async function createAdminApi(deps: AdminDeps): Promise<FastifyInstance> 
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((req, reply) => sendError(reply, 'DB-ADMIN-NOT-FOUND', `no route ${req.method} ${req.url.split('?')[0]}`));
 
+  const metrics = deps.metrics;
+  if (metrics) {
+    app.get(METRICS_PATH, { schema: { hide: true } }, async (_req, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
+  }
   const ctx = adminContext(deps);
   await app.register(async (api) => {
     api.get('/openapi.json', { schema: { tags: ['meta'], summary: 'This OpenAPI 3 document' } }, async () => app.swagger());

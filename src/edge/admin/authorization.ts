@@ -106,6 +106,8 @@ export function authorize(principal: AdminPrincipal, action: AdminAction, tenant
 /** Where a route finds the app it concerns: its :appId parameter, or ?appId= (sign-in log). */
 interface RouteRule {
   action: AdminAction;
+  /** Served without a token: Prometheus' scrape of /metrics (counts with app ids, no secrets; docs/operations.md). */
+  public?: boolean;
   app?: 'param' | 'query';
   /** The route narrows its answer to the decision's appScope itself (a list of apps). */
   filtersApps?: boolean;
@@ -115,6 +117,7 @@ const T = '/tenants/:tenantId';
 /** Every admin API route (method and path under /api/v1) and the action it takes. */
 export const ROUTE_ACTIONS: Record<string, RouteRule> = {
   'GET /openapi.json': { action: 'meta.read' },
+  'GET /metrics': { action: 'meta.read', public: true },
   'GET /edges': { action: 'edges.read' },
   'GET /tenants': { action: 'tenants.read' },
   'POST /tenants': { action: 'tenants.manage' },
@@ -138,6 +141,7 @@ export const ROUTE_ACTIONS: Record<string, RouteRule> = {
   [`GET ${T}/connectors/:connectorId`]: { action: 'connectors.read' },
   [`PATCH ${T}/connectors/:connectorId`]: { action: 'connectors.write' },
   [`POST ${T}/connectors/:connectorId/renew-certificate`]: { action: 'connectors.write' },
+  [`POST ${T}/connectors/:connectorId/restart`]: { action: 'connectors.write' },
   [`DELETE ${T}/connectors/:connectorId`]: { action: 'connectors.write' },
   [`GET ${T}/apps`]: { action: 'apps.read', filtersApps: true },
   [`POST ${T}/apps`]: { action: 'apps.publish' },
@@ -261,6 +265,7 @@ export function installAuthorization(app: FastifyInstance, deps: AuthorizationDe
   });
 
   app.addHook('onRequest', (req, _reply, done) => {
+    if (req.routeOptions.config?.adminRule?.public) return done();
     const holder: { principal: AdminPrincipal | null } = { principal: null };
     current.run(holder, () => {
       authenticate(req.headers.authorization).then((principal) => {
@@ -273,7 +278,7 @@ export function installAuthorization(app: FastifyInstance, deps: AuthorizationDe
 
   app.addHook('preValidation', async (req) => {
     const rule = req.routeOptions.config.adminRule;
-    if (!rule) return; // the not-found handler: nothing to protect
+    if (!rule || rule.public) return; // the not-found handler, or a route served without a token
     const principal = principalOf(req);
     const params = (req.params ?? {}) as Record<string, string | undefined>;
     let tenantId: string | null = null;

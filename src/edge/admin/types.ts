@@ -21,10 +21,14 @@ export interface AdminDeps {
   disconnectConnector(connectorId: string): void;
   /** Renews the connector's certificate now, over one of its tunnels (edge/enroll/renewal.ts). */
   renewConnectorCertificate?(connectorId: string, actor: string): Promise<{ serial: string; notAfter: string }>;
+  /** Asks the connector to drain and exit for its service manager to restart it (a rolling upgrade); its answer. */
+  restartConnector?(connectorId: string): Promise<boolean>;
   /** Called after an app is created, updated or deleted (the store's onChange fires as well). */
   onAppsChanged?(): void;
   /** Routes of other layers (directory, sign-in log…) registered under /api/v1 with the same auth and errors. */
   extraRoutes?: AdminRoutePlugin[];
+  /** The edge's Prometheus metrics, served at `GET /metrics` without the bearer token (edge/metrics.ts). */
+  metrics?: { metrics(): Promise<string>; contentType: string };
 }
 
 /** A layer's admin routes: called inside the /api/v1 scope with the shared admin context. */

@@ -19,13 +19,26 @@ interface Entry {
  * first, then one-label wildcards (`*.apps.example` covers `hr.apps.example`, never `a.b.apps.example`).
  */
 export class CertificateStore {
-  readonly #entries: Entry[];
-  readonly #profile: TlsProfile;
+  #entries: Entry[];
+  #profile: TlsProfile;
   #apps: ReadonlyMap<string, tls.SecureContext> = new Map();
 
   private constructor(entries: Entry[], profile: TlsProfile) {
     this.#entries = entries;
     this.#profile = profile;
+  }
+
+  /**
+   * Takes the configured certificates and profile of `next` (a configuration reload): new handshakes get them, open
+   * connections keep theirs. Apps' contexts stay until the caller rebuilds them with the new profile.
+   */
+  adopt(next: CertificateStore): void {
+    this.#entries = next.#entries;
+    this.#profile = next.#profile;
+  }
+
+  get profile(): TlsProfile {
+    return this.#profile;
   }
 
   /** A context for one app certificate with this edge's TLS profile; throws on a bad PEM or a key that does not match. */

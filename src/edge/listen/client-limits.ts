@@ -40,10 +40,16 @@ export class ClientLimits {
     this.#options = options;
   }
 
+  /** New limits from a configuration reload; connections and requests already counted keep counting. */
+  setLimits(limits: { maxConnectionsPerClient: number; maxRequestsPerClient: number }): void {
+    this.#options.maxConnectionsPerClient = limits.maxConnectionsPerClient;
+    this.#options.maxRequestsPerClient = limits.maxRequestsPerClient;
+  }
+
   /** Counts each connection `server` is handed (the public port emits the raw sockets into it). */
   countConnections(server: net.Server): void {
-    const max = this.#options.maxConnectionsPerClient;
     server.on('connection', (socket: net.Socket) => {
+      const max = this.#options.maxConnectionsPerClient; // read per connection: a configuration reload may change it
       const key = clientKey(clientAddress(socket));
       const id = `${socket.remoteAddress}|${socket.remotePort}`;
       const count = (this.#connections.get(key) ?? 0) + 1;

@@ -20,6 +20,8 @@ import { pipeResumable, resumable } from './resume.ts';
 import type { TrackLongLived } from '../cae/continuous-access.ts';
 import { bodyTranslation, createBodyTranslator, translatedBodyHeaders } from './link-translation.ts';
 import { hstsHeader } from '../../store/app-web.ts';
+import { EdgeMetrics } from '../metrics.ts';
+import { traceRequest, type EdgeTracing } from './tracing.ts';
 
 /** Hosts the edge serves itself (sign-in, enrollment); everything else is an app host. */
 export type SystemHostHandler = (req: IncomingMessage, res: ServerResponse, correlationId: string) => void | Promise<void>;
@@ -39,6 +41,8 @@ export interface ProxyDeps {
   assertion?: (app: App, identity: Identity) => string | null;
   /** Continuous access evaluation: registers a signed-in request's connection with how to end it (edge/cae/). */
   track?: TrackLongLived | null;
+  /** W3C trace context and span records (proxy/tracing.ts); absent: the client's traceparent passes untouched. */
+  tracing?: EdgeTracing;
 }
 
 /** Methods retried once on another connector when the tunnel fails before any response (RFC 9110 §9.2.2). */
@@ -84,6 +88,7 @@ export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res:
       respondError(res, 'DB-ROUTE-UNKNOWN-HOST', correlationId);
       return;
     }
+    EdgeMetrics.markApp(res, app.id); // the request counter's app label (edge/metrics.ts)
     // HSTS on every answer of an app host that enables it: its error pages and sign-in redirects too.
     const hsts = hstsHeader(app.hsts);
     if (hsts !== null) res.setHeader('strict-transport-security', hsts);
@@ -120,6 +125,7 @@ export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res:
     limitBodyIdle(req, res, method); // a stalled request body is aborted (edge/listen/body-idle.ts)
     const withBody = hasRequestBody(req);
     const headers = buildStreamHeaders({ req, app, method, correlationId, identity, assertion: assertionFor(deps, app, identity) });
+    if (deps.tracing) traceRequest(deps.tracing, req, res, app, method, headers, correlationId);
     // Judged by what the connector receives, never by the client's head: a Content-Length named in Connection is
     // dropped from the stream, and the connector then needs the end trailer like for any body of unknown length.
     const unknownLength = headers['content-length'] === undefined;

@@ -12,12 +12,13 @@ export function respondError(res: ServerResponse, code: ErrorCode, correlationId
   }
   const accept = res.req?.headers.accept;
   const page = renderError(code, correlationId, accept, detail);
+  // Set on its own so it stays readable after writeHead: the request counter labels the response with it (edge/metrics.ts).
+  res.setHeader('x-drawbridge-error', code);
   res.writeHead(page.status, {
     'content-type': page.contentType,
     'content-length': Buffer.byteLength(page.body),
     'cache-control': 'no-store',
     'x-correlation-id': correlationId,
-    'x-drawbridge-error': code,
   });
   res.end(res.req?.method === 'HEAD' ? undefined : page.body);
 }

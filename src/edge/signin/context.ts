@@ -24,6 +24,8 @@ export interface SigninDeps {
   publicPort: number | (() => number);
   stateDir: string;
   logger: Logger;
+  /** Counts each sign-in log event by event and result (the edge's metrics, edge/metrics.ts). */
+  countSignin?(event: string, result: string): void;
 }
 
 export interface SigninOptions {

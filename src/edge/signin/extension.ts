@@ -48,14 +48,14 @@ export function openDirectory(store: Store, _stateDir?: string): DirectoryStore 
 
 export function signinExtension(onReady?: (signin: Signin, directory: DirectoryStore) => void): EdgeExtensions {
   return {
-    async setup({ store, config, logger, publicPort }) {
+    async setup({ store, config, logger, publicPort, metrics }) {
       const directory = openDirectory(store, config.stateDir);
       // `sessions: { kind: redis }` puts sessions and the ephemeral state (codes, flows, rate limits, lockout counts)
       // in the same Redis, so every node of a cluster sees them; otherwise both stay in this process.
       const redis = config.sessions?.kind === 'redis' ? { url: config.sessions.url, keyPrefix: config.sessions.keyPrefix } : null;
       const sessions = redis ? createRedisSessionStore(redis) : undefined;
       const state = redis ? createRedisEphemeralState(redis) : undefined;
-      const signin = await createSignin({ store, directory, domain: config.domain, publicPort, stateDir: config.stateDir, logger: logger.child({ component: 'signin' }) }, { sessions, state });
+      const signin = await createSignin({ store, directory, domain: config.domain, publicPort, stateDir: config.stateDir, logger: logger.child({ component: 'signin' }), countSignin: metrics && ((event, result) => metrics.signIn(event, result)) }, { sessions, state });
       onReady?.(signin, directory);
       return {
         authenticate: signin.authenticate,

@@ -52,6 +52,7 @@ export async function writeLog(ctx: Ctx, req: IncomingMessage, correlationId: st
     userAgent: userAgent(req),
     correlationId,
   };
+  ctx.deps.countSignin?.(row.event, row.result);
   try {
     await ctx.deps.directory.signinLog.append(row);
   } catch (err) {

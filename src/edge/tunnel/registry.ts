@@ -67,6 +67,9 @@ export class TunnelRegistry {
    * A relay to another edge node holding usable tunnels of the group, for a request no local tunnel can take. The
    * caller asks only once the local tunnels are exhausted (stream-to-group.ts), and never for a relayed stream.
    */
+  /** Called for each stream sent to a peer edge node (the relay counter of edge/metrics.ts). */
+  onRelayStream?: () => void;
+
   pickRelay(groupId: string, avoid?: ReadonlySet<string>): Tunnel | undefined {
     return this.#peers?.pick(groupId, avoid);
   }
@@ -74,7 +77,7 @@ export class TunnelRegistry {
   /** Opens a stream on `tunnel` (counted in flight until it closes) and counts it for the connector. Throws if refused. */
   openStream(tunnel: Tunnel, headers: OutgoingHttpHeaders, options: ClientSessionRequestOptions): ClientHttp2Stream {
     const stream = tunnel.request(headers, options);
-    if (tunnel.relay) return stream; // a peer node, not a connector: not listed among the tenant's connectors
+    if (tunnel.relay) { this.onRelayStream?.(); return stream; } // a peer node, not a connector: not listed among the tenant's connectors
     const c = this.#opened.get(tunnel.connectorId);
     if (c) { c.streams++; c.groupId = tunnel.groupId; } else this.#opened.set(tunnel.connectorId, { tenantId: tunnel.tenantId, groupId: tunnel.groupId, streams: 1 });
     return stream;

@@ -99,6 +99,25 @@ export function connectorRoutes(app: FastifyInstance, ctx: AdminContext): void {
     return deps.renewConnectorCertificate(current.id, ctx.actor());
   });
 
+  app.post<{ Params: Static<typeof ConnectorParams> }>('/tenants/:tenantId/connectors/:connectorId/restart', {
+    schema: {
+      tags,
+      summary: 'Restart the connector: it drains, exits and is started again by its service manager (a rolling upgrade step)',
+      description: 'Only a connector run under a service manager (systemd, `connector run --supervised`) accepts; others answer `restarting: false` and keep running. `drawbridge admin connectors upgrade` restarts a group one connector at a time, each back healthy before the next.',
+      params: ConnectorParams,
+      response: {
+        200: Type.Object({ restarting: Type.Boolean() }),
+        ...errorResponses(404, 409, 502),
+      },
+    },
+  }, async (req) => {
+    const current = await find(req.params);
+    if (!deps.restartConnector) throw new DrawbridgeError('DB-CONNECTOR-NOT-CONNECTED', 'restarts are not available on this edge');
+    const restarting = await deps.restartConnector(current.id);
+    if (restarting) await ctx.audit(current.tenantId, 'connector.restarted', current.id, { name: current.name });
+    return { restarting };
+  });
+
   app.delete<{ Params: Static<typeof ConnectorParams> }>('/tenants/:tenantId/connectors/:connectorId', {
     schema: {
       tags,
