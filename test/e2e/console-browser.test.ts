@@ -33,32 +33,36 @@ async function fresh(): Promise<Page> {
   return context.newPage();
 }
 
+/** Runs in the page (a string: the project's TypeScript has no DOM types). */
+const A11Y_CHECKS = `(() => {
+  const out = [];
+  if (document.querySelectorAll('main').length !== 1) out.push('one <main>');
+  if (!document.querySelector('header')) out.push('a banner');
+  for (const nav of document.querySelectorAll('nav')) if (!nav.getAttribute('aria-label')) out.push('a labelled <nav>');
+  if (!document.documentElement.lang) out.push('html lang');
+  if (!document.title) out.push('a title');
+  const skip = document.querySelector('a.skip');
+  if (!skip || skip.getAttribute('href') !== '#main') out.push('a skip link to #main');
+  for (const el of document.querySelectorAll('input:not([type=hidden]), select, textarea')) {
+    if ((el.labels ? el.labels.length : 0) === 0 && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby')) out.push('a label for ' + el.outerHTML.slice(0, 80));
+  }
+  for (const b of document.querySelectorAll('button, a[href]')) if (!(b.textContent || '').trim() && !b.getAttribute('aria-label')) out.push('a name for ' + b.outerHTML.slice(0, 80));
+  for (const t of document.querySelectorAll('table')) if (!t.querySelector('caption') && !t.getAttribute('aria-label')) out.push('a table caption');
+  for (const s of document.querySelectorAll('svg[role=img]')) if (!s.getAttribute('aria-labelledby') && !s.getAttribute('aria-label')) out.push('an accessible name for a chart');
+  const ids = [...document.querySelectorAll('[id]')].map((e) => e.id);
+  const dup = ids.filter((id, i) => ids.indexOf(id) !== i);
+  if (dup.length) out.push('unique ids (' + dup.join(', ') + ')');
+  return out;
+})()`;
+
 /** What axe-core would flag first, checked by hand: landmarks, a label on every field, names on buttons, a skip link. */
 async function checkAccessible(page: Page): Promise<void> {
-  const problems = await page.evaluate(() => {
-    const out: string[] = [];
-    if (document.querySelectorAll('main').length !== 1) out.push('one <main>');
-    if (!document.querySelector('header[role=banner], header')) out.push('a banner');
-    for (const nav of document.querySelectorAll('nav')) if (!nav.getAttribute('aria-label')) out.push('a labelled <nav>');
-    if (!document.documentElement.lang) out.push('html lang');
-    if (!document.title) out.push('a title');
-    const skip = document.querySelector('a.skip');
-    if (!skip || skip.getAttribute('href') !== '#main') out.push('a skip link to #main');
-    for (const el of document.querySelectorAll<HTMLInputElement | HTMLSelectElement>('input:not([type=hidden]), select, textarea')) {
-      if ((el.labels?.length ?? 0) === 0 && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby')) out.push(`a label for ${el.outerHTML.slice(0, 80)}`);
-    }
-    for (const b of document.querySelectorAll('button, a[href]')) if (!(b.textContent ?? '').trim() && !b.getAttribute('aria-label')) out.push(`a name for ${b.outerHTML.slice(0, 80)}`);
-    for (const t of document.querySelectorAll('table')) if (!t.querySelector('caption') && !t.getAttribute('aria-label')) out.push('a table caption');
-    for (const s of document.querySelectorAll('svg[role=img]')) if (!s.getAttribute('aria-labelledby') && !s.getAttribute('aria-label')) out.push('an accessible name for a chart');
-    const ids = [...document.querySelectorAll('[id]')].map((e) => e.id);
-    const dup = ids.filter((id, i) => ids.indexOf(id) !== i);
-    if (dup.length) out.push(`unique ids (${dup.join(', ')})`);
-    return out;
-  });
+  const problems = await page.evaluate(A11Y_CHECKS) as string[];
   assert.deepEqual(problems, [], `${page.url()} lacks: ${problems.join('; ')}`);
   // The first Tab lands on the skip link, which shows itself and moves focus to main.
   await page.keyboard.press('Tab');
-  assert.equal(await page.evaluate(() => document.activeElement?.className), 'skip');
+  assert.equal(await page.evaluate('document.activeElement && document.activeElement.className'), 'skip');
+  await page.evaluate('document.activeElement && document.activeElement.blur()');
 }
 
 async function waitFor(page: Page, what: string, check: () => Promise<boolean>, ms = 45_000): Promise<void> {

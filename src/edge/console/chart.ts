@@ -22,26 +22,32 @@ export interface StackedBars {
 }
 
 const W = 760;
-const H = 260;
-const PAD = { left: 44, right: 12, top: 12, bottom: 56 };
+const HEIGHT = 260;
+const PAD = { left: 96, right: 12, top: 12, bottom: 56 };
 
-function niceMax(n: number): number {
-  if (n <= 5) return 5;
-  const p = 10 ** Math.floor(Math.log10(n));
-  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= n) return m * p;
+/** A round step (1, 2, 5 × 10^n) so that four steps reach at least `n`. */
+function niceStep(n: number): number {
+  const raw = Math.max(1, n / 4);
+  const p = 10 ** Math.floor(Math.log10(raw));
+  for (const m of [1, 2, 5, 10]) if (m * p >= raw) return m * p;
   return 10 * p;
 }
 
 export function stackedBarChart(c: StackedBars): string {
   const totals = c.values.map((row) => row.reduce((a, b) => a + b, 0));
-  const max = niceMax(Math.max(0, ...totals));
+  const step = niceStep(Math.max(0, ...totals));
+  const max = step * 4;
+  // Room below the axis for the longest label, written at an angle.
+  const longest = Math.max(0, ...c.categories.map((x) => x.length));
+  const bottom = Math.max(PAD.bottom, 20 + Math.ceil(longest * 6.2 * 0.58));
+  const H = HEIGHT - PAD.bottom + bottom;
   const plotW = W - PAD.left - PAD.right;
-  const plotH = H - PAD.top - PAD.bottom;
+  const plotH = H - PAD.top - bottom;
   const n = Math.max(1, c.categories.length);
   const slot = plotW / n;
   const barW = Math.max(2, Math.min(48, slot * 0.7));
   const y = (v: number) => PAD.top + plotH - (v / max) * plotH;
-  const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => Math.round(max * f));
+  const ticks = [0, 1, 2, 3, 4].map((i) => i * step);
   const labelEvery = Math.ceil(n / 12);
   const parts: string[] = [];
   for (const t of ticks) {
@@ -60,7 +66,7 @@ export function stackedBarChart(c: StackedBars): string {
     });
     if (i % labelEvery === 0) {
       const lx = PAD.left + i * slot + slot / 2;
-      parts.push(`<text x="${lx.toFixed(1)}" y="${H - PAD.bottom + 14}" text-anchor="end" font-size="11" fill="#57606a" transform="rotate(-35 ${lx.toFixed(1)} ${H - PAD.bottom + 14})">${e(cat)}</text>`);
+      parts.push(`<text x="${lx.toFixed(1)}" y="${H - bottom + 14}" text-anchor="end" font-size="11" fill="#57606a" transform="rotate(-35 ${lx.toFixed(1)} ${H - bottom + 14})">${e(cat)}</text>`);
     }
   });
   parts.push(`<line x1="${PAD.left}" x2="${W - PAD.right}" y1="${y(0)}" y2="${y(0)}" stroke="#57606a"/>`);

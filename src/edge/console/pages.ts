@@ -140,7 +140,7 @@ ${table('Apps and their status', ['App', 'External URL', 'Group', 'Pre-authentic
 </section>
 <h2>Recent sign-in failures</h2>
 ${table('Recent sign-in failures and denials', ['Time', 'User', 'App', 'Result', 'Code', 'Address'], recent.map((r) => [
-    when(r.time), e(r.username ?? '—'), e(r.appId ? appName.get(r.appId) ?? r.appId : '—'), badge(r.result === 'denied' ? 'warn' : 'bad', r.result), `<code>${e(r.code ?? '')}</code>`, e(r.clientIp ?? ''),
+    when(r.time), e(r.username ?? '—'), e(r.appId ? appName.get(r.appId) ?? (r.appId === 'console' ? 'admin console' : r.appId) : '—'), badge(r.result === 'denied' ? 'warn' : 'bad', r.result), `<code>${e(r.code ?? '')}</code>`, e(r.clientIp ?? ''),
   ]), { empty: 'No failed or denied sign-ins recently.' })}
 <p><a href="${c.base}signin-log?result=failure">All failures in the sign-in log</a></p>
 <h2>Edge nodes</h2>
@@ -423,6 +423,16 @@ const RESULT_SERIES = [
   { name: 'failure', colour: '#cf222e' },
 ];
 
+/** Every UTC day of the period (so the chart is a time axis), or null past three months (then days with data only). */
+function daysBetween(since: string, until: string): string[] | null {
+  const out: string[] = [];
+  for (let t = Date.parse(since.slice(0, 10)); t <= Date.parse(until); t += 86_400_000) {
+    out.push(new Date(t).toISOString().slice(0, 10));
+    if (out.length > 92) return null;
+  }
+  return out;
+}
+
 export async function reportsPage(c: PageCtx): Promise<Page> {
   const range = new URLSearchParams();
   for (const k of ['since', 'until']) { const v = c.query.get(k)?.trim(); if (v) range.set(k, v); }
@@ -433,7 +443,7 @@ export async function reportsPage(c: PageCtx): Promise<Page> {
     need(c.api<{ items: { method: string; count: number }[] }>('GET', `/reports/mfa-methods${qs}`)),
     need(c.api<{ items: { appName: string | null; appId: string; total: number; allowed: number; denied: number }[] }>('GET', `/reports/top-apps${qs}`)),
   ]);
-  const days = [...new Set(byDay.items.map((r) => r.day))].sort();
+  const days = daysBetween(byDay.since, byDay.until) ?? [...new Set(byDay.items.map((r) => r.day))].sort();
   const values = days.map((d) => RESULT_SERIES.map((s) => byDay.items.filter((r) => r.day === d && r.result === s.name).reduce((a, r) => a + r.count, 0)));
   const chart = stackedBarChart({ id: 'chart-signins', title: `Sign-ins per day by result, ${byDay.since.slice(0, 10)} to ${byDay.until.slice(0, 10)} (UTC)`, categories: days, series: RESULT_SERIES, values });
   const codeChart = stackedBarChart({ id: 'chart-codes', title: 'Failures and denials by code', categories: byCode.items.map((r) => r.code), series: [{ name: 'failures and denials', colour: '#cf222e' }], values: byCode.items.map((r) => [r.count]) });
