@@ -210,6 +210,12 @@ describe('admin console in a real browser', { skip: !existsSync(CHROMIUM) && `no
 
     await page.getByRole('link', { name: 'Connectors' }).click();
     assert.match(await page.locator('main').innerText(), /RTT/);
+    // Renew a certificate through the console: the connector makes a new key, the edge issues, tunnels redial.
+    const before = await stack.admin<{ certSerial?: string; certificateSerial?: string }>('GET', `/tenants/contoso/connectors/${stack.dev.connectors[1].id}`);
+    await page.getByRole('button', { name: 'Renew the certificate of dev-connector-2' }).click();
+    assert.match(await page.locator('[role=status]').first().innerText(), /new certificate/);
+    const afterRenew = await stack.admin<Record<string, unknown>>('GET', `/tenants/contoso/connectors/${stack.dev.connectors[1].id}`);
+    assert.notDeepEqual(afterRenew.body, before.body, 'the stored connector changed (its certificate)');
     await checkAccessible(page);
     await shot(page, '08-connectors');
     await page.context().close();

@@ -56,7 +56,11 @@ form.row label{display:flex;flex-direction:column;font-size:.85rem;gap:3px}
 label{font-weight:600}
 input,select,button{font:inherit}
 input[type=text],input[type=password],input[type=url],input[type=number],input[type=datetime-local],select{padding:6px 8px;border:1px solid #8c959f;border-radius:6px;background:#fff;min-width:0;width:100%}
-form.row input,form.row select{width:auto}
+form.row input,form.row select,td select,td input{width:auto}
+td label{font-weight:400}
+label select,label input{font-weight:400}
+td code{white-space:nowrap}
+.table-wrap+form.row{margin-top:8px}
 button,.button{display:inline-block;padding:6px 14px;border-radius:6px;border:1px solid #1f6feb;background:var(--accent);color:#fff;cursor:pointer;text-decoration:none;font-weight:600}
 button.secondary,.button.secondary{background:#fff;color:var(--accent)}
 button.danger{background:#fff;color:var(--bad);border-color:var(--bad)}

@@ -327,11 +327,14 @@ ${idp.length ? `<form method="post" action="${c.base}assignments/add" class="row
 // ---------------------------------------------------------------- conditional access
 
 export async function policiesPage(c: PageCtx, whatIf?: { input: URLSearchParams; answer: ApiAnswer }): Promise<Page> {
-  const [policies, apps, users] = await Promise.all([
-    items<{ id: string; name: string; state: string; conditions: { apps: 'all' | string[]; locations: { include: 'any' | string[] }; platforms: string[] | null; signinRisk: string[] | null }; grant: { block: boolean; requireMfa: boolean; requirePhishingResistantMfa: boolean; signInFrequencyHours: number | null } }>(c, '/policies'),
-    items<AppRow>(c, '/apps'), items<User>(c, '/users?limit=500'),
+  const [policies, apps, users, locations] = await Promise.all([
+    items<{ id: string; name: string; state: string; conditions: { apps: 'all' | string[]; locations: { include: 'any' | string[]; exclude: string[] }; platforms: string[] | null; signinRisk: string[] | null }; grant: { block: boolean; requireMfa: boolean; requirePhishingResistantMfa: boolean; signInFrequencyHours: number | null } }>(c, '/policies'),
+    items<AppRow>(c, '/apps'), items<User>(c, '/users?limit=500'), items<{ id: string; name: string }>(c, '/locations'),
   ]);
   const appName = new Map(apps.map((a) => [a.id, a.name]));
+  const locationName = (id: string) => locations.find((l) => l.id === id)?.name ?? id;
+  const where = (l: { include: 'any' | string[]; exclude: string[] }) =>
+    `${l.include === 'any' ? 'anywhere' : l.include.map(locationName).join(', ')}${l.exclude.length ? ` except ${l.exclude.map(locationName).join(', ')}` : ''}`;
   const grant = (g: { block: boolean; requireMfa: boolean; requirePhishingResistantMfa: boolean; signInFrequencyHours: number | null }) =>
     [g.block && 'block', g.requireMfa && 'require MFA', g.requirePhishingResistantMfa && 'require a passkey', g.signInFrequencyHours && `sign in every ${g.signInFrequencyHours} h`].filter(Boolean).join(', ') || 'allow';
   const w = whatIf?.input;
@@ -350,7 +353,7 @@ ${table('Every policy evaluated', ['Policy', 'State', 'Result'], (r.policies ?? 
 ${table('Conditional access policies', ['Policy', 'State', 'Apps', 'Locations', 'Grant', 'Change state'], policies.map((p) => [
     e(p.name), p.state === 'on' ? badge('ok', 'on') : p.state === 'report-only' ? badge('warn', 'report-only') : badge('off', 'off'),
     p.conditions.apps === 'all' ? 'all apps' : e(p.conditions.apps.map((id) => appName.get(id) ?? id).join(', ')),
-    p.conditions.locations.include === 'any' ? 'any' : e(p.conditions.locations.include.join(', ')),
+    e(where(p.conditions.locations)),
     e(grant(p.grant)),
     `<form method="post" action="${c.base}policies/${e(p.id)}/state" class="inline">${csrfField(c.csrf)}<label class="muted" for="ps-${e(p.id)}">State</label> <select id="ps-${e(p.id)}" name="state">${options(['on', 'report-only', 'off'].map((s) => ({ value: s, label: s })), p.state)}</select> <button type="submit" class="small secondary" aria-label="Save the state of ${e(p.name)}">Save</button></form>`,
   ]), { empty: 'No policies: every signed-in, assigned and licensed user gets in.' })}
@@ -452,7 +455,8 @@ export async function reportsPage(c: PageCtx): Promise<Page> {
 <form method="get" class="row" aria-label="Report period"><label for="r-since">Since<input type="text" id="r-since" name="since" value="${e(c.query.get('since') ?? '')}" placeholder="${e(byDay.since.slice(0, 10))}" size="12"></label><label for="r-until">Until<input type="text" id="r-until" name="until" value="${e(c.query.get('until') ?? '')}" placeholder="${e(byDay.until.slice(0, 10))}" size="12"></label><button type="submit">Show</button></form>
 <h2>Sign-ins by day</h2>
 ${chart}
-${table('Sign-ins per day (the chart\'s data)', ['Day', ...RESULT_SERIES.map((s) => s.name), 'Total'], days.map((d, i) => [e(d), ...values[i].map(String), String(values[i].reduce((a, b) => a + b, 0))]), { numeric: [1, 2, 3, 4, 5], empty: 'No sign-ins in this period.', id: 'table-signins' })}
+${table('Sign-ins per day (the chart\'s data)', ['Day', ...RESULT_SERIES.map((s) => s.name), 'Total'], days.map((d, i) => [e(d), ...values[i].map(String), String(values[i].reduce((a, b) => a + b, 0))]).filter((row) => row.at(-1) !== '0'), { numeric: [1, 2, 3, 4, 5], empty: 'No sign-ins in this period.', id: 'table-signins' })}
+<p class="muted">The table lists the days with sign-ins.</p>
 <p>${csv('signins-by-day')}</p>
 <h2>Failures by code</h2>
 ${codeChart}
