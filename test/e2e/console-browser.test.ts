@@ -91,7 +91,8 @@ describe('admin console in a real browser', { skip: !existsSync(CHROMIUM) && `no
   before(async () => {
     await mkdir(SHOTS, { recursive: true });
     stack = await startDevStack();
-    consoleUrl = `https://admin.apps.localhost:${stack.publicPort}`;
+    consoleUrl = stack.dev.consoleUrl.replace(/\/$/, '');
+    assert.equal(consoleUrl, `https://admin.apps.localhost:${stack.publicPort}`);
     // An administrator: a directory user in the tenant's "Drawbridge Admins" group.
     const user = await stack.admin<{ id: string }>('POST', '/tenants/contoso/users', { upn: ADMIN.upn, displayName: 'Ada Admin', password: ADMIN.password });
     assert.equal(user.status, 201, JSON.stringify(user.body));
