@@ -76,15 +76,17 @@ async function waitFor(page: Page, what: string, check: () => Promise<boolean>, 
   }
 }
 
-async function signInAsAdmin(page: Page): Promise<void> {
+async function signInAsAdmin(page: Page, landing = `/t/contoso/`): Promise<void> {
   await page.goto(`${consoleUrl}/`);
   assert.equal(new URL(page.url()).pathname, '/signin');
+  // With several tenants the page asks which one.
+  if (await page.getByLabel('Tenant', { exact: true }).count()) await page.getByLabel('Tenant', { exact: true }).fill('contoso');
   await page.getByRole('button', { name: 'Sign in with your account' }).click();
   await page.waitForURL((u) => u.host.startsWith('login.'));
   await page.getByLabel('User name').fill(ADMIN.upn);
   await page.getByLabel('Password').fill(ADMIN.password);
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL(`${consoleUrl}/t/contoso/`);
+  await page.waitForURL((u) => u.pathname === landing);
 }
 
 describe('admin console in a real browser', { skip: !existsSync(CHROMIUM) && `no Chromium at ${CHROMIUM}` }, () => {
@@ -280,6 +282,36 @@ describe('admin console in a real browser', { skip: !existsSync(CHROMIUM) && `no
     await page.waitForURL(`${consoleUrl}/signin`);
     await page.goto(`${consoleUrl}/t/contoso/`);
     assert.equal(new URL(page.url()).pathname, '/signin');
+    await page.context().close();
+  });
+  it('conditional access applies to the console: a policy requiring MFA for admins sends the sign-in to MFA', async () => {
+    const policy = await stack.admin<{ id: string }>('POST', '/tenants/contoso/policies', {
+      name: 'MFA for console admins', conditions: { users: { include: { groups: ['Drawbridge Admins'] } }, apps: 'all' }, grant: { requireMfa: true },
+    });
+    assert.equal(policy.status, 201, JSON.stringify(policy.body));
+    try {
+      const page = await fresh();
+      await signInAsAdmin(page, '/mfa/enroll');
+      const url = new URL(page.url());
+      assert.equal(url.host, `login.apps.localhost:${stack.publicPort}`);
+      assert.match(url.pathname, /^\/mfa/, 'the admin, who has no second factor, is sent to register one');
+      await shot(page, '17-console-needs-mfa');
+      await page.context().close();
+      const log = await stack.admin<{ items: { appId: string | null; code: string | null; result: string }[] }>('GET', '/tenants/contoso/signin-log?event=access&limit=5');
+      assert.ok(log.body.items.some((e) => e.appId === 'console' && e.code === 'DB-CA-MFA-REQUIRED'), JSON.stringify(log.body.items));
+    } finally {
+      await stack.admin('DELETE', `/tenants/contoso/policies/${policy.body.id}`);
+    }
+  });
+
+  it('a directory administrator cannot open another tenant', async () => {
+    const other = await stack.admin('POST', '/tenants', { name: 'fabrikam', displayName: 'Fabrikam' });
+    assert.equal(other.status, 201);
+    const page = await fresh();
+    await signInAsAdmin(page);
+    const res = await page.goto(`${consoleUrl}/t/fabrikam/apps`);
+    assert.equal(res?.status(), 403);
+    assert.match(await page.content(), /DB-CONSOLE-NOT-ADMIN/);
     await page.context().close();
   });
 });
