@@ -60,6 +60,9 @@ form.row input,form.row select,td select,td input{width:auto}
 td label{font-weight:400}
 label select,label input{font-weight:400}
 td code{white-space:nowrap}
+td code.wrap{white-space:normal;word-break:break-all}
+time{white-space:nowrap}
+.card h2{margin-top:0}
 .table-wrap+form.row{margin-top:8px}
 button,.button{display:inline-block;padding:6px 14px;border-radius:6px;border:1px solid #1f6feb;background:var(--accent);color:#fff;cursor:pointer;text-decoration:none;font-weight:600}
 button.secondary,.button.secondary{background:#fff;color:var(--accent)}

@@ -483,9 +483,9 @@ export async function auditPage(c: PageCtx): Promise<Page> {
   if (action) next.set('action', action);
   if (page.next) next.set('cursor', page.next);
   const body = `
-<form method="get" class="row" role="search" aria-label="Filter the audit log"><label for="au-action">Action (or prefix such as <code>app.</code>)<input type="text" id="au-action" name="action" value="${e(action)}"></label><button type="submit">Filter</button></form>
+<form method="get" class="row" role="search" aria-label="Filter the audit log"><label for="au-action"><span>Action (or a prefix such as <code>app.</code>)</span><input type="text" id="au-action" name="action" value="${e(action)}"></label><button type="submit">Filter</button></form>
 ${table('Audit events, newest first', ['Time', 'Actor', 'Action', 'Target', 'Detail'], page.items.map((a) => [
-    when(a.time), e(a.actor), `<code>${e(a.action)}</code>`, `<code>${e(a.target ?? '')}</code>`, `<code class="muted">${e(JSON.stringify(a.detail).slice(0, 240))}</code>`,
+    when(a.time), e(a.actor), `<code>${e(a.action)}</code>`, `<code>${e(a.target ?? '')}</code>`, `<code class="muted wrap">${e(JSON.stringify(a.detail).slice(0, 240))}</code>`,
   ]), { empty: 'No audit events match.' })}
 ${page.next ? `<p><a href="${c.base}audit?${next}">Older events</a></p>` : ''}`;
   return { title: 'Audit log', body };
