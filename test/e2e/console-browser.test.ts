@@ -265,6 +265,23 @@ describe('admin console in a real browser', { skip: !existsSync(CHROMIUM) && `no
       await shot(page, file);
     }
     assert.match(await page.locator('main').innerText(), /app\.created/);
+
+    // The main actions of the directory pages, through their forms.
+    await nav.getByRole('link', { name: 'Assignments' }).click();
+    assert.match(await page.locator('table', { hasText: 'Assigned to hr' }).innerText(), /group HR/);
+    await page.getByLabel('To').selectOption({ label: 'group Sales' });
+    await page.getByRole('button', { name: 'Assign' }).click();
+    await page.waitForURL(/done=assigned/);
+    assert.match(await page.locator('table', { hasText: 'Assigned to hr' }).innerText(), /group Sales/);
+    await nav.getByRole('link', { name: 'Licences' }).click();
+    assert.match(await page.locator('table', { hasText: 'Assigned to' }).innerText(), /user alice@contoso\.example/);
+    await nav.getByRole('link', { name: 'Users' }).click();
+    await page.getByLabel('User name (UPN)').fill('erin@contoso.example');
+    await page.getByLabel('Display name').fill('Erin Example');
+    await page.getByLabel('Password').fill('Erin-Demo-2024');
+    await page.getByRole('button', { name: 'Create user' }).click();
+    await page.waitForURL(/done=user-created/);
+    assert.match(await page.locator('main table').innerText(), /erin@contoso\.example/);
     await page.context().close();
   });
 

@@ -289,16 +289,28 @@ ${table(`Members of ${g.name}`, ['Member', 'Actions'], members[i].map((m) => [`<
   return { title: 'Groups', body };
 }
 
+interface Principal { type: string; id: string }
+const principalName = (users: User[], groups: UserGroup[]) => (p: Principal): string =>
+  p.type === 'user' ? `user ${users.find((u) => u.id === p.id)?.upn ?? p.id}` : `group ${groups.find((g) => g.id === p.id)?.name ?? p.id}`;
+
 export async function licencesPage(c: PageCtx): Promise<Page> {
-  const [licences, users, groups] = await Promise.all([
-    items<{ sku: string; seats: number; used?: number; assigned?: number }>(c, '/licences'), items<User>(c, '/users?limit=500'), items<UserGroup>(c, '/user-groups'),
+  const [answer, users, groups] = await Promise.all([
+    need(c.api<{ items: { sku: string; seats: number; used: number }[]; assignments: { sku: string; principal: Principal }[] }>('GET', '/licences')),
+    items<User>(c, '/users?limit=500'), items<UserGroup>(c, '/user-groups'),
   ]);
+  const licences = answer.items;
+  const nameOf = principalName(users, groups);
   const principals = options([...users.map((u) => ({ value: `user:${u.id}`, label: `user ${u.upn}` })), ...groups.map((g) => ({ value: `group:${g.id}`, label: `group ${g.name}` }))]);
   const body = `
 ${table('Licences', ['Licence', 'Seats', 'In use', 'Set seats'], licences.map((l) => [
-    `<code>${e(l.sku)}</code>`, String(l.seats), String(l.used ?? l.assigned ?? '—'),
+    `<code>${e(l.sku)}</code>`, String(l.seats), String(l.used),
     `<form method="post" action="${c.base}licences/${e(l.sku)}/seats" class="inline">${csrfField(c.csrf)}<label class="muted" for="seats-${e(l.sku)}">Seats</label> <input type="number" id="seats-${e(l.sku)}" name="seats" min="0" value="${e(l.seats)}" style="width:7em"> <button type="submit" class="small secondary">Save</button></form>`,
   ]), { numeric: [1, 2] })}
+<h2>Who holds which licence</h2>
+${table('Licence assignments', ['Licence', 'Assigned to', 'Actions'], answer.assignments.map((a) => [
+    `<code>${e(a.sku)}</code>`, e(nameOf(a.principal)),
+    actionButton(c.csrf, `${c.base}licences/${e(a.sku)}/unassign`, 'Remove', { fields: { principal: `${a.principal.type}:${a.principal.id}` }, danger: true, accessibleName: `Remove ${a.sku} from ${nameOf(a.principal)}` }),
+  ]), { empty: 'No licence is assigned.' })}
 <h2>Assign a licence</h2>
 <form method="post" action="${c.base}licences/assign" class="row" aria-label="Assign a licence">${csrfField(c.csrf)}
 <label for="la-sku">Licence<select id="la-sku" name="sku">${options(['free', 'basic', 'premium'].map((s) => ({ value: s, label: s })))}</select></label>
@@ -310,12 +322,12 @@ ${table('Licences', ['Licence', 'Seats', 'In use', 'Set seats'], licences.map((l
 export async function assignmentsPage(c: PageCtx): Promise<Page> {
   const [apps, users, groups] = await Promise.all([items<AppRow>(c, '/apps'), items<User>(c, '/users?limit=500'), items<UserGroup>(c, '/user-groups')]);
   const idp = apps.filter((a) => a.preAuth === 'idp');
-  const per = await Promise.all(idp.map((a) => items<{ type: string; id: string; name?: string; upn?: string }>(c, `/apps/${encodeURIComponent(a.id)}/assignments`).catch(() => [])));
-  const nameOf = (p: { type: string; id: string; name?: string; upn?: string }) => p.type === 'user' ? users.find((u) => u.id === p.id)?.upn ?? p.upn ?? p.id : groups.find((g) => g.id === p.id)?.name ?? p.name ?? p.id;
+  const per = await Promise.all(idp.map(async (a) => (await items<{ principal: Principal }>(c, `/apps/${encodeURIComponent(a.id)}/assignments`)).map((x) => x.principal)));
+  const nameOf = principalName(users, groups);
   const principals = options([...groups.map((g) => ({ value: `group:${g.id}`, label: `group ${g.name}` })), ...users.map((u) => ({ value: `user:${u.id}`, label: `user ${u.upn}` }))]);
   const body = idp.map((a, i) => `
 <h2>${e(a.name)}</h2>
-${table(`Assigned to ${a.name}`, ['Type', 'Who', 'Actions'], per[i].map((p) => [e(p.type), e(nameOf(p)), actionButton(c.csrf, `${c.base}assignments/${e(a.id)}/remove`, 'Remove', { fields: { principal: `${p.type}:${p.id}` }, danger: true, accessibleName: `Remove ${nameOf(p)} from ${a.name}` })]), { empty: 'Nobody is assigned.' })}`).join('') + `
+${table(`Assigned to ${a.name}`, ['Who', 'Actions'], per[i].map((p) => [e(nameOf(p)), actionButton(c.csrf, `${c.base}assignments/${e(a.id)}/remove`, 'Remove', { fields: { principal: `${p.type}:${p.id}` }, danger: true, accessibleName: `Remove ${nameOf(p)} from ${a.name}` })]), { empty: 'Nobody is assigned.' })}`).join('') + `
 <h2>Assign an app</h2>
 ${idp.length ? `<form method="post" action="${c.base}assignments/add" class="row" aria-label="Assign an app">${csrfField(c.csrf)}
 <label for="as-app">App<select id="as-app" name="appId">${options(idp.map((a) => ({ value: a.id, label: a.name })))}</select></label>
@@ -539,6 +551,10 @@ export async function runAction(c: PageCtx, parts: string[], form: URLSearchPara
       break;
     case 'licences':
       if (id === 'assign') return step('licences', 'licence-assigned', c.api('POST', `/licences/${enc(form.get('sku') ?? '')}/assignments`, principalOf(form.get('principal'))));
+      if (verb === 'unassign') {
+        const p = principalOf(form.get('principal'));
+        return step('licences', 'licence-unassigned', c.api('DELETE', `/licences/${enc(id)}/assignments/${enc(p.type)}/${enc(p.id)}`));
+      }
       if (verb === 'seats') return step('licences', 'seats-saved', c.api('PUT', `/licences/${enc(id)}`, { seats: Number(form.get('seats')) }));
       break;
     case 'assignments':
