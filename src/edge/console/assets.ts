@@ -31,6 +31,8 @@ a{color:var(--accent)}
 .cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(260px,1fr));gap:14px}
 .card{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:14px 16px}
 .card h3{margin-top:0}
+.card.down{border:2px solid #cf222e}
+.card.risk{border:2px solid #d4a72c}
 table{border-collapse:collapse;width:100%;background:#fff;border:1px solid var(--line);border-radius:6px;font-size:.92rem}
 caption{text-align:left;font-weight:600;padding:6px 0;caption-side:top}
 th,td{text-align:left;padding:7px 10px;border-bottom:1px solid var(--line);vertical-align:top}

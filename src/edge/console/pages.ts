@@ -97,7 +97,7 @@ function stateBadge(state: string): string {
 function groupCard(g: GroupHealth): string {
   const total = g.connectors.filter((c) => c.enabled).length;
   const status = g.healthyConnectors === 0 ? badge('bad', 'down') : g.atRisk ? badge('warn', 'at risk') : badge('ok', 'healthy');
-  return `<article class="card" aria-labelledby="grp-${e(g.id)}">
+  return `<article class="card${g.healthyConnectors === 0 ? ' down' : g.atRisk ? ' risk' : ''}" aria-labelledby="grp-${e(g.id)}">
 <h3 id="grp-${e(g.id)}">${e(g.name)} ${status}</h3>
 <p><span class="stat">${g.healthyConnectors}</span> of ${total} connectors healthy · ${g.inFlight} in flight</p>
 ${g.warnings.length ? `<ul class="plain">${g.warnings.map((w) => `<li>${badge('warn', 'warning')} ${e(w)}</li>`).join('')}</ul>` : '<p class="muted">No warnings.</p>'}
@@ -279,7 +279,10 @@ export async function groupsPage(c: PageCtx): Promise<Page> {
   const [groups, users] = await Promise.all([items<UserGroup>(c, '/user-groups'), items<User>(c, '/users?limit=500')]);
   const members = await Promise.all(groups.map((g) => items<User>(c, `/user-groups/${encodeURIComponent(g.id)}/members`).catch(() => [] as User[])));
   const userOptions = options(users.map((u) => ({ value: u.id, label: u.upn })));
-  const body = groups.map((g, i) => `
+  const hint = groups.some((g) => g.name === 'Drawbridge Admins')
+    ? ''
+    : '<div class="alert warn" role="status">No group is named <strong>Drawbridge Admins</strong>: create it and add the directory users who administer this tenant, so that they sign in to the console with their own account (and its MFA) rather than the bootstrap token.</div>';
+  const body = hint + groups.map((g, i) => `
 <h2 id="ug-${e(g.id)}">${e(g.name)}</h2>
 ${g.description ? `<p class="muted">${e(g.description)}</p>` : ''}
 ${table(`Members of ${g.name}`, ['Member', 'Actions'], members[i].map((m) => [`<code>${e(m.upn)}</code>`, actionButton(c.csrf, `${c.base}groups/${e(g.id)}/remove`, 'Remove', { fields: { userId: m.id }, danger: true, accessibleName: `Remove ${m.upn} from ${g.name}` })]), { empty: 'No members.' })}
