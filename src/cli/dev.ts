@@ -187,6 +187,8 @@ export async function runDev(argv: string[]): Promise<number> {
       httpUrl: cluster.httpPort === null ? null : `http://${domain}:${cluster.httpPort}`,
       adminUrl,
       adminToken,
+      /** The admin console (docs/console.md): the bootstrap token signs in, or a member of Drawbridge Admins. */
+      consoleUrl: `https://admin.${domain}${portSuffix}/`,
       caCertPath: certs.caCertPath,
       apps: [app, hr].map((a) => ({ name: a.name, externalUrl: a.externalUrl, preAuth: a.preAuth })),
       connectors,
@@ -211,6 +213,7 @@ ${users.map((u) => `      ${u.username.padEnd(6)} ${u.password.padEnd(18)} ${u.n
       from .100 she registers and passes MFA, from .70 she gets DB-CA-BLOCKED
       drawbridge admin policies what-if --state-dir ${stateDir} --tenant ${TENANT} --user alice --app hr --ip 127.0.0.100
 ${cluster.httpPort === null ? '' : `  Plain HTTP → HTTPS        http://<any app host>:${cluster.httpPort}/ (308)\n`}  Admin API                 ${adminUrl}/api/v1   (token in ${path.join(stateDir, 'dev.json')})
+  Admin console             https://admin.${domain}${portSuffix}/   (sign in with the admin token, or as a member of "Drawbridge Admins")
   Connectors                ${connectors.map((c) => `${c.id} (pid ${c.pid})`).join(', ')}
 
 Try it:

@@ -56,6 +56,9 @@ import { createOtlpExporter, type OtlpExporter } from '../lib/otlp-export.ts';
 import { setLogLevel } from '../lib/log.ts';
 import { restartOnlyChanges } from './reload.ts';
 import { sendEdgeEvent } from '../tunnel/control.ts';
+import { createConsoleHost } from './console/console-host.ts';
+import { createAdminClient } from './console/admin-client.ts';
+import { consoleHostOf } from './signin/console-access.ts';
 
 export interface RunningEdge {
   publicPort: number;
@@ -338,6 +341,19 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
     metrics,
   });
   await admin.listen({ host: config.admin.host, port: config.admin.port });
+  // The admin console on admin.<domain> (edge/console/): pages over the admin API, called in process with the
+  // administrator's authority (console/admin-client.ts says where roles plug in).
+  const portSuffix = (): string => (publicPort === 443 ? '' : `:${publicPort}`);
+  systemHosts.set(consoleHostOf(config.domain), withJwks(createConsoleHost({
+    store,
+    keys: store.identityKeys,
+    adminToken,
+    client: createAdminClient(admin, () => `Bearer ${adminToken}`),
+    origin: () => `https://${consoleHostOf(config.domain)}${portSuffix()}`,
+    loginOrigin: () => `https://${loginHostOf(config)}${portSuffix()}`,
+    authenticate: proxyDeps.authenticate,
+    logger: logger.child({ component: 'console' }),
+  })));
   const adminPort = (admin.server.address() as net.AddressInfo).port;
   const nodeRegistry = nodes;
   logger.info({ publicPort: listenedPort, adminPort, domain: config.domain, tunnelHost, loginHost: loginHostOf(config) }, 'edge ready');

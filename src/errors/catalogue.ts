@@ -414,6 +414,13 @@ export const catalogue = {
     user: 'Your organisation has disabled your account, so you cannot sign in to any application. Contact your help desk.',
     admin: 'The user\'s enabled flag is false. Enable it with PATCH /api/v1/tenants/{tenant}/users/{id} {"enabled": true}.',
   },
+  // --- the admin console (edge/console/, docs/console.md) ---
+  'DB-CONSOLE-NOT-ADMIN': {
+    status: 403,
+    title: 'You are not an administrator of this tenant',
+    user: 'You signed in, but your account may not use the Drawbridge admin console. Ask an administrator of your organisation to add you to the group Drawbridge Admins, and quote the code below.',
+    admin: 'Only members of the tenant\'s directory group named "Drawbridge Admins" (or the bootstrap admin token) sign in to the console, and only for their own tenant. Add the user: PUT /api/v1/tenants/{tenant}/user-groups/{group}/members/{user}.',
+  },
   // --- conditional access (policies per tenant: docs/conditional-access.md) ---
   'DB-CA-BLOCKED': {
     status: 403,

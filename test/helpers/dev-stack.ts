@@ -14,6 +14,8 @@ export interface DevJson {
   httpUrl: string | null;
   adminUrl: string;
   adminToken: string;
+  /** The admin console, `https://admin.<domain>:<port>/`. */
+  consoleUrl: string;
   caCertPath: string;
   apps: { name: string; externalUrl: string; preAuth: string }[];
   connectors: { id: string; pid: number; group: string; metricsUrl: string }[];

@@ -8,7 +8,7 @@ import { wantsJson } from '../../errors/render.ts';
 import { safeEqual, sign, unsign } from '../../identity/keys.ts';
 import type { App } from '../../store/types.ts';
 import type { Identity } from '../../tunnel/protocol.ts';
-import { decideAccess } from '../access/decide.ts';
+import { decideFor } from './console-access.ts';
 import type { Ctx } from './context.ts';
 import { APP_COOKIE, AUTH_COOKIE, clearCookie, parseCookies, serializeCookie, stripOurCookies } from './cookies.ts';
 import { clientIp, redirect, requestUrl, sendError, userAgent } from './http.ts';
@@ -68,7 +68,7 @@ async function validate(ctx: Ctx, req: IncomingMessage, res: ServerResponse, app
   if (t - session.checkedAt > ctx.recheckMs || ctx.cae.changedSince(session)) {
     const { directory } = ctx.deps;
     const facts = await directory.access.facts(session.tenantId, session.userId);
-    const decision = decideAccess(facts, app.id, facts ? await directory.assignments.appsForUser(session.tenantId, session.userId) : []);
+    const decision = decideFor(app, facts, facts ? await directory.assignments.appsForUser(session.tenantId, session.userId) : []);
     if (!decision.allow) {
       await ctx.sessions.deleteApp(session.id);
       await writeLog(ctx, req, correlationId, {

@@ -53,6 +53,8 @@ export interface Ctx {
   loginHost: string;
   /** `https://login.<domain>[:port]` (a getter: the port may be known only after listen). */
   readonly loginOrigin: string;
+  /** `https://admin.<domain>[:port]`: the admin console, which signs in through this host (console-access.ts). */
+  readonly consoleOrigin: string;
   ipLimiter: RateLimiter;
   accountLimiter: RateLimiter;
   /** Failed sign-ins and locks (smart lockout). */

@@ -19,6 +19,7 @@ import { createMemorySessionStore, type SessionStore } from './sessions.ts';
 import { createContinuousAccess, type ContinuousAccess } from '../cae/continuous-access.ts';
 import { createPolicyCache } from '../access/policy-cache.ts';
 import { createConditionalAccess } from './conditional-access.ts';
+import { consoleHostOf } from './console-access.ts';
 
 export type { SigninDeps, SigninOptions } from './context.ts';
 export type { SessionStore, CentralSession, AppSession } from './sessions.ts';
@@ -64,6 +65,9 @@ export async function createSignin(deps: SigninDeps, options: SigninOptions = {}
     loginHost,
     get loginOrigin() {
       return origin();
+    },
+    get consoleOrigin() {
+      return `https://${consoleHostOf(deps.domain)}${port() === 443 ? '' : `:${port()}`}`;
     },
     ipLimiter: createRateLimiter({ limit: options.ipLimitPerMinute ?? 30, windowSeconds: 60, state, name: 'ip' }),
     accountLimiter: createRateLimiter({ limit: options.accountLimitPerMinute ?? 10, windowSeconds: 60, state, name: 'account' }),

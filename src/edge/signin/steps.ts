@@ -9,7 +9,7 @@ import type { ErrorCode } from '../../errors/catalogue.ts';
 import { catalogue } from '../../errors/catalogue.ts';
 import type { SigninLogEntry } from '../../store/directory-types.ts';
 import type { App, Tenant } from '../../store/types.ts';
-import { decideAccess } from '../access/decide.ts';
+import { consoleApp, CONSOLE_APP_ID, decideFor } from './console-access.ts';
 import { appOrigin, centralCookie, currentCentral, type Ctx } from './context.ts';
 import { CENTRAL_COOKIE, clearCookie } from './cookies.ts';
 import { clientIp, redirect, sendError, sendHtml, userAgent, type Reply } from './http.ts';
@@ -82,6 +82,8 @@ export async function resolveTenant(ctx: Ctx, tenantId: string | null): Promise<
 
 /** The app a state names, while it still exists and requires sign-in. */
 export async function stateApp(ctx: Ctx, state: SigninState): Promise<App | null> {
+  // The admin console signs in like an app (console-access.ts), for a tenant that exists.
+  if (state.appId === CONSOLE_APP_ID) return (await ctx.deps.store.tenants.get(state.tenantId)) ? consoleApp(state.tenantId, ctx.consoleOrigin) : null;
   const app = await ctx.deps.store.apps.get(state.tenantId, state.appId);
   return app && app.enabled && app.preAuth === 'idp' ? app : null;
 }
@@ -219,7 +221,7 @@ export async function handOff(r: SigninRequest, central: CentralSession, state: 
   const { directory } = r.ctx.deps;
   const facts = await directory.access.facts(central.tenantId, central.userId);
   const assigned = facts ? await directory.assignments.appsForUser(central.tenantId, central.userId) : [];
-  const decision = decideAccess(facts, app.id, assigned);
+  const decision = decideFor(app, facts, assigned);
   const mfaMethod = central.authMethods.find(isMfaMethod) ?? null;
   const groupIds = facts?.groups.map((g) => g.id) ?? [];
   const ca = decision.allow
