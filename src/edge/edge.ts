@@ -32,6 +32,7 @@ import { setBodyIdleTimeout } from './listen/body-idle.ts';
 import { RouteTable } from './proxy/routes.ts';
 import { createProxyHandler, type SystemHostHandler, type Authenticate } from './proxy/handler.ts';
 import { createUpgradeHandler } from './proxy/upgrade.ts';
+import type { GatewayAccess } from './rdg/access.ts';
 import type { TrackLongLived } from './cae/continuous-access.ts';
 import { serveEdgeHttp1 } from './proxy/http1.ts';
 import { respondError } from './proxy/respond-error.ts';
@@ -70,6 +71,8 @@ export interface EdgeExtensions {
   /** Continuous access evaluation's hook on the request path (edge/cae/continuous-access.ts). */
   track?: TrackLongLived;
   systemHosts?: Map<string, SystemHostHandler>;
+  /** Gateway access tokens for the built-in RD Gateway (edge/rdg/access.ts), from the sign-in layer. */
+  gateway?: GatewayAccess;
   /** Called once the store is open, to build extensions that need it. */
   setup?(ctx: { store: Store; config: EdgeConfig; logger: Logger; publicPort: () => number }): Promise<Partial<EdgeExtensions> & { close?(): Promise<void>; adminRoutes?: AdminRoutePlugin[] }>;
 }
@@ -168,7 +171,8 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
     respondError(res, 'DB-ROUTE-UNKNOWN-HOST', correlationId);
   }));
 
-  const proxyDeps = { maxHeaderCount: config.limits.maxHeaderCount, routes, registry, systemHosts, authenticate: ext.authenticate ?? extensions.authenticate ?? null, logger, assertion, track: ext.track ?? extensions.track ?? null };
+  const proxyDeps = { maxHeaderCount: config.limits.maxHeaderCount, routes, registry, systemHosts, authenticate: ext.authenticate ?? extensions.authenticate ?? null, logger, assertion, track: ext.track ?? extensions.track ?? null,
+    rdg: { registry, logger, store, gateway: ext.gateway ?? extensions.gateway ?? null } };
   // Drain bookkeeping: requests and upgraded connections in flight (sockets reach the servers through emit, so the
   // servers' own close() cannot wait for them).
   let active = 0;

@@ -20,6 +20,7 @@ import { pipeResumable, resumable } from './resume.ts';
 import type { TrackLongLived } from '../cae/continuous-access.ts';
 import { bodyTranslation, createBodyTranslator, translatedBodyHeaders } from './link-translation.ts';
 import { hstsHeader } from '../../store/app-web.ts';
+import { isGatewayRequest, isRdpApp, serveRdpAppHost, type RdgDeps } from '../rdg/server.ts';
 
 /** Hosts the edge serves itself (sign-in, enrollment); everything else is an app host. */
 export type SystemHostHandler = (req: IncomingMessage, res: ServerResponse, correlationId: string) => void | Promise<void>;
@@ -39,6 +40,8 @@ export interface ProxyDeps {
   assertion?: (app: App, identity: Identity) => string | null;
   /** Continuous access evaluation: registers a signed-in request's connection with how to end it (edge/cae/). */
   track?: TrackLongLived | null;
+  /** The built-in RD Gateway for apps of kind `rdp` (edge/rdg/): absent, such apps answer nothing but errors. */
+  rdg?: RdgDeps | null;
 }
 
 /** Methods retried once on another connector when the tunnel fails before any response (RFC 9110 §9.2.2). */
@@ -95,6 +98,23 @@ export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res:
     if (!isForwardablePath(req.url ?? '')) {
       logger.info({ correlationId, appId: app.id, target: req.url, code: 'DB-HTTP-BAD-TARGET' }, 'request target refused');
       respondError(res, 'DB-HTTP-BAD-TARGET', correlationId);
+      return;
+    }
+
+    // Apps of kind rdp: the edge is their RD Gateway (edge/rdg/). The gateway endpoint speaks only its WebSocket
+    // transport (upgrade.ts); every other request is the signed-in user's connection page or file.
+    if (isRdpApp(app)) {
+      if (!deps.rdg || isGatewayRequest(req) || app.preAuth === 'passthrough' || !deps.authenticate) {
+        respondError(res, 'DB-HTTP-METHOD-NOT-SUPPORTED', correlationId, 'the RD Gateway takes its WebSocket transport only');
+        return;
+      }
+      const rdg = deps.rdg;
+      deps.authenticate(req, res, app, correlationId).then((identity) => {
+        if (identity) serveRdpAppHost(rdg, req, res, app, identity);
+      }, (err: Error) => {
+        logger.error({ correlationId, appId: app.id, err }, 'pre-authentication failed');
+        respondError(res, 'DB-INTERNAL', correlationId);
+      });
       return;
     }
 
