@@ -156,6 +156,9 @@ async function connectionFile(app: { host: string }, who: string): Promise<{ fil
   const page = await signIn(browser, `https://${app.host}:${stack.publicPort}/`, who, passwordOf(who));
   assert.equal(page.status, 200, page.body.slice(0, 300));
   assert.match(page.body, /connect\.rdp/, 'the app host offers the connection file');
+  // The portal's "Connect" for the app downloads the same file.
+  const portal = await browser.request(`https://login.apps.localhost:${stack.publicPort}/`);
+  assert.ok(portal.body.includes(`href="https://${app.host}:${stack.publicPort}/.drawbridge/rdp/connect.rdp" download`), portal.body.slice(0, 2000));
   const res = await browser.request(`https://${app.host}:${stack.publicPort}/.drawbridge/rdp/connect.rdp`);
   assert.equal(res.status, 200, res.body.slice(0, 300));
   assert.equal(res.headers['content-type'], 'application/x-rdp');
@@ -225,7 +228,7 @@ async function scriptedTunnel(host: string, token: string | null, resource = { h
 
 /** xfreerdp on the Xvfb display through the edge's gateway; resolves once `done()` says so or the client exits. */
 function runFreeRdp(display: string, proxyPort: number, args: string[]): { proc: ChildProcess; output: () => string; exited: Promise<number | null> } {
-  const proc = spawn('xfreerdp', [`/v:127.0.0.1:${xrdp.port}`, `/g:${desk.host}:${stack.publicPort}`, '/gt:http', `/proxy:http://127.0.0.1:${proxyPort}`, '/cert:ignore', '/w:1024', '/h:768', ...args], {
+  const proc = spawn('xfreerdp', [`/v:127.0.0.1:${xrdp.port}`, `/g:${desk.host}:${stack.publicPort}`, `/proxy:http://127.0.0.1:${proxyPort}`, '/cert:ignore', '/w:1024', '/h:768', ...args], {
     env: { ...process.env, DISPLAY: display },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -259,41 +262,62 @@ describe('RD Gateway built in (apps of kind rdp)', { skip, timeout: 240_000 }, (
     await xrdp?.stop();
   });
 
-  it('FreeRDP reaches xrdp\'s login screen through the gateway with the token from the connection file', async () => {
+  /** FreeRDP through the gateway with alice's token until xrdp draws its login window; the screen is kept. */
+  async function loginScreenThrough(transport: 'websocket' | 'legacy'): Promise<void> {
     const { file, token } = await connectionFile(desk, 'alice');
     assert.match(file, new RegExp(`^full address:s:127\\.0\\.0\\.1:${xrdp.port}\\r$`, 'm'));
     assert.match(file, new RegExp(`^gatewayhostname:s:${desk.host}:${stack.publicPort}\\r$`, 'm'));
-    const connectionsBefore = (xrdp.log().match(/connection received from/g) ?? []).length;
-    const rdp = runFreeRdp(display, proxy.port, [`/gat:${token}`]);
+    const count = (text: string, what: RegExp) => (text.match(what) ?? []).length;
+    const windowsBefore = count(xrdp.log(), /draw login window/g);
+    const channelsBefore = count(connectorLogs(), /RDP channel connected/g);
+    const sessionsBefore = (await auditOfDesk()).length;
+    const rdp = runFreeRdp(display, proxy.port, [transport === 'legacy' ? '/gt:http,no-websockets' : '/gt:http', `/gat:${token}`]);
     try {
       await until('xrdp drawing its login window', () => {
         if (rdp.proc.exitCode !== null) throw new Error(`xfreerdp exited ${rdp.proc.exitCode}:\n${rdp.output().slice(-3000)}\n${logsOf(stack.dir)}`);
-        return xrdp.log().split('draw login window').length - 1 > 0 && (xrdp.log().match(/connection received from/g) ?? []).length > connectionsBefore;
+        return count(xrdp.log(), /draw login window/g) > windowsBefore && count(connectorLogs(), /RDP channel connected/g) > channelsBefore;
       });
       // The login window is drawn on xrdp's side; give the client a moment to paint it, then keep the screen.
       await new Promise((r) => setTimeout(r, 2_000));
       mkdirSync(SCREENSHOTS, { recursive: true });
       const xwd = spawnSync('xwd', ['-root', '-silent', '-display', display], { maxBuffer: 64 << 20 });
       assert.equal(xwd.status, 0, String(xwd.stderr));
-      writeFileSync(path.join(SCREENSHOTS, 'rdg-xrdp-login.xwd'), xwd.stdout);
-      writeFileSync(path.join(SCREENSHOTS, 'rdg-xrdp-login.png'), xwdToPng(xwd.stdout));
+      writeFileSync(path.join(SCREENSHOTS, `rdg-xrdp-login-${transport}.xwd`), xwd.stdout);
+      writeFileSync(path.join(SCREENSHOTS, `rdg-xrdp-login-${transport}.png`), xwdToPng(xwd.stdout));
       // The connection xrdp saw came from the connector's socket (its log names the local port it dialled from).
-      const local = await until('the connector\'s RDP channel log line', () => /"local":"127\.0\.0\.1:(\d+)"[^\n]*RDP channel connected|RDP channel connected[^\n]*"local":"127\.0\.0\.1:(\d+)"/.exec(connectorLogs()));
-      const port = local[1] ?? local[2];
-      assert.match(xrdp.log(), new RegExp(`connection received from 127\\.0\\.0\\.1 port ${port}\\b`), `xrdp saw the connector's connection (port ${port})\n${connectorLogs().slice(-2000)}`);
+      const lines = connectorLogs().split('\n').filter((l) => l.includes('RDP channel connected'));
+      const port = /"local":"127\.0\.0\.1:(\d+)"/.exec(lines[lines.length - 1])?.[1];
+      assert.ok(port, lines[lines.length - 1]);
+      assert.match(xrdp.log(), new RegExp(`connection received from 127\\.0\\.0\\.1 port ${port}\\b`), `xrdp saw the connector's connection (port ${port})`);
     } finally {
       rdp.proc.kill('SIGTERM');
       await rdp.exited;
     }
     // One audit event for the session: user, app, target, bytes each way, duration.
-    const event = await until('the audit event of the session', async () => {
-      const log = await api<{ items: { action: string; actor: string; target: string; detail: Record<string, unknown> }[] }>('GET', '/audit-log?action=rdp.session');
-      return log.items.find((e) => e.target === desk.id);
+    const events = await until('the audit event of the session', async () => {
+      const list = await auditOfDesk();
+      return list.length > sessionsBefore && list;
     });
+    const event = events[0];
+    assert.equal(event.actor.startsWith('user:'), true);
     assert.equal(event.detail.user, 'alice@contoso.example');
     assert.equal(event.detail.target, `rdp://127.0.0.1:${xrdp.port}`);
     assert.ok(Number(event.detail.bytesToTarget) > 0 && Number(event.detail.bytesFromTarget) > 1000, JSON.stringify(event.detail));
     assert.equal(typeof event.detail.durationMs, 'number');
+    assert.equal(event.detail.transport, transport === 'legacy' ? 'http' : 'websocket', 'the transport FreeRDP was asked to use');
+  }
+
+  async function auditOfDesk(): Promise<{ action: string; actor: string; target: string; detail: Record<string, unknown> }[]> {
+    const log = await api<{ items: { action: string; actor: string; target: string; detail: Record<string, unknown> }[] }>('GET', '/audit-log?action=rdp.session');
+    return log.items.filter((e) => e.target === desk.id);
+  }
+
+  it('FreeRDP reaches xrdp\'s login screen through the gateway (WebSocket transport) with the token from the connection file', async () => {
+    await loginScreenThrough('websocket');
+  });
+
+  it('FreeRDP reaches xrdp\'s login screen through the gateway over the legacy RDG_OUT_DATA / RDG_IN_DATA transport', async () => {
+    await loginScreenThrough('legacy');
   });
 
   it('FreeRDP without a token is refused at the gateway and no channel is opened', async () => {
@@ -301,7 +325,7 @@ describe('RD Gateway built in (apps of kind rdp)', { skip, timeout: 240_000 }, (
     const channels = () => (connectorLogs().match(/RDP channel connected/g) ?? []).length;
     const refusals = () => (readFileSync(path.join(stack.dir, 'logs', 'edge.log'), 'utf8').match(/RD Gateway refused the tunnel/g) ?? []).length;
     const [channelsBefore, refusalsBefore] = [channels(), refusals()];
-    const rdp = runFreeRdp(display, proxy.port, ['/gu:alice', '/gp:wrong']);
+    const rdp = runFreeRdp(display, proxy.port, ['/gt:http', '/gu:alice', '/gp:wrong']);
     const code = await Promise.race([rdp.exited, new Promise<'running'>((r) => setTimeout(() => r('running'), 30_000))]);
     if (code === 'running') rdp.proc.kill('SIGKILL');
     assert.notEqual(code, 0, `xfreerdp must fail without a token:\n${rdp.output().slice(-2000)}`);

@@ -21,6 +21,7 @@ import type { TrackLongLived } from '../cae/continuous-access.ts';
 import { bodyTranslation, createBodyTranslator, translatedBodyHeaders } from './link-translation.ts';
 import { hstsHeader } from '../../store/app-web.ts';
 import { isGatewayRequest, isRdpApp, serveRdpAppHost, type RdgDeps } from '../rdg/server.ts';
+import { handleLegacyGateway } from '../rdg/legacy.ts';
 
 /** Hosts the edge serves itself (sign-in, enrollment); everything else is an app host. */
 export type SystemHostHandler = (req: IncomingMessage, res: ServerResponse, correlationId: string) => void | Promise<void>;
@@ -104,8 +105,13 @@ export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res:
     // Apps of kind rdp: the edge is their RD Gateway (edge/rdg/). The gateway endpoint speaks only its WebSocket
     // transport (upgrade.ts); every other request is the signed-in user's connection page or file.
     if (isRdpApp(app)) {
+      const method = originalMethod(req);
+      if (deps.rdg && isGatewayRequest(req) && (method === 'RDG_OUT_DATA' || method === 'RDG_IN_DATA')) {
+        handleLegacyGateway(deps.rdg, req, res, app, method, correlationId);
+        return;
+      }
       if (!deps.rdg || isGatewayRequest(req) || app.preAuth === 'passthrough' || !deps.authenticate) {
-        respondError(res, 'DB-HTTP-METHOD-NOT-SUPPORTED', correlationId, 'the RD Gateway takes its WebSocket transport only');
+        respondError(res, 'DB-HTTP-METHOD-NOT-SUPPORTED', correlationId, 'the RD Gateway endpoint takes RDG_OUT_DATA and RDG_IN_DATA only');
         return;
       }
       const rdg = deps.rdg;

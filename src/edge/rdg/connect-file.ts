@@ -1,5 +1,8 @@
 import { formatTarget, type RdpTarget } from '../../tunnel/rdp.ts';
 
+/** On an rdp app's host: the signed-in user's connection file (the portal's "Connect"). */
+export const CONNECT_FILE_PATH = '/.drawbridge/rdp/connect.rdp';
+
 /**
  * A Remote Desktop connection file (.rdp): the target, our gateway, and the gateway access token mstsc presents as
  * the PAA cookie (`gatewayaccesstoken`). Values are single lines; anything that could start a new line is removed.

@@ -22,10 +22,13 @@ import { clientAddress } from '../listen/client-address.ts';
 import { GatewaySession, type GatewaySummary, type PacketTransport } from './gateway.ts';
 import { FrameReader, OPCODE, acceptKey, encodeFrame, WebSocketProtocolError } from './websocket.ts';
 import type { GatewayAccess, GatewayGrant } from './access.ts';
-import { connectFile } from './connect-file.ts';
+import type { Closable } from '../cae/continuous-access.ts';
+import { CONNECT_FILE_PATH, connectFile } from './connect-file.ts';
 
 export const GATEWAY_PATH = '/remoteDesktopGateway/';
-export const CONNECT_FILE_PATH = '/.drawbridge/rdp/connect.rdp';
+/** `websocket`: one upgraded connection; `http`: the legacy RDG_OUT_DATA / RDG_IN_DATA pair (legacy.ts). */
+export type TransportKind = 'websocket' | 'http';
+export { CONNECT_FILE_PATH };
 
 export interface RdgDeps {
   registry: TunnelRegistry;
@@ -76,9 +79,7 @@ export function handleGatewayUpgrade(deps: RdgDeps, req: IncomingMessage, socket
   }
   // A client that brought no token offers Windows authentication (NTLM, Negotiate) at the HTTP level and waits for
   // a challenge: it gets a plain refusal instead, with the code, and the attempt is logged.
-  const authorization = String(req.headers.authorization ?? '');
-  if (authorization !== '' && !/^PAA$/i.test(String(req.headers['rdg-auth-scheme'] ?? ''))) {
-    deps.logger.info({ correlationId, appId: app.id, code: 'DB-RDG-TOKEN-INVALID', scheme: authorization.split(' ')[0], clientIp: clientAddress(req.socket) ?? null }, 'RD Gateway refused the tunnel');
+  if (offersWindowsAuth(deps, req, app, correlationId)) {
     socket.end('HTTP/1.1 401 Unauthorized\r\nx-drawbridge-error: DB-RDG-TOKEN-INVALID\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
     return;
   }
@@ -95,7 +96,7 @@ export function handleGatewayUpgrade(deps: RdgDeps, req: IncomingMessage, socket
       setTimeout(() => socket.destroy(), 2_000).unref();
     },
   };
-  const session = runGateway(deps, app, correlationId, req, transport, () => socket.destroyed, socket);
+  const session = runGateway(deps, app, correlationId, req, transport, () => socket.destroyed, socket, 'websocket');
   const onBytes = (chunk: Buffer): void => {
     let list;
     try {
@@ -119,14 +120,25 @@ export function handleGatewayUpgrade(deps: RdgDeps, req: IncomingMessage, socket
   if (head.length > 0) onBytes(head);
 }
 
+/**
+ * A client that brought no token offers Windows authentication (NTLM, Negotiate) at the HTTP level and waits for a
+ * challenge: it is refused instead (DB-RDG-TOKEN-INVALID), and the attempt is logged.
+ */
+export function offersWindowsAuth(deps: RdgDeps, req: IncomingMessage, app: App, correlationId: string): boolean {
+  const authorization = String(req.headers.authorization ?? '');
+  if (authorization === '' || /^PAA$/i.test(String(req.headers['rdg-auth-scheme'] ?? ''))) return false;
+  deps.logger.info({ correlationId, appId: app.id, code: 'DB-RDG-TOKEN-INVALID', scheme: authorization.split(' ')[0], clientIp: clientAddress(req.socket) ?? null }, 'RD Gateway refused the tunnel');
+  return true;
+}
+
 /** One gateway session: authorisation, the tunnel stream, continuous access evaluation, the audit event. */
-function runGateway(deps: RdgDeps, app: App, correlationId: string, req: IncomingMessage, transport: PacketTransport, clientGone: () => boolean, closed: Duplex): GatewaySession {
+export function runGateway(deps: RdgDeps, app: App, correlationId: string, req: IncomingMessage, transport: PacketTransport, clientGone: () => boolean, closed: Closable, kind: TransportKind): GatewaySession {
   const { logger } = deps;
   const startedAt = Date.now();
   const clientIp = clientAddress(req.socket) ?? null;
   let grant: GatewayGrant | null = null;
   let refusal: string | null = null;
-  const log = logger.child({ correlationId, appId: app.id, component: 'rdg' });
+  const log = logger.child({ correlationId, appId: app.id, component: 'rdg', transport: kind });
   const session: GatewaySession = new GatewaySession(transport, {
     async authorise(token) {
       if (!deps.gateway) return { ok: false, reason: 'sign-in is not configured on this edge' };
@@ -153,7 +165,7 @@ function runGateway(deps: RdgDeps, app: App, correlationId: string, req: Incomin
     onEnd(summary) {
       refusal ??= summary.code;
       if (summary.outcome === 'refused') log.info({ code: refusal, reason: summary.reason, userId: grant?.session.userId, clientIp }, 'RD Gateway refused the tunnel');
-      audit(deps, app, grant, summary, startedAt, correlationId, clientIp, refusal);
+      audit(deps, app, grant, summary, startedAt, correlationId, clientIp, refusal, kind);
       log.info({ outcome: summary.outcome, reason: summary.reason, bytesToTarget: summary.bytesToTarget, bytesFromTarget: summary.bytesFromTarget }, 'RD Gateway tunnel ended');
     },
   });
@@ -191,7 +203,7 @@ function openTunnelStream(deps: RdgDeps, app: App, target: RdpTarget, correlatio
   });
 }
 
-function audit(deps: RdgDeps, app: App, grant: GatewayGrant | null, s: GatewaySummary, startedAt: number, correlationId: string, clientIp: string | null, code: string | null): void {
+function audit(deps: RdgDeps, app: App, grant: GatewayGrant | null, s: GatewaySummary, startedAt: number, correlationId: string, clientIp: string | null, code: string | null, transport: TransportKind): void {
   const ended = Date.now();
   deps.store.audit.append({
     tenantId: app.tenantId,
@@ -202,7 +214,7 @@ function audit(deps: RdgDeps, app: App, grant: GatewayGrant | null, s: GatewaySu
     detail: {
       user: grant?.identity.upn ?? null, app: app.name, target: app.internalUrl, clientIp, clientName: s.clientName,
       outcome: s.outcome, reason: s.reason, code, bytesToTarget: s.bytesToTarget, bytesFromTarget: s.bytesFromTarget,
-      durationMs: ended - (s.channelOpenedAt ?? startedAt), correlationId,
+      durationMs: ended - (s.channelOpenedAt ?? startedAt), transport, correlationId,
     },
   }).catch((err: Error) => deps.logger.error({ err, correlationId }, 'audit write failed'));
 }
