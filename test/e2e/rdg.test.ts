@@ -320,17 +320,20 @@ describe('RD Gateway built in (apps of kind rdp)', { skip, timeout: 240_000 }, (
     await loginScreenThrough('legacy');
   });
 
-  it('FreeRDP without a token is refused at the gateway and no channel is opened', async () => {
+  it('FreeRDP without a token, or with another user\'s (for another app), is refused at the gateway and no channel opens', async () => {
+    const carol = await connectionFile(desk2, 'carol');
     // xrdp's own log also counts the connectors' reachability probes, so the channels are counted where they open.
     const channels = () => (connectorLogs().match(/RDP channel connected/g) ?? []).length;
     const refusals = () => (readFileSync(path.join(stack.dir, 'logs', 'edge.log'), 'utf8').match(/RD Gateway refused the tunnel/g) ?? []).length;
-    const [channelsBefore, refusalsBefore] = [channels(), refusals()];
-    const rdp = runFreeRdp(display, proxy.port, ['/gt:http', '/gu:alice', '/gp:wrong']);
-    const code = await Promise.race([rdp.exited, new Promise<'running'>((r) => setTimeout(() => r('running'), 30_000))]);
-    if (code === 'running') rdp.proc.kill('SIGKILL');
-    assert.notEqual(code, 0, `xfreerdp must fail without a token:\n${rdp.output().slice(-2000)}`);
-    await until('the edge to log the refusal', () => refusals() > refusalsBefore);
-    assert.equal(channels(), channelsBefore, `no channel was opened:\n${rdp.output().slice(-3000)}`);
+    for (const [what, args] of [['no token (Windows authentication offered)', ['/gt:http', '/gu:alice', '/gp:wrong']], ['carol\'s token', ['/gt:http', `/gat:${carol.token}`]], ['carol\'s token, legacy transport', ['/gt:http,no-websockets', `/gat:${carol.token}`]]] as const) {
+      const [channelsBefore, refusalsBefore] = [channels(), refusals()];
+      const rdp = runFreeRdp(display, proxy.port, [...args]);
+      const code = await Promise.race([rdp.exited, new Promise<'running'>((r) => setTimeout(() => r('running'), 30_000))]);
+      if (code === 'running') rdp.proc.kill('SIGKILL');
+      assert.notEqual(code, 0, `xfreerdp must fail with ${what}:\n${rdp.output().slice(-2000)}`);
+      await until(`the edge to log the refusal of ${what}`, () => refusals() > refusalsBefore);
+      assert.equal(channels(), channelsBefore, `no channel was opened for ${what}:\n${rdp.output().slice(-3000)}`);
+    }
   });
 
   it('the scripted client gets the RDP host\'s answer with a valid token, and only for the app\'s own host:port', async () => {
