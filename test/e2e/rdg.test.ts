@@ -82,11 +82,14 @@ async function startXrdp(): Promise<typeof xrdp> {
     .replace(/^LogFile=xrdp\.log$/m, `LogFile=${dir}/xrdp.log`)
     .replace(/^LogLevel=INFO$/m, 'LogLevel=DEBUG')
     .replace(/^EnableSyslog=true$/m, 'EnableSyslog=false');
+  // Debian's defaults are what the replacements expect; say so plainly if a newer package changed them.
+  for (const line of [`port=tcp://127.0.0.1:${port}`, `LogFile=${dir}/xrdp.log`, `certificate=${dir}/cert.pem`]) assert.ok(ini.includes(`\n${line}\n`), `xrdp.ini: could not set ${line}`);
   writeFileSync(`${dir}/xrdp.ini`, ini);
   const sesman = readFileSync('/etc/xrdp/sesman.ini', 'utf8')
     .replace(/^ListenPort=3350$/m, `ListenPort=${sesmanPort}`)
     .replace(/^LogFile=xrdp-sesman\.log$/m, `LogFile=${dir}/sesman.log`)
     .replace(/^EnableSyslog=true$/m, 'EnableSyslog=false');
+  assert.ok(sesman.includes(`\nListenPort=${sesmanPort}\n`), 'sesman.ini: could not set ListenPort');
   writeFileSync(`${dir}/sesman.ini`, sesman);
   const procs = [
     spawn('xrdp', ['--nodaemon', '--config', `${dir}/xrdp.ini`], { stdio: 'ignore' }),
