@@ -33,6 +33,7 @@ import { setBodyIdleTimeout } from './listen/body-idle.ts';
 import { RouteTable } from './proxy/routes.ts';
 import { createProxyHandler, type SystemHostHandler, type Authenticate } from './proxy/handler.ts';
 import { createUpgradeHandler } from './proxy/upgrade.ts';
+import type { GatewayAccess } from './rdg/access.ts';
 import type { TrackLongLived } from './cae/continuous-access.ts';
 import { serveEdgeHttp1 } from './proxy/http1.ts';
 import { serveEdgeHttp2 } from './proxy/http2.ts';
@@ -87,6 +88,8 @@ export interface EdgeExtensions {
   /** Continuous access evaluation's hook on the request path (edge/cae/continuous-access.ts). */
   track?: TrackLongLived;
   systemHosts?: Map<string, SystemHostHandler>;
+  /** Gateway access tokens for the built-in RD Gateway (edge/rdg/access.ts), from the sign-in layer. */
+  gateway?: GatewayAccess;
   /** Called once the store is open, to build extensions that need it. */
   setup?(ctx: { store: Store; config: EdgeConfig; logger: Logger; publicPort: () => number; metrics?: EdgeMetrics }): Promise<Partial<EdgeExtensions> & { close?(): Promise<void>; adminRoutes?: AdminRoutePlugin[] }>;
 }
@@ -201,7 +204,8 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
     respondError(res, 'DB-ROUTE-UNKNOWN-HOST', correlationId);
   }));
 
-  const proxyDeps = { maxHeaderCount: config.limits.maxHeaderCount, routes, registry, systemHosts, authenticate: ext.authenticate ?? extensions.authenticate ?? null, logger, assertion, track: ext.track ?? extensions.track ?? null, tracing };
+  const proxyDeps = { maxHeaderCount: config.limits.maxHeaderCount, routes, registry, systemHosts, authenticate: ext.authenticate ?? extensions.authenticate ?? null, logger, assertion, track: ext.track ?? extensions.track ?? null, tracing,
+    rdg: { registry, logger, store, gateway: ext.gateway ?? extensions.gateway ?? null } };
   // Drain bookkeeping: requests and upgraded connections in flight (sockets reach the servers through emit, so the
   // servers' own close() cannot wait for them).
   let active = 0;

@@ -568,6 +568,25 @@ export const catalogue = {
     user: 'This application needs to know who you are, but no signed-in user reached it. Tell your help desk and quote the code below.',
     admin: 'The app has sso: kerberos or headers but the request carried no identity (preAuth: passthrough), or the user lacks the attribute sso.loginIdentity names (onPremName or email empty). Use preAuth: idp, or fill the attribute in the directory.',
   },
+  // --- remote desktop: the edge's built-in RD Gateway for apps of kind rdp (edge/rdg) ---
+  'DB-RDG-TOKEN-INVALID': {
+    status: 401,
+    title: 'The remote desktop connection has no valid gateway access token',
+    user: 'Open the app from your portal and use "Connect" again: it downloads a connection file with a fresh token. With FreeRDP, pass that token as /gat:<token>.',
+    admin: 'The client sent no gateway access token (PAA cookie), one this edge cannot open (another deployment\'s keys, or altered), or one minted for another app. The log line has the gateway\'s reason.',
+  },
+  'DB-RDG-TOKEN-EXPIRED': {
+    status: 401,
+    title: 'The remote desktop gateway access token has expired',
+    user: 'Gateway access tokens are short-lived. Open the app from your portal and use "Connect" again for a fresh connection file.',
+    admin: 'The token was minted more than its lifetime ago (5 minutes). An open connection is not affected; only starting a new one needs a fresh token.',
+  },
+  'DB-RDG-RESOURCE-REFUSED': {
+    status: 403,
+    title: 'The remote desktop gateway does not reach that computer',
+    user: 'The connection file names a computer this app does not publish. Download it again from your portal.',
+    admin: 'The client asked the gateway for a host or port other than the app\'s internal URL (rdp://host:port). Only that one target is allowed; the log line names what was asked for.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof catalogue;

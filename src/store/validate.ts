@@ -1,6 +1,7 @@
 /** Field rules every store implementation applies (the admin API checks the same first, with friendlier messages). */
 import { DrawbridgeError } from '../errors/drawbridge-error.ts';
 import type { AppSso } from '../tunnel/protocol.ts';
+import { RDP_DEFAULT_PORT } from '../tunnel/rdp.ts';
 
 /** A DNS-label slug: tenant and app names end up in host names (`<app>-<tenant>.<domain>`). */
 export const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/;
@@ -49,12 +50,22 @@ export function checkInternalUrl(value: string): string {
   } catch {
     throw new DrawbridgeError('DB-ADMIN-INVALID', 'internalUrl: not a URL');
   }
+  if (url.protocol === 'rdp:') return checkRdpUrl(url);
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new DrawbridgeError('DB-ADMIN-INVALID', 'internalUrl: must start with http:// or https://');
+    throw new DrawbridgeError('DB-ADMIN-INVALID', 'internalUrl: must start with http://, https:// or rdp://');
   }
   if (url.username || url.password) throw new DrawbridgeError('DB-ADMIN-INVALID', 'internalUrl: must not carry credentials');
   if (url.search || url.hash) throw new DrawbridgeError('DB-ADMIN-INVALID', 'internalUrl: must have no query or fragment');
   return value;
+}
+
+/** An app of kind `rdp` (issue 13): `rdp://host[:port]`, the one RDP host it allows, stored with its port. */
+function checkRdpUrl(url: URL): string {
+  if (url.username || url.password || url.search || url.hash || (url.pathname !== '' && url.pathname !== '/')) {
+    throw new DrawbridgeError('DB-ADMIN-INVALID', 'internalUrl: rdp://host[:port] with nothing else');
+  }
+  if (!url.hostname) throw new DrawbridgeError('DB-ADMIN-INVALID', 'internalUrl: rdp:// needs a host');
+  return `rdp://${url.hostname}:${url.port || RDP_DEFAULT_PORT}`;
 }
 
 export const BACKEND_TIMEOUT = { default: 85, long: 180, min: 1, max: 3600 } as const;

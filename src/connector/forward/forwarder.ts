@@ -8,6 +8,8 @@ import type { AppConfigTable } from './app-config.ts';
 import { backendPath, backendTarget, type BackendPools } from './backend-pool.ts';
 import { backendErrorCode } from './backend-errors.ts';
 import { forwardUpgrade } from './upgrade.ts';
+import { forwardRdp } from './rdp.ts';
+import { RDP_TARGET_HEADER, rdpTarget } from '../../tunnel/rdp.ts';
 import { isForwardablePath } from '../../lib/request-target.ts';
 import { clientKey } from '../../lib/client-address.ts';
 import { continueTrace, formatTraceparent, type SpanSink } from '../../lib/trace-context.ts';
@@ -82,6 +84,16 @@ export function createForwarder(deps: ForwarderDeps): (stream: ServerHttp2Stream
       logger.warn({ correlationId, appId, path, code: 'DB-HTTP-BAD-TARGET' }, 'refused a path outside the app');
       count(appId, 'refused');
       return refuse(stream, 'DB-HTTP-BAD-TARGET');
+    }
+    // Apps of kind rdp take RD Gateway channels only (the edge's gateway marks them), and only to their own target.
+    const rdp = headers[RDP_TARGET_HEADER];
+    if (typeof rdp === 'string' || rdpTarget(app.internalUrl)) {
+      if (typeof rdp !== 'string' || !rdpTarget(app.internalUrl)) {
+        count(appId, 'refused');
+        return refuse(stream, 'DB-CONNECTOR-TARGET-REFUSED', 'RD Gateway channels go to apps of kind rdp only, and nothing else does');
+      }
+      count(app.id, 'forwarded');
+      return forwardRdp({ stream, app, requested: rdp, correlationId, logger, refuse });
     }
     count(app.id, 'forwarded');
     // W3C trace context: the backend sees the edge's trace with this connector's span as its parent.

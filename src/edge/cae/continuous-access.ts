@@ -47,6 +47,8 @@ export interface ContinuousAccess {
   /** Called by the app host when a session lets a request through: the connection it opens may be tracked. */
   admit(req: IncomingMessage, session: AppSession, facts: RequestFacts): void;
   track: TrackLongLived;
+  /** The app session that let this request through (`admit`), or null: the RD Gateway mints its token from it. */
+  sessionOf(req: IncomingMessage): AppSession | null;
   /** True when this user's access may have shrunk since the session was last checked (re-check it now). */
   changedSince(session: AppSession): boolean;
   /** Adds a check (a policy evaluator); returns its removal. */
@@ -159,6 +161,9 @@ export function createContinuousAccess(deps: ContinuousAccessDeps): ContinuousAc
       const entry = admitted.get(req);
       if (!entry) return;
       live.add({ kind, session: entry.session, centralKey: recordKey(entry.session.centralId), facts: entry.facts, end: endConnection }, closed);
+    },
+    sessionOf(req) {
+      return admitted.get(req)?.session ?? null;
     },
     changedSince(session) {
       const user = marks.get(`${session.tenantId}\u0000${session.userId}`);

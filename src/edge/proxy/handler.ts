@@ -22,6 +22,8 @@ import { bodyTranslation, createBodyTranslator, translatedBodyHeaders } from './
 import { hstsHeader } from '../../store/app-web.ts';
 import { EdgeMetrics } from '../metrics.ts';
 import { traceRequest, type EdgeTracing } from './tracing.ts';
+import { isGatewayRequest, isRdpApp, serveRdpAppHost, type RdgDeps } from '../rdg/server.ts';
+import { handleLegacyGateway } from '../rdg/legacy.ts';
 
 /** Hosts the edge serves itself (sign-in, enrollment); everything else is an app host. */
 export type SystemHostHandler = (req: IncomingMessage, res: ServerResponse, correlationId: string) => void | Promise<void>;
@@ -43,6 +45,8 @@ export interface ProxyDeps {
   track?: TrackLongLived | null;
   /** W3C trace context and span records (proxy/tracing.ts); absent: the client's traceparent passes untouched. */
   tracing?: EdgeTracing;
+  /** The built-in RD Gateway for apps of kind `rdp` (edge/rdg/): absent, such apps answer nothing but errors. */
+  rdg?: RdgDeps | null;
 }
 
 /** Methods retried once on another connector when the tunnel fails before any response (RFC 9110 §9.2.2). */
@@ -100,6 +104,28 @@ export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res:
     if (!isForwardablePath(req.url ?? '')) {
       logger.info({ correlationId, appId: app.id, target: req.url, code: 'DB-HTTP-BAD-TARGET' }, 'request target refused');
       respondError(res, 'DB-HTTP-BAD-TARGET', correlationId);
+      return;
+    }
+
+    // Apps of kind rdp: the edge is their RD Gateway (edge/rdg/). The gateway endpoint speaks only its WebSocket
+    // transport (upgrade.ts); every other request is the signed-in user's connection page or file.
+    if (isRdpApp(app)) {
+      const method = originalMethod(req);
+      if (deps.rdg && isGatewayRequest(req) && (method === 'RDG_OUT_DATA' || method === 'RDG_IN_DATA')) {
+        handleLegacyGateway(deps.rdg, req, res, app, method, correlationId);
+        return;
+      }
+      if (!deps.rdg || isGatewayRequest(req) || app.preAuth === 'passthrough' || !deps.authenticate) {
+        respondError(res, 'DB-HTTP-METHOD-NOT-SUPPORTED', correlationId, 'the RD Gateway endpoint takes RDG_OUT_DATA and RDG_IN_DATA only');
+        return;
+      }
+      const rdg = deps.rdg;
+      deps.authenticate(req, res, app, correlationId).then((identity) => {
+        if (identity) serveRdpAppHost(rdg, req, res, app, identity);
+      }, (err: Error) => {
+        logger.error({ correlationId, appId: app.id, err }, 'pre-authentication failed');
+        respondError(res, 'DB-INTERNAL', correlationId);
+      });
       return;
     }
 

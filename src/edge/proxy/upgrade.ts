@@ -15,6 +15,7 @@ import { assertionFor, type ProxyDeps } from './handler.ts';
 import { requestHeadProblem } from './request-hygiene.ts';
 import { streamToGroup } from './stream-to-group.ts';
 import { originalMethod } from '../../lib/http1/extension-methods.ts';
+import { handleGatewayUpgrade, isGatewayRequest, isRdpApp } from '../rdg/server.ts';
 import { WebSocketFrameTracker, closeForPolicy, closeFrame, WS_GOING_AWAY, WS_INTERNAL_ERROR } from './websocket-close.ts';
 
 /**
@@ -32,6 +33,12 @@ export function createUpgradeHandler(deps: ProxyDeps): (req: IncomingMessage, so
     if (!app) return respondErrorOnSocket(socket, 'DB-ROUTE-UNKNOWN-HOST', correlationId, req.headers.accept);
     if (!app.enabled) return respondErrorOnSocket(socket, 'DB-ROUTE-APP-DISABLED', correlationId, req.headers.accept);
     if (!isForwardablePath(req.url ?? '')) return respondErrorOnSocket(socket, 'DB-HTTP-BAD-TARGET', correlationId, req.headers.accept);
+    // Apps of kind rdp: the edge is their RD Gateway; its clients authenticate with a gateway access token inside
+    // the protocol (edge/rdg/), not with a cookie.
+    if (isRdpApp(app)) {
+      if (!deps.rdg || !isGatewayRequest(req)) return respondErrorOnSocket(socket, 'DB-HTTP-METHOD-NOT-SUPPORTED', correlationId, req.headers.accept);
+      return handleGatewayUpgrade(deps.rdg, req, socket, head, app, correlationId);
+    }
     if (app.preAuth === 'passthrough') return open(null);
     if (!deps.authenticate) return respondErrorOnSocket(socket, 'DB-INTERNAL', correlationId, req.headers.accept);
     // Pre-authentication writes its redirects and denial pages through a ServerResponse bound to the raw socket.

@@ -40,6 +40,7 @@ export function reportLocator(store: Store): ReportLocator {
 import { policyRoutes } from '../admin/policy-routes.ts';
 import { NO_COUNTRIES, openCountryLookup, type CountryLookup } from '../access/countries.ts';
 import { AddressRanges } from '../../lib/address-ranges.ts';
+import { createGatewayAccess } from '../rdg/access.ts';
 
 /** The directory of an open store (`store.directory`; the store knows its own state directory and key ring). */
 export function openDirectory(store: Store, _stateDir?: string): DirectoryStore {
@@ -60,6 +61,7 @@ export function signinExtension(onReady?: (signin: Signin, directory: DirectoryS
       return {
         authenticate: signin.authenticate,
         track: signin.cae.track,
+        gateway: createGatewayAccess({ keys: store.identityKeys, sessions: signin.sessions, directory, cae: signin.cae }),
         systemHosts: new Map([[signin.loginHost, signin.handleLoginRequest]]),
         close: () => signin.close(),
         adminRoutes: [

@@ -4,6 +4,8 @@
  * sign-out. The steps the methods share are in steps.ts. Every POST carries a CSRF token; every outcome is written
  * to the sign-in log with its code.
  */
+import { rdpTarget } from '../../tunnel/rdp.ts';
+import { CONNECT_FILE_PATH } from '../rdg/connect-file.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { decideAccess } from '../access/decide.ts';
 import { browserBinding, csrfToken, csrfValid, currentCentral, type Ctx } from './context.ts';
@@ -93,7 +95,7 @@ async function portalApps(ctx: Ctx, tenantId: string, userId: string): Promise<P
   const assigned = await directory.assignments.appsForUser(tenantId, userId);
   return (await store.apps.list(tenantId))
     .filter((app) => app.enabled && app.preAuth === 'idp' && decideAccess(facts, app.id, assigned).allow)
-    .map((app) => ({ name: app.name, url: `${app.externalUrl}/` }));
+    .map((app) => ({ name: app.name, url: `${app.externalUrl}/`, ...(rdpTarget(app.internalUrl) ? { connect: `${app.externalUrl}${CONNECT_FILE_PATH}` } : {}) }));
 }
 
 async function getSignout(r: SigninRequest) {

@@ -180,6 +180,8 @@ export function signoutConfirmPage(o: { hidden: Hidden; upn: string | null }): s
 export interface PortalApp {
   name: string;
   url: string;
+  /** Apps of kind rdp: "Connect" downloads a .rdp file with a fresh gateway access token (edge/rdg/). */
+  connect?: string;
 }
 
 export function homePage(o: { upn: string | null; tenantName: string | null; signout: Hidden; passkeys: string[]; apps: PortalApp[] }): string {
@@ -194,7 +196,9 @@ export function homePage(o: { upn: string | null; tenantName: string | null; sig
   <p class="who"><span>Signed in as <strong>${e(o.upn)}</strong></span></p>
   <h2 class="apps-title">Your applications</h2>
   ${o.apps.length
-    ? `<ul class="apps">${o.apps.map((a) => `<li><a href="${e(a.url)}"><span class="app-name">${e(a.name)}</span><span class="app-host">${e(new URL(a.url).host)}</span></a></li>`).join('')}</ul>
+    ? `<ul class="apps">${o.apps.map((a) => (a.connect
+      ? `<li><a href="${e(a.connect)}" download><span class="app-name">${e(a.name)}</span><span class="app-host">Connect · remote desktop</span></a></li>`
+      : `<li><a href="${e(a.url)}"><span class="app-name">${e(a.name)}</span><span class="app-host">${e(new URL(a.url).host)}</span></a></li>`)).join('')}</ul>
   <p class="muted">This sign-in serves them all.</p>`
     : '<p>No application is assigned to you yet. Ask your administrator if you expected one.</p>'}
   <dl>
