@@ -1,4 +1,5 @@
 /** Field rules every store implementation applies (the admin API checks the same first, with friendlier messages). */
+import { isTcpUrl, tcpTargetOf } from '../lib/tcp-target.ts';
 import { DrawbridgeError } from '../errors/drawbridge-error.ts';
 import type { AppSso } from '../tunnel/protocol.ts';
 
@@ -41,8 +42,9 @@ export function parseExternalUrl(value: string): { externalUrl: string; external
   return { externalUrl: url.origin, externalHost };
 }
 
-/** `http(s)://host[:port][/base]` without credentials, query or fragment. */
+/** `http(s)://host[:port][/base]` without credentials, query or fragment; or `tcp://host:port` for a TCP app. */
 export function checkInternalUrl(value: string): string {
+  if (isTcpUrl(value)) return checkTcpUrl(value);
   let url: URL;
   try {
     url = new URL(value);
@@ -50,10 +52,24 @@ export function checkInternalUrl(value: string): string {
     throw new DrawbridgeError('DB-ADMIN-INVALID', 'internalUrl: not a URL');
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new DrawbridgeError('DB-ADMIN-INVALID', 'internalUrl: must start with http:// or https://');
+    throw new DrawbridgeError('DB-ADMIN-INVALID', 'internalUrl: must start with http://, https:// or tcp://');
   }
   if (url.username || url.password) throw new DrawbridgeError('DB-ADMIN-INVALID', 'internalUrl: must not carry credentials');
   if (url.search || url.hash) throw new DrawbridgeError('DB-ADMIN-INVALID', 'internalUrl: must have no query or fragment');
+  return value;
+}
+
+/** `tcp://host:port`: a port is required (no protocol default), nothing after it. */
+function checkTcpUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new DrawbridgeError('DB-ADMIN-INVALID', 'internalUrl: not a URL');
+  }
+  if (url.username || url.password) throw new DrawbridgeError('DB-ADMIN-INVALID', 'internalUrl: must not carry credentials');
+  if ((url.pathname !== '' && url.pathname !== '/') || url.search || url.hash) throw new DrawbridgeError('DB-ADMIN-INVALID', 'internalUrl: tcp://host:port takes no path, query or fragment');
+  if (!tcpTargetOf(value)) throw new DrawbridgeError('DB-ADMIN-INVALID', 'internalUrl: tcp://host:port needs a host and a port (1-65535)');
   return value;
 }
 

@@ -1,0 +1,28 @@
+/**
+ * TCP apps (issue 13): an app whose internal URL is `tcp://host:port` publishes a raw TCP service (SSH, a database)
+ * instead of a web app. Edge and connector both read the kind from the URL, so it needs no column of its own.
+ */
+export interface TcpTarget {
+  host: string;
+  port: number;
+}
+
+export const TCP_SCHEME = 'tcp:';
+
+export function isTcpUrl(internalUrl: string): boolean {
+  return internalUrl.toLowerCase().startsWith('tcp://');
+}
+
+/** The host and port of a `tcp://host:port` URL (brackets of an IPv6 literal removed), or null for any other URL. */
+export function tcpTargetOf(internalUrl: string): TcpTarget | null {
+  if (!isTcpUrl(internalUrl)) return null;
+  let url: URL;
+  try {
+    url = new URL(internalUrl);
+  } catch {
+    return null;
+  }
+  const port = Number(url.port);
+  if (!url.hostname || !Number.isInteger(port) || port < 1 || port > 65535) return null;
+  return { host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port };
+}
