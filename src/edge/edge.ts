@@ -33,6 +33,7 @@ import { RouteTable } from './proxy/routes.ts';
 import { createProxyHandler, type SystemHostHandler, type Authenticate } from './proxy/handler.ts';
 import { createUpgradeHandler } from './proxy/upgrade.ts';
 import type { TrackLongLived } from './cae/continuous-access.ts';
+import type { AuthorizeChannel } from './proxy/tcp-channel.ts';
 import { serveEdgeHttp1 } from './proxy/http1.ts';
 import { respondError } from './proxy/respond-error.ts';
 import { TunnelRegistry } from './tunnel/registry.ts';
@@ -69,6 +70,8 @@ export interface EdgeExtensions {
   authenticate?: Authenticate;
   /** Continuous access evaluation's hook on the request path (edge/cae/continuous-access.ts). */
   track?: TrackLongLived;
+  /** TCP apps' channel authorisation (edge/signin/tcp-access.ts). */
+  authorizeChannel?: AuthorizeChannel;
   systemHosts?: Map<string, SystemHostHandler>;
   /** Called once the store is open, to build extensions that need it. */
   setup?(ctx: { store: Store; config: EdgeConfig; logger: Logger; publicPort: () => number }): Promise<Partial<EdgeExtensions> & { close?(): Promise<void>; adminRoutes?: AdminRoutePlugin[] }>;
@@ -168,7 +171,7 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
     respondError(res, 'DB-ROUTE-UNKNOWN-HOST', correlationId);
   }));
 
-  const proxyDeps = { maxHeaderCount: config.limits.maxHeaderCount, routes, registry, systemHosts, authenticate: ext.authenticate ?? extensions.authenticate ?? null, logger, assertion, track: ext.track ?? extensions.track ?? null };
+  const proxyDeps = { maxHeaderCount: config.limits.maxHeaderCount, routes, registry, systemHosts, authenticate: ext.authenticate ?? extensions.authenticate ?? null, logger, assertion, track: ext.track ?? extensions.track ?? null, authorizeChannel: ext.authorizeChannel ?? extensions.authorizeChannel ?? null };
   // Drain bookkeeping: requests and upgraded connections in flight (sockets reach the servers through emit, so the
   // servers' own close() cannot wait for them).
   let active = 0;

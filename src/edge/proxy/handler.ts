@@ -20,6 +20,8 @@ import { pipeResumable, resumable } from './resume.ts';
 import type { TrackLongLived } from '../cae/continuous-access.ts';
 import { bodyTranslation, createBodyTranslator, translatedBodyHeaders } from './link-translation.ts';
 import { hstsHeader } from '../../store/app-web.ts';
+import { isTcpUrl } from '../../lib/tcp-target.ts';
+import type { AuthorizeChannel } from './tcp-channel.ts';
 
 /** Hosts the edge serves itself (sign-in, enrollment); everything else is an app host. */
 export type SystemHostHandler = (req: IncomingMessage, res: ServerResponse, correlationId: string) => void | Promise<void>;
@@ -39,6 +41,8 @@ export interface ProxyDeps {
   assertion?: (app: App, identity: Identity) => string | null;
   /** Continuous access evaluation: registers a signed-in request's connection with how to end it (edge/cae/). */
   track?: TrackLongLived | null;
+  /** TCP apps: checks a channel's bearer token and access (edge/signin/tcp-access.ts). */
+  authorizeChannel?: AuthorizeChannel | null;
 }
 
 /** Methods retried once on another connector when the tunnel fails before any response (RFC 9110 §9.2.2). */
@@ -89,6 +93,11 @@ export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res:
     if (hsts !== null) res.setHeader('strict-transport-security', hsts);
     if (!app.enabled) {
       respondError(res, 'DB-ROUTE-APP-DISABLED', correlationId);
+      return;
+    }
+    // A TCP app is reached by an upgrade to a TCP channel only (tcp-channel.ts).
+    if (isTcpUrl(app.internalUrl)) {
+      respondError(res, 'DB-TCP-NOT-TCP-APP', correlationId);
       return;
     }
     // Only plain paths reach apps: no `*`, no absolute-form, no dot segments climbing out of the app.

@@ -14,6 +14,8 @@ import { respondErrorOnSocket, errorCodeOr } from './respond-error.ts';
 import { assertionFor, type ProxyDeps } from './handler.ts';
 import { requestHeadProblem } from './request-hygiene.ts';
 import { streamToGroup } from './stream-to-group.ts';
+import { isTcpUpgrade, openTcpChannel } from './tcp-channel.ts';
+import { isTcpUrl } from '../../lib/tcp-target.ts';
 import { originalMethod } from '../../lib/http1/extension-methods.ts';
 import { WebSocketFrameTracker, closeForPolicy, closeFrame, WS_GOING_AWAY, WS_INTERNAL_ERROR } from './websocket-close.ts';
 
@@ -32,6 +34,8 @@ export function createUpgradeHandler(deps: ProxyDeps): (req: IncomingMessage, so
     if (!app) return respondErrorOnSocket(socket, 'DB-ROUTE-UNKNOWN-HOST', correlationId, req.headers.accept);
     if (!app.enabled) return respondErrorOnSocket(socket, 'DB-ROUTE-APP-DISABLED', correlationId, req.headers.accept);
     if (!isForwardablePath(req.url ?? '')) return respondErrorOnSocket(socket, 'DB-HTTP-BAD-TARGET', correlationId, req.headers.accept);
+    // TCP apps: the channel has its own authorisation (a bearer token, never a cookie) and no HTTP after the 101.
+    if (isTcpUrl(app.internalUrl) || isTcpUpgrade(req)) return openTcpChannel({ registry: deps.registry, logger, authorize: deps.authorizeChannel ?? null }, req, socket, head, app, correlationId);
     if (app.preAuth === 'passthrough') return open(null);
     if (!deps.authenticate) return respondErrorOnSocket(socket, 'DB-INTERNAL', correlationId, req.headers.accept);
     // Pre-authentication writes its redirects and denial pages through a ServerResponse bound to the raw socket.

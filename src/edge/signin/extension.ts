@@ -38,6 +38,7 @@ export function reportLocator(store: Store): ReportLocator {
   };
 }
 import { policyRoutes } from '../admin/policy-routes.ts';
+import { serviceTokenRoutes } from '../admin/service-token-routes.ts';
 import { NO_COUNTRIES, openCountryLookup, type CountryLookup } from '../access/countries.ts';
 import { AddressRanges } from '../../lib/address-ranges.ts';
 
@@ -60,6 +61,7 @@ export function signinExtension(onReady?: (signin: Signin, directory: DirectoryS
       return {
         authenticate: signin.authenticate,
         track: signin.cae.track,
+        authorizeChannel: signin.authorizeChannel,
         systemHosts: new Map([[signin.loginHost, signin.handleLoginRequest]]),
         close: () => signin.close(),
         adminRoutes: [
@@ -67,6 +69,7 @@ export function signinExtension(onReady?: (signin: Signin, directory: DirectoryS
           (api, ctx) => signinLogRoutes(api, ctx, directory),
           (api, ctx) => reportRoutes(api, ctx, directory, reportLocator(store)),
           (api, ctx) => policyRoutes(api, ctx, directory),
+          (api, ctx) => serviceTokenRoutes(api, ctx, directory),
         ],
       };
     },

@@ -19,6 +19,8 @@ import { createMemorySessionStore, type SessionStore } from './sessions.ts';
 import { createContinuousAccess, type ContinuousAccess } from '../cae/continuous-access.ts';
 import { createPolicyCache } from '../access/policy-cache.ts';
 import { createConditionalAccess } from './conditional-access.ts';
+import { createChannelAuthorizer } from './tcp-access.ts';
+import type { AuthorizeChannel } from '../proxy/tcp-channel.ts';
 
 export type { SigninDeps, SigninOptions } from './context.ts';
 export type { SessionStore, CentralSession, AppSession } from './sessions.ts';
@@ -38,6 +40,8 @@ export interface Signin {
    * `req.headers.cookie` so they never reach the backend.
    */
   authenticate(req: IncomingMessage, res: ServerResponse, app: App, correlationId: string): Promise<Identity | null>;
+  /** TCP apps: a channel's bearer token → the access decision, sign-in log, continuous access, audit (tcp-access.ts). */
+  authorizeChannel: AuthorizeChannel;
   /** Admin revocation: ends every session of the user at once, and on every node what they hold open. */
   revokeUser(tenantId: string, userId: string): Promise<number>;
   sessions: SessionStore;
@@ -82,6 +86,7 @@ export async function createSignin(deps: SigninDeps, options: SigninOptions = {}
     handleLoginRequest: (req, res, correlationId) => handleLoginRequest(ctx, req, res, correlationId),
     authenticate: (req, res, app, correlationId) => authenticate(ctx, req, res, app, correlationId),
     revokeUser: (tenantId, userId) => sessions.revokeUser(tenantId, userId),
+    authorizeChannel: createChannelAuthorizer(ctx),
     sessions,
     cae,
     close: async () => {
