@@ -6,7 +6,8 @@
  * reaches the echo server with half-close; a missing, wrong or unassigned token is refused with its code; disabling
  * the token closes an open SSH session within 5 s; every channel is in the audit log.
  *
- * The sshd parts skip with a message when /usr/sbin/sshd is missing (apt-get install openssh-server).
+ * The sshd parts skip with a message when /usr/sbin/sshd is missing (apt-get install openssh-server). The demo's own
+ * SSH app (`drawbridge dev` runs sshd when it is installed) is checked with the command line dev prints.
  */
 import assert from 'node:assert/strict';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
@@ -110,10 +111,11 @@ async function startSshd(): Promise<number> {
   return port;
 }
 
-async function publish(name: string, internalUrl: string): Promise<void> {
+/** Publishes a TCP app (names of its own: the demo has an `ssh` app already when sshd is installed). */
+async function publish(key: string, internalUrl: string): Promise<void> {
   const groups = await api<{ items: { id: string; name: string }[] }>('GET', '/connector-groups');
-  const created = await api<{ id: string; externalUrl: string }>('POST', '/apps', { name, internalUrl, groupId: groups.items[0].id, preAuth: 'idp' });
-  apps[name] = { ...created, host: new URL(created.externalUrl).hostname };
+  const created = await api<{ id: string; externalUrl: string }>('POST', '/apps', { name: `${key}-e2e`, internalUrl, groupId: groups.items[0].id, preAuth: 'idp' });
+  apps[key] = { ...created, host: new URL(created.externalUrl).hostname };
 }
 
 describe('TCP apps (drawbridge dev, drawbridge access, OpenSSH)', () => {
@@ -198,6 +200,17 @@ describe('TCP apps (drawbridge dev, drawbridge access, OpenSSH)', () => {
     figure('ssh-command-ms', Math.round(performance.now() - started));
     assert.equal(result.code, 0, `ssh: ${result.stderr}\n${sshdLog.slice(-2000)}`);
     assert.equal(result.stdout, 'through-drawbridge\nLinux\n');
+  });
+
+  it('drawbridge dev publishes an ssh app, and the command line it prints works with its token', { skip: SSHD_SKIP }, async () => {
+    const demo = (stack.dev as typeof stack.dev & { ssh: { command: string; tokenFile: string } | null }).ssh;
+    assert.ok(demo, 'dev.json has the ssh app');
+    // As printed, except that the CLI runs from this checkout and ssh trusts nothing of the user's.
+    const command = demo.command.replace('npx drawbridge', `${NODE} ${MAIN}`)
+      .replace(/^ssh /, `ssh -F /dev/null -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=${path.join(tmp, 'known_hosts')} -o LogLevel=ERROR `);
+    const result = await collect(spawn('sh', ['-c', `DRAWBRIDGE_TOKEN=$(cat ${demo.tokenFile}) ${command} echo demo-ssh-works`], { stdio: ['ignore', 'pipe', 'pipe'] }));
+    assert.equal(result.code, 0, `${command}: ${result.stderr}`);
+    assert.equal(result.stdout, 'demo-ssh-works\n');
   });
 
   it('scp of 100 MiB round-trips with a matching hash', { skip: SSHD_SKIP, timeout: 300_000 }, async () => {
