@@ -34,6 +34,7 @@ import { createProxyHandler, type SystemHostHandler, type Authenticate } from '.
 import { createUpgradeHandler } from './proxy/upgrade.ts';
 import type { TrackLongLived } from './cae/continuous-access.ts';
 import type { AuthorizeChannel } from './proxy/tcp-channel.ts';
+import type { CliLogin } from './proxy/handler.ts';
 import { serveEdgeHttp1 } from './proxy/http1.ts';
 import { respondError } from './proxy/respond-error.ts';
 import { TunnelRegistry } from './tunnel/registry.ts';
@@ -72,6 +73,7 @@ export interface EdgeExtensions {
   track?: TrackLongLived;
   /** TCP apps' channel authorisation (edge/signin/tcp-access.ts). */
   authorizeChannel?: AuthorizeChannel;
+  cliLogin?: CliLogin;
   systemHosts?: Map<string, SystemHostHandler>;
   /** Called once the store is open, to build extensions that need it. */
   setup?(ctx: { store: Store; config: EdgeConfig; logger: Logger; publicPort: () => number }): Promise<Partial<EdgeExtensions> & { close?(): Promise<void>; adminRoutes?: AdminRoutePlugin[] }>;
@@ -171,7 +173,7 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
     respondError(res, 'DB-ROUTE-UNKNOWN-HOST', correlationId);
   }));
 
-  const proxyDeps = { maxHeaderCount: config.limits.maxHeaderCount, routes, registry, systemHosts, authenticate: ext.authenticate ?? extensions.authenticate ?? null, logger, assertion, track: ext.track ?? extensions.track ?? null, authorizeChannel: ext.authorizeChannel ?? extensions.authorizeChannel ?? null };
+  const proxyDeps = { maxHeaderCount: config.limits.maxHeaderCount, routes, registry, systemHosts, authenticate: ext.authenticate ?? extensions.authenticate ?? null, logger, assertion, track: ext.track ?? extensions.track ?? null, authorizeChannel: ext.authorizeChannel ?? extensions.authorizeChannel ?? null, cliLogin: ext.cliLogin ?? extensions.cliLogin ?? null };
   // Drain bookkeeping: requests and upgraded connections in flight (sockets reach the servers through emit, so the
   // servers' own close() cannot wait for them).
   let active = 0;

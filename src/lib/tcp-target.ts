@@ -26,3 +26,9 @@ export function tcpTargetOf(internalUrl: string): TcpTarget | null {
   if (!url.hostname || !Number.isInteger(port) || port < 1 || port > 65535) return null;
   return { host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port };
 }
+
+/**
+ * On a TCP app's host, the command line's browser sign-in (`drawbridge access login`; edge/signin/cli-login.ts).
+ * Outside `/.drawbridge/`, which pre-authentication never returns to after a sign-in.
+ */
+export const CLI_LOGIN_PATH = '/.drawbridge-cli/login';

@@ -20,6 +20,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { startDevStack, logsOf, type DevStack } from '../helpers/dev-stack.ts';
+import { Client, signIn } from './identity-harness.ts';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const NODE = process.execPath;
@@ -211,6 +212,38 @@ describe('TCP apps (drawbridge dev, drawbridge access, OpenSSH)', () => {
     const result = await collect(spawn('sh', ['-c', `DRAWBRIDGE_TOKEN=$(cat ${demo.tokenFile}) ${command} echo demo-ssh-works`], { stdio: ['ignore', 'pipe', 'pipe'] }));
     assert.equal(result.code, 0, `${command}: ${result.stderr}`);
     assert.equal(result.stdout, 'demo-ssh-works\n');
+  });
+
+  it('browser sign-in: alice signs in through the loopback redirect, and ssh uses her cached token', { skip: SSHD_SKIP }, async () => {
+    const alice = (await api<{ items: { id: string; upn: string }[] }>('GET', '/users?search=alice')).items.find((u) => u.upn.startsWith('alice'))!;
+    await api('POST', `/apps/${apps.ssh.id}/assignments`, { type: 'user', id: alice.id });
+    const config = path.join(tmp, 'alice-config');
+    const login = access(['login', '--app', apps.ssh.externalUrl, '--no-browser'], { XDG_CONFIG_HOME: config });
+    const loggedIn = collect(login);
+    let stderr = '';
+    login.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });
+    await waitFor(() => /https:\/\/\S+/.test(stderr), 30_000, 'the sign-in address');
+    const address = /https:\/\/\S+/.exec(stderr)![0];
+    // The browser: the app host's sign-in (password form), then the edge's redirect to the CLI's loopback listener.
+    const browser = new Client(stack.publicPort);
+    const landed = await signIn(browser, address, 'alice', stack.dev.users.find((u) => u.username === 'alice')!.password);
+    assert.match(landed.url, /^http:\/\/127\.0\.0\.1:\d+\/callback\?token=dbu\./, `the sign-in ends at the loopback: ${landed.url} ${landed.body.slice(0, 300)}`);
+    const answer = await fetch(landed.url);
+    assert.equal(answer.status, 200);
+    assert.equal((await loggedIn).code, 0, stderr);
+    const cached = JSON.parse(readFileSync(path.join(config, 'drawbridge', 'credentials.json'), 'utf8')) as Record<string, string>;
+    assert.match(cached[apps.ssh.host], /^dbu\./);
+    // ssh with no token given: the ProxyCommand finds alice's in the cache.
+    const options = sshOptions(token).map((o) => o.replace(/ --token \S+/, ''));
+    const result = await collect(spawn('ssh', [...options, `${os.userInfo().username}@${apps.ssh.host}`, 'echo as-alice'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, XDG_CONFIG_HOME: config, DRAWBRIDGE_TOKEN: '' } }));
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, 'as-alice\n');
+    const log = await api<{ items: { userId: string | null; appId: string | null; result: string; authMethod: string | null; detail: Record<string, unknown> }[] }>('GET', `/signin-log?userId=${alice.id}&appId=${apps.ssh.id}`);
+    assert.ok(log.items.some((e) => e.result === 'success' && e.detail.channel === 'tcp' && e.authMethod === 'password'), 'the channel is in the sign-in log as alice\'s');
+    // Her token is bound to the app it was issued for.
+    const other = access(['ssh', '--app', apps.echo.host, '--token', cached[apps.ssh.host]]);
+    other.stdin?.end();
+    assert.match((await collect(other)).stderr, /DB-TCP-TOKEN-INVALID/);
   });
 
   it('scp of 100 MiB round-trips with a matching hash', { skip: SSHD_SKIP, timeout: 300_000 }, async () => {

@@ -43,7 +43,11 @@ export interface ProxyDeps {
   track?: TrackLongLived | null;
   /** TCP apps: checks a channel's bearer token and access (edge/signin/tcp-access.ts). */
   authorizeChannel?: AuthorizeChannel | null;
+  /** TCP apps: a signed-in browser request to the app's host (the command line's sign-in, edge/signin/cli-login.ts). */
+  cliLogin?: CliLogin | null;
 }
+
+export type CliLogin = (req: IncomingMessage, res: ServerResponse, app: App, identity: Identity, correlationId: string) => void;
 
 /** Methods retried once on another connector when the tunnel fails before any response (RFC 9110 §9.2.2). */
 const RETRYABLE = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -95,9 +99,17 @@ export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res:
       respondError(res, 'DB-ROUTE-APP-DISABLED', correlationId);
       return;
     }
-    // A TCP app is reached by an upgrade to a TCP channel only (tcp-channel.ts).
+    // A TCP app is reached by an upgrade to a TCP channel (tcp-channel.ts); over plain HTTP its host serves only the
+    // command line's browser sign-in, behind the usual pre-authentication.
     if (isTcpUrl(app.internalUrl)) {
-      respondError(res, 'DB-TCP-NOT-TCP-APP', correlationId);
+      if (!deps.authenticate || !deps.cliLogin) return respondError(res, 'DB-TCP-NOT-TCP-APP', correlationId);
+      const login = deps.cliLogin;
+      deps.authenticate(req, res, app, correlationId).then((identity) => {
+        if (identity) login(req, res, app, identity, correlationId);
+      }, (err: Error) => {
+        logger.error({ correlationId, err }, 'pre-authentication failed');
+        respondError(res, 'DB-INTERNAL', correlationId);
+      });
       return;
     }
     // Only plain paths reach apps: no `*`, no absolute-form, no dot segments climbing out of the app.

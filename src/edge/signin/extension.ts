@@ -62,6 +62,7 @@ export function signinExtension(onReady?: (signin: Signin, directory: DirectoryS
         authenticate: signin.authenticate,
         track: signin.cae.track,
         authorizeChannel: signin.authorizeChannel,
+        cliLogin: signin.cliLogin,
         systemHosts: new Map([[signin.loginHost, signin.handleLoginRequest]]),
         close: () => signin.close(),
         adminRoutes: [

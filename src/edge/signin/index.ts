@@ -20,6 +20,7 @@ import { createContinuousAccess, type ContinuousAccess } from '../cae/continuous
 import { createPolicyCache } from '../access/policy-cache.ts';
 import { createConditionalAccess } from './conditional-access.ts';
 import { createChannelAuthorizer } from './tcp-access.ts';
+import { handleCliLogin } from './cli-login.ts';
 import type { AuthorizeChannel } from '../proxy/tcp-channel.ts';
 
 export type { SigninDeps, SigninOptions } from './context.ts';
@@ -42,6 +43,8 @@ export interface Signin {
   authenticate(req: IncomingMessage, res: ServerResponse, app: App, correlationId: string): Promise<Identity | null>;
   /** TCP apps: a channel's bearer token → the access decision, sign-in log, continuous access, audit (tcp-access.ts). */
   authorizeChannel: AuthorizeChannel;
+  /** TCP apps: the command line's browser sign-in, once pre-authentication has an identity (cli-login.ts). */
+  cliLogin(req: IncomingMessage, res: ServerResponse, app: App, identity: Identity, correlationId: string): void;
   /** Admin revocation: ends every session of the user at once, and on every node what they hold open. */
   revokeUser(tenantId: string, userId: string): Promise<number>;
   sessions: SessionStore;
@@ -87,6 +90,7 @@ export async function createSignin(deps: SigninDeps, options: SigninOptions = {}
     authenticate: (req, res, app, correlationId) => authenticate(ctx, req, res, app, correlationId),
     revokeUser: (tenantId, userId) => sessions.revokeUser(tenantId, userId),
     authorizeChannel: createChannelAuthorizer(ctx),
+    cliLogin: (req, res, app, identity, correlationId) => handleCliLogin(ctx, req, res, app, identity, correlationId),
     sessions,
     cae,
     close: async () => {

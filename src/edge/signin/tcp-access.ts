@@ -1,5 +1,6 @@
 /**
- * Authorisation of TCP channels (issue 13; the channel itself is edge/proxy/tcp-channel.ts): the bearer token →
+ * Authorisation of TCP channels (issue 13; the channel itself is edge/proxy/tcp-channel.ts): the bearer token (a
+ * service token, or a user's channel token from the command line's browser sign-in) →
  * an identity → the same access decision as a pre-authenticated app's sign-in (enabled, assigned, licensed, then
  * conditional access), each attempt in the sign-in log; the open channel is registered with continuous access
  * evaluation (disabling or unassigning the principal closes it) and each closed channel is audited with its
@@ -18,6 +19,10 @@ import { writeLog } from './steps.ts';
 import { policyLog } from './conditional-access.ts';
 import { clientIp, userAgent } from './http.ts';
 import { verifyServiceToken } from './service-tokens.ts';
+import { CHANNEL_TOKEN_PREFIX, readChannelToken } from './cli-login.ts';
+import { AUTH_METHODS, type AuthMethod } from './names.ts';
+
+const isAuthMethod = (m: string): m is AuthMethod => (AUTH_METHODS as readonly string[]).includes(m);
 
 /** `Authorization: Bearer <token>`, or null. */
 export function bearerToken(req: IncomingMessage): string | null {
@@ -28,14 +33,21 @@ export function bearerToken(req: IncomingMessage): string | null {
 export function createChannelAuthorizer(ctx: Ctx): AuthorizeChannel {
   const { directory, store, logger } = ctx.deps;
   return async (req, app, correlationId) => {
-    const base = { tenantId: app.tenantId, event: 'access' as const, appId: app.id, authMethod: 'service-token' as const };
+    const token = bearerToken(req);
+    const claims = token ? readChannelToken(ctx, token, app) : null;
+    const userToken = token?.startsWith(CHANNEL_TOKEN_PREFIX) === true;
+    const authMethods: AuthMethod[] = claims ? claims.m.filter(isAuthMethod) : ['service-token'];
+    const base = { tenantId: app.tenantId, event: 'access' as const, appId: app.id, authMethod: authMethods[0] ?? null };
     const deny = async (code: ErrorCode, entry: { userId?: string | null; username?: string | null; result?: 'failure' | 'denied'; detail?: Record<string, unknown> }) => {
       await writeLog(ctx, req, correlationId, { ...base, result: entry.result ?? 'denied', code, userId: entry.userId ?? null, username: entry.username ?? null, detail: { channel: 'tcp', ...entry.detail } });
       return { ok: false as const, code };
     };
-    const token = bearerToken(req);
     if (!token) return deny('DB-TCP-TOKEN-MISSING', { result: 'failure' });
-    const { user, valid } = await verifyServiceToken(directory, app.tenantId, token);
+    // A user's channel token from the browser sign-in (cli-login.ts), or a service token.
+    const { user, valid } = userToken
+      ? { user: claims ? await directory.users.get(app.tenantId, claims.u) : null, valid: claims !== null }
+      : await verifyServiceToken(directory, app.tenantId, token);
+    if (userToken && (!user || !valid)) return deny('DB-TCP-TOKEN-INVALID', { result: 'failure', detail: { reason: 'user token invalid, expired or for another app' } });
     if (!user || !valid) return deny('DB-TCP-TOKEN-INVALID', { result: 'failure', userId: user?.id ?? null, username: user?.upn ?? null, detail: { reason: user ? 'wrong-secret' : 'unknown-token' } });
     const facts = await directory.access.facts(app.tenantId, user.id);
     const assigned = facts ? await directory.assignments.appsForUser(app.tenantId, user.id) : [];
@@ -43,7 +55,7 @@ export function createChannelAuthorizer(ctx: Ctx): AuthorizeChannel {
     const who = { userId: user.id, username: user.upn };
     if (!decision.allow) return deny(decision.code, { ...who, detail: { reason: decision.reason, detail: decision.detail } });
     const groupIds = facts!.groups.map((g) => g.id);
-    const ca = await ctx.access.atSignin(req, { tenantId: app.tenantId, userId: user.id, groupIds, appId: app.id, authMethods: ['service-token'], authenticatedAt: ctx.now() });
+    const ca = await ctx.access.atSignin(req, { tenantId: app.tenantId, userId: user.id, groupIds, appId: app.id, authMethods, authenticatedAt: claims?.iat ?? ctx.now() });
     const caDetail = { policies: policyLog(ca.evaluation), risk: ca.risk, ...(ca.country ? { country: ca.country } : {}) };
     const verdict = ca.evaluation.verdict;
     if (!verdict.allow) return deny(verdict.code, { ...who, detail: { reason: 'conditional-access', policy: { id: verdict.policyId, name: verdict.policyName }, ...caDetail } });
@@ -51,7 +63,7 @@ export function createChannelAuthorizer(ctx: Ctx): AuthorizeChannel {
 
     const identity: Identity = {
       userId: user.id, tenantId: app.tenantId, upn: user.upn, displayName: user.displayName, email: user.email, onPremName: user.onPremName,
-      groups: facts!.groups.map((g) => g.name), authMethods: ['service-token'],
+      groups: facts!.groups.map((g) => g.name), authMethods,
     };
     return { ok: true as const, grant: grant(app, identity, groupIds, req, correlationId) };
   };
