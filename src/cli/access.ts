@@ -5,12 +5,16 @@
  *   access ssh --app <host>                               stdin/stdout as one channel, for ssh's ProxyCommand
  *   access login --app <url|host>                         signs in with the browser (loopback redirect) and caches
  *                                                         the user's token for the app's host (0600)
+ *   access login --app <url|host> --device                the same from a machine without a browser: a code to
+ *                                                         enter in a browser anywhere (device-code flow)
  *   access login --app <url|host> --token T|-             caches a given token (a service token; - reads stdin)
  *
  * The token: --token, else DRAWBRIDGE_TOKEN, else the one cached for the host by `access login`.
  */
 import net from 'node:net';
 import http from 'node:http';
+import https from 'node:https';
+import tls from 'node:tls';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
@@ -18,7 +22,7 @@ import path from 'node:path';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { DrawbridgeError } from '../errors/drawbridge-error.ts';
-import { CLI_LOGIN_PATH } from '../lib/tcp-target.ts';
+import { CLI_DEVICE_PATH, CLI_DEVICE_TOKEN_PATH, CLI_LOGIN_PATH } from '../lib/tcp-target.ts';
 import { channelTarget, openChannel, type ChannelTarget } from './access-channel.ts';
 
 const HELP = `drawbridge access — reach a TCP app (SSH, a database) published through Drawbridge
@@ -27,6 +31,7 @@ Usage:
   drawbridge access tcp --app <external url|host> --listen 127.0.0.1:PORT
   drawbridge access ssh --app <host>      (ssh -o ProxyCommand='drawbridge access ssh --app %h' user@host)
   drawbridge access login --app <external url|host> [--no-browser]    (sign in with the browser; caches the token)
+  drawbridge access login --app <external url|host> --device          (no browser here: enter a code elsewhere)
   drawbridge access login --app <external url|host> --token TOKEN|-   (cache a service token; - reads stdin)
 
 Options:
@@ -36,10 +41,11 @@ Options:
   --ca FILE        also trust this CA certificate (the demo's: <state dir>/edge/ca.pem); default $DRAWBRIDGE_CA
   --listen A:P     (tcp) the local address to listen on
   --no-browser     (login) print the sign-in address instead of opening a browser
+  --device         (login) sign in with a code entered in a browser on another device
 `;
 
 const OPTIONS = {
-  app: { type: 'string' }, port: { type: 'string' }, token: { type: 'string' }, ca: { type: 'string' }, listen: { type: 'string' }, 'no-browser': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+  app: { type: 'string' }, port: { type: 'string' }, token: { type: 'string' }, ca: { type: 'string' }, listen: { type: 'string' }, 'no-browser': { type: 'boolean' }, device: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
 } as const;
 
 function credentialsFile(): string {
@@ -65,7 +71,10 @@ export async function runAccess(argv: string[]): Promise<number> {
   if (!values.app) throw new DrawbridgeError('DB-CONFIG-INVALID', '--app is required');
   const caFile = values.ca ?? process.env.DRAWBRIDGE_CA;
   const target = channelTarget(values.app, values.port ? Number(values.port) : undefined, caFile ? readFileSync(caFile, 'utf8') : undefined);
-  if (sub === 'login') return values.token === undefined ? browserLogin(target, values['no-browser'] === true) : login(target, values.token);
+  if (sub === 'login') {
+    if (values.token !== undefined) return login(target, values.token);
+    return values.device ? deviceLogin(target) : browserLogin(target, values['no-browser'] === true);
+  }
   const token = values.token || process.env.DRAWBRIDGE_TOKEN || readCache()[target.host];
   if (!token) throw new DrawbridgeError('DB-TCP-TOKEN-MISSING', `no token for ${target.host}: pass --token, set DRAWBRIDGE_TOKEN, or run drawbridge access login --app ${target.host}`);
   if (sub === 'ssh') return stdio(target, token);
@@ -123,6 +132,50 @@ async function browserLogin(target: ChannelTarget, noBrowser: boolean): Promise<
   server.closeAllConnections();
   cache(target, token);
   return 0;
+}
+
+/** POSTs JSON to the app host (the edge's device-code endpoints); resolves with the status and parsed body. */
+function postJson(target: ChannelTarget, pathname: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+  const payload = JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = https.request({
+      host: target.connectHost, port: target.port, servername: target.host, path: pathname, method: 'POST',
+      headers: { host: target.port === 443 ? target.host : `${target.host}:${target.port}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), accept: 'application/json' },
+      ...(target.ca ? { ca: [...tls.rootCertificates, target.ca] } : {}),
+    }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        let parsed: Record<string, unknown> = {};
+        try { parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>; } catch { /* an error page */ }
+        resolve({ status: res.statusCode ?? 0, body: parsed });
+      });
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+/** Device-code sign-in: show the code and where to enter it, then poll until the person approved it. */
+async function deviceLogin(target: ChannelTarget): Promise<number> {
+  const started = await postJson(target, CLI_DEVICE_PATH, {});
+  if (started.status !== 200) throw new DrawbridgeError('DB-TCP-NOT-TCP-APP', `the app host refused a device sign-in (HTTP ${started.status}): is ${target.host} a TCP app?`);
+  const { deviceCode, userCode, verificationUri } = started.body as { deviceCode: string; userCode: string; verificationUri: string };
+  let interval = Number(started.body.interval ?? 2);
+  const deadline = Date.now() + Number(started.body.expiresIn ?? 600) * 1000;
+  process.stderr.write(`drawbridge: open ${verificationUri}\n  in a browser, sign in, and enter the code ${userCode}\n`);
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, interval * 1000));
+    const polled = await postJson(target, CLI_DEVICE_TOKEN_PATH, { deviceCode });
+    if (polled.status === 200 && typeof polled.body.token === 'string') {
+      cache(target, polled.body.token);
+      return 0;
+    }
+    if (polled.body.error === 'slow_down') interval += 2;
+    else if (polled.body.error !== 'authorization_pending') break;
+  }
+  process.stderr.write('drawbridge: the code expired before it was entered; run the command again\n');
+  return 1;
 }
 
 function openBrowser(address: string): void {

@@ -32,3 +32,7 @@ export function tcpTargetOf(internalUrl: string): TcpTarget | null {
  * Outside `/.drawbridge/`, which pre-authentication never returns to after a sign-in.
  */
 export const CLI_LOGIN_PATH = '/.drawbridge-cli/login';
+/** The device-code sign-in (`drawbridge access login --device`): start, poll, and the page where the person approves. */
+export const CLI_DEVICE_PATH = '/.drawbridge-cli/device';
+export const CLI_DEVICE_TOKEN_PATH = '/.drawbridge-cli/device/token';
+export const CLI_DEVICE_VERIFY_PATH = '/.drawbridge-cli/device/verify';

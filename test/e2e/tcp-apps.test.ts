@@ -246,6 +246,32 @@ describe('TCP apps (drawbridge dev, drawbridge access, OpenSSH)', () => {
     assert.match((await collect(other)).stderr, /DB-TCP-TOKEN-INVALID/);
   });
 
+  it('device code: a code entered in a browser signs the command line in as alice; a wrong code is refused', { skip: SSHD_SKIP }, async () => {
+    const config = path.join(tmp, 'alice-device');
+    const login = access(['login', '--app', apps.ssh.host, '--device'], { XDG_CONFIG_HOME: config });
+    const loggedIn = collect(login);
+    let stderr = '';
+    login.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });
+    await waitFor(() => /enter the code [A-Z]{4}-[A-Z]{4}/.test(stderr), 30_000, 'the device code');
+    const verify = /open (https:\/\/\S+)/.exec(stderr)![1];
+    const userCode = /enter the code ([A-Z]{4}-[A-Z]{4})/.exec(stderr)![1];
+    const browser = new Client(stack.publicPort);
+    const form = await signIn(browser, verify, 'alice', stack.dev.users.find((u) => u.username === 'alice')!.password);
+    assert.match(form.body, /name="user_code"/, `the verification page: ${form.body.slice(0, 300)}`);
+    const csrf = /name="csrf" value="([^"]+)"/.exec(form.body)![1];
+    const wrong = await browser.request(verify, { form: { csrf, user_code: 'BBBB-BBBB' } });
+    assert.equal(wrong.status, 400);
+    const approved = await browser.request(verify, { form: { csrf, user_code: userCode.toLowerCase() } });
+    assert.equal(approved.status, 200, approved.body.slice(0, 300));
+    assert.match(approved.body, /Signed in as/);
+    assert.equal((await loggedIn).code, 0, stderr);
+    const cached = JSON.parse(readFileSync(path.join(config, 'drawbridge', 'credentials.json'), 'utf8')) as Record<string, string>;
+    const options = sshOptions(cached[apps.ssh.host]);
+    const result = await collect(spawn('ssh', [...options, `${os.userInfo().username}@${apps.ssh.host}`, 'echo device-ok'], { stdio: ['ignore', 'pipe', 'pipe'] }));
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, 'device-ok\n');
+  });
+
   it('scp of 100 MiB round-trips with a matching hash', { skip: SSHD_SKIP, timeout: 300_000 }, async () => {
     const source = path.join(tmp, 'payload.bin');
     const fd = openSync(source, 'w');

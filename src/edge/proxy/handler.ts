@@ -43,11 +43,16 @@ export interface ProxyDeps {
   track?: TrackLongLived | null;
   /** TCP apps: checks a channel's bearer token and access (edge/signin/tcp-access.ts). */
   authorizeChannel?: AuthorizeChannel | null;
-  /** TCP apps: a signed-in browser request to the app's host (the command line's sign-in, edge/signin/cli-login.ts). */
+  /** TCP apps: the command line's sign-in on the app's host (edge/signin/cli-login.ts, cli-device.ts). */
   cliLogin?: CliLogin | null;
 }
 
-export type CliLogin = (req: IncomingMessage, res: ServerResponse, app: App, identity: Identity, correlationId: string) => void;
+export interface CliLogin {
+  /** Requests answered without a session (a device code's start and polls); true when answered. */
+  beforeAuth(req: IncomingMessage, res: ServerResponse, app: App, correlationId: string): boolean;
+  /** A request that passed pre-authentication. */
+  signedIn(req: IncomingMessage, res: ServerResponse, app: App, identity: Identity, correlationId: string): void;
+}
 
 /** Methods retried once on another connector when the tunnel fails before any response (RFC 9110 §9.2.2). */
 const RETRYABLE = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -104,8 +109,9 @@ export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res:
     if (isTcpUrl(app.internalUrl)) {
       if (!deps.authenticate || !deps.cliLogin) return respondError(res, 'DB-TCP-NOT-TCP-APP', correlationId);
       const login = deps.cliLogin;
+      if (login.beforeAuth(req, res, app, correlationId)) return;
       deps.authenticate(req, res, app, correlationId).then((identity) => {
-        if (identity) login(req, res, app, identity, correlationId);
+        if (identity) login.signedIn(req, res, app, identity, correlationId);
       }, (err: Error) => {
         logger.error({ correlationId, err }, 'pre-authentication failed');
         respondError(res, 'DB-INTERNAL', correlationId);

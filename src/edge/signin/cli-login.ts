@@ -12,6 +12,7 @@ import type { Identity } from '../../tunnel/protocol.ts';
 import { sign, unsign } from '../../identity/keys.ts';
 import type { Ctx } from './context.ts';
 import { redirect, sendError } from './http.ts';
+import { handleCliDeviceVerify } from './cli-device.ts';
 import { CLI_LOGIN_PATH } from '../../lib/tcp-target.ts';
 
 export { CLI_LOGIN_PATH };
@@ -51,6 +52,15 @@ export function readChannelToken(ctx: Ctx, token: string, app: App): ChannelToke
 
 /** A signed-in request to a TCP app's host: the CLI login path hands a token to the loopback; anything else is refused. */
 export function handleCliLogin(ctx: Ctx, req: IncomingMessage, res: ServerResponse, app: App, identity: Identity, correlationId: string): void {
+  handleCliDeviceVerify(ctx, req, res, app, identity).then((handled) => {
+    if (!handled) loopbackRedirect(ctx, req, res, app, identity, correlationId);
+  }, (err: Error) => {
+    ctx.deps.logger.error({ correlationId, err }, 'device sign-in verification failed');
+    sendError(req, res, 'DB-INTERNAL', correlationId);
+  });
+}
+
+function loopbackRedirect(ctx: Ctx, req: IncomingMessage, res: ServerResponse, app: App, identity: Identity, correlationId: string): void {
   const url = new URL(req.url ?? '/', 'https://x');
   if (url.pathname !== CLI_LOGIN_PATH) return sendError(req, res, 'DB-TCP-NOT-TCP-APP', correlationId);
   const port = Number(url.searchParams.get('port'));
