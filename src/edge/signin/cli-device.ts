@@ -14,7 +14,7 @@ import { keyObject } from '../../lib/key-object.ts';
 import { CLI_DEVICE_PATH, CLI_DEVICE_TOKEN_PATH, CLI_DEVICE_VERIFY_PATH } from '../../lib/tcp-target.ts';
 import type { Ctx } from './context.ts';
 import { clientIp, readBody, readForm, sendHtml, sendJson } from './http.ts';
-import { mintChannelToken } from './cli-login.ts';
+import { mintChannelToken } from './channel-token.ts';
 
 const CODE_TTL_MS = 10 * 60_000;
 const POLL_SECONDS = 2;

@@ -19,7 +19,7 @@ import { writeLog } from './steps.ts';
 import { policyLog } from './conditional-access.ts';
 import { clientIp, userAgent } from './http.ts';
 import { verifyServiceToken } from './service-tokens.ts';
-import { CHANNEL_TOKEN_PREFIX, readChannelToken } from './cli-login.ts';
+import { CHANNEL_TOKEN_PREFIX, readChannelToken } from './channel-token.ts';
 import { AUTH_METHODS, type AuthMethod } from './names.ts';
 
 const isAuthMethod = (m: string): m is AuthMethod => (AUTH_METHODS as readonly string[]).includes(m);
