@@ -20,6 +20,14 @@ export interface DevSshd {
   stop(): Promise<void>;
 }
 
+/** Runs argv[1..] and ends it when the parent goes (IPC disconnect) or asks (SIGTERM); exits with it. */
+const WATCHDOG = `const { spawn } = require('node:child_process');
+const c = spawn(process.argv[1], process.argv.slice(2), { stdio: ['ignore', 'ignore', 'inherit'] });
+const stop = () => c.kill('SIGTERM');
+process.on('disconnect', stop);
+process.on('SIGTERM', stop);
+c.on('exit', (code, signal) => process.exit(code ?? (signal ? 0 : 1)));`;
+
 async function freePort(): Promise<number> {
   const s = net.createServer();
   await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
@@ -52,7 +60,11 @@ export async function startDevSshd(stateDir: string, logFile: string): Promise<D
   // Run by root, sshd needs its privilege separation directory (the service unit creates it).
   if (process.getuid?.() === 0) mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
   const log = createWriteStream(logFile, { flags: 'a' });
-  const child: ChildProcess = spawn(SSHD_PATH, ['-D', '-e', '-f', path.join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Through a small watchdog on an IPC channel, as every other child of dev: if dev dies (even by SIGKILL), the
+  // channel closes and sshd goes with it instead of holding its port for ever.
+  const child: ChildProcess = spawn(process.execPath, ['-e', WATCHDOG, SSHD_PATH, '-D', '-e', '-f', path.join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+  child.unref();
+  child.channel?.unref();
   child.stderr?.pipe(log);
   const deadline = Date.now() + 10_000;
   while (!(await new Promise<boolean>((resolve) => {
