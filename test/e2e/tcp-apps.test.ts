@@ -34,6 +34,7 @@ let tmp: string;
 let echo: net.Server;
 let sshd: ChildProcess | null = null;
 let sshdLog = '';
+let sshdPort = 0;
 let tenantId: string;
 let token: string;
 let tokenId: string;
@@ -134,6 +135,7 @@ describe('TCP apps (drawbridge dev, drawbridge access, OpenSSH)', () => {
     tenantId = tenants.body.items.find((t) => t.name === stack.dev.tenant)!.id;
     await publish('echo', `tcp://127.0.0.1:${(echo.address() as net.AddressInfo).port}`);
     if (sshPort) await publish('ssh', `tcp://127.0.0.1:${sshPort}`);
+    sshdPort = sshPort ?? 0;
     // Two service tokens: "ci" is licensed and assigned to both apps, "intruder" to neither.
     const ci = await api<{ id: string; token: string }>('POST', '/service-tokens', { name: 'ci' });
     const intruder = await api<{ id: string; token: string }>('POST', '/service-tokens', { name: 'intruder' });
@@ -201,6 +203,12 @@ describe('TCP apps (drawbridge dev, drawbridge access, OpenSSH)', () => {
     figure('ssh-command-ms', Math.round(performance.now() - started));
     assert.equal(result.code, 0, `ssh: ${result.stderr}\n${sshdLog.slice(-2000)}`);
     assert.equal(result.stdout, 'through-drawbridge\nLinux\n');
+    // The same command straight to sshd, for the setup-time comparison (printed, not asserted).
+    const direct = performance.now();
+    const options = sshOptions(token).slice(0, -2); // without the ProxyCommand (the last option)
+    const straight = await collect(spawn('ssh', [...options, '-p', String(sshdPort), `${os.userInfo().username}@127.0.0.1`, 'echo direct'], { stdio: ['ignore', 'pipe', 'pipe'] }));
+    assert.equal(straight.code, 0, straight.stderr);
+    figure('ssh-direct-command-ms', Math.round(performance.now() - direct));
   });
 
   it('drawbridge dev publishes an ssh app, and the command line it prints works with its token', { skip: SSHD_SKIP }, async () => {
