@@ -1121,6 +1121,48 @@ const resources: Record<string, Resource> = {
       },
     },
   },
+  'service-tokens': {
+    summary: 'Service tokens: credentials for automation that reaches TCP apps (drawbridge access tcp|ssh)',
+    actions: {
+      create: {
+        usage: 'service-tokens create NAME --tenant T',
+        summary: 'Create a service token (shown once); then assign it to apps and a licence like a user',
+        async run(r) {
+          const res = await r.api.request<Obj & { token: string }>('POST', `${tenantPath(r)}/service-tokens`, { name: arg(r, 0, 'name') });
+          emit(r, res, () =>
+            `${res.token}\n\nThis token is shown once. Give it to the client as DRAWBRIDGE_TOKEN (or --token).\n` +
+            `Assign it to an app: drawbridge admin service-tokens assign ${res.id} --app APP --tenant ${r.flags.tenant ?? 'T'}\n` +
+            `It also needs a licence with application publishing (POST /api/v1/tenants/{tenant}/licences/basic/assignments).\n`);
+        },
+      },
+      list: {
+        usage: 'service-tokens list --tenant T',
+        summary: 'List service tokens (never their secrets)',
+        async run(r) {
+          const res = await r.api.request<Items>('GET', `${tenantPath(r)}/service-tokens`);
+          emit(r, res, () => table(['NAME', 'ID', 'ENABLED', 'CREATED'], res.items.map((t) => [t.name as string, t.id, t.enabled as boolean, t.createdAt as string])));
+        },
+      },
+      rotate: {
+        usage: 'service-tokens rotate TOKEN --tenant T',
+        summary: 'Replace the secret of a token (name or id); the old one stops working',
+        async run(r) {
+          const res = await r.api.request<Obj & { token: string }>('POST', `${tenantPath(r)}/service-tokens/${seg(arg(r, 0, 'token'))}/rotate`);
+          emit(r, res, () => `${res.token}\n\nThis token is shown once.\n`);
+        },
+      },
+      assign: {
+        usage: 'service-tokens assign TOKEN_ID --app APP --tenant T',
+        summary: 'Assign the token to an app (name or id), as a user is assigned',
+        flags: [['--app APP', 'the app (name or id)']],
+        async run(r) {
+          const id = arg(r, 0, 'token id');
+          const res = await r.api.request<Obj>('POST', `${tenantPath(r)}/apps/${seg(need(r, 'app', 'the app'))}/assignments`, { type: 'user', id });
+          emit(r, res, () => `Assigned ${id} to ${r.flags.app}.\n`);
+        },
+      },
+    },
+  },
   reports: {
     summary: 'Security reports over the sign-in log (table, or --format csv|json)',
     actions: {

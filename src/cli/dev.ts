@@ -13,12 +13,14 @@ import { onShutdown } from './signals.ts';
 import { openStore } from '../store/open.ts';
 import { DEMO_LOCATIONS, DEMO_POLICIES, seedDemoDirectory, seedDemoPolicies, type DemoUser } from '../edge/signin/seed.ts';
 import type { AccessPolicy, NamedLocation } from '../store/policy-types.ts';
+import { SSHD_MISSING_HINT, startDevSshd, type DevSshd } from './dev-ssh.ts';
 
 const HELP = `drawbridge dev — the whole product on one machine (what "npm start" runs)
 
 Starts, on 127.0.0.1 only: an edge, a connector group with two enrolled connectors, and two sample internal
 apps published through them: "sample" in passthrough and "hr" pre-authenticated (sign-in at login.<domain>)
-with four demo users (alice, bob, carol, dave) who each show one outcome of the access checks. Makes a local CA and certificates for *.<domain>, writes
+with four demo users (alice, bob, carol, dave) who each show one outcome of the access checks; with OpenSSH's server
+installed, also an SSH server on loopback published as the TCP app "ssh" (reach it with drawbridge access ssh). Makes a local CA and certificates for *.<domain>, writes
 <state-dir>/dev.json and prints what to open. Ctrl-C stops everything.
 
 A sample app that exits on its own (kill -9 included) is started again on the same port, with backoff and a log
@@ -46,7 +48,8 @@ Options:
 
 dev.json: { edgeUrl, httpUrl, adminUrl, adminToken, caCertPath, apps: [{ name, externalUrl, preAuth }],
             connectors: [{ id, pid, group, metricsUrl }], sampleApps: [{ name, pid, internalUrl }],
-            users: [{ username, password, totpSecret?, note }], edgePid, edges: [{ id, pid, url, config? }], tenant }
+            users: [{ username, password, totpSecret?, note }], edgePid, edges: [{ id, pid, url, config? }], tenant,
+            ssh: { externalUrl, internalUrl, host, user, keyPath, tokenFile, command } | null }
           (rewritten when a child restarts; an edge's url reaches that node directly, not through haproxy)
 `;
 
@@ -75,7 +78,8 @@ export async function runDev(argv: string[]): Promise<number> {
   const supervisor = new DevSupervisor(step);
   // Connectors first (they drain), then the apps, then the edge.
   let stopEdges = async (): Promise<void> => {};
-  const stopAll = async (): Promise<void> => { await supervisor.stopAll('connector'); await stopEdges(); };
+  let sshd: DevSshd | null = null;
+  const stopAll = async (): Promise<void> => { await supervisor.stopAll('connector'); await sshd?.stop(); await stopEdges(); };
   // Once written, dev.json follows restarts (new pids).
   let writeDevJson: (() => Promise<void>) | null = null;
   const rewriteDevJson = (): void => { writeDevJson?.().catch((err: Error) => step(`could not rewrite dev.json: ${err.message}`)); };
@@ -142,6 +146,8 @@ export async function runDev(argv: string[]): Promise<number> {
 
     step('seeding the demo directory (alice, bob, carol, dave)');
     const users = await seedDirectory(cluster.store, tenant.id, hr.id);
+    // After the directory: its service token takes a seat of the demo's basic licence.
+    const ssh = await publishSsh();
     step('seeding conditional access: named locations Office and Blocked range, two policies');
     // Through the admin API, so the running edge's policy cache hears of them.
     await seedDemoPolicies({
@@ -197,6 +203,7 @@ export async function runDev(argv: string[]): Promise<number> {
       edgePid: cluster.edges[0].pid,
       edges: cluster.edges,
       tenant: TENANT,
+      ssh,
     };
     writeDevJson = () => writeFile(path.join(stateDir, 'dev.json'), JSON.stringify(devJson, null, 2) + '\n', { mode: 0o600 });
     await writeDevJson();
@@ -212,7 +219,10 @@ ${users.map((u) => `      ${u.username.padEnd(6)} ${u.password.padEnd(18)} ${u.n
       pick the client address with curl --interface 127.0.0.N: alice from .1 needs her password alone,
       from .100 she registers and passes MFA, from .70 she gets DB-CA-BLOCKED
       drawbridge admin policies what-if --state-dir ${stateDir} --tenant ${TENANT} --user alice --app hr --ip 127.0.0.100
-${cluster.httpPort === null ? '' : `  Plain HTTP → HTTPS        http://<any app host>:${cluster.httpPort}/ (308)\n`}  Admin API                 ${adminUrl}/api/v1   (token in ${path.join(stateDir, 'dev.json')})
+${ssh ? `  SSH app (TCP)             ${ssh.internalUrl} as ${ssh.user}, with the demo's service token:
+      DRAWBRIDGE_TOKEN=$(cat ${ssh.tokenFile}) ${ssh.command}
+` : `  SSH app                   ${SSHD_MISSING_HINT}
+`}${cluster.httpPort === null ? '' : `  Plain HTTP → HTTPS        http://<any app host>:${cluster.httpPort}/ (308)\n`}  Admin API                 ${adminUrl}/api/v1   (token in ${path.join(stateDir, 'dev.json')})
   Admin console             https://admin.${domain}${portSuffix}/   (sign in with the admin token, or as a member of "Drawbridge Admins")
   Connectors                ${connectors.map((c) => `${c.id} (pid ${c.pid})`).join(', ')}
 
@@ -224,6 +234,31 @@ Logs: ${logs}/   ·   Ctrl-C stops everything.
 `);
     await new Promise(() => {});
     return 0;
+
+    /** The demo's SSH app: sshd on loopback, the TCP app `ssh`, a service token licensed and assigned to it. */
+    async function publishSsh(): Promise<{ externalUrl: string; internalUrl: string; host: string; user: string; keyPath: string; tokenFile: string; command: string } | null> {
+      sshd = await startDevSshd(stateDir, path.join(logs, 'sshd.log'));
+      if (!sshd) {
+        step(SSHD_MISSING_HINT);
+        return null;
+      }
+      step(`publishing the SSH server on 127.0.0.1:${sshd.port} as the TCP app "ssh"`);
+      const sshApp = await publish('ssh', `tcp://127.0.0.1:${sshd.port}`, { preAuth: 'idp' });
+      const existing = (await items<{ id: string; name: string }>(`${t}/service-tokens`)).find((x) => x.name === 'demo-ssh');
+      const issued = existing
+        ? await admin.request<{ id: string; token: string }>('POST', `${t}/service-tokens/${existing.id}/rotate`)
+        : await admin.request<{ id: string; token: string }>('POST', `${t}/service-tokens`, { name: 'demo-ssh' });
+      const principal = { type: 'user', id: issued.id };
+      // Already there on a restart with the same state directory: a conflict is fine.
+      await admin.request('POST', `${t}/licences/basic/assignments`, principal).catch(() => {});
+      await admin.request('POST', `${t}/apps/${sshApp.id}/assignments`, principal).catch(() => {});
+      const tokenFile = path.join(stateDir, 'ssh', 'token');
+      await writeFile(tokenFile, `${issued.token}\n`, { mode: 0o600 });
+      const host = new URL(sshApp.externalUrl).hostname;
+      const proxy = `npx drawbridge access ssh --app %h --port ${publicPort} --ca ${certs.caCertPath}`;
+      const command = `ssh -i ${sshd.keyPath} -o ProxyCommand='${proxy}' ${sshd.user}@${host}`;
+      return { externalUrl: sshApp.externalUrl, internalUrl: sshApp.internalUrl, host, user: sshd.user, keyPath: sshd.keyPath, tokenFile, command };
+    }
   } catch (err) {
     await stopAll();
     throw err;

@@ -11,6 +11,8 @@ Commands:
   edge                    Run the edge: public HTTPS for users and connector tunnels, admin API
   connector register      Enroll this host as a connector with a one-time token from the administrator
   connector run           Keep tunnels to the edge and forward requests to internal apps
+  access tcp|ssh|login    Reach a TCP app (SSH, databases) through the edge: a local listener, or stdin/stdout
+                          for ssh's ProxyCommand
   admin …                 Manage tenants, connector groups, tokens, apps and connectors via the admin API
   sample-app              Run the demo's sample internal app on its own
 
@@ -27,6 +29,8 @@ export async function main(argv: string[]): Promise<number> {
       return (await import('./edge.ts')).runEdge(rest);
     case 'connector':
       return (await import('./connector.ts')).runConnectorCommand(rest);
+    case 'access':
+      return (await import('./access.ts')).runAccess(rest);
     case 'admin':
       return (await import('./admin.ts')).runAdmin(rest);
     case 'sample-app':

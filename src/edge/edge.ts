@@ -35,6 +35,8 @@ import { createProxyHandler, type SystemHostHandler, type Authenticate } from '.
 import { createUpgradeHandler } from './proxy/upgrade.ts';
 import type { GatewayAccess } from './rdg/access.ts';
 import type { TrackLongLived } from './cae/continuous-access.ts';
+import type { AuthorizeChannel } from './proxy/tcp-channel.ts';
+import type { CliLogin } from './proxy/handler.ts';
 import { serveEdgeHttp1 } from './proxy/http1.ts';
 import { serveEdgeHttp2 } from './proxy/http2.ts';
 import { respondError } from './proxy/respond-error.ts';
@@ -87,6 +89,9 @@ export interface EdgeExtensions {
   authenticate?: Authenticate;
   /** Continuous access evaluation's hook on the request path (edge/cae/continuous-access.ts). */
   track?: TrackLongLived;
+  /** TCP apps' channel authorisation (edge/signin/tcp-access.ts). */
+  authorizeChannel?: AuthorizeChannel;
+  cliLogin?: CliLogin;
   systemHosts?: Map<string, SystemHostHandler>;
   /** Gateway access tokens for the built-in RD Gateway (edge/rdg/access.ts), from the sign-in layer. */
   gateway?: GatewayAccess;
@@ -204,7 +209,7 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
     respondError(res, 'DB-ROUTE-UNKNOWN-HOST', correlationId);
   }));
 
-  const proxyDeps = { maxHeaderCount: config.limits.maxHeaderCount, routes, registry, systemHosts, authenticate: ext.authenticate ?? extensions.authenticate ?? null, logger, assertion, track: ext.track ?? extensions.track ?? null, tracing,
+  const proxyDeps = { maxHeaderCount: config.limits.maxHeaderCount, routes, registry, systemHosts, authenticate: ext.authenticate ?? extensions.authenticate ?? null, logger, assertion, track: ext.track ?? extensions.track ?? null, tracing, authorizeChannel: ext.authorizeChannel ?? extensions.authorizeChannel ?? null, cliLogin: ext.cliLogin ?? extensions.cliLogin ?? null,
     rdg: { registry, logger, store, gateway: ext.gateway ?? extensions.gateway ?? null } };
   // Drain bookkeeping: requests and upgraded connections in flight (sockets reach the servers through emit, so the
   // servers' own close() cannot wait for them).

@@ -587,6 +587,31 @@ export const catalogue = {
     user: 'The connection file names a computer this app does not publish. Download it again from your portal.',
     admin: 'The client asked the gateway for a host or port other than the app\'s internal URL (rdp://host:port). Only that one target is allowed; the log line names what was asked for.',
   },
+  // --- TCP apps (edge/proxy/tcp-channel.ts, connector/forward/tcp.ts) ---
+  'DB-TCP-TOKEN-MISSING': {
+    status: 401,
+    title: 'A TCP app needs a token',
+    user: 'This application is reached with the drawbridge command-line tool, signed in. Run `drawbridge access tcp` or `drawbridge access ssh` with a service token (DRAWBRIDGE_TOKEN or --token).',
+    admin: 'A client opened a TCP channel without `Authorization: Bearer <token>`. Give automation a service token (POST /api/v1/tenants/{tenant}/service-tokens) assigned to the app.',
+  },
+  'DB-TCP-TOKEN-INVALID': {
+    status: 401,
+    title: 'The token was not accepted',
+    user: 'The token you used is not valid for this organisation. Check it, or ask your administrator for a new one.',
+    admin: 'The bearer token is not a service token of the app\'s tenant, or its secret does not match (deleted or rotated token, a token of another tenant, a typo). The sign-in log has the attempt.',
+  },
+  'DB-TCP-NOT-TCP-APP': {
+    status: 400,
+    title: 'This application is not a TCP application',
+    user: 'This address publishes a web application, not a TCP service. Open it in a browser.',
+    admin: 'A TCP channel (Upgrade: drawbridge-tcp/1) was asked of an app whose internal URL is not tcp://host:port, or a plain HTTP request reached a TCP app.',
+  },
+  'DB-CONNECTOR-TCP-TARGET-REFUSED': {
+    status: 403,
+    title: 'The connector refused this TCP target',
+    user: 'The application cannot be reached through this connector. Tell your help desk.',
+    admin: 'A connector was asked to open a TCP channel to a host and port that is not the app\'s own tcp://host:port (or the app is not a TCP app); connectors never act as open proxies.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof catalogue;

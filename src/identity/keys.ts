@@ -7,7 +7,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { keyObject } from '../lib/key-object.ts';
 
-export type KeyPurpose = 'cookie' | 'state' | 'totp' | 'csrf';
+/** `channel`: the command line's TCP channel tokens (edge/signin/cli-login.ts). */
+export type KeyPurpose = 'cookie' | 'state' | 'totp' | 'csrf' | 'channel';
 
 export interface KeyRing {
   key(purpose: KeyPurpose): Buffer;

@@ -1,4 +1,5 @@
 /** Field rules every store implementation applies (the admin API checks the same first, with friendlier messages). */
+import { isTcpUrl, tcpTargetOf } from '../lib/tcp-target.ts';
 import { DrawbridgeError } from '../errors/drawbridge-error.ts';
 import type { AppSso } from '../tunnel/protocol.ts';
 import { RDP_DEFAULT_PORT } from '../tunnel/rdp.ts';
@@ -42,8 +43,9 @@ export function parseExternalUrl(value: string): { externalUrl: string; external
   return { externalUrl: url.origin, externalHost };
 }
 
-/** `http(s)://host[:port][/base]` without credentials, query or fragment. */
+/** `http(s)://host[:port][/base]` without credentials, query or fragment; or `tcp://host:port` for a TCP app. */
 export function checkInternalUrl(value: string): string {
+  if (isTcpUrl(value)) return checkTcpUrl(value);
   let url: URL;
   try {
     url = new URL(value);
@@ -52,7 +54,7 @@ export function checkInternalUrl(value: string): string {
   }
   if (url.protocol === 'rdp:') return checkRdpUrl(url);
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new DrawbridgeError('DB-ADMIN-INVALID', 'internalUrl: must start with http://, https:// or rdp://');
+    throw new DrawbridgeError('DB-ADMIN-INVALID', 'internalUrl: must start with http://, https://, rdp:// or tcp://');
   }
   if (url.username || url.password) throw new DrawbridgeError('DB-ADMIN-INVALID', 'internalUrl: must not carry credentials');
   if (url.search || url.hash) throw new DrawbridgeError('DB-ADMIN-INVALID', 'internalUrl: must have no query or fragment');
@@ -66,6 +68,20 @@ function checkRdpUrl(url: URL): string {
   }
   if (!url.hostname) throw new DrawbridgeError('DB-ADMIN-INVALID', 'internalUrl: rdp:// needs a host');
   return `rdp://${url.hostname}:${url.port || RDP_DEFAULT_PORT}`;
+}
+
+/** `tcp://host:port`: a port is required (no protocol default), nothing after it. */
+function checkTcpUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new DrawbridgeError('DB-ADMIN-INVALID', 'internalUrl: not a URL');
+  }
+  if (url.username || url.password) throw new DrawbridgeError('DB-ADMIN-INVALID', 'internalUrl: must not carry credentials');
+  if ((url.pathname !== '' && url.pathname !== '/') || url.search || url.hash) throw new DrawbridgeError('DB-ADMIN-INVALID', 'internalUrl: tcp://host:port takes no path, query or fragment');
+  if (!tcpTargetOf(value)) throw new DrawbridgeError('DB-ADMIN-INVALID', 'internalUrl: tcp://host:port needs a host and a port (1-65535)');
+  return value;
 }
 
 export const BACKEND_TIMEOUT = { default: 85, long: 180, min: 1, max: 3600 } as const;

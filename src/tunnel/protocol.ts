@@ -48,6 +48,11 @@ export const REQUEST_ID_HEADER = 'x-drawbridge-request-id';
 export const IDENTITY_HEADER = 'x-drawbridge-identity';
 /** Set on a request stream that carries an HTTP/1.1 Upgrade (WebSocket…): bytes flow raw after the 101. */
 export const UPGRADE_HEADER = 'x-drawbridge-upgrade';
+/**
+ * Set on a stream that is a TCP channel (issue 13): its value is the `host:port` the edge means, which the connector
+ * checks is exactly its app's `tcp://host:port`; then the stream carries raw bytes both ways (END_STREAM ↔ FIN).
+ */
+export const TCP_HEADER = 'x-drawbridge-tcp';
 /** Set by the connector on a response stream when the backend switched protocols (value: the backend status). */
 export const UPGRADE_STATUS_HEADER = 'x-drawbridge-upgrade-status';
 /** Set by the connector when it answers with a Drawbridge error instead of the backend's response. */

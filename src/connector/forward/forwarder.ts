@@ -1,6 +1,6 @@
 import http2, { type ServerHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import { Readable, Writable } from 'node:stream';
-import { APP_HEADER, BODY_END_TRAILER, REQUEST_ID_HEADER, IDENTITY_HEADER, UPGRADE_HEADER, ERROR_HEADER, TRACE_RECORD_HEADER, ERROR_DETAIL_HEADER, decodeIdentity, type ConnectorAppConfig, type Identity } from '../../tunnel/protocol.ts';
+import { APP_HEADER, BODY_END_TRAILER, REQUEST_ID_HEADER, IDENTITY_HEADER, UPGRADE_HEADER, TCP_HEADER, ERROR_HEADER, TRACE_RECORD_HEADER, ERROR_DETAIL_HEADER, decodeIdentity, type ConnectorAppConfig, type Identity } from '../../tunnel/protocol.ts';
 import { catalogue, type ErrorCode } from '../../errors/catalogue.ts';
 import { withoutHopByHop } from '../../lib/http-headers.ts';
 import type { Logger } from '../../lib/log.ts';
@@ -10,6 +10,8 @@ import { backendErrorCode } from './backend-errors.ts';
 import { forwardUpgrade } from './upgrade.ts';
 import { forwardRdp } from './rdp.ts';
 import { RDP_TARGET_HEADER, rdpTarget } from '../../tunnel/rdp.ts';
+import { forwardTcp } from './tcp.ts';
+import { isTcpUrl } from '../../lib/tcp-target.ts';
 import { isForwardablePath } from '../../lib/request-target.ts';
 import { clientKey } from '../../lib/client-address.ts';
 import { continueTrace, formatTraceparent, type SpanSink } from '../../lib/trace-context.ts';
@@ -79,6 +81,14 @@ export function createForwarder(deps: ForwarderDeps): (stream: ServerHttp2Stream
       logger.warn({ correlationId, appId, path, groupId: apps.groupId, code: 'DB-CONNECTOR-TARGET-REFUSED' }, 'refused a target outside this connector\'s apps');
       count(appId, 'refused');
       return refuse(stream, 'DB-CONNECTOR-TARGET-REFUSED', `app ${appId || '(none)'} is not published on this connector group`);
+    }
+    // A TCP channel goes to the app's own tcp://host:port only; an HTTP request never reaches a TCP app, nor a TCP
+    // channel an HTTP one.
+    const tcp = headers[TCP_HEADER];
+    if (typeof tcp === 'string' || isTcpUrl(app.internalUrl)) {
+      count(app.id, typeof tcp === 'string' ? 'forwarded' : 'refused');
+      if (typeof tcp !== 'string') return refuse(stream, 'DB-TCP-NOT-TCP-APP');
+      return forwardTcp({ stream, app, requested: tcp, correlationId, logger, refuse });
     }
     if (!isForwardablePath(path)) {
       logger.warn({ correlationId, appId, path, code: 'DB-HTTP-BAD-TARGET' }, 'refused a path outside the app');

@@ -24,6 +24,8 @@ import { EdgeMetrics } from '../metrics.ts';
 import { traceRequest, type EdgeTracing } from './tracing.ts';
 import { isGatewayRequest, isRdpApp, serveRdpAppHost, type RdgDeps } from '../rdg/server.ts';
 import { handleLegacyGateway } from '../rdg/legacy.ts';
+import { isTcpUrl } from '../../lib/tcp-target.ts';
+import type { AuthorizeChannel } from './tcp-channel.ts';
 
 /** Hosts the edge serves itself (sign-in, enrollment); everything else is an app host. */
 export type SystemHostHandler = (req: IncomingMessage, res: ServerResponse, correlationId: string) => void | Promise<void>;
@@ -47,6 +49,17 @@ export interface ProxyDeps {
   tracing?: EdgeTracing;
   /** The built-in RD Gateway for apps of kind `rdp` (edge/rdg/): absent, such apps answer nothing but errors. */
   rdg?: RdgDeps | null;
+  /** TCP apps: checks a channel's bearer token and access (edge/signin/tcp-access.ts). */
+  authorizeChannel?: AuthorizeChannel | null;
+  /** TCP apps: the command line's sign-in on the app's host (edge/signin/cli-login.ts, cli-device.ts). */
+  cliLogin?: CliLogin | null;
+}
+
+export interface CliLogin {
+  /** Requests answered without a session (a device code's start and polls); true when answered. */
+  beforeAuth(req: IncomingMessage, res: ServerResponse, app: App, correlationId: string): boolean;
+  /** A request that passed pre-authentication. */
+  signedIn(req: IncomingMessage, res: ServerResponse, app: App, identity: Identity, correlationId: string): void;
 }
 
 /** Methods retried once on another connector when the tunnel fails before any response (RFC 9110 §9.2.2). */
@@ -98,6 +111,20 @@ export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res:
     if (hsts !== null) res.setHeader('strict-transport-security', hsts);
     if (!app.enabled) {
       respondError(res, 'DB-ROUTE-APP-DISABLED', correlationId);
+      return;
+    }
+    // A TCP app is reached by an upgrade to a TCP channel (tcp-channel.ts); over plain HTTP its host serves only the
+    // command line's browser sign-in, behind the usual pre-authentication.
+    if (isTcpUrl(app.internalUrl)) {
+      if (!deps.authenticate || !deps.cliLogin) return respondError(res, 'DB-TCP-NOT-TCP-APP', correlationId);
+      const login = deps.cliLogin;
+      if (login.beforeAuth(req, res, app, correlationId)) return;
+      deps.authenticate(req, res, app, correlationId).then((identity) => {
+        if (identity) login.signedIn(req, res, app, identity, correlationId);
+      }, (err: Error) => {
+        logger.error({ correlationId, err }, 'pre-authentication failed');
+        respondError(res, 'DB-INTERNAL', correlationId);
+      });
       return;
     }
     // Only plain paths reach apps: no `*`, no absolute-form, no dot segments climbing out of the app.

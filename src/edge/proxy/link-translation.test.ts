@@ -128,3 +128,10 @@ test('HSTS: the app\'s setting, over whatever the backend sent', () => {
   assert.equal(buildResponseHeaders({ ':status': '200', 'strict-transport-security': 'max-age=1' }, app, links)['strict-transport-security'], 'max-age=600; includeSubDomains');
   assert.equal(buildResponseHeaders({ ':status': '200' }, { ...app, hsts: null }, links)['strict-transport-security'], undefined);
 });
+
+test('a TCP app adds nothing to translate: its tcp:// URL has no origin, and "null" in a body stays as it is', () => {
+  const withTcp = new LinkTranslator([...apps, { internalUrl: 'tcp://127.0.0.1:22', externalUrl: 'https://ssh-contoso.apps.example' }]);
+  const body = '{"manager":null,"home":"http://hr.corp.local/"}';
+  assert.equal(withTcp.translate(body), links.translate(body));
+  assert.ok(withTcp.translate(body).includes('"manager":null'));
+});

@@ -9,6 +9,7 @@
  * the most held back is one URL's length. Compressed bodies (gzip, deflate, br) are decoded, translated and
  * re-encoded with the same coding, flushed per chunk so a streamed page still streams.
  */
+import { isTcpUrl } from '../../lib/tcp-target.ts';
 import { Transform, type TransformCallback } from 'node:stream';
 import zlib from 'node:zlib';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
@@ -41,6 +42,8 @@ export class LinkTranslator {
   constructor(apps: readonly Pick<App, 'internalUrl' | 'externalUrl'>[]) {
     const byFind = new Map<string, string>();
     for (const app of apps) {
+      // A TCP app has no links to translate (and `tcp:` URLs have the origin "null", which is not one).
+      if (isTcpUrl(app.internalUrl)) continue;
       const external = app.externalUrl.replace(/\/+$/, '');
       for (const internal of internalForms(app.internalUrl)) {
         // JSON and JavaScript often escape the slash: http:\/\/host\/path.

@@ -14,6 +14,8 @@ import { respondErrorOnSocket, errorCodeOr } from './respond-error.ts';
 import { assertionFor, type ProxyDeps } from './handler.ts';
 import { requestHeadProblem } from './request-hygiene.ts';
 import { streamToGroup } from './stream-to-group.ts';
+import { isTcpUpgrade, openTcpChannel } from './tcp-channel.ts';
+import { isTcpUrl } from '../../lib/tcp-target.ts';
 import { originalMethod } from '../../lib/http1/extension-methods.ts';
 import { handleGatewayUpgrade, isGatewayRequest, isRdpApp } from '../rdg/server.ts';
 import { WebSocketFrameTracker, closeForPolicy, closeFrame, WS_GOING_AWAY, WS_INTERNAL_ERROR } from './websocket-close.ts';
@@ -39,6 +41,8 @@ export function createUpgradeHandler(deps: ProxyDeps): (req: IncomingMessage, so
       if (!deps.rdg || !isGatewayRequest(req)) return respondErrorOnSocket(socket, 'DB-HTTP-METHOD-NOT-SUPPORTED', correlationId, req.headers.accept);
       return handleGatewayUpgrade(deps.rdg, req, socket, head, app, correlationId);
     }
+    // TCP apps: the channel has its own authorisation (a bearer token, never a cookie) and no HTTP after the 101.
+    if (isTcpUrl(app.internalUrl) || isTcpUpgrade(req)) return openTcpChannel({ registry: deps.registry, logger, authorize: deps.authorizeChannel ?? null }, req, socket, head, app, correlationId);
     if (app.preAuth === 'passthrough') return open(null);
     if (!deps.authenticate) return respondErrorOnSocket(socket, 'DB-INTERNAL', correlationId, req.headers.accept);
     // Pre-authentication writes its redirects and denial pages through a ServerResponse bound to the raw socket.

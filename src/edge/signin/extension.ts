@@ -38,6 +38,7 @@ export function reportLocator(store: Store): ReportLocator {
   };
 }
 import { policyRoutes } from '../admin/policy-routes.ts';
+import { serviceTokenRoutes } from '../admin/service-token-routes.ts';
 import { NO_COUNTRIES, openCountryLookup, type CountryLookup } from '../access/countries.ts';
 import { AddressRanges } from '../../lib/address-ranges.ts';
 import { createGatewayAccess } from '../rdg/access.ts';
@@ -62,6 +63,8 @@ export function signinExtension(onReady?: (signin: Signin, directory: DirectoryS
         authenticate: signin.authenticate,
         track: signin.cae.track,
         gateway: createGatewayAccess({ keys: store.identityKeys, sessions: signin.sessions, directory, cae: signin.cae }),
+        authorizeChannel: signin.authorizeChannel,
+        cliLogin: signin.cliLogin,
         systemHosts: new Map([[signin.loginHost, signin.handleLoginRequest]]),
         close: () => signin.close(),
         adminRoutes: [
@@ -69,6 +72,7 @@ export function signinExtension(onReady?: (signin: Signin, directory: DirectoryS
           (api, ctx) => signinLogRoutes(api, ctx, directory),
           (api, ctx) => reportRoutes(api, ctx, directory, reportLocator(store)),
           (api, ctx) => policyRoutes(api, ctx, directory),
+          (api, ctx) => serviceTokenRoutes(api, ctx, directory),
         ],
       };
     },

@@ -20,6 +20,11 @@ import { createContinuousAccess, type ContinuousAccess } from '../cae/continuous
 import { createPolicyCache } from '../access/policy-cache.ts';
 import { createConditionalAccess } from './conditional-access.ts';
 import { consoleHostOf } from './console-access.ts';
+import { createChannelAuthorizer } from './tcp-access.ts';
+import { handleCliLogin } from './cli-login.ts';
+import { handleCliDevicePublic } from './cli-device.ts';
+import type { CliLogin } from '../proxy/handler.ts';
+import type { AuthorizeChannel } from '../proxy/tcp-channel.ts';
 
 export type { SigninDeps, SigninOptions } from './context.ts';
 export type { SessionStore, CentralSession, AppSession } from './sessions.ts';
@@ -39,6 +44,10 @@ export interface Signin {
    * `req.headers.cookie` so they never reach the backend.
    */
   authenticate(req: IncomingMessage, res: ServerResponse, app: App, correlationId: string): Promise<Identity | null>;
+  /** TCP apps: a channel's bearer token → the access decision, sign-in log, continuous access, audit (tcp-access.ts). */
+  authorizeChannel: AuthorizeChannel;
+  /** TCP apps: the command line's browser sign-in, once pre-authentication has an identity (cli-login.ts). */
+  cliLogin: CliLogin;
   /** Admin revocation: ends every session of the user at once, and on every node what they hold open. */
   revokeUser(tenantId: string, userId: string): Promise<number>;
   sessions: SessionStore;
@@ -86,6 +95,11 @@ export async function createSignin(deps: SigninDeps, options: SigninOptions = {}
     handleLoginRequest: (req, res, correlationId) => handleLoginRequest(ctx, req, res, correlationId),
     authenticate: (req, res, app, correlationId) => authenticate(ctx, req, res, app, correlationId),
     revokeUser: (tenantId, userId) => sessions.revokeUser(tenantId, userId),
+    authorizeChannel: createChannelAuthorizer(ctx),
+    cliLogin: {
+      beforeAuth: (req, res, app) => handleCliDevicePublic(ctx, req, res, app),
+      signedIn: (req, res, app, identity, correlationId) => handleCliLogin(ctx, req, res, app, identity, correlationId),
+    },
     sessions,
     cae,
     close: async () => {

@@ -4,7 +4,7 @@
  */
 
 /** How a user proved who they are: first factors (`password`, `oidc`, `webauthn` passwordless) and second ones. */
-export const AUTH_METHODS = ['password', 'oidc', 'webauthn', 'totp', 'recovery'] as const;
+export const AUTH_METHODS = ['password', 'oidc', 'webauthn', 'totp', 'recovery', 'service-token'] as const;
 export type AuthMethod = (typeof AUTH_METHODS)[number];
 
 /** Methods that count as the second factor of a sign-in. */

@@ -2,6 +2,7 @@
  * Sign-in with the directory's password: the form on the sign-in page posts here. CSRF, rate limits, smart lockout
  * (edge/signin/lockout.ts), the password check; then the shared steps take over.
  */
+import { isServiceTokenUpn } from './service-tokens.ts';
 import type { ErrorCode } from '../../errors/catalogue.ts';
 import { hashPassword, needsRehash, verifyPassword } from '../../identity/password.ts';
 import { csrfValid } from './context.ts';
@@ -70,7 +71,8 @@ async function postLogin(r: SigninRequest): Promise<void> {
     await writeLog(ctx, req, r.correlationId, { ...base, userId: user?.id ?? null, username: user?.upn ?? username, result: 'failure', code: 'DB-SIGNIN-LOCKED-OUT', detail: { lockSeconds: locked, familiar: lock.familiar } });
     return showSigninPage(r, stateText, tenant, app, 403, { code: 'DB-SIGNIN-LOCKED-OUT', message: lockedMessage(locked) }, username);
   }
-  const hash = user?.hasPassword ? await directory.users.passwordHash(tenant.id, user.id) : null;
+  // A service token's secret opens TCP channels only (service-tokens.ts), never a browser session.
+  const hash = user?.hasPassword && !isServiceTokenUpn(user.upn) ? await directory.users.passwordHash(tenant.id, user.id) : null;
   const ok = await verifyPassword(password, hash);
   if (!ok || !user) {
     const lockSeconds = await lock.fail();
