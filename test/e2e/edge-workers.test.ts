@@ -33,7 +33,10 @@ describe('edge workers: one machine, every core', { timeout: 180_000 }, () => {
   // A connection the primary handed to a worker that just died is reset: ask again.
   const nodes = async (): Promise<EdgeRow[]> => (await nodesOnce().catch(() => nodesOnce())) ?? [];
   const nodesOnce = async (): Promise<EdgeRow[]> => {
-    const res = await request(`http://127.0.0.1:${edge.ready.adminPort}/api/v1/edges`, { headers: { authorization: `Bearer ${env.adminToken}` } });
+    // A connection handed to a worker as it dies can hang: bounded, and a fresh connection each time.
+    const res = await request(`http://127.0.0.1:${edge.ready.adminPort}/api/v1/edges`, {
+      headers: { authorization: `Bearer ${env.adminToken}`, connection: 'close' }, headersTimeout: 3_000, bodyTimeout: 3_000,
+    });
     return ((await res.body.json()) as { items: EdgeRow[] }).items;
   };
 

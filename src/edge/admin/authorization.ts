@@ -142,6 +142,10 @@ export const ROUTE_ACTIONS: Record<string, RouteRule> = {
   [`PATCH ${T}/connectors/:connectorId`]: { action: 'connectors.write' },
   [`POST ${T}/connectors/:connectorId/renew-certificate`]: { action: 'connectors.write' },
   [`POST ${T}/connectors/:connectorId/restart`]: { action: 'connectors.write' },
+  // Service tokens (TCP apps' automation) are directory principals.
+  [`GET ${T}/service-tokens`]: { action: 'directory.read' },
+  [`POST ${T}/service-tokens`]: { action: 'directory.write' },
+  [`POST ${T}/service-tokens/:tokenId/rotate`]: { action: 'directory.write' },
   [`DELETE ${T}/connectors/:connectorId`]: { action: 'connectors.write' },
   [`GET ${T}/apps`]: { action: 'apps.read', filtersApps: true },
   [`POST ${T}/apps`]: { action: 'apps.publish' },
