@@ -381,7 +381,15 @@ async function servers(paths: PathResult[], wan: WanRow[], notes: string[], extr
 }
 
 /** Conditional access per request (bench/policy-eval.ts): in-process, needs none of the servers. */
+/** Notes for steps that started while other work kept the machine's CPUs busy (their figures are unreliable). */
+const busySteps: string[] = [];
+function noteLoad(step: string): void {
+  const load = loadavg()[0];
+  if (load > cpus().length) busySteps.push(`${step} ${load.toFixed(1)}`);
+}
+
 async function policyEvalStep(): Promise<PolicyEvalFigures | { error: string }> {
+  noteLoad('policy evaluation');
   log('policy evaluation: µs per request through edge/signin/conditional-access.ts onRequest');
   try {
     const figures = await benchPolicyEval(quick);
@@ -398,6 +406,7 @@ async function policyEvalStep(): Promise<PolicyEvalFigures | { error: string }> 
  * connections crossing the delay relay (WAN_DELAY_MS each way), HTTP/2 off then on (bench/page-load.ts).
  */
 async function pageLoadStep(d: Dev, backendUrl: string, pagePath: string): Promise<PageLoadFigures | { error: string }> {
+  noteLoad('page load');
   log(`page load: Chromium, 60 assets, through the delay relay (${WAN_DELAY_MS} ms each way), HTTP/1.1 and HTTP/2, ${PAGE_LOAD_RUNS} runs each`);
   if (!existsSync(CHROMIUM)) return { error: `no Chromium at ${CHROMIUM} (apt-get install chromium)` };
   let relay: Awaited<ReturnType<typeof startRelay>> | null = null;
@@ -429,10 +438,10 @@ async function main(): Promise<void> {
   const s = benchSettings('');
   if (profile) notes.push('Profiled run: each Drawbridge row has one extra wrk run per process under the V8 profiler (see the profile tables).');
   if (quick) notes.push('Quick run: one repetition of short runs; figures are noisy.');
-  const busy = paths.filter((p) => (p.loadAverage ?? 0) > cpus().length);
+  const busy = [...paths.filter((p) => (p.loadAverage ?? 0) > cpus().length).map((p) => `${p.label} ${p.loadAverage?.toFixed(1)}`), ...busySteps];
   if (busy.length) {
     notes.push(
-      `The machine was busy with other work (1-minute load average above ${cpus().length} before: ${busy.map((p) => `${p.label} ${p.loadAverage?.toFixed(1)}`).join(', ')}): those rows are unreliable.`,
+      `The machine was busy with other work (1-minute load average above ${cpus().length} before: ${busy.join(', ')}): those figures are unreliable.`,
     );
   }
 
