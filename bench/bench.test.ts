@@ -5,10 +5,15 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, connect, type AddressInfo } from 'node:net';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { summarise } from './profile.ts';
 import { startRelay } from './relay.ts';
-import { evaluateTargets } from './report.ts';
+import { evaluateTargets, markdown } from './report.ts';
+import { median, pageLoadTable, writePage, type PageLoadMode } from './page-load.ts';
+import { policyEvalTable } from './policy-eval.ts';
 import type { PathResult, Results } from './results.ts';
 import { parseWrk } from './wrk.ts';
 import { parseH2load } from './h2load.ts';
@@ -147,4 +152,68 @@ test('parseH2load reads the negotiated protocol, throughput, failures and the me
   assert.equal(r.meanMs, 0.912);
   assert.deepEqual([r.clients, r.streams], [16, 10]);
   assert.throws(() => parseH2load('connect failed', 16, 10), /could not parse/);
+});
+
+test('median: middle value, mean of the two middle ones, NaN for none', () => {
+  assert.equal(median([5, 1, 3]), 3);
+  assert.equal(median([4, 1, 3, 2]), 2.5);
+  assert.ok(Number.isNaN(median([])));
+});
+
+test('the page-load page links 60 assets of a few KiB, each of them written', () => {
+  const root = mkdtempSync(join(tmpdir(), 'bench-page-'));
+  try {
+    assert.equal(writePage(root), '/page/index.html');
+    const html = readFileSync(join(root, 'page', 'index.html'), 'utf8');
+    const refs = [...html.matchAll(/(?:href|src)="([^"]+)"/g)].map((m) => m[1]);
+    assert.equal(refs.length, 60);
+    const files = readdirSync(join(root, 'page'));
+    for (const ref of refs) {
+      assert.ok(files.includes(ref), ref);
+      const size = readFileSync(join(root, 'page', ref)).length;
+      assert.ok(size >= 4096 && size < 8192, `${ref}: ${size} bytes`);
+    }
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+const mode = (protocol: string, runsMs: number[]): PageLoadMode => ({ protocols: [protocol], runsMs, medianMs: median(runsMs), assets: 60 });
+
+test('page-load table: both protocols, their medians and the ratio', () => {
+  const table = pageLoadTable({
+    url: 'https://bench-page-contoso.apps.localhost:8443/page/index.html', rttMs: 20, runs: 3,
+    http1: mode('http/1.1', [900, 1000, 1100]), http2: mode('h2', [500, 400, 600]),
+    loopback: { http1: mode('http/1.1', [300, 300, 300]), http2: mode('h2', [200, 200, 200]) },
+  });
+  assert.match(table, /\| 20 ms round trip \(relay\) \| `--disable-http2` \| http\/1.1 \| 1000 \| 900, 1000, 1100 \| 60 \|/);
+  assert.match(table, /\| 20 ms round trip \(relay\) \| HTTP\/2 allowed \| h2 \| 500 \|/);
+  assert.match(table, /HTTP\/1.1 ÷ HTTP\/2: \*\*2.00 ×\*\* \(on loopback: 1.50 ×\)/);
+});
+
+test('policy-eval table: µs per evaluation and the cost over the no-policy baseline', () => {
+  const table = policyEvalTable({
+    evaluationsPerRound: 1000, rounds: 3,
+    rows: [
+      { label: 'no policy (baseline)', clientIp: '127.0.0.1', verdict: 'allow', policies: 0, us: 0.5 },
+      { label: 'demo policies, Blocked range', clientIp: '127.0.0.70', verdict: 'block', policies: 2, us: 2 },
+    ],
+  });
+  assert.match(table, /\| no policy \(baseline\) \| 127.0.0.1 \| 0 \| allow \| 0.50 \| — \|/);
+  assert.match(table, /\| demo policies, Blocked range \| 127.0.0.70 \| 2 \| block \| 2.00 \| 1.50 \|/);
+});
+
+test('report: a run of the in-process steps alone has their sections and no empty path tables', () => {
+  const r = {
+    date: '2026-12-04T00:00:00Z', quick: false, durationS: 1,
+    machine: { cpus: 2, kernel: 'Linux', node: 'v24', nginx: 'nginx', haproxy: 'haproxy', wrk: 'wrk', curl: 'curl' },
+    settings: { wrkDurationS: 10, repetitions: 3, connections: [64], threads: 2, rate: 1000, rateDurationS: 20, idleConnections: 1000, smallFileBytes: 1024, largeFileBytes: 1, wanDelayMsEachWay: 10, hostResolution: '' },
+    paths: [], wan: [], targets: [], notes: [],
+    policyEval: { evaluationsPerRound: 10, rounds: 1, rows: [{ label: 'no policy (baseline)', clientIp: '127.0.0.1', verdict: 'allow', policies: 0, us: 0.4 }] },
+    pageLoad: { error: 'no Chromium at /usr/bin/chromium' },
+  } as Results;
+  const md = markdown(r);
+  assert.match(md, /## Conditional access per request/);
+  assert.match(md, /## Page load in Chromium[^\n]*\n\nnot yet available: no Chromium/);
+  assert.doesNotMatch(md, /## Requests|## Targets|## WAN run|wrk: 2 threads/);
 });

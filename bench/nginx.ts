@@ -63,6 +63,8 @@ ${httpCommon(dir, 'nginx-backend')}
   server {
     listen 127.0.0.1:${port} backlog=4096 reuseport;
     root ${root};
+    # The page-load step's page and assets (the 1 KiB and 256 MiB files have no extension: default_type).
+    types { text/html html; text/css css; text/javascript js; image/svg+xml svg; }
     location / { }
   }
 }

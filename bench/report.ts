@@ -2,6 +2,8 @@
  * Turns one run's results into the target checks (issue 6) and a markdown report: figures, ratios against nginx
  * one-hop and direct measured in the same run, each target met / not met / not yet available.
  */
+import { pageLoadTable } from './page-load.ts';
+import { policyEvalTable } from './policy-eval.ts';
 import type { LoadResult, PathId, PathResult, Results, TargetCheck } from './results.ts';
 
 const NA = 'not yet available';
@@ -107,6 +109,38 @@ function missingText(p: PathResult): string {
   return p.reason?.startsWith('failed') ? 'failed (see notes)' : NA;
 }
 
+/** Issue 14's figure: Chromium's load event for a page of 60 assets over the relay, HTTP/1.1 against HTTP/2. */
+export function pageLoadSection(r: Results): string[] {
+  if (!r.pageLoad) return [];
+  const head = `## Page load in Chromium (60 assets, ${r.settings.wanDelayMsEachWay * 2} ms round trip through the delay relay)`;
+  if ('error' in r.pageLoad) return [head, '', `${NA}: ${r.pageLoad.error}`, ''];
+  const p = r.pageLoad;
+  return [
+    head,
+    '',
+    `Debian's Chromium (playwright-core), a fresh context per load (empty cache, new connections), its connections to the edge crossing the bench's delay relay; \`${new URL(p.url).pathname}\` on the nginx backend through a passthrough app: 20 CSS, 20 JavaScript, 20 SVG files of 4 KiB. The load event (navigation start to loadEventEnd), median of ${p.runs} loads after one warm-up, HTTP/1.1 (Chromium's \`--disable-http2\`) and HTTP/2 alternating; the loopback rows are the same loads straight to the edge, what is not round trips.`,
+    '',
+    pageLoadTable(p),
+    '',
+  ];
+}
+
+/** Issue 12's figure: conditional access evaluation per request, against the same call with no policy. */
+export function policyEvalSection(r: Results): string[] {
+  if (!r.policyEval) return [];
+  const head = '## Conditional access per request (in-process)';
+  if ('error' in r.policyEval) return [head, '', `${NA}: ${r.policyEval.error}`, ''];
+  const p = r.policyEval;
+  return [
+    head,
+    '',
+    `\`onRequest\` of edge/signin/conditional-access.ts as the app host calls it (policy set from the cache, client address, platform and client type from a real request, the evaluator), the demo's two policies and named locations, alice to the HR app; median of ${p.rounds} rounds of ${p.evaluationsPerRound.toLocaleString('en-US')} sequential calls, one core.`,
+    '',
+    policyEvalTable(p),
+    '',
+  ];
+}
+
 export function markdown(r: Results): string {
   const nginx = path(r, 'nginx');
   const direct = path(r, 'direct');
@@ -115,76 +149,85 @@ export function markdown(r: Results): string {
   lines.push('');
   lines.push(
     `${r.machine.cpus} CPUs, ${r.machine.kernel}, Node ${r.machine.node}, ${r.machine.nginx}, ${r.machine.haproxy}, ${r.machine.wrk}. ` +
-      `wrk: ${r.settings.threads} threads, ${r.settings.wrkDurationS} s × ${r.settings.repetitions} (median), 1 KiB file. ` +
+      (r.paths.some((p) => p.available) ? `wrk: ${r.settings.threads} threads, ${r.settings.wrkDurationS} s × ${r.settings.repetitions} (median), 1 KiB file. ` : '') +
       `Everything on loopback, client and servers sharing the same CPUs: compare ratios within one run, not absolute figures across machines.`,
   );
   lines.push('');
-  lines.push('## Requests');
-  lines.push('');
-  lines.push('| path | req/s c=64 | × nginx | × direct | req/s c=256 | × nginx | p50 / p99 at 1,000 req/s (ms) | proxy CPU µs/req | × nginx | backend CPU µs/req |');
-  lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
-  for (const p of r.paths) {
-    if (!p.available) {
-      lines.push(`| ${p.label} | ${missingText(p)} | | | | | | | | |`);
-      continue;
-    }
-    const rate = p.rate ? rateText(p.rate) : '—';
-    const backendCpu = loadAt(p, 64)?.cpuUsPerRequest['backend'];
-    lines.push(
-      `| ${p.label} | ${f(rps(p))} | ${f(ratio(rps(p), rps(nginx)), 2)} | ${f(ratio(rps(p), rps(direct)), 2)} | ${f(rps(p, 256))} | ${f(ratio(rps(p, 256), rps(nginx, 256)), 2)} | ${rate} | ${f(proxyCpu(p), 1)} | ${f(ratio(proxyCpu(p), proxyCpu(nginx)), 1)} | ${f(backendCpu, 1)} |`,
-    );
-  }
-  lines.push('');
-  lines.push('## Transfers and memory');
-  lines.push('');
-  lines.push('| path | 256 MiB single MB/s | × nginx | × direct | 4 × 256 MiB parallel MB/s | × nginx | idle TLS conns, MiB per 1,000 | idle WebSockets, KiB each |');
-  lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
-  for (const p of r.paths) {
-    if (!p.available) {
-      lines.push(`| ${p.label} | ${missingText(p)} | | | | | | |`);
-      continue;
-    }
-    const single = p.downloadSingle?.mbPerSec;
-    const par = p.downloadParallel?.mbPerSec;
-    lines.push(
-      `| ${p.label} | ${f(single)}${p.downloadSingle?.complete === false ? ' (partial)' : ''} | ${f(ratio(single, nginx?.downloadSingle?.mbPerSec), 2)} | ${f(ratio(single, direct?.downloadSingle?.mbPerSec), 2)} | ${f(par)} | ${f(ratio(par, nginx?.downloadParallel?.mbPerSec), 2)} | ${idleText(p.idleTls, p.idleTls?.mibPer1000)} | ${idleText(p.idleWebSockets, p.idleWebSockets?.kibEach)} |`,
-    );
-  }
-  lines.push('');
-  const h2Rows = r.paths.filter((p) => p.available && p.h2load);
-  if (h2Rows.length > 0) {
-    const { h2: first } = h2Rows[0].h2load!;
-    lines.push(`## HTTP/2 and HTTP/1.1 (h2load, ${first.clients * first.streams} requests in flight, 1 KiB file)`);
+  // A run of the in-process steps or the page load alone (`--only=…`) measured no path: no empty tables then.
+  const anyPath = r.paths.some((p) => p.available);
+  if (anyPath) {
+    lines.push('## Requests');
     lines.push('');
-    lines.push(`| path | HTTP/2 req/s (${first.clients} connections × ${first.streams} streams) | HTTP/1.1 req/s (${first.clients * first.streams} connections) | × HTTP/1.1 | mean ms h2 / 1.1 | not 2xx or failed |`);
-    lines.push('| --- | ---: | ---: | ---: | ---: | ---: |');
-    for (const p of h2Rows) {
-      const { h2, http1 } = p.h2load!;
-      lines.push(`| ${p.label} | ${f(h2.requestsPerSec)} | ${f(http1.requestsPerSec)} | ${f(ratio(h2.requestsPerSec, http1.requestsPerSec), 2)} | ${f(h2.meanMs, 2)} / ${f(http1.meanMs, 2)} | ${h2.failed + h2.non2xx} / ${http1.failed + http1.non2xx} |`);
+    lines.push('| path | req/s c=64 | × nginx | × direct | req/s c=256 | × nginx | p50 / p99 at 1,000 req/s (ms) | proxy CPU µs/req | × nginx | backend CPU µs/req |');
+    lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    for (const p of r.paths) {
+      if (!p.available) {
+        lines.push(`| ${p.label} | ${missingText(p)} | | | | | | | | |`);
+        continue;
+      }
+      const rate = p.rate ? rateText(p.rate) : '—';
+      const backendCpu = loadAt(p, 64)?.cpuUsPerRequest['backend'];
+      lines.push(
+        `| ${p.label} | ${f(rps(p))} | ${f(ratio(rps(p), rps(nginx)), 2)} | ${f(ratio(rps(p), rps(direct)), 2)} | ${f(rps(p, 256))} | ${f(ratio(rps(p, 256), rps(nginx, 256)), 2)} | ${rate} | ${f(proxyCpu(p), 1)} | ${f(ratio(proxyCpu(p), proxyCpu(nginx)), 1)} | ${f(backendCpu, 1)} |`,
+      );
     }
     lines.push('');
-  }
-  lines.push(`## WAN run (delay relay, ${r.settings.wanDelayMsEachWay} ms each way)`);
-  lines.push('');
-  lines.push('| link | one 256 MiB download, MB/s | note |');
-  lines.push('| --- | ---: | --- |');
-  for (const w of r.wan) {
-    if (!w.available || !w.download) {
-      lines.push(`| ${w.label} | ${NA} | ${w.reason ?? ''} |`);
-      continue;
+    lines.push('## Transfers and memory');
+    lines.push('');
+    lines.push('| path | 256 MiB single MB/s | × nginx | × direct | 4 × 256 MiB parallel MB/s | × nginx | idle TLS conns, MiB per 1,000 | idle WebSockets, KiB each |');
+    lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    for (const p of r.paths) {
+      if (!p.available) {
+        lines.push(`| ${p.label} | ${missingText(p)} | | | | | | |`);
+        continue;
+      }
+      const single = p.downloadSingle?.mbPerSec;
+      const par = p.downloadParallel?.mbPerSec;
+      lines.push(
+        `| ${p.label} | ${f(single)}${p.downloadSingle?.complete === false ? ' (partial)' : ''} | ${f(ratio(single, nginx?.downloadSingle?.mbPerSec), 2)} | ${f(ratio(single, direct?.downloadSingle?.mbPerSec), 2)} | ${f(par)} | ${f(ratio(par, nginx?.downloadParallel?.mbPerSec), 2)} | ${idleText(p.idleTls, p.idleTls?.mibPer1000)} | ${idleText(p.idleWebSockets, p.idleWebSockets?.kibEach)} |`,
+      );
     }
-    const cut = w.download.error ? ` (${w.download.error})` : w.download.complete ? '' : ' (partial: time limit)';
-    lines.push(`| ${w.label} | ${f(w.download.mbPerSec, 1)}${cut} | ${w.note ?? ''} |`);
+    lines.push('');
+    const h2Rows = r.paths.filter((p) => p.available && p.h2load);
+    if (h2Rows.length > 0) {
+      const { h2: first } = h2Rows[0].h2load!;
+      lines.push(`## HTTP/2 and HTTP/1.1 (h2load, ${first.clients * first.streams} requests in flight, 1 KiB file)`);
+      lines.push('');
+      lines.push(`| path | HTTP/2 req/s (${first.clients} connections × ${first.streams} streams) | HTTP/1.1 req/s (${first.clients * first.streams} connections) | × HTTP/1.1 | mean ms h2 / 1.1 | not 2xx or failed |`);
+      lines.push('| --- | ---: | ---: | ---: | ---: | ---: |');
+      for (const p of h2Rows) {
+        const { h2, http1 } = p.h2load!;
+        lines.push(`| ${p.label} | ${f(h2.requestsPerSec)} | ${f(http1.requestsPerSec)} | ${f(ratio(h2.requestsPerSec, http1.requestsPerSec), 2)} | ${f(h2.meanMs, 2)} / ${f(http1.meanMs, 2)} | ${h2.failed + h2.non2xx} / ${http1.failed + http1.non2xx} |`);
+      }
+      lines.push('');
+    }
   }
-  lines.push('');
-  lines.push('## Targets (issue 6)');
-  lines.push('');
-  lines.push('| target | goal | measured | status |');
-  lines.push('| --- | --- | --- | --- |');
-  for (const c of r.targets) {
-    const measured = c.measured === null ? '—' : `${f(c.measured, c.unit === '×' ? 2 : 1)} ${c.unit}`;
-    const status = c.status === 'met' ? '**met**' : c.status === 'not met' ? '**not met**' : NA;
-    lines.push(`| ${c.name} | ${c.goal} | ${measured} — ${c.detail} | ${status} |`);
+  if (r.wan.length > 0) {
+    lines.push(`## WAN run (delay relay, ${r.settings.wanDelayMsEachWay} ms each way)`);
+    lines.push('');
+    lines.push('| link | one 256 MiB download, MB/s | note |');
+    lines.push('| --- | ---: | --- |');
+    for (const w of r.wan) {
+      if (!w.available || !w.download) {
+        lines.push(`| ${w.label} | ${NA} | ${w.reason ?? ''} |`);
+        continue;
+      }
+      const cut = w.download.error ? ` (${w.download.error})` : w.download.complete ? '' : ' (partial: time limit)';
+      lines.push(`| ${w.label} | ${f(w.download.mbPerSec, 1)}${cut} | ${w.note ?? ''} |`);
+    }
+    lines.push('');
+  }
+  lines.push(...pageLoadSection(r), ...policyEvalSection(r));
+  if (anyPath) {
+    lines.push('## Targets (issue 6)');
+    lines.push('');
+    lines.push('| target | goal | measured | status |');
+    lines.push('| --- | --- | --- | --- |');
+    for (const c of r.targets) {
+      const measured = c.measured === null ? '—' : `${f(c.measured, c.unit === '×' ? 2 : 1)} ${c.unit}`;
+      const status = c.status === 'met' ? '**met**' : c.status === 'not met' ? '**not met**' : NA;
+      lines.push(`| ${c.name} | ${c.goal} | ${measured} — ${c.detail} | ${status} |`);
+    }
   }
   for (const p of r.paths) {
     for (const [role, prof] of Object.entries(p.profiles ?? {})) {

@@ -5,6 +5,8 @@ import type { IdleResult } from './idle.ts';
 import type { RateResult } from './rate.ts';
 import type { WrkResult } from './wrk.ts';
 import type { H2loadResult } from './h2load.ts';
+import type { PageLoadFigures } from './page-load.ts';
+import type { PolicyEvalFigures } from './policy-eval.ts';
 
 export type PathId = 'direct' | 'nginx' | 'nginx-tls' | 'haproxy' | 'drawbridge-passthrough' | 'drawbridge-preauth';
 
@@ -83,5 +85,9 @@ export interface Results {
   paths: PathResult[];
   wan: WanRow[];
   targets: TargetCheck[];
+  /** Chromium's page-load time for 60 assets through the edge over the delay relay, HTTP/1.1 and HTTP/2 (issue 14). */
+  pageLoad?: PageLoadFigures | { error: string };
+  /** Conditional access evaluation per request, in-process (issue 12). */
+  policyEval?: PolicyEvalFigures | { error: string };
   notes: string[];
 }

@@ -8,7 +8,7 @@
  * Everything listens on 127.0.0.1; every process it starts is stopped at the end, on Ctrl-C and on errors.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -26,16 +26,20 @@ import { hostsMode } from './names.ts';
 import { startRelay } from './relay.ts';
 import { evaluateTargets, markdown } from './report.ts';
 import type { PathId, PathResult, Results, WanRow } from './results.ts';
-import { target } from './target.ts';
+import { port, target } from './target.ts';
 import { selfSigned } from './tls.ts';
 import { updateReadme } from './readme.ts';
 import { benchLinkTranslation, linkTranslationTable } from './link-translation.ts';
+import { CHROMIUM, measurePageLoad, pageLoadTable, writePage, type PageLoadFigures } from './page-load.ts';
+import { benchPolicyEval, policyEvalTable, type PolicyEvalFigures } from './policy-eval.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const RESULTS = join(ROOT, 'bench', 'results');
 const SMALL_BYTES = 1024;
 const LARGE_BYTES = 256 * 1024 * 1024;
 const WAN_DELAY_MS = 10;
+/** Steps that need no servers: `--only` with nothing else runs them alone, without packages. */
+const IN_PROCESS = ['link-translation', 'policy-eval'] as const;
 /** Environment variables through which the tunnel code would take its flow-control windows (bytes). */
 const WINDOW_ENV = 'DRAWBRIDGE_TUNNEL_STREAM_WINDOW';
 const CONNECTION_WINDOW_ENV = 'DRAWBRIDGE_TUNNEL_CONNECTION_WINDOW';
@@ -55,6 +59,11 @@ const profile = argv.includes('--profile');
 /** Keep the temp dir (configs, logs) for a look after the run. */
 const keep = argv.includes('--keep');
 const only = argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+const wanted = (id: PathId | 'wan' | 'page-load' | (typeof IN_PROCESS)[number]): boolean => !only || only.includes(id);
+/** Runs this bench 5 times over (median) per protocol in the page-load step; 3 in a quick run. */
+const PAGE_LOAD_RUNS = quick ? 3 : 5;
+
+type Extra = Pick<Results, 'pageLoad' | 'policyEval'>;
 
 const t0 = performance.now();
 function log(line: string): void {
@@ -111,13 +120,31 @@ async function linkTranslationNote(): Promise<string> {
   return `Link translation (edge/proxy/link-translation.ts, in-process, 16 KiB chunks; "untouched" is the stream alone, for gzip decode + re-encode alone):\n\n${table}`;
 }
 
-async function main(): Promise<void> {
-  installCleanup();
-  // `--only=link-translation` alone runs just that, without packages or servers.
-  if (only?.length === 1 && only[0] === 'link-translation') {
-    await linkTranslationNote();
-    return;
-  }
+function benchSettings(dir: string): Settings {
+  return {
+      dir,
+      quick,
+      wrkDurationS: quick ? 2 : 10,
+      repetitions: quick ? 1 : 3,
+      connections: [64, 256],
+      threads: 2,
+      rate: 1000,
+      rateDurationS: quick ? 2 : 20,
+      downloadMaxS: quick ? 4 : 60,
+      wanMaxS: quick ? 6 : 60,
+      idleConnections: quick ? 500 : 1000,
+      smallPath: '/1k',
+      smallBytes: SMALL_BYTES,
+      largePath: '/256m',
+      largeBytes: LARGE_BYTES,
+      wsPath: '/ws',
+      profile,
+      resultsDir: RESULTS,
+  };
+}
+
+/** The rows that need servers (packages, nginx backend, `drawbridge dev`), the page load and the WAN run. */
+async function servers(paths: PathResult[], wan: WanRow[], notes: string[], extra: Extra): Promise<void> {
   log(`Drawbridge bench${quick ? ' (quick)' : ''}: checking Debian packages`);
   await ensurePackages(log);
 
@@ -129,30 +156,13 @@ async function main(): Promise<void> {
   makeFiles(www);
   chmodSync(join(www, '1k'), 0o644);
   chmodSync(join(www, '256m'), 0o644);
+  const pagePath = writePage(www);
+  chmodSync(join(www, 'page'), 0o755);
   const tls = await selfSigned(dir);
   chmodSync(tls.key, 0o644);
   log(`temp dir ${dir}`);
 
-  const s: Settings = {
-    dir,
-    quick,
-    wrkDurationS: quick ? 2 : 10,
-    repetitions: quick ? 1 : 3,
-    connections: [64, 256],
-    threads: 2,
-    rate: 1000,
-    rateDurationS: quick ? 2 : 20,
-    downloadMaxS: quick ? 4 : 60,
-    wanMaxS: quick ? 6 : 60,
-    idleConnections: quick ? 500 : 1000,
-    smallPath: '/1k',
-    smallBytes: SMALL_BYTES,
-    largePath: '/256m',
-    largeBytes: LARGE_BYTES,
-    wsPath: '/ws',
-    profile,
-    resultsDir: RESULTS,
-  };
+  const s = benchSettings(dir);
 
   const backendPort = await freePort();
   const backend = await startBackend(dir, www, backendPort);
@@ -164,8 +174,6 @@ async function main(): Promise<void> {
   await waitForPort(wsPort, wsBackend);
   log(`backend nginx on 127.0.0.1:${backendPort}, WebSocket backend on 127.0.0.1:${wsPort}`);
 
-  const paths: PathResult[] = [];
-  const wanted = (id: PathId | 'wan' | 'link-translation'): boolean => !only || only.includes(id);
 
   async function measure(id: PathId, setup: () => Promise<{ p: PathUnderTest; stop?: () => Promise<void> }>): Promise<void> {
     const row = emptyRow(id);
@@ -231,13 +239,11 @@ async function main(): Promise<void> {
   });
 
   // --- Drawbridge ---
-  const notes: string[] = [];
-  const wan: WanRow[] = [];
   const backendUrl = `http://127.0.0.1:${backendPort}`;
   const available = await devAvailable(ROOT);
   let dev: Dev | null = null;
   let devError = available.reason;
-  if (available.ok && (wanted('drawbridge-passthrough') || wanted('drawbridge-preauth') || wanted('wan'))) {
+  if (available.ok && (wanted('drawbridge-passthrough') || wanted('drawbridge-preauth') || wanted('wan') || wanted('page-load'))) {
     log('starting drawbridge dev (edge + one connector)');
     try {
       dev = await startDev(ROOT, join(dir, 'dev-state'), join(dir, 'dev.log'));
@@ -359,6 +365,9 @@ async function main(): Promise<void> {
     }
   }
 
+  // --- page load in Chromium over the relay ---
+  if (wanted('page-load')) extra.pageLoad = dev ? await pageLoadStep(dev, backendUrl, pagePath) : { error: `drawbridge dev is not running: ${devError}` };
+
   // --- WAN run ---
   if (wanted('wan')) await wanRun();
 
@@ -369,13 +378,70 @@ async function main(): Promise<void> {
       `Drawbridge app hosts are in no resolver; to keep Host and SNI right, wrk got the address through ${hostsMode()}, curl through --resolve, the Node clients through a lookup function.`,
     );
   }
+}
+
+/** Conditional access per request (bench/policy-eval.ts): in-process, needs none of the servers. */
+/** Notes for steps that started while other work kept the machine's CPUs busy (their figures are unreliable). */
+const busySteps: string[] = [];
+function noteLoad(step: string): void {
+  const load = loadavg()[0];
+  if (load > cpus().length) busySteps.push(`${step} ${load.toFixed(1)}`);
+}
+
+async function policyEvalStep(): Promise<PolicyEvalFigures | { error: string }> {
+  noteLoad('policy evaluation');
+  log('policy evaluation: µs per request through edge/signin/conditional-access.ts onRequest');
+  try {
+    const figures = await benchPolicyEval(quick);
+    process.stdout.write(`${policyEvalTable(figures)}\n`);
+    return figures;
+  } catch (err) {
+    log(`  policy evaluation failed: ${err instanceof Error ? err.message : String(err)}`);
+    return { error: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+/**
+ * Chromium loads a page of 60 assets from the nginx backend through an app published on the edge, the browser's
+ * connections crossing the delay relay (WAN_DELAY_MS each way), HTTP/2 off then on (bench/page-load.ts).
+ */
+async function pageLoadStep(d: Dev, backendUrl: string, pagePath: string): Promise<PageLoadFigures | { error: string }> {
+  noteLoad('page load');
+  log(`page load: Chromium, 60 assets, through the delay relay (${WAN_DELAY_MS} ms each way), HTTP/1.1 and HTTP/2, ${PAGE_LOAD_RUNS} runs each`);
+  if (!existsSync(CHROMIUM)) return { error: `no Chromium at ${CHROMIUM} (apt-get install chromium)` };
+  let relay: Awaited<ReturnType<typeof startRelay>> | null = null;
+  try {
+    const app = await publishApp(d, 'bench-page', backendUrl, 'passthrough');
+    relay = await startRelay(port(app), { delayMs: WAN_DELAY_MS });
+    const figures = await measurePageLoad(`${app.base}${pagePath}`, `127.0.0.1:${relay.port}`, `127.0.0.1:${port(app)}`, 2 * WAN_DELAY_MS, PAGE_LOAD_RUNS);
+    process.stdout.write(`${pageLoadTable(figures)}\n`);
+    return figures;
+  } catch (err) {
+    log(`  page load failed: ${err instanceof Error ? err.message : String(err)}`);
+    return { error: err instanceof Error ? err.message : String(err) };
+  } finally {
+    await relay?.close();
+  }
+}
+
+async function main(): Promise<void> {
+  installCleanup();
+  const paths: PathResult[] = [];
+  const notes: string[] = [];
+  const wan: WanRow[] = [];
+  const extra: Extra = {};
+  // `--only` naming in-process steps alone (link-translation, policy-eval) runs just those, without packages or servers.
+  const inProcessOnly = only !== undefined && only.every((id) => (IN_PROCESS as readonly string[]).includes(id));
+  if (!inProcessOnly) await servers(paths, wan, notes, extra);
   if (wanted('link-translation')) notes.push(await linkTranslationNote());
+  if (wanted('policy-eval')) extra.policyEval = await policyEvalStep();
+  const s = benchSettings('');
   if (profile) notes.push('Profiled run: each Drawbridge row has one extra wrk run per process under the V8 profiler (see the profile tables).');
   if (quick) notes.push('Quick run: one repetition of short runs; figures are noisy.');
-  const busy = paths.filter((p) => (p.loadAverage ?? 0) > cpus().length);
+  const busy = [...paths.filter((p) => (p.loadAverage ?? 0) > cpus().length).map((p) => `${p.label} ${p.loadAverage?.toFixed(1)}`), ...busySteps];
   if (busy.length) {
     notes.push(
-      `The machine was busy with other work (1-minute load average above ${cpus().length} before: ${busy.map((p) => `${p.label} ${p.loadAverage?.toFixed(1)}`).join(', ')}): those rows are unreliable.`,
+      `The machine was busy with other work (1-minute load average above ${cpus().length} before: ${busy.join(', ')}): those figures are unreliable.`,
     );
   }
 
@@ -400,6 +466,7 @@ async function main(): Promise<void> {
     paths,
     wan,
     targets: [],
+    ...extra,
     notes,
   };
   results.targets = evaluateTargets(results);
