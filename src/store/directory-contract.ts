@@ -167,6 +167,12 @@ export function runDirectoryContract(name: string, makeStore: () => Promise<Stor
         assert.equal(await dir.users.findByExternal(a.id, 'https://other.example', 'sub-1'), null);
         assert.equal(await dir.users.findByExternal(b.id, 'https://idp.example', 'sub-1'), null);
         await rejectsWith(dir.users.linkExternal(a.id, bob.id, 'https://idp.example', 'sub-1'), 'DB-ADMIN-CONFLICT');
+        await dir.users.linkExternal(a.id, alice.id, 'https://other.example', 'sub-9', 'other');
+        assert.deepEqual(await dir.users.externalLinks(a.id, alice.id), [
+          { issuer: 'https://idp.example', subject: 'sub-1', providerId: null },
+          { issuer: 'https://other.example', subject: 'sub-9', providerId: 'other' },
+        ]);
+        assert.deepEqual(await dir.users.externalLinks(a.id, bob.id), []);
         await dir.users.delete(a.id, alice.id);
         assert.equal(await dir.users.findByExternal(a.id, 'https://idp.example', 'sub-1'), null, 'the link goes with the user');
       });

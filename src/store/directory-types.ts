@@ -243,6 +243,8 @@ export interface DirectoryStore {
     findByExternal(tenantId: string, issuer: string, subject: string): Promise<User | null>;
     /** `providerId` records which of the tenant's providers made the link. */
     linkExternal(tenantId: string, id: string, issuer: string, subject: string, providerId?: string | null): Promise<void>;
+    /** The user's federated links, oldest first. */
+    externalLinks(tenantId: string, id: string): Promise<{ issuer: string; subject: string; providerId: string | null }[]>;
   };
   groups: {
     create(tenantId: string, input: { name: string; description?: string; externalId?: string | null }): Promise<DirectoryGroup>;

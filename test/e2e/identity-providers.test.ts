@@ -152,4 +152,27 @@ describe('identity: several OpenID Connect providers chosen by e-mail domain', {
     assert.equal(await h.directory.users.findByLogin(h.tenant.id, 'mallory@fabrikam.example'), null);
     await context.close();
   });
+
+  it('a provider cannot sign in an account another provider made, even in a domain no provider owns', async () => {
+    const viaChooser = async (button: string, issuer: string, login: string): Promise<Page> => {
+      const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1000, height: 760 } });
+      const page = await context.newPage();
+      await page.goto(`${h.hr.externalUrl}/pay`);
+      await page.getByRole('link', { name: button }).click();
+      await page.waitForLoadState();
+      await signInAtProvider(page, issuer, login);
+      await page.waitForLoadState();
+      return page;
+    };
+    const first = await viaChooser('Sign in with Contoso ID', contosoIssuer, 'zed@example.net');
+    await first.waitForURL(`${h.hr.externalUrl}/pay`);
+    const zed = await h.directory.users.findByLogin(h.tenant.id, 'zed@example.net');
+    assert.deepEqual(await h.directory.users.externalLinks(h.tenant.id, zed!.id), [{ issuer: contosoIssuer, subject: 'zed@example.net', providerId: 'contoso' }]);
+    await first.context().close();
+    const second = await viaChooser('Fabrikam staff', fabrikamIssuer, 'zed@example.net');
+    assert.ok(!second.url().startsWith(h.hr.externalUrl), `not let into the app (${second.url()})`);
+    assert.match(await second.locator('main').innerText(), /DB-FED-ACCOUNT-NOT-LINKED/);
+    assert.equal(await h.directory.users.findByExternal(h.tenant.id, fabrikamIssuer, 'zed@example.net'), null);
+    await second.context().close();
+  });
 });

@@ -197,6 +197,11 @@ async function handleOidcCallback(r: SigninRequest): Promise<void> {
       if (user && (user.source !== 'oidc' || user.hasPassword)) {
         return fail('DB-FED-ACCOUNT-NOT-LINKED', 'link', new Error(`an account named ${user.upn} exists and is not linked to this provider; an administrator must link it`), username);
       }
+      // Nor an account another provider already signs in: one provider would otherwise take over the other's users.
+      const other = user ? (await directory.users.externalLinks(tenantId, user.id)).find((l) => l.issuer !== settings.issuer || (l.providerId !== null && l.providerId !== settings.id)) : undefined;
+      if (user && other) {
+        return fail('DB-FED-ACCOUNT-NOT-LINKED', 'link', new Error(`${user.upn} signs in through provider ${other.providerId ?? other.issuer}, not ${settings.id}`), username);
+      }
       if (!user) {
         if (!settings.autoCreateUsers) return fail('DB-FED-CLAIMS-INVALID', 'provision', new Error('user unknown and autoCreateUsers is off'), username);
         user = await directory.users.create(tenantId, {
