@@ -736,6 +736,38 @@ const DIRECTORY_RESOURCES: Record<string, Resource> = {
       },
     },
   },
+  'identity-providers': {
+    summary: 'The tenant\'s OpenID Connect providers and the e-mail domains each owns (home realm discovery)',
+    actions: {
+      list: {
+        usage: 'identity-providers list --tenant T',
+        summary: 'List the providers in the order the sign-in page shows them (client secrets are never shown)',
+        async run(r) {
+          const res = await r.api.request<Items<Obj & { issuer: string; domains: string[]; buttonLabel: string }>>('GET', `${tenantPath(r)}/identity-providers`);
+          emit(r, res, () => table(['ID', 'ISSUER', 'DOMAINS', 'BUTTON'], res.items.map((p) => [p.id as string, p.issuer, p.domains.join(', '), p.buttonLabel])));
+        },
+      },
+      set: {
+        usage: 'identity-providers set ID --tenant T --file provider.json',
+        summary: 'Create or replace a provider from a JSON file (issuer, clientId, clientSecret, domains, buttonLabel, …); `default` is the settings\' oidc',
+        async run(r) {
+          const id = arg(r, 0, 'provider id');
+          const file = need(r, 'file', 'a JSON file describing the provider');
+          const res = await r.api.request<Record<string, unknown>>('PUT', `${tenantPath(r)}/identity-providers/${seg(id)}`, JSON.parse(readFileSync(file, 'utf8')) as unknown);
+          emit(r, res, () => fields(res));
+        },
+      },
+      delete: {
+        usage: 'identity-providers delete ID --tenant T',
+        summary: 'Remove a provider (its users stay; they can no longer sign in through it)',
+        async run(r) {
+          const id = arg(r, 0, 'provider id');
+          await r.api.request('DELETE', `${tenantPath(r)}/identity-providers/${seg(id)}`);
+          emit(r, { deleted: id }, () => `Deleted identity provider ${id}.\n`);
+        },
+      },
+    },
+  },
 };
 
 /** Users: the whole API (create, update, delete, password, unlock, MFA reset) beside disable, enable, revoke-sessions. */

@@ -167,6 +167,12 @@ export function runDirectoryContract(name: string, makeStore: () => Promise<Stor
         assert.equal(await dir.users.findByExternal(a.id, 'https://other.example', 'sub-1'), null);
         assert.equal(await dir.users.findByExternal(b.id, 'https://idp.example', 'sub-1'), null);
         await rejectsWith(dir.users.linkExternal(a.id, bob.id, 'https://idp.example', 'sub-1'), 'DB-ADMIN-CONFLICT');
+        await dir.users.linkExternal(a.id, alice.id, 'https://other.example', 'sub-9', 'other');
+        assert.deepEqual(await dir.users.externalLinks(a.id, alice.id), [
+          { issuer: 'https://idp.example', subject: 'sub-1', providerId: null },
+          { issuer: 'https://other.example', subject: 'sub-9', providerId: 'other' },
+        ]);
+        assert.deepEqual(await dir.users.externalLinks(a.id, bob.id), []);
         await dir.users.delete(a.id, alice.id);
         assert.equal(await dir.users.findByExternal(a.id, 'https://idp.example', 'sub-1'), null, 'the link goes with the user');
       });
@@ -655,6 +661,36 @@ export function runDirectoryContract(name: string, makeStore: () => Promise<Stor
         assert.equal(lab.oidc?.issuer, 'http://127.0.0.1:9000');
         assert.equal((await dir.settings.update(a.id, { oidc: null })).oidc, null);
         assert.equal((await dir.settings.get(a.id)).requireMfa, true);
+      });
+
+      it('keeps several OIDC providers per tenant, each domain owned by one, the settings\' single provider being `default`', async () => {
+        const base = { issuer: 'https://contoso.example.com', clientId: 'drawbridge', clientSecret: 'secret-a' };
+        const contoso = await dir.settings.putProvider(a.id, { ...base, id: 'contoso', displayName: 'Contoso', domains: ['Contoso.Example', 'contoso.example'] });
+        assert.deepEqual([contoso.domains, contoso.buttonLabel, contoso.clientSecret, contoso.scopes], [['contoso.example'], 'Sign in with Contoso', 'secret-a', ['openid', 'profile', 'email']]);
+        const fabrikam = await dir.settings.putProvider(a.id, { id: 'fabrikam', issuer: 'https://fabrikam.example.com', clientId: 'db', clientSecret: null, displayName: 'Fabrikam', domains: ['fabrikam.example'], buttonLabel: 'Fabrikam staff' });
+        assert.equal(fabrikam.buttonLabel, 'Fabrikam staff');
+        assert.deepEqual((await dir.settings.providers(a.id)).map((p) => p.id), ['contoso', 'fabrikam']);
+        assert.deepEqual(await dir.settings.providers(b.id), []);
+        await rejectsWith(dir.settings.putProvider(a.id, { ...base, id: 'other', domains: ['contoso.example'] }), 'DB-ADMIN-INVALID');
+        await rejectsWith(dir.settings.putProvider(a.id, { ...base, id: 'other', domains: ['not a domain'] }), 'DB-ADMIN-INVALID');
+        await rejectsWith(dir.settings.putProvider(a.id, { ...base, id: 'Bad Id' }), 'DB-ADMIN-INVALID');
+        await rejectsWith(dir.settings.putProvider(a.id, { ...base, id: 'other', issuer: 'http://idp.example.com' }), 'DB-ADMIN-INVALID');
+        // Replacing keeps the position; the other tenant may own the same domain.
+        await dir.settings.putProvider(a.id, { ...base, id: 'contoso', displayName: 'Contoso', domains: ['contoso.example', 'contoso.test'] });
+        assert.deepEqual((await dir.settings.providers(a.id)).map((p) => [p.id, p.domains]), [['contoso', ['contoso.example', 'contoso.test']], ['fabrikam', ['fabrikam.example']]]);
+        await dir.settings.putProvider(b.id, { ...base, id: 'contoso', domains: ['contoso.example'] });
+        // The single-provider settings read and write `default`, which keeps the domains the list gave it.
+        assert.equal((await dir.settings.get(a.id)).oidc, null);
+        await dir.settings.update(a.id, { oidc: { ...base, issuer: 'https://legacy.example.com', displayName: 'Legacy', scopes: [], usernameClaim: '', groupsClaim: '', autoCreateUsers: true } });
+        assert.equal((await dir.settings.providers(a.id)).find((p) => p.id === 'default')?.buttonLabel, 'Sign in with Legacy');
+        await dir.settings.putProvider(a.id, { ...(await dir.settings.providers(a.id)).find((p) => p.id === 'default')!, domains: ['legacy.example'] });
+        await dir.settings.update(a.id, { oidc: { ...(await dir.settings.get(a.id)).oidc!, displayName: 'Legacy ID' } });
+        const legacy = (await dir.settings.providers(a.id)).find((p) => p.id === 'default');
+        assert.deepEqual([legacy?.domains, legacy?.buttonLabel, (await dir.settings.get(a.id)).oidc?.displayName], [['legacy.example'], 'Sign in with Legacy ID', 'Legacy ID']);
+        assert.equal(await dir.settings.deleteProvider(a.id, 'fabrikam'), true);
+        assert.equal(await dir.settings.deleteProvider(a.id, 'fabrikam'), false);
+        await dir.settings.update(a.id, { oidc: null });
+        assert.deepEqual((await dir.settings.providers(a.id)).map((p) => p.id), ['contoso']);
       });
     });
 

@@ -123,6 +123,23 @@ export interface OidcSettings {
   allowInsecureLoopback?: boolean;
 }
 
+/**
+ * One of a tenant's OpenID Connect providers. `domains` are the e-mail domains it owns for home realm discovery: a
+ * user who types `alice@contoso.example` goes straight to the provider owning `contoso.example`. The provider with id
+ * `default` is the one the single-provider `IdentitySettings.oidc` reads and writes.
+ */
+export interface OidcProvider extends OidcSettings {
+  /** Lower-case slug, unique in the tenant. */
+  id: string;
+  /** Lower-case e-mail domains, each owned by at most one provider of the tenant. */
+  domains: string[];
+  /** The chooser's button (default `Sign in with <displayName>`). */
+  buttonLabel: string;
+}
+
+/** What an administrator gives for a provider: the defaults of OidcSettings apply, plus no domains and a default button. */
+export type OidcProviderInput = Partial<Omit<OidcProvider, 'id' | 'issuer' | 'clientId'>> & Pick<OidcProvider, 'id' | 'issuer' | 'clientId'>;
+
 export interface IdentitySettings {
   tenantId: string;
   requireMfa: boolean;
@@ -224,7 +241,10 @@ export interface DirectoryStore {
     recordSignIn(tenantId: string, id: string, at: string): Promise<void>;
     /** Federated identity link: `(issuer, subject)` → user. */
     findByExternal(tenantId: string, issuer: string, subject: string): Promise<User | null>;
-    linkExternal(tenantId: string, id: string, issuer: string, subject: string): Promise<void>;
+    /** `providerId` records which of the tenant's providers made the link. */
+    linkExternal(tenantId: string, id: string, issuer: string, subject: string, providerId?: string | null): Promise<void>;
+    /** The user's federated links, oldest first. */
+    externalLinks(tenantId: string, id: string): Promise<{ issuer: string; subject: string; providerId: string | null }[]>;
   };
   groups: {
     create(tenantId: string, input: { name: string; description?: string; externalId?: string | null }): Promise<DirectoryGroup>;
@@ -283,6 +303,12 @@ export interface DirectoryStore {
   settings: {
     get(tenantId: string): Promise<IdentitySettings>;
     update(tenantId: string, patch: Partial<Omit<IdentitySettings, 'tenantId'>>): Promise<IdentitySettings>;
+    /** The tenant's OpenID Connect providers, in the order the chooser shows them. */
+    providers(tenantId: string): Promise<OidcProvider[]>;
+    /** Creates or replaces a provider by id (client secret sealed); DB-ADMIN-INVALID on a bad field or a domain another provider owns. */
+    putProvider(tenantId: string, input: OidcProviderInput): Promise<OidcProvider>;
+    /** True when it existed. */
+    deleteProvider(tenantId: string, id: string): Promise<boolean>;
   };
   signinLog: {
     append(entry: Omit<SigninLogEntry, 'id' | 'time'> & { time?: string }): Promise<SigninLogEntry>;

@@ -191,7 +191,7 @@ export function mergeIdentitySettings(current: IdentitySettings, patch: Partial<
   return { ...merged, oidc: merged.oidc ? checkOidc(merged.oidc) : null };
 }
 
-function checkOidc(oidc: OidcSettings): OidcSettings {
+export function checkOidc(oidc: OidcSettings): OidcSettings {
   let issuer: URL;
   try {
     issuer = new URL(oidc.issuer);

@@ -5,6 +5,8 @@
  * revoked tokens are refused; the audit log names the actor; `drawbridge admin tokens` creates, lists and revokes.
  */
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
@@ -304,6 +306,24 @@ describe('admin roles and tokens', () => {
     assert.match(await ok('signin-log', 'export'), /^time,event,result,code/);
     assert.ok(Array.isArray(JSON.parse(await ok('signin-log', 'export', '--format', 'json')).items));
     assert.match(await ok('identity-settings', 'show'), /requireMfa/);
+    // Several OpenID Connect providers: set from a file, listed with their domains, secrets never shown; the settings'
+    // single provider is the list's `default`; a domain has one owner.
+    const providerFile = join(h.stateDir, 'provider.json');
+    writeFileSync(providerFile, JSON.stringify({ issuer: 'https://id.fabrikam.example', clientId: 'db', clientSecret: 'fab-secret', displayName: 'Fabrikam ID', domains: ['fabrikam.example'] }));
+    assert.match(await ok('identity-providers', 'set', 'fabrikam', '--file', providerFile), /clientSecret\s+\*{8}\n/);
+    writeFileSync(providerFile, JSON.stringify({ issuer: 'https://id.fabrikam.example', clientId: 'db', clientSecret: '********', displayName: 'Fabrikam ID', domains: ['fabrikam.example', 'fabrikam.test'], buttonLabel: 'Fabrikam staff' }));
+    await ok('identity-providers', 'set', 'fabrikam', '--file', providerFile);
+    assert.equal((await h.directory.settings.providers(h.tenant.id)).find((p) => p.id === 'fabrikam')?.clientSecret, 'fab-secret', 'the mask keeps the stored secret');
+    const conflict = await cli(BOOTSTRAP, 'identity-providers', 'set', 'other', '--file', providerFile, '--tenant', 'contoso');
+    assert.equal(conflict.code, 1);
+    assert.match(conflict.err, /DB-ADMIN-INVALID[\s\S]*fabrikam\.example already belongs to provider fabrikam/);
+    writeFileSync(providerFile, JSON.stringify({ oidc: { issuer: 'https://id.contoso.example', clientId: 'db', clientSecret: 'c-secret', displayName: 'Contoso ID' } }));
+    await ok('identity-settings', 'set', '--file', providerFile);
+    assert.match(await ok('identity-providers', 'list'), /ID\s+ISSUER\s+DOMAINS\s+BUTTON\nfabrikam\s+https:\/\/id\.fabrikam\.example\s+fabrikam\.example, fabrikam\.test\s+Fabrikam staff\ndefault\s+https:\/\/id\.contoso\.example\s+-\s+Sign in with Contoso ID/);
+    assert.doesNotMatch(await ok('identity-providers', 'list', '--json'), /fab-secret|c-secret/);
+    assert.match(await ok('identity-providers', 'delete', 'fabrikam'), /Deleted identity provider fabrikam/);
+    assert.match((await cli(BOOTSTRAP, 'identity-providers', 'delete', 'fabrikam', '--tenant', 'contoso')).err, /DB-ADMIN-NOT-FOUND/);
+    assert.match(await ok('audit', '--action', 'identity-provider.'), /identity-provider\.deleted/);
     await ok('users', 'delete', 'frank@contoso.example');
     await ok('user-groups', 'delete', 'Finance');
     const audit = await ok('audit', '--action', 'user.');

@@ -38,6 +38,28 @@ const UserPatch = Type.Object(
   { additionalProperties: false },
 );
 const PrincipalBody = Type.Object({ type: Type.Union([Type.Literal('user'), Type.Literal('group')]), id: Type.String({ minLength: 1 }) }, { additionalProperties: false });
+const OidcFields = {
+  issuer: Type.String(),
+  clientId: Type.String(),
+  clientSecret: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+  displayName: Type.Optional(Type.String()),
+  scopes: Type.Optional(Type.Array(Type.String())),
+  usernameClaim: Type.Optional(Type.String()),
+  groupsClaim: Type.Optional(Type.String()),
+  autoCreateUsers: Type.Optional(Type.Boolean()),
+  allowInsecureLoopback: Type.Optional(Type.Boolean()),
+};
+
+/** One of the tenant's OpenID Connect providers; its id is in the path. */
+const Provider = Type.Object(
+  {
+    ...OidcFields,
+    domains: Type.Optional(Type.Array(Type.String(), { maxItems: 100 })),
+    buttonLabel: Type.Optional(Type.String({ maxLength: 100 })),
+  },
+  { additionalProperties: false },
+);
+
 const Settings = Type.Object(
   {
     requireMfa: Type.Optional(Type.Boolean()),
@@ -47,20 +69,7 @@ const Settings = Type.Object(
     oidc: Type.Optional(
       Type.Union([
         Type.Null(),
-        Type.Object(
-          {
-            issuer: Type.String(),
-            clientId: Type.String(),
-            clientSecret: Type.Optional(Type.Union([Type.String(), Type.Null()])),
-            displayName: Type.Optional(Type.String()),
-            scopes: Type.Optional(Type.Array(Type.String())),
-            usernameClaim: Type.Optional(Type.String()),
-            groupsClaim: Type.Optional(Type.String()),
-            autoCreateUsers: Type.Optional(Type.Boolean()),
-            allowInsecureLoopback: Type.Optional(Type.Boolean()),
-          },
-          { additionalProperties: false },
-        ),
+        Type.Object(OidcFields, { additionalProperties: false }),
       ]),
     ),
   },
@@ -251,5 +260,26 @@ export function directoryRoutes(app: FastifyInstance, ctx: AdminContext, identit
     const updated = await directory.settings.update(tenant.id, body);
     await ctx.audit(tenant.id, 'identity-settings.updated', tenant.id, { fields: Object.keys(req.body) });
     return redact(updated);
+  });
+
+  // --- identity providers (several OpenID Connect providers; `default` is the settings' single `oidc`) ---
+  const SECRET_MASK = '********';
+  const redactProvider = <P extends { clientSecret: string | null }>(p: P): P => ({ ...p, clientSecret: p.clientSecret ? SECRET_MASK : null });
+  app.get<{ Params: TenantParams }>('/tenants/:tenantId/identity-providers', { schema: { tags, summary: 'The tenant\'s OpenID Connect providers with the e-mail domains each owns (secrets redacted)' } }, async (req) => ({
+    items: (await directory.settings.providers((await ctx.tenant(req.params.tenantId)).id)).map(redactProvider),
+  }));
+  app.put<{ Params: TenantParams & { providerId: string }; Body: Static<typeof Provider> }>('/tenants/:tenantId/identity-providers/:providerId', { schema: { tags, summary: 'Create or replace an OpenID Connect provider (a secret of ******** keeps the stored one)', body: Provider } }, async (req) => {
+    const tenant = await ctx.tenant(req.params.tenantId);
+    const input = { ...req.body, id: req.params.providerId, clientSecret: req.body.clientSecret ?? null };
+    if (input.clientSecret === SECRET_MASK) input.clientSecret = (await directory.settings.providers(tenant.id)).find((p) => p.id === input.id)?.clientSecret ?? null;
+    const saved = await directory.settings.putProvider(tenant.id, input);
+    await ctx.audit(tenant.id, 'identity-provider.updated', saved.id, { issuer: saved.issuer, domains: saved.domains });
+    return redactProvider(saved);
+  });
+  app.delete<{ Params: TenantParams & { providerId: string } }>('/tenants/:tenantId/identity-providers/:providerId', { schema: { tags, summary: 'Remove an OpenID Connect provider' } }, async (req, reply) => {
+    const tenant = await ctx.tenant(req.params.tenantId);
+    if (!(await directory.settings.deleteProvider(tenant.id, req.params.providerId))) throw new DrawbridgeError('DB-ADMIN-NOT-FOUND', `identity provider ${req.params.providerId} not found`);
+    await ctx.audit(tenant.id, 'identity-provider.deleted', req.params.providerId, {});
+    return reply.code(204).send();
   });
 }

@@ -15,8 +15,8 @@ export interface SigninMethod {
   readonly paths: readonly string[];
   /** Answers a request to one of its paths; false when it has nothing for this HTTP method (the host answers 405/400). */
   handle(r: SigninRequest): Promise<boolean>;
-  /** The link the sign-in page shows for this method in this tenant, or null when it is not offered. */
-  alternative?(ctx: Ctx, tenantId: string, stateText: string | null): Promise<SigninAlternative | null>;
+  /** The link(s) the sign-in page shows for this method in this tenant (one per provider for OIDC), or null when it is not offered. */
+  alternative?(ctx: Ctx, tenantId: string, stateText: string | null): Promise<SigninAlternative | SigninAlternative[] | null>;
 }
 
 export function answers(method: SigninMethod, pathname: string): boolean {

@@ -35,7 +35,25 @@ export function loginPage(o: {
   error?: { message: string; code: ErrorCode };
   alternatives: SigninAlternative[];
   allowPersistent: boolean;
+  /** Ask for the name alone first (home realm discovery): it goes to its domain's provider, or on to the password. */
+  identifierFirst?: boolean;
 }): string {
+  const form = o.identifierFirst
+    ? `<form method="post" action="/oidc/discover" autocomplete="on">
+    ${hidden(o.hidden)}
+    <label for="username">E-mail or user name</label>
+    <input type="text" id="username" name="username" autocomplete="username" autocapitalize="none" spellcheck="false" required maxlength="254" autofocus>
+    <button type="submit" class="wide">Next</button>
+  </form>`
+    : `<form method="post" action="/login" autocomplete="on">
+    ${hidden(o.hidden)}
+    <label for="username">User name</label>
+    <input type="text" id="username" name="username" autocomplete="username" autocapitalize="none" spellcheck="false" required maxlength="254" value="${e(o.username ?? '')}"${o.username ? '' : ' autofocus'}>
+    <label for="password">Password</label>
+    <input type="password" id="password" name="password" autocomplete="current-password" required maxlength="1024"${o.username ? ' autofocus' : ''}>
+    ${o.allowPersistent ? '<label class="check"><input type="checkbox" name="remember" value="1"> Stay signed in on this device</label>' : ''}
+    <button type="submit" class="wide">Sign in</button>
+  </form>`;
   return page(
     'Sign in',
     `
@@ -44,15 +62,7 @@ export function loginPage(o: {
   <h1 id="title">Sign in</h1>
   <p class="lead">${o.appName ? `to continue to <strong>${e(o.appName)}</strong>${o.appHost ? ` <span class="muted">· ${e(o.appHost)}</span>` : ''}` : 'to your organisation\'s applications'}</p>
   ${o.error ? alert(o.error.message, o.error.code) : ''}
-  <form method="post" action="/login" autocomplete="on">
-    ${hidden(o.hidden)}
-    <label for="username">User name</label>
-    <input type="text" id="username" name="username" autocomplete="username" autocapitalize="none" spellcheck="false" required maxlength="254" value="${e(o.username ?? '')}"${o.username ? '' : ' autofocus'}>
-    <label for="password">Password</label>
-    <input type="password" id="password" name="password" autocomplete="current-password" required maxlength="1024"${o.username ? ' autofocus' : ''}>
-    ${o.allowPersistent ? '<label class="check"><input type="checkbox" name="remember" value="1"> Stay signed in on this device</label>' : ''}
-    <button type="submit" class="wide">Sign in</button>
-  </form>
+  ${form}
   ${o.alternatives.length ? '<div class="divider">or</div>' : ''}
   ${o.alternatives.map((a, i) => `<a class="button secondary" style="display:block;text-align:center;margin-top:${i ? '12px' : '0'}" href="${e(a.url)}">${e(a.label)}</a>`).join('\n  ')}
 </main>${footer}`,

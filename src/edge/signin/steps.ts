@@ -92,9 +92,13 @@ export function stateInvalid(r: SigninRequest, detail?: string): void {
   sendError(r.req, r.res, 'DB-SIGNIN-STATE-INVALID', r.correlationId, detail, r.cookies);
 }
 
-/** The sign-in page: the password form and every other method the tenant offers. */
+/**
+ * The sign-in page: the password form and every other method the tenant offers. Where a provider owns an e-mail
+ * domain the page asks for the name first (home realm discovery, /oidc/discover); with the name known, the password.
+ */
 export async function showSigninPage(r: SigninRequest, stateText: string | null, tenant: Tenant, app: App | null, status: number, error?: { code: ErrorCode; message?: string }, username?: string): Promise<void> {
-  const settings = await r.ctx.deps.directory.settings.get(tenant.id);
+  const [settings, providers] = await Promise.all([r.ctx.deps.directory.settings.get(tenant.id), r.ctx.deps.directory.settings.providers(tenant.id)]);
+  const identifierFirst = !username && providers.some((p) => p.domains.length > 0);
   sendHtml(
     r.res,
     status,
@@ -107,6 +111,7 @@ export async function showSigninPage(r: SigninRequest, stateText: string | null,
       error: error ? { code: error.code, message: error.message ?? catalogue[error.code].title } : undefined,
       alternatives: await r.ctx.signinAlternatives(tenant.id, stateText),
       allowPersistent: settings.allowPersistentSessions,
+      identifierFirst,
     }),
     r.cookies,
   );

@@ -4,7 +4,8 @@
  * by one conditional UPDATE, so two nodes racing with the same code have exactly one winner.
  */
 import { open, seal, type KeyRing } from '../../identity/keys.ts';
-import type { DirectoryStore, IdentitySettings, OidcSettings, WebAuthnCredential } from '../directory-types.ts';
+import type { DirectoryStore, IdentitySettings, OidcProvider, OidcProviderInput, WebAuthnCredential } from '../directory-types.ts';
+import { asOidcSettings, checkProvider, DEFAULT_PROVIDER_ID, legacyExtras, providerFromSealed, providerSealedFor } from '../identity-providers.ts';
 import { newDirectoryId } from '../directory-ids.ts';
 import { identitySettingsFromRow, totpFromRow, webauthnFromRow } from '../rows.ts';
 import { defaultIdentitySettings, mergeIdentitySettings, sealedFor } from '../rules.ts';
@@ -99,23 +100,52 @@ export function createMfaRepo(ctx: Ctx, keys: KeyRing): DirectoryStore['mfa'] {
 
 export function createSettingsRepo(ctx: Ctx, keys: KeyRing): DirectoryStore['settings'] {
   const { pool } = ctx;
+  const providers = async (q: Queryable, tenantId: string): Promise<OidcProvider[]> =>
+    (await all(q, 'SELECT id, config_sealed FROM dir_identity_providers WHERE tenant_id = $1 ORDER BY position, created_at, id', [tenantId])).map((r) =>
+      providerFromSealed(str(r.id), open(keys.key('totp'), str(r.config_sealed), providerSealedFor(tenantId, str(r.id)))),
+    );
+  /** Inside a transaction: the tenant's row is locked so two writers cannot give one domain to two providers. */
+  const putProvider = async (client: Queryable, tenantId: string, input: OidcProviderInput): Promise<OidcProvider> => {
+    await client.query('SELECT 1 FROM tenants WHERE tenant_id = $1 FOR UPDATE', [tenantId]);
+    const provider = checkProvider(input, await providers(client, tenantId));
+    const sealed = seal(keys.key('totp'), JSON.stringify(provider), providerSealedFor(tenantId, provider.id));
+    const t = now();
+    await guard('identity provider', client.query(
+      `INSERT INTO dir_identity_providers (tenant_id, id, position, config_sealed, created_at, updated_at)
+       VALUES ($1, $2, (SELECT coalesce(max(position), -1) + 1 FROM dir_identity_providers WHERE tenant_id = $1), $3, $4, $4)
+       ON CONFLICT (tenant_id, id) DO UPDATE SET config_sealed = excluded.config_sealed, updated_at = excluded.updated_at`,
+      [tenantId, provider.id, sealed, t]));
+    return provider;
+  };
+  const deleteProvider = async (q: Queryable, tenantId: string, id: string): Promise<boolean> =>
+    ((await q.query('DELETE FROM dir_identity_providers WHERE tenant_id = $1 AND id = $2', [tenantId, id])).rowCount ?? 0) === 1;
   const get = async (tenantId: string): Promise<IdentitySettings> => {
     const r = await one(pool, 'SELECT * FROM dir_identity_settings WHERE tenant_id = $1', [tenantId]);
-    if (!r) return defaultIdentitySettings(tenantId);
-    const oidc = r.oidc_sealed === null ? null : (JSON.parse(open(keys.key('totp'), str(r.oidc_sealed), sealedFor.oidc(tenantId))) as OidcSettings);
-    return identitySettingsFromRow(tenantId, r, cells, oidc);
+    const legacy = (await providers(pool, tenantId)).find((p) => p.id === DEFAULT_PROVIDER_ID);
+    const oidc = legacy ? asOidcSettings(legacy) : null;
+    return r ? identitySettingsFromRow(tenantId, r, cells, oidc) : { ...defaultIdentitySettings(tenantId), oidc };
   };
   return {
     get,
     async update(tenantId, patch) {
       const merged = mergeIdentitySettings(await get(tenantId), patch);
-      await guard('identity settings', pool.query(
-        `INSERT INTO dir_identity_settings (tenant_id, require_mfa, session_idle, session_absolute, allow_persistent, oidc_sealed, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
-         ON CONFLICT (tenant_id) DO UPDATE SET require_mfa = excluded.require_mfa, session_idle = excluded.session_idle, session_absolute = excluded.session_absolute,
-         allow_persistent = excluded.allow_persistent, oidc_sealed = excluded.oidc_sealed, updated_at = excluded.updated_at`,
-        [tenantId, merged.requireMfa, merged.sessionIdleSeconds, merged.sessionAbsoluteSeconds, merged.allowPersistentSessions,
-          merged.oidc ? seal(keys.key('totp'), JSON.stringify(merged.oidc), sealedFor.oidc(tenantId)) : null, now()]));
+      await tx(ctx, async (client) => {
+        await guard('identity settings', client.query(
+          `INSERT INTO dir_identity_settings (tenant_id, require_mfa, session_idle, session_absolute, allow_persistent, oidc_sealed, updated_at) VALUES ($1, $2, $3, $4, $5, NULL, $6)
+           ON CONFLICT (tenant_id) DO UPDATE SET require_mfa = excluded.require_mfa, session_idle = excluded.session_idle, session_absolute = excluded.session_absolute,
+           allow_persistent = excluded.allow_persistent, oidc_sealed = NULL, updated_at = excluded.updated_at`,
+          [tenantId, merged.requireMfa, merged.sessionIdleSeconds, merged.sessionAbsoluteSeconds, merged.allowPersistentSessions, now()]));
+        // The single provider of the settings is the list's `default`: its domains and button stay as the list set them.
+        if (patch.oidc === null) await deleteProvider(client, tenantId, DEFAULT_PROVIDER_ID);
+        else if (patch.oidc && merged.oidc) await putProvider(client, tenantId, { ...legacyExtras(await providers(client, tenantId)), ...merged.oidc, id: DEFAULT_PROVIDER_ID });
+      });
       return get(tenantId);
     },
+    providers: (tenantId) => providers(pool, tenantId),
+    async putProvider(tenantId, input) {
+      const id = await tx(ctx, async (client) => (await putProvider(client, tenantId, input)).id);
+      return (await providers(pool, tenantId)).find((p) => p.id === id)!;
+    },
+    deleteProvider: (tenantId, id) => deleteProvider(pool, tenantId, id),
   };
 }

@@ -136,10 +136,14 @@ export function createPostgresDirectory(ctx: Ctx, keys: KeyRing): DirectoryStore
         [tenantId, issuer, subject]);
       return r ? toUser(r) : null;
     },
-    async linkExternal(tenantId, id, issuer, subject) {
+    async externalLinks(tenantId, id) {
+      const { rows } = await pool.query('SELECT issuer, subject, provider_id FROM dir_external_identities WHERE tenant_id = $1 AND user_id = $2 ORDER BY created_at, issuer, subject', [tenantId, id]);
+      return (rows as Row[]).map((r) => ({ issuer: String(r.issuer), subject: String(r.subject), providerId: r.provider_id === null ? null : String(r.provider_id) }));
+    },
+    async linkExternal(tenantId, id, issuer, subject, providerId = null) {
       if (!(await userRow(pool, tenantId, id))) throw notFound('user', id);
       await guard('external identity', pool.query(
-        'INSERT INTO dir_external_identities (tenant_id, issuer, subject, user_id, created_at) VALUES ($1, $2, $3, $4, $5)', [tenantId, issuer, subject, id, now()]));
+        'INSERT INTO dir_external_identities (tenant_id, issuer, subject, user_id, created_at, provider_id) VALUES ($1, $2, $3, $4, $5, $6)', [tenantId, issuer, subject, id, now(), providerId]));
     },
   };
 

@@ -255,7 +255,7 @@ describe('postgres store specifics', () => {
       assert.equal((await b.directory.mfa.getTotp(t.id, u.id))?.secret, 'JBSWY3DPEHPK3PXP');
       assert.equal((await b.directory.settings.get(t.id)).oidc?.clientSecret, 'oidc-s3cret');
       const { rows } = await admin.query(`SELECT (SELECT json_agg(t) FROM ${schema}.dir_totp t) AS totp, (SELECT json_agg(s) FROM ${schema}.dir_identity_settings s) AS settings,
-        (SELECT json_agg(u) FROM ${schema}.dir_users u) AS users`);
+        (SELECT json_agg(u) FROM ${schema}.dir_users u) AS users, (SELECT json_agg(p) FROM ${schema}.dir_identity_providers p) AS providers`);
       const dump = JSON.stringify(rows);
       assert.ok(!dump.includes('JBSWY3DPEHPK3PXP') && !dump.includes('oidc-s3cret') && !dump.includes('correct horse'));
       const { rows: keys } = await admin.query(`SELECT count(*)::int AS n FROM ${schema}.identity_keys`);

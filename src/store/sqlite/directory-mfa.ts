@@ -1,7 +1,8 @@
 /** MFA credentials and identity settings. TOTP secrets and the OIDC client secret are sealed (AES-256-GCM) at rest. */
 import type { DatabaseSync } from 'node:sqlite';
 import { open, seal, type KeyRing } from '../../identity/keys.ts';
-import type { DirectoryStore, IdentitySettings, OidcSettings, WebAuthnCredential } from '../directory-types.ts';
+import type { DirectoryStore, IdentitySettings, OidcProvider, OidcProviderInput, WebAuthnCredential } from '../directory-types.ts';
+import { asOidcSettings, checkProvider, DEFAULT_PROVIDER_ID, legacyExtras, providerFromSealed, providerSealedFor } from '../identity-providers.ts';
 import { newDirectoryId } from '../directory-ids.ts';
 import { identitySettingsFromRow, totpFromRow, webauthnFromRow } from '../rows.ts';
 import { defaultIdentitySettings, mergeIdentitySettings, sealedFor } from '../rules.ts';
@@ -96,30 +97,55 @@ export function createMfaRepo(db: DatabaseSync, keys: KeyRing): DirectoryStore['
 }
 
 export function createSettingsRepo(db: DatabaseSync, keys: KeyRing): DirectoryStore['settings'] {
+  const providers = (tenantId: string): OidcProvider[] =>
+    (db.prepare('SELECT id, config_sealed FROM dir_identity_providers WHERE tenant_id = ? ORDER BY position, created_at, id').all(tenantId) as Row[]).map((r) =>
+      providerFromSealed(r.id as string, open(keys.key('totp'), r.config_sealed as string, providerSealedFor(tenantId, r.id as string))),
+    );
+  const putProvider = (tenantId: string, input: OidcProviderInput): OidcProvider => {
+    const provider = checkProvider(input, providers(tenantId));
+    const sealed = seal(keys.key('totp'), JSON.stringify(provider), providerSealedFor(tenantId, provider.id));
+    const t = now();
+    guard('identity provider', () =>
+      db.prepare(
+        `INSERT INTO dir_identity_providers (tenant_id, id, position, config_sealed, created_at, updated_at)
+         VALUES (?, ?, (SELECT coalesce(max(position), -1) + 1 FROM dir_identity_providers WHERE tenant_id = ?), ?, ?, ?)
+         ON CONFLICT (tenant_id, id) DO UPDATE SET config_sealed = excluded.config_sealed, updated_at = excluded.updated_at`,
+      ).run(tenantId, provider.id, tenantId, sealed, t, t),
+    );
+    return providers(tenantId).find((p) => p.id === provider.id)!;
+  };
+  const deleteProvider = (tenantId: string, id: string): boolean =>
+    db.prepare('DELETE FROM dir_identity_providers WHERE tenant_id = ? AND id = ?').run(tenantId, id).changes === 1;
   const get = async (tenantId: string): Promise<IdentitySettings> => {
     const r = db.prepare('SELECT * FROM dir_identity_settings WHERE tenant_id = ?').get(tenantId) as Row | undefined;
-    if (!r) return defaultIdentitySettings(tenantId);
-    const oidc = r.oidc_sealed === null ? null : (JSON.parse(open(keys.key('totp'), r.oidc_sealed as string, sealedFor.oidc(tenantId))) as OidcSettings);
-    return identitySettingsFromRow(tenantId, r, cells, oidc);
+    const legacy = providers(tenantId).find((p) => p.id === DEFAULT_PROVIDER_ID);
+    const oidc = legacy ? asOidcSettings(legacy) : null;
+    return r ? identitySettingsFromRow(tenantId, r, cells, oidc) : { ...defaultIdentitySettings(tenantId), oidc };
   };
   return {
     get,
     async update(tenantId, patch) {
       const merged = mergeIdentitySettings(await get(tenantId), patch);
-      db.prepare(
-        `INSERT INTO dir_identity_settings (tenant_id, require_mfa, session_idle, session_absolute, allow_persistent, oidc_sealed, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (tenant_id) DO UPDATE SET require_mfa = excluded.require_mfa, session_idle = excluded.session_idle, session_absolute = excluded.session_absolute,
-         allow_persistent = excluded.allow_persistent, oidc_sealed = excluded.oidc_sealed, updated_at = excluded.updated_at`,
-      ).run(
-        tenantId,
-        merged.requireMfa ? 1 : 0,
-        merged.sessionIdleSeconds,
-        merged.sessionAbsoluteSeconds,
-        merged.allowPersistentSessions ? 1 : 0,
-        merged.oidc ? seal(keys.key('totp'), JSON.stringify(merged.oidc), sealedFor.oidc(tenantId)) : null,
-        now(),
-      );
+      tx(db, () => {
+        db.prepare(
+          `INSERT INTO dir_identity_settings (tenant_id, require_mfa, session_idle, session_absolute, allow_persistent, oidc_sealed, updated_at) VALUES (?, ?, ?, ?, ?, NULL, ?)
+           ON CONFLICT (tenant_id) DO UPDATE SET require_mfa = excluded.require_mfa, session_idle = excluded.session_idle, session_absolute = excluded.session_absolute,
+           allow_persistent = excluded.allow_persistent, oidc_sealed = NULL, updated_at = excluded.updated_at`,
+        ).run(tenantId, merged.requireMfa ? 1 : 0, merged.sessionIdleSeconds, merged.sessionAbsoluteSeconds, merged.allowPersistentSessions ? 1 : 0, now());
+        // The single provider of the settings is the list's `default`: its domains and button stay as the list set them.
+        if (patch.oidc === null) deleteProvider(tenantId, DEFAULT_PROVIDER_ID);
+        else if (patch.oidc && merged.oidc) putProvider(tenantId, { ...legacyExtras(providers(tenantId)), ...merged.oidc, id: DEFAULT_PROVIDER_ID });
+      });
       return get(tenantId);
+    },
+    async providers(tenantId) {
+      return providers(tenantId);
+    },
+    async putProvider(tenantId, input) {
+      return tx(db, () => putProvider(tenantId, input));
+    },
+    async deleteProvider(tenantId, id) {
+      return deleteProvider(tenantId, id);
     },
   };
 }

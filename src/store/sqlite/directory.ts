@@ -151,10 +151,14 @@ export function createSqliteDirectory(db: DatabaseSync, keys: KeyRing): Director
         .get(tenantId, issuer, subject) as Row | undefined;
       return r ? toUser(r) : null;
     },
-    async linkExternal(tenantId, id, issuer, subject) {
+    async externalLinks(tenantId, id) {
+      const rows = db.prepare('SELECT issuer, subject, provider_id FROM dir_external_identities WHERE tenant_id = ? AND user_id = ? ORDER BY created_at, issuer, subject').all(tenantId, id) as Row[];
+      return rows.map((r) => ({ issuer: r.issuer as string, subject: r.subject as string, providerId: (r.provider_id as string | null) ?? null }));
+    },
+    async linkExternal(tenantId, id, issuer, subject, providerId = null) {
       if (!userRow(tenantId, id)) throw notFound('user', id);
       guard('external identity', () =>
-        db.prepare('INSERT INTO dir_external_identities (tenant_id, issuer, subject, user_id, created_at) VALUES (?, ?, ?, ?, ?)').run(tenantId, issuer, subject, id, now()),
+        db.prepare('INSERT INTO dir_external_identities (tenant_id, issuer, subject, user_id, created_at, provider_id) VALUES (?, ?, ?, ?, ?, ?)').run(tenantId, issuer, subject, id, now(), providerId),
       );
     },
   };

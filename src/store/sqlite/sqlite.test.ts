@@ -77,6 +77,8 @@ describe('sqlite store specifics', () => {
       assert.ok(alice?.hasPassword);
       assert.deepEqual([(await directory.mfa.getTotp(tenant.id, alice.id))?.secret, (await directory.mfa.getTotp(tenant.id, alice.id))?.confirmed], ['JBSWY3DPEHPK3PXP', true]);
       assert.equal((await directory.settings.get(tenant.id)).oidc?.clientSecret, 's3cret');
+      // The single provider of the settings moved into the list of providers as `default`, still sealed.
+      assert.deepEqual((await directory.settings.providers(tenant.id)).map((p) => [p.id, p.clientSecret, p.domains]), [['default', 's3cret', []]]);
       assert.deepEqual((await directory.access.facts(tenant.id, alice.id))?.skus, ['basic']);
       assert.equal(await directory.assignments.isAssigned(tenant.id, app.id, alice.id), true);
       assert.deepEqual((await directory.signinLog.query(tenant.id)).items.map((e) => [e.username, e.result]), [['alice', 'success']]);
@@ -99,7 +101,7 @@ describe('sqlite store specifics', () => {
     await store.directory.settings.update(t.id, { oidc: { issuer: 'https://idp.example', clientId: 'c', clientSecret: 'oidc-s3cret', displayName: '', scopes: [], usernameClaim: '', groupsClaim: '', autoCreateUsers: true } });
     await store.close();
     const db = new DatabaseSync(join(dir, DB_FILE));
-    const dump = JSON.stringify([db.prepare('SELECT * FROM dir_totp').all(), db.prepare('SELECT * FROM dir_identity_settings').all()]);
+    const dump = JSON.stringify([db.prepare('SELECT * FROM dir_totp').all(), db.prepare('SELECT * FROM dir_identity_settings').all(), db.prepare('SELECT * FROM dir_identity_providers').all()]);
     db.close();
     assert.ok(!dump.includes('JBSWY3DPEHPK3PXP') && !dump.includes('oidc-s3cret'));
     rmSync(join(dir, 'identity.key'));
