@@ -58,6 +58,7 @@ import { restartOnlyChanges } from './reload.ts';
 import { sendEdgeEvent } from '../tunnel/control.ts';
 import { createConsoleHost } from './console/console-host.ts';
 import { createAdminClient } from './console/admin-client.ts';
+import { consoleCredentials } from './console/credentials.ts';
 import { consoleHostOf } from './signin/console-access.ts';
 
 export interface RunningEdge {
@@ -342,13 +343,13 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
   });
   await admin.listen({ host: config.admin.host, port: config.admin.port });
   // The admin console on admin.<domain> (edge/console/): pages over the admin API, called in process with the
-  // administrator's authority (console/admin-client.ts says where roles plug in).
+  // administrator's authority (a token minted for their role: console/credentials.ts).
   const portSuffix = (): string => (publicPort === 443 ? '' : `:${publicPort}`);
   systemHosts.set(consoleHostOf(config.domain), withJwks(createConsoleHost({
     store,
     keys: store.identityKeys,
     adminToken,
-    client: createAdminClient(admin, () => `Bearer ${adminToken}`),
+    client: createAdminClient(admin, consoleCredentials(store, adminToken)),
     origin: () => `https://${consoleHostOf(config.domain)}${portSuffix()}`,
     loginOrigin: () => `https://${loginHostOf(config)}${portSuffix()}`,
     authenticate: proxyDeps.authenticate,
