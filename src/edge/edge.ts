@@ -332,6 +332,14 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
       if (!tunnel) throw new DrawbridgeError('DB-CONNECTOR-NOT-CONNECTED', `connector ${id} has no live tunnel`);
       return renewer.renew(tunnel, actor);
     },
+    testConnection: async (groupId, appId) => {
+      const tunnel = registry.tunnelsOfGroup(groupId).find((t) => t.usable && !t.session.closed && !t.session.destroyed);
+      if (!tunnel) throw new DrawbridgeError('DB-CONNECTOR-NOT-CONNECTED', `no connector of group ${groupId} has a live tunnel to this edge node`);
+      const ack = await sendEdgeEvent(tunnel.session, { type: 'test-connection', appId }, 20_000);
+      if (!ack?.connectionTest) throw new DrawbridgeError('DB-CONNECTOR-NOT-CONNECTED', `connector ${tunnel.connectorId} does not offer test connection (an older version)`);
+      const row = await store.connectors.getById(tunnel.connectorId);
+      return { ...ack.connectionTest, ...(row ? { connectorName: row.name } : {}) };
+    },
     restartConnector: async (id) => {
       const tunnel = registry.tunnelsOfConnector(id).find((t) => t.usable && !t.session.closed && !t.session.destroyed);
       if (!tunnel) throw new DrawbridgeError('DB-CONNECTOR-NOT-CONNECTED', `connector ${id} has no live tunnel`);

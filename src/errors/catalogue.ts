@@ -161,7 +161,7 @@ export const catalogue = {
     status: 409,
     title: 'The connector is not connected',
     user: 'This is a connector-side error.',
-    admin: 'The action runs over the connector\'s tunnel (certificate renewal): start the connector (drawbridge connector run) or check its outbound connection to the edge, then try again.',
+    admin: 'The action runs over the connector\'s tunnel (certificate renewal, restart, test connection: a connector of the app\'s group with a tunnel to this edge node): start the connector (drawbridge connector run) or check its outbound connection to the edge, then try again.',
   },
   'DB-CONNECTOR-RENEWAL-FAILED': {
     status: 502,

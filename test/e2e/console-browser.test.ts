@@ -201,6 +201,23 @@ describe('admin console in a real browser', { skip: !existsSync(CHROMIUM) && `no
     await page.locator('table a', { hasText: 'wiki' }).first().click();
     await checkAccessible(page);
     await shot(page, '05-app-edit');
+
+    // Test connection: a connector of the group requests the internal URL now, and the page shows its answer.
+    await page.getByRole('button', { name: 'Test connection to wiki' }).click();
+    await page.waitForLoadState();
+    const answer = await page.locator('#test-result').innerText();
+    assert.match(answer, /dev-connector-\d reached http:\/\/127\.0\.0\.1:\d+\/?: HTTP 200 in \d+ ms/, answer);
+    await checkAccessible(page);
+    await shot(page, '05b-app-test-connection');
+    // A backend nobody listens on: the connector's error, not a status.
+    const closed = await stack.admin<{ id: string }>('POST', '/tenants/contoso/apps', { name: 'nowhere', internalUrl: 'http://127.0.0.1:1/', groupId: (await stack.admin<{ groupId: string }>('GET', '/tenants/contoso/apps/sample')).body.groupId, preAuth: 'passthrough' });
+    assert.equal(closed.status, 201, JSON.stringify(closed.body));
+    await page.goto(`${consoleUrl}/t/contoso/apps/${closed.body.id}`);
+    await page.getByRole('button', { name: 'Test connection to nowhere' }).click();
+    await page.waitForLoadState();
+    assert.match(await page.locator('#test-result').innerText(), /could not reach http:\/\/127\.0\.0\.1:1\/: ECONNREFUSED/);
+    await shot(page, '05c-app-test-connection-refused');
+    await stack.admin('DELETE', `/tenants/contoso/apps/${closed.body.id}`);
     await page.context().close();
   });
 
@@ -356,6 +373,10 @@ describe('admin console in a real browser', { skip: !existsSync(CHROMIUM) && `no
     // Their app's page; unpublishing it is the tenant admin's (apps.publish): the API's 403 on the page.
     await page.locator('main table a', { hasText: 'hr' }).first().click();
     await checkAccessible(page);
+    // Testing its connection is theirs (apps.write on their app).
+    await page.getByRole('button', { name: 'Test connection to hr' }).click();
+    await page.waitForLoadState();
+    assert.match(await page.locator('#test-result').innerText(), /HTTP \d{3} in \d+ ms/);
     page.once('dialog', (d) => void d.accept());
     await page.getByRole('button', { name: 'Unpublish hr' }).click();
     await page.waitForLoadState();

@@ -22,7 +22,7 @@ import { scopedPath, type AdminClient, type Administrator } from './admin-client
 import { ASSETS } from './assets.ts';
 import { authorize, type AdminAction, type AdminPrincipal } from '../admin/authorization.ts';
 import { NAV, barePage, e, layout, tenantBase } from './html.ts';
-import { ApiFailure, DONE, failureHtml, policiesPage, renderSection, runAction, signinLogExportPath, type Page, type PageCtx } from './pages.ts';
+import { ApiFailure, DONE, appPage, failureHtml, policiesPage, renderSection, runAction, signinLogExportPath, type Page, type PageCtx } from './pages.ts';
 import { BOOTSTRAP_COOKIE, TENANT_COOKIE, bootstrapCookie, chosenTenant, csrfFor, csrfOk, hasBootstrapSession, tenantCookie, tokenMatches } from './session.ts';
 
 export interface ConsoleDeps {
@@ -211,6 +211,14 @@ export function createConsoleHost(deps: ConsoleDeps): (req: IncomingMessage, res
       if (form) {
         const result = await runAction(c, parts, form);
         if (!result) return sendError(req, res, 'DB-HTTP-BAD-REQUEST', correlationId, 'Unknown console action.');
+        if ('tested' in result) {
+          try {
+            return frame('apps', await appPage(c, result.tested.appId, result.tested.answer), result.tested.answer.ok ? 200 : result.tested.answer.status);
+          } catch (err) {
+            if (!(err instanceof ApiFailure)) throw err;
+            return frame('apps', { title: 'Something went wrong', body: '', notice: { kind: 'bad', html: failureHtml(err.answer) } }, err.answer.status);
+          }
+        }
         if ('whatIf' in result && result.whatIf) {
           return frame('policies', await policiesPage(c, result.whatIf));
         }

@@ -194,11 +194,23 @@ ${table('Published apps', ['App', 'External URL', 'Internal URL', 'Group', 'Pre-
 </section>
 <h2 id="publish">Publish an app</h2>
 ${groupsPart.refused ? notForRole('Publishing an app is', groupsPart.refused) : groups.length ? appForm(c, groups, null) : '<p>Create a connector group first (Connectors).</p>'}
-<p class="muted">Status comes from the connectors' own probes of each app's internal address (a TCP connect every few seconds). An on-demand "test connection" is not offered yet: the admin API has no route for it.</p>`;
+<p class="muted">Status comes from the connectors' own probes of each app's internal address (a TCP connect every few seconds); an app's page has "Test connection", an HTTP request from a connector now.</p>`;
   return { title: 'Apps', body };
 }
 
-export async function appPage(c: PageCtx, appId: string): Promise<Page> {
+interface ConnectionTest { connectorId: string; connectorName?: string; url: string; status: number | null; ms: number; error: string | null; checkedAt: string }
+
+/** The answer of "Test connection", for the app page: the backend's status and time, or why it did not answer. */
+function connectionTestHtml(a: ApiAnswer): string {
+  if (!a.ok) return `<div class="alert bad" role="alert">Test connection failed: ${failureHtml(a)}</div>`;
+  const t = a.body as ConnectionTest;
+  const from = e(t.connectorName ?? t.connectorId);
+  return t.status !== null
+    ? `<div class="alert ${t.status < 500 ? 'ok' : 'warn'}" role="status">${from} reached <code>${e(t.url)}</code>: HTTP <strong>${t.status}</strong> in ${t.ms} ms (${when(t.checkedAt)}).</div>`
+    : `<div class="alert bad" role="status">${from} could not reach <code>${e(t.url)}</code>: <code>${e(t.error ?? 'no answer')}</code> after ${t.ms} ms (${when(t.checkedAt)}).</div>`;
+}
+
+export async function appPage(c: PageCtx, appId: string, tested?: ApiAnswer): Promise<Page> {
   const [app, groups, health] = await Promise.all([need(c.api<AppRow>('GET', `/apps/${encodeURIComponent(appId)}`)), itemsIfAllowed<Group>(c, '/connector-groups'), itemsIfAllowed<GroupHealth>(c, '/group-health')]);
   const g = health.find((h) => h.id === app.groupId);
   const probes = g ? g.connectors.filter((x) => x.state === 'healthy').map((x) => `<li>${e(x.name)}: ${g.apps.find((a) => a.id === app.id)?.unreachableFrom.includes(x.id) ? badge('bad', 'unreachable') : badge('ok', 'reachable')}</li>`).join('') : '';
@@ -206,6 +218,10 @@ export async function appPage(c: PageCtx, appId: string): Promise<Page> {
 <p>Status: ${appStatus(app, health)} · <a href="${e(app.externalUrl)}/">${e(app.externalUrl)}</a></p>
 <h2>Backend reachability</h2>
 <section id="probe" data-live aria-live="polite">${probes ? `<ul class="plain">${probes}</ul>` : '<p class="muted">No healthy connector reports on this app.</p>'}</section>
+<h2 id="test-h">Test connection</h2>
+<p class="muted">A connector of the app's group requests the internal URL now (an HTTP GET, no user identity) and tells what it got.</p>
+<div id="test-result">${tested ? connectionTestHtml(tested) : ''}</div>
+${actionButton(c.csrf, `${c.base}apps/${e(app.id)}/test`, 'Test connection', { accessibleName: `Test connection to ${app.name}` })}
 <h2>Settings</h2>
 ${appForm(c, groups, app)}
 <h2>Unpublish</h2>
@@ -523,7 +539,8 @@ ${page.next ? `<p><a href="${c.base}audit?${next}">Older events</a></p>` : ''}`;
 
 // ---------------------------------------------------------------- actions
 
-export type ActionResult = { done: string; section: string; query?: Record<string, string> } | { failed: ApiAnswer; section: string; whatIf?: undefined } | { whatIf: { input: URLSearchParams; answer: ApiAnswer } };
+export type ActionResult = { done: string; section: string; query?: Record<string, string> } | { failed: ApiAnswer; section: string; whatIf?: undefined } | { whatIf: { input: URLSearchParams; answer: ApiAnswer } }
+  | { tested: { appId: string; answer: ApiAnswer } };
 
 const principalOf = (value: string | null): { type: string; id: string } => {
   const [type, ...id] = (value ?? '').split(':');
@@ -543,6 +560,7 @@ export async function runAction(c: PageCtx, parts: string[], form: URLSearchPara
       if (id === 'publish') return step('apps', 'app-published', c.api('POST', '/apps', appBody(form, true)));
       if (verb === 'save') return step(`apps/${id}`, 'app-saved', c.api('PATCH', `/apps/${enc(id)}`, appBody(form, false)));
       if (verb === 'delete') return step('apps', 'app-deleted', c.api('DELETE', `/apps/${enc(id)}`));
+      if (verb === 'test') return { tested: { appId: id, answer: await c.api('POST', `/apps/${enc(id)}/test-connection`) } };
       break;
     case 'connectors':
       if (id === 'token') return step('connectors', 'token-created', c.api('POST', '/enrollment-tokens', { groupId: form.get('groupId') }), (a) => ({ token: String((a.body as { token?: string }).token ?? '') }));
