@@ -340,6 +340,12 @@ describe('admin console in a real browser', { skip: !existsSync(CHROMIUM) && `no
     assert.match(refusal, /security-reader may not policies\.write/);
     await checkAccessible(page);
     await shot(page, '21-security-reader-refused');
+    for (const [name, file] of [['Sign-in log', '21b-security-reader-signin-log'], ['Security reports', '21c-security-reader-reports'], ['Audit log', '21d-security-reader-audit']] as const) {
+      await page.getByRole('navigation', { name: 'Console sections' }).getByRole('link', { name, exact: true }).click();
+      assert.equal(await page.locator('h1').innerText(), name);
+      await checkAccessible(page);
+      await shot(page, file);
+    }
     const res = await page.goto(`${consoleUrl}/t/contoso/users`);
     assert.equal(res?.status(), 403);
     assert.match(await page.locator('[role=alert]').innerText(), /DB-ADMIN-FORBIDDEN/);
@@ -382,6 +388,12 @@ describe('admin console in a real browser', { skip: !existsSync(CHROMIUM) && `no
     await page.waitForLoadState();
     assert.match(await page.locator('[role=alert]').innerText(), /DB-ADMIN-FORBIDDEN/);
     assert.equal((await stack.admin('GET', '/tenants/contoso/apps/hr')).status, 200, 'still published');
+    // The sign-in log of their app (the API wants one app named: the console names theirs).
+    await page.getByRole('navigation', { name: 'Console sections' }).getByRole('link', { name: 'Sign-in log' }).click();
+    assert.equal(await page.locator('h1').innerText(), 'Sign-in log');
+    assert.equal(await page.locator('select#sl-app').inputValue(), (await stack.admin<{ id: string }>('GET', '/tenants/contoso/apps/hr')).body.id);
+    await checkAccessible(page);
+    await shot(page, '24-app-admin-signin-log');
     // Another app, even by its id, reads as missing.
     const other = await stack.admin<{ id: string }>('GET', '/tenants/contoso/apps/sample');
     assert.equal((await page.goto(`${consoleUrl}/t/contoso/apps/${other.body.id}`))?.status(), 404);

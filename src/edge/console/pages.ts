@@ -418,7 +418,15 @@ ${result}`;
 
 // ---------------------------------------------------------------- sign-in log
 
-const LOG_FILTERS = ['username', 'result', 'event', 'code', 'clientIp', 'since', 'until'] as const;
+const LOG_FILTERS = ['username', 'appId', 'result', 'event', 'code', 'clientIp', 'since', 'until'] as const;
+
+/** An app admin reads the sign-in log of one of its apps at a time (the API wants `appId`): the first by default. */
+function logFilters(c: PageCtx): URLSearchParams {
+  if (c.admin.role !== 'app-admin' || c.query.get('appId') || c.admin.appIds.length === 0) return c.query;
+  const q = new URLSearchParams(c.query);
+  q.set('appId', c.admin.appIds[0]);
+  return q;
+}
 
 function logQuery(q: URLSearchParams, extra: Record<string, string> = {}): string {
   const out = new URLSearchParams();
@@ -433,15 +441,20 @@ function logQuery(q: URLSearchParams, extra: Record<string, string> = {}): strin
 
 export async function signinLogPage(c: PageCtx): Promise<Page> {
   const cursor = c.query.get('cursor');
+  const filters = logFilters(c);
   const [page, apps] = await Promise.all([
-    need(c.api<{ items: SigninRow[]; next: string | null }>('GET', `/signin-log${logQuery(c.query, { limit: '50', ...(cursor ? { cursor } : {}) })}`)),
-    items<AppRow>(c, '/apps'),
+    need(c.api<{ items: SigninRow[]; next: string | null }>('GET', `/signin-log${logQuery(filters, { limit: '50', ...(cursor ? { cursor } : {}) })}`)),
+    itemsIfAllowed<AppRow>(c, '/apps'),
   ]);
   const appName = new Map(apps.map((a) => [a.id, a.name]));
   const q = (k: string) => e(c.query.get(k) ?? '');
+  const appChoice = apps.length
+    ? `<label for="sl-app">App<select id="sl-app" name="appId">${c.admin.role === 'app-admin' ? '' : '<option value="">(any)</option>'}${options(apps.map((a) => ({ value: a.id, label: a.name })), filters.get('appId'))}</select></label>`
+    : '';
   const body = `
 <form method="get" class="row" role="search" aria-label="Filter the sign-in log">
 <label for="sl-user">User<input type="text" id="sl-user" name="username" value="${q('username')}"></label>
+${appChoice}
 <label for="sl-result">Result<select id="sl-result" name="result"><option value="">(any)</option>${options(['success', 'failure', 'denied', 'interrupted'].map((v) => ({ value: v, label: v })), c.query.get('result'))}</select></label>
 <label for="sl-event">Event<select id="sl-event" name="event"><option value="">(any)</option>${options(['signin', 'mfa', 'access', 'signout', 'federation'].map((v) => ({ value: v, label: v })), c.query.get('event'))}</select></label>
 <label for="sl-code">Code<input type="text" id="sl-code" name="code" value="${q('code')}" size="18"></label>
@@ -449,13 +462,13 @@ export async function signinLogPage(c: PageCtx): Promise<Page> {
 <label for="sl-since">Since<input type="text" id="sl-since" name="since" value="${q('since')}" placeholder="2030-01-31" size="12"></label>
 <label for="sl-until">Until<input type="text" id="sl-until" name="until" value="${q('until')}" placeholder="2030-02-28" size="12"></label>
 <button type="submit">Filter</button>
-<a class="button secondary" href="${c.base}signin-log/export.csv${logQuery(c.query)}" download>Export CSV</a>
+<a class="button secondary" href="${c.base}signin-log/export.csv${logQuery(filters)}" download>Export CSV</a>
 </form>
 ${table('Sign-in events, newest first', ['Time', 'Event', 'Result', 'Code', 'User', 'App', 'Address', 'Method', 'Correlation id'], page.items.map((r) => [
     when(r.time), e(r.event), badge(r.result === 'success' ? 'ok' : r.result === 'interrupted' ? 'warn' : 'bad', r.result), `<code>${e(r.code ?? '')}</code>`, e(r.username ?? '—'),
     e(r.appId ? appName.get(r.appId) ?? (r.appId === 'console' ? 'admin console' : r.appId) : '—'), e(r.clientIp ?? ''), e([r.authMethod, r.mfaMethod].filter(Boolean).join(' + ')), `<code class="muted">${e(r.correlationId ?? '')}</code>`,
   ]), { empty: 'No sign-in events match.', id: 'signin-log' })}
-${page.next ? `<p><a href="${c.base}signin-log${logQuery(c.query, { cursor: page.next })}">Older events</a></p>` : ''}`;
+${page.next ? `<p><a href="${c.base}signin-log${logQuery(filters, { cursor: page.next })}">Older events</a></p>` : ''}`;
   return { title: 'Sign-in log', body };
 }
 
