@@ -986,6 +986,15 @@ const resources: Record<string, Resource> = {
           emit(r, res, () => fields(res));
         },
       },
+      'test-connection': {
+        usage: 'apps test-connection APP --tenant T',
+        summary: "A connector of the app's group requests its internal URL now: the HTTP status and time, or why it did not answer",
+        async run(r) {
+          const res = await r.api.request<Obj & { status: number | null; ms: number; error: string | null; url: string; connectorId: string; connectorName?: string }>('POST', `${tenantPath(r)}/apps/${seg(arg(r, 0, 'app name or id'))}/test-connection`);
+          const from = res.connectorName ?? res.connectorId;
+          emit(r, res, () => res.status !== null ? `${from} reached ${res.url}: HTTP ${res.status} in ${res.ms} ms.\n` : `${from} could not reach ${res.url}: ${res.error ?? 'no answer'} after ${res.ms} ms.\n`);
+        },
+      },
       'cert-upload': {
         usage: 'apps cert-upload APP --tenant T --cert CHAIN.pem --key KEY.pem',
         summary: "Give the app its own certificate for its host (custom domains); served by SNI at once, no restart",

@@ -11,7 +11,7 @@ import { DevSupervisor } from './dev-supervisor.ts';
 import { startDevEdges, type DevEdges } from './dev-edges.ts';
 import { onShutdown } from './signals.ts';
 import { openStore } from '../store/open.ts';
-import { DEMO_LOCATIONS, DEMO_POLICIES, seedDemoDirectory, seedDemoPolicies, type DemoUser } from '../edge/signin/seed.ts';
+import { DEMO_LOCATIONS, DEMO_POLICIES, seedConsoleAdmins, seedDemoDirectory, seedDemoPolicies, type DemoAdmin, type DemoUser } from '../edge/signin/seed.ts';
 import type { AccessPolicy, NamedLocation } from '../store/policy-types.ts';
 import { SSHD_MISSING_HINT, startDevSshd, type DevSshd } from './dev-ssh.ts';
 
@@ -144,8 +144,8 @@ export async function runDev(argv: string[]): Promise<number> {
       sso: { mode: 'headers', headers: { user: 'x-remote-user', email: 'x-remote-email', groups: 'x-remote-groups' }, jwt: true },
     });
 
-    step('seeding the demo directory (alice, bob, carol, dave)');
-    const users = await seedDirectory(cluster.store, tenant.id, hr.id);
+    step('seeding the demo directory (alice, bob, carol, dave) and one console administrator per role');
+    const { users, admins } = await seedDirectory(cluster.store, tenant.id, hr.id);
     // After the directory: its service token takes a seat of the demo's basic licence.
     const ssh = await publishSsh();
     step('seeding conditional access: named locations Office and Blocked range, two policies');
@@ -193,8 +193,10 @@ export async function runDev(argv: string[]): Promise<number> {
       httpUrl: cluster.httpPort === null ? null : `http://${domain}:${cluster.httpPort}`,
       adminUrl,
       adminToken,
-      /** The admin console (docs/console.md): the bootstrap token signs in, or a member of Drawbridge Admins. */
+      /** The admin console (docs/console.md): the bootstrap token signs in, or a directory administrator below. */
       consoleUrl: `https://admin.${domain}${portSuffix}/`,
+      /** One console administrator per directory role (docs/admin-roles.md); the app admin administers the HR app. */
+      admins,
       caCertPath: certs.caCertPath,
       apps: [app, hr].map((a) => ({ name: a.name, externalUrl: a.externalUrl, preAuth: a.preAuth })),
       connectors,
@@ -223,7 +225,8 @@ ${ssh ? `  SSH app (TCP)             ${ssh.internalUrl} as ${ssh.user}, with the
       DRAWBRIDGE_TOKEN=$(cat ${ssh.tokenFile}) ${ssh.command}
 ` : `  SSH app                   ${SSHD_MISSING_HINT}
 `}${cluster.httpPort === null ? '' : `  Plain HTTP → HTTPS        http://<any app host>:${cluster.httpPort}/ (308)\n`}  Admin API                 ${adminUrl}/api/v1   (token in ${path.join(stateDir, 'dev.json')})
-  Admin console             https://admin.${domain}${portSuffix}/   (sign in with the admin token, or as a member of "Drawbridge Admins")
+  Admin console             https://admin.${domain}${portSuffix}/   (the admin token, or one of these administrators)
+${admins.map((a) => `      ${a.username.padEnd(6)} ${a.password.padEnd(18)} ${a.role}${a.role === 'app-admin' ? ' (of the HR app)' : ''}`).join('\n')}
   Connectors                ${connectors.map((c) => `${c.id} (pid ${c.pid})`).join(', ')}
 
 Try it:
@@ -269,10 +272,11 @@ Logs: ${logs}/   ·   Ctrl-C stops everything.
  * Seeds the demo users straight into the edge's database (SQLite allows a second writer; the directory is read per
  * sign-in, so the running edge sees them at once). Apps go through the admin API so the edge's routing updates.
  */
-async function seedDirectory(where: DevEdges['store'], tenantId: string, appId: string): Promise<DemoUser[]> {
+async function seedDirectory(where: DevEdges['store'], tenantId: string, appId: string): Promise<{ users: DemoUser[]; admins: DemoAdmin[] }> {
   const store = await openStore(where);
   try {
-    return (await seedDemoDirectory(store.directory, tenantId, appId)).users;
+    const { users } = await seedDemoDirectory(store.directory, tenantId, appId);
+    return { users, admins: await seedConsoleAdmins(store.directory, tenantId, appId) };
   } finally {
     await store.close();
   }

@@ -61,6 +61,7 @@ import { restartOnlyChanges } from './reload.ts';
 import { sendEdgeEvent } from '../tunnel/control.ts';
 import { createConsoleHost } from './console/console-host.ts';
 import { createAdminClient } from './console/admin-client.ts';
+import { consoleCredentials } from './console/credentials.ts';
 import { consoleHostOf } from './signin/console-access.ts';
 
 export interface RunningEdge {
@@ -340,6 +341,14 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
       if (!tunnel) throw new DrawbridgeError('DB-CONNECTOR-NOT-CONNECTED', `connector ${id} has no live tunnel`);
       return renewer.renew(tunnel, actor);
     },
+    testConnection: async (groupId, appId) => {
+      const tunnel = registry.tunnelsOfGroup(groupId).find((t) => t.usable && !t.session.closed && !t.session.destroyed);
+      if (!tunnel) throw new DrawbridgeError('DB-CONNECTOR-NOT-CONNECTED', `no connector of group ${groupId} has a live tunnel to this edge node`);
+      const ack = await sendEdgeEvent(tunnel.session, { type: 'test-connection', appId }, 20_000);
+      if (!ack?.connectionTest) throw new DrawbridgeError('DB-CONNECTOR-NOT-CONNECTED', `connector ${tunnel.connectorId} does not offer test connection (an older version)`);
+      const row = await store.connectors.getById(tunnel.connectorId);
+      return { ...ack.connectionTest, ...(row ? { connectorName: row.name } : {}) };
+    },
     restartConnector: async (id) => {
       const tunnel = registry.tunnelsOfConnector(id).find((t) => t.usable && !t.session.closed && !t.session.destroyed);
       if (!tunnel) throw new DrawbridgeError('DB-CONNECTOR-NOT-CONNECTED', `connector ${id} has no live tunnel`);
@@ -351,13 +360,13 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
   });
   await admin.listen({ host: config.admin.host, port: config.admin.port });
   // The admin console on admin.<domain> (edge/console/): pages over the admin API, called in process with the
-  // administrator's authority (console/admin-client.ts says where roles plug in).
+  // administrator's authority (a token minted for their role: console/credentials.ts).
   const portSuffix = (): string => (publicPort === 443 ? '' : `:${publicPort}`);
   systemHosts.set(consoleHostOf(config.domain), withJwks(createConsoleHost({
     store,
     keys: store.identityKeys,
     adminToken,
-    client: createAdminClient(admin, () => `Bearer ${adminToken}`),
+    client: createAdminClient(admin, consoleCredentials(store, adminToken)),
     origin: () => `https://${consoleHostOf(config.domain)}${portSuffix()}`,
     loginOrigin: () => `https://${loginHostOf(config)}${portSuffix()}`,
     authenticate: proxyDeps.authenticate,

@@ -161,7 +161,7 @@ export const catalogue = {
     status: 409,
     title: 'The connector is not connected',
     user: 'This is a connector-side error.',
-    admin: 'The action runs over the connector\'s tunnel (certificate renewal): start the connector (drawbridge connector run) or check its outbound connection to the edge, then try again.',
+    admin: 'The action runs over the connector\'s tunnel (certificate renewal, restart, test connection: a connector of the app\'s group with a tunnel to this edge node): start the connector (drawbridge connector run) or check its outbound connection to the edge, then try again.',
   },
   'DB-CONNECTOR-RENEWAL-FAILED': {
     status: 502,
@@ -418,8 +418,8 @@ export const catalogue = {
   'DB-CONSOLE-NOT-ADMIN': {
     status: 403,
     title: 'You are not an administrator of this tenant',
-    user: 'You signed in, but your account may not use the Drawbridge admin console. Ask an administrator of your organisation to add you to the group Drawbridge Admins, and quote the code below.',
-    admin: 'Only members of the tenant\'s directory group named "Drawbridge Admins" (or the bootstrap admin token) sign in to the console, and only for their own tenant. Add the user: PUT /api/v1/tenants/{tenant}/user-groups/{group}/members/{user}.',
+    user: 'You signed in, but your account may not use the Drawbridge admin console. Ask an administrator of your organisation to add you to one of the console groups (Drawbridge Admins, for example), and quote the code below.',
+    admin: 'Only members of one of the tenant\'s console groups sign in to the console, and only for their own tenant: "Drawbridge Admins" (tenant admin), "Drawbridge Connector Operators", "Drawbridge App Admins" (with at least one app assigned to them: those are the apps they administer) or "Drawbridge Security Readers" (docs/admin-roles.md); or the bootstrap admin token. Add the user: PUT /api/v1/tenants/{tenant}/user-groups/{group}/members/{user}.',
   },
   // --- conditional access (policies per tenant: docs/conditional-access.md) ---
   'DB-CA-BLOCKED': {

@@ -187,11 +187,29 @@ export type EdgeEvent =
    * CONNECTOR_RESTART_EXIT_CODE, for its service manager to start it again (on the newly installed version). Its ack
    * says whether it will (`restarting`): a connector run without a service manager to bring it back says no.
    */
-  | { type: 'restart'; reason?: string };
+  | { type: 'restart'; reason?: string }
+  /** "Test connection": probe this app's internal URL now and answer with the result (`connectionTest`). */
+  | { type: 'test-connection'; appId: string };
+
+/** One probe of an app's internal URL by one connector (an HTTP GET, no identity). */
+export interface ConnectionTestResult {
+  appId: string;
+  connectorId: string;
+  url: string;
+  /** The backend's HTTP status; null: no answer (see `error`). */
+  status: number | null;
+  /** Milliseconds until the answer's headers (or the error). */
+  ms: number;
+  /** Why there was no answer: an errno code (ECONNREFUSED, ETIMEDOUT…), a TLS error, or "not published on this connector's group". */
+  error: string | null;
+  checkedAt: string;
+}
 
 export interface EdgeEventAck {
   moving?: boolean;
   restarting?: boolean;
+  /** The answer to a `test-connection` event (absent: a connector that does not know the event). */
+  connectionTest?: ConnectionTestResult;
 }
 
 /** The exit code of a connector restarting on request (EX_TEMPFAIL): systemd's Restart=on-failure starts it again. */

@@ -19,6 +19,7 @@ import { policyRoutes } from '../../src/edge/admin/policy-routes.ts';
 import { reportRoutes } from '../../src/edge/admin/report-routes.ts';
 import { edgeRoutes } from '../../src/edge/admin/routes/edges.ts';
 import { signinLogRoutes } from '../../src/edge/admin/signin-log-routes.ts';
+import { serviceTokenRoutes } from '../../src/edge/admin/service-token-routes.ts';
 import { reportLocator } from '../../src/edge/signin/extension.ts';
 import type { App } from '../../src/store/types.ts';
 import { startHarness, type Harness } from './identity-harness.ts';
@@ -77,6 +78,7 @@ describe('admin roles and tokens', () => {
         (r, ctx) => signinLogRoutes(r, ctx, h.directory),
         (r, ctx) => reportRoutes(r, ctx, h.directory, reportLocator(h.store)),
         (r, ctx) => policyRoutes(r, ctx, h.directory),
+        (r, ctx) => serviceTokenRoutes(r, ctx, h.directory),
         edgeRoutes({ id: 'node-1', list: async () => [] }),
       ],
     });

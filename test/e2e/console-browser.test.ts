@@ -2,13 +2,15 @@
  * The admin console (admin.<domain>) in headless Chromium against `drawbridge dev`: an administrator of the
  * directory signs in through the sign-in host, publishes an app, watches a connector go red when it is killed and
  * green when it returns, and reads the sign-in report with its chart. Every page is screenshotted into
- * test-results/screenshots/console-*.png, and checked for landmarks, labels and a working skip link (axe-core is
- * not in node_modules: docs/console.md lists the manual checks).
+ * test-results/screenshots/console-*.png, and checked by axe-core (no serious or critical violation) and by hand for
+ * landmarks, labels and a working skip link. Each directory role (one administrator per role, seeded by dev) sees
+ * and does only what it may: the API's 403 code shows on the page.
  */
 import assert from 'node:assert/strict';
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
@@ -19,7 +21,9 @@ import { startDevStack, type DevStack } from '../helpers/dev-stack.ts';
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = 'test-results/screenshots';
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
-const ADMIN = { upn: 'admin@contoso.example', password: 'Console-Admin-2024' };
+const AXE_SOURCE = readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+/** The tenant admin dev seeds (dev.json admins), set in before(). */
+const ADMIN = { upn: '', password: '' };
 
 let stack: DevStack;
 let browser: Browser;
@@ -55,8 +59,18 @@ const A11Y_CHECKS = `(() => {
   return out;
 })()`;
 
-/** What axe-core would flag first, checked by hand: landmarks, a label on every field, names on buttons, a skip link. */
+/** axe-core in the page (through the DevTools protocol, which the console's CSP does not govern): serious and critical violations. */
+async function axeViolations(page: Page): Promise<string[]> {
+  if ((await page.evaluate('typeof window.axe')) !== 'object') await page.evaluate(await AXE_SOURCE);
+  return await page.evaluate(`axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => v.impact + ' ' + v.id + ': ' + v.help + ' at ' + v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')))`) as string[];
+}
+
+/** axe-core, and by hand what it cannot judge: landmarks, a label on every field, names on buttons, a skip link that works. */
 async function checkAccessible(page: Page): Promise<void> {
+  const violations = await axeViolations(page);
+  assert.deepEqual(violations, [], `${page.url()}: axe-core finds ${violations.join('; ')}`);
   const problems = await page.evaluate(A11Y_CHECKS) as string[];
   assert.deepEqual(problems, [], `${page.url()} lacks: ${problems.join('; ')}`);
   // The first Tab lands on the skip link, which shows itself and moves focus to main.
@@ -76,15 +90,15 @@ async function waitFor(page: Page, what: string, check: () => Promise<boolean>, 
   }
 }
 
-async function signInAsAdmin(page: Page, landing = `/t/contoso/`): Promise<void> {
+async function signInAsAdmin(page: Page, landing = `/t/contoso/`, who = ADMIN): Promise<void> {
   await page.goto(`${consoleUrl}/`);
   assert.equal(new URL(page.url()).pathname, '/signin');
   // With several tenants the page asks which one.
   if (await page.getByLabel('Tenant', { exact: true }).count()) await page.getByLabel('Tenant', { exact: true }).fill('contoso');
   await page.getByRole('button', { name: 'Sign in with your account' }).click();
   await page.waitForURL((u) => u.host.startsWith('login.'));
-  await page.getByLabel('User name').fill(ADMIN.upn);
-  await page.getByLabel('Password').fill(ADMIN.password);
+  await page.getByLabel('User name').fill(who.upn);
+  await page.getByLabel('Password').fill(who.password);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.waitForURL((u) => u.pathname === landing);
 }
@@ -95,13 +109,10 @@ describe('admin console in a real browser', { skip: !existsSync(CHROMIUM) && `no
     stack = await startDevStack();
     consoleUrl = stack.dev.consoleUrl.replace(/\/$/, '');
     assert.equal(consoleUrl, `https://admin.apps.localhost:${stack.publicPort}`);
-    // An administrator: a directory user in the tenant's "Drawbridge Admins" group.
-    const user = await stack.admin<{ id: string }>('POST', '/tenants/contoso/users', { upn: ADMIN.upn, displayName: 'Ada Admin', password: ADMIN.password });
-    assert.equal(user.status, 201, JSON.stringify(user.body));
-    const group = await stack.admin<{ id: string }>('POST', '/tenants/contoso/user-groups', { name: 'Drawbridge Admins', description: 'Console administrators' });
-    assert.equal(group.status, 201, JSON.stringify(group.body));
-    const member = await stack.admin('PUT', `/tenants/contoso/user-groups/${group.body.id}/members/${user.body.id}`);
-    assert.ok(member.status < 300, JSON.stringify(member.body));
+    // dev seeds one administrator per directory role; the tenant admin is a member of "Drawbridge Admins".
+    assert.deepEqual(stack.dev.admins.map((a) => a.role).sort(), ['app-admin', 'connector-operator', 'security-reader', 'tenant-admin']);
+    const tina = stack.dev.admins.find((a) => a.role === 'tenant-admin')!;
+    Object.assign(ADMIN, { upn: `${tina.username}@contoso.example`, password: tina.password });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
@@ -148,7 +159,7 @@ describe('admin console in a real browser', { skip: !existsSync(CHROMIUM) && `no
     assert.equal(session.domain, `admin.apps.localhost`, 'host-only on the console host');
     assert.equal(session.httpOnly, true);
     assert.equal(session.secure, true);
-    assert.match(await page.locator('header').innerText(), /admin@contoso\.example/);
+    assert.match(await page.locator('header').innerText(), /tina@contoso\.example \(tenant admin\)/);
     await checkAccessible(page);
     await shot(page, '02-overview');
 
@@ -175,8 +186,10 @@ describe('admin console in a real browser', { skip: !existsSync(CHROMIUM) && `no
       await new Promise((r) => setTimeout(r, 250));
     }
     assert.equal(status, 200, 'the published app answers through the edge');
-    const audit = await stack.admin<{ items: { action: string }[] }>('GET', '/tenants/contoso/audit-log?action=app.created');
+    const audit = await stack.admin<{ items: { action: string; actor: string }[] }>('GET', '/tenants/contoso/audit-log?action=app.created');
     assert.equal(audit.body.items.length >= 1, true);
+    // The console acted with a token minted for her role: the audit log names her.
+    assert.match(audit.body.items[0].actor, /^tina@contoso\.example \(atk_[0-9a-f]+\)$/);
 
     // An API refusal shows its code on the page: the same name again.
     await page.getByLabel('Name').fill('wiki');
@@ -188,6 +201,23 @@ describe('admin console in a real browser', { skip: !existsSync(CHROMIUM) && `no
     await page.locator('table a', { hasText: 'wiki' }).first().click();
     await checkAccessible(page);
     await shot(page, '05-app-edit');
+
+    // Test connection: a connector of the group requests the internal URL now, and the page shows its answer.
+    await page.getByRole('button', { name: 'Test connection to wiki' }).click();
+    await page.waitForLoadState();
+    const answer = await page.locator('#test-result').innerText();
+    assert.match(answer, /dev-connector-\d reached http:\/\/127\.0\.0\.1:\d+\/?: HTTP 200 in \d+ ms/, answer);
+    await checkAccessible(page);
+    await shot(page, '05b-app-test-connection');
+    // A backend nobody listens on: the connector's error, not a status.
+    const closed = await stack.admin<{ id: string }>('POST', '/tenants/contoso/apps', { name: 'nowhere', internalUrl: 'http://127.0.0.1:1/', groupId: (await stack.admin<{ groupId: string }>('GET', '/tenants/contoso/apps/sample')).body.groupId, preAuth: 'passthrough' });
+    assert.equal(closed.status, 201, JSON.stringify(closed.body));
+    await page.goto(`${consoleUrl}/t/contoso/apps/${closed.body.id}`);
+    await page.getByRole('button', { name: 'Test connection to nowhere' }).click();
+    await page.waitForLoadState();
+    assert.match(await page.locator('#test-result').innerText(), /could not reach http:\/\/127\.0\.0\.1:1\/: ECONNREFUSED/);
+    await shot(page, '05c-app-test-connection-refused');
+    await stack.admin('DELETE', `/tenants/contoso/apps/${closed.body.id}`);
     await page.context().close();
   });
 
@@ -215,7 +245,7 @@ describe('admin console in a real browser', { skip: !existsSync(CHROMIUM) && `no
     assert.match(await page.locator('main').innerText(), /RTT/);
     // Renew a certificate through the console: the connector makes a new key, the edge issues, tunnels redial.
     const before = await stack.admin<{ certSerial?: string; certificateSerial?: string }>('GET', `/tenants/contoso/connectors/${stack.dev.connectors[1].id}`);
-    await page.getByRole('button', { name: 'Renew the certificate of dev-connector-2' }).click();
+    await page.getByRole('button', { name: 'Renew certificate of dev-connector-2' }).click();
     assert.match(await page.locator('[role=status]').first().innerText(), /new certificate/);
     const afterRenew = await stack.admin<Record<string, unknown>>('GET', `/tenants/contoso/connectors/${stack.dev.connectors[1].id}`);
     assert.notDeepEqual(afterRenew.body, before.body, 'the stored connector changed (its certificate)');
@@ -269,7 +299,7 @@ describe('admin console in a real browser', { skip: !existsSync(CHROMIUM) && `no
     // The main actions of the directory pages, through their forms.
     await nav.getByRole('link', { name: 'Assignments' }).click();
     assert.match(await page.locator('table', { hasText: 'Assigned to hr' }).innerText(), /group HR/);
-    await page.getByLabel('To').selectOption({ label: 'group Sales' });
+    await page.locator('select#as-p').selectOption({ label: 'group Sales' });
     await page.getByRole('button', { name: 'Assign' }).click();
     await page.waitForURL(/done=assigned/);
     assert.match(await page.locator('table', { hasText: 'Assigned to hr' }).innerText(), /group Sales/);
@@ -282,6 +312,91 @@ describe('admin console in a real browser', { skip: !existsSync(CHROMIUM) && `no
     await page.getByRole('button', { name: 'Create user' }).click();
     await page.waitForURL(/done=user-created/);
     assert.match(await page.locator('main table').innerText(), /erin@contoso\.example/);
+    await page.context().close();
+  });
+
+  it('each directory role sees and does only what it may; the API refuses the rest with its code', async () => {
+    const as = (role: string) => {
+      const a = stack.dev.admins.find((x) => x.role === role)!;
+      return { upn: `${a.username}@contoso.example`, password: a.password };
+    };
+    const navLinks = async (page: Page) => (await page.getByRole('navigation', { name: 'Console sections' }).getByRole('link').allInnerTexts()).map((t) => t.trim());
+
+    // Security reader: reads the security pages; any write is the API's 403 with its code, on the page.
+    let page = await fresh();
+    await signInAsAdmin(page, '/t/contoso/', as('security-reader'));
+    assert.match(await page.locator('header').innerText(), /sam@contoso\.example \(security reader\)/);
+    assert.deepEqual(await navLinks(page), ['Overview', 'Conditional access', 'Sign-in log', 'Security reports', 'Audit log']);
+    assert.match(await page.locator('main').innerText(), /not available to your role \(DB-ADMIN-FORBIDDEN\)/);
+    await checkAccessible(page);
+    await shot(page, '20-security-reader-overview');
+    await page.getByRole('navigation', { name: 'Console sections' }).getByRole('link', { name: 'Conditional access' }).click();
+    const policy = page.locator('form[action*="/state"]').first();
+    await policy.locator('select').selectOption('off');
+    await policy.getByRole('button').click();
+    await page.waitForLoadState();
+    const refusal = await page.locator('[role=alert]').innerText();
+    assert.match(refusal, /DB-ADMIN-FORBIDDEN/);
+    assert.match(refusal, /security-reader may not policies\.write/);
+    await checkAccessible(page);
+    await shot(page, '21-security-reader-refused');
+    for (const [name, file] of [['Sign-in log', '21b-security-reader-signin-log'], ['Security reports', '21c-security-reader-reports'], ['Audit log', '21d-security-reader-audit']] as const) {
+      await page.getByRole('navigation', { name: 'Console sections' }).getByRole('link', { name, exact: true }).click();
+      assert.equal(await page.locator('h1').innerText(), name);
+      await checkAccessible(page);
+      await shot(page, file);
+    }
+    const res = await page.goto(`${consoleUrl}/t/contoso/users`);
+    assert.equal(res?.status(), 403);
+    assert.match(await page.locator('[role=alert]').innerText(), /DB-ADMIN-FORBIDDEN/);
+    const policies = await stack.admin<{ items: { state: string }[] }>('GET', '/tenants/contoso/policies');
+    assert.ok(policies.body.items.every((p) => p.state !== 'off'), 'nothing changed');
+    await page.context().close();
+
+    // Connector operator: connectors only.
+    page = await fresh();
+    await signInAsAdmin(page, '/t/contoso/', as('connector-operator'));
+    assert.deepEqual(await navLinks(page), ['Overview', 'Connectors']);
+    assert.match(await page.locator('#health').innerText(), /dev-connector-1/);
+    await page.getByRole('navigation', { name: 'Console sections' }).getByRole('link', { name: 'Connectors' }).click();
+    assert.match(await page.locator('main').innerText(), /dev-connector-2/);
+    await checkAccessible(page);
+    await shot(page, '22-connector-operator');
+    assert.equal((await page.goto(`${consoleUrl}/t/contoso/policies`))?.status(), 403);
+    await page.context().close();
+
+    // App admin: the apps assigned to them (HR), not the others; publishing a new app is the tenant admin's.
+    page = await fresh();
+    await signInAsAdmin(page, '/t/contoso/', as('app-admin'));
+    assert.deepEqual(await navLinks(page), ['Overview', 'Apps', 'Assignments', 'Sign-in log']);
+    await page.getByRole('navigation', { name: 'Console sections' }).getByRole('link', { name: 'Apps' }).click();
+    const apps = await page.locator('main table').first().innerText();
+    assert.match(apps, /\bhr\b/);
+    assert.doesNotMatch(apps, /\bsample\b/);
+    await checkAccessible(page);
+    await shot(page, '23-app-admin');
+    assert.match(await page.locator('main').innerText(), /Publishing an app is not available to your role \(DB-ADMIN-FORBIDDEN\)/);
+    // Their app's page; unpublishing it is the tenant admin's (apps.publish): the API's 403 on the page.
+    await page.locator('main table a', { hasText: 'hr' }).first().click();
+    await checkAccessible(page);
+    // Testing its connection is theirs (apps.write on their app).
+    await page.getByRole('button', { name: 'Test connection to hr' }).click();
+    await page.waitForLoadState();
+    assert.match(await page.locator('#test-result').innerText(), /HTTP \d{3} in \d+ ms/);
+    page.once('dialog', (d) => void d.accept());
+    await page.getByRole('button', { name: 'Unpublish hr' }).click();
+    await page.waitForLoadState();
+    assert.match(await page.locator('[role=alert]').innerText(), /DB-ADMIN-FORBIDDEN/);
+    assert.equal((await stack.admin('GET', '/tenants/contoso/apps/hr')).status, 200, 'still published');
+    // The sign-in log of their app (the API wants one app named: the console names theirs).
+    await page.getByRole('navigation', { name: 'Console sections' }).getByRole('link', { name: 'Sign-in log' }).click();
+    assert.equal(await page.locator('h1').innerText(), 'Sign-in log');
+    assert.equal(await page.locator('select#sl-app').inputValue(), (await stack.admin<{ id: string }>('GET', '/tenants/contoso/apps/hr')).body.id);
+    await checkAccessible(page);
+    await shot(page, '24-app-admin-signin-log');
+    // Another app, even by its id, reads as missing.
+    const other = await stack.admin<{ id: string }>('GET', '/tenants/contoso/apps/sample');
+    assert.equal((await page.goto(`${consoleUrl}/t/contoso/apps/${other.body.id}`))?.status(), 404);
     await page.context().close();
   });
 

@@ -23,6 +23,8 @@ export interface DevJson {
   /** Every edge node (one unless dev ran with --edges N); url reaches that node directly. */
   edges: { id: string; pid: number; url: string; config?: string }[];
   users: { username: string; password: string; totpSecret?: string; note: string }[];
+  /** One console administrator per directory role. */
+  admins: { username: string; password: string; role: string }[];
   sampleApps: { name: string; pid: number; internalUrl: string }[];
   tenant: string;
 }

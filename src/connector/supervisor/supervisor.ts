@@ -9,6 +9,7 @@ import { openEvents, readControlBody, respondJson } from '../../tunnel/control.t
 import type { AppConfigTable } from '../forward/app-config.ts';
 import { parseConnectAddress } from '../enroll/enroll-client.ts';
 import { BackendProbe } from './backend-probe.ts';
+import { testConnection } from './test-connection.ts';
 import type { CertificateRenewal } from '../enroll/renewal.ts';
 import { AvoidList, countByNode, dialableNodes, pickNode, planRebalance, type EdgeNodeAddress } from './spread.ts';
 
@@ -381,6 +382,18 @@ export class Supervisor {
     return {};
   }
 
+  /** "Test connection": an app of this connector's group only (the config the edge pushed), never any address. */
+  async #testConnection(appId: unknown): Promise<EdgeEventAck> {
+    const connectorId = this.#options.credentials.connectorId;
+    const app = typeof appId === 'string' ? this.#options.apps.get(appId) : undefined;
+    if (!app) {
+      return { connectionTest: { appId: String(appId), connectorId, url: '', status: null, ms: 0, error: 'not published on this connector\'s group', checkedAt: new Date().toISOString() } };
+    }
+    const result = await testConnection(app, connectorId);
+    this.#options.logger.info({ appId: app.id, status: result.status, ms: result.ms, err: result.error }, 'test connection');
+    return { connectionTest: result };
+  }
+
   #onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
     const path = String(headers[':path'] ?? '');
     const control = headers[APP_HEADER] === undefined && path.startsWith(CONTROL_PREFIX);
@@ -457,7 +470,8 @@ export class Supervisor {
       void this.#redialAll('certificate renewed');
     } else if (path === CONTROL_EDGE_EVENT_PATH) {
       const conn = stream.session ? this.#connOf.get(stream.session as ServerHttp2Session) : undefined;
-      respondJson(stream, 200, this.#onEdgeEvent(conn, body as EdgeEvent));
+      const event = body as EdgeEvent;
+      respondJson(stream, 200, event?.type === 'test-connection' ? await this.#testConnection(event.appId) : this.#onEdgeEvent(conn, event));
     } else if (path === CONTROL_STATUS_PATH) {
       const report: ConnectorStatusReport = { connectorId: credentials.connectorId, draining: this.#draining, backends: this.#probe.report() };
       respondJson(stream, 200, report);

@@ -287,7 +287,7 @@ describe('admin API', () => {
         'post /api/v1/tenants/{tenantId}/connector-groups', 'get /api/v1/tenants/{tenantId}/connector-groups',
         'get /api/v1/tenants/{tenantId}/connector-groups/{groupId}', 'delete /api/v1/tenants/{tenantId}/connector-groups/{groupId}', 'get /api/v1/tenants/{tenantId}/connector-groups/{groupId}/health', 'get /api/v1/tenants/{tenantId}/group-health',
         'post /api/v1/tenants/{tenantId}/enrollment-tokens', 'get /api/v1/tenants/{tenantId}/enrollment-tokens',
-        'post /api/v1/tenants/{tenantId}/apps', 'get /api/v1/tenants/{tenantId}/apps',
+        'post /api/v1/tenants/{tenantId}/apps', 'get /api/v1/tenants/{tenantId}/apps', 'post /api/v1/tenants/{tenantId}/apps/{appId}/test-connection',
         'get /api/v1/tenants/{tenantId}/apps/{appId}', 'patch /api/v1/tenants/{tenantId}/apps/{appId}', 'delete /api/v1/tenants/{tenantId}/apps/{appId}',
         'put /api/v1/tenants/{tenantId}/apps/{appId}/certificate', 'get /api/v1/tenants/{tenantId}/apps/{appId}/certificate', 'delete /api/v1/tenants/{tenantId}/apps/{appId}/certificate',
         'get /api/v1/tenants/{tenantId}/connectors', 'get /api/v1/tenants/{tenantId}/connectors/{connectorId}',

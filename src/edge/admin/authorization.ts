@@ -152,6 +152,8 @@ export const ROUTE_ACTIONS: Record<string, RouteRule> = {
   [`GET ${T}/apps/:appId`]: { action: 'apps.read', app: 'param' },
   [`PATCH ${T}/apps/:appId`]: { action: 'apps.write', app: 'param' },
   [`DELETE ${T}/apps/:appId`]: { action: 'apps.publish', app: 'param' },
+  // A probe of the backend on request: an app admin's (their apps), not a reader's.
+  [`POST ${T}/apps/:appId/test-connection`]: { action: 'apps.write', app: 'param' },
   [`GET ${T}/apps/:appId/certificate`]: { action: 'apps.read', app: 'param' },
   [`PUT ${T}/apps/:appId/certificate`]: { action: 'apps.write', app: 'param' },
   [`DELETE ${T}/apps/:appId/certificate`]: { action: 'apps.write', app: 'param' },

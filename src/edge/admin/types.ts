@@ -3,6 +3,7 @@ import type { Store } from '../../store/types.ts';
 import type { FastifyInstance } from 'fastify';
 import type { AdminContext } from './context.ts';
 
+import type { ConnectionTestResult } from '../../tunnel/protocol.ts';
 import type { ConnectorLiveStatus } from '../tunnel/registry.ts';
 
 export type { ConnectorLiveStatus, TunnelLiveStatus } from '../tunnel/registry.ts';
@@ -23,6 +24,11 @@ export interface AdminDeps {
   renewConnectorCertificate?(connectorId: string, actor: string): Promise<{ serial: string; notAfter: string }>;
   /** Asks the connector to drain and exit for its service manager to restart it (a rolling upgrade); its answer. */
   restartConnector?(connectorId: string): Promise<boolean>;
+  /**
+   * "Test connection": one connector of the group (with a tunnel to this node) probes the app's internal URL now.
+   * Refuses with DB-CONNECTOR-NOT-CONNECTED when none is connected or none understands the request.
+   */
+  testConnection?(groupId: string, appId: string): Promise<ConnectionTestResult & { connectorName?: string }>;
   /** Called after an app is created, updated or deleted (the store's onChange fires as well). */
   onAppsChanged?(): void;
   /** Routes of other layers (directory, sign-in log…) registered under /api/v1 with the same auth and errors. */

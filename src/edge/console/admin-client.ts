@@ -3,26 +3,30 @@
  * API's whole request path — its authentication hook, validation, audit, errors with codes — exactly as a REST
  * client's request would. The console never touches the store for anything it shows or changes.
  *
- * THE SEAM for administrator roles (issue 15, item 2): `credentialFor(administrator)` is the one place that decides
- * with what authority a console request reaches the API. In this first version it answers the bootstrap token for
- * every administrator, and the console itself keeps a directory administrator inside their own tenant (the tenant
- * in every API path comes from their session, never from the browser: `scopedPath`). Once the API knows roles and
- * per-administrator tokens, `credentialFor` returns a token minted for that administrator (their role, their tenant
- * scope, a short expiry): the API's authorisation then applies to every console action unchanged, its 403 codes
- * show on the page like any other API error, and the audit log names the administrator.
+ * `credentialFor(administrator)` is the one place that decides with what authority a console request reaches the API:
+ * the bootstrap token for a bootstrap session; for a directory administrator a short-lived admin API token minted for
+ * their role, tenant and apps (console/credentials.ts). The API's authorisation then applies to every console action
+ * unchanged, its 403 codes show on the page like any other API error, and the audit log names the administrator.
+ * The console also keeps a directory administrator inside their own tenant (the tenant in every API path comes from
+ * their session, never from the browser: `scopedPath`).
  */
 import type { FastifyInstance } from 'fastify';
 import { DrawbridgeError } from '../../errors/drawbridge-error.ts';
+import type { AdminRole } from '../../store/admin-tokens.ts';
 
 /** Who is signed in to the console. */
 export interface Administrator {
-  /** `directory`: a member of the tenant's `Drawbridge Admins` group, signed in through the sign-in host. */
+  /** `directory`: a member of one of the tenant's console groups (ROLE_GROUPS), signed in through the sign-in host. */
   kind: 'directory' | 'bootstrap';
   /** The UPN, or `bootstrap admin`. */
   name: string;
   /** The tenant they administer; null: every tenant (the bootstrap token). */
   tenantId: string | null;
   userId: string | null;
+  /** The role it acts with: global admin for the bootstrap token; a directory administrator's from their groups. */
+  role: AdminRole;
+  /** App admin: the apps (app_…) it administers. */
+  appIds: readonly string[];
 }
 
 export interface ApiAnswer<T = unknown> {
@@ -36,7 +40,8 @@ export interface ApiAnswer<T = unknown> {
   error: { code: string; title: string; detail: string | null; correlationId: string | null } | null;
 }
 
-export type CredentialFor = (administrator: Administrator) => string;
+/** The `Authorization` header value a console request carries for this administrator. */
+export type CredentialFor = (administrator: Administrator) => string | Promise<string>;
 
 export interface AdminClient {
   call<T = unknown>(administrator: Administrator, method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<ApiAnswer<T>>;
@@ -57,7 +62,7 @@ export function createAdminClient(api: FastifyInstance, credentialFor: Credentia
         method,
         url: `${prefix}${path}`,
         headers: {
-          authorization: credentialFor(administrator),
+          authorization: await credentialFor(administrator),
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
         },
         ...(body === undefined ? {} : { payload: JSON.stringify(body) }),

@@ -5,8 +5,8 @@
  *
  * Sign-in, two ways (docs/console.md):
  * - through the directory: the browser is sent to the sign-in host exactly as for a pre-authenticated app (password,
- *   MFA, conditional access, lockout, the sign-in log), and only members of the tenant's `Drawbridge Admins` group
- *   are handed back (edge/signin/console-access.ts);
+ *   MFA, conditional access, lockout, the sign-in log), and only members of the tenant's console groups
+ *   are handed back (edge/signin/console-access.ts), each acting with their group's role (console/credentials.ts);
  * - with the bootstrap admin token pasted on the sign-in page, for first setup (every tenant).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -15,13 +15,14 @@ import { DrawbridgeError } from '../../errors/drawbridge-error.ts';
 import type { KeyRing } from '../../identity/keys.ts';
 import type { Store, Tenant } from '../../store/types.ts';
 import type { Authenticate } from '../proxy/handler.ts';
-import { consoleApp } from '../signin/console-access.ts';
+import { consoleApp, consoleRoleOf } from '../signin/console-access.ts';
 import { clearCookie } from '../signin/cookies.ts';
 import { BodyTooLarge, readForm, redirect, sendError } from '../signin/http.ts';
 import { scopedPath, type AdminClient, type Administrator } from './admin-client.ts';
 import { ASSETS } from './assets.ts';
-import { barePage, e, layout, tenantBase } from './html.ts';
-import { ApiFailure, DONE, failureHtml, policiesPage, renderSection, runAction, signinLogExportPath, type Page, type PageCtx } from './pages.ts';
+import { authorize, type AdminAction, type AdminPrincipal } from '../admin/authorization.ts';
+import { NAV, barePage, e, layout, tenantBase } from './html.ts';
+import { ApiFailure, DONE, appPage, failureHtml, policiesPage, renderSection, runAction, signinLogExportPath, type Page, type PageCtx } from './pages.ts';
 import { BOOTSTRAP_COOKIE, TENANT_COOKIE, bootstrapCookie, chosenTenant, csrfFor, csrfOk, hasBootstrapSession, tenantCookie, tokenMatches } from './session.ts';
 
 export interface ConsoleDeps {
@@ -61,7 +62,7 @@ function signinPage(deps: ConsoleDeps, csrf: string, tenants: Tenant[], error?: 
   const directory = deps.authenticate
     ? `<section aria-labelledby="dir-h" class="card">
 <h2 id="dir-h">Administrator account</h2>
-<p>Sign in with your organisation account. Members of the group <strong>Drawbridge Admins</strong> administer their tenant; your tenant's MFA and conditional access apply.</p>
+<p>Sign in with your organisation account. Members of the groups <strong>Drawbridge Admins</strong>, Drawbridge Connector Operators, Drawbridge App Admins and Drawbridge Security Readers administer their tenant with that role; your tenant's MFA and conditional access apply.</p>
 <form method="get" action="/signin/directory">
 ${single ? `<input type="hidden" name="tenant" value="${e(single.name)}"><p class="muted">Tenant: ${e(single.displayName)}</p>` : '<label for="tenant">Tenant</label><input type="text" id="tenant" name="tenant" required autocomplete="organization" autocapitalize="none" spellcheck="false"><br><br>'}
 <button type="submit">Sign in with your account</button>
@@ -82,11 +83,25 @@ ${directory}
 </form></section>`);
 }
 
+/** What each console section reads: a section whose read the role is not granted is left out of the navigation. */
+const SECTION_READS: Record<(typeof NAV)[number][0], AdminAction | null> = {
+  '': null, apps: 'apps.read', connectors: 'connectors.read', users: 'directory.read', groups: 'directory.read', licences: 'directory.read',
+  assignments: 'assignments.read', policies: 'policies.read', 'signin-log': 'signin-log.read', reports: 'reports.read', audit: 'audit.read',
+};
+
+export function sectionsFor(admin: Administrator, tenantId: string): string[] {
+  const principal: AdminPrincipal = { kind: 'session', id: admin.userId ?? 'bootstrap', name: admin.name, role: admin.role, tenantId: admin.tenantId, appIds: admin.appIds };
+  return NAV.map(([path]) => path).filter((path) => {
+    const action = SECTION_READS[path];
+    return action === null || authorize(principal, action, tenantId).allowed;
+  });
+}
+
 export function createConsoleHost(deps: ConsoleDeps): (req: IncomingMessage, res: ServerResponse, correlationId: string) => Promise<void> {
   const { keys } = deps;
 
   async function administrator(req: IncomingMessage, res: ServerResponse, correlationId: string): Promise<Administrator | null> {
-    if (hasBootstrapSession(keys, deps.adminToken, req)) return { kind: 'bootstrap', name: 'bootstrap admin', tenantId: null, userId: null };
+    if (hasBootstrapSession(keys, deps.adminToken, req)) return { kind: 'bootstrap', name: 'bootstrap admin', tenantId: null, userId: null, role: 'global-admin', appIds: [] };
     const tenantId = chosenTenant(keys, req);
     if (!tenantId || !deps.authenticate) {
       redirect(res, '/signin');
@@ -95,7 +110,12 @@ export function createConsoleHost(deps: ConsoleDeps): (req: IncomingMessage, res
     // Sends the browser to the sign-in host, or finishes the round trip, or answers a denial; an identity otherwise.
     const identity = await deps.authenticate(req, res, consoleApp(tenantId, deps.origin()), correlationId);
     if (!identity) return null;
-    return { kind: 'directory', name: identity.upn, tenantId: identity.tenantId, userId: identity.userId };
+    // The role from the directory as it is now (groups, assignments), not as it was at sign-in.
+    const { directory } = deps.store;
+    const facts = await directory.access.facts(identity.tenantId, identity.userId);
+    const role = facts ? consoleRoleOf(facts.groups.map((g) => g.name), await directory.assignments.appsForUser(identity.tenantId, identity.userId)) : null;
+    if (!role) throw new DrawbridgeError('DB-CONSOLE-NOT-ADMIN', `${identity.upn} is no longer an administrator`);
+    return { kind: 'directory', name: identity.upn, tenantId: identity.tenantId, userId: identity.userId, role: role.role, appIds: role.appIds };
   }
 
   async function tenantsFor(admin: Administrator): Promise<Tenant[]> {
@@ -175,7 +195,7 @@ export function createConsoleHost(deps: ConsoleDeps): (req: IncomingMessage, res
         apiRoot: (verb, path) => deps.client.call(admin, verb, path),
       };
       const frame = (section: string, page: Page, status = 200) => send(deps, res, status, layout({
-        title: page.title, who: admin.name, tenant, tenants: admin.tenantId ? undefined : tenants, active: section, csrf, body: page.body, notice: page.notice,
+        title: page.title, who: admin.name, role: admin.role, sections: sectionsFor(admin, tenant.id), tenant, tenants: admin.tenantId ? undefined : tenants, active: section, csrf, body: page.body, notice: page.notice,
       }));
       const show = async (section: string, id: string | undefined, notice: Page['notice'], status = 200) => {
         try {
@@ -191,6 +211,14 @@ export function createConsoleHost(deps: ConsoleDeps): (req: IncomingMessage, res
       if (form) {
         const result = await runAction(c, parts, form);
         if (!result) return sendError(req, res, 'DB-HTTP-BAD-REQUEST', correlationId, 'Unknown console action.');
+        if ('tested' in result) {
+          try {
+            return frame('apps', await appPage(c, result.tested.appId, result.tested.answer), result.tested.answer.ok ? 200 : result.tested.answer.status);
+          } catch (err) {
+            if (!(err instanceof ApiFailure)) throw err;
+            return frame('apps', { title: 'Something went wrong', body: '', notice: { kind: 'bad', html: failureHtml(err.answer) } }, err.answer.status);
+          }
+        }
         if ('whatIf' in result && result.whatIf) {
           return frame('policies', await policiesPage(c, result.whatIf));
         }

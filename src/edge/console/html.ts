@@ -11,12 +11,16 @@ export interface Frame {
   title: string;
   /** The signed-in administrator's name. */
   who: string;
+  /** The role it acts with (global-admin, tenant-admin, …). */
+  role?: string;
   tenant: { name: string; displayName: string } | null;
   /** Other tenants the administrator may switch to (bootstrap token only). */
   tenants?: { name: string; displayName: string }[];
   active: string;
   csrf: string;
   body: string;
+  /** The sections the administrator's role may read (NAV paths); absent: all. */
+  sections?: readonly string[];
   /** A message for the top of the page. */
   notice?: { kind: 'ok' | 'bad' | 'warn'; html: string } | null;
 }
@@ -41,8 +45,9 @@ export function tenantBase(tenantName: string): string {
 
 export function layout(f: Frame): string {
   const base = f.tenant ? tenantBase(f.tenant.name) : '/';
+  const shown = f.sections ? NAV.filter(([path]) => f.sections?.includes(path)) : NAV;
   const nav = f.tenant
-    ? `<nav class="side" aria-label="Console sections"><ul>${NAV.map(([path, label]) => `<li><a href="${base}${path}"${f.active === path ? ' aria-current="page"' : ''}>${label}</a></li>`).join('')}</ul></nav>`
+    ? `<nav class="side" aria-label="Console sections"><ul>${shown.map(([path, label]) => `<li><a href="${base}${path}"${f.active === path ? ' aria-current="page"' : ''}>${label}</a></li>`).join('')}</ul></nav>`
     : '<nav class="side" aria-label="Console sections"></nav>';
   const switcher = f.tenants && f.tenants.length > 1 && f.tenant
     ? `<form method="get" action="/switch" class="inline"><label for="tenant-switch" class="muted" style="color:#fff;font-weight:400">Tenant</label> <select id="tenant-switch" name="tenant">${f.tenants.map((t) => `<option value="${e(t.name)}"${t.name === f.tenant?.name ? ' selected' : ''}>${e(t.displayName)}</option>`).join('')}</select> <button type="submit" class="small">Switch</button></form>`
@@ -61,7 +66,7 @@ export function layout(f: Frame): string {
 <header class="top" role="banner">
   <a class="brand" href="${base}">Drawbridge console</a>
   ${switcher}
-  <div class="who"><span>Signed in as <strong>${e(f.who)}</strong></span>
+  <div class="who"><span>Signed in as <strong>${e(f.who)}</strong>${f.role ? ` <span class="role">(${e(f.role.replace('-', ' '))})</span>` : ''}</span>
     <form method="post" action="/signout"><input type="hidden" name="csrf" value="${e(f.csrf)}"><button type="submit">Sign out</button></form>
   </div>
 </header>

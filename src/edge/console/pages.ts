@@ -49,7 +49,19 @@ async function need<T>(p: Promise<ApiAnswer<T>>): Promise<T> {
   return a.body;
 }
 
+/** A part of a page the administrator's role may not read: a note with the API's code instead of failing the page. */
+async function part<T>(p: Promise<ApiAnswer<T>>): Promise<{ value: T; refused: null } | { value: null; refused: string }> {
+  const a = await p;
+  if (a.ok) return { value: a.body, refused: null };
+  if (a.status === 403) return { value: null, refused: a.error?.code ?? 'HTTP 403' };
+  throw new ApiFailure(a);
+}
+
+const notForRole = (what: string, code: string): string => `<p class="muted">${e(what)} not available to your role (<code>${e(code)}</code>).</p>`;
+
 const items = async <T>(c: PageCtx, rest: string): Promise<T[]> => (await need(c.api<{ items: T[] }>('GET', rest))).items;
+/** A list the role may not read (an app admin's connector groups and directory): empty, the page still renders. */
+const itemsIfAllowed = async <T>(c: PageCtx, rest: string): Promise<T[]> => (await part(c.api<{ items: T[] }>('GET', rest))).value?.items ?? [];
 
 /** Messages after a successful action (fixed texts: nothing from the URL is echoed). */
 export const DONE: Record<string, string> = {
@@ -117,14 +129,16 @@ function appStatus(app: AppRow, health: GroupHealth[]): string {
 // ---------------------------------------------------------------- overview
 
 export async function overviewPage(c: PageCtx): Promise<Page> {
-  const [health, apps, failures, denials, edges] = await Promise.all([
-    items<GroupHealth>(c, '/group-health'),
-    items<AppRow>(c, '/apps'),
-    need(c.api<{ items: SigninRow[] }>('GET', '/signin-log?result=failure&limit=10')),
-    need(c.api<{ items: SigninRow[] }>('GET', '/signin-log?result=denied&limit=10')),
+  const [healthPart, appsPart, failuresPart, denialsPart, edges] = await Promise.all([
+    part(c.api<{ items: GroupHealth[] }>('GET', '/group-health')),
+    part(c.api<{ items: AppRow[] }>('GET', '/apps')),
+    part(c.api<{ items: SigninRow[] }>('GET', '/signin-log?result=failure&limit=10')),
+    part(c.api<{ items: SigninRow[] }>('GET', '/signin-log?result=denied&limit=10')),
     c.apiRoot<{ items: { id: string; advertise: string; version: string; startedAt: string; lastSeenAt?: string; inFlight?: number; self?: boolean; tunnels?: { tunnels: number }[] }[] }>('GET', '/edges'),
   ]);
-  const recent = [...failures.items, ...denials.items].sort((a, b) => b.time.localeCompare(a.time)).slice(0, 10);
+  const health = healthPart.value?.items ?? [];
+  const apps = appsPart.value?.items ?? [];
+  const recent = [...failuresPart.value?.items ?? [], ...denialsPart.value?.items ?? []].sort((a, b) => b.time.localeCompare(a.time)).slice(0, 10);
   const appName = new Map(apps.map((a) => [a.id, a.name]));
   const groupName = new Map(health.map((g) => [g.id, g.name]));
   const atRisk = health.filter((g) => g.atRisk);
@@ -132,17 +146,17 @@ export async function overviewPage(c: PageCtx): Promise<Page> {
 <section id="health" data-live aria-live="polite" aria-labelledby="health-h">
 <h2 id="health-h">Connector groups</h2>
 ${atRisk.length ? `<div class="alert warn" role="status">${atRisk.length} of ${health.length} connector groups at risk: ${atRisk.map((g) => e(g.name)).join(', ')}</div>` : ''}
-<div class="cards">${health.map(groupCard).join('') || '<p class="muted">No connector groups yet.</p>'}</div>
+${healthPart.refused ? notForRole('Connector health is', healthPart.refused) : `<div class="cards">${health.map(groupCard).join('') || '<p class="muted">No connector groups yet.</p>'}</div>`}
 <h2 id="apps-h">Apps</h2>
-${table('Apps and their status', ['App', 'External URL', 'Group', 'Pre-authentication', 'Status'], apps.map((a) => [
+${appsPart.refused ? notForRole('Apps are', appsPart.refused) : table('Apps and their status', ['App', 'External URL', 'Group', 'Pre-authentication', 'Status'], apps.map((a) => [
     `<a href="${c.base}apps/${e(a.id)}">${e(a.name)}</a>`, `<a href="${e(a.externalUrl)}/">${e(a.externalUrl)}</a>`, e(groupName.get(a.groupId) ?? a.groupId), e(a.preAuth), appStatus(a, health),
   ]), { empty: 'No apps published yet.' })}
 </section>
 <h2>Recent sign-in failures</h2>
-${table('Recent sign-in failures and denials', ['Time', 'User', 'App', 'Result', 'Code', 'Address'], recent.map((r) => [
+${failuresPart.refused ?? denialsPart.refused ? notForRole('The sign-in log is', (failuresPart.refused ?? denialsPart.refused) as string) : `${table('Recent sign-in failures and denials', ['Time', 'User', 'App', 'Result', 'Code', 'Address'], recent.map((r) => [
     when(r.time), e(r.username ?? '—'), e(r.appId ? appName.get(r.appId) ?? (r.appId === 'console' ? 'admin console' : r.appId) : '—'), badge(r.result === 'denied' ? 'warn' : 'bad', r.result), `<code>${e(r.code ?? '')}</code>`, e(r.clientIp ?? ''),
   ]), { empty: 'No failed or denied sign-ins recently.' })}
-<p><a href="${c.base}signin-log?result=failure">All failures in the sign-in log</a></p>
+<p><a href="${c.base}signin-log?result=failure">All failures in the sign-in log</a></p>`}
 <h2>Edge nodes</h2>
 ${edges.ok ? table('Edge nodes', ['Node', 'Address', 'Version', 'Started', 'In flight', 'Tunnels'], edges.body.items.map((n) => [
     `${e(n.id)}${n.self ? ' <span class="muted">(this node)</span>' : ''}`, `<code>${e(n.advertise)}</code>`, e(n.version), when(n.startedAt), String(n.inFlight ?? 0), String((n.tunnels ?? []).reduce((s, t) => s + t.tunnels, 0)),
@@ -169,7 +183,8 @@ ${app ? `<span>Enabled</span><label><input type="checkbox" name="enabled" value=
 }
 
 export async function appsPage(c: PageCtx): Promise<Page> {
-  const [apps, groups, health] = await Promise.all([items<AppRow>(c, '/apps'), items<Group>(c, '/connector-groups'), items<GroupHealth>(c, '/group-health')]);
+  const [apps, groupsPart, health] = await Promise.all([items<AppRow>(c, '/apps'), part(c.api<{ items: Group[] }>('GET', '/connector-groups')), itemsIfAllowed<GroupHealth>(c, '/group-health')]);
+  const groups = groupsPart.value?.items ?? [];
   const groupName = new Map(groups.map((g) => [g.id, g.name]));
   const body = `
 <section id="apps-live" data-live aria-live="polite">
@@ -178,19 +193,35 @@ ${table('Published apps', ['App', 'External URL', 'Internal URL', 'Group', 'Pre-
   ]), { empty: 'No apps published yet.' })}
 </section>
 <h2 id="publish">Publish an app</h2>
-${groups.length ? appForm(c, groups, null) : '<p>Create a connector group first (Connectors).</p>'}
-<p class="muted">Status comes from the connectors' own probes of each app's internal address (a TCP connect every few seconds). An on-demand "test connection" is not offered yet: the admin API has no route for it.</p>`;
+${groupsPart.refused ? notForRole('Publishing an app is', groupsPart.refused) : groups.length ? appForm(c, groups, null) : '<p>Create a connector group first (Connectors).</p>'}
+<p class="muted">Status comes from the connectors' own probes of each app's internal address (a TCP connect every few seconds); an app's page has "Test connection", an HTTP request from a connector now.</p>`;
   return { title: 'Apps', body };
 }
 
-export async function appPage(c: PageCtx, appId: string): Promise<Page> {
-  const [app, groups, health] = await Promise.all([need(c.api<AppRow>('GET', `/apps/${encodeURIComponent(appId)}`)), items<Group>(c, '/connector-groups'), items<GroupHealth>(c, '/group-health')]);
+interface ConnectionTest { connectorId: string; connectorName?: string; url: string; status: number | null; ms: number; error: string | null; checkedAt: string }
+
+/** The answer of "Test connection", for the app page: the backend's status and time, or why it did not answer. */
+function connectionTestHtml(a: ApiAnswer): string {
+  if (!a.ok) return `<div class="alert bad" role="alert">Test connection failed: ${failureHtml(a)}</div>`;
+  const t = a.body as ConnectionTest;
+  const from = e(t.connectorName ?? t.connectorId);
+  return t.status !== null
+    ? `<div class="alert ${t.status < 500 ? 'ok' : 'warn'}" role="status">${from} reached <code>${e(t.url)}</code>: HTTP <strong>${t.status}</strong> in ${t.ms} ms (${when(t.checkedAt)}).</div>`
+    : `<div class="alert bad" role="status">${from} could not reach <code>${e(t.url)}</code>: <code>${e(t.error ?? 'no answer')}</code> after ${t.ms} ms (${when(t.checkedAt)}).</div>`;
+}
+
+export async function appPage(c: PageCtx, appId: string, tested?: ApiAnswer): Promise<Page> {
+  const [app, groups, health] = await Promise.all([need(c.api<AppRow>('GET', `/apps/${encodeURIComponent(appId)}`)), itemsIfAllowed<Group>(c, '/connector-groups'), itemsIfAllowed<GroupHealth>(c, '/group-health')]);
   const g = health.find((h) => h.id === app.groupId);
   const probes = g ? g.connectors.filter((x) => x.state === 'healthy').map((x) => `<li>${e(x.name)}: ${g.apps.find((a) => a.id === app.id)?.unreachableFrom.includes(x.id) ? badge('bad', 'unreachable') : badge('ok', 'reachable')}</li>`).join('') : '';
   const body = `
 <p>Status: ${appStatus(app, health)} · <a href="${e(app.externalUrl)}/">${e(app.externalUrl)}</a></p>
 <h2>Backend reachability</h2>
 <section id="probe" data-live aria-live="polite">${probes ? `<ul class="plain">${probes}</ul>` : '<p class="muted">No healthy connector reports on this app.</p>'}</section>
+<h2 id="test-h">Test connection</h2>
+<p class="muted">A connector of the app's group requests the internal URL now (an HTTP GET, no user identity) and tells what it got.</p>
+<div id="test-result">${tested ? connectionTestHtml(tested) : ''}</div>
+${actionButton(c.csrf, `${c.base}apps/${e(app.id)}/test`, 'Test connection', { accessibleName: `Test connection to ${app.name}` })}
 <h2>Settings</h2>
 ${appForm(c, groups, app)}
 <h2>Unpublish</h2>
@@ -231,7 +262,7 @@ ${table(`Connectors of ${g.name}`, ['Connector', 'State', 'Version', 'Tunnels', 
     e(x.address ?? '—'),
     when(x.connectedSince),
     [
-      actionButton(c.csrf, `${c.base}connectors/${e(x.id)}/renew`, 'Renew certificate', { accessibleName: `Renew the certificate of ${x.name}` }),
+      actionButton(c.csrf, `${c.base}connectors/${e(x.id)}/renew`, 'Renew certificate', { accessibleName: `Renew certificate of ${x.name}` }),
       actionButton(c.csrf, `${c.base}connectors/${e(x.id)}/enabled`, x.enabled ? 'Disable' : 'Enable', { fields: { enabled: x.enabled ? '0' : '1' }, danger: x.enabled, confirm: x.enabled ? `Disable ${x.name}? Its tunnels drop at once.` : undefined, accessibleName: `${x.enabled ? 'Disable' : 'Enable'} ${x.name}` }),
       groups.length > 1 ? `<form method="post" action="${c.base}connectors/${e(x.id)}/move" class="inline">${csrfField(c.csrf)}<label class="muted" for="mv-${e(x.id)}">Move to</label> <select id="mv-${e(x.id)}" name="groupId">${options(groups.filter((gr) => gr.id !== g.id).map((gr) => ({ value: gr.id, label: gr.name })))}</select> <button type="submit" class="small secondary">Move</button></form>` : '',
     ].join(' '),
@@ -262,7 +293,7 @@ ${table('Users', ['User', 'Name', 'State', 'Actions'], users.map((u) => [
     `<code>${e(u.upn)}</code>`, e(u.displayName), u.enabled ? badge('ok', 'enabled') : badge('off', 'disabled'),
     [
       actionButton(c.csrf, `${c.base}users/${e(u.id)}/enabled`, u.enabled ? 'Disable' : 'Enable', { fields: { enabled: u.enabled ? '0' : '1' }, danger: u.enabled, confirm: u.enabled ? `Disable ${u.upn}? Their sessions end.` : undefined, accessibleName: `${u.enabled ? 'Disable' : 'Enable'} ${u.upn}` }),
-      actionButton(c.csrf, `${c.base}users/${e(u.id)}/revoke`, 'Revoke sessions', { accessibleName: `Revoke the sessions of ${u.upn}` }),
+      actionButton(c.csrf, `${c.base}users/${e(u.id)}/revoke`, 'Revoke sessions', { accessibleName: `Revoke sessions of ${u.upn}` }),
       actionButton(c.csrf, `${c.base}users/${e(u.id)}/unlock`, 'Unlock', { accessibleName: `Unlock ${u.upn}` }),
     ].join(' '),
   ]), { empty: 'No users match.' })}
@@ -323,7 +354,7 @@ ${table('Licence assignments', ['Licence', 'Assigned to', 'Actions'], answer.ass
 }
 
 export async function assignmentsPage(c: PageCtx): Promise<Page> {
-  const [apps, users, groups] = await Promise.all([items<AppRow>(c, '/apps'), items<User>(c, '/users?limit=500'), items<UserGroup>(c, '/user-groups')]);
+  const [apps, users, groups] = await Promise.all([items<AppRow>(c, '/apps'), itemsIfAllowed<User>(c, '/users?limit=500'), itemsIfAllowed<UserGroup>(c, '/user-groups')]);
   const idp = apps.filter((a) => a.preAuth === 'idp');
   const per = await Promise.all(idp.map(async (a) => (await items<{ principal: Principal }>(c, `/apps/${encodeURIComponent(a.id)}/assignments`)).map((x) => x.principal)));
   const nameOf = principalName(users, groups);
@@ -344,7 +375,7 @@ ${idp.length ? `<form method="post" action="${c.base}assignments/add" class="row
 export async function policiesPage(c: PageCtx, whatIf?: { input: URLSearchParams; answer: ApiAnswer }): Promise<Page> {
   const [policies, apps, users, locations] = await Promise.all([
     items<{ id: string; name: string; state: string; conditions: { apps: 'all' | string[]; locations: { include: 'any' | string[]; exclude: string[] }; platforms: string[] | null; signinRisk: string[] | null }; grant: { block: boolean; requireMfa: boolean; requirePhishingResistantMfa: boolean; signInFrequencyHours: number | null } }>(c, '/policies'),
-    items<AppRow>(c, '/apps'), items<User>(c, '/users?limit=500'), items<{ id: string; name: string }>(c, '/locations'),
+    itemsIfAllowed<AppRow>(c, '/apps'), itemsIfAllowed<User>(c, '/users?limit=500'), items<{ id: string; name: string }>(c, '/locations'),
   ]);
   const appName = new Map(apps.map((a) => [a.id, a.name]));
   const locationName = (id: string) => locations.find((l) => l.id === id)?.name ?? id;
@@ -387,7 +418,15 @@ ${result}`;
 
 // ---------------------------------------------------------------- sign-in log
 
-const LOG_FILTERS = ['username', 'result', 'event', 'code', 'clientIp', 'since', 'until'] as const;
+const LOG_FILTERS = ['username', 'appId', 'result', 'event', 'code', 'clientIp', 'since', 'until'] as const;
+
+/** An app admin reads the sign-in log of one of its apps at a time (the API wants `appId`): the first by default. */
+function logFilters(c: PageCtx): URLSearchParams {
+  if (c.admin.role !== 'app-admin' || c.query.get('appId') || c.admin.appIds.length === 0) return c.query;
+  const q = new URLSearchParams(c.query);
+  q.set('appId', c.admin.appIds[0]);
+  return q;
+}
 
 function logQuery(q: URLSearchParams, extra: Record<string, string> = {}): string {
   const out = new URLSearchParams();
@@ -402,15 +441,20 @@ function logQuery(q: URLSearchParams, extra: Record<string, string> = {}): strin
 
 export async function signinLogPage(c: PageCtx): Promise<Page> {
   const cursor = c.query.get('cursor');
+  const filters = logFilters(c);
   const [page, apps] = await Promise.all([
-    need(c.api<{ items: SigninRow[]; next: string | null }>('GET', `/signin-log${logQuery(c.query, { limit: '50', ...(cursor ? { cursor } : {}) })}`)),
-    items<AppRow>(c, '/apps'),
+    need(c.api<{ items: SigninRow[]; next: string | null }>('GET', `/signin-log${logQuery(filters, { limit: '50', ...(cursor ? { cursor } : {}) })}`)),
+    itemsIfAllowed<AppRow>(c, '/apps'),
   ]);
   const appName = new Map(apps.map((a) => [a.id, a.name]));
   const q = (k: string) => e(c.query.get(k) ?? '');
+  const appChoice = apps.length
+    ? `<label for="sl-app">App<select id="sl-app" name="appId">${c.admin.role === 'app-admin' ? '' : '<option value="">(any)</option>'}${options(apps.map((a) => ({ value: a.id, label: a.name })), filters.get('appId'))}</select></label>`
+    : '';
   const body = `
 <form method="get" class="row" role="search" aria-label="Filter the sign-in log">
 <label for="sl-user">User<input type="text" id="sl-user" name="username" value="${q('username')}"></label>
+${appChoice}
 <label for="sl-result">Result<select id="sl-result" name="result"><option value="">(any)</option>${options(['success', 'failure', 'denied', 'interrupted'].map((v) => ({ value: v, label: v })), c.query.get('result'))}</select></label>
 <label for="sl-event">Event<select id="sl-event" name="event"><option value="">(any)</option>${options(['signin', 'mfa', 'access', 'signout', 'federation'].map((v) => ({ value: v, label: v })), c.query.get('event'))}</select></label>
 <label for="sl-code">Code<input type="text" id="sl-code" name="code" value="${q('code')}" size="18"></label>
@@ -418,13 +462,13 @@ export async function signinLogPage(c: PageCtx): Promise<Page> {
 <label for="sl-since">Since<input type="text" id="sl-since" name="since" value="${q('since')}" placeholder="2030-01-31" size="12"></label>
 <label for="sl-until">Until<input type="text" id="sl-until" name="until" value="${q('until')}" placeholder="2030-02-28" size="12"></label>
 <button type="submit">Filter</button>
-<a class="button secondary" href="${c.base}signin-log/export.csv${logQuery(c.query)}" download>Export CSV</a>
+<a class="button secondary" href="${c.base}signin-log/export.csv${logQuery(filters)}" download>Export CSV</a>
 </form>
 ${table('Sign-in events, newest first', ['Time', 'Event', 'Result', 'Code', 'User', 'App', 'Address', 'Method', 'Correlation id'], page.items.map((r) => [
     when(r.time), e(r.event), badge(r.result === 'success' ? 'ok' : r.result === 'interrupted' ? 'warn' : 'bad', r.result), `<code>${e(r.code ?? '')}</code>`, e(r.username ?? '—'),
     e(r.appId ? appName.get(r.appId) ?? (r.appId === 'console' ? 'admin console' : r.appId) : '—'), e(r.clientIp ?? ''), e([r.authMethod, r.mfaMethod].filter(Boolean).join(' + ')), `<code class="muted">${e(r.correlationId ?? '')}</code>`,
   ]), { empty: 'No sign-in events match.', id: 'signin-log' })}
-${page.next ? `<p><a href="${c.base}signin-log${logQuery(c.query, { cursor: page.next })}">Older events</a></p>` : ''}`;
+${page.next ? `<p><a href="${c.base}signin-log${logQuery(filters, { cursor: page.next })}">Older events</a></p>` : ''}`;
   return { title: 'Sign-in log', body };
 }
 
@@ -508,7 +552,8 @@ ${page.next ? `<p><a href="${c.base}audit?${next}">Older events</a></p>` : ''}`;
 
 // ---------------------------------------------------------------- actions
 
-export type ActionResult = { done: string; section: string; query?: Record<string, string> } | { failed: ApiAnswer; section: string; whatIf?: undefined } | { whatIf: { input: URLSearchParams; answer: ApiAnswer } };
+export type ActionResult = { done: string; section: string; query?: Record<string, string> } | { failed: ApiAnswer; section: string; whatIf?: undefined } | { whatIf: { input: URLSearchParams; answer: ApiAnswer } }
+  | { tested: { appId: string; answer: ApiAnswer } };
 
 const principalOf = (value: string | null): { type: string; id: string } => {
   const [type, ...id] = (value ?? '').split(':');
@@ -528,6 +573,7 @@ export async function runAction(c: PageCtx, parts: string[], form: URLSearchPara
       if (id === 'publish') return step('apps', 'app-published', c.api('POST', '/apps', appBody(form, true)));
       if (verb === 'save') return step(`apps/${id}`, 'app-saved', c.api('PATCH', `/apps/${enc(id)}`, appBody(form, false)));
       if (verb === 'delete') return step('apps', 'app-deleted', c.api('DELETE', `/apps/${enc(id)}`));
+      if (verb === 'test') return { tested: { appId: id, answer: await c.api('POST', `/apps/${enc(id)}/test-connection`) } };
       break;
     case 'connectors':
       if (id === 'token') return step('connectors', 'token-created', c.api('POST', '/enrollment-tokens', { groupId: form.get('groupId') }), (a) => ({ token: String((a.body as { token?: string }).token ?? '') }));

@@ -3,7 +3,7 @@
  *
  * - a directory administrator's session is the app-host session the sign-in round trip sets
  *   (`__Host-drawbridge-session`, edge/signin/app-host.ts with the console's synthetic app): MFA, conditional access,
- *   revocation, sign-out everywhere and the periodic re-check of membership of `Drawbridge Admins` all apply;
+ *   revocation, sign-out everywhere and the periodic re-check of membership of a console group all apply;
  * - `__Host-drawbridge-console-tenant` remembers which tenant's directory to sign in with (signed; it grants nothing);
  * - `__Host-drawbridge-console` is a bootstrap-token session: signed, self-contained (any edge node verifies it),
  *   8 hours at most, bound to a hash of the token so that changing the token ends every such session.

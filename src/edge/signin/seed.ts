@@ -1,10 +1,13 @@
 /**
- * The demo directory `drawbridge dev` seeds: four users who each show one outcome of pre-authentication.
+ * The demo directory `drawbridge dev` seeds: four users who each show one outcome of pre-authentication, and one
+ * console administrator per directory role.
  * Idempotent: running it again on an existing state directory keeps the users (and dave's TOTP secret).
  */
 import { generateTotpSecret } from '../../identity/totp.ts';
+import type { AdminRole } from '../../store/admin-tokens.ts';
 import type { DirectoryStore, User } from '../../store/directory-types.ts';
 import type { AccessPolicy, LocationInput, NamedLocation, PolicyInput } from '../../store/policy-types.ts';
+import { ROLE_GROUPS } from './console-access.ts';
 
 export interface DemoUser {
   username: string;
@@ -81,4 +84,35 @@ export async function seedDemoPolicies(target: PolicySeedTarget, tenantId: strin
   const hrMfa = await policy({ name: DEMO_POLICIES.hrMfa, conditions: { apps: [hrAppId], locations: { include: 'any', exclude: [office.id] } }, grant: { requireMfa: true } });
   const blockRange = await policy({ name: DEMO_POLICIES.blockRange, conditions: { locations: { include: [blocked.id], exclude: [] } }, grant: { block: true } });
   return { locations: [office, blocked], policies: [hrMfa, blockRange] };
+}
+
+export interface DemoAdmin {
+  username: string;
+  password: string;
+  role: Exclude<AdminRole, 'global-admin'>;
+}
+
+/**
+ * One console administrator per role a directory gives (console-access.ts ROLE_GROUPS): a member of that group, and
+ * for the app admin the app it administers assigned to it. Idempotent, like the demo users.
+ */
+export async function seedConsoleAdmins(directory: DirectoryStore, tenantId: string, appAdminAppId: string, domain = 'contoso.example'): Promise<DemoAdmin[]> {
+  const names: Record<DemoAdmin['role'], { name: string; displayName: string }> = {
+    'tenant-admin': { name: 'tina', displayName: 'Tina Tenant-Admin' },
+    'security-reader': { name: 'sam', displayName: 'Sam Security-Reader' },
+    'app-admin': { name: 'abe', displayName: 'Abe App-Admin' },
+    'connector-operator': { name: 'otto', displayName: 'Otto Connector-Operator' },
+  };
+  const admins: DemoAdmin[] = [];
+  for (const [groupName, role] of ROLE_GROUPS) {
+    const group = (await directory.groups.getByName(tenantId, groupName)) ?? (await directory.groups.create(tenantId, { name: groupName, description: `Console role ${role} (demo)` }));
+    const { name, displayName } = names[role];
+    const upn = `${name}@${domain}`;
+    const password = `${name}-Admin-2024`;
+    const user = (await directory.users.findByLogin(tenantId, upn)) ?? (await directory.users.create(tenantId, { upn, displayName, email: upn, onPremName: name.toUpperCase(), password }));
+    await directory.groups.addMember(tenantId, group.id, user.id);
+    if (role === 'app-admin') await directory.assignments.assign(tenantId, appAdminAppId, { type: 'user', id: user.id });
+    admins.push({ username: name, password, role });
+  }
+  return admins;
 }

@@ -36,6 +36,17 @@ function checkCa(value: string | null | undefined): void {
   }
 }
 
+const ConnectionTest = Type.Object({
+  appId: Type.String(),
+  connectorId: Type.String(),
+  connectorName: Type.Optional(Type.String()),
+  url: Type.String({ description: 'The internal URL probed.' }),
+  status: Type.Union([Type.Integer(), Type.Null()], { description: 'The backend\'s HTTP status; null: no answer.' }),
+  ms: Type.Integer({ description: 'Milliseconds to the answer\'s headers (or the error).' }),
+  error: Type.Union([Type.String(), Type.Null()]),
+  checkedAt: Type.String({ format: 'date-time' }),
+});
+
 export function appRoutes(app: FastifyInstance, ctx: AdminContext): void {
   const { store, deps } = ctx;
   const tags = ['apps'];
@@ -90,6 +101,20 @@ export function appRoutes(app: FastifyInstance, ctx: AdminContext): void {
   app.get<{ Params: Static<typeof AppParams> }>('/tenants/:tenantId/apps/:appId', {
     schema: { tags, summary: 'Get an app', params: AppParams, response: { 200: Type.Ref('App'), ...errorResponses(404) } },
   }, async (req) => find(req.params));
+
+  app.post<{ Params: Static<typeof AppParams> }>('/tenants/:tenantId/apps/:appId/test-connection', {
+    schema: {
+      tags,
+      summary: 'Test connection: a connector of the app\'s group probes its internal URL now',
+      description: 'One HTTP GET of the internal URL from one connected connector of the group, with the app\'s TLS settings and no identity. `status` is the backend\'s HTTP status (any status means it answered); null with `error` (ECONNREFUSED, ETIMEDOUT, a TLS error…) when it did not. 409 DB-CONNECTOR-NOT-CONNECTED when no connector of the group is connected to this edge node.',
+      params: AppParams,
+      response: { 200: ConnectionTest, ...errorResponses(404, 409, 502) },
+    },
+  }, async (req) => {
+    const current = await find(req.params);
+    if (!deps.testConnection) throw new DrawbridgeError('DB-CONNECTOR-NOT-CONNECTED', 'test connection is not available on this edge');
+    return deps.testConnection(current.groupId, current.id);
+  });
 
   app.patch<{ Params: Static<typeof AppParams>; Body: AppPatchBody }>('/tenants/:tenantId/apps/:appId', {
     schema: { tags, summary: 'Change an app', params: AppParams, body: AppPatch, response: { 200: Type.Ref('App'), ...errorResponses(400, 404, 409) } },
