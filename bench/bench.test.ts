@@ -79,12 +79,20 @@ test('the relay delays each direction and keeps the bytes in order', async () =>
 });
 
 test('summarise gives self time by function and file, without idle', () => {
-  const node = (id: number, functionName: string, url: string, hitCount: number) => ({ id, callFrame: { functionName, url, lineNumber: 0 }, hitCount });
+  const node = (id: number, functionName: string, url: string, hitCount: number) => ({
+    id,
+    callFrame: { functionName, url, lineNumber: 0 },
+    hitCount,
+  });
   const s = summarise(
     {
       startTime: 0,
       endTime: 1,
-      nodes: [node(1, '(idle)', '', 50), node(2, 'handle', 'file:///x/src/edge/proxy/handler.ts', 30), node(3, 'writev', '', 20)],
+      nodes: [
+        node(1, '(idle)', '', 50),
+        node(2, 'handle', 'file:///x/src/edge/proxy/handler.ts', 30),
+        node(3, 'writev', '', 20),
+      ],
     },
     'p.cpuprofile',
     1000,
@@ -96,7 +104,14 @@ test('summarise gives self time by function and file, without idle', () => {
 });
 
 function row(id: PathResult['id'], rps: number, cpu: Record<string, number>, mbPerSec: number): PathResult {
-  const wrk = { connections: 64, durationS: 10, requests: rps * 10, requestsPerSec: rps, latencyMs: { p50: 1, p75: 1, p90: 1, p99: 2 }, errors: { connect: 0, read: 0, write: 0, timeout: 0, status: 0 } };
+  const wrk = {
+    connections: 64,
+    durationS: 10,
+    requests: rps * 10,
+    requestsPerSec: rps,
+    latencyMs: { p50: 1, p75: 1, p90: 1, p99: 2 },
+    errors: { connect: 0, read: 0, write: 0, timeout: 0, status: 0 },
+  };
   return {
     id,
     label: id,
@@ -178,22 +193,34 @@ test('the page-load page links 60 assets of a few KiB, each of them written', ()
   }
 });
 
-const mode = (protocol: string, runsMs: number[]): PageLoadMode => ({ protocols: [protocol], runsMs, medianMs: median(runsMs), assets: 60 });
+const mode = (protocol: string, runsMs: number[]): PageLoadMode => ({
+  protocols: [protocol],
+  runsMs,
+  medianMs: median(runsMs),
+  assets: 60,
+});
 
 test('page-load table: both protocols, their medians and the ratio', () => {
   const table = pageLoadTable({
-    url: 'https://bench-page-contoso.apps.localhost:8443/page/index.html', rttMs: 20, runs: 3,
-    http1: mode('http/1.1', [900, 1000, 1100]), http2: mode('h2', [500, 400, 600]),
+    url: 'https://bench-page-contoso.apps.localhost:8443/page/index.html',
+    rttMs: 20,
+    runs: 3,
+    http1: mode('http/1.1', [900, 1000, 1100]),
+    http2: mode('h2', [500, 400, 600]),
     loopback: { http1: mode('http/1.1', [300, 300, 300]), http2: mode('h2', [200, 200, 200]) },
   });
-  assert.match(table, /\| 20 ms round trip \(relay\) \| `--disable-http2` \| http\/1.1 \| 1000 \| 900, 1000, 1100 \| 60 \|/);
+  assert.match(
+    table,
+    /\| 20 ms round trip \(relay\) \| `--disable-http2` \| http\/1.1 \| 1000 \| 900, 1000, 1100 \| 60 \|/,
+  );
   assert.match(table, /\| 20 ms round trip \(relay\) \| HTTP\/2 allowed \| h2 \| 500 \|/);
   assert.match(table, /HTTP\/1.1 ÷ HTTP\/2: \*\*2.00 ×\*\* \(on loopback: 1.50 ×\)/);
 });
 
 test('policy-eval table: µs per evaluation and the cost over the no-policy baseline', () => {
   const table = policyEvalTable({
-    evaluationsPerRound: 1000, rounds: 3,
+    evaluationsPerRound: 1000,
+    rounds: 3,
     rows: [
       { label: 'no policy (baseline)', clientIp: '127.0.0.1', verdict: 'allow', policies: 0, us: 0.5 },
       { label: 'demo policies, Blocked range', clientIp: '127.0.0.70', verdict: 'block', policies: 2, us: 2 },
@@ -205,11 +232,32 @@ test('policy-eval table: µs per evaluation and the cost over the no-policy base
 
 test('report: a run of the in-process steps alone has their sections and no empty path tables', () => {
   const r = {
-    date: '2026-12-04T00:00:00Z', quick: false, durationS: 1,
+    date: '2026-12-04T00:00:00Z',
+    quick: false,
+    durationS: 1,
     machine: { cpus: 2, kernel: 'Linux', node: 'v24', nginx: 'nginx', haproxy: 'haproxy', wrk: 'wrk', curl: 'curl' },
-    settings: { wrkDurationS: 10, repetitions: 3, connections: [64], threads: 2, rate: 1000, rateDurationS: 20, idleConnections: 1000, smallFileBytes: 1024, largeFileBytes: 1, wanDelayMsEachWay: 10, hostResolution: '' },
-    paths: [], wan: [], targets: [], notes: [],
-    policyEval: { evaluationsPerRound: 10, rounds: 1, rows: [{ label: 'no policy (baseline)', clientIp: '127.0.0.1', verdict: 'allow', policies: 0, us: 0.4 }] },
+    settings: {
+      wrkDurationS: 10,
+      repetitions: 3,
+      connections: [64],
+      threads: 2,
+      rate: 1000,
+      rateDurationS: 20,
+      idleConnections: 1000,
+      smallFileBytes: 1024,
+      largeFileBytes: 1,
+      wanDelayMsEachWay: 10,
+      hostResolution: '',
+    },
+    paths: [],
+    wan: [],
+    targets: [],
+    notes: [],
+    policyEval: {
+      evaluationsPerRound: 10,
+      rounds: 1,
+      rows: [{ label: 'no policy (baseline)', clientIp: '127.0.0.1', verdict: 'allow', policies: 0, us: 0.4 }],
+    },
     pageLoad: { error: 'no Chromium at /usr/bin/chromium' },
   } as Results;
   const md = markdown(r);

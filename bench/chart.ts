@@ -29,7 +29,11 @@ function colour(p: PathResult): string {
 
 export function svgChart(r: Results): string {
   const panels: Panel[] = [
-    { title: 'requests/s — 1 KiB, 64 connections', value: (p) => p.load.find((l) => l.connections === 64)?.median.requestsPerSec, unit: '' },
+    {
+      title: 'requests/s — 1 KiB, 64 connections',
+      value: (p) => p.load.find((l) => l.connections === 64)?.median.requestsPerSec,
+      unit: '',
+    },
     { title: 'one 256 MiB download — MB/s', value: (p) => p.downloadSingle?.mbPerSec, unit: ' MB/s' },
     { title: 'proxy CPU per request — µs (less is better)', value: (p) => proxyCpu(p), unit: ' µs' },
   ];
@@ -38,10 +42,16 @@ export function svgChart(r: Results): string {
   const height = TOP + panels.length * (panelH + PANEL_GAP);
   const width = LABEL_W + BAR_W + 230;
   const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="13">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="13">`,
+  );
   out.push(`<rect width="${width}" height="${height}" fill="#fff"/>`);
-  out.push(`<text x="12" y="24" font-size="16" font-weight="bold">Drawbridge bench — ${esc(r.date.slice(0, 10))}${r.quick ? ' (quick)' : ''}</text>`);
-  out.push(`<text x="12" y="42" fill="#555">loopback, ${r.machine.cpus} CPUs shared by client and servers; orange: Drawbridge, blue: one-hop proxies, grey: direct</text>`);
+  out.push(
+    `<text x="12" y="24" font-size="16" font-weight="bold">Drawbridge bench — ${esc(r.date.slice(0, 10))}${r.quick ? ' (quick)' : ''}</text>`,
+  );
+  out.push(
+    `<text x="12" y="42" fill="#555">loopback, ${r.machine.cpus} CPUs shared by client and servers; orange: Drawbridge, blue: one-hop proxies, grey: direct</text>`,
+  );
   panels.forEach((panel, i) => {
     const y0 = TOP + i * (panelH + PANEL_GAP);
     out.push(`<text x="12" y="${y0 + 14}" font-weight="bold">${esc(panel.title)}</text>`);
@@ -60,7 +70,9 @@ export function svgChart(r: Results): string {
       const w = Math.max(1, (v / max) * BAR_W);
       out.push(`<rect x="${LABEL_W}" y="${y}" width="${w.toFixed(1)}" height="${ROW - 8}" fill="${colour(p)}"/>`);
       const times = reference && p.id !== 'nginx' ? ` (${(v / reference).toFixed(2)} × nginx)` : '';
-      out.push(`<text x="${(LABEL_W + w + 6).toFixed(1)}" y="${y + 14}">${Math.round(v).toLocaleString('en-US')}${panel.unit}${times}</text>`);
+      out.push(
+        `<text x="${(LABEL_W + w + 6).toFixed(1)}" y="${y + 14}">${Math.round(v).toLocaleString('en-US')}${panel.unit}${times}</text>`,
+      );
     });
   });
   out.push('</svg>');

@@ -35,7 +35,10 @@ export async function download(
   const started = performance.now();
   const results = await Promise.all(
     Array.from({ length: options.parallel }, () =>
-      run('curl', curlArgs(t, path, options.maxSeconds), { allowFail: true, timeoutMs: (options.maxSeconds + 10) * 1000 }),
+      run('curl', curlArgs(t, path, options.maxSeconds), {
+        allowFail: true,
+        timeoutMs: (options.maxSeconds + 10) * 1000,
+      }),
     ),
   );
   const seconds = (performance.now() - started) / 1000;
@@ -47,8 +50,16 @@ export async function download(
     bytes += Number(size) || 0;
     if (r.code !== 0 || status !== '200' || Number(size) !== options.expectedBytes) complete = false;
     if (bytes === 0 && r.code !== 0) throw new Error(`curl failed (${r.code}): ${r.stderr || r.stdout}`);
-    if (r.code !== 0 && r.code !== 28) error ??= `curl exit ${r.code} after ${size} bytes${r.code === 18 ? ' (connection cut before the end of the body)' : ''}`;
+    if (r.code !== 0 && r.code !== 28)
+      error ??= `curl exit ${r.code} after ${size} bytes${r.code === 18 ? ' (connection cut before the end of the body)' : ''}`;
     else if (status !== '200') error ??= `HTTP status ${status}`;
   }
-  return { parallel: options.parallel, bytes, seconds, mbPerSec: bytes / 1e6 / seconds, complete, ...(error ? { error } : {}) };
+  return {
+    parallel: options.parallel,
+    bytes,
+    seconds,
+    mbPerSec: bytes / 1e6 / seconds,
+    complete,
+    ...(error ? { error } : {}),
+  };
 }

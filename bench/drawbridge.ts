@@ -36,8 +36,15 @@ export interface DevInfo {
 /** Whether this tree has `drawbridge dev` yet; the reason if not. */
 export async function devAvailable(root: string): Promise<{ ok: boolean; reason: string }> {
   if (!existsSync(join(root, CLI))) return { ok: false, reason: `${CLI} does not exist yet` };
-  const { code, stdout, stderr } = await run(NODE, [join(root, CLI), 'dev', '--help'], { allowFail: true, timeoutMs: 20_000 });
-  if (code !== 0) return { ok: false, reason: `\`drawbridge dev --help\` exited ${code}: ${(stderr || stdout).trim().split('\n')[0]}` };
+  const { code, stdout, stderr } = await run(NODE, [join(root, CLI), 'dev', '--help'], {
+    allowFail: true,
+    timeoutMs: 20_000,
+  });
+  if (code !== 0)
+    return {
+      ok: false,
+      reason: `\`drawbridge dev --help\` exited ${code}: ${(stderr || stdout).trim().split('\n')[0]}`,
+    };
   return { ok: true, reason: '' };
 }
 
@@ -71,7 +78,12 @@ async function readJson<T>(path: string, proc: Started, timeoutMs: number, what:
   }
 }
 
-export async function startDev(root: string, stateDir: string, logFile: string, env: NodeJS.ProcessEnv = {}): Promise<Dev> {
+export async function startDev(
+  root: string,
+  stateDir: string,
+  logFile: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<Dev> {
   const proc = start(
     'drawbridge dev',
     NODE,
@@ -94,7 +106,9 @@ export async function startDev(root: string, stateDir: string, logFile: string, 
     ],
     dead: () => [
       ...(isAlive(edgePid) ? [] : [`edge (pid ${edgePid})`]),
-      ...connectorPids().filter((pid) => !isAlive(pid)).map((pid) => `connector (pid ${pid})`),
+      ...connectorPids()
+        .filter((pid) => !isAlive(pid))
+        .map((pid) => `connector (pid ${pid})`),
     ],
     stop: (graceMs?: number) => proc.stop(graceMs),
   };
@@ -103,7 +117,10 @@ export async function startDev(root: string, stateDir: string, logFile: string, 
 export async function admin<T>(dev: Dev, method: string, path: string, body?: unknown): Promise<T> {
   const response = await fetch(`${dev.info.adminUrl}/api/v1${path}`, {
     method,
-    headers: { authorization: `Bearer ${dev.info.adminToken}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    headers: {
+      authorization: `Bearer ${dev.info.adminToken}`,
+      ...(body ? { 'content-type': 'application/json' } : {}),
+    },
     body: body ? JSON.stringify(body) : undefined,
     signal: AbortSignal.timeout(30_000),
   });
@@ -127,7 +144,12 @@ export async function publishApp(
   preAuth: 'passthrough' | 'idp',
   group = dev.info.connectors[0]?.group ?? 'default',
 ): Promise<Target> {
-  const app = await admin<{ externalUrl: string }>(dev, 'POST', `${tenantPath(dev)}/apps`, { name, internalUrl, groupId: group, preAuth });
+  const app = await admin<{ externalUrl: string }>(dev, 'POST', `${tenantPath(dev)}/apps`, {
+    name,
+    internalUrl,
+    groupId: group,
+    preAuth,
+  });
   // Connectors get the new config pushed; wait until the app answers through the tunnel.
   const t = target(app.externalUrl);
   await waitForApp(t);
@@ -175,19 +197,45 @@ export async function wanConnector(
   const t = tenantPath(dev);
   const group = 'bench-wan';
   await admin(dev, 'POST', `${t}/connector-groups`, { name: group });
-  const { token } = await admin<{ token: string }>(dev, 'POST', `${t}/enrollment-tokens`, { groupId: group, ttlSeconds: 600 });
+  const { token } = await admin<{ token: string }>(dev, 'POST', `${t}/enrollment-tokens`, {
+    groupId: group,
+    ttlSeconds: 600,
+  });
   const edge = new URL(dev.info.edgeUrl);
   const stateDir = join(dev.stateDir, 'connector-wan');
   const cli = join(root, CLI);
-  await run(NODE, [
-    cli, 'connector', 'register', '--edge', `https://tunnel.${edge.hostname}:${edge.port}`, '--token', token,
-    '--state-dir', stateDir, '--ca-file', dev.info.caCertPath, '--connect-address', connectAddress, '--name', 'bench-wan', '--force',
-  ], { timeoutMs: 60_000 });
-  const proc = start('wan connector', NODE, [cli, 'connector', 'run', '--state-dir', stateDir, '--tunnels', '1', '--drain-seconds', '1'], {
-    cwd: root,
-    logFile,
-    env: { ...process.env, ...env },
-  });
+  await run(
+    NODE,
+    [
+      cli,
+      'connector',
+      'register',
+      '--edge',
+      `https://tunnel.${edge.hostname}:${edge.port}`,
+      '--token',
+      token,
+      '--state-dir',
+      stateDir,
+      '--ca-file',
+      dev.info.caCertPath,
+      '--connect-address',
+      connectAddress,
+      '--name',
+      'bench-wan',
+      '--force',
+    ],
+    { timeoutMs: 60_000 },
+  );
+  const proc = start(
+    'wan connector',
+    NODE,
+    [cli, 'connector', 'run', '--state-dir', stateDir, '--tunnels', '1', '--drain-seconds', '1'],
+    {
+      cwd: root,
+      logFile,
+      env: { ...process.env, ...env },
+    },
+  );
   const app = await publishApp(dev, 'bench-wan', internalUrl, 'passthrough', group);
   return { app, proc };
 }

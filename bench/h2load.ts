@@ -36,7 +36,9 @@ function toMs(value: string, unit: string): number {
 
 export function parseH2load(output: string, clients: number, streams: number): H2loadResult {
   const finished = /^finished in [\d.]+s, ([\d.]+) req\/s/m.exec(output);
-  const requests = /^requests: \d+ total, \d+ started, \d+ done, (\d+) succeeded, (\d+) failed, (\d+) errored/m.exec(output);
+  const requests = /^requests: \d+ total, \d+ started, \d+ done, (\d+) succeeded, (\d+) failed, (\d+) errored/m.exec(
+    output,
+  );
   const status = /^status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx/m.exec(output);
   const mean = /^time for request:\s+\S+?\s+\S+?\s+([\d.]+)(us|ms|s)\s/m.exec(output);
   if (!finished || !requests || !status) throw new Error(`could not parse h2load output:\n${output.slice(-1500)}`);

@@ -7,7 +7,12 @@ import { join } from 'node:path';
 import type { ProxyPorts, TlsFiles } from './nginx.ts';
 import { start, waitForPort, type Started } from './processes.ts';
 
-export async function startHaproxy(dir: string, backendPort: number, ports: ProxyPorts, tls: TlsFiles): Promise<Started> {
+export async function startHaproxy(
+  dir: string,
+  backendPort: number,
+  ports: ProxyPorts,
+  tls: TlsFiles,
+): Promise<Started> {
   const config = `global
   nbthread 1
   maxconn 8000

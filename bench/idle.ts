@@ -89,7 +89,11 @@ function openWebSocket(t: Target, path: string): Promise<WebSocket> {
   });
 }
 
-async function openMany<T>(n: number, concurrency: number, open: () => Promise<T>): Promise<{ items: T[]; failed: number; firstError?: string }> {
+async function openMany<T>(
+  n: number,
+  concurrency: number,
+  open: () => Promise<T>,
+): Promise<{ items: T[]; failed: number; firstError?: string }> {
   const items: T[] = [];
   let failed = 0;
   let firstError: string | undefined;
@@ -162,7 +166,13 @@ async function readRss(pids: number[], gc: boolean): Promise<{ rss: number; gcDo
  * Idle HTTP/1.1 keep-alive connections against `t` (TLS if the URL is https). `serverPids` gives the processes
  * whose RSS counts (e.g. the edge; nginx master + worker).
  */
-export async function idleConnections(t: Target, path: string, n: number, serverPids: () => number[], gc = false): Promise<IdleResult> {
+export async function idleConnections(
+  t: Target,
+  path: string,
+  n: number,
+  serverPids: () => number[],
+  gc = false,
+): Promise<IdleResult> {
   // Warm the server first (a batch opened and closed), so lazy start-up allocations (TLS contexts, JIT code, pools)
   // do not count as per-connection cost.
   const warm = await openMany(Math.min(100, n), 32, () => openOne(t, path));
@@ -173,11 +183,25 @@ export async function idleConnections(t: Target, path: string, n: number, server
   const stillOpen = items.filter((s) => !s.destroyed && s.readyState === 'open').length;
   await closeAll(items);
   if (items.length === 0) throw new Error(`no connection opened: ${firstError}`);
-  return result(isTls(t) ? 'tls' : 'plain', items.length, stillOpen, failed, before.rss, after.rss, before.gcDone && after.gcDone);
+  return result(
+    isTls(t) ? 'tls' : 'plain',
+    items.length,
+    stillOpen,
+    failed,
+    before.rss,
+    after.rss,
+    before.gcDone && after.gcDone,
+  );
 }
 
 /** Idle WebSockets (one echo round trip each) against `t` + `path`. */
-export async function idleWebSockets(t: Target, path: string, n: number, serverPids: () => number[], gc = false): Promise<IdleResult> {
+export async function idleWebSockets(
+  t: Target,
+  path: string,
+  n: number,
+  serverPids: () => number[],
+  gc = false,
+): Promise<IdleResult> {
   const warm = await openMany(Math.min(100, n), 32, () => openWebSocket(t, path));
   await Promise.all(warm.items.map((ws) => closeWebSocket(ws)));
   if (warm.items.length === 0) throw new Error(`no WebSocket opened: ${warm.firstError}`);
@@ -208,7 +232,7 @@ function result(
     gcForced,
     rssBeforeBytes: before,
     rssAfterBytes: after,
-    mibPer1000: (delta / opened) * 1000 / 1048576,
+    mibPer1000: ((delta / opened) * 1000) / 1048576,
     kibEach: delta / opened / 1024,
   };
 }

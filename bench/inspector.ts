@@ -19,7 +19,9 @@ async function debuggerUrl(timeoutMs: number): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
-      const list = (await (await fetch(`http://127.0.0.1:${PORT}/json/list`)).json()) as Array<{ webSocketDebuggerUrl: string }>;
+      const list = (await (await fetch(`http://127.0.0.1:${PORT}/json/list`)).json()) as Array<{
+        webSocketDebuggerUrl: string;
+      }>;
       if (list[0]?.webSocketDebuggerUrl) return list[0].webSocketDebuggerUrl;
     } catch {
       // not listening yet
@@ -29,7 +31,9 @@ async function debuggerUrl(timeoutMs: number): Promise<string> {
   }
 }
 
-function session(url: string): Promise<{ call: (method: string, params?: object) => Promise<unknown>; close: () => void }> {
+function session(
+  url: string,
+): Promise<{ call: (method: string, params?: object) => Promise<unknown>; close: () => void }> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { perMessageDeflate: false });
     let next = 1;
@@ -67,12 +71,17 @@ async function withInspector<T>(pid: number, work: (s: Session) => Promise<T>): 
   process.kill(pid, 'SIGUSR1');
   const s = await session(await debuggerUrl(5000));
   try {
-    const who = (await s.call('Runtime.evaluate', { expression: 'process.pid', returnByValue: true })) as { result: { value: number } };
-    if (who.result.value !== pid) throw new Error(`the inspector on ${PORT} belongs to pid ${who.result.value}, not ${pid}`);
+    const who = (await s.call('Runtime.evaluate', { expression: 'process.pid', returnByValue: true })) as {
+      result: { value: number };
+    };
+    if (who.result.value !== pid)
+      throw new Error(`the inspector on ${PORT} belongs to pid ${who.result.value}, not ${pid}`);
     return await work(s);
   } finally {
     // close() waits for this very session to end, so it never answers: send it, then hang up.
-    void s.call('Runtime.evaluate', { expression: "process.getBuiltinModule('node:inspector').close()" }).catch(() => undefined);
+    void s
+      .call('Runtime.evaluate', { expression: "process.getBuiltinModule('node:inspector').close()" })
+      .catch(() => undefined);
     await sleep(100);
     s.close();
     // Wait for the port to be free for the next process.

@@ -20,7 +20,9 @@ const PACKAGES: Record<string, string> = {
 const POLICY_RC = '/usr/sbin/policy-rc.d';
 
 async function has(command: string): Promise<boolean> {
-  const { code } = await run('sh', ['-c', `command -v ${command} || test -x /usr/sbin/${command}`], { allowFail: true });
+  const { code } = await run('sh', ['-c', `command -v ${command} || test -x /usr/sbin/${command}`], {
+    allowFail: true,
+  });
   return code === 0;
 }
 
@@ -31,11 +33,18 @@ export async function ensurePackages(log: (line: string) => void): Promise<void>
   }
   if (missing.length === 0) return;
   if (process.getuid?.() !== 0) {
-    throw new Error(`missing Debian packages: ${missing.join(' ')} (run as root, or: apt-get install ${missing.join(' ')})`);
+    throw new Error(
+      `missing Debian packages: ${missing.join(' ')} (run as root, or: apt-get install ${missing.join(' ')})`,
+    );
   }
   log(`installing Debian packages: ${missing.join(' ')}`);
   const ownPolicy = !existsSync(POLICY_RC);
-  if (ownPolicy) writeFileSync(POLICY_RC, '#!/bin/sh\n# written by drawbridge bench for the install: start no services\nexit 101\n', { mode: 0o755 });
+  if (ownPolicy)
+    writeFileSync(
+      POLICY_RC,
+      '#!/bin/sh\n# written by drawbridge bench for the install: start no services\nexit 101\n',
+      { mode: 0o755 },
+    );
   try {
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
     await run('apt-get', ['update', '-qq'], { env, timeoutMs: 300_000 });

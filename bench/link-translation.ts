@@ -42,10 +42,23 @@ function chunks(body: Buffer): Buffer[] {
 }
 
 /** Pushes `input` through `steps` `rounds` times after two warm-up rounds; the median round's MB/s of `decodedBytes`. */
-async function throughput(input: Buffer[], decodedBytes: number, steps: () => Transform[], rounds: number): Promise<number> {
+async function throughput(
+  input: Buffer[],
+  decodedBytes: number,
+  steps: () => Transform[],
+  rounds: number,
+): Promise<number> {
   const once = async (): Promise<number> => {
     const start = performance.now();
-    await pipeline([Readable.from(input), ...steps(), new Writable({ write(_c, _e, done) { done(); } })]);
+    await pipeline([
+      Readable.from(input),
+      ...steps(),
+      new Writable({
+        write(_c, _e, done) {
+          done();
+        },
+      }),
+    ]);
     return performance.now() - start;
   };
   await once();
@@ -68,17 +81,30 @@ export async function benchLinkTranslation(quick = false): Promise<LinkTranslati
   const gz = zlib.gzipSync(withLinks);
   const passThrough = (): Transform[] => [];
   const rows: LinkTranslationFigures['rows'] = [];
-  for (const [body, input] of [['html, links', withLinks], ['html, no links', noLinks]] as const) {
+  for (const [body, input] of [
+    ['html, links', withLinks],
+    ['html, no links', noLinks],
+  ] as const) {
     rows.push({
       body,
       untouchedMBps: await throughput(chunks(input), input.length, passThrough, rounds),
-      translatedMBps: await throughput(chunks(input), input.length, () => createBodyTranslator(links, 'identity'), rounds),
+      translatedMBps: await throughput(
+        chunks(input),
+        input.length,
+        () => createBodyTranslator(links, 'identity'),
+        rounds,
+      ),
     });
   }
   rows.push({
     body: 'gzip, links',
     // The fair baseline for a compressed body: what decoding and re-encoding alone cost.
-    untouchedMBps: await throughput(chunks(gz), withLinks.length, () => [zlib.createGunzip(), zlib.createGzip({ flush: zlib.constants.Z_SYNC_FLUSH })], rounds),
+    untouchedMBps: await throughput(
+      chunks(gz),
+      withLinks.length,
+      () => [zlib.createGunzip(), zlib.createGzip({ flush: zlib.constants.Z_SYNC_FLUSH })],
+      rounds,
+    ),
     translatedMBps: await throughput(chunks(gz), withLinks.length, () => createBodyTranslator(links, 'gzip'), rounds),
   });
   return { rows };
@@ -92,5 +118,7 @@ export function linkTranslationTable(f: LinkTranslationFigures): string {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const figures = await benchLinkTranslation(process.argv.includes('--quick'));
-  process.stdout.write(`Link translation (16 KiB chunks, one core; "untouched" for gzip = decode + re-encode only)\n\n${linkTranslationTable(figures)}\n`);
+  process.stdout.write(
+    `Link translation (16 KiB chunks, one core; "untouched" for gzip = decode + re-encode only)\n\n${linkTranslationTable(figures)}\n`,
+  );
 }

@@ -111,12 +111,19 @@ async function load(p: PathUnderTest, s: Settings, connections: number, log: Log
   };
 }
 
-async function attempt(row: PathResult, p: PathUnderTest, name: string, log: Log, fn: () => Promise<void>): Promise<void> {
+async function attempt(
+  row: PathResult,
+  p: PathUnderTest,
+  name: string,
+  log: Log,
+  fn: () => Promise<void>,
+): Promise<void> {
   try {
     await fn();
   } catch (err) {
     const dead = p.dead?.() ?? [];
-    const message = (dead.length ? `${dead.join(', ')} died; ` : '') + (err instanceof Error ? err.message : String(err));
+    const message =
+      (dead.length ? `${dead.join(', ')} died; ` : '') + (err instanceof Error ? err.message : String(err));
     row.failures[name] = message.slice(0, 500);
     log(`    ${name} FAILED: ${message.split('\n')[0]}`);
   }
@@ -150,14 +157,24 @@ export async function measurePath(row: PathResult, p: PathUnderTest, s: Settings
     const t = p.idleTlsTarget;
     await attempt(row, p, 'idle TLS connections', log, async () => {
       row.idleTls = await idleConnections(t, s.smallPath, s.idleConnections, p.rssPids, p.gcBeforeRss);
-      log(`    ${row.idleTls.opened} idle TLS connections: ${row.idleTls.mibPer1000.toFixed(2)} MiB per 1,000${row.idleTls.gcForced ? ' (after full GC)' : ''}`);
+      log(
+        `    ${row.idleTls.opened} idle TLS connections: ${row.idleTls.mibPer1000.toFixed(2)} MiB per 1,000${row.idleTls.gcForced ? ' (after full GC)' : ''}`,
+      );
     });
   }
   if (p.wsTarget) {
     const t = p.wsTarget;
     await attempt(row, p, 'idle WebSockets', log, async () => {
-      row.idleWebSockets = await idleWebSockets(t, s.wsPath, s.idleConnections, p.wsRssPids ?? p.rssPids, p.gcBeforeRss);
-      log(`    ${row.idleWebSockets.opened} idle WebSockets: ${row.idleWebSockets.kibEach.toFixed(1)} KiB each${row.idleWebSockets.gcForced ? ' (after full GC)' : ''}`);
+      row.idleWebSockets = await idleWebSockets(
+        t,
+        s.wsPath,
+        s.idleConnections,
+        p.wsRssPids ?? p.rssPids,
+        p.gcBeforeRss,
+      );
+      log(
+        `    ${row.idleWebSockets.opened} idle WebSockets: ${row.idleWebSockets.kibEach.toFixed(1)} KiB each${row.idleWebSockets.gcForced ? ' (after full GC)' : ''}`,
+      );
     });
   }
   // Warm-up: connections, JIT, caches.
@@ -180,17 +197,34 @@ export async function measurePath(row: PathResult, p: PathUnderTest, s: Settings
     const t = p.h2Target;
     await attempt(row, p, 'h2load', log, async () => {
       const common = { durationS: s.wrkDurationS, dir: s.dir };
-      const h2 = await runH2load(t, s.smallPath, { ...common, clients: H2LOAD_H2_CLIENTS, streams: H2LOAD_IN_FLIGHT / H2LOAD_H2_CLIENTS, http1: false });
+      const h2 = await runH2load(t, s.smallPath, {
+        ...common,
+        clients: H2LOAD_H2_CLIENTS,
+        streams: H2LOAD_IN_FLIGHT / H2LOAD_H2_CLIENTS,
+        http1: false,
+      });
       const http1 = await runH2load(t, s.smallPath, { ...common, clients: H2LOAD_IN_FLIGHT, streams: 1, http1: true });
       if (h2.protocol !== 'h2') throw new Error(`h2load negotiated ${h2.protocol}, not h2`);
       row.h2load = { h2, http1 };
-      log(`    h2load ${H2LOAD_IN_FLIGHT} in flight: HTTP/2 ${Math.round(h2.requestsPerSec)} req/s, HTTP/1.1 ${Math.round(http1.requestsPerSec)} req/s` +
-        (h2.failed + h2.non2xx + http1.failed + http1.non2xx ? `, ${h2.failed + h2.non2xx} / ${http1.failed + http1.non2xx} not 2xx` : ''));
+      log(
+        `    h2load ${H2LOAD_IN_FLIGHT} in flight: HTTP/2 ${Math.round(h2.requestsPerSec)} req/s, HTTP/1.1 ${Math.round(http1.requestsPerSec)} req/s` +
+          (h2.failed + h2.non2xx + http1.failed + http1.non2xx
+            ? `, ${h2.failed + h2.non2xx} / ${http1.failed + http1.non2xx} not 2xx`
+            : ''),
+      );
     });
   }
   await attempt(row, p, 'download', log, async () => {
-    row.downloadSingle = await download(p.target, s.largePath, { parallel: 1, maxSeconds: s.downloadMaxS, expectedBytes: s.largeBytes });
-    row.downloadParallel = await download(p.target, s.largePath, { parallel: 4, maxSeconds: s.downloadMaxS, expectedBytes: s.largeBytes });
+    row.downloadSingle = await download(p.target, s.largePath, {
+      parallel: 1,
+      maxSeconds: s.downloadMaxS,
+      expectedBytes: s.largeBytes,
+    });
+    row.downloadParallel = await download(p.target, s.largePath, {
+      parallel: 4,
+      maxSeconds: s.downloadMaxS,
+      expectedBytes: s.largeBytes,
+    });
     log(
       `    256 MiB: ${Math.round(row.downloadSingle.mbPerSec)} MB/s single, ${Math.round(row.downloadParallel.mbPerSec)} MB/s 4-parallel`,
     );
@@ -202,10 +236,16 @@ export async function measurePath(row: PathResult, p: PathUnderTest, s: Settings
         const { profile, result } = await cpuProfile(pid(), () =>
           runWrk(p.target, s.smallPath, { connections: 64, threads: s.threads, durationS, dir: s.dir }),
         );
-        const file = saveProfile(s.resultsDir, `${row.id}-${role}-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`, profile);
+        const file = saveProfile(
+          s.resultsDir,
+          `${row.id}-${role}-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`,
+          profile,
+        );
         row.profiles ??= {};
         row.profiles[role] = summarise(profile, file, result.requestsPerSec);
-        log(`    profiled the ${role} (${row.profiles[role].busyPercent.toFixed(0)}% busy at ${Math.round(result.requestsPerSec)} req/s): ${file}`);
+        log(
+          `    profiled the ${role} (${row.profiles[role].busyPercent.toFixed(0)}% busy at ${Math.round(result.requestsPerSec)} req/s): ${file}`,
+        );
       });
     }
   }

@@ -81,7 +81,13 @@ export interface ProxyPorts {
  * One-hop reverse proxy to the backend: one worker, keep-alive upstream, streaming (no temp files), and the
  * same on a TLS listener. `/ws` goes to the WebSocket backend with the Upgrade headers passed on.
  */
-export function startProxy(dir: string, backendPort: number, wsPort: number, ports: ProxyPorts, tls: TlsFiles): Promise<Started> {
+export function startProxy(
+  dir: string,
+  backendPort: number,
+  wsPort: number,
+  ports: ProxyPorts,
+  tls: TlsFiles,
+): Promise<Started> {
   const config = `${header(dir, 'nginx-proxy')}
 http {
 ${httpCommon(dir, 'nginx-proxy')}

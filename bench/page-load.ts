@@ -37,11 +37,29 @@ export function writePage(root: string): string {
   const scripts: string[] = [];
   const images: string[] = [];
   for (let n = 0; n < ASSETS_PER_KIND; n++) {
-    writeFileSync(join(dir, `style-${n}.css`), padded('', (i) => `.c${n}-${i} { margin: ${i % 7}px; color: #${(n * 4099 + i * 37).toString(16).padStart(6, '0').slice(-6)}; }\n`, '', ASSET_BYTES));
-    writeFileSync(join(dir, `script-${n}.js`), padded(`window.loaded${n} = [];\n`, (i) => `window.loaded${n}.push(${i} * ${n + 1});\n`, '', ASSET_BYTES));
+    writeFileSync(
+      join(dir, `style-${n}.css`),
+      padded(
+        '',
+        (i) =>
+          `.c${n}-${i} { margin: ${i % 7}px; color: #${(n * 4099 + i * 37).toString(16).padStart(6, '0').slice(-6)}; }\n`,
+        '',
+        ASSET_BYTES,
+      ),
+    );
+    writeFileSync(
+      join(dir, `script-${n}.js`),
+      padded(`window.loaded${n} = [];\n`, (i) => `window.loaded${n}.push(${i} * ${n + 1});\n`, '', ASSET_BYTES),
+    );
     writeFileSync(
       join(dir, `image-${n}.svg`),
-      padded('<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64">\n', (i) => `<rect x="${i % 64}" y="${(i * 7) % 64}" width="2" height="2" fill="#${(n * 31 + i).toString(16).padStart(3, '0').slice(-3)}"/>\n`, '</svg>\n', ASSET_BYTES),
+      padded(
+        '<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64">\n',
+        (i) =>
+          `<rect x="${i % 64}" y="${(i * 7) % 64}" width="2" height="2" fill="#${(n * 31 + i).toString(16).padStart(3, '0').slice(-3)}"/>\n`,
+        '</svg>\n',
+        ASSET_BYTES,
+      ),
     );
     links.push(`<link rel="stylesheet" href="style-${n}.css">`);
     scripts.push(`<script src="script-${n}.js"></script>`);
@@ -104,13 +122,23 @@ async function loadOnce(browser: Browser, url: string): Promise<{ load: number; 
  * one warm-up load (Chromium's start-up, the edge's first handshakes), alternating between the two so that a change
  * in the machine's load touches both alike. `connectTo` is where the app's host:port really is.
  */
-async function pair(url: string, connectTo: string, runs: number): Promise<{ http1: PageLoadMode; http2: PageLoadMode }> {
+async function pair(
+  url: string,
+  connectTo: string,
+  runs: number,
+): Promise<{ http1: PageLoadMode; http2: PageLoadMode }> {
   const u = new URL(url);
   const launch = (http2: boolean): Promise<Browser> =>
     chromium.launch({
       executablePath: CHROMIUM,
       args: [
-        '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
         `--host-resolver-rules=MAP ${u.hostname}:${u.port} ${connectTo}`,
         ...(http2 ? [] : ['--disable-http2']),
       ],
@@ -128,7 +156,12 @@ async function pair(url: string, connectTo: string, runs: number): Promise<{ htt
         modes[b].assets = t.assets;
       }
     }
-    const done = (m: (typeof modes)[number]): PageLoadMode => ({ protocols: [...m.protocols], runsMs: m.runsMs, medianMs: median(m.runsMs), assets: m.assets });
+    const done = (m: (typeof modes)[number]): PageLoadMode => ({
+      protocols: [...m.protocols],
+      runsMs: m.runsMs,
+      medianMs: median(m.runsMs),
+      assets: m.assets,
+    });
     return { http1: done(modes[0]), http2: done(modes[1]) };
   } finally {
     for (const b of browsers) await b.close();
@@ -139,7 +172,13 @@ async function pair(url: string, connectTo: string, runs: number): Promise<{ htt
  * The page through the relay (`relayAt`, the figure), then straight to the edge (`edgeAt`, loopback: what the
  * browser, the edge and the machine cost without the round trips).
  */
-export async function measurePageLoad(url: string, relayAt: string, edgeAt: string, rttMs: number, runs: number): Promise<PageLoadFigures> {
+export async function measurePageLoad(
+  url: string,
+  relayAt: string,
+  edgeAt: string,
+  rttMs: number,
+  runs: number,
+): Promise<PageLoadFigures> {
   const relayed = await pair(url, relayAt, runs);
   const loopback = await pair(url, edgeAt, runs);
   return { url, rttMs, runs, ...relayed, loopback };
@@ -156,7 +195,14 @@ export function pageLoadTable(f: PageLoadFigures): string {
     row(relay, '`--disable-http2`', f.http1),
     row(relay, 'HTTP/2 allowed', f.http2),
   ];
-  if (f.loopback) lines.push(row('loopback (no relay)', '`--disable-http2`', f.loopback.http1), row('loopback (no relay)', 'HTTP/2 allowed', f.loopback.http2));
-  lines.push('', `Over the ${f.rttMs} ms round trip, HTTP/1.1 ÷ HTTP/2: **${ratio(f.http1, f.http2)} ×**${f.loopback ? ` (on loopback: ${ratio(f.loopback.http1, f.loopback.http2)} ×)` : ''}.`);
+  if (f.loopback)
+    lines.push(
+      row('loopback (no relay)', '`--disable-http2`', f.loopback.http1),
+      row('loopback (no relay)', 'HTTP/2 allowed', f.loopback.http2),
+    );
+  lines.push(
+    '',
+    `Over the ${f.rttMs} ms round trip, HTTP/1.1 ÷ HTTP/2: **${ratio(f.http1, f.http2)} ×**${f.loopback ? ` (on loopback: ${ratio(f.loopback.http1, f.loopback.http2)} ×)` : ''}.`,
+  );
   return lines.join('\n');
 }

@@ -26,7 +26,11 @@ import { median } from './page-load.ts';
 
 const USER_AGENT =
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
-const CLIENT_HINTS = { 'sec-ch-ua': '"Chromium";v="131", "Not_A Brand";v="24"', 'sec-ch-ua-mobile': '?0', 'sec-ch-ua-platform': '"Windows"' };
+const CLIENT_HINTS = {
+  'sec-ch-ua': '"Chromium";v="131", "Not_A Brand";v="24"',
+  'sec-ch-ua-mobile': '?0',
+  'sec-ch-ua-platform': '"Windows"',
+};
 
 export interface PolicyEvalRow {
   label: string;
@@ -52,8 +56,17 @@ async function captureRequest(localAddress: string): Promise<IncomingMessage> {
   const { port } = server.address() as AddressInfo;
   const received = once(server, 'request') as Promise<[IncomingMessage, import('node:http').ServerResponse]>;
   const client = request({
-    host: '127.0.0.1', port, localAddress, path: '/pay', agent: false,
-    headers: { host: 'hr-contoso.apps.localhost', 'user-agent': USER_AGENT, accept: 'text/html,application/xhtml+xml', ...CLIENT_HINTS },
+    host: '127.0.0.1',
+    port,
+    localAddress,
+    path: '/pay',
+    agent: false,
+    headers: {
+      host: 'hr-contoso.apps.localhost',
+      'user-agent': USER_AGENT,
+      accept: 'text/html,application/xhtml+xml',
+      ...CLIENT_HINTS,
+    },
   });
   client.on('error', () => {});
   client.end();
@@ -83,8 +96,20 @@ export async function benchPolicyEval(quick = false): Promise<PolicyEvalFigures>
     const bare = await store.tenants.create({ name: 'fabrikam', displayName: 'Fabrikam (no policy)' });
     const appsOf = async (tenantId: string, tenant: string): Promise<string> => {
       const group = await store.groups.create(tenantId, { name: 'default' });
-      const hr = await store.apps.create(tenantId, { name: 'hr', internalUrl: 'http://127.0.0.1:1', groupId: group.id, preAuth: 'idp', externalUrl: `https://hr-${tenant}.apps.localhost` });
-      await store.apps.create(tenantId, { name: 'wiki', internalUrl: 'http://127.0.0.1:2', groupId: group.id, preAuth: 'idp', externalUrl: `https://wiki-${tenant}.apps.localhost` });
+      const hr = await store.apps.create(tenantId, {
+        name: 'hr',
+        internalUrl: 'http://127.0.0.1:1',
+        groupId: group.id,
+        preAuth: 'idp',
+        externalUrl: `https://hr-${tenant}.apps.localhost`,
+      });
+      await store.apps.create(tenantId, {
+        name: 'wiki',
+        internalUrl: 'http://127.0.0.1:2',
+        groupId: group.id,
+        preAuth: 'idp',
+        externalUrl: `https://wiki-${tenant}.apps.localhost`,
+      });
       return hr.id;
     };
     const demoHr = await appsOf(demo.id, 'contoso');
@@ -95,15 +120,31 @@ export async function benchPolicyEval(quick = false): Promise<PolicyEvalFigures>
     if (!alice) throw new Error('the demo directory has no alice');
     const hrGroup = await store.directory.groups.getByName(demo.id, 'HR');
 
-    const access = createConditionalAccess({ cache: createPolicyCache(store), directory: store.directory, logger: pino({ level: 'silent' }), now: Date.now });
+    const access = createConditionalAccess({
+      cache: createPolicyCache(store),
+      directory: store.directory,
+      logger: pino({ level: 'silent' }),
+      now: Date.now,
+    });
     const signedIn = Date.now();
     const who = (tenantId: string, appId: string): Who & { risk: 'none' } => ({
-      tenantId, userId: alice.id, groupIds: hrGroup ? [hrGroup.id] : [], appId, authMethods: ['password'], authenticatedAt: signedIn, risk: 'none',
+      tenantId,
+      userId: alice.id,
+      groupIds: hrGroup ? [hrGroup.id] : [],
+      appId,
+      authMethods: ['password'],
+      authenticatedAt: signedIn,
+      risk: 'none',
     });
     const cases = [
       { label: 'no policy (baseline)', ip: '127.0.0.1', who: who(bare.id, bareHr), policies: 0 },
       { label: 'demo policies, Office', ip: '127.0.0.1', who: who(demo.id, demoHr), policies: policies.length },
-      { label: 'demo policies, outside Office', ip: '127.0.0.100', who: who(demo.id, demoHr), policies: policies.length },
+      {
+        label: 'demo policies, outside Office',
+        ip: '127.0.0.100',
+        who: who(demo.id, demoHr),
+        policies: policies.length,
+      },
       { label: 'demo policies, Blocked range', ip: '127.0.0.70', who: who(demo.id, demoHr), policies: policies.length },
     ];
     const rows: PolicyEvalRow[] = [];
@@ -115,7 +156,13 @@ export async function benchPolicyEval(quick = false): Promise<PolicyEvalFigures>
       const times: number[] = [];
       for (let r = 0; r < rounds; r++) times.push(await timed(evaluationsPerRound, call));
       const v = first.verdict;
-      rows.push({ label: c.label, clientIp: c.ip, verdict: v.allow ? 'allow' : v.outcome, policies: c.policies, us: (median(times) * 1000) / evaluationsPerRound });
+      rows.push({
+        label: c.label,
+        clientIp: c.ip,
+        verdict: v.allow ? 'allow' : v.outcome,
+        policies: c.policies,
+        us: (median(times) * 1000) / evaluationsPerRound,
+      });
       req.socket.destroy();
     }
     access.close();
@@ -128,7 +175,10 @@ export async function benchPolicyEval(quick = false): Promise<PolicyEvalFigures>
 
 export function policyEvalTable(f: PolicyEvalFigures): string {
   const base = f.rows.find((r) => r.policies === 0)?.us;
-  const lines = ['| request (alice → HR app, Chromium User-Agent) | client address | policies | verdict | µs per evaluation | over baseline, µs |', '| --- | --- | ---: | --- | ---: | ---: |'];
+  const lines = [
+    '| request (alice → HR app, Chromium User-Agent) | client address | policies | verdict | µs per evaluation | over baseline, µs |',
+    '| --- | --- | ---: | --- | ---: | ---: |',
+  ];
   for (const r of f.rows) {
     const over = base === undefined || r.policies === 0 ? '—' : (r.us - base).toFixed(2);
     lines.push(`| ${r.label} | ${r.clientIp} | ${r.policies} | ${r.verdict} | ${r.us.toFixed(2)} | ${over} |`);

@@ -184,9 +184,7 @@ export function run(
       child.stdin?.on('error', () => {});
       child.stdin?.end(options.input);
     }
-    const timer = options.timeoutMs
-      ? setTimeout(() => child.kill('SIGKILL'), options.timeoutMs)
-      : undefined;
+    const timer = options.timeoutMs ? setTimeout(() => child.kill('SIGKILL'), options.timeoutMs) : undefined;
     child.once('error', (err) => {
       clearTimeout(timer);
       reject(new Error(`${command}: ${err.message}`));

@@ -22,6 +22,9 @@ export function updateReadme(readmePath: string, reportMarkdown: string): boolea
   const a = readme.indexOf(README_START);
   const b = readme.indexOf(README_END);
   if (a < 0 || b < a) return false;
-  writeFileSync(readmePath, `${readme.slice(0, a + README_START.length)}\n${readmeSection(reportMarkdown)}\n${readme.slice(b)}`);
+  writeFileSync(
+    readmePath,
+    `${readme.slice(0, a + README_START.length)}\n${readmeSection(reportMarkdown)}\n${readme.slice(b)}`,
+  );
   return true;
 }

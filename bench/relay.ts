@@ -56,11 +56,19 @@ function pipeDelayed(from: Socket, to: Socket, delayMs: number, maxInFlight: num
   });
 }
 
-export function startRelay(targetPort: number, options: { delayMs: number; maxInFlight?: number; targetHost?: string }): Promise<Relay> {
+export function startRelay(
+  targetPort: number,
+  options: { delayMs: number; maxInFlight?: number; targetHost?: string },
+): Promise<Relay> {
   const maxInFlight = options.maxInFlight ?? 32 * 1024 * 1024;
   const sockets = new Set<Socket>();
   const server: Server = createServer({ noDelay: true, allowHalfOpen: true }, (client) => {
-    const upstream = connect({ port: targetPort, host: options.targetHost ?? '127.0.0.1', noDelay: true, allowHalfOpen: true });
+    const upstream = connect({
+      port: targetPort,
+      host: options.targetHost ?? '127.0.0.1',
+      noDelay: true,
+      allowHalfOpen: true,
+    });
     for (const s of [client, upstream]) {
       sockets.add(s);
       s.on('close', () => sockets.delete(s));

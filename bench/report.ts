@@ -47,7 +47,9 @@ function check(
 }
 
 const f = (v: number | undefined, digits = 0): string =>
-  v === undefined || !Number.isFinite(v) ? '—' : v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+  v === undefined || !Number.isFinite(v)
+    ? '—'
+    : v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
 export function evaluateTargets(r: Results): TargetCheck[] {
   const nginx = path(r, 'nginx');
@@ -58,35 +60,99 @@ export function evaluateTargets(r: Results): TargetCheck[] {
   const checks: TargetCheck[] = [];
 
   const smallRatio = ratio(rps(pass), rps(nginx));
-  checks.push(check('small requests', '≥ 0.35 × nginx one-hop requests/s (1 KiB, 64 conns)', '×', smallRatio, (v) => v >= 0.35,
-    `passthrough ${f(rps(pass))} req/s vs nginx one-hop ${f(rps(nginx))} req/s`));
+  checks.push(
+    check(
+      'small requests',
+      '≥ 0.35 × nginx one-hop requests/s (1 KiB, 64 conns)',
+      '×',
+      smallRatio,
+      (v) => v >= 0.35,
+      `passthrough ${f(rps(pass))} req/s vs nginx one-hop ${f(rps(nginx))} req/s`,
+    ),
+  );
 
   const cpuRatio = ratio(proxyCpu(pass), proxyCpu(nginx));
   const split = loadAt(pass, 64)?.cpuUsPerRequest;
-  checks.push(check('CPU per request', 'edge + connector ≤ 5 × nginx one-hop', '×', cpuRatio, (v) => v <= 5,
-    `edge ${f(split?.['edge'])} + connector ${f(split?.['connector'])} = ${f(proxyCpu(pass))} µs vs nginx ${f(proxyCpu(nginx))} µs per request (64 connections)`));
+  checks.push(
+    check(
+      'CPU per request',
+      'edge + connector ≤ 5 × nginx one-hop',
+      '×',
+      cpuRatio,
+      (v) => v <= 5,
+      `edge ${f(split?.['edge'])} + connector ${f(split?.['connector'])} = ${f(proxyCpu(pass))} µs vs nginx ${f(proxyCpu(nginx))} µs per request (64 connections)`,
+    ),
+  );
 
   const dlRatio = ratio(pass?.downloadSingle?.mbPerSec, nginx?.downloadSingle?.mbPerSec);
-  checks.push(check('one large download', '≥ 0.30 × nginx one-hop (256 MiB)', '×', dlRatio, (v) => v >= 0.3,
-    `passthrough ${f(pass?.downloadSingle?.mbPerSec)} MB/s vs nginx one-hop ${f(nginx?.downloadSingle?.mbPerSec)} MB/s`));
+  checks.push(
+    check(
+      'one large download',
+      '≥ 0.30 × nginx one-hop (256 MiB)',
+      '×',
+      dlRatio,
+      (v) => v >= 0.3,
+      `passthrough ${f(pass?.downloadSingle?.mbPerSec)} MB/s vs nginx one-hop ${f(nginx?.downloadSingle?.mbPerSec)} MB/s`,
+    ),
+  );
 
   const preRatio = ratio(rps(pre), rps(pass));
-  checks.push(check('pre-authenticated', '≥ 0.90 × passthrough requests/s', '×', preRatio, (v) => v >= 0.9,
-    `pre-authenticated ${f(rps(pre))} req/s vs passthrough ${f(rps(pass))} req/s`,
-    pass ? 'the pre-authenticated row is not measured yet' : undefined));
+  checks.push(
+    check(
+      'pre-authenticated',
+      '≥ 0.90 × passthrough requests/s',
+      '×',
+      preRatio,
+      (v) => v >= 0.9,
+      `pre-authenticated ${f(rps(pre))} req/s vs passthrough ${f(rps(pass))} req/s`,
+      pass ? 'the pre-authenticated row is not measured yet' : undefined,
+    ),
+  );
 
   const p99 = pass?.rate && direct?.rate ? pass.rate.latencyMs.p99 - direct.rate.latencyMs.p99 : undefined;
-  checks.push(check('latency at 1,000 req/s', 'p99 ≤ direct p99 + 3 ms', 'ms over direct', p99, (v) => v <= 3,
-    `passthrough p99 ${f(pass?.rate?.latencyMs.p99, 2)} ms vs direct ${f(direct?.rate?.latencyMs.p99, 2)} ms`));
+  checks.push(
+    check(
+      'latency at 1,000 req/s',
+      'p99 ≤ direct p99 + 3 ms',
+      'ms over direct',
+      p99,
+      (v) => v <= 3,
+      `passthrough p99 ${f(pass?.rate?.latencyMs.p99, 2)} ms vs direct ${f(direct?.rate?.latencyMs.p99, 2)} ms`,
+    ),
+  );
 
-  checks.push(check('WAN download', '≥ 100 MB/s for one 256 MiB download over the 20 ms relay', 'MB/s', wanDb?.download?.mbPerSec,
-    (v) => v >= 100, `Drawbridge over the relay: ${f(wanDb?.download?.mbPerSec)} MB/s${wanDb?.download?.complete === false ? ' (stopped at the time limit)' : ''}`));
+  checks.push(
+    check(
+      'WAN download',
+      '≥ 100 MB/s for one 256 MiB download over the 20 ms relay',
+      'MB/s',
+      wanDb?.download?.mbPerSec,
+      (v) => v >= 100,
+      `Drawbridge over the relay: ${f(wanDb?.download?.mbPerSec)} MB/s${wanDb?.download?.complete === false ? ' (stopped at the time limit)' : ''}`,
+    ),
+  );
 
-  checks.push(check('idle TLS clients', 'edge ≤ 12 MiB per 1,000 idle keep-alive TLS connections', 'MiB', pass?.idleTls?.mibPer1000,
-    (v) => v <= 12, `edge RSS +${f(pass?.idleTls?.mibPer1000, 1)} MiB for 1,000 (nginx one-hop: ${f(nginx?.idleTls?.mibPer1000, 1)} MiB)`));
+  checks.push(
+    check(
+      'idle TLS clients',
+      'edge ≤ 12 MiB per 1,000 idle keep-alive TLS connections',
+      'MiB',
+      pass?.idleTls?.mibPer1000,
+      (v) => v <= 12,
+      `edge RSS +${f(pass?.idleTls?.mibPer1000, 1)} MiB for 1,000 (nginx one-hop: ${f(nginx?.idleTls?.mibPer1000, 1)} MiB)`,
+    ),
+  );
 
-  checks.push(check('idle WebSockets', '≤ 16 KiB per idle WebSocket, edge + connector', 'KiB', pass?.idleWebSockets?.kibEach,
-    (v) => v <= 16, `edge + connector RSS +${f(pass?.idleWebSockets?.kibEach, 1)} KiB each (nginx one-hop: ${f(nginx?.idleWebSockets?.kibEach, 1)} KiB)`));
+  checks.push(
+    check(
+      'idle WebSockets',
+      '≤ 16 KiB per idle WebSocket, edge + connector',
+      'KiB',
+      pass?.idleWebSockets?.kibEach,
+      (v) => v <= 16,
+      `edge + connector RSS +${f(pass?.idleWebSockets?.kibEach, 1)} KiB each (nginx one-hop: ${f(nginx?.idleWebSockets?.kibEach, 1)} KiB)`,
+    ),
+  );
   return checks;
 }
 
@@ -149,7 +215,9 @@ export function markdown(r: Results): string {
   lines.push('');
   lines.push(
     `${r.machine.cpus} CPUs, ${r.machine.kernel}, Node ${r.machine.node}, ${r.machine.nginx}, ${r.machine.haproxy}, ${r.machine.wrk}. ` +
-      (r.paths.some((p) => p.available) ? `wrk: ${r.settings.threads} threads, ${r.settings.wrkDurationS} s × ${r.settings.repetitions} (median), 1 KiB file. ` : '') +
+      (r.paths.some((p) => p.available)
+        ? `wrk: ${r.settings.threads} threads, ${r.settings.wrkDurationS} s × ${r.settings.repetitions} (median), 1 KiB file. `
+        : '') +
       `Everything on loopback, client and servers sharing the same CPUs: compare ratios within one run, not absolute figures across machines.`,
   );
   lines.push('');
@@ -158,7 +226,9 @@ export function markdown(r: Results): string {
   if (anyPath) {
     lines.push('## Requests');
     lines.push('');
-    lines.push('| path | req/s c=64 | × nginx | × direct | req/s c=256 | × nginx | p50 / p99 at 1,000 req/s (ms) | proxy CPU µs/req | × nginx | backend CPU µs/req |');
+    lines.push(
+      '| path | req/s c=64 | × nginx | × direct | req/s c=256 | × nginx | p50 / p99 at 1,000 req/s (ms) | proxy CPU µs/req | × nginx | backend CPU µs/req |',
+    );
     lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
     for (const p of r.paths) {
       if (!p.available) {
@@ -174,7 +244,9 @@ export function markdown(r: Results): string {
     lines.push('');
     lines.push('## Transfers and memory');
     lines.push('');
-    lines.push('| path | 256 MiB single MB/s | × nginx | × direct | 4 × 256 MiB parallel MB/s | × nginx | idle TLS conns, MiB per 1,000 | idle WebSockets, KiB each |');
+    lines.push(
+      '| path | 256 MiB single MB/s | × nginx | × direct | 4 × 256 MiB parallel MB/s | × nginx | idle TLS conns, MiB per 1,000 | idle WebSockets, KiB each |',
+    );
     lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
     for (const p of r.paths) {
       if (!p.available) {
@@ -193,11 +265,15 @@ export function markdown(r: Results): string {
       const { h2: first } = h2Rows[0].h2load!;
       lines.push(`## HTTP/2 and HTTP/1.1 (h2load, ${first.clients * first.streams} requests in flight, 1 KiB file)`);
       lines.push('');
-      lines.push(`| path | HTTP/2 req/s (${first.clients} connections × ${first.streams} streams) | HTTP/1.1 req/s (${first.clients * first.streams} connections) | × HTTP/1.1 | mean ms h2 / 1.1 | not 2xx or failed |`);
+      lines.push(
+        `| path | HTTP/2 req/s (${first.clients} connections × ${first.streams} streams) | HTTP/1.1 req/s (${first.clients * first.streams} connections) | × HTTP/1.1 | mean ms h2 / 1.1 | not 2xx or failed |`,
+      );
       lines.push('| --- | ---: | ---: | ---: | ---: | ---: |');
       for (const p of h2Rows) {
         const { h2, http1 } = p.h2load!;
-        lines.push(`| ${p.label} | ${f(h2.requestsPerSec)} | ${f(http1.requestsPerSec)} | ${f(ratio(h2.requestsPerSec, http1.requestsPerSec), 2)} | ${f(h2.meanMs, 2)} / ${f(http1.meanMs, 2)} | ${h2.failed + h2.non2xx} / ${http1.failed + http1.non2xx} |`);
+        lines.push(
+          `| ${p.label} | ${f(h2.requestsPerSec)} | ${f(http1.requestsPerSec)} | ${f(ratio(h2.requestsPerSec, http1.requestsPerSec), 2)} | ${f(h2.meanMs, 2)} / ${f(http1.meanMs, 2)} | ${h2.failed + h2.non2xx} / ${http1.failed + http1.non2xx} |`,
+        );
       }
       lines.push('');
     }
@@ -236,21 +312,28 @@ export function markdown(r: Results): string {
         `## Where the ${role}'s CPU goes — ${p.label}, wrk 64 connections, ${f(prof.requestsPerSec)} req/s, ${f(prof.busyPercent)}% busy`,
       );
       lines.push('');
-      lines.push(`Self time as a share of the busy samples; the profile is \`${prof.file}\` (Chrome DevTools, speedscope).`);
+      lines.push(
+        `Self time as a share of the busy samples; the profile is \`${prof.file}\` (Chrome DevTools, speedscope).`,
+      );
       lines.push('');
       lines.push('| % | file | % | function |');
       lines.push('| ---: | --- | ---: | --- |');
       for (let i = 0; i < Math.max(prof.files.length, prof.functions.length); i++) {
         const a = prof.files[i];
         const b = prof.functions[i];
-        lines.push(`| ${a ? f(a.selfPercent, 1) : ''} | ${a ? `\`${a.name}\`` : ''} | ${b ? f(b.selfPercent, 1) : ''} | ${b ? `\`${b.name}\`` : ''} |`);
+        lines.push(
+          `| ${a ? f(a.selfPercent, 1) : ''} | ${a ? `\`${a.name}\`` : ''} | ${b ? f(b.selfPercent, 1) : ''} | ${b ? `\`${b.name}\`` : ''} |`,
+        );
       }
     }
   }
-  const failures = r.paths.flatMap((p) => Object.entries(p.failures).map(([m, e]) => `- ${p.label}, ${m}: ${e.split('\n')[0]}`));
+  const failures = r.paths.flatMap((p) =>
+    Object.entries(p.failures).map(([m, e]) => `- ${p.label}, ${m}: ${e.split('\n')[0]}`),
+  );
   for (const p of r.paths) {
     for (const d of [p.downloadSingle, p.downloadParallel]) {
-      if (d?.error) failures.push(`- ${p.label}, ${d.parallel === 1 ? 'single' : `${d.parallel}-parallel`} download: ${d.error}`);
+      if (d?.error)
+        failures.push(`- ${p.label}, ${d.parallel === 1 ? 'single' : `${d.parallel}-parallel`} download: ${d.error}`);
     }
   }
   const unavailable = r.paths.filter((p) => !p.available).map((p) => `- ${p.label}: ${p.reason ?? NA}`);

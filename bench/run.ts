@@ -8,7 +8,18 @@
  * Everything listens on 127.0.0.1; every process it starts is stopped at the end, on Ctrl-C and on errors.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -58,7 +69,10 @@ const quick = argv.includes('--quick');
 const profile = argv.includes('--profile');
 /** Keep the temp dir (configs, logs) for a look after the run. */
 const keep = argv.includes('--keep');
-const only = argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+const only = argv
+  .find((a) => a.startsWith('--only='))
+  ?.slice('--only='.length)
+  .split(',');
 const wanted = (id: PathId | 'wan' | 'page-load' | (typeof IN_PROCESS)[number]): boolean => !only || only.includes(id);
 /** Runs this bench 5 times over (median) per protocol in the page-load step; 3 in a quick run. */
 const PAGE_LOAD_RUNS = quick ? 3 : 5;
@@ -122,24 +136,24 @@ async function linkTranslationNote(): Promise<string> {
 
 function benchSettings(dir: string): Settings {
   return {
-      dir,
-      quick,
-      wrkDurationS: quick ? 2 : 10,
-      repetitions: quick ? 1 : 3,
-      connections: [64, 256],
-      threads: 2,
-      rate: 1000,
-      rateDurationS: quick ? 2 : 20,
-      downloadMaxS: quick ? 4 : 60,
-      wanMaxS: quick ? 6 : 60,
-      idleConnections: quick ? 500 : 1000,
-      smallPath: '/1k',
-      smallBytes: SMALL_BYTES,
-      largePath: '/256m',
-      largeBytes: LARGE_BYTES,
-      wsPath: '/ws',
-      profile,
-      resultsDir: RESULTS,
+    dir,
+    quick,
+    wrkDurationS: quick ? 2 : 10,
+    repetitions: quick ? 1 : 3,
+    connections: [64, 256],
+    threads: 2,
+    rate: 1000,
+    rateDurationS: quick ? 2 : 20,
+    downloadMaxS: quick ? 4 : 60,
+    wanMaxS: quick ? 6 : 60,
+    idleConnections: quick ? 500 : 1000,
+    smallPath: '/1k',
+    smallBytes: SMALL_BYTES,
+    largePath: '/256m',
+    largeBytes: LARGE_BYTES,
+    wsPath: '/ws',
+    profile,
+    resultsDir: RESULTS,
   };
 }
 
@@ -174,8 +188,10 @@ async function servers(paths: PathResult[], wan: WanRow[], notes: string[], extr
   await waitForPort(wsPort, wsBackend);
   log(`backend nginx on 127.0.0.1:${backendPort}, WebSocket backend on 127.0.0.1:${wsPort}`);
 
-
-  async function measure(id: PathId, setup: () => Promise<{ p: PathUnderTest; stop?: () => Promise<void> }>): Promise<void> {
+  async function measure(
+    id: PathId,
+    setup: () => Promise<{ p: PathUnderTest; stop?: () => Promise<void> }>,
+  ): Promise<void> {
     const row = emptyRow(id);
     paths.push(row);
     if (!wanted(id)) {
@@ -202,10 +218,18 @@ async function servers(paths: PathResult[], wan: WanRow[], notes: string[], extr
 
   // --- baselines ---
   await measure('direct', async () => ({
-    p: { target: target(`http://127.0.0.1:${backendPort}`), cpu: [backendCpu], proxyRoles: [], rssPids: () => groupPids(backend.pid) },
+    p: {
+      target: target(`http://127.0.0.1:${backendPort}`),
+      cpu: [backendCpu],
+      proxyRoles: [],
+      rssPids: () => groupPids(backend.pid),
+    },
   }));
 
-  const proxyPorts = async (): Promise<{ http: number; https: number }> => ({ http: await freePort(), https: await freePort() });
+  const proxyPorts = async (): Promise<{ http: number; https: number }> => ({
+    http: await freePort(),
+    https: await freePort(),
+  });
   const nginxProxy = async (tlsSide: boolean): Promise<{ p: PathUnderTest; stop: () => Promise<void> }> => {
     const ports = await proxyPorts();
     const proc = await startProxy(dir, backendPort, wsPort, ports, tls);
@@ -215,7 +239,14 @@ async function servers(paths: PathResult[], wan: WanRow[], notes: string[], extr
     return {
       p: tlsSide
         ? { target: https, cpu: [{ role: 'proxy', pids }, backendCpu], proxyRoles: ['proxy'], rssPids: pids }
-        : { target: http, cpu: [{ role: 'proxy', pids }, backendCpu], proxyRoles: ['proxy'], rssPids: pids, idleTlsTarget: https, wsTarget: http },
+        : {
+            target: http,
+            cpu: [{ role: 'proxy', pids }, backendCpu],
+            proxyRoles: ['proxy'],
+            rssPids: pids,
+            idleTlsTarget: https,
+            wsTarget: http,
+          },
       stop: () => proc.stop(),
     };
   };
@@ -243,7 +274,10 @@ async function servers(paths: PathResult[], wan: WanRow[], notes: string[], extr
   const available = await devAvailable(ROOT);
   let dev: Dev | null = null;
   let devError = available.reason;
-  if (available.ok && (wanted('drawbridge-passthrough') || wanted('drawbridge-preauth') || wanted('wan') || wanted('page-load'))) {
+  if (
+    available.ok &&
+    (wanted('drawbridge-passthrough') || wanted('drawbridge-preauth') || wanted('wan') || wanted('page-load'))
+  ) {
     log('starting drawbridge dev (edge + one connector)');
     try {
       dev = await startDev(ROOT, join(dir, 'dev-state'), join(dir, 'dev.log'));
@@ -327,10 +361,19 @@ async function servers(paths: PathResult[], wan: WanRow[], notes: string[], extr
       const relay = await startRelay(Number(new URL(d.info.edgeUrl).port), { delayMs: WAN_DELAY_MS });
       let connector: Awaited<ReturnType<typeof wanConnector>> | null = null;
       try {
-        connector = await wanConnector(ROOT, d, `127.0.0.1:${relay.port}`, backendUrl, join(dir, `connector-wan-${wan.length}.log`), env);
+        connector = await wanConnector(
+          ROOT,
+          d,
+          `127.0.0.1:${relay.port}`,
+          backendUrl,
+          join(dir, `connector-wan-${wan.length}.log`),
+          env,
+        );
         row.download = await wanDownload(connector.app);
         row.available = true;
-        log(`  ${label}: ${row.download.mbPerSec.toFixed(1)} MB/s${row.download.error ? ` (${row.download.error})` : ''}`);
+        log(
+          `  ${label}: ${row.download.mbPerSec.toFixed(1)} MB/s${row.download.error ? ` (${row.download.error})` : ''}`,
+        );
       } catch (err) {
         row.reason = `failed: ${err instanceof Error ? err.message : String(err)}`;
         log(`  ${label} ${row.reason.split('\n')[0]}`);
@@ -344,7 +387,11 @@ async function servers(paths: PathResult[], wan: WanRow[], notes: string[], extr
       wan.push({ label: main, available: false, rttMs: 2 * WAN_DELAY_MS, reason: devError });
       return;
     }
-    await overDrawbridge(dev, main, 'the tunnel crosses the relay, with the windows the code sets (src/tunnel/flow-control.ts)');
+    await overDrawbridge(
+      dev,
+      main,
+      'the tunnel crosses the relay, with the windows the code sets (src/tunnel/flow-control.ts)',
+    );
     // Other flow-control windows, when the tunnel code takes them from the environment (edge and connector alike).
     if (!windowKnob()) {
       notes.push(`The WAN run shows one window setting: src/tunnel/flow-control.ts does not read ${WINDOW_ENV} yet.`);
@@ -356,9 +403,19 @@ async function servers(paths: PathResult[], wan: WanRow[], notes: string[], extr
       let other: Dev | null = null;
       try {
         other = await startDev(ROOT, join(dir, `dev-state-window-${bytes}`), join(dir, `dev-window-${bytes}.log`), env);
-        await overDrawbridge(other, label, `${WINDOW_ENV}=${bytes}, ${CONNECTION_WINDOW_ENV}=${env[CONNECTION_WINDOW_ENV]} on edge and connector`, env);
+        await overDrawbridge(
+          other,
+          label,
+          `${WINDOW_ENV}=${bytes}, ${CONNECTION_WINDOW_ENV}=${env[CONNECTION_WINDOW_ENV]} on edge and connector`,
+          env,
+        );
       } catch (err) {
-        wan.push({ label, available: false, rttMs: 2 * WAN_DELAY_MS, reason: `failed: ${err instanceof Error ? err.message : String(err)}` });
+        wan.push({
+          label,
+          available: false,
+          rttMs: 2 * WAN_DELAY_MS,
+          reason: `failed: ${err instanceof Error ? err.message : String(err)}`,
+        });
       } finally {
         await other?.stop();
       }
@@ -366,7 +423,10 @@ async function servers(paths: PathResult[], wan: WanRow[], notes: string[], extr
   }
 
   // --- page load in Chromium over the relay ---
-  if (wanted('page-load')) extra.pageLoad = dev ? await pageLoadStep(dev, backendUrl, pagePath) : { error: `drawbridge dev is not running: ${devError}` };
+  if (wanted('page-load'))
+    extra.pageLoad = dev
+      ? await pageLoadStep(dev, backendUrl, pagePath)
+      : { error: `drawbridge dev is not running: ${devError}` };
 
   // --- WAN run ---
   if (wanted('wan')) await wanRun();
@@ -405,15 +465,27 @@ async function policyEvalStep(): Promise<PolicyEvalFigures | { error: string }> 
  * Chromium loads a page of 60 assets from the nginx backend through an app published on the edge, the browser's
  * connections crossing the delay relay (WAN_DELAY_MS each way), HTTP/2 off then on (bench/page-load.ts).
  */
-async function pageLoadStep(d: Dev, backendUrl: string, pagePath: string): Promise<PageLoadFigures | { error: string }> {
+async function pageLoadStep(
+  d: Dev,
+  backendUrl: string,
+  pagePath: string,
+): Promise<PageLoadFigures | { error: string }> {
   noteLoad('page load');
-  log(`page load: Chromium, 60 assets, through the delay relay (${WAN_DELAY_MS} ms each way), HTTP/1.1 and HTTP/2, ${PAGE_LOAD_RUNS} runs each`);
+  log(
+    `page load: Chromium, 60 assets, through the delay relay (${WAN_DELAY_MS} ms each way), HTTP/1.1 and HTTP/2, ${PAGE_LOAD_RUNS} runs each`,
+  );
   if (!existsSync(CHROMIUM)) return { error: `no Chromium at ${CHROMIUM} (apt-get install chromium)` };
   let relay: Awaited<ReturnType<typeof startRelay>> | null = null;
   try {
     const app = await publishApp(d, 'bench-page', backendUrl, 'passthrough');
     relay = await startRelay(port(app), { delayMs: WAN_DELAY_MS });
-    const figures = await measurePageLoad(`${app.base}${pagePath}`, `127.0.0.1:${relay.port}`, `127.0.0.1:${port(app)}`, 2 * WAN_DELAY_MS, PAGE_LOAD_RUNS);
+    const figures = await measurePageLoad(
+      `${app.base}${pagePath}`,
+      `127.0.0.1:${relay.port}`,
+      `127.0.0.1:${port(app)}`,
+      2 * WAN_DELAY_MS,
+      PAGE_LOAD_RUNS,
+    );
     process.stdout.write(`${pageLoadTable(figures)}\n`);
     return figures;
   } catch (err) {
@@ -436,9 +508,15 @@ async function main(): Promise<void> {
   if (wanted('link-translation')) notes.push(await linkTranslationNote());
   if (wanted('policy-eval')) extra.policyEval = await policyEvalStep();
   const s = benchSettings('');
-  if (profile) notes.push('Profiled run: each Drawbridge row has one extra wrk run per process under the V8 profiler (see the profile tables).');
+  if (profile)
+    notes.push(
+      'Profiled run: each Drawbridge row has one extra wrk run per process under the V8 profiler (see the profile tables).',
+    );
   if (quick) notes.push('Quick run: one repetition of short runs; figures are noisy.');
-  const busy = [...paths.filter((p) => (p.loadAverage ?? 0) > cpus().length).map((p) => `${p.label} ${p.loadAverage?.toFixed(1)}`), ...busySteps];
+  const busy = [
+    ...paths.filter((p) => (p.loadAverage ?? 0) > cpus().length).map((p) => `${p.label} ${p.loadAverage?.toFixed(1)}`),
+    ...busySteps,
+  ];
   if (busy.length) {
     notes.push(
       `The machine was busy with other work (1-minute load average above ${cpus().length} before: ${busy.join(', ')}): those figures are unreliable.`,
@@ -498,4 +576,3 @@ try {
   await stopAll();
 }
 process.exit(failed ? 1 : 0);
-

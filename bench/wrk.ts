@@ -70,7 +70,8 @@ export async function runWrk(t: Target, path: string, options: WrkOptions): Prom
     `-c${options.connections}`,
     `-d${options.durationS}s`,
     '--latency',
-    '--timeout', '10s',
+    '--timeout',
+    '10s',
   ];
   for (const [name, value] of Object.entries(t.headers)) args.push('-H', `${name}: ${value}`);
   args.push(`${t.base}${path}`);

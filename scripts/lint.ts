@@ -25,23 +25,35 @@ async function* files(dir: string): AsyncGenerator<string> {
 
 const rel = (p: string): string => path.relative(ROOT, p);
 /** Where the edge may read a socket's peer itself: the PROXY header's trust check and connection identities. */
-const PEER_READERS = new Set(['src/edge/listen/client-address.ts', 'src/edge/listen/public-port.ts', 'src/edge/listen/client-limits.ts']);
+const PEER_READERS = new Set([
+  'src/edge/listen/client-address.ts',
+  'src/edge/listen/public-port.ts',
+  'src/edge/listen/client-limits.ts',
+]);
 const IMPORT = /(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
 
 function forbidden(from: string, to: string): string | null {
   const f = rel(from);
   const t = rel(to);
   if (f.endsWith('.test.ts')) return null; // tests may exercise both sides of a boundary
-  if (f.startsWith('src/connector/') && t.startsWith('src/edge/')) return 'the connector must not import the edge (share through src/tunnel/)';
-  if (f.startsWith('src/edge/') && t.startsWith('src/connector/')) return 'the edge must not import the connector (share through src/tunnel/)';
-  if (f.startsWith('src/tunnel/') && (t.startsWith('src/edge/') || t.startsWith('src/connector/'))) return 'src/tunnel/ is the shared contract and imports neither side';
-  if (f.startsWith('src/kerberos/') && !t.startsWith('src/kerberos/')) return 'src/kerberos/ is a standalone library and imports nothing of ours';
+  if (f.startsWith('src/connector/') && t.startsWith('src/edge/'))
+    return 'the connector must not import the edge (share through src/tunnel/)';
+  if (f.startsWith('src/edge/') && t.startsWith('src/connector/'))
+    return 'the edge must not import the connector (share through src/tunnel/)';
+  if (f.startsWith('src/tunnel/') && (t.startsWith('src/edge/') || t.startsWith('src/connector/')))
+    return 'src/tunnel/ is the shared contract and imports neither side';
+  if (f.startsWith('src/kerberos/') && !t.startsWith('src/kerberos/'))
+    return 'src/kerberos/ is a standalone library and imports nothing of ours';
   return null;
 }
 
 for (const top of ['src', 'test', 'scripts', 'bench']) {
   let iter: AsyncGenerator<string>;
-  try { iter = files(path.join(ROOT, top)); } catch { continue; }
+  try {
+    iter = files(path.join(ROOT, top));
+  } catch {
+    continue;
+  }
   try {
     for await (const file of iter) {
       const text = await readFile(file, 'utf8');
@@ -52,11 +64,23 @@ for (const top of ['src', 'test', 'scripts', 'bench']) {
         const reason = forbidden(file, path.resolve(path.dirname(file), spec));
         if (reason) problems.push(`${rel(file)}: import "${spec}": ${reason}`);
       }
-      if (top === 'src' && !rel(file).startsWith('src/cli/') && !rel(file).startsWith('src/sample-app/') && /\bconsole\.(log|error|warn|info)\(/.test(text)) {
+      if (
+        top === 'src' &&
+        !rel(file).startsWith('src/cli/') &&
+        !rel(file).startsWith('src/sample-app/') &&
+        /\bconsole\.(log|error|warn|info)\(/.test(text)
+      ) {
         problems.push(`${rel(file)}: use the logger, not console.*`);
       }
-      if (rel(file).startsWith('src/edge/') && !file.endsWith('.test.ts') && !PEER_READERS.has(rel(file)) && /\.remoteAddress\b/.test(text)) {
-        problems.push(`${rel(file)}: read the client address with clientAddress() from src/edge/listen/client-address.ts, not .remoteAddress`);
+      if (
+        rel(file).startsWith('src/edge/') &&
+        !file.endsWith('.test.ts') &&
+        !PEER_READERS.has(rel(file)) &&
+        /\.remoteAddress\b/.test(text)
+      ) {
+        problems.push(
+          `${rel(file)}: read the client address with clientAddress() from src/edge/listen/client-address.ts, not .remoteAddress`,
+        );
       }
       if (/^\s*(export\s+)?(const\s+)?enum\s/m.test(text) || /^\s*(export\s+)?namespace\s/m.test(text)) {
         problems.push(`${rel(file)}: enums and namespaces cannot be type-stripped; use "as const" objects and modules`);

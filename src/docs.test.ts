@@ -3,10 +3,22 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_CONNECTION_WINDOW_BYTES, DEFAULT_STREAM_WINDOW_BYTES, TUNNEL_MAX_HEADER_LIST_BYTES, TUNNEL_MAX_HEADER_PAIRS } from './tunnel/flow-control.ts';
+import {
+  DEFAULT_CONNECTION_WINDOW_BYTES,
+  DEFAULT_STREAM_WINDOW_BYTES,
+  TUNNEL_MAX_HEADER_LIST_BYTES,
+  TUNNEL_MAX_HEADER_PAIRS,
+} from './tunnel/flow-control.ts';
 import { IDEMPOTENT_ATTEMPTS, MAX_ATTEMPTS, WAIT_FOR_TUNNEL_MS } from './edge/proxy/stream-to-group.ts';
 import { MAX_RESUMES, MIN_RESUMABLE_BYTES } from './edge/proxy/resume.ts';
-import { FAILURE_COOLDOWN_MS, FAILURE_WINDOW_MS, FAILURES_TO_EJECT, SILENT_INTERVALS_TO_CLOSE, SILENT_INTERVALS_TO_EJECT, STATUS_INTERVAL_MS } from './edge/tunnel/health.ts';
+import {
+  FAILURE_COOLDOWN_MS,
+  FAILURE_WINDOW_MS,
+  FAILURES_TO_EJECT,
+  SILENT_INTERVALS_TO_CLOSE,
+  SILENT_INTERVALS_TO_EJECT,
+  STATUS_INTERVAL_MS,
+} from './edge/tunnel/health.ts';
 import { HEARTBEAT_MS, HEARTBEAT_TTL_MS } from './edge/cluster/registry.ts';
 import { BACKEND_CONNECTIONS, CLIENT_QUEUE, CLIENT_SHARE, CONTENDED } from './connector/forward/backend-pool.ts';
 import { BACKEND_TIMEOUT } from './store/validate.ts';
@@ -54,9 +66,21 @@ const FIGURES: Record<string, { value: number; unit: Unit }> = {
 };
 
 /** Figures docs/architecture.md must keep quoting (so the check cannot pass by losing its markers). */
-const REQUIRED_IN_ARCHITECTURE = ['STREAM_WINDOW_BYTES', 'CONNECTION_WINDOW_BYTES', 'WAIT_FOR_TUNNEL_MS', 'MAX_ATTEMPTS',
-  'MAX_RESUMES', 'CLIENT_SHARE', 'SILENT_INTERVALS_TO_EJECT', 'SILENT_INTERVALS_TO_CLOSE', 'config.tunnel.pingIntervalMs',
-  'config.limits.headersTimeoutMs', 'config.limits.bodyIdleTimeoutMs', 'config.limits.maxConnectionsPerClient', 'config.limits.maxRequestsPerClient'];
+const REQUIRED_IN_ARCHITECTURE = [
+  'STREAM_WINDOW_BYTES',
+  'CONNECTION_WINDOW_BYTES',
+  'WAIT_FOR_TUNNEL_MS',
+  'MAX_ATTEMPTS',
+  'MAX_RESUMES',
+  'CLIENT_SHARE',
+  'SILENT_INTERVALS_TO_EJECT',
+  'SILENT_INTERVALS_TO_CLOSE',
+  'config.tunnel.pingIntervalMs',
+  'config.limits.headersTimeoutMs',
+  'config.limits.bodyIdleTimeoutMs',
+  'config.limits.maxConnectionsPerClient',
+  'config.limits.maxRequestsPerClient',
+];
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DEFAULTS = parseEdgeConfig({ stateDir: 's', domain: 'apps.example.com', tls: [{ certFile: 'c', keyFile: 'k' }] });
@@ -64,18 +88,39 @@ const DEFAULTS = parseEdgeConfig({ stateDir: 's', domain: 'apps.example.com', tl
 /** A configuration default by its dotted path; its unit from the name (…Ms, …Days, …Bytes). */
 function configFigure(dotted: string): { value: number; unit: Unit } | undefined {
   let node: unknown = DEFAULTS;
-  for (const key of dotted.split('.')) node = node !== null && typeof node === 'object' ? (node as Record<string, unknown>)[key] : undefined;
+  for (const key of dotted.split('.'))
+    node = node !== null && typeof node === 'object' ? (node as Record<string, unknown>)[key] : undefined;
   if (typeof node !== 'number') return undefined;
-  const unit: Unit = dotted.endsWith('Ms') ? 'ms' : dotted.endsWith('Days') ? 'days' : dotted.endsWith('Bytes') ? 'bytes' : 'count';
+  const unit: Unit = dotted.endsWith('Ms')
+    ? 'ms'
+    : dotted.endsWith('Days')
+      ? 'days'
+      : dotted.endsWith('Bytes')
+        ? 'bytes'
+        : 'count';
   return { value: node, unit };
 }
 
 /** What a figure is in its unit's base (bytes, milliseconds, days, a count), and which base that is. */
 const TEXT_UNITS: Record<string, [base: Unit, factor: number]> = {
-  '': ['count', 1], 'bytes': ['bytes', 1], 'KiB': ['bytes', 1024], 'MiB': ['bytes', 1024 ** 2], 'GiB': ['bytes', 1024 ** 3],
-  'ms': ['ms', 1], 's': ['ms', 1000], 'min': ['ms', 60_000], 'h': ['ms', 3_600_000], 'days': ['days', 1],
+  '': ['count', 1],
+  bytes: ['bytes', 1],
+  KiB: ['bytes', 1024],
+  MiB: ['bytes', 1024 ** 2],
+  GiB: ['bytes', 1024 ** 3],
+  ms: ['ms', 1],
+  s: ['ms', 1000],
+  min: ['ms', 60_000],
+  h: ['ms', 3_600_000],
+  days: ['days', 1],
 };
-const BASE: Record<Unit, [base: Unit, factor: number]> = { bytes: ['bytes', 1], ms: ['ms', 1], s: ['ms', 1000], days: ['days', 1], count: ['count', 1] };
+const BASE: Record<Unit, [base: Unit, factor: number]> = {
+  bytes: ['bytes', 1],
+  ms: ['ms', 1],
+  s: ['ms', 1000],
+  days: ['days', 1],
+  count: ['count', 1],
+};
 
 const MARKER = /<!--\s*figure:\s*([A-Za-z0-9_.]+)\s*-->/g;
 const FIGURE_BEFORE = /(\d[\d,]*(?:\.\d+)?)(?:\s?(bytes|KiB|MiB|GiB|ms|s|min|h|days))?\s*$/;
@@ -93,7 +138,12 @@ function judge(before: string, name: string): string | null {
   return `says ${figure[0].trim()}, the code has ${known.value}${known.unit === 'count' ? '' : ` ${known.unit}`}`;
 }
 
-interface Check { file: string; line: number; name: string; problem: string | null }
+interface Check {
+  file: string;
+  line: number;
+  name: string;
+  problem: string | null;
+}
 
 function checkFigures(file: string): Check[] {
   const markdown = readFileSync(path.join(ROOT, file), 'utf8');
@@ -105,14 +155,25 @@ function checkFigures(file: string): Check[] {
   }));
 }
 
-const DOCUMENTS = ['README.md', ...readdirSync(path.join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+const DOCUMENTS = [
+  'README.md',
+  ...readdirSync(path.join(ROOT, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
+];
 
 test('every figure the documents quote matches the constant or default it is marked with', () => {
   const checks = DOCUMENTS.flatMap(checkFigures);
-  const wrong = checks.filter((c) => c.problem !== null).map((c) => `${c.file}:${c.line}: figure ${c.name} ${c.problem}`);
+  const wrong = checks
+    .filter((c) => c.problem !== null)
+    .map((c) => `${c.file}:${c.line}: figure ${c.name} ${c.problem}`);
   assert.deepEqual(wrong, []);
   const marked = new Set(checks.filter((c) => c.file === 'docs/architecture.md').map((c) => c.name));
-  assert.deepEqual(REQUIRED_IN_ARCHITECTURE.filter((name) => !marked.has(name)), [], 'figures docs/architecture.md must quote (marked)');
+  assert.deepEqual(
+    REQUIRED_IN_ARCHITECTURE.filter((name) => !marked.has(name)),
+    [],
+    'figures docs/architecture.md must quote (marked)',
+  );
 });
 
 test('a drifted figure, an unknown name and a missing unit are caught', () => {

@@ -23,7 +23,11 @@ export interface ChannelTarget {
 /** `--app` as a host (`ssh-contoso.apps.localhost`) or a URL (`https://host[:port]`); `port` overrides. */
 export function channelTarget(app: string, port: number | undefined, ca: string | undefined): ChannelTarget {
   const url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(app) ? app : `https://${app}`);
-  if (url.protocol !== 'https:') throw new DrawbridgeError('DB-CONFIG-INVALID', `--app ${app}: use the app's https:// external URL or its host name`);
+  if (url.protocol !== 'https:')
+    throw new DrawbridgeError(
+      'DB-CONFIG-INVALID',
+      `--app ${app}: use the app's https:// external URL or its host name`,
+    );
   const host = url.hostname;
   const chosen = port ?? (url.port ? Number(url.port) : 443);
   const connectHost = host === 'localhost' || host.endsWith('.localhost') ? '127.0.0.1' : host;
@@ -34,16 +38,25 @@ export function channelTarget(app: string, port: number | undefined, ca: string 
 export function openChannel(target: ChannelTarget, token: string): Promise<tls.TLSSocket> {
   return new Promise((resolve, reject) => {
     const socket = tls.connect({
-      host: target.connectHost, port: target.port, servername: target.host, ALPNProtocols: ['http/1.1'], allowHalfOpen: true,
+      host: target.connectHost,
+      port: target.port,
+      servername: target.host,
+      ALPNProtocols: ['http/1.1'],
+      allowHalfOpen: true,
       ...(target.ca ? { ca: [...tls.rootCertificates, target.ca] } : {}),
     } as tls.ConnectionOptions);
     socket.setNoDelay(true);
     let head = Buffer.alloc(0);
-    const fail = (err: Error): void => { socket.destroy(); reject(err); };
+    const fail = (err: Error): void => {
+      socket.destroy();
+      reject(err);
+    };
     socket.once('error', fail);
     socket.once('secureConnect', () => {
       const hostHeader = target.port === 443 ? target.host : `${target.host}:${target.port}`;
-      socket.write(`GET / HTTP/1.1\r\nhost: ${hostHeader}\r\nconnection: Upgrade\r\nupgrade: ${TCP_UPGRADE_PROTOCOL}\r\nauthorization: Bearer ${token}\r\nuser-agent: drawbridge-access\r\naccept: application/json\r\n\r\n`);
+      socket.write(
+        `GET / HTTP/1.1\r\nhost: ${hostHeader}\r\nconnection: Upgrade\r\nupgrade: ${TCP_UPGRADE_PROTOCOL}\r\nauthorization: Bearer ${token}\r\nuser-agent: drawbridge-access\r\naccept: application/json\r\n\r\n`,
+      );
     });
     const onData = (chunk: Buffer): void => {
       head = Buffer.concat([head, chunk]);
@@ -62,11 +75,21 @@ export function openChannel(target: ChannelTarget, token: string): Promise<tls.T
         if (rest.length > 0) socket.unshift(rest);
         return resolve(socket);
       }
-      const header = (name: string): string | undefined => lines.find((l) => l.toLowerCase().startsWith(`${name}:`))?.slice(name.length + 1).trim();
+      const header = (name: string): string | undefined =>
+        lines
+          .find((l) => l.toLowerCase().startsWith(`${name}:`))
+          ?.slice(name.length + 1)
+          .trim();
       const code = header('x-drawbridge-error');
       const correlation = header('x-correlation-id');
       socket.destroy();
-      if (isErrorCode(code)) reject(new DrawbridgeError(code, `${catalogue[code].user} (HTTP ${status}${correlation ? `, correlation id ${correlation}` : ''})`));
+      if (isErrorCode(code))
+        reject(
+          new DrawbridgeError(
+            code,
+            `${catalogue[code].user} (HTTP ${status}${correlation ? `, correlation id ${correlation}` : ''})`,
+          ),
+        );
       else reject(new Error(`the edge answered HTTP ${status || '(no status)'} instead of opening the channel`));
     };
     socket.on('data', onData);

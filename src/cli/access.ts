@@ -45,7 +45,14 @@ Options:
 `;
 
 const OPTIONS = {
-  app: { type: 'string' }, port: { type: 'string' }, token: { type: 'string' }, ca: { type: 'string' }, listen: { type: 'string' }, 'no-browser': { type: 'boolean' }, device: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+  app: { type: 'string' },
+  port: { type: 'string' },
+  token: { type: 'string' },
+  ca: { type: 'string' },
+  listen: { type: 'string' },
+  'no-browser': { type: 'boolean' },
+  device: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
 } as const;
 
 function credentialsFile(): string {
@@ -70,13 +77,21 @@ export async function runAccess(argv: string[]): Promise<number> {
   }
   if (!values.app) throw new DrawbridgeError('DB-CONFIG-INVALID', '--app is required');
   const caFile = values.ca ?? process.env.DRAWBRIDGE_CA;
-  const target = channelTarget(values.app, values.port ? Number(values.port) : undefined, caFile ? readFileSync(caFile, 'utf8') : undefined);
+  const target = channelTarget(
+    values.app,
+    values.port ? Number(values.port) : undefined,
+    caFile ? readFileSync(caFile, 'utf8') : undefined,
+  );
   if (sub === 'login') {
     if (values.token !== undefined) return login(target, values.token);
     return values.device ? deviceLogin(target) : browserLogin(target, values['no-browser'] === true);
   }
   const token = values.token || process.env.DRAWBRIDGE_TOKEN || readCache()[target.host];
-  if (!token) throw new DrawbridgeError('DB-TCP-TOKEN-MISSING', `no token for ${target.host}: pass --token, set DRAWBRIDGE_TOKEN, or run drawbridge access login --app ${target.host}`);
+  if (!token)
+    throw new DrawbridgeError(
+      'DB-TCP-TOKEN-MISSING',
+      `no token for ${target.host}: pass --token, set DRAWBRIDGE_TOKEN, or run drawbridge access login --app ${target.host}`,
+    );
   if (sub === 'ssh') return stdio(target, token);
   if (!values.listen) throw new DrawbridgeError('DB-CONFIG-INVALID', '--listen 127.0.0.1:PORT is required');
   return listen(target, token, values.listen);
@@ -108,7 +123,9 @@ function cache(target: ChannelTarget, token: string): void {
 async function browserLogin(target: ChannelTarget, noBrowser: boolean): Promise<number> {
   const state = randomBytes(24).toString('base64url');
   let done!: (token: string) => void;
-  const received = new Promise<string>((resolve) => { done = resolve; });
+  const received = new Promise<string>((resolve) => {
+    done = resolve;
+  });
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const token = url.searchParams.get('token');
@@ -116,7 +133,11 @@ async function browserLogin(target: ChannelTarget, noBrowser: boolean): Promise<
       res.writeHead(400, { 'content-type': 'text/plain' }).end('Not a Drawbridge sign-in answer for this command.\n');
       return;
     }
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end('<!doctype html><title>Signed in</title><p>Signed in to Drawbridge. You can close this tab and return to the terminal.</p>');
+    res
+      .writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
+      .end(
+        '<!doctype html><title>Signed in</title><p>Signed in to Drawbridge. You can close this tab and return to the terminal.</p>',
+      );
     done(token);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -125,7 +146,10 @@ async function browserLogin(target: ChannelTarget, noBrowser: boolean): Promise<
   const address = `https://${hostPort}${CLI_LOGIN_PATH}?${new URLSearchParams({ port: String(port), state })}`;
   process.stderr.write(`drawbridge: sign in at\n  ${address}\n`);
   if (!noBrowser) openBrowser(address);
-  const timer = setTimeout(() => { process.stderr.write('drawbridge: no sign-in within 5 minutes\n'); process.exit(1); }, 300_000);
+  const timer = setTimeout(() => {
+    process.stderr.write('drawbridge: no sign-in within 5 minutes\n');
+    process.exit(1);
+  }, 300_000);
   const token = await received;
   clearTimeout(timer);
   server.close();
@@ -135,22 +159,42 @@ async function browserLogin(target: ChannelTarget, noBrowser: boolean): Promise<
 }
 
 /** POSTs JSON to the app host (the edge's device-code endpoints); resolves with the status and parsed body. */
-function postJson(target: ChannelTarget, pathname: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+function postJson(
+  target: ChannelTarget,
+  pathname: string,
+  body: unknown,
+): Promise<{ status: number; body: Record<string, unknown> }> {
   const payload = JSON.stringify(body);
   return new Promise((resolve, reject) => {
-    const req = https.request({
-      host: target.connectHost, port: target.port, servername: target.host, path: pathname, method: 'POST',
-      headers: { host: target.port === 443 ? target.host : `${target.host}:${target.port}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), accept: 'application/json' },
-      ...(target.ca ? { ca: [...tls.rootCertificates, target.ca] } : {}),
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        let parsed: Record<string, unknown> = {};
-        try { parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>; } catch { /* an error page */ }
-        resolve({ status: res.statusCode ?? 0, body: parsed });
-      });
-    });
+    const req = https.request(
+      {
+        host: target.connectHost,
+        port: target.port,
+        servername: target.host,
+        path: pathname,
+        method: 'POST',
+        headers: {
+          host: target.port === 443 ? target.host : `${target.host}:${target.port}`,
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(payload),
+          accept: 'application/json',
+        },
+        ...(target.ca ? { ca: [...tls.rootCertificates, target.ca] } : {}),
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          let parsed: Record<string, unknown> = {};
+          try {
+            parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+          } catch {
+            /* an error page */
+          }
+          resolve({ status: res.statusCode ?? 0, body: parsed });
+        });
+      },
+    );
     req.on('error', reject);
     req.end(payload);
   });
@@ -159,11 +203,21 @@ function postJson(target: ChannelTarget, pathname: string, body: unknown): Promi
 /** Device-code sign-in: show the code and where to enter it, then poll until the person approved it. */
 async function deviceLogin(target: ChannelTarget): Promise<number> {
   const started = await postJson(target, CLI_DEVICE_PATH, {});
-  if (started.status !== 200) throw new DrawbridgeError('DB-TCP-NOT-TCP-APP', `the app host refused a device sign-in (HTTP ${started.status}): is ${target.host} a TCP app?`);
-  const { deviceCode, userCode, verificationUri } = started.body as { deviceCode: string; userCode: string; verificationUri: string };
+  if (started.status !== 200)
+    throw new DrawbridgeError(
+      'DB-TCP-NOT-TCP-APP',
+      `the app host refused a device sign-in (HTTP ${started.status}): is ${target.host} a TCP app?`,
+    );
+  const { deviceCode, userCode, verificationUri } = started.body as {
+    deviceCode: string;
+    userCode: string;
+    verificationUri: string;
+  };
   let interval = Number(started.body.interval ?? 2);
   const deadline = Date.now() + Number(started.body.expiresIn ?? 600) * 1000;
-  process.stderr.write(`drawbridge: open ${verificationUri}\n  in a browser, sign in, and enter the code ${userCode}\n`);
+  process.stderr.write(
+    `drawbridge: open ${verificationUri}\n  in a browser, sign in, and enter the code ${userCode}\n`,
+  );
   while (Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, interval * 1000));
     const polled = await postJson(target, CLI_DEVICE_TOKEN_PATH, { deviceCode });
@@ -181,7 +235,9 @@ async function deviceLogin(target: ChannelTarget): Promise<number> {
 function openBrowser(address: string): void {
   const opener = process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'explorer' : 'xdg-open';
   const child = spawn(opener, [address], { stdio: 'ignore', detached: true });
-  child.on('error', () => process.stderr.write('drawbridge: could not open a browser: open the address above yourself\n'));
+  child.on('error', () =>
+    process.stderr.write('drawbridge: could not open a browser: open the address above yourself\n'),
+  );
   child.unref();
 }
 
@@ -190,17 +246,27 @@ async function stdio(target: ChannelTarget, token: string): Promise<number> {
   const channel = await openChannel(target, token);
   return new Promise((resolve) => {
     let broken = false;
-    channel.on('error', () => { broken = true; });
+    channel.on('error', () => {
+      broken = true;
+    });
     process.stdin.pipe(channel);
     // The app's end of the channel ends the process once stdout is flushed: a process's stdout cannot be closed
     // while it runs, and ssh reads the end of its connection only when the pipe closes.
     channel.pipe(process.stdout, { end: false });
-    channel.once('end', () => process.stdout.write('', () => { resolve(0); process.exit(0); }));
+    channel.once('end', () =>
+      process.stdout.write('', () => {
+        resolve(0);
+        process.exit(0);
+      }),
+    );
     // Closed (cleanly or not): stdout ends so ssh sees the end, and the process goes (stdin may never end by itself).
     channel.once('close', () => {
       process.stdin.unpipe(channel);
       const code = broken || !channel.readableEnded ? 1 : 0;
-      process.stdout.end(() => { resolve(code); process.exit(code); });
+      process.stdout.end(() => {
+        resolve(code);
+        process.exit(code);
+      });
     });
   });
 }
@@ -212,26 +278,36 @@ function listen(target: ChannelTarget, token: string, address: string): Promise<
   const port = Number(at >= 0 ? address.slice(at + 1) : address);
   const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (local) => {
     local.on('error', () => {});
-    openChannel(target, token).then((channel) => {
-      if (local.destroyed) return void channel.destroy();
-      channel.on('error', () => local.destroy());
-      local.on('error', () => channel.destroy());
-      local.once('close', () => { if (!channel.destroyed && !channel.writableEnded) channel.destroy(); });
-      channel.once('close', () => { if (!local.destroyed && !local.writableEnded) local.destroy(); });
-      local.pipe(channel);
-      channel.pipe(local);
-      local.resume();
-    }, (err: Error) => {
-      process.stderr.write(`drawbridge: ${err instanceof DrawbridgeError ? `${err.code}: ` : ''}${err.message}\n`);
-      local.destroy();
-    });
+    openChannel(target, token).then(
+      (channel) => {
+        if (local.destroyed) return void channel.destroy();
+        channel.on('error', () => local.destroy());
+        local.on('error', () => channel.destroy());
+        local.once('close', () => {
+          if (!channel.destroyed && !channel.writableEnded) channel.destroy();
+        });
+        channel.once('close', () => {
+          if (!local.destroyed && !local.writableEnded) local.destroy();
+        });
+        local.pipe(channel);
+        channel.pipe(local);
+        local.resume();
+      },
+      (err: Error) => {
+        process.stderr.write(`drawbridge: ${err instanceof DrawbridgeError ? `${err.code}: ` : ''}${err.message}\n`);
+        local.destroy();
+      },
+    );
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
       const bound = server.address() as net.AddressInfo;
       process.stderr.write(`drawbridge: listening on ${bound.address}:${bound.port} for ${target.host}\n`);
-      const stop = (): void => { server.close(); resolve(0); };
+      const stop = (): void => {
+        server.close();
+        resolve(0);
+      };
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
     });

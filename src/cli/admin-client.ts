@@ -24,7 +24,10 @@ export class AdminApiError extends Error {
 export class AdminUnreachableError extends Error {
   constructor(url: string, options: { cause: unknown }) {
     const cause = options.cause as { cause?: { code?: string; message?: string }; message?: string };
-    super(`cannot reach the admin API at ${url} (${cause.cause?.code ?? cause.cause?.message ?? cause.message ?? 'unknown error'})`, options);
+    super(
+      `cannot reach the admin API at ${url} (${cause.cause?.code ?? cause.cause?.message ?? cause.message ?? 'unknown error'})`,
+      options,
+    );
     this.name = 'AdminUnreachableError';
   }
 }
@@ -70,7 +73,10 @@ export class AdminClient {
     const parsed: unknown = text ? safeJson(text) : undefined;
     if (!res.ok) {
       const error = (parsed as { error?: ApiErrorBody } | undefined)?.error;
-      throw new AdminApiError(res.status, error ?? { code: `HTTP-${res.status}`, title: res.statusText || 'request failed', message: text.slice(0, 200) });
+      throw new AdminApiError(
+        res.status,
+        error ?? { code: `HTTP-${res.status}`, title: res.statusText || 'request failed', message: text.slice(0, 200) },
+      );
     }
     return parsed as T;
   }

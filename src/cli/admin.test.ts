@@ -24,9 +24,12 @@ describe('drawbridge admin', () => {
     dir = mkdtempSync(join(tmpdir(), 'drawbridge-cli-'));
     store = await openStore({ kind: 'sqlite', stateDir: join(dir, 'state') });
     api = await createAdminApi({
-      store, token: TOKEN, logger: pino({ level: 'silent' }),
+      store,
+      token: TOKEN,
+      logger: pino({ level: 'silent' }),
       defaultExternalUrl: (t, a) => `https://${a}-${t}.apps.example.test`,
-      connectorStatus: () => [], disconnectConnector: (id) => disconnected.push(id),
+      connectorStatus: () => [],
+      disconnectConnector: (id) => disconnected.push(id),
     });
     url = await api.listen({ host: '127.0.0.1', port: 0 });
     writeFileSync(join(dir, 'dev.json'), JSON.stringify({ adminUrl: url, adminToken: TOKEN }));
@@ -40,14 +43,19 @@ describe('drawbridge admin', () => {
   async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
     let out = '';
     let err = '';
-    const code = await runAdmin(argv, { out: (t) => (out += t), err: (t) => (err += t), env: { DRAWBRIDGE_ADMIN_URL: url, DRAWBRIDGE_ADMIN_TOKEN: TOKEN } });
+    const code = await runAdmin(argv, {
+      out: (t) => (out += t),
+      err: (t) => (err += t),
+      env: { DRAWBRIDGE_ADMIN_URL: url, DRAWBRIDGE_ADMIN_TOKEN: TOKEN },
+    });
     return { code, out, err };
   }
 
   it('prints help at every level', async () => {
     const top = await run('--help');
     assert.equal(top.code, 0);
-    for (const c of ['tenants', 'groups', 'tokens', 'apps', 'connectors', 'audit']) assert.match(top.out, new RegExp(`\\n  ${c} `));
+    for (const c of ['tenants', 'groups', 'tokens', 'apps', 'connectors', 'audit'])
+      assert.match(top.out, new RegExp(`\\n  ${c} `));
     const apps = await run('apps', '--help');
     assert.match(apps.out, /apps create NAME --tenant T --internal-url URL --group G/);
     assert.match(apps.out, /--backend-timeout S/);
@@ -71,31 +79,76 @@ describe('drawbridge admin', () => {
     assert.equal(Date.parse(created.expiresAt) - Date.parse(created.createdAt), 2 * 3600_000);
     assert.match((await run('enrollment-tokens', 'list', '-t', 'contoso')).out, /default\s+valid/);
 
-    const app = await run('apps', 'create', 'hr', '-t', 'contoso', '--internal-url', 'http://hr.corp.local/', '--group', 'default', '--backend-timeout', 'long');
+    const app = await run(
+      'apps',
+      'create',
+      'hr',
+      '-t',
+      'contoso',
+      '--internal-url',
+      'http://hr.corp.local/',
+      '--group',
+      'default',
+      '--backend-timeout',
+      'long',
+    );
     assert.equal(app.code, 0, app.err);
     assert.match(app.out, /Published hr at https:\/\/hr-contoso\.apps\.example\.test/);
     const list = await run('apps', 'list', '-t', 'contoso');
-    assert.match(list.out, /hr\s+https:\/\/hr-contoso\.apps\.example\.test\s+http:\/\/hr\.corp\.local\/\s+default\s+idp\s+yes/);
+    assert.match(
+      list.out,
+      /hr\s+https:\/\/hr-contoso\.apps\.example\.test\s+http:\/\/hr\.corp\.local\/\s+default\s+idp\s+yes/,
+    );
     const upd = await run('apps', 'update', 'hr', '-t', 'contoso', '--enabled', 'false', '--json');
     assert.equal(JSON.parse(upd.out).enabled, false);
     assert.match((await run('apps', 'get', 'hr', '-t', 'contoso')).out, /backendTimeout\s+180/);
     // Web settings: HSTS, link translation, the session cookie; a partial object changes only what it names.
-    const web = await run('apps', 'update', 'hr', '-t', 'contoso', '--hsts', '365d', '--hsts-include-subdomains', 'true', '--translate-body', 'true',
-      '--cookie-persistent', 'always', '--cookie-lifetime', '8h', '--cookie-samesite', 'strict', '--json');
+    const web = await run(
+      'apps',
+      'update',
+      'hr',
+      '-t',
+      'contoso',
+      '--hsts',
+      '365d',
+      '--hsts-include-subdomains',
+      'true',
+      '--translate-body',
+      'true',
+      '--cookie-persistent',
+      'always',
+      '--cookie-lifetime',
+      '8h',
+      '--cookie-samesite',
+      'strict',
+      '--json',
+    );
     assert.equal(web.code, 0, web.err);
     const webApp = JSON.parse(web.out);
     assert.deepEqual(webApp.hsts, { maxAge: 31536000, includeSubDomains: true });
     assert.deepEqual(webApp.linkTranslation, { headers: true, body: true });
     assert.deepEqual(webApp.sessionCookie, { persistent: 'always', lifetimeSeconds: 28800, sameSite: 'Strict' });
-    const partial = JSON.parse((await run('apps', 'update', 'hr', '-t', 'contoso', '--hsts', 'off', '--cookie-samesite', 'none', '--json')).out);
+    const partial = JSON.parse(
+      (await run('apps', 'update', 'hr', '-t', 'contoso', '--hsts', 'off', '--cookie-samesite', 'none', '--json')).out,
+    );
     assert.equal(partial.hsts, null);
     assert.deepEqual(partial.sessionCookie, { persistent: 'always', lifetimeSeconds: 28800, sameSite: 'None' });
     assert.equal((await run('apps', 'update', 'hr', '-t', 'contoso', '--cookie-persistent', 'sometimes')).code, 1);
 
     const t = (await store.tenants.getByName('contoso'))!;
     const g = (await store.groups.list(t.id))[0];
-    const con = await store.connectors.create({ id: newId('con'), tenantId: t.id, groupId: g.id, name: 'host-1', certSerial: 'aa', certNotAfter: '2030-01-01T00:00:00.000Z' });
-    assert.match((await run('connectors', 'list', '-t', 'contoso')).out, /host-1\s+con_\w+\s+default\s+disconnected\s+0/);
+    const con = await store.connectors.create({
+      id: newId('con'),
+      tenantId: t.id,
+      groupId: g.id,
+      name: 'host-1',
+      certSerial: 'aa',
+      certNotAfter: '2030-01-01T00:00:00.000Z',
+    });
+    assert.match(
+      (await run('connectors', 'list', '-t', 'contoso')).out,
+      /host-1\s+con_\w+\s+default\s+disconnected\s+0/,
+    );
     assert.match((await run('connectors', 'disable', con.id, '-t', 'contoso')).out, /Disabled connector host-1/);
     assert.deepEqual(disconnected, [con.id]);
     assert.match((await run('connectors', 'get', con.id, '-t', 'contoso')).out, /enabled\s+false/);
@@ -122,24 +175,48 @@ describe('drawbridge admin', () => {
     assert.equal(missing.code, 2);
     assert.match(missing.err, /--internal-url is required/);
     let err = '';
-    const code = await runAdmin(['tenants', 'list'], { out: () => {}, err: (t) => (err += t), env: { DRAWBRIDGE_ADMIN_URL: url, DRAWBRIDGE_ADMIN_TOKEN: 'wrong' } });
+    const code = await runAdmin(['tenants', 'list'], {
+      out: () => {},
+      err: (t) => (err += t),
+      env: { DRAWBRIDGE_ADMIN_URL: url, DRAWBRIDGE_ADMIN_TOKEN: 'wrong' },
+    });
     assert.equal(code, 1);
     assert.match(err, /DB-ADMIN-UNAUTHORIZED/);
     err = '';
-    assert.equal(await runAdmin(['tenants', 'list'], { out: () => {}, err: (t) => (err += t), env: { DRAWBRIDGE_ADMIN_URL: 'http://127.0.0.1:1', DRAWBRIDGE_ADMIN_TOKEN: TOKEN } }), 1);
+    assert.equal(
+      await runAdmin(['tenants', 'list'], {
+        out: () => {},
+        err: (t) => (err += t),
+        env: { DRAWBRIDGE_ADMIN_URL: 'http://127.0.0.1:1', DRAWBRIDGE_ADMIN_TOKEN: TOKEN },
+      }),
+      1,
+    );
     assert.match(err, /cannot reach the admin API/);
   });
 
   it('reads the admin URL and token from --state-dir dev.json', async () => {
     let out = '';
-    const code = await runAdmin(['tenants', 'list', '--json', '--state-dir', dir], { out: (t) => (out += t), err: () => {}, env: {} });
+    const code = await runAdmin(['tenants', 'list', '--json', '--state-dir', dir], {
+      out: (t) => (out += t),
+      err: () => {},
+      env: {},
+    });
     assert.equal(code, 0);
     assert.ok(JSON.parse(out).items.some((t: { name: string }) => t.name === 'contoso'));
     assert.equal(await runAdmin(['tenants', 'list'], { out: () => {}, err: () => {}, env: {} }), 2);
   });
 
   it('formats tables and durations', () => {
-    assert.equal(table(['A', 'LONGER'], [['xxx', null], ['y', 'z']]), 'A    LONGER\nxxx  -\ny    z\n');
+    assert.equal(
+      table(
+        ['A', 'LONGER'],
+        [
+          ['xxx', null],
+          ['y', 'z'],
+        ],
+      ),
+      'A    LONGER\nxxx  -\ny    z\n',
+    );
     assert.equal(parseDuration('90'), 90);
     assert.equal(parseDuration('30m'), 1800);
     assert.equal(parseDuration('1h'), 3600);

@@ -23,20 +23,32 @@ describe('the package bin', () => {
   });
 
   it('npx drawbridge resolves to it', () => {
-    const res = spawnSync('npx', ['--no-install', 'drawbridge', 'connector', '--help'], { cwd: root, encoding: 'utf8' });
+    const res = spawnSync('npx', ['--no-install', 'drawbridge', 'connector', '--help'], {
+      cwd: root,
+      encoding: 'utf8',
+    });
     assert.equal(res.status, 0, res.stderr);
     assert.match(res.stdout, /register/);
   });
 
-  it('npx drawbridge on the machine\'s own Node (not the pinned one) runs without npm warnings', () => {
+  it("npx drawbridge on the machine's own Node (not the pinned one) runs without npm warnings", () => {
     // npx installs a package whose bin matches the command into its cache, checking `engines` against the Node that
     // runs npm: the machine's, which may be older than the Node 24 the project pins (Node 20 printed two EBADENGINE
     // warnings). Run it as a user would: the project's node_modules/.bin off PATH, and a fresh npm cache.
-    const machinePath = (process.env.PATH ?? '').split(path.delimiter).filter((dir) => !dir.includes(`${path.sep}node_modules${path.sep}`)).join(path.delimiter);
+    const machinePath = (process.env.PATH ?? '')
+      .split(path.delimiter)
+      .filter((dir) => !dir.includes(`${path.sep}node_modules${path.sep}`))
+      .join(path.delimiter);
     const cache = mkdtempSync(path.join(tmpdir(), 'drawbridge-npx-'));
     try {
-      const env: NodeJS.ProcessEnv = { ...process.env, PATH: machinePath, npm_config_cache: cache, npm_config_update_notifier: 'false' };
-      for (const key of Object.keys(env)) if (/^npm_(lifecycle|package|node_execpath|execpath)/.test(key)) delete env[key];
+      const env: NodeJS.ProcessEnv = {
+        ...process.env,
+        PATH: machinePath,
+        npm_config_cache: cache,
+        npm_config_update_notifier: 'false',
+      };
+      for (const key of Object.keys(env))
+        if (/^npm_(lifecycle|package|node_execpath|execpath)/.test(key)) delete env[key];
       const res = spawnSync('npx', ['drawbridge', '--help'], { cwd: root, encoding: 'utf8', env, timeout: 120_000 });
       assert.equal(res.status, 0, res.stderr);
       assert.match(res.stdout, /Usage: drawbridge <command>/);

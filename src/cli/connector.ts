@@ -61,54 +61,119 @@ Then: systemctl daemon-reload && systemctl enable --now NAME
 export async function runConnectorCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === 'diagnose') return runDiagnoseCommand(rest);
-  const { values } = parseArgs({ args: rest, options: {
-    edge: { type: 'string' }, token: { type: 'string' }, 'state-dir': { type: 'string' }, 'ca-file': { type: 'string' },
-    'connect-address': { type: 'string' }, name: { type: 'string' }, force: { type: 'boolean' },
-    tunnels: { type: 'string', default: String(DEFAULT_TUNNELS) }, 'metrics-port': { type: 'string' }, 'drain-seconds': { type: 'string', default: String(DEFAULT_DRAIN_SECONDS) }, 'kerberos-config': { type: 'string' }, 'otlp-endpoint': { type: 'string' }, supervised: { type: 'boolean' }, 'unit-dir': { type: 'string', default: '/etc/systemd/system' }, unit: { type: 'string' }, user: { type: 'string' }, pinned: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
-  } });
-  if (values.help || sub === undefined || sub === '--help' || sub === '-h') { process.stdout.write(HELP); return sub === undefined ? 1 : 0; }
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      edge: { type: 'string' },
+      token: { type: 'string' },
+      'state-dir': { type: 'string' },
+      'ca-file': { type: 'string' },
+      'connect-address': { type: 'string' },
+      name: { type: 'string' },
+      force: { type: 'boolean' },
+      tunnels: { type: 'string', default: String(DEFAULT_TUNNELS) },
+      'metrics-port': { type: 'string' },
+      'drain-seconds': { type: 'string', default: String(DEFAULT_DRAIN_SECONDS) },
+      'kerberos-config': { type: 'string' },
+      'otlp-endpoint': { type: 'string' },
+      supervised: { type: 'boolean' },
+      'unit-dir': { type: 'string', default: '/etc/systemd/system' },
+      unit: { type: 'string' },
+      user: { type: 'string' },
+      pinned: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help || sub === undefined || sub === '--help' || sub === '-h') {
+    process.stdout.write(HELP);
+    return sub === undefined ? 1 : 0;
+  }
   const stateDir = values['state-dir'];
-  if (!stateDir) { process.stderr.write('drawbridge connector: --state-dir is required\n'); return 2; }
+  if (!stateDir) {
+    process.stderr.write('drawbridge connector: --state-dir is required\n');
+    return 2;
+  }
 
   if (sub === 'register') {
-    if (!values.edge || !values.token) { process.stderr.write('drawbridge connector register: --edge and --token are required\n'); return 2; }
+    if (!values.edge || !values.token) {
+      process.stderr.write('drawbridge connector register: --edge and --token are required\n');
+      return 2;
+    }
     const state = await register({
-      edgeUrl: values.edge, token: values.token, stateDir, caFile: values['ca-file'], name: values.name,
-      version: CONNECTOR_VERSION, connectAddress: values['connect-address'], force: values.force,
+      edgeUrl: values.edge,
+      token: values.token,
+      stateDir,
+      caFile: values['ca-file'],
+      name: values.name,
+      version: CONNECTOR_VERSION,
+      connectAddress: values['connect-address'],
+      force: values.force,
       onProgress: (msg) => process.stderr.write(`  ${msg}\n`),
     });
-    process.stdout.write(`Registered connector ${state.connectorId} (group ${state.groupId}). Start it with:\n  drawbridge connector run --state-dir ${stateDir}\n`);
+    process.stdout.write(
+      `Registered connector ${state.connectorId} (group ${state.groupId}). Start it with:\n  drawbridge connector run --state-dir ${stateDir}\n`,
+    );
     return 0;
   }
   if (sub === 'install') {
     const dir = path.resolve(stateDir);
     const state = await loadConnectorState(dir); // refuses a state dir that is not registered
     const name = values.unit ?? 'drawbridge-connector';
-    if (!/^[A-Za-z0-9@_.-]+$/.test(name)) { process.stderr.write('drawbridge connector install: --unit takes letters, digits, @ _ . -\n'); return 2; }
-    const runArgs = ['--tunnels', values.tunnels,
+    if (!/^[A-Za-z0-9@_.-]+$/.test(name)) {
+      process.stderr.write('drawbridge connector install: --unit takes letters, digits, @ _ . -\n');
+      return 2;
+    }
+    const runArgs = [
+      '--tunnels',
+      values.tunnels,
       ...(values.pinned ? ['--pinned'] : []),
       ...(values['metrics-port'] !== undefined ? ['--metrics-port', values['metrics-port']] : []),
-      ...(values['kerberos-config'] !== undefined ? ['--kerberos-config', path.resolve(values['kerberos-config'])] : []),
-      ...(values['otlp-endpoint'] !== undefined ? ['--otlp-endpoint', values['otlp-endpoint']] : [])];
-    const unit = renderConnectorUnit({ stateDir: dir, command: selfCommand(isSea(), process.execPath, process.argv[1]), runArgs, user: values.user ?? null, drainSeconds: Number(values['drain-seconds']) });
+      ...(values['kerberos-config'] !== undefined
+        ? ['--kerberos-config', path.resolve(values['kerberos-config'])]
+        : []),
+      ...(values['otlp-endpoint'] !== undefined ? ['--otlp-endpoint', values['otlp-endpoint']] : []),
+    ];
+    const unit = renderConnectorUnit({
+      stateDir: dir,
+      command: selfCommand(isSea(), process.execPath, process.argv[1]),
+      runArgs,
+      user: values.user ?? null,
+      drainSeconds: Number(values['drain-seconds']),
+    });
     const file = path.join(values['unit-dir'], `${name}.service`);
     await writeFile(file, unit, { mode: 0o644 });
-    process.stdout.write(`Wrote ${file} (connector ${state.connectorId}). Start it with:\n  systemctl daemon-reload && systemctl enable --now ${name}\n`);
+    process.stdout.write(
+      `Wrote ${file} (connector ${state.connectorId}). Start it with:\n  systemctl daemon-reload && systemctl enable --now ${name}\n`,
+    );
     return 0;
   }
   if (sub === 'run') {
     const tunnels = Number(values.tunnels);
-    if (!Number.isInteger(tunnels) || tunnels < 1) { process.stderr.write('drawbridge connector run: --tunnels must be a whole number ≥ 1\n'); return 2; }
+    if (!Number.isInteger(tunnels) || tunnels < 1) {
+      process.stderr.write('drawbridge connector run: --tunnels must be a whole number ≥ 1\n');
+      return 2;
+    }
     const logger = createLogger('connector');
     const metricsPort = values['metrics-port'] === undefined ? undefined : Number(values['metrics-port']);
     const drainMs = Number(values['drain-seconds']) * 1000;
     let drained: Promise<void> | null = null;
     const drain = (): Promise<void> => (drained ??= connector.drain(drainMs));
     const connector = await startConnector({
-      stateDir, tunnels, logger, metricsPort, kerberosConfig: values['kerberos-config'], pinned: values.pinned, otlpEndpoint: values['otlp-endpoint'],
+      stateDir,
+      tunnels,
+      logger,
+      metricsPort,
+      kerberosConfig: values['kerberos-config'],
+      pinned: values.pinned,
+      otlpEndpoint: values['otlp-endpoint'],
       // A rolling upgrade (admin connectors upgrade): drain like on SIGTERM, then exit for systemd (or dev) to restart.
       // Only when something starts it again: under systemd (INVOCATION_ID) or --supervised (drawbridge dev).
-      onRestartRequested: values.supervised || process.env.INVOCATION_ID ? () => { void drain().finally(() => process.exit(CONNECTOR_RESTART_EXIT_CODE)); } : undefined,
+      onRestartRequested:
+        values.supervised || process.env.INVOCATION_ID
+          ? () => {
+              void drain().finally(() => process.exit(CONNECTOR_RESTART_EXIT_CODE));
+            }
+          : undefined,
     });
     notifyParent({ event: 'ready', connectorId: connector.connectorId, metricsPort: connector.metricsPort });
     onShutdown(drain);

@@ -62,21 +62,39 @@ export async function startDevEdges(o: DevEdgesOptions): Promise<DevEdges> {
 async function startOne(o: DevEdgesOptions): Promise<DevEdges> {
   const stateDir = path.join(o.stateDir, 'edge');
   const configFile = path.join(o.stateDir, 'edge.yaml');
-  await writeFile(configFile, toYaml({
-    stateDir, domain: o.domain,
-    listen: { host: '127.0.0.1', port: o.port, trustedProxies: o.trustedProxies, ...(o.httpPort === null ? {} : { httpPort: o.httpPort }) },
-    tls: [{ certFile: o.certs.certPath, keyFile: o.certs.keyPath }],
-    admin: { host: '127.0.0.1', port: o.adminPort },
-    cluster: { nodeId: 'edge-1' },
-    ...(o.tracing ? { tracing: { enabled: true } } : {}),
-  }));
+  await writeFile(
+    configFile,
+    toYaml({
+      stateDir,
+      domain: o.domain,
+      listen: {
+        host: '127.0.0.1',
+        port: o.port,
+        trustedProxies: o.trustedProxies,
+        ...(o.httpPort === null ? {} : { httpPort: o.httpPort }),
+      },
+      tls: [{ certFile: o.certs.certPath, keyFile: o.certs.keyPath }],
+      admin: { host: '127.0.0.1', port: o.adminPort },
+      cluster: { nodeId: 'edge-1' },
+      ...(o.tracing ? { tracing: { enabled: true } } : {}),
+    }),
+  );
   o.step('starting the edge');
-  const edge = (await o.supervisor.start<{ publicPort: number; httpPort: number | null; adminPort: number; adminToken: string }>({
-    name: 'the edge', kind: 'edge', args: ['edge', '--config', configFile], logFile: path.join(o.logs, 'edge.log'), policy: 'never',
-  })).current;
+  const edge = (
+    await o.supervisor.start<{ publicPort: number; httpPort: number | null; adminPort: number; adminToken: string }>({
+      name: 'the edge',
+      kind: 'edge',
+      args: ['edge', '--config', configFile],
+      logFile: path.join(o.logs, 'edge.log'),
+      policy: 'never',
+    })
+  ).current;
   const { publicPort, adminPort, adminToken } = edge.ready;
   return {
-    publicPort, httpPort: edge.ready.httpPort ?? null, adminPort, adminToken,
+    publicPort,
+    httpPort: edge.ready.httpPort ?? null,
+    adminPort,
+    adminToken,
     edges: [{ id: 'edge-1', pid: edge.process.pid ?? 0, url: `https://${o.domain}:${publicPort}` }],
     store: { kind: 'sqlite', stateDir },
     stop: async () => {},
@@ -85,7 +103,8 @@ async function startOne(o: DevEdgesOptions): Promise<DevEdges> {
 
 async function startCluster(o: DevEdgesOptions): Promise<DevEdges> {
   const { pgUrl, redisUrl } = await requireClusterServices();
-  if (!haproxyAvailable()) throw new Error('drawbridge dev --edges needs haproxy on PATH to share the public port: apt-get install haproxy');
+  if (!haproxyAvailable())
+    throw new Error('drawbridge dev --edges needs haproxy on PATH to share the public port: apt-get install haproxy');
   // One schema and one Redis prefix per state dir: two dev clusters never share state, a restart keeps it.
   const name = `drawbridge_dev_${createHash('sha256').update(o.stateDir).digest('hex').slice(0, 10)}`;
   const storeUrl = await ensureSchema(pgUrl, name);
@@ -94,25 +113,50 @@ async function startCluster(o: DevEdgesOptions): Promise<DevEdges> {
   const port = o.port === 0 ? await freePort() : o.port;
   o.step(`${o.count} edge nodes on PostgreSQL (${redact(pgUrl)}, schema ${name}) and Redis (${redisUrl})`);
 
-  const startNode = async (i: number, adminPort: number): Promise<DevEdge & { publicPort: number; adminPort: number }> => {
+  const startNode = async (
+    i: number,
+    adminPort: number,
+  ): Promise<DevEdge & { publicPort: number; adminPort: number }> => {
     const id = `edge-${i}`;
     const configFile = path.join(o.stateDir, `${id}.yaml`);
     await mkdir(path.join(o.stateDir, id), { recursive: true, mode: 0o700 });
-    await writeFile(configFile, toYaml({
-      stateDir: path.join(o.stateDir, id), domain: o.domain, publicPort: port,
-      // A port of its own chosen now, so a node restarted with this file comes back where haproxy looks for it.
-      listen: { host: '127.0.0.1', port: await freePort(), trustedProxies: [`${HAPROXY_SOURCE}/32`, ...o.trustedProxies] },
-      tls: [{ certFile: o.certs.certPath, keyFile: o.certs.keyPath }],
-      admin: { host: '127.0.0.1', port: adminPort, token: adminToken },
-      store: { kind: 'postgres', url: storeUrl },
-      sessions: { kind: 'redis', url: redisUrl, keyPrefix: `${name}:` },
-      cluster: { nodeId: id },
-      ...(o.tracing ? { tracing: { enabled: true } } : {}),
-    }));
-    const child = (await o.supervisor.start<{ publicPort: number; adminPort: number }>({
-      name: `edge node ${i}`, kind: 'edge', args: ['edge', '--config', configFile, '--workers', '1'], logFile: path.join(o.logs, `${id}.log`), policy: 'never',
-    })).current;
-    return { id, pid: child.process.pid ?? 0, url: `https://${o.domain}:${child.ready.publicPort}`, config: configFile, publicPort: child.ready.publicPort, adminPort: child.ready.adminPort };
+    await writeFile(
+      configFile,
+      toYaml({
+        stateDir: path.join(o.stateDir, id),
+        domain: o.domain,
+        publicPort: port,
+        // A port of its own chosen now, so a node restarted with this file comes back where haproxy looks for it.
+        listen: {
+          host: '127.0.0.1',
+          port: await freePort(),
+          trustedProxies: [`${HAPROXY_SOURCE}/32`, ...o.trustedProxies],
+        },
+        tls: [{ certFile: o.certs.certPath, keyFile: o.certs.keyPath }],
+        admin: { host: '127.0.0.1', port: adminPort, token: adminToken },
+        store: { kind: 'postgres', url: storeUrl },
+        sessions: { kind: 'redis', url: redisUrl, keyPrefix: `${name}:` },
+        cluster: { nodeId: id },
+        ...(o.tracing ? { tracing: { enabled: true } } : {}),
+      }),
+    );
+    const child = (
+      await o.supervisor.start<{ publicPort: number; adminPort: number }>({
+        name: `edge node ${i}`,
+        kind: 'edge',
+        args: ['edge', '--config', configFile, '--workers', '1'],
+        logFile: path.join(o.logs, `${id}.log`),
+        policy: 'never',
+      })
+    ).current;
+    return {
+      id,
+      pid: child.process.pid ?? 0,
+      url: `https://${o.domain}:${child.ready.publicPort}`,
+      config: configFile,
+      publicPort: child.ready.publicPort,
+      adminPort: child.ready.adminPort,
+    };
   };
   // The first node runs the migrations; the others start together once it is up.
   // The admin port of the first node is fixed now too: dev.json's adminUrl stays right when that node restarts.
@@ -126,12 +170,20 @@ async function startCluster(o: DevEdgesOptions): Promise<DevEdges> {
   const haproxy: RunningHaproxy = await startHaproxy(dir, {
     bind: { host: '127.0.0.1', port },
     servers: nodes.map((n) => ({ name: n.id, host: '127.0.0.1', port: n.publicPort })),
-    source: HAPROXY_SOURCE, healthHost: `login.${o.domain}`, statsSocket: path.join(dir, 'stats.sock'),
+    source: HAPROXY_SOURCE,
+    healthHost: `login.${o.domain}`,
+    statsSocket: path.join(dir, 'stats.sock'),
   });
-  await waitFor(async () => [...(await haproxy.serverStates()).values()].filter((s) => s.status === 'UP').length === nodes.length, 30_000,
-    () => `haproxy did not see every node healthy:\n${haproxy.output()}`);
+  await waitFor(
+    async () => [...(await haproxy.serverStates()).values()].filter((s) => s.status === 'UP').length === nodes.length,
+    30_000,
+    () => `haproxy did not see every node healthy:\n${haproxy.output()}`,
+  );
   return {
-    publicPort: port, httpPort: null, adminPort: first.adminPort, adminToken,
+    publicPort: port,
+    httpPort: null,
+    adminPort: first.adminPort,
+    adminToken,
     edges: nodes.map(({ id, pid, url, config }) => ({ id, pid, url, config })),
     store: { kind: 'postgres', url: storeUrl },
     stop: () => haproxy.stop(),
@@ -149,16 +201,25 @@ async function requireClusterServices(): Promise<{ pgUrl: string; redisUrl: stri
   try {
     await client.connect();
   } catch (err) {
-    throw new Error(`drawbridge dev --edges needs PostgreSQL at ${redact(pgUrl)} (${(err as Error).message}). Start it (Debian: pg_ctlcluster <version> main start) or set DRAWBRIDGE_PG_URL.`);
+    throw new Error(
+      `drawbridge dev --edges needs PostgreSQL at ${redact(pgUrl)} (${(err as Error).message}). Start it (Debian: pg_ctlcluster <version> main start) or set DRAWBRIDGE_PG_URL.`,
+    );
   } finally {
     await client.end().catch(() => {});
   }
-  const redis = new Redis(redisUrl, { lazyConnect: true, connectTimeout: 3_000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const redis = new Redis(redisUrl, {
+    lazyConnect: true,
+    connectTimeout: 3_000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   try {
     await redis.connect();
     await redis.ping();
   } catch (err) {
-    throw new Error(`drawbridge dev --edges needs Redis at ${redisUrl} (${(err as Error).message}). Start it (redis-server --daemonize yes --bind 127.0.0.1) or set DRAWBRIDGE_REDIS_URL.`);
+    throw new Error(
+      `drawbridge dev --edges needs Redis at ${redisUrl} (${(err as Error).message}). Start it (redis-server --daemonize yes --bind 127.0.0.1) or set DRAWBRIDGE_REDIS_URL.`,
+    );
   } finally {
     redis.disconnect();
   }

@@ -44,12 +44,27 @@ export class DevSupervisor {
    * Starts `drawbridge <args>` and watches it. `args` builds a restart's arguments from the last child's ready message
    * (the sample app comes back on the same port, so the published internal URL stays right).
    */
-  async start<T extends Record<string, unknown>>(spec: { name: string; kind: string; args: string[]; restartArgs?: (previous: T) => string[]; logFile: string; policy: RestartPolicy; onRestart?: (child: Child<T>) => void }): Promise<Supervised<T>> {
+  async start<T extends Record<string, unknown>>(spec: {
+    name: string;
+    kind: string;
+    args: string[];
+    restartArgs?: (previous: T) => string[];
+    logFile: string;
+    policy: RestartPolicy;
+    onRestart?: (child: Child<T>) => void;
+  }): Promise<Supervised<T>> {
     const child = await startChild<T>(spec.args, spec.logFile);
     const entry: Entry<T> = {
-      name: spec.name, kind: spec.kind, current: child, args: spec.restartArgs ?? (() => spec.args), logFile: spec.logFile,
-      policy: spec.policy, onRestart: spec.onRestart ?? (() => {}), backoff: new Backoff({ baseMs: 500, maxMs: 30_000 }),
-      startedAt: Date.now(), timer: null,
+      name: spec.name,
+      kind: spec.kind,
+      current: child,
+      args: spec.restartArgs ?? (() => spec.args),
+      logFile: spec.logFile,
+      policy: spec.policy,
+      onRestart: spec.onRestart ?? (() => {}),
+      backoff: new Backoff({ baseMs: 500, maxMs: 30_000 }),
+      startedAt: Date.now(),
+      timer: null,
     };
     this.#entries.push(entry as unknown as Entry<Record<string, unknown>>);
     this.#watch(entry);
@@ -86,16 +101,19 @@ export class DevSupervisor {
     entry.timer = setTimeout(() => {
       entry.timer = null;
       if (this.#stopping) return;
-      startChild<T>(entry.args(previous), entry.logFile).then(async (child) => {
-        if (this.#stopping) return void await stopChild(child.process);
-        entry.current = child;
-        entry.startedAt = Date.now();
-        this.#watch(entry);
-        entry.onRestart(child);
-        this.#log(`${entry.name} restarted (pid ${child.process.pid})`);
-      }, (err: Error) => {
-        if (!this.#stopping) this.#restartLater(entry, previous, `${entry.name} did not start again: ${err.message}`);
-      });
+      startChild<T>(entry.args(previous), entry.logFile).then(
+        async (child) => {
+          if (this.#stopping) return void (await stopChild(child.process));
+          entry.current = child;
+          entry.startedAt = Date.now();
+          this.#watch(entry);
+          entry.onRestart(child);
+          this.#log(`${entry.name} restarted (pid ${child.process.pid})`);
+        },
+        (err: Error) => {
+          if (!this.#stopping) this.#restartLater(entry, previous, `${entry.name} did not start again: ${err.message}`);
+        },
+      );
     }, delay);
   }
 }

@@ -11,7 +11,15 @@ import { DevSupervisor } from './dev-supervisor.ts';
 import { startDevEdges, type DevEdges } from './dev-edges.ts';
 import { onShutdown } from './signals.ts';
 import { openStore } from '../store/open.ts';
-import { DEMO_LOCATIONS, DEMO_POLICIES, seedConsoleAdmins, seedDemoDirectory, seedDemoPolicies, type DemoAdmin, type DemoUser } from '../edge/signin/seed.ts';
+import {
+  DEMO_LOCATIONS,
+  DEMO_POLICIES,
+  seedConsoleAdmins,
+  seedDemoDirectory,
+  seedDemoPolicies,
+  type DemoAdmin,
+  type DemoUser,
+} from '../edge/signin/seed.ts';
 import type { AccessPolicy, NamedLocation } from '../store/policy-types.ts';
 import { SSHD_MISSING_HINT, startDevSshd, type DevSshd } from './dev-ssh.ts';
 
@@ -57,41 +65,81 @@ const TENANT = 'contoso';
 const GROUP = 'default';
 
 export async function runDev(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: {
-    'state-dir': { type: 'string', default: '.state/dev' }, port: { type: 'string', default: '8443' },
-    'admin-port': { type: 'string', default: '8444' }, 'http-port': { type: 'string' }, domain: { type: 'string', default: 'apps.localhost' },
-    connectors: { type: 'string', default: '2' }, edges: { type: 'string', default: '1' }, 'trusted-proxy': { type: 'string', multiple: true, default: [] }, tracing: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
-  } });
-  if (values.help) { process.stdout.write(HELP); return 0; }
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      'state-dir': { type: 'string', default: '.state/dev' },
+      port: { type: 'string', default: '8443' },
+      'admin-port': { type: 'string', default: '8444' },
+      'http-port': { type: 'string' },
+      domain: { type: 'string', default: 'apps.localhost' },
+      connectors: { type: 'string', default: '2' },
+      edges: { type: 'string', default: '1' },
+      'trusted-proxy': { type: 'string', multiple: true, default: [] },
+      tracing: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
   const stateDir = path.resolve(values['state-dir']);
   const domain = values.domain;
   const connectorCount = Number(values.connectors);
   const edgeCount = Number(values.edges);
-  if (!Number.isInteger(edgeCount) || edgeCount < 1 || edgeCount > 16) { process.stderr.write('drawbridge dev: --edges takes 1 to 16\n'); return 2; }
+  if (!Number.isInteger(edgeCount) || edgeCount < 1 || edgeCount > 16) {
+    process.stderr.write('drawbridge dev: --edges takes 1 to 16\n');
+    return 2;
+  }
   // The HTTP redirect port follows --port 0 (tests, several stacks at once) so that it never collides either.
   const httpFlag = values['http-port'] ?? (values.port === '0' ? '0' : '8080');
   const httpPort = httpFlag === 'off' || edgeCount > 1 ? null : Number(httpFlag);
-  if (httpPort !== null && (!Number.isInteger(httpPort) || httpPort < 0 || httpPort > 65535)) { process.stderr.write('drawbridge dev: --http-port takes a port or off\n'); return 2; }
+  if (httpPort !== null && (!Number.isInteger(httpPort) || httpPort < 0 || httpPort > 65535)) {
+    process.stderr.write('drawbridge dev: --http-port takes a port or off\n');
+    return 2;
+  }
   const logs = path.join(stateDir, 'logs');
   await mkdir(logs, { recursive: true, mode: 0o700 });
-  const step = (msg: string): void => { process.stdout.write(`• ${msg}\n`); };
+  const step = (msg: string): void => {
+    process.stdout.write(`• ${msg}\n`);
+  };
   const supervisor = new DevSupervisor(step);
   // Connectors first (they drain), then the apps, then the edge.
   let stopEdges = async (): Promise<void> => {};
   let sshd: DevSshd | null = null;
-  const stopAll = async (): Promise<void> => { await supervisor.stopAll('connector'); await sshd?.stop(); await stopEdges(); };
+  const stopAll = async (): Promise<void> => {
+    await supervisor.stopAll('connector');
+    await sshd?.stop();
+    await stopEdges();
+  };
   // Once written, dev.json follows restarts (new pids).
   let writeDevJson: (() => Promise<void>) | null = null;
-  const rewriteDevJson = (): void => { writeDevJson?.().catch((err: Error) => step(`could not rewrite dev.json: ${err.message}`)); };
-  onShutdown(async () => { step('stopping…'); await stopAll(); });
+  const rewriteDevJson = (): void => {
+    writeDevJson?.().catch((err: Error) => step(`could not rewrite dev.json: ${err.message}`));
+  };
+  onShutdown(async () => {
+    step('stopping…');
+    await stopAll();
+  });
 
   try {
     step(`certificates for *.${domain} (local CA)`);
     const certs = await createDevCertificates(path.join(stateDir, 'certs'), domain);
 
     const cluster = await startDevEdges({
-      count: edgeCount, stateDir, logs, domain, port: Number(values.port), adminPort: Number(values['admin-port']), httpPort, certs,
-      trustedProxies: values['trusted-proxy'], tracing: values.tracing === true, supervisor, step,
+      count: edgeCount,
+      stateDir,
+      logs,
+      domain,
+      port: Number(values.port),
+      adminPort: Number(values['admin-port']),
+      httpPort,
+      certs,
+      trustedProxies: values['trusted-proxy'],
+      tracing: values.tracing === true,
+      supervisor,
+      step,
     });
     stopEdges = cluster.stop;
     const { publicPort, adminPort, adminToken } = cluster;
@@ -108,10 +156,17 @@ export async function runDev(argv: string[]): Promise<number> {
       const args = (port: number): string[] => ['sample-app', '--port', String(port), ...extra];
       const entry = { name, pid: 0, internalUrl: '' };
       const started = await supervisor.start<{ port: number }>({
-        name: `the ${name} sample app`, kind: 'sample-app', args: args(0), logFile: path.join(logs, logFile), policy: 'always',
+        name: `the ${name} sample app`,
+        kind: 'sample-app',
+        args: args(0),
+        logFile: path.join(logs, logFile),
+        policy: 'always',
         // Back on the same port: the app's published internal URL stays right.
         restartArgs: (previous) => args(previous.port),
-        onRestart: (child) => { entry.pid = child.process.pid ?? 0; rewriteDevJson(); },
+        onRestart: (child) => {
+          entry.pid = child.process.pid ?? 0;
+          rewriteDevJson();
+        },
       });
       entry.pid = started.current.process.pid ?? 0;
       entry.internalUrl = `http://127.0.0.1:${started.current.ready.port}`;
@@ -120,28 +175,57 @@ export async function runDev(argv: string[]): Promise<number> {
     };
     // The HR app shows who signed in only from the assertion the edge signs for header SSO, checked against its JWKS.
     const hrInternalUrl = await startSampleApp('hr', 'hr-app.log', [
-      '--name', 'Contoso HR', '--assertion-jwks', `https://login.${domain}${portSuffix}/.well-known/jwks.json`,
-      '--assertion-audience', externalUrlOf('hr'), '--ca-file', certs.caCertPath, '--resolve-to', '127.0.0.1',
+      '--name',
+      'Contoso HR',
+      '--assertion-jwks',
+      `https://login.${domain}${portSuffix}/.well-known/jwks.json`,
+      '--assertion-audience',
+      externalUrlOf('hr'),
+      '--ca-file',
+      certs.caCertPath,
+      '--resolve-to',
+      '127.0.0.1',
     ]);
     // Its /links page links to itself and to the HR app by their internal URLs: link translation shows them external.
     const internalUrl = await startSampleApp('sample', 'sample-app.log', ['--link', `hr=${hrInternalUrl}`]);
 
     step(`publishing it for tenant "${TENANT}" on connector group "${GROUP}"`);
-    const tenant = (await items<Tenant>('/tenants')).find((t) => t.name === TENANT) ?? await admin.request<Tenant>('POST', '/tenants', { name: TENANT, displayName: 'Contoso' });
+    const tenant =
+      (await items<Tenant>('/tenants')).find((t) => t.name === TENANT) ??
+      (await admin.request<Tenant>('POST', '/tenants', { name: TENANT, displayName: 'Contoso' }));
     const t = `/tenants/${tenant.id}`;
-    const group = (await items<ConnectorGroup>(`${t}/connector-groups`)).find((g) => g.name === GROUP) ?? await admin.request<ConnectorGroup>('POST', `${t}/connector-groups`, { name: GROUP });
+    const group =
+      (await items<ConnectorGroup>(`${t}/connector-groups`)).find((g) => g.name === GROUP) ??
+      (await admin.request<ConnectorGroup>('POST', `${t}/connector-groups`, { name: GROUP }));
     const publish = async (name: string, url: string, fields: Record<string, unknown>): Promise<App> => {
       const existing = (await items<App>(`${t}/apps`)).find((a) => a.name === name);
       return existing
-        ? admin.request<App>('PATCH', `${t}/apps/${existing.id}`, { internalUrl: url, externalUrl: externalUrlOf(name), ...fields })
-        : admin.request<App>('POST', `${t}/apps`, { name, internalUrl: url, externalUrl: externalUrlOf(name), groupId: group.id, ...fields });
+        ? admin.request<App>('PATCH', `${t}/apps/${existing.id}`, {
+            internalUrl: url,
+            externalUrl: externalUrlOf(name),
+            ...fields,
+          })
+        : admin.request<App>('POST', `${t}/apps`, {
+            name,
+            internalUrl: url,
+            externalUrl: externalUrlOf(name),
+            groupId: group.id,
+            ...fields,
+          });
     };
     // Link translation in bodies too, for the /links page (header translation is on by default).
-    const app = await publish('sample', internalUrl, { preAuth: 'passthrough', linkTranslation: { headers: true, body: true } });
+    const app = await publish('sample', internalUrl, {
+      preAuth: 'passthrough',
+      linkTranslation: { headers: true, body: true },
+    });
     // The HR app shows who signed in: header-based SSO plus the edge-signed assertion (docs/sso.md).
     const hr = await publish('hr', hrInternalUrl, {
       preAuth: 'idp',
-      sso: { mode: 'headers', headers: { user: 'x-remote-user', email: 'x-remote-email', groups: 'x-remote-groups' }, jwt: true },
+      sso: {
+        mode: 'headers',
+        headers: { user: 'x-remote-user', email: 'x-remote-email', groups: 'x-remote-groups' },
+        jwt: true,
+      },
     });
 
     step('seeding the demo directory (alice, bob, carol, dave) and one console administrator per role');
@@ -150,32 +234,72 @@ export async function runDev(argv: string[]): Promise<number> {
     const ssh = await publishSsh();
     step('seeding conditional access: named locations Office and Blocked range, two policies');
     // Through the admin API, so the running edge's policy cache hears of them.
-    await seedDemoPolicies({
-      locations: { list: () => items<NamedLocation>(`${t}/locations`), create: (_, input) => admin.request<NamedLocation>('POST', `${t}/locations`, input) },
-      policies: { list: () => items<AccessPolicy>(`${t}/policies`), create: (_, input) => admin.request<AccessPolicy>('POST', `${t}/policies`, input) },
-    }, tenant.id, hr.id);
+    await seedDemoPolicies(
+      {
+        locations: {
+          list: () => items<NamedLocation>(`${t}/locations`),
+          create: (_, input) => admin.request<NamedLocation>('POST', `${t}/locations`, input),
+        },
+        policies: {
+          list: () => items<AccessPolicy>(`${t}/policies`),
+          create: (_, input) => admin.request<AccessPolicy>('POST', `${t}/policies`, input),
+        },
+      },
+      tenant.id,
+      hr.id,
+    );
 
     const connectors: { id: string; pid: number; group: string; metricsUrl: string }[] = [];
     for (let i = 1; i <= connectorCount; i++) {
       const dir = path.join(stateDir, `connector-${i}`);
       if (!existsSync(path.join(dir, 'connector.json'))) {
         step(`enrolling connector ${i}`);
-        const { token } = await admin.request<{ token: string }>('POST', `${t}/enrollment-tokens`, { groupId: group.id, ttlSeconds: 600 });
+        const { token } = await admin.request<{ token: string }>('POST', `${t}/enrollment-tokens`, {
+          groupId: group.id,
+          ttlSeconds: 600,
+        });
         await register({
-          edgeUrl: `https://tunnel.${domain}${portSuffix}`, token, stateDir: dir, caFile: certs.caCertPath,
-          name: `dev-connector-${i}`, version: CONNECTOR_VERSION, connectAddress: `127.0.0.1:${publicPort}`, force: true,
+          edgeUrl: `https://tunnel.${domain}${portSuffix}`,
+          token,
+          stateDir: dir,
+          caFile: certs.caCertPath,
+          name: `dev-connector-${i}`,
+          version: CONNECTOR_VERSION,
+          connectAddress: `127.0.0.1:${publicPort}`,
+          force: true,
         });
       }
       step(`starting connector ${i}`);
-      const args = (metricsPort: number): string[] => ['connector', 'run', '--state-dir', dir, '--drain-seconds', '10', '--metrics-port', String(metricsPort), '--supervised'];
+      const args = (metricsPort: number): string[] => [
+        'connector',
+        'run',
+        '--state-dir',
+        dir,
+        '--drain-seconds',
+        '10',
+        '--metrics-port',
+        String(metricsPort),
+        '--supervised',
+      ];
       const entry = { id: '', pid: 0, group: GROUP, metricsUrl: '' };
       const { current } = await supervisor.start<{ connectorId: string; metricsPort: number }>({
-        name: `connector ${i}`, kind: 'connector', args: args(0), logFile: path.join(logs, `connector-${i}.log`), policy: 'on-crash',
+        name: `connector ${i}`,
+        kind: 'connector',
+        args: args(0),
+        logFile: path.join(logs, `connector-${i}.log`),
+        policy: 'on-crash',
         // Same metrics port, so dev.json's metricsUrl stays right.
         restartArgs: (previous) => args(previous.metricsPort),
-        onRestart: (restarted) => { entry.pid = restarted.process.pid ?? 0; rewriteDevJson(); },
+        onRestart: (restarted) => {
+          entry.pid = restarted.process.pid ?? 0;
+          rewriteDevJson();
+        },
       });
-      Object.assign(entry, { id: current.ready.connectorId, pid: current.process.pid ?? 0, metricsUrl: `http://127.0.0.1:${current.ready.metricsPort}/metrics` });
+      Object.assign(entry, {
+        id: current.ready.connectorId,
+        pid: current.process.pid ?? 0,
+        metricsUrl: `http://127.0.0.1:${current.ready.metricsPort}/metrics`,
+      });
       connectors.push(entry);
     }
 
@@ -183,7 +307,8 @@ export async function runDev(argv: string[]): Promise<number> {
     await waitFor(async () => {
       // Every node's tunnels, from the node registry (a node's own connector list shows only the tunnels it holds).
       const nodes = await items<{ tunnels: { connectorId: string; tunnels: number }[] }>('/edges');
-      const tunnelsOf = (id: string): number => nodes.reduce((sum, n) => sum + (n.tunnels.find((x) => x.connectorId === id)?.tunnels ?? 0), 0);
+      const tunnelsOf = (id: string): number =>
+        nodes.reduce((sum, n) => sum + (n.tunnels.find((x) => x.connectorId === id)?.tunnels ?? 0), 0);
       return connectors.every((c) => tunnelsOf(c.id) > 0);
     }, 20_000);
 
@@ -207,7 +332,8 @@ export async function runDev(argv: string[]): Promise<number> {
       tenant: TENANT,
       ssh,
     };
-    writeDevJson = () => writeFile(path.join(stateDir, 'dev.json'), JSON.stringify(devJson, null, 2) + '\n', { mode: 0o600 });
+    writeDevJson = () =>
+      writeFile(path.join(stateDir, 'dev.json'), JSON.stringify(devJson, null, 2) + '\n', { mode: 0o600 });
     await writeDevJson();
 
     process.stdout.write(`
@@ -221,10 +347,14 @@ ${users.map((u) => `      ${u.username.padEnd(6)} ${u.password.padEnd(18)} ${u.n
       pick the client address with curl --interface 127.0.0.N: alice from .1 needs her password alone,
       from .100 she registers and passes MFA, from .70 she gets DB-CA-BLOCKED
       drawbridge admin policies what-if --state-dir ${stateDir} --tenant ${TENANT} --user alice --app hr --ip 127.0.0.100
-${ssh ? `  SSH app (TCP)             ${ssh.internalUrl} as ${ssh.user}, with the demo's service token:
+${
+  ssh
+    ? `  SSH app (TCP)             ${ssh.internalUrl} as ${ssh.user}, with the demo's service token:
       DRAWBRIDGE_TOKEN=$(cat ${ssh.tokenFile}) ${ssh.command}
-` : `  SSH app                   ${SSHD_MISSING_HINT}
-`}${cluster.httpPort === null ? '' : `  Plain HTTP → HTTPS        http://<any app host>:${cluster.httpPort}/ (308)\n`}  Admin API                 ${adminUrl}/api/v1   (token in ${path.join(stateDir, 'dev.json')})
+`
+    : `  SSH app                   ${SSHD_MISSING_HINT}
+`
+}${cluster.httpPort === null ? '' : `  Plain HTTP → HTTPS        http://<any app host>:${cluster.httpPort}/ (308)\n`}  Admin API                 ${adminUrl}/api/v1   (token in ${path.join(stateDir, 'dev.json')})
   Admin console             https://admin.${domain}${portSuffix}/   (the admin token, or one of these administrators)
 ${admins.map((a) => `      ${a.username.padEnd(6)} ${a.password.padEnd(18)} ${a.role}${a.role === 'app-admin' ? ' (of the HR app)' : ''}`).join('\n')}
   Connectors                ${connectors.map((c) => `${c.id} (pid ${c.pid})`).join(', ')}
@@ -239,7 +369,15 @@ Logs: ${logs}/   ·   Ctrl-C stops everything.
     return 0;
 
     /** The demo's SSH app: sshd on loopback, the TCP app `ssh`, a service token licensed and assigned to it. */
-    async function publishSsh(): Promise<{ externalUrl: string; internalUrl: string; host: string; user: string; keyPath: string; tokenFile: string; command: string } | null> {
+    async function publishSsh(): Promise<{
+      externalUrl: string;
+      internalUrl: string;
+      host: string;
+      user: string;
+      keyPath: string;
+      tokenFile: string;
+      command: string;
+    } | null> {
       sshd = await startDevSshd(stateDir, path.join(logs, 'sshd.log'));
       if (!sshd) {
         step(SSHD_MISSING_HINT);
@@ -247,7 +385,9 @@ Logs: ${logs}/   ·   Ctrl-C stops everything.
       }
       step(`publishing the SSH server on 127.0.0.1:${sshd.port} as the TCP app "ssh"`);
       const sshApp = await publish('ssh', `tcp://127.0.0.1:${sshd.port}`, { preAuth: 'idp' });
-      const existing = (await items<{ id: string; name: string }>(`${t}/service-tokens`)).find((x) => x.name === 'demo-ssh');
+      const existing = (await items<{ id: string; name: string }>(`${t}/service-tokens`)).find(
+        (x) => x.name === 'demo-ssh',
+      );
       const issued = existing
         ? await admin.request<{ id: string; token: string }>('POST', `${t}/service-tokens/${existing.id}/rotate`)
         : await admin.request<{ id: string; token: string }>('POST', `${t}/service-tokens`, { name: 'demo-ssh' });
@@ -260,7 +400,15 @@ Logs: ${logs}/   ·   Ctrl-C stops everything.
       const host = new URL(sshApp.externalUrl).hostname;
       const proxy = `npx drawbridge access ssh --app %h --port ${publicPort} --ca ${certs.caCertPath}`;
       const command = `ssh -i ${sshd.keyPath} -o ProxyCommand='${proxy}' ${sshd.user}@${host}`;
-      return { externalUrl: sshApp.externalUrl, internalUrl: sshApp.internalUrl, host, user: sshd.user, keyPath: sshd.keyPath, tokenFile, command };
+      return {
+        externalUrl: sshApp.externalUrl,
+        internalUrl: sshApp.internalUrl,
+        host,
+        user: sshd.user,
+        keyPath: sshd.keyPath,
+        tokenFile,
+        command,
+      };
     }
   } catch (err) {
     await stopAll();
@@ -272,7 +420,11 @@ Logs: ${logs}/   ·   Ctrl-C stops everything.
  * Seeds the demo users straight into the edge's database (SQLite allows a second writer; the directory is read per
  * sign-in, so the running edge sees them at once). Apps go through the admin API so the edge's routing updates.
  */
-async function seedDirectory(where: DevEdges['store'], tenantId: string, appId: string): Promise<{ users: DemoUser[]; admins: DemoAdmin[] }> {
+async function seedDirectory(
+  where: DevEdges['store'],
+  tenantId: string,
+  appId: string,
+): Promise<{ users: DemoUser[]; admins: DemoAdmin[] }> {
   const store = await openStore(where);
   try {
     const { users } = await seedDemoDirectory(store.directory, tenantId, appId);

@@ -32,13 +32,26 @@ the client certificate issued at enrollment. The admin API listens on its own ad
 `;
 
 export async function runEdge(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: {
-    config: { type: 'string', short: 'c' }, port: { type: 'string' }, 'admin-port': { type: 'string' },
-    'drain-seconds': { type: 'string', default: String(EDGE_DRAIN_SECONDS) }, help: { type: 'boolean', short: 'h' },
-    workers: { type: 'string' }, 'worker-port': { type: 'string' },
-  } });
-  if (values.help) { process.stdout.write(HELP); return 0; }
-  if (!values.config) { process.stderr.write(`drawbridge edge: --config is required\n\n${HELP}`); return 2; }
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      config: { type: 'string', short: 'c' },
+      port: { type: 'string' },
+      'admin-port': { type: 'string' },
+      'drain-seconds': { type: 'string', default: String(EDGE_DRAIN_SECONDS) },
+      help: { type: 'boolean', short: 'h' },
+      workers: { type: 'string' },
+      'worker-port': { type: 'string' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (!values.config) {
+    process.stderr.write(`drawbridge edge: --config is required\n\n${HELP}`);
+    return 2;
+  }
   const configFile = values.config;
   // The file, with this command line's overrides: read at start and again on SIGHUP.
   const readConfig = async (): Promise<EdgeConfig> => {
@@ -53,14 +66,22 @@ export async function runEdge(argv: string[]): Promise<number> {
   if (cluster.isPrimary) {
     const refusal = workersRefusal(config);
     const workers = values.workers !== undefined ? Number(values.workers) : refusal ? 1 : os.availableParallelism();
-    if (!Number.isInteger(workers) || workers < 1) { process.stderr.write('drawbridge edge: --workers takes a whole number from 1\n'); return 2; }
+    if (!Number.isInteger(workers) || workers < 1) {
+      process.stderr.write('drawbridge edge: --workers takes a whole number from 1\n');
+      return 2;
+    }
     if (workers > 1) {
-      if (refusal) { process.stderr.write(`drawbridge edge: --workers ${workers}: ${refusal} (docs/configuration.md)\n`); return 2; }
+      if (refusal) {
+        process.stderr.write(`drawbridge edge: --workers ${workers}: ${refusal} (docs/configuration.md)\n`);
+        return 2;
+      }
       // One admin token for all: resolved (or created) here once, not raced by the workers.
       process.env[ADMIN_TOKEN_ENV] = await resolveAdminToken(config);
       const supervised = superviseWorkers(workers, logger);
       // Each worker re-reads the file itself.
-      process.on('SIGHUP', () => { for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGHUP'); });
+      process.on('SIGHUP', () => {
+        for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGHUP');
+      });
       onShutdown(async (signal) => {
         logger.info({ signal }, 'edge workers draining');
         await supervised.stop();
@@ -74,11 +95,27 @@ export async function runEdge(argv: string[]): Promise<number> {
   if (workerIndex > 0) {
     config.admin.token = process.env[ADMIN_TOKEN_ENV];
     // One of several workers: a node of its own, named after the configured id (or the host) and its index.
-    config.cluster = { ...config.cluster, nodeId: config.cluster?.nodeId ? `${config.cluster.nodeId}-w${workerIndex}` : undefined };
+    config.cluster = {
+      ...config.cluster,
+      nodeId: config.cluster?.nodeId ? `${config.cluster.nodeId}-w${workerIndex}` : undefined,
+    };
   }
-  const directPort = workerIndex > 0 ? (values['worker-port'] !== undefined ? Number(values['worker-port']) + workerIndex - 1 : 0) : undefined;
+  const directPort =
+    workerIndex > 0
+      ? values['worker-port'] !== undefined
+        ? Number(values['worker-port']) + workerIndex - 1
+        : 0
+      : undefined;
   const edge = await startEdge(config, logger, edgeExtensions, { directPort });
-  notifyParent({ event: 'ready', publicPort: edge.publicPort, httpPort: edge.httpPort, adminPort: edge.adminPort, adminToken: edge.adminToken, directPort: edge.directPort, nodeId: edge.nodeId });
+  notifyParent({
+    event: 'ready',
+    publicPort: edge.publicPort,
+    httpPort: edge.httpPort,
+    adminPort: edge.adminPort,
+    adminToken: edge.adminToken,
+    directPort: edge.directPort,
+    nodeId: edge.nodeId,
+  });
   onShutdown(async (signal) => {
     logger.info({ signal }, 'edge draining');
     await edge.close(Number(values['drain-seconds']) * 1000);
@@ -86,12 +123,20 @@ export async function runEdge(argv: string[]): Promise<number> {
   // SIGHUP: re-read the configuration file and apply what can change without dropping a connection.
   let reloading = Promise.resolve();
   process.on('SIGHUP', () => {
-    reloading = reloading.then(async () => {
-      logger.info({ config: configFile }, 'SIGHUP: reloading the configuration');
-      const next = await readConfig();
-      if (workerIndex > 0) Object.assign(next, { admin: { ...next.admin, token: config.admin.token }, cluster: config.cluster });
-      await edge.reload(next);
-    }).catch((err: Error) => logger.error({ err: err.message, config: configFile }, 'configuration reload failed: the running configuration is kept'));
+    reloading = reloading
+      .then(async () => {
+        logger.info({ config: configFile }, 'SIGHUP: reloading the configuration');
+        const next = await readConfig();
+        if (workerIndex > 0)
+          Object.assign(next, { admin: { ...next.admin, token: config.admin.token }, cluster: config.cluster });
+        await edge.reload(next);
+      })
+      .catch((err: Error) =>
+        logger.error(
+          { err: err.message, config: configFile },
+          'configuration reload failed: the running configuration is kept',
+        ),
+      );
   });
   await new Promise(() => {});
   return 0;

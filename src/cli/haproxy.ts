@@ -26,7 +26,10 @@ export function haproxyAvailable(): boolean {
 }
 
 export function haproxyConfig(o: HaproxyOptions): string {
-  const servers = o.servers.map((s) => `  server ${s.name} ${s.host}:${s.port} source ${o.source} send-proxy-v2 check check-ssl verify none check-sni ${o.healthHost} inter 500 fall 2 rise 1`);
+  const servers = o.servers.map(
+    (s) =>
+      `  server ${s.name} ${s.host}:${s.port} source ${o.source} send-proxy-v2 check check-ssl verify none check-sni ${o.healthHost} inter 500 fall 2 rise 1`,
+  );
   return `global
   stats socket ${o.statsSocket} mode 600 level admin
 
@@ -65,8 +68,12 @@ export async function startHaproxy(dir: string, options: HaproxyOptions): Promis
   await writeFile(file, haproxyConfig(options));
   const child = spawn('haproxy', ['-db', '-f', file], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
-  child.stdout?.on('data', (d: Buffer) => { output += d.toString(); });
-  child.stderr?.on('data', (d: Buffer) => { output += d.toString(); });
+  child.stdout?.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
   return {
     process: child,
     output: () => output,
@@ -87,7 +94,9 @@ export async function serverStates(statsSocket: string): Promise<Map<string, { s
     const socket = net.connect(statsSocket);
     let out = '';
     socket.on('connect', () => socket.write('show stat\n'));
-    socket.on('data', (d: Buffer) => { out += d.toString(); });
+    socket.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
     socket.on('end', () => resolve(out));
     socket.on('error', reject);
   });
@@ -96,7 +105,8 @@ export async function serverStates(statsSocket: string): Promise<Map<string, { s
   const at = (row: string[], name: string): string => row[columns.indexOf(name)];
   const states = new Map<string, { status: string; check: string }>();
   for (const row of rows.map((r) => r.split(','))) {
-    if (at(row, 'pxname') === 'edges' && at(row, 'svname') !== 'BACKEND') states.set(at(row, 'svname'), { status: at(row, 'status'), check: at(row, 'check_status') });
+    if (at(row, 'pxname') === 'edges' && at(row, 'svname') !== 'BACKEND')
+      states.set(at(row, 'svname'), { status: at(row, 'status'), check: at(row, 'check_status') });
   }
   return states;
 }

@@ -66,5 +66,12 @@ export function reportFatal(err: unknown): number {
 }
 
 if (import.meta.main) {
-  main(process.argv.slice(2)).then((code) => { if (code !== undefined && code !== 0) process.exitCode = code; }, (err) => { process.exitCode = reportFatal(err); });
+  main(process.argv.slice(2)).then(
+    (code) => {
+      if (code !== undefined && code !== 0) process.exitCode = code;
+    },
+    (err) => {
+      process.exitCode = reportFatal(err);
+    },
+  );
 }

@@ -18,20 +18,32 @@ to each app given with --link NAME=URL (its internal URL; repeatable).
 `;
 
 export async function runSampleApp(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: {
-    host: { type: 'string', default: '127.0.0.1' }, port: { type: 'string', default: '0' }, name: { type: 'string' },
-    'assertion-jwks': { type: 'string' }, 'assertion-audience': { type: 'string' }, 'ca-file': { type: 'string' }, 'resolve-to': { type: 'string' },
-    link: { type: 'string', multiple: true, default: [] },
-    help: { type: 'boolean', short: 'h' },
-  } });
-  if (values.help) { process.stdout.write(HELP); return 0; }
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      host: { type: 'string', default: '127.0.0.1' },
+      port: { type: 'string', default: '0' },
+      name: { type: 'string' },
+      'assertion-jwks': { type: 'string' },
+      'assertion-audience': { type: 'string' },
+      'ca-file': { type: 'string' },
+      'resolve-to': { type: 'string' },
+      link: { type: 'string', multiple: true, default: [] },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
   const jwksUrl = values['assertion-jwks'];
   const audience = values['assertion-audience'];
   if ((jwksUrl === undefined) !== (audience === undefined)) {
     process.stderr.write('drawbridge sample-app: --assertion-jwks and --assertion-audience go together\n');
     return 2;
   }
-  const assertion = jwksUrl && audience ? { jwksUrl, audience, caFile: values['ca-file'], resolveTo: values['resolve-to'] } : undefined;
+  const assertion =
+    jwksUrl && audience ? { jwksUrl, audience, caFile: values['ca-file'], resolveTo: values['resolve-to'] } : undefined;
   const links: Record<string, string> = {};
   for (const entry of values.link) {
     const eq = entry.indexOf('=');
@@ -41,7 +53,13 @@ export async function runSampleApp(argv: string[]): Promise<number> {
     }
     links[entry.slice(0, eq)] = entry.slice(eq + 1);
   }
-  const app = await startSampleApp({ host: values.host, port: Number(values.port), name: values.name, assertion, links });
+  const app = await startSampleApp({
+    host: values.host,
+    port: Number(values.port),
+    name: values.name,
+    assertion,
+    links,
+  });
   notifyParent({ event: 'ready', port: app.port });
   if (typeof process.send !== 'function') process.stdout.write(`sample app on http://${values.host}:${app.port}/\n`);
   onShutdown(() => app.close());

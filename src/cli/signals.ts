@@ -8,14 +8,20 @@ export function onShutdown(stop: (signal: NodeJS.Signals) => Promise<void>): voi
   const handler = (signal: NodeJS.Signals): void => {
     if (stopping) process.exit(130);
     stopping = true;
-    stop(signal).then(() => process.exit(0), (err) => {
-      process.stderr.write(`shutdown failed: ${err instanceof Error ? err.message : String(err)}\n`);
-      process.exit(1);
-    });
+    stop(signal).then(
+      () => process.exit(0),
+      (err) => {
+        process.stderr.write(`shutdown failed: ${err instanceof Error ? err.message : String(err)}\n`);
+        process.exit(1);
+      },
+    );
   };
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
-  if (process.channel) process.once('disconnect', () => { if (!stopping) handler('SIGTERM'); });
+  if (process.channel)
+    process.once('disconnect', () => {
+      if (!stopping) handler('SIGTERM');
+    });
 }
 
 /** Tells a parent process (drawbridge dev, tests) that this child is ready, over the IPC channel when there is one. */

@@ -9,11 +9,15 @@ test('docs/configuration.md is generated from the schema (regenerate: node scrip
 });
 
 test('a wrong configuration names every bad field', () => {
-  assert.throws(() => parseEdgeConfig({ stateDir: '', domain: 'localhost', tls: [], listen: { port: 'x' } }), (err: Error & { code: string }) => {
-    assert.equal(err.code, 'DB-CONFIG-INVALID');
-    for (const field of ['/stateDir', '/domain', '/tls', '/listen/port']) assert.ok(err.message.includes(field), field);
-    return true;
-  });
+  assert.throws(
+    () => parseEdgeConfig({ stateDir: '', domain: 'localhost', tls: [], listen: { port: 'x' } }),
+    (err: Error & { code: string }) => {
+      assert.equal(err.code, 'DB-CONFIG-INVALID');
+      for (const field of ['/stateDir', '/domain', '/tls', '/listen/port'])
+        assert.ok(err.message.includes(field), field);
+      return true;
+    },
+  );
 });
 
 test('defaults fill what is left out', () => {

@@ -37,8 +37,13 @@ function walk(schema: TSchema, prefix: string, required: Set<string>, rows: stri
       walk(child, key, new Set(child.required ?? []), rows);
       continue;
     }
-    const type = child.type === 'array' ? `list of ${child.items?.type === 'object' ? `{ ${Object.keys(child.items.properties ?? {}).join(', ')} }` : child.items?.type}` : String(child.type);
+    const type =
+      child.type === 'array'
+        ? `list of ${child.items?.type === 'object' ? `{ ${Object.keys(child.items.properties ?? {}).join(', ')} }` : child.items?.type}`
+        : String(child.type);
     const def = child.default === undefined ? '' : `\`${JSON.stringify(child.default)}\``;
-    rows.push(`| \`${key}\` | ${type} | ${def} | ${required.has(name) && child.default === undefined ? 'yes' : ''} | ${(child.description ?? '').replace(/\|/g, '\\|')} |`);
+    rows.push(
+      `| \`${key}\` | ${type} | ${def} | ${required.has(name) && child.default === undefined ? 'yes' : ''} | ${(child.description ?? '').replace(/\|/g, '\\|')} |`,
+    );
   }
 }

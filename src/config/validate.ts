@@ -9,7 +9,12 @@ export function validateConfig<T extends TSchema>(schema: T, input: unknown, sou
   const withDefaults = Value.Default(schema, structuredClone(input ?? {}));
   const errors = [...Value.Errors(schema, withDefaults)];
   if (errors.length > 0) {
-    const lines = errors.slice(0, 10).map((e) => `  ${e.path || '/'}: ${e.message}${e.value !== undefined && typeof e.value !== 'object' ? ` (got ${JSON.stringify(e.value)})` : ''}`);
+    const lines = errors
+      .slice(0, 10)
+      .map(
+        (e) =>
+          `  ${e.path || '/'}: ${e.message}${e.value !== undefined && typeof e.value !== 'object' ? ` (got ${JSON.stringify(e.value)})` : ''}`,
+      );
     throw new DrawbridgeError('DB-CONFIG-INVALID', `${source}:\n${lines.join('\n')}`);
   }
   return withDefaults as Static<T>;

@@ -22,7 +22,17 @@ export interface RunningConnector {
 }
 
 /** Loads the enrolled identity from the state dir and keeps `tunnels` tunnels to the edge. */
-export async function startConnector(options: { stateDir: string; tunnels: number; logger: Logger; sso?: SsoProvider; kerberosConfig?: string; metricsPort?: number; pinned?: boolean; otlpEndpoint?: string; onRestartRequested?(reason: string): void }): Promise<RunningConnector> {
+export async function startConnector(options: {
+  stateDir: string;
+  tunnels: number;
+  logger: Logger;
+  sso?: SsoProvider;
+  kerberosConfig?: string;
+  metricsPort?: number;
+  pinned?: boolean;
+  otlpEndpoint?: string;
+  onRestartRequested?(reason: string): void;
+}): Promise<RunningConnector> {
   const state = await loadConnectorState(options.stateDir);
   const logger = options.logger.child({ connectorId: state.connectorId });
   const apps = new SavedAppConfigTable(options.stateDir, logger);
@@ -31,9 +41,18 @@ export async function startConnector(options: { stateDir: string; tunnels: numbe
   const pools = new BackendPools();
   const metrics = new ConnectorMetrics();
   // Spans of the requests the edge traces (x-drawbridge-trace): logged, and exported when an OTLP endpoint is given.
-  const exporter = options.otlpEndpoint ? createOtlpExporter({ endpoint: options.otlpEndpoint, serviceName: 'drawbridge-connector', logger }) : null;
+  const exporter = options.otlpEndpoint
+    ? createOtlpExporter({ endpoint: options.otlpEndpoint, serviceName: 'drawbridge-connector', logger })
+    : null;
   const spans = new SpanSink(logger.child({ component: 'trace' }), exporter && ((span) => exporter.add(span)));
-  const forward = createForwarder({ apps, pools, logger, sso, spans, count: (app, outcome) => metrics.requests.inc({ app, outcome }) });
+  const forward = createForwarder({
+    apps,
+    pools,
+    logger,
+    sso,
+    spans,
+    count: (app, outcome) => metrics.requests.inc({ app, outcome }),
+  });
   const supervisor = new Supervisor({
     credentials: {
       connectorId: state.connectorId,

@@ -4,7 +4,12 @@ import { Registry, Counter, Gauge, collectDefaultMetrics } from 'prom-client';
 /** The connector's Prometheus metrics, served on a local port when `--metrics-port` is given. */
 export class ConnectorMetrics {
   readonly registry = new Registry();
-  readonly requests = new Counter({ name: 'drawbridge_connector_requests_total', help: 'Requests received through tunnels, by app and outcome', labelNames: ['app', 'outcome'] as const, registers: [this.registry] });
+  readonly requests = new Counter({
+    name: 'drawbridge_connector_requests_total',
+    help: 'Requests received through tunnels, by app and outcome',
+    labelNames: ['app', 'outcome'] as const,
+    registers: [this.registry],
+  });
   readonly tunnels: Gauge;
   #connectedTunnels: () => number = () => 0;
 
@@ -13,8 +18,12 @@ export class ConnectorMetrics {
     // Read at scrape time from whoever keeps the tunnels (nothing else ever set this gauge, so it stayed 0).
     const connected = (): number => this.#connectedTunnels();
     this.tunnels = new Gauge({
-      name: 'drawbridge_connector_tunnels', help: 'Tunnels connected to the edge', registers: [this.registry],
-      collect() { this.set(connected()); },
+      name: 'drawbridge_connector_tunnels',
+      help: 'Tunnels connected to the edge',
+      registers: [this.registry],
+      collect() {
+        this.set(connected());
+      },
     });
   }
 
@@ -27,8 +36,15 @@ export class ConnectorMetrics {
   serve(port: number): Promise<{ port: number; close(): void }> {
     const server = http.createServer((req, res) => {
       if (req.url !== '/metrics') return void res.writeHead(404).end();
-      this.registry.metrics().then((text) => res.writeHead(200, { 'content-type': this.registry.contentType }).end(text), () => res.writeHead(500).end());
+      this.registry.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': this.registry.contentType }).end(text),
+        () => res.writeHead(500).end(),
+      );
     });
-    return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve({ port: (server.address() as { port: number }).port, close: () => server.close() })));
+    return new Promise((resolve) =>
+      server.listen(port, '127.0.0.1', () =>
+        resolve({ port: (server.address() as { port: number }).port, close: () => server.close() }),
+      ),
+    );
   }
 }

@@ -97,7 +97,13 @@ export interface EdgeExtensions {
   /** Gateway access tokens for the built-in RD Gateway (edge/rdg/access.ts), from the sign-in layer. */
   gateway?: GatewayAccess;
   /** Called once the store is open, to build extensions that need it. */
-  setup?(ctx: { store: Store; config: EdgeConfig; logger: Logger; publicPort: () => number; metrics?: EdgeMetrics }): Promise<Partial<EdgeExtensions> & { close?(): Promise<void>; adminRoutes?: AdminRoutePlugin[] }>;
+  setup?(ctx: {
+    store: Store;
+    config: EdgeConfig;
+    logger: Logger;
+    publicPort: () => number;
+    metrics?: EdgeMetrics;
+  }): Promise<Partial<EdgeExtensions> & { close?(): Promise<void>; adminRoutes?: AdminRoutePlugin[] }>;
 }
 
 /** Creates the edge from config and starts it: public port (users + tunnels) and admin API. */
@@ -111,12 +117,24 @@ export interface EdgeProcessOptions {
   directPort?: number;
 }
 
-export async function startEdge(config: EdgeConfig, logger: Logger, extensions: EdgeExtensions = {}, processOptions: EdgeProcessOptions = {}): Promise<RunningEdge> {
+export async function startEdge(
+  config: EdgeConfig,
+  logger: Logger,
+  extensions: EdgeExtensions = {},
+  processOptions: EdgeProcessOptions = {},
+): Promise<RunningEdge> {
   await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
-  const store = await openStore(config.store?.kind === 'postgres' ? { kind: 'postgres', url: config.store.url } : { kind: 'sqlite', stateDir: config.stateDir });
+  const store = await openStore(
+    config.store?.kind === 'postgres'
+      ? { kind: 'postgres', url: config.store.url }
+      : { kind: 'sqlite', stateDir: config.stateDir },
+  );
   const adminToken = await resolveAdminToken(config);
   const tunnelHost = tunnelHostOf(config);
-  const [ca, certificates] = await Promise.all([loadOrCreateTunnelCa(store, config.stateDir, tunnelHost), CertificateStore.load(config.tls, config.tlsProfile)]);
+  const [ca, certificates] = await Promise.all([
+    loadOrCreateTunnelCa(store, config.stateDir, tunnelHost),
+    CertificateStore.load(config.tls, config.tlsProfile),
+  ]);
 
   const routes = new RouteTable(store);
   await routes.reload();
@@ -125,9 +143,14 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
   // Custom domains without a certificate of their own get one through ACME (edge/acme/), when configured.
   const acmeManager = config.acme
     ? new AcmeManager({
-      store, config: config.acme, logger,
-      candidates: () => routes.all().filter((a) => a.enabled && !a.externalHost.startsWith('*.') && !certificates.covers(a.externalHost)),
-    })
+        store,
+        config: config.acme,
+        logger,
+        candidates: () =>
+          routes
+            .all()
+            .filter((a) => a.enabled && !a.externalHost.startsWith('*.') && !certificates.covers(a.externalHost)),
+      })
     : null;
   const reloadCertificates = (): void => {
     appCertificates.reload().catch((err: Error) => logger.error({ err }, 'app certificates reload failed'));
@@ -142,10 +165,15 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
   let exporter: OtlpExporter | null = null;
   const applyTracing = (settings: EdgeConfig['tracing']): void => {
     const previous = exporter;
-    exporter = settings.enabled && settings.otlpEndpoint ? createOtlpExporter({ endpoint: settings.otlpEndpoint, serviceName: settings.serviceName, logger }) : null;
+    exporter =
+      settings.enabled && settings.otlpEndpoint
+        ? createOtlpExporter({ endpoint: settings.otlpEndpoint, serviceName: settings.serviceName, logger })
+        : null;
     void previous?.close();
     const exportTo = exporter;
-    tracing.sink = settings.enabled ? new SpanSink(logger.child({ component: 'trace' }), exportTo && ((span) => exportTo.add(span))) : null;
+    tracing.sink = settings.enabled
+      ? new SpanSink(logger.child({ component: 'trace' }), exportTo && ((span) => exportTo.add(span)))
+      : null;
     tracing.sampleRatio = settings.sampleRatio;
   };
   applyTracing(config.tracing);
@@ -154,13 +182,16 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
 
   const unsubscribe = store.onChange((event) => {
     if (event.kind === 'app' || event.kind === 'group') {
-      routes.reload().then(() => {
-        publisher.pushAll();
-        if (event.kind === 'app') {
-          reloadCertificates(); // a certificate follows its app's host and enabled flag
-          void acmeManager?.check();
-        }
-      }).catch((err: Error) => logger.error({ err }, 'routing reload failed'));
+      routes
+        .reload()
+        .then(() => {
+          publisher.pushAll();
+          if (event.kind === 'app') {
+            reloadCertificates(); // a certificate follows its app's host and enabled flag
+            void acmeManager?.check();
+          }
+        })
+        .catch((err: Error) => logger.error({ err }, 'routing reload failed'));
     } else if (event.kind === 'certificate') {
       reloadCertificates();
     } else if (event.kind === 'connector') {
@@ -178,8 +209,13 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
     }
   }
 
-  const ext = extensions.setup ? await extensions.setup({ store, config, logger, publicPort: () => publicPort, metrics }) : {};
-  const systemHosts = new Map<string, SystemHostHandler>([...(extensions.systemHosts ?? []), ...(ext.systemHosts ?? [])]);
+  const ext = extensions.setup
+    ? await extensions.setup({ store, config, logger, publicPort: () => publicPort, metrics })
+    : {};
+  const systemHosts = new Map<string, SystemHostHandler>([
+    ...(extensions.systemHosts ?? []),
+    ...(ext.systemHosts ?? []),
+  ]);
   // Header SSO: the edge signs assertions and publishes its public keys on the login and tunnel hosts.
   const signingKeys = await loadOrCreateSigningKeys(store, config.stateDir);
   const jwks = jwksDocument(signingKeys.published);
@@ -189,29 +225,57 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
   // includeSubDomains: apps are subdomains of the same base and keep their own setting.
   // Set when the edge starts draining: its health check fails from then on.
   let closing = false;
-  const withJwks = (next: SystemHostHandler | undefined): SystemHostHandler => (req, res, correlationId) => {
-    res.setHeader('strict-transport-security', 'max-age=31536000');
-    const pathname = new URL(req.url ?? '/', 'https://x').pathname;
-    // What a load balancer checks (haproxy option httpchk): 503 once this node drains, so it gets no new clients.
-    if (pathname === HEALTH_PATH) {
-      res.writeHead(closing ? 503 : 200, { 'content-type': 'text/plain', 'cache-control': 'no-store' }).end(closing ? 'draining\n' : 'ok\n');
-      return;
-    }
-    if (pathname === JWKS_PATH) {
-      res.writeHead(200, { 'content-type': 'application/jwk-set+json', 'cache-control': 'public, max-age=300' }).end(jwks);
-      return;
-    }
-    if (next) return next(req, res, correlationId);
-    respondError(res, 'DB-ROUTE-UNKNOWN-HOST', correlationId);
-  };
+  const withJwks =
+    (next: SystemHostHandler | undefined): SystemHostHandler =>
+    (req, res, correlationId) => {
+      res.setHeader('strict-transport-security', 'max-age=31536000');
+      const pathname = new URL(req.url ?? '/', 'https://x').pathname;
+      // What a load balancer checks (haproxy option httpchk): 503 once this node drains, so it gets no new clients.
+      if (pathname === HEALTH_PATH) {
+        res
+          .writeHead(closing ? 503 : 200, { 'content-type': 'text/plain', 'cache-control': 'no-store' })
+          .end(closing ? 'draining\n' : 'ok\n');
+        return;
+      }
+      if (pathname === JWKS_PATH) {
+        res
+          .writeHead(200, { 'content-type': 'application/jwk-set+json', 'cache-control': 'public, max-age=300' })
+          .end(jwks);
+        return;
+      }
+      if (next) return next(req, res, correlationId);
+      respondError(res, 'DB-ROUTE-UNKNOWN-HOST', correlationId);
+    };
   systemHosts.set(loginHostOf(config), withJwks(systemHosts.get(loginHostOf(config))));
-  systemHosts.set(tunnelHost, withJwks((req, res, correlationId) => {
-    if (new URL(req.url ?? '/', 'https://x').pathname === ENROLL_PATH) return handleEnroll(req, res, { store, ca, tunnelHost, logger, certValidityDays: config.tunnel.certValidityDays });
-    respondError(res, 'DB-ROUTE-UNKNOWN-HOST', correlationId);
-  }));
+  systemHosts.set(
+    tunnelHost,
+    withJwks((req, res, correlationId) => {
+      if (new URL(req.url ?? '/', 'https://x').pathname === ENROLL_PATH)
+        return handleEnroll(req, res, {
+          store,
+          ca,
+          tunnelHost,
+          logger,
+          certValidityDays: config.tunnel.certValidityDays,
+        });
+      respondError(res, 'DB-ROUTE-UNKNOWN-HOST', correlationId);
+    }),
+  );
 
-  const proxyDeps = { maxHeaderCount: config.limits.maxHeaderCount, routes, registry, systemHosts, authenticate: ext.authenticate ?? extensions.authenticate ?? null, logger, assertion, track: ext.track ?? extensions.track ?? null, tracing, authorizeChannel: ext.authorizeChannel ?? extensions.authorizeChannel ?? null, cliLogin: ext.cliLogin ?? extensions.cliLogin ?? null,
-    rdg: { registry, logger, store, gateway: ext.gateway ?? extensions.gateway ?? null } };
+  const proxyDeps = {
+    maxHeaderCount: config.limits.maxHeaderCount,
+    routes,
+    registry,
+    systemHosts,
+    authenticate: ext.authenticate ?? extensions.authenticate ?? null,
+    logger,
+    assertion,
+    track: ext.track ?? extensions.track ?? null,
+    tracing,
+    authorizeChannel: ext.authorizeChannel ?? extensions.authorizeChannel ?? null,
+    cliLogin: ext.cliLogin ?? extensions.cliLogin ?? null,
+    rdg: { registry, logger, store, gateway: ext.gateway ?? extensions.gateway ?? null },
+  };
   // Drain bookkeeping: requests and upgraded connections in flight (sockets reach the servers through emit, so the
   // servers' own close() cannot wait for them).
   let active = 0;
@@ -220,7 +284,11 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
   const proxyHandler = createProxyHandler(proxyDeps);
   const upgradeHandler = createUpgradeHandler(proxyDeps);
   // What one client may hold (connections, requests in progress, a stalled body): docs/configuration.md, limits.
-  const clientLimits = new ClientLimits({ maxConnectionsPerClient: config.limits.maxConnectionsPerClient, maxRequestsPerClient: config.limits.maxRequestsPerClient, logger });
+  const clientLimits = new ClientLimits({
+    maxConnectionsPerClient: config.limits.maxConnectionsPerClient,
+    maxRequestsPerClient: config.limits.maxRequestsPerClient,
+    logger,
+  });
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     active++;
     const startedAt = performance.now();
@@ -236,7 +304,10 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
   };
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     upgraded.add(socket);
-    socket.once('close', () => { upgraded.delete(socket); if (active === 0 && upgraded.size === 0) onIdle?.(); });
+    socket.once('close', () => {
+      upgraded.delete(socket);
+      if (active === 0 && upgraded.size === 0) onIdle?.();
+    });
     if (!clientLimits.admitUpgrade(req, socket)) return;
     upgradeHandler(req, socket, head);
   };
@@ -251,7 +322,8 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
     noDelay: true,
   };
   const publicTls = {
-    SNICallback: (name: string, cb: (err: Error | null, ctx?: tls.SecureContext) => void) => cb(null, certificates.select(name)),
+    SNICallback: (name: string, cb: (err: Error | null, ctx?: tls.SecureContext) => void) =>
+      cb(null, certificates.select(name)),
     ...certificates.defaultCredentials, // what a client without SNI gets (the server ignores a secureContext option)
     handshakeTimeout: config.limits.handshakeTimeoutMs,
     ...tlsProfileOptions(config.tlsProfile),
@@ -259,7 +331,14 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
   const publicServer = https.createServer({ ...serverOptions, ...publicTls, ALPNProtocols: ['http/1.1'] });
   // Clients that offer h2 reach an HTTP/2 server of their own (the public port routes by ClientHello); both feed
   // the same request path with the same limits (proxy/http2.ts).
-  const h2 = serveEdgeHttp2({ tls: publicTls, handler, maxHeaderBytes: config.limits.maxHeaderBytes, maxHeaderCount: config.limits.maxHeaderCount, idleTimeoutMs: config.limits.keepAliveTimeoutMs, logger });
+  const h2 = serveEdgeHttp2({
+    tls: publicTls,
+    handler,
+    maxHeaderBytes: config.limits.maxHeaderBytes,
+    maxHeaderCount: config.limits.maxHeaderCount,
+    idleTimeoutMs: config.limits.keepAliveTimeoutMs,
+    logger,
+  });
   closeFailedHandshakes(h2.server);
   clientLimits.countConnections(h2.server);
   h2.server.on('tlsClientError', (err) => logger.debug({ err: err.message }, 'client TLS handshake failed'));
@@ -275,7 +354,13 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
   clientLimits.countConnections(publicServer);
   publicServer.on('tlsClientError', (err) => logger.debug({ err: err.message }, 'client TLS handshake failed'));
 
-  const renewer = new CertificateRenewer({ store, ca, logger, validityDays: config.tunnel.certValidityDays, renewBeforeDays: config.tunnel.certRenewBeforeDays });
+  const renewer = new CertificateRenewer({
+    store,
+    ca,
+    logger,
+    validityDays: config.tunnel.certValidityDays,
+    renewBeforeDays: config.tunnel.certRenewBeforeDays,
+  });
   // Connectors stay connected for months: look for certificates entering the renewal window every hour too.
   const renewalCheck = setInterval(() => {
     const seen = new Set<string>();
@@ -289,63 +374,125 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
   // The relay between edge nodes (edge/cluster/relay-*.ts): a request for a group this node holds no usable tunnel
   // of goes to a peer node that does, over mutual TLS with node certificates of the shared tunnel CA.
   const nodeId = nodeIdOf(config);
-  const nodeCredentials = await startNodeCredentials(ca, nodeId, (c) => relay.setCredentials(c), (err) => logger.error({ err }, 'relay: node certificate renewal failed'));
+  const nodeCredentials = await startNodeCredentials(
+    ca,
+    nodeId,
+    (c) => relay.setCredentials(c),
+    (err) => logger.error({ err }, 'relay: node certificate renewal failed'),
+  );
   const relayPeers = new RelayPeers({ selfId: nodeId, credentials: () => nodeCredentials.current(), logger });
   registry.usePeers(relayPeers);
   const relay = createRelayServer({
-    credentials: nodeCredentials.current(), registry, routes, logger,
+    credentials: nodeCredentials.current(),
+    registry,
+    routes,
+    logger,
     onStream: (stream) => {
       metrics.relayed('in');
       active++;
-      stream.once('close', () => { active--; if (active === 0 && upgraded.size === 0) onIdle?.(); });
+      stream.once('close', () => {
+        active--;
+        if (active === 0 && upgraded.size === 0) onIdle?.();
+      });
     },
   });
   // Connectors learn the edge nodes over their tunnels, and that this node drains (edge/cluster/node-announcer.ts).
   const announcer = new NodeAnnouncer({ registry, selfId: () => nodeId, logger });
-  const tunnelServer = createTunnelServer({ credentials: ca, tunnelHost, store, registry, publisher, logger, pingIntervalMs: config.tunnel.pingIntervalMs, renewer, announcer });
+  const tunnelServer = createTunnelServer({
+    credentials: ca,
+    tunnelHost,
+    store,
+    registry,
+    publisher,
+    logger,
+    pingIntervalMs: config.tunnel.pingIntervalMs,
+    renewer,
+    announcer,
+  });
   const acmeServer = createAlpnChallengeServer({ store, logger, handshakeTimeoutMs: config.limits.handshakeTimeoutMs });
   const portOptions = {
     host: config.listen.host,
     logger,
     helloTimeoutMs: config.limits.handshakeTimeoutMs,
     trustedProxies: new AddressRanges(config.listen.trustedProxies),
-    route: (info: ClientHelloInfo) => (info.alpn.includes(TUNNEL_ALPN) ? tunnelServer : info.alpn.includes(RELAY_ALPN) ? relay.server : isAcmeValidation(info.alpn) ? acmeServer : info.alpn.includes('h2') ? h2.server : publicServer) as net.Server,
+    route: (info: ClientHelloInfo) =>
+      (info.alpn.includes(TUNNEL_ALPN)
+        ? tunnelServer
+        : info.alpn.includes(RELAY_ALPN)
+          ? relay.server
+          : isAcmeValidation(info.alpn)
+            ? acmeServer
+            : info.alpn.includes('h2')
+              ? h2.server
+              : publicServer) as net.Server,
   };
   const port = await listenPublicPort({ ...portOptions, port: config.listen.port });
   const listenedPort = (port.address() as net.AddressInfo).port;
-  const direct = processOptions.directPort === undefined ? null : await listenPublicPort({ ...portOptions, port: processOptions.directPort, exclusive: true });
+  const direct =
+    processOptions.directPort === undefined
+      ? null
+      : await listenPublicPort({ ...portOptions, port: processOptions.directPort, exclusive: true });
   const directPort = direct ? (direct.address() as net.AddressInfo).port : listenedPort;
   publicPort = config.publicPort ?? listenedPort;
   acmeManager?.start(); // once the public port answers TLS-ALPN-01 validations
   // The plain-HTTP port: 308 to HTTPS for hosts the edge serves, nothing else (listen/http-redirect.ts).
-  const httpServer = config.listen.httpPort === undefined ? null : await listenHttpRedirect({
-    host: config.listen.host, port: config.listen.httpPort, routes, systemHosts: () => systemHosts.keys(), publicPort: () => publicPort, logger, serverOptions,
-  });
+  const httpServer =
+    config.listen.httpPort === undefined
+      ? null
+      : await listenHttpRedirect({
+          host: config.listen.host,
+          port: config.listen.httpPort,
+          routes,
+          systemHosts: () => systemHosts.keys(),
+          publicPort: () => publicPort,
+          logger,
+          serverOptions,
+        });
   if (httpServer) clientLimits.countConnections(httpServer);
   // The node registry (edge/cluster/): this node, its tunnels and load, heart-beating until close.
   const nodes = await startNodeRegistry({
-    config, store, listenedPort: directPort, logger, nodeId,
+    config,
+    store,
+    listenedPort: directPort,
+    logger,
+    nodeId,
     load: () => ({ inFlight: active + upgraded.size, tunnels: tunnelsPerConnector(registry.all()) }),
-    onNodes: (list) => { relayPeers.update(list); announcer.update(list); },
+    onNodes: (list) => {
+      relayPeers.update(list);
+      announcer.update(list);
+    },
   });
 
   const admin: FastifyInstance = await createAdminApi({
     store,
     token: adminToken,
     logger,
-    defaultExternalUrl: (tenant, app) => `https://${app}-${tenant}.${config.domain}${publicPort === 443 ? '' : `:${publicPort}`}`,
+    defaultExternalUrl: (tenant, app) =>
+      `https://${app}-${tenant}.${config.domain}${publicPort === 443 ? '' : `:${publicPort}`}`,
     connectorStatus: (tenantId) => registry.status(tenantId),
-    disconnectConnector: (id) => { for (const t of registry.tunnelsOfConnector(id)) t.session.destroy(); },
+    disconnectConnector: (id) => {
+      for (const t of registry.tunnelsOfConnector(id)) t.session.destroy();
+    },
     renewConnectorCertificate: (id, actor) => {
       const tunnel = registry.tunnelsOfConnector(id).find((t) => t.usable && !t.session.closed && !t.session.destroyed);
       if (!tunnel) throw new DrawbridgeError('DB-CONNECTOR-NOT-CONNECTED', `connector ${id} has no live tunnel`);
       return renewer.renew(tunnel, actor);
     },
     testConnection: async (groupId, appId) => {
-      const tunnel = registry.tunnelsOfGroup(groupId).find((t) => t.usable && !t.session.closed && !t.session.destroyed);
-      if (!tunnel) throw new DrawbridgeError('DB-CONNECTOR-NOT-CONNECTED', `no connector of group ${groupId} has a live tunnel to this edge node`);
+      const tunnel = registry
+        .tunnelsOfGroup(groupId)
+        .find((t) => t.usable && !t.session.closed && !t.session.destroyed);
+      if (!tunnel)
+        throw new DrawbridgeError(
+          'DB-CONNECTOR-NOT-CONNECTED',
+          `no connector of group ${groupId} has a live tunnel to this edge node`,
+        );
       const ack = await sendEdgeEvent(tunnel.session, { type: 'test-connection', appId }, 20_000);
-      if (!ack?.connectionTest) throw new DrawbridgeError('DB-CONNECTOR-NOT-CONNECTED', `connector ${tunnel.connectorId} does not offer test connection (an older version)`);
+      if (!ack?.connectionTest)
+        throw new DrawbridgeError(
+          'DB-CONNECTOR-NOT-CONNECTED',
+          `connector ${tunnel.connectorId} does not offer test connection (an older version)`,
+        );
       const row = await store.connectors.getById(tunnel.connectorId);
       return { ...ack.connectionTest, ...(row ? { connectorName: row.name } : {}) };
     },
@@ -362,19 +509,27 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
   // The admin console on admin.<domain> (edge/console/): pages over the admin API, called in process with the
   // administrator's authority (a token minted for their role: console/credentials.ts).
   const portSuffix = (): string => (publicPort === 443 ? '' : `:${publicPort}`);
-  systemHosts.set(consoleHostOf(config.domain), withJwks(createConsoleHost({
-    store,
-    keys: store.identityKeys,
-    adminToken,
-    client: createAdminClient(admin, consoleCredentials(store, adminToken)),
-    origin: () => `https://${consoleHostOf(config.domain)}${portSuffix()}`,
-    loginOrigin: () => `https://${loginHostOf(config)}${portSuffix()}`,
-    authenticate: proxyDeps.authenticate,
-    logger: logger.child({ component: 'console' }),
-  })));
+  systemHosts.set(
+    consoleHostOf(config.domain),
+    withJwks(
+      createConsoleHost({
+        store,
+        keys: store.identityKeys,
+        adminToken,
+        client: createAdminClient(admin, consoleCredentials(store, adminToken)),
+        origin: () => `https://${consoleHostOf(config.domain)}${portSuffix()}`,
+        loginOrigin: () => `https://${loginHostOf(config)}${portSuffix()}`,
+        authenticate: proxyDeps.authenticate,
+        logger: logger.child({ component: 'console' }),
+      }),
+    ),
+  );
   const adminPort = (admin.server.address() as net.AddressInfo).port;
   const nodeRegistry = nodes;
-  logger.info({ publicPort: listenedPort, adminPort, domain: config.domain, tunnelHost, loginHost: loginHostOf(config) }, 'edge ready');
+  logger.info(
+    { publicPort: listenedPort, adminPort, domain: config.domain, tunnelHost, loginHost: loginHostOf(config) },
+    'edge ready',
+  );
 
   // The configuration as last applied: what a reload compares against.
   let current = config;
@@ -399,8 +554,17 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
     applyTracing(next.tracing);
     const restartNeeded = restartOnlyChanges(current, next);
     current = next;
-    logger.info({ tlsCertificates: next.tls.length, tlsProfile: next.tlsProfile, logLevel: next.log.level, tracing: next.tracing.enabled }, 'configuration reloaded');
-    if (restartNeeded.length > 0) logger.warn({ fields: restartNeeded }, 'configuration changes that apply only after a restart');
+    logger.info(
+      {
+        tlsCertificates: next.tls.length,
+        tlsProfile: next.tlsProfile,
+        logLevel: next.log.level,
+        tracing: next.tracing.enabled,
+      },
+      'configuration reloaded',
+    );
+    if (restartNeeded.length > 0)
+      logger.warn({ fields: restartNeeded }, 'configuration changes that apply only after a restart');
     return { restartNeeded };
   }
 
@@ -433,7 +597,10 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
         const moved = announcer.drain(remaining());
         if (others > 0) {
           const graceMs = Math.min(config.cluster?.drainGraceMs ?? 2_000, remaining());
-          logger.info({ graceMs, otherNodes: others }, 'edge draining: health check failing, still accepting while the load balancer notices');
+          logger.info(
+            { graceMs, otherNodes: others },
+            'edge draining: health check failing, still accepting while the load balancer notices',
+          );
           await new Promise((r) => setTimeout(r, graceMs));
         }
         port.close();
@@ -446,11 +613,17 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
         h2.closeIdleSessions();
         sibling.closeIdleConnections();
         await admin.close();
-        logger.info({ requests: active, upgraded: upgraded.size, deadlineMs }, 'edge draining: finishing in-flight requests');
+        logger.info(
+          { requests: active, upgraded: upgraded.size, deadlineMs },
+          'edge draining: finishing in-flight requests',
+        );
         if (active > 0 || upgraded.size > 0) {
           await new Promise<void>((resolve) => {
             const timer = setTimeout(resolve, remaining());
-            onIdle = () => { clearTimeout(timer); resolve(); };
+            onIdle = () => {
+              clearTimeout(timer);
+              resolve();
+            };
           });
         }
         // Tunnels close only once their connectors have moved (bounded by the deadline), so no stream is cut.
@@ -464,12 +637,23 @@ export async function startEdge(config: EdgeConfig, logger: Logger, extensions: 
         h2.closeAllSessions();
         const tunnels = registry.all();
         for (const t of tunnels) t.drain();
-        await Promise.all(tunnels.map((t) => new Promise<void>((resolve) => {
-          if (t.session.closed || t.session.destroyed) return resolve();
-          const timer = setTimeout(() => { t.session.destroy(); resolve(); }, 1_000);
-          t.session.once('close', () => { clearTimeout(timer); resolve(); });
-          t.session.close();
-        })));
+        await Promise.all(
+          tunnels.map(
+            (t) =>
+              new Promise<void>((resolve) => {
+                if (t.session.closed || t.session.destroyed) return resolve();
+                const timer = setTimeout(() => {
+                  t.session.destroy();
+                  resolve();
+                }, 1_000);
+                t.session.once('close', () => {
+                  clearTimeout(timer);
+                  resolve();
+                });
+                t.session.close();
+              }),
+          ),
+        );
         if (upgraded.size > 0) await new Promise((r) => setTimeout(r, 300)); // let the close frames out
         for (const socket of upgraded) socket.destroy();
         logger.info({ ms: Date.now() - started, requestsLeft: active }, 'edge drained');
@@ -492,9 +676,10 @@ export async function resolveAdminToken(config: EdgeConfig): Promise<string> {
   try {
     const token = (await readFile(file, 'utf8')).trim();
     if (token.length >= 24) return token;
-  } catch { /* created below */ }
+  } catch {
+    /* created below */
+  }
   const token = `dba_${randomBytes(24).toString('base64url')}`;
   await writeSecretFile(file, token + '\n');
   return token;
 }
-

@@ -22,10 +22,31 @@ interface AppSeries {
  */
 export class EdgeMetrics {
   readonly registry = new Registry();
-  readonly #requests = new Counter({ name: 'drawbridge_edge_requests_total', help: 'Requests answered, by app id (empty: the edge\'s own hosts or no app), HTTP status (0: the client left before an answer) and Drawbridge error code (empty: none)', labelNames: ['app', 'status', 'code'] as const, registers: [this.registry] });
-  readonly #duration = new Histogram({ name: 'drawbridge_edge_request_duration_seconds', help: 'Request durations from arrival to the end of the response, by app id', labelNames: ['app'] as const, buckets: DURATION_BUCKETS, registers: [this.registry] });
-  readonly #signins = new Counter({ name: 'drawbridge_edge_signins_total', help: 'Sign-in log events, by event and result', labelNames: ['event', 'result'] as const, registers: [this.registry] });
-  readonly #relay = new Counter({ name: 'drawbridge_edge_relay_streams_total', help: 'Streams relayed between edge nodes: out = sent to a peer node, in = taken from one', labelNames: ['direction'] as const, registers: [this.registry] });
+  readonly #requests = new Counter({
+    name: 'drawbridge_edge_requests_total',
+    help: "Requests answered, by app id (empty: the edge's own hosts or no app), HTTP status (0: the client left before an answer) and Drawbridge error code (empty: none)",
+    labelNames: ['app', 'status', 'code'] as const,
+    registers: [this.registry],
+  });
+  readonly #duration = new Histogram({
+    name: 'drawbridge_edge_request_duration_seconds',
+    help: 'Request durations from arrival to the end of the response, by app id',
+    labelNames: ['app'] as const,
+    buckets: DURATION_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly #signins = new Counter({
+    name: 'drawbridge_edge_signins_total',
+    help: 'Sign-in log events, by event and result',
+    labelNames: ['event', 'result'] as const,
+    registers: [this.registry],
+  });
+  readonly #relay = new Counter({
+    name: 'drawbridge_edge_relay_streams_total',
+    help: 'Streams relayed between edge nodes: out = sent to a peer node, in = taken from one',
+    labelNames: ['direction'] as const,
+    registers: [this.registry],
+  });
   readonly #relayOut = this.#relay.labels('out');
   readonly #relayIn = this.#relay.labels('in');
   readonly #series = new Map<string, AppSeries>();
@@ -36,7 +57,10 @@ export class EdgeMetrics {
     collectDefaultMetrics({ register: this.registry, prefix: 'drawbridge_edge_' });
     const tunnels = (): Tunnel[] => this.#tunnels().filter((t) => !t.relay);
     new Gauge({
-      name: 'drawbridge_edge_tunnels', help: 'Connector tunnels held by this edge node, by state (healthy, ejected, draining, closing)', labelNames: ['state'] as const, registers: [this.registry],
+      name: 'drawbridge_edge_tunnels',
+      help: 'Connector tunnels held by this edge node, by state (healthy, ejected, draining, closing)',
+      labelNames: ['state'] as const,
+      registers: [this.registry],
       collect() {
         this.reset();
         for (const state of ['healthy', 'ejected', 'draining', 'closing'] as const) this.set({ state }, 0);
@@ -44,12 +68,20 @@ export class EdgeMetrics {
       },
     });
     new Gauge({
-      name: 'drawbridge_edge_connectors', help: 'Connectors with at least one tunnel to this edge node', registers: [this.registry],
-      collect() { this.set(new Set(tunnels().map((t) => t.connectorId)).size); },
+      name: 'drawbridge_edge_connectors',
+      help: 'Connectors with at least one tunnel to this edge node',
+      registers: [this.registry],
+      collect() {
+        this.set(new Set(tunnels().map((t) => t.connectorId)).size);
+      },
     });
     new Gauge({
-      name: 'drawbridge_edge_tunnel_streams_in_flight', help: 'Streams open in connector tunnels of this edge node', registers: [this.registry],
-      collect() { this.set(tunnels().reduce((sum, t) => sum + t.inFlight, 0)); },
+      name: 'drawbridge_edge_tunnel_streams_in_flight',
+      help: 'Streams open in connector tunnels of this edge node',
+      registers: [this.registry],
+      collect() {
+        this.set(tunnels().reduce((sum, t) => sum + t.inFlight, 0));
+      },
     });
   }
 
@@ -76,16 +108,16 @@ export class EdgeMetrics {
     const error = res.headersSent ? res.getHeader('x-drawbridge-error') : undefined;
     const code = typeof error === 'string' ? error : '';
     let byCode = series.byStatus.get(status);
-    if (!byCode) series.byStatus.set(status, byCode = new Map());
+    if (!byCode) series.byStatus.set(status, (byCode = new Map()));
     let counter = byCode.get(code);
-    if (!counter) byCode.set(code, counter = this.#requests.labels(app, String(status), code));
+    if (!counter) byCode.set(code, (counter = this.#requests.labels(app, String(status), code)));
     counter.inc();
   }
 
   signIn(event: string, result: string): void {
     const key = `${event}\n${result}`;
     let counter = this.#signinSeries.get(key);
-    if (!counter) this.#signinSeries.set(key, counter = this.#signins.labels(event, result));
+    if (!counter) this.#signinSeries.set(key, (counter = this.#signins.labels(event, result)));
     counter.inc();
   }
 

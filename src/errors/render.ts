@@ -21,7 +21,12 @@ export function wantsJson(accept: string | undefined): boolean {
  * One renderer for every error a person can meet: a plain, fast page (no script, no external assets) that says what
  * happened, what to do, the code and the correlation id; or the same as JSON.
  */
-export function renderError(code: ErrorCode, correlationId: string, accept: string | undefined, detail?: string): RenderedError {
+export function renderError(
+  code: ErrorCode,
+  correlationId: string,
+  accept: string | undefined,
+  detail?: string,
+): RenderedError {
   const spec = catalogue[code];
   if (wantsJson(accept)) {
     return {
@@ -35,7 +40,9 @@ export function renderError(code: ErrorCode, correlationId: string, accept: stri
 
 export function errorPage(code: ErrorCode, correlationId: string, detail?: string): string {
   const spec = catalogue[code];
-  return page(spec.title, `
+  return page(
+    spec.title,
+    `
 <main class="card" role="main">
   <p class="status">Error ${spec.status}</p>
   <h1>${escapeHtml(spec.title)}</h1>
@@ -47,7 +54,8 @@ export function errorPage(code: ErrorCode, correlationId: string, detail?: strin
     <dt>Time</dt><dd>${new Date().toISOString()}</dd>
   </dl>
   <p class="hint">Quote the code and correlation id to your help desk: they point to the exact log entry.</p>
-</main>`);
+</main>`,
+  );
 }
 
 /** The shared page shell: system fonts, inline CSS, readable at any width, high contrast. */

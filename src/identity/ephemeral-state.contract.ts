@@ -16,7 +16,9 @@ export interface EphemeralUnderTest {
 }
 
 export function ephemeralStateContract(make: () => EphemeralUnderTest, unique: () => string): void {
-  async function withStates(fn: (a: EphemeralState, b: EphemeralState, advance: (ms: number) => Promise<void>) => Promise<void>): Promise<void> {
+  async function withStates(
+    fn: (a: EphemeralState, b: EphemeralState, advance: (ms: number) => Promise<void>) => Promise<void>,
+  ): Promise<void> {
     const t = make();
     const a = t.state();
     const b = t.state();
@@ -67,7 +69,11 @@ export function ephemeralStateContract(make: () => EphemeralUnderTest, unique: (
         const raced = unique();
         await a.set(raced, i, 60_000);
         const got = await Promise.all([a.take(raced), b.take(raced), a.take(raced), b.take(raced)]);
-        assert.deepEqual(got.filter((g) => g !== null), [i], `round ${i}: exactly one taker`);
+        assert.deepEqual(
+          got.filter((g) => g !== null),
+          [i],
+          `round ${i}: exactly one taker`,
+        );
       }
     });
   });
@@ -80,8 +86,15 @@ export function ephemeralStateContract(make: () => EphemeralUnderTest, unique: (
       assert.ok(first.resetMs > 0 && first.resetMs <= 60_000, `resetMs ${first.resetMs}`);
       assert.equal((await b.hit(key, 60_000)).count, 2);
       const burst = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).hit(key, 60_000)));
-      assert.deepEqual(burst.map((w) => w.count).sort((x, y) => x - y), Array.from({ length: 40 }, (_, i) => i + 3), 'no hit lost or counted twice');
-      assert.ok(burst.every((w) => w.resetMs <= first.resetMs), 'later hits do not lengthen the window');
+      assert.deepEqual(
+        burst.map((w) => w.count).sort((x, y) => x - y),
+        Array.from({ length: 40 }, (_, i) => i + 3),
+        'no hit lost or counted twice',
+      );
+      assert.ok(
+        burst.every((w) => w.resetMs <= first.resetMs),
+        'later hits do not lengthen the window',
+      );
       assert.equal((await a.hit(unique(), 60_000)).count, 1, 'keys count apart');
 
       const short = unique();

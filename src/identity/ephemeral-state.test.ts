@@ -26,7 +26,12 @@ describe('ephemeral state contract: memory', () => {
         shared ??= createMemoryEphemeralState({ now: () => clock });
         opened++;
         const s = shared;
-        return { ...s, close: async () => { if (--opened === 0) await s.close(); } };
+        return {
+          ...s,
+          close: async () => {
+            if (--opened === 0) await s.close();
+          },
+        };
       },
       async advance(ms) {
         clock += ms;
@@ -54,7 +59,10 @@ describe('ephemeral state contract: redis', () => {
       await probe.connect();
       await probe.ping();
     } catch (err) {
-      throw new Error(`Redis is not reachable at ${REDIS_URL}. These tests need it and never skip: start Redis (CI does) or set DRAWBRIDGE_TEST_REDIS_URL.`, { cause: err });
+      throw new Error(
+        `Redis is not reachable at ${REDIS_URL}. These tests need it and never skip: start Redis (CI does) or set DRAWBRIDGE_TEST_REDIS_URL.`,
+        { cause: err },
+      );
     } finally {
       probe.disconnect();
     }
@@ -66,8 +74,11 @@ describe('ephemeral state contract: redis', () => {
     if (keys.length > 0) await redis.del(...keys);
     await redis.quit();
   });
-  ephemeralStateContract(() => ({
-    state: () => createRedisEphemeralState({ url: REDIS_URL, keyPrefix: prefix }),
-    advance: (ms) => sleep(ms),
-  }), unique);
+  ephemeralStateContract(
+    () => ({
+      state: () => createRedisEphemeralState({ url: REDIS_URL, keyPrefix: prefix }),
+      advance: (ms) => sleep(ms),
+    }),
+    unique,
+  );
 });

@@ -60,12 +60,16 @@ export function createMemoryEphemeralState(options: MemoryEphemeralOptions = {})
     entries.set(key, entry);
     if (entries.size > maxKeys) entries.delete(entries.keys().next().value as string);
   };
-  const parse = <T>(e: Entry | undefined): T | null => (e && typeof e.value === 'string' ? (JSON.parse(e.value) as T) : null);
+  const parse = <T>(e: Entry | undefined): T | null =>
+    e && typeof e.value === 'string' ? (JSON.parse(e.value) as T) : null;
 
-  const sweep = setInterval(() => {
-    const t = now();
-    for (const [k, e] of entries) if (e.expiresAt <= t) entries.delete(k);
-  }, (options.sweepSeconds ?? 60) * 1000);
+  const sweep = setInterval(
+    () => {
+      const t = now();
+      for (const [k, e] of entries) if (e.expiresAt <= t) entries.delete(k);
+    },
+    (options.sweepSeconds ?? 60) * 1000,
+  );
   sweep.unref();
 
   return {
@@ -86,7 +90,10 @@ export function createMemoryEphemeralState(options: MemoryEphemeralOptions = {})
     async hit(key, windowMs) {
       const t = now();
       const e = live(key);
-      const next: Entry = e && typeof e.value === 'number' ? { value: e.value + 1, expiresAt: e.expiresAt } : { value: 1, expiresAt: t + Math.max(1, windowMs) };
+      const next: Entry =
+        e && typeof e.value === 'number'
+          ? { value: e.value + 1, expiresAt: e.expiresAt }
+          : { value: 1, expiresAt: t + Math.max(1, windowMs) };
       write(key, next);
       return { count: next.value as number, resetMs: Math.max(1, next.expiresAt - t) };
     },

@@ -31,7 +31,13 @@ describe('password', () => {
 describe('totp', () => {
   const rfcSecret = base32Encode(Buffer.from('12345678901234567890'));
   it('matches the RFC 6238 SHA-1 vectors (6 digits)', () => {
-    for (const [t, code] of [[59, '287082'], [1111111109, '081804'], [1111111111, '050471'], [1234567890, '005924'], [2000000000, '279037']] as const) {
+    for (const [t, code] of [
+      [59, '287082'],
+      [1111111109, '081804'],
+      [1111111111, '050471'],
+      [1234567890, '005924'],
+      [2000000000, '279037'],
+    ] as const) {
       assert.equal(totp(rfcSecret, t * 1000), code);
     }
   });
@@ -53,7 +59,10 @@ describe('totp', () => {
   it('round-trips base32 and builds an otpauth URI', () => {
     const bytes = Buffer.from([0, 1, 2, 250, 255, 7, 9]);
     assert.deepEqual(base32Decode(base32Encode(bytes)), bytes);
-    assert.match(otpauthUri('JBSWY3DPEHPK3PXP', 'dave@contoso.example', 'Drawbridge'), /^otpauth:\/\/totp\/Drawbridge%3Adave%40contoso\.example\?secret=JBSWY3DPEHPK3PXP&issuer=Drawbridge/);
+    assert.match(
+      otpauthUri('JBSWY3DPEHPK3PXP', 'dave@contoso.example', 'Drawbridge'),
+      /^otpauth:\/\/totp\/Drawbridge%3Adave%40contoso\.example\?secret=JBSWY3DPEHPK3PXP&issuer=Drawbridge/,
+    );
   });
 });
 

@@ -20,8 +20,17 @@ export const MAX_PASSWORD_LENGTH = 1024;
 
 function derive(password: string, salt: Buffer, params: Argon2Params): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    argon2('argon2id', { message: password, nonce: salt, parallelism: params.p, tagLength: TAG_LENGTH, memory: params.m, passes: params.t }, (err, key) =>
-      err ? reject(err) : resolve(key),
+    argon2(
+      'argon2id',
+      {
+        message: password,
+        nonce: salt,
+        parallelism: params.p,
+        tagLength: TAG_LENGTH,
+        memory: params.m,
+        passes: params.t,
+      },
+      (err, key) => (err ? reject(err) : resolve(key)),
     );
   });
 }

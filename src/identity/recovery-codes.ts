@@ -17,7 +17,9 @@ export function generateRecoveryCodes(count = 10): string[] {
 /** Normalises what people type (case, spaces, missing dash) before hashing. */
 export function hashRecoveryCode(code: string): string {
   const clean = code.toLowerCase().replace(/[^a-z0-9]/g, '');
-  return createHash('sha256').update(`${clean.slice(0, 5)}-${clean.slice(5)}`).digest('hex');
+  return createHash('sha256')
+    .update(`${clean.slice(0, 5)}-${clean.slice(5)}`)
+    .digest('hex');
 }
 
 export function looksLikeRecoveryCode(code: string): boolean {

@@ -25,7 +25,9 @@ export function createRedisEphemeralState(options: RedisEphemeralOptions): Ephem
   const prefix = `${options.keyPrefix ?? 'drawbridge:'}eph:`;
   // A request waits for at most one reconnect attempt's worth of commands rather than queueing without bound.
   const redis = new Redis(options.url, { maxRetriesPerRequest: 2, enableAutoPipelining: true });
-  redis.on('error', () => { /* reported by the failing command; ioredis reconnects by itself */ });
+  redis.on('error', () => {
+    /* reported by the failing command; ioredis reconnects by itself */
+  });
   const k = (key: string): string => prefix + key;
   const parse = <T>(raw: string | null): T | null => (raw === null ? null : (JSON.parse(raw) as T));
 

@@ -68,7 +68,13 @@ export function totp(base32Secret: string, nowMs: number = Date.now()): string {
  * Verifies `code` within ±`window` steps of now, comparing in constant time. Returns the matched step, or null.
  * Steps at or before `lastUsedStep` are refused: a code works once.
  */
-export function verifyTotp(base32Secret: string, code: string, nowMs: number, lastUsedStep: number | null, window = 1): number | null {
+export function verifyTotp(
+  base32Secret: string,
+  code: string,
+  nowMs: number,
+  lastUsedStep: number | null,
+  window = 1,
+): number | null {
   const clean = code.replace(/\s/g, '');
   if (!/^\d{6}$/.test(clean)) return null;
   const key = base32Decode(base32Secret);
@@ -84,6 +90,12 @@ export function verifyTotp(base32Secret: string, code: string, nowMs: number, la
 /** The `otpauth://` URI authenticator apps read from the enrolment QR code. */
 export function otpauthUri(base32Secret: string, account: string, issuer: string): string {
   const label = encodeURIComponent(`${issuer}:${account}`);
-  const params = new URLSearchParams({ secret: base32Secret, issuer, algorithm: 'SHA1', digits: String(TOTP_DIGITS), period: String(TOTP_PERIOD) });
+  const params = new URLSearchParams({
+    secret: base32Secret,
+    issuer,
+    algorithm: 'SHA1',
+    digits: String(TOTP_DIGITS),
+    period: String(TOTP_PERIOD),
+  });
   return `otpauth://totp/${label}?${params}`;
 }

@@ -74,9 +74,13 @@ export function verifyApRep(apRep: Uint8Array, sessionKey: EncryptionKey, sent: 
   let part: EncApRepPart;
   try {
     const rep = decodeApRep(apRep);
-    part = decodeEncApRepPart(getEnctype(sessionKey.keytype).decrypt(sessionKey.keyvalue, KeyUsage.AP_REP_ENC_PART, rep.encPart.cipher));
+    part = decodeEncApRepPart(
+      getEnctype(sessionKey.keytype).decrypt(sessionKey.keyvalue, KeyUsage.AP_REP_ENC_PART, rep.encPart.cipher),
+    );
   } catch (err) {
-    throw new KerberosError('KRB-MUTUAL-AUTH-FAILED', 'the server reply does not decrypt with the ticket session key', { cause: err });
+    throw new KerberosError('KRB-MUTUAL-AUTH-FAILED', 'the server reply does not decrypt with the ticket session key', {
+      cause: err,
+    });
   }
   if (part.ctime.getTime() !== sent.ctime.getTime() || part.cusec !== sent.cusec) {
     throw new KerberosError('KRB-MUTUAL-AUTH-FAILED', 'the server reply does not echo our authenticator time');

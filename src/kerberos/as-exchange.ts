@@ -38,31 +38,48 @@ export type AsRequestOptions = {
 export function assertSkew(kdcMs: number, localMs: number, maxSkewMs: number, kdc: string, what: string): void {
   const skewMs = kdcMs - localMs;
   if (Math.abs(skewMs) > maxSkewMs) {
-    throw new KerberosError('KRB-CLOCK-SKEW', `clock skew too great: ${what} says ${new Date(kdcMs).toISOString()}, local clock ${new Date(localMs).toISOString()} (${Math.round(skewMs / 1000)} s)`, {
-      skewMs,
-      kdc,
-      hint: 'synchronise this host with the domain (NTP); Kerberos allows 5 minutes by default',
-    });
+    throw new KerberosError(
+      'KRB-CLOCK-SKEW',
+      `clock skew too great: ${what} says ${new Date(kdcMs).toISOString()}, local clock ${new Date(localMs).toISOString()} (${Math.round(skewMs / 1000)} s)`,
+      {
+        skewMs,
+        kdc,
+        hint: 'synchronise this host with the domain (NTP); Kerberos allows 5 minutes by default',
+      },
+    );
   }
 }
 
 /** A KRB-ERROR with a far-off stime is a clock problem whatever its code says. */
-function errorFromKdc(e: KrbErrorMessage, kdc: string, localMs: number, maxSkewMs: number, hint?: string): KerberosError {
+function errorFromKdc(
+  e: KrbErrorMessage,
+  kdc: string,
+  localMs: number,
+  maxSkewMs: number,
+  hint?: string,
+): KerberosError {
   const skew = measuredSkewMs(e, localMs);
   if (Math.abs(skew) > maxSkewMs && e.errorCode !== KrbErrorCodes.KRB_AP_ERR_SKEW) {
     const err = krbErrorToException(e, { kdc, localMs, ...(hint === undefined ? {} : { hint }) });
-    return new KerberosError('KRB-CLOCK-SKEW', `clock skew too great (${Math.round(skew / 1000)} s); the KDC answered ${err.krbName}`, {
-      krbCode: e.errorCode,
-      skewMs: skew,
-      kdc,
-      ...(e.eText === undefined ? {} : { eText: e.eText }),
-      hint: 'synchronise this host with the domain (NTP)',
-    });
+    return new KerberosError(
+      'KRB-CLOCK-SKEW',
+      `clock skew too great (${Math.round(skew / 1000)} s); the KDC answered ${err.krbName}`,
+      {
+        krbCode: e.errorCode,
+        skewMs: skew,
+        kdc,
+        ...(e.eText === undefined ? {} : { eText: e.eText }),
+        hint: 'synchronise this host with the domain (NTP)',
+      },
+    );
   }
   return krbErrorToException(e, { kdc, localMs, ...(hint === undefined ? {} : { hint }) });
 }
 
-function chooseEtypeInfo(entries: EtypeInfo2Entry[], o: AsRequestOptions): { entry: EtypeInfo2Entry; key: Uint8Array } | undefined {
+function chooseEtypeInfo(
+  entries: EtypeInfo2Entry[],
+  o: AsRequestOptions,
+): { entry: EtypeInfo2Entry; key: Uint8Array } | undefined {
   const ours = o.keys.enctypes();
   // The KDC lists its preference first; take the first we hold a key for.
   for (const entry of entries) {
@@ -81,7 +98,10 @@ export async function requestTgt(o: AsRequestOptions): Promise<Credential> {
       hint: 'export the keytab with AES keys; RC4 and DES are not supported',
     });
   }
-  const tgs: Principal = { name: { nameType: NameType.SRV_INST, components: ['krbtgt', o.client.realm] }, realm: o.client.realm };
+  const tgs: Principal = {
+    name: { nameType: NameType.SRV_INST, components: ['krbtgt', o.client.realm] },
+    realm: o.client.realm,
+  };
   let preauth: { entry: EtypeInfo2Entry; key: Uint8Array } | undefined;
   let etypeInfo: EtypeInfo2Entry[] = [];
 
@@ -92,12 +112,16 @@ export async function requestTgt(o: AsRequestOptions): Promise<Credential> {
     if (preauth) {
       const { time, usec } = splitTime(now);
       const enc = getEnctype(preauth.entry.etype);
-      const cipher = enc.encrypt(preauth.key, KeyUsage.AS_REQ_PA_ENC_TIMESTAMP, encodePaEncTsEnc({ patimestamp: time, pausec: Math.floor(usec) }));
+      const cipher = enc.encrypt(
+        preauth.key,
+        KeyUsage.AS_REQ_PA_ENC_TIMESTAMP,
+        encodePaEncTsEnc({ patimestamp: time, pausec: Math.floor(usec) }),
+      );
       padata.push({ type: PaType.ENC_TIMESTAMP, value: encode(encodeEncryptedData({ etype: enc.id, cipher })) });
     }
     padata.push({ type: PaType.PAC_REQUEST, value: encodePaPacRequest(true) });
     const body = encodeKdcReqBody({
-      kdcOptions: o.kdcOptions ?? (KdcOptions.FORWARDABLE | KdcOptions.RENEWABLE | KdcOptions.CANONICALIZE),
+      kdcOptions: o.kdcOptions ?? KdcOptions.FORWARDABLE | KdcOptions.RENEWABLE | KdcOptions.CANONICALIZE,
       cname: o.client.name,
       realm: o.client.realm,
       sname: tgs.name,
@@ -138,8 +162,14 @@ export async function requestTgt(o: AsRequestOptions): Promise<Credential> {
 
     const rep = r.rep;
     const etype = rep.encPart.etype;
-    if (!etypes.includes(etype)) throw new KerberosError('KRB-NO-COMMON-ENCTYPE', `AS-REP encrypted with enctype ${etype} we did not offer`, { kdc });
-    const salt = preauth?.entry.etype === etype ? preauth.entry.salt : etypeInfoFromRep(rep.padata)?.find((x) => x.etype === etype)?.salt;
+    if (!etypes.includes(etype))
+      throw new KerberosError('KRB-NO-COMMON-ENCTYPE', `AS-REP encrypted with enctype ${etype} we did not offer`, {
+        kdc,
+      });
+    const salt =
+      preauth?.entry.etype === etype
+        ? preauth.entry.salt
+        : etypeInfoFromRep(rep.padata)?.find((x) => x.etype === etype)?.salt;
     const params = preauth?.entry.etype === etype ? preauth.entry.s2kparams : undefined;
     const key = preauth?.entry.etype === etype ? preauth.key : o.keys.key(etype, salt, params, rep.encPart.kvno);
     if (!key) throw new KerberosError('KRB-NO-COMMON-ENCTYPE', `no key for enctype ${etype}`, { kdc });
@@ -154,9 +184,12 @@ export async function requestTgt(o: AsRequestOptions): Promise<Credential> {
       });
     }
     const enc = decodeEncKdcRepPart(plain);
-    if (enc.nonce !== nonce) throw new KerberosError('KRB-RESPONSE-MISMATCH', 'AS-REP nonce does not match the request', { kdc });
+    if (enc.nonce !== nonce)
+      throw new KerberosError('KRB-RESPONSE-MISMATCH', 'AS-REP nonce does not match the request', { kdc });
     if (!samePrincipalName(enc.sname, tgs.name) && enc.sname.components[0] !== 'krbtgt') {
-      throw new KerberosError('KRB-RESPONSE-MISMATCH', `AS-REP is for ${formatPrincipal(enc.sname)}, not the TGS`, { kdc });
+      throw new KerberosError('KRB-RESPONSE-MISMATCH', `AS-REP is for ${formatPrincipal(enc.sname)}, not the TGS`, {
+        kdc,
+      });
     }
     assertSkew(enc.authtime.getTime(), localMs, o.maxSkewMs, kdc, 'the KDC (authtime)');
     const cred: Credential = {
@@ -170,10 +203,19 @@ export async function requestTgt(o: AsRequestOptions): Promise<Credential> {
       ...(enc.starttime ? { starttime: enc.starttime } : {}),
       ...(enc.renewTill ? { renewTill: enc.renewTill } : {}),
     };
-    publish(Channels.ticket, { kind: 'tgt', client: who, server: formatPrincipal(enc.sname, enc.srealm), endtime: enc.endtime, flags: enc.flags, kdc });
+    publish(Channels.ticket, {
+      kind: 'tgt',
+      client: who,
+      server: formatPrincipal(enc.sname, enc.srealm),
+      endtime: enc.endtime,
+      flags: enc.flags,
+      kdc,
+    });
     return cred;
   }
-  throw new KerberosError('KRB-KDC-ERROR', 'KDC asked for pre-authentication twice', { krbCode: KrbErrorCodes.KDC_ERR_PREAUTH_REQUIRED });
+  throw new KerberosError('KRB-KDC-ERROR', 'KDC asked for pre-authentication twice', {
+    krbCode: KrbErrorCodes.KDC_ERR_PREAUTH_REQUIRED,
+  });
 }
 
 function etypeInfoFromRep(padata: PaData[]): EtypeInfo2Entry[] | undefined {

@@ -30,7 +30,10 @@ describe('library boundary', () => {
         const target = resolve(dirname(file), spec);
         assert.ok(!relative(root, target).startsWith('..'), `${relative(root, file)} reaches outside: ${spec}`);
       }
-      assert.ok(!/console\.(log|info|warn|error|debug)/.test(src) || file.endsWith('.test.ts'), `${relative(root, file)} logs`);
+      assert.ok(
+        !/console\.(log|info|warn|error|debug)/.test(src) || file.endsWith('.test.ts'),
+        `${relative(root, file)} logs`,
+      );
     }
   });
 

@@ -25,8 +25,20 @@ function setup() {
   kdc.addAccount('bob', { key: key(), notDelegated: true });
   kdc.addAccount('dave', { key: key(), disabled: true });
   const keytab = new Keytab([
-    { principal: parsePrincipal(`connector@${REALM}`), timestamp: new Date(0), kvno: 2, enctype: 18, key: connectorKey.keyvalue },
-    { principal: parsePrincipal(`connector@${REALM}`), timestamp: new Date(0), kvno: 2, enctype: 23, key: new Uint8Array(16) },
+    {
+      principal: parsePrincipal(`connector@${REALM}`),
+      timestamp: new Date(0),
+      kvno: 2,
+      enctype: 18,
+      key: connectorKey.keyvalue,
+    },
+    {
+      principal: parsePrincipal(`connector@${REALM}`),
+      timestamp: new Date(0),
+      kvno: 2,
+      enctype: 23,
+      key: new Uint8Array(16),
+    },
   ]);
   const client = new KerberosClient({ realm: REALM, principal: 'connector', keytab, kdcs: [], send: kdc.send, clock });
   return { kdc, client, keytab, advance: (ms: number) => (now += ms), clock };
@@ -100,9 +112,20 @@ describe('KerberosClient with a fake KDC', () => {
       assert.ok(isKerberosError(e) && e.krbCode === 13 && /may not delegate/.test(e.hint ?? ''));
       return true;
     });
-    await assert.rejects(s.client.serviceTicketFor('nobody', 'HTTP/app.corp.test'), { code: 'KRB-KDC-ERROR', krbCode: 6, krbName: 'KDC_ERR_C_PRINCIPAL_UNKNOWN' });
-    await assert.rejects(s.client.serviceTicketFor('dave', 'HTTP/app.corp.test'), { code: 'KRB-KDC-ERROR', krbCode: 12, krbName: 'KDC_ERR_POLICY' });
-    await assert.rejects(s.client.serviceTicketFor('alice', 'HTTP/nosuch.corp.test'), { code: 'KRB-KDC-ERROR', krbCode: 7 });
+    await assert.rejects(s.client.serviceTicketFor('nobody', 'HTTP/app.corp.test'), {
+      code: 'KRB-KDC-ERROR',
+      krbCode: 6,
+      krbName: 'KDC_ERR_C_PRINCIPAL_UNKNOWN',
+    });
+    await assert.rejects(s.client.serviceTicketFor('dave', 'HTTP/app.corp.test'), {
+      code: 'KRB-KDC-ERROR',
+      krbCode: 12,
+      krbName: 'KDC_ERR_POLICY',
+    });
+    await assert.rejects(s.client.serviceTicketFor('alice', 'HTTP/nosuch.corp.test'), {
+      code: 'KRB-KDC-ERROR',
+      krbCode: 7,
+    });
   });
 
   it('detects clock skew from the KDC time in a KRB-ERROR', async () => {
@@ -116,14 +139,37 @@ describe('KerberosClient with a fake KDC', () => {
 
   it('detects clock skew on a KRB_AP_ERR_SKEW answer', async () => {
     // Small enough to pass the PREAUTH_REQUIRED check, too large for the KDC's own check.
-    const tolerant = new KerberosClient({ realm: REALM, principal: 'connector', keytab: s.keytab, kdcs: [], send: s.kdc.send, clock: s.clock, maxSkewMs: 3600_000 });
+    const tolerant = new KerberosClient({
+      realm: REALM,
+      principal: 'connector',
+      keytab: s.keytab,
+      kdcs: [],
+      send: s.kdc.send,
+      clock: s.clock,
+      maxSkewMs: 3600_000,
+    });
     s.kdc.now = () => s.clock() + 10 * 60_000;
     await assert.rejects(tolerant.getTgt(), { code: 'KRB-CLOCK-SKEW', krbCode: 37 });
   });
 
   it('refuses without an AES key, and when the KDC takes none of ours', async () => {
-    const rc4only = new Keytab([{ principal: parsePrincipal(`connector@${REALM}`), timestamp: new Date(0), kvno: 2, enctype: 23, key: new Uint8Array(16) }]);
-    const c1 = new KerberosClient({ realm: REALM, principal: 'connector', keytab: rc4only, kdcs: [], send: s.kdc.send, clock: s.clock });
+    const rc4only = new Keytab([
+      {
+        principal: parsePrincipal(`connector@${REALM}`),
+        timestamp: new Date(0),
+        kvno: 2,
+        enctype: 23,
+        key: new Uint8Array(16),
+      },
+    ]);
+    const c1 = new KerberosClient({
+      realm: REALM,
+      principal: 'connector',
+      keytab: rc4only,
+      kdcs: [],
+      send: s.kdc.send,
+      clock: s.clock,
+    });
     await assert.rejects(c1.getTgt(), { code: 'KRB-NO-COMMON-ENCTYPE' });
     assert.equal(s.kdc.requests.length, 0);
     s.kdc.addAccount('connector', { key: key(17) }); // the KDC now holds only aes128 for us
@@ -133,16 +179,36 @@ describe('KerberosClient with a fake KDC', () => {
   it('uses the salt from ETYPE-INFO2 for a password', async () => {
     const k = getEnctype(18).stringToKey('s3cret', 'CORP.TESTweird-salt');
     s.kdc.addAccount('carol', { key: { keytype: 18, keyvalue: k }, salt: 'CORP.TESTweird-salt' });
-    const c = new KerberosClient({ realm: REALM, principal: 'carol', password: 's3cret', kdcs: [], send: s.kdc.send, clock: s.clock });
+    const c = new KerberosClient({
+      realm: REALM,
+      principal: 'carol',
+      password: 's3cret',
+      kdcs: [],
+      send: s.kdc.send,
+      clock: s.clock,
+    });
     assert.equal((await c.getTgt()).client.name.components[0], 'carol');
-    const wrong = new KerberosClient({ realm: REALM, principal: 'carol', password: 'nope', kdcs: [], send: s.kdc.send, clock: s.clock });
+    const wrong = new KerberosClient({
+      realm: REALM,
+      principal: 'carol',
+      password: 'nope',
+      kdcs: [],
+      send: s.kdc.send,
+      clock: s.clock,
+    });
     await assert.rejects(wrong.getTgt(), { code: 'KRB-KDC-ERROR', krbCode: 24 });
   });
 
   it('maps user names: plain, realm-qualified, and UPN as enterprise name', () => {
     assert.deepEqual(s.client.userPrincipal('alice').name, { nameType: 1, components: ['alice'] });
     assert.deepEqual(s.client.userPrincipal('alice@corp.test').name, { nameType: 1, components: ['alice'] });
-    assert.deepEqual(s.client.userPrincipal('alice@contoso.com'), { name: { nameType: 10, components: ['alice@contoso.com'] }, realm: REALM });
-    assert.deepEqual(s.client.servicePrincipal('HTTP/app.corp.test').name, { nameType: 2, components: ['HTTP', 'app.corp.test'] });
+    assert.deepEqual(s.client.userPrincipal('alice@contoso.com'), {
+      name: { nameType: 10, components: ['alice@contoso.com'] },
+      realm: REALM,
+    });
+    assert.deepEqual(s.client.servicePrincipal('HTTP/app.corp.test').name, {
+      nameType: 2,
+      components: ['HTTP', 'app.corp.test'],
+    });
   });
 });

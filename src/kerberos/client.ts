@@ -68,7 +68,11 @@ export type NegotiateResult = {
   verify(wwwAuthenticate: string | readonly string[] | undefined): { subkey?: EncryptionKey; seqNumber?: number };
 };
 
-const TGT_RETRY_CODES: readonly number[] = [KrbErrorCodes.KRB_AP_ERR_TKT_EXPIRED, KrbErrorCodes.KDC_ERR_TGT_REVOKED, KrbErrorCodes.KRB_AP_ERR_MODIFIED];
+const TGT_RETRY_CODES: readonly number[] = [
+  KrbErrorCodes.KRB_AP_ERR_TKT_EXPIRED,
+  KrbErrorCodes.KDC_ERR_TGT_REVOKED,
+  KrbErrorCodes.KRB_AP_ERR_MODIFIED,
+];
 
 export class KerberosClient {
   readonly principal: Principal;
@@ -99,7 +103,11 @@ export class KerberosClient {
     this.#send =
       opts.send ??
       ((req) =>
-        sendToKdc(req, { kdcs: opts.kdcs, preferTcp: opts.preferTcp ?? true, ...(opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }) }));
+        sendToKdc(req, {
+          kdcs: opts.kdcs,
+          preferTcp: opts.preferTcp ?? true,
+          ...(opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }),
+        }));
   }
 
   static async fromKeytabFile(path: string, opts: Omit<KerberosClientOptions, 'keytab'>): Promise<KerberosClient> {
@@ -114,13 +122,27 @@ export class KerberosClient {
   #common(tgt: Credential) {
     // Offer every enctype we implement for tickets and session keys: the
     // service's key type is the KDC's business, not ours.
-    return { tgt, etypes: [18, 17, 20, 19], send: this.#send, clock: this.#clock, lifetimeMs: this.#lifetimeMs, maxSkewMs: this.#maxSkewMs };
+    return {
+      tgt,
+      etypes: [18, 17, 20, 19],
+      send: this.#send,
+      clock: this.#clock,
+      lifetimeMs: this.#lifetimeMs,
+      maxSkewMs: this.#maxSkewMs,
+    };
   }
 
   /** Our TGT, from the cache or a fresh AS exchange. */
   getTgt(): Promise<Credential> {
     return this.#cache.getOrCreate('tgt', () =>
-      requestTgt({ client: this.principal, keys: this.#keys, send: this.#send, clock: this.#clock, lifetimeMs: this.#lifetimeMs, maxSkewMs: this.#maxSkewMs }),
+      requestTgt({
+        client: this.principal,
+        keys: this.#keys,
+        send: this.#send,
+        clock: this.#clock,
+        lifetimeMs: this.#lifetimeMs,
+        maxSkewMs: this.#maxSkewMs,
+      }),
     );
   }
 
@@ -158,7 +180,14 @@ export class KerberosClient {
     const u = this.userPrincipal(user);
     const key = `self:${formatPrincipal(u.name, u.realm)}`;
     return this.#cache.getOrCreate(key, () =>
-      this.#withTgt((tgt) => s4u2self({ ...this.#common(tgt), self: this.principal, user: u, ...(this.#opts.s4uPadata ? { mode: this.#opts.s4uPadata } : {}) })),
+      this.#withTgt((tgt) =>
+        s4u2self({
+          ...this.#common(tgt),
+          self: this.principal,
+          user: u,
+          ...(this.#opts.s4uPadata ? { mode: this.#opts.s4uPadata } : {}),
+        }),
+      ),
     );
   }
 
@@ -195,11 +224,18 @@ export class KerberosClient {
       verify(wwwAuthenticate) {
         const token = negotiateToken(wwwAuthenticate);
         if (!token) {
-          if (classifyWwwAuthenticate(wwwAuthenticate).ntlmOnly) throw new KerberosError('KRB-NTLM-ONLY', 'the server offers only NTLM');
-          throw new KerberosError('KRB-MUTUAL-AUTH-FAILED', 'the server reply has no Negotiate token to prove its identity');
+          if (classifyWwwAuthenticate(wwwAuthenticate).ntlmOnly)
+            throw new KerberosError('KRB-NTLM-ONLY', 'the server offers only NTLM');
+          throw new KerberosError(
+            'KRB-MUTUAL-AUTH-FAILED',
+            'the server reply has no Negotiate token to prove its identity',
+          );
         }
         const part = verifyApRep(apRepFromNegotiateReply(token), credential.sessionKey, authenticator);
-        return { ...(part.subkey ? { subkey: part.subkey } : {}), ...(part.seqNumber === undefined ? {} : { seqNumber: part.seqNumber }) };
+        return {
+          ...(part.subkey ? { subkey: part.subkey } : {}),
+          ...(part.seqNumber === undefined ? {} : { seqNumber: part.seqNumber }),
+        };
       },
     };
   }

@@ -24,7 +24,10 @@ export function measuredSkewMs(e: KrbErrorMessage, localMs: number): number {
 }
 
 /** Turn a KRB-ERROR into the error we throw. `hint` adds what the caller knows. */
-export function krbErrorToException(e: KrbErrorMessage, ctx: { kdc: string; localMs: number; hint?: string }): KerberosError {
+export function krbErrorToException(
+  e: KrbErrorMessage,
+  ctx: { kdc: string; localMs: number; hint?: string },
+): KerberosError {
   const name = krbErrorName(e.errorCode);
   const skewMs = measuredSkewMs(e, ctx.localMs);
   const nt = extractNtStatus(e.eData);
@@ -41,10 +44,14 @@ export function krbErrorToException(e: KrbErrorMessage, ctx: { kdc: string; loca
   const text = e.eText ? `: ${e.eText}` : '';
   const ntText = nt === undefined ? '' : ` (NTSTATUS 0x${nt.toString(16).padStart(8, '0')})`;
   if (e.errorCode === KrbErrorCodes.KRB_AP_ERR_SKEW) {
-    return new KerberosError('KRB-CLOCK-SKEW', `clock skew too great: KDC time differs from ours by ${Math.round(skewMs / 1000)} s`, {
-      ...base,
-      hint: 'synchronise this host with the domain (NTP); Kerberos allows 5 minutes by default',
-    });
+    return new KerberosError(
+      'KRB-CLOCK-SKEW',
+      `clock skew too great: KDC time differs from ours by ${Math.round(skewMs / 1000)} s`,
+      {
+        ...base,
+        hint: 'synchronise this host with the domain (NTP); Kerberos allows 5 minutes by default',
+      },
+    );
   }
   if (e.errorCode === KrbErrorCodes.KDC_ERR_ETYPE_NOSUPP) {
     return new KerberosError('KRB-NO-COMMON-ENCTYPE', `KDC supports none of the enctypes offered${text}`, {

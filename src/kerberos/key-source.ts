@@ -9,7 +9,12 @@ export type KeySource = {
   /** Enctypes we can offer, strongest first. */
   enctypes(): number[];
   /** The key for enctype (and kvno when the KDC names one), or undefined. */
-  key(enctype: number, salt: string | undefined, s2kparams: Uint8Array | undefined, kvno?: number): Uint8Array | undefined;
+  key(
+    enctype: number,
+    salt: string | undefined,
+    s2kparams: Uint8Array | undefined,
+    kvno?: number,
+  ): Uint8Array | undefined;
 };
 
 export function keytabKeySource(keytab: Keytab, principal: Principal): KeySource {

@@ -27,7 +27,8 @@ function formatError(msg: string): KerberosError {
 export function parseKeytab(bytes: Uint8Array): KeytabEntry[] {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (bytes.length < 2 || bytes[0] !== 0x05) throw formatError('not a keytab (bad magic)');
-  if (bytes[1] !== 0x02) throw formatError(`version 0x05${bytes[1].toString(16).padStart(2, '0')} not supported (0x0502 only)`);
+  if (bytes[1] !== 0x02)
+    throw formatError(`version 0x05${bytes[1].toString(16).padStart(2, '0')} not supported (0x0502 only)`);
   const entries: KeytabEntry[] = [];
   let off = 2;
   while (off + 4 <= bytes.length) {
@@ -155,7 +156,10 @@ export class Keytab {
     if (mine.length === 0) return [];
     const newest = Math.max(...mine.map((e) => e.kvno));
     const types = new Set(mine.filter((e) => e.kvno === newest).map((e) => e.enctype));
-    return [...SUPPORTED_ENCTYPES.filter((t) => types.has(t)), ...[...types].filter((t) => !SUPPORTED_ENCTYPES.includes(t))];
+    return [
+      ...SUPPORTED_ENCTYPES.filter((t) => types.has(t)),
+      ...[...types].filter((t) => !SUPPORTED_ENCTYPES.includes(t)),
+    ];
   }
 
   /**
@@ -167,12 +171,16 @@ export class Keytab {
     const who = formatPrincipal(sel.principal.name, sel.principal.realm);
     if (mine.length === 0) {
       const have = this.principals().map((p) => formatPrincipal(p.name, p.realm));
-      throw new KerberosError('KRB-KEYTAB-NO-KEY', `keytab has no key for ${who}`, { hint: `keytab holds: ${have.join(', ') || 'nothing'}` });
+      throw new KerberosError('KRB-KEYTAB-NO-KEY', `keytab has no key for ${who}`, {
+        hint: `keytab holds: ${have.join(', ') || 'nothing'}`,
+      });
     }
     if (sel.kvno !== undefined) mine = mine.filter((e) => e.kvno === sel.kvno);
     else {
       // Newest kvno that has a usable key for the request.
-      const usable = mine.filter((e) => (sel.enctype === undefined ? SUPPORTED_ENCTYPES.includes(e.enctype) : e.enctype === sel.enctype));
+      const usable = mine.filter((e) =>
+        sel.enctype === undefined ? SUPPORTED_ENCTYPES.includes(e.enctype) : e.enctype === sel.enctype,
+      );
       const newest = Math.max(...(usable.length ? usable : mine).map((e) => e.kvno));
       mine = mine.filter((e) => e.kvno === newest);
     }
@@ -181,14 +189,19 @@ export class Keytab {
         ? mine.find((e) => e.enctype === sel.enctype)
         : SUPPORTED_ENCTYPES.map((t) => mine.find((e) => e.enctype === t)).find((e) => e !== undefined);
     if (!pick) {
-      const what = [sel.enctype !== undefined ? `enctype ${sel.enctype}` : 'a supported AES enctype', sel.kvno !== undefined ? `kvno ${sel.kvno}` : undefined]
+      const what = [
+        sel.enctype !== undefined ? `enctype ${sel.enctype}` : 'a supported AES enctype',
+        sel.kvno !== undefined ? `kvno ${sel.kvno}` : undefined,
+      ]
         .filter(Boolean)
         .join(', ');
       const have = this.entries
         .filter((e) => samePrincipal(e.principal, sel.principal))
         .map((e) => `kvno ${e.kvno} enctype ${e.enctype}`)
         .join('; ');
-      throw new KerberosError('KRB-KEYTAB-NO-KEY', `keytab has no key for ${who} with ${what}`, { hint: `keytab holds for it: ${have}` });
+      throw new KerberosError('KRB-KEYTAB-NO-KEY', `keytab has no key for ${who} with ${what}`, {
+        hint: `keytab holds for it: ${have}`,
+      });
     }
     return pick;
   }

@@ -24,15 +24,26 @@ export function isForwardable(c: Credential): boolean {
   return (c.flags & TicketFlags.FORWARDABLE) >>> 0 === TicketFlags.FORWARDABLE;
 }
 
-export async function s4u2self(o: Common & { self: Principal; user: Principal; mode?: S4uPadataMode }): Promise<Credential> {
+export async function s4u2self(
+  o: Common & { self: Principal; user: Principal; mode?: S4uPadataMode },
+): Promise<Credential> {
   const mode = o.mode ?? 'for-user';
   const sk = o.tgt.sessionKey;
   const who = formatPrincipal(o.user.name, o.user.realm);
   const padata = (nonce: number): PaData[] => {
     const out: PaData[] = [];
-    if (mode !== 'x509-user') out.push({ type: PaType.FOR_USER, value: encodePaForUser(makePaForUser(sk.keyvalue, o.user.name, o.user.realm)) });
+    if (mode !== 'x509-user')
+      out.push({
+        type: PaType.FOR_USER,
+        value: encodePaForUser(makePaForUser(sk.keyvalue, o.user.name, o.user.realm)),
+      });
     if (mode !== 'for-user') {
-      const { bytes } = makePaS4uX509User(getEnctype(sk.keytype), sk.keyvalue, { nonce, cname: o.user.name, crealm: o.user.realm, options: S4uOptions.USE_REPLY_KEY_USAGE });
+      const { bytes } = makePaS4uX509User(getEnctype(sk.keytype), sk.keyvalue, {
+        nonce,
+        cname: o.user.name,
+        crealm: o.user.realm,
+        options: S4uOptions.USE_REPLY_KEY_USAGE,
+      });
       out.push({ type: PaType.S4U_X509_USER, value: bytes });
     }
     return out;
@@ -60,14 +71,26 @@ export async function s4u2self(o: Common & { self: Principal; user: Principal; m
   if (credential.client.name.components.join('/').toLowerCase() !== o.user.name.components.join('/').toLowerCase()) {
     throw new KerberosError('KRB-RESPONSE-MISMATCH', `S4U2Self returned a ticket for ${got}, not ${who}`, {
       kdc,
-      hint: mode === 'x509-user' ? 'the KDC ignored PA-S4U-X509-USER (Samba/Heimdal does); use s4uPadata "for-user" or "both"' : 'the KDC ignored the S4U2Self padata',
+      hint:
+        mode === 'x509-user'
+          ? 'the KDC ignored PA-S4U-X509-USER (Samba/Heimdal does); use s4uPadata "for-user" or "both"'
+          : 'the KDC ignored the S4U2Self padata',
     });
   }
-  publish(Channels.ticket, { kind: 's4u2self', client: got, server: formatPrincipal(credential.server.name, credential.server.realm), endtime: credential.endtime, flags: credential.flags, kdc });
+  publish(Channels.ticket, {
+    kind: 's4u2self',
+    client: got,
+    server: formatPrincipal(credential.server.name, credential.server.realm),
+    endtime: credential.endtime,
+    flags: credential.flags,
+    kdc,
+  });
   return credential;
 }
 
-export async function s4u2proxy(o: Common & { evidence: Credential; target: Principal; rbcd?: boolean }): Promise<Credential> {
+export async function s4u2proxy(
+  o: Common & { evidence: Credential; target: Principal; rbcd?: boolean },
+): Promise<Credential> {
   const spn = formatPrincipal(o.target.name, o.target.realm);
   const user = formatPrincipal(o.evidence.client.name, o.evidence.client.realm);
   const rbcd = o.rbcd ?? true;
@@ -76,7 +99,10 @@ export async function s4u2proxy(o: Common & { evidence: Credential; target: Prin
     server: o.target,
     kdcOptions: KdcOptions.FORWARDABLE | KdcOptions.CNAME_IN_ADDL_TKT | KdcOptions.CANONICALIZE,
     additionalTickets: [o.evidence.ticket],
-    padata: () => (rbcd ? [{ type: PaType.PAC_OPTIONS, value: encodePaPacOptions(PacOptions.RESOURCE_BASED_CONSTRAINED_DELEGATION) }] : []),
+    padata: () =>
+      rbcd
+        ? [{ type: PaType.PAC_OPTIONS, value: encodePaPacOptions(PacOptions.RESOURCE_BASED_CONSTRAINED_DELEGATION) }]
+        : [],
     hint: (e) => {
       switch (e.errorCode) {
         case KrbErrorCodes.KDC_ERR_BADOPTION:
@@ -95,6 +121,13 @@ export async function s4u2proxy(o: Common & { evidence: Credential; target: Prin
       }
     },
   });
-  publish(Channels.ticket, { kind: 's4u2proxy', client: formatPrincipal(credential.client.name, credential.client.realm), server: spn, endtime: credential.endtime, flags: credential.flags, kdc });
+  publish(Channels.ticket, {
+    kind: 's4u2proxy',
+    client: formatPrincipal(credential.client.name, credential.client.realm),
+    server: spn,
+    endtime: credential.endtime,
+    flags: credential.flags,
+    kdc,
+  });
   return credential;
 }

@@ -48,12 +48,19 @@ describe('SPNEGO (RFC 4178)', () => {
     const init = decodeNegTokenInit(token);
     assert.deepEqual(init.mechTypes, [Oids.MS_KRB5, Oids.KRB5]);
     assert.deepEqual(unwrapKrb5Token(init.mechToken!).message, fakeApReq);
-    assert.deepEqual(decodeNegTokenInit(spnegoInitToken(fakeApReq, STANDARD_MECH_TYPES)).mechTypes, [Oids.KRB5, Oids.MS_KRB5]);
+    assert.deepEqual(decodeNegTokenInit(spnegoInitToken(fakeApReq, STANDARD_MECH_TYPES)).mechTypes, [
+      Oids.KRB5,
+      Oids.MS_KRB5,
+    ]);
     assert.match(negotiateHeaderValue(token), /^Negotiate Y[A-Za-z0-9+/=]+$/);
   });
 
   it('parses a NegTokenResp and extracts the AP-REP', () => {
-    const resp = encodeNegTokenResp({ negState: NegState.ACCEPT_COMPLETED, supportedMech: Oids.MS_KRB5, responseToken: wrapKrb5Token(KrbTokId.AP_REP, fakeApRep) });
+    const resp = encodeNegTokenResp({
+      negState: NegState.ACCEPT_COMPLETED,
+      supportedMech: Oids.MS_KRB5,
+      responseToken: wrapKrb5Token(KrbTokId.AP_REP, fakeApRep),
+    });
     assert.equal(resp[0], 0xa1);
     const back = decodeNegTokenResp(resp);
     assert.equal(back.negState, 0);
@@ -72,9 +79,15 @@ describe('SPNEGO (RFC 4178)', () => {
   });
 
   it('reports reject and KRB-ERROR tokens', () => {
-    assert.throws(() => apRepFromNegotiateReply(encodeNegTokenResp({ negState: NegState.REJECT })), { code: 'KRB-SPNEGO-REJECTED' });
-    assert.throws(() => apRepFromNegotiateReply(wrapKrb5Token(KrbTokId.KRB_ERROR, new Uint8Array([0x7e, 0]))), { code: 'KRB-SPNEGO-REJECTED' });
-    assert.throws(() => apRepFromNegotiateReply(encodeNegTokenResp({ negState: NegState.ACCEPT_COMPLETED })), { code: 'KRB-MUTUAL-AUTH-FAILED' });
+    assert.throws(() => apRepFromNegotiateReply(encodeNegTokenResp({ negState: NegState.REJECT })), {
+      code: 'KRB-SPNEGO-REJECTED',
+    });
+    assert.throws(() => apRepFromNegotiateReply(wrapKrb5Token(KrbTokId.KRB_ERROR, new Uint8Array([0x7e, 0]))), {
+      code: 'KRB-SPNEGO-REJECTED',
+    });
+    assert.throws(() => apRepFromNegotiateReply(encodeNegTokenResp({ negState: NegState.ACCEPT_COMPLETED })), {
+      code: 'KRB-MUTUAL-AUTH-FAILED',
+    });
   });
 });
 
@@ -84,14 +97,27 @@ describe('NTLM recognition', () => {
     assert.ok(isNtlmToken(ntlmType2));
     assert.ok(!isNtlmToken(fakeApRep));
     assert.throws(() => apRepFromNegotiateReply(ntlmType2), { code: 'KRB-NTLM-ONLY' });
-    assert.throws(() => apRepFromNegotiateReply(encodeNegTokenResp({ negState: 1, supportedMech: Oids.NTLMSSP, responseToken: ntlmType2 })), { code: 'KRB-NTLM-ONLY' });
+    assert.throws(
+      () =>
+        apRepFromNegotiateReply(
+          encodeNegTokenResp({ negState: 1, supportedMech: Oids.NTLMSSP, responseToken: ntlmType2 }),
+        ),
+      { code: 'KRB-NTLM-ONLY' },
+    );
   });
   it('classifies WWW-Authenticate challenges', () => {
     assert.deepEqual(classifyWwwAuthenticate('NTLM'), { negotiate: false, ntlm: true, ntlmOnly: true });
     assert.deepEqual(classifyWwwAuthenticate(['Negotiate', 'NTLM']), { negotiate: true, ntlm: true, ntlmOnly: false });
-    assert.deepEqual(classifyWwwAuthenticate('Negotiate, NTLM, Basic realm="corp"'), { negotiate: true, ntlm: true, ntlmOnly: false });
+    assert.deepEqual(classifyWwwAuthenticate('Negotiate, NTLM, Basic realm="corp"'), {
+      negotiate: true,
+      ntlm: true,
+      ntlmOnly: false,
+    });
     assert.deepEqual(classifyWwwAuthenticate(undefined), { negotiate: false, ntlm: false, ntlmOnly: false });
-    assert.deepEqual(parseWwwAuthenticate('Basic realm="x", Negotiate abc+/=='), [{ scheme: 'Basic' }, { scheme: 'Negotiate', token: 'abc+/==' }]);
+    assert.deepEqual(parseWwwAuthenticate('Basic realm="x", Negotiate abc+/=='), [
+      { scheme: 'Basic' },
+      { scheme: 'Negotiate', token: 'abc+/==' },
+    ]);
     assert.deepEqual(negotiateToken('Negotiate AQID'), new Uint8Array([1, 2, 3]));
     assert.equal(negotiateToken('Negotiate'), undefined);
   });

@@ -24,7 +24,12 @@ import { KrbTokId, Oids, unwrapGssToken, unwrapKrb5Token, wrapGssToken, wrapKrb5
 export const NegState = { ACCEPT_COMPLETED: 0, ACCEPT_INCOMPLETE: 1, REJECT: 2, REQUEST_MIC: 3 } as const;
 
 export type NegTokenInit = { mechTypes: string[]; mechToken?: Uint8Array };
-export type NegTokenResp = { negState?: number; supportedMech?: string; responseToken?: Uint8Array; mechListMic?: Uint8Array };
+export type NegTokenResp = {
+  negState?: number;
+  supportedMech?: string;
+  responseToken?: Uint8Array;
+  mechListMic?: Uint8Array;
+};
 
 /** Windows lists the MS OID first; MIT and Heimdal acceptors take either. */
 export const WINDOWS_MECH_TYPES: readonly string[] = [Oids.MS_KRB5, Oids.KRB5];
@@ -94,7 +99,8 @@ export function parseWwwAuthenticate(value: string | readonly string[] | undefin
   for (const v of values) {
     for (const piece of v.split(',')) {
       // `name=value` is an auth-param of the previous challenge (realm="x").
-      if (/^\s*[A-Za-z0-9!#$%&'*+.^_`|~-]+\s*=/.test(piece) && !/^\s*[A-Za-z0-9!#$%&'*+.^_`|~-]+\s+/.test(piece)) continue;
+      if (/^\s*[A-Za-z0-9!#$%&'*+.^_`|~-]+\s*=/.test(piece) && !/^\s*[A-Za-z0-9!#$%&'*+.^_`|~-]+\s+/.test(piece))
+        continue;
       const m = /^\s*([A-Za-z0-9!#$%&'*+.^_`|~-]+)(?:\s+(.*?))?\s*$/.exec(piece);
       if (!m) continue;
       const rest = m[2];
@@ -135,16 +141,21 @@ export function apRepFromNegotiateReply(token: Uint8Array): Uint8Array {
   let krbToken: Uint8Array;
   if (token[0] === 0xa1) {
     const resp = decodeNegTokenResp(token);
-    if (resp.supportedMech === Oids.NTLMSSP) throw new KerberosError('KRB-NTLM-ONLY', 'the server chose NTLM in SPNEGO');
-    if (resp.negState === NegState.REJECT) throw new KerberosError('KRB-SPNEGO-REJECTED', 'the server rejected SPNEGO negotiation');
-    if (!resp.responseToken) throw new KerberosError('KRB-MUTUAL-AUTH-FAILED', 'the server reply carries no response token (no AP-REP)');
-    if (isNtlmToken(resp.responseToken)) throw new KerberosError('KRB-NTLM-ONLY', 'the server answered with NTLM, not Kerberos');
+    if (resp.supportedMech === Oids.NTLMSSP)
+      throw new KerberosError('KRB-NTLM-ONLY', 'the server chose NTLM in SPNEGO');
+    if (resp.negState === NegState.REJECT)
+      throw new KerberosError('KRB-SPNEGO-REJECTED', 'the server rejected SPNEGO negotiation');
+    if (!resp.responseToken)
+      throw new KerberosError('KRB-MUTUAL-AUTH-FAILED', 'the server reply carries no response token (no AP-REP)');
+    if (isNtlmToken(resp.responseToken))
+      throw new KerberosError('KRB-NTLM-ONLY', 'the server answered with NTLM, not Kerberos');
     krbToken = resp.responseToken;
   } else {
     krbToken = token;
   }
   const { tokId, message } = unwrapKrb5Token(krbToken);
-  if (tokId === KrbTokId.KRB_ERROR) throw new KerberosError('KRB-SPNEGO-REJECTED', 'the server returned a KRB-ERROR token');
+  if (tokId === KrbTokId.KRB_ERROR)
+    throw new KerberosError('KRB-SPNEGO-REJECTED', 'the server returned a KRB-ERROR token');
   if (tokId !== KrbTokId.AP_REP) throw decodeError(`Kerberos token id 0x${tokId.toString(16)}`);
   return message;
 }

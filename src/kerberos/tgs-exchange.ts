@@ -50,8 +50,17 @@ export async function tgsExchange(o: TgsRequestOptions): Promise<TgsResult> {
   });
   const sk = o.tgt.sessionKey;
   const enc = getEnctype(sk.keytype);
-  const cksum = { cksumtype: enc.checksumType, checksum: enc.checksum(sk.keyvalue, KeyUsage.TGS_REQ_PA_TGS_REQ_CKSUM, body) };
-  const ap = makeApReq({ credential: o.tgt, clock: o.clock, usage: KeyUsage.TGS_REQ_PA_TGS_REQ_AUTHENTICATOR, cksum, subkey: o.subkey ?? true });
+  const cksum = {
+    cksumtype: enc.checksumType,
+    checksum: enc.checksum(sk.keyvalue, KeyUsage.TGS_REQ_PA_TGS_REQ_CKSUM, body),
+  };
+  const ap = makeApReq({
+    credential: o.tgt,
+    clock: o.clock,
+    usage: KeyUsage.TGS_REQ_PA_TGS_REQ_AUTHENTICATOR,
+    cksum,
+    subkey: o.subkey ?? true,
+  });
   const padata: PaData[] = [{ type: PaType.TGS_REQ, value: ap.apReq }, ...(o.padata ? o.padata(nonce) : [])];
   const { reply, kdc } = await o.send(encodeKdcReq(MsgType.TGS_REQ, padata, body));
   const localMs = o.clock();
@@ -73,7 +82,8 @@ export async function tgsExchange(o: TgsRequestOptions): Promise<TgsResult> {
     if (err instanceof KerberosError && err.code !== 'KRB-INTEGRITY') throw err;
     throw new KerberosError('KRB-INTEGRITY', 'cannot decrypt the TGS-REP', { kdc, cause: err });
   }
-  if (part.nonce !== nonce) throw new KerberosError('KRB-RESPONSE-MISMATCH', 'TGS-REP nonce does not match the request', { kdc });
+  if (part.nonce !== nonce)
+    throw new KerberosError('KRB-RESPONSE-MISMATCH', 'TGS-REP nonce does not match the request', { kdc });
   const credential: Credential = {
     client: { name: rep.cname, realm: rep.crealm },
     server: { name: part.sname, realm: part.srealm },
@@ -89,5 +99,8 @@ export async function tgsExchange(o: TgsRequestOptions): Promise<TgsResult> {
 }
 
 export function describeCredential(c: Credential): { client: string; server: string } {
-  return { client: formatPrincipal(c.client.name, c.client.realm), server: formatPrincipal(c.server.name, c.server.realm) };
+  return {
+    client: formatPrincipal(c.client.name, c.client.realm),
+    server: formatPrincipal(c.server.name, c.server.realm),
+  };
 }

@@ -85,8 +85,15 @@ describe('transport', () => {
 
   it('goes straight to TCP with preferTcp or a large request', async () => {
     const udp0 = kdc.udpHits;
-    assert.equal((await sendToKdc(new Uint8Array([1]), { kdcs: [{ host: '127.0.0.1', port: kdc.port }], preferTcp: true })).transport, 'tcp');
-    assert.equal((await sendToKdc(new Uint8Array(2000), { kdcs: [{ host: '127.0.0.1', port: kdc.port }] })).transport, 'tcp');
+    assert.equal(
+      (await sendToKdc(new Uint8Array([1]), { kdcs: [{ host: '127.0.0.1', port: kdc.port }], preferTcp: true }))
+        .transport,
+      'tcp',
+    );
+    assert.equal(
+      (await sendToKdc(new Uint8Array(2000), { kdcs: [{ host: '127.0.0.1', port: kdc.port }] })).transport,
+      'tcp',
+    );
     assert.equal(kdc.udpHits, udp0);
   });
 
@@ -95,7 +102,11 @@ describe('transport', () => {
     await new Promise<void>((r) => dead.listen(0, '127.0.0.1', r));
     const deadPort = (dead.address() as { port: number }).port;
     await new Promise((r) => dead.close(r));
-    const res = await sendToKdc(new Uint8Array([1]), { kdcs: [`127.0.0.1:${deadPort}`, `127.0.0.1:${kdc.port}`], preferTcp: true, timeoutMs: 500 });
+    const res = await sendToKdc(new Uint8Array([1]), {
+      kdcs: [`127.0.0.1:${deadPort}`, `127.0.0.1:${kdc.port}`],
+      preferTcp: true,
+      timeoutMs: 500,
+    });
     assert.equal(res.kdc, `127.0.0.1:${kdc.port}`);
   });
 
@@ -104,11 +115,14 @@ describe('transport', () => {
     await new Promise<void>((r) => silent.bind(0, '127.0.0.1', r));
     const port = silent.address().port;
     try {
-      await assert.rejects(sendToKdc(new Uint8Array([1]), { kdcs: [`127.0.0.1:${port}`], timeoutMs: 150 }), (e: unknown) => {
-        assert.equal((e as { code: string }).code, 'KRB-KDC-UNREACHABLE');
-        assert.match((e as { hint: string }).hint, /no UDP reply within 150 ms/);
-        return true;
-      });
+      await assert.rejects(
+        sendToKdc(new Uint8Array([1]), { kdcs: [`127.0.0.1:${port}`], timeoutMs: 150 }),
+        (e: unknown) => {
+          assert.equal((e as { code: string }).code, 'KRB-KDC-UNREACHABLE');
+          assert.match((e as { hint: string }).hint, /no UDP reply within 150 ms/);
+          return true;
+        },
+      );
     } finally {
       silent.close();
     }

@@ -81,23 +81,38 @@ function settleOnce(
   return finish;
 }
 
-export function sendUdp(kdc: KdcAddress, request: Uint8Array, timeoutMs: number, signal?: AbortSignal): Promise<Uint8Array> {
+export function sendUdp(
+  kdc: KdcAddress,
+  request: Uint8Array,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     const sock = createSocket(isIPv6(kdc.host) ? 'udp6' : 'udp4');
-    const finish = settleOnce(resolve, reject, `no UDP reply within ${timeoutMs} ms`, timeoutMs, signal, () => sock.close());
+    const finish = settleOnce(resolve, reject, `no UDP reply within ${timeoutMs} ms`, timeoutMs, signal, () =>
+      sock.close(),
+    );
     sock.on('error', (e) => finish(e));
     sock.on('message', (msg) => finish(null, new Uint8Array(msg)));
     sock.send(request, kdc.port, kdc.host, (e) => e && finish(e));
   });
 }
 
-export function sendTcp(kdc: KdcAddress, request: Uint8Array, timeoutMs: number, maxReplyBytes: number, signal?: AbortSignal): Promise<Uint8Array> {
+export function sendTcp(
+  kdc: KdcAddress,
+  request: Uint8Array,
+  timeoutMs: number,
+  maxReplyBytes: number,
+  signal?: AbortSignal,
+): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     const sock = connect({ host: kdc.host, port: kdc.port });
     const chunks: Buffer[] = [];
     let have = 0;
     let want = -1;
-    const finish = settleOnce(resolve, reject, `no TCP reply within ${timeoutMs} ms`, timeoutMs, signal, () => sock.destroy());
+    const finish = settleOnce(resolve, reject, `no TCP reply within ${timeoutMs} ms`, timeoutMs, signal, () =>
+      sock.destroy(),
+    );
     sock.on('error', (e) => finish(e));
     sock.on('connect', () => {
       const len = Buffer.alloc(4);
@@ -138,7 +153,9 @@ export async function sendToKdc(request: Uint8Array, opts: TransportOptions): Pr
       publish(Channels.kdcRequest, { kdc: name, transport, bytes: request.length, msgType });
       try {
         const reply =
-          transport === 'udp' ? await sendUdp(kdc, request, timeoutMs, opts.signal) : await sendTcp(kdc, request, timeoutMs, maxReply, opts.signal);
+          transport === 'udp'
+            ? await sendUdp(kdc, request, timeoutMs, opts.signal)
+            : await sendTcp(kdc, request, timeoutMs, maxReply, opts.signal);
         publish(Channels.kdcReply, { kdc: name, transport, bytes: reply.length, ms: performance.now() - started });
         if (transport === 'udp' && isResponseTooBig(reply)) {
           transport = 'tcp';
@@ -154,5 +171,7 @@ export async function sendToKdc(request: Uint8Array, opts: TransportOptions): Pr
       }
     }
   }
-  throw new KerberosError('KRB-KDC-UNREACHABLE', `no KDC answered (${kdcs.map(label).join(', ')})`, { hint: failures.join('; ') });
+  throw new KerberosError('KRB-KDC-UNREACHABLE', `no KDC answered (${kdcs.map(label).join(', ')})`, {
+    hint: failures.join('; '),
+  });
 }

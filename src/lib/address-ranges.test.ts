@@ -17,7 +17,8 @@ test('addresses and CIDR ranges, IPv4 and IPv6; an IPv4-mapped peer counts as IP
 });
 
 test('entries that are not an address or a range are refused', () => {
-  for (const bad of ['127.0.0.1/33', '10.0.0.0/', 'example.com', '10.0.0.0/8/1', '::1/129', '10.0.0.0/08']) assert.equal(parseRange(bad), null, bad);
+  for (const bad of ['127.0.0.1/33', '10.0.0.0/', 'example.com', '10.0.0.0/8/1', '::1/129', '10.0.0.0/08'])
+    assert.equal(parseRange(bad), null, bad);
   assert.throws(() => new AddressRanges(['nope']));
   assert.deepEqual(parseRange('::1'), { address: '::1', prefix: 128, family: 'ipv6' });
 });

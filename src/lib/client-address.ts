@@ -20,7 +20,8 @@ function ipv6Groups(address: string): string[] {
   const split = (part: string): string[] => (part ? part.split(':').flatMap(ipv4AsGroups) : []);
   const first = split(head);
   const last = tail === undefined ? [] : split(tail);
-  const groups = tail === undefined ? first : [...first, ...Array<string>(8 - first.length - last.length).fill('0'), ...last];
+  const groups =
+    tail === undefined ? first : [...first, ...Array<string>(8 - first.length - last.length).fill('0'), ...last];
   return groups.map((g) => parseInt(g, 16).toString(16));
 }
 

@@ -6,7 +6,9 @@ export type { Logger };
 export function createLogger(part: string, level = process.env.DRAWBRIDGE_LOG_LEVEL ?? 'info'): Logger {
   const family = new Set<WeakRef<Logger>>();
   const logger = pino({
-    level, base: { part, pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime,
+    level,
+    base: { part, pid: process.pid },
+    timestamp: pino.stdTimeFunctions.isoTime,
     // Every descendant is remembered (weakly), so setLogLevel reaches the components' child loggers too.
     onChild: (child) => {
       family.add(new WeakRef(child));

@@ -32,21 +32,37 @@ export function createOtlpExporter(options: { endpoint: string; serviceName: str
     if (queue.length === 0) return Promise.resolve();
     const batch = queue.slice(0, MAX_BATCH);
     queue = queue.slice(MAX_BATCH);
-    sending = fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload(batch, options.serviceName)), signal: AbortSignal.timeout(10_000) })
-      .then(async (res) => {
-        await res.arrayBuffer().catch(() => {});
-        if (!res.ok) options.logger.warn({ endpoint: url, status: res.status, spans: batch.length }, 'OTLP export refused');
-      }, (err: Error) => options.logger.warn({ endpoint: url, err: err.message, spans: batch.length }, 'OTLP export failed'))
+    sending = fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(payload(batch, options.serviceName)),
+      signal: AbortSignal.timeout(10_000),
+    })
+      .then(
+        async (res) => {
+          await res.arrayBuffer().catch(() => {});
+          if (!res.ok)
+            options.logger.warn({ endpoint: url, status: res.status, spans: batch.length }, 'OTLP export refused');
+        },
+        (err: Error) =>
+          options.logger.warn({ endpoint: url, err: err.message, spans: batch.length }, 'OTLP export failed'),
+      )
       .finally(() => {
         sending = null;
-        if (dropped > 0) { options.logger.warn({ dropped }, 'OTLP export: queue full, spans dropped'); dropped = 0; }
+        if (dropped > 0) {
+          options.logger.warn({ dropped }, 'OTLP export: queue full, spans dropped');
+          dropped = 0;
+        }
       });
     return sending;
   }
 
   return {
     add(span) {
-      if (queue.length >= MAX_QUEUE) { dropped++; return; }
+      if (queue.length >= MAX_QUEUE) {
+        dropped++;
+        return;
+      }
       queue.push(span);
       if (queue.length >= MAX_BATCH) void flush();
     },
@@ -64,22 +80,29 @@ function payload(spans: SpanRecord[], serviceName: string): unknown {
   const origin = performance.timeOrigin;
   const nanos = (ms: number): string => (BigInt(Math.round((origin + ms) * 1000)) * 1000n).toString();
   return {
-    resourceSpans: [{
-      resource: { attributes: [{ key: 'service.name', value: { stringValue: serviceName } }] },
-      scopeSpans: [{
-        scope: { name: 'drawbridge' },
-        spans: spans.map((s) => ({
-          traceId: s.traceId,
-          spanId: s.spanId,
-          ...(s.parentSpanId ? { parentSpanId: s.parentSpanId } : {}),
-          name: s.name,
-          kind: KIND[s.kind],
-          startTimeUnixNano: nanos(s.startMs),
-          endTimeUnixNano: nanos(s.endMs),
-          attributes: Object.entries(s.attributes).map(([key, v]) => ({ key, value: typeof v === 'number' ? { intValue: String(v) } : { stringValue: v } })),
-          status: { code: s.error ? 2 : 1 },
-        })),
-      }],
-    }],
+    resourceSpans: [
+      {
+        resource: { attributes: [{ key: 'service.name', value: { stringValue: serviceName } }] },
+        scopeSpans: [
+          {
+            scope: { name: 'drawbridge' },
+            spans: spans.map((s) => ({
+              traceId: s.traceId,
+              spanId: s.spanId,
+              ...(s.parentSpanId ? { parentSpanId: s.parentSpanId } : {}),
+              name: s.name,
+              kind: KIND[s.kind],
+              startTimeUnixNano: nanos(s.startMs),
+              endTimeUnixNano: nanos(s.endMs),
+              attributes: Object.entries(s.attributes).map(([key, v]) => ({
+                key,
+                value: typeof v === 'number' ? { intValue: String(v) } : { stringValue: v },
+              })),
+              status: { code: s.error ? 2 : 1 },
+            })),
+          },
+        ],
+      },
+    ],
   };
 }

@@ -13,7 +13,16 @@ test('traceparent: a valid header is continued with a new span; anything else st
   assert.equal(parseTraceparent(`00-${TRACE}-${SPAN}-00`)?.sampled, false);
   // A later version may carry more fields; version 00 may not; ff, zero ids and upper case are invalid.
   assert.equal(parseTraceparent(`01-${TRACE}-${SPAN}-01-extra`)?.traceId, TRACE);
-  for (const bad of [`00-${TRACE}-${SPAN}-01-extra`, `ff-${TRACE}-${SPAN}-01`, `00-${'0'.repeat(32)}-${SPAN}-01`, `00-${TRACE}-${'0'.repeat(16)}-01`, `00-${TRACE.toUpperCase()}-${SPAN}-01`, '', undefined, ['x']]) {
+  for (const bad of [
+    `00-${TRACE}-${SPAN}-01-extra`,
+    `ff-${TRACE}-${SPAN}-01`,
+    `00-${'0'.repeat(32)}-${SPAN}-01`,
+    `00-${TRACE}-${'0'.repeat(16)}-01`,
+    `00-${TRACE.toUpperCase()}-${SPAN}-01`,
+    '',
+    undefined,
+    ['x'],
+  ]) {
     assert.equal(parseTraceparent(bad), null, String(bad));
   }
   const next = continueTrace(`00-${TRACE}-${SPAN}-01`, false);
@@ -32,18 +41,41 @@ test('OTLP/HTTP JSON export: spans reach <endpoint>/v1/traces with their ids, ki
   const bodies: { url: string; body: unknown }[] = [];
   const server = http.createServer((req, res) => {
     let text = '';
-    req.on('data', (c: Buffer) => { text += c.toString(); });
-    req.on('end', () => { bodies.push({ url: req.url ?? '', body: JSON.parse(text) }); res.writeHead(200).end('{}'); });
+    req.on('data', (c: Buffer) => {
+      text += c.toString();
+    });
+    req.on('end', () => {
+      bodies.push({ url: req.url ?? '', body: JSON.parse(text) });
+      res.writeHead(200).end('{}');
+    });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   try {
     const port = (server.address() as { port: number }).port;
-    const exporter = createOtlpExporter({ endpoint: `http://127.0.0.1:${port}`, serviceName: 'test-edge', logger: createLogger('test', 'silent') });
-    exporter.add({ name: 'GET hr', kind: 'server', traceId: TRACE, spanId: SPAN, parentSpanId: '', startMs: performance.now(), endMs: performance.now() + 5, attributes: { 'http.response.status_code': 200, 'drawbridge.app': 'app_1' }, error: false });
+    const exporter = createOtlpExporter({
+      endpoint: `http://127.0.0.1:${port}`,
+      serviceName: 'test-edge',
+      logger: createLogger('test', 'silent'),
+    });
+    exporter.add({
+      name: 'GET hr',
+      kind: 'server',
+      traceId: TRACE,
+      spanId: SPAN,
+      parentSpanId: '',
+      startMs: performance.now(),
+      endMs: performance.now() + 5,
+      attributes: { 'http.response.status_code': 200, 'drawbridge.app': 'app_1' },
+      error: false,
+    });
     await exporter.close();
     assert.equal(bodies.length, 1);
     assert.equal(bodies[0].url, '/v1/traces');
-    const rs = (bodies[0].body as { resourceSpans: { resource: { attributes: unknown[] }; scopeSpans: { spans: Record<string, unknown>[] }[] }[] }).resourceSpans[0];
+    const rs = (
+      bodies[0].body as {
+        resourceSpans: { resource: { attributes: unknown[] }; scopeSpans: { spans: Record<string, unknown>[] }[] }[];
+      }
+    ).resourceSpans[0];
     assert.deepEqual(rs.resource.attributes, [{ key: 'service.name', value: { stringValue: 'test-edge' } }]);
     const span = rs.scopeSpans[0].spans[0];
     assert.equal(span.traceId, TRACE);

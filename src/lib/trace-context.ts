@@ -38,7 +38,8 @@ export function formatTraceparent(ctx: TraceContext): string {
 /** This hop's span in the caller's trace, or the first span of a new one (sampled as `sampleNew` says). */
 export function continueTrace(header: unknown, sampleNew: boolean): TraceContext {
   const parent = parseTraceparent(header);
-  if (parent) return { traceId: parent.traceId, parentSpanId: parent.spanId, spanId: newSpanId(), sampled: parent.sampled };
+  if (parent)
+    return { traceId: parent.traceId, parentSpanId: parent.spanId, spanId: newSpanId(), sampled: parent.sampled };
   return { traceId: randomHex(16), parentSpanId: '', spanId: newSpanId(), sampled: sampleNew };
 }
 
@@ -50,7 +51,10 @@ export function newSpanId(): string {
 const pool = Buffer.alloc(4096);
 let offset = pool.length;
 function randomHex(bytes: number): string {
-  if (offset + bytes > pool.length) { randomFillSync(pool); offset = 0; }
+  if (offset + bytes > pool.length) {
+    randomFillSync(pool);
+    offset = 0;
+  }
   const hex = pool.toString('hex', offset, offset + bytes);
   offset += bytes;
   return hex;
@@ -79,7 +83,17 @@ export class SpanSink {
   }
 
   end(span: SpanRecord): void {
-    this.#logger.info({ traceId: span.traceId, spanId: span.spanId, parentSpanId: span.parentSpanId || undefined, span: span.name, durationMs: Math.round((span.endMs - span.startMs) * 10) / 10, ...span.attributes }, 'span');
+    this.#logger.info(
+      {
+        traceId: span.traceId,
+        spanId: span.spanId,
+        parentSpanId: span.parentSpanId || undefined,
+        span: span.name,
+        durationMs: Math.round((span.endMs - span.startMs) * 10) / 10,
+        ...span.attributes,
+      },
+      'span',
+    );
     this.#export?.(span);
   }
 }

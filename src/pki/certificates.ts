@@ -30,7 +30,12 @@ function validity(now: Date, validityDays: number): { notBefore: Date; notAfter:
 }
 
 /** A self-signed CA: basicConstraints CA:TRUE pathlen 0 (critical), keyCertSign + cRLSign, subject key id. */
-export async function createSelfSignedCa(opts: { commonName: string; keys: CryptoKeyPair; validityDays: number; now?: Date }): Promise<x509.X509Certificate> {
+export async function createSelfSignedCa(opts: {
+  commonName: string;
+  keys: CryptoKeyPair;
+  validityDays: number;
+  now?: Date;
+}): Promise<x509.X509Certificate> {
   const { notBefore, notAfter } = validity(opts.now ?? new Date(), opts.validityDays);
   return x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: randomSerial(),
@@ -82,7 +87,9 @@ async function issueLeaf(opts: LeafOptions, extra: x509.Extension[]): Promise<Is
  * A TLS server certificate: SANs are `dnsNames` (dNSName) and `ipAddresses` (iPAddress), EKU serverAuth. The CN is
  * the first name, for humans only (clients match SANs).
  */
-export function issueServerCertificate(opts: Omit<LeafOptions, 'commonName'> & { dnsNames: string[]; ipAddresses?: string[]; commonName?: string }): Promise<IssuedCertificate> {
+export function issueServerCertificate(
+  opts: Omit<LeafOptions, 'commonName'> & { dnsNames: string[]; ipAddresses?: string[]; commonName?: string },
+): Promise<IssuedCertificate> {
   const names: x509.JsonGeneralName[] = [
     ...opts.dnsNames.map((value) => ({ type: 'dns' as const, value })),
     ...(opts.ipAddresses ?? []).map((value) => {
@@ -108,7 +115,9 @@ export function issueClientCertificate(opts: LeafOptions): Promise<IssuedCertifi
  * node both dials its peers and is dialled by them), no SAN (peers check the subject, not a host name).
  */
 export function issueNodeCertificate(opts: LeafOptions): Promise<IssuedCertificate> {
-  return issueLeaf(opts, [new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth, x509.ExtendedKeyUsage.serverAuth], false)]);
+  return issueLeaf(opts, [
+    new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth, x509.ExtendedKeyUsage.serverAuth], false),
+  ]);
 }
 
 /** Splits a host into the SAN it needs: IP literals (with or without brackets) go to iPAddress, names to dNSName. */
@@ -134,7 +143,11 @@ export function commonNameOf(cert: x509.X509Certificate): string | null {
 }
 
 /** True when `cert` was signed by `ca`'s key, and `at` falls within its validity. */
-export async function isIssuedBy(cert: x509.X509Certificate, ca: x509.X509Certificate, at: Date = new Date()): Promise<boolean> {
+export async function isIssuedBy(
+  cert: x509.X509Certificate,
+  ca: x509.X509Certificate,
+  at: Date = new Date(),
+): Promise<boolean> {
   if (cert.issuer !== ca.subject) return false;
   return cert.verify({ publicKey: ca.publicKey, date: at });
 }
@@ -145,7 +158,10 @@ export function remainingMs(cert: x509.X509Certificate, now: Date = new Date()):
 }
 
 /** True when the certificate carries the public half of `keys` (SPKI bytes compared). */
-export async function certificateMatchesKey(cert: x509.X509Certificate, keys: { publicKey: CryptoKey }): Promise<boolean> {
+export async function certificateMatchesKey(
+  cert: x509.X509Certificate,
+  keys: { publicKey: CryptoKey },
+): Promise<boolean> {
   const pub = await x509.PublicKey.create(keys.publicKey);
   return Buffer.from(pub.rawData).equals(Buffer.from(cert.publicKey.rawData));
 }

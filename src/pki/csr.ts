@@ -34,7 +34,11 @@ const MAX_CSR_PEM_LENGTH = 16 * 1024;
  * (proof that the requester holds the private key). Throws CsrError with a safe reason otherwise.
  */
 export async function verifyCsr(pem: string): Promise<VerifiedCsr> {
-  if (typeof pem !== 'string' || pem.length > MAX_CSR_PEM_LENGTH || !pem.includes('-----BEGIN CERTIFICATE REQUEST-----')) {
+  if (
+    typeof pem !== 'string' ||
+    pem.length > MAX_CSR_PEM_LENGTH ||
+    !pem.includes('-----BEGIN CERTIFICATE REQUEST-----')
+  ) {
     throw new CsrError('not a PEM certificate request');
   }
   let csr: x509.Pkcs10CertificateRequest;

@@ -20,17 +20,26 @@ async function withTmp(fn: (dir: string) => Promise<void>): Promise<void> {
 }
 
 /** Serves `cert`/`key`, then dials with SNI `servername` trusting only `ca`; resolves the handshake outcome. */
-async function handshake(opts: { cert: string; key: string; ca: string; servername: string; host?: string }): Promise<{ ok: boolean; error?: string }> {
+async function handshake(opts: {
+  cert: string;
+  key: string;
+  ca: string;
+  servername: string;
+  host?: string;
+}): Promise<{ ok: boolean; error?: string }> {
   const server = tls.createServer({ cert: opts.cert, key: opts.key }, (socket) => socket.end());
   server.listen(0, opts.host ?? '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
   try {
     return await new Promise((resolve) => {
-      const socket = tls.connect({ host: opts.host ?? '127.0.0.1', port, servername: opts.servername, ca: opts.ca }, () => {
-        socket.destroy();
-        resolve({ ok: true });
-      });
+      const socket = tls.connect(
+        { host: opts.host ?? '127.0.0.1', port, servername: opts.servername, ca: opts.ca },
+        () => {
+          socket.destroy();
+          resolve({ ok: true });
+        },
+      );
       socket.on('error', (err: NodeJS.ErrnoException) => resolve({ ok: false, error: err.code ?? err.message }));
     });
   } finally {
@@ -41,18 +50,26 @@ async function handshake(opts: { cert: string; key: string; ca: string; serverna
 test('dev certificates: a TLS client trusting the dev CA accepts foo.apps.localhost, apps.localhost and localhost', async () => {
   await withTmp(async (dir) => {
     const paths = await createDevCertificates(join(dir, 'certs'), 'apps.localhost');
-    const [ca, cert, key] = await Promise.all([paths.caCertPath, paths.certPath, paths.keyPath].map((p) => readFile(p, 'utf8')));
+    const [ca, cert, key] = await Promise.all(
+      [paths.caCertPath, paths.certPath, paths.keyPath].map((p) => readFile(p, 'utf8')),
+    );
     for (const servername of ['foo.apps.localhost', 'apps.localhost', 'localhost']) {
       assert.deepEqual(await handshake({ cert, key, ca, servername }), { ok: true }, servername);
     }
     // A name outside the certificate is refused.
-    assert.equal((await handshake({ cert, key, ca, servername: 'foo.other.localhost' })).error, 'ERR_TLS_CERT_ALTNAME_INVALID');
+    assert.equal(
+      (await handshake({ cert, key, ca, servername: 'foo.other.localhost' })).error,
+      'ERR_TLS_CERT_ALTNAME_INVALID',
+    );
     // Without the dev CA the system roots do not know it.
     const untrusted = await handshake({ cert, key, ca: (await testOtherCa()).pem, servername: 'foo.apps.localhost' });
     assert.equal(untrusted.ok, false);
 
     const node = new X509Certificate(cert);
-    assert.equal(node.subjectAltName, 'DNS:apps.localhost, DNS:*.apps.localhost, DNS:localhost, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1');
+    assert.equal(
+      node.subjectAltName,
+      'DNS:apps.localhost, DNS:*.apps.localhost, DNS:localhost, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1',
+    );
     assert.equal(node.checkIP('127.0.0.1'), '127.0.0.1');
     if (process.platform !== 'win32') {
       assert.equal((await stat(paths.keyPath)).mode & 0o777, 0o600);
@@ -86,8 +103,18 @@ test('dev certificates: a single-label domain is refused', async () => {
 test('pitfall: OpenSSL does not match *.localhost against hr.localhost (why the dev domain has two labels)', async () => {
   const ca = await testOtherCa();
   const pair = await generateKeyPair();
-  const issued = await issueServerCertificate({ ca: ca.ca, publicKey: pair.keys.publicKey, dnsNames: ['*.localhost'], validityDays: 1 });
-  const result = await handshake({ cert: issued.certPem, key: pair.privateKeyPem, ca: ca.pem, servername: 'hr.localhost' });
+  const issued = await issueServerCertificate({
+    ca: ca.ca,
+    publicKey: pair.keys.publicKey,
+    dnsNames: ['*.localhost'],
+    validityDays: 1,
+  });
+  const result = await handshake({
+    cert: issued.certPem,
+    key: pair.privateKeyPem,
+    ca: ca.pem,
+    servername: 'hr.localhost',
+  });
   assert.deepEqual(result, { ok: false, error: 'ERR_TLS_CERT_ALTNAME_INVALID' });
 });
 

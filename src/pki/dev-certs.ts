@@ -1,7 +1,16 @@
 import { join } from 'node:path';
 import { x509 } from './crypto.ts';
 import { generateKeyPair, importKeyPairPem } from './keys.ts';
-import { certificateMatchesKey, certificateNames, createSelfSignedCa, DAY, isIssuedBy, issueServerCertificate, remainingMs, type CertificateAuthority } from './certificates.ts';
+import {
+  certificateMatchesKey,
+  certificateNames,
+  createSelfSignedCa,
+  DAY,
+  isIssuedBy,
+  issueServerCertificate,
+  remainingMs,
+  type CertificateAuthority,
+} from './certificates.ts';
 import { ensureSecretDir, PUBLIC_FILE_MODE, readTextIfExists, writeFileAtomic, writeSecretFile } from './files.ts';
 
 export interface DevCertificates {
@@ -35,7 +44,9 @@ export function devServerNames(domain: string): { dnsNames: string[]; ipAddresse
 export async function createDevCertificates(dir: string, domain: string): Promise<DevCertificates> {
   domain = domain.toLowerCase().replace(/\.$/, '');
   if (!/^[a-z0-9-]+(\.[a-z0-9-]+)+$/.test(domain)) {
-    throw new RangeError(`dev domain must be a host name with at least two labels (like apps.localhost), got "${domain}"`);
+    throw new RangeError(
+      `dev domain must be a host name with at least two labels (like apps.localhost), got "${domain}"`,
+    );
   }
   await ensureSecretDir(dir);
   const paths = {
@@ -50,7 +61,12 @@ export async function createDevCertificates(dir: string, domain: string): Promis
   let caIsNew = false;
   if (!ca) {
     const pair = await generateKeyPair();
-    const cert = await createSelfSignedCa({ commonName: CA_NAME, keys: pair.keys, validityDays: CA_VALIDITY_DAYS, now });
+    const cert = await createSelfSignedCa({
+      commonName: CA_NAME,
+      keys: pair.keys,
+      validityDays: CA_VALIDITY_DAYS,
+      now,
+    });
     await writeSecretFile(paths.caKeyPath, pair.privateKeyPem);
     await writeFileAtomic(paths.caCertPath, cert.toString('pem'), PUBLIC_FILE_MODE);
     ca = { cert, keys: pair.keys };
@@ -60,7 +76,14 @@ export async function createDevCertificates(dir: string, domain: string): Promis
   const wanted = devServerNames(domain);
   if (caIsNew || !(await serverStillGood(paths.certPath, paths.keyPath, ca, wanted, now))) {
     const pair = await generateKeyPair();
-    const issued = await issueServerCertificate({ ca, publicKey: pair.keys.publicKey, ...wanted, commonName: domain, validityDays: SERVER_VALIDITY_DAYS, now });
+    const issued = await issueServerCertificate({
+      ca,
+      publicKey: pair.keys.publicKey,
+      ...wanted,
+      commonName: domain,
+      validityDays: SERVER_VALIDITY_DAYS,
+      now,
+    });
     await writeSecretFile(paths.keyPath, pair.privateKeyPem);
     await writeFileAtomic(paths.certPath, issued.certPem, PUBLIC_FILE_MODE);
   }
@@ -81,7 +104,13 @@ async function loadCa(certPath: string, keyPath: string, now: Date): Promise<Cer
   }
 }
 
-async function serverStillGood(certPath: string, keyPath: string, ca: CertificateAuthority, wanted: { dnsNames: string[]; ipAddresses: string[] }, now: Date): Promise<boolean> {
+async function serverStillGood(
+  certPath: string,
+  keyPath: string,
+  ca: CertificateAuthority,
+  wanted: { dnsNames: string[]; ipAddresses: string[] },
+  now: Date,
+): Promise<boolean> {
   const [certPem, keyPem] = await Promise.all([readTextIfExists(certPath), readTextIfExists(keyPath)]);
   if (!certPem || !keyPem) return false;
   try {
@@ -98,4 +127,3 @@ async function serverStillGood(certPath: string, keyPath: string, ca: Certificat
 function sameSet(a: string[], b: string[]): boolean {
   return a.length === b.length && a.every((x) => b.includes(x));
 }
-

@@ -20,5 +20,14 @@ export {
   type CertificateAuthority,
   type IssuedCertificate,
 } from './certificates.ts';
-export { writeFileAtomic, writeSecretFile, ensureSecretDir, readTextIfExists, exists, SECRET_FILE_MODE, SECRET_DIR_MODE, PUBLIC_FILE_MODE } from './files.ts';
+export {
+  writeFileAtomic,
+  writeSecretFile,
+  ensureSecretDir,
+  readTextIfExists,
+  exists,
+  SECRET_FILE_MODE,
+  SECRET_DIR_MODE,
+  PUBLIC_FILE_MODE,
+} from './files.ts';
 export { createDevCertificates, devServerNames, type DevCertificates } from './dev-certs.ts';

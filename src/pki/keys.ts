@@ -12,7 +12,11 @@ export interface KeyPairPem {
 /** A fresh ECDSA P-256 key pair, extractable so it can be written to disk once. */
 export async function generateKeyPair(): Promise<KeyPairPem> {
   const keys = (await subtle.generateKey(KEY_ALGORITHM, true, ['sign', 'verify'])) as CryptoKeyPair;
-  return { keys, privateKeyPem: await exportPrivateKeyPem(keys.privateKey), publicKeyPem: await exportPublicKeyPem(keys.publicKey) };
+  return {
+    keys,
+    privateKeyPem: await exportPrivateKeyPem(keys.privateKey),
+    publicKeyPem: await exportPublicKeyPem(keys.publicKey),
+  };
 }
 
 export async function exportPrivateKeyPem(key: CryptoKey): Promise<string> {

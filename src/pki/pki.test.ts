@@ -36,7 +36,10 @@ test('keys export as PKCS#8 and SPKI PEM and import back as a working pair', asy
   const again = await importKeyPairPem(pair.privateKeyPem);
   const csr = await createCsr(again, 'roundtrip');
   const verified = await verifyCsr(csr);
-  assert.equal(Buffer.from(verified.publicKey.rawData).toString('base64'), pair.publicKeyPem.split('\n').slice(1, -2).join(''));
+  assert.equal(
+    Buffer.from(verified.publicKey.rawData).toString('base64'),
+    pair.publicKeyPem.split('\n').slice(1, -2).join(''),
+  );
 });
 
 test('serials are 16 random bytes, positive, minimal DER', () => {
@@ -65,7 +68,10 @@ test('CSR round trip: a CSR verifies, a tampered one does not', async () => {
   await assert.rejects(verifyCsr(tampered), (err) => err instanceof CsrError && /signature/.test(err.message));
 
   // Another key's signature over this request.
-  await assert.rejects(verifyCsr('-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n'), CsrError);
+  await assert.rejects(
+    verifyCsr('-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n'),
+    CsrError,
+  );
   await assert.rejects(verifyCsr('not a csr'), CsrError);
 });
 
@@ -95,7 +101,13 @@ test('issued client certificate verifies against the CA and carries CN + clientA
 test('server certificate names dNSName and iPAddress SANs with serverAuth', async () => {
   const ca = await testCa();
   const pair = await generateKeyPair();
-  const issued = await issueServerCertificate({ ca, publicKey: pair.keys.publicKey, dnsNames: ['t.example', '*.t.example'], ipAddresses: ['127.0.0.1', '::1'], validityDays: 2 });
+  const issued = await issueServerCertificate({
+    ca,
+    publicKey: pair.keys.publicKey,
+    dnsNames: ['t.example', '*.t.example'],
+    ipAddresses: ['127.0.0.1', '::1'],
+    validityDays: 2,
+  });
   const node = new X509Certificate(issued.certPem);
   assert.equal(node.subjectAltName, 'DNS:t.example, DNS:*.t.example, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1');
   assert.deepEqual(node.keyUsage, ['1.3.6.1.5.5.7.3.1']);
@@ -104,7 +116,9 @@ test('server certificate names dNSName and iPAddress SANs with serverAuth', asyn
   assert.equal(new X509Certificate(ca.cert.toString('pem')).ca, true);
 });
 
-test('secret files are written 0600 even over a wider existing file', { skip: process.platform === 'win32' }, async () => {
+test('secret files are written 0600 even over a wider existing file', {
+  skip: process.platform === 'win32',
+}, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'db-pki-'));
   try {
     const path = join(dir, 'k.key');

@@ -37,10 +37,18 @@ export function signedInUserCheck(options: AssertionOptions | undefined): UserCh
   const dispatcher = new Agent({
     connect: {
       ca: options.caFile ? readFileSync(options.caFile, 'utf8') : undefined,
-      ...(resolveTo ? { lookup: (_host: string, opts: { all?: boolean }, cb: (...args: unknown[]) => void) => (opts?.all ? cb(null, [{ address: resolveTo, family: resolveTo.includes(':') ? 6 : 4 }]) : cb(null, resolveTo, resolveTo.includes(':') ? 6 : 4)) } : {}),
+      ...(resolveTo
+        ? {
+            lookup: (_host: string, opts: { all?: boolean }, cb: (...args: unknown[]) => void) =>
+              opts?.all
+                ? cb(null, [{ address: resolveTo, family: resolveTo.includes(':') ? 6 : 4 }])
+                : cb(null, resolveTo, resolveTo.includes(':') ? 6 : 4),
+          }
+        : {}),
     } as never,
   });
-  const fetchJwks: FetchImplementation = (url, init) => fetch(url, { ...init, dispatcher } as never) as unknown as Promise<Response>;
+  const fetchJwks: FetchImplementation = (url, init) =>
+    fetch(url, { ...init, dispatcher } as never) as unknown as Promise<Response>;
   const jwks = createRemoteJWKSet(new URL(options.jwksUrl), { [customFetch]: fetchJwks });
   return async (req) => {
     const token = req.headers[ASSERTION_HEADER];
@@ -48,7 +56,9 @@ export function signedInUserCheck(options: AssertionOptions | undefined): UserCh
     try {
       const { payload } = await jwtVerify(token, jwks, { issuer, audience: options.audience, algorithms: ['ES256'] });
       if (typeof payload.upn !== 'string') return { error: 'the assertion names no user (upn)' };
-      const groups = Array.isArray(payload.groups) ? payload.groups.filter((g): g is string => typeof g === 'string') : [];
+      const groups = Array.isArray(payload.groups)
+        ? payload.groups.filter((g): g is string => typeof g === 'string')
+        : [];
       return { upn: payload.upn, groups };
     } catch (err) {
       return { error: err instanceof Error ? err.message : String(err) };

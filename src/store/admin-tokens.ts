@@ -7,7 +7,13 @@ import { randomBytes } from 'node:crypto';
 import { DrawbridgeError } from '../errors/drawbridge-error.ts';
 import type { CellReaders } from './rows.ts';
 
-export const ADMIN_ROLES = ['global-admin', 'tenant-admin', 'app-admin', 'security-reader', 'connector-operator'] as const;
+export const ADMIN_ROLES = [
+  'global-admin',
+  'tenant-admin',
+  'app-admin',
+  'security-reader',
+  'connector-operator',
+] as const;
 export type AdminRole = (typeof ADMIN_ROLES)[number];
 
 export interface AdminToken {
@@ -58,13 +64,19 @@ export function parseAdminToken(token: unknown): { id: string; secret: string } 
 }
 
 export function checkNewAdminToken(input: NewAdminToken): void {
-  if (!(ADMIN_ROLES as readonly string[]).includes(input.role)) throw new DrawbridgeError('DB-ADMIN-INVALID', `role: one of ${ADMIN_ROLES.join(', ')}`);
-  if (!input.administrator.trim() || input.administrator.length > 256) throw new DrawbridgeError('DB-ADMIN-INVALID', 'administrator: 1 to 256 characters');
+  if (!(ADMIN_ROLES as readonly string[]).includes(input.role))
+    throw new DrawbridgeError('DB-ADMIN-INVALID', `role: one of ${ADMIN_ROLES.join(', ')}`);
+  if (!input.administrator.trim() || input.administrator.length > 256)
+    throw new DrawbridgeError('DB-ADMIN-INVALID', 'administrator: 1 to 256 characters');
   if (Number.isNaN(Date.parse(input.expiresAt))) throw new DrawbridgeError('DB-ADMIN-INVALID', 'expiresAt: not a time');
-  if (input.role === 'global-admin' && input.tenantId !== null) throw new DrawbridgeError('DB-ADMIN-INVALID', 'tenant: a global admin acts in every tenant (no tenant scope)');
-  if ((input.role === 'tenant-admin' || input.role === 'app-admin') && input.tenantId === null) throw new DrawbridgeError('DB-ADMIN-INVALID', `tenant: a ${input.role} needs a tenant`);
-  if (input.role === 'app-admin' && !input.appIds?.length) throw new DrawbridgeError('DB-ADMIN-INVALID', 'appIds: an app admin needs at least one app');
-  if (input.role !== 'app-admin' && input.appIds?.length) throw new DrawbridgeError('DB-ADMIN-INVALID', 'appIds: only an app admin is scoped to apps');
+  if (input.role === 'global-admin' && input.tenantId !== null)
+    throw new DrawbridgeError('DB-ADMIN-INVALID', 'tenant: a global admin acts in every tenant (no tenant scope)');
+  if ((input.role === 'tenant-admin' || input.role === 'app-admin') && input.tenantId === null)
+    throw new DrawbridgeError('DB-ADMIN-INVALID', `tenant: a ${input.role} needs a tenant`);
+  if (input.role === 'app-admin' && !input.appIds?.length)
+    throw new DrawbridgeError('DB-ADMIN-INVALID', 'appIds: an app admin needs at least one app');
+  if (input.role !== 'app-admin' && input.appIds?.length)
+    throw new DrawbridgeError('DB-ADMIN-INVALID', 'appIds: only an app admin is scoped to apps');
 }
 
 type Row = Record<string, unknown>;
@@ -75,7 +87,8 @@ export function adminTokenFromRow(r: Row, read: CellReaders): AdminToken {
     administrator: r.administrator as string,
     role: r.role as AdminRole,
     tenantId: (r.tenant_id as string | null) ?? null,
-    appIds: typeof r.app_ids === 'string' ? (JSON.parse(r.app_ids) as string[]) : ((r.app_ids as string[] | null) ?? []),
+    appIds:
+      typeof r.app_ids === 'string' ? (JSON.parse(r.app_ids) as string[]) : ((r.app_ids as string[] | null) ?? []),
     expiresAt: read.time(r.expires_at),
     createdAt: read.time(r.created_at),
     createdBy: r.created_by as string,

@@ -36,20 +36,26 @@ export const COOKIE_LIFETIME = { min: 60, max: 400 * 24 * 3600 } as const;
 export const DEFAULT_LINK_TRANSLATION: AppLinkTranslation = { headers: true, body: false };
 export const DEFAULT_SESSION_COOKIE: AppSessionCookie = { persistent: 'user', lifetimeSeconds: null, sameSite: 'Lax' };
 
-const bad = (why: string): never => { throw new DrawbridgeError('DB-ADMIN-INVALID', why); };
+const bad = (why: string): never => {
+  throw new DrawbridgeError('DB-ADMIN-INVALID', why);
+};
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export function checkHsts(value: unknown): AppHsts | null {
   if (value === null || value === false) return null;
   if (!isObject(value)) return bad('hsts: null (off) or { maxAge, includeSubDomains }');
   const maxAge = value.maxAge ?? 31536000;
-  if (typeof maxAge !== 'number' || !Number.isInteger(maxAge) || maxAge < 0 || maxAge > HSTS_MAX_AGE_LIMIT) bad(`hsts.maxAge: whole seconds from 0 to ${HSTS_MAX_AGE_LIMIT}`);
+  if (typeof maxAge !== 'number' || !Number.isInteger(maxAge) || maxAge < 0 || maxAge > HSTS_MAX_AGE_LIMIT)
+    bad(`hsts.maxAge: whole seconds from 0 to ${HSTS_MAX_AGE_LIMIT}`);
   const includeSubDomains = value.includeSubDomains ?? false;
   if (typeof includeSubDomains !== 'boolean') bad('hsts.includeSubDomains: true or false');
   return { maxAge: maxAge as number, includeSubDomains: includeSubDomains as boolean };
 }
 
-export function checkLinkTranslation(value: unknown, base: AppLinkTranslation = DEFAULT_LINK_TRANSLATION): AppLinkTranslation {
+export function checkLinkTranslation(
+  value: unknown,
+  base: AppLinkTranslation = DEFAULT_LINK_TRANSLATION,
+): AppLinkTranslation {
   if (!isObject(value)) return bad('linkTranslation: { headers, body }');
   const out = { ...base };
   for (const key of ['headers', 'body'] as const) {
@@ -65,18 +71,23 @@ export function checkSessionCookie(value: unknown, base: AppSessionCookie = DEFA
   if (!isObject(value)) return bad('sessionCookie: { persistent, lifetimeSeconds, sameSite }');
   const out = { ...base };
   if (value.persistent !== undefined) {
-    if (value.persistent !== 'user' && value.persistent !== 'always' && value.persistent !== 'never') bad('sessionCookie.persistent: user, always or never');
+    if (value.persistent !== 'user' && value.persistent !== 'always' && value.persistent !== 'never')
+      bad('sessionCookie.persistent: user, always or never');
     out.persistent = value.persistent as AppSessionCookie['persistent'];
   }
   if (value.lifetimeSeconds !== undefined) {
     const v = value.lifetimeSeconds;
-    if (v !== null && (typeof v !== 'number' || !Number.isInteger(v) || v < COOKIE_LIFETIME.min || v > COOKIE_LIFETIME.max)) {
+    if (
+      v !== null &&
+      (typeof v !== 'number' || !Number.isInteger(v) || v < COOKIE_LIFETIME.min || v > COOKIE_LIFETIME.max)
+    ) {
       bad(`sessionCookie.lifetimeSeconds: null or whole seconds from ${COOKIE_LIFETIME.min} to ${COOKIE_LIFETIME.max}`);
     }
     out.lifetimeSeconds = v as number | null;
   }
   if (value.sameSite !== undefined) {
-    if (value.sameSite !== 'Lax' && value.sameSite !== 'Strict' && value.sameSite !== 'None') bad('sessionCookie.sameSite: Lax, Strict or None');
+    if (value.sameSite !== 'Lax' && value.sameSite !== 'Strict' && value.sameSite !== 'None')
+      bad('sessionCookie.sameSite: Lax, Strict or None');
     out.sameSite = value.sameSite as AppSessionCookie['sameSite'];
   }
   return out;

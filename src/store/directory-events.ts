@@ -10,7 +10,12 @@ import type { ChangeEvent } from './types.ts';
 
 export type Announce = (events: ChangeEvent[]) => void | Promise<void>;
 
-const user = (tenantId: string, id: string, op: ChangeEvent['op'] = 'updated'): ChangeEvent => ({ kind: 'user', tenantId, id, op });
+const user = (tenantId: string, id: string, op: ChangeEvent['op'] = 'updated'): ChangeEvent => ({
+  kind: 'user',
+  tenantId,
+  id,
+  op,
+});
 const principal = (tenantId: string, p: Principal): ChangeEvent =>
   p.type === 'user' ? user(tenantId, p.id) : { kind: 'user-group', tenantId, id: p.id, op: 'updated' };
 

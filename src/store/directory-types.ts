@@ -138,7 +138,8 @@ export interface OidcProvider extends OidcSettings {
 }
 
 /** What an administrator gives for a provider: the defaults of OidcSettings apply, plus no domains and a default button. */
-export type OidcProviderInput = Partial<Omit<OidcProvider, 'id' | 'issuer' | 'clientId'>> & Pick<OidcProvider, 'id' | 'issuer' | 'clientId'>;
+export type OidcProviderInput = Partial<Omit<OidcProvider, 'id' | 'issuer' | 'clientId'>> &
+  Pick<OidcProvider, 'id' | 'issuer' | 'clientId'>;
 
 export interface IdentitySettings {
   tenantId: string;
@@ -207,8 +208,14 @@ export interface SigninReports {
   signinsByDay(tenantId: string, range: ReportRange): Promise<{ day: string; result: SigninResult; count: number }[]>;
   failuresByCode(tenantId: string, range: ReportRange): Promise<{ code: string; count: number }[]>;
   mfaMethods(tenantId: string, range: ReportRange): Promise<{ method: string; count: number }[]>;
-  topApps(tenantId: string, range: ReportRange): Promise<{ appId: string; total: number; allowed: number; denied: number }[]>;
-  topUsers(tenantId: string, range: ReportRange): Promise<{ userId: string | null; username: string | null; total: number; failures: number }[]>;
+  topApps(
+    tenantId: string,
+    range: ReportRange,
+  ): Promise<{ appId: string; total: number; allowed: number; denied: number }[]>;
+  topUsers(
+    tenantId: string,
+    range: ReportRange,
+  ): Promise<{ userId: string | null; username: string | null; total: number; failures: number }[]>;
   /** Sign-ins per client address (the API maps addresses to countries and named locations). */
   byClientIp(tenantId: string, range: ReportRange): Promise<{ clientIp: string; total: number; failures: number }[]>;
   /** Newest first: rows carrying risk signals (`detail.riskSignals`) or a code that is one (report-rules.ts). */
@@ -242,12 +249,24 @@ export interface DirectoryStore {
     /** Federated identity link: `(issuer, subject)` → user. */
     findByExternal(tenantId: string, issuer: string, subject: string): Promise<User | null>;
     /** `providerId` records which of the tenant's providers made the link. */
-    linkExternal(tenantId: string, id: string, issuer: string, subject: string, providerId?: string | null): Promise<void>;
+    linkExternal(
+      tenantId: string,
+      id: string,
+      issuer: string,
+      subject: string,
+      providerId?: string | null,
+    ): Promise<void>;
     /** The user's federated links, oldest first. */
-    externalLinks(tenantId: string, id: string): Promise<{ issuer: string; subject: string; providerId: string | null }[]>;
+    externalLinks(
+      tenantId: string,
+      id: string,
+    ): Promise<{ issuer: string; subject: string; providerId: string | null }[]>;
   };
   groups: {
-    create(tenantId: string, input: { name: string; description?: string; externalId?: string | null }): Promise<DirectoryGroup>;
+    create(
+      tenantId: string,
+      input: { name: string; description?: string; externalId?: string | null },
+    ): Promise<DirectoryGroup>;
     get(tenantId: string, id: string): Promise<DirectoryGroup | null>;
     getByName(tenantId: string, name: string): Promise<DirectoryGroup | null>;
     list(tenantId: string): Promise<DirectoryGroup[]>;
@@ -294,7 +313,11 @@ export interface DirectoryStore {
     recoveryCodesLeft(tenantId: string, userId: string): Promise<number>;
     webauthnList(tenantId: string, userId: string): Promise<WebAuthnCredential[]>;
     webauthnFind(tenantId: string, credentialId: string): Promise<WebAuthnCredential | null>;
-    webauthnAdd(tenantId: string, userId: string, cred: Pick<WebAuthnCredential, 'credentialId' | 'publicKey' | 'counter' | 'transports' | 'name'>): Promise<WebAuthnCredential>;
+    webauthnAdd(
+      tenantId: string,
+      userId: string,
+      cred: Pick<WebAuthnCredential, 'credentialId' | 'publicKey' | 'counter' | 'transports' | 'name'>,
+    ): Promise<WebAuthnCredential>;
     webauthnUse(tenantId: string, credentialId: string, counter: number): Promise<void>;
     webauthnDelete(tenantId: string, userId: string, id: string): Promise<void>;
     /** Which second factors the user can use now. */

@@ -34,8 +34,24 @@ describe('home realm discovery', () => {
   });
 
   it('refuses to give one domain to two providers of a tenant', () => {
-    const existing = checkProvider({ id: 'contoso', issuer: 'https://idp.contoso.example', clientId: 'c', domains: ['contoso.example'] }, []);
-    assert.throws(() => checkProvider({ id: 'other', issuer: 'https://idp.other.example', clientId: 'c', domains: ['CONTOSO.example'] }, [existing]), /already belongs to provider contoso/);
-    assert.deepEqual(checkProvider({ id: 'contoso', issuer: 'https://idp.contoso.example', clientId: 'c', domains: ['contoso.example'] }, [existing]).domains, ['contoso.example']);
+    const existing = checkProvider(
+      { id: 'contoso', issuer: 'https://idp.contoso.example', clientId: 'c', domains: ['contoso.example'] },
+      [],
+    );
+    assert.throws(
+      () =>
+        checkProvider(
+          { id: 'other', issuer: 'https://idp.other.example', clientId: 'c', domains: ['CONTOSO.example'] },
+          [existing],
+        ),
+      /already belongs to provider contoso/,
+    );
+    assert.deepEqual(
+      checkProvider(
+        { id: 'contoso', issuer: 'https://idp.contoso.example', clientId: 'c', domains: ['contoso.example'] },
+        [existing],
+      ).domains,
+      ['contoso.example'],
+    );
   });
 });

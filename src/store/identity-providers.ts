@@ -31,14 +31,18 @@ export function checkProvider(input: OidcProviderInput, others: readonly OidcPro
   }
   const oidc = checkOidc(input as OidcSettings);
   const domains = [...new Set((input.domains ?? []).map((d) => (typeof d === 'string' ? normalizeDomain(d) : '')))];
-  if (domains.length > MAX_DOMAINS) throw new DrawbridgeError('DB-ADMIN-INVALID', `a provider owns at most ${MAX_DOMAINS} domains`);
+  if (domains.length > MAX_DOMAINS)
+    throw new DrawbridgeError('DB-ADMIN-INVALID', `a provider owns at most ${MAX_DOMAINS} domains`);
   for (const domain of domains) {
-    if (!DOMAIN.test(domain)) throw new DrawbridgeError('DB-ADMIN-INVALID', `domains: ${JSON.stringify(domain)} is not a DNS domain`);
+    if (!DOMAIN.test(domain))
+      throw new DrawbridgeError('DB-ADMIN-INVALID', `domains: ${JSON.stringify(domain)} is not a DNS domain`);
     const owner = others.find((p) => p.id !== id && p.domains.includes(domain));
-    if (owner) throw new DrawbridgeError('DB-ADMIN-INVALID', `domains: ${domain} already belongs to provider ${owner.id}`);
+    if (owner)
+      throw new DrawbridgeError('DB-ADMIN-INVALID', `domains: ${domain} already belongs to provider ${owner.id}`);
   }
   const label = typeof input.buttonLabel === 'string' ? input.buttonLabel.trim() : '';
-  if (label.length > 100 || /[\u0000-\u001f\u007f]/.test(label)) throw new DrawbridgeError('DB-ADMIN-INVALID', 'buttonLabel: at most 100 printable characters');
+  if (label.length > 100 || /[\u0000-\u001f\u007f]/.test(label))
+    throw new DrawbridgeError('DB-ADMIN-INVALID', 'buttonLabel: at most 100 printable characters');
   return { ...oidc, id, domains, buttonLabel: label };
 }
 
@@ -67,14 +71,19 @@ export function loginDomain(login: string): string | null {
  * Home realm discovery: the provider that owns the domain of `login`, exactly (a subdomain is another domain), or
  * null, when the name belongs to the local directory (password).
  */
-export function providerForLogin<P extends Pick<OidcProvider, 'domains'>>(providers: readonly P[], login: string): P | null {
+export function providerForLogin<P extends Pick<OidcProvider, 'domains'>>(
+  providers: readonly P[],
+  login: string,
+): P | null {
   const domain = loginDomain(login.trim());
   if (!domain) return null;
   return providers.find((p) => p.domains.includes(domain)) ?? null;
 }
 
 /** What the single-provider settings keep of the `default` provider when they replace it: its domains, and a button label set apart from the default. */
-export function legacyExtras(providers: readonly OidcProvider[]): Pick<OidcProvider, 'domains'> & { buttonLabel?: string } {
+export function legacyExtras(
+  providers: readonly OidcProvider[],
+): Pick<OidcProvider, 'domains'> & { buttonLabel?: string } {
   const current = providers.find((p) => p.id === DEFAULT_PROVIDER_ID);
   if (!current) return { domains: [] };
   const custom = current.buttonLabel !== `Sign in with ${current.displayName}`;

@@ -30,7 +30,8 @@ export async function loadMigrations(dir: string): Promise<Migration[]> {
     migrations.push({ version: Number(match[1]), name: match[2], up: mod.up });
   }
   migrations.forEach((m, i) => {
-    if (m.version !== i + 1) throw new Error(`migrations must be numbered 001, 002, … without gaps; found ${m.version} at position ${i + 1}`);
+    if (m.version !== i + 1)
+      throw new Error(`migrations must be numbered 001, 002, … without gaps; found ${m.version} at position ${i + 1}`);
   });
   return migrations;
 }

@@ -54,14 +54,21 @@ export function checkPolicyState(value: unknown): PolicyState {
 
 export function checkConditions(input: PolicyInput['conditions'] = {}): PolicyConditions {
   const users = input.users ?? {};
-  const include = users.include === undefined || users.include === 'all' ? 'all' : principals('conditions.users.include', users.include);
+  const include =
+    users.include === undefined || users.include === 'all'
+      ? 'all'
+      : principals('conditions.users.include', users.include);
   const apps = input.apps === undefined || input.apps === 'all' ? 'all' : strings('conditions.apps', input.apps);
   const locations = input.locations ?? {};
-  const locInclude = locations.include === undefined || locations.include === 'any' ? 'any' : strings('conditions.locations.include', locations.include);
+  const locInclude =
+    locations.include === undefined || locations.include === 'any'
+      ? 'any'
+      : strings('conditions.locations.include', locations.include);
   let time: PolicyConditions['time'] = null;
   if (input.time) {
     const t = input.time;
-    if (!HHMM.test(t.from ?? '') || !HHMM.test(t.to ?? '')) throw invalid('conditions.time: from and to as HH:MM (24-hour)');
+    if (!HHMM.test(t.from ?? '') || !HHMM.test(t.to ?? ''))
+      throw invalid('conditions.time: from and to as HH:MM (24-hour)');
     const days = (t.days ?? []).map((d) => {
       if (!Number.isInteger(d) || d < 0 || d > 6) throw invalid('conditions.time.days: 0 (Sunday) to 6 (Saturday)');
       return d;
@@ -87,9 +94,11 @@ export function checkConditions(input: PolicyInput['conditions'] = {}): PolicyCo
 
 export function checkGrant(input: Partial<PolicyGrant> = {}): PolicyGrant {
   const hours = input.signInFrequencyHours ?? null;
-  if (hours !== null && (!Number.isInteger(hours) || hours < 1 || hours > 24 * 365)) throw invalid('grant.signInFrequencyHours: whole hours, 1 to 8760');
+  if (hours !== null && (!Number.isInteger(hours) || hours < 1 || hours > 24 * 365))
+    throw invalid('grant.signInFrequencyHours: whole hours, 1 to 8760');
   const persistent = input.persistentSession ?? null;
-  if (persistent !== null && persistent !== 'always' && persistent !== 'never') throw invalid('grant.persistentSession: always, never or null');
+  if (persistent !== null && persistent !== 'always' && persistent !== 'never')
+    throw invalid('grant.persistentSession: always, never or null');
   const grant: PolicyGrant = {
     block: input.block === true,
     requireMfa: input.requireMfa === true,
@@ -97,8 +106,16 @@ export function checkGrant(input: Partial<PolicyGrant> = {}): PolicyGrant {
     signInFrequencyHours: hours,
     persistentSession: persistent,
   };
-  if (!grant.block && !grant.requireMfa && !grant.requirePhishingResistantMfa && hours === null && persistent === null) {
-    throw invalid('grant: a policy must block or require something (requireMfa, requirePhishingResistantMfa, signInFrequencyHours, persistentSession)');
+  if (
+    !grant.block &&
+    !grant.requireMfa &&
+    !grant.requirePhishingResistantMfa &&
+    hours === null &&
+    persistent === null
+  ) {
+    throw invalid(
+      'grant: a policy must block or require something (requireMfa, requirePhishingResistantMfa, signInFrequencyHours, persistentSession)',
+    );
   }
   return grant;
 }
@@ -114,7 +131,10 @@ export function checkPolicy(input: PolicyInput): Pick<AccessPolicy, 'name' | 'st
 }
 
 /** The stored policy with a patch applied: conditions and grant are merged field by field, then checked whole. */
-export function mergePolicy(current: AccessPolicy, patch: Partial<PolicyInput>): Pick<AccessPolicy, 'name' | 'state' | 'conditions' | 'grant'> {
+export function mergePolicy(
+  current: AccessPolicy,
+  patch: Partial<PolicyInput>,
+): Pick<AccessPolicy, 'name' | 'state' | 'conditions' | 'grant'> {
   const c = patch.conditions ?? {};
   return checkPolicy({
     name: patch.name ?? current.name,
@@ -131,14 +151,22 @@ export function mergePolicy(current: AccessPolicy, patch: Partial<PolicyInput>):
 
 /** Location ids a policy names (a location cannot be deleted while one does). */
 export function locationsNamed(conditions: PolicyConditions): string[] {
-  return [...(conditions.locations.include === 'any' ? [] : conditions.locations.include), ...conditions.locations.exclude];
+  return [
+    ...(conditions.locations.include === 'any' ? [] : conditions.locations.include),
+    ...conditions.locations.exclude,
+  ];
 }
 
-export function checkLocation(input: LocationInput, current?: NamedLocation): Pick<NamedLocation, 'name' | 'cidrs' | 'countries'> {
+export function checkLocation(
+  input: LocationInput,
+  current?: NamedLocation,
+): Pick<NamedLocation, 'name' | 'cidrs' | 'countries'> {
   const cidrs = strings('cidrs', input.cidrs ?? current?.cidrs ?? []);
-  for (const c of cidrs) if (!parseRange(c)) throw invalid(`cidrs: ${JSON.stringify(c)} is not an address or CIDR range`);
+  for (const c of cidrs)
+    if (!parseRange(c)) throw invalid(`cidrs: ${JSON.stringify(c)} is not an address or CIDR range`);
   const countries = strings('countries', input.countries ?? current?.countries ?? []).map((c) => c.toUpperCase());
-  for (const c of countries) if (!/^[A-Z]{2}$/.test(c)) throw invalid(`countries: ${JSON.stringify(c)} is not a two-letter ISO 3166 code`);
+  for (const c of countries)
+    if (!/^[A-Z]{2}$/.test(c)) throw invalid(`countries: ${JSON.stringify(c)} is not a two-letter ISO 3166 code`);
   if (cidrs.length === 0 && countries.length === 0) throw invalid('a named location needs cidrs or countries');
   return { name: requireName('name', input.name ?? current?.name ?? ''), cidrs, countries };
 }

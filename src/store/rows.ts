@@ -20,7 +20,14 @@ import type {
   WebAuthnCredential,
 } from './directory-types.ts';
 import { parseStoredSso } from './validate.ts';
-import { checkHsts, checkLinkTranslation, checkSessionCookie, DEFAULT_LINK_TRANSLATION, DEFAULT_SESSION_COOKIE, parseStored } from './app-web.ts';
+import {
+  checkHsts,
+  checkLinkTranslation,
+  checkSessionCookie,
+  DEFAULT_LINK_TRANSLATION,
+  DEFAULT_SESSION_COOKIE,
+  parseStored,
+} from './app-web.ts';
 
 type Row = Record<string, unknown>;
 
@@ -54,7 +61,11 @@ export function appFromRow(r: Row, read: CellReaders): App {
     // The shared reader re-checks it: a damaged value reads as none.
     sso: parseStoredSso(read.jsonText(r.sso)),
     hsts: parseStored(read.jsonText(r.hsts), checkHsts, null),
-    linkTranslation: parseStored(read.jsonText(r.link_translation), (v) => checkLinkTranslation(v), DEFAULT_LINK_TRANSLATION),
+    linkTranslation: parseStored(
+      read.jsonText(r.link_translation),
+      (v) => checkLinkTranslation(v),
+      DEFAULT_LINK_TRANSLATION,
+    ),
     sessionCookie: parseStored(read.jsonText(r.session_cookie), (v) => checkSessionCookie(v), DEFAULT_SESSION_COOKIE),
     enabled: read.bool(r.enabled),
     createdAt: read.time(r.created_at),
@@ -85,7 +96,12 @@ export function groupFromRow(r: Row, read: CellReaders): ConnectorGroup {
 }
 
 export function tenantFromRow(r: Row, read: CellReaders): Tenant {
-  return { id: str(r.tenant_id), name: str(r.name), displayName: str(r.display_name), createdAt: read.time(r.created_at) };
+  return {
+    id: str(r.tenant_id),
+    name: str(r.name),
+    displayName: str(r.display_name),
+    createdAt: read.time(r.created_at),
+  };
 }
 
 export function tokenFromRow(r: Row, read: CellReaders): EnrollmentToken {
@@ -148,14 +164,27 @@ export function directoryGroupFromRow(r: Row, read: CellReaders): DirectoryGroup
   };
 }
 
-const principalFromRow = (r: Row): Principal => ({ type: str(r.principal_type) as PrincipalType, id: str(r.principal_id) });
+const principalFromRow = (r: Row): Principal => ({
+  type: str(r.principal_type) as PrincipalType,
+  id: str(r.principal_id),
+});
 
 export function licenceAssignmentFromRow(r: Row, read: CellReaders): LicenceAssignment {
-  return { tenantId: str(r.tenant_id), sku: str(r.sku) as LicenceSku, principal: principalFromRow(r), createdAt: read.time(r.created_at) };
+  return {
+    tenantId: str(r.tenant_id),
+    sku: str(r.sku) as LicenceSku,
+    principal: principalFromRow(r),
+    createdAt: read.time(r.created_at),
+  };
 }
 
 export function appAssignmentFromRow(r: Row, read: CellReaders): AppAssignment {
-  return { tenantId: str(r.tenant_id), appId: str(r.app_id), principal: principalFromRow(r), createdAt: read.time(r.created_at) };
+  return {
+    tenantId: str(r.tenant_id),
+    appId: str(r.app_id),
+    principal: principalFromRow(r),
+    createdAt: read.time(r.created_at),
+  };
 }
 
 export function webauthnFromRow(r: Row, read: CellReaders): WebAuthnCredential {
@@ -175,7 +204,12 @@ export function webauthnFromRow(r: Row, read: CellReaders): WebAuthnCredential {
 
 /** The TOTP enrolment with its secret still sealed (the store opens it with its key ring). */
 export function totpFromRow(r: Row, read: CellReaders): Omit<TotpEnrollment, 'secret'> & { sealed: string } {
-  return { sealed: str(r.secret_sealed), confirmed: read.bool(r.confirmed), lastStep: r.last_step === null ? null : Number(r.last_step), createdAt: read.time(r.created_at) };
+  return {
+    sealed: str(r.secret_sealed),
+    confirmed: read.bool(r.confirmed),
+    lastStep: r.last_step === null ? null : Number(r.last_step),
+    createdAt: read.time(r.created_at),
+  };
 }
 
 export function signinEntryFromRow(r: Row, read: CellReaders): SigninLogEntry {
@@ -199,7 +233,12 @@ export function signinEntryFromRow(r: Row, read: CellReaders): SigninLogEntry {
 }
 
 /** Identity settings; `oidc` is the opened (decrypted) OIDC block, or null. */
-export function identitySettingsFromRow(tenantId: string, r: Row, read: CellReaders, oidc: OidcSettings | null): IdentitySettings {
+export function identitySettingsFromRow(
+  tenantId: string,
+  r: Row,
+  read: CellReaders,
+  oidc: OidcSettings | null,
+): IdentitySettings {
   return {
     tenantId,
     requireMfa: read.bool(r.require_mfa),

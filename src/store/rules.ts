@@ -6,22 +6,32 @@ import { createHash, randomBytes } from 'node:crypto';
 import { DrawbridgeError } from '../errors/drawbridge-error.ts';
 import { ID_PATTERN } from './ids.ts';
 import type { AppPatch, ConnectorPatch, NewApp, PreAuth } from './types.ts';
-import { LICENCE_SKUS, type IdentitySettings, type Licence, type LicenceSku, type OidcSettings, type Principal } from './directory-types.ts';
+import {
+  LICENCE_SKUS,
+  type IdentitySettings,
+  type Licence,
+  type LicenceSku,
+  type OidcSettings,
+  type Principal,
+} from './directory-types.ts';
 import { checkBackendTimeout, checkInternalUrl, checkSso, parseExternalUrl, requireSlug } from './validate.ts';
 import { checkHsts, checkLinkTranslation, checkSessionCookie } from './app-web.ts';
 
 export function checkPreAuth(value: string): PreAuth {
-  if (value !== 'passthrough' && value !== 'idp') throw new DrawbridgeError('DB-ADMIN-INVALID', 'preAuth: passthrough or idp');
+  if (value !== 'passthrough' && value !== 'idp')
+    throw new DrawbridgeError('DB-ADMIN-INVALID', 'preAuth: passthrough or idp');
   return value;
 }
 
 export function checkConnectorId(id: string): string {
-  if (!ID_PATTERN.test(id) || !id.startsWith('con_')) throw new DrawbridgeError('DB-ADMIN-INVALID', 'id: expected con_<16 hex>');
+  if (!ID_PATTERN.test(id) || !id.startsWith('con_'))
+    throw new DrawbridgeError('DB-ADMIN-INVALID', 'id: expected con_<16 hex>');
   return id;
 }
 
 export function checkTtlSeconds(ttlSeconds: number): number {
-  if (!Number.isFinite(ttlSeconds) || ttlSeconds <= 0) throw new DrawbridgeError('DB-ADMIN-INVALID', 'ttlSeconds: must be positive');
+  if (!Number.isFinite(ttlSeconds) || ttlSeconds <= 0)
+    throw new DrawbridgeError('DB-ADMIN-INVALID', 'ttlSeconds: must be positive');
   return ttlSeconds;
 }
 
@@ -67,7 +77,12 @@ export const APP_PATCH_COLUMNS: Record<keyof AppPatch, string> = {
 };
 
 /** The JSON columns of a new app, checked and defaulted (both stores). */
-export function newAppJsonColumns(input: NewApp): { sso: string; hsts: string | null; linkTranslation: string; sessionCookie: string } {
+export function newAppJsonColumns(input: NewApp): {
+  sso: string;
+  hsts: string | null;
+  linkTranslation: string;
+  sessionCookie: string;
+} {
   const hsts = checkHsts(input.hsts ?? null);
   return {
     sso: JSON.stringify(checkSso(input.sso ?? { mode: 'none' })),
@@ -85,7 +100,8 @@ export function appPatchColumns(patch: AppPatch): { columns: [string, unknown][]
   const given: AppPatch = { ...patch };
   let externalHost: string | undefined;
   if (given.name !== undefined) requireSlug('name', given.name);
-  if (given.externalUrl !== undefined) ({ externalUrl: given.externalUrl, externalHost } = parseExternalUrl(given.externalUrl));
+  if (given.externalUrl !== undefined)
+    ({ externalUrl: given.externalUrl, externalHost } = parseExternalUrl(given.externalUrl));
   if (given.internalUrl !== undefined) checkInternalUrl(given.internalUrl);
   if (given.preAuth !== undefined) checkPreAuth(given.preAuth);
   if (given.backendTimeout !== undefined) checkBackendTimeout(given.backendTimeout);
@@ -95,7 +111,8 @@ export function appPatchColumns(patch: AppPatch): { columns: [string, unknown][]
     const hsts = checkHsts(given.hsts);
     json.hsts = hsts ? JSON.stringify(hsts) : null;
   }
-  if (given.linkTranslation !== undefined) json.linkTranslation = JSON.stringify(checkLinkTranslation(given.linkTranslation));
+  if (given.linkTranslation !== undefined)
+    json.linkTranslation = JSON.stringify(checkLinkTranslation(given.linkTranslation));
   if (given.sessionCookie !== undefined) json.sessionCookie = JSON.stringify(checkSessionCookie(given.sessionCookie));
   const columns: [string, unknown][] = [];
   for (const [key, column] of Object.entries(APP_PATCH_COLUMNS) as [keyof AppPatch, string][]) {
@@ -127,7 +144,8 @@ const UPN = /^[a-z0-9._%+'-]+(@[a-z0-9.-]+)?$/;
 
 export function normaliseUpn(upn: string): string {
   const value = upn.trim().toLowerCase();
-  if (!UPN.test(value) || value.length > 254) throw new DrawbridgeError('DB-ADMIN-INVALID', 'upn must look like name or name@domain');
+  if (!UPN.test(value) || value.length > 254)
+    throw new DrawbridgeError('DB-ADMIN-INVALID', 'upn must look like name or name@domain');
   return value;
 }
 
@@ -139,21 +157,25 @@ export function loginKey(login: string): string | null {
 
 export function checkDirectoryGroupName(name: string | undefined): string {
   const value = name?.trim();
-  if (!value || value.length > 256) throw new DrawbridgeError('DB-ADMIN-INVALID', 'name is required (up to 256 characters)');
+  if (!value || value.length > 256)
+    throw new DrawbridgeError('DB-ADMIN-INVALID', 'name is required (up to 256 characters)');
   return value;
 }
 
 /** The name a group mirrored from the identity provider gets when a local group already has its name. */
-export const externalGroupName = (name: string, externalId: string, taken: boolean): string => (taken ? `${name} (${externalId})` : name);
+export const externalGroupName = (name: string, externalId: string, taken: boolean): string =>
+  taken ? `${name} (${externalId})` : name;
 export const EXTERNAL_GROUP_DESCRIPTION = 'From the identity provider';
 
 export function checkSku(sku: string): LicenceSku {
-  if (!(LICENCE_SKUS as readonly string[]).includes(sku)) throw new DrawbridgeError('DB-ADMIN-INVALID', `sku must be one of ${LICENCE_SKUS.join(', ')}`);
+  if (!(LICENCE_SKUS as readonly string[]).includes(sku))
+    throw new DrawbridgeError('DB-ADMIN-INVALID', `sku must be one of ${LICENCE_SKUS.join(', ')}`);
   return sku as LicenceSku;
 }
 
 export function checkSeats(seats: number): number {
-  if (!Number.isInteger(seats) || seats < 0) throw new DrawbridgeError('DB-ADMIN-INVALID', 'seats must be a whole number ≥ 0');
+  if (!Number.isInteger(seats) || seats < 0)
+    throw new DrawbridgeError('DB-ADMIN-INVALID', 'seats must be a whole number ≥ 0');
   return seats;
 }
 
@@ -164,27 +186,43 @@ export function checkPrincipal(p: Principal): Principal {
   return p;
 }
 
-export const noLicence = (sku: string): DrawbridgeError => new DrawbridgeError('DB-ADMIN-NOT-FOUND', `the tenant has no ${sku} licence; set its seats first`);
+export const noLicence = (sku: string): DrawbridgeError =>
+  new DrawbridgeError('DB-ADMIN-NOT-FOUND', `the tenant has no ${sku} licence; set its seats first`);
 export const seatsExceeded = (sku: string, seats: number, used: number): DrawbridgeError =>
-  new DrawbridgeError('DB-ADMIN-CONFLICT', `the ${sku} licence has ${seats} seats and this assignment would need ${used}`);
+  new DrawbridgeError(
+    'DB-ADMIN-CONFLICT',
+    `the ${sku} licence has ${seats} seats and this assignment would need ${used}`,
+  );
 
 /**
  * Whether a user holds a licence: direct assignments are seat-checked when made; group-based ones count only while
  * the pool is not oversubscribed.
  */
-export const holdsLicence = (licence: Licence, direct: boolean, viaGroup: boolean): boolean => direct || (viaGroup && licence.used <= licence.seats);
+export const holdsLicence = (licence: Licence, direct: boolean, viaGroup: boolean): boolean =>
+  direct || (viaGroup && licence.used <= licence.seats);
 
 export const DEFAULT_IDLE_SECONDS = 8 * 3600;
 export const DEFAULT_ABSOLUTE_SECONDS = 24 * 3600;
 
 export function defaultIdentitySettings(tenantId: string): IdentitySettings {
-  return { tenantId, requireMfa: false, sessionIdleSeconds: DEFAULT_IDLE_SECONDS, sessionAbsoluteSeconds: DEFAULT_ABSOLUTE_SECONDS, allowPersistentSessions: false, oidc: null };
+  return {
+    tenantId,
+    requireMfa: false,
+    sessionIdleSeconds: DEFAULT_IDLE_SECONDS,
+    sessionAbsoluteSeconds: DEFAULT_ABSOLUTE_SECONDS,
+    allowPersistentSessions: false,
+    oidc: null,
+  };
 }
 
 /** The settings after `patch`, checked; the OIDC block with its defaults filled in. */
-export function mergeIdentitySettings(current: IdentitySettings, patch: Partial<Omit<IdentitySettings, 'tenantId'>>): IdentitySettings {
+export function mergeIdentitySettings(
+  current: IdentitySettings,
+  patch: Partial<Omit<IdentitySettings, 'tenantId'>>,
+): IdentitySettings {
   const merged = { ...current, ...patch, tenantId: current.tenantId };
-  if (!Number.isInteger(merged.sessionIdleSeconds) || merged.sessionIdleSeconds < 60) throw new DrawbridgeError('DB-ADMIN-INVALID', 'sessionIdleSeconds must be ≥ 60');
+  if (!Number.isInteger(merged.sessionIdleSeconds) || merged.sessionIdleSeconds < 60)
+    throw new DrawbridgeError('DB-ADMIN-INVALID', 'sessionIdleSeconds must be ≥ 60');
   if (!Number.isInteger(merged.sessionAbsoluteSeconds) || merged.sessionAbsoluteSeconds < merged.sessionIdleSeconds) {
     throw new DrawbridgeError('DB-ADMIN-INVALID', 'sessionAbsoluteSeconds must be ≥ sessionIdleSeconds');
   }
@@ -199,7 +237,8 @@ export function checkOidc(oidc: OidcSettings): OidcSettings {
     throw new DrawbridgeError('DB-ADMIN-INVALID', 'oidc.issuer must be a URL');
   }
   const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(issuer.hostname);
-  if (issuer.protocol !== 'https:' && !(loopback && oidc.allowInsecureLoopback)) throw new DrawbridgeError('DB-ADMIN-INVALID', 'oidc.issuer must be https');
+  if (issuer.protocol !== 'https:' && !(loopback && oidc.allowInsecureLoopback))
+    throw new DrawbridgeError('DB-ADMIN-INVALID', 'oidc.issuer must be https');
   if (!oidc.clientId) throw new DrawbridgeError('DB-ADMIN-INVALID', 'oidc.clientId is required');
   return {
     issuer: oidc.issuer,
@@ -255,6 +294,13 @@ export const SIGNIN_FILTER_COLUMNS = {
 } as const;
 
 /** The sign-in log entry as stored: free text cut to size, detail never missing. */
-export function signinEntryToStore<E extends { username: string | null; userAgent: string | null; detail?: Record<string, unknown> }>(entry: E): E & { detail: Record<string, unknown> } {
-  return { ...entry, username: entry.username?.slice(0, 256) ?? null, userAgent: entry.userAgent?.slice(0, 512) ?? null, detail: entry.detail ?? {} };
+export function signinEntryToStore<
+  E extends { username: string | null; userAgent: string | null; detail?: Record<string, unknown> },
+>(entry: E): E & { detail: Record<string, unknown> } {
+  return {
+    ...entry,
+    username: entry.username?.slice(0, 256) ?? null,
+    userAgent: entry.userAgent?.slice(0, 512) ?? null,
+    detail: entry.detail ?? {},
+  };
 }

@@ -115,8 +115,20 @@ export interface Page<T> {
 }
 
 export type NewApp = Pick<App, 'name' | 'internalUrl' | 'groupId'> &
-  Partial<Pick<App, 'externalUrl' | 'preAuth' | 'backendTimeout' | 'tlsVerify' | 'backendCa' | 'retryWrites' | 'sso' | 'enabled' | 'hsts'>> &
-  { linkTranslation?: Partial<AppLinkTranslation>; sessionCookie?: Partial<AppSessionCookie> };
+  Partial<
+    Pick<
+      App,
+      | 'externalUrl'
+      | 'preAuth'
+      | 'backendTimeout'
+      | 'tlsVerify'
+      | 'backendCa'
+      | 'retryWrites'
+      | 'sso'
+      | 'enabled'
+      | 'hsts'
+    >
+  > & { linkTranslation?: Partial<AppLinkTranslation>; sessionCookie?: Partial<AppSessionCookie> };
 /** Whole objects for the JSON settings (the admin API merges a partial one with the current value). */
 export type AppPatch = Partial<Omit<App, 'id' | 'tenantId' | 'externalHost' | 'createdAt' | 'updatedAt'>>;
 
@@ -228,7 +240,11 @@ export interface Store extends PolicyStore {
     listAll(): Promise<StoredAppCertificate[]>;
     get(tenantId: string, appId: string): Promise<StoredAppCertificate | null>;
     /** Replaces the app's certificate (DB-ADMIN-NOT-FOUND for an unknown app); reported as a `certificate` change. */
-    put(tenantId: string, appId: string, cert: Omit<StoredAppCertificate, 'tenantId' | 'appId' | 'updatedAt'>): Promise<StoredAppCertificate>;
+    put(
+      tenantId: string,
+      appId: string,
+      cert: Omit<StoredAppCertificate, 'tenantId' | 'appId' | 'updatedAt'>,
+    ): Promise<StoredAppCertificate>;
     /** Removes it; false when there was none. */
     delete(tenantId: string, appId: string): Promise<boolean>;
     /** The ACME account key (PKCS#8 PEM) for `directoryUrl`: `keyPem` is kept unless one is stored already (first writer wins). */
@@ -299,7 +315,12 @@ export interface Store extends PolicyStore {
     list(tenantId: string): Promise<EnrollmentToken[]>;
   };
   connectors: {
-    create(input: Omit<Connector, 'createdAt' | 'version' | 'hostname' | 'lastSeenAt' | 'lastAddress' | 'enabled' | 'previousCertSerial'> & { enabled?: boolean }): Promise<Connector>;
+    create(
+      input: Omit<
+        Connector,
+        'createdAt' | 'version' | 'hostname' | 'lastSeenAt' | 'lastAddress' | 'enabled' | 'previousCertSerial'
+      > & { enabled?: boolean },
+    ): Promise<Connector>;
     get(tenantId: string, id: string): Promise<Connector | null>;
     /** Edge-wide: the tunnel endpoint knows only the certificate. */
     getById(id: string): Promise<Connector | null>;
@@ -321,7 +342,10 @@ export interface Store extends PolicyStore {
   adminTokens: AdminTokenRepo;
   audit: {
     append(event: Omit<AuditEvent, 'id' | 'time'> & { time?: string }): Promise<AuditEvent>;
-    list(tenantId: string, filter?: { action?: string; target?: string; since?: string; limit?: number; cursor?: string }): Promise<Page<AuditEvent>>;
+    list(
+      tenantId: string,
+      filter?: { action?: string; target?: string; since?: string; limit?: number; cursor?: string },
+    ): Promise<Page<AuditEvent>>;
   };
   /**
    * The identity directory (users, groups, licences, assignments, MFA, settings, sign-in log) in this store's

@@ -30,7 +30,8 @@ export function parseExternalUrl(value: string): { externalUrl: string; external
     throw new DrawbridgeError('DB-ADMIN-INVALID', 'externalUrl: not a URL');
   }
   if (url.protocol !== 'https:') throw new DrawbridgeError('DB-ADMIN-INVALID', 'externalUrl: must start with https://');
-  if (url.username || url.password) throw new DrawbridgeError('DB-ADMIN-INVALID', 'externalUrl: must not carry credentials');
+  if (url.username || url.password)
+    throw new DrawbridgeError('DB-ADMIN-INVALID', 'externalUrl: must not carry credentials');
   if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.hash) {
     throw new DrawbridgeError('DB-ADMIN-INVALID', 'externalUrl: must have no path, query or fragment');
   }
@@ -38,7 +39,10 @@ export function parseExternalUrl(value: string): { externalUrl: string; external
   if (externalHost === '') throw new DrawbridgeError('DB-ADMIN-INVALID', 'externalUrl: has no host');
   // A wildcard app (`https://*.corp.example.com`) serves every host under the suffix that has no more specific app.
   if (externalHost.includes('*') && !/^\*\.[^*]+\.[^*]+$/.test(externalHost)) {
-    throw new DrawbridgeError('DB-ADMIN-INVALID', 'externalUrl: a wildcard must be the whole first label, over a domain of two labels or more (https://*.corp.example.com)');
+    throw new DrawbridgeError(
+      'DB-ADMIN-INVALID',
+      'externalUrl: a wildcard must be the whole first label, over a domain of two labels or more (https://*.corp.example.com)',
+    );
   }
   return { externalUrl: url.origin, externalHost };
 }
@@ -56,8 +60,10 @@ export function checkInternalUrl(value: string): string {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new DrawbridgeError('DB-ADMIN-INVALID', 'internalUrl: must start with http://, https://, rdp:// or tcp://');
   }
-  if (url.username || url.password) throw new DrawbridgeError('DB-ADMIN-INVALID', 'internalUrl: must not carry credentials');
-  if (url.search || url.hash) throw new DrawbridgeError('DB-ADMIN-INVALID', 'internalUrl: must have no query or fragment');
+  if (url.username || url.password)
+    throw new DrawbridgeError('DB-ADMIN-INVALID', 'internalUrl: must not carry credentials');
+  if (url.search || url.hash)
+    throw new DrawbridgeError('DB-ADMIN-INVALID', 'internalUrl: must have no query or fragment');
   return value;
 }
 
@@ -78,9 +84,12 @@ function checkTcpUrl(value: string): string {
   } catch {
     throw new DrawbridgeError('DB-ADMIN-INVALID', 'internalUrl: not a URL');
   }
-  if (url.username || url.password) throw new DrawbridgeError('DB-ADMIN-INVALID', 'internalUrl: must not carry credentials');
-  if ((url.pathname !== '' && url.pathname !== '/') || url.search || url.hash) throw new DrawbridgeError('DB-ADMIN-INVALID', 'internalUrl: tcp://host:port takes no path, query or fragment');
-  if (!tcpTargetOf(value)) throw new DrawbridgeError('DB-ADMIN-INVALID', 'internalUrl: tcp://host:port needs a host and a port (1-65535)');
+  if (url.username || url.password)
+    throw new DrawbridgeError('DB-ADMIN-INVALID', 'internalUrl: must not carry credentials');
+  if ((url.pathname !== '' && url.pathname !== '/') || url.search || url.hash)
+    throw new DrawbridgeError('DB-ADMIN-INVALID', 'internalUrl: tcp://host:port takes no path, query or fragment');
+  if (!tcpTargetOf(value))
+    throw new DrawbridgeError('DB-ADMIN-INVALID', 'internalUrl: tcp://host:port needs a host and a port (1-65535)');
   return value;
 }
 
@@ -88,7 +97,10 @@ export const BACKEND_TIMEOUT = { default: 85, long: 180, min: 1, max: 3600 } as 
 
 export function checkBackendTimeout(value: number): number {
   if (!Number.isInteger(value) || value < BACKEND_TIMEOUT.min || value > BACKEND_TIMEOUT.max) {
-    throw new DrawbridgeError('DB-ADMIN-INVALID', `backendTimeout: a whole number of seconds from ${BACKEND_TIMEOUT.min} to ${BACKEND_TIMEOUT.max}`);
+    throw new DrawbridgeError(
+      'DB-ADMIN-INVALID',
+      `backendTimeout: a whole number of seconds from ${BACKEND_TIMEOUT.min} to ${BACKEND_TIMEOUT.max}`,
+    );
   }
   return value;
 }
@@ -96,15 +108,32 @@ export function checkBackendTimeout(value: number): number {
 const LOGIN_IDENTITIES = ['upn', 'onPremName', 'upnUserPart', 'email'] as const;
 /** An HTTP header name a backend may receive: a token, and never one the proxy itself owns. */
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]{1,64}$/;
-const RESERVED_HEADERS = new Set(['host', 'authorization', 'cookie', 'connection', 'content-length', 'transfer-encoding', 'upgrade', 'te', 'trailer',
-  'keep-alive', 'proxy-authorization', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded']);
+const RESERVED_HEADERS = new Set([
+  'host',
+  'authorization',
+  'cookie',
+  'connection',
+  'content-length',
+  'transfer-encoding',
+  'upgrade',
+  'te',
+  'trailer',
+  'keep-alive',
+  'proxy-authorization',
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'forwarded',
+]);
 
 /**
  * Normalises and checks an app's `sso` (docs/sso.md). Kerberos SPNs are `service/host` without port or realm; identity
  * header names are lower-cased HTTP tokens that are not hop-by-hop, forwarding or credential headers.
  */
 export function checkSso(value: unknown): AppSso {
-  const bad = (why: string): never => { throw new DrawbridgeError('DB-ADMIN-INVALID', `sso: ${why}`); };
+  const bad = (why: string): never => {
+    throw new DrawbridgeError('DB-ADMIN-INVALID', `sso: ${why}`);
+  };
   if (typeof value !== 'object' || value === null) return bad('expected an object with mode none, kerberos or headers');
   const v = value as Record<string, unknown>;
   switch (v.mode) {
@@ -112,9 +141,11 @@ export function checkSso(value: unknown): AppSso {
       return { mode: 'none' };
     case 'kerberos': {
       const spn = typeof v.spn === 'string' ? v.spn.trim() : '';
-      if (!/^[A-Za-z][A-Za-z0-9-]*\/[A-Za-z0-9.-]+$/.test(spn)) bad('kerberos needs spn like HTTP/app.corp.example (service/host, no port, no realm)');
+      if (!/^[A-Za-z][A-Za-z0-9-]*\/[A-Za-z0-9.-]+$/.test(spn))
+        bad('kerberos needs spn like HTTP/app.corp.example (service/host, no port, no realm)');
       const loginIdentity = v.loginIdentity ?? 'upn';
-      if (!LOGIN_IDENTITIES.includes(loginIdentity as (typeof LOGIN_IDENTITIES)[number])) bad(`loginIdentity: one of ${LOGIN_IDENTITIES.join(', ')}`);
+      if (!LOGIN_IDENTITIES.includes(loginIdentity as (typeof LOGIN_IDENTITIES)[number]))
+        bad(`loginIdentity: one of ${LOGIN_IDENTITIES.join(', ')}`);
       return { mode: 'kerberos', spn, loginIdentity: loginIdentity as (typeof LOGIN_IDENTITIES)[number] };
     }
     case 'headers': {
@@ -124,13 +155,20 @@ export function checkSso(value: unknown): AppSso {
       for (const key of ['user', 'email', 'groups', 'jwt'] as const) {
         const name = h[key];
         if (name === undefined || name === null || name === '') continue;
-        if (typeof name !== 'string' || !HEADER_NAME.test(name.toLowerCase()) || RESERVED_HEADERS.has(name.toLowerCase())) {
-          bad(`headers.${key}: an HTTP header name (letters, digits, hyphens), not a hop-by-hop, forwarding or credential header`);
+        if (
+          typeof name !== 'string' ||
+          !HEADER_NAME.test(name.toLowerCase()) ||
+          RESERVED_HEADERS.has(name.toLowerCase())
+        ) {
+          bad(
+            `headers.${key}: an HTTP header name (letters, digits, hyphens), not a hop-by-hop, forwarding or credential header`,
+          );
         }
         headers[key] = (name as string).toLowerCase();
       }
       const jwt = v.jwt === true;
-      if (Object.keys(headers).length === 0 && !jwt) bad('headers needs at least one of headers.user, headers.email, headers.groups, or jwt: true');
+      if (Object.keys(headers).length === 0 && !jwt)
+        bad('headers needs at least one of headers.user, headers.email, headers.groups, or jwt: true');
       return { mode: 'headers', headers, ...(jwt ? { jwt: true } : {}) };
     }
     default:

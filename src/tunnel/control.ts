@@ -1,5 +1,21 @@
 import type { ClientHttp2Session, ClientHttp2Stream, ServerHttp2Stream } from 'node:http2';
-import { CONTROL_CONFIG_PATH, CONTROL_EDGE_EVENT_PATH, CONTROL_EVENTS_PATH, CONTROL_HELLO_PATH, CONTROL_RENEW_CSR_PATH, CONTROL_RENEW_INSTALL_PATH, CONTROL_STATUS_PATH, type ConnectorConfig, type ConnectorEvent, type ConnectorHello, type ConnectorStatusReport, type EdgeEvent, type EdgeEventAck, type RenewalCsr, type RenewalInstall } from './protocol.ts';
+import {
+  CONTROL_CONFIG_PATH,
+  CONTROL_EDGE_EVENT_PATH,
+  CONTROL_EVENTS_PATH,
+  CONTROL_HELLO_PATH,
+  CONTROL_RENEW_CSR_PATH,
+  CONTROL_RENEW_INSTALL_PATH,
+  CONTROL_STATUS_PATH,
+  type ConnectorConfig,
+  type ConnectorEvent,
+  type ConnectorHello,
+  type ConnectorStatusReport,
+  type EdgeEvent,
+  type EdgeEventAck,
+  type RenewalCsr,
+  type RenewalInstall,
+} from './protocol.ts';
 
 /** Control messages ride ordinary streams of the tunnel as small JSON bodies. */
 
@@ -15,14 +31,21 @@ export class ControlRequestError extends Error {
 }
 
 /** Edge side: send a control request and read the JSON answer. */
-export function controlRequest<T>(session: ClientHttp2Session, path: string, body: unknown, timeoutMs = 10_000): Promise<T> {
+export function controlRequest<T>(
+  session: ClientHttp2Session,
+  path: string,
+  body: unknown,
+  timeoutMs = 10_000,
+): Promise<T> {
   return new Promise((resolve, reject) => {
     const stream = session.request({ ':method': 'POST', ':path': path, 'content-type': 'application/json' });
     const timer = setTimeout(() => stream.close(), timeoutMs);
     let status = 0;
     const chunks: Buffer[] = [];
     let size = 0;
-    stream.on('response', (headers) => { status = Number(headers[':status']); });
+    stream.on('response', (headers) => {
+      status = Number(headers[':status']);
+    });
     stream.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > MAX_CONTROL_BYTES) stream.close();
@@ -37,18 +60,25 @@ export function controlRequest<T>(session: ClientHttp2Session, path: string, bod
         reject(err);
       }
     });
-    stream.on('error', () => { /* reported through close */ });
+    stream.on('error', () => {
+      /* reported through close */
+    });
     stream.end(JSON.stringify(body));
   });
 }
 
-export const hello = (session: ClientHttp2Session): Promise<ConnectorHello> => controlRequest(session, CONTROL_HELLO_PATH, {});
+export const hello = (session: ClientHttp2Session): Promise<ConnectorHello> =>
+  controlRequest(session, CONTROL_HELLO_PATH, {});
 export const connectorStatus = (session: ClientHttp2Session, timeoutMs = 5_000): Promise<ConnectorStatusReport> =>
   controlRequest(session, CONTROL_STATUS_PATH, {}, timeoutMs);
 export const pushConfig = (session: ClientHttp2Session, config: ConnectorConfig): Promise<{ configVersion: number }> =>
   controlRequest(session, CONTROL_CONFIG_PATH, config);
 /** Edge side: one `EdgeEvent` down the tunnel; null when the connector does not understand edge events (an older one). */
-export async function sendEdgeEvent(session: ClientHttp2Session, event: EdgeEvent, timeoutMs = 5_000): Promise<EdgeEventAck | null> {
+export async function sendEdgeEvent(
+  session: ClientHttp2Session,
+  event: EdgeEvent,
+  timeoutMs = 5_000,
+): Promise<EdgeEventAck | null> {
   try {
     return await controlRequest<EdgeEventAck>(session, CONTROL_EDGE_EVENT_PATH, event, timeoutMs);
   } catch (err) {
@@ -56,9 +86,12 @@ export async function sendEdgeEvent(session: ClientHttp2Session, event: EdgeEven
     throw err;
   }
 }
-export const requestRenewalCsr = (session: ClientHttp2Session): Promise<RenewalCsr> => controlRequest(session, CONTROL_RENEW_CSR_PATH, {});
-export const installRenewal = (session: ClientHttp2Session, install: RenewalInstall): Promise<{ serial: string; notAfter: string }> =>
-  controlRequest(session, CONTROL_RENEW_INSTALL_PATH, install);
+export const requestRenewalCsr = (session: ClientHttp2Session): Promise<RenewalCsr> =>
+  controlRequest(session, CONTROL_RENEW_CSR_PATH, {});
+export const installRenewal = (
+  session: ClientHttp2Session,
+  install: RenewalInstall,
+): Promise<{ serial: string; notAfter: string }> => controlRequest(session, CONTROL_RENEW_INSTALL_PATH, install);
 
 /**
  * Edge side: open the tunnel's event stream and hand each `ConnectorEvent` to `onEvent` as it arrives. The stream
@@ -84,11 +117,17 @@ export function subscribeEvents(session: ClientHttp2Session, onEvent: (event: Co
       try {
         const event = JSON.parse(line) as ConnectorEvent;
         if (typeof event?.type === 'string') onEvent(event);
-      } catch { /* a malformed line is skipped; the next one may still be understood */ }
+      } catch {
+        /* a malformed line is skipped; the next one may still be understood */
+      }
     }
   });
-  stream.on('error', () => { /* ends with the tunnel */ });
-  return () => { if (!stream.closed) stream.close(); };
+  stream.on('error', () => {
+    /* ends with the tunnel */
+  });
+  return () => {
+    if (!stream.closed) stream.close();
+  };
 }
 
 /** Connector side: answer the event stream and return a function that sends one event down it. */
@@ -108,7 +147,10 @@ export function readControlBody(stream: ServerHttp2Stream): Promise<unknown> {
     let size = 0;
     stream.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > MAX_CONTROL_BYTES) { stream.close(); reject(new Error('control body too large')); } else chunks.push(chunk);
+      if (size > MAX_CONTROL_BYTES) {
+        stream.close();
+        reject(new Error('control body too large'));
+      } else chunks.push(chunk);
     });
     stream.on('end', () => {
       try {

@@ -11,5 +11,10 @@ test('the largest request the edge accepts fits in the tunnel, so only the edge 
   const limits = EdgeConfigSchema.properties.limits.properties;
   assert.ok(limits.maxHeaderCount.maximum! + EDGE_METADATA_PAIRS <= TUNNEL_MAX_HEADER_PAIRS);
   // HPACK counts 32 bytes per field on top of name and value (RFC 9113 §6.5.2).
-  assert.ok(limits.maxHeaderBytes.maximum! + 32 * (limits.maxHeaderCount.maximum! + EDGE_METADATA_PAIRS) + EDGE_METADATA_BYTES <= TUNNEL_MAX_HEADER_LIST_BYTES);
+  assert.ok(
+    limits.maxHeaderBytes.maximum! +
+      32 * (limits.maxHeaderCount.maximum! + EDGE_METADATA_PAIRS) +
+      EDGE_METADATA_BYTES <=
+      TUNNEL_MAX_HEADER_LIST_BYTES,
+  );
 });

@@ -10,7 +10,10 @@ import type { Http2Session, Settings } from 'node:http2';
 export const DEFAULT_STREAM_WINDOW_BYTES = 16 * 1024 * 1024;
 export const DEFAULT_CONNECTION_WINDOW_BYTES = 64 * 1024 * 1024;
 export const STREAM_WINDOW_BYTES = windowFromEnv('DRAWBRIDGE_TUNNEL_STREAM_WINDOW', DEFAULT_STREAM_WINDOW_BYTES);
-export const CONNECTION_WINDOW_BYTES = windowFromEnv('DRAWBRIDGE_TUNNEL_CONNECTION_WINDOW', DEFAULT_CONNECTION_WINDOW_BYTES);
+export const CONNECTION_WINDOW_BYTES = windowFromEnv(
+  'DRAWBRIDGE_TUNNEL_CONNECTION_WINDOW',
+  DEFAULT_CONNECTION_WINDOW_BYTES,
+);
 
 /**
  * Operators on long links (and the WAN benchmark) can size the windows per process, in bytes, without a rebuild.

@@ -22,7 +22,10 @@ export function rdpTarget(internalUrl: string): RdpTarget | null {
   } catch {
     return null;
   }
-  return { host: url.hostname.replace(/^\[|\]$/g, '').toLowerCase(), port: url.port ? Number(url.port) : RDP_DEFAULT_PORT };
+  return {
+    host: url.hostname.replace(/^\[|\]$/g, '').toLowerCase(),
+    port: url.port ? Number(url.port) : RDP_DEFAULT_PORT,
+  };
 }
 
 export function formatTarget(target: RdpTarget): string {
@@ -31,5 +34,7 @@ export function formatTarget(target: RdpTarget): string {
 
 /** True when a client's requested resource is exactly the app's target (host compared without case). */
 export function sameTarget(a: RdpTarget, b: RdpTarget): boolean {
-  return a.port === b.port && a.host.replace(/^\[|\]$/g, '').toLowerCase() === b.host.replace(/^\[|\]$/g, '').toLowerCase();
+  return (
+    a.port === b.port && a.host.replace(/^\[|\]$/g, '').toLowerCase() === b.host.replace(/^\[|\]$/g, '').toLowerCase()
+  );
 }

@@ -27,9 +27,18 @@ const figure = (name: string, value: unknown) => process.stdout.write(`cae-figur
 async function admin(...argv: string[]): Promise<string> {
   let out = '';
   let err = '';
-  const code = await runAdmin([...argv, '--tenant', stack.dev.tenant, '--admin-url', stack.dev.adminUrl, '--token', stack.dev.adminToken], {
-    out: (t) => { out += t; }, err: (t) => { err += t; }, env: {},
-  });
+  const code = await runAdmin(
+    [...argv, '--tenant', stack.dev.tenant, '--admin-url', stack.dev.adminUrl, '--token', stack.dev.adminToken],
+    {
+      out: (t) => {
+        out += t;
+      },
+      err: (t) => {
+        err += t;
+      },
+      env: {},
+    },
+  );
   assert.equal(code, 0, `drawbridge admin ${argv.join(' ')}: ${err}`);
   return out;
 }
@@ -42,13 +51,23 @@ async function aliceAtHr(): Promise<Client> {
   return client;
 }
 
-const hrCookie = (client: Client): string => `${SESSION_COOKIE}=${client.cookies(new URL(hrUrl).hostname).get(SESSION_COOKIE)}`;
+const hrCookie = (client: Client): string =>
+  `${SESSION_COOKIE}=${client.cookies(new URL(hrUrl).hostname).get(SESSION_COOKIE)}`;
 
-interface OpenSocket { ws: WebSocket; closed: Promise<{ code: number; reason: string; at: number }> }
+interface OpenSocket {
+  ws: WebSocket;
+  closed: Promise<{ code: number; reason: string; at: number }>;
+}
 
 async function openWebSocket(client: Client): Promise<OpenSocket> {
-  const ws = new WebSocket(`${hrUrl.replace('https:', 'wss:')}/ws`, { ca, lookup: loopbackLookup as never, headers: { cookie: hrCookie(client) } });
-  const closed = new Promise<{ code: number; reason: string; at: number }>((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString(), at: performance.now() })));
+  const ws = new WebSocket(`${hrUrl.replace('https:', 'wss:')}/ws`, {
+    ca,
+    lookup: loopbackLookup as never,
+    headers: { cookie: hrCookie(client) },
+  });
+  const closed = new Promise<{ code: number; reason: string; at: number }>((resolve) =>
+    ws.once('close', (code, reason) => resolve({ code, reason: reason.toString(), at: performance.now() })),
+  );
   ws.on('error', () => {});
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());
@@ -79,7 +98,9 @@ describe('continuous access evaluation (drawbridge dev)', () => {
     stack = await startDevStack();
     ca = await readFile(stack.dev.caCertPath);
     hrUrl = stack.dev.apps.find((a) => a.name === 'hr')!.externalUrl;
-    const dev = JSON.parse(await readFile(path.join(stack.dir, 'dev.json'), 'utf8')) as { users: { username: string; password: string }[] };
+    const dev = JSON.parse(await readFile(path.join(stack.dir, 'dev.json'), 'utf8')) as {
+      users: { username: string; password: string }[];
+    };
     password = dev.users.find((u) => u.username === 'alice')!.password;
   });
   after(async () => {

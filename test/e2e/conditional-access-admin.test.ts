@@ -22,7 +22,11 @@ describe('conditional access admin API and CLI', () => {
   const cli = async (...argv: string[]): Promise<{ code: number; out: string; err: string }> => {
     let out = '';
     let err = '';
-    const code = await runAdmin([...argv, '--tenant', 'contoso'], { out: (t) => (out += t), err: (t) => (err += t), env: { DRAWBRIDGE_ADMIN_URL: url, DRAWBRIDGE_ADMIN_TOKEN: 'unused' } });
+    const code = await runAdmin([...argv, '--tenant', 'contoso'], {
+      out: (t) => (out += t),
+      err: (t) => (err += t),
+      env: { DRAWBRIDGE_ADMIN_URL: url, DRAWBRIDGE_ADMIN_TOKEN: 'unused' },
+    });
     return { code, out, err };
   };
 
@@ -31,10 +35,13 @@ describe('conditional access admin API and CLI', () => {
     api = Fastify();
     api.setErrorHandler(errorHandler);
     const ctx = adminContext({ store: h.store } as unknown as AdminDeps);
-    await api.register(async (r) => {
-      directoryRoutes(r, ctx, { directory: h.directory, revokeUser: h.signin.revokeUser });
-      policyRoutes(r, ctx, h.directory);
-    }, { prefix: '/api/v1' });
+    await api.register(
+      async (r) => {
+        directoryRoutes(r, ctx, { directory: h.directory, revokeUser: h.signin.revokeUser });
+        policyRoutes(r, ctx, h.directory);
+      },
+      { prefix: '/api/v1' },
+    );
     await api.listen({ host: '127.0.0.1', port: 0 });
     url = `http://127.0.0.1:${(api.server.address() as AddressInfo).port}`;
   });
@@ -49,9 +56,31 @@ describe('conditional access admin API and CLI', () => {
     const bad = await cli('locations', 'create', '--name', 'Nowhere', '--cidrs', '300.0.0.0/8');
     assert.equal(bad.code, 1);
     assert.match(bad.err, /DB-ADMIN-INVALID/);
-    const mfa = await cli('policies', 'create', '--name', 'Require MFA for HR outside Office', '--apps', 'hr', '--exclude-locations', 'Office', '--grant', 'mfa');
+    const mfa = await cli(
+      'policies',
+      'create',
+      '--name',
+      'Require MFA for HR outside Office',
+      '--apps',
+      'hr',
+      '--exclude-locations',
+      'Office',
+      '--grant',
+      'mfa',
+    );
     assert.equal(mfa.code, 0, mfa.err);
-    const block = await cli('policies', 'create', '--name', 'Block every app from Blocked range', '--locations', 'Blocked range', '--grant', 'block', '--exclude-users', 'carol');
+    const block = await cli(
+      'policies',
+      'create',
+      '--name',
+      'Block every app from Blocked range',
+      '--locations',
+      'Blocked range',
+      '--grant',
+      'block',
+      '--exclude-users',
+      'carol',
+    );
     assert.equal(block.code, 0, block.err);
     const unknown = await cli('policies', 'create', '--name', 'x', '--apps', 'payroll', '--grant', 'block');
     assert.match(unknown.err, /conditions\.apps: no app payroll/);
@@ -67,19 +96,76 @@ describe('conditional access admin API and CLI', () => {
     assert.equal(office.code, 0, office.err);
     assert.match(office.out, /^Decision: allow$/m);
     assert.match(office.out, /Require MFA for HR outside Office\s+on\s+not-applied\s+client in an excluded location/);
-    const outside = await cli('policies', 'what-if', '--user', 'alice', '--app', 'hr', '--ip', '127.0.0.100', '--platform', 'windows', '--json');
-    const json = JSON.parse(outside.out) as { decision: string; code: string; policy: { name: string }; input: { platform: string } };
-    assert.deepEqual([json.decision, json.code, json.policy.name, json.input.platform], ['mfa-required', 'DB-CA-MFA-REQUIRED', 'Require MFA for HR outside Office', 'windows']);
-    const withMfa = JSON.parse((await cli('policies', 'what-if', '--user', 'alice', '--app', 'hr', '--ip', '127.0.0.100', '--auth-methods', 'password,totp', '--json')).out);
+    const outside = await cli(
+      'policies',
+      'what-if',
+      '--user',
+      'alice',
+      '--app',
+      'hr',
+      '--ip',
+      '127.0.0.100',
+      '--platform',
+      'windows',
+      '--json',
+    );
+    const json = JSON.parse(outside.out) as {
+      decision: string;
+      code: string;
+      policy: { name: string };
+      input: { platform: string };
+    };
+    assert.deepEqual(
+      [json.decision, json.code, json.policy.name, json.input.platform],
+      ['mfa-required', 'DB-CA-MFA-REQUIRED', 'Require MFA for HR outside Office', 'windows'],
+    );
+    const withMfa = JSON.parse(
+      (
+        await cli(
+          'policies',
+          'what-if',
+          '--user',
+          'alice',
+          '--app',
+          'hr',
+          '--ip',
+          '127.0.0.100',
+          '--auth-methods',
+          'password,totp',
+          '--json',
+        )
+      ).out,
+    );
     assert.equal(withMfa.decision, 'allow', JSON.stringify(withMfa));
     const blocked = await cli('policies', 'what-if', '--user', 'alice', '--app', 'hr', '--ip', '127.0.0.70');
     assert.match(blocked.out, /^Decision: block \(DB-CA-BLOCKED\) by policy "Block every app from Blocked range"$/m);
-    const carol = JSON.parse((await cli('policies', 'what-if', '--user', 'carol', '--app', 'hr', '--ip', '127.0.0.70', '--json')).out);
+    const carol = JSON.parse(
+      (await cli('policies', 'what-if', '--user', 'carol', '--app', 'hr', '--ip', '127.0.0.70', '--json')).out,
+    );
     assert.equal(carol.decision, 'denied', 'carol is excluded from the block, but not assigned to the app');
     assert.equal(carol.code, 'DB-ACCESS-NOT-ASSIGNED');
     assert.match(JSON.stringify(carol.policies), /user excluded/);
-    assert.equal((await cli('policies', 'update', 'Block every app from Blocked range', '--state', 'report-only')).code, 0);
-    const trial = JSON.parse((await cli('policies', 'what-if', '--user', 'alice', '--app', 'hr', '--ip', '127.0.0.70', '--auth-methods', 'password,totp', '--json')).out);
+    assert.equal(
+      (await cli('policies', 'update', 'Block every app from Blocked range', '--state', 'report-only')).code,
+      0,
+    );
+    const trial = JSON.parse(
+      (
+        await cli(
+          'policies',
+          'what-if',
+          '--user',
+          'alice',
+          '--app',
+          'hr',
+          '--ip',
+          '127.0.0.70',
+          '--auth-methods',
+          'password,totp',
+          '--json',
+        )
+      ).out,
+    );
     assert.equal(trial.decision, 'allow');
     assert.ok(trial.policies.some((p: { result: string }) => p.result === 'would have: block'));
     assert.equal((await cli('policies', 'update', 'Block every app from Blocked range', '--state', 'on')).code, 0);
@@ -93,10 +179,19 @@ describe('conditional access admin API and CLI', () => {
     assert.equal(off.code, 0, off.err);
     assert.match(off.out, /Disabled alice@contoso\.example/);
     assert.equal((await c.request(`${h.hr.externalUrl}/`)).status, 302, 'her session ended');
-    const refused = await signIn(new Client(h.port, { localAddress: '127.0.0.1' }), `${h.hr.externalUrl}/`, 'alice', alice.password);
+    const refused = await signIn(
+      new Client(h.port, { localAddress: '127.0.0.1' }),
+      `${h.hr.externalUrl}/`,
+      'alice',
+      alice.password,
+    );
     assert.match(refused.body, /DB-ACCESS-ACCOUNT-DISABLED/);
     assert.equal((await cli('users', 'enable', 'alice')).code, 0);
-    assert.equal((await signIn(new Client(h.port, { localAddress: '127.0.0.1' }), `${h.hr.externalUrl}/`, 'alice', alice.password)).status, 200);
+    assert.equal(
+      (await signIn(new Client(h.port, { localAddress: '127.0.0.1' }), `${h.hr.externalUrl}/`, 'alice', alice.password))
+        .status,
+      200,
+    );
     assert.match((await cli('users', 'list')).out, /alice@contoso\.example\s+\S+\s+Alice Archer\s+true/);
   });
 });

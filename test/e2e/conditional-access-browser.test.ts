@@ -27,7 +27,11 @@ const shot = (page: Page, name: string) => page.screenshot({ path: `${SHOTS}/${n
 
 /** A new HR member with a basic licence (assigned to both apps), no second factor. */
 async function newUser(name: string): Promise<string> {
-  const user = await h.directory.users.create(h.tenant.id, { upn: `${name}@contoso.example`, displayName: name, password: `${name}-Password-1` });
+  const user = await h.directory.users.create(h.tenant.id, {
+    upn: `${name}@contoso.example`,
+    displayName: name,
+    password: `${name}-Password-1`,
+  });
   const hr = await h.directory.groups.getByName(h.tenant.id, 'HR');
   await h.directory.groups.addMember(h.tenant.id, hr!.id, user.id);
   await h.directory.licences.assign(h.tenant.id, 'basic', { type: 'user', id: user.id });
@@ -42,15 +46,29 @@ async function signIn(page: Page, url: string, username: string, password: strin
   await page.waitForLoadState();
 }
 
-describe('conditional access in a real browser', { skip: !existsSync(CHROMIUM) && `no Chromium at ${CHROMIUM}` }, () => {
+describe('conditional access in a real browser', {
+  skip: !existsSync(CHROMIUM) && `no Chromium at ${CHROMIUM}`,
+}, () => {
   before(async () => {
     await mkdir(SHOTS, { recursive: true });
     h = await startHarness();
     const office = await h.store.locations.create(h.tenant.id, { name: 'Office', cidrs: ['10.20.0.0/16'] });
-    await h.store.policies.create(h.tenant.id, { name: 'Require MFA for HR outside Office', conditions: { apps: [h.hr.id], locations: { exclude: [office.id] } }, grant: { requireMfa: true } });
+    await h.store.policies.create(h.tenant.id, {
+      name: 'Require MFA for HR outside Office',
+      conditions: { apps: [h.hr.id], locations: { exclude: [office.id] } },
+      grant: { requireMfa: true },
+    });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
   });
   after(async () => {
@@ -81,7 +99,11 @@ describe('conditional access in a real browser', { skip: !existsSync(CHROMIUM) &
   });
 
   it('a passkey-only policy sends a user without a passkey to passkey registration', async () => {
-    const p = await h.store.policies.create(h.tenant.id, { name: 'Passkeys for the wiki', conditions: { apps: [h.wiki.id] }, grant: { requirePhishingResistantMfa: true } });
+    const p = await h.store.policies.create(h.tenant.id, {
+      name: 'Passkeys for the wiki',
+      conditions: { apps: [h.wiki.id] },
+      grant: { requirePhishingResistantMfa: true },
+    });
     try {
       const page = await fresh();
       await signIn(page, `${h.wiki.externalUrl}/`, 'ivy', await newUser('ivy'));
@@ -96,7 +118,11 @@ describe('conditional access in a real browser', { skip: !existsSync(CHROMIUM) &
 
   it('a block shows DB-CA-BLOCKED and what the user can do', async () => {
     const loopback = await h.store.locations.create(h.tenant.id, { name: 'Loopback', cidrs: ['127.0.0.0/8'] });
-    const p = await h.store.policies.create(h.tenant.id, { name: 'Block loopback from the wiki', conditions: { apps: [h.wiki.id], locations: { include: [loopback.id] } }, grant: { block: true } });
+    const p = await h.store.policies.create(h.tenant.id, {
+      name: 'Block loopback from the wiki',
+      conditions: { apps: [h.wiki.id], locations: { include: [loopback.id] } },
+      grant: { block: true },
+    });
     try {
       const page = await fresh();
       await signIn(page, `${h.wiki.externalUrl}/`, 'jack', await newUser('jack'));

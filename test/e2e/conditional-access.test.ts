@@ -40,10 +40,13 @@ describe('conditional access', () => {
     assert.equal(entry.result, 'success');
     assert.equal(entry.clientIp, '127.0.0.1');
     const policies = entry.detail.policies as { name: string; result: string; notApplied?: string }[];
-    assert.deepEqual(policies.map((p) => [p.name, p.result, p.notApplied]), [
-      ['Block every app from Blocked range', 'not-applied', 'client not in an included location'],
-      ['Require MFA for HR outside Office', 'not-applied', 'client in an excluded location'],
-    ]);
+    assert.deepEqual(
+      policies.map((p) => [p.name, p.result, p.notApplied]),
+      [
+        ['Block every app from Blocked range', 'not-applied', 'client not in an included location'],
+        ['Require MFA for HR outside Office', 'not-applied', 'client in an excluded location'],
+      ],
+    );
   });
 
   it('the security reports place addresses in the named locations and countries conditional access uses', async () => {
@@ -62,9 +65,14 @@ describe('conditional access', () => {
     assert.match(enrol.url, /\/mfa\/enroll\?state=/);
     const user = (await h.directory.users.findByLogin(h.tenant.id, 'alice'))!;
     const asked = await lastAccess(user.id);
-    assert.deepEqual([asked.result, asked.code, (asked.detail.policy as { name: string }).name], ['interrupted', 'DB-CA-MFA-REQUIRED', 'Require MFA for HR outside Office']);
+    assert.deepEqual(
+      [asked.result, asked.code, (asked.detail.policy as { name: string }).name],
+      ['interrupted', 'DB-CA-MFA-REQUIRED', 'Require MFA for HR outside Office'],
+    );
     const secret = /class="secret">([A-Z2-7 ]+)</.exec(enrol.body)![1].replace(/ /g, '');
-    const codes = await c.follow(`${h.loginUrl}/mfa/enroll`, { form: { csrf: formValue(enrol.body, 'csrf'), state: formValue(enrol.body, 'state'), code: totp(secret) } });
+    const codes = await c.follow(`${h.loginUrl}/mfa/enroll`, {
+      form: { csrf: formValue(enrol.body, 'csrf'), state: formValue(enrol.body, 'state'), code: totp(secret) },
+    });
     assert.equal(codes.status, 200);
     const next = /href="([^"]+)">I have saved them/.exec(codes.body)![1].replace(/&amp;/g, '&');
     const app = await c.follow(new URL(next, h.loginUrl).href);
@@ -81,29 +89,52 @@ describe('conditional access', () => {
     const c = new Client(h.port, { localAddress: '127.0.0.70' });
     const res = await signIn(c, wikiUrl(), 'alice', alice().password);
     // She has TOTP by now: the password leads to the code page first (the tenant's own rule), then the block.
-    const secret = (await h.directory.mfa.getTotp(h.tenant.id, (await h.directory.users.findByLogin(h.tenant.id, 'alice'))!.id))!.secret;
-    const blocked = res.url.includes('/mfa?') ? await c.follow(`${h.loginUrl}/mfa`, { form: { csrf: formValue(res.body, 'csrf'), state: formValue(res.body, 'state'), code: totp(secret, Date.now() + 30_000) } }) : res;
+    const secret = (await h.directory.mfa.getTotp(
+      h.tenant.id,
+      (await h.directory.users.findByLogin(h.tenant.id, 'alice'))!.id,
+    ))!.secret;
+    const blocked = res.url.includes('/mfa?')
+      ? await c.follow(`${h.loginUrl}/mfa`, {
+          form: {
+            csrf: formValue(res.body, 'csrf'),
+            state: formValue(res.body, 'state'),
+            code: totp(secret, Date.now() + 30_000),
+          },
+        })
+      : res;
     assert.equal(blocked.status, 403, blocked.body);
     assert.match(blocked.body, /DB-CA-BLOCKED/);
     const user = (await h.directory.users.findByLogin(h.tenant.id, 'alice'))!;
     const entry = await lastAccess(user.id);
-    assert.deepEqual([entry.result, entry.code, (entry.detail.policy as { name: string }).name], ['denied', 'DB-CA-BLOCKED', 'Block every app from Blocked range']);
+    assert.deepEqual(
+      [entry.result, entry.code, (entry.detail.policy as { name: string }).name],
+      ['denied', 'DB-CA-BLOCKED', 'Block every app from Blocked range'],
+    );
   });
 
   it('a report-only policy is logged as "would have" and not enforced; switching it on applies at the next request', async () => {
     const c = new Client(h.port, { localAddress: '127.0.0.2' });
-    const erin = await h.directory.users.create(h.tenant.id, { upn: 'erin@contoso.example', displayName: 'Erin', password: 'erin-Password-1' });
+    const erin = await h.directory.users.create(h.tenant.id, {
+      upn: 'erin@contoso.example',
+      displayName: 'Erin',
+      password: 'erin-Password-1',
+    });
     const hrGroup = (await h.directory.groups.getByName(h.tenant.id, 'HR'))!;
     await h.directory.groups.addMember(h.tenant.id, hrGroup.id, erin.id);
     await h.directory.licences.assign(h.tenant.id, 'basic', { type: 'user', id: erin.id });
     const trial = await h.store.policies.create(h.tenant.id, {
-      name: 'Trial: block erin', state: 'report-only', conditions: { users: { include: { users: [erin.id], groups: [] } } }, grant: { block: true },
+      name: 'Trial: block erin',
+      state: 'report-only',
+      conditions: { users: { include: { users: [erin.id], groups: [] } } },
+      grant: { block: true },
     });
     const res = await signIn(c, hrUrl(), 'erin', 'erin-Password-1');
     assert.equal(res.status, 200, res.body);
     const entry = await lastAccess(erin.id);
     assert.equal(entry.result, 'success');
-    const logged = (entry.detail.policies as { name: string; result: string }[]).find((p) => p.name === 'Trial: block erin');
+    const logged = (entry.detail.policies as { name: string; result: string }[]).find(
+      (p) => p.name === 'Trial: block erin',
+    );
     assert.equal(logged?.result, 'would have: block');
     // On: the next request with the same app session is refused, from the cache refreshed by the change event.
     await h.store.policies.update(h.tenant.id, trial.id, { state: 'on' });
@@ -126,10 +157,28 @@ describe('conditional access', () => {
   });
 
   it('sign-in risk from the tenant history: a password spray from one address makes the next sign-in high risk', async () => {
-    const risky = await h.store.policies.create(h.tenant.id, { name: 'Block high risk', conditions: { signinRisk: ['high'] }, grant: { block: true } });
+    const risky = await h.store.policies.create(h.tenant.id, {
+      name: 'Block high risk',
+      conditions: { signinRisk: ['high'] },
+      grant: { block: true },
+    });
     const ip = '127.0.0.20';
     for (const name of ['ann', 'ben', 'cal', 'dan', 'eve']) {
-      await h.directory.signinLog.append({ tenantId: h.tenant.id, event: 'signin', userId: null, username: name, appId: null, clientIp: ip, userAgent: null, result: 'failure', code: 'DB-SIGNIN-BAD-CREDENTIALS', authMethod: 'password', mfaMethod: null, correlationId: null, detail: {} });
+      await h.directory.signinLog.append({
+        tenantId: h.tenant.id,
+        event: 'signin',
+        userId: null,
+        username: name,
+        appId: null,
+        clientIp: ip,
+        userAgent: null,
+        result: 'failure',
+        code: 'DB-SIGNIN-BAD-CREDENTIALS',
+        authMethod: 'password',
+        mfaMethod: null,
+        correlationId: null,
+        detail: {},
+      });
     }
     const res = await signIn(new Client(h.port, { localAddress: ip }), hrUrl(), 'erin', 'erin-Password-1');
     assert.equal(res.status, 403, res.body);

@@ -25,7 +25,11 @@ describe('connector install: a systemd unit', { timeout: 120_000 }, () => {
     unitDir = await mkdtemp(path.join(os.tmpdir(), 'drawbridge-units-'));
   });
   after(async () => {
-    if (service && service.exitCode === null) { const done = exited(service); service.kill('SIGTERM'); await done; }
+    if (service && service.exitCode === null) {
+      const done = exited(service);
+      service.kill('SIGTERM');
+      await done;
+    }
     await stack?.stop();
     if (unitDir) await rm(unitDir, { recursive: true, force: true });
   });
@@ -39,7 +43,21 @@ describe('connector install: a systemd unit', { timeout: 120_000 }, () => {
 
   it('writes a unit whose ExecStart runs the connector', async () => {
     const stateDir = path.join(stack.dir, 'connector-1');
-    const r = cli(['install', '--state-dir', stateDir, '--unit-dir', unitDir, '--unit', 'db-test-connector', '--tunnels', '1', '--drain-seconds', '5', '--user', 'daemon']);
+    const r = cli([
+      'install',
+      '--state-dir',
+      stateDir,
+      '--unit-dir',
+      unitDir,
+      '--unit',
+      'db-test-connector',
+      '--tunnels',
+      '1',
+      '--drain-seconds',
+      '5',
+      '--user',
+      'daemon',
+    ]);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /systemctl daemon-reload && systemctl enable --now db-test-connector/);
     const file = path.join(unitDir, 'db-test-connector.service');
@@ -47,7 +65,15 @@ describe('connector install: a systemd unit', { timeout: 120_000 }, () => {
     const unit = await readFile(file, 'utf8');
     const exec = /^ExecStart=(.*)$/m.exec(unit)?.[1];
     assert.equal(exec, `${NODE} ${MAIN} connector run --state-dir ${stateDir} --drain-seconds 5 --tunnels 1`);
-    for (const line of ['User=daemon', 'Restart=on-failure', 'KillSignal=SIGTERM', 'TimeoutStopSec=15s', `ReadWritePaths=${stateDir}`, 'ProtectSystem=strict', 'WantedBy=multi-user.target']) {
+    for (const line of [
+      'User=daemon',
+      'Restart=on-failure',
+      'KillSignal=SIGTERM',
+      'TimeoutStopSec=15s',
+      `ReadWritePaths=${stateDir}`,
+      'ProtectSystem=strict',
+      'WantedBy=multi-user.target',
+    ]) {
       assert.ok(unit.split('\n').includes(line), `${line} in:\n${unit}`);
     }
     if (spawnSync('systemd-analyze', ['--version'], { stdio: 'ignore' }).status === 0) {
@@ -60,15 +86,24 @@ describe('connector install: a systemd unit', { timeout: 120_000 }, () => {
     // The dev connector stops (by a signal, so dev leaves it down); the unit's command line brings it back.
     const tenants = await stack.admin<{ items: { id: string; name: string }[] }>('GET', '/tenants');
     const tenantId = tenants.body.items.find((t) => t.name === 'contoso')!.id;
-    const groupId = (await stack.admin<{ items: { id: string; name: string }[] }>('GET', `/tenants/${tenantId}/connector-groups`)).body.items.find((g) => g.name === 'default')!.id;
+    const groupId = (
+      await stack.admin<{ items: { id: string; name: string }[] }>('GET', `/tenants/${tenantId}/connector-groups`)
+    ).body.items.find((g) => g.name === 'default')!.id;
     const state = async (): Promise<string> => {
-      const health = await stack.admin<GroupHealthBody>('GET', `/tenants/${tenantId}/connector-groups/${groupId}/health`);
+      const health = await stack.admin<GroupHealthBody>(
+        'GET',
+        `/tenants/${tenantId}/connector-groups/${groupId}/health`,
+      );
       return health.body.connectors.find((c) => c.id === stack.dev.connectors[0].id)?.state ?? 'absent';
     };
     process.kill(stack.dev.connectors[0].pid, 'SIGTERM');
     await waitUntil(async () => (await state()) !== 'healthy', 30_000, 'the dev connector gone');
     const [command, ...args] = exec!.split(' ');
     service = spawn(command, args, { stdio: 'ignore' });
-    await waitUntil(async () => (await state()) === 'healthy', 30_000, 'the connector back through the unit\'s ExecStart');
+    await waitUntil(
+      async () => (await state()) === 'healthy',
+      30_000,
+      "the connector back through the unit's ExecStart",
+    );
   });
 });

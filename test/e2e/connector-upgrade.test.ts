@@ -12,19 +12,32 @@ import { runAdmin } from '../../src/cli/admin.ts';
  */
 describe('connectors upgrade: a group restarted one connector at a time', { timeout: 150_000 }, () => {
   let stack: DevStack;
-  before(async () => { stack = await startDevStack(); });
-  after(async () => { await stack?.stop(); });
+  before(async () => {
+    stack = await startDevStack();
+  });
+  after(async () => {
+    await stack?.stop();
+  });
 
   const admin = async (argv: string[]): Promise<{ code: number; out: string; err: string }> => {
     let out = '';
     let err = '';
-    const code = await runAdmin(argv, { out: (t) => (out += t), err: (t) => (err += t), env: { DRAWBRIDGE_ADMIN_URL: stack.dev.adminUrl, DRAWBRIDGE_ADMIN_TOKEN: stack.dev.adminToken } });
+    const code = await runAdmin(argv, {
+      out: (t) => (out += t),
+      err: (t) => (err += t),
+      env: { DRAWBRIDGE_ADMIN_URL: stack.dev.adminUrl, DRAWBRIDGE_ADMIN_TOKEN: stack.dev.adminToken },
+    });
     return { code, out, err };
   };
 
   it('restarts every connector of the group, never two at once, and no request fails', async () => {
     const pidsBefore = stack.dev.connectors.map((c) => c.pid);
-    const load = startLoad({ agent: stack.agent, baseUrl: url(stack, 'sample', ''), rate: 40, mix: { get: 0.9, download: 0.05, post: 0.05 } });
+    const load = startLoad({
+      agent: stack.agent,
+      baseUrl: url(stack, 'sample', ''),
+      rate: 40,
+      mix: { get: 0.9, download: 0.05, post: 0.05 },
+    });
     let result: { code: number; out: string; err: string };
     try {
       await new Promise((r) => setTimeout(r, 1000));
@@ -35,20 +48,40 @@ describe('connectors upgrade: a group restarted one connector at a time', { time
     }
     assert.equal(result.code, 0, `${result.err}\n${logsOf(stack.dir)}`);
     const report = JSON.parse(result.out) as { connectors: { id: string; skipped: boolean }[] };
-    assert.deepEqual(report.connectors.map((c) => c.skipped), [false, false]);
+    assert.deepEqual(
+      report.connectors.map((c) => c.skipped),
+      [false, false],
+    );
     const dev = JSON.parse(await readFile(path.join(stack.dir, 'dev.json'), 'utf8')) as DevJson;
-    for (const [i, c] of dev.connectors.entries()) assert.notEqual(c.pid, pidsBefore[i], `connector ${i + 1} is a new process`);
+    for (const [i, c] of dev.connectors.entries())
+      assert.notEqual(c.pid, pidsBefore[i], `connector ${i + 1} is a new process`);
     const summary = summarize(load.samples);
-    assert.deepEqual(summary.failed.map((f) => `${f.kind} ${f.error}`), [], 'no request failed during the rolling restart');
+    assert.deepEqual(
+      summary.failed.map((f) => `${f.kind} ${f.error}`),
+      [],
+      'no request failed during the rolling restart',
+    );
     // Each was asked in turn and logged it; the audit log names the restarts.
-    const logs = await Promise.all([1, 2].map((i) => readFile(path.join(stack.dir, 'logs', `connector-${i}.log`), 'utf8')));
+    const logs = await Promise.all(
+      [1, 2].map((i) => readFile(path.join(stack.dir, 'logs', `connector-${i}.log`), 'utf8')),
+    );
     for (const log of logs) assert.match(log, /restart requested: draining/);
   });
 
   it('skips connectors already on --version, and refuses a group without a second connector', async () => {
     const version = (await admin(['connectors', 'list', '--tenant', 'contoso', '--json'])).out;
     const current = (JSON.parse(version) as { items: { live: { version: string } }[] }).items[0].live.version;
-    const same = await admin(['connectors', 'upgrade', '--tenant', 'contoso', '--group', 'default', '--version', current, '--json']);
+    const same = await admin([
+      'connectors',
+      'upgrade',
+      '--tenant',
+      'contoso',
+      '--group',
+      'default',
+      '--version',
+      current,
+      '--json',
+    ]);
     assert.equal(same.code, 0, same.err);
     assert.ok((JSON.parse(same.out) as { connectors: { skipped: boolean }[] }).connectors.every((c) => c.skipped));
     const created = await stack.admin<{ id: string }>('POST', `/tenants/contoso/connector-groups`, { name: 'empty' });

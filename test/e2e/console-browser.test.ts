@@ -62,16 +62,16 @@ const A11Y_CHECKS = `(() => {
 /** axe-core in the page (through the DevTools protocol, which the console's CSP does not govern): serious and critical violations. */
 async function axeViolations(page: Page): Promise<string[]> {
   if ((await page.evaluate('typeof window.axe')) !== 'object') await page.evaluate(await AXE_SOURCE);
-  return await page.evaluate(`axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations
+  return (await page.evaluate(`axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations
     .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => v.impact + ' ' + v.id + ': ' + v.help + ' at ' + v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')))`) as string[];
+    .map((v) => v.impact + ' ' + v.id + ': ' + v.help + ' at ' + v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')))`)) as string[];
 }
 
 /** axe-core, and by hand what it cannot judge: landmarks, a label on every field, names on buttons, a skip link that works. */
 async function checkAccessible(page: Page): Promise<void> {
   const violations = await axeViolations(page);
   assert.deepEqual(violations, [], `${page.url()}: axe-core finds ${violations.join('; ')}`);
-  const problems = await page.evaluate(A11Y_CHECKS) as string[];
+  const problems = (await page.evaluate(A11Y_CHECKS)) as string[];
   assert.deepEqual(problems, [], `${page.url()} lacks: ${problems.join('; ')}`);
   // The first Tab lands on the skip link, which shows itself and moves focus to main.
   await page.keyboard.press('Tab');
@@ -94,7 +94,8 @@ async function signInAsAdmin(page: Page, landing = `/t/contoso/`, who = ADMIN): 
   await page.goto(`${consoleUrl}/`);
   assert.equal(new URL(page.url()).pathname, '/signin');
   // With several tenants the page asks which one.
-  if (await page.getByLabel('Tenant', { exact: true }).count()) await page.getByLabel('Tenant', { exact: true }).fill('contoso');
+  if (await page.getByLabel('Tenant', { exact: true }).count())
+    await page.getByLabel('Tenant', { exact: true }).fill('contoso');
   await page.getByRole('button', { name: 'Sign in with your account' }).click();
   await page.waitForURL((u) => u.host.startsWith('login.'));
   await page.getByLabel('User name').fill(who.upn);
@@ -110,12 +111,25 @@ describe('admin console in a real browser', { skip: !existsSync(CHROMIUM) && `no
     consoleUrl = stack.dev.consoleUrl.replace(/\/$/, '');
     assert.equal(consoleUrl, `https://admin.apps.localhost:${stack.publicPort}`);
     // dev seeds one administrator per directory role; the tenant admin is a member of "Drawbridge Admins".
-    assert.deepEqual(stack.dev.admins.map((a) => a.role).sort(), ['app-admin', 'connector-operator', 'security-reader', 'tenant-admin']);
+    assert.deepEqual(stack.dev.admins.map((a) => a.role).sort(), [
+      'app-admin',
+      'connector-operator',
+      'security-reader',
+      'tenant-admin',
+    ]);
     const tina = stack.dev.admins.find((a) => a.role === 'tenant-admin')!;
     Object.assign(ADMIN, { upn: `${tina.username}@contoso.example`, password: tina.password });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
   });
   after(async () => {
@@ -138,13 +152,19 @@ describe('admin console in a real browser', { skip: !existsSync(CHROMIUM) && `no
     await shot(page, '01-not-an-admin');
     // Her browser holds no console session: the console still sends her to sign in.
     const cookies = await page.context().cookies(consoleUrl);
-    assert.equal(cookies.find((c) => c.name === '__Host-drawbridge-session'), undefined);
+    assert.equal(
+      cookies.find((c) => c.name === '__Host-drawbridge-session'),
+      undefined,
+    );
     await page.context().close();
   });
 
   it('forms without the CSRF token are refused', async () => {
     const res = await request(`${consoleUrl}/t/contoso/apps/publish`, {
-      method: 'POST', dispatcher: stack.agent, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'name=evil&internalUrl=http://x',
+      method: 'POST',
+      dispatcher: stack.agent,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'name=evil&internalUrl=http://x',
     });
     const text = await res.body.text();
     assert.equal(res.statusCode, 403);
@@ -179,14 +199,19 @@ describe('admin console in a real browser', { skip: !existsSync(CHROMIUM) && `no
     const deadline = Date.now() + 30_000;
     let status = 0;
     while (Date.now() < deadline) {
-      const res = await request(`https://wiki-contoso.apps.localhost:${stack.publicPort}/echo`, { dispatcher: stack.agent });
+      const res = await request(`https://wiki-contoso.apps.localhost:${stack.publicPort}/echo`, {
+        dispatcher: stack.agent,
+      });
       await res.body.text();
       status = res.statusCode;
       if (status === 200) break;
       await new Promise((r) => setTimeout(r, 250));
     }
     assert.equal(status, 200, 'the published app answers through the edge');
-    const audit = await stack.admin<{ items: { action: string; actor: string }[] }>('GET', '/tenants/contoso/audit-log?action=app.created');
+    const audit = await stack.admin<{ items: { action: string; actor: string }[] }>(
+      'GET',
+      '/tenants/contoso/audit-log?action=app.created',
+    );
     assert.equal(audit.body.items.length >= 1, true);
     // The console acted with a token minted for her role: the audit log names her.
     assert.match(audit.body.items[0].actor, /^tina@contoso\.example \(atk_[0-9a-f]+\)$/);
@@ -210,12 +235,20 @@ describe('admin console in a real browser', { skip: !existsSync(CHROMIUM) && `no
     await checkAccessible(page);
     await shot(page, '05b-app-test-connection');
     // A backend nobody listens on: the connector's error, not a status.
-    const closed = await stack.admin<{ id: string }>('POST', '/tenants/contoso/apps', { name: 'nowhere', internalUrl: 'http://127.0.0.1:1/', groupId: (await stack.admin<{ groupId: string }>('GET', '/tenants/contoso/apps/sample')).body.groupId, preAuth: 'passthrough' });
+    const closed = await stack.admin<{ id: string }>('POST', '/tenants/contoso/apps', {
+      name: 'nowhere',
+      internalUrl: 'http://127.0.0.1:1/',
+      groupId: (await stack.admin<{ groupId: string }>('GET', '/tenants/contoso/apps/sample')).body.groupId,
+      preAuth: 'passthrough',
+    });
     assert.equal(closed.status, 201, JSON.stringify(closed.body));
     await page.goto(`${consoleUrl}/t/contoso/apps/${closed.body.id}`);
     await page.getByRole('button', { name: 'Test connection to nowhere' }).click();
     await page.waitForLoadState();
-    assert.match(await page.locator('#test-result').innerText(), /could not reach http:\/\/127\.0\.0\.1:1\/: ECONNREFUSED/);
+    assert.match(
+      await page.locator('#test-result').innerText(),
+      /could not reach http:\/\/127\.0\.0\.1:1\/: ECONNREFUSED/,
+    );
     await shot(page, '05c-app-test-connection-refused');
     await stack.admin('DELETE', `/tenants/contoso/apps/${closed.body.id}`);
     await page.context().close();
@@ -235,7 +268,20 @@ describe('admin console in a real browser', { skip: !existsSync(CHROMIUM) && `no
     assert.equal(await page.locator('#health .badge.bad', { hasText: 'disconnected' }).count(), 1);
     await shot(page, '06-connector-down');
 
-    const child = fork(MAIN, ['connector', 'run', '--state-dir', path.join(stack.dir, 'connector-1'), '--drain-seconds', '2', '--metrics-port', '0'], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
+    const child = fork(
+      MAIN,
+      [
+        'connector',
+        'run',
+        '--state-dir',
+        path.join(stack.dir, 'connector-1'),
+        '--drain-seconds',
+        '2',
+        '--metrics-port',
+        '0',
+      ],
+      { stdio: ['ignore', 'ignore', 'ignore', 'ipc'] },
+    );
     restarted.push(child);
     await waitFor(page, 'connector green', async () => /healthy/.test(await badgeOf()));
     await waitFor(page, 'group healthy', async () => !/at risk/.test(await page.locator('#health').innerText()));
@@ -244,10 +290,16 @@ describe('admin console in a real browser', { skip: !existsSync(CHROMIUM) && `no
     await page.getByRole('link', { name: 'Connectors' }).click();
     assert.match(await page.locator('main').innerText(), /RTT/);
     // Renew a certificate through the console: the connector makes a new key, the edge issues, tunnels redial.
-    const before = await stack.admin<{ certSerial?: string; certificateSerial?: string }>('GET', `/tenants/contoso/connectors/${stack.dev.connectors[1].id}`);
+    const before = await stack.admin<{ certSerial?: string; certificateSerial?: string }>(
+      'GET',
+      `/tenants/contoso/connectors/${stack.dev.connectors[1].id}`,
+    );
     await page.getByRole('button', { name: 'Renew certificate of dev-connector-2' }).click();
     assert.match(await page.locator('[role=status]').first().innerText(), /new certificate/);
-    const afterRenew = await stack.admin<Record<string, unknown>>('GET', `/tenants/contoso/connectors/${stack.dev.connectors[1].id}`);
+    const afterRenew = await stack.admin<Record<string, unknown>>(
+      'GET',
+      `/tenants/contoso/connectors/${stack.dev.connectors[1].id}`,
+    );
     assert.notDeepEqual(afterRenew.body, before.body, 'the stored connector changed (its certificate)');
     await checkAccessible(page);
     await shot(page, '08-connectors');
@@ -261,8 +313,8 @@ describe('admin console in a real browser', { skip: !existsSync(CHROMIUM) && `no
     await nav.getByRole('link', { name: 'Security reports' }).click();
     const chart = page.locator('svg#chart-signins');
     assert.equal(await chart.getAttribute('role'), 'img');
-    assert.match(await page.locator('#chart-signins-t').textContent() ?? '', /Sign-ins per day/);
-    assert.ok(await chart.locator('rect').count() >= 1, 'at least one bar');
+    assert.match((await page.locator('#chart-signins-t').textContent()) ?? '', /Sign-ins per day/);
+    assert.ok((await chart.locator('rect').count()) >= 1, 'at least one bar');
     const table = await page.locator('#table-signins').innerText();
     assert.match(table, /success/);
     await checkAccessible(page);
@@ -288,7 +340,13 @@ describe('admin console in a real browser', { skip: !existsSync(CHROMIUM) && `no
     await checkAccessible(page);
     await shot(page, '11-policies-what-if');
 
-    for (const [name, file] of [['Users', '12-users'], ['Groups', '13-groups'], ['Licences', '14-licences'], ['Assignments', '15-assignments'], ['Audit log', '16-audit']] as const) {
+    for (const [name, file] of [
+      ['Users', '12-users'],
+      ['Groups', '13-groups'],
+      ['Licences', '14-licences'],
+      ['Assignments', '15-assignments'],
+      ['Audit log', '16-audit'],
+    ] as const) {
       await nav.getByRole('link', { name, exact: true }).click();
       assert.equal(await page.locator('h1').innerText(), name);
       await checkAccessible(page);
@@ -320,17 +378,29 @@ describe('admin console in a real browser', { skip: !existsSync(CHROMIUM) && `no
       const a = stack.dev.admins.find((x) => x.role === role)!;
       return { upn: `${a.username}@contoso.example`, password: a.password };
     };
-    const navLinks = async (page: Page) => (await page.getByRole('navigation', { name: 'Console sections' }).getByRole('link').allInnerTexts()).map((t) => t.trim());
+    const navLinks = async (page: Page) =>
+      (await page.getByRole('navigation', { name: 'Console sections' }).getByRole('link').allInnerTexts()).map((t) =>
+        t.trim(),
+      );
 
     // Security reader: reads the security pages; any write is the API's 403 with its code, on the page.
     let page = await fresh();
     await signInAsAdmin(page, '/t/contoso/', as('security-reader'));
     assert.match(await page.locator('header').innerText(), /sam@contoso\.example \(security reader\)/);
-    assert.deepEqual(await navLinks(page), ['Overview', 'Conditional access', 'Sign-in log', 'Security reports', 'Audit log']);
+    assert.deepEqual(await navLinks(page), [
+      'Overview',
+      'Conditional access',
+      'Sign-in log',
+      'Security reports',
+      'Audit log',
+    ]);
     assert.match(await page.locator('main').innerText(), /not available to your role \(DB-ADMIN-FORBIDDEN\)/);
     await checkAccessible(page);
     await shot(page, '20-security-reader-overview');
-    await page.getByRole('navigation', { name: 'Console sections' }).getByRole('link', { name: 'Conditional access' }).click();
+    await page
+      .getByRole('navigation', { name: 'Console sections' })
+      .getByRole('link', { name: 'Conditional access' })
+      .click();
     const policy = page.locator('form[action*="/state"]').first();
     await policy.locator('select').selectOption('off');
     await policy.getByRole('button').click();
@@ -340,7 +410,11 @@ describe('admin console in a real browser', { skip: !existsSync(CHROMIUM) && `no
     assert.match(refusal, /security-reader may not policies\.write/);
     await checkAccessible(page);
     await shot(page, '21-security-reader-refused');
-    for (const [name, file] of [['Sign-in log', '21b-security-reader-signin-log'], ['Security reports', '21c-security-reader-reports'], ['Audit log', '21d-security-reader-audit']] as const) {
+    for (const [name, file] of [
+      ['Sign-in log', '21b-security-reader-signin-log'],
+      ['Security reports', '21c-security-reader-reports'],
+      ['Audit log', '21d-security-reader-audit'],
+    ] as const) {
       await page.getByRole('navigation', { name: 'Console sections' }).getByRole('link', { name, exact: true }).click();
       assert.equal(await page.locator('h1').innerText(), name);
       await checkAccessible(page);
@@ -350,7 +424,10 @@ describe('admin console in a real browser', { skip: !existsSync(CHROMIUM) && `no
     assert.equal(res?.status(), 403);
     assert.match(await page.locator('[role=alert]').innerText(), /DB-ADMIN-FORBIDDEN/);
     const policies = await stack.admin<{ items: { state: string }[] }>('GET', '/tenants/contoso/policies');
-    assert.ok(policies.body.items.every((p) => p.state !== 'off'), 'nothing changed');
+    assert.ok(
+      policies.body.items.every((p) => p.state !== 'off'),
+      'nothing changed',
+    );
     await page.context().close();
 
     // Connector operator: connectors only.
@@ -375,7 +452,10 @@ describe('admin console in a real browser', { skip: !existsSync(CHROMIUM) && `no
     assert.doesNotMatch(apps, /\bsample\b/);
     await checkAccessible(page);
     await shot(page, '23-app-admin');
-    assert.match(await page.locator('main').innerText(), /Publishing an app is not available to your role \(DB-ADMIN-FORBIDDEN\)/);
+    assert.match(
+      await page.locator('main').innerText(),
+      /Publishing an app is not available to your role \(DB-ADMIN-FORBIDDEN\)/,
+    );
     // Their app's page; unpublishing it is the tenant admin's (apps.publish): the API's 403 on the page.
     await page.locator('main table a', { hasText: 'hr' }).first().click();
     await checkAccessible(page);
@@ -391,7 +471,10 @@ describe('admin console in a real browser', { skip: !existsSync(CHROMIUM) && `no
     // The sign-in log of their app (the API wants one app named: the console names theirs).
     await page.getByRole('navigation', { name: 'Console sections' }).getByRole('link', { name: 'Sign-in log' }).click();
     assert.equal(await page.locator('h1').innerText(), 'Sign-in log');
-    assert.equal(await page.locator('select#sl-app').inputValue(), (await stack.admin<{ id: string }>('GET', '/tenants/contoso/apps/hr')).body.id);
+    assert.equal(
+      await page.locator('select#sl-app').inputValue(),
+      (await stack.admin<{ id: string }>('GET', '/tenants/contoso/apps/hr')).body.id,
+    );
     await checkAccessible(page);
     await shot(page, '24-app-admin-signin-log');
     // Another app, even by its id, reads as missing.
@@ -418,7 +501,9 @@ describe('admin console in a real browser', { skip: !existsSync(CHROMIUM) && `no
   });
   it('conditional access applies to the console: a policy requiring MFA for admins sends the sign-in to MFA', async () => {
     const policy = await stack.admin<{ id: string }>('POST', '/tenants/contoso/policies', {
-      name: 'MFA for console admins', conditions: { users: { include: { groups: ['Drawbridge Admins'] } }, apps: 'all' }, grant: { requireMfa: true },
+      name: 'MFA for console admins',
+      conditions: { users: { include: { groups: ['Drawbridge Admins'] } }, apps: 'all' },
+      grant: { requireMfa: true },
     });
     assert.equal(policy.status, 201, JSON.stringify(policy.body));
     try {
@@ -429,8 +514,14 @@ describe('admin console in a real browser', { skip: !existsSync(CHROMIUM) && `no
       assert.match(url.pathname, /^\/mfa/, 'the admin, who has no second factor, is sent to register one');
       await shot(page, '17-console-needs-mfa');
       await page.context().close();
-      const log = await stack.admin<{ items: { appId: string | null; code: string | null; result: string }[] }>('GET', '/tenants/contoso/signin-log?event=access&limit=5');
-      assert.ok(log.body.items.some((e) => e.appId === 'console' && e.code === 'DB-CA-MFA-REQUIRED'), JSON.stringify(log.body.items));
+      const log = await stack.admin<{ items: { appId: string | null; code: string | null; result: string }[] }>(
+        'GET',
+        '/tenants/contoso/signin-log?event=access&limit=5',
+      );
+      assert.ok(
+        log.body.items.some((e) => e.appId === 'console' && e.code === 'DB-CA-MFA-REQUIRED'),
+        JSON.stringify(log.body.items),
+      );
     } finally {
       await stack.admin('DELETE', `/tenants/contoso/policies/${policy.body.id}`);
     }

@@ -31,12 +31,25 @@ describe('core: edge, tunnel, connector, passthrough publishing', { timeout: 240
     const groups = await stack.admin<{ items: { id: string }[] }>('GET', `/tenants/${tenantId}/connector-groups`);
     groupId = groups.body.items[0].id;
   });
-  after(async () => { await stack?.stop(); });
+  after(async () => {
+    await stack?.stop();
+  });
 
-  const get = (href: string, init: Parameters<typeof request>[1] = {}) => request(href, { dispatcher: stack.agent, ...init });
+  const get = (href: string, init: Parameters<typeof request>[1] = {}) =>
+    request(href, { dispatcher: stack.agent, ...init });
 
-  async function publish(name: string, internalUrl: string, extra: Record<string, unknown> = {}): Promise<{ id: string; externalUrl: string }> {
-    const res = await stack.admin<{ id: string; externalUrl: string }>('POST', `/tenants/${tenantId}/apps`, { name, internalUrl, groupId, preAuth: 'passthrough', ...extra });
+  async function publish(
+    name: string,
+    internalUrl: string,
+    extra: Record<string, unknown> = {},
+  ): Promise<{ id: string; externalUrl: string }> {
+    const res = await stack.admin<{ id: string; externalUrl: string }>('POST', `/tenants/${tenantId}/apps`, {
+      name,
+      internalUrl,
+      groupId,
+      preAuth: 'passthrough',
+      ...extra,
+    });
     assert.equal(res.status, 201, JSON.stringify(res.body));
     // The edge pushes the new config to connectors asynchronously; wait until the app answers through a tunnel.
     for (let i = 0; i < 50; i++) {
@@ -56,9 +69,11 @@ describe('core: edge, tunnel, connector, passthrough publishing', { timeout: 240
 
   it('streams a POST body up and reports its exact hash', async () => {
     const body = randomBytes(3 * 1024 * 1024 + 17);
-    const chunks = Array.from({ length: 13 }, (_, i) => body.subarray(Math.floor(i * body.length / 13), Math.floor((i + 1) * body.length / 13)));
+    const chunks = Array.from({ length: 13 }, (_, i) =>
+      body.subarray(Math.floor((i * body.length) / 13), Math.floor(((i + 1) * body.length) / 13)),
+    );
     const res = await get(url(stack, 'sample', '/echo?x=1'), { method: 'POST', body: Readable.from(chunks) });
-    const echo = await res.body.json() as { method: string; path: string; bodyLength: number; bodySha256: string };
+    const echo = (await res.body.json()) as { method: string; path: string; bodyLength: number; bodySha256: string };
     assert.equal(res.statusCode, 200);
     assert.equal(echo.method, 'POST');
     assert.equal(echo.path, '/echo?x=1');
@@ -79,20 +94,39 @@ describe('core: edge, tunnel, connector, passthrough publishing', { timeout: 240
       const res = await get(url(stack, 'sample', '/echo'), {
         method: 'PUT',
         headers: { 'content-length': String(mib * block.length) },
-        body: Readable.from((function* () { for (let i = 0; i < mib; i++) yield block; })()),
+        body: Readable.from(
+          (function* () {
+            for (let i = 0; i < mib; i++) yield block;
+          })(),
+        ),
       });
-      assert.equal((await res.body.json() as { bodyLength: number }).bodyLength, mib * block.length);
+      assert.equal(((await res.body.json()) as { bodyLength: number }).bodyLength, mib * block.length);
     };
     const peakDuring = async (work: () => Promise<void>): Promise<number[]> => {
       const peak = pids.map(rssOf);
-      const sampler = setInterval(() => pids.forEach((pid, i) => { peak[i] = Math.max(peak[i], rssOf(pid)); }), 20);
-      try { await work(); } finally { clearInterval(sampler); }
+      const sampler = setInterval(
+        () =>
+          pids.forEach((pid, i) => {
+            peak[i] = Math.max(peak[i], rssOf(pid));
+          }),
+        20,
+      );
+      try {
+        await work();
+      } finally {
+        clearInterval(sampler);
+      }
       return peak;
     };
     // The first megabytes grow the heap and the allocator's pools once; then memory must stay put however much
     // flows: a proxy that buffered bodies would grow by ~100 MiB per 100 MiB moved.
     // Requests alternate between the two connectors: warm both, in both directions.
-    const warm = await peakDuring(async () => { for (let i = 0; i < 4; i++) { await download(32 * 1024 * 1024); await upload(32); } });
+    const warm = await peakDuring(async () => {
+      for (let i = 0; i < 4; i++) {
+        await download(32 * 1024 * 1024);
+        await upload(32);
+      }
+    });
     let downMs = 0;
     let upMs = 0;
     const loaded = await peakDuring(async () => {
@@ -104,22 +138,33 @@ describe('core: edge, tunnel, connector, passthrough publishing', { timeout: 240
       upMs = performance.now() - started;
     });
     const names = ['edge', ...stack.dev.connectors.map((_, i) => `connector-${i + 1}`)];
-    t.diagnostic(`100 MiB down ${(100 / (downMs / 1000)).toFixed(0)} MiB/s, up ${(100 / (upMs / 1000)).toFixed(0)} MiB/s; RSS warm peak → loaded peak: ${names.map((n, i) => `${n} ${(warm[i] / 1048576).toFixed(0)} → ${(loaded[i] / 1048576).toFixed(0)} MiB`).join(', ')}`);
+    t.diagnostic(
+      `100 MiB down ${(100 / (downMs / 1000)).toFixed(0)} MiB/s, up ${(100 / (upMs / 1000)).toFixed(0)} MiB/s; RSS warm peak → loaded peak: ${names.map((n, i) => `${n} ${(warm[i] / 1048576).toFixed(0)} → ${(loaded[i] / 1048576).toFixed(0)} MiB`).join(', ')}`,
+    );
     for (const [i, pid] of pids.entries()) {
       const growth = loaded[i] - warm[i];
-      assert.ok(growth < 32 * 1024 * 1024, `process ${pid} grew by ${(growth / 1048576).toFixed(1)} MiB beyond its warm peak of ${(warm[i] / 1048576).toFixed(0)} MiB`);
+      assert.ok(
+        growth < 32 * 1024 * 1024,
+        `process ${pid} grew by ${(growth / 1048576).toFixed(1)} MiB beyond its warm peak of ${(warm[i] / 1048576).toFixed(0)} MiB`,
+      );
     }
   });
 
   it('echoes over a WebSocket through the tunnel', async () => {
     const wsUrl = url(stack, 'sample', '/ws').replace('https:', 'wss:');
     const ws = new WebSocket(wsUrl, { ca: await readFile(stack.dev.caCertPath), lookup: loopbackLookup as never });
-    await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject); });
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
     const replies: string[] = [];
     ws.on('message', (data) => replies.push(data.toString()));
     for (const text of ['one', 'two', 'x'.repeat(200_000)]) ws.send(text);
     await waitUntil(() => replies.length === 3);
-    assert.deepEqual(replies.map((r) => r.length), [3, 3, 200_000]);
+    assert.deepEqual(
+      replies.map((r) => r.length),
+      [3, 3, 200_000],
+    );
     assert.equal(replies[0], 'one');
     ws.close(1000);
     const code = await new Promise<number>((resolve) => ws.once('close', resolve));
@@ -134,23 +179,36 @@ describe('core: edge, tunnel, connector, passthrough publishing', { timeout: 240
       const out = await get(`${app.externalUrl}/remoteDesktopGateway/`, { method: 'RDG_OUT_DATA' });
       assert.equal(out.statusCode, 200);
       const ticks: number[] = [];
-      for await (const chunk of out.body) ticks.push(Date.now() - started, ...(String(chunk).match(/tick/g) ?? []).slice(1).map(() => Date.now() - started));
+      for await (const chunk of out.body)
+        ticks.push(
+          Date.now() - started,
+          ...(String(chunk).match(/tick/g) ?? []).slice(1).map(() => Date.now() - started),
+        );
       assert.equal(ticks.length, 5, 'five chunks arrive one by one');
       assert.ok(ticks[4] - ticks[0] >= 400, 'chunks were streamed, not buffered');
       const body = randomBytes(256 * 1024);
-      const inData = await get(`${app.externalUrl}/remoteDesktopGateway/`, { method: 'RDG_IN_DATA', headers: { 'content-length': String(body.length) }, body });
+      const inData = await get(`${app.externalUrl}/remoteDesktopGateway/`, {
+        method: 'RDG_IN_DATA',
+        headers: { 'content-length': String(body.length) },
+        body,
+      });
       assert.equal(await inData.body.text(), `RDG_IN_DATA received ${body.length} bytes\n`);
-      assert.deepEqual(rdg.methods.filter((m) => m.startsWith('RDG')), ['RDG_OUT_DATA', 'RDG_IN_DATA']);
+      assert.deepEqual(
+        rdg.methods.filter((m) => m.startsWith('RDG')),
+        ['RDG_OUT_DATA', 'RDG_IN_DATA'],
+      );
     } finally {
       await rdg.close();
     }
   });
 
   it('answers 504 with DB-BACKEND-TIMEOUT when the backend is slower than backendTimeout', async () => {
-    const sampleInternal = (await stack.admin<{ items: { name: string; internalUrl: string }[] }>('GET', `/tenants/${tenantId}/apps`)).body.items.find((a) => a.name === 'sample')!.internalUrl;
+    const sampleInternal = (
+      await stack.admin<{ items: { name: string; internalUrl: string }[] }>('GET', `/tenants/${tenantId}/apps`)
+    ).body.items.find((a) => a.name === 'sample')!.internalUrl;
     const app = await publish('slowpoke', sampleInternal, { backendTimeout: 1 });
     const res = await get(`${app.externalUrl}/slow/3`, { headers: { accept: 'application/json' } });
-    const body = await res.body.json() as { error: { code: string; correlationId: string } };
+    const body = (await res.body.json()) as { error: { code: string; correlationId: string } };
     assert.equal(res.statusCode, 504);
     assert.equal(body.error.code, 'DB-BACKEND-TIMEOUT');
     assert.ok(body.error.correlationId.length > 6);
@@ -172,14 +230,17 @@ describe('core: edge, tunnel, connector, passthrough publishing', { timeout: 240
   it('validates backend TLS certificates by default, with a per-app custom CA or opt-out', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'drawbridge-tls-'));
     const certs = await createDevCertificates(dir, 'backend.localhost');
-    const backend = https.createServer({ cert: await readFile(certs.certPath), key: await readFile(certs.keyPath) }, (_req, res) => res.end('secure backend\n'));
+    const backend = https.createServer(
+      { cert: await readFile(certs.certPath), key: await readFile(certs.keyPath) },
+      (_req, res) => res.end('secure backend\n'),
+    );
     await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
     const internalUrl = `https://127.0.0.1:${(backend.address() as { port: number }).port}`;
     try {
       const strict = await publish('tls-strict', internalUrl);
       const refused = await get(`${strict.externalUrl}/`, { headers: { accept: 'application/json' } });
       assert.equal(refused.statusCode, 502);
-      assert.equal((await refused.body.json() as { error: { code: string } }).error.code, 'DB-BACKEND-TLS');
+      assert.equal(((await refused.body.json()) as { error: { code: string } }).error.code, 'DB-BACKEND-TLS');
 
       const withCa = await publish('tls-ca', internalUrl, { backendCa: await readFile(certs.caCertPath, 'utf8') });
       const trusted = await get(`${withCa.externalUrl}/`);
@@ -198,18 +259,35 @@ describe('core: edge, tunnel, connector, passthrough publishing', { timeout: 240
 
   it('refuses malformed and hostile HTTP with a code and keeps serving', async () => {
     const raw = async (payload: string | Buffer): Promise<string> => {
-      const socket = tls.connect({ host: '127.0.0.1', port: stack.publicPort, servername: `sample-contoso.apps.localhost`, ca: await readFile(stack.dev.caCertPath), ALPNProtocols: ['http/1.1'] });
-      await new Promise<void>((resolve, reject) => { socket.once('secureConnect', () => resolve()); socket.once('error', reject); });
+      const socket = tls.connect({
+        host: '127.0.0.1',
+        port: stack.publicPort,
+        servername: `sample-contoso.apps.localhost`,
+        ca: await readFile(stack.dev.caCertPath),
+        ALPNProtocols: ['http/1.1'],
+      });
+      await new Promise<void>((resolve, reject) => {
+        socket.once('secureConnect', () => resolve());
+        socket.once('error', reject);
+      });
       socket.write(payload);
       let answer = '';
-      socket.on('data', (d: Buffer) => { answer += d.toString('latin1'); });
-      await new Promise((resolve) => { socket.once('close', resolve); socket.once('end', resolve); setTimeout(resolve, 3000); });
+      socket.on('data', (d: Buffer) => {
+        answer += d.toString('latin1');
+      });
+      await new Promise((resolve) => {
+        socket.once('close', resolve);
+        socket.once('end', resolve);
+        setTimeout(resolve, 3000);
+      });
       socket.destroy();
       return answer;
     };
     const host = `sample-contoso.apps.localhost:${stack.publicPort}`;
     // Request smuggling: Content-Length and Transfer-Encoding together.
-    const smuggle = await raw(`POST /echo HTTP/1.1\r\nHost: ${host}\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /admin HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
+    const smuggle = await raw(
+      `POST /echo HTTP/1.1\r\nHost: ${host}\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /admin HTTP/1.1\r\nHost: ${host}\r\n\r\n`,
+    );
     assert.match(smuggle, /^HTTP\/1\.1 400/);
     assert.match(smuggle, /DB-HTTP-BAD-REQUEST/);
     assert.doesNotMatch(smuggle, /\/admin/);
@@ -220,7 +298,12 @@ describe('core: edge, tunnel, connector, passthrough publishing', { timeout: 240
     // A request line that is not HTTP.
     assert.match(await raw('\x00\x01 not http at all\r\n\r\n'), /^HTTP\/1\.1 400/);
     // Request targets that are not plain paths never reach a connector (and cannot make the edge drop its tunnels).
-    for (const line of ['OPTIONS * HTTP/1.1', 'GET http://evil.example/ HTTP/1.1', 'GET /../etc/passwd HTTP/1.1', 'GET /%2e%2e/secret HTTP/1.1']) {
+    for (const line of [
+      'OPTIONS * HTTP/1.1',
+      'GET http://evil.example/ HTTP/1.1',
+      'GET /../etc/passwd HTTP/1.1',
+      'GET /%2e%2e/secret HTTP/1.1',
+    ]) {
       for (let i = 0; i < 3; i++) {
         const answer = await raw(`${line}\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
         assert.match(answer, /^HTTP\/1\.1 400/, line);
@@ -239,8 +322,12 @@ describe('core: edge, tunnel, connector, passthrough publishing', { timeout: 240
 
   it('a backend cannot speak for Drawbridge: its x-drawbridge-* headers are dropped and cannot crash the edge', async () => {
     const backend = http.createServer((_req, res) => {
-      res.writeHead(200, { 'x-drawbridge-error': 'DB-CONNECTOR-TARGET-REFUSED', 'x-drawbridge-error-detail': '%E0%A4%A', 'content-type': 'text/plain' });
-      res.end('the backend\'s own answer\n');
+      res.writeHead(200, {
+        'x-drawbridge-error': 'DB-CONNECTOR-TARGET-REFUSED',
+        'x-drawbridge-error-detail': '%E0%A4%A',
+        'content-type': 'text/plain',
+      });
+      res.end("the backend's own answer\n");
     });
     await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
     try {
@@ -249,7 +336,7 @@ describe('core: edge, tunnel, connector, passthrough publishing', { timeout: 240
         const res = await get(`${app.externalUrl}/`);
         assert.equal(res.statusCode, 200);
         assert.equal(res.headers['x-drawbridge-error'], undefined);
-        assert.equal(await res.body.text(), 'the backend\'s own answer\n');
+        assert.equal(await res.body.text(), "the backend's own answer\n");
       }
       const ok = await get(url(stack, 'sample', '/echo'));
       assert.equal(ok.statusCode, 200, 'the edge is still up');
@@ -268,8 +355,15 @@ describe('core: edge, tunnel, connector, passthrough publishing', { timeout: 240
   });
 
   it('replaces a client-supplied X-Forwarded-For and strips forged x-drawbridge-* headers', async () => {
-    const res = await get(url(stack, 'sample', '/echo'), { headers: { 'x-forwarded-for': '6.6.6.6', 'x-forwarded-host': 'evil.example', 'x-drawbridge-identity': 'forged', forwarded: 'for=6.6.6.6' } });
-    const { headers } = await res.body.json() as { headers: Record<string, string> };
+    const res = await get(url(stack, 'sample', '/echo'), {
+      headers: {
+        'x-forwarded-for': '6.6.6.6',
+        'x-forwarded-host': 'evil.example',
+        'x-drawbridge-identity': 'forged',
+        forwarded: 'for=6.6.6.6',
+      },
+    });
+    const { headers } = (await res.body.json()) as { headers: Record<string, string> };
     assert.equal(headers['x-forwarded-for'], '127.0.0.1');
     assert.equal(headers['x-forwarded-proto'], 'https');
     assert.match(headers['x-forwarded-host'], /^sample-contoso\.apps\.localhost/);
@@ -280,33 +374,59 @@ describe('core: edge, tunnel, connector, passthrough publishing', { timeout: 240
 
   it('refuses a reused enrollment token and an expired one', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'drawbridge-conn-'));
-    const opts = { edgeUrl: `https://tunnel.apps.localhost:${stack.publicPort}`, caFile: stack.dev.caCertPath, version: 'test', connectAddress: `127.0.0.1:${stack.publicPort}` };
+    const opts = {
+      edgeUrl: `https://tunnel.apps.localhost:${stack.publicPort}`,
+      caFile: stack.dev.caCertPath,
+      version: 'test',
+      connectAddress: `127.0.0.1:${stack.publicPort}`,
+    };
     const isInvalidToken = (err: { code?: string }) => err.code === 'DB-ENROLL-TOKEN-INVALID';
     try {
-      const once = await stack.admin<{ token: string }>('POST', `/tenants/${tenantId}/enrollment-tokens`, { groupId, ttlSeconds: 600 });
+      const once = await stack.admin<{ token: string }>('POST', `/tenants/${tenantId}/enrollment-tokens`, {
+        groupId,
+        ttlSeconds: 600,
+      });
       await register({ ...opts, token: once.body.token, stateDir: path.join(dir, 'a') });
-      await assert.rejects(register({ ...opts, token: once.body.token, stateDir: path.join(dir, 'b') }), isInvalidToken);
+      await assert.rejects(
+        register({ ...opts, token: once.body.token, stateDir: path.join(dir, 'b') }),
+        isInvalidToken,
+      );
 
       // Expiry: move the token's expiry into the past in the edge's own database (the edge re-reads it per use).
-      const late = await stack.admin<{ token: string; id: string }>('POST', `/tenants/${tenantId}/enrollment-tokens`, { groupId, ttlSeconds: 600 });
+      const late = await stack.admin<{ token: string; id: string }>('POST', `/tenants/${tenantId}/enrollment-tokens`, {
+        groupId,
+        ttlSeconds: 600,
+      });
       const db = new DatabaseSync(path.join(stack.dir, 'edge', 'drawbridge.db'));
-      db.prepare('UPDATE enrollment_tokens SET expires_at = ? WHERE id = ?').run(new Date(Date.now() - 1000).toISOString(), late.body.id);
+      db.prepare('UPDATE enrollment_tokens SET expires_at = ? WHERE id = ?').run(
+        new Date(Date.now() - 1000).toISOString(),
+        late.body.id,
+      );
       db.close();
-      await assert.rejects(register({ ...opts, token: late.body.token, stateDir: path.join(dir, 'c') }), isInvalidToken);
-      await assert.rejects(register({ ...opts, token: 'dbe_enr_0000000000000000.forged', stateDir: path.join(dir, 'd') }), isInvalidToken);
+      await assert.rejects(
+        register({ ...opts, token: late.body.token, stateDir: path.join(dir, 'c') }),
+        isInvalidToken,
+      );
+      await assert.rejects(
+        register({ ...opts, token: 'dbe_enr_0000000000000000.forged', stateDir: path.join(dir, 'd') }),
+        isInvalidToken,
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
   });
 
-  it('refuses a disabled connector\'s certificate and keeps serving through the other one', async () => {
+  it("refuses a disabled connector's certificate and keeps serving through the other one", async () => {
     const [first, second] = stack.dev.connectors;
     const patched = await stack.admin('PATCH', `/tenants/${tenantId}/connectors/${first.id}`, { enabled: false });
     assert.equal(patched.status, 200);
     await waitUntil(async () => (await connectorLive(first.id)).tunnels === 0);
     // It keeps redialling and the edge keeps refusing it.
     await waitUntil(async () => {
-      const audit = await stack.admin<{ items: { action: string; target: string }[] }>('GET', `/tenants/${tenantId}/audit-log?action=connector.refused`);
+      const audit = await stack.admin<{ items: { action: string; target: string }[] }>(
+        'GET',
+        `/tenants/${tenantId}/audit-log?action=connector.refused`,
+      );
       return audit.body.items.some((e) => e.target === first.id);
     }, 30_000);
     assert.equal((await connectorLive(first.id)).tunnels, 0);
@@ -324,7 +444,9 @@ describe('core: edge, tunnel, connector, passthrough publishing', { timeout: 240
     return res.body.live;
   }
 
-  process.on('exit', (code) => { if (code !== 0 && stack) process.stderr.write(logsOf(stack.dir)); });
+  process.on('exit', (code) => {
+    if (code !== 0 && stack) process.stderr.write(logsOf(stack.dir));
+  });
 });
 
 async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {

@@ -20,7 +20,12 @@ const DOMAIN = 'apps.localhost';
 const TOKEN = 'custom-domains-test-admin-token-0123456789';
 const pebbleMissing = spawnSync('sh', ['-c', 'command -v pebble && command -v pebble-challtestsrv']).status !== 0;
 
-interface Edge { port: number; adminUrl: string; output(): string; stop(): Promise<void> }
+interface Edge {
+  port: number;
+  adminUrl: string;
+  output(): string;
+  stop(): Promise<void>;
+}
 
 async function freePort(): Promise<number> {
   const server = net.createServer();
@@ -49,24 +54,43 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, tim
 async function startEdge(dir: string, extra: Record<string, unknown> = {}, port = 0): Promise<Edge> {
   const dev = await createDevCertificates(path.join(dir, 'certs'), DOMAIN);
   const configFile = path.join(dir, 'edge.yaml');
-  await writeFile(configFile, toYaml({
-    stateDir: path.join(dir, 'edge'), domain: DOMAIN,
-    listen: { host: '127.0.0.1', port },
-    tls: [{ certFile: dev.certPath, keyFile: dev.keyPath }],
-    admin: { host: '127.0.0.1', port: 0, token: TOKEN },
-    log: { level: 'debug' },
-    ...extra,
-  }));
-  const child: ChildProcess = fork(MAIN, ['edge', '--config', configFile, '--drain-seconds', '1', '--workers', '1'], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  await writeFile(
+    configFile,
+    toYaml({
+      stateDir: path.join(dir, 'edge'),
+      domain: DOMAIN,
+      listen: { host: '127.0.0.1', port },
+      tls: [{ certFile: dev.certPath, keyFile: dev.keyPath }],
+      admin: { host: '127.0.0.1', port: 0, token: TOKEN },
+      log: { level: 'debug' },
+      ...extra,
+    }),
+  );
+  const child: ChildProcess = fork(MAIN, ['edge', '--config', configFile, '--drain-seconds', '1', '--workers', '1'], {
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
   let output = '';
-  child.stdout?.on('data', (d: Buffer) => { output += d.toString(); });
-  child.stderr?.on('data', (d: Buffer) => { output += d.toString(); });
+  child.stdout?.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
   const ready = await new Promise<{ publicPort: number; adminPort: number }>((resolve, reject) => {
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`edge not ready in 60 s:\n${output}`)); }, 60_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`edge not ready in 60 s:\n${output}`));
+    }, 60_000);
     child.on('message', (m: { event?: string; publicPort?: number; adminPort?: number }) => {
-      if (m.event === 'ready') { clearTimeout(timer); resolve(m as { publicPort: number; adminPort: number }); }
+      if (m.event === 'ready') {
+        clearTimeout(timer);
+        resolve(m as { publicPort: number; adminPort: number });
+      }
     });
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`edge exited (${code}):\n${output}`)); });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`edge exited (${code}):\n${output}`));
+    });
   });
   return {
     port: ready.publicPort,
@@ -83,10 +107,18 @@ async function startEdge(dir: string, extra: Record<string, unknown> = {}, port 
   };
 }
 
-async function admin<T = Record<string, unknown>>(edge: Edge, method: string, apiPath: string, body?: unknown): Promise<{ status: number; body: T }> {
+async function admin<T = Record<string, unknown>>(
+  edge: Edge,
+  method: string,
+  apiPath: string,
+  body?: unknown,
+): Promise<{ status: number; body: T }> {
   const res = await request(`${edge.adminUrl}${apiPath}`, {
     method: method as 'GET',
-    headers: { authorization: `Bearer ${TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: {
+      authorization: `Bearer ${TOKEN}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.body.text();
@@ -103,14 +135,31 @@ async function tenantWithGroup(edge: Edge): Promise<string> {
 }
 
 async function publish(edge: Edge, name: string, externalUrl: string): Promise<void> {
-  const res = await admin(edge, 'POST', '/tenants/contoso/apps', { name, externalUrl, internalUrl: 'http://127.0.0.1:9', groupId: 'default', preAuth: 'passthrough' });
+  const res = await admin(edge, 'POST', '/tenants/contoso/apps', {
+    name,
+    externalUrl,
+    internalUrl: 'http://127.0.0.1:9',
+    groupId: 'default',
+    preAuth: 'passthrough',
+  });
   assert.equal(res.status, 201, JSON.stringify(res.body));
 }
 
 /** The leaf certificate the edge presents for `servername`. */
-function servedCertificate(port: number, servername: string, ca?: string): Promise<{ cert: X509Certificate; authorized: boolean; error: string | null }> {
+function servedCertificate(
+  port: number,
+  servername: string,
+  ca?: string,
+): Promise<{ cert: X509Certificate; authorized: boolean; error: string | null }> {
   return new Promise((resolve, reject) => {
-    const socket = tls.connect({ host: '127.0.0.1', port, servername, rejectUnauthorized: false, ca, ALPNProtocols: ['http/1.1'] });
+    const socket = tls.connect({
+      host: '127.0.0.1',
+      port,
+      servername,
+      rejectUnauthorized: false,
+      ca,
+      ALPNProtocols: ['http/1.1'],
+    });
     socket.setTimeout(20_000, () => socket.destroy(new Error('handshake timed out')));
     socket.once('secureConnect', () => {
       const peer = socket.getPeerX509Certificate();
@@ -125,13 +174,23 @@ function servedCertificate(port: number, servername: string, ca?: string): Promi
 
 async function customCa(): Promise<CertificateAuthority> {
   const pair = await generateKeyPair();
-  return { keys: pair.keys, cert: await createSelfSignedCa({ commonName: 'Customer CA', keys: pair.keys, validityDays: 30 }) };
+  return {
+    keys: pair.keys,
+    cert: await createSelfSignedCa({ commonName: 'Customer CA', keys: pair.keys, validityDays: 30 }),
+  };
 }
 
-async function leafFor(ca: CertificateAuthority, dnsNames: string[]): Promise<{ certificate: string; privateKey: string; serial: string }> {
+async function leafFor(
+  ca: CertificateAuthority,
+  dnsNames: string[],
+): Promise<{ certificate: string; privateKey: string; serial: string }> {
   const pair = await generateKeyPair();
   const issued = await issueServerCertificate({ ca, publicKey: pair.keys.publicKey, dnsNames, validityDays: 10 });
-  return { certificate: issued.certPem + ca.cert.toString('pem'), privateKey: pair.privateKeyPem, serial: issued.serial };
+  return {
+    certificate: issued.certPem + ca.cert.toString('pem'),
+    privateKey: pair.privateKeyPem,
+    serial: issued.serial,
+  };
 }
 
 const serialOf = (cert: X509Certificate): string => cert.serialNumber.toLowerCase().replace(/^0+/, '');
@@ -153,11 +212,11 @@ describe('custom domains: uploaded certificates and wildcard apps', { timeout: 2
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('an uploaded certificate is served by SNI for the app\'s host at once, and a renewal replaces it live', async () => {
+  it("an uploaded certificate is served by SNI for the app's host at once, and a renewal replaces it live", async () => {
     const host = 'shop.contoso.test';
     await publish(edge, 'shop', `https://${host}`);
     const before = await servedCertificate(edge.port, host, caPem);
-    assert.equal(before.authorized, false, 'before the upload the edge\'s own certificate is served');
+    assert.equal(before.authorized, false, "before the upload the edge's own certificate is served");
 
     const first = await leafFor(ca, [host]);
     const up = await admin(edge, 'PUT', '/tenants/contoso/apps/shop/certificate', first);
@@ -175,9 +234,23 @@ describe('custom domains: uploaded certificates and wildcard apps', { timeout: 2
     const second = await leafFor(ca, [host]);
     await writeFile(path.join(dir, 'renewed.pem'), second.certificate);
     await writeFile(path.join(dir, 'renewed.key'), second.privateKey, { mode: 0o600 });
-    const cli = await promisify(execFile)(process.execPath, [MAIN, 'admin', 'apps', 'cert-upload', 'shop', '--tenant', 'contoso',
-      '--cert', path.join(dir, 'renewed.pem'), '--key', path.join(dir, 'renewed.key'),
-      '--admin-url', edge.adminUrl.replace(/\/api\/v1$/, ''), '--token', TOKEN]);
+    const cli = await promisify(execFile)(process.execPath, [
+      MAIN,
+      'admin',
+      'apps',
+      'cert-upload',
+      'shop',
+      '--tenant',
+      'contoso',
+      '--cert',
+      path.join(dir, 'renewed.pem'),
+      '--key',
+      path.join(dir, 'renewed.key'),
+      '--admin-url',
+      edge.adminUrl.replace(/\/api\/v1$/, ''),
+      '--token',
+      TOKEN,
+    ]);
     assert.match(cli.stdout, new RegExp(`Serving DNS:${host.replace(/\./g, '\\.')} for ${host.replace(/\./g, '\\.')}`));
     await waitFor('the renewed certificate', async () => {
       const s = await servedCertificate(edge.port, host, caPem);
@@ -185,14 +258,17 @@ describe('custom domains: uploaded certificates and wildcard apps', { timeout: 2
     });
   });
 
-  it('refuses a certificate that does not cover the app\'s host, or a key that is not its own', async () => {
+  it("refuses a certificate that does not cover the app's host, or a key that is not its own", async () => {
     await publish(edge, 'crm', 'https://crm.contoso.test');
     const other = await leafFor(ca, ['elsewhere.example.test']);
     const wrongHost = await admin(edge, 'PUT', '/tenants/contoso/apps/crm/certificate', other);
     assert.equal(wrongHost.status, 400);
     assert.match(JSON.stringify(wrongHost.body), /do not cover the app's host crm\.contoso\.test/);
     const mine = await leafFor(ca, ['crm.contoso.test']);
-    const wrongKey = await admin(edge, 'PUT', '/tenants/contoso/apps/crm/certificate', { certificate: mine.certificate, privateKey: other.privateKey });
+    const wrongKey = await admin(edge, 'PUT', '/tenants/contoso/apps/crm/certificate', {
+      certificate: mine.certificate,
+      privateKey: other.privateKey,
+    });
     assert.equal(wrongKey.status, 400);
     assert.match(JSON.stringify(wrongKey.body), /does not belong to the certificate/);
   });
@@ -207,13 +283,22 @@ describe('custom domains: uploaded certificates and wildcard apps', { timeout: 2
     await waitFor('both certificates', async () => {
       const a = await servedCertificate(edge.port, 'a.corp.example.com', caPem);
       const p = await servedCertificate(edge.port, 'payroll.corp.example.com', caPem);
-      return serialOf(a.cert) === wildcard.serial.replace(/^0+/, '') && serialOf(p.cert) === specific.serial.replace(/^0+/, '') ? true : undefined;
+      return serialOf(a.cert) === wildcard.serial.replace(/^0+/, '') &&
+        serialOf(p.cert) === specific.serial.replace(/^0+/, '')
+        ? true
+        : undefined;
     });
     assert.equal((await servedCertificate(edge.port, 'a.corp.example.com', caPem)).authorized, true);
 
     // Routing: a.corp.example.com reaches the wildcard app (it has no connector: 503 naming no route problem),
     // a host outside every app is unknown.
-    const agent = new Agent({ connect: { ca: caPem, lookup: (_h: string, o: { all?: boolean }, cb: (...a: unknown[]) => void) => (o.all ? cb(null, [{ address: '127.0.0.1', family: 4 }]) : cb(null, '127.0.0.1', 4)) } as never });
+    const agent = new Agent({
+      connect: {
+        ca: caPem,
+        lookup: (_h: string, o: { all?: boolean }, cb: (...a: unknown[]) => void) =>
+          o.all ? cb(null, [{ address: '127.0.0.1', family: 4 }]) : cb(null, '127.0.0.1', 4),
+      } as never,
+    });
     try {
       const get = async (host: string) => {
         const res = await request(`https://${host}:${edge.port}/`, { dispatcher: agent });
@@ -221,10 +306,25 @@ describe('custom domains: uploaded certificates and wildcard apps', { timeout: 2
         return { status: res.statusCode, body };
       };
       const underWildcard = await get('a.corp.example.com');
-      assert.doesNotMatch(underWildcard.body, /DB-ROUTE-UNKNOWN-HOST/, `a.corp.example.com: ${underWildcard.status} ${underWildcard.body.slice(0, 200)}`);
-      const refused = await admin(edge, 'POST', '/tenants/contoso/apps', { name: 'bad', externalUrl: 'https://a.*.example.com', internalUrl: 'http://127.0.0.1:9', groupId: 'default', preAuth: 'passthrough' });
+      assert.doesNotMatch(
+        underWildcard.body,
+        /DB-ROUTE-UNKNOWN-HOST/,
+        `a.corp.example.com: ${underWildcard.status} ${underWildcard.body.slice(0, 200)}`,
+      );
+      const refused = await admin(edge, 'POST', '/tenants/contoso/apps', {
+        name: 'bad',
+        externalUrl: 'https://a.*.example.com',
+        internalUrl: 'http://127.0.0.1:9',
+        groupId: 'default',
+        preAuth: 'passthrough',
+      });
       assert.equal(refused.status, 400);
-      const signIn = await admin(edge, 'POST', '/tenants/contoso/apps', { name: 'bad', externalUrl: 'https://*.other.example.com', internalUrl: 'http://127.0.0.1:9', groupId: 'default' });
+      const signIn = await admin(edge, 'POST', '/tenants/contoso/apps', {
+        name: 'bad',
+        externalUrl: 'https://*.other.example.com',
+        internalUrl: 'http://127.0.0.1:9',
+        groupId: 'default',
+      });
       assert.equal(signIn.status, 400);
       assert.match(JSON.stringify(signIn.body), /must be preAuth: passthrough/);
     } finally {
@@ -233,7 +333,10 @@ describe('custom domains: uploaded certificates and wildcard apps', { timeout: 2
   });
 });
 
-describe('custom domains: certificates from ACME (pebble)', { timeout: 300_000, skip: pebbleMissing ? 'pebble is not installed (apt-get install pebble)' : false }, () => {
+describe('custom domains: certificates from ACME (pebble)', {
+  timeout: 300_000,
+  skip: pebbleMissing ? 'pebble is not installed (apt-get install pebble)' : false,
+}, () => {
   const host = 'store.fabrikam.test';
   let dir: string;
   let edge: Edge;
@@ -249,37 +352,100 @@ describe('custom domains: certificates from ACME (pebble)', { timeout: 300_000, 
     // Pebble's own HTTPS (its ACME API) needs a certificate; the edge trusts it through acme.caFile.
     const apiCerts = await createDevCertificates(path.join(dir, 'pebble-certs'), 'pebble.localhost');
     apiCa = apiCerts.caCertPath;
-    const [edgePort, acmePort, mgmtPort, dnsPort, dnsMgmtPort, httpPort] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
+    const [edgePort, acmePort, mgmtPort, dnsPort, dnsMgmtPort, httpPort] = [
+      await freePort(),
+      await freePort(),
+      await freePort(),
+      await freePort(),
+      await freePort(),
+      await freePort(),
+    ];
     managementPort = mgmtPort;
     // Every name resolves to 127.0.0.1 (pebble-challtestsrv's default answer): pebble validates on the edge's port.
-    dns = spawn('pebble-challtestsrv', ['-dns01', `127.0.0.1:${dnsPort}`, '-http01', '', '-https01', '', '-tlsalpn01', '',
-      '-management', `127.0.0.1:${dnsMgmtPort}`, '-defaultIPv4', '127.0.0.1', '-defaultIPv6', ''], { stdio: ['ignore', 'pipe', 'pipe'] });
-    dns.stdout?.on('data', (d: Buffer) => { pebbleOutput += d.toString(); });
-    dns.stderr?.on('data', (d: Buffer) => { pebbleOutput += d.toString(); });
+    dns = spawn(
+      'pebble-challtestsrv',
+      [
+        '-dns01',
+        `127.0.0.1:${dnsPort}`,
+        '-http01',
+        '',
+        '-https01',
+        '',
+        '-tlsalpn01',
+        '',
+        '-management',
+        `127.0.0.1:${dnsMgmtPort}`,
+        '-defaultIPv4',
+        '127.0.0.1',
+        '-defaultIPv6',
+        '',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    dns.stdout?.on('data', (d: Buffer) => {
+      pebbleOutput += d.toString();
+    });
+    dns.stderr?.on('data', (d: Buffer) => {
+      pebbleOutput += d.toString();
+    });
     const pebbleConfig = path.join(dir, 'pebble.json');
-    await writeFile(pebbleConfig, JSON.stringify({
-      pebble: {
-        listenAddress: `127.0.0.1:${acmePort}`, managementListenAddress: `127.0.0.1:${mgmtPort}`,
-        certificate: apiCerts.certPath, privateKey: apiCerts.keyPath,
-        httpPort, tlsPort: edgePort, ocspResponderURL: '', externalAccountBindingRequired: false,
-      },
-    }));
+    await writeFile(
+      pebbleConfig,
+      JSON.stringify({
+        pebble: {
+          listenAddress: `127.0.0.1:${acmePort}`,
+          managementListenAddress: `127.0.0.1:${mgmtPort}`,
+          certificate: apiCerts.certPath,
+          privateKey: apiCerts.keyPath,
+          httpPort,
+          tlsPort: edgePort,
+          ocspResponderURL: '',
+          externalAccountBindingRequired: false,
+        },
+      }),
+    );
     pebble = spawn('pebble', ['-config', pebbleConfig, '-dnsserver', `127.0.0.1:${dnsPort}`], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, PEBBLE_VA_NOSLEEP: '1', PEBBLE_VA_ALWAYS_VALID: '0', PEBBLE_WFE_NONCEREJECT: '0', PEBBLE_AUTHZREUSE: '0' },
+      env: {
+        ...process.env,
+        PEBBLE_VA_NOSLEEP: '1',
+        PEBBLE_VA_ALWAYS_VALID: '0',
+        PEBBLE_WFE_NONCEREJECT: '0',
+        PEBBLE_AUTHZREUSE: '0',
+      },
     });
-    pebble.stdout?.on('data', (d: Buffer) => { pebbleOutput += d.toString(); });
-    pebble.stderr?.on('data', (d: Buffer) => { pebbleOutput += d.toString(); });
+    pebble.stdout?.on('data', (d: Buffer) => {
+      pebbleOutput += d.toString();
+    });
+    pebble.stderr?.on('data', (d: Buffer) => {
+      pebbleOutput += d.toString();
+    });
     const ca = (await import('node:fs')).readFileSync(apiCa, 'utf8');
     const agent = new Agent({ connect: { ca } });
-    root = await waitFor('pebble', async () => {
-      const res = await request(`https://127.0.0.1:${mgmtPort}/roots/0`, { dispatcher: agent });
-      const text = await res.body.text();
-      return res.statusCode === 200 ? text : undefined;
-    }, 60_000).finally(() => agent.close());
+    root = await waitFor(
+      'pebble',
+      async () => {
+        const res = await request(`https://127.0.0.1:${mgmtPort}/roots/0`, { dispatcher: agent });
+        const text = await res.body.text();
+        return res.statusCode === 200 ? text : undefined;
+      },
+      60_000,
+    ).finally(() => agent.close());
     await writeFile(path.join(dir, 'pebble-root.pem'), root);
     // Renewal window longer than pebble's certificates live: every check renews, so the test sees a renewal too.
-    edge = await startEdge(dir, { acme: { directoryUrl: `https://127.0.0.1:${acmePort}/dir`, caFile: apiCa, email: 'admin@fabrikam.test', renewBeforeDays: 36_500, checkIntervalSeconds: 3 } }, edgePort);
+    edge = await startEdge(
+      dir,
+      {
+        acme: {
+          directoryUrl: `https://127.0.0.1:${acmePort}/dir`,
+          caFile: apiCa,
+          email: 'admin@fabrikam.test',
+          renewBeforeDays: 36_500,
+          checkIntervalSeconds: 3,
+        },
+      },
+      edgePort,
+    );
     await tenantWithGroup(edge);
   });
   after(async () => {
@@ -289,26 +455,52 @@ describe('custom domains: certificates from ACME (pebble)', { timeout: 300_000, 
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('an app with a custom domain gets a certificate from pebble by itself, renewed later; curl verifies each against pebble\'s root', async () => {
+  it("an app with a custom domain gets a certificate from pebble by itself, renewed later; curl verifies each against pebble's root", async () => {
     await publish(edge, 'store', `https://${host}`);
     const curl = (): { code: number | null; out: string } => {
-      const r = spawnSync('curl', ['-sS', '-o', '/dev/null', '-w', '%{ssl_verify_result}', '--cacert', path.join(dir, 'pebble-root.pem'),
-        '--resolve', `${host}:${edge.port}:127.0.0.1`, `https://${host}:${edge.port}/`], { encoding: 'utf8', timeout: 30_000 });
+      const r = spawnSync(
+        'curl',
+        [
+          '-sS',
+          '-o',
+          '/dev/null',
+          '-w',
+          '%{ssl_verify_result}',
+          '--cacert',
+          path.join(dir, 'pebble-root.pem'),
+          '--resolve',
+          `${host}:${edge.port}:127.0.0.1`,
+          `https://${host}:${edge.port}/`,
+        ],
+        { encoding: 'utf8', timeout: 30_000 },
+      );
       return { code: r.status, out: `${r.stdout}${r.stderr}` };
     };
-    const first = await waitFor('a certificate from pebble', async () => {
-      const s = await servedCertificate(edge.port, host, root);
-      return s.authorized ? s.cert : undefined;
-    }, 120_000).catch((err: Error) => { throw new Error(`${err.message}\n--- edge\n${edge.output().slice(-4000)}\n--- pebble\n${pebbleOutput.slice(-3000)}`); });
+    const first = await waitFor(
+      'a certificate from pebble',
+      async () => {
+        const s = await servedCertificate(edge.port, host, root);
+        return s.authorized ? s.cert : undefined;
+      },
+      120_000,
+    ).catch((err: Error) => {
+      throw new Error(
+        `${err.message}\n--- edge\n${edge.output().slice(-4000)}\n--- pebble\n${pebbleOutput.slice(-3000)}`,
+      );
+    });
     assert.ok(first.subjectAltName?.includes(`DNS:${host}`), first.subjectAltName);
     const verified = curl();
     assert.equal(verified.code, 0, verified.out);
-    assert.equal(verified.out, '0', 'curl verified the chain against pebble\'s root');
+    assert.equal(verified.out, '0', "curl verified the chain against pebble's root");
 
-    const renewed = await waitFor('a renewed certificate', async () => {
-      const s = await servedCertificate(edge.port, host, root);
-      return s.authorized && s.cert.serialNumber !== first.serialNumber ? s.cert : undefined;
-    }, 120_000);
+    const renewed = await waitFor(
+      'a renewed certificate',
+      async () => {
+        const s = await servedCertificate(edge.port, host, root);
+        return s.authorized && s.cert.serialNumber !== first.serialNumber ? s.cert : undefined;
+      },
+      120_000,
+    );
     assert.ok(renewed.subjectAltName?.includes(`DNS:${host}`));
     const again = curl();
     assert.equal(again.code, 0, again.out);

@@ -12,12 +12,21 @@ function childrenOf(pid: number): number[] {
     try {
       const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
       if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(name));
-    } catch { /* gone meanwhile */ }
+    } catch {
+      /* gone meanwhile */
+    }
   }
   return out;
 }
 
-const alive = (pid: number): boolean => { try { process.kill(pid, 0); return true; } catch { return false; } };
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 describe('drawbridge dev: lifecycle', { timeout: 90_000 }, () => {
   it('a dev process killed with SIGKILL leaves no edge, connector or sample app behind, and frees its port', async () => {
@@ -25,7 +34,10 @@ describe('drawbridge dev: lifecycle', { timeout: 90_000 }, () => {
     const dev = stack.process.pid!;
     const children = childrenOf(dev);
     try {
-      assert.ok(children.includes(stack.dev.edgePid), `the edge (${stack.dev.edgePid}) is a child of dev: ${children.join(', ')}`);
+      assert.ok(
+        children.includes(stack.dev.edgePid),
+        `the edge (${stack.dev.edgePid}) is a child of dev: ${children.join(', ')}`,
+      );
       assert.ok(children.length >= 4, `edge, connector and the two sample apps: ${children.join(', ')}`);
       stack.process.kill('SIGKILL');
       const deadline = Date.now() + 20_000;
@@ -33,7 +45,10 @@ describe('drawbridge dev: lifecycle', { timeout: 90_000 }, () => {
       assert.deepEqual(children.filter(alive), [], 'every child stopped when its parent went away');
       const refused = await new Promise<boolean>((resolve) => {
         const socket = net.connect(stack.publicPort, '127.0.0.1');
-        socket.once('connect', () => { socket.destroy(); resolve(false); });
+        socket.once('connect', () => {
+          socket.destroy();
+          resolve(false);
+        });
         socket.once('error', () => resolve(true));
       });
       assert.ok(refused, `port ${stack.publicPort} is free again`);

@@ -27,7 +27,9 @@ type EdgeRow = { id: string; advertise: string; version: string; self: boolean; 
 class Jar {
   readonly #byHost = new Map<string, Map<string, string>>();
   header(url: string): string {
-    return [...(this.#byHost.get(new URL(url).hostname) ?? new Map<string, string>())].map(([k, v]) => `${k}=${v}`).join('; ');
+    return [...(this.#byHost.get(new URL(url).hostname) ?? new Map<string, string>())]
+      .map(([k, v]) => `${k}=${v}`)
+      .join('; ');
   }
   take(url: string, setCookie: string | string[] | undefined): void {
     const host = new URL(url).hostname;
@@ -67,9 +69,16 @@ describe('edge cluster: two nodes on PostgreSQL and Redis', { timeout: 240_000 }
     await env?.cleanup();
   });
 
-  async function api<T>(node: Child<Ready>, method: 'GET' | 'POST' | 'PUT', pathname: string, body?: unknown): Promise<{ status: number; body: T }> {
+  async function api<T>(
+    node: Child<Ready>,
+    method: 'GET' | 'POST' | 'PUT',
+    pathname: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: T }> {
     const res = await request(`http://127.0.0.1:${node.ready.adminPort}/api/v1${pathname}`, {
-      method, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined,
+      method,
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
     });
     return { status: res.statusCode, body: (await res.body.json()) as T };
   }
@@ -79,8 +88,12 @@ describe('edge cluster: two nodes on PostgreSQL and Redis', { timeout: 240_000 }
     const url = new URL(target);
     url.port = String(node.ready.publicPort);
     const res = await request(url, {
-      dispatcher: agent, method: form ? 'POST' : 'GET',
-      headers: { cookie: jar.header(url.href), ...(form ? { 'content-type': 'application/x-www-form-urlencoded', origin: url.origin } : {}) },
+      dispatcher: agent,
+      method: form ? 'POST' : 'GET',
+      headers: {
+        cookie: jar.header(url.href),
+        ...(form ? { 'content-type': 'application/x-www-form-urlencoded', origin: url.origin } : {}),
+      },
       body: form ? new URLSearchParams(form).toString() : undefined,
     });
     jar.take(url.href, res.headers['set-cookie']);
@@ -90,7 +103,12 @@ describe('edge cluster: two nodes on PostgreSQL and Redis', { timeout: 240_000 }
   const formValue = (html: string, name: string): string => {
     const v = new RegExp(`name="${name}" value="([^"]*)"`).exec(html)?.[1];
     assert.ok(v !== undefined, `the page has a ${name} field`);
-    return v.replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>');
+    return v
+      .replace(/&amp;/g, '&')
+      .replace(/&quot;/g, '"')
+      .replace(/&#39;/g, "'")
+      .replace(/&lt;/g, '<')
+      .replace(/&gt;/g, '>');
   };
 
   let tenantId = '';
@@ -102,14 +120,36 @@ describe('edge cluster: two nodes on PostgreSQL and Redis', { timeout: 240_000 }
     assert.equal(tenant.status, 201, JSON.stringify(tenant.body));
     tenantId = tenant.body.id;
     const group = await api<{ id: string }>(a, 'POST', `/tenants/${tenantId}/connector-groups`, { name: 'default' });
-    const app = await api<{ id: string; externalUrl: string }>(a, 'POST', `/tenants/${tenantId}/apps`, { name: 'hr', groupId: group.body.id, internalUrl: 'http://127.0.0.1:1', preAuth: 'idp' });
+    const app = await api<{ id: string; externalUrl: string }>(a, 'POST', `/tenants/${tenantId}/apps`, {
+      name: 'hr',
+      groupId: group.body.id,
+      internalUrl: 'http://127.0.0.1:1',
+      preAuth: 'idp',
+    });
     assert.equal(app.status, 201, JSON.stringify(app.body));
     appUrl = app.body.externalUrl;
-    const user = await api<{ id: string }>(a, 'POST', `/tenants/${tenantId}/users`, { upn: 'alice@contoso.example', password: PASSWORD });
+    const user = await api<{ id: string }>(a, 'POST', `/tenants/${tenantId}/users`, {
+      upn: 'alice@contoso.example',
+      password: PASSWORD,
+    });
     assert.equal(user.status, 201, JSON.stringify(user.body));
     assert.equal((await api(a, 'PUT', `/tenants/${tenantId}/licences/basic`, { seats: 10 })).status, 200);
-    assert.ok([200, 201].includes((await api(a, 'POST', `/tenants/${tenantId}/licences/basic/assignments`, { type: 'user', id: user.body.id })).status));
-    assert.ok([200, 201].includes((await api(a, 'POST', `/tenants/${tenantId}/apps/${app.body.id}/assignments`, { type: 'user', id: user.body.id })).status));
+    assert.ok(
+      [200, 201].includes(
+        (await api(a, 'POST', `/tenants/${tenantId}/licences/basic/assignments`, { type: 'user', id: user.body.id }))
+          .status,
+      ),
+    );
+    assert.ok(
+      [200, 201].includes(
+        (
+          await api(a, 'POST', `/tenants/${tenantId}/apps/${app.body.id}/assignments`, {
+            type: 'user',
+            id: user.body.id,
+          })
+        ).status,
+      ),
+    );
 
     const jar = new Jar();
     // Node A: the app sends the browser to sign in, with a state signed by A and a nonce cookie on the app host.
@@ -120,7 +160,12 @@ describe('edge cluster: two nodes on PostgreSQL and Redis', { timeout: 240_000 }
     let page = await browse(jar, b, start.location!);
     while (page.status === 302 || page.status === 303) page = await browse(jar, b, page.location!);
     assert.equal(page.status, 200, page.body);
-    const posted = await browse(jar, b, new URL('/login', start.location!).href, { csrf: formValue(page.body, 'csrf'), state: formValue(page.body, 'state'), username: 'alice', password: PASSWORD });
+    const posted = await browse(jar, b, new URL('/login', start.location!).href, {
+      csrf: formValue(page.body, 'csrf'),
+      state: formValue(page.body, 'state'),
+      username: 'alice',
+      password: PASSWORD,
+    });
     assert.equal(posted.status, 303, posted.body);
     let next = posted;
     while (next.location && !next.location.includes('/.drawbridge/auth/callback')) {
@@ -145,8 +190,12 @@ describe('edge cluster: two nodes on PostgreSQL and Redis', { timeout: 240_000 }
     const jar = new Jar();
     const page = await browse(jar, node, `https://login.${DOMAIN}/?signin=1`);
     assert.equal(page.status, 200, page.body);
-    const res = await browse(jar, node, `https://login.${DOMAIN}/login`, { csrf: formValue(page.body, 'csrf'), username, password });
-    return res.status === 303 ? 'signed-in' : /DB-[A-Z]+(?:-[A-Z]+)+/.exec(res.body)?.[0] ?? String(res.status);
+    const res = await browse(jar, node, `https://login.${DOMAIN}/login`, {
+      csrf: formValue(page.body, 'csrf'),
+      username,
+      password,
+    });
+    return res.status === 303 ? 'signed-in' : (/DB-[A-Z]+(?:-[A-Z]+)+/.exec(res.body)?.[0] ?? String(res.status));
   }
 
   it('lockout counts across both nodes: an unknown name (Redis) and a real account (the directory)', async () => {
@@ -154,8 +203,16 @@ describe('edge cluster: two nodes on PostgreSQL and Redis', { timeout: 240_000 }
     for (const name of ['nobody-here', 'alice']) {
       const seen: (string | null)[] = [];
       for (let i = 0; i < 5; i++) seen.push(await attempt(i % 2 === 0 ? a : b, name, `wrong-${i}`));
-      assert.deepEqual(seen, [...Array(4).fill('DB-SIGNIN-BAD-CREDENTIALS'), 'DB-SIGNIN-LOCKED-OUT'], `${name}: the fifth failure, wherever it lands, locks`);
-      assert.equal(await attempt(b, name, name === 'alice' ? PASSWORD : 'x'), 'DB-SIGNIN-LOCKED-OUT', `${name}: locked on the other node too`);
+      assert.deepEqual(
+        seen,
+        [...Array(4).fill('DB-SIGNIN-BAD-CREDENTIALS'), 'DB-SIGNIN-LOCKED-OUT'],
+        `${name}: the fifth failure, wherever it lands, locks`,
+      );
+      assert.equal(
+        await attempt(b, name, name === 'alice' ? PASSWORD : 'x'),
+        'DB-SIGNIN-LOCKED-OUT',
+        `${name}: locked on the other node too`,
+      );
     }
   });
 
@@ -164,20 +221,41 @@ describe('edge cluster: two nodes on PostgreSQL and Redis', { timeout: 240_000 }
     for (const node of [a, b]) {
       const res = await api<{ items: EdgeRow[] }>(node, 'GET', '/edges');
       assert.equal(res.status, 200, JSON.stringify(res.body));
-      assert.deepEqual(res.body.items.map((n) => n.id), ['node-a', 'node-b']);
-      assert.deepEqual(res.body.items.map((n) => n.self), [node === a, node === b]);
-      assert.deepEqual(res.body.items.map((n) => n.advertise), [a, b].map((n) => `https://127.0.0.1:${n.ready.publicPort}`));
-      assert.ok(res.body.items.every((n) => /^\d+\.\d+\.\d+/.test(n.version) && n.inFlight >= 0 && Array.isArray(n.tunnels)));
+      assert.deepEqual(
+        res.body.items.map((n) => n.id),
+        ['node-a', 'node-b'],
+      );
+      assert.deepEqual(
+        res.body.items.map((n) => n.self),
+        [node === a, node === b],
+      );
+      assert.deepEqual(
+        res.body.items.map((n) => n.advertise),
+        [a, b].map((n) => `https://127.0.0.1:${n.ready.publicPort}`),
+      );
+      assert.ok(
+        res.body.items.every((n) => /^\d+\.\d+\.\d+/.test(n.version) && n.inFlight >= 0 && Array.isArray(n.tunnels)),
+      );
     }
     // The same list from the command line, as JSON and as a table.
     const cli = async (...args: string[]) => {
       let out = '';
       let err = '';
-      const code = await runAdmin(['edges', 'list', ...args], { out: (t) => (out += t), err: (t) => (err += t), env: { DRAWBRIDGE_ADMIN_URL: `http://127.0.0.1:${b.ready.adminPort}`, DRAWBRIDGE_ADMIN_TOKEN: ADMIN_TOKEN } });
+      const code = await runAdmin(['edges', 'list', ...args], {
+        out: (t) => (out += t),
+        err: (t) => (err += t),
+        env: { DRAWBRIDGE_ADMIN_URL: `http://127.0.0.1:${b.ready.adminPort}`, DRAWBRIDGE_ADMIN_TOKEN: ADMIN_TOKEN },
+      });
       assert.equal(code, 0, err);
       return out;
     };
-    assert.deepEqual((JSON.parse(await cli('--json')) as { items: EdgeRow[] }).items.map((n) => [n.id, n.self]), [['node-a', false], ['node-b', true]]);
+    assert.deepEqual(
+      (JSON.parse(await cli('--json')) as { items: EdgeRow[] }).items.map((n) => [n.id, n.self]),
+      [
+        ['node-a', false],
+        ['node-b', true],
+      ],
+    );
     const table = await cli();
     assert.match(table, /^ID\s+URL\s+VERSION/m);
     assert.match(table, /^node-b \*\s+https:\/\/127\.0\.0\.1:/m);
@@ -195,7 +273,10 @@ describe('edge cluster: two nodes on PostgreSQL and Redis', { timeout: 240_000 }
     assert.deepEqual(ids, ['node-a'], 'node B is gone from the list within 5 s of its death');
 
     // Back up, then a clean stop: it leaves the list as it shuts down, without waiting for its heartbeat to expire.
-    nodes[1] = await startChild<Ready>(['edge', '--config', configs[1], '--workers', '1'], path.join(work, 'node-b.log'));
+    nodes[1] = await startChild<Ready>(
+      ['edge', '--config', configs[1], '--workers', '1'],
+      path.join(work, 'node-b.log'),
+    );
     const listed = async () => (await api<{ items: EdgeRow[] }>(a, 'GET', '/edges')).body.items.map((n) => n.id);
     assert.deepEqual(await listed(), ['node-a', 'node-b']);
     await stopChild(nodes[1].process, 10_000);

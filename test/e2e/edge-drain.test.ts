@@ -7,8 +7,12 @@ import { startDevStack, url, type DevStack } from '../helpers/dev-stack.ts';
 /** SIGTERM on the edge drains: what is in flight finishes, nothing new is taken, then it exits cleanly. */
 describe('edge drain on SIGTERM', { timeout: 120_000 }, () => {
   let stack: DevStack;
-  before(async () => { stack = await startDevStack(); });
-  after(async () => { await stack?.stop(); });
+  before(async () => {
+    stack = await startDevStack();
+  });
+  after(async () => {
+    await stack?.stop();
+  });
 
   it('finishes an in-flight request, refuses new connections, and exits 0', async () => {
     const edgePid = stack.dev.edgePid;
@@ -16,7 +20,12 @@ describe('edge drain on SIGTERM', { timeout: 120_000 }, () => {
     await new Promise((r) => setTimeout(r, 500));
     const exited = new Promise<number | null>((resolve) => {
       const timer = setInterval(() => {
-        try { process.kill(edgePid, 0); } catch { clearInterval(timer); resolve(0); }
+        try {
+          process.kill(edgePid, 0);
+        } catch {
+          clearInterval(timer);
+          resolve(0);
+        }
       }, 50);
     });
     process.kill(edgePid, 'SIGTERM');
@@ -25,7 +34,10 @@ describe('edge drain on SIGTERM', { timeout: 120_000 }, () => {
     await new Promise((r) => setTimeout(r, 300));
     const refused = await new Promise<string>((resolve) => {
       const socket = net.connect(stack.publicPort, '127.0.0.1');
-      socket.once('connect', () => { socket.destroy(); resolve('accepted'); });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve('accepted');
+      });
       socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? 'error'));
     });
     assert.equal(refused, 'ECONNREFUSED');

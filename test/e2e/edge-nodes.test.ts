@@ -37,7 +37,9 @@ const NAMES = ['node-a', 'node-b', 'node-c'];
 type Ready = { publicPort: number; adminPort: number; adminToken: string };
 type EdgeRow = { id: string; tunnels: { connectorId: string; tunnels: number }[] };
 
-describe('edge nodes: a connector spreads its tunnels over the nodes and moves them when one dies or drains', { timeout: 300_000 }, () => {
+describe('edge nodes: a connector spreads its tunnels over the nodes and moves them when one dies or drains', {
+  timeout: 300_000,
+}, () => {
   const schema = `drawbridge_nodes_${process.pid}_${randomBytes(4).toString('hex')}`;
   const prefix = `drawbridge-test-${randomBytes(6).toString('hex')}:`;
   const pgAdmin = new pg.Pool({ connectionString: PG_URL, max: 1, connectionTimeoutMillis: 5000 });
@@ -52,36 +54,62 @@ describe('edge nodes: a connector spreads its tunnels over the nodes and moves t
   let appUrl = '';
 
   const startNode = async (name: string): Promise<void> => {
-    nodes.set(name, await startChild<Ready>(['edge', '--config', configs.get(name)!, '--drain-seconds', '20', '--workers', '1'], path.join(work, `${name}.log`)));
+    nodes.set(
+      name,
+      await startChild<Ready>(
+        ['edge', '--config', configs.get(name)!, '--drain-seconds', '20', '--workers', '1'],
+        path.join(work, `${name}.log`),
+      ),
+    );
   };
 
   before(async () => {
     await pgAdmin.query(`CREATE SCHEMA ${schema}`).catch((err: Error) => {
-      throw new Error(`PostgreSQL is not reachable at ${PG_URL} (${err.message}); start it or set DRAWBRIDGE_TEST_POSTGRES_URL`, { cause: err });
+      throw new Error(
+        `PostgreSQL is not reachable at ${PG_URL} (${err.message}); start it or set DRAWBRIDGE_TEST_POSTGRES_URL`,
+        { cause: err },
+      );
     });
     const probe = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    await probe.connect().then(() => probe.ping()).catch((err: Error) => {
-      throw new Error(`Redis is not reachable at ${REDIS_URL} (${err.message}); start it or set DRAWBRIDGE_TEST_REDIS_URL`, { cause: err });
-    }).finally(() => probe.disconnect());
+    await probe
+      .connect()
+      .then(() => probe.ping())
+      .catch((err: Error) => {
+        throw new Error(
+          `Redis is not reachable at ${REDIS_URL} (${err.message}); start it or set DRAWBRIDGE_TEST_REDIS_URL`,
+          { cause: err },
+        );
+      })
+      .finally(() => probe.disconnect());
     work = await mkdtemp(path.join(os.tmpdir(), 'drawbridge-edge-nodes-'));
     const certs = await createDevCertificates(path.join(work, 'certs'), DOMAIN);
-    agent = new Agent({ connect: { ca: await readFile(certs.caCertPath, 'utf8'), lookup: loopbackLookup } as never, keepAliveTimeout: 1_000 });
-    backend = http.createServer((req, res) => { req.resume(); res.end('ok\n'); });
+    agent = new Agent({
+      connect: { ca: await readFile(certs.caCertPath, 'utf8'), lookup: loopbackLookup } as never,
+      keepAliveTimeout: 1_000,
+    });
+    backend = http.createServer((req, res) => {
+      req.resume();
+      res.end('ok\n');
+    });
     await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
     const url = new URL(PG_URL);
     url.searchParams.set('options', `-c search_path=${schema}`);
     for (const name of NAMES) {
       const file = path.join(work, `${name}.yaml`);
-      await writeFile(file, toYaml({
-        stateDir: path.join(work, name), domain: DOMAIN,
-        listen: { host: '127.0.0.1', port: 0 },
-        tls: [{ certFile: certs.certPath, keyFile: certs.keyPath }],
-        admin: { host: '127.0.0.1', port: 0, token: ADMIN_TOKEN },
-        store: { kind: 'postgres', url: url.href },
-        sessions: { kind: 'redis', url: REDIS_URL, keyPrefix: prefix },
-        cluster: { nodeId: name },
-        tunnel: { pingIntervalMs: 500 },
-      }));
+      await writeFile(
+        file,
+        toYaml({
+          stateDir: path.join(work, name),
+          domain: DOMAIN,
+          listen: { host: '127.0.0.1', port: 0 },
+          tls: [{ certFile: certs.certPath, keyFile: certs.keyPath }],
+          admin: { host: '127.0.0.1', port: 0, token: ADMIN_TOKEN },
+          store: { kind: 'postgres', url: url.href },
+          sessions: { kind: 'redis', url: REDIS_URL, keyPrefix: prefix },
+          cluster: { nodeId: name },
+          tunnel: { pingIntervalMs: 500 },
+        }),
+      );
       configs.set(name, file);
     }
     // One tunnel CA for every node: the first node makes it, the others start with a copy.
@@ -98,18 +126,35 @@ describe('edge nodes: a connector spreads its tunnels over the nodes and moves t
     tenantId = tenant.body.id;
     const group = await api<{ id: string }>(a, 'POST', `/tenants/${tenantId}/connector-groups`, { name: 'default' });
     const app = await api<{ externalUrl: string }>(a, 'POST', `/tenants/${tenantId}/apps`, {
-      name: 'web', groupId: group.body.id, internalUrl: `http://127.0.0.1:${(backend.address() as net.AddressInfo).port}`, preAuth: 'passthrough',
+      name: 'web',
+      groupId: group.body.id,
+      internalUrl: `http://127.0.0.1:${(backend.address() as net.AddressInfo).port}`,
+      preAuth: 'passthrough',
     });
     assert.equal(app.status, 201, JSON.stringify(app.body));
     appUrl = app.body.externalUrl;
-    const { body: { token } } = await api<{ token: string }>(a, 'POST', `/tenants/${tenantId}/enrollment-tokens`, { groupId: group.body.id, ttlSeconds: 600 });
+    const {
+      body: { token },
+    } = await api<{ token: string }>(a, 'POST', `/tenants/${tenantId}/enrollment-tokens`, {
+      groupId: group.body.id,
+      ttlSeconds: 600,
+    });
     // Registered against node A only: the other nodes it learns from the edge.
     const dir = path.join(work, 'connector');
     await register({
-      edgeUrl: `https://tunnel.${DOMAIN}:${a.ready.publicPort}`, token, stateDir: dir, caFile: certs.caCertPath,
-      name: 'spread', version: CONNECTOR_VERSION, connectAddress: `127.0.0.1:${a.ready.publicPort}`, force: true,
+      edgeUrl: `https://tunnel.${DOMAIN}:${a.ready.publicPort}`,
+      token,
+      stateDir: dir,
+      caFile: certs.caCertPath,
+      name: 'spread',
+      version: CONNECTOR_VERSION,
+      connectAddress: `127.0.0.1:${a.ready.publicPort}`,
+      force: true,
     });
-    connector = await startChild(['connector', 'run', '--state-dir', dir, '--tunnels', '3', '--drain-seconds', '10'], path.join(work, 'connector.log'));
+    connector = await startChild(
+      ['connector', 'run', '--state-dir', dir, '--tunnels', '3', '--drain-seconds', '10'],
+      path.join(work, 'connector.log'),
+    );
     connectorId = connector.ready.connectorId;
   });
 
@@ -126,9 +171,16 @@ describe('edge nodes: a connector spreads its tunnels over the nodes and moves t
     if (work && !process.env.DRAWBRIDGE_TEST_KEEP) await rm(work, { recursive: true, force: true });
   });
 
-  async function api<T>(node: Child<Ready>, method: 'GET' | 'POST', pathname: string, body?: unknown): Promise<{ status: number; body: T }> {
+  async function api<T>(
+    node: Child<Ready>,
+    method: 'GET' | 'POST',
+    pathname: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: T }> {
     const res = await request(`http://127.0.0.1:${node.ready.adminPort}/api/v1${pathname}`, {
-      method, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined,
+      method,
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
     });
     return { status: res.statusCode, body: (await res.body.json()) as T };
   }
@@ -148,7 +200,11 @@ describe('edge nodes: a connector spreads its tunnels over the nodes and moves t
   async function liveTunnels(names: string[]): Promise<Record<string, number>> {
     const out: Record<string, number> = {};
     for (const name of names) {
-      const res = await api<{ items: { id: string; live?: { tunnels: number } }[] }>(nodes.get(name)!, 'GET', `/tenants/${tenantId}/connectors`);
+      const res = await api<{ items: { id: string; live?: { tunnels: number } }[] }>(
+        nodes.get(name)!,
+        'GET',
+        `/tenants/${tenantId}/connectors`,
+      );
       out[name] = res.body.items.find((c) => c.id === connectorId)?.live?.tunnels ?? 0;
     }
     return out;
@@ -162,7 +218,9 @@ describe('edge nodes: a connector spreads its tunnels over the nodes and moves t
     try {
       const res = await request(url, { dispatcher: agent, headersTimeout: 10_000, bodyTimeout: 10_000 });
       const text = await res.body.text();
-      return res.statusCode === 200 && text === 'ok\n' ? null : `${res.statusCode} ${/DB-[A-Z-]+/.exec(text)?.[0] ?? text.slice(0, 80)}`;
+      return res.statusCode === 200 && text === 'ok\n'
+        ? null
+        : `${res.statusCode} ${/DB-[A-Z-]+/.exec(text)?.[0] ?? text.slice(0, 80)}`;
     } catch (err) {
       return (err as Error).message;
     }
@@ -170,14 +228,19 @@ describe('edge nodes: a connector spreads its tunnels over the nodes and moves t
 
   it('learns the nodes from the one it reached and spreads its three tunnels one per node', async () => {
     let seen: Record<string, number> = {};
-    await waitUntil(async () => {
-      seen = await spread(nodes.get('node-b')!);
-      return Object.keys(seen).length === 3 && total(seen) === 3;
-    }, 30_000, 'three tunnels on three nodes');
+    await waitUntil(
+      async () => {
+        seen = await spread(nodes.get('node-b')!);
+        return Object.keys(seen).length === 3 && total(seen) === 3;
+      },
+      30_000,
+      'three tunnels on three nodes',
+    );
     assert.deepEqual(seen, { 'node-a': 1, 'node-b': 1, 'node-c': 1 });
     // A node counts a tunnel from the moment it registers it; it routes to it once the connector has acknowledged
     // the app: wait for that, then every node answers through its own tunnel.
-    for (const name of NAMES) await waitUntil(async () => (await get(name)) === null, 10_000, `the app answers through ${name}`);
+    for (const name of NAMES)
+      await waitUntil(async () => (await get(name)) === null, 10_000, `the app answers through ${name}`);
   });
 
   it('kill -9 a node: its tunnel is dialled to another node within 2 s; the node back gets a tunnel again', async () => {
@@ -200,17 +263,29 @@ describe('edge nodes: a connector spreads its tunnels over the nodes and moves t
     // Back up (same id, same CA): the spread 2 + 1 + 0 is evened out again by one move.
     await startNode('node-c');
     let seen: Record<string, number> = {};
-    await waitUntil(async () => {
-      seen = await spread(nodes.get('node-a')!);
-      return Object.keys(seen).length === 3 && total(seen) === 3;
-    }, 30_000, 'one tunnel on the restarted node');
+    await waitUntil(
+      async () => {
+        seen = await spread(nodes.get('node-a')!);
+        return Object.keys(seen).length === 3 && total(seen) === 3;
+      },
+      30_000,
+      'one tunnel on the restarted node',
+    );
     assert.deepEqual(seen, { 'node-a': 1, 'node-b': 1, 'node-c': 1 });
   });
 
   it('SIGTERM a node under load sent to the others: nothing fails, its tunnel moves before it exits', async () => {
     const a = nodes.get('node-a')!;
-    await waitUntil(async () => { const live = await liveTunnels(NAMES); return NAMES.every((n) => live[n] === 1); }, 10_000, 'one usable tunnel on each node');
-    for (const name of ['node-b', 'node-c']) await waitUntil(async () => (await get(name)) === null, 10_000, `the app answers through ${name}`);
+    await waitUntil(
+      async () => {
+        const live = await liveTunnels(NAMES);
+        return NAMES.every((n) => live[n] === 1);
+      },
+      10_000,
+      'one usable tunnel on each node',
+    );
+    for (const name of ['node-b', 'node-c'])
+      await waitUntil(async () => (await get(name)) === null, 10_000, `the app answers through ${name}`);
     // Steady load straight at node B and node C (not through the draining node).
     let stop = false;
     const failures: string[] = [];
@@ -238,17 +313,39 @@ describe('edge nodes: a connector spreads its tunnels over the nodes and moves t
 
     // The connector kept all three tunnels, now on B and C.
     let counts: Record<string, number> = {};
-    await waitUntil(async () => total(counts = await liveTunnels(['node-b', 'node-c'])) === 3, 10_000, 'three tunnels on B and C');
+    await waitUntil(
+      async () => total((counts = await liveTunnels(['node-b', 'node-c']))) === 3,
+      10_000,
+      'three tunnels on B and C',
+    );
     assert.ok(counts['node-b'] >= 1 && counts['node-c'] >= 1, JSON.stringify(counts));
 
     // In order, on node A: it asked the connector to move, the tunnel was drained by the connector (its replacement
     // being up on another node), and only then did node A close its tunnels and exit.
-    const log = (await readFile(path.join(work, 'node-a.log'), 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { msg: string; moved?: number; left?: number; drained?: boolean; connectorId?: string; signal?: string });
+    const log = (await readFile(path.join(work, 'node-a.log'), 'utf8'))
+      .split('\n')
+      .filter(Boolean)
+      .map(
+        (l) =>
+          JSON.parse(l) as {
+            msg: string;
+            moved?: number;
+            left?: number;
+            drained?: boolean;
+            connectorId?: string;
+            signal?: string;
+          },
+      );
     const moved = log.findIndex((l) => l.msg === 'connectors moved to other edge nodes');
     assert.ok(moved >= 0, 'node A waited for its connectors to move');
     assert.deepEqual({ moved: log[moved].moved, left: log[moved].left }, { moved: 1, left: 0 });
-    const drainedByConnector = log.findIndex((l) => l.msg === 'tunnel draining' && l.connectorId === connectorId && /moved to node-/.test(l.signal ?? ''));
-    assert.ok(drainedByConnector >= 0 && drainedByConnector < moved, 'the connector drained its tunnel on node A after moving it');
+    const drainedByConnector = log.findIndex(
+      (l) => l.msg === 'tunnel draining' && l.connectorId === connectorId && /moved to node-/.test(l.signal ?? ''),
+    );
+    assert.ok(
+      drainedByConnector >= 0 && drainedByConnector < moved,
+      'the connector drained its tunnel on node A after moving it',
+    );
     assert.ok(log.findIndex((l) => l.msg === 'edge drained') > moved);
     const connectorLog = await readFile(path.join(work, 'connector.log'), 'utf8');
     assert.match(connectorLog, /"from":"node-a","to":"node-[bc]".*"msg":"tunnel moved"/);

@@ -34,7 +34,10 @@ describe('edge on PostgreSQL: sign-in runs on every node of one database', { tim
 
   before(async () => {
     await admin.query(`CREATE SCHEMA ${schema}`).catch((err: Error) => {
-      throw new Error(`PostgreSQL is not reachable at ${BASE_URL} (${err.message}); start it or set DRAWBRIDGE_TEST_POSTGRES_URL`, { cause: err });
+      throw new Error(
+        `PostgreSQL is not reachable at ${BASE_URL} (${err.message}); start it or set DRAWBRIDGE_TEST_POSTGRES_URL`,
+        { cause: err },
+      );
     });
     work = await mkdtemp(path.join(os.tmpdir(), 'drawbridge-edge-pg-'));
     const certs = await createDevCertificates(path.join(work, 'certs'), DOMAIN);
@@ -43,13 +46,17 @@ describe('edge on PostgreSQL: sign-in runs on every node of one database', { tim
     url.searchParams.set('options', `-c search_path=${schema}`);
     for (const name of ['node-a', 'node-b']) {
       const file = path.join(work, `${name}.yaml`);
-      await writeFile(file, toYaml({
-        stateDir: path.join(work, name), domain: DOMAIN,
-        listen: { host: '127.0.0.1', port: 0 },
-        tls: [{ certFile: certs.certPath, keyFile: certs.keyPath }],
-        admin: { host: '127.0.0.1', port: 0, token: ADMIN_TOKEN },
-        store: { kind: 'postgres', url: url.href },
-      }));
+      await writeFile(
+        file,
+        toYaml({
+          stateDir: path.join(work, name),
+          domain: DOMAIN,
+          listen: { host: '127.0.0.1', port: 0 },
+          tls: [{ certFile: certs.certPath, keyFile: certs.keyPath }],
+          admin: { host: '127.0.0.1', port: 0, token: ADMIN_TOKEN },
+          store: { kind: 'postgres', url: url.href },
+        }),
+      );
       nodes.push(await startChild<Ready>(['edge', '--config', file], path.join(work, `${name}.log`)));
     }
   });
@@ -60,9 +67,16 @@ describe('edge on PostgreSQL: sign-in runs on every node of one database', { tim
     if (work) await rm(work, { recursive: true, force: true });
   });
 
-  async function api<T>(node: Child<Ready>, method: 'GET' | 'POST' | 'PUT', pathname: string, body?: unknown): Promise<{ status: number; body: T }> {
+  async function api<T>(
+    node: Child<Ready>,
+    method: 'GET' | 'POST' | 'PUT',
+    pathname: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: T }> {
     const res = await request(`http://127.0.0.1:${node.ready.adminPort}/api/v1${pathname}`, {
-      method, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined,
+      method,
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
     });
     return { status: res.statusCode, body: (await res.body.json()) as T };
   }
@@ -76,9 +90,12 @@ describe('edge on PostgreSQL: sign-in runs on every node of one database', { tim
     const csrf = /name="csrf" value="([^"]+)"/.exec(html)?.[1];
     assert.ok(csrf, 'the sign-in form carries a CSRF token');
     const setCookie = page.headers['set-cookie'];
-    const cookie = (Array.isArray(setCookie) ? setCookie : setCookie ? [setCookie] : []).map((c) => c.split(';')[0]).join('; ');
+    const cookie = (Array.isArray(setCookie) ? setCookie : setCookie ? [setCookie] : [])
+      .map((c) => c.split(';')[0])
+      .join('; ');
     const res = await request(`${login}/login`, {
-      dispatcher: agent, method: 'POST',
+      dispatcher: agent,
+      method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded', cookie, origin: login },
       body: new URLSearchParams({ csrf, username, password }).toString(),
     });
@@ -90,19 +107,40 @@ describe('edge on PostgreSQL: sign-in runs on every node of one database', { tim
     const [a, b] = nodes;
     const tenant = await api<{ id: string }>(a, 'POST', '/tenants', { name: 'contoso' });
     assert.equal(tenant.status, 201, JSON.stringify(tenant.body));
-    const user = await api<{ id: string }>(a, 'POST', `/tenants/${tenant.body.id}/users`, { upn: 'alice@contoso.example', password: PASSWORD });
+    const user = await api<{ id: string }>(a, 'POST', `/tenants/${tenant.body.id}/users`, {
+      upn: 'alice@contoso.example',
+      password: PASSWORD,
+    });
     assert.equal(user.status, 201, JSON.stringify(user.body));
     const seen = await api<{ items: { upn: string }[] }>(b, 'GET', `/tenants/${tenant.body.id}/users`);
-    assert.deepEqual(seen.body.items.map((u) => u.upn), ['alice@contoso.example']);
+    assert.deepEqual(
+      seen.body.items.map((u) => u.upn),
+      ['alice@contoso.example'],
+    );
 
     assert.notEqual(await signIn(b, 'alice', 'wrong password'), 303);
     assert.equal(await signIn(b, 'alice', PASSWORD), 303, 'the right password, hashed by node A, signs in on node B');
 
-    const log = await api<{ items: { userId: string | null; result: string; code: string | null; authMethod: string }[] }>(a, 'GET', `/tenants/${tenant.body.id}/signin-log`);
+    const log = await api<{
+      items: { userId: string | null; result: string; code: string | null; authMethod: string }[];
+    }>(a, 'GET', `/tenants/${tenant.body.id}/signin-log`);
     assert.equal(log.status, 200, JSON.stringify(log.body));
-    const attempts = log.body.items.filter((e) => e.userId === user.body.id && e.authMethod === 'password').map((e) => [e.result, e.code]);
-    assert.deepEqual(attempts, [['success', null], ['failure', 'DB-SIGNIN-BAD-CREDENTIALS']], 'newest first, written by node B, read through node A');
-    const facts = await api<{ lastSignInAt: string | null }>(a, 'GET', `/tenants/${tenant.body.id}/users/${user.body.id}`);
+    const attempts = log.body.items
+      .filter((e) => e.userId === user.body.id && e.authMethod === 'password')
+      .map((e) => [e.result, e.code]);
+    assert.deepEqual(
+      attempts,
+      [
+        ['success', null],
+        ['failure', 'DB-SIGNIN-BAD-CREDENTIALS'],
+      ],
+      'newest first, written by node B, read through node A',
+    );
+    const facts = await api<{ lastSignInAt: string | null }>(
+      a,
+      'GET',
+      `/tenants/${tenant.body.id}/users/${user.body.id}`,
+    );
     assert.ok(facts.body.lastSignInAt, JSON.stringify(facts.body));
   });
 });

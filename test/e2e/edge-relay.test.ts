@@ -44,13 +44,19 @@ type EdgeRow = { id: string; tunnels: { groupId: string; tunnels: number; usable
 function startBackend(): Promise<http.Server> {
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://backend');
-    if (url.pathname === '/hello') return void res.writeHead(200, { 'content-type': 'text/plain' }).end('hello from the backend');
+    if (url.pathname === '/hello')
+      return void res.writeHead(200, { 'content-type': 'text/plain' }).end('hello from the backend');
     if (url.pathname === '/echo') {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const body = Buffer.concat(chunks);
-        res.writeHead(200, { 'content-type': 'application/octet-stream', 'x-chunked': String(req.headers['transfer-encoding'] === 'chunked') }).end(body);
+        res
+          .writeHead(200, {
+            'content-type': 'application/octet-stream',
+            'x-chunked': String(req.headers['transfer-encoding'] === 'chunked'),
+          })
+          .end(body);
       });
       return;
     }
@@ -58,17 +64,26 @@ function startBackend(): Promise<http.Server> {
       const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
       const from = range && req.headers['if-range'] === DOWNLOAD_ETAG ? Number(range[1]) : 0;
       res.writeHead(from > 0 ? 206 : 200, {
-        'content-type': 'application/octet-stream', 'accept-ranges': 'bytes', etag: DOWNLOAD_ETAG, 'content-length': DOWNLOAD.length - from,
+        'content-type': 'application/octet-stream',
+        'accept-ranges': 'bytes',
+        etag: DOWNLOAD_ETAG,
+        'content-length': DOWNLOAD.length - from,
         ...(from > 0 ? { 'content-range': `bytes ${from}-${DOWNLOAD.length - 1}/${DOWNLOAD.length}` } : {}),
       });
       return void res.end(DOWNLOAD.subarray(from));
     }
     if (url.pathname === '/whoami') {
       const h = req.headers;
-      return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({
-        user: h['x-remote-user'] ?? null, assertion: h['x-drawbridge-assertion'] ?? null, forwardedFor: h['x-forwarded-for'] ?? null,
-        drawbridgeHeaders: Object.keys(h).filter((k) => k.startsWith('x-drawbridge-') && k !== 'x-drawbridge-assertion'),
-      }));
+      return void res.writeHead(200, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          user: h['x-remote-user'] ?? null,
+          assertion: h['x-drawbridge-assertion'] ?? null,
+          forwardedFor: h['x-forwarded-for'] ?? null,
+          drawbridgeHeaders: Object.keys(h).filter(
+            (k) => k.startsWith('x-drawbridge-') && k !== 'x-drawbridge-assertion',
+          ),
+        }),
+      );
     }
     res.writeHead(404).end();
   });
@@ -81,7 +96,9 @@ function startBackend(): Promise<http.Server> {
 class Jar {
   readonly #byHost = new Map<string, Map<string, string>>();
   header(url: string): string {
-    return [...(this.#byHost.get(new URL(url).hostname) ?? new Map<string, string>())].map(([k, v]) => `${k}=${v}`).join('; ');
+    return [...(this.#byHost.get(new URL(url).hostname) ?? new Map<string, string>())]
+      .map(([k, v]) => `${k}=${v}`)
+      .join('; ');
   }
   take(url: string, setCookie: string | string[] | undefined): void {
     const host = new URL(url).hostname;
@@ -97,7 +114,7 @@ class Jar {
   }
 }
 
-describe('edge relay: a node without the group\'s tunnels relays to one that has them', { timeout: 300_000 }, () => {
+describe("edge relay: a node without the group's tunnels relays to one that has them", { timeout: 300_000 }, () => {
   let env: ClusterEnv;
   let work: string;
   let caPath: string;
@@ -130,13 +147,20 @@ describe('edge relay: a node without the group\'s tunnels relays to one that has
     }
     await Promise.all(nodes.map((n) => stopChild(n.process, 10_000)));
     backend?.closeAllConnections();
-    await new Promise((r) => backend ? backend.close(r) : r(null));
+    await new Promise((r) => (backend ? backend.close(r) : r(null)));
     if (!process.env.KEEP_TEST_STATE) await env?.cleanup();
   });
 
-  async function api<T>(node: Child<Ready>, method: 'GET' | 'POST' | 'PUT', pathname: string, body?: unknown): Promise<{ status: number; body: T }> {
+  async function api<T>(
+    node: Child<Ready>,
+    method: 'GET' | 'POST' | 'PUT',
+    pathname: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: T }> {
     const res = await request(`http://127.0.0.1:${node.ready.adminPort}/api/v1${pathname}`, {
-      method, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined,
+      method,
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
     });
     return { status: res.statusCode, body: (await res.body.json()) as T };
   }
@@ -147,19 +171,34 @@ describe('edge relay: a node without the group\'s tunnels relays to one that has
   };
   /** A connector of the group, enrolled and dialling through node B's port only, started. Returns its state dir. */
   async function enrollOnB(name: string): Promise<string> {
-    const token = await api<{ token: string }>(a(), 'POST', `${tenantPath}/enrollment-tokens`, { groupId, ttlSeconds: 600 });
+    const token = await api<{ token: string }>(a(), 'POST', `${tenantPath}/enrollment-tokens`, {
+      groupId,
+      ttlSeconds: 600,
+    });
     assert.equal(token.status, 201, JSON.stringify(token.body));
     const dir = path.join(work, name);
     await register({
-      edgeUrl: `https://tunnel.${DOMAIN}:${b().ready.publicPort}`, token: token.body.token, stateDir: dir, caFile: caPath,
-      name, version: CONNECTOR_VERSION, connectAddress: `127.0.0.1:${b().ready.publicPort}`,
+      edgeUrl: `https://tunnel.${DOMAIN}:${b().ready.publicPort}`,
+      token: token.body.token,
+      stateDir: dir,
+      caFile: caPath,
+      name,
+      version: CONNECTOR_VERSION,
+      connectAddress: `127.0.0.1:${b().ready.publicPort}`,
     });
     const started = await runConnector(dir, path.join(work, `${name}.log`), 10, ['--pinned']);
     connectors.push({ id: started.id, process: started.process });
     return dir;
   }
   /** The group's connectors as node B sees them (its own tunnels). */
-  const groupHealth = async () => (await api<{ connectors: { id: string; state: string; inFlight: number }[] }>(b(), 'GET', `${tenantPath}/connector-groups/${groupId}/health`)).body.connectors;
+  const groupHealth = async () =>
+    (
+      await api<{ connectors: { id: string; state: string; inFlight: number }[] }>(
+        b(),
+        'GET',
+        `${tenantPath}/connector-groups/${groupId}/health`,
+      )
+    ).body.connectors;
   const a = (): Child<Ready> => nodes[0];
   const b = (): Child<Ready> => nodes[1];
 
@@ -172,18 +211,34 @@ describe('edge relay: a node without the group\'s tunnels relays to one that has
     groupId = group.body.id;
     const internal = `http://127.0.0.1:${(backend.address() as net.AddressInfo).port}`;
     const publish = async (name: string, fields: Record<string, unknown>): Promise<string> => {
-      const app = await api<{ externalUrl: string }>(a(), 'POST', `${t}/apps`, { name, groupId: group.body.id, internalUrl: internal, ...fields });
+      const app = await api<{ externalUrl: string }>(a(), 'POST', `${t}/apps`, {
+        name,
+        groupId: group.body.id,
+        internalUrl: internal,
+        ...fields,
+      });
       assert.equal(app.status, 201, JSON.stringify(app.body));
-      return app.body.externalUrl.replace(/\/?$/, "/");
+      return app.body.externalUrl.replace(/\/?$/, '/');
     };
     urls.pass = await publish('pass', { preAuth: 'passthrough' });
     urls.down = await publish('down', { preAuth: 'passthrough', internalUrl: 'http://127.0.0.1:1' });
-    urls.hr = await publish('hr', { preAuth: 'idp', sso: { mode: 'headers', headers: { user: 'x-remote-user' }, jwt: true } });
-    const user = await api<{ id: string }>(a(), 'POST', `${t}/users`, { upn: 'alice@contoso.example', password: PASSWORD });
+    urls.hr = await publish('hr', {
+      preAuth: 'idp',
+      sso: { mode: 'headers', headers: { user: 'x-remote-user' }, jwt: true },
+    });
+    const user = await api<{ id: string }>(a(), 'POST', `${t}/users`, {
+      upn: 'alice@contoso.example',
+      password: PASSWORD,
+    });
     assert.equal(user.status, 201, JSON.stringify(user.body));
     assert.equal((await api(a(), 'PUT', `${t}/licences/basic`, { seats: 10 })).status, 200);
     await api(a(), 'POST', `${t}/licences/basic/assignments`, { type: 'user', id: user.body.id });
-    await api(a(), 'POST', `${t}/apps/${(await api<{ items: { id: string; name: string }[] }>(a(), 'GET', `${t}/apps`)).body.items.find((x) => x.name === 'hr')!.id}/assignments`, { type: 'user', id: user.body.id });
+    await api(
+      a(),
+      'POST',
+      `${t}/apps/${(await api<{ items: { id: string; name: string }[] }>(a(), 'GET', `${t}/apps`)).body.items.find((x) => x.name === 'hr')!.id}/assignments`,
+      { type: 'user', id: user.body.id },
+    );
 
     // The connector enrolls and dials through node B's port only.
     connectorDir = await enrollOnB('connector-1');
@@ -200,8 +255,17 @@ describe('edge relay: a node without the group\'s tunnels relays to one that has
     assert.equal(last, '200 hello from the backend');
     // The precondition of everything below: A holds no tunnel at all, B holds the connector's.
     const edges = (await api<{ items: EdgeRow[] }>(a(), 'GET', '/edges')).body.items;
-    assert.deepEqual(edges.find((n) => n.id === 'node-a')?.tunnels, [], 'node A holds no tunnel (the connector dials B only)');
-    assert.ok((edges.find((n) => n.id === 'node-b')?.tunnels ?? []).some((x) => x.groupId === group.body.id && (x.usable ?? 0) > 0), JSON.stringify(edges));
+    assert.deepEqual(
+      edges.find((n) => n.id === 'node-a')?.tunnels,
+      [],
+      'node A holds no tunnel (the connector dials B only)',
+    );
+    assert.ok(
+      (edges.find((n) => n.id === 'node-b')?.tunnels ?? []).some(
+        (x) => x.groupId === group.body.id && (x.usable ?? 0) > 0,
+      ),
+      JSON.stringify(edges),
+    );
   });
 
   it('POST bodies, of known length and chunked, reach the backend whole through the relay', async () => {
@@ -209,21 +273,34 @@ describe('edge relay: a node without the group\'s tunnels relays to one that has
     const known = await request(at(a(), `${urls.pass}echo`), { dispatcher: agent, method: 'POST', body });
     assert.equal(known.statusCode, 200);
     assert.ok(Buffer.from(await known.body.arrayBuffer()).equals(body), 'known-length body echoed');
-    const chunked = await request(at(a(), `${urls.pass}echo`), { dispatcher: agent, method: 'POST', body: Readable.from([body.subarray(0, 1000), body.subarray(1000)]) });
+    const chunked = await request(at(a(), `${urls.pass}echo`), {
+      dispatcher: agent,
+      method: 'POST',
+      body: Readable.from([body.subarray(0, 1000), body.subarray(1000)]),
+    });
     assert.equal(chunked.statusCode, 200);
     assert.equal(chunked.headers['x-chunked'], 'true');
     assert.ok(Buffer.from(await chunked.body.arrayBuffer()).equals(body), 'chunked body echoed');
   });
 
   it('a WebSocket echoes through the relay', async () => {
-    const ws = new WebSocket(at(a(), `${urls.pass}ws`).replace('https:', 'wss:'), { ca: await readFile(caPath), lookup: loopbackLookup as never });
-    await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject); });
+    const ws = new WebSocket(at(a(), `${urls.pass}ws`).replace('https:', 'wss:'), {
+      ca: await readFile(caPath),
+      lookup: loopbackLookup as never,
+    });
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
     const replies: string[] = [];
     ws.on('message', (data) => replies.push(data.toString()));
     for (const text of ['one', 'two', 'x'.repeat(200_000)]) ws.send(text);
     const deadline = Date.now() + 10_000;
     while (replies.length < 3 && Date.now() < deadline) await sleep(20);
-    assert.deepEqual(replies.map((r) => r.length), [3, 3, 200_000]);
+    assert.deepEqual(
+      replies.map((r) => r.length),
+      [3, 3, 200_000],
+    );
     assert.equal(replies[0], 'one');
     ws.close(1000);
     assert.equal(await new Promise<number>((resolve) => ws.once('close', resolve)), 1000);
@@ -235,12 +312,15 @@ describe('edge relay: a node without the group\'s tunnels relays to one that has
     assert.equal(res.headers['content-length'], String(DOWNLOAD.length));
     const hash = createHash('sha256');
     let length = 0;
-    for await (const chunk of res.body) { hash.update(chunk as Buffer); length += (chunk as Buffer).length; }
+    for await (const chunk of res.body) {
+      hash.update(chunk as Buffer);
+      length += (chunk as Buffer).length;
+    }
     assert.equal(length, DOWNLOAD.length);
     assert.equal(hash.digest('hex'), createHash('sha256').update(DOWNLOAD).digest('hex'));
   });
 
-  it('a download through A whose connector dies mid-body is finished from B\'s other connector: every byte once', async () => {
+  it("a download through A whose connector dies mid-body is finished from B's other connector: every byte once", async () => {
     await enrollOnB('connector-2');
     const deadline = Date.now() + 20_000;
     while ((await groupHealth()).filter((c) => c.state === 'healthy').length < 2) {
@@ -258,7 +338,8 @@ describe('edge relay: a node without the group\'s tunnels relays to one that has
       if (killed === null && received >= 8 * 1024 * 1024) {
         // Reading pauses here, so the rest is still on its way through the connector when it dies.
         let busy: string | undefined;
-        for (const until = Date.now() + 5_000; busy === undefined && Date.now() < until;) busy = (await groupHealth()).find((c) => c.inFlight > 0)?.id;
+        for (const until = Date.now() + 5_000; busy === undefined && Date.now() < until; )
+          busy = (await groupHealth()).find((c) => c.inFlight > 0)?.id;
         const victim = connectors.find((c) => c.id === busy);
         assert.ok(victim, 'a connector carries the download');
         victim.process.kill('SIGKILL');
@@ -272,7 +353,7 @@ describe('edge relay: a node without the group\'s tunnels relays to one that has
     assert.match(await readFile(path.join(work, 'node-a.log'), 'utf8'), /"msg":"download resumed"/);
   });
 
-  it('a failure behind node B reaches node A\'s client with the connector\'s code', async () => {
+  it("a failure behind node B reaches node A's client with the connector's code", async () => {
     const res = await request(at(a(), `${urls.down}x`), { dispatcher: agent, headers: { accept: 'application/json' } });
     const text = await res.body.text();
     assert.equal(res.statusCode, 502, text);
@@ -284,48 +365,96 @@ describe('edge relay: a node without the group\'s tunnels relays to one that has
     const browse = async (target: string, form?: Record<string, string>) => {
       const u = at(a(), target);
       const res = await request(u, {
-        dispatcher: agent, method: form ? 'POST' : 'GET',
-        headers: { cookie: jar.header(u), ...(form ? { 'content-type': 'application/x-www-form-urlencoded', origin: new URL(u).origin } : {}) },
+        dispatcher: agent,
+        method: form ? 'POST' : 'GET',
+        headers: {
+          cookie: jar.header(u),
+          ...(form ? { 'content-type': 'application/x-www-form-urlencoded', origin: new URL(u).origin } : {}),
+        },
         body: form ? new URLSearchParams(form).toString() : undefined,
       });
       jar.take(u, res.headers['set-cookie']);
-      return { status: res.statusCode, location: typeof res.headers.location === 'string' ? new URL(res.headers.location, u).href : null, body: await res.body.text() };
+      return {
+        status: res.statusCode,
+        location: typeof res.headers.location === 'string' ? new URL(res.headers.location, u).href : null,
+        body: await res.body.text(),
+      };
     };
     const field = (html: string, name: string): string => {
       const v = new RegExp(`name="${name}" value="([^"]*)"`).exec(html)?.[1];
       assert.ok(v !== undefined, `the page has a ${name} field`);
-      return v.replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>');
+      return v
+        .replace(/&amp;/g, '&')
+        .replace(/&quot;/g, '"')
+        .replace(/&#39;/g, "'")
+        .replace(/&lt;/g, '<')
+        .replace(/&gt;/g, '>');
     };
     const start = await browse(`${urls.hr}whoami`);
     assert.equal(start.status, 302, start.body);
     let page = await browse(start.location!);
     while (page.status === 302 || page.status === 303) page = await browse(page.location!);
     assert.equal(page.status, 200, page.body);
-    let next = await browse(new URL('/login', start.location!).href, { csrf: field(page.body, 'csrf'), state: field(page.body, 'state'), username: 'alice', password: PASSWORD });
+    let next = await browse(new URL('/login', start.location!).href, {
+      csrf: field(page.body, 'csrf'),
+      state: field(page.body, 'state'),
+      username: 'alice',
+      password: PASSWORD,
+    });
     for (let hops = 0; next.location && hops < 10; hops++) next = await browse(next.location);
     assert.equal(next.status, 200, next.body);
-    const seen = JSON.parse(next.body) as { user: string | null; assertion: string | null; forwardedFor: string | null; drawbridgeHeaders: string[] };
+    const seen = JSON.parse(next.body) as {
+      user: string | null;
+      assertion: string | null;
+      forwardedFor: string | null;
+      drawbridgeHeaders: string[];
+    };
     assert.equal(seen.user, 'alice@contoso.example', 'header SSO: the user node A signed in, through node B');
     assert.match(seen.assertion ?? '', /^[\w-]+\.[\w-]+\.[\w-]+$/, 'the edge-signed assertion reaches the backend');
     assert.equal(seen.forwardedFor, '127.0.0.1', 'the client address as node A saw it');
-    assert.deepEqual(seen.drawbridgeHeaders, [], 'neither the relay marker nor the edge\'s metadata reach the backend');
+    assert.deepEqual(seen.drawbridgeHeaders, [], "neither the relay marker nor the edge's metadata reach the backend");
   });
 
-  it('only an edge node certificate opens the relay: a connector\'s, or none, is refused', async () => {
+  it("only an edge node certificate opens the relay: a connector's, or none, is refused", async () => {
     const tunnelCa = await readFile(path.join(connectorDir, 'tunnel-ca.crt'), 'utf8'); // the shared CA, as the connector pinned it
-    const attempt = (credentials: { cert?: string; key?: string }): Promise<string> => new Promise((resolve) => {
-      const socket = tls.connect({ host: '127.0.0.1', port: a().ready.publicPort, ALPNProtocols: [RELAY_ALPN], ca: tunnelCa, checkServerIdentity: () => undefined, ...credentials });
-      socket.on('error', (err) => resolve(`socket error: ${err.message}`));
-      socket.on('close', () => resolve('socket closed'));
-      const session = http2.connect(`https://127.0.0.1:${a().ready.publicPort}`, { createConnection: () => socket });
-      session.on('error', (err) => resolve(`error: ${err.message}`));
-      session.on('close', () => resolve('closed'));
-      const stream = session.request({ ':path': '/hello', ':authority': new URL(urls.pass).host, 'x-drawbridge-app': 'x', 'x-drawbridge-relayed-from': 'intruder' }, { endStream: true });
-      stream.on('error', () => {});
-      stream.on('response', (h) => { resolve(`answered ${String(h[':status'])}`); session.destroy(); });
-      setTimeout(() => { resolve('timeout'); session.destroy(); }, 10_000).unref();
-    });
-    const connectorCert = { cert: await readFile(path.join(connectorDir, 'connector.crt'), 'utf8'), key: await readFile(path.join(connectorDir, 'connector.key'), 'utf8') };
+    const attempt = (credentials: { cert?: string; key?: string }): Promise<string> =>
+      new Promise((resolve) => {
+        const socket = tls.connect({
+          host: '127.0.0.1',
+          port: a().ready.publicPort,
+          ALPNProtocols: [RELAY_ALPN],
+          ca: tunnelCa,
+          checkServerIdentity: () => undefined,
+          ...credentials,
+        });
+        socket.on('error', (err) => resolve(`socket error: ${err.message}`));
+        socket.on('close', () => resolve('socket closed'));
+        const session = http2.connect(`https://127.0.0.1:${a().ready.publicPort}`, { createConnection: () => socket });
+        session.on('error', (err) => resolve(`error: ${err.message}`));
+        session.on('close', () => resolve('closed'));
+        const stream = session.request(
+          {
+            ':path': '/hello',
+            ':authority': new URL(urls.pass).host,
+            'x-drawbridge-app': 'x',
+            'x-drawbridge-relayed-from': 'intruder',
+          },
+          { endStream: true },
+        );
+        stream.on('error', () => {});
+        stream.on('response', (h) => {
+          resolve(`answered ${String(h[':status'])}`);
+          session.destroy();
+        });
+        setTimeout(() => {
+          resolve('timeout');
+          session.destroy();
+        }, 10_000).unref();
+      });
+    const connectorCert = {
+      cert: await readFile(path.join(connectorDir, 'connector.crt'), 'utf8'),
+      key: await readFile(path.join(connectorDir, 'connector.key'), 'utf8'),
+    };
     const withConnectorCert = await attempt(connectorCert);
     assert.ok(!withConnectorCert.startsWith('answered') && withConnectorCert !== 'timeout', withConnectorCert);
     const withoutCert = await attempt({});
@@ -334,7 +463,7 @@ describe('edge relay: a node without the group\'s tunnels relays to one that has
     assert.match(log, /DB-TUNNEL-RELAY-REFUSED/);
   });
 
-  it('figure: the relay\'s added latency, 500 sequential GETs through node A (relayed) and node B (direct)', async () => {
+  it("figure: the relay's added latency, 500 sequential GETs through node A (relayed) and node B (direct)", async () => {
     const timed = async (node: Child<Ready>): Promise<number> => {
       const started = performance.now();
       const res = await request(at(node, `${urls.pass}hello`), { dispatcher: agent });
@@ -345,13 +474,16 @@ describe('edge relay: a node without the group\'s tunnels relays to one that has
     // Interleaved, so warm-up and machine load weigh on both alike.
     const direct: number[] = [];
     const relayed: number[] = [];
-    for (const node of [b(), a()]) for (let i = 0; i < 50; i++) await (await request(at(node, `${urls.pass}hello`), { dispatcher: agent })).body.text();
+    for (const node of [b(), a()])
+      for (let i = 0; i < 50; i++)
+        await (await request(at(node, `${urls.pass}hello`), { dispatcher: agent })).body.text();
     for (let i = 0; i < 500; i++) {
       direct.push(await timed(b()));
       relayed.push(await timed(a()));
     }
     const ms = (v: number): string => v.toFixed(2);
-    const line = `figure: relay latency, 500 sequential GETs — direct (node B): p50 ${ms(percentile(direct, 50))} ms, p99 ${ms(percentile(direct, 99))} ms; ` +
+    const line =
+      `figure: relay latency, 500 sequential GETs — direct (node B): p50 ${ms(percentile(direct, 50))} ms, p99 ${ms(percentile(direct, 99))} ms; ` +
       `relayed (node A → B): p50 ${ms(percentile(relayed, 50))} ms, p99 ${ms(percentile(relayed, 99))} ms; added p50 ${ms(percentile(relayed, 50) - percentile(direct, 50))} ms, p99 ${ms(percentile(relayed, 99) - percentile(direct, 99))} ms`;
     process.stdout.write(`${line}\n`);
   });

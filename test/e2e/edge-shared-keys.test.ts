@@ -42,7 +42,10 @@ describe('edge on PostgreSQL: one tunnel CA and one JWKS for every node', { time
 
   before(async () => {
     await admin.query(`CREATE SCHEMA ${schema}`).catch((err: Error) => {
-      throw new Error(`PostgreSQL is not reachable at ${BASE_URL} (${err.message}); start it or set DRAWBRIDGE_TEST_POSTGRES_URL`, { cause: err });
+      throw new Error(
+        `PostgreSQL is not reachable at ${BASE_URL} (${err.message}); start it or set DRAWBRIDGE_TEST_POSTGRES_URL`,
+        { cause: err },
+      );
     });
     work = await mkdtemp(path.join(os.tmpdir(), 'drawbridge-edge-keys-'));
     const certs = await createDevCertificates(path.join(work, 'certs'), DOMAIN);
@@ -56,17 +59,23 @@ describe('edge on PostgreSQL: one tunnel CA and one JWKS for every node', { time
     const configs: string[] = [];
     for (const name of ['node-a', 'node-b']) {
       const file = path.join(work, `${name}.yaml`);
-      await writeFile(file, toYaml({
-        stateDir: path.join(work, name), domain: DOMAIN,
-        listen: { host: '127.0.0.1', port: 0 },
-        tls: [{ certFile: certs.certPath, keyFile: certs.keyPath }],
-        admin: { host: '127.0.0.1', port: 0, token: ADMIN_TOKEN },
-        store: { kind: 'postgres', url: url.href },
-      }));
+      await writeFile(
+        file,
+        toYaml({
+          stateDir: path.join(work, name),
+          domain: DOMAIN,
+          listen: { host: '127.0.0.1', port: 0 },
+          tls: [{ certFile: certs.certPath, keyFile: certs.keyPath }],
+          admin: { host: '127.0.0.1', port: 0, token: ADMIN_TOKEN },
+          store: { kind: 'postgres', url: url.href },
+        }),
+      );
       configs.push(file);
     }
     // Together, on the empty schema: both race to create the CA and the signing key.
-    nodes = await Promise.all(configs.map((file, i) => startChild<Ready>(['edge', '--config', file], path.join(work, `node-${i}.log`))));
+    nodes = await Promise.all(
+      configs.map((file, i) => startChild<Ready>(['edge', '--config', file], path.join(work, `node-${i}.log`))),
+    );
   });
   after(async () => {
     if (connector) await stopChild(connector.process, 10_000);
@@ -77,19 +86,30 @@ describe('edge on PostgreSQL: one tunnel CA and one JWKS for every node', { time
     if (work) await rm(work, { recursive: true, force: true });
   });
 
-  async function api<T>(node: Child<Ready>, method: 'GET' | 'POST', pathname: string, body?: unknown): Promise<{ status: number; body: T }> {
+  async function api<T>(
+    node: Child<Ready>,
+    method: 'GET' | 'POST',
+    pathname: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: T }> {
     const res = await request(`http://127.0.0.1:${node.ready.adminPort}/api/v1${pathname}`, {
-      method, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined,
+      method,
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
     });
     return { status: res.statusCode, body: (await res.body.json()) as T };
   }
 
   it('both nodes publish the same JWKS, with one key', async () => {
-    const docs = await Promise.all(nodes.map(async (node) => {
-      const res = await request(`https://login.${DOMAIN}:${node.ready.publicPort}/.well-known/jwks.json`, { dispatcher: agent });
-      assert.equal(res.statusCode, 200);
-      return res.body.text();
-    }));
+    const docs = await Promise.all(
+      nodes.map(async (node) => {
+        const res = await request(`https://login.${DOMAIN}:${node.ready.publicPort}/.well-known/jwks.json`, {
+          dispatcher: agent,
+        });
+        assert.equal(res.statusCode, 200);
+        return res.body.text();
+      }),
+    );
     assert.equal(docs[0], docs[1]);
     assert.equal((JSON.parse(docs[0]) as { keys: unknown[] }).keys.length, 1);
   });
@@ -98,23 +118,40 @@ describe('edge on PostgreSQL: one tunnel CA and one JWKS for every node', { time
     const [a, b] = nodes;
     const tenant = await api<{ id: string }>(a, 'POST', '/tenants', { name: 'contoso' });
     assert.equal(tenant.status, 201, JSON.stringify(tenant.body));
-    const group = await api<{ id: string }>(a, 'POST', `/tenants/${tenant.body.id}/connector-groups`, { name: 'default' });
+    const group = await api<{ id: string }>(a, 'POST', `/tenants/${tenant.body.id}/connector-groups`, {
+      name: 'default',
+    });
     const internalUrl = `http://127.0.0.1:${(backend.address() as AddressInfo).port}/`;
-    const app = await api<{ externalUrl: string }>(a, 'POST', `/tenants/${tenant.body.id}/apps`, { name: 'hr', groupId: group.body.id, internalUrl, preAuth: 'passthrough' });
+    const app = await api<{ externalUrl: string }>(a, 'POST', `/tenants/${tenant.body.id}/apps`, {
+      name: 'hr',
+      groupId: group.body.id,
+      internalUrl,
+      preAuth: 'passthrough',
+    });
     assert.equal(app.status, 201, JSON.stringify(app.body));
-    const token = await api<{ token: string }>(a, 'POST', `/tenants/${tenant.body.id}/enrollment-tokens`, { groupId: group.body.id });
+    const token = await api<{ token: string }>(a, 'POST', `/tenants/${tenant.body.id}/enrollment-tokens`, {
+      groupId: group.body.id,
+    });
 
     const stateDir = path.join(work, 'connector');
     const enrolled = await register({
-      edgeUrl: `https://tunnel.${DOMAIN}:${a.ready.publicPort}`, token: token.body.token, stateDir, caFile: devCa,
-      version: 'test', connectAddress: `127.0.0.1:${a.ready.publicPort}`, name: 'lab-1',
+      edgeUrl: `https://tunnel.${DOMAIN}:${a.ready.publicPort}`,
+      token: token.body.token,
+      stateDir,
+      caFile: devCa,
+      version: 'test',
+      connectAddress: `127.0.0.1:${a.ready.publicPort}`,
+      name: 'lab-1',
     });
     // Its tunnels go to node B only.
     const registration = path.join(stateDir, 'connector.json');
     const json = JSON.parse(await readFile(registration, 'utf8'));
     json.connectAddress = `127.0.0.1:${b.ready.publicPort}`;
     await writeFile(registration, JSON.stringify(json), { mode: 0o600 });
-    connector = await startChild(['connector', 'run', '--state-dir', stateDir, '--tunnels', '1', '--metrics-port', '0'], path.join(work, 'connector.log'));
+    connector = await startChild(
+      ['connector', 'run', '--state-dir', stateDir, '--tunnels', '1', '--metrics-port', '0'],
+      path.join(work, 'connector.log'),
+    );
 
     type Health = { connectors: { id: string; state: string }[] };
     let state = '';

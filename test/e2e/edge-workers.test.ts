@@ -13,7 +13,12 @@ import { waitUntil } from '../helpers/load.ts';
  * and admin ports; each registers as a node of its own with its own direct port; one that dies comes back; SIGTERM
  * stops them all. On PostgreSQL and Redis (several workers without them are refused with the reason).
  */
-type Ready = { publicPort: number; adminPort: number; adminToken: string; workers: { index: number; pid: number; directPort: number; nodeId: string }[] };
+type Ready = {
+  publicPort: number;
+  adminPort: number;
+  adminToken: string;
+  workers: { index: number; pid: number; directPort: number; nodeId: string }[];
+};
 type EdgeRow = { id: string; advertise: string };
 
 describe('edge workers: one machine, every core', { timeout: 180_000 }, () => {
@@ -35,14 +40,19 @@ describe('edge workers: one machine, every core', { timeout: 180_000 }, () => {
   const nodesOnce = async (): Promise<EdgeRow[]> => {
     // A connection handed to a worker as it dies can hang: bounded, and a fresh connection each time.
     const res = await request(`http://127.0.0.1:${edge.ready.adminPort}/api/v1/edges`, {
-      headers: { authorization: `Bearer ${env.adminToken}`, connection: 'close' }, headersTimeout: 3_000, bodyTimeout: 3_000,
+      headers: { authorization: `Bearer ${env.adminToken}`, connection: 'close' },
+      headersTimeout: 3_000,
+      bodyTimeout: 3_000,
     });
     return ((await res.body.json()) as { items: EdgeRow[] }).items;
   };
 
   it('each worker is a node of its own, reached directly on its own port', async () => {
     assert.equal(edge.ready.workers.length, 2);
-    assert.deepEqual(edge.ready.workers.map((w) => w.nodeId), ['machine-w1', 'machine-w2']);
+    assert.deepEqual(
+      edge.ready.workers.map((w) => w.nodeId),
+      ['machine-w1', 'machine-w2'],
+    );
     await waitUntil(async () => (await nodes()).length === 2, 10_000, 'both workers in /edges');
     const advertised = (await nodes()).map((n) => Number(new URL(n.advertise).port)).sort();
     assert.deepEqual(advertised, edge.ready.workers.map((w) => w.directPort).sort());
@@ -60,7 +70,13 @@ describe('edge workers: one machine, every core', { timeout: 180_000 }, () => {
     }
     // A bare handshake on the shared port succeeds whichever worker takes it.
     await new Promise<void>((resolve, reject) => {
-      const socket = tls.connect({ host: '127.0.0.1', port: edge.ready.publicPort, servername: `login.${DOMAIN}`, ca }, () => { socket.end(); resolve(); });
+      const socket = tls.connect(
+        { host: '127.0.0.1', port: edge.ready.publicPort, servername: `login.${DOMAIN}`, ca },
+        () => {
+          socket.end();
+          resolve();
+        },
+      );
       socket.once('error', reject);
     });
   });
@@ -68,15 +84,25 @@ describe('edge workers: one machine, every core', { timeout: 180_000 }, () => {
   it('a worker that dies is started again and registers again', async () => {
     const victim = edge.ready.workers[1];
     process.kill(victim.pid, 'SIGKILL');
-    await waitUntil(async () => {
-      const rows = await nodes().catch(() => []);
-      return rows.length === 2 && rows.some((n) => n.id === victim.nodeId && Number(new URL(n.advertise).port) !== victim.directPort);
-    }, 30_000, 'worker 2 back with a new direct port');
+    await waitUntil(
+      async () => {
+        const rows = await nodes().catch(() => []);
+        return (
+          rows.length === 2 &&
+          rows.some((n) => n.id === victim.nodeId && Number(new URL(n.advertise).port) !== victim.directPort)
+        );
+      },
+      30_000,
+      'worker 2 back with a new direct port',
+    );
   });
 
   it('several workers without PostgreSQL and Redis are refused with the reason', async () => {
     const file = await env.writeConfig('sqlite-machine', { store: { kind: 'sqlite' }, sessions: { kind: 'memory' } });
     await assert.rejects(startChild(['edge', '--config', file, '--workers', '2'], path.join(env.work, 'refused.log')));
-    assert.match(await readFile(path.join(env.work, 'refused.log'), 'utf8'), /--workers 2: several edge workers share their state: set store: \{ kind: postgres/);
+    assert.match(
+      await readFile(path.join(env.work, 'refused.log'), 'utf8'),
+      /--workers 2: several edge workers share their state: set store: \{ kind: postgres/,
+    );
   });
 });

@@ -19,10 +19,14 @@ const PROXY_SOURCE = '127.0.0.2';
 const CLIENT = '127.0.0.5';
 const STRANGER = '127.0.0.9';
 
-describe('haproxy in front of the edge (PROXY protocol v2)', { timeout: 300_000, skip: HAPROXY ? false : 'haproxy is not on PATH (apt-get install haproxy; .ci/run installs it)' }, () => {
+describe('haproxy in front of the edge (PROXY protocol v2)', {
+  timeout: 300_000,
+  skip: HAPROXY ? false : 'haproxy is not on PATH (apt-get install haproxy; .ci/run installs it)',
+}, () => {
   let stack: DevStack;
   let haproxy: RunningHaproxy | null = null;
-  const serverState = async (): Promise<{ status: string; check: string } | null> => (await haproxy!.serverStates()).get('edge1') ?? null;
+  const serverState = async (): Promise<{ status: string; check: string } | null> =>
+    (await haproxy!.serverStates()).get('edge1') ?? null;
   let dir: string;
   let frontendPort: number;
   let edgePort: number;
@@ -33,8 +37,11 @@ describe('haproxy in front of the edge (PROXY protocol v2)', { timeout: 300_000,
     dir = await mkdtemp(path.join(os.tmpdir(), 'drawbridge-haproxy-'));
     frontendPort = await freePort();
     haproxy = await startHaproxy(dir, {
-      bind: { host: '127.0.0.1', port: frontendPort }, servers: [{ name: 'edge1', host: '127.0.0.1', port: edgePort }],
-      source: PROXY_SOURCE, healthHost: 'login.apps.localhost', statsSocket: path.join(dir, 'stats.sock'),
+      bind: { host: '127.0.0.1', port: frontendPort },
+      servers: [{ name: 'edge1', host: '127.0.0.1', port: edgePort }],
+      source: PROXY_SOURCE,
+      healthHost: 'login.apps.localhost',
+      statsSocket: path.join(dir, 'stats.sock'),
     });
     // Up once its first health check (a LOCAL PROXY header, then TLS and GET /healthz) passed.
     await waitFor(async () => (await serverState())?.check === 'L7OK', 30_000, 'haproxy to see the edge healthy');
@@ -52,9 +59,11 @@ describe('haproxy in front of the edge (PROXY protocol v2)', { timeout: 300_000,
     assert.equal(state?.check, 'L7OK');
   });
 
-  it('the backend sees the client\'s address in X-Forwarded-For, not haproxy\'s nor what the client claims', async () => {
+  it("the backend sees the client's address in X-Forwarded-For, not haproxy's nor what the client claims", async () => {
     const client = new Client(frontendPort, { localAddress: CLIENT });
-    const res = await client.request(url(stack, 'sample', '/echo'), { headers: { 'x-forwarded-for': '6.6.6.6', forwarded: 'for=6.6.6.6', accept: 'application/json' } });
+    const res = await client.request(url(stack, 'sample', '/echo'), {
+      headers: { 'x-forwarded-for': '6.6.6.6', forwarded: 'for=6.6.6.6', accept: 'application/json' },
+    });
     assert.equal(res.status, 200, res.body);
     const echo = JSON.parse(res.body) as { headers: Record<string, string> };
     assert.equal(echo.headers['x-forwarded-for'], CLIENT);
@@ -64,18 +73,28 @@ describe('haproxy in front of the edge (PROXY protocol v2)', { timeout: 300_000,
     assert.equal((JSON.parse(direct.body) as { headers: Record<string, string> }).headers['x-forwarded-for'], STRANGER);
   });
 
-  it('a sign-in through haproxy is logged with the client\'s address', async () => {
-    const alice = (stack.dev as unknown as { users: { username: string; password: string }[] }).users.find((u) => u.username === 'alice')!;
+  it("a sign-in through haproxy is logged with the client's address", async () => {
+    const alice = (stack.dev as unknown as { users: { username: string; password: string }[] }).users.find(
+      (u) => u.username === 'alice',
+    )!;
     const client = new Client(frontendPort, { localAddress: CLIENT });
     const login = await client.follow(url(stack, 'hr', '/'));
     assert.ok(login.body.includes('name="password"'), `expected the sign-in page, got ${login.status} at ${login.url}`);
     const done = await client.follow(new URL('/login', login.url).href, {
-      form: { csrf: formValue(login.body, 'csrf'), state: formValue(login.body, 'state'), username: 'alice', password: alice.password },
+      form: {
+        csrf: formValue(login.body, 'csrf'),
+        state: formValue(login.body, 'state'),
+        username: 'alice',
+        password: alice.password,
+      },
     });
     assert.equal(done.status, 200, `${done.url}\n${done.body.slice(0, 300)}`);
     const tenants = await stack.admin<{ items: { id: string; name: string }[] }>('GET', '/tenants');
     const tenant = tenants.body.items.find((t) => t.name === stack.dev.tenant)!;
-    const log = await stack.admin<{ items: { username: string | null; result: string; clientIp: string | null }[] }>('GET', `/tenants/${tenant.id}/signin-log`);
+    const log = await stack.admin<{ items: { username: string | null; result: string; clientIp: string | null }[] }>(
+      'GET',
+      `/tenants/${tenant.id}/signin-log`,
+    );
     const success = log.body.items.find((e) => e.result === 'success' && e.username?.startsWith('alice'));
     assert.ok(success, JSON.stringify(log.body));
     assert.equal(success.clientIp, CLIENT);
@@ -83,12 +102,19 @@ describe('haproxy in front of the edge (PROXY protocol v2)', { timeout: 300_000,
 
   it('conditional access reads the client address from the PROXY header: from the Blocked range through haproxy, DB-CA-BLOCKED', async () => {
     // haproxy itself connects from 127.0.0.2, inside the demo's Office: only the header's address can block this.
-    const alice = (stack.dev as unknown as { users: { username: string; password: string }[] }).users.find((u) => u.username === 'alice')!;
+    const alice = (stack.dev as unknown as { users: { username: string; password: string }[] }).users.find(
+      (u) => u.username === 'alice',
+    )!;
     const client = new Client(frontendPort, { localAddress: '127.0.0.70' });
     const login = await client.follow(url(stack, 'hr', '/'));
     assert.ok(login.body.includes('name="password"'), `expected the sign-in page, got ${login.status} at ${login.url}`);
     const done = await client.follow(new URL('/login', login.url).href, {
-      form: { csrf: formValue(login.body, 'csrf'), state: formValue(login.body, 'state'), username: 'alice', password: alice.password },
+      form: {
+        csrf: formValue(login.body, 'csrf'),
+        state: formValue(login.body, 'state'),
+        username: 'alice',
+        password: alice.password,
+      },
     });
     assert.equal(done.status, 403, `${done.url}\n${done.body.slice(0, 300)}`);
     assert.match(done.body, /DB-CA-BLOCKED/);
@@ -101,21 +127,30 @@ describe('haproxy in front of the edge (PROXY protocol v2)', { timeout: 300_000,
     // The same TLS client gets through from the untrusted address without a header, and from the proxy with one.
     assert.equal(await tlsOutcome(edgePort, STRANGER, null), 'secure');
     assert.equal(await tlsOutcome(edgePort, PROXY_SOURCE, forged), 'secure');
-    await waitFor(async () => {
-      const log = await readFile(path.join(stack.dir, 'logs', 'edge.log'), 'utf8');
-      return log.includes('DB-PROXY-HEADER-REFUSED') && log.includes('DB-PROXY-HEADER-MISSING');
-    }, 10_000, 'the refusals in the edge log');
+    await waitFor(
+      async () => {
+        const log = await readFile(path.join(stack.dir, 'logs', 'edge.log'), 'utf8');
+        return log.includes('DB-PROXY-HEADER-REFUSED') && log.includes('DB-PROXY-HEADER-MISSING');
+      },
+      10_000,
+      'the refusals in the edge log',
+    );
   });
 
   it('a draining edge fails its health check: haproxy takes it out', async () => {
     process.kill(stack.dev.edgePid, 'SIGTERM');
-    await waitFor(async () => (await serverState())?.status.startsWith('DOWN') ?? false, 30_000, 'haproxy to mark the edge down');
+    await waitFor(
+      async () => (await serverState())?.status.startsWith('DOWN') ?? false,
+      30_000,
+      'haproxy to mark the edge down',
+    );
   });
 
   async function waitFor(check: () => Promise<boolean>, ms: number, what: string): Promise<void> {
     const deadline = Date.now() + ms;
     while (!(await check().catch(() => false))) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n--- haproxy\n${haproxy?.output()}\n${logsOf(stack.dir)}`);
+      if (Date.now() > deadline)
+        throw new Error(`timed out waiting for ${what}\n--- haproxy\n${haproxy?.output()}\n${logsOf(stack.dir)}`);
       await new Promise((r) => setTimeout(r, 200));
     }
   }
@@ -152,7 +187,10 @@ function tlsOutcome(port: number, localAddress: string, prefix: Buffer | null): 
     const raw = net.connect({ host: '127.0.0.1', port, localAddress }, () => {
       if (prefix) raw.write(prefix);
       const secure = tls.connect({ socket: raw, servername: 'login.apps.localhost', rejectUnauthorized: false });
-      secure.once('secureConnect', () => { secure.destroy(); resolve('secure'); });
+      secure.once('secureConnect', () => {
+        secure.destroy();
+        resolve('secure');
+      });
       secure.once('error', () => resolve('closed'));
       secure.once('close', () => resolve('closed'));
     });

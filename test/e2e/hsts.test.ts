@@ -14,10 +14,20 @@ describe('Strict-Transport-Security', { timeout: 240_000 }, () => {
     loginOrigin = `https://login.apps.localhost:${port}`;
     tunnelOrigin = `https://tunnel.apps.localhost:${port}`;
   });
-  after(async () => { await stack?.stop(); });
+  after(async () => {
+    await stack?.stop();
+  });
 
-  async function hsts(href: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<{ status: number; hsts: unknown }> {
-    const res = await request(href, { dispatcher: stack.agent, method: (init.method ?? 'GET') as 'GET', headers: init.headers, body: init.body });
+  async function hsts(
+    href: string,
+    init: { method?: string; headers?: Record<string, string>; body?: string } = {},
+  ): Promise<{ status: number; hsts: unknown }> {
+    const res = await request(href, {
+      dispatcher: stack.agent,
+      method: (init.method ?? 'GET') as 'GET',
+      headers: init.headers,
+      body: init.body,
+    });
     await res.body.dump();
     return { status: res.statusCode, hsts: res.headers['strict-transport-security'] };
   }
@@ -27,7 +37,11 @@ describe('Strict-Transport-Security', { timeout: 240_000 }, () => {
       ['/', {}, 200], // the portal's sign-in page
       ['/login', {}, 302], // a redirect
       ['/no-such-page', {}, 400], // the sign-in host's error page
-      ['/login', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'username=x' }, 403], // refused form (no CSRF token)
+      [
+        '/login',
+        { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'username=x' },
+        403,
+      ], // refused form (no CSRF token)
       ['/', { method: 'DELETE' }, 405],
       ['/.well-known/jwks.json', {}, 200],
     ];
@@ -44,7 +58,7 @@ describe('Strict-Transport-Security', { timeout: 240_000 }, () => {
     assert.equal(res.hsts, 'max-age=31536000');
   });
 
-  it('app hosts do not: neither an app\'s page nor its redirect to sign-in', async () => {
+  it("app hosts do not: neither an app's page nor its redirect to sign-in", async () => {
     const page = await hsts(url(stack, 'sample', '/'));
     assert.equal(page.status, 200);
     assert.equal(page.hsts, undefined);

@@ -34,7 +34,15 @@ describe('identity in a real browser', { skip: !existsSync(CHROMIUM) && `no Chro
     h = await startHarness();
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
   });
   after(async () => {
@@ -103,7 +111,9 @@ describe('identity in a real browser', { skip: !existsSync(CHROMIUM) && `no Chro
     await page.getByRole('button', { name: 'Verify' }).click();
     assert.match(await page.locator('[role=alert]').innerText(), /DB-SIGNIN-MFA-FAILED/);
     await shot(page, '09-dave-wrong-code');
-    await page.getByRole('textbox', { name: 'Verification code' }).fill(totp(h.users.find((u) => u.username === 'dave')!.totpSecret!));
+    await page
+      .getByRole('textbox', { name: 'Verification code' })
+      .fill(totp(h.users.find((u) => u.username === 'dave')!.totpSecret!));
     await page.getByRole('button', { name: 'Verify' }).click();
     await page.waitForURL(`${h.hr.externalUrl}/pay`);
     assert.equal(await page.locator('#methods').innerText(), 'password + totp');
@@ -112,7 +122,11 @@ describe('identity in a real browser', { skip: !existsSync(CHROMIUM) && `no Chro
 
   it('a tenant that requires MFA walks a new user through enrolment with a QR code and recovery codes', async () => {
     await h.directory.settings.update(h.tenant.id, { requireMfa: true });
-    const gina = await h.directory.users.create(h.tenant.id, { upn: 'gina@contoso.example', displayName: 'Gina Green', password: 'gina-Password-1' });
+    const gina = await h.directory.users.create(h.tenant.id, {
+      upn: 'gina@contoso.example',
+      displayName: 'Gina Green',
+      password: 'gina-Password-1',
+    });
     const hrGroup = await h.directory.groups.getByName(h.tenant.id, 'HR');
     await h.directory.groups.addMember(h.tenant.id, hrGroup!.id, gina.id);
     await h.directory.licences.assign(h.tenant.id, 'basic', { type: 'user', id: gina.id });

@@ -19,8 +19,24 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = 'test-results/screenshots';
 const SESSION_COOKIE = '__Host-drawbridge-session';
 
-interface DemoUser { username: string; password: string; totpSecret?: string; note: string }
-interface LogEntry { event: string; result: string; code: string | null; username: string | null; appId: string | null; mfaMethod: string | null; authMethod: string | null; clientIp: string | null; userAgent: string | null; correlationId: string }
+interface DemoUser {
+  username: string;
+  password: string;
+  totpSecret?: string;
+  note: string;
+}
+interface LogEntry {
+  event: string;
+  result: string;
+  code: string | null;
+  username: string | null;
+  appId: string | null;
+  mfaMethod: string | null;
+  authMethod: string | null;
+  clientIp: string | null;
+  userAgent: string | null;
+  correlationId: string;
+}
 
 let stack: DevStack;
 let browser: Browser;
@@ -52,8 +68,14 @@ async function signIn(page: Page, url: string, username: string, password: strin
 }
 
 /** A plain HTTPS request that trusts the dev CA (no cookie jar, no redirects followed). */
-async function get(url: string, cookie?: string): Promise<{ status: number; location: string | undefined; body: string }> {
-  const res = await request(url, { dispatcher: stack.agent, headers: { accept: 'text/html', ...(cookie ? { cookie } : {}) } });
+async function get(
+  url: string,
+  cookie?: string,
+): Promise<{ status: number; location: string | undefined; body: string }> {
+  const res = await request(url, {
+    dispatcher: stack.agent,
+    headers: { accept: 'text/html', ...(cookie ? { cookie } : {}) },
+  });
   return { status: res.statusCode, location: res.headers.location as string | undefined, body: await res.body.text() };
 }
 
@@ -65,9 +87,17 @@ async function appCookie(context: BrowserContext, url: string): Promise<string> 
 
 function openWebSocket(url: string, cookie?: string): Promise<{ ws: WebSocket; status: number }> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url.replace('https:', 'wss:'), { ca, lookup: loopbackLookup as never, headers: cookie ? { cookie } : {} });
+    const ws = new WebSocket(url.replace('https:', 'wss:'), {
+      ca,
+      lookup: loopbackLookup as never,
+      headers: cookie ? { cookie } : {},
+    });
     ws.once('open', () => resolve({ ws, status: 101 }));
-    ws.once('unexpected-response', (_req, res) => { resolve({ ws, status: res.statusCode ?? 0 }); res.resume(); ws.terminate(); });
+    ws.once('unexpected-response', (_req, res) => {
+      resolve({ ws, status: res.statusCode ?? 0 });
+      res.resume();
+      ws.terminate();
+    });
     ws.once('error', reject);
   });
 }
@@ -77,12 +107,22 @@ function rawUpgrade(url: string): Promise<{ head: string; closed: boolean }> {
   const u = new URL(url);
   return new Promise((resolve, reject) => {
     const socket = tls.connect({ host: '127.0.0.1', port: Number(u.port), servername: u.hostname, ca }, () => {
-      socket.write(`GET ${u.pathname} HTTP/1.1\r\nHost: ${u.host}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${Buffer.alloc(16, 1).toString('base64')}\r\n\r\n`);
+      socket.write(
+        `GET ${u.pathname} HTTP/1.1\r\nHost: ${u.host}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${Buffer.alloc(16, 1).toString('base64')}\r\n\r\n`,
+      );
     });
     let head = '';
-    const timer = setTimeout(() => { socket.destroy(); resolve({ head, closed: false }); }, 3000);
-    socket.on('data', (d: Buffer) => { head += d.toString('latin1'); });
-    socket.once('close', () => { clearTimeout(timer); resolve({ head, closed: true }); });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve({ head, closed: false });
+    }, 3000);
+    socket.on('data', (d: Buffer) => {
+      head += d.toString('latin1');
+    });
+    socket.once('close', () => {
+      clearTimeout(timer);
+      resolve({ head, closed: true });
+    });
     socket.once('error', reject);
   });
 }
@@ -93,7 +133,10 @@ async function signinLog(query: string): Promise<LogEntry[]> {
   return res.body.items;
 }
 
-describe('identity demo: drawbridge dev in a real browser', { skip: !existsSync(CHROMIUM) && `no Chromium at ${CHROMIUM}`, timeout: 240_000 }, () => {
+describe('identity demo: drawbridge dev in a real browser', {
+  skip: !existsSync(CHROMIUM) && `no Chromium at ${CHROMIUM}`,
+  timeout: 240_000,
+}, () => {
   before(async () => {
     await mkdir(SHOTS, { recursive: true });
     stack = await startDevStack();
@@ -103,16 +146,34 @@ describe('identity demo: drawbridge dev in a real browser', { skip: !existsSync(
     ca = await readFile(stack.dev.caCertPath);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--host-resolver-rules=MAP *.apps.localhost 127.0.0.1'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--host-resolver-rules=MAP *.apps.localhost 127.0.0.1',
+      ],
     });
     // Payroll: a second pre-authenticated app on the same backend, assigned to the HR group like hr.
     const hr = await stack.admin<{ internalUrl: string; groupId: string }>('GET', '/tenants/contoso/apps/hr');
-    const created = await stack.admin<{ id: string; externalUrl: string }>('POST', '/tenants/contoso/apps', { name: 'payroll', internalUrl: hr.body.internalUrl, groupId: hr.body.groupId, preAuth: 'idp' });
+    const created = await stack.admin<{ id: string; externalUrl: string }>('POST', '/tenants/contoso/apps', {
+      name: 'payroll',
+      internalUrl: hr.body.internalUrl,
+      groupId: hr.body.groupId,
+      preAuth: 'idp',
+    });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     payroll = created.body;
     const groups = await stack.admin<{ items: { id: string; name: string }[] }>('GET', '/tenants/contoso/user-groups');
     const hrGroup = groups.body.items.find((g) => g.name === 'HR')!;
-    assert.equal((await stack.admin('POST', `/tenants/contoso/apps/${payroll.id}/assignments`, { type: 'group', id: hrGroup.id })).status, 201);
+    assert.equal(
+      (await stack.admin('POST', `/tenants/contoso/apps/${payroll.id}/assignments`, { type: 'group', id: hrGroup.id }))
+        .status,
+      201,
+    );
   });
   after(async () => {
     await browser?.close();
@@ -128,7 +189,10 @@ describe('identity demo: drawbridge dev in a real browser', { skip: !existsSync(
     await shot(page, '01-sign-in');
     await page.getByLabel('Password').fill('not her password');
     await page.getByRole('button', { name: 'Sign in' }).click();
-    assert.match(await page.locator('[role=alert]').innerText(), /user name or password is not right[\s\S]*DB-SIGNIN-BAD-CREDENTIALS/);
+    assert.match(
+      await page.locator('[role=alert]').innerText(),
+      /user name or password is not right[\s\S]*DB-SIGNIN-BAD-CREDENTIALS/,
+    );
     await shot(page, '02-wrong-password');
     await page.getByLabel('Password').fill(user('alice').password);
     await page.getByRole('button', { name: 'Sign in' }).click();
@@ -171,7 +235,16 @@ describe('identity demo: drawbridge dev in a real browser', { skip: !existsSync(
     assert.equal((await openWebSocket(`${payroll.externalUrl}/ws`, hrCookie)).status, 302);
     // Nor in a browser that plants it on payroll's host.
     const thief = await fresh();
-    await thief.context.addCookies([{ name: SESSION_COOKIE, value: session.value, url: `${payroll.externalUrl}/`, secure: true, httpOnly: true, sameSite: 'Lax' }]);
+    await thief.context.addCookies([
+      {
+        name: SESSION_COOKIE,
+        value: session.value,
+        url: `${payroll.externalUrl}/`,
+        secure: true,
+        httpOnly: true,
+        sameSite: 'Lax',
+      },
+    ]);
     await thief.page.goto(`${payroll.externalUrl}/`);
     assert.equal(new URL(thief.page.url()).host, loginHost);
     assert.equal(await thief.page.getByLabel('Password').count(), 1, 'the thief is asked for a password');
@@ -216,7 +289,11 @@ describe('identity demo: drawbridge dev in a real browser', { skip: !existsSync(
     await shot(alice.page, '00-portal-alice');
     await links.filter({ hasText: 'hr' }).first().click();
     await alice.page.waitForURL(`${hrUrl}/`);
-    assert.equal(await alice.page.locator('h1').innerText(), 'Contoso HR', 'one click opens the app without signing in again');
+    assert.equal(
+      await alice.page.locator('h1').innerText(),
+      'Contoso HR',
+      'one click opens the app without signing in again',
+    );
     await alice.context.close();
 
     // carol is not assigned, bob has no licence: the portal offers them nothing that would deny them.
@@ -269,7 +346,11 @@ describe('identity demo: drawbridge dev in a real browser', { skip: !existsSync(
   });
 
   it('locks an account after repeated failures', async () => {
-    const created = await stack.admin('POST', '/tenants/contoso/users', { upn: 'erin@contoso.example', displayName: 'Erin Evans', password: 'erin-Password-1' });
+    const created = await stack.admin('POST', '/tenants/contoso/users', {
+      upn: 'erin@contoso.example',
+      displayName: 'Erin Evans',
+      password: 'erin-Password-1',
+    });
     assert.equal(created.status, 201);
     const { context, page } = await fresh();
     for (let i = 0; i < 5; i++) await signIn(page, `${hrUrl}/`, 'erin', `wrong-${i}`);
@@ -287,7 +368,9 @@ describe('identity demo: drawbridge dev in a real browser', { skip: !existsSync(
     const state = new URL(page.url()).searchParams.get('state')!;
     // Flip the app id inside the signed state: the signature no longer matches.
     const [payload, mac] = state.split('.');
-    const forged = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(payload, 'base64url').toString()), r: '/admin' })).toString('base64url');
+    const forged = Buffer.from(
+      JSON.stringify({ ...JSON.parse(Buffer.from(payload, 'base64url').toString()), r: '/admin' }),
+    ).toString('base64url');
     await page.goto(`https://${loginHost}/authorize?state=${forged}.${mac}`);
     assert.match(await page.locator('dl').innerText(), /DB-SIGNIN-STATE-INVALID/);
     await shot(page, '12-state-invalid');
@@ -297,7 +380,9 @@ describe('identity demo: drawbridge dev in a real browser', { skip: !existsSync(
     await page.getByLabel('User name').fill('alice');
     await page.getByLabel('Password').fill(user('alice').password);
     let callback = '';
-    page.on('request', (r) => { if (r.url().includes('/.drawbridge/auth/callback')) callback = r.url(); });
+    page.on('request', (r) => {
+      if (r.url().includes('/.drawbridge/auth/callback')) callback = r.url();
+    });
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.waitForURL(`${hrUrl}/`);
     const good = await appCookie(context, hrUrl);
@@ -309,7 +394,10 @@ describe('identity demo: drawbridge dev in a real browser', { skip: !existsSync(
     assert.equal(new URL(res.location!).host, loginHost);
     assert.equal((await get(`${hrUrl}/`, `${SESSION_COOKIE}=${id}.${sig.slice(0, -2)}xx`)).status, 302);
     // JSON clients get the code instead of a redirect.
-    const api = await request(`${hrUrl}/echo`, { dispatcher: stack.agent, headers: { accept: 'application/json', cookie: tampered } });
+    const api = await request(`${hrUrl}/echo`, {
+      dispatcher: stack.agent,
+      headers: { accept: 'application/json', cookie: tampered },
+    });
     assert.equal(api.statusCode, 401);
     assert.equal(((await api.body.json()) as { error: { code: string } }).error.code, 'DB-SESSION-EXPIRED');
 
@@ -322,18 +410,41 @@ describe('identity demo: drawbridge dev in a real browser', { skip: !existsSync(
   });
 
   it('passkeys: frank registers one, then uses it as his second step and to sign in without a password; a cloned counter is refused', async () => {
-    const created = await stack.admin<{ id: string }>('POST', '/tenants/contoso/users', { upn: 'frank@contoso.example', displayName: 'Frank Fischer', password: 'frank-Password-1' });
+    const created = await stack.admin<{ id: string }>('POST', '/tenants/contoso/users', {
+      upn: 'frank@contoso.example',
+      displayName: 'Frank Fischer',
+      password: 'frank-Password-1',
+    });
     assert.equal(created.status, 201);
     const groups = await stack.admin<{ items: { id: string; name: string }[] }>('GET', '/tenants/contoso/user-groups');
-    assert.equal((await stack.admin('PUT', `/tenants/contoso/user-groups/${groups.body.items.find((g) => g.name === 'HR')!.id}/members/${created.body.id}`)).status < 300, true);
-    assert.equal((await stack.admin('POST', '/tenants/contoso/licences/basic/assignments', { type: 'user', id: created.body.id })).status, 201);
+    assert.equal(
+      (
+        await stack.admin(
+          'PUT',
+          `/tenants/contoso/user-groups/${groups.body.items.find((g) => g.name === 'HR')!.id}/members/${created.body.id}`,
+        )
+      ).status < 300,
+      true,
+    );
+    assert.equal(
+      (await stack.admin('POST', '/tenants/contoso/licences/basic/assignments', { type: 'user', id: created.body.id }))
+        .status,
+      201,
+    );
 
     const { context, page } = await fresh();
     // A platform authenticator with user verification (fingerprint/PIN) that always succeeds.
     const cdp = await context.newCDPSession(page);
     await cdp.send('WebAuthn.enable');
     const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-      options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+      options: {
+        protocol: 'ctap2',
+        transport: 'internal',
+        hasResidentKey: true,
+        hasUserVerification: true,
+        isUserVerified: true,
+        automaticPresenceSimulation: true,
+      },
     });
     const loginOrigin = `https://${loginHost}`;
 
@@ -382,7 +493,9 @@ describe('identity demo: drawbridge dev in a real browser', { skip: !existsSync(
     // The stored signature counter followed the authenticator; a counter that goes backwards means a clone.
     const db = new DatabaseSync(path.join(stack.dir, 'edge', 'drawbridge.db'));
     try {
-      const row = db.prepare('SELECT counter FROM dir_webauthn_credentials WHERE user_id = ?').get(created.body.id) as { counter: number };
+      const row = db.prepare('SELECT counter FROM dir_webauthn_credentials WHERE user_id = ?').get(created.body.id) as {
+        counter: number;
+      };
       const { credentials: after } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
       assert.equal(row.counter, after[0].signCount);
       assert.ok(row.counter >= 2);
@@ -396,7 +509,10 @@ describe('identity demo: drawbridge dev in a real browser', { skip: !existsSync(
     await page.getByRole('link', { name: 'Sign in with a passkey' }).click();
     await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
     await page.locator('[role=alert]', { hasText: 'DB-SIGNIN-PASSKEY-FAILED' }).first().waitFor();
-    assert.match(await page.locator('[role=alert]').first().innerText(), /passkey could not be verified[\s\S]*DB-SIGNIN-PASSKEY-FAILED/);
+    assert.match(
+      await page.locator('[role=alert]').first().innerText(),
+      /passkey could not be verified[\s\S]*DB-SIGNIN-PASSKEY-FAILED/,
+    );
     await shot(page, '18-passkey-refused');
     await context.close();
   });
@@ -404,16 +520,33 @@ describe('identity demo: drawbridge dev in a real browser', { skip: !existsSync(
   it('a tenant that requires MFA lets a new user enrol a passkey instead of TOTP, with recovery codes', async () => {
     assert.equal((await stack.admin('PUT', '/tenants/contoso/identity-settings', { requireMfa: true })).status, 200);
     try {
-      const created = await stack.admin<{ id: string }>('POST', '/tenants/contoso/users', { upn: 'gina@contoso.example', displayName: 'Gina Green', password: 'gina-Password-1' });
+      const created = await stack.admin<{ id: string }>('POST', '/tenants/contoso/users', {
+        upn: 'gina@contoso.example',
+        displayName: 'Gina Green',
+        password: 'gina-Password-1',
+      });
       assert.equal(created.status, 201);
-      const groups = await stack.admin<{ items: { id: string; name: string }[] }>('GET', '/tenants/contoso/user-groups');
-      await stack.admin('PUT', `/tenants/contoso/user-groups/${groups.body.items.find((g) => g.name === 'HR')!.id}/members/${created.body.id}`);
+      const groups = await stack.admin<{ items: { id: string; name: string }[] }>(
+        'GET',
+        '/tenants/contoso/user-groups',
+      );
+      await stack.admin(
+        'PUT',
+        `/tenants/contoso/user-groups/${groups.body.items.find((g) => g.name === 'HR')!.id}/members/${created.body.id}`,
+      );
       await stack.admin('POST', '/tenants/contoso/licences/premium/assignments', { type: 'user', id: created.body.id });
       const { context, page } = await fresh();
       const cdp = await context.newCDPSession(page);
       await cdp.send('WebAuthn.enable');
       await cdp.send('WebAuthn.addVirtualAuthenticator', {
-        options: { protocol: 'ctap2', transport: 'usb', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+        options: {
+          protocol: 'ctap2',
+          transport: 'usb',
+          hasResidentKey: true,
+          hasUserVerification: true,
+          isUserVerified: true,
+          automaticPresenceSimulation: true,
+        },
       });
       await signIn(page, `${hrUrl}/`, 'gina', 'gina-Password-1');
       assert.match(await page.locator('h1').innerText(), /Set up two-step verification/);
@@ -438,30 +571,66 @@ describe('identity demo: drawbridge dev in a real browser', { skip: !existsSync(
   it('the sign-in log shows each attempt with its code', async () => {
     const hrId = (await stack.admin<{ id: string }>('GET', '/tenants/contoso/apps/hr')).body.id;
     const entries = await signinLog('');
-    const find = (username: string, pred: (e: LogEntry) => boolean) => entries.find((e) => e.username === username && pred(e));
+    const find = (username: string, pred: (e: LogEntry) => boolean) =>
+      entries.find((e) => e.username === username && pred(e));
     const alice = 'alice@contoso.example';
-    assert.ok(find(alice, (e) => e.event === 'signin' && e.code === 'DB-SIGNIN-BAD-CREDENTIALS'), 'alice\'s wrong password');
+    assert.ok(
+      find(alice, (e) => e.event === 'signin' && e.code === 'DB-SIGNIN-BAD-CREDENTIALS'),
+      "alice's wrong password",
+    );
     assert.ok(find(alice, (e) => e.event === 'signin' && e.result === 'success' && e.authMethod === 'password'));
     assert.ok(find(alice, (e) => e.event === 'access' && e.result === 'success' && e.appId === hrId));
-    assert.ok(find(alice, (e) => e.event === 'access' && e.result === 'success' && e.appId === payroll.id), 'SSO to payroll is logged too');
+    assert.ok(
+      find(alice, (e) => e.event === 'access' && e.result === 'success' && e.appId === payroll.id),
+      'SSO to payroll is logged too',
+    );
     assert.ok(find(alice, (e) => e.event === 'signout'));
-    assert.ok(find('bob@contoso.example', (e) => e.event === 'access' && e.result === 'denied' && e.code === 'DB-ACCESS-NO-LICENCE'));
-    assert.ok(find('carol@contoso.example', (e) => e.event === 'access' && e.result === 'denied' && e.code === 'DB-ACCESS-NOT-ASSIGNED'));
+    assert.ok(
+      find(
+        'bob@contoso.example',
+        (e) => e.event === 'access' && e.result === 'denied' && e.code === 'DB-ACCESS-NO-LICENCE',
+      ),
+    );
+    assert.ok(
+      find(
+        'carol@contoso.example',
+        (e) => e.event === 'access' && e.result === 'denied' && e.code === 'DB-ACCESS-NOT-ASSIGNED',
+      ),
+    );
     assert.ok(find('dave@contoso.example', (e) => e.event === 'signin' && e.code === 'DB-SIGNIN-MFA-REQUIRED'));
     assert.ok(find('dave@contoso.example', (e) => e.event === 'mfa' && e.code === 'DB-SIGNIN-MFA-FAILED'));
-    assert.ok(find('dave@contoso.example', (e) => e.event === 'mfa' && e.result === 'success' && e.mfaMethod === 'totp'));
-    assert.ok(find('dave@contoso.example', (e) => e.event === 'access' && e.result === 'success' && e.mfaMethod === 'totp'));
+    assert.ok(
+      find('dave@contoso.example', (e) => e.event === 'mfa' && e.result === 'success' && e.mfaMethod === 'totp'),
+    );
+    assert.ok(
+      find('dave@contoso.example', (e) => e.event === 'access' && e.result === 'success' && e.mfaMethod === 'totp'),
+    );
     assert.ok(find('erin@contoso.example', (e) => e.code === 'DB-SIGNIN-LOCKED-OUT'));
     const frank = 'frank@contoso.example';
-    assert.ok(entries.some((e) => e.event === 'mfa-enrol' && e.result === 'success' && e.mfaMethod === 'webauthn'), 'passkey registration');
-    assert.ok(find(frank, (e) => e.event === 'mfa' && e.result === 'success' && e.mfaMethod === 'webauthn'), 'passkey as second step');
-    assert.ok(find(frank, (e) => e.event === 'signin' && e.result === 'success' && e.authMethod === 'webauthn'), 'passwordless');
-    assert.ok(find(frank, (e) => e.event === 'signin' && e.code === 'DB-SIGNIN-PASSKEY-FAILED'), 'the cloned counter');
+    assert.ok(
+      entries.some((e) => e.event === 'mfa-enrol' && e.result === 'success' && e.mfaMethod === 'webauthn'),
+      'passkey registration',
+    );
+    assert.ok(
+      find(frank, (e) => e.event === 'mfa' && e.result === 'success' && e.mfaMethod === 'webauthn'),
+      'passkey as second step',
+    );
+    assert.ok(
+      find(frank, (e) => e.event === 'signin' && e.result === 'success' && e.authMethod === 'webauthn'),
+      'passwordless',
+    );
+    assert.ok(
+      find(frank, (e) => e.event === 'signin' && e.code === 'DB-SIGNIN-PASSKEY-FAILED'),
+      'the cloned counter',
+    );
     for (const e of entries) {
       assert.equal(e.clientIp, '127.0.0.1');
       assert.ok(e.correlationId);
     }
-    assert.ok(entries.some((e) => /Chrome/.test(e.userAgent ?? '')), 'the browser\'s user agent is recorded');
+    assert.ok(
+      entries.some((e) => /Chrome/.test(e.userAgent ?? '')),
+      "the browser's user agent is recorded",
+    );
     // Filters work over the API.
     const denied = await signinLog('code=DB-ACCESS-NO-LICENCE');
     assert.ok(denied.length >= 1 && denied.every((e) => e.code === 'DB-ACCESS-NO-LICENCE'));

@@ -14,7 +14,11 @@ const alicePassword = () => h.users.find((u) => u.username === 'alice')!.passwor
 const from = (localAddress: string) => new Client(h.port, { localAddress });
 const codeOf = (body: string) => /DB-[A-Z]+(?:-[A-Z]+)+/.exec(body)?.[0] ?? null;
 /** The page without what legitimately differs per browser and per name typed (hidden tokens, the echoed name). */
-const shape = (body: string) => body.replace(/value="[^"]*"/g, '').replace(/state=[^"&]*/g, '').replace(/corr-[a-z0-9]+/g, '');
+const shape = (body: string) =>
+  body
+    .replace(/value="[^"]*"/g, '')
+    .replace(/state=[^"&]*/g, '')
+    .replace(/corr-[a-z0-9]+/g, '');
 
 before(async () => {
   h = await startHarness({ now: () => clock });
@@ -35,7 +39,11 @@ describe('identity: smart lockout', () => {
       assert.equal(shape(unknown.body), shape(real.body), `failure ${i + 1}`);
       seen.push(codeOf(real.body) ?? '');
     }
-    assert.deepEqual(seen.slice(3, 6), ['DB-SIGNIN-BAD-CREDENTIALS', 'DB-SIGNIN-LOCKED-OUT', 'DB-SIGNIN-LOCKED-OUT'], 'both lock at the fifth failure');
+    assert.deepEqual(
+      seen.slice(3, 6),
+      ['DB-SIGNIN-BAD-CREDENTIALS', 'DB-SIGNIN-LOCKED-OUT', 'DB-SIGNIN-LOCKED-OUT'],
+      'both lock at the fifth failure',
+    );
     // The name typed another way (`…@domain`) is the same count, as it is for a real account.
     const aliased = await signIn(from('127.0.0.22'), hrUrl(), 'nobody-by-this-name@contoso.example', 'x');
     assert.equal(codeOf(aliased.body), 'DB-SIGNIN-LOCKED-OUT');
@@ -54,7 +62,11 @@ describe('identity: smart lockout', () => {
     for (let period = 1; period <= 4; period++) {
       clock += 61_000;
       const guess = await signIn(from(attacker), hrUrl(), 'alice', `later-guess-${period}`);
-      assert.equal(codeOf(guess.body), 'DB-SIGNIN-BAD-CREDENTIALS', `period ${period}: one failure after the lock does not lock again`);
+      assert.equal(
+        codeOf(guess.body),
+        'DB-SIGNIN-BAD-CREDENTIALS',
+        `period ${period}: one failure after the lock does not lock again`,
+      );
       const again = await signIn(from(home), hrUrl(), 'alice', alicePassword());
       assert.match(again.body, /Hello, Alice Archer/, `period ${period}`);
     }
@@ -71,7 +83,10 @@ describe('identity: smart lockout', () => {
       assert.match(locked.body, /locked for 1 more minute/, name);
     }
     // Every unfamiliar address shares the lock.
-    assert.equal(codeOf((await signIn(from('127.0.0.12'), hrUrl(), 'alice', alicePassword())).body), 'DB-SIGNIN-LOCKED-OUT');
+    assert.equal(
+      codeOf((await signIn(from('127.0.0.12'), hrUrl(), 'alice', alicePassword())).body),
+      'DB-SIGNIN-LOCKED-OUT',
+    );
     // More attempts during the lock do not lengthen it: just after the period the right password works.
     clock += 30_000;
     for (let i = 0; i < 5; i++) await signIn(from(stranger), hrUrl(), 'alice', `during-${i}`);
@@ -79,7 +94,7 @@ describe('identity: smart lockout', () => {
     assert.match((await signIn(from(stranger), hrUrl(), 'alice', alicePassword())).body, /Hello, Alice Archer/);
   });
 
-  it('a burst from alice\'s familiar address locks that address too', async () => {
+  it("a burst from alice's familiar address locks that address too", async () => {
     const home = '127.0.0.1';
     let last;
     for (let i = 0; i < 5; i++) last = await signIn(from(home), hrUrl(), 'alice', `typo-${i}`);

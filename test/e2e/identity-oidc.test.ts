@@ -16,12 +16,19 @@ let idp: ChildProcess;
 let issuer: string;
 let browser: Browser;
 
-describe('identity: federation with OpenID Connect', { skip: !existsSync(CHROMIUM) && `no Chromium at ${CHROMIUM}` }, () => {
+describe('identity: federation with OpenID Connect', {
+  skip: !existsSync(CHROMIUM) && `no Chromium at ${CHROMIUM}`,
+}, () => {
   before(async () => {
     await mkdir(SHOTS, { recursive: true });
     h = await startHarness();
     idp = spawn(process.execPath, ['test/fixtures/oidc-idp.ts'], {
-      env: { ...process.env, IDP_CLIENT_ID: 'drawbridge', IDP_CLIENT_SECRET: 'fed-secret', IDP_REDIRECT_URI: `${h.loginUrl}/oidc/callback` },
+      env: {
+        ...process.env,
+        IDP_CLIENT_ID: 'drawbridge',
+        IDP_CLIENT_SECRET: 'fed-secret',
+        IDP_REDIRECT_URI: `${h.loginUrl}/oidc/callback`,
+      },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     const line = await new Promise<string>((resolve, reject) => {
@@ -30,11 +37,32 @@ describe('identity: federation with OpenID Connect', { skip: !existsSync(CHROMIU
     });
     issuer = (JSON.parse(line) as { issuer: string }).issuer;
     await h.directory.settings.update(h.tenant.id, {
-      oidc: { issuer, clientId: 'drawbridge', clientSecret: 'fed-secret', displayName: 'Fabrikam ID', scopes: ['openid', 'profile', 'email'], usernameClaim: 'preferred_username', groupsClaim: 'groups', autoCreateUsers: true, allowInsecureLoopback: true },
+      oidc: {
+        issuer,
+        clientId: 'drawbridge',
+        clientSecret: 'fed-secret',
+        displayName: 'Fabrikam ID',
+        scopes: ['openid', 'profile', 'email'],
+        usernameClaim: 'preferred_username',
+        groupsClaim: 'groups',
+        autoCreateUsers: true,
+        allowInsecureLoopback: true,
+      },
     });
     const federated = await h.directory.groups.create(h.tenant.id, { name: 'Federated' });
     await h.directory.licences.assign(h.tenant.id, 'basic', { type: 'group', id: federated.id });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
   });
   after(async () => {
     await browser?.close();
@@ -69,7 +97,10 @@ describe('identity: federation with OpenID Connect', { skip: !existsSync(CHROMIU
   });
 
   it('never takes over an existing local account that has the same name at the provider', async () => {
-    const jack = await h.directory.users.create(h.tenant.id, { upn: 'jack@fabrikam.example', password: 'jack-Local-Password-1' });
+    const jack = await h.directory.users.create(h.tenant.id, {
+      upn: 'jack@fabrikam.example',
+      password: 'jack-Local-Password-1',
+    });
     const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1000, height: 760 } });
     const page = await context.newPage();
     await page.goto(`${h.hr.externalUrl}/`);
@@ -84,7 +115,11 @@ describe('identity: federation with OpenID Connect', { skip: !existsSync(CHROMIU
     assert.match(await page.locator('main').innerText(), /DB-FED-ACCOUNT-NOT-LINKED/);
     assert.match(await page.locator('main').innerText(), /not linked to your organisation/);
     await page.screenshot({ path: `${SHOTS}/15-federation-refuses-takeover.png`, fullPage: true });
-    assert.equal(await h.directory.users.findByExternal(h.tenant.id, issuer, 'jack'), null, 'the local account was not linked');
+    assert.equal(
+      await h.directory.users.findByExternal(h.tenant.id, issuer, 'jack'),
+      null,
+      'the local account was not linked',
+    );
     assert.equal((await h.directory.users.get(h.tenant.id, jack.id))?.source, 'local');
     await context.close();
   });

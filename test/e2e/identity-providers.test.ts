@@ -23,7 +23,13 @@ let browser: Browser;
 
 async function startIdp(domain: string, clientId: string, secret: string): Promise<string> {
   const idp = spawn(process.execPath, ['test/fixtures/oidc-idp.ts'], {
-    env: { ...process.env, IDP_CLIENT_ID: clientId, IDP_CLIENT_SECRET: secret, IDP_REDIRECT_URI: `${h.loginUrl}/oidc/callback`, IDP_DOMAIN: domain },
+    env: {
+      ...process.env,
+      IDP_CLIENT_ID: clientId,
+      IDP_CLIENT_SECRET: secret,
+      IDP_REDIRECT_URI: `${h.loginUrl}/oidc/callback`,
+      IDP_DOMAIN: domain,
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   idps.push(idp);
@@ -49,21 +55,60 @@ async function typeName(page: Page, name: string): Promise<void> {
   await page.waitForLoadState();
 }
 
-describe('identity: several OpenID Connect providers chosen by e-mail domain', { skip: !existsSync(CHROMIUM) && `no Chromium at ${CHROMIUM}` }, () => {
+describe('identity: several OpenID Connect providers chosen by e-mail domain', {
+  skip: !existsSync(CHROMIUM) && `no Chromium at ${CHROMIUM}`,
+}, () => {
   before(async () => {
     await mkdir(SHOTS, { recursive: true });
     h = await startHarness();
-    [contosoIssuer, fabrikamIssuer] = await Promise.all([startIdp('contoso.example', 'drawbridge-a', 'secret-a'), startIdp('fabrikam.example', 'drawbridge-b', 'secret-b')]);
+    [contosoIssuer, fabrikamIssuer] = await Promise.all([
+      startIdp('contoso.example', 'drawbridge-a', 'secret-a'),
+      startIdp('fabrikam.example', 'drawbridge-b', 'secret-b'),
+    ]);
     assert.notEqual(contosoIssuer, fabrikamIssuer);
-    const common = { scopes: ['openid', 'profile', 'email'], usernameClaim: 'preferred_username', groupsClaim: 'groups', autoCreateUsers: true, allowInsecureLoopback: true };
-    await h.directory.settings.putProvider(h.tenant.id, { ...common, id: 'contoso', issuer: contosoIssuer, clientId: 'drawbridge-a', clientSecret: 'secret-a', displayName: 'Contoso ID', domains: ['contoso.example'] });
-    await h.directory.settings.putProvider(h.tenant.id, { ...common, id: 'fabrikam', issuer: fabrikamIssuer, clientId: 'drawbridge-b', clientSecret: 'secret-b', displayName: 'Fabrikam ID', domains: ['fabrikam.example'], buttonLabel: 'Fabrikam staff' });
+    const common = {
+      scopes: ['openid', 'profile', 'email'],
+      usernameClaim: 'preferred_username',
+      groupsClaim: 'groups',
+      autoCreateUsers: true,
+      allowInsecureLoopback: true,
+    };
+    await h.directory.settings.putProvider(h.tenant.id, {
+      ...common,
+      id: 'contoso',
+      issuer: contosoIssuer,
+      clientId: 'drawbridge-a',
+      clientSecret: 'secret-a',
+      displayName: 'Contoso ID',
+      domains: ['contoso.example'],
+    });
+    await h.directory.settings.putProvider(h.tenant.id, {
+      ...common,
+      id: 'fabrikam',
+      issuer: fabrikamIssuer,
+      clientId: 'drawbridge-b',
+      clientSecret: 'secret-b',
+      displayName: 'Fabrikam ID',
+      domains: ['fabrikam.example'],
+      buttonLabel: 'Fabrikam staff',
+    });
     // contoso.example is now federated: the harness's local alice gives way to the one Contoso ID knows.
     const localAlice = await h.directory.users.findByLogin(h.tenant.id, 'alice@contoso.example');
     if (localAlice) await h.directory.users.delete(h.tenant.id, localAlice.id);
     const federated = await h.directory.groups.create(h.tenant.id, { name: 'Federated' });
     await h.directory.licences.assign(h.tenant.id, 'basic', { type: 'group', id: federated.id });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
   });
   after(async () => {
     await browser?.close();
@@ -93,14 +138,22 @@ describe('identity: several OpenID Connect providers chosen by e-mail domain', {
     await page.goto(`${h.hr.externalUrl}/pay`);
     await typeName(page, 'alice@contoso.example');
     assert.ok(page.url().startsWith(contosoIssuer), `at Contoso's provider (${page.url()})`);
-    assert.equal(await page.locator('input[name=login]').inputValue(), 'alice@contoso.example', 'the name went along as login_hint');
+    assert.equal(
+      await page.locator('input[name=login]').inputValue(),
+      'alice@contoso.example',
+      'the name went along as login_hint',
+    );
     await signInAtProvider(page, contosoIssuer);
     await page.waitForURL(`${h.hr.externalUrl}/pay`);
     assert.equal(await page.locator('#upn').innerText(), 'alice@contoso.example');
     assert.equal(await page.locator('#methods').innerText(), 'oidc');
     const alice = await h.directory.users.findByLogin(h.tenant.id, 'alice@contoso.example');
     assert.equal(alice?.source, 'oidc');
-    assert.equal((await h.directory.users.findByExternal(h.tenant.id, contosoIssuer, 'alice@contoso.example'))?.id, alice?.id, 'linked to the Contoso provider');
+    assert.equal(
+      (await h.directory.users.findByExternal(h.tenant.id, contosoIssuer, 'alice@contoso.example'))?.id,
+      alice?.id,
+      'linked to the Contoso provider',
+    );
     await context.close();
   });
 
@@ -115,15 +168,26 @@ describe('identity: several OpenID Connect providers chosen by e-mail domain', {
     assert.equal(await page.locator('#upn').innerText(), 'bob@fabrikam.example');
     await page.screenshot({ path: `${SHOTS}/41-idp-fabrikam-bob.png`, fullPage: true });
     const bob = await h.directory.users.findByLogin(h.tenant.id, 'bob@fabrikam.example');
-    assert.equal((await h.directory.users.findByExternal(h.tenant.id, fabrikamIssuer, 'bob'))?.id, bob?.id, 'linked to the Fabrikam provider');
+    assert.equal(
+      (await h.directory.users.findByExternal(h.tenant.id, fabrikamIssuer, 'bob'))?.id,
+      bob?.id,
+      'linked to the Fabrikam provider',
+    );
     assert.equal(await h.directory.users.findByExternal(h.tenant.id, contosoIssuer, 'bob'), null);
     await context.close();
   });
 
-  it('a name in no provider\'s domain gets the password form of the local directory', async () => {
-    const dana = await h.directory.users.create(h.tenant.id, { upn: 'dana@example.org', password: 'dana-Local-Password-1' });
+  it("a name in no provider's domain gets the password form of the local directory", async () => {
+    const dana = await h.directory.users.create(h.tenant.id, {
+      upn: 'dana@example.org',
+      password: 'dana-Local-Password-1',
+    });
     await h.directory.licences.assign(h.tenant.id, 'basic', { type: 'user', id: dana.id });
-    await h.directory.groups.addMember(h.tenant.id, (await h.directory.groups.getByName(h.tenant.id, 'HR'))!.id, dana.id);
+    await h.directory.groups.addMember(
+      h.tenant.id,
+      (await h.directory.groups.getByName(h.tenant.id, 'HR'))!.id,
+      dana.id,
+    );
     const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1000, height: 760 } });
     const page = await context.newPage();
     await page.goto(`${h.hr.externalUrl}/pay`);
@@ -167,7 +231,9 @@ describe('identity: several OpenID Connect providers chosen by e-mail domain', {
     const first = await viaChooser('Sign in with Contoso ID', contosoIssuer, 'zed@example.net');
     await first.waitForURL(`${h.hr.externalUrl}/pay`);
     const zed = await h.directory.users.findByLogin(h.tenant.id, 'zed@example.net');
-    assert.deepEqual(await h.directory.users.externalLinks(h.tenant.id, zed!.id), [{ issuer: contosoIssuer, subject: 'zed@example.net', providerId: 'contoso' }]);
+    assert.deepEqual(await h.directory.users.externalLinks(h.tenant.id, zed!.id), [
+      { issuer: contosoIssuer, subject: 'zed@example.net', providerId: 'contoso' },
+    ]);
     await first.context().close();
     const second = await viaChooser('Fabrikam staff', fabrikamIssuer, 'zed@example.net');
     assert.ok(!second.url().startsWith(h.hr.externalUrl), `not let into the app (${second.url()})`);

@@ -22,7 +22,10 @@ describe('identity: password sign-in and hand-off', () => {
     const first = await c.request(hrUrl());
     assert.equal(first.status, 302);
     assert.ok(first.location!.startsWith(`${h.loginUrl}/authorize?state=`));
-    assert.match(String(first.headers['set-cookie']), /__Host-drawbridge-auth=.*; Path=\/; Secure; HttpOnly; SameSite=Lax/);
+    assert.match(
+      String(first.headers['set-cookie']),
+      /__Host-drawbridge-auth=.*; Path=\/; Secure; HttpOnly; SameSite=Lax/,
+    );
     const res = await signIn(c, hrUrl(), 'alice', pw('alice'));
     assert.equal(res.status, 200);
     assert.equal(res.url, hrUrl());
@@ -53,7 +56,11 @@ describe('identity: password sign-in and hand-off', () => {
   });
 
   it('a disabled account is told so only after the right password', async () => {
-    const erin = await h.directory.users.create(h.tenant.id, { upn: 'erin@contoso.example', password: 'erin-Password-1', enabled: false });
+    const erin = await h.directory.users.create(h.tenant.id, {
+      upn: 'erin@contoso.example',
+      password: 'erin-Password-1',
+      enabled: false,
+    });
     const wrong = await signIn(new Client(h.port), hrUrl(), 'erin', 'nope');
     assert.equal(wrong.status, 401);
     assert.match(wrong.body, /DB-SIGNIN-BAD-CREDENTIALS/);
@@ -84,7 +91,9 @@ describe('identity: password sign-in and hand-off', () => {
     // The same code again, in another browser: refused.
     const c2 = new Client(h.port);
     const mfa2 = await signIn(c2, hrUrl(), 'dave', pw('dave'));
-    const replay = await c2.follow(`${h.loginUrl}/mfa`, { form: { csrf: formValue(mfa2.body, 'csrf'), state: formValue(mfa2.body, 'state'), code } });
+    const replay = await c2.follow(`${h.loginUrl}/mfa`, {
+      form: { csrf: formValue(mfa2.body, 'csrf'), state: formValue(mfa2.body, 'state'), code },
+    });
     assert.equal(replay.status, 401);
   });
 });
@@ -132,7 +141,9 @@ describe('identity: sessions and tampering', () => {
     const [payload, mac] = state.split('.');
     const forged = JSON.parse(Buffer.from(payload, 'base64url').toString());
     forged.a = h.wiki.id;
-    const bad = await c.request(`${h.loginUrl}/authorize?state=${Buffer.from(JSON.stringify(forged)).toString('base64url')}.${mac}`);
+    const bad = await c.request(
+      `${h.loginUrl}/authorize?state=${Buffer.from(JSON.stringify(forged)).toString('base64url')}.${mac}`,
+    );
     assert.equal(bad.status, 400);
     assert.match(bad.body, /DB-SIGNIN-STATE-INVALID/);
 
@@ -162,11 +173,18 @@ describe('identity: sessions and tampering', () => {
   it('forms without a CSRF token are refused; return URLs cannot leave the app', async () => {
     const c = new Client(h.port);
     const login = await c.follow(hrUrl());
-    const res = await c.request(`${h.loginUrl}/login`, { form: { state: formValue(login.body, 'state'), username: 'alice', password: pw('alice') } });
+    const res = await c.request(`${h.loginUrl}/login`, {
+      form: { state: formValue(login.body, 'state'), username: 'alice', password: pw('alice') },
+    });
     assert.equal(res.status, 403);
     assert.match(res.body, /DB-SIGNIN-CSRF/);
     const cross = await c.request(`${h.loginUrl}/login`, {
-      form: { csrf: formValue(login.body, 'csrf'), state: formValue(login.body, 'state'), username: 'alice', password: pw('alice') },
+      form: {
+        csrf: formValue(login.body, 'csrf'),
+        state: formValue(login.body, 'state'),
+        username: 'alice',
+        password: pw('alice'),
+      },
       headers: { origin: 'https://evil.example' },
     });
     assert.equal(cross.status, 403);
@@ -175,7 +193,10 @@ describe('identity: sessions and tampering', () => {
   });
 
   it('locks an account after repeated failures, even for the right password', async () => {
-    const frank = await h.directory.users.create(h.tenant.id, { upn: 'frank@contoso.example', password: 'frank-Password-1' });
+    const frank = await h.directory.users.create(h.tenant.id, {
+      upn: 'frank@contoso.example',
+      password: 'frank-Password-1',
+    });
     let last;
     for (let i = 0; i < 5; i++) last = await signIn(new Client(h.port), hrUrl(), 'frank', `wrong-${i}`);
     assert.equal(last!.status, 403);
@@ -184,11 +205,18 @@ describe('identity: sessions and tampering', () => {
     assert.equal(right.status, 403);
     assert.match(right.body, /locked for 1 more minute/);
     await h.directory.users.setLockout(h.tenant.id, frank.id, { failedCount: 0, lockedUntil: null });
-    assert.equal((await signIn(new Client(h.port), hrUrl(), 'frank', 'frank-Password-1')).status, 403, 'now only not assigned');
+    assert.equal(
+      (await signIn(new Client(h.port), hrUrl(), 'frank', 'frank-Password-1')).status,
+      403,
+      'now only not assigned',
+    );
   });
 
   it('wrong second-factor codes lock the account even when the right password is entered in between', async () => {
-    const gina = await h.directory.users.create(h.tenant.id, { upn: 'gina@contoso.example', password: 'gina-Password-1' });
+    const gina = await h.directory.users.create(h.tenant.id, {
+      upn: 'gina@contoso.example',
+      password: 'gina-Password-1',
+    });
     const secret = generateTotpSecret();
     await h.directory.mfa.setTotp(h.tenant.id, gina.id, secret, true);
     const wrong = (): string => totp(secret, Date.now() + 10 * 60_000);
@@ -215,7 +243,9 @@ describe('identity: sessions and tampering', () => {
   });
 
   it('API requests without a session get 401 DB-SESSION-EXPIRED as JSON, not a redirect', async () => {
-    const res = await new Client(h.port).request(`${h.hr.externalUrl}/api/data`, { headers: { accept: 'application/json' } });
+    const res = await new Client(h.port).request(`${h.hr.externalUrl}/api/data`, {
+      headers: { accept: 'application/json' },
+    });
     assert.equal(res.status, 401);
     assert.equal(JSON.parse(res.body).error.code, 'DB-SESSION-EXPIRED');
   });
@@ -223,10 +253,21 @@ describe('identity: sessions and tampering', () => {
   it('the sign-in log has every attempt with its code', async () => {
     const { items } = await h.directory.signinLog.query(h.tenant.id, { limit: 1000 });
     const codes = new Set(items.map((e) => e.code));
-    for (const code of ['DB-ACCESS-NO-LICENCE', 'DB-ACCESS-NOT-ASSIGNED', 'DB-ACCESS-ACCOUNT-DISABLED', 'DB-SIGNIN-BAD-CREDENTIALS', 'DB-SIGNIN-LOCKED-OUT', 'DB-SIGNIN-MFA-FAILED', 'DB-SIGNIN-MFA-REQUIRED', 'DB-SIGNIN-CSRF']) {
+    for (const code of [
+      'DB-ACCESS-NO-LICENCE',
+      'DB-ACCESS-NOT-ASSIGNED',
+      'DB-ACCESS-ACCOUNT-DISABLED',
+      'DB-SIGNIN-BAD-CREDENTIALS',
+      'DB-SIGNIN-LOCKED-OUT',
+      'DB-SIGNIN-MFA-FAILED',
+      'DB-SIGNIN-MFA-REQUIRED',
+      'DB-SIGNIN-CSRF',
+    ]) {
       assert.ok(codes.has(code), code);
     }
-    const alice = items.find((e) => e.event === 'access' && e.result === 'success' && e.username === 'alice@contoso.example')!;
+    const alice = items.find(
+      (e) => e.event === 'access' && e.result === 'success' && e.username === 'alice@contoso.example',
+    )!;
     assert.equal(alice.appId, h.hr.id);
     assert.equal(alice.clientIp?.replace('::ffff:', ''), '127.0.0.1');
     assert.ok(alice.correlationId);
@@ -251,7 +292,12 @@ describe('identity: passkey endpoints refuse what a browser ceremony would not p
     const csp = String(page.headers['content-security-policy']);
     assert.match(csp, /script-src 'sha256-[A-Za-z0-9+/=]+'/);
     assert.doesNotMatch(csp, /script-src[^;]*(unsafe-inline|'self')/);
-    const options = JSON.parse(/data-options="([^"]*)"/.exec(page.body)![1].replace(/&quot;/g, '"').replace(/&amp;/g, '&')) as { rpId: string; userVerification: string; challenge: string };
+    const options = JSON.parse(
+      /data-options="([^"]*)"/
+        .exec(page.body)![1]
+        .replace(/&quot;/g, '"')
+        .replace(/&amp;/g, '&'),
+    ) as { rpId: string; userVerification: string; challenge: string };
     assert.equal(options.rpId, DOMAIN);
     assert.equal(options.userVerification, 'required');
     assert.ok(options.challenge.length >= 32);
@@ -265,7 +311,13 @@ describe('identity: passkey endpoints refuse what a browser ceremony would not p
     const csrf = formValue(page.body, 'csrf');
     const loginJar = c.cookies(`login.${DOMAIN}`);
     const firstFlow = loginJar.get('__Host-drawbridge-flow')!;
-    const forged = JSON.stringify({ id: 'AAAA', rawId: 'AAAA', type: 'public-key', clientExtensionResults: {}, response: { clientDataJSON: 'e30', authenticatorData: 'AAAA', signature: 'AAAA' } });
+    const forged = JSON.stringify({
+      id: 'AAAA',
+      rawId: 'AAAA',
+      type: 'public-key',
+      clientExtensionResults: {},
+      response: { clientDataJSON: 'e30', authenticatorData: 'AAAA', signature: 'AAAA' },
+    });
     const bad = await c.request(`${h.loginUrl}/passkey/signin`, { form: { csrf, state, credential: forged } });
     assert.equal(bad.status, 401);
     assert.match(bad.body, /DB-SIGNIN-PASSKEY-FAILED/);
@@ -274,11 +326,17 @@ describe('identity: passkey endpoints refuse what a browser ceremony would not p
     assert.equal(empty.status, 401);
     // The first challenge was spent by the first answer: presenting its cookie again finds nothing.
     loginJar.set('__Host-drawbridge-flow', firstFlow);
-    assert.equal((await c.request(`${h.loginUrl}/passkey/signin`, { form: { csrf, state, credential: forged } })).status, 401);
+    assert.equal(
+      (await c.request(`${h.loginUrl}/passkey/signin`, { form: { csrf, state, credential: forged } })).status,
+      401,
+    );
     const log = await h.directory.signinLog.query(h.tenant.id, { code: 'DB-SIGNIN-PASSKEY-FAILED', limit: 10 });
     assert.ok(log.items.some((e) => (e.detail as { reason?: string }).reason === 'unknown credential'));
     assert.ok(log.items.some((e) => /no credential/.test(String((e.detail as { reason?: string }).reason))));
-    assert.ok(log.items.some((e) => /challenge missing/.test(String((e.detail as { reason?: string }).reason))), 'the challenge could be answered once');
+    assert.ok(
+      log.items.some((e) => /challenge missing/.test(String((e.detail as { reason?: string }).reason))),
+      'the challenge could be answered once',
+    );
   });
 
   it('the second-step and registration pages need a session at the right stage', async () => {

@@ -21,9 +21,17 @@ describe('isolation: connector targets and tenants', { timeout: 180_000 }, () =>
   before(async () => {
     stack = await startDevStack();
     work = await mkdtemp(path.join(os.tmpdir(), 'drawbridge-iso-'));
-    const tenant = (await stack.admin<{ items: { id: string; name: string }[] }>('GET', '/tenants')).body.items.find((t) => t.name === 'contoso')!;
-    const group = (await stack.admin<{ items: { id: string }[] }>('GET', `/tenants/${tenant.id}/connector-groups`)).body.items[0];
-    const sample = (await stack.admin<{ items: { id: string; name: string; internalUrl: string }[] }>('GET', `/tenants/${tenant.id}/apps`)).body.items.find((a) => a.name === 'sample')!;
+    const tenant = (await stack.admin<{ items: { id: string; name: string }[] }>('GET', '/tenants')).body.items.find(
+      (t) => t.name === 'contoso',
+    )!;
+    const group = (await stack.admin<{ items: { id: string }[] }>('GET', `/tenants/${tenant.id}/connector-groups`)).body
+      .items[0];
+    const sample = (
+      await stack.admin<{ items: { id: string; name: string; internalUrl: string }[] }>(
+        'GET',
+        `/tenants/${tenant.id}/apps`,
+      )
+    ).body.items.find((a) => a.name === 'sample')!;
     contoso = { id: tenant.id, groupId: group.id, sampleInternal: sample.internalUrl, sampleAppId: sample.id };
   });
   after(async () => {
@@ -32,11 +40,17 @@ describe('isolation: connector targets and tenants', { timeout: 180_000 }, () =>
   });
 
   async function enroll(tenantId: string, groupId: string, name: string): Promise<string> {
-    const token = (await stack.admin<{ token: string }>('POST', `/tenants/${tenantId}/enrollment-tokens`, { groupId })).body.token;
+    const token = (await stack.admin<{ token: string }>('POST', `/tenants/${tenantId}/enrollment-tokens`, { groupId }))
+      .body.token;
     const stateDir = path.join(work, name);
     await register({
-      edgeUrl: `https://tunnel.apps.localhost:${stack.publicPort}`, token, stateDir, caFile: stack.dev.caCertPath,
-      version: 'test', connectAddress: `127.0.0.1:${stack.publicPort}`, name,
+      edgeUrl: `https://tunnel.apps.localhost:${stack.publicPort}`,
+      token,
+      stateDir,
+      caFile: stack.dev.caCertPath,
+      version: 'test',
+      connectAddress: `127.0.0.1:${stack.publicPort}`,
+      name,
     });
     return stateDir;
   }
@@ -44,7 +58,8 @@ describe('isolation: connector targets and tenants', { timeout: 180_000 }, () =>
   async function metrics(port: number): Promise<Map<string, number>> {
     const text = await (await request(`http://127.0.0.1:${port}/metrics`)).body.text();
     const counts = new Map<string, number>();
-    for (const m of text.matchAll(/^drawbridge_connector_requests_total\{app="([^"]*)",outcome="([^"]*)"\} (\d+)/gm)) counts.set(`${m[1]}/${m[2]}`, Number(m[3]));
+    for (const m of text.matchAll(/^drawbridge_connector_requests_total\{app="([^"]*)",outcome="([^"]*)"\} (\d+)/gm))
+      counts.set(`${m[1]}/${m[2]}`, Number(m[3]));
     return counts;
   }
 
@@ -56,27 +71,52 @@ describe('isolation: connector targets and tenants', { timeout: 180_000 }, () =>
     // The CA lives in the edge's store; the connector keeps the copy it pins.
     const caPem = await readFile(path.join(stateDir, 'tunnel-ca.crt'), 'utf8');
     const sessions: http2.ClientHttp2Session[] = [];
-    const rogue = tls.createServer({
-      key: await readFile(path.join(tunnelCa, 'server.key'), 'utf8'), cert: await readFile(path.join(tunnelCa, 'server.crt'), 'utf8'),
-      ca: caPem, requestCert: true, rejectUnauthorized: true, ALPNProtocols: [TUNNEL_ALPN],
-    }, (socket) => sessions.push(http2.connect('https://tunnel.apps.localhost', { createConnection: () => socket })));
+    const rogue = tls.createServer(
+      {
+        key: await readFile(path.join(tunnelCa, 'server.key'), 'utf8'),
+        cert: await readFile(path.join(tunnelCa, 'server.crt'), 'utf8'),
+        ca: caPem,
+        requestCert: true,
+        rejectUnauthorized: true,
+        ALPNProtocols: [TUNNEL_ALPN],
+      },
+      (socket) => sessions.push(http2.connect('https://tunnel.apps.localhost', { createConnection: () => socket })),
+    );
     await new Promise<void>((r) => rogue.listen(0, '127.0.0.1', r));
     const registration = path.join(stateDir, 'connector.json');
     const json = JSON.parse(await readFile(registration, 'utf8'));
     json.connectAddress = `127.0.0.1:${(rogue.address() as { port: number }).port}`;
     await writeFile(registration, JSON.stringify(json), { mode: 0o600 });
-    const connector = await startChild<{ metricsPort: number }>(['connector', 'run', '--state-dir', stateDir, '--tunnels', '1', '--metrics-port', '0'], path.join(work, 'target-check.log'));
+    const connector = await startChild<{ metricsPort: number }>(
+      ['connector', 'run', '--state-dir', stateDir, '--tunnels', '1', '--metrics-port', '0'],
+      path.join(work, 'target-check.log'),
+    );
     try {
       while (sessions.length === 0) await new Promise((r) => setTimeout(r, 50));
       const session = sessions[0];
-      const config: ConnectorConfig = { version: 1, tenantId: contoso.id, groupId: contoso.groupId, apps: [{ id: 'app_allowed', name: 'allowed', internalUrl: contoso.sampleInternal, backendTimeout: 5, tlsVerify: true, backendCa: null }] };
+      const config: ConnectorConfig = {
+        version: 1,
+        tenantId: contoso.id,
+        groupId: contoso.groupId,
+        apps: [
+          {
+            id: 'app_allowed',
+            name: 'allowed',
+            internalUrl: contoso.sampleInternal,
+            backendTimeout: 5,
+            tlsVerify: true,
+            backendCa: null,
+          },
+        ],
+      };
       await pushConfig(session, config);
-      const ask = (headers: http2.OutgoingHttpHeaders) => new Promise<http2.IncomingHttpHeaders>((resolve, reject) => {
-        const s = session.request({ ':method': 'GET', ...headers }, { endStream: true });
-        s.on('response', resolve);
-        s.on('error', reject);
-        s.resume();
-      });
+      const ask = (headers: http2.OutgoingHttpHeaders) =>
+        new Promise<http2.IncomingHttpHeaders>((resolve, reject) => {
+          const s = session.request({ ':method': 'GET', ...headers }, { endStream: true });
+          s.on('response', resolve);
+          s.on('error', reject);
+          s.resume();
+        });
       assert.equal((await ask({ ':path': '/echo', [APP_HEADER]: 'app_allowed' }))[':status'], 200);
       for (const headers of [
         { ':path': '/echo', [APP_HEADER]: 'app_of_another_group' },
@@ -99,10 +139,21 @@ describe('isolation: connector targets and tenants', { timeout: 180_000 }, () =>
     }
   });
 
-  it('never routes one tenant\'s request to another tenant\'s connector', async () => {
-    const fabrikam = (await stack.admin<{ id: string }>('POST', '/tenants', { name: 'fabrikam', displayName: 'Fabrikam' })).body;
-    const group = (await stack.admin<{ id: string }>('POST', `/tenants/${fabrikam.id}/connector-groups`, { name: 'hq' })).body;
-    const app = (await stack.admin<{ id: string; externalUrl: string }>('POST', `/tenants/${fabrikam.id}/apps`, { name: 'intranet', internalUrl: contoso.sampleInternal, groupId: group.id, preAuth: 'passthrough' })).body;
+  it("never routes one tenant's request to another tenant's connector", async () => {
+    const fabrikam = (
+      await stack.admin<{ id: string }>('POST', '/tenants', { name: 'fabrikam', displayName: 'Fabrikam' })
+    ).body;
+    const group = (
+      await stack.admin<{ id: string }>('POST', `/tenants/${fabrikam.id}/connector-groups`, { name: 'hq' })
+    ).body;
+    const app = (
+      await stack.admin<{ id: string; externalUrl: string }>('POST', `/tenants/${fabrikam.id}/apps`, {
+        name: 'intranet',
+        internalUrl: contoso.sampleInternal,
+        groupId: group.id,
+        preAuth: 'passthrough',
+      })
+    ).body;
     // Before fabrikam has a connector, its app is down, and contoso's connectors are not used for it.
     const down = await request(`${app.externalUrl}/echo`, { dispatcher: stack.agent });
     assert.equal(down.statusCode, 502);
@@ -110,7 +161,10 @@ describe('isolation: connector targets and tenants', { timeout: 180_000 }, () =>
     await down.body.dump();
 
     const stateDir = await enroll(fabrikam.id, group.id, 'fabrikam-1');
-    const connector = await startChild<{ metricsPort: number }>(['connector', 'run', '--state-dir', stateDir, '--metrics-port', '0'], path.join(work, 'fabrikam-1.log'));
+    const connector = await startChild<{ metricsPort: number }>(
+      ['connector', 'run', '--state-dir', stateDir, '--metrics-port', '0'],
+      path.join(work, 'fabrikam-1.log'),
+    );
     try {
       let ok = false;
       for (let i = 0; i < 100 && !ok; i++) {
@@ -129,11 +183,19 @@ describe('isolation: connector targets and tenants', { timeout: 180_000 }, () =>
       }
       const fab = await metrics(connector.ready.metricsPort);
       assert.ok((fab.get(`${app.id}/forwarded`) ?? 0) >= 20);
-      assert.deepEqual([...fab.keys()].filter((k) => !k.startsWith(app.id)), [], 'fabrikam\'s connector saw only fabrikam\'s app');
+      assert.deepEqual(
+        [...fab.keys()].filter((k) => !k.startsWith(app.id)),
+        [],
+        "fabrikam's connector saw only fabrikam's app",
+      );
       for (const c of stack.dev.connectors) {
         const port = Number(new URL(c.metricsUrl).port);
         const seen = await metrics(port);
-        assert.equal([...seen.keys()].filter((k) => k.startsWith(app.id)).length, 0, `contoso connector ${c.id} never saw fabrikam's app`);
+        assert.equal(
+          [...seen.keys()].filter((k) => k.startsWith(app.id)).length,
+          0,
+          `contoso connector ${c.id} never saw fabrikam's app`,
+        );
         assert.ok([...seen.keys()].some((k) => k.startsWith(contoso.sampleAppId)));
       }
     } finally {

@@ -30,7 +30,8 @@ import { Client, signIn } from './identity-harness.ts';
 
 const NEEDED = ['xrdp', 'xfreerdp', 'Xvfb', 'xwd'];
 const missing = NEEDED.filter((cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status !== 0);
-const skip = missing.length > 0 ? `needs ${missing.join(', ')} (Debian: apt-get install xrdp freerdp2-x11 xvfb x11-apps)` : false;
+const skip =
+  missing.length > 0 ? `needs ${missing.join(', ')} (Debian: apt-get install xrdp freerdp2-x11 xvfb x11-apps)` : false;
 if (skip) process.stdout.write(`# rdg.test.ts skipped: ${skip}\n`);
 
 const SCREENSHOTS = fileURLToPath(new URL('../../test-results/screenshots/', import.meta.url));
@@ -45,10 +46,18 @@ let desk2: { id: string; host: string };
 const children: ChildProcess[] = [];
 
 function connectorLogs(): string {
-  return ['connector-1.log', 'connector-2.log'].map((f) => path.join(stack.dir, 'logs', f)).filter(existsSync).map((f) => readFileSync(f, 'utf8')).join('\n');
+  return ['connector-1.log', 'connector-2.log']
+    .map((f) => path.join(stack.dir, 'logs', f))
+    .filter(existsSync)
+    .map((f) => readFileSync(f, 'utf8'))
+    .join('\n');
 }
 
-async function until<T>(what: string, probe: () => T | null | undefined | false | Promise<T | null | undefined | false>, ms = DEADLINE_MS): Promise<T> {
+async function until<T>(
+  what: string,
+  probe: () => T | null | undefined | false | Promise<T | null | undefined | false>,
+  ms = DEADLINE_MS,
+): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
     const v = await probe();
@@ -73,7 +82,25 @@ function freePort(): Promise<number> {
 async function startXrdp(): Promise<typeof xrdp> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'drawbridge-xrdp-'));
   const [port, sesmanPort] = [await freePort(), await freePort()];
-  spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${dir}/key.pem`, '-out', `${dir}/cert.pem`, '-days', '1', '-subj', '/CN=rdp-host'], { stdio: 'ignore' });
+  spawnSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      `${dir}/key.pem`,
+      '-out',
+      `${dir}/cert.pem`,
+      '-days',
+      '1',
+      '-subj',
+      '/CN=rdp-host',
+    ],
+    { stdio: 'ignore' },
+  );
   const ini = readFileSync('/etc/xrdp/xrdp.ini', 'utf8')
     .replace(/^port=3389$/m, `port=tcp://127.0.0.1:${port}`)
     .replace(/^fork=true$/m, 'fork=false')
@@ -83,7 +110,8 @@ async function startXrdp(): Promise<typeof xrdp> {
     .replace(/^LogLevel=INFO$/m, 'LogLevel=DEBUG')
     .replace(/^EnableSyslog=true$/m, 'EnableSyslog=false');
   // Debian's defaults are what the replacements expect; say so plainly if a newer package changed them.
-  for (const line of [`port=tcp://127.0.0.1:${port}`, `LogFile=${dir}/xrdp.log`, `certificate=${dir}/cert.pem`]) assert.ok(ini.includes(`\n${line}\n`), `xrdp.ini: could not set ${line}`);
+  for (const line of [`port=tcp://127.0.0.1:${port}`, `LogFile=${dir}/xrdp.log`, `certificate=${dir}/cert.pem`])
+    assert.ok(ini.includes(`\n${line}\n`), `xrdp.ini: could not set ${line}`);
   writeFileSync(`${dir}/xrdp.ini`, ini);
   const sesman = readFileSync('/etc/xrdp/sesman.ini', 'utf8')
     .replace(/^ListenPort=3350$/m, `ListenPort=${sesmanPort}`)
@@ -99,7 +127,9 @@ async function startXrdp(): Promise<typeof xrdp> {
   const log = (): string => (existsSync(`${dir}/xrdp.log`) ? readFileSync(`${dir}/xrdp.log`, 'utf8') : '');
   await until('xrdp listening', () => log().includes(`listening to port ${port} on 127.0.0.1`));
   return {
-    port, dir, log,
+    port,
+    dir,
+    log,
     async stop() {
       for (const p of procs) if (p.exitCode === null) p.kill('SIGTERM');
       await rm(dir, { recursive: true, force: true });
@@ -123,15 +153,21 @@ function startConnectProxy(edgePort: number): Promise<{ port: number; close(): v
         socket.on('error', () => upstream.destroy());
       });
     });
-    server.listen(0, '127.0.0.1', () => resolve({ port: (server.address() as net.AddressInfo).port, close: () => server.close() }));
+    server.listen(0, '127.0.0.1', () =>
+      resolve({ port: (server.address() as net.AddressInfo).port, close: () => server.close() }),
+    );
   });
 }
 
 async function startXvfb(): Promise<{ display: string; proc: ChildProcess }> {
-  const proc = spawn('Xvfb', ['-displayfd', '1', '-screen', '0', '1024x768x24', '-nolisten', 'tcp'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const proc = spawn('Xvfb', ['-displayfd', '1', '-screen', '0', '1024x768x24', '-nolisten', 'tcp'], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   children.push(proc);
   let out = '';
-  proc.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
+  proc.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
   const n = await until('Xvfb display', () => /^(\d+)\n/.exec(out)?.[1]);
   return { display: `:${n}`, proc };
 }
@@ -143,11 +179,19 @@ async function api<T>(method: string, p: string, body?: unknown): Promise<T> {
 }
 
 async function publishRdp(name: string, assignee: string): Promise<{ id: string; host: string }> {
-  const hr = (await api<{ items: { name: string; groupId: string }[] }>('GET', '/apps')).items.find((a) => a.name === 'hr')!;
+  const hr = (await api<{ items: { name: string; groupId: string }[] }>('GET', '/apps')).items.find(
+    (a) => a.name === 'hr',
+  )!;
   const users = (await api<{ items: { id: string; upn: string }[] }>('GET', '/users')).items;
   const user = users.find((u) => u.upn.startsWith(`${assignee}@`))!;
   const externalUrl = `https://${name}-contoso.apps.localhost:${stack.publicPort}`;
-  const app = await api<{ id: string; internalUrl: string }>('POST', '/apps', { name, groupId: hr.groupId, internalUrl: `rdp://127.0.0.1:${xrdp.port}`, externalUrl, preAuth: 'idp' });
+  const app = await api<{ id: string; internalUrl: string }>('POST', '/apps', {
+    name,
+    groupId: hr.groupId,
+    internalUrl: `rdp://127.0.0.1:${xrdp.port}`,
+    externalUrl,
+    preAuth: 'idp',
+  });
   assert.equal(app.internalUrl, `rdp://127.0.0.1:${xrdp.port}`);
   await api('POST', `/apps/${app.id}/assignments`, { type: 'user', id: user.id });
   return { id: app.id, host: new URL(externalUrl).hostname };
@@ -161,7 +205,10 @@ async function connectionFile(app: { host: string }, who: string): Promise<{ fil
   assert.match(page.body, /connect\.rdp/, 'the app host offers the connection file');
   // The portal's "Connect" for the app downloads the same file.
   const portal = await browser.request(`https://login.apps.localhost:${stack.publicPort}/`);
-  assert.ok(portal.body.includes(`href="https://${app.host}:${stack.publicPort}/.drawbridge/rdp/connect.rdp" download`), portal.body.slice(0, 2000));
+  assert.ok(
+    portal.body.includes(`href="https://${app.host}:${stack.publicPort}/.drawbridge/rdp/connect.rdp" download`),
+    portal.body.slice(0, 2000),
+  );
   const res = await browser.request(`https://${app.host}:${stack.publicPort}/.drawbridge/rdp/connect.rdp`);
   assert.equal(res.status, 200, res.body.slice(0, 300));
   assert.equal(res.headers['content-type'], 'application/x-rdp');
@@ -175,10 +222,24 @@ async function connectionFile(app: { host: string }, who: string): Promise<{ fil
  * it (RDG_OUT_DATA with Upgrade), then handshake and tunnel create with `token`. Returns the HRESULT of the tunnel
  * response, and when it is OK, of the tunnel authorisation and channel responses for `resource`.
  */
-async function scriptedTunnel(host: string, token: string | null, resource = { host: '127.0.0.1', port: xrdp.port }): Promise<{ tunnel: number; channel?: number; firstData?: Buffer }> {
-  const socket = tls.connect({ host: '127.0.0.1', port: stack.publicPort, servername: host, rejectUnauthorized: false });
-  await new Promise<void>((resolve, reject) => { socket.once('secureConnect', () => resolve()); socket.once('error', reject); });
-  socket.write(`RDG_OUT_DATA /remoteDesktopGateway/ HTTP/1.1\r\nHost: ${host}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nRDG-Connection-Id: {00000000-0000-0000-0000-000000000001}\r\nRDG-Auth-Scheme: PAA\r\nContent-Length: 0\r\n\r\n`);
+async function scriptedTunnel(
+  host: string,
+  token: string | null,
+  resource = { host: '127.0.0.1', port: xrdp.port },
+): Promise<{ tunnel: number; channel?: number; firstData?: Buffer }> {
+  const socket = tls.connect({
+    host: '127.0.0.1',
+    port: stack.publicPort,
+    servername: host,
+    rejectUnauthorized: false,
+  });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('secureConnect', () => resolve());
+    socket.once('error', reject);
+  });
+  socket.write(
+    `RDG_OUT_DATA /remoteDesktopGateway/ HTTP/1.1\r\nHost: ${host}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nRDG-Connection-Id: {00000000-0000-0000-0000-000000000001}\r\nRDG-Auth-Scheme: PAA\r\nContent-Length: 0\r\n\r\n`,
+  );
   let buf = Buffer.alloc(0);
   let headDone = false;
   const packets: Buffer[] = [];
@@ -230,15 +291,35 @@ async function scriptedTunnel(host: string, token: string | null, resource = { h
 }
 
 /** xfreerdp on the Xvfb display through the edge's gateway; resolves once `done()` says so or the client exits. */
-function runFreeRdp(display: string, proxyPort: number, args: string[]): { proc: ChildProcess; output: () => string; exited: Promise<number | null> } {
-  const proc = spawn('xfreerdp', [`/v:127.0.0.1:${xrdp.port}`, `/g:${desk.host}:${stack.publicPort}`, `/proxy:http://127.0.0.1:${proxyPort}`, '/cert:ignore', '/w:1024', '/h:768', ...args], {
-    env: { ...process.env, DISPLAY: display },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+function runFreeRdp(
+  display: string,
+  proxyPort: number,
+  args: string[],
+): { proc: ChildProcess; output: () => string; exited: Promise<number | null> } {
+  const proc = spawn(
+    'xfreerdp',
+    [
+      `/v:127.0.0.1:${xrdp.port}`,
+      `/g:${desk.host}:${stack.publicPort}`,
+      `/proxy:http://127.0.0.1:${proxyPort}`,
+      '/cert:ignore',
+      '/w:1024',
+      '/h:768',
+      ...args,
+    ],
+    {
+      env: { ...process.env, DISPLAY: display },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   children.push(proc);
   let out = '';
-  proc.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
-  proc.stderr?.on('data', (d: Buffer) => { out += d.toString(); });
+  proc.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  proc.stderr?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
   return { proc, output: () => out, exited };
 }
@@ -274,11 +355,18 @@ describe('RD Gateway built in (apps of kind rdp)', { skip, timeout: 240_000 }, (
     const windowsBefore = count(xrdp.log(), /draw login window/g);
     const channelsBefore = count(connectorLogs(), /RDP channel connected/g);
     const sessionsBefore = (await auditOfDesk()).length;
-    const rdp = runFreeRdp(display, proxy.port, [transport === 'legacy' ? '/gt:http,no-websockets' : '/gt:http', `/gat:${token}`]);
+    const rdp = runFreeRdp(display, proxy.port, [
+      transport === 'legacy' ? '/gt:http,no-websockets' : '/gt:http',
+      `/gat:${token}`,
+    ]);
     try {
       await until('xrdp drawing its login window', () => {
-        if (rdp.proc.exitCode !== null) throw new Error(`xfreerdp exited ${rdp.proc.exitCode}:\n${rdp.output().slice(-3000)}\n${logsOf(stack.dir)}`);
-        return count(xrdp.log(), /draw login window/g) > windowsBefore && count(connectorLogs(), /RDP channel connected/g) > channelsBefore;
+        if (rdp.proc.exitCode !== null)
+          throw new Error(`xfreerdp exited ${rdp.proc.exitCode}:\n${rdp.output().slice(-3000)}\n${logsOf(stack.dir)}`);
+        return (
+          count(xrdp.log(), /draw login window/g) > windowsBefore &&
+          count(connectorLogs(), /RDP channel connected/g) > channelsBefore
+        );
       });
       // The login window is drawn on xrdp's side; give the client a moment to paint it, then keep the screen.
       await new Promise((r) => setTimeout(r, 2_000));
@@ -288,10 +376,16 @@ describe('RD Gateway built in (apps of kind rdp)', { skip, timeout: 240_000 }, (
       writeFileSync(path.join(SCREENSHOTS, `rdg-xrdp-login-${transport}.xwd`), xwd.stdout);
       writeFileSync(path.join(SCREENSHOTS, `rdg-xrdp-login-${transport}.png`), xwdToPng(xwd.stdout));
       // The connection xrdp saw came from the connector's socket (its log names the local port it dialled from).
-      const lines = connectorLogs().split('\n').filter((l) => l.includes('RDP channel connected'));
+      const lines = connectorLogs()
+        .split('\n')
+        .filter((l) => l.includes('RDP channel connected'));
       const port = /"local":"127\.0\.0\.1:(\d+)"/.exec(lines[lines.length - 1])?.[1];
       assert.ok(port, lines[lines.length - 1]);
-      assert.match(xrdp.log(), new RegExp(`connection received from 127\\.0\\.0\\.1 port ${port}\\b`), `xrdp saw the connector's connection (port ${port})`);
+      assert.match(
+        xrdp.log(),
+        new RegExp(`connection received from 127\\.0\\.0\\.1 port ${port}\\b`),
+        `xrdp saw the connector's connection (port ${port})`,
+      );
     } finally {
       rdp.proc.kill('SIGTERM');
       await rdp.exited;
@@ -305,33 +399,53 @@ describe('RD Gateway built in (apps of kind rdp)', { skip, timeout: 240_000 }, (
     assert.equal(event.actor.startsWith('user:'), true);
     assert.equal(event.detail.user, 'alice@contoso.example');
     assert.equal(event.detail.target, `rdp://127.0.0.1:${xrdp.port}`);
-    assert.ok(Number(event.detail.bytesToTarget) > 0 && Number(event.detail.bytesFromTarget) > 1000, JSON.stringify(event.detail));
+    assert.ok(
+      Number(event.detail.bytesToTarget) > 0 && Number(event.detail.bytesFromTarget) > 1000,
+      JSON.stringify(event.detail),
+    );
     assert.equal(typeof event.detail.durationMs, 'number');
-    assert.equal(event.detail.transport, transport === 'legacy' ? 'http' : 'websocket', 'the transport FreeRDP was asked to use');
+    assert.equal(
+      event.detail.transport,
+      transport === 'legacy' ? 'http' : 'websocket',
+      'the transport FreeRDP was asked to use',
+    );
   }
 
-  async function auditOfDesk(): Promise<{ action: string; actor: string; target: string; detail: Record<string, unknown> }[]> {
-    const log = await api<{ items: { action: string; actor: string; target: string; detail: Record<string, unknown> }[] }>('GET', '/audit-log?action=rdp.session');
+  async function auditOfDesk(): Promise<
+    { action: string; actor: string; target: string; detail: Record<string, unknown> }[]
+  > {
+    const log = await api<{
+      items: { action: string; actor: string; target: string; detail: Record<string, unknown> }[];
+    }>('GET', '/audit-log?action=rdp.session');
     return log.items.filter((e) => e.target === desk.id);
   }
 
-  it('FreeRDP reaches xrdp\'s login screen through the gateway (WebSocket transport) with the token from the connection file', async () => {
+  it("FreeRDP reaches xrdp's login screen through the gateway (WebSocket transport) with the token from the connection file", async () => {
     await loginScreenThrough('websocket');
   });
 
-  it('FreeRDP reaches xrdp\'s login screen through the gateway over the legacy RDG_OUT_DATA / RDG_IN_DATA transport', async () => {
+  it("FreeRDP reaches xrdp's login screen through the gateway over the legacy RDG_OUT_DATA / RDG_IN_DATA transport", async () => {
     await loginScreenThrough('legacy');
   });
 
-  it('FreeRDP without a token, or with another user\'s (for another app), is refused at the gateway and no channel opens', async () => {
+  it("FreeRDP without a token, or with another user's (for another app), is refused at the gateway and no channel opens", async () => {
     const carol = await connectionFile(desk2, 'carol');
     // xrdp's own log also counts the connectors' reachability probes, so the channels are counted where they open.
     const channels = () => (connectorLogs().match(/RDP channel connected/g) ?? []).length;
-    const refusals = () => (readFileSync(path.join(stack.dir, 'logs', 'edge.log'), 'utf8').match(/RD Gateway refused the tunnel/g) ?? []).length;
-    for (const [what, args] of [['no token (Windows authentication offered)', ['/gt:http', '/gu:alice', '/gp:wrong']], ['carol\'s token', ['/gt:http', `/gat:${carol.token}`]], ['carol\'s token, legacy transport', ['/gt:http,no-websockets', `/gat:${carol.token}`]]] as const) {
+    const refusals = () =>
+      (readFileSync(path.join(stack.dir, 'logs', 'edge.log'), 'utf8').match(/RD Gateway refused the tunnel/g) ?? [])
+        .length;
+    for (const [what, args] of [
+      ['no token (Windows authentication offered)', ['/gt:http', '/gu:alice', '/gp:wrong']],
+      ["carol's token", ['/gt:http', `/gat:${carol.token}`]],
+      ["carol's token, legacy transport", ['/gt:http,no-websockets', `/gat:${carol.token}`]],
+    ] as const) {
       const [channelsBefore, refusalsBefore] = [channels(), refusals()];
       const rdp = runFreeRdp(display, proxy.port, [...args]);
-      const code = await Promise.race([rdp.exited, new Promise<'running'>((r) => setTimeout(() => r('running'), 30_000))]);
+      const code = await Promise.race([
+        rdp.exited,
+        new Promise<'running'>((r) => setTimeout(() => r('running'), 30_000)),
+      ]);
       if (code === 'running') rdp.proc.kill('SIGKILL');
       assert.notEqual(code, 0, `xfreerdp must fail with ${what}:\n${rdp.output().slice(-2000)}`);
       await until(`the edge to log the refusal of ${what}`, () => refusals() > refusalsBefore);
@@ -339,7 +453,7 @@ describe('RD Gateway built in (apps of kind rdp)', { skip, timeout: 240_000 }, (
     }
   });
 
-  it('the scripted client gets the RDP host\'s answer with a valid token, and only for the app\'s own host:port', async () => {
+  it("the scripted client gets the RDP host's answer with a valid token, and only for the app's own host:port", async () => {
     const { token } = await connectionFile(desk, 'alice');
     const ok = await scriptedTunnel(desk.host, token);
     assert.equal(ok.channel, HRESULT.OK);
@@ -349,37 +463,76 @@ describe('RD Gateway built in (apps of kind rdp)', { skip, timeout: 240_000 }, (
     assert.equal(other.channel, HRESULT.E_PROXY_RAP_ACCESSDENIED, 'another port of the same host is refused');
   });
 
-  it('a missing, altered, expired or other user\'s (other app\'s) token is refused; signing out ends a token', async () => {
-    assert.equal((await scriptedTunnel(desk.host, null)).tunnel, HRESULT.E_PROXY_COOKIE_AUTHENTICATION_ACCESS_DENIED, 'missing');
+  it("a missing, altered, expired or other user's (other app's) token is refused; signing out ends a token", async () => {
+    assert.equal(
+      (await scriptedTunnel(desk.host, null)).tunnel,
+      HRESULT.E_PROXY_COOKIE_AUTHENTICATION_ACCESS_DENIED,
+      'missing',
+    );
     const { token } = await connectionFile(desk, 'alice');
-    assert.equal((await scriptedTunnel(desk.host, `${token.slice(0, -4)}AAAA`)).tunnel, HRESULT.E_PROXY_COOKIE_AUTHENTICATION_ACCESS_DENIED, 'altered');
+    assert.equal(
+      (await scriptedTunnel(desk.host, `${token.slice(0, -4)}AAAA`)).tunnel,
+      HRESULT.E_PROXY_COOKIE_AUTHENTICATION_ACCESS_DENIED,
+      'altered',
+    );
     // Expired: sealed with the edge's own key ring, exactly as minted but an hour old.
-    assert.ok(existsSync(path.join(stack.dir, 'edge', 'identity.key')), 'the edge\'s key ring');
+    assert.ok(existsSync(path.join(stack.dir, 'edge', 'identity.key')), "the edge's key ring");
     const keys = loadKeyRing(path.join(stack.dir, 'edge'));
     const expired = sealToken(keys, { s: 'x', t: tenantId, u: 'usr_x', a: desk.id, e: Date.now() - 3_600_000 });
-    assert.equal((await scriptedTunnel(desk.host, expired)).tunnel, HRESULT.E_PROXY_COOKIE_AUTHENTICATION_ACCESS_DENIED, 'expired');
+    assert.equal(
+      (await scriptedTunnel(desk.host, expired)).tunnel,
+      HRESULT.E_PROXY_COOKIE_AUTHENTICATION_ACCESS_DENIED,
+      'expired',
+    );
     // carol's token is for desk2, the app she is assigned; at alice's desk it is refused.
     const carol = await connectionFile(desk2, 'carol');
-    assert.equal((await scriptedTunnel(desk.host, carol.token)).tunnel, HRESULT.E_PROXY_COOKIE_AUTHENTICATION_ACCESS_DENIED, 'other user\'s');
-    assert.equal((await scriptedTunnel(desk2.host, carol.token)).channel, HRESULT.OK, 'carol\'s token works at her own app');
+    assert.equal(
+      (await scriptedTunnel(desk.host, carol.token)).tunnel,
+      HRESULT.E_PROXY_COOKIE_AUTHENTICATION_ACCESS_DENIED,
+      "other user's",
+    );
+    assert.equal(
+      (await scriptedTunnel(desk2.host, carol.token)).channel,
+      HRESULT.OK,
+      "carol's token works at her own app",
+    );
     const edgeLog = readFileSync(path.join(stack.dir, 'logs', 'edge.log'), 'utf8');
-    for (const code of ['DB-RDG-TOKEN-INVALID', 'DB-RDG-TOKEN-EXPIRED']) assert.ok(edgeLog.includes(code), `the edge logs ${code}`);
+    for (const code of ['DB-RDG-TOKEN-INVALID', 'DB-RDG-TOKEN-EXPIRED'])
+      assert.ok(edgeLog.includes(code), `the edge logs ${code}`);
     // Revoking alice's sessions ends every token minted from them.
     const users = (await api<{ items: { id: string; upn: string }[] }>('GET', '/users')).items;
     const alice = users.find((u) => u.upn.startsWith('alice@'))!;
     await api('POST', `/users/${alice.id}/revoke-sessions`);
-    assert.equal((await scriptedTunnel(desk.host, token)).tunnel, HRESULT.E_PROXY_COOKIE_AUTHENTICATION_ACCESS_DENIED, 'revoked');
+    assert.equal(
+      (await scriptedTunnel(desk.host, token)).tunnel,
+      HRESULT.E_PROXY_COOKIE_AUTHENTICATION_ACCESS_DENIED,
+      'revoked',
+    );
   });
 
   it('revoking the user closes an open channel (continuous access evaluation)', async () => {
     const { token } = await connectionFile(desk, 'alice');
-    const socket = tls.connect({ host: '127.0.0.1', port: stack.publicPort, servername: desk.host, rejectUnauthorized: false });
+    const socket = tls.connect({
+      host: '127.0.0.1',
+      port: stack.publicPort,
+      servername: desk.host,
+      rejectUnauthorized: false,
+    });
     await new Promise<void>((resolve) => socket.once('secureConnect', () => resolve()));
-    socket.write(`RDG_OUT_DATA /remoteDesktopGateway/ HTTP/1.1\r\nHost: ${desk.host}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`);
+    socket.write(
+      `RDG_OUT_DATA /remoteDesktopGateway/ HTTP/1.1\r\nHost: ${desk.host}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
+    );
     let received = Buffer.alloc(0);
-    socket.on('data', (d: Buffer) => { received = Buffer.concat([received, d]); });
+    socket.on('data', (d: Buffer) => {
+      received = Buffer.concat([received, d]);
+    });
     const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-    for (const p of [client.handshake(EXTENDED_AUTH.PAA), client.tunnelCreate(token), client.tunnelAuth('cae'), client.channelCreate('127.0.0.1', xrdp.port)]) {
+    for (const p of [
+      client.handshake(EXTENDED_AUTH.PAA),
+      client.tunnelCreate(token),
+      client.tunnelAuth('cae'),
+      client.channelCreate('127.0.0.1', xrdp.port),
+    ]) {
       socket.write(encodeClientFrame(OPCODE.BINARY, p));
     }
     // The channel response (type 9) arrives once the connector dialled xrdp.
@@ -387,7 +540,10 @@ describe('RD Gateway built in (apps of kind rdp)', { skip, timeout: 240_000 }, (
     const users = (await api<{ items: { id: string; upn: string }[] }>('GET', '/users')).items;
     const alice = users.find((u) => u.upn.startsWith('alice@'))!;
     await api('POST', `/users/${alice.id}/revoke-sessions`);
-    await Promise.race([closed, new Promise((_, reject) => setTimeout(() => reject(new Error('the channel stayed open')), 10_000).unref())]);
+    await Promise.race([
+      closed,
+      new Promise((_, reject) => setTimeout(() => reject(new Error('the channel stayed open')), 10_000).unref()),
+    ]);
     assert.ok(received.includes(Buffer.from([PKT.CLOSE_CHANNEL, 0, 0, 0])), 'the client was told the channel closes');
   });
 });

@@ -9,19 +9,32 @@ import { APP_COOKIE } from '../../src/edge/signin/cookies.ts';
 import { Client, signIn, startHarness, type Harness } from './identity-harness.ts';
 
 let h: Harness;
-before(async () => { h = await startHarness(); });
-after(async () => { await h?.close(); });
+before(async () => {
+  h = await startHarness();
+});
+after(async () => {
+  await h?.close();
+});
 
-describe('the session cookie\'s name', () => {
+describe("the session cookie's name", () => {
   it('a session cookie with a space before "=" is neither accepted as the session nor forwarded to the backend', async () => {
     const alice = new Client(h.port);
-    const signedIn = await signIn(alice, `${h.hr.externalUrl}/`, 'alice', h.users.find((u) => u.username === 'alice')!.password);
+    const signedIn = await signIn(
+      alice,
+      `${h.hr.externalUrl}/`,
+      'alice',
+      h.users.find((u) => u.username === 'alice')!.password,
+    );
     assert.equal(signedIn.status, 200);
     const session = alice.cookies(h.hr.externalHost).get(APP_COOKIE)!;
     assert.ok(session);
     const open = (cookie: string) => new Client(h.port).request(`${h.hr.externalUrl}/pay`, { headers: { cookie } });
 
-    for (const cookie of [`${APP_COOKIE} =${session}`, `${APP_COOKIE}\t=${session}`, `theme=dark; ${APP_COOKIE} =${session}`]) {
+    for (const cookie of [
+      `${APP_COOKIE} =${session}`,
+      `${APP_COOKIE}\t=${session}`,
+      `theme=dark; ${APP_COOKIE} =${session}`,
+    ]) {
       h.lastBackend = null;
       const res = await open(cookie);
       assert.equal(res.status, 302, `${JSON.stringify(cookie)} is not a session: off to sign in`);

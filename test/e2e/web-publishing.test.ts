@@ -26,7 +26,9 @@ describe('web publishing: link translation, HSTS, HTTP redirect, session cookie'
     const apps = await stack.admin<{ items: { id: string; name: string }[] }>('GET', `/tenants/${dev.tenant}/apps`);
     for (const a of apps.body.items) appId[a.name] = a.id;
   });
-  after(async () => { await stack?.stop(); });
+  after(async () => {
+    await stack?.stop();
+  });
 
   const internalUrlOf = (name: string): string => dev.sampleApps.find((a) => a.name === name)!.internalUrl;
   const externalUrlOf = (name: string): string => dev.apps.find((a) => a.name === name)!.externalUrl;
@@ -45,7 +47,7 @@ describe('web publishing: link translation, HSTS, HTTP redirect, session cookie'
     }
   }
 
-  it('the sample app\'s /links page comes back with every internal link translated, gzip and chunked, URLs split across chunks', async () => {
+  it("the sample app's /links page comes back with every internal link translated, gzip and chunked, URLs split across chunks", async () => {
     const internal = { sample: internalUrlOf('sample'), hr: internalUrlOf('hr') };
     const external = { sample: externalUrlOf('sample'), hr: externalUrlOf('hr') };
     // What the app sends: gzip, chunked, in several parts (each cut in the middle of a URL).
@@ -53,9 +55,13 @@ describe('web publishing: link translation, HSTS, HTTP redirect, session cookie'
     assert.equal(direct.headers['content-encoding'], 'gzip');
     assert.equal(direct.headers['transfer-encoding'], 'chunked');
     const original = gunzipSync(Buffer.from(await direct.body.arrayBuffer())).toString();
-    for (const base of Object.values(internal)) assert.ok(original.includes(`${base}/echo`), `the page links to ${base}`);
+    for (const base of Object.values(internal))
+      assert.ok(original.includes(`${base}/echo`), `the page links to ${base}`);
 
-    const res = await request(url(stack, 'sample', '/links'), { dispatcher: stack.agent, headers: { 'accept-encoding': 'gzip' } });
+    const res = await request(url(stack, 'sample', '/links'), {
+      dispatcher: stack.agent,
+      headers: { 'accept-encoding': 'gzip' },
+    });
     assert.equal(res.statusCode, 200);
     assert.equal(res.headers['content-encoding'], 'gzip', 're-encoded in the coding it came in');
     assert.equal(res.headers['content-length'], undefined);
@@ -63,14 +69,18 @@ describe('web publishing: link translation, HSTS, HTTP redirect, session cookie'
     assert.deepEqual([body[0], body[1]], [0x1f, 0x8b]);
     const translated = gunzipSync(body).toString();
     const expected = original
-      .replaceAll(internal.sample, external.sample).replaceAll(internal.hr, external.hr)
+      .replaceAll(internal.sample, external.sample)
+      .replaceAll(internal.hr, external.hr)
       .replaceAll(internal.sample.replaceAll('/', '\\/'), external.sample.replaceAll('/', '\\/'))
       .replaceAll(internal.hr.replaceAll('/', '\\/'), external.hr.replaceAll('/', '\\/'));
     assert.notEqual(expected, original);
     assert.equal(translated, expected);
     assert.ok(!translated.includes('127.0.0.1'), 'no internal address is left on the page');
     // Headers: the Link header names both apps' external URLs.
-    assert.equal(res.headers.link, `<${external.sample}/echo?preload=1>; rel=preload; as=fetch, <${external.hr}/echo?preload=1>; rel=preload; as=fetch`);
+    assert.equal(
+      res.headers.link,
+      `<${external.sample}/echo?preload=1>; rel=preload; as=fetch, <${external.hr}/echo?preload=1>; rel=preload; as=fetch`,
+    );
 
     // Uncompressed too; and a non-text body keeps its bytes and its length.
     const plain = await request(url(stack, 'sample', '/links'), { dispatcher: stack.agent });
@@ -99,7 +109,7 @@ describe('web publishing: link translation, HSTS, HTTP redirect, session cookie'
     await patchApp('sample', { hsts: { maxAge: 600, includeSubDomains: true } });
     await eventually(async () => (await hsts('sample', '/echo')) !== undefined, 'HSTS on the sample app');
     assert.equal(await hsts('sample', '/echo'), 'max-age=600; includeSubDomains');
-    assert.equal(await hsts('sample', '/no-such-page'), 'max-age=600; includeSubDomains', 'the app\'s own 404 too');
+    assert.equal(await hsts('sample', '/no-such-page'), 'max-age=600; includeSubDomains', "the app's own 404 too");
     assert.equal(await hsts('hr', '/'), undefined, 'not on another app');
     // A pre-authenticated app's redirect to sign-in carries it too.
     await patchApp('hr', { hsts: { maxAge: 300 } });
@@ -113,18 +123,24 @@ describe('web publishing: link translation, HSTS, HTTP redirect, session cookie'
   it('the plain-HTTP port answers 308 to the https URL of hosts the edge serves, 404 with a code for any other host', async () => {
     assert.ok(dev.httpUrl, 'drawbridge dev opens a plain-HTTP port');
     const httpPort = Number(new URL(dev.httpUrl).port);
-    const raw = (head: string): Promise<string> => new Promise((resolve, reject) => {
-      const socket = net.connect(httpPort, '127.0.0.1');
-      let text = '';
-      socket.on('data', (d) => { text += d.toString(); });
-      socket.on('end', () => resolve(text));
-      socket.on('error', reject);
-      socket.end(`${head}\r\nConnection: close\r\n\r\n`);
-    });
+    const raw = (head: string): Promise<string> =>
+      new Promise((resolve, reject) => {
+        const socket = net.connect(httpPort, '127.0.0.1');
+        let text = '';
+        socket.on('data', (d) => {
+          text += d.toString();
+        });
+        socket.on('end', () => resolve(text));
+        socket.on('error', reject);
+        socket.end(`${head}\r\nConnection: close\r\n\r\n`);
+      });
     const sampleHost = new URL(externalUrlOf('sample')).hostname;
     const app = await raw(`GET /echo?x=1 HTTP/1.1\r\nHost: ${sampleHost}:${httpPort}`);
     assert.match(app, /^HTTP\/1\.1 308 /);
-    assert.match(app, new RegExp(`\r\nlocation: ${externalUrlOf('sample').replaceAll('.', '\\.')}/echo\\?x=1\r\n`, 'i'));
+    assert.match(
+      app,
+      new RegExp(`\r\nlocation: ${externalUrlOf('sample').replaceAll('.', '\\.')}/echo\\?x=1\r\n`, 'i'),
+    );
     const post = await raw(`POST /form HTTP/1.1\r\nHost: ${sampleHost}\r\nContent-Length: 3\r\n\r\na=1`);
     assert.match(post, /^HTTP\/1\.1 308 /, 'any method, kept by 308');
     const login = await raw(`GET / HTTP/1.1\r\nHost: login.apps.localhost`);
@@ -141,7 +157,7 @@ describe('web publishing: link translation, HSTS, HTTP redirect, session cookie'
     assert.doesNotMatch(absolute, /\r\nlocation:/i);
   });
 
-  it('the app session cookie follows the app\'s settings: SameSite, persistence, lifetime', async () => {
+  it("the app session cookie follows the app's settings: SameSite, persistence, lifetime", async () => {
     const alice = dev.users.find((u) => u.username === 'alice')!;
     /** Signs in from a fresh client and returns the Set-Cookie of the app session (from the callback on the app host). */
     async function sessionCookie(): Promise<string> {
@@ -158,7 +174,12 @@ describe('web publishing: link translation, HSTS, HTTP redirect, session cookie'
       };
       const page = await follow(`${externalUrlOf('hr')}/`);
       const done = await follow(`https://login.apps.localhost:${stack.publicPort}/login`, {
-        form: { csrf: formValue(page.body, 'csrf'), state: formValue(page.body, 'state'), username: 'alice', password: alice.password },
+        form: {
+          csrf: formValue(page.body, 'csrf'),
+          state: formValue(page.body, 'state'),
+          username: 'alice',
+          password: alice.password,
+        },
       });
       assert.equal(done.status, 200, 'alice reaches the HR app');
       const cookies = seen.flatMap((r) => (r.headers['set-cookie'] as string[] | undefined) ?? []);
@@ -172,12 +193,12 @@ describe('web publishing: link translation, HSTS, HTTP redirect, session cookie'
 
     await patchApp('hr', { sessionCookie: { persistent: 'always', lifetimeSeconds: 3600, sameSite: 'Strict' } });
     let after = '';
-    await eventually(async () => /SameSite=Strict/.test(after = await sessionCookie()), 'the new cookie settings');
+    await eventually(async () => /SameSite=Strict/.test((after = await sessionCookie())), 'the new cookie settings');
     assert.match(after, /; Secure; HttpOnly; SameSite=Strict/);
-    assert.match(after, /; Max-Age=3600\b/, 'persistent, for the app\'s lifetime cap');
+    assert.match(after, /; Max-Age=3600\b/, "persistent, for the app's lifetime cap");
 
     await patchApp('hr', { sessionCookie: { persistent: 'never', sameSite: 'None' } });
-    await eventually(async () => /SameSite=None/.test(after = await sessionCookie()), 'SameSite=None');
+    await eventually(async () => /SameSite=None/.test((after = await sessionCookie())), 'SameSite=None');
     assert.doesNotMatch(after, /Max-Age/);
     await patchApp('hr', { sessionCookie: { persistent: 'user', lifetimeSeconds: null, sameSite: 'Lax' } });
   });

@@ -35,32 +35,53 @@ export async function createClusterEnv(label: string): Promise<ClusterEnv> {
   const redisPrefix = `drawbridge-test-${randomBytes(6).toString('hex')}:`;
   const admin = new pg.Pool({ connectionString: PG_URL, max: 1, connectionTimeoutMillis: 5000 });
   await admin.query(`CREATE SCHEMA ${schema}`).catch((err: Error) => {
-    throw new Error(`PostgreSQL is not reachable at ${PG_URL} (${err.message}); start it or set DRAWBRIDGE_TEST_POSTGRES_URL`, { cause: err });
+    throw new Error(
+      `PostgreSQL is not reachable at ${PG_URL} (${err.message}); start it or set DRAWBRIDGE_TEST_POSTGRES_URL`,
+      { cause: err },
+    );
   });
   const probe = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  await probe.connect().then(() => probe.ping()).catch((err: Error) => {
-    throw new Error(`Redis is not reachable at ${REDIS_URL} (${err.message}); start it or set DRAWBRIDGE_TEST_REDIS_URL`, { cause: err });
-  }).finally(() => probe.disconnect());
+  await probe
+    .connect()
+    .then(() => probe.ping())
+    .catch((err: Error) => {
+      throw new Error(
+        `Redis is not reachable at ${REDIS_URL} (${err.message}); start it or set DRAWBRIDGE_TEST_REDIS_URL`,
+        { cause: err },
+      );
+    })
+    .finally(() => probe.disconnect());
   const work = await mkdtemp(path.join(os.tmpdir(), `drawbridge-${label}-`));
   const certs = await createDevCertificates(path.join(work, 'certs'), DOMAIN);
-  const agent = new Agent({ connect: { ca: await readFile(certs.caCertPath, 'utf8'), lookup: loopbackLookup } as never });
+  const agent = new Agent({
+    connect: { ca: await readFile(certs.caCertPath, 'utf8'), lookup: loopbackLookup } as never,
+  });
   const url = new URL(PG_URL);
   url.searchParams.set('options', `-c search_path=${schema}`);
   const adminToken = randomBytes(24).toString('base64url');
   return {
-    work, adminToken, storeUrl: url.href, redisPrefix, caCertPath: certs.caCertPath, agent,
+    work,
+    adminToken,
+    storeUrl: url.href,
+    redisPrefix,
+    caCertPath: certs.caCertPath,
+    agent,
     async writeConfig(name, extra = {}) {
       const file = path.join(work, `${name}.yaml`);
-      await writeFile(file, toYaml({
-        stateDir: path.join(work, name), domain: DOMAIN,
-        listen: { host: '127.0.0.1', port: 0 },
-        tls: [{ certFile: certs.certPath, keyFile: certs.keyPath }],
-        admin: { host: '127.0.0.1', port: 0, token: adminToken },
-        store: { kind: 'postgres', url: url.href },
-        sessions: { kind: 'redis', url: REDIS_URL, keyPrefix: redisPrefix },
-        cluster: { nodeId: name },
-        ...extra,
-      }));
+      await writeFile(
+        file,
+        toYaml({
+          stateDir: path.join(work, name),
+          domain: DOMAIN,
+          listen: { host: '127.0.0.1', port: 0 },
+          tls: [{ certFile: certs.certPath, keyFile: certs.keyPath }],
+          admin: { host: '127.0.0.1', port: 0, token: adminToken },
+          store: { kind: 'postgres', url: url.href },
+          sessions: { kind: 'redis', url: REDIS_URL, keyPrefix: redisPrefix },
+          cluster: { nodeId: name },
+          ...extra,
+        }),
+      );
       return file;
     },
     async cleanup() {

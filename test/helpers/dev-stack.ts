@@ -43,15 +43,25 @@ export interface DevStack {
 /** Starts `drawbridge dev` exactly as `npm start` does (random ports, temp state dir) and waits for dev.json. */
 export async function startDevStack(extraArgs: string[] = []): Promise<DevStack> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'drawbridge-test-'));
-  const child = fork(MAIN, ['dev', '--state-dir', dir, '--port', '0', '--admin-port', '0', ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  const child = fork(MAIN, ['dev', '--state-dir', dir, '--port', '0', '--admin-port', '0', ...extraArgs], {
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
   let output = '';
-  child.stdout?.on('data', (d: Buffer) => { output += d.toString(); });
-  child.stderr?.on('data', (d: Buffer) => { output += d.toString(); });
+  child.stdout?.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
   const devFile = path.join(dir, 'dev.json');
   const deadline = Date.now() + 60_000;
   while (!existsSync(devFile)) {
-    if (child.exitCode !== null) throw new Error(`drawbridge dev exited (${child.exitCode}):\n${output}\n${logsOf(dir)}`);
-    if (Date.now() > deadline) { child.kill('SIGKILL'); throw new Error(`drawbridge dev not ready in 60 s:\n${output}\n${logsOf(dir)}`); }
+    if (child.exitCode !== null)
+      throw new Error(`drawbridge dev exited (${child.exitCode}):\n${output}\n${logsOf(dir)}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`drawbridge dev not ready in 60 s:\n${output}\n${logsOf(dir)}`);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
   const dev = JSON.parse(await readFile(devFile, 'utf8')) as DevJson;
@@ -62,11 +72,18 @@ export async function startDevStack(extraArgs: string[] = []): Promise<DevStack>
     keepAliveTimeout: 1000,
   });
   return {
-    dir, dev, process: child, agent, publicPort,
+    dir,
+    dev,
+    process: child,
+    agent,
+    publicPort,
     async admin<T>(method: string, apiPath: string, body?: unknown) {
       const res = await request(`${dev.adminUrl}/api/v1${apiPath}`, {
         method: method as 'GET',
-        headers: { authorization: `Bearer ${dev.adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        headers: {
+          authorization: `Bearer ${dev.adminToken}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
       const text = await res.body.text();
@@ -92,7 +109,8 @@ export function logsOf(dir: string): string {
   if (!existsSync(logs)) return '';
   return ['edge.log', 'connector-1.log', 'connector-2.log', 'sample-app.log']
     .filter((f) => existsSync(path.join(logs, f)))
-    .map((f) => `--- ${f}\n${readFileSync(path.join(logs, f), 'utf8').split('\n').slice(-15).join('\n')}`).join('\n');
+    .map((f) => `--- ${f}\n${readFileSync(path.join(logs, f), 'utf8').split('\n').slice(-15).join('\n')}`)
+    .join('\n');
 }
 
 /** Resident set size of a process in bytes (Linux). */

@@ -34,7 +34,10 @@ function integer(value: number, prefixBits: number, high: number): Buffer {
   if (value < max) return Buffer.from([high | value]);
   const out = [high | max];
   value -= max;
-  while (value >= 128) { out.push((value % 128) + 128); value = Math.floor(value / 128); }
+  while (value >= 128) {
+    out.push((value % 128) + 128);
+    value = Math.floor(value / 128);
+  }
   out.push(value);
   return Buffer.from(out);
 }
@@ -58,7 +61,10 @@ export interface RawH2 {
 /** Opens TLS with ALPN h2 to `host` on 127.0.0.1:`port`, sends the preface and an empty SETTINGS, parses what comes back. */
 export async function connectRawH2(port: number, host: string, ca: string): Promise<RawH2> {
   const socket = tls.connect({ host: '127.0.0.1', port, servername: host, ca, ALPNProtocols: ['h2'] });
-  await new Promise<void>((resolve, reject) => { socket.once('secureConnect', resolve); socket.once('error', reject); });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('secureConnect', resolve);
+    socket.once('error', reject);
+  });
   if (socket.alpnProtocol !== 'h2') throw new Error(`server chose ${socket.alpnProtocol}, not h2`);
   const received: RawH2['received'] = [];
   let buffered = Buffer.alloc(0);
@@ -67,16 +73,26 @@ export async function connectRawH2(port: number, host: string, ca: string): Prom
     while (buffered.length >= 9) {
       const length = buffered.readUIntBE(0, 3);
       if (buffered.length < 9 + length) break;
-      const f = { type: buffered[3], flags: buffered[4], streamId: buffered.readUInt32BE(5) & 0x7fffffff, payload: buffered.subarray(9, 9 + length) };
+      const f = {
+        type: buffered[3],
+        flags: buffered[4],
+        streamId: buffered.readUInt32BE(5) & 0x7fffffff,
+        payload: buffered.subarray(9, 9 + length),
+      };
       buffered = buffered.subarray(9 + length);
       if (f.type === FRAME.SETTINGS && !(f.flags & FLAG.ACK)) socket.write(frame(FRAME.SETTINGS, FLAG.ACK, 0));
       if (received.length < 100_000) received.push(f);
     }
   });
-  const closed = new Promise<void>((resolve) => { socket.once('close', () => resolve()); socket.on('error', () => {}); });
+  const closed = new Promise<void>((resolve) => {
+    socket.once('close', () => resolve());
+    socket.on('error', () => {});
+  });
   socket.write(Buffer.concat([PREFACE, frame(FRAME.SETTINGS, 0, 0)]));
   return {
-    socket, received, closed,
+    socket,
+    received,
+    closed,
     goawayCode() {
       const g = received.find((f) => f.type === FRAME.GOAWAY);
       return g ? g.payload.readUInt32BE(4) : null;

@@ -71,7 +71,8 @@ export function startLoad(options: LoadOptions): Load {
     const sample: Sample = { kind, startedAt: t0, ms: 0, status: 0, error: null, retried: null, midBody: false };
     samples.push(sample);
     try {
-      const url = kind === 'download' ? `${options.baseUrl}/bytes/${downloadBytes}` : `${options.baseUrl}/echo?n=${sent}`;
+      const url =
+        kind === 'download' ? `${options.baseUrl}/bytes/${downloadBytes}` : `${options.baseUrl}/echo?n=${sent}`;
       const res = await request(url, {
         dispatcher: options.agent,
         method: kind === 'post' ? 'POST' : 'GET',
@@ -81,7 +82,8 @@ export function startLoad(options: LoadOptions): Load {
         bodyTimeout: 15_000,
       });
       sample.status = res.statusCode;
-      sample.retried = typeof res.headers['x-drawbridge-retried'] === 'string' ? res.headers['x-drawbridge-retried'] : null;
+      sample.retried =
+        typeof res.headers['x-drawbridge-retried'] === 'string' ? res.headers['x-drawbridge-retried'] : null;
       let received = 0;
       try {
         for await (const chunk of res.body) received += (chunk as Buffer).length;
@@ -89,8 +91,12 @@ export function startLoad(options: LoadOptions): Load {
         sample.midBody = true;
         throw err;
       }
-      if (res.statusCode !== 200) sample.error = String(res.headers['x-drawbridge-error'] ?? `status ${res.statusCode}`);
-      else if (kind === 'download' && received !== downloadBytes) { sample.midBody = true; sample.error = `short body ${received}`; }
+      if (res.statusCode !== 200)
+        sample.error = String(res.headers['x-drawbridge-error'] ?? `status ${res.statusCode}`);
+      else if (kind === 'download' && received !== downloadBytes) {
+        sample.midBody = true;
+        sample.error = `short body ${received}`;
+      }
     } catch (err) {
       sample.error = (err as Error & { code?: string }).code ?? (err as Error).message;
     }
@@ -112,17 +118,37 @@ export function startLoad(options: LoadOptions): Load {
   const wsList: WebSocket[] = [];
   const openWs = (): void => {
     if (stopped) return;
-    const ws = new WebSocket(`${options.baseUrl.replace(/^https/, 'wss')}/ws`, { ca: options.ca, lookup: loopbackLookup as never });
-    const rec: WsRecord = { openedAt: performance.now(), closedAt: null, closeCode: null, errored: false, echoes: 0, lostEchoes: 0 };
+    const ws = new WebSocket(`${options.baseUrl.replace(/^https/, 'wss')}/ws`, {
+      ca: options.ca,
+      lookup: loopbackLookup as never,
+    });
+    const rec: WsRecord = {
+      openedAt: performance.now(),
+      closedAt: null,
+      closeCode: null,
+      errored: false,
+      echoes: 0,
+      lostEchoes: 0,
+    };
     sockets.push(rec);
     wsList.push(ws);
     let outstanding = 0;
     let tick: NodeJS.Timeout | null = null;
     ws.on('open', () => {
-      tick = setInterval(() => { if (ws.readyState === WebSocket.OPEN) { outstanding++; ws.send(`ping ${rec.echoes}`); } }, 200);
+      tick = setInterval(() => {
+        if (ws.readyState === WebSocket.OPEN) {
+          outstanding++;
+          ws.send(`ping ${rec.echoes}`);
+        }
+      }, 200);
     });
-    ws.on('message', () => { outstanding--; rec.echoes++; });
-    ws.on('error', () => { rec.errored = true; });
+    ws.on('message', () => {
+      outstanding--;
+      rec.echoes++;
+    });
+    ws.on('error', () => {
+      rec.errored = true;
+    });
     ws.on('close', (code) => {
       if (tick) clearInterval(tick);
       rec.closedAt = performance.now();
@@ -136,8 +162,18 @@ export function startLoad(options: LoadOptions): Load {
   return {
     samples,
     sockets,
-    pause() { if (!paused) { paused = true; pausedAt = performance.now(); } },
-    resume() { if (paused) { paused = false; pausedTotal += performance.now() - pausedAt; } },
+    pause() {
+      if (!paused) {
+        paused = true;
+        pausedAt = performance.now();
+      }
+    },
+    resume() {
+      if (paused) {
+        paused = false;
+        pausedTotal += performance.now() - pausedAt;
+      }
+    },
     async stop() {
       stopped = true;
       clearInterval(timer);
@@ -155,31 +191,60 @@ export function percentile(values: number[], p: number): number {
 }
 
 /** Counts, failures and latency figures for a report line. */
-export function summarize(samples: Sample[]): { total: number; failed: Sample[]; failedIdempotent: Sample[]; retried: Sample[]; p50: number; p99: number } {
+export function summarize(samples: Sample[]): {
+  total: number;
+  failed: Sample[];
+  failedIdempotent: Sample[];
+  retried: Sample[];
+  p50: number;
+  p99: number;
+} {
   const failed = samples.filter((s) => s.error !== null);
   return {
     total: samples.length,
     failed,
     failedIdempotent: failed.filter((s) => s.kind !== 'post'),
     retried: samples.filter((s) => s.retried !== null),
-    p50: percentile(samples.map((s) => s.ms), 50),
-    p99: percentile(samples.map((s) => s.ms), 99),
+    p50: percentile(
+      samples.map((s) => s.ms),
+      50,
+    ),
+    p99: percentile(
+      samples.map((s) => s.ms),
+      99,
+    ),
   };
 }
 
 // --- helpers for the failover and chaos tests: connector processes, group health, metrics ---
 
-export interface HaConnector { id: string; dir: string; process: ChildProcess; metricsUrl: string }
+export interface HaConnector {
+  id: string;
+  dir: string;
+  process: ChildProcess;
+  metricsUrl: string;
+}
 
 export interface GroupHealthBody {
   healthyConnectors: number;
   inFlight: number;
   atRisk: boolean;
   warnings: string[];
-  connectors: { id: string; state: string; streamsOpened: number; inFlight: number; rttMs: number | null; tunnels: { id: string; state: string }[] }[];
+  connectors: {
+    id: string;
+    state: string;
+    streamsOpened: number;
+    inFlight: number;
+    rttMs: number | null;
+    tunnels: { id: string; state: string }[];
+  }[];
 }
 
-export async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+export async function waitUntil(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
@@ -188,9 +253,31 @@ export async function waitUntil(check: () => boolean | Promise<boolean>, timeout
 }
 
 /** Starts `drawbridge connector run` on an enrolled state dir and waits for its ready message. */
-export async function runConnector(dir: string, logFile: string, drainSeconds = 10, extraArgs: string[] = []): Promise<{ process: ChildProcess; metricsUrl: string; id: string }> {
-  const child = await startChild<{ connectorId: string; metricsPort: number }>(['connector', 'run', '--state-dir', dir, '--drain-seconds', String(drainSeconds), '--metrics-port', '0', ...extraArgs], logFile);
-  return { process: child.process, metricsUrl: `http://127.0.0.1:${child.ready.metricsPort}/metrics`, id: child.ready.connectorId };
+export async function runConnector(
+  dir: string,
+  logFile: string,
+  drainSeconds = 10,
+  extraArgs: string[] = [],
+): Promise<{ process: ChildProcess; metricsUrl: string; id: string }> {
+  const child = await startChild<{ connectorId: string; metricsPort: number }>(
+    [
+      'connector',
+      'run',
+      '--state-dir',
+      dir,
+      '--drain-seconds',
+      String(drainSeconds),
+      '--metrics-port',
+      '0',
+      ...extraArgs,
+    ],
+    logFile,
+  );
+  return {
+    process: child.process,
+    metricsUrl: `http://127.0.0.1:${child.ready.metricsPort}/metrics`,
+    id: child.ready.connectorId,
+  };
 }
 
 /** The connector's drawbridge_connector_requests_total summed over apps and outcomes. */

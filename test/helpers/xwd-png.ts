@@ -15,7 +15,8 @@ export function xwdToPng(xwd: Buffer): Buffer {
   const bytesPerLine = u32(12);
   const redMask = u32(15);
   const ncolors = u32(19);
-  if (format !== 2 || (bitsPerPixel !== 32 && bitsPerPixel !== 24)) throw new Error(`xwd: unsupported format ${format}/${bitsPerPixel} bpp`);
+  if (format !== 2 || (bitsPerPixel !== 32 && bitsPerPixel !== 24))
+    throw new Error(`xwd: unsupported format ${format}/${bitsPerPixel} bpp`);
   const pixels = headerSize + ncolors * 12;
   const bpp = bitsPerPixel / 8;
   const raw = Buffer.alloc((width * 3 + 1) * height);
@@ -23,8 +24,16 @@ export function xwdToPng(xwd: Buffer): Buffer {
     const row = y * (width * 3 + 1);
     for (let x = 0; x < width; x++) {
       const at = pixels + y * bytesPerLine + x * bpp;
-      const v = bpp === 4 ? (byteOrder === 0 ? xwd.readUInt32LE(at) : xwd.readUInt32BE(at)) : (byteOrder === 0 ? xwd.readUIntLE(at, 3) : xwd.readUIntBE(at, 3));
-      const [r, g, b] = redMask === 0xff0000 ? [(v >> 16) & 255, (v >> 8) & 255, v & 255] : [v & 255, (v >> 8) & 255, (v >> 16) & 255];
+      const v =
+        bpp === 4
+          ? byteOrder === 0
+            ? xwd.readUInt32LE(at)
+            : xwd.readUInt32BE(at)
+          : byteOrder === 0
+            ? xwd.readUIntLE(at, 3)
+            : xwd.readUIntBE(at, 3);
+      const [r, g, b] =
+        redMask === 0xff0000 ? [(v >> 16) & 255, (v >> 8) & 255, v & 255] : [v & 255, (v >> 8) & 255, (v >> 16) & 255];
       raw[row + 1 + x * 3] = r;
       raw[row + 2 + x * 3] = g;
       raw[row + 3 + x * 3] = b;
@@ -34,7 +43,12 @@ export function xwdToPng(xwd: Buffer): Buffer {
   ihdr.writeUInt32BE(width, 0);
   ihdr.writeUInt32BE(height, 4);
   ihdr.set([8, 2, 0, 0, 0], 8);
-  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(raw)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 function chunk(type: string, data: Buffer): Buffer {

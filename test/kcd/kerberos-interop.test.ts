@@ -49,7 +49,8 @@ function get(server: { address: string; port: number; host: string }, authorizat
       res.setEncoding('utf8').on('data', (d: string) => (body += d));
       res.on('end', () => {
         const all: Record<string, string[]> = {};
-        for (let i = 0; i < res.rawHeaders.length; i += 2) (all[res.rawHeaders[i].toLowerCase()] ??= []).push(res.rawHeaders[i + 1]);
+        for (let i = 0; i < res.rawHeaders.length; i += 2)
+          (all[res.rawHeaders[i].toLowerCase()] ??= []).push(res.rawHeaders[i + 1]);
         resolve({ status: res.statusCode ?? 0, headers: all, body });
       });
     });
@@ -88,9 +89,19 @@ describe('src/kerberos against the Samba AD lab and Apache mod_auth_gssapi', { s
   });
 
   it('AS exchange with a password (alice), and the wrong one refused', async () => {
-    const alice = new KerberosClient({ realm: lab.realm, principal: 'alice', password: lab.users.alice.password ?? '', kdcs: [`127.0.0.1:${lab.kdc.port}`] });
+    const alice = new KerberosClient({
+      realm: lab.realm,
+      principal: 'alice',
+      password: lab.users.alice.password ?? '',
+      kdcs: [`127.0.0.1:${lab.kdc.port}`],
+    });
     assert.equal(name(await alice.getTgt(), 'client'), 'alice@CORP.TEST');
-    const wrong = new KerberosClient({ realm: lab.realm, principal: 'alice', password: 'not-her-password', kdcs: [`127.0.0.1:${lab.kdc.port}`] });
+    const wrong = new KerberosClient({
+      realm: lab.realm,
+      principal: 'alice',
+      password: 'not-her-password',
+      kdcs: [`127.0.0.1:${lab.kdc.port}`],
+    });
     const err = await rejection(wrong.getTgt());
     assert.equal(err.code, 'KRB-KDC-ERROR');
     assert.equal(err.krbName, 'KDC_ERR_PREAUTH_FAILED');
@@ -103,7 +114,7 @@ describe('src/kerberos against the Samba AD lab and Apache mod_auth_gssapi', { s
     assert.ok(forwardable(evidence), 'protocol transition on: the evidence ticket must be forwardable');
   });
 
-  it('S4U2Proxy: alice\'s AES ticket for HTTP/app.corp.test', async () => {
+  it("S4U2Proxy: alice's AES ticket for HTTP/app.corp.test", async () => {
     const ticket = await connector.s4u2proxy(await connector.s4u2self('alice'), lab.app.spn);
     assert.equal(name(ticket, 'client'), 'alice@CORP.TEST');
     assert.equal(name(ticket, 'server'), 'HTTP/app.corp.test@CORP.TEST');
@@ -132,7 +143,10 @@ describe('src/kerberos against the Samba AD lab and Apache mod_auth_gssapi', { s
     const r = await get(lab.ntlm, negotiate.header);
     assert.equal(r.status, 401);
     assert.deepEqual(r.headers['www-authenticate'], ['NTLM']);
-    assert.throws(() => negotiate.verify(r.headers['www-authenticate']), (err) => isKerberosError(err, 'KRB-NTLM-ONLY'));
+    assert.throws(
+      () => negotiate.verify(r.headers['www-authenticate']),
+      (err) => isKerberosError(err, 'KRB-NTLM-ONLY'),
+    );
   });
 
   it('the two BADOPTION causes differ in the evidence ticket: not forwardable for bob and for connector-kconly', async () => {
@@ -141,7 +155,7 @@ describe('src/kerberos against the Samba AD lab and Apache mod_auth_gssapi', { s
     assert.equal(forwardable(await kconly.s4u2self('alice')), false, 'connector-kconly has no protocol transition');
   });
 
-  describe('failure modes: the KDC\'s KRB-ERROR reaches the caller', () => {
+  describe("failure modes: the KDC's KRB-ERROR reaches the caller", () => {
     for (const modeName of FAILURE_MODE_NAMES) {
       it(modeName, async () => {
         const mode = failureModes(lab).find((m) => m.name === modeName);
@@ -161,7 +175,10 @@ describe('src/kerberos against the Samba AD lab and Apache mod_auth_gssapi', { s
         assert.equal(err.krbName, mode.error);
         const wanted = [mode.error.replace('KDC_', ''), mode.service.principal, `reason=${mode.kdcReason}`];
         const logged = await kdcRefusals(lab, offset, wanted);
-        assert.ok(logged.some((l) => wanted.every((w) => l.includes(w))), `KDC log: ${logged.join('\n')}`);
+        assert.ok(
+          logged.some((l) => wanted.every((w) => l.includes(w))),
+          `KDC log: ${logged.join('\n')}`,
+        );
         // and the one-call path the connector uses fails the same way
         const again = await rejection(client.serviceTicketFor(mode.user, mode.spn));
         assert.equal(again.krbCode, mode.code);

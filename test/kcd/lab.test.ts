@@ -31,10 +31,19 @@ const skip = labUnavailable();
 type HttpAnswer = { status: number; headers: Record<string, string[]>; body: string };
 
 /** GET through node:http to address:port with the given Host (no DNS involved). */
-function get(server: { address: string; port: number; host: string }, headers: Record<string, string> = {}): Promise<HttpAnswer> {
+function get(
+  server: { address: string; port: number; host: string },
+  headers: Record<string, string> = {},
+): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: server.address, port: server.port, path: '/', headers: { host: `${server.host}:${server.port}`, ...headers }, agent: false },
+      {
+        host: server.address,
+        port: server.port,
+        path: '/',
+        headers: { host: `${server.host}:${server.port}`, ...headers },
+        agent: false,
+      },
       (res) => {
         let body = '';
         res.setEncoding('utf8').on('data', (d: string) => (body += d));
@@ -63,7 +72,10 @@ function ber(tag: number, content: Buffer): Buffer {
 /** Simple bind as `dn`; resolves with the LDAP resultCode (0 success, 49 invalid credentials). */
 function ldapSimpleBind(url: string, dn: string, password: string): Promise<number> {
   const { hostname, port } = new URL(url);
-  const bind = ber(0x60, Buffer.concat([ber(0x02, Buffer.from([3])), ber(0x04, Buffer.from(dn)), ber(0x80, Buffer.from(password))]));
+  const bind = ber(
+    0x60,
+    Buffer.concat([ber(0x02, Buffer.from([3])), ber(0x04, Buffer.from(dn)), ber(0x80, Buffer.from(password))]),
+  );
   const message = ber(0x30, Buffer.concat([ber(0x02, Buffer.from([1])), bind]));
   return new Promise((resolve, reject) => {
     const sock = connect(Number(port || 389), hostname);
@@ -129,13 +141,16 @@ describe('KCD lab (Samba AD + Apache, checked with MIT tools)', { skip }, () => 
   it('listens on 127.0.0.1 only', () => {
     // every socket of every process in the daemons' sessions (started with setsid)
     const sessions = [lab.pids.samba, lab.pids.apacheApp, lab.pids.apacheNtlm].join(',');
-    const pids = new Set(execFileSync('ps', ['-o', 'pid=', '-s', sessions], { encoding: 'utf8' }).split(/\s+/).filter(Boolean));
+    const pids = new Set(
+      execFileSync('ps', ['-o', 'pid=', '-s', sessions], { encoding: 'utf8' }).split(/\s+/).filter(Boolean),
+    );
     assert.ok(pids.size >= 3, `processes of sessions ${sessions}: ${[...pids].join(' ')}`);
     const sockets = execFileSync('ss', ['-H', '-lntup'], { encoding: 'utf8' })
       .split('\n')
       .filter((line) => [...line.matchAll(/pid=(\d+)/g)].some((m) => pids.has(m[1])));
     const local = sockets.map((line) => line.trim().split(/\s+/)[4]);
-    for (const port of [88, 389, 18080, 18081]) assert.ok(local.includes(`127.0.0.1:${port}`), `127.0.0.1:${port} in ${local.join(' ')}`);
+    for (const port of [88, 389, 18080, 18081])
+      assert.ok(local.includes(`127.0.0.1:${port}`), `127.0.0.1:${port} in ${local.join(' ')}`);
     const elsewhere = local.filter((addr) => !addr.startsWith('127.0.0.1:'));
     assert.deepEqual(elsewhere, [], 'sockets not bound to 127.0.0.1');
   });
@@ -156,11 +171,18 @@ describe('KCD lab (Samba AD + Apache, checked with MIT tools)', { skip }, () => 
 
   it('S4U2Self + S4U2Proxy: kvno -U alice -P gets alice an AES ticket for HTTP/app.corp.test', async () => {
     const out = `FILE:${tmp}/alice`;
-    const r = await mitKvnoS4u(lab, ccConnector, 'alice', lab.app.spn, { flag: '-U', outCache: out, tracePath: `${tmp}/trace-alice` });
+    const r = await mitKvnoS4u(lab, ccConnector, 'alice', lab.app.spn, {
+      flag: '-U',
+      outCache: out,
+      tracePath: `${tmp}/trace-alice`,
+    });
     assert.equal(r.code, 0, r.message);
     const klist = await run('klist', ['-e', '-f', '-c', out], labEnv(lab));
     assert.match(klist.stdout, /Default principal: alice@CORP\.TEST/);
-    assert.match(klist.stdout, /HTTP\/app\.corp\.test@CORP\.TEST\n.*\n?.*Etype \(skey, tkt\): aes256-cts-hmac-sha1-96, aes256-cts-hmac-sha1-96/);
+    assert.match(
+      klist.stdout,
+      /HTTP\/app\.corp\.test@CORP\.TEST\n.*\n?.*Etype \(skey, tkt\): aes256-cts-hmac-sha1-96, aes256-cts-hmac-sha1-96/,
+    );
   });
 
   it('the app wants Negotiate: 401 without credentials', async () => {
@@ -173,7 +195,18 @@ describe('KCD lab (Samba AD + Apache, checked with MIT tools)', { skip }, () => 
   it('curl --negotiate with the delegated ticket: the app sees alice@CORP.TEST', async () => {
     const r = await run(
       'curl',
-      ['-sS', '--fail', '-D', '-', '--negotiate', '-u', ':', '--resolve', `${lab.app.host}:${lab.app.port}:127.0.0.1`, lab.app.url],
+      [
+        '-sS',
+        '--fail',
+        '-D',
+        '-',
+        '--negotiate',
+        '-u',
+        ':',
+        '--resolve',
+        `${lab.app.host}:${lab.app.port}:127.0.0.1`,
+        lab.app.url,
+      ],
       labEnv(lab, { KRB5CCNAME: `FILE:${tmp}/alice` }),
     );
     assert.equal(r.code, 0, r.stderr);
@@ -204,13 +237,26 @@ describe('KCD lab (Samba AD + Apache, checked with MIT tools)', { skip }, () => 
         const cc = mode.service === lab.connector ? ccConnector : ccKerberosOnly;
         const off = await kdcLogSize(lab);
         // plain S4U2Self (as Drawbridge does it): the code and the KDC's reason
-        const plain = await mitKvnoS4u(lab, cc, mode.user, mode.spn, { flag: '-I', tracePath: `${tmp}/trace-${name}-I` });
-        assert.equal(plain.code, mode.code, `${mode.description}: kvno -I ${mode.user} -P ${mode.spn}: ${plain.message}`);
+        const plain = await mitKvnoS4u(lab, cc, mode.user, mode.spn, {
+          flag: '-I',
+          tracePath: `${tmp}/trace-${name}-I`,
+        });
+        assert.equal(
+          plain.code,
+          mode.code,
+          `${mode.description}: kvno -I ${mode.user} -P ${mode.spn}: ${plain.message}`,
+        );
         const wanted = [mode.error.replace('KDC_', ''), mode.service.principal, `reason=${mode.kdcReason}`];
         const logged = await kdcRefusals(lab, off, wanted);
-        assert.ok(logged.some((l) => wanted.every((w) => l.includes(w))), `KDC log: ${logged.join('\n')}`);
+        assert.ok(
+          logged.some((l) => wanted.every((w) => l.includes(w))),
+          `KDC log: ${logged.join('\n')}`,
+        );
         // MIT's enterprise-name flow (-U probes the user with an AS-REQ first)
-        const enterprise = await mitKvnoS4u(lab, cc, mode.user, mode.spn, { flag: '-U', tracePath: `${tmp}/trace-${name}-U` });
+        const enterprise = await mitKvnoS4u(lab, cc, mode.user, mode.spn, {
+          flag: '-U',
+          tracePath: `${tmp}/trace-${name}-U`,
+        });
         assert.equal(enterprise.code, mode.code, `kvno -U ${mode.user} -P ${mode.spn}: ${enterprise.message}`);
       });
     }

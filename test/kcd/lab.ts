@@ -129,38 +129,62 @@ export function failureModes(lab: LabInfo): FailureMode[] {
     mode({
       name: 'delegation-not-allowed',
       description: `${lab.otherSpn} is not in the connector's delegation list`,
-      service: lab.connector, user: 'alice', spn: lab.otherSpn,
-      failsAt: 'S4U2Proxy', error: 'KDC_ERR_BADOPTION', kdcReason: 'Constrained delegation not allowed',
+      service: lab.connector,
+      user: 'alice',
+      spn: lab.otherSpn,
+      failsAt: 'S4U2Proxy',
+      error: 'KDC_ERR_BADOPTION',
+      kdcReason: 'Constrained delegation not allowed',
     }),
     mode({
       name: 'spn-unknown',
       description: `${lab.unknownSpn} is registered nowhere`,
-      service: lab.connector, user: 'alice', spn: lab.unknownSpn,
-      failsAt: 'S4U2Proxy', error: 'KDC_ERR_S_PRINCIPAL_UNKNOWN', kdcReason: 'Service principal unknown',
+      service: lab.connector,
+      user: 'alice',
+      spn: lab.unknownSpn,
+      failsAt: 'S4U2Proxy',
+      error: 'KDC_ERR_S_PRINCIPAL_UNKNOWN',
+      kdcReason: 'Service principal unknown',
     }),
     mode({
       name: 'user-unknown',
       description: 'the user does not exist',
-      service: lab.connector, user: lab.users.unknown.principal.split('@')[0], spn: appSpn,
-      failsAt: 'S4U2Self', error: 'KDC_ERR_C_PRINCIPAL_UNKNOWN', kdcReason: 'S4U2Self principal to impersonate not found',
+      service: lab.connector,
+      user: lab.users.unknown.principal.split('@')[0],
+      spn: appSpn,
+      failsAt: 'S4U2Self',
+      error: 'KDC_ERR_C_PRINCIPAL_UNKNOWN',
+      kdcReason: 'S4U2Self principal to impersonate not found',
     }),
     mode({
       name: 'protocol-transition-off',
       description: 'the service may delegate but not do protocol transition ("Kerberos only")',
-      service: lab.connectorKerberosOnly, user: 'alice', spn: appSpn,
-      failsAt: 'S4U2Proxy', error: 'KDC_ERR_BADOPTION', kdcReason: 'Missing forwardable flag on ticket for constrained delegation',
+      service: lab.connectorKerberosOnly,
+      user: 'alice',
+      spn: appSpn,
+      failsAt: 'S4U2Proxy',
+      error: 'KDC_ERR_BADOPTION',
+      kdcReason: 'Missing forwardable flag on ticket for constrained delegation',
     }),
     mode({
       name: 'user-not-delegated',
       description: 'bob is "sensitive and cannot be delegated"',
-      service: lab.connector, user: 'bob', spn: appSpn,
-      failsAt: 'S4U2Proxy', error: 'KDC_ERR_BADOPTION', kdcReason: 'Missing forwardable flag on ticket for constrained delegation',
+      service: lab.connector,
+      user: 'bob',
+      spn: appSpn,
+      failsAt: 'S4U2Proxy',
+      error: 'KDC_ERR_BADOPTION',
+      kdcReason: 'Missing forwardable flag on ticket for constrained delegation',
     }),
     mode({
       name: 'user-disabled',
       description: 'dave is disabled',
-      service: lab.connector, user: 'dave', spn: appSpn,
-      failsAt: 'S4U2Self', error: 'KDC_ERR_POLICY', kdcReason: 'Principal may not act as client',
+      service: lab.connector,
+      user: 'dave',
+      spn: appSpn,
+      failsAt: 'S4U2Self',
+      error: 'KDC_ERR_POLICY',
+      kdcReason: 'Principal may not act as client',
     }),
   ];
 }
@@ -270,7 +294,11 @@ export async function stopLab(): Promise<void> {
 export type CommandResult = { code: number; stdout: string; stderr: string };
 
 /** Run a command (MIT tools, curl) without a shell; never rejects on a non-zero exit. */
-export function run(file: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<CommandResult> {
+export function run(
+  file: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
     execFile(file, args, { env, timeout: 30_000, encoding: 'utf8' }, (err, stdout, stderr) => {
       if (err && typeof err.code !== 'number') reject(err);

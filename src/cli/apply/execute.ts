@@ -8,7 +8,10 @@ import type { AppSpec, GroupSpec, LicenceSpec, LocationSpec, PolicySpec, Princip
 import type { Change, Plan } from './plan.ts';
 import type { Ids } from './state.ts';
 
-export interface NewPassword { upn: string; password: string }
+export interface NewPassword {
+  upn: string;
+  password: string;
+}
 
 type Principal = { type: 'user' | 'group'; id: string };
 
@@ -30,7 +33,12 @@ function setChange(c: Change, field: string): { add: string[]; remove: string[] 
   return { add: to.filter((v) => !from.includes(v)), remove: from.filter((v) => !to.includes(v)) };
 }
 
-export async function executePlan(api: AdminClient, p: Plan, ids: Ids, onApplied: (c: Change) => void): Promise<NewPassword[]> {
+export async function executePlan(
+  api: AdminClient,
+  p: Plan,
+  ids: Ids,
+  onApplied: (c: Change) => void,
+): Promise<NewPassword[]> {
   const t = `/tenants/${seg(ids.tenantId)}`;
   const passwords: NewPassword[] = [];
   const principal = (type: 'user' | 'group', name: string): Principal => {
@@ -42,7 +50,8 @@ export async function executePlan(api: AdminClient, p: Plan, ids: Ids, onApplied
   async function assignments(c: Change, path: string, field: string, all: Principals | undefined): Promise<void> {
     for (const type of ['user', 'group'] as const) {
       const key = type === 'user' ? 'users' : 'groups';
-      const { add, remove } = c.action === 'create' ? { add: all?.[key] ?? [], remove: [] } : setChange(c, `${field}.${key}`);
+      const { add, remove } =
+        c.action === 'create' ? { add: all?.[key] ?? [], remove: [] } : setChange(c, `${field}.${key}`);
       for (const name of add) await api.request('POST', path, principal(type, name));
       for (const name of remove) {
         const p = principal(type, name);
@@ -61,7 +70,12 @@ export async function executePlan(api: AdminClient, p: Plan, ids: Ids, onApplied
         break;
       case 'locations': {
         const l = d as unknown as LocationSpec;
-        if (c.action === 'create') await api.request('POST', `${t}/locations`, { name: l.name, cidrs: l.cidrs ?? [], countries: l.countries ?? [] });
+        if (c.action === 'create')
+          await api.request('POST', `${t}/locations`, {
+            name: l.name,
+            cidrs: l.cidrs ?? [],
+            countries: l.countries ?? [],
+          });
         else if (c.action === 'update') await api.request('PATCH', `${t}/locations/${name}`, pick(d, touched(c)));
         else await api.request('DELETE', `${t}/locations/${name}`);
         break;
@@ -69,7 +83,11 @@ export async function executePlan(api: AdminClient, p: Plan, ids: Ids, onApplied
       case 'users': {
         const u = d as unknown as UserSpec;
         if (c.action === 'create') {
-          const created = await api.request<{ id: string; upn: string }>('POST', `${t}/users`, pick(d, ['upn', 'displayName', 'email', 'onPremName', 'enabled']));
+          const created = await api.request<{ id: string; upn: string }>(
+            'POST',
+            `${t}/users`,
+            pick(d, ['upn', 'displayName', 'email', 'onPremName', 'enabled']),
+          );
           ids.users.set(u.upn.toLowerCase(), created.id);
           const reset = await api.request<{ password?: string }>('POST', `${t}/users/${seg(created.id)}/password`);
           if (reset.password) passwords.push({ upn: created.upn, password: reset.password });
@@ -80,7 +98,11 @@ export async function executePlan(api: AdminClient, p: Plan, ids: Ids, onApplied
       case 'groups': {
         const g = d as unknown as GroupSpec;
         if (c.action === 'create') {
-          const created = await api.request<{ id: string }>('POST', `${t}/user-groups`, pick(d, ['name', 'description']));
+          const created = await api.request<{ id: string }>(
+            'POST',
+            `${t}/user-groups`,
+            pick(d, ['name', 'description']),
+          );
           ids.groups.set(g.name, created.id);
         }
         if (c.action === 'delete') {
@@ -95,7 +117,8 @@ export async function executePlan(api: AdminClient, p: Plan, ids: Ids, onApplied
       case 'licences': {
         const l = d as unknown as LicenceSpec;
         if (c.action === 'delete') break; // never planned: SKUs are fixed
-        if (l.seats !== undefined && (c.action === 'create' || touched(c).has('seats'))) await api.request('PUT', `${t}/licences/${name}`, { seats: l.seats });
+        if (l.seats !== undefined && (c.action === 'create' || touched(c).has('seats')))
+          await api.request('PUT', `${t}/licences/${name}`, { seats: l.seats });
         await assignments(c, `${t}/licences/${name}/assignments`, 'assignments', l.assignments);
         break;
       }
@@ -105,7 +128,10 @@ export async function executePlan(api: AdminClient, p: Plan, ids: Ids, onApplied
         if (c.action === 'create') await api.request('POST', `${t}/apps`, { ...fields, groupId: connectorGroup });
         else if (c.action === 'update') {
           const keys = [...touched(c)].filter((k) => k !== 'assignments');
-          const body = pick(fields, keys.filter((k) => k !== 'connectorGroup'));
+          const body = pick(
+            fields,
+            keys.filter((k) => k !== 'connectorGroup'),
+          );
           if (keys.includes('connectorGroup')) body.groupId = connectorGroup;
           if (Object.keys(body).length > 0) await api.request('PATCH', `${t}/apps/${name}`, body);
         } else {

@@ -10,11 +10,31 @@ export interface Principals {
   groups?: string[];
 }
 
-export interface ConnectorGroupSpec { name: string }
-export interface LocationSpec { name: string; cidrs?: string[]; countries?: string[] }
-export interface UserSpec { upn: string; displayName?: string; email?: string | null; onPremName?: string | null; enabled?: boolean }
-export interface GroupSpec { name: string; description?: string; members?: string[] }
-export interface LicenceSpec { sku: string; seats?: number; assignments?: Principals }
+export interface ConnectorGroupSpec {
+  name: string;
+}
+export interface LocationSpec {
+  name: string;
+  cidrs?: string[];
+  countries?: string[];
+}
+export interface UserSpec {
+  upn: string;
+  displayName?: string;
+  email?: string | null;
+  onPremName?: string | null;
+  enabled?: boolean;
+}
+export interface GroupSpec {
+  name: string;
+  description?: string;
+  members?: string[];
+}
+export interface LicenceSpec {
+  sku: string;
+  seats?: number;
+  assignments?: Principals;
+}
 export interface AppSpec {
   name: string;
   connectorGroup?: string;

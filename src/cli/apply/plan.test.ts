@@ -11,24 +11,58 @@ function current(): TenantFile {
     connectorGroups: [{ name: 'default' }],
     locations: [{ name: 'Office', cidrs: ['10.0.0.0/8'], countries: [] }],
     users: [
-      { upn: 'alice@contoso.example', displayName: 'Alice', email: 'alice@contoso.example', onPremName: null, enabled: true },
+      {
+        upn: 'alice@contoso.example',
+        displayName: 'Alice',
+        email: 'alice@contoso.example',
+        onPremName: null,
+        enabled: true,
+      },
       { upn: 'carol@contoso.example', displayName: 'Carol', email: null, onPremName: null, enabled: true },
     ],
     groups: [{ name: 'HR', description: 'HR department', members: ['alice@contoso.example', 'carol@contoso.example'] }],
     licences: [{ sku: 'basic', seats: 25, assignments: { users: ['alice@contoso.example'], groups: [] } }],
-    apps: [{
-      name: 'hr', connectorGroup: 'default', internalUrl: 'http://hr.corp/', externalUrl: 'https://hr-contoso.apps.localhost', preAuth: 'idp', backendTimeout: 85,
-      tlsVerify: true, backendCa: null, retryWrites: false, sso: { mode: 'none' }, hsts: null, linkTranslation: { headers: true, body: false },
-      sessionCookie: { persistent: 'user', lifetimeSeconds: null, sameSite: 'Lax' }, enabled: true, assignments: { users: [], groups: ['HR'] },
-    }],
-    policies: [{
-      name: 'HR needs MFA', state: 'on',
-      conditions: {
-        users: { include: 'all', exclude: { users: [], groups: [] } }, apps: ['hr'], locations: { include: 'any', exclude: ['Office'] },
-        platforms: null, clientTypes: null, signinRisk: null, time: null,
+    apps: [
+      {
+        name: 'hr',
+        connectorGroup: 'default',
+        internalUrl: 'http://hr.corp/',
+        externalUrl: 'https://hr-contoso.apps.localhost',
+        preAuth: 'idp',
+        backendTimeout: 85,
+        tlsVerify: true,
+        backendCa: null,
+        retryWrites: false,
+        sso: { mode: 'none' },
+        hsts: null,
+        linkTranslation: { headers: true, body: false },
+        sessionCookie: { persistent: 'user', lifetimeSeconds: null, sameSite: 'Lax' },
+        enabled: true,
+        assignments: { users: [], groups: ['HR'] },
       },
-      grant: { block: false, requireMfa: true, requirePhishingResistantMfa: false, signInFrequencyHours: null, persistentSession: null },
-    }],
+    ],
+    policies: [
+      {
+        name: 'HR needs MFA',
+        state: 'on',
+        conditions: {
+          users: { include: 'all', exclude: { users: [], groups: [] } },
+          apps: ['hr'],
+          locations: { include: 'any', exclude: ['Office'] },
+          platforms: null,
+          clientTypes: null,
+          signinRisk: null,
+          time: null,
+        },
+        grant: {
+          block: false,
+          requireMfa: true,
+          requirePhishingResistantMfa: false,
+          signInFrequencyHours: null,
+          persistentSession: null,
+        },
+      },
+    ],
   };
 }
 
@@ -46,26 +80,46 @@ describe('apply: the planner', () => {
   });
 
   it('leaves alone what the file leaves out: sections, fields, sub-fields', () => {
-    const file: TenantFile = { tenant: 'contoso', apps: [{ name: 'hr', linkTranslation: { headers: true } }], policies: [{ name: 'HR needs MFA', grant: { requireMfa: true } }] };
+    const file: TenantFile = {
+      tenant: 'contoso',
+      apps: [{ name: 'hr', linkTranslation: { headers: true } }],
+      policies: [{ name: 'HR needs MFA', grant: { requireMfa: true } }],
+    };
     const p = plan(file, current(), { prune: true });
     assert.deepEqual(p.changes, []);
   });
 
   it('creates, updates with the fields that differ, and deletes only with prune', () => {
     const file = clone(current());
-    file.apps?.push({ name: 'wiki', connectorGroup: 'default', internalUrl: 'http://wiki.corp/', assignments: { users: ['alice@contoso.example'] } });
+    file.apps?.push({
+      name: 'wiki',
+      connectorGroup: 'default',
+      internalUrl: 'http://wiki.corp/',
+      assignments: { users: ['alice@contoso.example'] },
+    });
     (file.policies as NonNullable<TenantFile['policies']>)[0].grant = { requireMfa: false, block: true };
     file.users = file.users?.filter((u) => !u.upn.startsWith('carol'));
     file.groups = [{ name: 'HR', members: ['alice@contoso.example'] }];
 
     const without = plan(file, current());
-    assert.deepEqual(without.changes.map((c) => `${c.action} ${c.kind} ${c.name}`), ['update group HR', 'create app wiki', 'update policy HR needs MFA']);
+    assert.deepEqual(
+      without.changes.map((c) => `${c.action} ${c.kind} ${c.name}`),
+      ['update group HR', 'create app wiki', 'update policy HR needs MFA'],
+    );
     const policy = without.changes[2];
-    assert.deepEqual(policy.fields, [{ field: 'grant.requireMfa', from: true, to: false }, { field: 'grant.block', from: false, to: true }]);
-    assert.deepEqual(without.changes[0].fields, [{ field: 'members', from: ['alice@contoso.example', 'carol@contoso.example'], to: ['alice@contoso.example'] }]);
+    assert.deepEqual(policy.fields, [
+      { field: 'grant.requireMfa', from: true, to: false },
+      { field: 'grant.block', from: false, to: true },
+    ]);
+    assert.deepEqual(without.changes[0].fields, [
+      { field: 'members', from: ['alice@contoso.example', 'carol@contoso.example'], to: ['alice@contoso.example'] },
+    ]);
 
     const pruned = plan(file, current(), { prune: true });
-    assert.deepEqual(pruned.changes.map((c) => `${c.action} ${c.kind} ${c.name}`), ['update group HR', 'create app wiki', 'update policy HR needs MFA', 'delete user carol@contoso.example']);
+    assert.deepEqual(
+      pruned.changes.map((c) => `${c.action} ${c.kind} ${c.name}`),
+      ['update group HR', 'create app wiki', 'update policy HR needs MFA', 'delete user carol@contoso.example'],
+    );
     assert.deepEqual(pruned.errors, []);
     const text = renderPlan(pruned);
     assert.match(text, /  ~ group "HR"\n      members: - "carol@contoso\.example"\n/);
@@ -78,8 +132,16 @@ describe('apply: the planner', () => {
   it('orders by dependency: groups, locations and apps before what names them; deletions in reverse', () => {
     const file: TenantFile = {
       tenant: 'contoso',
-      policies: [{ name: 'Block home', conditions: { locations: { include: ['Home'] }, users: { include: { groups: ['Sales'] } }, apps: ['crm'] }, grant: { block: true } }],
-      apps: [{ name: 'crm', connectorGroup: 'branch', internalUrl: 'http://crm.corp/', assignments: { groups: ['Sales'] } }],
+      policies: [
+        {
+          name: 'Block home',
+          conditions: { locations: { include: ['Home'] }, users: { include: { groups: ['Sales'] } }, apps: ['crm'] },
+          grant: { block: true },
+        },
+      ],
+      apps: [
+        { name: 'crm', connectorGroup: 'branch', internalUrl: 'http://crm.corp/', assignments: { groups: ['Sales'] } },
+      ],
       groups: [{ name: 'Sales', members: ['dan@contoso.example'] }],
       users: [{ upn: 'dan@contoso.example' }],
       locations: [{ name: 'Home', countries: ['GB'] }],
@@ -87,33 +149,72 @@ describe('apply: the planner', () => {
     };
     const p = plan(file, { tenant: 'contoso' });
     assert.deepEqual(p.errors, []);
-    assert.deepEqual(p.changes.map((c) => `${c.kind} ${c.name}`), [
-      'connector group branch', 'named location Home', 'user dan@contoso.example', 'group Sales', 'app crm', 'policy Block home',
-    ]);
-    const gone = plan({ tenant: 'contoso', connectorGroups: [], locations: [], users: [], groups: [], apps: [], policies: [] }, current(), { prune: true });
-    assert.deepEqual(gone.changes.map((c) => `${c.action} ${c.kind} ${c.name}`), [
-      'delete policy HR needs MFA', 'delete app hr', 'delete group HR', 'delete user carol@contoso.example', 'delete user alice@contoso.example',
-      'delete named location Office', 'delete connector group default',
-    ]);
+    assert.deepEqual(
+      p.changes.map((c) => `${c.kind} ${c.name}`),
+      [
+        'connector group branch',
+        'named location Home',
+        'user dan@contoso.example',
+        'group Sales',
+        'app crm',
+        'policy Block home',
+      ],
+    );
+    const gone = plan(
+      { tenant: 'contoso', connectorGroups: [], locations: [], users: [], groups: [], apps: [], policies: [] },
+      current(),
+      { prune: true },
+    );
+    assert.deepEqual(
+      gone.changes.map((c) => `${c.action} ${c.kind} ${c.name}`),
+      [
+        'delete policy HR needs MFA',
+        'delete app hr',
+        'delete group HR',
+        'delete user carol@contoso.example',
+        'delete user alice@contoso.example',
+        'delete named location Office',
+        'delete connector group default',
+      ],
+    );
   });
 
   it('refuses names that will not exist, with the path of each', () => {
     const file: TenantFile = {
       tenant: 'contoso',
       users: [{ upn: 'alice@contoso.example' }],
-      apps: [{ name: 'wiki', connectorGroup: 'nowhere', internalUrl: 'http://wiki.corp/', assignments: { users: ['carol@contoso.example'], groups: ['HR', 'Ghosts'] } }],
-      policies: [{ name: 'p', conditions: { apps: ['nope'], locations: { exclude: ['Office', 'Mars'] } }, grant: { block: true } }],
+      apps: [
+        {
+          name: 'wiki',
+          connectorGroup: 'nowhere',
+          internalUrl: 'http://wiki.corp/',
+          assignments: { users: ['carol@contoso.example'], groups: ['HR', 'Ghosts'] },
+        },
+      ],
+      policies: [
+        {
+          name: 'p',
+          conditions: { apps: ['nope'], locations: { exclude: ['Office', 'Mars'] } },
+          grant: { block: true },
+        },
+      ],
     };
     const p = plan(file, current(), { prune: true });
-    assert.deepEqual(p.errors.map((e) => `${pathText(e.path)}: ${e.message}`), [
-      'apps[0].connectorGroup: no connector group "nowhere" in the file or the tenant',
-      'apps[0].assignments.users[0]: no user "carol@contoso.example" in the file or the tenant (or it would be deleted by --prune)',
-      'apps[0].assignments.groups[1]: no group "Ghosts" in the file or the tenant',
-      'policies[0].conditions.apps[0]: no app "nope" in the file or the tenant (or it would be deleted by --prune)',
-      'policies[0].conditions.locations.exclude[1]: no named location "Mars" in the file or the tenant',
-    ]);
+    assert.deepEqual(
+      p.errors.map((e) => `${pathText(e.path)}: ${e.message}`),
+      [
+        'apps[0].connectorGroup: no connector group "nowhere" in the file or the tenant',
+        'apps[0].assignments.users[0]: no user "carol@contoso.example" in the file or the tenant (or it would be deleted by --prune)',
+        'apps[0].assignments.groups[1]: no group "Ghosts" in the file or the tenant',
+        'policies[0].conditions.apps[0]: no app "nope" in the file or the tenant (or it would be deleted by --prune)',
+        'policies[0].conditions.locations.exclude[1]: no named location "Mars" in the file or the tenant',
+      ],
+    );
     const missing = plan({ tenant: 'contoso', apps: [{ name: 'new' }] }, current());
-    assert.deepEqual(missing.errors.map((e) => pathText(e.path)), ['apps[0].internalUrl', 'apps[0].connectorGroup']);
+    assert.deepEqual(
+      missing.errors.map((e) => pathText(e.path)),
+      ['apps[0].internalUrl', 'apps[0].connectorGroup'],
+    );
   });
 
   it('warns about a group description it cannot change, and does not plan it', () => {
@@ -153,13 +254,16 @@ describe('apply: reading the file', () => {
     ].join('\n');
     const r = parseTenantFile(text);
     assert.ok(!r.ok);
-    assert.deepEqual(r.issues.map((i) => `${i.line}: ${pathText(i.path)}: ${i.message}`), [
-      '4: apps[0].preAuth: one of idp, passthrough',
-      '5: apps[0].colour: unknown field (expected name, connectorGroup, internalUrl, externalUrl, preAuth, backendTimeout, tlsVerify, backendCa, retryWrites, sso, hsts, linkTranslation, sessionCookie, enabled, assignments)',
-      '6: apps[1].name: hr is already named at apps[0]',
-      '10: policies[0].conditions.platforms[1]: one of windows, macos, linux, ios, android, chromeos, unknown',
-      '11: gadgets: unknown section (expected tenant, connectorGroups, locations, users, groups, licences, apps, policies)',
-    ]);
+    assert.deepEqual(
+      r.issues.map((i) => `${i.line}: ${pathText(i.path)}: ${i.message}`),
+      [
+        '4: apps[0].preAuth: one of idp, passthrough',
+        '5: apps[0].colour: unknown field (expected name, connectorGroup, internalUrl, externalUrl, preAuth, backendTimeout, tlsVerify, backendCa, retryWrites, sso, hsts, linkTranslation, sessionCookie, enabled, assignments)',
+        '6: apps[1].name: hr is already named at apps[0]',
+        '10: policies[0].conditions.platforms[1]: one of windows, macos, linux, ios, android, chromeos, unknown',
+        '11: gadgets: unknown section (expected tenant, connectorGroups, locations, users, groups, licences, apps, policies)',
+      ],
+    );
   });
 
   it('reports YAML syntax errors with their line', () => {
@@ -169,7 +273,9 @@ describe('apply: reading the file', () => {
   });
 
   it('finds the line of a reference for the planner', () => {
-    const r = parseTenantFile('tenant: contoso\napps:\n  - name: hr\n    connectorGroup: nowhere\n    internalUrl: http://x/\n');
+    const r = parseTenantFile(
+      'tenant: contoso\napps:\n  - name: hr\n    connectorGroup: nowhere\n    internalUrl: http://x/\n',
+    );
     assert.ok(r.ok);
     assert.equal(r.lineOf(['apps', 0, 'connectorGroup']), 4);
     assert.equal(r.lineOf(['apps', 0, 'assignments', 'users', 0]), 3);

@@ -27,7 +27,10 @@ export interface Change {
   desired?: Record<string, unknown>;
 }
 
-export interface PlanIssue { path: Path; message: string }
+export interface PlanIssue {
+  path: Path;
+  message: string;
+}
 
 export interface Plan {
   tenant: string;
@@ -70,7 +73,9 @@ export function diffFields(desired: Obj, current: Obj, prefix = ''): FieldChange
 
 /** Every field of a new object, flattened like an update's (for the plan's listing). */
 function createdFields(obj: Obj, key: string): FieldChange[] {
-  return Object.entries(obj).filter(([k, v]) => k !== key && v !== undefined).map(([field, to]) => ({ field, from: null, to }));
+  return Object.entries(obj)
+    .filter(([k, v]) => k !== key && v !== undefined)
+    .map(([field, to]) => ({ field, from: null, to }));
 }
 
 const itemsOf = (file: TenantFile, section: Section): Obj[] | undefined => file[section] as Obj[] | undefined;
@@ -97,17 +102,30 @@ export function plan(desired: TenantFile, current: TenantFile, options: { prune?
         names.add(idOf(kind, name));
         if (!found) {
           for (const field of REQUIRED_ON_CREATE[kind.section] ?? []) {
-            if (obj[field] === undefined) errors.push({ path: [kind.section, index, field], message: `required: ${kind.label} ${name} is new` });
+            if (obj[field] === undefined)
+              errors.push({ path: [kind.section, index, field], message: `required: ${kind.label} ${name} is new` });
           }
-          changes.push({ action: 'create', section: kind.section, kind: kind.label, name, fields: createdFields(obj, kind.key), desired: obj });
+          changes.push({
+            action: 'create',
+            section: kind.section,
+            kind: kind.label,
+            name,
+            fields: createdFields(obj, kind.key),
+            desired: obj,
+          });
           continue;
         }
         let fields = diffFields(obj, found).filter((f) => f.field !== kind.key);
-        for (const f of fields.filter((c) => kind.createOnly?.some((k) => c.field === k || c.field.startsWith(`${k}.`)))) {
-          warnings.push(`${kind.label} "${name}": ${f.field} cannot be changed through the admin API once created; left as ${JSON.stringify(f.from)}`);
+        for (const f of fields.filter((c) =>
+          kind.createOnly?.some((k) => c.field === k || c.field.startsWith(`${k}.`)),
+        )) {
+          warnings.push(
+            `${kind.label} "${name}": ${f.field} cannot be changed through the admin API once created; left as ${JSON.stringify(f.from)}`,
+          );
         }
         fields = fields.filter((f) => !kind.createOnly?.some((k) => f.field === k || f.field.startsWith(`${k}.`)));
-        if (fields.length > 0) changes.push({ action: 'update', section: kind.section, kind: kind.label, name, fields, desired: obj });
+        if (fields.length > 0)
+          changes.push({ action: 'update', section: kind.section, kind: kind.label, name, fields, desired: obj });
       }
       if (options.prune && !kind.noDelete) {
         const keep = new Set(wanted.map((o) => idOf(kind, nameOf(kind, o))));
@@ -132,7 +150,10 @@ function checkReferences(file: TenantFile, after: Map<Section, Set<string>>): Pl
   const ref = (section: Section, what: string, name: string, path: Path): void => {
     const kind = KINDS.find((k) => k.section === section) as Kind;
     if (!after.get(section)?.has(idOf(kind, name))) {
-      errors.push({ path, message: `no ${what} ${JSON.stringify(name)} in the file or the tenant${file[section] ? ' (or it would be deleted by --prune)' : ''}` });
+      errors.push({
+        path,
+        message: `no ${what} ${JSON.stringify(name)} in the file or the tenant${file[section] ? ' (or it would be deleted by --prune)' : ''}`,
+      });
     }
   };
   const principals = (p: Principals | undefined, path: Path): void => {
@@ -142,7 +163,8 @@ function checkReferences(file: TenantFile, after: Map<Section, Set<string>>): Pl
   file.groups?.forEach((g, i) => g.members?.forEach((u, j) => ref('users', 'user', u, ['groups', i, 'members', j])));
   file.licences?.forEach((l, i) => principals(l.assignments, ['licences', i, 'assignments']));
   file.apps?.forEach((a, i) => {
-    if (a.connectorGroup !== undefined) ref('connectorGroups', 'connector group', a.connectorGroup, ['apps', i, 'connectorGroup']);
+    if (a.connectorGroup !== undefined)
+      ref('connectorGroups', 'connector group', a.connectorGroup, ['apps', i, 'connectorGroup']);
     principals(a.assignments, ['apps', i, 'assignments']);
   });
   file.policies?.forEach((p, i) => {
@@ -152,7 +174,8 @@ function checkReferences(file: TenantFile, after: Map<Section, Set<string>>): Pl
     if (c.users?.include && c.users.include !== 'all') principals(c.users.include, [...at, 'users', 'include']);
     principals(c.users?.exclude, [...at, 'users', 'exclude']);
     if (Array.isArray(c.apps)) c.apps.forEach((a, j) => ref('apps', 'app', a, [...at, 'apps', j]));
-    if (Array.isArray(c.locations?.include)) c.locations.include.forEach((l, j) => ref('locations', 'named location', l, [...at, 'locations', 'include', j]));
+    if (Array.isArray(c.locations?.include))
+      c.locations.include.forEach((l, j) => ref('locations', 'named location', l, [...at, 'locations', 'include', j]));
     c.locations?.exclude?.forEach((l, j) => ref('locations', 'named location', l, [...at, 'locations', 'exclude', j]));
   });
   return errors;

@@ -16,16 +16,42 @@ export interface Ids {
   groups: Map<string, string>;
 }
 
-export interface TenantState { file: TenantFile; ids: Ids }
+export interface TenantState {
+  file: TenantFile;
+  ids: Ids;
+}
 
 type Items<T> = { items: T[] };
-interface Principal { type: 'user' | 'group'; id: string }
-interface UserRow { id: string; upn: string; displayName: string; email: string | null; onPremName: string | null; enabled: boolean }
-interface GroupRow { id: string; name: string; description: string }
-interface LicenceRow { sku: string; seats: number }
-interface LicenceAssignmentRow { sku: string; principal: Principal }
+interface Principal {
+  type: 'user' | 'group';
+  id: string;
+}
+interface UserRow {
+  id: string;
+  upn: string;
+  displayName: string;
+  email: string | null;
+  onPremName: string | null;
+  enabled: boolean;
+}
+interface GroupRow {
+  id: string;
+  name: string;
+  description: string;
+}
+interface LicenceRow {
+  sku: string;
+  seats: number;
+}
+interface LicenceAssignmentRow {
+  sku: string;
+  principal: Principal;
+}
 
-const byKey = <T>(key: (t: T) => string) => (a: T, b: T): number => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
+const byKey =
+  <T>(key: (t: T) => string) =>
+  (a: T, b: T): number =>
+    key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0;
 
 export async function readTenant(api: AdminClient, tenant: string): Promise<TenantState> {
   const t = `/tenants/${seg(tenant)}`;
@@ -34,7 +60,10 @@ export async function readTenant(api: AdminClient, tenant: string): Promise<Tena
 
   const users: UserRow[] = [];
   for (let cursor: string | null = null, pages = 0; pages < 10_000; pages++) {
-    const page: Items<UserRow> & { next: string | null } = await api.request('GET', `${t}/users?limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    const page: Items<UserRow> & { next: string | null } = await api.request(
+      'GET',
+      `${t}/users?limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+    );
     users.push(...page.items);
     cursor = page.next;
     if (!cursor) break;
@@ -48,7 +77,9 @@ export async function readTenant(api: AdminClient, tenant: string): Promise<Tena
     list<AccessPolicy>('/policies'),
   ]);
   const members = await Promise.all(groups.map((g) => list<UserRow>(`/user-groups/${seg(g.id)}/members`)));
-  const appAssignments = await Promise.all(apps.map((a) => list<{ principal: Principal }>(`/apps/${seg(a.id)}/assignments`)));
+  const appAssignments = await Promise.all(
+    apps.map((a) => list<{ principal: Principal }>(`/apps/${seg(a.id)}/assignments`)),
+  );
 
   const userName = new Map(users.map((u) => [u.id, u.upn]));
   const groupName = new Map(groups.map((g) => [g.id, g.name]));
@@ -58,46 +89,103 @@ export async function readTenant(api: AdminClient, tenant: string): Promise<Tena
   // An id that names nothing any more is kept as the id, so the difference shows.
   const names = (ids: string[], map: Map<string, string>): string[] => ids.map((id) => map.get(id) ?? id).sort();
   const principals = (list: Principal[]): Principals => ({
-    users: names(list.filter((p) => p.type === 'user').map((p) => p.id), userName),
-    groups: names(list.filter((p) => p.type === 'group').map((p) => p.id), groupName),
+    users: names(
+      list.filter((p) => p.type === 'user').map((p) => p.id),
+      userName,
+    ),
+    groups: names(
+      list.filter((p) => p.type === 'group').map((p) => p.id),
+      groupName,
+    ),
   });
 
   const file: TenantFile = {
     tenant: tenantRow.name,
     connectorGroups: connectorGroups.map((g) => ({ name: g.name })).sort(byKey((g) => g.name)),
-    locations: locations.map((l) => ({ name: l.name, cidrs: l.cidrs, countries: l.countries })).sort(byKey((l) => l.name)),
-    users: users.map((u): UserSpec => ({ upn: u.upn, displayName: u.displayName, email: u.email, onPremName: u.onPremName, enabled: u.enabled })).sort(byKey((u) => u.upn)),
-    groups: groups.map((g, i) => ({ name: g.name, description: g.description, members: members[i].map((m) => m.upn).sort() })).sort(byKey((g) => g.name)),
-    licences: licences.items.map((l) => ({ sku: l.sku, seats: l.seats, assignments: principals(licences.assignments.filter((a) => a.sku === l.sku).map((a) => a.principal)) }))
+    locations: locations
+      .map((l) => ({ name: l.name, cidrs: l.cidrs, countries: l.countries }))
+      .sort(byKey((l) => l.name)),
+    users: users
+      .map(
+        (u): UserSpec => ({
+          upn: u.upn,
+          displayName: u.displayName,
+          email: u.email,
+          onPremName: u.onPremName,
+          enabled: u.enabled,
+        }),
+      )
+      .sort(byKey((u) => u.upn)),
+    groups: groups
+      .map((g, i) => ({ name: g.name, description: g.description, members: members[i].map((m) => m.upn).sort() }))
+      .sort(byKey((g) => g.name)),
+    licences: licences.items
+      .map((l) => ({
+        sku: l.sku,
+        seats: l.seats,
+        assignments: principals(licences.assignments.filter((a) => a.sku === l.sku).map((a) => a.principal)),
+      }))
       .sort(byKey((l) => l.sku)),
-    apps: apps.map((a, i): AppSpec => ({
-      name: a.name, connectorGroup: connectorGroupName.get(a.groupId) ?? a.groupId, internalUrl: a.internalUrl, externalUrl: a.externalUrl, preAuth: a.preAuth,
-      backendTimeout: a.backendTimeout, tlsVerify: a.tlsVerify, backendCa: a.backendCa, retryWrites: a.retryWrites, sso: a.sso as unknown as Record<string, unknown>,
-      hsts: a.hsts, linkTranslation: { ...a.linkTranslation }, sessionCookie: { ...a.sessionCookie }, enabled: a.enabled,
-      assignments: principals(appAssignments[i].map((x) => x.principal)),
-    })).sort(byKey((a) => a.name)),
-    policies: policies.map((p): PolicySpec => {
-      const c = p.conditions;
-      return {
-        name: p.name,
-        state: p.state,
-        conditions: {
-          users: {
-            include: c.users.include === 'all' ? 'all' : { users: names(c.users.include.users, userName), groups: names(c.users.include.groups, groupName) },
-            exclude: { users: names(c.users.exclude.users, userName), groups: names(c.users.exclude.groups, groupName) },
+    apps: apps
+      .map(
+        (a, i): AppSpec => ({
+          name: a.name,
+          connectorGroup: connectorGroupName.get(a.groupId) ?? a.groupId,
+          internalUrl: a.internalUrl,
+          externalUrl: a.externalUrl,
+          preAuth: a.preAuth,
+          backendTimeout: a.backendTimeout,
+          tlsVerify: a.tlsVerify,
+          backendCa: a.backendCa,
+          retryWrites: a.retryWrites,
+          sso: a.sso as unknown as Record<string, unknown>,
+          hsts: a.hsts,
+          linkTranslation: { ...a.linkTranslation },
+          sessionCookie: { ...a.sessionCookie },
+          enabled: a.enabled,
+          assignments: principals(appAssignments[i].map((x) => x.principal)),
+        }),
+      )
+      .sort(byKey((a) => a.name)),
+    policies: policies
+      .map((p): PolicySpec => {
+        const c = p.conditions;
+        return {
+          name: p.name,
+          state: p.state,
+          conditions: {
+            users: {
+              include:
+                c.users.include === 'all'
+                  ? 'all'
+                  : { users: names(c.users.include.users, userName), groups: names(c.users.include.groups, groupName) },
+              exclude: {
+                users: names(c.users.exclude.users, userName),
+                groups: names(c.users.exclude.groups, groupName),
+              },
+            },
+            apps: c.apps === 'all' ? 'all' : names(c.apps, appName),
+            locations: {
+              include: c.locations.include === 'any' ? 'any' : names(c.locations.include, locationName),
+              exclude: names(c.locations.exclude, locationName),
+            },
+            platforms: c.platforms,
+            clientTypes: c.clientTypes,
+            signinRisk: c.signinRisk,
+            time: c.time as unknown as Record<string, unknown> | null,
           },
-          apps: c.apps === 'all' ? 'all' : names(c.apps, appName),
-          locations: { include: c.locations.include === 'any' ? 'any' : names(c.locations.include, locationName), exclude: names(c.locations.exclude, locationName) },
-          platforms: c.platforms, clientTypes: c.clientTypes, signinRisk: c.signinRisk,
-          time: c.time as unknown as Record<string, unknown> | null,
-        },
-        grant: { ...p.grant },
-      };
-    }).sort(byKey((p) => p.name)),
+          grant: { ...p.grant },
+        };
+      })
+      .sort(byKey((p) => p.name)),
   };
   return {
     file,
-    ids: { tenantId: tenantRow.id, users: new Map(users.map((u) => [u.upn.toLowerCase(), u.id])), groups: new Map(groups.map((g) => [g.name, g.id])) },
+    ids: {
+      tenantId: tenantRow.id,
+      users: new Map(users.map((u) => [u.upn.toLowerCase(), u.id])),
+      groups: new Map(groups.map((g) => [g.name, g.id])),
+    },
   };
 }
 

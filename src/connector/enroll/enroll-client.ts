@@ -19,7 +19,10 @@ export function parseConnectAddress(value: string, defaultPort: number): { host:
   const hostPort = /^([^:]+):(\d+)$/.exec(value);
   if (hostPort) return { host: hostPort[1], port: Number(hostPort[2]) };
   if (/^[^:]+$/.test(value)) return { host: value, port: defaultPort };
-  throw new DrawbridgeError('DB-CONFIG-INVALID', `connectAddress: expected host, IP, host:port or [IPv6]:port, got "${value}"`);
+  throw new DrawbridgeError(
+    'DB-CONFIG-INVALID',
+    `connectAddress: expected host, IP, host:port or [IPv6]:port, got "${value}"`,
+  );
 }
 
 /**
@@ -28,7 +31,12 @@ export function parseConnectAddress(value: string, defaultPort: number): { host:
  * tunnel.apps.localhost do not always resolve). Edge errors come back as DrawbridgeError with the edge's catalogue
  * code; network and TLS failures as DB-ENROLL-EDGE-UNREACHABLE.
  */
-export async function postEnrollment(opts: { edgeUrl: URL; body: EnrollBody; ca?: string; connectAddress?: string }): Promise<EnrollAnswer> {
+export async function postEnrollment(opts: {
+  edgeUrl: URL;
+  body: EnrollBody;
+  ca?: string;
+  connectAddress?: string;
+}): Promise<EnrollAnswer> {
   const url = new URL(ENROLL_PATH, opts.edgeUrl);
   const defaultPort = Number(url.port || 443);
   const dial = opts.connectAddress ? parseConnectAddress(opts.connectAddress, defaultPort) : null;
@@ -94,7 +102,9 @@ function checkAnswer(url: URL, json: unknown): EnrollAnswer {
 }
 
 function edgeError(url: URL, status: number, json: unknown): DrawbridgeError {
-  const error = (json as { error?: { code?: unknown; message?: unknown; detail?: unknown; correlationId?: unknown } } | null)?.error;
+  const error = (
+    json as { error?: { code?: unknown; message?: unknown; detail?: unknown; correlationId?: unknown } } | null
+  )?.error;
   const code = error?.code;
   const parts = [
     typeof error?.detail === 'string' ? error.detail : null,
@@ -111,7 +121,8 @@ function networkError(url: URL, err: unknown, dial: { host: string; port: number
   const where = dial ? `${url.host} (dialling ${dial.host}:${dial.port})` : url.host;
   let hint = '';
   if (TLS_CODES.test(code) || TLS_CODES.test(e.message ?? '')) {
-    hint = '; the edge certificate is not trusted for this name: pass --ca-file with the CA that signed it, or check the URL';
+    hint =
+      '; the edge certificate is not trusted for this name: pass --ca-file with the CA that signed it, or check the URL';
   } else if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
     hint = '; the name does not resolve: fix DNS or pass --connect-address <ip[:port]>';
   } else if (code === 'ECONNREFUSED' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ETIMEDOUT') {

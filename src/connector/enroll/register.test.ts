@@ -67,7 +67,16 @@ const newToken = async (): Promise<string> => (await store.enrollmentTokens.crea
 test('register() end to end: enrolls, writes 0600 files in a 0700 dir, and the result passes a real mutual-TLS handshake', async () => {
   const dir = stateDir();
   const messages: string[] = [];
-  const state = await register({ edgeUrl, token: await newToken(), stateDir: dir, caFile, name: 'lab-1', version: '0.1.0', connectAddress: '127.0.0.1', onProgress: (m) => messages.push(m) });
+  const state = await register({
+    edgeUrl,
+    token: await newToken(),
+    stateDir: dir,
+    caFile,
+    name: 'lab-1',
+    version: '0.1.0',
+    connectAddress: '127.0.0.1',
+    onProgress: (m) => messages.push(m),
+  });
 
   assert.match(state.connectorId, /^con_[0-9a-f]{16}$/);
   assert.equal(state.tenantId, tenantId);
@@ -82,7 +91,15 @@ test('register() end to end: enrolls, writes 0600 files in a 0700 dir, and the r
     for (const f of await readdir(dir)) assert.equal((await stat(join(dir, f))).mode & 0o777, 0o600, f);
   }
   const json = JSON.parse(await readFile(join(dir, 'connector.json'), 'utf8'));
-  assert.deepEqual(Object.keys(json).sort(), ['connectAddress', 'connectorId', 'edgeUrl', 'groupId', 'registeredAt', 'tenantId', 'tunnelHost']);
+  assert.deepEqual(Object.keys(json).sort(), [
+    'connectAddress',
+    'connectorId',
+    'edgeUrl',
+    'groupId',
+    'registeredAt',
+    'tenantId',
+    'tunnelHost',
+  ]);
   assert.equal(json.edgeUrl, edgeUrl);
   assert.equal(json.connectAddress, '127.0.0.1');
   assert.equal(JSON.stringify(json).includes('dbe_'), false, 'the token is not stored');
@@ -97,7 +114,14 @@ test('register() end to end: enrolls, writes 0600 files in a 0700 dir, and the r
 
   // The tunnel endpoint as the edge runs it; the connector pins only the tunnel CA.
   const tunnel = tls.createServer(
-    { cert: ca.serverCertPem, key: ca.serverKeyPem, ca: ca.caCertPem, requestCert: true, rejectUnauthorized: true, ALPNProtocols: [TUNNEL_ALPN] },
+    {
+      cert: ca.serverCertPem,
+      key: ca.serverKeyPem,
+      ca: ca.caCertPem,
+      requestCert: true,
+      rejectUnauthorized: true,
+      ALPNProtocols: [TUNNEL_ALPN],
+    },
     (socket) => socket.end(JSON.stringify(ca.verifyPeer(socket.getPeerX509Certificate()!))),
   );
   tunnel.listen(0, '127.0.0.1');
@@ -114,7 +138,11 @@ test('register() end to end: enrolls, writes 0600 files in a 0700 dir, and the r
         ALPNProtocols: [TUNNEL_ALPN],
       });
       let data = '';
-      socket.setEncoding('utf8').on('data', (c) => (data += c)).on('end', () => resolve(data)).on('error', reject);
+      socket
+        .setEncoding('utf8')
+        .on('data', (c) => (data += c))
+        .on('end', () => resolve(data))
+        .on('error', reject);
     });
     assert.deepEqual(JSON.parse(peer), { connectorId: state.connectorId, serial: state.certSerial });
   } finally {
@@ -124,13 +152,38 @@ test('register() end to end: enrolls, writes 0600 files in a 0700 dir, and the r
 
 test('register() refuses to overwrite a registration unless force', async () => {
   const dir = stateDir();
-  const first = await register({ edgeUrl, token: await newToken(), stateDir: dir, caFile, version: '0.1.0', connectAddress: '127.0.0.1' });
+  const first = await register({
+    edgeUrl,
+    token: await newToken(),
+    stateDir: dir,
+    caFile,
+    version: '0.1.0',
+    connectAddress: '127.0.0.1',
+  });
   await assert.rejects(
-    register({ edgeUrl, token: await newToken(), stateDir: dir, caFile, version: '0.1.0', connectAddress: '127.0.0.1' }),
-    (err) => err instanceof DrawbridgeError && err.code === 'DB-ENROLL-ALREADY-REGISTERED' && err.message.includes('connector.json'),
+    register({
+      edgeUrl,
+      token: await newToken(),
+      stateDir: dir,
+      caFile,
+      version: '0.1.0',
+      connectAddress: '127.0.0.1',
+    }),
+    (err) =>
+      err instanceof DrawbridgeError &&
+      err.code === 'DB-ENROLL-ALREADY-REGISTERED' &&
+      err.message.includes('connector.json'),
   );
   assert.equal((await loadConnectorState(dir)).connectorId, first.connectorId, 'untouched');
-  const second = await register({ edgeUrl, token: await newToken(), stateDir: dir, caFile, version: '0.1.0', connectAddress: '127.0.0.1', force: true });
+  const second = await register({
+    edgeUrl,
+    token: await newToken(),
+    stateDir: dir,
+    caFile,
+    version: '0.1.0',
+    connectAddress: '127.0.0.1',
+    force: true,
+  });
   assert.notEqual(second.connectorId, first.connectorId);
   assert.equal((await loadConnectorState(dir)).connectorId, second.connectorId);
 });
@@ -141,7 +194,8 @@ test('register() surfaces the edge code for a spent token and leaves no state be
   const dir = stateDir();
   await assert.rejects(
     register({ edgeUrl, token, stateDir: dir, caFile, version: '0.1.0', connectAddress: '127.0.0.1' }),
-    (err) => err instanceof DrawbridgeError && err.code === 'DB-ENROLL-TOKEN-INVALID' && /correlation id/.test(err.message),
+    (err) =>
+      err instanceof DrawbridgeError && err.code === 'DB-ENROLL-TOKEN-INVALID' && /correlation id/.test(err.message),
   );
   assert.deepEqual(await readdir(dir), []);
 });
@@ -150,7 +204,8 @@ test('register() without the dev CA does not trust the edge: DB-ENROLL-EDGE-UNRE
   const token = await newToken();
   await assert.rejects(
     register({ edgeUrl, token, stateDir: stateDir(), version: '0.1.0', connectAddress: '127.0.0.1' }),
-    (err) => err instanceof DrawbridgeError && err.code === 'DB-ENROLL-EDGE-UNREACHABLE' && /--ca-file/.test(err.message),
+    (err) =>
+      err instanceof DrawbridgeError && err.code === 'DB-ENROLL-EDGE-UNREACHABLE' && /--ca-file/.test(err.message),
   );
   const used = (await store.enrollmentTokens.list(tenantId)).filter((t) => t.usedAt === null);
   assert.ok(used.length >= 1);
@@ -158,7 +213,10 @@ test('register() without the dev CA does not trust the edge: DB-ENROLL-EDGE-UNRE
 });
 
 test('register() refuses a plain-http edge URL before sending the token', async () => {
-  await assert.rejects(register({ edgeUrl: 'http://127.0.0.1:1', token: 'x', stateDir: stateDir(), version: '0' }), /https/);
+  await assert.rejects(
+    register({ edgeUrl: 'http://127.0.0.1:1', token: 'x', stateDir: stateDir(), version: '0' }),
+    /https/,
+  );
 });
 
 test('loadConnectorState() names the missing file and the command to run', async () => {
@@ -174,7 +232,14 @@ test('loadConnectorState() names the missing file and the command to run', async
 
 test('loadConnectorState() refuses a replaced key and a key readable by others', async () => {
   const dir = stateDir();
-  await register({ edgeUrl, token: await newToken(), stateDir: dir, caFile, version: '0.1.0', connectAddress: '127.0.0.1' });
+  await register({
+    edgeUrl,
+    token: await newToken(),
+    stateDir: dir,
+    caFile,
+    version: '0.1.0',
+    connectAddress: '127.0.0.1',
+  });
   const keyPath = join(dir, 'connector.key');
   const original = await readFile(keyPath, 'utf8');
   if (process.platform !== 'win32') {

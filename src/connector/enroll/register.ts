@@ -44,7 +44,10 @@ export async function register(opts: RegisterOptions): Promise<ConnectorState> {
 
   await ensureSecretDir(opts.stateDir);
   if (!opts.force && (await exists(files.registration))) {
-    throw new DrawbridgeError('DB-ENROLL-ALREADY-REGISTERED', `${files.registration} exists; pass --force to replace it (the old connector stays on the edge until deleted)`);
+    throw new DrawbridgeError(
+      'DB-ENROLL-ALREADY-REGISTERED',
+      `${files.registration} exists; pass --force to replace it (the old connector stays on the edge until deleted)`,
+    );
   }
   const ca = opts.caFile ? await readCaFile(opts.caFile) : undefined;
 
@@ -65,7 +68,9 @@ export async function register(opts: RegisterOptions): Promise<ConnectorState> {
     });
     checkIssued(answer.certificate, answer.caCertificate, answer.connectorId, pair.publicKeyPem);
 
-    progress(`registered as ${answer.connectorId} (tenant ${answer.tenantId}, group ${answer.groupId}); writing ${opts.stateDir}`);
+    progress(
+      `registered as ${answer.connectorId} (tenant ${answer.tenantId}, group ${answer.groupId}); writing ${opts.stateDir}`,
+    );
     const registration: ConnectorRegistration = {
       connectorId: answer.connectorId,
       tenantId: answer.tenantId,
@@ -92,9 +97,13 @@ function parseEdgeUrl(value: string): URL {
   } catch {
     throw new DrawbridgeError('DB-CONFIG-INVALID', `edge URL: not a URL: "${value}"`);
   }
-  if (url.protocol !== 'https:') throw new DrawbridgeError('DB-CONFIG-INVALID', 'edge URL: must start with https:// (the token is a secret)');
+  if (url.protocol !== 'https:')
+    throw new DrawbridgeError('DB-CONFIG-INVALID', 'edge URL: must start with https:// (the token is a secret)');
   if (url.username || url.password || url.search || url.hash || (url.pathname !== '/' && url.pathname !== '')) {
-    throw new DrawbridgeError('DB-CONFIG-INVALID', 'edge URL: expected https://host[:port] with no path, query or credentials');
+    throw new DrawbridgeError(
+      'DB-CONFIG-INVALID',
+      'edge URL: expected https://host[:port] with no path, query or credentials',
+    );
   }
   return url;
 }
@@ -104,15 +113,21 @@ async function readCaFile(path: string): Promise<string> {
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    throw new DrawbridgeError('DB-CONFIG-INVALID', `CA file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+    throw new DrawbridgeError(
+      'DB-CONFIG-INVALID',
+      `CA file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      { cause: err },
+    );
   }
-  if (!text.includes('-----BEGIN CERTIFICATE-----')) throw new DrawbridgeError('DB-CONFIG-INVALID', `CA file ${path}: no PEM certificate in it`);
+  if (!text.includes('-----BEGIN CERTIFICATE-----'))
+    throw new DrawbridgeError('DB-CONFIG-INVALID', `CA file ${path}: no PEM certificate in it`);
   return text;
 }
 
 /** The edge's answer must certify our key, as the connector id, under the CA it tells us to pin (enrolment and renewal). */
 export function checkIssued(certPem: string, caPem: string, connectorId: string, publicKeyPem: string): void {
-  const bad = (detail: string): DrawbridgeError => new DrawbridgeError('DB-ENROLL-EDGE-UNREACHABLE', `the edge answered with ${detail}`);
+  const bad = (detail: string): DrawbridgeError =>
+    new DrawbridgeError('DB-ENROLL-EDGE-UNREACHABLE', `the edge answered with ${detail}`);
   let cert: X509Certificate;
   let ca: X509Certificate;
   try {
@@ -123,6 +138,7 @@ export function checkIssued(certPem: string, caPem: string, connectorId: string,
   }
   const ours = Buffer.from(publicKeyPem.replace(/-----[^-]+-----|\s/g, ''), 'base64');
   if (!ours.equals(cert.publicKey.export({ type: 'spki', format: 'der' }))) throw bad('a certificate for another key');
-  if (!ca.ca || !cert.checkIssued(ca) || !cert.verify(ca.publicKey)) throw bad('a certificate not signed by the tunnel CA it sent');
+  if (!ca.ca || !cert.checkIssued(ca) || !cert.verify(ca.publicKey))
+    throw bad('a certificate not signed by the tunnel CA it sent');
   if (cert.subject !== `CN=${connectorId}`) throw bad(`a certificate for ${cert.subject}, not ${connectorId}`);
 }

@@ -50,7 +50,12 @@ export class CertificateRenewal {
     await completeRenewal(this.#stateDir);
     this.#pending = null;
     const cert = new X509Certificate(certPem);
-    return { keyPem: pending.privateKeyPem, certPem, serial: normalizeSerial(cert.serialNumber), notAfter: cert.validToDate.toISOString() };
+    return {
+      keyPem: pending.privateKeyPem,
+      certPem,
+      serial: normalizeSerial(cert.serialNumber),
+      notAfter: cert.validToDate.toISOString(),
+    };
   }
 }
 

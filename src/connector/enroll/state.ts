@@ -40,8 +40,10 @@ export interface ConnectorState extends ConnectorRegistration {
   files: { key: string; cert: string; tunnelCa: string; registration: string };
 }
 
-export const REGISTER_HINT = 'run drawbridge connector register --edge <edge URL> --token <enrollment token> --state-dir <this directory>';
-const REREGISTER_HINT = 'ask your administrator for a new enrollment token and run drawbridge connector register --force --edge <edge URL> --token <token> --state-dir <this directory>';
+export const REGISTER_HINT =
+  'run drawbridge connector register --edge <edge URL> --token <enrollment token> --state-dir <this directory>';
+const REREGISTER_HINT =
+  'ask your administrator for a new enrollment token and run drawbridge connector register --force --edge <edge URL> --token <token> --state-dir <this directory>';
 
 function stateError(detail: string, cause?: unknown): DrawbridgeError {
   return new DrawbridgeError('DB-CONNECTOR-STATE-INVALID', detail, cause === undefined ? undefined : { cause });
@@ -62,13 +64,16 @@ async function readStateFile(path: string, secret: boolean): Promise<string> {
     text = await readFile(path, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw stateError(`${path} not found: this connector is not registered; ${REGISTER_HINT}`, err);
-    if (code === 'EACCES') throw stateError(`${path} is not readable by this user; run the connector as the user that registered it`, err);
+    if (code === 'ENOENT')
+      throw stateError(`${path} not found: this connector is not registered; ${REGISTER_HINT}`, err);
+    if (code === 'EACCES')
+      throw stateError(`${path} is not readable by this user; run the connector as the user that registered it`, err);
     throw stateError(`${path} cannot be read (${code ?? (err as Error).message})`, err);
   }
   if (secret && process.platform !== 'win32') {
     const mode = (await stat(path)).mode & 0o777;
-    if (mode & 0o077) throw stateError(`${path} is readable by other users (mode ${mode.toString(8)}); fix it with chmod 600 ${path}`);
+    if (mode & 0o077)
+      throw stateError(`${path} is readable by other users (mode ${mode.toString(8)}); fix it with chmod 600 ${path}`);
   }
   return text;
 }
@@ -82,9 +87,11 @@ function parseRegistration(path: string, text: string): ConnectorRegistration {
   }
   const o = (typeof json === 'object' && json !== null ? json : {}) as Record<string, unknown>;
   for (const field of ['connectorId', 'tenantId', 'groupId', 'edgeUrl', 'tunnelHost', 'registeredAt'] as const) {
-    if (typeof o[field] !== 'string' || o[field] === '') throw stateError(`${path} lacks "${field}"; ${REREGISTER_HINT}`);
+    if (typeof o[field] !== 'string' || o[field] === '')
+      throw stateError(`${path} lacks "${field}"; ${REREGISTER_HINT}`);
   }
-  if (o.connectAddress !== undefined && typeof o.connectAddress !== 'string') throw stateError(`${path}: "connectAddress" must be a string`);
+  if (o.connectAddress !== undefined && typeof o.connectAddress !== 'string')
+    throw stateError(`${path}: "connectAddress" must be a string`);
   const registration: ConnectorRegistration = {
     connectorId: o.connectorId as string,
     tenantId: o.tenantId as string,
@@ -129,16 +136,29 @@ export async function loadConnectorState(stateDir: string, now: Date = new Date(
     throw stateError(`${files.key} is not a PEM private key; ${REREGISTER_HINT}`, err);
   }
   if (!keySpki.equals(cert.publicKey.export({ type: 'spki', format: 'der' }))) {
-    throw stateError(`${files.cert} does not match ${files.key} (the key was replaced after registration); ${REREGISTER_HINT}`);
+    throw stateError(
+      `${files.cert} does not match ${files.key} (the key was replaced after registration); ${REREGISTER_HINT}`,
+    );
   }
   if (!cert.checkIssued(ca) || !cert.verify(ca.publicKey)) {
     throw stateError(`${files.cert} was not issued by ${files.tunnelCa}; ${REREGISTER_HINT}`);
   }
   if (cert.subject !== `CN=${registration.connectorId}`) {
-    throw stateError(`${files.cert} names ${cert.subject}, not connector ${registration.connectorId} from ${files.registration}; ${REREGISTER_HINT}`);
+    throw stateError(
+      `${files.cert} names ${cert.subject}, not connector ${registration.connectorId} from ${files.registration}; ${REREGISTER_HINT}`,
+    );
   }
   if (now > cert.validToDate) {
     throw stateError(`${files.cert} expired on ${cert.validToDate.toISOString()}; ${REREGISTER_HINT}`);
   }
-  return { ...registration, stateDir, keyPem, certPem, tunnelCaPem, certSerial: normalizeSerial(cert.serialNumber), certNotAfter: cert.validToDate.toISOString(), files };
+  return {
+    ...registration,
+    stateDir,
+    keyPem,
+    certPem,
+    tunnelCaPem,
+    certSerial: normalizeSerial(cert.serialNumber),
+    certNotAfter: cert.validToDate.toISOString(),
+    files,
+  };
 }

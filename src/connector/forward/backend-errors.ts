@@ -25,8 +25,16 @@ export function backendErrorCode(err: NodeJS.ErrnoException): ErrorCode {
     case 'HPE_INVALID_STATUS':
       return 'DB-BACKEND-PROTOCOL';
     default:
-      if (err.code?.startsWith('ERR_TLS') || err.code?.includes('CERT') || err.code?.startsWith('UNABLE_TO') || err.code === 'DEPTH_ZERO_SELF_SIGNED_CERT' || err.code === 'SELF_SIGNED_CERT_IN_CHAIN') return 'DB-BACKEND-TLS';
-      if (err.code?.startsWith('HPE_') || err.code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') return 'DB-BACKEND-PROTOCOL';
+      if (
+        err.code?.startsWith('ERR_TLS') ||
+        err.code?.includes('CERT') ||
+        err.code?.startsWith('UNABLE_TO') ||
+        err.code === 'DEPTH_ZERO_SELF_SIGNED_CERT' ||
+        err.code === 'SELF_SIGNED_CERT_IN_CHAIN'
+      )
+        return 'DB-BACKEND-TLS';
+      if (err.code?.startsWith('HPE_') || err.code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH')
+        return 'DB-BACKEND-PROTOCOL';
       return 'DB-BACKEND-UNREACHABLE';
   }
 }

@@ -97,22 +97,29 @@ export class BackendPools {
     const pool = this.for(app);
     const counts = this.#counts(pool);
     let queue = this.#waiting.get(pool);
-    if (!queue) this.#waiting.set(pool, queue = []);
+    if (!queue) this.#waiting.set(pool, (queue = []));
     if (queue.filter((w) => w.client === client).length >= CLIENT_QUEUE || signal.aborted) return Promise.resolve(null);
     return new Promise((resolve) => {
       const waiter: Waiter = { client, admit: () => resolve(this.#take(pool, counts, client)) };
       queue.push(waiter);
-      signal.addEventListener('abort', () => {
-        const i = queue.indexOf(waiter);
-        if (i >= 0) { queue.splice(i, 1); resolve(null); }
-      }, { once: true });
+      signal.addEventListener(
+        'abort',
+        () => {
+          const i = queue.indexOf(waiter);
+          if (i >= 0) {
+            queue.splice(i, 1);
+            resolve(null);
+          }
+        },
+        { once: true },
+      );
       this.#admitWaiting(pool, counts);
     });
   }
 
   #counts(pool: Pool): Map<string, number> {
     let counts = this.#inFlight.get(pool);
-    if (!counts) this.#inFlight.set(pool, counts = new Map());
+    if (!counts) this.#inFlight.set(pool, (counts = new Map()));
     return counts;
   }
 
@@ -133,8 +140,11 @@ export class BackendPools {
   #admitWaiting(pool: Pool, counts: Map<string, number>): void {
     const queue = this.#waiting.get(pool);
     if (!queue || queue.length === 0) return;
-    for (let i = 0; i < queue.length;) {
-      if (!admissible(counts, queue[i].client)) { i++; continue; }
+    for (let i = 0; i < queue.length; ) {
+      if (!admissible(counts, queue[i].client)) {
+        i++;
+        continue;
+      }
       const [waiter] = queue.splice(i, 1);
       waiter.admit();
     }

@@ -1,6 +1,19 @@
 import http2, { type ServerHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import { Readable, Writable } from 'node:stream';
-import { APP_HEADER, BODY_END_TRAILER, REQUEST_ID_HEADER, IDENTITY_HEADER, UPGRADE_HEADER, TCP_HEADER, ERROR_HEADER, TRACE_RECORD_HEADER, ERROR_DETAIL_HEADER, decodeIdentity, type ConnectorAppConfig, type Identity } from '../../tunnel/protocol.ts';
+import {
+  APP_HEADER,
+  BODY_END_TRAILER,
+  REQUEST_ID_HEADER,
+  IDENTITY_HEADER,
+  UPGRADE_HEADER,
+  TCP_HEADER,
+  ERROR_HEADER,
+  TRACE_RECORD_HEADER,
+  ERROR_DETAIL_HEADER,
+  decodeIdentity,
+  type ConnectorAppConfig,
+  type Identity,
+} from '../../tunnel/protocol.ts';
 import { catalogue, type ErrorCode } from '../../errors/catalogue.ts';
 import { withoutHopByHop } from '../../lib/http-headers.ts';
 import type { Logger } from '../../lib/log.ts';
@@ -21,7 +34,12 @@ import { continueTrace, formatTraceparent, type SpanSink } from '../../lib/trace
  * client headers to remove first, and an optional check of the backend's response head (mutual authentication, a 401
  * that asks for a retry with a fresh ticket, an NTLM-only backend). `retry` is true on the one retry.
  */
-export type SsoProvider = (app: ConnectorAppConfig, identity: Identity | null, correlationId: string, context: SsoContext) => Promise<SsoResult>;
+export type SsoProvider = (
+  app: ConnectorAppConfig,
+  identity: Identity | null,
+  correlationId: string,
+  context: SsoContext,
+) => Promise<SsoResult>;
 
 export interface SsoContext {
   retry: boolean;
@@ -34,11 +52,18 @@ export interface SsoResult {
   /** Lower-case names of client request headers to drop before `headers` are added (client copies of identity headers). */
   strip?: readonly string[];
   /** Called with the backend's status and headers before anything is sent back; no body is read or buffered. */
-  onResponse?(statusCode: number, headers: Record<string, string | string[] | undefined>, canRetry: boolean): SsoVerdict;
+  onResponse?(
+    statusCode: number,
+    headers: Record<string, string | string[] | undefined>,
+    canRetry: boolean,
+  ): SsoVerdict;
 }
 
 /** `pass`: stream the response; `retry`: discard it and redo SSO once (bodiless requests only); `fail`: answer with a code. */
-export type SsoVerdict = { action: 'pass' } | { action: 'retry' } | { action: 'fail'; code: ErrorCode; detail?: string };
+export type SsoVerdict =
+  | { action: 'pass' }
+  | { action: 'retry' }
+  | { action: 'fail'; code: ErrorCode; detail?: string };
 
 const NO_SSO: SsoResult = { headers: {} };
 
@@ -64,7 +89,9 @@ const fromEdge = (name: string): boolean => name.startsWith('x-drawbridge-');
  *   2. single sign-on headers   3. stream the request to the backend over a pooled connection
  *   4. stream the response back; failures become catalogue codes the edge renders.
  */
-export function createForwarder(deps: ForwarderDeps): (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => void {
+export function createForwarder(
+  deps: ForwarderDeps,
+): (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => void {
   const { apps, pools, logger } = deps;
   const count = deps.count ?? (() => {});
 
@@ -73,14 +100,23 @@ export function createForwarder(deps: ForwarderDeps): (stream: ServerHttp2Stream
     const appId = String(headers[APP_HEADER] ?? '');
     const path = String(headers[':path'] ?? '');
     const method = String(headers[':method'] ?? 'GET');
-    stream.on('error', () => { /* the edge cancelled; nothing to report */ });
+    stream.on('error', () => {
+      /* the edge cancelled; nothing to report */
+    });
 
     // 1. The target must be an app this connector's group publishes, and the path must be origin-form.
     const app = apps.get(appId);
     if (!app) {
-      logger.warn({ correlationId, appId, path, groupId: apps.groupId, code: 'DB-CONNECTOR-TARGET-REFUSED' }, 'refused a target outside this connector\'s apps');
+      logger.warn(
+        { correlationId, appId, path, groupId: apps.groupId, code: 'DB-CONNECTOR-TARGET-REFUSED' },
+        "refused a target outside this connector's apps",
+      );
       count(appId, 'refused');
-      return refuse(stream, 'DB-CONNECTOR-TARGET-REFUSED', `app ${appId || '(none)'} is not published on this connector group`);
+      return refuse(
+        stream,
+        'DB-CONNECTOR-TARGET-REFUSED',
+        `app ${appId || '(none)'} is not published on this connector group`,
+      );
     }
     // A TCP channel goes to the app's own tcp://host:port only; an HTTP request never reaches a TCP app, nor a TCP
     // channel an HTTP one.
@@ -100,7 +136,11 @@ export function createForwarder(deps: ForwarderDeps): (stream: ServerHttp2Stream
     if (typeof rdp === 'string' || rdpTarget(app.internalUrl)) {
       if (typeof rdp !== 'string' || !rdpTarget(app.internalUrl)) {
         count(appId, 'refused');
-        return refuse(stream, 'DB-CONNECTOR-TARGET-REFUSED', 'RD Gateway channels go to apps of kind rdp only, and nothing else does');
+        return refuse(
+          stream,
+          'DB-CONNECTOR-TARGET-REFUSED',
+          'RD Gateway channels go to apps of kind rdp only, and nothing else does',
+        );
       }
       count(app.id, 'forwarded');
       return forwardRdp({ stream, app, requested: rdp, correlationId, logger, refuse });
@@ -109,7 +149,8 @@ export function createForwarder(deps: ForwarderDeps): (stream: ServerHttp2Stream
     // W3C trace context: the backend sees the edge's trace with this connector's span as its parent.
     const trace = continueTrace(headers.traceparent, false);
     const traceparent = formatTraceparent(trace);
-    if (deps.spans && headers[TRACE_RECORD_HEADER] === '1') recordSpan(deps.spans, stream, trace, method, app.id, correlationId);
+    if (deps.spans && headers[TRACE_RECORD_HEADER] === '1')
+      recordSpan(deps.spans, stream, trace, method, app.id, correlationId);
 
     // 2. SSO headers, then the backend request.
     const proceed = (result: SsoResult, retry: boolean): void => {
@@ -120,27 +161,67 @@ export function createForwarder(deps: ForwarderDeps): (stream: ServerHttp2Stream
       Object.assign(backendHeaders, result.headers);
       const upgrade = headers[UPGRADE_HEADER];
       if (typeof upgrade === 'string') {
-        return forwardUpgrade({ stream, app, pools, path: backendPath(app.internalUrl, path), method, headers: backendHeaders, protocol: upgrade, correlationId, logger, refuse });
+        return forwardUpgrade({
+          stream,
+          app,
+          pools,
+          path: backendPath(app.internalUrl, path),
+          method,
+          headers: backendHeaders,
+          protocol: upgrade,
+          correlationId,
+          logger,
+          refuse,
+        });
       }
-      return send(stream, app, method, path, backendHeaders, correlationId, result.onResponse && { check: result.onResponse, canRetry: !retry && stream.endAfterHeaders, retry: () => attempt(true) });
+      return send(
+        stream,
+        app,
+        method,
+        path,
+        backendHeaders,
+        correlationId,
+        result.onResponse && {
+          check: result.onResponse,
+          canRetry: !retry && stream.endAfterHeaders,
+          retry: () => attempt(true),
+        },
+      );
     };
     // Apps without single sign-on (most requests) skip decoding the user, the promise and its microtasks.
     const withSso = deps.sso !== undefined && app.sso !== undefined && app.sso !== null && app.sso.mode !== 'none';
-    const identity = withSso && typeof headers[IDENTITY_HEADER] === 'string' ? decodeIdentity(headers[IDENTITY_HEADER]) : null;
+    const identity =
+      withSso && typeof headers[IDENTITY_HEADER] === 'string' ? decodeIdentity(headers[IDENTITY_HEADER]) : null;
     const attempt = (retry: boolean): void => {
-      deps.sso!(app, identity, correlationId, { retry, requestHeaders: headers }).then((result) => proceed(result, retry), (err: Error & { code?: string }) => {
-        const code = (err.code && Object.hasOwn(catalogue, err.code) ? err.code : 'DB-INTERNAL') as ErrorCode;
-        logger.warn({ correlationId, appId, code, err: err.message }, 'single sign-on failed');
-        refuse(stream, code, err.message);
-      });
+      deps.sso!(app, identity, correlationId, { retry, requestHeaders: headers }).then(
+        (result) => proceed(result, retry),
+        (err: Error & { code?: string }) => {
+          const code = (err.code && Object.hasOwn(catalogue, err.code) ? err.code : 'DB-INTERNAL') as ErrorCode;
+          logger.warn({ correlationId, appId, code, err: err.message }, 'single sign-on failed');
+          refuse(stream, code, err.message);
+        },
+      );
     };
     if (withSso) attempt(false);
     else proceed(NO_SSO, false);
   };
 
-  function send(stream: ServerHttp2Stream, app: ConnectorAppConfig, method: string, path: string, headers: Record<string, unknown>, correlationId: string, sso?: SsoCheck): void {
+  function send(
+    stream: ServerHttp2Stream,
+    app: ConnectorAppConfig,
+    method: string,
+    path: string,
+    headers: Record<string, unknown>,
+    correlationId: string,
+    sso?: SsoCheck,
+  ): void {
     // One client holds at most its share of the backend's connections (backend-pool.ts); the edge set the address.
-    const client = clientKey(String(headers['x-forwarded-for'] ?? '').split(',').pop()?.trim());
+    const client = clientKey(
+      String(headers['x-forwarded-for'] ?? '')
+        .split(',')
+        .pop()
+        ?.trim(),
+    );
     const release = pools.claim(app, client);
     if (release) return sendWithSlot(stream, app, method, path, headers, correlationId, release, sso);
     // Over its share: wait for one of its own slots (in order), or be refused when too many already wait.
@@ -150,65 +231,119 @@ export function createForwarder(deps: ForwarderDeps): (stream: ServerHttp2Stream
       if (slot && !stream.destroyed) return sendWithSlot(stream, app, method, path, headers, correlationId, slot, sso);
       slot?.();
       if (stream.destroyed) return;
-      logger.info({ correlationId, appId: app.id, client, code: 'DB-BACKEND-CLIENT-SHARE' }, 'client holds its share of the backend and has too many requests waiting: refused');
+      logger.info(
+        { correlationId, appId: app.id, client, code: 'DB-BACKEND-CLIENT-SHARE' },
+        'client holds its share of the backend and has too many requests waiting: refused',
+      );
       refuse(stream, 'DB-BACKEND-CLIENT-SHARE');
     });
   }
 
-  function sendWithSlot(stream: ServerHttp2Stream, app: ConnectorAppConfig, method: string, path: string, headers: Record<string, unknown>, correlationId: string, release: () => void, sso?: SsoCheck): void {
+  function sendWithSlot(
+    stream: ServerHttp2Stream,
+    app: ConnectorAppConfig,
+    method: string,
+    path: string,
+    headers: Record<string, unknown>,
+    correlationId: string,
+    release: () => void,
+    sso?: SsoCheck,
+  ): void {
     const timeoutMs = app.backendTimeout * 1000;
     let retrying = false;
     const abort = new AbortController();
-    stream.once('close', () => { if (!stream.writableFinished) abort.abort(); });
+    stream.once('close', () => {
+      if (!stream.writableFinished) abort.abort();
+    });
 
     // 3 + 4. undici streams the h2 request stream up and writes the response into the same h2 stream.
-    pools.for(app).stream({
-      path: backendPath(app.internalUrl, path),
-      method: method as 'GET',
-      headers: headers as Record<string, string>,
-      body: stream.endAfterHeaders ? null : readableSide(stream, headers as IncomingHttpHeaders),
-      headersTimeout: timeoutMs,
-      bodyTimeout: LONG_LIVED_METHODS.has(method) ? 0 : timeoutMs,
-      signal: abort.signal,
-    }, ({ statusCode, headers: responseHeaders }): Writable => {
-      if (stream.destroyed) return stream;
-      if (sso) {
-        // SSO looks at the response head only: a refused or retried response's (small) body is discarded unread.
-        const verdict = sso.check(statusCode, responseHeaders, sso.canRetry);
-        if (verdict.action === 'retry' && sso.canRetry) {
-          retrying = true;
-          return discard();
-        }
-        if (verdict.action !== 'pass') {
-          const fail = verdict.action === 'fail' ? verdict : { code: 'DB-KCD-BACKEND-REJECTED' as const, detail: undefined };
-          refuse(stream, fail.code, fail.detail);
-          return discard();
-        }
-      }
-      // A backend cannot speak for the connector: our own x-drawbridge-* names are dropped from its headers.
-      stream.respond({ ':status': statusCode, ...withoutHopByHop(responseHeaders as Record<string, string>, fromEdge) });
-      return stream;
-    }).then(() => {
-      if (retrying && !stream.destroyed) sso?.retry();
-    }, (err: NodeJS.ErrnoException) => {
-      if (abort.signal.aborted) return; // the edge cancelled: the client went away
-      const code = backendErrorCode(err);
-      logger.warn({ correlationId, appId: app.id, code, err: err.message, errCode: err.code }, 'backend request failed');
-      if (!stream.headersSent) refuse(stream, code, code === 'DB-BACKEND-TIMEOUT' ? `no answer within ${app.backendTimeout} s` : undefined);
-      else if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
-    }).finally(release);
+    pools
+      .for(app)
+      .stream(
+        {
+          path: backendPath(app.internalUrl, path),
+          method: method as 'GET',
+          headers: headers as Record<string, string>,
+          body: stream.endAfterHeaders ? null : readableSide(stream, headers as IncomingHttpHeaders),
+          headersTimeout: timeoutMs,
+          bodyTimeout: LONG_LIVED_METHODS.has(method) ? 0 : timeoutMs,
+          signal: abort.signal,
+        },
+        ({ statusCode, headers: responseHeaders }): Writable => {
+          if (stream.destroyed) return stream;
+          if (sso) {
+            // SSO looks at the response head only: a refused or retried response's (small) body is discarded unread.
+            const verdict = sso.check(statusCode, responseHeaders, sso.canRetry);
+            if (verdict.action === 'retry' && sso.canRetry) {
+              retrying = true;
+              return discard();
+            }
+            if (verdict.action !== 'pass') {
+              const fail =
+                verdict.action === 'fail' ? verdict : { code: 'DB-KCD-BACKEND-REJECTED' as const, detail: undefined };
+              refuse(stream, fail.code, fail.detail);
+              return discard();
+            }
+          }
+          // A backend cannot speak for the connector: our own x-drawbridge-* names are dropped from its headers.
+          stream.respond({
+            ':status': statusCode,
+            ...withoutHopByHop(responseHeaders as Record<string, string>, fromEdge),
+          });
+          return stream;
+        },
+      )
+      .then(
+        () => {
+          if (retrying && !stream.destroyed) sso?.retry();
+        },
+        (err: NodeJS.ErrnoException) => {
+          if (abort.signal.aborted) return; // the edge cancelled: the client went away
+          const code = backendErrorCode(err);
+          logger.warn(
+            { correlationId, appId: app.id, code, err: err.message, errCode: err.code },
+            'backend request failed',
+          );
+          if (!stream.headersSent)
+            refuse(
+              stream,
+              code,
+              code === 'DB-BACKEND-TIMEOUT' ? `no answer within ${app.backendTimeout} s` : undefined,
+            );
+          else if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+        },
+      )
+      .finally(release);
   }
 }
 
 /** The connector's span of a recorded trace: from the stream's arrival to its close. */
-function recordSpan(spans: SpanSink, stream: ServerHttp2Stream, trace: ReturnType<typeof continueTrace>, method: string, appId: string, correlationId: string): void {
+function recordSpan(
+  spans: SpanSink,
+  stream: ServerHttp2Stream,
+  trace: ReturnType<typeof continueTrace>,
+  method: string,
+  appId: string,
+  correlationId: string,
+): void {
   const startMs = performance.now();
   stream.once('close', () => {
     const status = stream.headersSent ? Number(stream.sentHeaders[':status'] ?? 0) : 0;
     spans.end({
-      name: `${method} ${appId}`, kind: 'client', traceId: trace.traceId, spanId: trace.spanId, parentSpanId: trace.parentSpanId,
-      startMs, endMs: performance.now(), error: status === 0 || status >= 500,
-      attributes: { 'http.request.method': method, 'http.response.status_code': status, 'drawbridge.app': appId, correlationId },
+      name: `${method} ${appId}`,
+      kind: 'client',
+      traceId: trace.traceId,
+      spanId: trace.spanId,
+      parentSpanId: trace.parentSpanId,
+      startMs,
+      endMs: performance.now(),
+      error: status === 0 || status >= 500,
+      attributes: {
+        'http.request.method': method,
+        'http.response.status_code': status,
+        'drawbridge.app': appId,
+        correlationId,
+      },
     });
   });
 }
@@ -220,7 +355,11 @@ interface SsoCheck {
 }
 
 function discard(): Writable {
-  return new Writable({ write(_chunk, _encoding, done) { done(); } });
+  return new Writable({
+    write(_chunk, _encoding, done) {
+      done();
+    },
+  });
 }
 
 /** Answers the stream with a Drawbridge error; the edge turns it into the catalogue page. */
@@ -238,13 +377,21 @@ export function refuse(stream: ServerHttp2Stream, code: ErrorCode, detail?: stri
  * stream itself would also kill the response travelling back on it.
  */
 function readableSide(stream: ServerHttp2Stream, requestHeaders: IncomingHttpHeaders): Readable {
-  const body = new Readable({ read() { stream.resume(); } });
-  stream.on('data', (chunk: Buffer) => { if (!body.push(chunk)) stream.pause(); });
+  const body = new Readable({
+    read() {
+      stream.resume();
+    },
+  });
+  stream.on('data', (chunk: Buffer) => {
+    if (!body.push(chunk)) stream.pause();
+  });
   // A body of unknown length is finished only by the edge's end trailer: Node ends the readable side on RST_STREAM
   // too, so 'end' alone could pass a body the client never finished to the backend as a finished one.
   const needsEndTrailer = requestHeaders['content-length'] === undefined;
   let endTrailer = false;
-  stream.once('trailers', (trailers: IncomingHttpHeaders) => { endTrailer = trailers[BODY_END_TRAILER] === '1'; });
+  stream.once('trailers', (trailers: IncomingHttpHeaders) => {
+    endTrailer = trailers[BODY_END_TRAILER] === '1';
+  });
   stream.once('end', () => {
     if (!needsEndTrailer || endTrailer) body.push(null);
     else body.destroy(new Error('request aborted by the edge'));

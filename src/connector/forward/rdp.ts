@@ -23,21 +23,37 @@ export function forwardRdp(input: {
   const allowed = rdpTarget(app.internalUrl);
   const requested = parseHostPort(input.requested);
   if (!allowed || !requested || !sameTarget(allowed, requested)) {
-    logger.warn({ correlationId, appId: app.id, requested: input.requested, code: 'DB-CONNECTOR-TARGET-REFUSED' }, 'refused an RDP target outside the app');
+    logger.warn(
+      { correlationId, appId: app.id, requested: input.requested, code: 'DB-CONNECTOR-TARGET-REFUSED' },
+      'refused an RDP target outside the app',
+    );
     return input.refuse(stream, 'DB-CONNECTOR-TARGET-REFUSED', `the app allows ${app.internalUrl} only`);
   }
   const socket = net.connect({ host: allowed.host, port: allowed.port, noDelay: true });
   let connected = false;
-  const timer = setTimeout(() => socket.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })), app.backendTimeout * 1000);
+  const timer = setTimeout(
+    () => socket.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })),
+    app.backendTimeout * 1000,
+  );
   stream.once('close', () => socket.destroy());
   socket.once('connect', () => {
     clearTimeout(timer);
     connected = true;
     if (stream.destroyed) return void socket.destroy();
-    logger.info({ correlationId, appId: app.id, target: `${allowed.host}:${allowed.port}`, local: `${socket.localAddress}:${socket.localPort}` }, 'RDP channel connected');
+    logger.info(
+      {
+        correlationId,
+        appId: app.id,
+        target: `${allowed.host}:${allowed.port}`,
+        local: `${socket.localAddress}:${socket.localPort}`,
+      },
+      'RDP channel connected',
+    );
     stream.respond({ ':status': 200 });
     stream.on('error', () => socket.destroy());
-    socket.once('close', () => { if (!stream.closed) stream.end(); });
+    socket.once('close', () => {
+      if (!stream.closed) stream.end();
+    });
     socket.pipe(stream);
     stream.pipe(socket);
   });

@@ -28,12 +28,22 @@ export function forwardTcp(input: TcpChannelInput): void {
   const { stream, app, logger, correlationId } = input;
   const target = tcpTargetOf(app.internalUrl);
   if (!target || input.requested !== `${target.host}:${target.port}`) {
-    logger.warn({ correlationId, appId: app.id, requested: input.requested, code: 'DB-CONNECTOR-TCP-TARGET-REFUSED' }, 'refused a TCP target that is not the app\'s');
-    return input.refuse(stream, 'DB-CONNECTOR-TCP-TARGET-REFUSED', `${input.requested || '(none)'} is not this app's TCP target`);
+    logger.warn(
+      { correlationId, appId: app.id, requested: input.requested, code: 'DB-CONNECTOR-TCP-TARGET-REFUSED' },
+      "refused a TCP target that is not the app's",
+    );
+    return input.refuse(
+      stream,
+      'DB-CONNECTOR-TCP-TARGET-REFUSED',
+      `${input.requested || '(none)'} is not this app's TCP target`,
+    );
   }
   const socket = net.connect({ host: target.host, port: target.port, allowHalfOpen: true });
   socket.setNoDelay(true);
-  const connectTimer = setTimeout(() => socket.destroy(Object.assign(new Error('connect timed out'), { code: 'UND_ERR_CONNECT_TIMEOUT' })), app.backendTimeout * 1000);
+  const connectTimer = setTimeout(
+    () => socket.destroy(Object.assign(new Error('connect timed out'), { code: 'UND_ERR_CONNECT_TIMEOUT' })),
+    app.backendTimeout * 1000,
+  );
   let connected = false;
   stream.once('close', () => {
     clearTimeout(connectTimer);
@@ -61,5 +71,7 @@ export function forwardTcp(input: TcpChannelInput): void {
   });
   // A backend that closed without a FIN of its own after ours (a reset) is an error above; a clean close has ended
   // the stream through the pipe. Either way nothing is left to send.
-  socket.once('close', (hadError) => { if (!hadError && !stream.destroyed && stream.writableEnded === false) stream.end(); });
+  socket.once('close', (hadError) => {
+    if (!hadError && !stream.destroyed && stream.writableEnded === false) stream.end();
+  });
 }

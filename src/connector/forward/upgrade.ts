@@ -29,40 +29,60 @@ export interface UpgradeInput {
  */
 export function forwardUpgrade(input: UpgradeInput): void {
   const { stream, app, pools, logger, correlationId } = input;
-  const fromBackend = (rawHeaders: Buffer[]): Record<string, string | string[]> => withoutHopByHop(parseRawHeaders(rawHeaders), (name) => name.startsWith('x-drawbridge-')) as Record<string, string | string[]>;
+  const fromBackend = (rawHeaders: Buffer[]): Record<string, string | string[]> =>
+    withoutHopByHop(parseRawHeaders(rawHeaders), (name) => name.startsWith('x-drawbridge-')) as Record<
+      string,
+      string | string[]
+    >;
   let abort: ((err: Error) => void) | null = null;
   stream.once('close', () => abort?.(new Error('the edge closed the stream')));
   // undici writes Connection/Upgrade itself from `upgrade` (and refuses them in headers).
-  pools.for(app).dispatch({ path: input.path, method: input.method as 'GET', headers: input.headers as Record<string, string>, upgrade: input.protocol }, {
-    onConnect(abortRequest: (err: Error) => void) { abort = abortRequest; },
-    onUpgrade(_statusCode: number, rawHeaders: Buffer[], socket: Duplex) {
-      abort = null;
-      if (stream.destroyed) return void socket.destroy();
-      stream.respond({ ':status': 200, ...fromBackend(rawHeaders), [UPGRADE_STATUS_HEADER]: '101' });
-      socket.on('error', () => stream.close(http2.constants.NGHTTP2_CANCEL));
-      stream.on('error', () => socket.destroy());
-      stream.once('close', () => socket.destroy());
-      socket.once('close', () => { if (!stream.closed) stream.end(); });
-      socket.pipe(stream);
-      stream.pipe(socket);
+  pools.for(app).dispatch(
+    {
+      path: input.path,
+      method: input.method as 'GET',
+      headers: input.headers as Record<string, string>,
+      upgrade: input.protocol,
     },
-    onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void) {
-      if (stream.destroyed) return false;
-      // Declined: the edge relays this answer as it is and closes the client's connection after it.
-      stream.respond({ ':status': statusCode, ...fromBackend(rawHeaders) });
-      stream.on('drain', resume);
-      return true;
-    },
-    onData(chunk: Buffer) { return stream.destroyed ? false : stream.write(chunk); },
-    onComplete() { if (!stream.destroyed) stream.end(); },
-    onError(err: NodeJS.ErrnoException) {
-      if (stream.destroyed) return;
-      if (stream.headersSent) return void stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
-      const code = backendErrorCode(err);
-      logger.warn({ correlationId, appId: app.id, code, err: err.message }, 'backend upgrade failed');
-      input.refuse(stream, code, err.message);
-    },
-  } as unknown as Parameters<ReturnType<BackendPools['for']>['dispatch']>[1]);
+    {
+      onConnect(abortRequest: (err: Error) => void) {
+        abort = abortRequest;
+      },
+      onUpgrade(_statusCode: number, rawHeaders: Buffer[], socket: Duplex) {
+        abort = null;
+        if (stream.destroyed) return void socket.destroy();
+        stream.respond({ ':status': 200, ...fromBackend(rawHeaders), [UPGRADE_STATUS_HEADER]: '101' });
+        socket.on('error', () => stream.close(http2.constants.NGHTTP2_CANCEL));
+        stream.on('error', () => socket.destroy());
+        stream.once('close', () => socket.destroy());
+        socket.once('close', () => {
+          if (!stream.closed) stream.end();
+        });
+        socket.pipe(stream);
+        stream.pipe(socket);
+      },
+      onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void) {
+        if (stream.destroyed) return false;
+        // Declined: the edge relays this answer as it is and closes the client's connection after it.
+        stream.respond({ ':status': statusCode, ...fromBackend(rawHeaders) });
+        stream.on('drain', resume);
+        return true;
+      },
+      onData(chunk: Buffer) {
+        return stream.destroyed ? false : stream.write(chunk);
+      },
+      onComplete() {
+        if (!stream.destroyed) stream.end();
+      },
+      onError(err: NodeJS.ErrnoException) {
+        if (stream.destroyed) return;
+        if (stream.headersSent) return void stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+        const code = backendErrorCode(err);
+        logger.warn({ correlationId, appId: app.id, code, err: err.message }, 'backend upgrade failed');
+        input.refuse(stream, code, err.message);
+      },
+    } as unknown as Parameters<ReturnType<BackendPools['for']>['dispatch']>[1],
+  );
 }
 
 function parseRawHeaders(raw: Buffer[]): Record<string, string | string[]> {

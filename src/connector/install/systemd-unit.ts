@@ -18,7 +18,18 @@ export interface UnitOptions {
  * no home, private /tmp, writes only to the state dir (renewed certificates, last config).
  */
 export function renderConnectorUnit(o: UnitOptions): string {
-  const exec = [...o.command, 'connector', 'run', '--state-dir', o.stateDir, '--drain-seconds', String(o.drainSeconds), ...o.runArgs].map(quote).join(' ');
+  const exec = [
+    ...o.command,
+    'connector',
+    'run',
+    '--state-dir',
+    o.stateDir,
+    '--drain-seconds',
+    String(o.drainSeconds),
+    ...o.runArgs,
+  ]
+    .map(quote)
+    .join(' ');
   const lines = [
     '# Written by `drawbridge connector install`; run it again to change the options.',
     '[Unit]',
@@ -59,7 +70,9 @@ export function renderConnectorUnit(o: UnitOptions): string {
 /** systemd's quoting for ExecStart words and paths: double quotes when needed, with \ and " escaped, % doubled. */
 function quote(word: string): string {
   const escaped = word.replaceAll('%', '%%');
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? escaped : `"${escaped.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`;
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word)
+    ? escaped
+    : `"${escaped.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`;
 }
 
 /** The command that runs this very CLI again: the single executable alone, or Node and the entry script. */

@@ -19,17 +19,30 @@ function headerValue(text: string): string {
 
 /** The names this app's SSO owns: stripped from every client request, set only by the connector. */
 export function ownedHeaders(sso: HeadersAppSso): string[] {
-  const names = [sso.headers.user, sso.headers.email, sso.headers.groups].filter((n): n is string => !!n).map((n) => n.toLowerCase());
+  const names = [sso.headers.user, sso.headers.email, sso.headers.groups]
+    .filter((n): n is string => !!n)
+    .map((n) => n.toLowerCase());
   if (sso.jwt) names.push((sso.headers.jwt ?? ASSERTION_HEADER).toLowerCase());
   return names;
 }
 
-export function headersSso(sso: HeadersAppSso, identity: Identity | null, requestHeaders: Record<string, string | string[] | undefined>): SsoResult {
+export function headersSso(
+  sso: HeadersAppSso,
+  identity: Identity | null,
+  requestHeaders: Record<string, string | string[] | undefined>,
+): SsoResult {
   // Backends that map '-' and '_' alike (CGI, PHP, WSGI, nginx with underscores_in_headers) would also read a client's
   // X_Remote_User as the identity: those spellings go too.
   const owned = ownedHeaders(sso);
-  const strip = [...owned, ...Object.keys(requestHeaders).filter((name) => name.includes('_') && owned.includes(name.replace(/_/g, '-')))];
-  if (!identity) throw new SsoError('DB-SSO-NO-IDENTITY', 'the request carries no signed-in user (is the app preAuth: passthrough?)');
+  const strip = [
+    ...owned,
+    ...Object.keys(requestHeaders).filter((name) => name.includes('_') && owned.includes(name.replace(/_/g, '-'))),
+  ];
+  if (!identity)
+    throw new SsoError(
+      'DB-SSO-NO-IDENTITY',
+      'the request carries no signed-in user (is the app preAuth: passthrough?)',
+    );
   const headers: Record<string, string> = {};
   if (sso.headers.user) headers[sso.headers.user.toLowerCase()] = headerValue(identity.upn);
   if (sso.headers.email && identity.email) headers[sso.headers.email.toLowerCase()] = headerValue(identity.email);
@@ -37,7 +50,10 @@ export function headersSso(sso: HeadersAppSso, identity: Identity | null, reques
   if (sso.jwt) {
     const assertion = requestHeaders[ASSERTION_HEADER];
     if (typeof assertion !== 'string' || assertion === '') {
-      throw new SsoError('DB-SSO-NO-IDENTITY', 'the edge sent no signed assertion for this request (edge older than the connector?)');
+      throw new SsoError(
+        'DB-SSO-NO-IDENTITY',
+        'the edge sent no signed assertion for this request (edge older than the connector?)',
+      );
     }
     headers[(sso.headers.jwt ?? ASSERTION_HEADER).toLowerCase()] = assertion;
   }

@@ -21,11 +21,22 @@ export function createSsoProvider(options: { kerberos: KerberosSso | null; logge
     if (!mode || mode.mode === 'none') return NONE;
     try {
       if (mode.mode === 'headers') return headersSso(mode, identity, context.requestHeaders);
-      if (!kerberos) throw new SsoError('DB-KCD-NOT-CONFIGURED', 'this connector was started without --kerberos-config');
+      if (!kerberos)
+        throw new SsoError('DB-KCD-NOT-CONFIGURED', 'this connector was started without --kerberos-config');
       return await kerberos.prepare(app, mode, identity, correlationId, context.retry);
     } catch (err) {
       if (err instanceof SsoError) {
-        logger.warn({ correlationId, appId: app.id, code: err.code, detail: err.message, ...err.log, admin: catalogue[err.code].admin }, `single sign-on failed: ${catalogue[err.code].title}`);
+        logger.warn(
+          {
+            correlationId,
+            appId: app.id,
+            code: err.code,
+            detail: err.message,
+            ...err.log,
+            admin: catalogue[err.code].admin,
+          },
+          `single sign-on failed: ${catalogue[err.code].title}`,
+        );
       }
       throw err;
     }
@@ -37,10 +48,16 @@ export async function loadKerberosSso(file: string, logger: Logger): Promise<Ker
   const config = await loadKerberosConfig(file);
   const keytab = await loadKeytab(config);
   if (usableEnctypes(config, keytab).length === 0) {
-    logger.warn({ keytab: config.keytab, code: 'DB-KCD-NO-COMMON-ENCTYPE' }, 'the keytab holds no AES key for the service principal: Kerberos SSO will fail');
+    logger.warn(
+      { keytab: config.keytab, code: 'DB-KCD-NO-COMMON-ENCTYPE' },
+      'the keytab holds no AES key for the service principal: Kerberos SSO will fail',
+    );
   }
   const sso = new KerberosSso(await createKerberosClient(config, keytab), logger);
-  logger.info({ realm: config.realm, principal: config.principal, kdcs: config.kdcs }, 'Kerberos constrained delegation ready');
+  logger.info(
+    { realm: config.realm, principal: config.principal, kdcs: config.kdcs },
+    'Kerberos constrained delegation ready',
+  );
   return sso;
 }
 

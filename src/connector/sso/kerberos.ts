@@ -11,8 +11,16 @@ import type { ErrorCode } from '../../errors/catalogue.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { ConnectorAppConfig, Identity, SsoLoginIdentity } from '../../tunnel/protocol.ts';
 import {
-  CredentialCache, KerberosClient, classifyWwwAuthenticate, isForwardable, isKerberosError, isNtlmToken, krbErrorName, negotiateToken,
-  type Credential, type NegotiateResult,
+  CredentialCache,
+  KerberosClient,
+  classifyWwwAuthenticate,
+  isForwardable,
+  isKerberosError,
+  isNtlmToken,
+  krbErrorName,
+  negotiateToken,
+  type Credential,
+  type NegotiateResult,
 } from '../../kerberos/index.ts';
 import type { SsoResult, SsoVerdict } from '../forward/forwarder.ts';
 import { SsoError } from './sso-error.ts';
@@ -29,10 +37,14 @@ export const NTLM_FIX =
 /** The Kerberos name the app delegates as, from the signed-in identity; null when the identity lacks it. */
 export function loginName(identity: Identity, loginIdentity: SsoLoginIdentity): string | null {
   switch (loginIdentity) {
-    case 'upn': return identity.upn || null;
-    case 'upnUserPart': return identity.upn ? identity.upn.split('@')[0] || null : null;
-    case 'onPremName': return identity.onPremName || null;
-    case 'email': return identity.email || null;
+    case 'upn':
+      return identity.upn || null;
+    case 'upnUserPart':
+      return identity.upn ? identity.upn.split('@')[0] || null : null;
+    case 'onPremName':
+      return identity.onPremName || null;
+    case 'email':
+      return identity.email || null;
   }
 }
 
@@ -69,34 +81,74 @@ export class KerberosSso {
     this.#tickets.delete(`${user}\u0000${spn}`);
   }
 
-  async prepare(app: ConnectorAppConfig, sso: KerberosAppSso, identity: Identity | null, correlationId: string, retry: boolean): Promise<SsoResult> {
-    if (!identity) throw new SsoError('DB-SSO-NO-IDENTITY', 'the request carries no signed-in user (is the app preAuth: passthrough?)');
+  async prepare(
+    app: ConnectorAppConfig,
+    sso: KerberosAppSso,
+    identity: Identity | null,
+    correlationId: string,
+    retry: boolean,
+  ): Promise<SsoResult> {
+    if (!identity)
+      throw new SsoError(
+        'DB-SSO-NO-IDENTITY',
+        'the request carries no signed-in user (is the app preAuth: passthrough?)',
+      );
     const user = loginName(identity, sso.loginIdentity);
-    if (!user) throw new SsoError('DB-SSO-NO-IDENTITY', `the user has no ${sso.loginIdentity} to delegate as`, { log: { userId: identity.userId, loginIdentity: sso.loginIdentity } });
+    if (!user)
+      throw new SsoError('DB-SSO-NO-IDENTITY', `the user has no ${sso.loginIdentity} to delegate as`, {
+        log: { userId: identity.userId, loginIdentity: sso.loginIdentity },
+      });
     if (retry) this.forget(user, sso.spn);
     const credential = await this.ticket(user, sso.spn);
     const negotiate = this.krb.negotiateFor(credential);
     return {
       headers: { authorization: negotiate.header },
-      onResponse: (status, headers, canRetry) => this.#check(negotiate, status, headers['www-authenticate'], canRetry, { app, user, spn: sso.spn, correlationId, retry }),
+      onResponse: (status, headers, canRetry) =>
+        this.#check(negotiate, status, headers['www-authenticate'], canRetry, {
+          app,
+          user,
+          spn: sso.spn,
+          correlationId,
+          retry,
+        }),
     };
   }
 
   /** The backend's answer: mutual authentication, a refused ticket (retry once), or an NTLM-only backend. */
   #check(
-    negotiate: NegotiateResult, status: number, wwwAuthenticate: string | string[] | undefined, canRetry: boolean,
+    negotiate: NegotiateResult,
+    status: number,
+    wwwAuthenticate: string | string[] | undefined,
+    canRetry: boolean,
     ctx: { app: ConnectorAppConfig; user: string; spn: string; correlationId: string; retry: boolean },
   ): SsoVerdict {
     const token = negotiateToken(wwwAuthenticate);
-    const log = { correlationId: ctx.correlationId, appId: ctx.app.id, user: ctx.user, spn: ctx.spn, status, wwwAuthenticate: schemesOf(wwwAuthenticate) };
+    const log = {
+      correlationId: ctx.correlationId,
+      appId: ctx.app.id,
+      user: ctx.user,
+      spn: ctx.spn,
+      status,
+      wwwAuthenticate: schemesOf(wwwAuthenticate),
+    };
     if (status === 401) {
       this.forget(ctx.user, ctx.spn);
       if (classifyWwwAuthenticate(wwwAuthenticate).ntlmOnly || (token && isNtlmToken(token))) {
-        this.#logger.warn({ ...log, code: 'DB-KCD-BACKEND-NTLM', fix: NTLM_FIX }, 'backend offers only NTLM: Kerberos delegation cannot sign the user in');
-        return { action: 'fail', code: 'DB-KCD-BACKEND-NTLM', detail: `${ctx.app.internalUrl} answered 401 with WWW-Authenticate: NTLM only` };
+        this.#logger.warn(
+          { ...log, code: 'DB-KCD-BACKEND-NTLM', fix: NTLM_FIX },
+          'backend offers only NTLM: Kerberos delegation cannot sign the user in',
+        );
+        return {
+          action: 'fail',
+          code: 'DB-KCD-BACKEND-NTLM',
+          detail: `${ctx.app.internalUrl} answered 401 with WWW-Authenticate: NTLM only`,
+        };
       }
       if (canRetry) {
-        this.#logger.info({ ...log, step: 'backend' }, 'backend refused the Kerberos ticket: retrying once with a fresh one');
+        this.#logger.info(
+          { ...log, step: 'backend' },
+          'backend refused the Kerberos ticket: retrying once with a fresh one',
+        );
         return { action: 'retry' };
       }
       let why = 'the backend answered 401 to the Negotiate header' + (ctx.retry ? ' again after a fresh ticket' : '');
@@ -114,8 +166,13 @@ export class KerberosSso {
       try {
         negotiate.verify(wwwAuthenticate);
       } catch (err) {
-        const code: ErrorCode = isKerberosError(err, 'KRB-NTLM-ONLY') ? 'DB-KCD-BACKEND-NTLM' : 'DB-KCD-MUTUAL-AUTH-FAILED';
-        this.#logger.warn({ ...log, code, err: (err as Error).message }, 'the backend\'s Negotiate reply does not prove it opened the ticket');
+        const code: ErrorCode = isKerberosError(err, 'KRB-NTLM-ONLY')
+          ? 'DB-KCD-BACKEND-NTLM'
+          : 'DB-KCD-MUTUAL-AUTH-FAILED';
+        this.#logger.warn(
+          { ...log, code, err: (err as Error).message },
+          "the backend's Negotiate reply does not prove it opened the ticket",
+        );
         return { action: 'fail', code, detail: (err as Error).message };
       }
     }
@@ -138,29 +195,55 @@ function schemesOf(value: string | string[] | undefined): string | undefined {
  * forwardable exactly when protocol transition is on.
  */
 export async function explainKerberosFailure(
-  krb: KerberosClient, err: unknown, at: { step: KcdStep; user?: string; spn?: string; evidence?: Credential | undefined },
+  krb: KerberosClient,
+  err: unknown,
+  at: { step: KcdStep; user?: string; spn?: string; evidence?: Credential | undefined },
 ): Promise<SsoError> {
   if (err instanceof SsoError) return err;
   if (!isKerberosError(err)) {
-    return new SsoError('DB-KCD-FAILED', `${at.step}: ${(err as Error).message}`, { cause: err, log: { step: at.step } });
+    return new SsoError('DB-KCD-FAILED', `${at.step}: ${(err as Error).message}`, {
+      cause: err,
+      log: { step: at.step },
+    });
   }
-  const log: Record<string, unknown> = { step: at.step, krbError: err.code, krbName: err.krbName, hint: err.hint, eText: err.eText, kdc: err.kdc, user: at.user, spn: at.spn };
+  const log: Record<string, unknown> = {
+    step: at.step,
+    krbError: err.code,
+    krbName: err.krbName,
+    hint: err.hint,
+    eText: err.eText,
+    kdc: err.kdc,
+    user: at.user,
+    spn: at.spn,
+  };
   const make = (code: ErrorCode, detail: string): SsoError => new SsoError(code, detail, { cause: err, log });
   const who = `${krb.principal.name.components.join('/')}@${krb.realm}`;
   switch (err.code) {
     case 'KRB-CLOCK-SKEW': {
-      const s = err.skewMs === undefined ? '' : ` (the KDC is ${Math.round(err.skewMs / 1000)} s ${err.skewMs > 0 ? 'ahead' : 'behind'})`;
-      return make('DB-KCD-CLOCK-SKEW', `the connector clock differs from the domain controller's by more than 5 minutes${s}`);
+      const s =
+        err.skewMs === undefined
+          ? ''
+          : ` (the KDC is ${Math.round(err.skewMs / 1000)} s ${err.skewMs > 0 ? 'ahead' : 'behind'})`;
+      return make(
+        'DB-KCD-CLOCK-SKEW',
+        `the connector clock differs from the domain controller's by more than 5 minutes${s}`,
+      );
     }
     case 'KRB-NO-COMMON-ENCTYPE':
-      return make('DB-KCD-NO-COMMON-ENCTYPE', `no AES key shared with the KDC at ${at.step}${err.hint ? ` (${err.hint})` : ''}`);
+      return make(
+        'DB-KCD-NO-COMMON-ENCTYPE',
+        `no AES key shared with the KDC at ${at.step}${err.hint ? ` (${err.hint})` : ''}`,
+      );
     case 'KRB-KDC-UNREACHABLE':
       return make('DB-KCD-KDC-UNREACHABLE', `no KDC answered${err.hint ? `: ${err.hint}` : ''}`);
     case 'KRB-KEYTAB-FORMAT':
     case 'KRB-KEYTAB-NO-KEY':
       return make('DB-KCD-KEYTAB', `${err.message}${err.hint ? ` (${err.hint})` : ''}`);
     case 'KRB-INTEGRITY':
-      return make(at.step === 'tgt' ? 'DB-KCD-KEYTAB' : 'DB-KCD-FAILED', `${at.step}: cannot decrypt the KDC's reply (outdated keytab?)`);
+      return make(
+        at.step === 'tgt' ? 'DB-KCD-KEYTAB' : 'DB-KCD-FAILED',
+        `${at.step}: cannot decrypt the KDC's reply (outdated keytab?)`,
+      );
     case 'KRB-KDC-ERROR':
       break;
     default:
@@ -180,26 +263,47 @@ export async function explainKerberosFailure(
     case 18: // KDC_ERR_CLIENT_REVOKED
       return at.step === 'tgt'
         ? make('DB-KCD-KEYTAB', `the connector account ${who} may not log on (${name}: disabled, expired or locked?)`)
-        : make('DB-KCD-USER-DISABLED', `the domain account ${at.user} is disabled, expired or locked (S4U2Self: ${name})`);
+        : make(
+            'DB-KCD-USER-DISABLED',
+            `the domain account ${at.user} is disabled, expired or locked (S4U2Self: ${name})`,
+          );
     case 14: // KDC_ERR_ETYPE_NOSUPP
       return make('DB-KCD-NO-COMMON-ENCTYPE', `${at.step}: ${name}${err.hint ? ` (${err.hint})` : ''}`);
     case 24: // KDC_ERR_PREAUTH_FAILED
-      return make('DB-KCD-KEYTAB', `the KDC refused the keytab's key for ${who} (${name}): the account password changed since the keytab was exported`);
+      return make(
+        'DB-KCD-KEYTAB',
+        `the KDC refused the keytab's key for ${who} (${name}): the account password changed since the keytab was exported`,
+      );
     case 37: // KRB_AP_ERR_SKEW
       return make('DB-KCD-CLOCK-SKEW', `the connector clock differs from the domain controller's (${name})`);
-    case 13: { // KDC_ERR_BADOPTION
+    case 13: {
+      // KDC_ERR_BADOPTION
       if (at.step !== 's4u2proxy') return make('DB-KCD-FAILED', `${at.step}: ${name}`);
       if (at.evidence && isForwardable(at.evidence)) {
         return make('DB-KCD-DELEGATION-NOT-ALLOWED', `${who} may not delegate to ${at.spn} (S4U2Proxy: ${name})`);
       }
       const pt = await protocolTransitionOn(krb);
       log.protocolTransition = pt;
-      if (pt === false) return make('DB-KCD-PROTOCOL-TRANSITION-OFF', `${who} is trusted to delegate with Kerberos only: its S4U2Self tickets are not forwardable (S4U2Proxy: ${name})`);
-      if (pt === true) return make('DB-KCD-USER-SENSITIVE', `${at.user} is marked sensitive and cannot be delegated (S4U2Proxy: ${name})`);
-      return make('DB-KCD-PROTOCOL-TRANSITION-OFF', `the S4U2Self ticket for ${at.user} is not forwardable: protocol transition is off for ${who}, or the user is sensitive (S4U2Proxy: ${name})`);
+      if (pt === false)
+        return make(
+          'DB-KCD-PROTOCOL-TRANSITION-OFF',
+          `${who} is trusted to delegate with Kerberos only: its S4U2Self tickets are not forwardable (S4U2Proxy: ${name})`,
+        );
+      if (pt === true)
+        return make(
+          'DB-KCD-USER-SENSITIVE',
+          `${at.user} is marked sensitive and cannot be delegated (S4U2Proxy: ${name})`,
+        );
+      return make(
+        'DB-KCD-PROTOCOL-TRANSITION-OFF',
+        `the S4U2Self ticket for ${at.user} is not forwardable: protocol transition is off for ${who}, or the user is sensitive (S4U2Proxy: ${name})`,
+      );
     }
     default:
-      return make('DB-KCD-FAILED', `${at.step}: ${name}${err.eText ? ` (${err.eText})` : ''}${err.hint ? ` (${err.hint})` : ''}`);
+      return make(
+        'DB-KCD-FAILED',
+        `${at.step}: ${name}${err.eText ? ` (${err.eText})` : ''}${err.hint ? ` (${err.hint})` : ''}`,
+      );
   }
 }
 

@@ -36,9 +36,11 @@ export class SavedAppConfigTable extends AppConfigTable {
     const version = super.apply(config);
     if (version === config.version) {
       const text = JSON.stringify(config, null, 2) + '\n';
-      this.#writing = this.#writing.then(() => writeSecretFile(this.#file, text)).catch((err: Error) => {
-        this.#logger.warn({ file: this.#file, err: err.message }, 'could not save the pushed config');
-      });
+      this.#writing = this.#writing
+        .then(() => writeSecretFile(this.#file, text))
+        .catch((err: Error) => {
+          this.#logger.warn({ file: this.#file, err: err.message }, 'could not save the pushed config');
+        });
     }
     return version;
   }

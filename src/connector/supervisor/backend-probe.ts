@@ -44,10 +44,17 @@ export class BackendProbe {
     if (this.#running) return;
     this.#running = true;
     try {
-      await Promise.all(this.#apps.all().map(async (app) => {
-        const error = await this.#connect(app.internalUrl);
-        this.#results.set(app.id, { appId: app.id, reachable: error === null, checkedAt: new Date().toISOString(), error });
-      }));
+      await Promise.all(
+        this.#apps.all().map(async (app) => {
+          const error = await this.#connect(app.internalUrl);
+          this.#results.set(app.id, {
+            appId: app.id,
+            reachable: error === null,
+            checkedAt: new Date().toISOString(),
+            error,
+          });
+        }),
+      );
     } finally {
       this.#running = false;
     }
@@ -55,12 +62,19 @@ export class BackendProbe {
 
   #connect(internalUrl: string): Promise<string | null> {
     let url: URL;
-    try { url = new URL(internalUrl); } catch { return Promise.resolve('invalid internal URL'); }
+    try {
+      url = new URL(internalUrl);
+    } catch {
+      return Promise.resolve('invalid internal URL');
+    }
     const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
     const host = url.hostname.replace(/^\[|\]$/g, '');
     return new Promise((resolve) => {
       const socket = net.connect({ host, port });
-      const done = (error: string | null): void => { socket.destroy(); resolve(error); };
+      const done = (error: string | null): void => {
+        socket.destroy();
+        resolve(error);
+      };
       socket.setTimeout(this.#timeoutMs, () => done('ETIMEDOUT'));
       socket.once('connect', () => done(null));
       socket.once('error', (err: NodeJS.ErrnoException) => done(err.code ?? err.message));

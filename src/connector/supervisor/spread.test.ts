@@ -13,7 +13,7 @@ function dialAll(nodes: EdgeNodeAddress[], n: number, avoid = none, firstTurn = 
   return placed;
 }
 
-test('no list, or a list of one node, means the configured edge address (today\'s single-node behaviour)', () => {
+test("no list, or a list of one node, means the configured edge address (today's single-node behaviour)", () => {
   assert.deepEqual(dialableNodes([]), []);
   assert.deepEqual(dialableNodes([a]), []);
   assert.equal(pickNode([], new Map(), none, 0), null);
@@ -64,17 +64,80 @@ test('rebalancing moves one tunnel at a time from the busiest node to the idlest
   assert.equal(moves.length, 2, moves.join(' '));
   assert.deepEqual(placed.map((t) => t.nodeId).sort(), ['a', 'b', 'c']);
   // Two tunnels on one node of two: one moves.
-  assert.deepEqual(planRebalance([a, b], [{ key: 0, nodeId: 'a' }, { key: 1, nodeId: 'a' }], none), { key: 1, to: b });
+  assert.deepEqual(
+    planRebalance(
+      [a, b],
+      [
+        { key: 0, nodeId: 'a' },
+        { key: 1, nodeId: 'a' },
+      ],
+      none,
+    ),
+    { key: 1, to: b },
+  );
 });
 
 test('an even enough spread is left alone: no churn when a node joins or comes back', () => {
-  assert.equal(planRebalance([a, b, c], [{ key: 0, nodeId: 'a' }, { key: 1, nodeId: 'b' }], none), null);
-  assert.equal(planRebalance([a, b, c], [{ key: 0, nodeId: 'a' }, { key: 1, nodeId: 'a' }, { key: 2, nodeId: 'b' }, { key: 3, nodeId: 'c' }], none), null);
+  assert.equal(
+    planRebalance(
+      [a, b, c],
+      [
+        { key: 0, nodeId: 'a' },
+        { key: 1, nodeId: 'b' },
+      ],
+      none,
+    ),
+    null,
+  );
+  assert.equal(
+    planRebalance(
+      [a, b, c],
+      [
+        { key: 0, nodeId: 'a' },
+        { key: 1, nodeId: 'a' },
+        { key: 2, nodeId: 'b' },
+        { key: 3, nodeId: 'c' },
+      ],
+      none,
+    ),
+    null,
+  );
   // A single node, or one usable node, is nothing to spread over.
-  assert.equal(planRebalance([a], [{ key: 0, nodeId: 'a' }, { key: 1, nodeId: 'a' }], none), null);
-  assert.equal(planRebalance([a, b], [{ key: 0, nodeId: 'a' }, { key: 1, nodeId: 'a' }], new Set(['b'])), null);
+  assert.equal(
+    planRebalance(
+      [a],
+      [
+        { key: 0, nodeId: 'a' },
+        { key: 1, nodeId: 'a' },
+      ],
+      none,
+    ),
+    null,
+  );
+  assert.equal(
+    planRebalance(
+      [a, b],
+      [
+        { key: 0, nodeId: 'a' },
+        { key: 1, nodeId: 'a' },
+      ],
+      new Set(['b']),
+    ),
+    null,
+  );
   // Tunnels on a node gone from the list, or on an unknown node, stay (they die with it, or the edge will say).
-  assert.equal(planRebalance([a, b], [{ key: 0, nodeId: 'x' }, { key: 1, nodeId: 'x' }, { key: 2, nodeId: null }], none), null);
+  assert.equal(
+    planRebalance(
+      [a, b],
+      [
+        { key: 0, nodeId: 'x' },
+        { key: 1, nodeId: 'x' },
+        { key: 2, nodeId: null },
+      ],
+      none,
+    ),
+    null,
+  );
 });
 
 test('the avoid list expires, and forgets nodes that left the list', () => {

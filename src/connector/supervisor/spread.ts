@@ -26,7 +26,12 @@ export function countByNode(nodeIds: Iterable<string | null>): Map<string, numbe
  * The node for the next dial: among those not avoided, the ones carrying the fewest of our tunnels, taken in turn
  * (`turn` rotates between calls so ties do not always favour the first node). Null: dial the configured address.
  */
-export function pickNode(nodes: readonly EdgeNodeAddress[], load: ReadonlyMap<string, number>, avoid: ReadonlySet<string>, turn: number): EdgeNodeAddress | null {
+export function pickNode(
+  nodes: readonly EdgeNodeAddress[],
+  load: ReadonlyMap<string, number>,
+  avoid: ReadonlySet<string>,
+  turn: number,
+): EdgeNodeAddress | null {
   const candidates = dialableNodes(nodes).filter((n) => !avoid.has(n.id));
   if (candidates.length === 0) return null;
   const least = Math.min(...candidates.map((n) => load.get(n.id) ?? 0));
@@ -46,7 +51,11 @@ export interface PlacedTunnel {
  * avoided stay where they are (a node that vanished from the list dies with its tunnels; a draining node asks for
  * its own moves). Repeated after each move, this reaches max − min ≤ 1, hence two distinct nodes for two tunnels.
  */
-export function planRebalance(nodes: readonly EdgeNodeAddress[], tunnels: readonly PlacedTunnel[], avoid: ReadonlySet<string>): { key: number; to: EdgeNodeAddress } | null {
+export function planRebalance(
+  nodes: readonly EdgeNodeAddress[],
+  tunnels: readonly PlacedTunnel[],
+  avoid: ReadonlySet<string>,
+): { key: number; to: EdgeNodeAddress } | null {
   const candidates = dialableNodes(nodes).filter((n) => !avoid.has(n.id));
   if (candidates.length < 2) return null;
   const counts = countByNode(tunnels.map((t) => t.nodeId));

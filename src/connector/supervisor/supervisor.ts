@@ -1,9 +1,33 @@
 import tls from 'node:tls';
-import http2, { type Http2Server, type Http2Session, type ServerHttp2Session, type ServerHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
+import http2, {
+  type Http2Server,
+  type Http2Session,
+  type ServerHttp2Session,
+  type ServerHttp2Stream,
+  type IncomingHttpHeaders,
+} from 'node:http2';
 import os from 'node:os';
 import { Backoff } from '../../lib/backoff.ts';
 import type { Logger } from '../../lib/log.ts';
-import { TUNNEL_ALPN, CONTROL_PREFIX, CONTROL_CONFIG_PATH, CONTROL_EDGE_EVENT_PATH, CONTROL_EVENTS_PATH, CONTROL_HELLO_PATH, CONTROL_RENEW_CSR_PATH, CONTROL_RENEW_INSTALL_PATH, CONTROL_STATUS_PATH, APP_HEADER, type ConnectorConfig, type ConnectorEvent, type ConnectorHello, type ConnectorStatusReport, type EdgeEvent, type EdgeEventAck, type RenewalInstall } from '../../tunnel/protocol.ts';
+import {
+  TUNNEL_ALPN,
+  CONTROL_PREFIX,
+  CONTROL_CONFIG_PATH,
+  CONTROL_EDGE_EVENT_PATH,
+  CONTROL_EVENTS_PATH,
+  CONTROL_HELLO_PATH,
+  CONTROL_RENEW_CSR_PATH,
+  CONTROL_RENEW_INSTALL_PATH,
+  CONTROL_STATUS_PATH,
+  APP_HEADER,
+  type ConnectorConfig,
+  type ConnectorEvent,
+  type ConnectorHello,
+  type ConnectorStatusReport,
+  type EdgeEvent,
+  type EdgeEventAck,
+  type RenewalInstall,
+} from '../../tunnel/protocol.ts';
 import { TUNNEL_SESSION_OPTIONS, widenConnectionWindow } from '../../tunnel/flow-control.ts';
 import { openEvents, readControlBody, respondJson } from '../../tunnel/control.ts';
 import type { AppConfigTable } from '../forward/app-config.ts';
@@ -124,7 +148,13 @@ export class Supervisor {
     this.#server.on('session', (session) => widenConnectionWindow(session));
     this.#server.on('stream', (stream, headers) => this.#onStream(stream, headers));
     for (let i = 0; i < options.tunnels; i++) {
-      this.#slots.push({ index: i, conn: null, next: null, backoff: new Backoff({ baseMs: 500, maxMs: 30_000 }), timer: null });
+      this.#slots.push({
+        index: i,
+        conn: null,
+        next: null,
+        backoff: new Backoff({ baseMs: 500, maxMs: 30_000 }),
+        timer: null,
+      });
     }
   }
 
@@ -166,28 +196,57 @@ export class Supervisor {
     for (const conn of conns) if (!conn.up && conn.session === null) conn.socket.destroy();
     const sessions = conns.map((c) => c.session).filter((s): s is ServerHttp2Session => s !== null && !s.closed);
     const started = Date.now();
-    this.#options.logger.info({ tunnels: sessions.length, deadlineMs }, 'draining: the edge is told to stop sending; finishing in-flight streams');
-    await Promise.all(sessions.map((session) => new Promise<void>((resolve) => {
-      if (session.closed || session.destroyed) return resolve();
-      const timer = setTimeout(() => {
-        this.#options.logger.warn({ streams: this.#inFlight }, 'drain deadline reached: closing the tunnel with streams still open');
-        session.destroy();
-        resolve();
-      }, deadlineMs);
-      session.once('close', () => { clearTimeout(timer); resolve(); });
-      if (!this.#events.get(session)?.({ type: 'draining', deadlineMs })) {
-        try { session.close(); } catch { /* already closing */ }
-      }
-    })));
+    this.#options.logger.info(
+      { tunnels: sessions.length, deadlineMs },
+      'draining: the edge is told to stop sending; finishing in-flight streams',
+    );
+    await Promise.all(
+      sessions.map(
+        (session) =>
+          new Promise<void>((resolve) => {
+            if (session.closed || session.destroyed) return resolve();
+            const timer = setTimeout(() => {
+              this.#options.logger.warn(
+                { streams: this.#inFlight },
+                'drain deadline reached: closing the tunnel with streams still open',
+              );
+              session.destroy();
+              resolve();
+            }, deadlineMs);
+            session.once('close', () => {
+              clearTimeout(timer);
+              resolve();
+            });
+            if (!this.#events.get(session)?.({ type: 'draining', deadlineMs })) {
+              try {
+                session.close();
+              } catch {
+                /* already closing */
+              }
+            }
+          }),
+      ),
+    );
     // A closed session may still be flushing its last bytes (the end of a response) through the socket: let the socket
     // finish rather than destroy it, which would cut that response short at the edge.
-    await Promise.all(conns.map((conn) => new Promise<void>((resolve) => {
-      const socket = conn.socket;
-      if (socket.destroyed) return resolve();
-      const timer = setTimeout(() => { socket.destroy(); resolve(); }, 2_000);
-      socket.once('close', () => { clearTimeout(timer); resolve(); });
-      socket.end();
-    })));
+    await Promise.all(
+      conns.map(
+        (conn) =>
+          new Promise<void>((resolve) => {
+            const socket = conn.socket;
+            if (socket.destroyed) return resolve();
+            const timer = setTimeout(() => {
+              socket.destroy();
+              resolve();
+            }, 2_000);
+            socket.once('close', () => {
+              clearTimeout(timer);
+              resolve();
+            });
+            socket.end();
+          }),
+      ),
+    );
     this.#server.close();
     this.#options.logger.info({ ms: Date.now() - started }, 'drained');
   }
@@ -214,13 +273,24 @@ export class Supervisor {
       ca: credentials.caPem,
       minVersion: 'TLSv1.3',
     });
-    const conn: Conn = { socket, session: null, target, nodeId: target?.id ?? null, up: false, leaving: false, onUp: null };
+    const conn: Conn = {
+      socket,
+      session: null,
+      target,
+      nodeId: target?.id ?? null,
+      up: false,
+      leaving: false,
+      onUp: null,
+    };
     this.#conns.add(conn);
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 15_000);
     socket.once('secureConnect', () => {
       if (socket.alpnProtocol !== TUNNEL_ALPN) {
-        logger.error({ tunnel: slot.index, alpn: socket.alpnProtocol }, 'the edge did not accept the tunnel protocol: is edgeUrl the Drawbridge edge?');
+        logger.error(
+          { tunnel: slot.index, alpn: socket.alpnProtocol },
+          'the edge did not accept the tunnel protocol: is edgeUrl the Drawbridge edge?',
+        );
         socket.destroy();
         return;
       }
@@ -282,8 +352,11 @@ export class Supervisor {
       slot.next = null;
       if (slot.conn !== old || old.leaving || !old.session || old.session.closed) {
         // The old tunnel went meanwhile (its close dialled anew): keep this one only if the slot has none.
-        if (slot.conn === null) { if (slot.timer) clearTimeout(slot.timer); slot.timer = null; this.#adopt(slot, next); }
-        else this.#retire(next, 'not needed any more');
+        if (slot.conn === null) {
+          if (slot.timer) clearTimeout(slot.timer);
+          slot.timer = null;
+          this.#adopt(slot, next);
+        } else this.#retire(next, 'not needed any more');
         return;
       }
       this.#adopt(slot, next);
@@ -316,7 +389,10 @@ export class Supervisor {
       // Refused by the edge (disabled, re-registered): retry slowly; an admin may re-enable it.
       const delay = this.#refusal ? Math.max(15_000, slot.backoff.next()) : conn.leaving ? 0 : slot.backoff.next();
       this.#refusal = null;
-      this.#options.logger.info({ tunnel: slot.index, node: conn.nodeId ?? undefined, retryInMs: delay }, 'tunnel lost, redialling');
+      this.#options.logger.info(
+        { tunnel: slot.index, node: conn.nodeId ?? undefined, retryInMs: delay },
+        'tunnel lost, redialling',
+      );
       slot.timer = setTimeout(() => this.#dial(slot), delay);
     });
   }
@@ -327,7 +403,11 @@ export class Supervisor {
     const session = conn.session;
     if (!session || session.closed) return;
     if (!this.#events.get(session)?.({ type: 'draining', deadlineMs: 0, reason })) {
-      try { session.close(); } catch { /* already closing */ }
+      try {
+        session.close();
+      } catch {
+        /* already closing */
+      }
     }
   }
 
@@ -337,11 +417,14 @@ export class Supervisor {
     const avoid = this.#avoid.current();
     for (const [id, until] of this.#drainingNodes) if (until <= Date.now()) this.#drainingNodes.delete(id);
     for (const slot of this.#slots) {
-      if (slot.conn?.nodeId != null && this.#drainingNodes.has(slot.conn.nodeId)) this.#move(slot, 'edge node draining');
+      if (slot.conn?.nodeId != null && this.#drainingNodes.has(slot.conn.nodeId))
+        this.#move(slot, 'edge node draining');
     }
     // One move at a time, and only once every slot is up (a slot being dialled already goes to the idlest node).
     if (this.#slots.some((s) => s.next !== null || !s.conn?.up)) return;
-    const placed = this.#slots.filter((s) => s.conn?.up && !s.conn.leaving).map((s) => ({ key: s.index, nodeId: s.conn!.nodeId }));
+    const placed = this.#slots
+      .filter((s) => s.conn?.up && !s.conn.leaving)
+      .map((s) => ({ key: s.index, nodeId: s.conn!.nodeId }));
     const plan = planRebalance(this.#nodes, placed, avoid);
     if (plan) this.#move(this.#slots[plan.key], `spreading over edge nodes (to ${plan.to.id})`);
   }
@@ -351,13 +434,16 @@ export class Supervisor {
     const { logger } = this.#options;
     if (event.type === 'nodes') {
       if (!Array.isArray(event.nodes) || typeof event.self !== 'string') throw new Error('malformed node list');
-      const nodes = event.nodes.filter((n) => typeof n?.id === 'string' && typeof n.address === 'string').map((n) => ({ id: n.id, address: n.address }));
+      const nodes = event.nodes
+        .filter((n) => typeof n?.id === 'string' && typeof n.address === 'string')
+        .map((n) => ({ id: n.id, address: n.address }));
       if (conn) conn.nodeId = event.self;
       if (this.#options.pinned) return {};
       const before = this.#nodes.map((n) => `${n.id}@${n.address}`).join(',');
       this.#nodes = nodes;
       this.#avoid.keepOnly(nodes);
-      if (nodes.map((n) => `${n.id}@${n.address}`).join(',') !== before) logger.info({ nodes: nodes.map((n) => n.id), from: event.self }, 'edge nodes');
+      if (nodes.map((n) => `${n.id}@${n.address}`).join(',') !== before)
+        logger.info({ nodes: nodes.map((n) => n.id), from: event.self }, 'edge nodes');
       setImmediate(() => this.#reconcile());
       return {};
     }
@@ -368,14 +454,20 @@ export class Supervisor {
       this.#drainingNodes.set(event.self, Date.now() + DRAINING_NODE_AVOID_MS);
       const slot = conn ? this.#slots.find((s) => s.conn === conn) : undefined;
       const moving = slot ? this.#move(slot, 'edge node draining') : false;
-      logger.info({ node: event.self, tunnel: slot?.index, moving }, moving ? 'edge node draining: moving its tunnel' : 'edge node draining: no other node to move to');
+      logger.info(
+        { node: event.self, tunnel: slot?.index, moving },
+        moving ? 'edge node draining: moving its tunnel' : 'edge node draining: no other node to move to',
+      );
       return { moving };
     }
     if (event.type === 'restart') {
       const restart = this.#options.onRestartRequested;
       if (!restart || this.#draining) return { restarting: false };
       const reason = typeof event.reason === 'string' ? event.reason.slice(0, 200) : 'requested by the edge';
-      logger.info({ reason }, 'restart requested: draining, then exiting for the service manager to start this connector again');
+      logger.info(
+        { reason },
+        'restart requested: draining, then exiting for the service manager to start this connector again',
+      );
       setImmediate(() => restart(reason));
       return { restarting: true };
     }
@@ -387,10 +479,23 @@ export class Supervisor {
     const connectorId = this.#options.credentials.connectorId;
     const app = typeof appId === 'string' ? this.#options.apps.get(appId) : undefined;
     if (!app) {
-      return { connectionTest: { appId: String(appId), connectorId, url: '', status: null, ms: 0, error: 'not published on this connector\'s group', checkedAt: new Date().toISOString() } };
+      return {
+        connectionTest: {
+          appId: String(appId),
+          connectorId,
+          url: '',
+          status: null,
+          ms: 0,
+          error: "not published on this connector's group",
+          checkedAt: new Date().toISOString(),
+        },
+      };
     }
     const result = await testConnection(app, connectorId);
-    this.#options.logger.info({ appId: app.id, status: result.status, ms: result.ms, err: result.error }, 'test connection');
+    this.#options.logger.info(
+      { appId: app.id, status: result.status, ms: result.ms, err: result.error },
+      'test connection',
+    );
     return { connectionTest: result };
   }
 
@@ -399,7 +504,9 @@ export class Supervisor {
     const control = headers[APP_HEADER] === undefined && path.startsWith(CONTROL_PREFIX);
     if (control && path === CONTROL_EVENTS_PATH) return this.#onEvents(stream);
     this.#inFlight++;
-    stream.once('close', () => { this.#inFlight--; });
+    stream.once('close', () => {
+      this.#inFlight--;
+    });
     if (control) {
       this.#onControl(stream, path).catch((err: Error) => {
         this.#options.logger.warn({ err: err.message, path }, 'control request failed');
@@ -422,7 +529,11 @@ export class Supervisor {
       if (!this.#events.get(session)?.({ type: 'draining', deadlineMs: 0, reason })) continue;
       conn.leaving = true;
       const deadline = Date.now() + 30_000;
-      while (!this.#draining && Date.now() < deadline && (slot.conn === conn || slot.conn === null || slot.conn.session === null)) {
+      while (
+        !this.#draining &&
+        Date.now() < deadline &&
+        (slot.conn === conn || slot.conn === null || slot.conn.session === null)
+      ) {
         await new Promise((r) => setTimeout(r, 50));
       }
     }
@@ -434,7 +545,9 @@ export class Supervisor {
     if (!session) return;
     const send = openEvents(stream);
     this.#events.set(session, send);
-    stream.once('close', () => { if (this.#events.get(session) === send) this.#events.delete(session); });
+    stream.once('close', () => {
+      if (this.#events.get(session) === send) this.#events.delete(session);
+    });
     stream.on('error', () => {});
     if (this.#draining) send({ type: 'draining', deadlineMs: 0 });
   }
@@ -443,7 +556,12 @@ export class Supervisor {
     const { apps, credentials, version, logger } = this.#options;
     const body = await readControlBody(stream);
     if (path === CONTROL_HELLO_PATH) {
-      const hello: ConnectorHello = { connectorId: credentials.connectorId, version, hostname: os.hostname(), configVersion: apps.version };
+      const hello: ConnectorHello = {
+        connectorId: credentials.connectorId,
+        version,
+        hostname: os.hostname(),
+        configVersion: apps.version,
+      };
       respondJson(stream, 200, hello);
     } else if (path === CONTROL_CONFIG_PATH) {
       const config = body as ConnectorConfig;
@@ -457,7 +575,13 @@ export class Supervisor {
       respondJson(stream, 200, { configVersion: held });
       // The first push means the edge has registered the tunnel: a replacement may now take over.
       const conn = stream.session ? this.#connOf.get(stream.session as ServerHttp2Session) : undefined;
-      if (conn && !conn.up) stream.once('close', () => { if (conn.up) return; conn.up = true; conn.onUp?.(); conn.onUp = null; });
+      if (conn && !conn.up)
+        stream.once('close', () => {
+          if (conn.up) return;
+          conn.up = true;
+          conn.onUp?.();
+          conn.onUp = null;
+        });
     } else if (path === CONTROL_RENEW_CSR_PATH && this.#options.renewal) {
       respondJson(stream, 200, { csr: await this.#options.renewal.csr() });
     } else if (path === CONTROL_RENEW_INSTALL_PATH && this.#options.renewal) {
@@ -471,14 +595,20 @@ export class Supervisor {
     } else if (path === CONTROL_EDGE_EVENT_PATH) {
       const conn = stream.session ? this.#connOf.get(stream.session as ServerHttp2Session) : undefined;
       const event = body as EdgeEvent;
-      respondJson(stream, 200, event?.type === 'test-connection' ? await this.#testConnection(event.appId) : this.#onEdgeEvent(conn, event));
+      respondJson(
+        stream,
+        200,
+        event?.type === 'test-connection' ? await this.#testConnection(event.appId) : this.#onEdgeEvent(conn, event),
+      );
     } else if (path === CONTROL_STATUS_PATH) {
-      const report: ConnectorStatusReport = { connectorId: credentials.connectorId, draining: this.#draining, backends: this.#probe.report() };
+      const report: ConnectorStatusReport = {
+        connectorId: credentials.connectorId,
+        draining: this.#draining,
+        backends: this.#probe.report(),
+      };
       respondJson(stream, 200, report);
     } else {
       respondJson(stream, 404, { error: 'unknown control path' });
     }
   }
 }
-
-

@@ -5,10 +5,19 @@ import { test } from 'node:test';
 import type { ConnectorAppConfig } from '../../tunnel/protocol.ts';
 import { testConnection } from './test-connection.ts';
 
-const app = (internalUrl: string): ConnectorAppConfig => ({ id: 'app_1', name: 'wiki', internalUrl, backendTimeout: 30, tlsVerify: true, backendCa: null });
+const app = (internalUrl: string): ConnectorAppConfig => ({
+  id: 'app_1',
+  name: 'wiki',
+  internalUrl,
+  backendTimeout: 30,
+  tlsVerify: true,
+  backendCa: null,
+});
 
 test('test connection answers the backend status, or the error when nothing listens', async () => {
-  const server = http.createServer((req, res) => { res.writeHead(req.method === 'GET' && req.url === '/wiki/' ? 418 : 500).end('body not read'); });
+  const server = http.createServer((req, res) => {
+    res.writeHead(req.method === 'GET' && req.url === '/wiki/' ? 418 : 500).end('body not read');
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   try {

@@ -9,15 +9,29 @@ import type { ConnectorAppConfig, ConnectionTestResult } from '../../tunnel/prot
  * time to the response headers, or the error (errno code, TLS error). Only apps published on this connector's group
  * are probed (the caller looks the app up in the pushed config): never an open prober of arbitrary addresses.
  */
-export function testConnection(app: ConnectorAppConfig, connectorId: string, timeoutMs = 10_000): Promise<ConnectionTestResult> {
+export function testConnection(
+  app: ConnectorAppConfig,
+  connectorId: string,
+  timeoutMs = 10_000,
+): Promise<ConnectionTestResult> {
   const started = process.hrtime.bigint();
   const elapsed = (): number => Math.round(Number(process.hrtime.bigint() - started) / 1e6);
   const result = (status: number | null, error: string | null): ConnectionTestResult => ({
-    appId: app.id, connectorId, url: app.internalUrl, status, ms: elapsed(), error, checkedAt: new Date().toISOString(),
+    appId: app.id,
+    connectorId,
+    url: app.internalUrl,
+    status,
+    ms: elapsed(),
+    error,
+    checkedAt: new Date().toISOString(),
   });
   return new Promise((resolve) => {
     let url: URL;
-    try { url = new URL(app.internalUrl); } catch { return resolve(result(null, 'invalid internal URL')); }
+    try {
+      url = new URL(app.internalUrl);
+    } catch {
+      return resolve(result(null, 'invalid internal URL'));
+    }
     const secure = url.protocol === 'https:';
     const options: https.RequestOptions = {
       method: 'GET',

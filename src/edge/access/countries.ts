@@ -12,10 +12,17 @@ export interface CountryLookup {
   country(ip: string | null): string | null;
 }
 
-type CountryRecord = { country_code?: string; country?: { iso_code?: string }; registered_country?: { iso_code?: string } };
+type CountryRecord = {
+  country_code?: string;
+  country?: { iso_code?: string };
+  registered_country?: { iso_code?: string };
+};
 
 export function defaultCountryDatabase(): string {
-  return process.env.DRAWBRIDGE_COUNTRY_DB || createRequire(import.meta.url).resolve('@ip-location-db/geo-whois-asn-country-mmdb/geo-whois-asn-country.mmdb');
+  return (
+    process.env.DRAWBRIDGE_COUNTRY_DB ||
+    createRequire(import.meta.url).resolve('@ip-location-db/geo-whois-asn-country-mmdb/geo-whois-asn-country.mmdb')
+  );
 }
 
 export async function openCountryLookup(file = defaultCountryDatabase()): Promise<CountryLookup> {

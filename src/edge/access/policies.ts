@@ -6,7 +6,15 @@
  */
 import type { ErrorCode } from '../../errors/catalogue.ts';
 import { AddressRanges } from '../../lib/address-ranges.ts';
-import type { AccessPolicy, ClientType, NamedLocation, Platform, PolicyConditions, PolicyState, RiskLevel } from '../../store/policy-types.ts';
+import type {
+  AccessPolicy,
+  ClientType,
+  NamedLocation,
+  Platform,
+  PolicyConditions,
+  PolicyState,
+  RiskLevel,
+} from '../../store/policy-types.ts';
 
 export interface CompiledLocation {
   id: string;
@@ -27,7 +35,8 @@ export interface PolicySet {
 
 export function compilePolicySet(policies: readonly AccessPolicy[], locations: readonly NamedLocation[]): PolicySet {
   const compiled = new Map<string, CompiledLocation>();
-  for (const l of locations) compiled.set(l.id, { id: l.id, name: l.name, ranges: new AddressRanges(l.cidrs), countries: new Set(l.countries) });
+  for (const l of locations)
+    compiled.set(l.id, { id: l.id, name: l.name, ranges: new AddressRanges(l.cidrs), countries: new Set(l.countries) });
   return {
     policies,
     locations: compiled,
@@ -57,7 +66,13 @@ export interface AccessContext {
   authenticatedAt: number | null;
 }
 
-export type PolicyOutcome = 'not-applied' | 'block' | 'reauth-required' | 'phishing-resistant-required' | 'mfa-required' | 'satisfied';
+export type PolicyOutcome =
+  | 'not-applied'
+  | 'block'
+  | 'reauth-required'
+  | 'phishing-resistant-required'
+  | 'mfa-required'
+  | 'satisfied';
 
 export interface PolicyResult {
   policyId: string;
@@ -72,7 +87,13 @@ export interface PolicyResult {
 
 export type Verdict =
   | { allow: true }
-  | { allow: false; outcome: Exclude<PolicyOutcome, 'not-applied' | 'satisfied'>; code: ErrorCode; policyId: string; policyName: string };
+  | {
+      allow: false;
+      outcome: Exclude<PolicyOutcome, 'not-applied' | 'satisfied'>;
+      code: ErrorCode;
+      policyId: string;
+      policyName: string;
+    };
 
 export interface Evaluation {
   verdict: Verdict;
@@ -81,7 +102,14 @@ export interface Evaluation {
   persistentSession: 'always' | 'never' | null;
 }
 
-const SEVERITY: Record<PolicyOutcome, number> = { block: 4, 'reauth-required': 3, 'phishing-resistant-required': 2, 'mfa-required': 1, satisfied: 0, 'not-applied': -1 };
+const SEVERITY: Record<PolicyOutcome, number> = {
+  block: 4,
+  'reauth-required': 3,
+  'phishing-resistant-required': 2,
+  'mfa-required': 1,
+  satisfied: 0,
+  'not-applied': -1,
+};
 const CODES: Record<Exclude<PolicyOutcome, 'not-applied' | 'satisfied'>, ErrorCode> = {
   block: 'DB-CA-BLOCKED',
   'reauth-required': 'DB-CA-REAUTH-REQUIRED',
@@ -97,13 +125,27 @@ export function evaluatePolicies(set: PolicySet, cx: AccessContext): Evaluation 
   let persistent: 'always' | 'never' | null = null;
   for (const policy of set.policies) {
     if (policy.state === 'off') {
-      results.push({ policyId: policy.id, name: policy.name, state: policy.state, notApplied: 'policy is off', outcome: 'not-applied', reportOnly: false });
+      results.push({
+        policyId: policy.id,
+        name: policy.name,
+        state: policy.state,
+        notApplied: 'policy is off',
+        outcome: 'not-applied',
+        reportOnly: false,
+      });
       continue;
     }
     const reportOnly = policy.state === 'report-only';
     const miss = firstMiss(set, policy.conditions, cx);
     const outcome: PolicyOutcome = miss ? 'not-applied' : grantOutcome(policy, cx);
-    results.push({ policyId: policy.id, name: policy.name, state: policy.state, ...(miss ? { notApplied: miss } : {}), outcome, reportOnly });
+    results.push({
+      policyId: policy.id,
+      name: policy.name,
+      state: policy.state,
+      ...(miss ? { notApplied: miss } : {}),
+      outcome,
+      reportOnly,
+    });
     if (reportOnly || miss) continue;
     if (!worst || SEVERITY[outcome] > SEVERITY[worst.outcome]) worst = { outcome, policy };
     const p = policy.grant.persistentSession;
@@ -111,7 +153,13 @@ export function evaluatePolicies(set: PolicySet, cx: AccessContext): Evaluation 
   }
   const verdict: Verdict =
     worst && worst.outcome !== 'satisfied' && worst.outcome !== 'not-applied'
-      ? { allow: false, outcome: worst.outcome, code: CODES[worst.outcome], policyId: worst.policy.id, policyName: worst.policy.name }
+      ? {
+          allow: false,
+          outcome: worst.outcome,
+          code: CODES[worst.outcome],
+          policyId: worst.policy.id,
+          policyName: worst.policy.name,
+        }
       : { allow: true };
   return { verdict, results, persistentSession: persistent };
 }
@@ -119,21 +167,29 @@ export function evaluatePolicies(set: PolicySet, cx: AccessContext): Evaluation 
 function grantOutcome(policy: AccessPolicy, cx: AccessContext): PolicyOutcome {
   const g = policy.grant;
   if (g.block) return 'block';
-  if (g.signInFrequencyHours !== null && (cx.authenticatedAt === null || cx.now.getTime() - cx.authenticatedAt > g.signInFrequencyHours * 3_600_000)) return 'reauth-required';
-  if (g.requirePhishingResistantMfa && !cx.authMethods.some((m) => PHISHING_RESISTANT.has(m))) return 'phishing-resistant-required';
+  if (
+    g.signInFrequencyHours !== null &&
+    (cx.authenticatedAt === null || cx.now.getTime() - cx.authenticatedAt > g.signInFrequencyHours * 3_600_000)
+  )
+    return 'reauth-required';
+  if (g.requirePhishingResistantMfa && !cx.authMethods.some((m) => PHISHING_RESISTANT.has(m)))
+    return 'phishing-resistant-required';
   if (g.requireMfa && !cx.authMethods.some((m) => MFA.has(m))) return 'mfa-required';
   return 'satisfied';
 }
 
 /** The first condition of the policy the context does not meet, in words for the log; null when all match. */
 function firstMiss(set: PolicySet, c: PolicyConditions, cx: AccessContext): string | null {
-  const inSet = (s: { users: string[]; groups: string[] }) => s.users.includes(cx.userId) || cx.groupIds.some((g) => s.groups.includes(g));
+  const inSet = (s: { users: string[]; groups: string[] }) =>
+    s.users.includes(cx.userId) || cx.groupIds.some((g) => s.groups.includes(g));
   if (inSet(c.users.exclude)) return 'user excluded';
   if (c.users.include !== 'all' && !inSet(c.users.include)) return 'user not included';
   if (c.apps !== 'all' && (cx.appId === null || !c.apps.includes(cx.appId))) return 'app not included';
   const at = (id: string) => {
     const l = set.locations.get(id);
-    return l !== undefined && (l.ranges.has(cx.ip ?? undefined) || (cx.country !== null && l.countries.has(cx.country)));
+    return (
+      l !== undefined && (l.ranges.has(cx.ip ?? undefined) || (cx.country !== null && l.countries.has(cx.country)))
+    );
   };
   if (c.locations.exclude.some(at)) return 'client in an excluded location';
   if (c.locations.include !== 'any' && !c.locations.include.some(at)) return 'client not in an included location';
@@ -153,7 +209,17 @@ const formatters = new Map<string, Intl.DateTimeFormat>();
 /** Whether `now` read in the window's time zone falls on one of its days and between from and to. */
 export function inWindow(w: { days: number[]; from: string; to: string; timeZone: string }, now: Date): boolean {
   let f = formatters.get(w.timeZone);
-  if (!f) formatters.set(w.timeZone, (f = new Intl.DateTimeFormat('en-US', { timeZone: w.timeZone, weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })));
+  if (!f)
+    formatters.set(
+      w.timeZone,
+      (f = new Intl.DateTimeFormat('en-US', {
+        timeZone: w.timeZone,
+        weekday: 'short',
+        hour: '2-digit',
+        minute: '2-digit',
+        hourCycle: 'h23',
+      })),
+    );
   const parts = Object.fromEntries(f.formatToParts(now).map((p) => [p.type, p.value]));
   const hm = `${parts.hour}:${parts.minute}`;
   const day = WEEKDAYS.indexOf(parts.weekday);

@@ -49,19 +49,31 @@ export function assessRisk(input: {
 }): Risk {
   const t = input.now.getTime();
   const signals: RiskSignal[] = [];
-  const successes = input.userHistory.filter((e) => e.result === 'success').sort((a, b) => Date.parse(b.time) - Date.parse(a.time));
+  const successes = input.userHistory
+    .filter((e) => e.result === 'success')
+    .sort((a, b) => Date.parse(b.time) - Date.parse(a.time));
   if (input.country) {
     const known = successes.filter((e) => e.country);
     if (known.length > 0 && !known.some((e) => e.country === input.country)) signals.push('new-country');
     const last = known[0];
-    if (last && last.country !== input.country && t - Date.parse(last.time) < IMPOSSIBLE_TRAVEL_HOURS * 3_600_000) signals.push('impossible-travel');
+    if (last && last.country !== input.country && t - Date.parse(last.time) < IMPOSSIBLE_TRAVEL_HOURS * 3_600_000)
+      signals.push('impossible-travel');
   }
   const since = t - BURST_MINUTES * 60_000;
   const recentFailures = input.userHistory.filter((e) => e.result === 'failure' && Date.parse(e.time) >= since);
   if (recentFailures.length >= FAILURE_BURST) signals.push('failure-burst');
-  const accounts = new Set(input.addressFailures.filter((e) => Date.parse(e.time) >= since && e.clientIp === input.ip).map((e) => (e.username ?? e.userId ?? '').toLowerCase()));
+  const accounts = new Set(
+    input.addressFailures
+      .filter((e) => Date.parse(e.time) >= since && e.clientIp === input.ip)
+      .map((e) => (e.username ?? e.userId ?? '').toLowerCase()),
+  );
   accounts.delete('');
   if (accounts.size >= SPRAY_ACCOUNTS) signals.push('password-spray');
-  const level: RiskLevel = signals.includes('password-spray') || signals.includes('impossible-travel') ? 'high' : signals.length > 0 ? 'medium' : 'none';
+  const level: RiskLevel =
+    signals.includes('password-spray') || signals.includes('impossible-travel')
+      ? 'high'
+      : signals.length > 0
+        ? 'medium'
+        : 'none';
   return { level, signals };
 }

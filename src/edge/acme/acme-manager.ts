@@ -12,7 +12,12 @@ type AcmeConfig = NonNullable<EdgeConfig['acme']>;
 const DAY_MS = 86_400_000;
 
 /** Whether an app needs an order: no usable certificate for its current host, or an ACME one about to expire. */
-export function needsCertificate(app: App, stored: StoredAppCertificate | null, renewBeforeDays: number, now = Date.now()): boolean {
+export function needsCertificate(
+  app: App,
+  stored: StoredAppCertificate | null,
+  renewBeforeDays: number,
+  now = Date.now(),
+): boolean {
   if (!stored || stored.host !== app.externalHost) return true;
   if (stored.source === 'upload') return false; // the administrator's own: never replaced behind their back
   return Date.parse(stored.notAfter) - now < renewBeforeDays * DAY_MS;
@@ -41,7 +46,8 @@ export class AcmeManager {
     this.#config = options.config;
     this.#logger = options.logger;
     this.#candidates = options.candidates;
-    if (options.config.caFile) acme.axios.defaults.httpsAgent = new https.Agent({ ca: readFileSync(options.config.caFile, 'utf8') });
+    if (options.config.caFile)
+      acme.axios.defaults.httpsAgent = new https.Agent({ ca: readFileSync(options.config.caFile, 'utf8') });
   }
 
   start(): void {
@@ -70,8 +76,11 @@ export class AcmeManager {
         const result = await this.#store.certificates.withAcmeLock(() => this.#orderAll());
         if (!result.ran) this.#logger.debug({}, 'acme: another edge node is placing orders');
       } while (this.#again && !this.#stopped);
-    })().catch((err: Error) => this.#logger.error({ code: 'DB-ACME-ORDER-FAILED', err }, 'acme: check failed'))
-      .finally(() => { this.#running = null; });
+    })()
+      .catch((err: Error) => this.#logger.error({ code: 'DB-ACME-ORDER-FAILED', err }, 'acme: check failed'))
+      .finally(() => {
+        this.#running = null;
+      });
     return this.#running;
   }
 
@@ -84,7 +93,10 @@ export class AcmeManager {
         await this.#order(app);
       } catch (err) {
         // Logged and retried on the next check; the app keeps whatever it was served before.
-        this.#logger.error({ code: 'DB-ACME-ORDER-FAILED', appId: app.id, host: app.externalHost, err }, 'acme: no certificate for the app');
+        this.#logger.error(
+          { code: 'DB-ACME-ORDER-FAILED', appId: app.id, host: app.externalHost, err },
+          'acme: no certificate for the app',
+        );
       }
     }
   }
@@ -102,24 +114,44 @@ export class AcmeManager {
       // The library's own pre-check dials the host on port 443 from here; the ACME server's validation is what counts.
       skipChallengeVerification: true,
       challengeCreateFn: async (authz, challenge, keyAuthorization) => {
-        if ((challenge.type as string) !== 'tls-alpn-01') throw new Error(`acme: challenge ${challenge.type} is not answered here`);
+        if ((challenge.type as string) !== 'tls-alpn-01')
+          throw new Error(`acme: challenge ${challenge.type} is not answered here`);
         const [challengeKey, challengeCert] = await acme.crypto.createAlpnCertificate(authz, keyAuthorization);
-        await this.#store.certificates.putAcmeChallenge({ host: challengeHost(authz.identifier.value), certPem: challengeCert.toString(), keyPem: challengeKey.toString() });
+        await this.#store.certificates.putAcmeChallenge({
+          host: challengeHost(authz.identifier.value),
+          certPem: challengeCert.toString(),
+          keyPem: challengeKey.toString(),
+        });
       },
       challengeRemoveFn: async (authz) => {
         await this.#store.certificates.deleteAcmeChallenge(challengeHost(authz.identifier.value));
       },
     });
     const notAfter = new X509Certificate(certPem).validTo;
-    await this.#store.certificates.put(app.tenantId, app.id, { host, source: 'acme', certPem, keyPem: keyPem.toString(), notAfter: new Date(notAfter).toISOString() });
-    await this.#store.audit.append({ tenantId: app.tenantId, actor: 'edge', action: 'app.certificate.issued', target: app.id, detail: { host, notAfter, directoryUrl: this.#config.directoryUrl } });
+    await this.#store.certificates.put(app.tenantId, app.id, {
+      host,
+      source: 'acme',
+      certPem,
+      keyPem: keyPem.toString(),
+      notAfter: new Date(notAfter).toISOString(),
+    });
+    await this.#store.audit.append({
+      tenantId: app.tenantId,
+      actor: 'edge',
+      action: 'app.certificate.issued',
+      target: app.id,
+      detail: { host, notAfter, directoryUrl: this.#config.directoryUrl },
+    });
     this.#logger.info({ appId: app.id, host, notAfter }, 'acme: certificate issued');
   }
 
   async #acmeClient(): Promise<acme.Client> {
     if (this.#client) return this.#client;
     const directoryUrl = this.#config.directoryUrl;
-    const accountKey = await this.#store.certificates.initAcmeAccount(directoryUrl, (await acme.crypto.createPrivateEcdsaKey()).toString());
+    const accountKey = await this.#store.certificates.initAcmeAccount(
+      directoryUrl,
+      (await acme.crypto.createPrivateEcdsaKey()).toString(),
+    );
     this.#client = new acme.Client({ directoryUrl, accountKey });
     return this.#client;
   }

@@ -14,22 +14,35 @@ export function challengeHost(identifier: string): string {
  * routes it), gets the challenge certificate stored for its SNI name by whichever node placed the order, and the
  * connection ends after the handshake (RFC 8737 §3). An unknown name gets no certificate: the handshake fails.
  */
-export function createAlpnChallengeServer(options: { store: Store; logger: Logger; handshakeTimeoutMs: number }): tls.Server {
+export function createAlpnChallengeServer(options: {
+  store: Store;
+  logger: Logger;
+  handshakeTimeoutMs: number;
+}): tls.Server {
   const { store, logger } = options;
-  const server = tls.createServer({
-    ALPNProtocols: [ACME_TLS_ALPN],
-    handshakeTimeout: options.handshakeTimeoutMs,
-    minVersion: 'TLSv1.2',
-    SNICallback: (name, cb) => {
-      store.certificates.getAcmeChallenge(challengeHost(name)).then((found) => {
-        if (!found) return cb(new Error(`no ACME challenge pending for ${name}`), undefined);
-        cb(null, tls.createSecureContext({ cert: found.certPem, key: found.keyPem, minVersion: 'TLSv1.2' }));
-      }, (err: Error) => cb(err, undefined));
+  const server = tls.createServer(
+    {
+      ALPNProtocols: [ACME_TLS_ALPN],
+      handshakeTimeout: options.handshakeTimeoutMs,
+      minVersion: 'TLSv1.2',
+      SNICallback: (name, cb) => {
+        store.certificates.getAcmeChallenge(challengeHost(name)).then(
+          (found) => {
+            if (!found) return cb(new Error(`no ACME challenge pending for ${name}`), undefined);
+            cb(null, tls.createSecureContext({ cert: found.certPem, key: found.keyPem, minVersion: 'TLSv1.2' }));
+          },
+          (err: Error) => cb(err, undefined),
+        );
+      },
     },
-  }, (socket) => {
-    logger.debug({ servername: (socket as tls.TLSSocket & { servername?: string }).servername }, 'acme: TLS-ALPN-01 validation answered');
-    socket.end();
-  });
+    (socket) => {
+      logger.debug(
+        { servername: (socket as tls.TLSSocket & { servername?: string }).servername },
+        'acme: TLS-ALPN-01 validation answered',
+      );
+      socket.end();
+    },
+  );
   server.on('tlsClientError', (err) => logger.debug({ err: err.message }, 'acme: TLS-ALPN-01 handshake failed'));
   return server;
 }

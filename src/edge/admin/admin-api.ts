@@ -44,7 +44,11 @@ export async function createAdminApi(deps: AdminDeps): Promise<FastifyInstance> 
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
-      info: { title: 'Drawbridge admin API', version: '1', description: 'Tenants, connector groups, enrollment tokens, apps, connectors and the audit log.' },
+      info: {
+        title: 'Drawbridge admin API',
+        version: '1',
+        description: 'Tenants, connector groups, enrollment tokens, apps, connectors and the audit log.',
+      },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },
@@ -58,26 +62,35 @@ export async function createAdminApi(deps: AdminDeps): Promise<FastifyInstance> 
   // Authentication, then every route's rule (authorization.ts): roles, tenant and app scopes.
   installAuthorization(app, { store: deps.store, bootstrapToken: deps.token, prefix: API_PREFIX });
   app.setErrorHandler(errorHandler);
-  app.setNotFoundHandler((req, reply) => sendError(reply, 'DB-ADMIN-NOT-FOUND', `no route ${req.method} ${req.url.split('?')[0]}`));
+  app.setNotFoundHandler((req, reply) =>
+    sendError(reply, 'DB-ADMIN-NOT-FOUND', `no route ${req.method} ${req.url.split('?')[0]}`),
+  );
 
   const metrics = deps.metrics;
   if (metrics) {
-    app.get(METRICS_PATH, { schema: { hide: true } }, async (_req, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
+    app.get(METRICS_PATH, { schema: { hide: true } }, async (_req, reply) =>
+      reply.type(metrics.contentType).send(await metrics.metrics()),
+    );
   }
   const ctx = adminContext(deps);
-  await app.register(async (api) => {
-    api.get('/openapi.json', { schema: { tags: ['meta'], summary: 'This OpenAPI 3 document' } }, async () => app.swagger());
-    tenantRoutes(api, ctx);
-    groupRoutes(api, ctx);
-    groupHealthRoutes(api, ctx);
-    enrollmentTokenRoutes(api, ctx);
-    appRoutes(api, ctx);
-    appCertificateRoutes(api, ctx);
-    connectorRoutes(api, ctx);
-    auditRoutes(api, ctx);
-    adminTokenRoutes(api, ctx);
-    for (const routes of deps.extraRoutes ?? []) routes(api, ctx);
-  }, { prefix: API_PREFIX });
+  await app.register(
+    async (api) => {
+      api.get('/openapi.json', { schema: { tags: ['meta'], summary: 'This OpenAPI 3 document' } }, async () =>
+        app.swagger(),
+      );
+      tenantRoutes(api, ctx);
+      groupRoutes(api, ctx);
+      groupHealthRoutes(api, ctx);
+      enrollmentTokenRoutes(api, ctx);
+      appRoutes(api, ctx);
+      appCertificateRoutes(api, ctx);
+      connectorRoutes(api, ctx);
+      auditRoutes(api, ctx);
+      adminTokenRoutes(api, ctx);
+      for (const routes of deps.extraRoutes ?? []) routes(api, ctx);
+    },
+    { prefix: API_PREFIX },
+  );
 
   await app.ready();
   return app;

@@ -32,7 +32,14 @@ export interface AdminPrincipal {
   appIds: readonly string[];
 }
 
-export const BOOTSTRAP: AdminPrincipal = Object.freeze({ kind: 'bootstrap', id: 'bootstrap', name: 'bootstrap', role: 'global-admin', tenantId: null, appIds: [] });
+export const BOOTSTRAP: AdminPrincipal = Object.freeze({
+  kind: 'bootstrap',
+  id: 'bootstrap',
+  name: 'bootstrap',
+  role: 'global-admin',
+  tenantId: null,
+  appIds: [],
+});
 
 /** What the audit log records as the actor: "bootstrap", or "<administrator> (<token or user id>)". */
 export function actorOf(p: AdminPrincipal): string {
@@ -41,16 +48,30 @@ export function actorOf(p: AdminPrincipal): string {
 
 export const ADMIN_ACTIONS = [
   'meta.read', // the OpenAPI document
-  'tenants.read', 'tenants.manage', // manage: create and delete tenants
+  'tenants.read',
+  'tenants.manage', // manage: create and delete tenants
   'edges.read',
-  'admin-tokens.read', 'admin-tokens.write', // tokens scoped to one tenant
+  'admin-tokens.read',
+  'admin-tokens.write', // tokens scoped to one tenant
   'global-admin-tokens.manage', // tokens for every tenant
-  'groups.read', 'groups.write', 'connectors.read', 'connectors.write', 'enrollment-tokens.read', 'enrollment-tokens.write',
-  'apps.read', 'apps.write', 'apps.publish', // publish: create and delete apps
-  'assignments.read', 'assignments.write',
-  'directory.read', 'directory.write', // users, user groups, licences, identity settings
-  'policies.read', 'policies.write', // conditional access policies and named locations
-  'signin-log.read', 'reports.read', 'audit.read',
+  'groups.read',
+  'groups.write',
+  'connectors.read',
+  'connectors.write',
+  'enrollment-tokens.read',
+  'enrollment-tokens.write',
+  'apps.read',
+  'apps.write',
+  'apps.publish', // publish: create and delete apps
+  'assignments.read',
+  'assignments.write',
+  'directory.read',
+  'directory.write', // users, user groups, licences, identity settings
+  'policies.read',
+  'policies.write', // conditional access policies and named locations
+  'signin-log.read',
+  'reports.read',
+  'audit.read',
 ] as const;
 export type AdminAction = (typeof ADMIN_ACTIONS)[number];
 
@@ -62,16 +83,35 @@ const READ_ONLY_BASICS: Partial<Record<AdminAction, Grant>> = { 'meta.read': 'al
 /** The rule table: what each role may do, inside its tenant scope. */
 export const ROLE_GRANTS: Record<AdminRole, Partial<Record<AdminAction, Grant>>> = {
   'global-admin': Object.fromEntries(ADMIN_ACTIONS.map((a) => [a, 'all'])),
-  'tenant-admin': Object.fromEntries(ADMIN_ACTIONS.filter((a) => !['tenants.manage', 'edges.read', 'global-admin-tokens.manage'].includes(a)).map((a) => [a, 'all'])),
+  'tenant-admin': Object.fromEntries(
+    ADMIN_ACTIONS.filter((a) => !['tenants.manage', 'edges.read', 'global-admin-tokens.manage'].includes(a)).map(
+      (a) => [a, 'all'],
+    ),
+  ),
   'app-admin': {
     ...READ_ONLY_BASICS,
-    'apps.read': 'own-apps', 'apps.write': 'own-apps', 'assignments.read': 'own-apps', 'assignments.write': 'own-apps', 'signin-log.read': 'own-apps',
+    'apps.read': 'own-apps',
+    'apps.write': 'own-apps',
+    'assignments.read': 'own-apps',
+    'assignments.write': 'own-apps',
+    'signin-log.read': 'own-apps',
   },
-  'security-reader': { ...READ_ONLY_BASICS, 'signin-log.read': 'all', 'reports.read': 'all', 'policies.read': 'all', 'audit.read': 'all' },
+  'security-reader': {
+    ...READ_ONLY_BASICS,
+    'signin-log.read': 'all',
+    'reports.read': 'all',
+    'policies.read': 'all',
+    'audit.read': 'all',
+  },
   'connector-operator': {
     ...READ_ONLY_BASICS,
-    'groups.read': 'all', 'groups.write': 'all', 'connectors.read': 'all', 'connectors.write': 'all',
-    'enrollment-tokens.read': 'all', 'enrollment-tokens.write': 'all', 'edges.read': 'all',
+    'groups.read': 'all',
+    'groups.write': 'all',
+    'connectors.read': 'all',
+    'connectors.write': 'all',
+    'enrollment-tokens.read': 'all',
+    'enrollment-tokens.write': 'all',
+    'edges.read': 'all',
   },
 };
 
@@ -79,7 +119,10 @@ export const ROLE_GRANTS: Record<AdminRole, Partial<Record<AdminAction, Grant>>>
 const TENANTLESS_FOR_SCOPED: ReadonlySet<AdminAction> = new Set(['meta.read', 'tenants.read']);
 
 export type Decision =
-  | { allowed: true; /** null: every app; otherwise the only apps the answer may show. */ appScope: readonly string[] | null }
+  | {
+      allowed: true /** null: every app; otherwise the only apps the answer may show. */;
+      appScope: readonly string[] | null;
+    }
   | { allowed: false; code: 'DB-ADMIN-FORBIDDEN' | 'DB-ADMIN-NOT-FOUND'; detail: string };
 
 /**
@@ -87,18 +130,28 @@ export type Decision =
  * (resolved app_ id) when the request concerns one app? With no appId, an app admin is allowed with an appScope the
  * caller must filter by.
  */
-export function authorize(principal: AdminPrincipal, action: AdminAction, tenantId: string | null, appId?: string): Decision {
+export function authorize(
+  principal: AdminPrincipal,
+  action: AdminAction,
+  tenantId: string | null,
+  appId?: string,
+): Decision {
   if (tenantId !== null && principal.tenantId !== null && principal.tenantId !== tenantId) {
     return { allowed: false, code: 'DB-ADMIN-NOT-FOUND', detail: `tenant ${tenantId} not found` };
   }
   const grant = ROLE_GRANTS[principal.role]?.[action];
   if (!grant) return { allowed: false, code: 'DB-ADMIN-FORBIDDEN', detail: `role ${principal.role} may not ${action}` };
   if (tenantId === null && principal.tenantId !== null && !TENANTLESS_FOR_SCOPED.has(action)) {
-    return { allowed: false, code: 'DB-ADMIN-FORBIDDEN', detail: `role ${principal.role} scoped to one tenant may not ${action} (deployment-wide)` };
+    return {
+      allowed: false,
+      code: 'DB-ADMIN-FORBIDDEN',
+      detail: `role ${principal.role} scoped to one tenant may not ${action} (deployment-wide)`,
+    };
   }
   if (grant === 'own-apps') {
     if (appId === undefined) return { allowed: true, appScope: principal.appIds };
-    if (!principal.appIds.includes(appId)) return { allowed: false, code: 'DB-ADMIN-NOT-FOUND', detail: `app ${appId} not found` };
+    if (!principal.appIds.includes(appId))
+      return { allowed: false, code: 'DB-ADMIN-NOT-FOUND', detail: `app ${appId} not found` };
   }
   return { allowed: true, appScope: null };
 }
@@ -205,19 +258,35 @@ export const ROUTE_ACTIONS: Record<string, RouteRule> = {
 const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
 
 /** Resolves `Authorization: Bearer …` to a principal: the bootstrap token, or a live administrator's API token. */
-export function adminAuthenticator(store: Store, bootstrapToken: string): (authorization: string | undefined, now?: Date) => Promise<AdminPrincipal> {
+export function adminAuthenticator(
+  store: Store,
+  bootstrapToken: string,
+): (authorization: string | undefined, now?: Date) => Promise<AdminPrincipal> {
   if (!bootstrapToken) throw new DrawbridgeError('DB-CONFIG-INVALID', 'admin.token: the admin API needs a token');
   const expected = digest(bootstrapToken);
   return async (authorization, now = new Date()) => {
     const match = /^Bearer[ ]+(\S+)\s*$/i.exec(authorization ?? '');
-    if (!match) throw new DrawbridgeError('DB-ADMIN-UNAUTHORIZED', authorization ? 'the bearer token is wrong' : 'no Authorization: Bearer header');
+    if (!match)
+      throw new DrawbridgeError(
+        'DB-ADMIN-UNAUTHORIZED',
+        authorization ? 'the bearer token is wrong' : 'no Authorization: Bearer header',
+      );
     // Both sides hashed first: the comparison takes the same time whatever the presented text.
     if (timingSafeEqual(digest(match[1]), expected)) return BOOTSTRAP;
     const row = await store.adminTokens.verify(match[1]);
     if (!row) throw new DrawbridgeError('DB-ADMIN-UNAUTHORIZED', 'the bearer token is wrong');
-    if (row.revokedAt) throw new DrawbridgeError('DB-ADMIN-TOKEN-EXPIRED', `token ${row.id} was revoked at ${row.revokedAt}`);
-    if (Date.parse(row.expiresAt) <= now.getTime()) throw new DrawbridgeError('DB-ADMIN-TOKEN-EXPIRED', `token ${row.id} expired at ${row.expiresAt}`);
-    return { kind: 'token', id: row.id, name: row.administrator, role: row.role, tenantId: row.tenantId, appIds: row.appIds };
+    if (row.revokedAt)
+      throw new DrawbridgeError('DB-ADMIN-TOKEN-EXPIRED', `token ${row.id} was revoked at ${row.revokedAt}`);
+    if (Date.parse(row.expiresAt) <= now.getTime())
+      throw new DrawbridgeError('DB-ADMIN-TOKEN-EXPIRED', `token ${row.id} expired at ${row.expiresAt}`);
+    return {
+      kind: 'token',
+      id: row.id,
+      name: row.administrator,
+      role: row.role,
+      tenantId: row.tenantId,
+      appIds: row.appIds,
+    };
   };
 }
 
@@ -268,7 +337,8 @@ export function installAuthorization(app: FastifyInstance, deps: AuthorizationDe
     const path = route.url.startsWith(deps.prefix) ? route.url.slice(deps.prefix.length) : route.url;
     for (const method of methods) {
       const rule = ROUTE_ACTIONS[`${method === 'HEAD' ? 'GET' : method} ${path}`];
-      if (!rule) throw new Error(`admin API route ${method} ${route.url} has no rule in ROUTE_ACTIONS (authorization.ts)`);
+      if (!rule)
+        throw new Error(`admin API route ${method} ${route.url} has no rule in ROUTE_ACTIONS (authorization.ts)`);
       route.config = { ...(route.config as object), adminRule: rule };
     }
   });
@@ -293,24 +363,40 @@ export function installAuthorization(app: FastifyInstance, deps: AuthorizationDe
     let tenantId: string | null = null;
     if (params.tenantId !== undefined) {
       const ref = params.tenantId;
-      const tenant = ref.startsWith('tnt_') ? await deps.store.tenants.get(ref) : await deps.store.tenants.getByName(ref);
+      const tenant = ref.startsWith('tnt_')
+        ? await deps.store.tenants.get(ref)
+        : await deps.store.tenants.getByName(ref);
       // A tenant out of scope reads exactly like one that does not exist.
-      if (!tenant || (principal.tenantId !== null && principal.tenantId !== tenant.id)) throw new DrawbridgeError('DB-ADMIN-NOT-FOUND', `tenant ${ref} not found`);
+      if (!tenant || (principal.tenantId !== null && principal.tenantId !== tenant.id))
+        throw new DrawbridgeError('DB-ADMIN-NOT-FOUND', `tenant ${ref} not found`);
       tenantId = tenant.id;
     }
-    const appRef = rule.app === 'param' ? params.appId : rule.app === 'query' ? (req.query as Record<string, string | undefined>).appId : undefined;
+    const appRef =
+      rule.app === 'param'
+        ? params.appId
+        : rule.app === 'query'
+          ? (req.query as Record<string, string | undefined>).appId
+          : undefined;
     let appId: string | undefined;
     if (appRef !== undefined && tenantId !== null) {
-      const found = appRef.startsWith('app_') ? await deps.store.apps.get(tenantId, appRef) : (await deps.store.apps.list(tenantId)).find((a) => a.name === appRef);
+      const found = appRef.startsWith('app_')
+        ? await deps.store.apps.get(tenantId, appRef)
+        : (await deps.store.apps.list(tenantId)).find((a) => a.name === appRef);
       appId = found?.id ?? appRef; // unknown: the route answers 404 (or, out of an app admin's scope, authorize does)
     }
     const decision = authorize(principal, rule.action, tenantId, appId);
     if (!decision.allowed) {
       // Not found as the caller named it, exactly as the route would say for a missing app.
-      throw new DrawbridgeError(decision.code, decision.code === 'DB-ADMIN-NOT-FOUND' ? `app ${appRef ?? ''} not found` : decision.detail);
+      throw new DrawbridgeError(
+        decision.code,
+        decision.code === 'DB-ADMIN-NOT-FOUND' ? `app ${appRef ?? ''} not found` : decision.detail,
+      );
     }
     if (decision.appScope !== null && !rule.filtersApps) {
-      throw new DrawbridgeError('DB-ADMIN-FORBIDDEN', `role ${principal.role} may ${rule.action} only for its apps: name one${rule.app === 'query' ? ' with appId' : ''}`);
+      throw new DrawbridgeError(
+        'DB-ADMIN-FORBIDDEN',
+        `role ${principal.role} may ${rule.action} only for its apps: name one${rule.app === 'query' ? ' with appId' : ''}`,
+      );
     }
     req.adminAppScope = decision.appScope;
   });

@@ -8,7 +8,11 @@ export const CORRELATION_HEADER = 'x-correlation-id';
 
 export function sendError(reply: FastifyReply, code: ErrorCode, detail?: string): FastifyReply {
   const rendered = renderError(code, reply.request.id, 'application/json', detail);
-  return reply.code(rendered.status).type(rendered.contentType).header(CORRELATION_HEADER, reply.request.id).send(rendered.body);
+  return reply
+    .code(rendered.status)
+    .type(rendered.contentType)
+    .header(CORRELATION_HEADER, reply.request.id)
+    .send(rendered.body);
 }
 
 /**
@@ -31,17 +35,25 @@ function validationDetail(err: FastifyError): string {
       const other = errors.find((e) => e.keyword !== 'const' && e.keyword !== 'anyOf');
       if (other?.keyword === 'required') return `${path}: is required`;
       if (other?.keyword === 'additionalProperties') return `${path}: is not a known field`;
-      if (other) return `${path}: ${other.message ?? 'is not valid'}${allowed.length ? ` (or ${allowed.join(', ')})` : ''}`;
+      if (other)
+        return `${path}: ${other.message ?? 'is not valid'}${allowed.length ? ` (or ${allowed.join(', ')})` : ''}`;
       if (allowed.length) return `${path}: must be one of ${allowed.join(', ')}`;
       return `${path}: ${errors[0].message ?? 'is not valid'}`;
     })
     .join('; ');
 }
 
-export function errorHandler(err: FastifyError | DrawbridgeError | Error, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+export function errorHandler(
+  err: FastifyError | DrawbridgeError | Error,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): FastifyReply {
   if (err instanceof DrawbridgeError) {
     const level = err.status >= 500 ? 'error' : 'info';
-    request.log[level]({ code: err.code, err: err.status >= 500 ? err : undefined, detail: err.detail }, 'admin api refused');
+    request.log[level](
+      { code: err.code, err: err.status >= 500 ? err : undefined, detail: err.detail },
+      'admin api refused',
+    );
     return sendError(reply, err.code, err.detail);
   }
   const fe = err as FastifyError;
@@ -51,8 +63,15 @@ export function errorHandler(err: FastifyError | DrawbridgeError | Error, reques
     return sendError(reply, 'DB-ADMIN-INVALID', detail);
   }
   if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-    request.log.info({ code: 'DB-ADMIN-BODY-TOO-LARGE', contentLength: request.headers['content-length'] }, 'admin api refused');
-    return sendError(reply, 'DB-ADMIN-BODY-TOO-LARGE', `the body exceeds the admin API's limit of ${request.routeOptions.bodyLimit ?? 0} bytes`);
+    request.log.info(
+      { code: 'DB-ADMIN-BODY-TOO-LARGE', contentLength: request.headers['content-length'] },
+      'admin api refused',
+    );
+    return sendError(
+      reply,
+      'DB-ADMIN-BODY-TOO-LARGE',
+      `the body exceeds the admin API's limit of ${request.routeOptions.bodyLimit ?? 0} bytes`,
+    );
   }
   // Fastify's own client errors: unparsable JSON, wrong content type.
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {

@@ -38,7 +38,10 @@ export const Tenant = Type.Object(
   { $id: 'Tenant' },
 );
 export const NewTenant = Type.Object(
-  { name: Slug('Lower-case slug, unique across the edge; part of default app URLs.'), displayName: Type.Optional(Name('Shown in the console and portal.')) },
+  {
+    name: Slug('Lower-case slug, unique across the edge; part of default app URLs.'),
+    displayName: Type.Optional(Name('Shown in the console and portal.')),
+  },
   { additionalProperties: false },
 );
 
@@ -66,7 +69,9 @@ export const EnrollmentToken = Type.Object(
 export const NewEnrollmentToken = Type.Object(
   {
     groupId: Type.String({ description: 'Connector group id (grp_…) or name.' }),
-    ttlSeconds: Type.Optional(Type.Integer({ minimum: TOKEN_TTL.min, maximum: TOKEN_TTL.max, default: TOKEN_TTL.default })),
+    ttlSeconds: Type.Optional(
+      Type.Integer({ minimum: TOKEN_TTL.min, maximum: TOKEN_TTL.max, default: TOKEN_TTL.default }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -87,19 +92,35 @@ export const PreAuth = Type.Union([Type.Literal('passthrough'), Type.Literal('id
 });
 export const BackendTimeout = Type.Union(
   [Type.Integer({ minimum: 1, maximum: 3600 }), Type.Literal('default'), Type.Literal('long')],
-  { description: 'Seconds to wait for the backend\'s response headers: 1–3600, or default (85) or long (180).' },
+  { description: "Seconds to wait for the backend's response headers: 1–3600, or default (85) or long (180)." },
 );
-const HeaderName = (what: string) => Type.String({ minLength: 1, maxLength: 64, pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", description: `Header that carries ${what}.` });
+const HeaderName = (what: string) =>
+  Type.String({
+    minLength: 1,
+    maxLength: 64,
+    pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$",
+    description: `Header that carries ${what}.`,
+  });
 export const Sso = Type.Union(
   [
     Type.Object({ mode: Type.Literal('none') }, { additionalProperties: false }),
     Type.Object(
       {
         mode: Type.Literal('kerberos'),
-        spn: Type.String({ minLength: 3, maxLength: 255, description: 'The backend\'s service principal name, HTTP/<host the app is reached by> (no port, no realm).' }),
-        loginIdentity: Type.Optional(Type.Union([Type.Literal('upn'), Type.Literal('onPremName'), Type.Literal('upnUserPart'), Type.Literal('email')], {
-          description: 'Which of the user\'s attributes names their AD account: upn (default), onPremName (sAMAccountName), upnUserPart (the part before @), email.',
-        })),
+        spn: Type.String({
+          minLength: 3,
+          maxLength: 255,
+          description: "The backend's service principal name, HTTP/<host the app is reached by> (no port, no realm).",
+        }),
+        loginIdentity: Type.Optional(
+          Type.Union(
+            [Type.Literal('upn'), Type.Literal('onPremName'), Type.Literal('upnUserPart'), Type.Literal('email')],
+            {
+              description:
+                "Which of the user's attributes names their AD account: upn (default), onPremName (sAMAccountName), upnUserPart (the part before @), email.",
+            },
+          ),
+        ),
       },
       { additionalProperties: false },
     ),
@@ -108,42 +129,86 @@ export const Sso = Type.Union(
         mode: Type.Literal('headers'),
         headers: Type.Object(
           {
-            user: Type.Optional(HeaderName('the user\'s UPN')),
-            email: Type.Optional(HeaderName('the user\'s email')),
-            groups: Type.Optional(HeaderName('the user\'s groups, comma-separated')),
+            user: Type.Optional(HeaderName("the user's UPN")),
+            email: Type.Optional(HeaderName("the user's email")),
+            groups: Type.Optional(HeaderName("the user's groups, comma-separated")),
             jwt: Type.Optional(HeaderName('the signed assertion (default x-drawbridge-assertion)')),
           },
           { additionalProperties: false },
         ),
-        jwt: Type.Optional(Type.Boolean({ description: 'Also send an ES256 JWT signed by the edge (aud = the external URL; keys at https://<tunnel host>/.well-known/jwks.json).' })),
+        jwt: Type.Optional(
+          Type.Boolean({
+            description:
+              'Also send an ES256 JWT signed by the edge (aud = the external URL; keys at https://<tunnel host>/.well-known/jwks.json).',
+          }),
+        ),
       },
       { additionalProperties: false },
     ),
   ],
-  { description: 'Single sign-on to the backend (docs/sso.md). Client-sent copies of the identity headers are always removed.' },
+  {
+    description:
+      'Single sign-on to the backend (docs/sso.md). Client-sent copies of the identity headers are always removed.',
+  },
 );
 
-export const Hsts = Nullable(Type.Object(
-  {
-    maxAge: Type.Integer({ minimum: 0, maximum: 63072000, description: 'Seconds browsers keep to HTTPS for this host (default 31536000, a year); 0 makes them forget it.' }),
-    includeSubDomains: Type.Optional(Type.Boolean({ description: 'Also every subdomain of the app\'s host (default false).' })),
-  },
-  { additionalProperties: false, description: 'Strict-Transport-Security on every answer of the app\'s host; null (default) sends none.' },
-));
+export const Hsts = Nullable(
+  Type.Object(
+    {
+      maxAge: Type.Integer({
+        minimum: 0,
+        maximum: 63072000,
+        description: 'Seconds browsers keep to HTTPS for this host (default 31536000, a year); 0 makes them forget it.',
+      }),
+      includeSubDomains: Type.Optional(
+        Type.Boolean({ description: "Also every subdomain of the app's host (default false)." }),
+      ),
+    },
+    {
+      additionalProperties: false,
+      description: "Strict-Transport-Security on every answer of the app's host; null (default) sends none.",
+    },
+  ),
+);
 export const LinkTranslation = Type.Object(
   {
-    headers: Type.Optional(Type.Boolean({ description: 'Location, Content-Location, Refresh, Link and Set-Cookie Domain/Path (default true).' })),
-    body: Type.Optional(Type.Boolean({ description: 'HTML, CSS, JavaScript and JSON bodies, streamed, gzip/deflate/br decoded and re-encoded (default false).' })),
+    headers: Type.Optional(
+      Type.Boolean({
+        description: 'Location, Content-Location, Refresh, Link and Set-Cookie Domain/Path (default true).',
+      }),
+    ),
+    body: Type.Optional(
+      Type.Boolean({
+        description:
+          'HTML, CSS, JavaScript and JSON bodies, streamed, gzip/deflate/br decoded and re-encoded (default false).',
+      }),
+    ),
   },
-  { additionalProperties: false, description: 'Internal URLs of any of the tenant\'s apps become their external URLs.' },
+  { additionalProperties: false, description: "Internal URLs of any of the tenant's apps become their external URLs." },
 );
 export const SessionCookie = Type.Object(
   {
-    persistent: Type.Optional(Type.Union([Type.Literal('user'), Type.Literal('always'), Type.Literal('never')], {
-      description: 'user: persistent when the user chose to stay signed in (default); always; never (a browser-session cookie).',
-    })),
-    lifetimeSeconds: Type.Optional(Nullable(Type.Integer({ minimum: 60, maximum: 34560000, description: 'Caps the app session and a persistent cookie\'s Max-Age (never beyond the sign-in session); null: no cap.' }))),
-    sameSite: Type.Optional(Type.Union([Type.Literal('Lax'), Type.Literal('Strict'), Type.Literal('None')], { description: 'SameSite of the app session cookie (default Lax).' })),
+    persistent: Type.Optional(
+      Type.Union([Type.Literal('user'), Type.Literal('always'), Type.Literal('never')], {
+        description:
+          'user: persistent when the user chose to stay signed in (default); always; never (a browser-session cookie).',
+      }),
+    ),
+    lifetimeSeconds: Type.Optional(
+      Nullable(
+        Type.Integer({
+          minimum: 60,
+          maximum: 34560000,
+          description:
+            "Caps the app session and a persistent cookie's Max-Age (never beyond the sign-in session); null: no cap.",
+        }),
+      ),
+    ),
+    sameSite: Type.Optional(
+      Type.Union([Type.Literal('Lax'), Type.Literal('Strict'), Type.Literal('None')], {
+        description: 'SameSite of the app session cookie (default Lax).',
+      }),
+    ),
   },
   { additionalProperties: false, description: 'The app session cookie the edge sets on the app host.' },
 );
@@ -173,14 +238,19 @@ export const App = Type.Object(
   { $id: 'App' },
 );
 const appFields = {
-  externalUrl: Type.String({ description: 'https://host[:port], no path; unique across the edge. Default https://<app>-<tenant>.<domain>.' }),
+  externalUrl: Type.String({
+    description: 'https://host[:port], no path; unique across the edge. Default https://<app>-<tenant>.<domain>.',
+  }),
   internalUrl: Type.String({ description: 'http(s)://host[:port][/base] as the connector sees it; no credentials.' }),
   groupId: Type.String({ description: 'Connector group id (grp_…) or name, in this tenant.' }),
   preAuth: PreAuth,
   backendTimeout: BackendTimeout,
   tlsVerify: Type.Boolean({ description: 'Validate the backend certificate (default true).' }),
   backendCa: Nullable(Type.String({ maxLength: 65536, description: 'Extra PEM CA bundle for the backend.' })),
-  retryWrites: Type.Boolean({ description: 'Treat PUT and DELETE as idempotent: sent once more to another connector when a tunnel fails before the response, as GET, HEAD and OPTIONS always are (default false). Requests the connector never processed are retried whatever the method, while no body byte was sent.' }),
+  retryWrites: Type.Boolean({
+    description:
+      'Treat PUT and DELETE as idempotent: sent once more to another connector when a tunnel fails before the response, as GET, HEAD and OPTIONS always are (default false). Requests the connector never processed are retried whatever the method, while no body byte was sent.',
+  }),
   sso: Sso,
   hsts: Hsts,
   linkTranslation: LinkTranslation,
@@ -206,7 +276,10 @@ export const NewApp = Type.Object(
   },
   { additionalProperties: false },
 );
-export const AppPatch = Type.Partial(Type.Object({ name: Slug('New name.'), ...appFields }), { additionalProperties: false, minProperties: 1 });
+export const AppPatch = Type.Partial(Type.Object({ name: Slug('New name.'), ...appFields }), {
+  additionalProperties: false,
+  minProperties: 1,
+});
 
 // --- connectors ---
 export const LiveStatus = Type.Object({
@@ -224,9 +297,13 @@ export const Connector = Type.Object(
     groupId: Type.String(),
     name: Type.String(),
     enabled: Type.Boolean(),
-    certSerial: Type.String({ description: 'Serial of its current client certificate (renewed over the tunnel before it expires).' }),
+    certSerial: Type.String({
+      description: 'Serial of its current client certificate (renewed over the tunnel before it expires).',
+    }),
     certNotAfter: Time,
-    previousCertSerial: Nullable(Type.String({ description: 'Serial it used before the last renewal, accepted until it dials with the new one.' })),
+    previousCertSerial: Nullable(
+      Type.String({ description: 'Serial it used before the last renewal, accepted until it dials with the new one.' }),
+    ),
     version: Nullable(Type.String()),
     hostname: Nullable(Type.String()),
     lastSeenAt: Nullable(Time),
@@ -260,7 +337,9 @@ export const AuditEvent = Type.Object(
 );
 export const AuditQuery = Type.Object(
   {
-    action: Type.Optional(Type.String({ description: 'Exact action, or a prefix ending in . or * (app. → every app event).' })),
+    action: Type.Optional(
+      Type.String({ description: 'Exact action, or a prefix ending in . or * (app. → every app event).' }),
+    ),
     target: Type.Optional(Type.String()),
     since: Type.Optional(Type.String({ format: 'date-time' })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
@@ -279,14 +358,24 @@ export const EdgeNode = Type.Object(
     startedAt: Time,
     lastSeenAt: Time,
     self: Type.Boolean({ description: 'The node that answered this request.' }),
-    inFlight: Type.Integer({ description: 'Requests and upgraded connections in progress at its last heartbeat (about a second old).' }),
-    tunnels: Type.Array(Type.Object({
-      tenantId: Type.String(),
-      connectorId: Type.String(),
-      groupId: Type.String(),
-      tunnels: Type.Integer(),
-      usable: Type.Optional(Type.Integer({ description: 'Of those, healthy and taking new streams: other nodes relay requests for the group to this node when it has any.' })),
-    }), { description: 'Tunnels the node holds, per connector.' }),
+    inFlight: Type.Integer({
+      description: 'Requests and upgraded connections in progress at its last heartbeat (about a second old).',
+    }),
+    tunnels: Type.Array(
+      Type.Object({
+        tenantId: Type.String(),
+        connectorId: Type.String(),
+        groupId: Type.String(),
+        tunnels: Type.Integer(),
+        usable: Type.Optional(
+          Type.Integer({
+            description:
+              'Of those, healthy and taking new streams: other nodes relay requests for the group to this node when it has any.',
+          }),
+        ),
+      }),
+      { description: 'Tunnels the node holds, per connector.' },
+    ),
   },
   { $id: 'EdgeNode' },
 );

@@ -21,7 +21,13 @@ import type { DirectoryStore } from '../../store/directory-types.ts';
 import type { Store } from '../../store/types.ts';
 import { decideAccess } from '../access/decide.ts';
 import { recordKey, type AppSession, type SessionsEnded, type SessionStore } from '../signin/sessions.ts';
-import { LiveConnections, type Closable, type LiveConnection, type LiveKind, type RequestFacts } from './live-connections.ts';
+import {
+  LiveConnections,
+  type Closable,
+  type LiveConnection,
+  type LiveKind,
+  type RequestFacts,
+} from './live-connections.ts';
 
 export type { RequestFacts, LiveConnection, LiveKind, Closable } from './live-connections.ts';
 
@@ -33,7 +39,12 @@ export type SessionCheck = (session: AppSession, facts: RequestFacts) => Session
  * The request path's hook (ProxyDeps.track): registers a connection that may stay open, with how to end it. A no-op
  * for requests no session let through (passthrough apps).
  */
-export type TrackLongLived = (req: IncomingMessage, kind: LiveKind, closed: Closable, end: (code: ErrorCode, reason: string) => void) => void;
+export type TrackLongLived = (
+  req: IncomingMessage,
+  kind: LiveKind,
+  closed: Closable,
+  end: (code: ErrorCode, reason: string) => void,
+) => void;
 
 export interface ContinuousAccessDeps {
   store: Store;
@@ -79,7 +90,8 @@ export function createContinuousAccess(deps: ContinuousAccessDeps): ContinuousAc
   /** `tenant\0user` (or `tenant` alone for tenant-wide changes) → when their access last changed, on this node's clock. */
   const marks = new Map<string, number>();
 
-  const mark = (tenantId: string, userId?: string) => marks.set(userId ? `${tenantId}\u0000${userId}` : tenantId, now());
+  const mark = (tenantId: string, userId?: string) =>
+    marks.set(userId ? `${tenantId}\u0000${userId}` : tenantId, now());
   const sweep = setInterval(() => {
     const old = now() - MARK_TTL_MS;
     for (const [k, t] of marks) if (t < old) marks.delete(k);
@@ -88,7 +100,10 @@ export function createContinuousAccess(deps: ContinuousAccessDeps): ContinuousAc
 
   function end(connections: LiveConnection[], code: ErrorCode, why: string): void {
     for (const c of connections) {
-      logger.info({ tenantId: c.session.tenantId, userId: c.session.userId, appId: c.session.appId, kind: c.kind, code, why }, 'continuous access evaluation: closing a connection');
+      logger.info(
+        { tenantId: c.session.tenantId, userId: c.session.userId, appId: c.session.appId, kind: c.kind, code, why },
+        'continuous access evaluation: closing a connection',
+      );
       try {
         c.end(code, closeReason(code));
       } catch (err) {
@@ -115,15 +130,29 @@ export function createContinuousAccess(deps: ContinuousAccessDeps): ContinuousAc
     let ended = 0;
     for (const c of connections) {
       const decision = decideAccess(facts, c.session.appId, assigned);
-      const verdict: SessionVerdict = decision.allow ? await check(c.session, c.facts) : { allow: false, code: decision.code, reason: decision.detail };
+      const verdict: SessionVerdict = decision.allow
+        ? await check(c.session, c.facts)
+        : { allow: false, code: decision.code, reason: decision.detail };
       if (verdict.allow) continue;
       end([c], verdict.code, verdict.reason);
       ended++;
-      await directory.signinLog.append({
-        tenantId, event: 'access', userId, username: c.session.identity.upn, appId: c.session.appId, clientIp: c.facts.clientIp,
-        userAgent: c.facts.userAgent, result: 'denied', code: verdict.code, authMethod: null, mfaMethod: null, correlationId: null,
-        detail: { reason: verdict.reason, continuousAccess: true, connection: c.kind },
-      }).catch((err: Error) => logger.error({ err }, 'sign-in log write failed'));
+      await directory.signinLog
+        .append({
+          tenantId,
+          event: 'access',
+          userId,
+          username: c.session.identity.upn,
+          appId: c.session.appId,
+          clientIp: c.facts.clientIp,
+          userAgent: c.facts.userAgent,
+          result: 'denied',
+          code: verdict.code,
+          authMethod: null,
+          mfaMethod: null,
+          correlationId: null,
+          detail: { reason: verdict.reason, continuousAccess: true, connection: c.kind },
+        })
+        .catch((err: Error) => logger.error({ err }, 'sign-in log write failed'));
     }
     return ended;
   }
@@ -143,14 +172,18 @@ export function createContinuousAccess(deps: ContinuousAccessDeps): ContinuousAc
   }
 
   function onEnded(e: SessionsEnded): void {
-    const connections = live.ofUser(e.tenantId, e.userId).filter((c) => e.centralKey === null || c.centralKey === e.centralKey);
+    const connections = live
+      .ofUser(e.tenantId, e.userId)
+      .filter((c) => e.centralKey === null || c.centralKey === e.centralKey);
     end(connections, e.reason, e.centralKey === null ? 'every session of the user ended' : 'the session ended');
   }
 
   const offEnded = deps.sessions.onEnded(onEnded);
   const offChange = deps.store.onChange((event) => {
     if (event.kind !== 'user' && event.kind !== 'user-group') return;
-    reevaluate(event.tenantId, event.kind === 'user' ? event.id : undefined).catch((err: Error) => logger.error({ err, event }, 'continuous access evaluation failed'));
+    reevaluate(event.tenantId, event.kind === 'user' ? event.id : undefined).catch((err: Error) =>
+      logger.error({ err, event }, 'continuous access evaluation failed'),
+    );
   });
 
   return {
@@ -160,7 +193,16 @@ export function createContinuousAccess(deps: ContinuousAccessDeps): ContinuousAc
     track(req, kind, closed, endConnection) {
       const entry = admitted.get(req);
       if (!entry) return;
-      live.add({ kind, session: entry.session, centralKey: recordKey(entry.session.centralId), facts: entry.facts, end: endConnection }, closed);
+      live.add(
+        {
+          kind,
+          session: entry.session,
+          centralKey: recordKey(entry.session.centralId),
+          facts: entry.facts,
+          end: endConnection,
+        },
+        closed,
+      );
     },
     sessionOf(req) {
       return admitted.get(req)?.session ?? null;

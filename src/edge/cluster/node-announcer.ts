@@ -51,7 +51,8 @@ export class NodeAnnouncer {
     if (signature === this.#signature) return;
     this.#signature = signature;
     this.#nodes = next;
-    for (const tunnel of this.#registry.all()) if (tunnel.open && !tunnel.draining) void this.#send(tunnel, this.#nodesEvent());
+    for (const tunnel of this.#registry.all())
+      if (tunnel.open && !tunnel.draining) void this.#send(tunnel, this.#nodesEvent());
   }
 
   /** A tunnel just came up (registered, first configuration pushed): it learns the nodes, and of the drain if any. */
@@ -94,7 +95,11 @@ export class NodeAnnouncer {
       if (ack === null) this.#deaf.add(tunnel);
       return ack;
     } catch (err) {
-      if (tunnel.open) this.#logger.debug({ tunnelId: tunnel.id, connectorId: tunnel.connectorId, event: event.type, err: (err as Error).message }, 'edge event not delivered');
+      if (tunnel.open)
+        this.#logger.debug(
+          { tunnelId: tunnel.id, connectorId: tunnel.connectorId, event: event.type, err: (err as Error).message },
+          'edge event not delivered',
+        );
       return null;
     }
   }

@@ -12,13 +12,19 @@ export type EdgeNodes = Store['edgeNodes'] & { close(): Promise<void> };
 export function createRedisEdgeNodes(options: { url: string; keyPrefix?: string }): EdgeNodes {
   const prefix = options.keyPrefix ?? 'drawbridge:';
   const redis = new Redis(options.url, { maxRetriesPerRequest: 2, enableAutoPipelining: true });
-  redis.on('error', () => { /* reported by the failing command; ioredis reconnects by itself */ });
+  redis.on('error', () => {
+    /* reported by the failing command; ioredis reconnects by itself */
+  });
   const setKey = `${prefix}edges`;
   const nodeKey = (id: string): string => `${prefix}edge:${id}`;
   return {
     async heartbeat(node, ttlMs) {
       const record: EdgeNode = { ...node, lastSeenAt: new Date().toISOString() };
-      await redis.multi().set(nodeKey(node.id), JSON.stringify(record), 'PX', Math.max(1, Math.ceil(ttlMs))).sadd(setKey, node.id).exec();
+      await redis
+        .multi()
+        .set(nodeKey(node.id), JSON.stringify(record), 'PX', Math.max(1, Math.ceil(ttlMs)))
+        .sadd(setKey, node.id)
+        .exec();
     },
     async remove(id) {
       await redis.multi().del(nodeKey(id)).srem(setKey, id).exec();

@@ -17,7 +17,9 @@ export const HEARTBEAT_MS = 1_000;
 export const HEARTBEAT_TTL_MS = 3_000;
 
 /** The edge's version: package.json's, read once. */
-export const EDGE_VERSION: string = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+export const EDGE_VERSION: string = (
+  JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
 /** What a node reports about itself at each heartbeat. */
 export interface NodeLoad {
@@ -36,12 +38,23 @@ export interface NodeRegistry {
 }
 
 /** Counts tunnels (and usable ones) per connector from the tunnel registry's list. */
-export function tunnelsPerConnector(tunnels: Iterable<{ tenantId: string; connectorId: string; groupId: string; usable: boolean }>): EdgeNodeTunnels[] {
+export function tunnelsPerConnector(
+  tunnels: Iterable<{ tenantId: string; connectorId: string; groupId: string; usable: boolean }>,
+): EdgeNodeTunnels[] {
   const by = new Map<string, EdgeNodeTunnels & { usable: number }>();
   for (const t of tunnels) {
     const row = by.get(t.connectorId);
-    if (row) { row.tunnels++; row.usable += t.usable ? 1 : 0; }
-    else by.set(t.connectorId, { tenantId: t.tenantId, connectorId: t.connectorId, groupId: t.groupId, tunnels: 1, usable: t.usable ? 1 : 0 });
+    if (row) {
+      row.tunnels++;
+      row.usable += t.usable ? 1 : 0;
+    } else
+      by.set(t.connectorId, {
+        tenantId: t.tenantId,
+        connectorId: t.connectorId,
+        groupId: t.groupId,
+        tunnels: 1,
+        usable: t.usable ? 1 : 0,
+      });
   }
   return [...by.values()].sort((a, b) => a.connectorId.localeCompare(b.connectorId));
 }
@@ -59,7 +72,14 @@ export function advertisedUrl(config: Pick<EdgeConfig, 'listen' | 'cluster'>, li
 
 /** `cluster.nodeId`, or `edge-<host name>-<random>` (new at each start). */
 export function nodeIdOf(config: Pick<EdgeConfig, 'cluster'>): string {
-  return config.cluster?.nodeId ?? `edge-${os.hostname().split('.')[0].toLowerCase().replace(/[^a-z0-9-]/g, '-')}-${randomBytes(3).toString('hex')}`;
+  return (
+    config.cluster?.nodeId ??
+    `edge-${os
+      .hostname()
+      .split('.')[0]
+      .toLowerCase()
+      .replace(/[^a-z0-9-]/g, '-')}-${randomBytes(3).toString('hex')}`
+  );
 }
 
 export interface RegistryOptions {
@@ -84,13 +104,20 @@ export async function startNodeRegistry(options: RegistryOptions): Promise<NodeR
   const { config, logger } = options;
   const heartbeatMs = options.heartbeatMs ?? HEARTBEAT_MS;
   const ttlMs = options.ttlMs ?? HEARTBEAT_TTL_MS;
-  const nodes: EdgeNodes = config.sessions?.kind === 'redis'
-    ? createRedisEdgeNodes({ url: config.sessions.url, keyPrefix: config.sessions.keyPrefix })
-    : { ...options.store.edgeNodes, close: async () => {} };
+  const nodes: EdgeNodes =
+    config.sessions?.kind === 'redis'
+      ? createRedisEdgeNodes({ url: config.sessions.url, keyPrefix: config.sessions.keyPrefix })
+      : { ...options.store.edgeNodes, close: async () => {} };
   const id = options.nodeId ?? nodeIdOf(config);
   const advertise = advertisedUrl(config, options.listenedPort);
   const startedAt = new Date().toISOString();
-  const self = (): Omit<EdgeNode, 'lastSeenAt'> => ({ id, advertise, version: EDGE_VERSION, startedAt, ...options.load() });
+  const self = (): Omit<EdgeNode, 'lastSeenAt'> => ({
+    id,
+    advertise,
+    version: EDGE_VERSION,
+    startedAt,
+    ...options.load(),
+  });
 
   let failing = false;
   const beat = async (): Promise<void> => {
@@ -107,7 +134,11 @@ export async function startNodeRegistry(options: RegistryOptions): Promise<NodeR
   };
   await beat();
   let running: Promise<void> | null = null;
-  const timer = setInterval(() => { running ??= beat().finally(() => { running = null; }); }, heartbeatMs);
+  const timer = setInterval(() => {
+    running ??= beat().finally(() => {
+      running = null;
+    });
+  }, heartbeatMs);
   timer.unref();
   logger.info({ nodeId: id, advertise, version: EDGE_VERSION }, 'edge node registered');
 
@@ -120,7 +151,11 @@ export async function startNodeRegistry(options: RegistryOptions): Promise<NodeR
       closed ??= (async () => {
         clearInterval(timer);
         await running;
-        await nodes.remove(id).catch((err: Error) => logger.warn({ err, nodeId: id }, 'edge node could not remove itself; it expires with its heartbeat'));
+        await nodes
+          .remove(id)
+          .catch((err: Error) =>
+            logger.warn({ err, nodeId: id }, 'edge node could not remove itself; it expires with its heartbeat'),
+          );
         await nodes.close();
       })();
       return closed;

@@ -29,14 +29,22 @@ export interface NodeCredentialSource {
 }
 
 /** Issues this node's certificate now, and a new one every day (`onRenew` hands it to the relay server). */
-export async function startNodeCredentials(ca: TunnelCa, nodeId: string, onRenew: (c: NodeCredentials) => void, onError: (err: Error) => void): Promise<NodeCredentialSource> {
+export async function startNodeCredentials(
+  ca: TunnelCa,
+  nodeId: string,
+  onRenew: (c: NodeCredentials) => void,
+  onError: (err: Error) => void,
+): Promise<NodeCredentialSource> {
   const issue = async (): Promise<NodeCredentials> => {
     const issued = await ca.issueNodeCertificate(`${NODE_CN_PREFIX}${nodeId}`, NODE_CERT_VALIDITY_DAYS);
     return { caCertPem: ca.caCertPem, certPem: issued.certPem, keyPem: issued.keyPem };
   };
   let current = await issue();
   const timer = setInterval(() => {
-    issue().then((next) => { current = next; onRenew(next); }, onError);
+    issue().then((next) => {
+      current = next;
+      onRenew(next);
+    }, onError);
   }, RENEW_EVERY_MS);
   timer.unref();
   return { current: () => current, stop: () => clearInterval(timer) };
@@ -46,7 +54,10 @@ export async function startNodeCredentials(ca: TunnelCa, nodeId: string, onRenew
  * The node id a peer's certificate names, or null when it is not a node certificate (the chain to the tunnel CA is
  * checked by TLS already): the subject prefix, and the extended key usage the role needs.
  */
-export function nodeIdOfPeer(cert: Pick<PeerCertificate, 'subject'> & { ext_key_usage?: string[] }, role: 'client' | 'server'): string | null {
+export function nodeIdOfPeer(
+  cert: Pick<PeerCertificate, 'subject'> & { ext_key_usage?: string[] },
+  role: 'client' | 'server',
+): string | null {
   const cn = cert.subject?.CN;
   if (typeof cn !== 'string' || !cn.startsWith(NODE_CN_PREFIX)) return null;
   const id = cn.slice(NODE_CN_PREFIX.length);

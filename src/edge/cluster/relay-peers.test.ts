@@ -14,15 +14,30 @@ const CREDENTIALS = { caCertPem: '', certPem: '', keyPem: '' };
 
 function node(id: string, tunnels: Partial<EdgeNodeTunnels>[], advertise = `https://${id}.example:443`): EdgeNode {
   return {
-    id, advertise, version: 'test', startedAt: '', lastSeenAt: '', inFlight: 0,
-    tunnels: tunnels.map((t, i) => ({ tenantId: 'tnt', connectorId: `con_${i}`, groupId: 'g', tunnels: 2, usable: 2, ...t })),
+    id,
+    advertise,
+    version: 'test',
+    startedAt: '',
+    lastSeenAt: '',
+    inFlight: 0,
+    tunnels: tunnels.map((t, i) => ({
+      tenantId: 'tnt',
+      connectorId: `con_${i}`,
+      groupId: 'g',
+      tunnels: 2,
+      usable: 2,
+      ...t,
+    })),
   };
 }
 
 function peersOf(selfId = 'node-a'): { peers: RelayPeers; dialled: Map<string, FakeSession[]> } {
   const dialled = new Map<string, FakeSession[]>();
   const peers = new RelayPeers({
-    selfId, logger, credentials: () => CREDENTIALS, pingIntervalMs: null,
+    selfId,
+    logger,
+    credentials: () => CREDENTIALS,
+    pingIntervalMs: null,
     connect: (peer) => {
       const session = new FakeSession();
       dialled.set(peer.id, [...(dialled.get(peer.id) ?? []), session]);
@@ -33,15 +48,30 @@ function peersOf(selfId = 'node-a'): { peers: RelayPeers; dialled: Map<string, F
 }
 
 test('a node serves the groups it holds usable tunnels of (an older node without `usable`: any tunnel)', () => {
-  assert.deepEqual([...groupsServedBy(node('b', [{ groupId: 'g1' }, { groupId: 'g2', usable: 0 }, { groupId: 'g3', usable: undefined, tunnels: 1 }]))].sort(), ['g1', 'g3']);
+  assert.deepEqual(
+    [
+      ...groupsServedBy(
+        node('b', [{ groupId: 'g1' }, { groupId: 'g2', usable: 0 }, { groupId: 'g3', usable: undefined, tunnels: 1 }]),
+      ),
+    ].sort(),
+    ['g1', 'g3'],
+  );
 });
 
 test('offers a relay only to a peer holding the group, never to this node itself', () => {
   const { peers, dialled } = peersOf();
-  peers.update([node('node-a', [{ groupId: 'g' }]), node('node-b', [{ groupId: 'other' }]), node('node-c', [{ groupId: 'g' }])]);
+  peers.update([
+    node('node-a', [{ groupId: 'g' }]),
+    node('node-b', [{ groupId: 'other' }]),
+    node('node-c', [{ groupId: 'g' }]),
+  ]);
   assert.equal(peers.pick('g')?.relay?.peerNodeId, 'node-c');
   assert.equal(peers.pick('nobody-holds-it'), undefined);
-  assert.deepEqual([...dialled.keys()].sort(), ['node-b', 'node-c'], 'sessions are dialled ahead of the first request, to peers holding any group');
+  assert.deepEqual(
+    [...dialled.keys()].sort(),
+    ['node-b', 'node-c'],
+    'sessions are dialled ahead of the first request, to peers holding any group',
+  );
   assert.equal(peers.pick('g')?.relay?.fromNodeId, 'node-a');
 });
 
@@ -58,7 +88,11 @@ test('picks the peer with the fewest relayed streams in flight; a peer already t
   second.request({}, {});
   assert.equal(peers.pick('g'), first, 'one stream against two');
   assert.equal(peers.pick('g', new Set([relayKey(first.relay!.peerNodeId)])), second, 'the tried one is avoided');
-  assert.equal(peers.pick('g', new Set([relayKey('node-b'), relayKey('node-c')]))?.relay !== undefined, true, 'all tried: still one');
+  assert.equal(
+    peers.pick('g', new Set([relayKey('node-b'), relayKey('node-c')]))?.relay !== undefined,
+    true,
+    'all tried: still one',
+  );
 });
 
 test('a peer whose tunnels of the group are gone, whose session closed, or that left the registry is not offered', () => {
@@ -91,7 +125,7 @@ test('a peer that comes back at another address is dialled there', () => {
   assert.equal(peers.pick('g')?.address, 'https://10.0.0.3:443');
 });
 
-test('only a node certificate (subject prefix, the role\'s extended key usage) is an edge node\'s', () => {
+test("only a node certificate (subject prefix, the role's extended key usage) is an edge node's", () => {
   const clientAuth = '1.3.6.1.5.5.7.3.2';
   const serverAuth = '1.3.6.1.5.5.7.3.1';
   const cert = (cn: string, eku: string[]) => ({ subject: { CN: cn } as never, ext_key_usage: eku });

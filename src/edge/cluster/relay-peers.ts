@@ -110,7 +110,12 @@ export class RelayPeers implements PeerSource {
 
   /** Peers and the groups they serve, for logs and tests. */
   peers(): { id: string; advertise: string; groups: string[]; connected: boolean }[] {
-    return [...this.#peers.values()].map((p) => ({ id: p.id, advertise: p.advertise, groups: [...p.groups].sort(), connected: p.tunnel?.usable ?? false }));
+    return [...this.#peers.values()].map((p) => ({
+      id: p.id,
+      advertise: p.advertise,
+      groups: [...p.groups].sort(),
+      connected: p.tunnel?.usable ?? false,
+    }));
   }
 
   /** At shutdown, after this node's own requests have drained: every session goes. */
@@ -129,12 +134,23 @@ export class RelayPeers implements PeerSource {
     try {
       session = this.#connect(peer, this.#options.credentials());
     } catch (err) {
-      logger.warn({ peer: peer.id, advertise: peer.advertise, err: (err as Error).message }, 'relay: cannot dial peer node');
+      logger.warn(
+        { peer: peer.id, advertise: peer.advertise, err: (err as Error).message },
+        'relay: cannot dial peer node',
+      );
       return;
     }
     const tunnel = new Tunnel({
-      id: `rel_${randomBytes(6).toString('hex')}`, connectorId: relayKey(peer.id), tenantId: '', certSerial: '', groupId: '',
-      session, address: peer.advertise, version: null, hostname: null, relay: { peerNodeId: peer.id, fromNodeId: selfId },
+      id: `rel_${randomBytes(6).toString('hex')}`,
+      connectorId: relayKey(peer.id),
+      tenantId: '',
+      certSerial: '',
+      groupId: '',
+      session,
+      address: peer.advertise,
+      version: null,
+      hostname: null,
+      relay: { peerNodeId: peer.id, fromNodeId: selfId },
     });
     peer.tunnel = tunnel;
     session.on('error', (err) => logger.debug({ peer: peer.id, err: err.message }, 'relay session error'));
@@ -142,7 +158,10 @@ export class RelayPeers implements PeerSource {
     session.on('goaway', () => tunnel.drain());
     session.once('close', () => {
       tunnel.retire();
-      if (peer.tunnel === tunnel) { peer.stopHealth(); peer.tunnel = null; }
+      if (peer.tunnel === tunnel) {
+        peer.stopHealth();
+        peer.tunnel = null;
+      }
       logger.info({ peer: peer.id }, 'relay session closed');
     });
     if (this.#options.pingIntervalMs !== null) {
@@ -187,15 +206,25 @@ export const connectPeer: ConnectPeer = (peer, credentials) => {
   const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
   const session = http2.connect(url.origin, {
     ...TUNNEL_SESSION_OPTIONS,
-    createConnection: () => tls.connect({
-      host, port: Number(url.port || 443), servername: isIP(host) ? undefined : host,
-      ALPNProtocols: [RELAY_ALPN], ca: credentials.caCertPem, cert: credentials.certPem, key: credentials.keyPem,
-      ...tlsProfileOptions('modern'),
-      checkServerIdentity: (_name, cert) => {
-        const id = nodeIdOfPeer(cert, 'server');
-        return id === peer.id ? undefined : new Error(`relay: the server at ${peer.advertise} is ${id === null ? 'not an edge node' : `node ${id}`}, expected node ${peer.id}`);
-      },
-    }),
+    createConnection: () =>
+      tls.connect({
+        host,
+        port: Number(url.port || 443),
+        servername: isIP(host) ? undefined : host,
+        ALPNProtocols: [RELAY_ALPN],
+        ca: credentials.caCertPem,
+        cert: credentials.certPem,
+        key: credentials.keyPem,
+        ...tlsProfileOptions('modern'),
+        checkServerIdentity: (_name, cert) => {
+          const id = nodeIdOfPeer(cert, 'server');
+          return id === peer.id
+            ? undefined
+            : new Error(
+                `relay: the server at ${peer.advertise} is ${id === null ? 'not an edge node' : `node ${id}`}, expected node ${peer.id}`,
+              );
+        },
+      }),
   });
   widenConnectionWindow(session);
   return session;

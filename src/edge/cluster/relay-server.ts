@@ -10,9 +10,22 @@
  * response is answered with the catalogue code in x-drawbridge-error, a stream cut mid-response is reset, and a body of
  * unknown length reaches the connector finished only if the first node finished it (the end trailer).
  */
-import http2, { type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream, type ClientHttp2Stream } from 'node:http2';
+import http2, {
+  type IncomingHttpHeaders,
+  type OutgoingHttpHeaders,
+  type ServerHttp2Session,
+  type ServerHttp2Stream,
+  type ClientHttp2Stream,
+} from 'node:http2';
 import tls from 'node:tls';
-import { APP_HEADER, BODY_END_TRAILER, ERROR_HEADER, ERROR_DETAIL_HEADER, REQUEST_ID_HEADER, UPGRADE_HEADER } from '../../tunnel/protocol.ts';
+import {
+  APP_HEADER,
+  BODY_END_TRAILER,
+  ERROR_HEADER,
+  ERROR_DETAIL_HEADER,
+  REQUEST_ID_HEADER,
+  UPGRADE_HEADER,
+} from '../../tunnel/protocol.ts';
 import { TUNNEL_SESSION_OPTIONS, widenConnectionWindow } from '../../tunnel/flow-control.ts';
 import { catalogue, type ErrorCode } from '../../errors/catalogue.ts';
 import { newCorrelationId } from '../../lib/ids.ts';
@@ -48,8 +61,18 @@ export interface RelayServer {
 
 export function createRelayServer(deps: RelayServerDeps): RelayServer {
   const { logger } = deps;
-  const contextOf = (c: NodeCredentials): tls.SecureContextOptions => ({ key: c.keyPem, cert: c.certPem, ca: c.caCertPem, ...tlsProfileOptions('modern') });
-  const server = tls.createServer({ ...contextOf(deps.credentials), requestCert: true, rejectUnauthorized: true, ALPNProtocols: [RELAY_ALPN] });
+  const contextOf = (c: NodeCredentials): tls.SecureContextOptions => ({
+    key: c.keyPem,
+    cert: c.certPem,
+    ca: c.caCertPem,
+    ...tlsProfileOptions('modern'),
+  });
+  const server = tls.createServer({
+    ...contextOf(deps.credentials),
+    requestCert: true,
+    rejectUnauthorized: true,
+    ALPNProtocols: [RELAY_ALPN],
+  });
   const h2 = http2.createServer({ ...TUNNEL_SESSION_OPTIONS });
   const sessions = new Set<ServerHttp2Session>();
   const peerOf = new WeakMap<ServerHttp2Session, string>();
@@ -59,7 +82,14 @@ export function createRelayServer(deps: RelayServerDeps): RelayServer {
     const peer = nodeIdOfPeer(socket.getPeerCertificate(), 'client');
     if (peer === null) {
       // Signed by the tunnel CA (TLS checked that) but not a node's: a connector certificate, say.
-      logger.warn({ code: 'DB-TUNNEL-RELAY-REFUSED', remote: clientAddress(socket), subject: socket.getPeerCertificate().subject?.CN }, 'relay: a certificate that is not an edge node\'s, connection closed');
+      logger.warn(
+        {
+          code: 'DB-TUNNEL-RELAY-REFUSED',
+          remote: clientAddress(socket),
+          subject: socket.getPeerCertificate().subject?.CN,
+        },
+        "relay: a certificate that is not an edge node's, connection closed",
+      );
       socket.destroy();
       return;
     }
@@ -68,7 +98,10 @@ export function createRelayServer(deps: RelayServerDeps): RelayServer {
     pendingPeer = '';
   });
   server.on('tlsClientError', (err, socket) => {
-    logger.warn({ code: 'DB-TUNNEL-RELAY-REFUSED', err: err.message, remote: clientAddress(socket) }, 'relay: TLS handshake refused');
+    logger.warn(
+      { code: 'DB-TUNNEL-RELAY-REFUSED', err: err.message, remote: clientAddress(socket) },
+      'relay: TLS handshake refused',
+    );
   });
   h2.on('session', (session: ServerHttp2Session) => {
     peerOf.set(session, pendingPeer);
@@ -85,19 +118,34 @@ export function createRelayServer(deps: RelayServerDeps): RelayServer {
 
   return {
     server,
-    setCredentials(c) { server.setSecureContext(contextOf(c)); },
-    close() { for (const s of sessions) if (!s.closed) s.close(); },
+    setCredentials(c) {
+      server.setSecureContext(contextOf(c));
+    },
+    close() {
+      for (const s of sessions) if (!s.closed) s.close();
+    },
   };
 }
 
 /** One relayed stream: into this node's own tunnels of the app's group, both directions piped. */
-function serveRelayed(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, deps: RelayServerDeps, peer: string): void {
+function serveRelayed(
+  stream: ServerHttp2Stream,
+  headers: IncomingHttpHeaders,
+  deps: RelayServerDeps,
+  peer: string,
+): void {
   const { logger, routes } = deps;
-  stream.on('error', () => { /* reported through 'close' */ });
-  const correlationId = typeof headers[REQUEST_ID_HEADER] === 'string' ? headers[REQUEST_ID_HEADER] : newCorrelationId();
+  stream.on('error', () => {
+    /* reported through 'close' */
+  });
+  const correlationId =
+    typeof headers[REQUEST_ID_HEADER] === 'string' ? headers[REQUEST_ID_HEADER] : newCorrelationId();
   const appId = headers[APP_HEADER];
   if (typeof headers[RELAYED_HEADER] !== 'string' || typeof appId !== 'string') {
-    logger.warn({ peer, correlationId, path: headers[':path'], code: 'DB-HTTP-BAD-REQUEST' }, 'relay: a stream without the relay marker or an app');
+    logger.warn(
+      { peer, correlationId, path: headers[':path'], code: 'DB-HTTP-BAD-REQUEST' },
+      'relay: a stream without the relay marker or an app',
+    );
     return answerError(stream, 'DB-HTTP-BAD-REQUEST');
   }
   // The first node routed by its own copy of the route table; this one may not have seen a change yet.
@@ -115,56 +163,75 @@ function serveRelayed(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, d
   let aborted = false;
   let bodyStarted = false;
   let current: ClientHttp2Stream | null = null;
-  stream.once('trailers', (trailers: IncomingHttpHeaders) => { endTrailer = trailers[BODY_END_TRAILER] === '1'; });
+  stream.once('trailers', (trailers: IncomingHttpHeaders) => {
+    endTrailer = trailers[BODY_END_TRAILER] === '1';
+  });
   const cancel = (): void => {
     aborted = true;
     if (current && !current.closed && !current.readableEnded) current.close(NGHTTP2_CANCEL);
   };
   stream.once('aborted', cancel);
-  stream.once('close', () => { if (stream.rstCode !== NGHTTP2_NO_ERROR) cancel(); });
-
-  streamToGroup(deps.registry, {
-    groupId: app.groupId, appId: app.id, headers: forward, correlationId, logger,
-    localOnly: true, // one hop: a relayed stream is never relayed again
-    options: { endStream: !withBody, waitForTrailers: needsEndTrailer },
-    idempotent: retryable(app, method),
-    resendable: () => !bodyStarted && !stream.headersSent,
-    wanted: () => !aborted && !stream.destroyed && !stream.closed,
-  }, {
-    onOpen(up) {
-      current = up;
-      if (!withBody) return;
-      if (!bodyStarted) stream.once('data', () => { bodyStarted = true; });
-      // Finished only as the first node finished it: with the trailer, or cancelled.
-      if (needsEndTrailer) up.once('wantTrailers', () => (endTrailer ? up.sendTrailers({ [BODY_END_TRAILER]: '1' }) : up.close(NGHTTP2_CANCEL)));
-      stream.pipe(up);
-    },
-    onAbandon(up) {
-      if (withBody) stream.unpipe(up);
-    },
-    onFail(code) {
-      answerError(stream, code);
-    },
-    onResponse(up, responseHeaders) {
-      if (stream.destroyed || stream.closed) return void up.close(NGHTTP2_CANCEL);
-      const out: OutgoingHttpHeaders = {};
-      for (const [name, value] of Object.entries(responseHeaders)) if (name === ':status' || !name.startsWith(':')) out[name] = value;
-      try {
-        stream.respond(out, { endStream: up.endAfterHeaders });
-      } catch {
-        return void up.close(NGHTTP2_CANCEL);
-      }
-      if (up.endAfterHeaders) return;
-      up.pipe(stream, { end: false });
-      // A clean end ends the relayed stream; a reset (connector lost, backend failed mid-body) resets it, so the first
-      // node cuts its client's response or resumes the download, as it would for its own tunnel.
-      up.once('close', () => {
-        if (stream.destroyed || stream.closed) return;
-        if (up.readableEnded && (up.rstCode === undefined || up.rstCode === NGHTTP2_NO_ERROR)) stream.end();
-        else stream.close(up.rstCode && up.rstCode !== NGHTTP2_NO_ERROR ? up.rstCode : NGHTTP2_INTERNAL_ERROR);
-      });
-    },
+  stream.once('close', () => {
+    if (stream.rstCode !== NGHTTP2_NO_ERROR) cancel();
   });
+
+  streamToGroup(
+    deps.registry,
+    {
+      groupId: app.groupId,
+      appId: app.id,
+      headers: forward,
+      correlationId,
+      logger,
+      localOnly: true, // one hop: a relayed stream is never relayed again
+      options: { endStream: !withBody, waitForTrailers: needsEndTrailer },
+      idempotent: retryable(app, method),
+      resendable: () => !bodyStarted && !stream.headersSent,
+      wanted: () => !aborted && !stream.destroyed && !stream.closed,
+    },
+    {
+      onOpen(up) {
+        current = up;
+        if (!withBody) return;
+        if (!bodyStarted)
+          stream.once('data', () => {
+            bodyStarted = true;
+          });
+        // Finished only as the first node finished it: with the trailer, or cancelled.
+        if (needsEndTrailer)
+          up.once('wantTrailers', () =>
+            endTrailer ? up.sendTrailers({ [BODY_END_TRAILER]: '1' }) : up.close(NGHTTP2_CANCEL),
+          );
+        stream.pipe(up);
+      },
+      onAbandon(up) {
+        if (withBody) stream.unpipe(up);
+      },
+      onFail(code) {
+        answerError(stream, code);
+      },
+      onResponse(up, responseHeaders) {
+        if (stream.destroyed || stream.closed) return void up.close(NGHTTP2_CANCEL);
+        const out: OutgoingHttpHeaders = {};
+        for (const [name, value] of Object.entries(responseHeaders))
+          if (name === ':status' || !name.startsWith(':')) out[name] = value;
+        try {
+          stream.respond(out, { endStream: up.endAfterHeaders });
+        } catch {
+          return void up.close(NGHTTP2_CANCEL);
+        }
+        if (up.endAfterHeaders) return;
+        up.pipe(stream, { end: false });
+        // A clean end ends the relayed stream; a reset (connector lost, backend failed mid-body) resets it, so the first
+        // node cuts its client's response or resumes the download, as it would for its own tunnel.
+        up.once('close', () => {
+          if (stream.destroyed || stream.closed) return;
+          if (up.readableEnded && (up.rstCode === undefined || up.rstCode === NGHTTP2_NO_ERROR)) stream.end();
+          else stream.close(up.rstCode && up.rstCode !== NGHTTP2_NO_ERROR ? up.rstCode : NGHTTP2_INTERNAL_ERROR);
+        });
+      },
+    },
+  );
 }
 
 /** Answers as a connector does: the catalogue code in x-drawbridge-error, the first node renders the page. */

@@ -44,7 +44,12 @@ export interface ApiAnswer<T = unknown> {
 export type CredentialFor = (administrator: Administrator) => string | Promise<string>;
 
 export interface AdminClient {
-  call<T = unknown>(administrator: Administrator, method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<ApiAnswer<T>>;
+  call<T = unknown>(
+    administrator: Administrator,
+    method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE',
+    path: string,
+    body?: unknown,
+  ): Promise<ApiAnswer<T>>;
 }
 
 /** `/tenants/<id>/…` for the administrator's tenant: a directory administrator can name no other. */
@@ -57,7 +62,12 @@ export function scopedPath(administrator: Administrator, tenantId: string, rest:
 
 export function createAdminClient(api: FastifyInstance, credentialFor: CredentialFor, prefix = '/api/v1'): AdminClient {
   return {
-    async call<T>(administrator: Administrator, method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<ApiAnswer<T>> {
+    async call<T>(
+      administrator: Administrator,
+      method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE',
+      path: string,
+      body?: unknown,
+    ): Promise<ApiAnswer<T>> {
       const res = await api.inject({
         method,
         url: `${prefix}${path}`,
@@ -70,7 +80,11 @@ export function createAdminClient(api: FastifyInstance, credentialFor: Credentia
       const text = res.body;
       let parsed: unknown = undefined;
       if (text && String(res.headers['content-type'] ?? '').includes('json')) {
-        try { parsed = JSON.parse(text); } catch { parsed = undefined; }
+        try {
+          parsed = JSON.parse(text);
+        } catch {
+          parsed = undefined;
+        }
       }
       const ok = res.statusCode >= 200 && res.statusCode < 300;
       const err = !ok && parsed && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : null;
@@ -81,12 +95,15 @@ export function createAdminClient(api: FastifyInstance, credentialFor: Credentia
         body: parsed as T,
         text,
         headers: res.headers,
-        error: ok ? null : {
-          code: String(inner?.code ?? `HTTP ${res.statusCode}`),
-          title: String(inner?.title ?? inner?.message ?? 'The request failed'),
-          detail: inner?.detail === undefined || inner.detail === null ? null : String(inner.detail),
-          correlationId: res.headers['x-correlation-id'] === undefined ? null : String(res.headers['x-correlation-id']),
-        },
+        error: ok
+          ? null
+          : {
+              code: String(inner?.code ?? `HTTP ${res.statusCode}`),
+              title: String(inner?.title ?? inner?.message ?? 'The request failed'),
+              detail: inner?.detail === undefined || inner.detail === null ? null : String(inner.detail),
+              correlationId:
+                res.headers['x-correlation-id'] === undefined ? null : String(res.headers['x-correlation-id']),
+            },
       };
     },
   };

@@ -61,18 +61,27 @@ export function stackedBarChart(c: StackedBars): string {
       const v = c.values[i][j] ?? 0;
       if (v <= 0) return;
       const top = y(base + v);
-      parts.push(`<rect x="${x.toFixed(1)}" y="${top.toFixed(1)}" width="${barW.toFixed(1)}" height="${(y(base) - top).toFixed(1)}" fill="${s.colour}"><title>${e(cat)}: ${v} ${e(s.name)}</title></rect>`);
+      parts.push(
+        `<rect x="${x.toFixed(1)}" y="${top.toFixed(1)}" width="${barW.toFixed(1)}" height="${(y(base) - top).toFixed(1)}" fill="${s.colour}"><title>${e(cat)}: ${v} ${e(s.name)}</title></rect>`,
+      );
       base += v;
     });
     if (i % labelEvery === 0) {
       const lx = PAD.left + i * slot + slot / 2;
-      parts.push(`<text x="${lx.toFixed(1)}" y="${H - bottom + 14}" text-anchor="end" font-size="11" fill="#57606a" transform="rotate(-35 ${lx.toFixed(1)} ${H - bottom + 14})">${e(cat)}</text>`);
+      parts.push(
+        `<text x="${lx.toFixed(1)}" y="${H - bottom + 14}" text-anchor="end" font-size="11" fill="#57606a" transform="rotate(-35 ${lx.toFixed(1)} ${H - bottom + 14})">${e(cat)}</text>`,
+      );
     }
   });
   parts.push(`<line x1="${PAD.left}" x2="${W - PAD.right}" y1="${y(0)}" y2="${y(0)}" stroke="#57606a"/>`);
   const sums = c.series.map((s, j) => `${c.values.reduce((a, row) => a + (row[j] ?? 0), 0)} ${s.name}`).join(', ');
-  const desc = c.categories.length === 0 ? 'No data in this period.' : `${c.categories.length} bars from ${c.categories[0]} to ${c.categories.at(-1)}; in total ${sums}.`;
-  const legend = c.series.map((s) => `<li><span class="sw" style="background:${s.colour}" aria-hidden="true"></span>${e(s.name)}</li>`).join('');
+  const desc =
+    c.categories.length === 0
+      ? 'No data in this period.'
+      : `${c.categories.length} bars from ${c.categories[0]} to ${c.categories.at(-1)}; in total ${sums}.`;
+  const legend = c.series
+    .map((s) => `<li><span class="sw" style="background:${s.colour}" aria-hidden="true"></span>${e(s.name)}</li>`)
+    .join('');
   return `<figure>
 <figcaption id="${c.id}-title">${e(c.title)}</figcaption>
 <svg id="${c.id}" role="img" aria-labelledby="${c.id}-t ${c.id}-d" viewBox="0 0 ${W} ${H}" width="100%" style="max-width:${W}px" xmlns="http://www.w3.org/2000/svg">

@@ -22,8 +22,29 @@ import { scopedPath, type AdminClient, type Administrator } from './admin-client
 import { ASSETS } from './assets.ts';
 import { authorize, type AdminAction, type AdminPrincipal } from '../admin/authorization.ts';
 import { NAV, barePage, e, layout, tenantBase } from './html.ts';
-import { ApiFailure, DONE, appPage, failureHtml, policiesPage, renderSection, runAction, signinLogExportPath, type Page, type PageCtx } from './pages.ts';
-import { BOOTSTRAP_COOKIE, TENANT_COOKIE, bootstrapCookie, chosenTenant, csrfFor, csrfOk, hasBootstrapSession, tenantCookie, tokenMatches } from './session.ts';
+import {
+  ApiFailure,
+  DONE,
+  appPage,
+  failureHtml,
+  policiesPage,
+  renderSection,
+  runAction,
+  signinLogExportPath,
+  type Page,
+  type PageCtx,
+} from './pages.ts';
+import {
+  BOOTSTRAP_COOKIE,
+  TENANT_COOKIE,
+  bootstrapCookie,
+  chosenTenant,
+  csrfFor,
+  csrfOk,
+  hasBootstrapSession,
+  tenantCookie,
+  tokenMatches,
+} from './session.ts';
 
 export interface ConsoleDeps {
   store: Store;
@@ -53,7 +74,12 @@ function headers(deps: ConsoleDeps): Record<string, string> {
 function send(deps: ConsoleDeps, res: ServerResponse, status: number, html: string, cookies: string[] = []): void {
   if (res.headersSent) return;
   const body = Buffer.from(html);
-  res.writeHead(status, { ...headers(deps), 'content-type': 'text/html; charset=utf-8', 'content-length': body.length, ...(cookies.length ? { 'set-cookie': cookies } : {}) });
+  res.writeHead(status, {
+    ...headers(deps),
+    'content-type': 'text/html; charset=utf-8',
+    'content-length': body.length,
+    ...(cookies.length ? { 'set-cookie': cookies } : {}),
+  });
   res.end(body);
 }
 
@@ -68,7 +94,9 @@ ${single ? `<input type="hidden" name="tenant" value="${e(single.name)}"><p clas
 <button type="submit">Sign in with your account</button>
 </form></section>`
     : '';
-  return barePage('Sign in', `
+  return barePage(
+    'Sign in',
+    `
 <h1>Sign in to the console</h1>
 ${error ? `<div class="alert bad" role="alert">${error}</div>` : ''}
 ${directory}
@@ -80,28 +108,59 @@ ${directory}
 <label for="token">Admin token</label>
 <input type="password" id="token" name="token" required autocomplete="off" maxlength="512"><br><br>
 <button type="submit" class="secondary">Sign in with the token</button>
-</form></section>`);
+</form></section>`,
+  );
 }
 
 /** What each console section reads: a section whose read the role is not granted is left out of the navigation. */
 const SECTION_READS: Record<(typeof NAV)[number][0], AdminAction | null> = {
-  '': null, apps: 'apps.read', connectors: 'connectors.read', users: 'directory.read', groups: 'directory.read', licences: 'directory.read',
-  assignments: 'assignments.read', policies: 'policies.read', 'signin-log': 'signin-log.read', reports: 'reports.read', audit: 'audit.read',
+  '': null,
+  apps: 'apps.read',
+  connectors: 'connectors.read',
+  users: 'directory.read',
+  groups: 'directory.read',
+  licences: 'directory.read',
+  assignments: 'assignments.read',
+  policies: 'policies.read',
+  'signin-log': 'signin-log.read',
+  reports: 'reports.read',
+  audit: 'audit.read',
 };
 
 export function sectionsFor(admin: Administrator, tenantId: string): string[] {
-  const principal: AdminPrincipal = { kind: 'session', id: admin.userId ?? 'bootstrap', name: admin.name, role: admin.role, tenantId: admin.tenantId, appIds: admin.appIds };
+  const principal: AdminPrincipal = {
+    kind: 'session',
+    id: admin.userId ?? 'bootstrap',
+    name: admin.name,
+    role: admin.role,
+    tenantId: admin.tenantId,
+    appIds: admin.appIds,
+  };
   return NAV.map(([path]) => path).filter((path) => {
     const action = SECTION_READS[path];
     return action === null || authorize(principal, action, tenantId).allowed;
   });
 }
 
-export function createConsoleHost(deps: ConsoleDeps): (req: IncomingMessage, res: ServerResponse, correlationId: string) => Promise<void> {
+export function createConsoleHost(
+  deps: ConsoleDeps,
+): (req: IncomingMessage, res: ServerResponse, correlationId: string) => Promise<void> {
   const { keys } = deps;
 
-  async function administrator(req: IncomingMessage, res: ServerResponse, correlationId: string): Promise<Administrator | null> {
-    if (hasBootstrapSession(keys, deps.adminToken, req)) return { kind: 'bootstrap', name: 'bootstrap admin', tenantId: null, userId: null, role: 'global-admin', appIds: [] };
+  async function administrator(
+    req: IncomingMessage,
+    res: ServerResponse,
+    correlationId: string,
+  ): Promise<Administrator | null> {
+    if (hasBootstrapSession(keys, deps.adminToken, req))
+      return {
+        kind: 'bootstrap',
+        name: 'bootstrap admin',
+        tenantId: null,
+        userId: null,
+        role: 'global-admin',
+        appIds: [],
+      };
     const tenantId = chosenTenant(keys, req);
     if (!tenantId || !deps.authenticate) {
       redirect(res, '/signin');
@@ -113,9 +172,21 @@ export function createConsoleHost(deps: ConsoleDeps): (req: IncomingMessage, res
     // The role from the directory as it is now (groups, assignments), not as it was at sign-in.
     const { directory } = deps.store;
     const facts = await directory.access.facts(identity.tenantId, identity.userId);
-    const role = facts ? consoleRoleOf(facts.groups.map((g) => g.name), await directory.assignments.appsForUser(identity.tenantId, identity.userId)) : null;
+    const role = facts
+      ? consoleRoleOf(
+          facts.groups.map((g) => g.name),
+          await directory.assignments.appsForUser(identity.tenantId, identity.userId),
+        )
+      : null;
     if (!role) throw new DrawbridgeError('DB-CONSOLE-NOT-ADMIN', `${identity.upn} is no longer an administrator`);
-    return { kind: 'directory', name: identity.upn, tenantId: identity.tenantId, userId: identity.userId, role: role.role, appIds: role.appIds };
+    return {
+      kind: 'directory',
+      name: identity.upn,
+      tenantId: identity.tenantId,
+      userId: identity.userId,
+      role: role.role,
+      appIds: role.appIds,
+    };
   }
 
   async function tenantsFor(admin: Administrator): Promise<Tenant[]> {
@@ -134,35 +205,70 @@ export function createConsoleHost(deps: ConsoleDeps): (req: IncomingMessage, res
     try {
       const asset = ASSETS.get(url.pathname);
       if (asset && get) {
-        res.writeHead(200, { 'content-type': asset.type, 'content-length': asset.body.length, 'cache-control': 'public, max-age=31536000, immutable', 'x-content-type-options': 'nosniff' });
+        res.writeHead(200, {
+          'content-type': asset.type,
+          'content-length': asset.body.length,
+          'cache-control': 'public, max-age=31536000, immutable',
+          'x-content-type-options': 'nosniff',
+        });
         res.end(method === 'HEAD' ? undefined : asset.body);
         return;
       }
-      if (url.pathname === '/favicon.ico') { res.writeHead(204).end(); return; }
+      if (url.pathname === '/favicon.ico') {
+        res.writeHead(204).end();
+        return;
+      }
       // Computed before anything strips our cookies from the request.
       const csrf = csrfFor(keys, req);
       const form = method === 'POST' ? await readForm(req) : null;
-      if (form && !csrfOk(keys, req, deps.origin(), form.get('csrf'))) return sendError(req, res, 'DB-SIGNIN-CSRF', correlationId);
-      if (!get && method !== 'POST') { res.writeHead(405, { allow: 'GET, HEAD, POST' }).end(); return; }
+      if (form && !csrfOk(keys, req, deps.origin(), form.get('csrf')))
+        return sendError(req, res, 'DB-SIGNIN-CSRF', correlationId);
+      if (!get && method !== 'POST') {
+        res.writeHead(405, { allow: 'GET, HEAD, POST' }).end();
+        return;
+      }
 
-      if (url.pathname === '/signin' && get) return send(deps, res, 200, signinPage(deps, csrf, await deps.store.tenants.list()));
+      if (url.pathname === '/signin' && get)
+        return send(deps, res, 200, signinPage(deps, csrf, await deps.store.tenants.list()));
       if (url.pathname === '/signin/directory' && get) {
         const tenant = await deps.store.tenants.getByName((url.searchParams.get('tenant') ?? '').trim().toLowerCase());
-        if (!tenant || !deps.authenticate) return send(deps, res, 404, signinPage(deps, csrf, await deps.store.tenants.list(), 'There is no such tenant.'));
+        if (!tenant || !deps.authenticate)
+          return send(
+            deps,
+            res,
+            404,
+            signinPage(deps, csrf, await deps.store.tenants.list(), 'There is no such tenant.'),
+          );
         return redirect(res, '/', [tenantCookie(keys, tenant.id), clearCookie(BOOTSTRAP_COOKIE)]);
       }
       if (url.pathname === '/signin/token' && form) {
         if (!tokenMatches(form.get('token') ?? '', deps.adminToken)) {
           deps.logger.warn({ correlationId }, 'console: wrong bootstrap token');
-          return send(deps, res, 401, signinPage(deps, csrf, await deps.store.tenants.list(), 'That token is not the admin token. <code>DB-ADMIN-UNAUTHORIZED</code>'));
+          return send(
+            deps,
+            res,
+            401,
+            signinPage(
+              deps,
+              csrf,
+              await deps.store.tenants.list(),
+              'That token is not the admin token. <code>DB-ADMIN-UNAUTHORIZED</code>',
+            ),
+          );
         }
         return redirect(res, '/', [bootstrapCookie(keys, deps.adminToken)], 303);
       }
       if (url.pathname === '/signout' && form) {
-        const directory = !hasBootstrapSession(keys, deps.adminToken, req) && chosenTenant(keys, req) && deps.authenticate;
+        const directory =
+          !hasBootstrapSession(keys, deps.adminToken, req) && chosenTenant(keys, req) && deps.authenticate;
         // A directory session ends through the app-host sign-out (which ends the central session's use here and
         // goes on to the sign-in host's sign-out page).
-        return redirect(res, directory ? `${AUTH_PATH}signout` : '/signin', [clearCookie(BOOTSTRAP_COOKIE), ...(directory ? [] : [clearCookie(TENANT_COOKIE)])], 303);
+        return redirect(
+          res,
+          directory ? `${AUTH_PATH}signout` : '/signin',
+          [clearCookie(BOOTSTRAP_COOKIE), ...(directory ? [] : [clearCookie(TENANT_COOKIE)])],
+          303,
+        );
       }
       if (url.pathname.startsWith(AUTH_PATH)) {
         const tenantId = chosenTenant(keys, req);
@@ -176,35 +282,77 @@ export function createConsoleHost(deps: ConsoleDeps): (req: IncomingMessage, res
       const tenants = await tenantsFor(admin);
       if (url.pathname === '/' || url.pathname === '/switch') {
         const wanted = url.searchParams.get('tenant');
-        const tenant = tenants.find((t) => t.name === wanted) ?? tenants.find((t) => t.id === chosenTenant(keys, req)) ?? tenants[0];
-        if (!tenant) return send(deps, res, 200, barePage('No tenant', '<h1>No tenant yet</h1><p>Create one with <code>drawbridge admin tenants create</code>.</p>'));
+        const tenant =
+          tenants.find((t) => t.name === wanted) ?? tenants.find((t) => t.id === chosenTenant(keys, req)) ?? tenants[0];
+        if (!tenant)
+          return send(
+            deps,
+            res,
+            200,
+            barePage(
+              'No tenant',
+              '<h1>No tenant yet</h1><p>Create one with <code>drawbridge admin tenants create</code>.</p>',
+            ),
+          );
         return redirect(res, tenantBase(tenant.name));
       }
       const m = /^\/t\/([^/]+)\/(.*)$/.exec(url.pathname);
-      if (!m) return sendError(req, res, 'DB-HTTP-BAD-REQUEST', correlationId, 'There is no console page at this address.');
+      if (!m)
+        return sendError(req, res, 'DB-HTTP-BAD-REQUEST', correlationId, 'There is no console page at this address.');
       const tenantName = decodeURIComponent(m[1]);
       const tenant = tenants.find((t) => t.name === tenantName);
       if (!tenant) {
-        if (admin.tenantId) throw new DrawbridgeError('DB-CONSOLE-NOT-ADMIN', `${admin.name} administers another tenant`);
+        if (admin.tenantId)
+          throw new DrawbridgeError('DB-CONSOLE-NOT-ADMIN', `${admin.name} administers another tenant`);
         return sendError(req, res, 'DB-ADMIN-NOT-FOUND', correlationId, `tenant ${tenantName} not found`);
       }
       const parts = m[2].split('/').filter(Boolean).map(decodeURIComponent);
       const c: PageCtx = {
-        admin, tenant, csrf, query: url.searchParams, base: tenantBase(tenant.name),
+        admin,
+        tenant,
+        csrf,
+        query: url.searchParams,
+        base: tenantBase(tenant.name),
         api: (verb, rest, body) => deps.client.call(admin, verb, scopedPath(admin, tenant.id, rest), body),
         apiRoot: (verb, path) => deps.client.call(admin, verb, path),
       };
-      const frame = (section: string, page: Page, status = 200) => send(deps, res, status, layout({
-        title: page.title, who: admin.name, role: admin.role, sections: sectionsFor(admin, tenant.id), tenant, tenants: admin.tenantId ? undefined : tenants, active: section, csrf, body: page.body, notice: page.notice,
-      }));
+      const frame = (section: string, page: Page, status = 200) =>
+        send(
+          deps,
+          res,
+          status,
+          layout({
+            title: page.title,
+            who: admin.name,
+            role: admin.role,
+            sections: sectionsFor(admin, tenant.id),
+            tenant,
+            tenants: admin.tenantId ? undefined : tenants,
+            active: section,
+            csrf,
+            body: page.body,
+            notice: page.notice,
+          }),
+        );
       const show = async (section: string, id: string | undefined, notice: Page['notice'], status = 200) => {
         try {
           const page = await renderSection(c, section, id);
-          if (!page) return sendError(req, res, 'DB-HTTP-BAD-REQUEST', correlationId, 'There is no console page at this address.');
+          if (!page)
+            return sendError(
+              req,
+              res,
+              'DB-HTTP-BAD-REQUEST',
+              correlationId,
+              'There is no console page at this address.',
+            );
           return frame(section, { ...page, notice: notice ?? page.notice }, status);
         } catch (err) {
           if (!(err instanceof ApiFailure)) throw err;
-          return frame(section, { title: 'Something went wrong', body: '', notice: { kind: 'bad', html: failureHtml(err.answer) } }, err.answer.status);
+          return frame(
+            section,
+            { title: 'Something went wrong', body: '', notice: { kind: 'bad', html: failureHtml(err.answer) } },
+            err.answer.status,
+          );
         }
       };
 
@@ -213,10 +361,18 @@ export function createConsoleHost(deps: ConsoleDeps): (req: IncomingMessage, res
         if (!result) return sendError(req, res, 'DB-HTTP-BAD-REQUEST', correlationId, 'Unknown console action.');
         if ('tested' in result) {
           try {
-            return frame('apps', await appPage(c, result.tested.appId, result.tested.answer), result.tested.answer.ok ? 200 : result.tested.answer.status);
+            return frame(
+              'apps',
+              await appPage(c, result.tested.appId, result.tested.answer),
+              result.tested.answer.ok ? 200 : result.tested.answer.status,
+            );
           } catch (err) {
             if (!(err instanceof ApiFailure)) throw err;
-            return frame('apps', { title: 'Something went wrong', body: '', notice: { kind: 'bad', html: failureHtml(err.answer) } }, err.answer.status);
+            return frame(
+              'apps',
+              { title: 'Something went wrong', body: '', notice: { kind: 'bad', html: failureHtml(err.answer) } },
+              err.answer.status,
+            );
           }
         }
         if ('whatIf' in result && result.whatIf) {
@@ -235,25 +391,35 @@ export function createConsoleHost(deps: ConsoleDeps): (req: IncomingMessage, res
       }
 
       // Downloads: the API's CSV, with its file name.
-      if (parts[0] === 'signin-log' && parts[1] === 'export.csv') return download(res, await c.api('GET', signinLogExportPath(url.searchParams)));
+      if (parts[0] === 'signin-log' && parts[1] === 'export.csv')
+        return download(res, await c.api('GET', signinLogExportPath(url.searchParams)));
       const report = parts[0] === 'reports' && parts[1]?.endsWith('.csv') ? parts[1].slice(0, -4) : null;
       if (report) {
         const q = new URLSearchParams({ format: 'csv' });
-        for (const k of ['since', 'until']) { const v = url.searchParams.get(k); if (v) q.set(k, v); }
+        for (const k of ['since', 'until']) {
+          const v = url.searchParams.get(k);
+          if (v) q.set(k, v);
+        }
         return download(res, await c.api('GET', `/reports/${encodeURIComponent(report)}?${q}`));
       }
       const done = url.searchParams.get('done');
       return show(parts[0] ?? '', parts[1], done && DONE[done] ? { kind: 'ok', html: e(DONE[done]) } : null);
     } catch (err) {
-      if (err instanceof BodyTooLarge) return sendError(req, res, 'DB-HTTP-BAD-REQUEST', correlationId, 'The form was too large.');
+      if (err instanceof BodyTooLarge)
+        return sendError(req, res, 'DB-HTTP-BAD-REQUEST', correlationId, 'The form was too large.');
       if (err instanceof DrawbridgeError) return sendError(req, res, err.code, correlationId, err.detail);
       deps.logger.error({ err, correlationId }, 'console request failed');
       sendError(req, res, 'DB-INTERNAL', correlationId);
     }
 
-    function download(out: ServerResponse, a: { ok: boolean; status: number; text: string; headers: Record<string, unknown>; error: unknown }): void {
+    function download(
+      out: ServerResponse,
+      a: { ok: boolean; status: number; text: string; headers: Record<string, unknown>; error: unknown },
+    ): void {
       if (!a.ok) {
-        out.writeHead(a.status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' }).end(`${(a.error as { code?: string })?.code ?? 'error'}\n`);
+        out
+          .writeHead(a.status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' })
+          .end(`${(a.error as { code?: string })?.code ?? 'error'}\n`);
         return;
       }
       out.writeHead(200, {

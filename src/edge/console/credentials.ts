@@ -14,7 +14,11 @@ const RENEW_BEFORE_MS = 60_000;
 /** The audit log's "created by" for tokens the console mints. */
 export const CONSOLE_MINTER = 'console';
 
-export function consoleCredentials(store: Pick<Store, 'adminTokens'>, bootstrapToken: string, now: () => number = Date.now): CredentialFor {
+export function consoleCredentials(
+  store: Pick<Store, 'adminTokens'>,
+  bootstrapToken: string,
+  now: () => number = Date.now,
+): CredentialFor {
   const cache = new Map<string, { header: Promise<string>; expiresAt: number }>();
   return (admin: Administrator) => {
     if (admin.kind === 'bootstrap') return `Bearer ${bootstrapToken}`;
@@ -24,12 +28,20 @@ export function consoleCredentials(store: Pick<Store, 'adminTokens'>, bootstrapT
     if (hit && hit.expiresAt - t > RENEW_BEFORE_MS) return hit.header;
     for (const [k, v] of cache) if (v.expiresAt <= t) cache.delete(k);
     const expiresAt = t + CONSOLE_TOKEN_TTL_MS;
-    const header = store.adminTokens.create({
-      administrator: admin.name, role: admin.role, tenantId: admin.tenantId, appIds: [...admin.appIds],
-      expiresAt: new Date(expiresAt).toISOString(), createdBy: CONSOLE_MINTER,
-    }).then(({ token }) => `Bearer ${token}`);
+    const header = store.adminTokens
+      .create({
+        administrator: admin.name,
+        role: admin.role,
+        tenantId: admin.tenantId,
+        appIds: [...admin.appIds],
+        expiresAt: new Date(expiresAt).toISOString(),
+        createdBy: CONSOLE_MINTER,
+      })
+      .then(({ token }) => `Bearer ${token}`);
     // A failed mint is not cached: the next request tries again.
-    header.catch(() => { if (cache.get(key)?.header === header) cache.delete(key); });
+    header.catch(() => {
+      if (cache.get(key)?.header === header) cache.delete(key);
+    });
     cache.set(key, { header, expiresAt });
     return header;
   };

@@ -49,9 +49,12 @@ export function layout(f: Frame): string {
   const nav = f.tenant
     ? `<nav class="side" aria-label="Console sections"><ul>${shown.map(([path, label]) => `<li><a href="${base}${path}"${f.active === path ? ' aria-current="page"' : ''}>${label}</a></li>`).join('')}</ul></nav>`
     : '<nav class="side" aria-label="Console sections"></nav>';
-  const switcher = f.tenants && f.tenants.length > 1 && f.tenant
-    ? `<form method="get" action="/switch" class="inline"><label for="tenant-switch" class="muted" style="color:#fff;font-weight:400">Tenant</label> <select id="tenant-switch" name="tenant">${f.tenants.map((t) => `<option value="${e(t.name)}"${t.name === f.tenant?.name ? ' selected' : ''}>${e(t.displayName)}</option>`).join('')}</select> <button type="submit" class="small">Switch</button></form>`
-    : f.tenant ? `<span>${e(f.tenant.displayName)}</span>` : '';
+  const switcher =
+    f.tenants && f.tenants.length > 1 && f.tenant
+      ? `<form method="get" action="/switch" class="inline"><label for="tenant-switch" class="muted" style="color:#fff;font-weight:400">Tenant</label> <select id="tenant-switch" name="tenant">${f.tenants.map((t) => `<option value="${e(t.name)}"${t.name === f.tenant?.name ? ' selected' : ''}>${e(t.displayName)}</option>`).join('')}</select> <button type="submit" class="small">Switch</button></form>`
+      : f.tenant
+        ? `<span>${e(f.tenant.displayName)}</span>`
+        : '';
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -109,14 +112,27 @@ export function csrfField(csrf: string): string {
 }
 
 /** A one-button form posting to `action` (with optional hidden fields). */
-export function actionButton(csrf: string, action: string, label: string, opts: { fields?: Record<string, string>; danger?: boolean; confirm?: string; accessibleName?: string } = {}): string {
-  const fields = Object.entries(opts.fields ?? {}).map(([k, v]) => `<input type="hidden" name="${e(k)}" value="${e(v)}">`).join('');
+export function actionButton(
+  csrf: string,
+  action: string,
+  label: string,
+  opts: { fields?: Record<string, string>; danger?: boolean; confirm?: string; accessibleName?: string } = {},
+): string {
+  const fields = Object.entries(opts.fields ?? {})
+    .map(([k, v]) => `<input type="hidden" name="${e(k)}" value="${e(v)}">`)
+    .join('');
   return `<form method="post" action="${e(action)}" class="inline">${csrfField(csrf)}${fields}<button type="submit" class="small ${opts.danger ? 'danger' : 'secondary'}"${opts.confirm ? ` data-confirm="${e(opts.confirm)}"` : ''}${opts.accessibleName ? ` aria-label="${e(opts.accessibleName)}"` : ''}>${e(label)}</button></form>`;
 }
 
-export function table(caption: string, headers: string[], rows: string[][], opts: { numeric?: number[]; empty?: string; id?: string } = {}): string {
+export function table(
+  caption: string,
+  headers: string[],
+  rows: string[][],
+  opts: { numeric?: number[]; empty?: string; id?: string } = {},
+): string {
   const num = new Set(opts.numeric ?? []);
-  if (rows.length === 0) return `<p class="muted"${opts.id ? ` id="${opts.id}"` : ''}>${e(opts.empty ?? `No ${caption.toLowerCase()}.`)}</p>`;
+  if (rows.length === 0)
+    return `<p class="muted"${opts.id ? ` id="${opts.id}"` : ''}>${e(opts.empty ?? `No ${caption.toLowerCase()}.`)}</p>`;
   return `<div class="table-wrap"><table${opts.id ? ` id="${opts.id}"` : ''}><caption>${e(caption)}</caption><thead><tr>${headers.map((h, i) => `<th scope="col"${num.has(i) ? ' class="num"' : ''}>${e(h)}</th>`).join('')}</tr></thead><tbody>${rows.map((r) => `<tr>${r.map((c, i) => `<td${num.has(i) ? ' class="num"' : ''}>${c}</td>`).join('')}</tr>`).join('')}</tbody></table></div>`;
 }
 
@@ -126,5 +142,7 @@ export function when(iso: string | null | undefined): string {
 }
 
 export function options(values: { value: string; label: string }[], selected?: string | null): string {
-  return values.map((o) => `<option value="${e(o.value)}"${o.value === selected ? ' selected' : ''}>${e(o.label)}</option>`).join('');
+  return values
+    .map((o) => `<option value="${e(o.value)}"${o.value === selected ? ' selected' : ''}>${e(o.label)}</option>`)
+    .join('');
 }

@@ -21,15 +21,23 @@ export const BOOTSTRAP_COOKIE = '__Host-drawbridge-console';
 export const TENANT_COOKIE = '__Host-drawbridge-console-tenant';
 export const BOOTSTRAP_SESSION_SECONDS = 8 * 3600;
 
-const tokenTag = (token: string): string => createHash('sha256').update(`console:${token}`).digest('base64url').slice(0, 16);
+const tokenTag = (token: string): string =>
+  createHash('sha256').update(`console:${token}`).digest('base64url').slice(0, 16);
 
 export function bootstrapCookie(keys: KeyRing, adminToken: string, now = Date.now()): string {
-  const value = Buffer.from(JSON.stringify({ k: 'bootstrap', e: now + BOOTSTRAP_SESSION_SECONDS * 1000, t: tokenTag(adminToken) })).toString('base64url');
+  const value = Buffer.from(
+    JSON.stringify({ k: 'bootstrap', e: now + BOOTSTRAP_SESSION_SECONDS * 1000, t: tokenTag(adminToken) }),
+  ).toString('base64url');
   return serializeCookie(BOOTSTRAP_COOKIE, sign(keys.key('cookie'), value));
 }
 
 /** True when the request carries a live bootstrap session for the current token. */
-export function hasBootstrapSession(keys: KeyRing, adminToken: string, req: IncomingMessage, now = Date.now()): boolean {
+export function hasBootstrapSession(
+  keys: KeyRing,
+  adminToken: string,
+  req: IncomingMessage,
+  now = Date.now(),
+): boolean {
   const raw = parseCookies(req.headers.cookie).get(BOOTSTRAP_COOKIE);
   const value = raw ? unsign(keys.key('cookie'), raw) : null;
   if (!value) return false;
@@ -61,7 +69,9 @@ export function tokenMatches(presented: string, expected: string): boolean {
 export function csrfFor(keys: KeyRing, req: IncomingMessage): string {
   const cookies = parseCookies(req.headers.cookie);
   const binding = cookies.get(BOOTSTRAP_COOKIE) ?? cookies.get(APP_COOKIE) ?? 'anonymous';
-  return createHmac('sha256', keyObject(keys.key('csrf'))).update(`console|${binding}`).digest('base64url');
+  return createHmac('sha256', keyObject(keys.key('csrf')))
+    .update(`console|${binding}`)
+    .digest('base64url');
 }
 
 export function csrfOk(keys: KeyRing, req: IncomingMessage, origin: string, token: string | null): boolean {

@@ -54,7 +54,10 @@ async function csr(): Promise<string> {
   return createCsr(pair.keys, 'host-1');
 }
 
-async function enroll(body: unknown, init: { method?: string; contentType?: string } = {}): Promise<{ status: number; json: any; headers: Headers }> {
+async function enroll(
+  body: unknown,
+  init: { method?: string; contentType?: string } = {},
+): Promise<{ status: number; json: any; headers: Headers }> {
   const res = await fetch(`${base}${ENROLL_PATH}`, {
     method: init.method ?? 'POST',
     headers: { 'content-type': init.contentType ?? 'application/json', accept: 'application/json' },
@@ -65,7 +68,13 @@ async function enroll(body: unknown, init: { method?: string; contentType?: stri
 
 test('a valid token and CSR enroll a connector: certificate, row, audit event', async () => {
   const { token } = await store.enrollmentTokens.create(tenantId, groupId, 600);
-  const res = await enroll({ token, csr: await csr(), name: 'dc1-connector', hostname: 'dc1.corp.local', version: '0.1.0' });
+  const res = await enroll({
+    token,
+    csr: await csr(),
+    name: 'dc1-connector',
+    hostname: 'dc1.corp.local',
+    version: '0.1.0',
+  });
   assert.equal(res.status, 201, JSON.stringify(res.json));
   assert.equal(res.headers.get('cache-control'), 'no-store');
   const body = res.json;
@@ -78,7 +87,10 @@ test('a valid token and CSR enroll a connector: certificate, row, audit event', 
   const cert = new X509Certificate(body.certificate);
   assert.equal(cert.subject, `CN=${body.connectorId}`);
   assert.ok(cert.checkIssued(new X509Certificate(ca.caCertPem)));
-  assert.deepEqual(ca.verifyPeer(body.certificate), { connectorId: body.connectorId, serial: normalizeSerial(cert.serialNumber) });
+  assert.deepEqual(ca.verifyPeer(body.certificate), {
+    connectorId: body.connectorId,
+    serial: normalizeSerial(cert.serialNumber),
+  });
 
   const row = await store.connectors.get(tenantId, body.connectorId);
   assert.ok(row);
@@ -163,10 +175,13 @@ test('a body over 64 KiB → 413 DB-ENROLL-BODY-TOO-LARGE', async () => {
 test('a body over 64 KiB without Content-Length (chunked) → 413', async () => {
   const { port } = server.address() as AddressInfo;
   const status = await new Promise<number>((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path: ENROLL_PATH, method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
+    const req = http.request(
+      { host: '127.0.0.1', port, path: ENROLL_PATH, method: 'POST', headers: { 'content-type': 'application/json' } },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      },
+    );
     req.on('error', reject);
     const chunk = Buffer.alloc(16 * 1024, 0x41);
     for (let i = 0; i < 5; i++) req.write(chunk);

@@ -45,7 +45,8 @@ export async function handleEnroll(req: IncomingMessage, res: ServerResponse, de
       throw new DrawbridgeError('DB-ENROLL-METHOD-NOT-ALLOWED', `got ${req.method}`);
     }
     const contentType = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
-    if (contentType !== 'application/json') throw new DrawbridgeError('DB-ENROLL-REQUEST-INVALID', 'content-type: expected application/json');
+    if (contentType !== 'application/json')
+      throw new DrawbridgeError('DB-ENROLL-REQUEST-INVALID', 'content-type: expected application/json');
 
     const input = parseEnrollRequest(await readBody(req, MAX_ENROLL_BODY_BYTES, BODY_TIMEOUT_MS));
     await verifyCsrOrThrow(input.csr);
@@ -54,9 +55,20 @@ export async function handleEnroll(req: IncomingMessage, res: ServerResponse, de
     const token = await deps.store.enrollmentTokens.consume(input.token, connectorId, now());
     const { tenantId, groupId } = token;
 
-    const issued = await deps.ca.issueConnectorCertificate(input.csr, connectorId, deps.certValidityDays ?? DEFAULT_CERT_VALIDITY_DAYS);
+    const issued = await deps.ca.issueConnectorCertificate(
+      input.csr,
+      connectorId,
+      deps.certValidityDays ?? DEFAULT_CERT_VALIDITY_DAYS,
+    );
     const name = input.name ?? input.hostname ?? connectorId;
-    await deps.store.connectors.create({ id: connectorId, tenantId, groupId, name, certSerial: issued.serial, certNotAfter: issued.notAfter });
+    await deps.store.connectors.create({
+      id: connectorId,
+      tenantId,
+      groupId,
+      name,
+      certSerial: issued.serial,
+      certNotAfter: issued.notAfter,
+    });
     if (input.version !== null || input.hostname !== null) {
       await deps.store.connectors.update(tenantId, connectorId, { version: input.version, hostname: input.hostname });
     }
@@ -79,7 +91,14 @@ export async function handleEnroll(req: IncomingMessage, res: ServerResponse, de
     });
     log.info({ tenantId, connectorId, groupId, certSerial: issued.serial, tokenId: token.id }, 'connector enrolled');
 
-    const body: EnrollResponse = { connectorId, tenantId, groupId, certificate: issued.certPem, caCertificate: deps.ca.caCertPem, tunnelHost: deps.tunnelHost };
+    const body: EnrollResponse = {
+      connectorId,
+      tenantId,
+      groupId,
+      certificate: issued.certPem,
+      caCertificate: deps.ca.caCertPem,
+      tunnelHost: deps.tunnelHost,
+    };
     send(res, 201, 'application/json; charset=utf-8', JSON.stringify(body));
   } catch (err) {
     const e = toDrawbridgeError(err);
@@ -94,6 +113,10 @@ export async function handleEnroll(req: IncomingMessage, res: ServerResponse, de
 
 function send(res: ServerResponse, status: number, contentType: string, body: string): void {
   if (res.headersSent || res.destroyed) return;
-  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+  res.writeHead(status, {
+    'content-type': contentType,
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+  });
   res.end(body);
 }

@@ -51,7 +51,8 @@ function optionalString(o: Record<string, unknown>, field: string, max: number):
   if (value === undefined || value === null || value === '') return null;
   if (typeof value !== 'string') throw invalid(`${field}: expected a string`);
   const trimmed = value.trim();
-  if (trimmed.length > max || CONTROL_CHARS.test(trimmed)) throw invalid(`${field}: 1–${max} characters, no control characters`);
+  if (trimmed.length > max || CONTROL_CHARS.test(trimmed))
+    throw invalid(`${field}: 1–${max} characters, no control characters`);
   return trimmed === '' ? null : trimmed;
 }
 

@@ -32,7 +32,10 @@ export function readBody(req: IncomingMessage, limit: number, timeoutMs: number)
     const onEnd = (): void => finish(null, Buffer.concat(chunks, total));
     const onError = (err: Error): void => finish(err);
     const onAborted = (): void => finish(new Error('client aborted the request'));
-    const timer = setTimeout(() => finish(new DrawbridgeError('DB-HTTP-TIMEOUT', `body not received within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => finish(new DrawbridgeError('DB-HTTP-TIMEOUT', `body not received within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     timer.unref();
     req.on('data', onData).on('end', onEnd).on('error', onError).on('aborted', onAborted);
   });

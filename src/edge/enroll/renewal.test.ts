@@ -19,6 +19,9 @@ describe('connector certificate renewal window', () => {
   it('refuses a window as long as the validity, which would renew every new certificate at once', () => {
     const base = { stateDir: '/tmp/x', domain: 'apps.example', tls: [{ certFile: 'a', keyFile: 'b' }] };
     assert.equal(parseEdgeConfig(base).tunnel.certRenewBeforeDays, 120);
-    assert.throws(() => parseEdgeConfig({ ...base, tunnel: { certValidityDays: 30, certRenewBeforeDays: 30 } }), /certRenewBeforeDays \(30\) must be below tunnel.certValidityDays \(30\)/);
+    assert.throws(
+      () => parseEdgeConfig({ ...base, tunnel: { certValidityDays: 30, certRenewBeforeDays: 30 } }),
+      /certRenewBeforeDays \(30\) must be below tunnel.certValidityDays \(30\)/,
+    );
   });
 });

@@ -47,21 +47,33 @@ export class CertificateRenewer {
    */
   async maybeRenew(tunnel: Tunnel): Promise<void> {
     // Its other tunnel may come up at the same moment: the first caller checks (and renews), the others leave.
-    await this.#exclusive(tunnel.connectorId, async () => {
-      const row = await this.#options.store.connectors.getById(tunnel.connectorId);
-      if (!row || !row.enabled || normalizeSerial(row.certSerial) !== tunnel.certSerial) return;
-      if (!needsRenewal(row.certNotAfter, (this.#options.now ?? (() => new Date()))(), this.#options.renewBeforeDays)) return;
-      await this.#renew(tunnel, 'edge');
-    }, () => undefined).catch((err: Error) => {
-      this.#options.logger.warn({ connectorId: tunnel.connectorId, err: err.message, code: 'DB-CONNECTOR-RENEWAL-FAILED' }, 'certificate renewal failed');
+    await this.#exclusive(
+      tunnel.connectorId,
+      async () => {
+        const row = await this.#options.store.connectors.getById(tunnel.connectorId);
+        if (!row || !row.enabled || normalizeSerial(row.certSerial) !== tunnel.certSerial) return;
+        if (!needsRenewal(row.certNotAfter, (this.#options.now ?? (() => new Date()))(), this.#options.renewBeforeDays))
+          return;
+        await this.#renew(tunnel, 'edge');
+      },
+      () => undefined,
+    ).catch((err: Error) => {
+      this.#options.logger.warn(
+        { connectorId: tunnel.connectorId, err: err.message, code: 'DB-CONNECTOR-RENEWAL-FAILED' },
+        'certificate renewal failed',
+      );
     });
   }
 
   /** Renews now (an administrator asked). */
   renew(tunnel: Tunnel, actor: string): Promise<{ serial: string; notAfter: string }> {
-    return this.#exclusive(tunnel.connectorId, () => this.#renew(tunnel, actor), () => {
-      throw new DrawbridgeError('DB-CONNECTOR-RENEWAL-FAILED', 'a renewal of this connector is already under way');
-    });
+    return this.#exclusive(
+      tunnel.connectorId,
+      () => this.#renew(tunnel, actor),
+      () => {
+        throw new DrawbridgeError('DB-CONNECTOR-RENEWAL-FAILED', 'a renewal of this connector is already under way');
+      },
+    );
   }
 
   async #exclusive<T>(connectorId: string, work: () => Promise<T>, busy: () => T): Promise<T> {
@@ -82,13 +94,26 @@ export class CertificateRenewer {
     });
     const issued = await ca.issueConnectorCertificate(csr, id, validityDays);
     // Current from now on; the serial this tunnel presented stays accepted until the connector uses the new one.
-    await store.connectors.update(tunnel.tenantId, id, { certSerial: issued.serial, certNotAfter: issued.notAfter, previousCertSerial: tunnel.certSerial });
-    await installRenewal(tunnel.session, { certificate: issued.certPem }).catch((err: Error) => {
-      throw new DrawbridgeError('DB-CONNECTOR-RENEWAL-FAILED', `the connector did not install its new certificate: ${err.message}`);
+    await store.connectors.update(tunnel.tenantId, id, {
+      certSerial: issued.serial,
+      certNotAfter: issued.notAfter,
+      previousCertSerial: tunnel.certSerial,
     });
-    logger.info({ connectorId: id, previousSerial: tunnel.certSerial, serial: issued.serial, notAfter: issued.notAfter, actor }, 'connector certificate renewed');
+    await installRenewal(tunnel.session, { certificate: issued.certPem }).catch((err: Error) => {
+      throw new DrawbridgeError(
+        'DB-CONNECTOR-RENEWAL-FAILED',
+        `the connector did not install its new certificate: ${err.message}`,
+      );
+    });
+    logger.info(
+      { connectorId: id, previousSerial: tunnel.certSerial, serial: issued.serial, notAfter: issued.notAfter, actor },
+      'connector certificate renewed',
+    );
     await store.audit.append({
-      tenantId: tunnel.tenantId, actor, action: 'connector.certificate-renewed', target: id,
+      tenantId: tunnel.tenantId,
+      actor,
+      action: 'connector.certificate-renewed',
+      target: id,
       detail: { previousSerial: tunnel.certSerial, serial: issued.serial, notAfter: issued.notAfter },
     });
     return { serial: issued.serial, notAfter: issued.notAfter };

@@ -53,10 +53,21 @@ interface HandshakeResult {
 }
 
 /** The tunnel TLS server as the edge runs it: mutual TLS against the tunnel CA only. */
-async function handshake(ca: TunnelCa, client: { key: string; cert: string }, servername = 'tunnel.apps.localhost'): Promise<HandshakeResult> {
+async function handshake(
+  ca: TunnelCa,
+  client: { key: string; cert: string },
+  servername = 'tunnel.apps.localhost',
+): Promise<HandshakeResult> {
   let serverSide: { authorized: boolean; peer?: { connectorId: string; serial: string } } | undefined;
   const server = tls.createServer(
-    { cert: ca.serverCertPem, key: ca.serverKeyPem, ca: ca.caCertPem, requestCert: true, rejectUnauthorized: true, ALPNProtocols: [TUNNEL_ALPN] },
+    {
+      cert: ca.serverCertPem,
+      key: ca.serverKeyPem,
+      ca: ca.caCertPem,
+      requestCert: true,
+      rejectUnauthorized: true,
+      ALPNProtocols: [TUNNEL_ALPN],
+    },
     (socket) => {
       serverSide = { authorized: socket.authorized, peer: ca.verifyPeer(socket.getPeerX509Certificate()!) };
       socket.end('ok');
@@ -67,13 +78,23 @@ async function handshake(ca: TunnelCa, client: { key: string; cert: string }, se
   const { port } = server.address() as AddressInfo;
   try {
     const result = await new Promise<HandshakeResult>((resolve) => {
-      const socket = tls.connect({ host: '127.0.0.1', port, servername, ca: ca.caCertPem, key: client.key, cert: client.cert, ALPNProtocols: [TUNNEL_ALPN] });
+      const socket = tls.connect({
+        host: '127.0.0.1',
+        port,
+        servername,
+        ca: ca.caCertPem,
+        key: client.key,
+        cert: client.cert,
+        ALPNProtocols: [TUNNEL_ALPN],
+      });
       let data = '';
       socket.setEncoding('utf8');
       socket.on('data', (chunk) => (data += chunk));
       socket.on('end', () => resolve({ clientOk: data === 'ok' }));
       // TLS 1.3: a refused client certificate surfaces after the client's handshake completes, as an alert.
-      socket.on('error', (err: NodeJS.ErrnoException) => resolve({ clientOk: false, clientError: err.code ?? err.message }));
+      socket.on('error', (err: NodeJS.ErrnoException) =>
+        resolve({ clientOk: false, clientError: err.code ?? err.message }),
+      );
     });
     return { ...result, serverAuthorized: serverSide?.authorized, peer: serverSide?.peer };
   } finally {
@@ -81,7 +102,7 @@ async function handshake(ca: TunnelCa, client: { key: string; cert: string }, se
   }
 }
 
-test('tunnel CA is created once in the store, the node\'s server key kept 0600, and reloaded unchanged', async () => {
+test("tunnel CA is created once in the store, the node's server key kept 0600, and reloaded unchanged", async () => {
   await withStateDir(async (dir, store) => {
     const first = await loadOrCreateTunnelCa(store, dir, 'tunnel.apps.localhost');
     const second = await loadOrCreateTunnelCa(store, dir, 'tunnel.apps.localhost');
@@ -108,7 +129,11 @@ test('tunnel CA is created once in the store, the node\'s server key kept 0600, 
       assert.equal(other.caCertPem, first.caCertPem);
       assert.notEqual(other.serverKeyPem, first.serverKeyPem);
       const client = await enrolledClient(first);
-      assert.equal((await handshake(other, client)).clientOk, true, 'a connector enrolled by one node is accepted by the other');
+      assert.equal(
+        (await handshake(other, client)).clientOk,
+        true,
+        'a connector enrolled by one node is accepted by the other',
+      );
     } finally {
       await rm(otherDir, { recursive: true, force: true });
     }
@@ -136,7 +161,11 @@ test('tunnel CA refuses to start when a former ca.key is lost instead of minting
   await withStateDir(async (dir, store) => {
     await writeFormerCa(dir);
     await unlink(join(dir, 'tunnel-ca', 'ca.key'));
-    await assert.rejects(loadOrCreateTunnelCa(store, dir, 'tunnel.apps.localhost'), (err) => err instanceof DrawbridgeError && err.code === 'DB-CONFIG-INVALID' && /ca\.key is missing/.test(err.message));
+    await assert.rejects(
+      loadOrCreateTunnelCa(store, dir, 'tunnel.apps.localhost'),
+      (err) =>
+        err instanceof DrawbridgeError && err.code === 'DB-CONFIG-INVALID' && /ca\.key is missing/.test(err.message),
+    );
     assert.equal(await store.edgeKeys.getTunnelCa(), null, 'nothing stored');
   });
 });
@@ -161,14 +190,25 @@ test('real mutual-TLS handshake: a certificate from another CA is refused, and v
   await withStateDir(async (dir, store) => {
     const ca = await loadOrCreateTunnelCa(store, dir, 'tunnel.apps.localhost');
     const rogueCaPair = await generateKeyPair();
-    const rogueCa = { cert: await createSelfSignedCa({ commonName: 'Drawbridge Tunnel CA', keys: rogueCaPair.keys, validityDays: 5 }), keys: rogueCaPair.keys };
+    const rogueCa = {
+      cert: await createSelfSignedCa({ commonName: 'Drawbridge Tunnel CA', keys: rogueCaPair.keys, validityDays: 5 }),
+      keys: rogueCaPair.keys,
+    };
     const pair = await generateKeyPair();
-    const rogue = await issueClientCertificate({ ca: rogueCa, publicKey: pair.keys.publicKey, commonName: CONNECTOR_ID, validityDays: 5 });
+    const rogue = await issueClientCertificate({
+      ca: rogueCa,
+      publicKey: pair.keys.publicKey,
+      commonName: CONNECTOR_ID,
+      validityDays: 5,
+    });
 
     const result = await handshake(ca, { key: pair.privateKeyPem, cert: rogue.certPem });
     assert.equal(result.clientOk, false);
     assert.equal(result.peer, undefined, 'the server never saw an authorised socket');
-    assert.throws(() => ca.verifyPeer(rogue.certPem), (err) => err instanceof DrawbridgeError && err.code === 'DB-TUNNEL-CERT-REFUSED');
+    assert.throws(
+      () => ca.verifyPeer(rogue.certPem),
+      (err) => err instanceof DrawbridgeError && err.code === 'DB-TUNNEL-CERT-REFUSED',
+    );
   });
 });
 
@@ -187,7 +227,13 @@ test('issueConnectorCertificate refuses a tampered CSR with DB-ENROLL-CSR-INVALI
     const ca = await loadOrCreateTunnelCa(store, dir, 'tunnel.apps.localhost');
     const pair = await generateKeyPair();
     const csr = await createCsr(pair.keys, 'abcdefgh');
-    const tampered = csr.replace(/^(-----BEGIN CERTIFICATE REQUEST-----\n.{40})(.)/, (_m, head: string, c: string) => head + (c === 'A' ? 'B' : 'A'));
-    await assert.rejects(ca.issueConnectorCertificate(tampered, CONNECTOR_ID, 1), (err) => err instanceof DrawbridgeError && err.code === 'DB-ENROLL-CSR-INVALID');
+    const tampered = csr.replace(
+      /^(-----BEGIN CERTIFICATE REQUEST-----\n.{40})(.)/,
+      (_m, head: string, c: string) => head + (c === 'A' ? 'B' : 'A'),
+    );
+    await assert.rejects(
+      ca.issueConnectorCertificate(tampered, CONNECTOR_ID, 1),
+      (err) => err instanceof DrawbridgeError && err.code === 'DB-ENROLL-CSR-INVALID',
+    );
   });
 });

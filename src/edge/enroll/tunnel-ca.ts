@@ -37,7 +37,11 @@ export interface TunnelCa {
   serverCertPem: string;
   serverKeyPem: string;
   /** Signs the CSR's key (signature already checked here too) as CN=<connectorId>, clientAuth, `validityDays`. */
-  issueConnectorCertificate(csrPem: string, connectorId: string, validityDays: number): Promise<IssuedConnectorCertificate>;
+  issueConnectorCertificate(
+    csrPem: string,
+    connectorId: string,
+    validityDays: number,
+  ): Promise<IssuedConnectorCertificate>;
   /**
    * Checks a client certificate presented on the tunnel: issued by this CA, within validity, clientAuth, CN a
    * connector id. Throws DB-TUNNEL-CERT-REFUSED otherwise. The caller still checks the serial and the enabled flag
@@ -48,7 +52,10 @@ export interface TunnelCa {
    * An edge node's certificate for the relay between nodes (edge/cluster/relay-credentials.ts): a fresh key, CN =
    * `commonName`, clientAuth + serverAuth. Held in memory only; each node issues its own at start.
    */
-  issueNodeCertificate(commonName: string, validityDays: number): Promise<{ certPem: string; keyPem: string; notAfter: Date }>;
+  issueNodeCertificate(
+    commonName: string,
+    validityDays: number,
+  ): Promise<{ certPem: string; keyPem: string; notAfter: Date }>;
 }
 
 export interface IssuedConnectorCertificate {
@@ -80,29 +87,53 @@ export const CONNECTOR_ID_PATTERN = /^con_[0-9a-f]{16}$/;
  * A CA certificate without its key (or with another key) is an error, never a reason to make a new CA: every
  * enrolled connector pins this one.
  */
-export async function loadOrCreateTunnelCa(store: Pick<Store, 'edgeKeys'>, stateDir: string, tunnelHost: string): Promise<TunnelCa> {
+export async function loadOrCreateTunnelCa(
+  store: Pick<Store, 'edgeKeys'>,
+  stateDir: string,
+  tunnelHost: string,
+): Promise<TunnelCa> {
   const dir = join(stateDir, TUNNEL_CA_DIR);
   await ensureSecretDir(dir);
-  const files = { caCert: join(dir, 'ca.crt'), caKey: join(dir, 'ca.key'), serverCert: join(dir, 'server.crt'), serverKey: join(dir, 'server.key') };
+  const files = {
+    caCert: join(dir, 'ca.crt'),
+    caKey: join(dir, 'ca.key'),
+    serverCert: join(dir, 'server.crt'),
+    serverKey: join(dir, 'server.key'),
+  };
   const now = new Date();
 
   let stored = await store.edgeKeys.getTunnelCa();
-  if (!stored) stored = await store.edgeKeys.initTunnelCa((await readFormerCa(files.caCert, files.caKey, now)) ?? (await newCa(now)));
-  const ca = await parseCa(stored.certPem, stored.keyPem, now, (what) => broken(`the CA in the store: ${what}`, 'Restore the store\'s database (and its key ring) from backup'));
+  if (!stored)
+    stored = await store.edgeKeys.initTunnelCa(
+      (await readFormerCa(files.caCert, files.caKey, now)) ?? (await newCa(now)),
+    );
+  const ca = await parseCa(stored.certPem, stored.keyPem, now, (what) =>
+    broken(`the CA in the store: ${what}`, "Restore the store's database (and its key ring) from backup"),
+  );
   const server = await loadOrIssueServer(files.serverCert, files.serverKey, ca, tunnelHost, now);
   return makeTunnelCa(ca, server);
 }
 
 async function newCa(now: Date): Promise<{ certPem: string; keyPem: string }> {
   const pair = await generateKeyPair();
-  const cert = await createSelfSignedCa({ commonName: CA_COMMON_NAME, keys: pair.keys, validityDays: CA_VALIDITY_DAYS, now });
+  const cert = await createSelfSignedCa({
+    commonName: CA_COMMON_NAME,
+    keys: pair.keys,
+    validityDays: CA_VALIDITY_DAYS,
+    now,
+  });
   return { certPem: cert.toString('pem'), keyPem: pair.privateKeyPem };
 }
 
 /** The CA files earlier versions kept in the state directory, checked as they were then; null when there are none. */
-async function readFormerCa(certPath: string, keyPath: string, now: Date): Promise<{ certPem: string; keyPem: string } | null> {
+async function readFormerCa(
+  certPath: string,
+  keyPath: string,
+  now: Date,
+): Promise<{ certPem: string; keyPem: string } | null> {
   const [certPem, keyPem] = await Promise.all([readTextIfExists(certPath), readTextIfExists(keyPath)]);
-  const restore = 'Restore the tunnel-ca directory from backup; only if it is lost for good, move it away to create a new CA and re-register every connector';
+  const restore =
+    'Restore the tunnel-ca directory from backup; only if it is lost for good, move it away to create a new CA and re-register every connector';
   if (certPem === null) {
     if (keyPem !== null) throw broken(`${keyPath} exists without ${certPath}`, restore);
     return null;
@@ -112,14 +143,19 @@ async function readFormerCa(certPath: string, keyPath: string, now: Date): Promi
   return { certPem, keyPem };
 }
 
-async function parseCa(certPem: string, keyPem: string, now: Date, fail: (what: string) => DrawbridgeError): Promise<CertificateAuthority> {
+async function parseCa(
+  certPem: string,
+  keyPem: string,
+  now: Date,
+  fail: (what: string) => DrawbridgeError,
+): Promise<CertificateAuthority> {
   let ca: CertificateAuthority;
   try {
     ca = { cert: new x509.X509Certificate(certPem), keys: await importKeyPairPem(keyPem) };
   } catch (err) {
     throw fail(`does not parse (${(err as Error).message})`);
   }
-  if (!(await certificateMatchesKey(ca.cert, ca.keys))) throw fail('the key is not the certificate\'s');
+  if (!(await certificateMatchesKey(ca.cert, ca.keys))) throw fail("the key is not the certificate's");
   if (remainingMs(ca.cert, now) <= 0) throw fail(`expired on ${ca.cert.notAfter.toISOString()}`);
   return ca;
 }
@@ -128,7 +164,13 @@ function broken(what: string, todo: string): DrawbridgeError {
   return new DrawbridgeError('DB-CONFIG-INVALID', `tunnel CA: ${what}. ${todo}`);
 }
 
-async function loadOrIssueServer(certPath: string, keyPath: string, ca: CertificateAuthority, tunnelHost: string, now: Date): Promise<{ certPem: string; keyPem: string }> {
+async function loadOrIssueServer(
+  certPath: string,
+  keyPath: string,
+  ca: CertificateAuthority,
+  tunnelHost: string,
+  now: Date,
+): Promise<{ certPem: string; keyPem: string }> {
   const want = sanForHost(tunnelHost);
   const [certPem, keyPem] = await Promise.all([readTextIfExists(certPath), readTextIfExists(keyPath)]);
   if (certPem && keyPem) {
@@ -147,7 +189,13 @@ async function loadOrIssueServer(certPath: string, keyPath: string, ca: Certific
     }
   }
   const pair = await generateKeyPair();
-  const issued = await issueServerCertificate({ ca, publicKey: pair.keys.publicKey, ...want, validityDays: SERVER_VALIDITY_DAYS, now });
+  const issued = await issueServerCertificate({
+    ca,
+    publicKey: pair.keys.publicKey,
+    ...want,
+    validityDays: SERVER_VALIDITY_DAYS,
+    now,
+  });
   await writeSecretFile(keyPath, pair.privateKeyPem);
   await writeFileAtomic(certPath, issued.certPem, PUBLIC_FILE_MODE);
   return { certPem: issued.certPem, keyPem: pair.privateKeyPem };
@@ -182,12 +230,16 @@ function makeTunnelCa(ca: CertificateAuthority, server: { certPem: string; keyPe
     verifyPeer(cert, now = new Date()) {
       let peer: X509Certificate;
       try {
-        peer = cert instanceof X509Certificate ? cert : new X509Certificate(typeof cert === 'string' ? cert : Buffer.from(cert));
+        peer =
+          cert instanceof X509Certificate
+            ? cert
+            : new X509Certificate(typeof cert === 'string' ? cert : Buffer.from(cert));
       } catch (err) {
         throw new DrawbridgeError('DB-TUNNEL-CERT-REFUSED', 'the certificate does not parse', { cause: err });
       }
-      if (!peer.checkIssued(caNode) || !peer.verify(caNode.publicKey)) refuse('not issued by this edge\'s tunnel CA');
-      if (now < peer.validFromDate || now > peer.validToDate) refuse(`outside its validity (${peer.validFrom} – ${peer.validTo})`);
+      if (!peer.checkIssued(caNode) || !peer.verify(caNode.publicKey)) refuse("not issued by this edge's tunnel CA");
+      if (now < peer.validFromDate || now > peer.validToDate)
+        refuse(`outside its validity (${peer.validFrom} – ${peer.validTo})`);
       if (peer.ca) refuse('a CA certificate');
       if (!(peer.keyUsage ?? []).includes(CLIENT_AUTH_OID)) refuse('no clientAuth extended key usage');
       const connectorId = /^CN=(.+)$/m.exec(peer.subject)?.[1] ?? '';

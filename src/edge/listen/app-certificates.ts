@@ -32,19 +32,28 @@ export class AppCertificates {
     this.#reloading = (async () => {
       do {
         this.#again = false;
-        const hostOf = new Map(this.#apps().filter((a) => a.enabled).map((a) => [a.id, a.externalHost]));
+        const hostOf = new Map(
+          this.#apps()
+            .filter((a) => a.enabled)
+            .map((a) => [a.id, a.externalHost]),
+        );
         const contexts = new Map<string, tls.SecureContext>();
         for (const c of await this.#store.certificates.listAll()) {
           if (hostOf.get(c.appId) !== c.host) continue;
           try {
             contexts.set(c.host, this.#certificates.contextFor(c.certPem, c.keyPem));
           } catch (err) {
-            this.#logger.error({ code: 'DB-CONFIG-INVALID', appId: c.appId, host: c.host, err }, 'app certificate: cannot be loaded, the edge certificate is served instead');
+            this.#logger.error(
+              { code: 'DB-CONFIG-INVALID', appId: c.appId, host: c.host, err },
+              'app certificate: cannot be loaded, the edge certificate is served instead',
+            );
           }
         }
         this.#certificates.setAppContexts(contexts);
       } while (this.#again);
-    })().finally(() => { this.#reloading = null; });
+    })().finally(() => {
+      this.#reloading = null;
+    });
     return this.#reloading;
   }
 }

@@ -36,9 +36,13 @@ export function limitBodyIdle(req: IncomingMessage, res: ServerResponse, method:
   if (!policy || LONG_LIVED_METHODS.has(method) || req.complete) return;
   if (!hasRequestBody(req)) return;
   const timer = setTimeout(check, policy.timeoutMs);
-  const onData = (): void => { timer.refresh(); };
+  const onData = (): void => {
+    timer.refresh();
+  };
   // A 'data' listener added before the proxy reads the body would start the flow and lose the first chunks.
-  const watchData = (): void => { req.on('data', onData); };
+  const watchData = (): void => {
+    req.on('data', onData);
+  };
   if (req.readableFlowing === true) watchData();
   else req.once('resume', watchData);
   const stop = (): void => {
@@ -56,7 +60,16 @@ export function limitBodyIdle(req: IncomingMessage, res: ServerResponse, method:
     if (req.readableFlowing !== true || req.readableLength > 0) return void timer.refresh();
     stop();
     const correlationId = newCorrelationId();
-    policy!.logger.info({ correlationId, code: 'DB-HTTP-TIMEOUT', method, remote: clientAddress(req.socket), timeoutMs: policy!.timeoutMs }, 'request body idle: request aborted');
+    policy!.logger.info(
+      {
+        correlationId,
+        code: 'DB-HTTP-TIMEOUT',
+        method,
+        remote: clientAddress(req.socket),
+        timeoutMs: policy!.timeoutMs,
+      },
+      'request body idle: request aborted',
+    );
     if (res.headersSent) {
       abortRequest(req);
       res.destroy();
@@ -64,7 +77,12 @@ export function limitBodyIdle(req: IncomingMessage, res: ServerResponse, method:
     }
     // Answer first: the aborted stream then finds the response written and reports nothing (not a tunnel failure).
     res.shouldKeepAlive = false;
-    respondError(res, 'DB-HTTP-TIMEOUT', correlationId, `no byte of the request body arrived for ${policy!.timeoutMs / 1000} s`);
+    respondError(
+      res,
+      'DB-HTTP-TIMEOUT',
+      correlationId,
+      `no byte of the request body arrived for ${policy!.timeoutMs / 1000} s`,
+    );
     abortRequest(req);
   }
 }

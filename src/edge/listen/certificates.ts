@@ -52,7 +52,10 @@ export class CertificateStore {
   }
 
   /** Every context carries the profile's versions and suites: a context chosen by SNI replaces the server's own. */
-  static async load(files: { certFile: string; keyFile: string }[], profile: TlsProfile = 'intermediate'): Promise<CertificateStore> {
+  static async load(
+    files: { certFile: string; keyFile: string }[],
+    profile: TlsProfile = 'intermediate',
+  ): Promise<CertificateStore> {
     const entries: Entry[] = [];
     for (const { certFile, keyFile } of files) {
       let cert: string;
@@ -60,7 +63,9 @@ export class CertificateStore {
       try {
         [cert, key] = await Promise.all([readFile(certFile, 'utf8'), readFile(keyFile, 'utf8')]);
       } catch (err) {
-        throw new DrawbridgeError('DB-CONFIG-INVALID', `tls: cannot read ${(err as NodeJS.ErrnoException).path}`, { cause: err });
+        throw new DrawbridgeError('DB-CONFIG-INVALID', `tls: cannot read ${(err as NodeJS.ErrnoException).path}`, {
+          cause: err,
+        });
       }
       let x509: X509Certificate;
       let context: tls.SecureContext;
@@ -68,9 +73,14 @@ export class CertificateStore {
         x509 = new X509Certificate(cert);
         context = tls.createSecureContext({ cert, key, ...tlsProfileOptions(profile) });
       } catch (err) {
-        throw new DrawbridgeError('DB-CONFIG-INVALID', `tls: ${certFile} / ${keyFile}: ${(err as Error).message}`, { cause: err });
+        throw new DrawbridgeError('DB-CONFIG-INVALID', `tls: ${certFile} / ${keyFile}: ${(err as Error).message}`, {
+          cause: err,
+        });
       }
-      const names = (x509.subjectAltName ?? '').split(', ').filter((n) => n.startsWith('DNS:')).map((n) => n.slice(4).toLowerCase());
+      const names = (x509.subjectAltName ?? '')
+        .split(', ')
+        .filter((n) => n.startsWith('DNS:'))
+        .map((n) => n.slice(4).toLowerCase());
       entries.push({ names, cert, key, context });
     }
     return new CertificateStore(entries, profile);

@@ -8,7 +8,14 @@ import { peekClientHello } from './client-hello.ts';
 async function captureHello(options: tls.ConnectionOptions): Promise<Buffer> {
   const server = net.createServer();
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const got = new Promise<Buffer>((resolve) => server.once('connection', (s) => s.once('data', (d: Buffer) => { resolve(d); s.destroy(); })));
+  const got = new Promise<Buffer>((resolve) =>
+    server.once('connection', (s) =>
+      s.once('data', (d: Buffer) => {
+        resolve(d);
+        s.destroy();
+      }),
+    ),
+  );
   const client = tls.connect({ host: '127.0.0.1', port: (server.address() as net.AddressInfo).port, ...options });
   client.on('error', () => {});
   const hello = await got;
@@ -18,7 +25,10 @@ async function captureHello(options: tls.ConnectionOptions): Promise<Buffer> {
 }
 
 test('reads SNI and ALPN from a real ClientHello', async () => {
-  const hello = await captureHello({ servername: 'tunnel.apps.example.com', ALPNProtocols: ['drawbridge-tunnel/1', 'h2'] });
+  const hello = await captureHello({
+    servername: 'tunnel.apps.example.com',
+    ALPNProtocols: ['drawbridge-tunnel/1', 'h2'],
+  });
   const result = peekClientHello(hello);
   assert.equal(result.kind, 'hello');
   if (result.kind !== 'hello') return;
@@ -35,7 +45,8 @@ test('a ClientHello without SNI or ALPN still parses', async () => {
 
 test('asks for more bytes until the record is complete, whatever the split', async () => {
   const hello = await captureHello({ servername: 'hr.apps.example.com' });
-  for (const cut of [1, 4, 5, 40, hello.length - 1]) assert.equal(peekClientHello(hello.subarray(0, cut)).kind, 'need-more', `cut at ${cut}`);
+  for (const cut of [1, 4, 5, 40, hello.length - 1])
+    assert.equal(peekClientHello(hello.subarray(0, cut)).kind, 'need-more', `cut at ${cut}`);
   assert.equal(peekClientHello(hello).kind, 'hello');
 });
 

@@ -75,7 +75,10 @@ export class ClientLimits {
     const key = clientKey(clientAddress(req.socket));
     if (this.#excess.has(`${req.socket.remoteAddress}|${req.socket.remotePort}`)) {
       // HTTP/2: the answer, then GOAWAY for the whole session (the HTTP/1.1 connection closes after its answer).
-      const session = req.httpVersionMajor === 2 ? (req as IncomingMessage & { stream?: { session?: { close(): void } } }).stream?.session : undefined;
+      const session =
+        req.httpVersionMajor === 2
+          ? (req as IncomingMessage & { stream?: { session?: { close(): void } } }).stream?.session
+          : undefined;
       if (session) res.once('finish', () => session.close());
       this.#refuse(res, 'DB-HTTP-TOO-MANY-CONNECTIONS', true);
       return false;
@@ -84,7 +87,11 @@ export class ClientLimits {
     if (count >= this.#options.maxRequestsPerClient) {
       this.#log(key, 'DB-HTTP-TOO-MANY-REQUESTS', { requests: count, limit: this.#options.maxRequestsPerClient });
       // A body still arriving would hold the connection: close it after the answer.
-      this.#refuse(res, 'DB-HTTP-TOO-MANY-REQUESTS', req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined);
+      this.#refuse(
+        res,
+        'DB-HTTP-TOO-MANY-REQUESTS',
+        req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined,
+      );
       return false;
     }
     this.#requests.set(key, count + 1);

@@ -21,7 +21,8 @@ export function trackConnections(server: http.Server): void {
   if (server.listening || isTracking(server)) return; // listen() has set it up
   server.emit('listening');
   // If a Node release moves the setup elsewhere, fail loudly at start-up rather than run without header timeouts.
-  if (!isTracking(server)) throw new Error('Node did not set up HTTP connection tracking on "listening": header timeouts would not apply');
+  if (!isTracking(server))
+    throw new Error('Node did not set up HTTP connection tracking on "listening": header timeouts would not apply');
 }
 
 /**
@@ -44,5 +45,7 @@ export function closeFailedHandshakes(server: tls.Server): void {
 
 function isTracking(server: http.Server): boolean {
   const record = server as unknown as Record<symbol, unknown>;
-  return Object.getOwnPropertySymbols(server).some((s) => s.description === 'http.server.connections' && record[s] !== undefined);
+  return Object.getOwnPropertySymbols(server).some(
+    (s) => s.description === 'http.server.connections' && record[s] !== undefined,
+  );
 }

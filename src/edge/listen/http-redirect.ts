@@ -29,7 +29,9 @@ export interface HttpRedirectOptions {
 
 /** Where a plain-HTTP request for `hostHeader` + `target` belongs, or why it gets none. */
 export function redirectTarget(
-  hostHeader: string | undefined, target: string, o: Pick<HttpRedirectOptions, 'routes' | 'systemHosts' | 'publicPort'>,
+  hostHeader: string | undefined,
+  target: string,
+  o: Pick<HttpRedirectOptions, 'routes' | 'systemHosts' | 'publicPort'>,
 ): { location: string } | { code: 'DB-ROUTE-UNKNOWN-HOST' | 'DB-HTTP-BAD-TARGET' } {
   if (!target.startsWith('/')) return { code: 'DB-HTTP-BAD-TARGET' };
   const host = hostKey(hostHeader);
@@ -45,7 +47,8 @@ export function redirectTarget(
 export async function listenHttpRedirect(o: HttpRedirectOptions): Promise<http.Server> {
   const server = http.createServer(o.serverOptions, (req, res) => {
     // A request body is never read: close the connection after the answer rather than drain it.
-    if (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined) res.shouldKeepAlive = false;
+    if (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined)
+      res.shouldKeepAlive = false;
     const answer = redirectTarget(req.headers.host, req.url ?? '', o);
     if ('code' in answer) {
       const correlationId = newCorrelationId();
@@ -54,7 +57,11 @@ export async function listenHttpRedirect(o: HttpRedirectOptions): Promise<http.S
       return;
     }
     const body = `Redirecting to ${answer.location}\n`;
-    res.writeHead(308, { location: answer.location, 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+    res.writeHead(308, {
+      location: answer.location,
+      'content-type': 'text/plain; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+    });
     res.end(req.method === 'HEAD' ? undefined : body);
   });
   server.on('clientError', (err, socket) => {
@@ -63,7 +70,10 @@ export async function listenHttpRedirect(o: HttpRedirectOptions): Promise<http.S
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(o.port, o.host, () => { server.off('error', reject); resolve(); });
+    server.listen(o.port, o.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   o.logger.info({ httpPort: (server.address() as net.AddressInfo).port }, 'plain HTTP port redirecting to HTTPS');
   return server;

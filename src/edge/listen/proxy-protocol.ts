@@ -31,7 +31,8 @@ export const V2_MAX_PAYLOAD = 1024;
 
 /** Parses the start of a connection: a header, not one, or not yet known. */
 export function parseProxyHeader(bytes: Buffer): ProxyParse {
-  if (startsLike(bytes, V2_SIGNATURE)) return bytes.length < V2_SIGNATURE.length ? { kind: 'need-more' } : parseV2(bytes);
+  if (startsLike(bytes, V2_SIGNATURE))
+    return bytes.length < V2_SIGNATURE.length ? { kind: 'need-more' } : parseV2(bytes);
   if (startsLike(bytes, V1_PREFIX)) return bytes.length < V1_PREFIX.length ? { kind: 'need-more' } : parseV1(bytes);
   return { kind: 'none' };
 }
@@ -64,7 +65,11 @@ function parseV2(bytes: Buffer): ProxyParse {
   }
   if (family === 2) {
     if (payload < 36) return { kind: 'invalid', reason: 'IPv6 address block too short' };
-    return { kind: 'header', header: { command: 'proxy', address: formatIpv6(bytes.subarray(16, 32)), port: bytes.readUInt16BE(48) }, length };
+    return {
+      kind: 'header',
+      header: { command: 'proxy', address: formatIpv6(bytes.subarray(16, 32)), port: bytes.readUInt16BE(48) },
+      length,
+    };
   }
   return { kind: 'invalid', reason: `address family ${family} (only IPv4 and IPv6)` };
 }
@@ -80,7 +85,8 @@ function parseV1(bytes: Buffer): ProxyParse {
   const [, protocol, source, destination, sourcePort, destinationPort] = parts;
   const family = protocol === 'TCP4' ? 4 : protocol === 'TCP6' ? 6 : 0;
   if (family === 0) return { kind: 'invalid', reason: `v1 protocol ${protocol}` };
-  if (net.isIP(source) !== family || net.isIP(destination) !== family) return { kind: 'invalid', reason: 'v1 address malformed' };
+  if (net.isIP(source) !== family || net.isIP(destination) !== family)
+    return { kind: 'invalid', reason: 'v1 address malformed' };
   if (!isPort(sourcePort) || !isPort(destinationPort)) return { kind: 'invalid', reason: 'v1 port malformed' };
   const address = family === 6 ? canonicalIpv6(source) : source;
   return { kind: 'header', header: { command: 'proxy', address, port: Number(sourcePort) }, length };
@@ -92,7 +98,8 @@ function isPort(text: string): boolean {
 
 /** The canonical text of an IPv6 address (RFC 5952, as Node prints socket addresses); IPv4-mapped ones as IPv4. */
 function formatIpv6(bytes: Uint8Array): string {
-  if (bytes.subarray(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff) return [...bytes.subarray(12)].join('.');
+  if (bytes.subarray(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff)
+    return [...bytes.subarray(12)].join('.');
   const groups: string[] = [];
   for (let i = 0; i < 16; i += 2) groups.push(((bytes[i] << 8) | bytes[i + 1]).toString(16));
   return canonicalIpv6(groups.join(':'));

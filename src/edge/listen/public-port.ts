@@ -42,10 +42,22 @@ export function listenPublicPort(options: PublicPortOptions): Promise<net.Server
       if (!proxyDone) {
         const proxy = parseProxyHeader(buffered);
         if (proxy.kind === 'need-more') return;
-        if (proxy.kind === 'invalid') return refuse('DB-PROXY-HEADER-INVALID', 'public port: malformed PROXY protocol header, connection closed', { reason: proxy.reason, trusted });
-        if (proxy.kind === 'none' && trusted) return refuse('DB-PROXY-HEADER-MISSING', 'public port: a trusted proxy sent no PROXY protocol header, connection closed');
+        if (proxy.kind === 'invalid')
+          return refuse('DB-PROXY-HEADER-INVALID', 'public port: malformed PROXY protocol header, connection closed', {
+            reason: proxy.reason,
+            trusted,
+          });
+        if (proxy.kind === 'none' && trusted)
+          return refuse(
+            'DB-PROXY-HEADER-MISSING',
+            'public port: a trusted proxy sent no PROXY protocol header, connection closed',
+          );
         if (proxy.kind === 'header') {
-          if (!trusted) return refuse('DB-PROXY-HEADER-REFUSED', 'public port: PROXY protocol header from an address not in listen.trustedProxies, connection closed');
+          if (!trusted)
+            return refuse(
+              'DB-PROXY-HEADER-REFUSED',
+              'public port: PROXY protocol header from an address not in listen.trustedProxies, connection closed',
+            );
           if (proxy.header.command === 'proxy') setClientAddress(socket, proxy.header.address);
           buffered = buffered.subarray(proxy.length);
         }

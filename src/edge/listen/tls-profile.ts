@@ -13,9 +13,12 @@ const TLS13_SUITES = ['TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_C
  * oracles, no SHA-1 MACs). Mozilla's DHE-RSA suites are left out: the edge configures no DH parameters.
  */
 export const TLS12_AEAD_SUITES = [
-  'ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-RSA-AES128-GCM-SHA256',
-  'ECDHE-ECDSA-AES256-GCM-SHA384', 'ECDHE-RSA-AES256-GCM-SHA384',
-  'ECDHE-ECDSA-CHACHA20-POLY1305', 'ECDHE-RSA-CHACHA20-POLY1305',
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-CHACHA20-POLY1305',
 ];
 
 /**
@@ -23,7 +26,9 @@ export const TLS12_AEAD_SUITES = [
  * secure context, not only the server: a context picked by SNI brings its own settings.
  * `intermediate`: TLS 1.2 with the AEAD suites above, and TLS 1.3. `modern`: TLS 1.3 only.
  */
-export function tlsProfileOptions(profile: TlsProfile): Pick<tls.SecureContextOptions, 'minVersion' | 'maxVersion' | 'ciphers'> {
+export function tlsProfileOptions(
+  profile: TlsProfile,
+): Pick<tls.SecureContextOptions, 'minVersion' | 'maxVersion' | 'ciphers'> {
   // TLS 1.3 suites must be named too: a cipher string without any makes Node cap the context at TLS 1.2.
   const ciphers = [...TLS13_SUITES, ...TLS12_AEAD_SUITES].join(':');
   return profile === 'modern'

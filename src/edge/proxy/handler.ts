@@ -28,10 +28,19 @@ import { isTcpUrl } from '../../lib/tcp-target.ts';
 import type { AuthorizeChannel } from './tcp-channel.ts';
 
 /** Hosts the edge serves itself (sign-in, enrollment); everything else is an app host. */
-export type SystemHostHandler = (req: IncomingMessage, res: ServerResponse, correlationId: string) => void | Promise<void>;
+export type SystemHostHandler = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  correlationId: string,
+) => void | Promise<void>;
 
 /** Pre-authentication for `preAuth: idp` apps: an identity lets the request through; null means it has answered. */
-export type Authenticate = (req: IncomingMessage, res: ServerResponse, app: App, correlationId: string) => Promise<Identity | null>;
+export type Authenticate = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  app: App,
+  correlationId: string,
+) => Promise<Identity | null>;
 
 export interface ProxyDeps {
   /** Most header fields a client may send (limits.maxHeaderCount); the tunnel carries more, so it never refuses. */
@@ -84,7 +93,8 @@ export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res:
     if (problem) return respondError(res, problem, correlationId);
     // The edge answers Expect itself (RFC 9110 §10.1.1) and never forwards it: 100 once the request may proceed.
     const expect = req.headers.expect;
-    if (expect !== undefined && expect.toLowerCase() !== '100-continue') return respondError(res, 'DB-HTTP-EXPECTATION-FAILED', correlationId);
+    if (expect !== undefined && expect.toLowerCase() !== '100-continue')
+      return respondError(res, 'DB-HTTP-EXPECTATION-FAILED', correlationId);
     const host = hostKey(req.headers.host);
 
     // 2. The edge's own hosts.
@@ -119,17 +129,23 @@ export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res:
       if (!deps.authenticate || !deps.cliLogin) return respondError(res, 'DB-TCP-NOT-TCP-APP', correlationId);
       const login = deps.cliLogin;
       if (login.beforeAuth(req, res, app, correlationId)) return;
-      deps.authenticate(req, res, app, correlationId).then((identity) => {
-        if (identity) login.signedIn(req, res, app, identity, correlationId);
-      }, (err: Error) => {
-        logger.error({ correlationId, err }, 'pre-authentication failed');
-        respondError(res, 'DB-INTERNAL', correlationId);
-      });
+      deps.authenticate(req, res, app, correlationId).then(
+        (identity) => {
+          if (identity) login.signedIn(req, res, app, identity, correlationId);
+        },
+        (err: Error) => {
+          logger.error({ correlationId, err }, 'pre-authentication failed');
+          respondError(res, 'DB-INTERNAL', correlationId);
+        },
+      );
       return;
     }
     // Only plain paths reach apps: no `*`, no absolute-form, no dot segments climbing out of the app.
     if (!isForwardablePath(req.url ?? '')) {
-      logger.info({ correlationId, appId: app.id, target: req.url, code: 'DB-HTTP-BAD-TARGET' }, 'request target refused');
+      logger.info(
+        { correlationId, appId: app.id, target: req.url, code: 'DB-HTTP-BAD-TARGET' },
+        'request target refused',
+      );
       respondError(res, 'DB-HTTP-BAD-TARGET', correlationId);
       return;
     }
@@ -143,16 +159,24 @@ export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res:
         return;
       }
       if (!deps.rdg || isGatewayRequest(req) || app.preAuth === 'passthrough' || !deps.authenticate) {
-        respondError(res, 'DB-HTTP-METHOD-NOT-SUPPORTED', correlationId, 'the RD Gateway endpoint takes RDG_OUT_DATA and RDG_IN_DATA only');
+        respondError(
+          res,
+          'DB-HTTP-METHOD-NOT-SUPPORTED',
+          correlationId,
+          'the RD Gateway endpoint takes RDG_OUT_DATA and RDG_IN_DATA only',
+        );
         return;
       }
       const rdg = deps.rdg;
-      deps.authenticate(req, res, app, correlationId).then((identity) => {
-        if (identity) serveRdpAppHost(rdg, req, res, app, identity);
-      }, (err: Error) => {
-        logger.error({ correlationId, appId: app.id, err }, 'pre-authentication failed');
-        respondError(res, 'DB-INTERNAL', correlationId);
-      });
+      deps.authenticate(req, res, app, correlationId).then(
+        (identity) => {
+          if (identity) serveRdpAppHost(rdg, req, res, app, identity);
+        },
+        (err: Error) => {
+          logger.error({ correlationId, appId: app.id, err }, 'pre-authentication failed');
+          respondError(res, 'DB-INTERNAL', correlationId);
+        },
+      );
       return;
     }
 
@@ -165,19 +189,35 @@ export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res:
       respondError(res, 'DB-INTERNAL', correlationId, 'sign-in is not configured on this edge');
       return;
     }
-    deps.authenticate(req, res, app, correlationId).then((identity) => {
-      if (identity) forward(req, res, app, identity, correlationId);
-    }, (err: Error) => {
-      logger.error({ correlationId, appId: app.id, err }, 'pre-authentication failed');
-      respondError(res, 'DB-INTERNAL', correlationId);
-    });
+    deps.authenticate(req, res, app, correlationId).then(
+      (identity) => {
+        if (identity) forward(req, res, app, identity, correlationId);
+      },
+      (err: Error) => {
+        logger.error({ correlationId, appId: app.id, err }, 'pre-authentication failed');
+        respondError(res, 'DB-INTERNAL', correlationId);
+      },
+    );
   };
 
-  function forward(req: IncomingMessage, res: ServerResponse, app: App, identity: Identity | null, correlationId: string): void {
+  function forward(
+    req: IncomingMessage,
+    res: ServerResponse,
+    app: App,
+    identity: Identity | null,
+    correlationId: string,
+  ): void {
     const method = originalMethod(req);
     limitBodyIdle(req, res, method); // a stalled request body is aborted (edge/listen/body-idle.ts)
     const withBody = hasRequestBody(req);
-    const headers = buildStreamHeaders({ req, app, method, correlationId, identity, assertion: assertionFor(deps, app, identity) });
+    const headers = buildStreamHeaders({
+      req,
+      app,
+      method,
+      correlationId,
+      identity,
+      assertion: assertionFor(deps, app, identity),
+    });
     if (deps.tracing) traceRequest(deps.tracing, req, res, app, method, headers, correlationId);
     // Judged by what the connector receives, never by the client's head: a Content-Length named in Connection is
     // dropped from the stream, and the connector then needs the end trailer like for any body of unknown length.
@@ -192,80 +232,112 @@ export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res:
       if (current && !res.writableFinished && !current.closed) current.close(NGHTTP2_CANCEL);
     });
     // Until it finishes, continuous access evaluation may abort it (streaming responses, RD Gateway channels).
-    if (identity) deps.track?.(req, 'stream', res, () => { if (current && !current.closed) current.close(NGHTTP2_CANCEL); res.destroy(); });
+    if (identity)
+      deps.track?.(req, 'stream', res, () => {
+        if (current && !current.closed) current.close(NGHTTP2_CANCEL);
+        res.destroy();
+      });
     // Pre-authentication has passed: a client holding its body for 100 Continue may send it now.
     if (req.headers.expect !== undefined) res.writeContinue();
 
     // 5 + 6. A stream to the app's connector group (stream-to-group.ts); its flow control paces the body both ways.
-    streamToGroup(deps.registry, {
-      groupId: app.groupId, appId: app.id, headers, correlationId, logger, tried,
-      options: { endStream: !withBody, waitForTrailers: withBody && unknownLength },
-      idempotent: retryable(app, method),
-      resendable: () => !bodyStarted && !res.headersSent,
-      wanted: () => !clientGone && !isAborted(req) && !res.writableEnded,
-    }, {
-      onOpen(stream) {
-        current = stream;
-        if (!withBody) return;
-        bindUpstream(req, stream);
-        // Listening for the first chunk only now, with the pipe: an earlier 'data' listener would start the flow while
-        // the request waits for a tunnel, and those chunks would be lost.
-        if (!bodyStarted) req.once('data', () => { bodyStarted = true; });
-        // The connector finishes a body of unknown length only on this trailer (tunnel/protocol.ts BODY_END_TRAILER).
-        if (unknownLength) stream.once('wantTrailers', () => stream.sendTrailers({ [BODY_END_TRAILER]: '1' }));
-        req.pipe(stream);
+    streamToGroup(
+      deps.registry,
+      {
+        groupId: app.groupId,
+        appId: app.id,
+        headers,
+        correlationId,
+        logger,
+        tried,
+        options: { endStream: !withBody, waitForTrailers: withBody && unknownLength },
+        idempotent: retryable(app, method),
+        resendable: () => !bodyStarted && !res.headersSent,
+        wanted: () => !clientGone && !isAborted(req) && !res.writableEnded,
       },
-      onAbandon(stream) {
-        if (withBody) req.unpipe(stream);
-      },
-      onFail(code) {
-        respondError(res, code, correlationId);
-      },
-      // 7. The response streams back as it arrives.
-      onResponse(stream, streamHeaders, tunnel, retried) {
-        const code = streamHeaders[ERROR_HEADER];
-        if (code !== undefined) {
-          const detail = streamHeaders[ERROR_DETAIL_HEADER];
-          respondError(res, errorCodeOr(code, 'DB-INTERNAL'), correlationId, decodeDetail(detail));
-          stream.close(NGHTTP2_CANCEL);
-          return;
-        }
-        const links = routes.linksOf(app.tenantId);
-        const out = buildResponseHeaders(streamHeaders, app, links);
-        if (retried !== null) out[RETRIED_HEADER] = retried;
-        const status = Number(streamHeaders[':status']);
-        // Link translation in the body (link-translation.ts): never resumed, since its bytes are not the backend's.
-        const coding = app.linkTranslation.body && !links.empty ? bodyTranslation(streamHeaders, status) : null;
-        if (coding !== null) translatedBodyHeaders(out);
-        res.writeHead(status, out);
-        const whole = coding === null ? resumable(method, req.headers, status, streamHeaders) : null;
-        if (whole) {
-          // A long download survives its connector: the rest comes from another one (resume.ts).
-          pipeResumable(stream, tunnel, whole, { registry: deps.registry, logger, correlationId, groupId: app.groupId, appId: app.id, headers, res, tried });
-          return;
-        }
-        if (coding !== null && method !== 'HEAD') {
-          const steps = createBodyTranslator(links, coding);
-          for (const step of steps) {
-            step.once('error', (err: Error) => {
-              logger.info({ correlationId, appId: app.id, err: err.message }, 'link translation failed mid-body (a body not in its declared coding?)');
-              res.destroy();
-              if (!stream.closed) stream.close(NGHTTP2_CANCEL);
+      {
+        onOpen(stream) {
+          current = stream;
+          if (!withBody) return;
+          bindUpstream(req, stream);
+          // Listening for the first chunk only now, with the pipe: an earlier 'data' listener would start the flow while
+          // the request waits for a tunnel, and those chunks would be lost.
+          if (!bodyStarted)
+            req.once('data', () => {
+              bodyStarted = true;
             });
+          // The connector finishes a body of unknown length only on this trailer (tunnel/protocol.ts BODY_END_TRAILER).
+          if (unknownLength) stream.once('wantTrailers', () => stream.sendTrailers({ [BODY_END_TRAILER]: '1' }));
+          req.pipe(stream);
+        },
+        onAbandon(stream) {
+          if (withBody) req.unpipe(stream);
+        },
+        onFail(code) {
+          respondError(res, code, correlationId);
+        },
+        // 7. The response streams back as it arrives.
+        onResponse(stream, streamHeaders, tunnel, retried) {
+          const code = streamHeaders[ERROR_HEADER];
+          if (code !== undefined) {
+            const detail = streamHeaders[ERROR_DETAIL_HEADER];
+            respondError(res, errorCodeOr(code, 'DB-INTERNAL'), correlationId, decodeDetail(detail));
+            stream.close(NGHTTP2_CANCEL);
+            return;
           }
-          res.once('close', () => { for (const step of steps) if (!step.destroyed) step.destroy(); });
-          steps.reduce<NodeJS.ReadableStream>((from, step) => from.pipe(step), stream).pipe(res);
-        } else {
-          stream.pipe(res);
-        }
-        stream.once('error', (err: Error) => {
-          logger.info({ correlationId, err: err.message }, 'stream failed mid-response');
-          res.destroy();
-        });
-        // Cut mid-response (tunnel lost, drain deadline): end the client's response now rather than leave it hanging.
-        stream.once('close', () => { if (!stream.readableEnded && !res.writableEnded) res.destroy(); });
+          const links = routes.linksOf(app.tenantId);
+          const out = buildResponseHeaders(streamHeaders, app, links);
+          if (retried !== null) out[RETRIED_HEADER] = retried;
+          const status = Number(streamHeaders[':status']);
+          // Link translation in the body (link-translation.ts): never resumed, since its bytes are not the backend's.
+          const coding = app.linkTranslation.body && !links.empty ? bodyTranslation(streamHeaders, status) : null;
+          if (coding !== null) translatedBodyHeaders(out);
+          res.writeHead(status, out);
+          const whole = coding === null ? resumable(method, req.headers, status, streamHeaders) : null;
+          if (whole) {
+            // A long download survives its connector: the rest comes from another one (resume.ts).
+            pipeResumable(stream, tunnel, whole, {
+              registry: deps.registry,
+              logger,
+              correlationId,
+              groupId: app.groupId,
+              appId: app.id,
+              headers,
+              res,
+              tried,
+            });
+            return;
+          }
+          if (coding !== null && method !== 'HEAD') {
+            const steps = createBodyTranslator(links, coding);
+            for (const step of steps) {
+              step.once('error', (err: Error) => {
+                logger.info(
+                  { correlationId, appId: app.id, err: err.message },
+                  'link translation failed mid-body (a body not in its declared coding?)',
+                );
+                res.destroy();
+                if (!stream.closed) stream.close(NGHTTP2_CANCEL);
+              });
+            }
+            res.once('close', () => {
+              for (const step of steps) if (!step.destroyed) step.destroy();
+            });
+            steps.reduce<NodeJS.ReadableStream>((from, step) => from.pipe(step), stream).pipe(res);
+          } else {
+            stream.pipe(res);
+          }
+          stream.once('error', (err: Error) => {
+            logger.info({ correlationId, err: err.message }, 'stream failed mid-response');
+            res.destroy();
+          });
+          // Cut mid-response (tunnel lost, drain deadline): end the client's response now rather than leave it hanging.
+          stream.once('close', () => {
+            if (!stream.readableEnded && !res.writableEnded) res.destroy();
+          });
+        },
       },
-    });
+    );
   }
 }
 

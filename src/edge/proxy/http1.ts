@@ -12,12 +12,12 @@ import { respondError, statusLine } from './respond-error.ts';
 import { abortRequest } from './request-abort.ts';
 
 const REFUSAL_CODES: Record<RefusalReason, ErrorCode> = {
-  'malformed': 'DB-HTTP-BAD-REQUEST',
+  malformed: 'DB-HTTP-BAD-REQUEST',
   'extension-method-not-at-boundary': 'DB-HTTP-EXTENSION-METHOD-PIPELINED',
   'headers-too-large': 'DB-HTTP-HEADERS-TOO-LARGE',
   'uri-too-long': 'DB-HTTP-URI-TOO-LONG',
-  'timeout': 'DB-HTTP-TIMEOUT',
-  'connect': 'DB-HTTP-METHOD-NOT-SUPPORTED',
+  timeout: 'DB-HTTP-TIMEOUT',
+  connect: 'DB-HTTP-METHOD-NOT-SUPPORTED',
 };
 
 export interface EdgeHttp1Options {
@@ -42,17 +42,25 @@ export function serveEdgeHttp1(server: https.Server, options: EdgeHttp1Options):
     refuse(socket, reason, err) {
       const code = REFUSAL_CODES[reason];
       const correlationId = newCorrelationId();
-      logger.info({ correlationId, code, parserError: err.code, remote: clientAddress(socket as Socket) }, 'malformed request refused');
+      logger.info(
+        { correlationId, code, parserError: err.code, remote: clientAddress(socket as Socket) },
+        'malformed request refused',
+      );
       const page = renderError(code, correlationId, 'text/plain');
-      socket.end(`${statusLine(page.status)}\r\ncontent-type: ${page.contentType}\r\ncontent-length: ${Buffer.byteLength(page.body)}\r\n`
-        + `x-correlation-id: ${correlationId}\r\nx-drawbridge-error: ${code}\r\nconnection: close\r\n\r\n${page.body}`);
+      socket.end(
+        `${statusLine(page.status)}\r\ncontent-type: ${page.contentType}\r\ncontent-length: ${Buffer.byteLength(page.body)}\r\n` +
+          `x-correlation-id: ${correlationId}\r\nx-drawbridge-error: ${code}\r\nconnection: close\r\n\r\n${page.body}`,
+      );
       lingerThenClose(socket);
     },
     onBrokenBody(req, res, err) {
       abortRequest(req);
       if (err.code === 'ECONNRESET' || res.headersSent || res.destroyed) return void res.destroy();
       const correlationId = newCorrelationId();
-      logger.info({ correlationId, code: 'DB-HTTP-BAD-REQUEST', parserError: err.code, remote: clientAddress(req.socket) }, 'malformed request body: request aborted');
+      logger.info(
+        { correlationId, code: 'DB-HTTP-BAD-REQUEST', parserError: err.code, remote: clientAddress(req.socket) },
+        'malformed request body: request aborted',
+      );
       res.shouldKeepAlive = false;
       respondError(res, 'DB-HTTP-BAD-REQUEST', correlationId, 'the request body is malformed');
     },

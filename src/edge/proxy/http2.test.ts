@@ -22,16 +22,31 @@ describe('edge HTTP/2 front', { timeout: 60_000 }, () => {
   const held: http2.Http2ServerResponse[] = [];
 
   /** A front behind per-client limits; /hold keeps its response open (a long poll), anything else is answered. */
-  async function startFront(idleTimeoutMs: number, maxConnectionsPerClient: number): Promise<{ front: EdgeHttp2; port: number }> {
-    const limits = new ClientLimits({ maxConnectionsPerClient, maxRequestsPerClient: 100, logger: pino({ level: 'silent' }) });
+  async function startFront(
+    idleTimeoutMs: number,
+    maxConnectionsPerClient: number,
+  ): Promise<{ front: EdgeHttp2; port: number }> {
+    const limits = new ClientLimits({
+      maxConnectionsPerClient,
+      maxRequestsPerClient: 100,
+      logger: pino({ level: 'silent' }),
+    });
     const started = serveEdgeHttp2({
       tls: tlsOptions,
       handler: (req, res) => {
         if (!limits.admit(req, res)) return;
-        if (req.url === '/hold') { res.writeHead(200); res.write('started'); held.push(res as unknown as http2.Http2ServerResponse); return; }
+        if (req.url === '/hold') {
+          res.writeHead(200);
+          res.write('started');
+          held.push(res as unknown as http2.Http2ServerResponse);
+          return;
+        }
         res.end(`host=${req.headers.host}`);
       },
-      maxHeaderBytes: 8192, maxHeaderCount: 50, idleTimeoutMs, logger: pino({ level: 'silent' }),
+      maxHeaderBytes: 8192,
+      maxHeaderCount: 50,
+      idleTimeoutMs,
+      logger: pino({ level: 'silent' }),
     });
     limits.countConnections(started.server);
     fronts.push(started);
@@ -58,18 +73,27 @@ describe('edge HTTP/2 front', { timeout: 60_000 }, () => {
   /** A session from `from` to the front on `to` (default: the one with a 1 s idle timeout). */
   const connect = (from = '127.0.0.1', to = port): http2.ClientHttp2Session => {
     const s = http2.connect(`https://sample-contoso.apps.localhost:${to}`, {
-      createConnection: () => tls.connect({ socket: net.connect({ host: '127.0.0.1', port: to, localAddress: from }), ca, servername: 'sample-contoso.apps.localhost', ALPNProtocols: ['h2'] }),
+      createConnection: () =>
+        tls.connect({
+          socket: net.connect({ host: '127.0.0.1', port: to, localAddress: from }),
+          ca,
+          servername: 'sample-contoso.apps.localhost',
+          ALPNProtocols: ['h2'],
+        }),
     });
     s.on('error', () => {});
     return s;
   };
-  const goaway = (s: http2.ClientHttp2Session): Promise<number> => new Promise((resolve) => s.once('goaway', (code: number) => resolve(code)));
+  const goaway = (s: http2.ClientHttp2Session): Promise<number> =>
+    new Promise((resolve) => s.once('goaway', (code: number) => resolve(code)));
 
   it('answers with Host taken from :authority', async () => {
     const s = connect();
     const stream = s.request({ ':path': '/' });
     let body = '';
-    stream.setEncoding('utf8').on('data', (c: string) => { body += c; });
+    stream.setEncoding('utf8').on('data', (c: string) => {
+      body += c;
+    });
     await new Promise((r) => stream.once('end', r));
     assert.equal(body, `host=sample-contoso.apps.localhost:${port}`);
     s.destroy();
@@ -81,7 +105,9 @@ describe('edge HTTP/2 front', { timeout: 60_000 }, () => {
     const stream = busy.request({ ':path': '/hold' });
     await new Promise((r) => stream.once('response', r));
     let busyGone = false;
-    busy.once('goaway', () => { busyGone = true; });
+    busy.once('goaway', () => {
+      busyGone = true;
+    });
     const code = await goaway(idle);
     assert.equal(code, http2.constants.NGHTTP2_NO_ERROR);
     // Twice the idle timeout later the held stream's session is still there.
@@ -91,15 +117,19 @@ describe('edge HTTP/2 front', { timeout: 60_000 }, () => {
     busy.destroy();
   });
 
-  it('a session over the client\'s connection limit gets 503 DB-HTTP-TOO-MANY-CONNECTIONS, then GOAWAY', async () => {
+  it("a session over the client's connection limit gets 503 DB-HTTP-TOO-MANY-CONNECTIONS, then GOAWAY", async () => {
     // A front without idle timeout: the GOAWAY can only come from the limit.
     const limited = await startFront(0, 3);
     const sessions = [1, 2, 3].map(() => connect('127.0.0.3', limited.port));
-    const statusOf = (s: http2.ClientHttp2Session): Promise<{ status: number; code: unknown }> => new Promise((resolve, reject) => {
-      const stream = s.request({ ':path': '/' });
-      stream.once('response', (h) => { resolve({ status: Number(h[':status']), code: h['x-drawbridge-error'] }); stream.resume(); });
-      stream.once('error', reject);
-    });
+    const statusOf = (s: http2.ClientHttp2Session): Promise<{ status: number; code: unknown }> =>
+      new Promise((resolve, reject) => {
+        const stream = s.request({ ':path': '/' });
+        stream.once('response', (h) => {
+          resolve({ status: Number(h[':status']), code: h['x-drawbridge-error'] });
+          stream.resume();
+        });
+        stream.once('error', reject);
+      });
     for (const s of sessions) assert.equal((await statusOf(s)).status, 200);
     const extra = connect('127.0.0.3', limited.port);
     const away = goaway(extra);
@@ -116,7 +146,9 @@ describe('edge HTTP/2 front', { timeout: 60_000 }, () => {
     front.closeIdleSessions();
     assert.equal(await away, http2.constants.NGHTTP2_NO_ERROR);
     let body = '';
-    stream.setEncoding('utf8').on('data', (c: string) => { body += c; });
+    stream.setEncoding('utf8').on('data', (c: string) => {
+      body += c;
+    });
     held.at(-1)!.end(' finished');
     await new Promise((r) => stream.once('end', r));
     assert.equal(body, 'started finished');

@@ -1,5 +1,11 @@
 import http2 from 'node:http2';
-import type { Http2SecureServer, Http2ServerRequest, Http2ServerResponse, SecureServerOptions, ServerHttp2Session } from 'node:http2';
+import type {
+  Http2SecureServer,
+  Http2ServerRequest,
+  Http2ServerResponse,
+  SecureServerOptions,
+  ServerHttp2Session,
+} from 'node:http2';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../lib/log.ts';
 import type { ErrorCode } from '../../errors/catalogue.ts';
@@ -73,7 +79,9 @@ export function serveEdgeHttp2(options: EdgeHttp2Options): EdgeHttp2 {
     let flooded = false;
     session.on('stream', (stream) => {
       open++;
-      stream.once('close', () => { open--; });
+      stream.once('close', () => {
+        open--;
+      });
       // 'aborted': the client reset a stream before its response was complete.
       stream.once('aborted', () => {
         const now = Date.now();
@@ -81,7 +89,15 @@ export function serveEdgeHttp2(options: EdgeHttp2Options): EdgeHttp2 {
         refilled = now;
         if (--tokens >= 0 || flooded || session.destroyed) return;
         flooded = true;
-        logger.warn({ code: 'DB-HTTP-RESET-FLOOD', remote: clientAddress(session.socket), burst: RESET_BURST, perSecond: RESET_REFILL_PER_S }, 'HTTP/2 client resets streams too fast: session closed');
+        logger.warn(
+          {
+            code: 'DB-HTTP-RESET-FLOOD',
+            remote: clientAddress(session.socket),
+            burst: RESET_BURST,
+            perSecond: RESET_REFILL_PER_S,
+          },
+          'HTTP/2 client resets streams too fast: session closed',
+        );
         // GOAWAY first (destroy alone would say NO_ERROR), then drop the session once the frame is out.
         session.goaway(NGHTTP2_ENHANCE_YOUR_CALM);
         setImmediate(() => session.destroy());
@@ -89,7 +105,9 @@ export function serveEdgeHttp2(options: EdgeHttp2Options): EdgeHttp2 {
     });
     if (options.idleTimeoutMs > 0) {
       // The session's timer runs on frames; only a session with nothing in flight is idle (a long poll is not).
-      session.setTimeout(options.idleTimeoutMs, () => { if (open === 0) session.close(); });
+      session.setTimeout(options.idleTimeoutMs, () => {
+        if (open === 0) session.close();
+      });
     }
   });
 
@@ -109,8 +127,12 @@ export function serveEdgeHttp2(options: EdgeHttp2Options): EdgeHttp2 {
 
   return {
     server,
-    closeIdleSessions() { for (const s of sessions) if (!s.closed) s.close(); },
-    closeAllSessions() { for (const s of sessions) s.destroy(); },
+    closeIdleSessions() {
+      for (const s of sessions) if (!s.closed) s.close();
+    },
+    closeAllSessions() {
+      for (const s of sessions) s.destroy();
+    },
   };
 }
 

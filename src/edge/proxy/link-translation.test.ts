@@ -4,7 +4,14 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import type { App } from '../../store/types.ts';
-import { LinkTranslator, bodyTranslation, createBodyTranslator, translateSetCookie, translatedBodyHeaders, type BodyCoding } from './link-translation.ts';
+import {
+  LinkTranslator,
+  bodyTranslation,
+  createBodyTranslator,
+  translateSetCookie,
+  translatedBodyHeaders,
+  type BodyCoding,
+} from './link-translation.ts';
 import { buildResponseHeaders } from './response-headers.ts';
 
 const apps = [
@@ -32,12 +39,17 @@ const EXPECTED = [
 
 async function run(chunks: Buffer[], coding: BodyCoding): Promise<Buffer> {
   const out: Buffer[] = [];
-  const sink = new Writable({ write(chunk: Buffer, _e, done) { out.push(chunk); done(); } });
+  const sink = new Writable({
+    write(chunk: Buffer, _e, done) {
+      out.push(chunk);
+      done();
+    },
+  });
   await pipeline([Readable.from(chunks), ...createBodyTranslator(links, coding), sink]);
   return Buffer.concat(out);
 }
 
-test('whole values: every internal URL of the tenant\'s apps, and only those, becomes external', () => {
+test("whole values: every internal URL of the tenant's apps, and only those, becomes external", () => {
   assert.equal(links.translate(PAGE), EXPECTED);
   assert.equal(links.translate('/relative'), '/relative');
   assert.equal(new LinkTranslator([]).translate(PAGE), PAGE);
@@ -87,7 +99,13 @@ test('which bodies are translated: text types in a coding the edge can re-encode
 });
 
 test('a translated body loses its length, digests and byte ranges; its strong ETag turns weak', () => {
-  const headers = { 'content-length': '42', 'accept-ranges': 'bytes', etag: '"abc"', 'content-type': 'text/html', 'content-md5': 'x' };
+  const headers = {
+    'content-length': '42',
+    'accept-ranges': 'bytes',
+    etag: '"abc"',
+    'content-type': 'text/html',
+    'content-md5': 'x',
+  };
   translatedBodyHeaders(headers);
   assert.deepEqual(headers, { etag: 'W/"abc"', 'content-type': 'text/html' });
   const weak = { etag: 'W/"abc"' };
@@ -95,42 +113,80 @@ test('a translated body loses its length, digests and byte ranges; its strong ET
   assert.equal(weak.etag, 'W/"abc"');
 });
 
-test('a non-text body passes through the proxy\'s header step with its length', () => {
+test("a non-text body passes through the proxy's header step with its length", () => {
   const app = { ...apps[0], linkTranslation: { headers: true, body: true }, hsts: null } as App;
-  const out = buildResponseHeaders({ ':status': '200', 'content-type': 'image/png', 'content-length': '10' }, app, links);
+  const out = buildResponseHeaders(
+    { ':status': '200', 'content-type': 'image/png', 'content-length': '10' },
+    app,
+    links,
+  );
   assert.equal(bodyTranslation({ 'content-type': 'image/png' }, 200), null);
   assert.equal(out['content-length'], '10');
 });
 
-test('headers: Location, Content-Location, Refresh and Link of any of the tenant\'s apps; Set-Cookie fitted to the external host', () => {
+test("headers: Location, Content-Location, Refresh and Link of any of the tenant's apps; Set-Cookie fitted to the external host", () => {
   const app = { ...apps[1], linkTranslation: { headers: true, body: false }, hsts: null } as App;
-  const out = buildResponseHeaders({
-    ':status': '302',
-    location: 'http://127.0.0.1:4001/echo',
-    'content-location': 'http://hr.corp.local/hr/doc',
-    refresh: '5; url=http://hr.corp.local/hr/next',
-    link: '<http://127.0.0.1:4001/style.css>; rel=preload, <https://cdn.example/x.js>; rel=preload',
-    'set-cookie': ['a=1; Domain=hr.corp.local; Path=/hr/app; HttpOnly', 'b=2; domain=.corp.local; path=/hr', 'c=3; Domain=other.example; Path=/elsewhere'],
-  }, app, links);
+  const out = buildResponseHeaders(
+    {
+      ':status': '302',
+      location: 'http://127.0.0.1:4001/echo',
+      'content-location': 'http://hr.corp.local/hr/doc',
+      refresh: '5; url=http://hr.corp.local/hr/next',
+      link: '<http://127.0.0.1:4001/style.css>; rel=preload, <https://cdn.example/x.js>; rel=preload',
+      'set-cookie': [
+        'a=1; Domain=hr.corp.local; Path=/hr/app; HttpOnly',
+        'b=2; domain=.corp.local; path=/hr',
+        'c=3; Domain=other.example; Path=/elsewhere',
+      ],
+    },
+    app,
+    links,
+  );
   assert.equal(out.location, 'https://sample-contoso.apps.localhost:8443/echo');
   assert.equal(out['content-location'], 'https://hr-contoso.apps.localhost:8443/doc');
   assert.equal(out.refresh, '5; url=https://hr-contoso.apps.localhost:8443/next');
-  assert.equal(out.link, '<https://sample-contoso.apps.localhost:8443/style.css>; rel=preload, <https://cdn.example/x.js>; rel=preload');
-  assert.deepEqual(out['set-cookie'], ['a=1; Path=/app; HttpOnly', 'b=2; Path=/', 'c=3; Domain=other.example; Path=/elsewhere']);
+  assert.equal(
+    out.link,
+    '<https://sample-contoso.apps.localhost:8443/style.css>; rel=preload, <https://cdn.example/x.js>; rel=preload',
+  );
+  assert.deepEqual(out['set-cookie'], [
+    'a=1; Path=/app; HttpOnly',
+    'b=2; Path=/',
+    'c=3; Domain=other.example; Path=/elsewhere',
+  ]);
   // Header translation off: left as the backend sent it.
-  const off = buildResponseHeaders({ ':status': '302', location: 'http://127.0.0.1:4001/echo' }, { ...app, linkTranslation: { headers: false, body: false } }, links);
+  const off = buildResponseHeaders(
+    { ':status': '302', location: 'http://127.0.0.1:4001/echo' },
+    { ...app, linkTranslation: { headers: false, body: false } },
+    links,
+  );
   assert.equal(off.location, 'http://127.0.0.1:4001/echo');
   assert.equal(translateSetCookie('s=1; Path=/', app), 's=1; Path=/');
 });
 
-test('HSTS: the app\'s setting, over whatever the backend sent', () => {
-  const app = { ...apps[0], linkTranslation: { headers: true, body: false }, hsts: { maxAge: 600, includeSubDomains: true } } as App;
-  assert.equal(buildResponseHeaders({ ':status': '200', 'strict-transport-security': 'max-age=1' }, app, links)['strict-transport-security'], 'max-age=600; includeSubDomains');
-  assert.equal(buildResponseHeaders({ ':status': '200' }, { ...app, hsts: null }, links)['strict-transport-security'], undefined);
+test("HSTS: the app's setting, over whatever the backend sent", () => {
+  const app = {
+    ...apps[0],
+    linkTranslation: { headers: true, body: false },
+    hsts: { maxAge: 600, includeSubDomains: true },
+  } as App;
+  assert.equal(
+    buildResponseHeaders({ ':status': '200', 'strict-transport-security': 'max-age=1' }, app, links)[
+      'strict-transport-security'
+    ],
+    'max-age=600; includeSubDomains',
+  );
+  assert.equal(
+    buildResponseHeaders({ ':status': '200' }, { ...app, hsts: null }, links)['strict-transport-security'],
+    undefined,
+  );
 });
 
 test('a TCP app adds nothing to translate: its tcp:// URL has no origin, and "null" in a body stays as it is', () => {
-  const withTcp = new LinkTranslator([...apps, { internalUrl: 'tcp://127.0.0.1:22', externalUrl: 'https://ssh-contoso.apps.example' }]);
+  const withTcp = new LinkTranslator([
+    ...apps,
+    { internalUrl: 'tcp://127.0.0.1:22', externalUrl: 'https://ssh-contoso.apps.example' },
+  ]);
   const body = '{"manager":null,"home":"http://hr.corp.local/"}';
   assert.equal(withTcp.translate(body), links.translate(body));
   assert.ok(withTcp.translate(body).includes('"manager":null'));

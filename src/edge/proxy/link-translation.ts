@@ -47,15 +47,23 @@ export class LinkTranslator {
       const external = app.externalUrl.replace(/\/+$/, '');
       for (const internal of internalForms(app.internalUrl)) {
         // JSON and JavaScript often escape the slash: http:\/\/host\/path.
-        for (const [find, replace] of [[internal, external], [internal.replaceAll('/', '\\/'), external.replaceAll('/', '\\/')]]) {
+        for (const [find, replace] of [
+          [internal, external],
+          [internal.replaceAll('/', '\\/'), external.replaceAll('/', '\\/')],
+        ]) {
           if (!byFind.has(find)) byFind.set(find, replace);
         }
       }
     }
     // Longest first: an app published at a sub-path of another app's internal URL wins over it.
-    this.#patterns = [...byFind].map(([find, replace]) => ({ find, replace })).sort((a, b) => b.find.length - a.find.length);
+    this.#patterns = [...byFind]
+      .map(([find, replace]) => ({ find, replace }))
+      .sort((a, b) => b.find.length - a.find.length);
     this.#byFind = byFind;
-    this.#regex = this.#patterns.length === 0 ? /(?!)/g : new RegExp(this.#patterns.map((p) => escapeRegExp(p.find)).join('|'), 'gi');
+    this.#regex =
+      this.#patterns.length === 0
+        ? /(?!)/g
+        : new RegExp(this.#patterns.map((p) => escapeRegExp(p.find)).join('|'), 'gi');
     this.maxLength = Math.max(0, ...this.#patterns.map((p) => p.find.length));
   }
 
@@ -123,7 +131,8 @@ function internalForms(internalUrl: string): string[] {
   const url = new URL(internalUrl);
   const path = url.pathname.replace(/\/+$/, '');
   const forms = new Set([`${url.origin}${path}`.toLowerCase()]);
-  if (url.port === '') forms.add(`${url.protocol}//${url.hostname}:${url.protocol === 'https:' ? 443 : 80}${path}`.toLowerCase());
+  if (url.port === '')
+    forms.add(`${url.protocol}//${url.hostname}:${url.protocol === 'https:' ? 443 : 80}${path}`.toLowerCase());
   return [...forms];
 }
 
@@ -180,11 +189,26 @@ export function translateSetCookie(cookie: string, app: Pick<App, 'internalUrl'>
 
 /** Media types whose bodies are translated: HTML, CSS, JavaScript (its string literals carry the URLs) and JSON. */
 const TEXT_TYPES = new Set([
-  'text/html', 'application/xhtml+xml', 'text/css', 'text/javascript', 'application/javascript', 'application/x-javascript',
-  'application/ecmascript', 'text/ecmascript', 'application/json', 'application/manifest+json',
+  'text/html',
+  'application/xhtml+xml',
+  'text/css',
+  'text/javascript',
+  'application/javascript',
+  'application/x-javascript',
+  'application/ecmascript',
+  'text/ecmascript',
+  'application/json',
+  'application/manifest+json',
 ]);
 export type BodyCoding = 'identity' | 'gzip' | 'deflate' | 'br';
-const CODINGS: Record<string, BodyCoding> = { '': 'identity', identity: 'identity', gzip: 'gzip', 'x-gzip': 'gzip', deflate: 'deflate', br: 'br' };
+const CODINGS: Record<string, BodyCoding> = {
+  '': 'identity',
+  identity: 'identity',
+  gzip: 'gzip',
+  'x-gzip': 'gzip',
+  deflate: 'deflate',
+  br: 'br',
+};
 
 /**
  * Whether this response's body is translated, and in which content coding; null leaves it untouched: not a text type
@@ -197,7 +221,12 @@ export function bodyTranslation(headers: IncomingHttpHeaders, status: number): B
   const [mime, ...params] = contentType.split(';').map((s) => s.trim());
   if (!TEXT_TYPES.has(mime) && !mime.endsWith('+json')) return null;
   if (params.some((p) => /^charset\s*=\s*"?(utf-?16|utf-?32|ucs-?2)/.test(p))) return null;
-  const coding = CODINGS[String(headers['content-encoding'] ?? '').trim().toLowerCase()];
+  const coding =
+    CODINGS[
+      String(headers['content-encoding'] ?? '')
+        .trim()
+        .toLowerCase()
+    ];
   return coding ?? null;
 }
 
@@ -224,14 +253,22 @@ export function translatedBodyHeaders(headers: OutgoingHttpHeaders): void {
 export function createBodyTranslator(links: LinkTranslator, coding: BodyCoding): Transform[] {
   const text = new TextTranslation(links);
   switch (coding) {
-    case 'identity': return [text];
+    case 'identity':
+      return [text];
     // SYNC_FLUSH after every chunk: a page the backend streams reaches the browser as it comes, not when zlib's buffer fills.
-    case 'gzip': return [zlib.createGunzip(), text, zlib.createGzip({ flush: zlib.constants.Z_SYNC_FLUSH })];
-    case 'deflate': return [zlib.createInflate(), text, zlib.createDeflate({ flush: zlib.constants.Z_SYNC_FLUSH })];
-    case 'br': return [zlib.createBrotliDecompress(), text, zlib.createBrotliCompress({
-      flush: zlib.constants.BROTLI_OPERATION_FLUSH,
-      params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 4 }, // the default 11 costs far more CPU than a proxy can spend per byte
-    })];
+    case 'gzip':
+      return [zlib.createGunzip(), text, zlib.createGzip({ flush: zlib.constants.Z_SYNC_FLUSH })];
+    case 'deflate':
+      return [zlib.createInflate(), text, zlib.createDeflate({ flush: zlib.constants.Z_SYNC_FLUSH })];
+    case 'br':
+      return [
+        zlib.createBrotliDecompress(),
+        text,
+        zlib.createBrotliCompress({
+          flush: zlib.constants.BROTLI_OPERATION_FLUSH,
+          params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 4 }, // the default 11 costs far more CPU than a proxy can spend per byte
+        }),
+      ];
   }
 }
 

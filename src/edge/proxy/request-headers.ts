@@ -1,6 +1,14 @@
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import { withoutHopByHop } from '../../lib/http-headers.ts';
-import { APP_HEADER, REQUEST_ID_HEADER, IDENTITY_HEADER, UPGRADE_HEADER, ASSERTION_HEADER, encodeIdentity, type Identity } from '../../tunnel/protocol.ts';
+import {
+  APP_HEADER,
+  REQUEST_ID_HEADER,
+  IDENTITY_HEADER,
+  UPGRADE_HEADER,
+  ASSERTION_HEADER,
+  encodeIdentity,
+  type Identity,
+} from '../../tunnel/protocol.ts';
 import type { App } from '../../store/types.ts';
 import { clientAddress } from '../listen/client-address.ts';
 
@@ -12,8 +20,15 @@ import { clientAddress } from '../listen/client-address.ts';
 function isClientForbidden(header: string): boolean {
   // Backends that map '_' and '-' alike (CGI, PHP, WSGI) would read a client's X_Forwarded_For as X-Forwarded-For.
   const name = header.includes('_') ? header.replaceAll('_', '-') : header;
-  return name.startsWith('x-drawbridge-') || name === 'x-forwarded-for' || name === 'x-forwarded-proto' ||
-    name === 'x-forwarded-host' || name === 'x-forwarded-port' || name === 'forwarded' || name === 'x-real-ip';
+  return (
+    name.startsWith('x-drawbridge-') ||
+    name === 'x-forwarded-for' ||
+    name === 'x-forwarded-proto' ||
+    name === 'x-forwarded-host' ||
+    name === 'x-forwarded-port' ||
+    name === 'forwarded' ||
+    name === 'x-real-ip'
+  );
 }
 
 export interface StreamHeadersInput {
@@ -28,7 +43,15 @@ export interface StreamHeadersInput {
 }
 
 /** The request stream's headers: the client's end-to-end headers, forwarding headers, and the edge's metadata. */
-export function buildStreamHeaders({ req, app, method, correlationId, identity, assertion, upgrade }: StreamHeadersInput): OutgoingHttpHeaders {
+export function buildStreamHeaders({
+  req,
+  app,
+  method,
+  correlationId,
+  identity,
+  assertion,
+  upgrade,
+}: StreamHeadersInput): OutgoingHttpHeaders {
   const headers = withoutHopByHop(req.headers, isClientForbidden);
   headers[':method'] = method;
   headers[':path'] = req.url ?? '/';
@@ -52,6 +75,7 @@ export function buildStreamHeaders({ req, app, method, correlationId, identity, 
 export function hasRequestBody(req: IncomingMessage): boolean {
   if (req.headers['transfer-encoding'] !== undefined) return true;
   const length = req.headers['content-length'];
-  if (length === undefined && req.httpVersionMajor === 2) return !(req as IncomingMessage & { stream: { endAfterHeaders: boolean } }).stream.endAfterHeaders;
+  if (length === undefined && req.httpVersionMajor === 2)
+    return !(req as IncomingMessage & { stream: { endAfterHeaders: boolean } }).stream.endAfterHeaders;
   return length !== undefined && length !== '0';
 }

@@ -24,7 +24,13 @@ export function respondError(res: ServerResponse, code: ErrorCode, correlationId
 }
 
 /** The same for a raw socket (upgrade requests have no ServerResponse). */
-export function respondErrorOnSocket(socket: Duplex, code: ErrorCode, correlationId: string, accept: string | undefined, detail?: string): void {
+export function respondErrorOnSocket(
+  socket: Duplex,
+  code: ErrorCode,
+  correlationId: string,
+  accept: string | undefined,
+  detail?: string,
+): void {
   const page = renderError(code, correlationId, accept, detail);
   const head = `${statusLine(page.status)}\r\ncontent-type: ${page.contentType}\r\ncontent-length: ${Buffer.byteLength(page.body)}\r\nx-correlation-id: ${correlationId}\r\nx-drawbridge-error: ${code}\r\nconnection: close\r\n\r\n`;
   socket.end(head + page.body);

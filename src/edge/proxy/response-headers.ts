@@ -11,7 +11,11 @@ import { LinkTranslator, translateResponseHeaders } from './link-translation.ts'
  * Set-Cookie's Domain and Path fitted to the external host (link-translation.ts), so redirects and links from the
  * app keep users on the edge. An app with HSTS gets its header here, over any the backend sent.
  */
-export function buildResponseHeaders(streamHeaders: IncomingHttpHeaders, app: App, links: LinkTranslator = new LinkTranslator([app])): OutgoingHttpHeaders {
+export function buildResponseHeaders(
+  streamHeaders: IncomingHttpHeaders,
+  app: App,
+  links: LinkTranslator = new LinkTranslator([app]),
+): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
   for (const name in streamHeaders) {
     if (name.charCodeAt(0) === 58 /* ':' */ || name.startsWith('x-drawbridge-')) continue;

@@ -22,7 +22,12 @@ export interface Resumable {
  * client has not had yet with `Range` + `If-Range` (RFC 9110 §14.2, §13.1.5), and checks that the 206 is the rest of
  * the same representation. Requests that carry their own Range, and bodies under 1 MiB, are left alone.
  */
-export function resumable(method: string, requestHeaders: IncomingHttpHeaders, status: number, responseHeaders: IncomingHttpHeaders): Resumable | null {
+export function resumable(
+  method: string,
+  requestHeaders: IncomingHttpHeaders,
+  status: number,
+  responseHeaders: IncomingHttpHeaders,
+): Resumable | null {
   if (method !== 'GET' || status !== 200 || requestHeaders.range !== undefined) return null;
   if (String(responseHeaders['accept-ranges'] ?? '').toLowerCase() !== 'bytes') return null;
   const total = Number(responseHeaders['content-length']);
@@ -49,27 +54,43 @@ export interface ResumeContext {
  * Streams a resumable response into the client's response, carrying on from another connector when the tunnel under
  * it dies mid-body. The client sees one uninterrupted 200.
  */
-export function pipeResumable(first: ClientHttp2Stream, firstTunnel: Tunnel, what: Resumable, ctx: ResumeContext): void {
+export function pipeResumable(
+  first: ClientHttp2Stream,
+  firstTunnel: Tunnel,
+  what: Resumable,
+  ctx: ResumeContext,
+): void {
   const { res, logger, correlationId } = ctx;
   let sent = 0;
   let resumes = 0;
   let current = first;
-  res.once('close', () => { if (!res.writableFinished && !current.closed) current.close(NGHTTP2_CANCEL); });
+  res.once('close', () => {
+    if (!res.writableFinished && !current.closed) current.close(NGHTTP2_CANCEL);
+  });
   follow(first, firstTunnel);
 
   function follow(stream: ClientHttp2Stream, tunnel: Tunnel): void {
     current = stream;
-    stream.on('data', (chunk: Buffer) => { sent += chunk.length; });
-    stream.on('error', () => { /* handled at close */ });
+    stream.on('data', (chunk: Buffer) => {
+      sent += chunk.length;
+    });
+    stream.on('error', () => {
+      /* handled at close */
+    });
     stream.pipe(res, { end: false });
-    stream.once('end', () => { if (sent >= what.total) res.end(); });
+    stream.once('end', () => {
+      if (sent >= what.total) res.end();
+    });
     stream.once('close', () => {
       if (res.writableEnded || res.destroyed) return;
       if (stream.readableEnded && sent >= what.total) return;
       stream.unpipe(res);
       if (resumes >= MAX_RESUMES || sent >= what.total) return void res.destroy();
       resumes++;
-      logger.warn({ correlationId, connectorId: tunnel.connectorId, sent, total: what.total, resumes }, 'download cut mid-body: resuming from another connector');
+      logger.warn(
+        { correlationId, connectorId: tunnel.connectorId, sent, total: what.total, resumes },
+        'download cut mid-body: resuming from another connector',
+      );
       resumeFrom(tunnel);
     });
   }
@@ -77,30 +98,48 @@ export function pipeResumable(first: ClientHttp2Stream, firstTunnel: Tunnel, wha
   function resumeFrom(lost: Tunnel): void {
     ctx.tried.add(lost.connectorId);
     // Another connector of the group, through the one request path (stream-to-group.ts): a range GET, idempotent.
-    streamToGroup(ctx.registry, {
-      groupId: ctx.groupId, appId: ctx.appId, correlationId, logger: ctx.logger, tried: ctx.tried,
-      headers: { ...ctx.headers, range: `bytes=${sent}-`, 'if-range': what.validator },
-      options: { endStream: true },
-      idempotent: true,
-      resendable: () => true,
-      wanted: () => !res.destroyed && !res.writableEnded,
-    }, {
-      onOpen(stream) { current = stream; },
-      onFail() {
-        logger.warn({ correlationId, sent, total: what.total }, 'download cut mid-body: no connector to resume from');
-        res.destroy();
+    streamToGroup(
+      ctx.registry,
+      {
+        groupId: ctx.groupId,
+        appId: ctx.appId,
+        correlationId,
+        logger: ctx.logger,
+        tried: ctx.tried,
+        headers: { ...ctx.headers, range: `bytes=${sent}-`, 'if-range': what.validator },
+        options: { endStream: true },
+        idempotent: true,
+        resendable: () => true,
+        wanted: () => !res.destroyed && !res.writableEnded,
       },
-      onResponse(stream, headers, tunnel) {
-        // Only the rest of the same representation will do: a 200 (changed since) or another range cannot be spliced in.
-        const range = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(String(headers['content-range'] ?? ''));
-        if (Number(headers[':status']) !== 206 || !range || Number(range[1]) !== sent || Number(range[3]) !== what.total) {
-          logger.warn({ correlationId, status: headers[':status'], contentRange: headers['content-range'] }, 'download cannot be resumed: the backend did not send the rest of the same representation');
-          stream.close(NGHTTP2_CANCEL);
-          return void res.destroy();
-        }
-        logger.info({ correlationId, connectorId: tunnel.connectorId, from: sent }, 'download resumed');
-        follow(stream, tunnel);
+      {
+        onOpen(stream) {
+          current = stream;
+        },
+        onFail() {
+          logger.warn({ correlationId, sent, total: what.total }, 'download cut mid-body: no connector to resume from');
+          res.destroy();
+        },
+        onResponse(stream, headers, tunnel) {
+          // Only the rest of the same representation will do: a 200 (changed since) or another range cannot be spliced in.
+          const range = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(String(headers['content-range'] ?? ''));
+          if (
+            Number(headers[':status']) !== 206 ||
+            !range ||
+            Number(range[1]) !== sent ||
+            Number(range[3]) !== what.total
+          ) {
+            logger.warn(
+              { correlationId, status: headers[':status'], contentRange: headers['content-range'] },
+              'download cannot be resumed: the backend did not send the rest of the same representation',
+            );
+            stream.close(NGHTTP2_CANCEL);
+            return void res.destroy();
+          }
+          logger.info({ correlationId, connectorId: tunnel.connectorId, from: sent }, 'download resumed');
+          follow(stream, tunnel);
+        },
       },
-    });
+    );
   }
 }

@@ -8,7 +8,12 @@ import { hostLookupKeys } from './host-match.ts';
 import { RouteTable } from './routes.ts';
 
 test('host lookup keys: the host, then wildcards over ever shorter parents, never over one label', () => {
-  assert.deepEqual(hostLookupKeys('a.b.corp.example.com'), ['a.b.corp.example.com', '*.b.corp.example.com', '*.corp.example.com', '*.example.com']);
+  assert.deepEqual(hostLookupKeys('a.b.corp.example.com'), [
+    'a.b.corp.example.com',
+    '*.b.corp.example.com',
+    '*.corp.example.com',
+    '*.example.com',
+  ]);
   assert.deepEqual(hostLookupKeys('localhost'), ['localhost']);
 });
 
@@ -18,7 +23,8 @@ test('routing: an exact app first, then the wildcard app with the longest suffix
   try {
     const tenant = await store.tenants.create({ name: 'contoso' });
     const group = await store.groups.create(tenant.id, { name: 'default' });
-    const app = (name: string, externalUrl: string) => store.apps.create(tenant.id, { name, externalUrl, internalUrl: 'http://10.0.0.1', groupId: group.id });
+    const app = (name: string, externalUrl: string) =>
+      store.apps.create(tenant.id, { name, externalUrl, internalUrl: 'http://10.0.0.1', groupId: group.id });
     const corp = await app('corp', 'https://*.corp.example.com');
     const eu = await app('eu', 'https://*.eu.corp.example.com');
     const payroll = await app('payroll', 'https://payroll.corp.example.com');

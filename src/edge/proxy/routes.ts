@@ -33,9 +33,13 @@ export class RouteTable {
         this.#byHost = new Map(apps.map((a) => [a.externalHost, a]));
         this.#byId = new Map(apps.map((a) => [a.id, a]));
         const byTenant = Map.groupBy(apps, (a) => a.tenantId);
-        this.#links = new Map([...byTenant].map(([tenantId, tenantApps]) => [tenantId, new LinkTranslator(tenantApps)]));
+        this.#links = new Map(
+          [...byTenant].map(([tenantId, tenantApps]) => [tenantId, new LinkTranslator(tenantApps)]),
+        );
       } while (this.#again);
-    })().finally(() => { this.#reloading = null; });
+    })().finally(() => {
+      this.#reloading = null;
+    });
     return this.#reloading;
   }
 

@@ -20,14 +20,32 @@ interface Outcome {
 
 function run(registry: TunnelRegistry, overrides: Partial<GroupStreamRequest> = {}): Outcome {
   const outcome: Outcome = { responses: [], failures: [], opened: [] };
-  streamToGroup(registry, {
-    groupId: 'g', appId: 'app', headers: { ':method': 'GET', ':path': '/' }, options: { endStream: true },
-    idempotent: true, resendable: () => true, wanted: () => true, correlationId: 'c', logger, ...overrides,
-  }, {
-    onOpen: (_stream, tunnel) => { outcome.opened.push(tunnel.connectorId); },
-    onResponse: (_stream, _headers, tunnel, retried) => { outcome.responses.push({ connectorId: tunnel.connectorId, retried }); },
-    onFail: (code) => { outcome.failures.push(code); },
-  });
+  streamToGroup(
+    registry,
+    {
+      groupId: 'g',
+      appId: 'app',
+      headers: { ':method': 'GET', ':path': '/' },
+      options: { endStream: true },
+      idempotent: true,
+      resendable: () => true,
+      wanted: () => true,
+      correlationId: 'c',
+      logger,
+      ...overrides,
+    },
+    {
+      onOpen: (_stream, tunnel) => {
+        outcome.opened.push(tunnel.connectorId);
+      },
+      onResponse: (_stream, _headers, tunnel, retried) => {
+        outcome.responses.push({ connectorId: tunnel.connectorId, retried });
+      },
+      onFail: (code) => {
+        outcome.failures.push(code);
+      },
+    },
+  );
   return outcome;
 }
 
@@ -83,7 +101,10 @@ test('a lost stream of a non-idempotent request is not sent again; a refused one
   last(refusedOwner).reset(NGHTTP2_REFUSED_STREAM);
   assert.equal(refused.opened.length, 2, 'a refused stream never reached a backend');
   last(refusedOwner === a ? b : a).answer({ ':status': 201 });
-  assert.deepEqual(refused.responses.map((r) => r.retried), ['refused']);
+  assert.deepEqual(
+    refused.responses.map((r) => r.retried),
+    ['refused'],
+  );
 
   const usedUp = run(registry, { idempotent: false, resendable: () => false });
   last(usedUp.opened[0] === 'a' ? a : b).reset(NGHTTP2_REFUSED_STREAM);
@@ -116,15 +137,23 @@ test('ejection fails over a stream still waiting for its response', () => {
   assert.equal(last(first).rstCode, http2.constants.NGHTTP2_CANCEL, 'the stalled stream is cancelled');
   assert.equal(outcome.opened.length, 2);
   last(first === a ? b : a).answer({ ':status': 200 });
-  assert.deepEqual(outcome.responses.map((r) => r.retried), ['ejected']);
+  assert.deepEqual(
+    outcome.responses.map((r) => r.retried),
+    ['ejected'],
+  );
 });
 
-test('resets a request can cause never count against the tunnel\'s health; other resets do', () => {
+test("resets a request can cause never count against the tunnel's health; other resets do", () => {
   const a = fakeTunnel('a', 'g');
   const registry = new TunnelRegistry();
   registry.add(a.tunnel);
   let failures = 0;
-  a.tunnel.watchedBy({ streamFailed: () => { failures++; }, streamSucceeded: () => {} });
+  a.tunnel.watchedBy({
+    streamFailed: () => {
+      failures++;
+    },
+    streamSucceeded: () => {},
+  });
   last_reset(registry, a, NGHTTP2_PROTOCOL_ERROR);
   assert.equal(failures, 0);
   last_reset(registry, a, NGHTTP2_INTERNAL_ERROR);
@@ -138,7 +167,13 @@ test('a stream the edge cancelled because its client left never counts against t
   registry.add(a.tunnel);
   registry.add(b.tunnel);
   let failures = 0;
-  for (const t of [a, b]) t.tunnel.watchedBy({ streamFailed: () => { failures++; }, streamSucceeded: () => {} });
+  for (const t of [a, b])
+    t.tunnel.watchedBy({
+      streamFailed: () => {
+        failures++;
+      },
+      streamSucceeded: () => {},
+    });
   for (let i = 0; i < 5; i++) {
     let clientGone = false;
     const outcome = run(registry, { wanted: () => !clientGone });
@@ -198,11 +233,24 @@ test('a tunnel whose session refuses a new stream is passed over: the request go
 function relayTo(registry: TunnelRegistry, peerNodeId: string): ReturnType<typeof fakeTunnel> {
   const peer = fakeTunnel(`relay:${peerNodeId}`, '', []);
   const relayed = new Tunnel({
-    id: `rel_${peerNodeId}`, connectorId: `relay:${peerNodeId}`, tenantId: '', certSerial: '', groupId: '', session: peer.tunnel.session,
-    address: null, version: null, hostname: null, relay: { peerNodeId, fromNodeId: 'node-a' },
+    id: `rel_${peerNodeId}`,
+    connectorId: `relay:${peerNodeId}`,
+    tenantId: '',
+    certSerial: '',
+    groupId: '',
+    session: peer.tunnel.session,
+    address: null,
+    version: null,
+    hostname: null,
+    relay: { peerNodeId, fromNodeId: 'node-a' },
   });
   let holds = true;
-  registry.usePeers({ pick: (groupId) => (groupId === 'g' && holds && relayed.usable ? relayed : undefined), forget: () => { holds = false; } });
+  registry.usePeers({
+    pick: (groupId) => (groupId === 'g' && holds && relayed.usable ? relayed : undefined),
+    forget: () => {
+      holds = false;
+    },
+  });
   return { tunnel: relayed, session: peer.session };
 }
 
@@ -214,7 +262,7 @@ test('no local tunnel of the group: the request goes to a peer node through the 
   assert.equal(last(peer).headers[RELAYED_HEADER], 'node-a', 'the peer learns the stream was relayed, and from whom');
   last(peer).answer({ ':status': 200 });
   assert.deepEqual(outcome.responses, [{ connectorId: 'relay:node-b', retried: null }]);
-  assert.deepEqual(registry.status('tnt'), [], 'a relay is not listed among the tenant\'s connectors');
+  assert.deepEqual(registry.status('tnt'), [], "a relay is not listed among the tenant's connectors");
 });
 
 test('a usable local tunnel always beats the relay', () => {
@@ -270,5 +318,8 @@ test('a peer that answers it holds no tunnel of the group after all is passed ov
   await new Promise((r) => setTimeout(r, 50));
   assert.equal(local.session.streams.length, 1, 'retried on the local tunnel: nothing had reached a backend');
   last(local).answer({ ':status': 200 });
-  assert.deepEqual(outcome.responses.map((r) => [r.connectorId, r.retried]), [['a', 'refused']]);
+  assert.deepEqual(
+    outcome.responses.map((r) => [r.connectorId, r.retried]),
+    [['a', 'refused']],
+  );
 });

@@ -1,4 +1,9 @@
-import http2, { type ClientHttp2Stream, type ClientSessionRequestOptions, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
+import http2, {
+  type ClientHttp2Stream,
+  type ClientSessionRequestOptions,
+  type IncomingHttpHeaders,
+  type OutgoingHttpHeaders,
+} from 'node:http2';
 import { ERROR_HEADER } from '../../tunnel/protocol.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { Tunnel, TunnelRegistry } from '../tunnel/registry.ts';
@@ -34,8 +39,13 @@ const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM } = http2.constants;
  * Resets a live connector sends that a request's content can cause (a header block over a limit, a refused
  * stream). They never count against the tunnel's health: nothing a client sends may eject a tunnel.
  */
-const CLIENT_CAUSABLE = new Set([http2.constants.NGHTTP2_PROTOCOL_ERROR, http2.constants.NGHTTP2_FRAME_SIZE_ERROR,
-  http2.constants.NGHTTP2_COMPRESSION_ERROR, http2.constants.NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_REFUSED_STREAM]);
+const CLIENT_CAUSABLE = new Set([
+  http2.constants.NGHTTP2_PROTOCOL_ERROR,
+  http2.constants.NGHTTP2_FRAME_SIZE_ERROR,
+  http2.constants.NGHTTP2_COMPRESSION_ERROR,
+  http2.constants.NGHTTP2_ENHANCE_YOUR_CALM,
+  NGHTTP2_REFUSED_STREAM,
+]);
 
 export interface GroupStreamRequest {
   groupId: string;
@@ -70,7 +80,11 @@ export interface GroupStreamHandlers {
   onFail(code: 'DB-TUNNEL-NO-CONNECTOR' | 'DB-TUNNEL-STREAM-FAILED'): void;
 }
 
-export function streamToGroup(registry: TunnelRegistry, request: GroupStreamRequest, handlers: GroupStreamHandlers): void {
+export function streamToGroup(
+  registry: TunnelRegistry,
+  request: GroupStreamRequest,
+  handlers: GroupStreamHandlers,
+): void {
   const { groupId, appId, logger, correlationId } = request;
   const tried = request.tried ?? new Set<string>();
   const startedAt = performance.now();
@@ -127,8 +141,12 @@ export function streamToGroup(registry: TunnelRegistry, request: GroupStreamRequ
       failed(tunnel, reason);
     };
     // An ejection (a stalled connector) fails over a stream still waiting for its response head.
-    const stopAwaiting = tunnel.awaitResponse(() => { if (!settled) giveUp('ejected'); });
-    stream.on('error', () => { /* reported through 'close' or by the caller after the response */ });
+    const stopAwaiting = tunnel.awaitResponse(() => {
+      if (!settled) giveUp('ejected');
+    });
+    stream.on('error', () => {
+      /* reported through 'close' or by the caller after the response */
+    });
     handlers.onOpen?.(stream, tunnel);
 
     stream.once('response', (headers: IncomingHttpHeaders) => {
@@ -171,8 +189,19 @@ export function streamToGroup(registry: TunnelRegistry, request: GroupStreamRequ
   function failed(tunnel: Tunnel, reason: FailReason): void {
     if (!request.wanted()) return;
     const neverReached = reason === 'refused' || reason === 'not-opened';
-    const retry = request.resendable() && attempts < MAX_ATTEMPTS && (neverReached || (request.idempotent && attempts < IDEMPOTENT_ATTEMPTS));
-    const detail = { correlationId, appId, tunnelId: tunnel.id, connectorId: tunnel.connectorId, reason, attempts, elapsedMs: Math.round(performance.now() - startedAt) };
+    const retry =
+      request.resendable() &&
+      attempts < MAX_ATTEMPTS &&
+      (neverReached || (request.idempotent && attempts < IDEMPOTENT_ATTEMPTS));
+    const detail = {
+      correlationId,
+      appId,
+      tunnelId: tunnel.id,
+      connectorId: tunnel.connectorId,
+      reason,
+      attempts,
+      elapsedMs: Math.round(performance.now() - startedAt),
+    };
     if (retry) {
       retried = reason;
       logger.warn(detail, 'stream failed before a response: retrying on another connector');

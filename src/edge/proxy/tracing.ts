@@ -15,7 +15,15 @@ export interface EdgeTracing {
  * trace is recorded, marks the stream so the connector records its span too, and records the edge's span when the
  * response closes.
  */
-export function traceRequest(tracing: EdgeTracing, req: IncomingMessage, res: ServerResponse, app: App, method: string, headers: OutgoingHttpHeaders, correlationId: string): void {
+export function traceRequest(
+  tracing: EdgeTracing,
+  req: IncomingMessage,
+  res: ServerResponse,
+  app: App,
+  method: string,
+  headers: OutgoingHttpHeaders,
+  correlationId: string,
+): void {
   const sink = tracing.sink;
   const sampleNew = sink !== null && tracing.sampleRatio > 0 && Math.random() < tracing.sampleRatio;
   const trace = continueTrace(req.headers.traceparent, sampleNew);
@@ -26,9 +34,20 @@ export function traceRequest(tracing: EdgeTracing, req: IncomingMessage, res: Se
   res.once('close', () => {
     const status = res.headersSent ? res.statusCode : 0;
     sink.end({
-      name: `${method} ${app.name}`, kind: 'server', traceId: trace.traceId, spanId: trace.spanId, parentSpanId: trace.parentSpanId,
-      startMs, endMs: performance.now(), error: status === 0 || status >= 500 || !res.writableFinished,
-      attributes: { 'http.request.method': method, 'http.response.status_code': status, 'drawbridge.app': app.id, correlationId },
+      name: `${method} ${app.name}`,
+      kind: 'server',
+      traceId: trace.traceId,
+      spanId: trace.spanId,
+      parentSpanId: trace.parentSpanId,
+      startMs,
+      endMs: performance.now(),
+      error: status === 0 || status >= 500 || !res.writableFinished,
+      attributes: {
+        'http.request.method': method,
+        'http.response.status_code': status,
+        'drawbridge.app': app.id,
+        correlationId,
+      },
     });
   });
 }

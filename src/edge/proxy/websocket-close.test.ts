@@ -4,14 +4,27 @@ import { WebSocketFrameTracker, closeFrame } from './websocket-close.ts';
 
 const frame = (opcode: number, payload: Buffer): Buffer => {
   const len = payload.length;
-  const head = len < 126 ? Buffer.from([0x80 | opcode, len]) : len < 65536 ? Buffer.from([0x80 | opcode, 126, len >> 8, len & 0xff]) : (() => {
-    const b = Buffer.alloc(10); b[0] = 0x80 | opcode; b[1] = 127; b.writeBigUInt64BE(BigInt(len), 2); return b;
-  })();
+  const head =
+    len < 126
+      ? Buffer.from([0x80 | opcode, len])
+      : len < 65536
+        ? Buffer.from([0x80 | opcode, 126, len >> 8, len & 0xff])
+        : (() => {
+            const b = Buffer.alloc(10);
+            b[0] = 0x80 | opcode;
+            b[1] = 127;
+            b.writeBigUInt64BE(BigInt(len), 2);
+            return b;
+          })();
   return Buffer.concat([head, payload]);
 };
 
 test('follows frame boundaries across arbitrary chunking', () => {
-  const wire = Buffer.concat([frame(1, Buffer.from('hello')), frame(2, Buffer.alloc(300, 1)), frame(2, Buffer.alloc(70_000, 2))]);
+  const wire = Buffer.concat([
+    frame(1, Buffer.from('hello')),
+    frame(2, Buffer.alloc(300, 1)),
+    frame(2, Buffer.alloc(70_000, 2)),
+  ]);
   for (const size of [1, 3, 7, 125, 4096]) {
     const t = new WebSocketFrameTracker();
     const boundaries: number[] = [];

@@ -65,7 +65,12 @@ export const WS_INTERNAL_ERROR = 1011;
  * tunnel stream, and tell the client with close 1008 and the reason — between two frames; a client caught mid-frame
  * is cut instead (a close frame there would be garbage on the wire).
  */
-export function closeForPolicy(socket: Duplex, tunnelStream: Duplex & { close?(code?: number): void }, frames: WebSocketFrameTracker | null, reason: string): void {
+export function closeForPolicy(
+  socket: Duplex,
+  tunnelStream: Duplex & { close?(code?: number): void },
+  frames: WebSocketFrameTracker | null,
+  reason: string,
+): void {
   if (socket.destroyed || socket.writableEnded) return;
   socket.unpipe(tunnelStream);
   tunnelStream.unpipe(socket);

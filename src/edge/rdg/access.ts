@@ -39,7 +39,9 @@ export interface GatewayGrant {
   identity: Identity;
 }
 
-export type GatewayVerdict = { ok: true; grant: GatewayGrant } | { ok: false; code: ErrorCode; reason: string; userId?: string };
+export type GatewayVerdict =
+  | { ok: true; grant: GatewayGrant }
+  | { ok: false; code: ErrorCode; reason: string; userId?: string };
 
 export interface GatewayAccess {
   /** A token for the request's signed-in app session (the request passed pre-authentication), or null. */
@@ -76,33 +78,62 @@ function openToken(keys: KeyRing, token: string): TokenBody | null {
 export function createGatewayAccess(deps: GatewayAccessDeps): GatewayAccess {
   const now = deps.now ?? Date.now;
   const ttlMs = (deps.ttlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS) * 1000;
-  const deny = (code: ErrorCode, reason: string, userId?: string): GatewayVerdict => ({ ok: false, code, reason, userId });
+  const deny = (code: ErrorCode, reason: string, userId?: string): GatewayVerdict => ({
+    ok: false,
+    code,
+    reason,
+    userId,
+  });
 
   return {
     mint(req, app) {
       const session = deps.cae.sessionOf(req);
       if (!session || session.appId !== app.id || session.tenantId !== app.tenantId) return null;
       const expiresAt = now() + ttlMs;
-      return { token: sealToken(deps.keys, { s: session.id, t: session.tenantId, u: session.userId, a: app.id, e: expiresAt }), expiresAt };
+      return {
+        token: sealToken(deps.keys, { s: session.id, t: session.tenantId, u: session.userId, a: app.id, e: expiresAt }),
+        expiresAt,
+      };
     },
     async authorise(token, app) {
       if (!token) return deny('DB-RDG-TOKEN-INVALID', 'no gateway access token');
       const body = openToken(deps.keys, token.trim());
-      if (!body) return deny('DB-RDG-TOKEN-INVALID', 'the gateway access token does not open with this edge\'s keys');
-      if (body.e <= now()) return deny('DB-RDG-TOKEN-EXPIRED', `the gateway access token expired at ${new Date(body.e).toISOString()}`, body.u);
-      if (body.a !== app.id || body.t !== app.tenantId) return deny('DB-RDG-TOKEN-INVALID', `the token is for app ${body.a}, not ${app.id}`, body.u);
+      if (!body) return deny('DB-RDG-TOKEN-INVALID', "the gateway access token does not open with this edge's keys");
+      if (body.e <= now())
+        return deny(
+          'DB-RDG-TOKEN-EXPIRED',
+          `the gateway access token expired at ${new Date(body.e).toISOString()}`,
+          body.u,
+        );
+      if (body.a !== app.id || body.t !== app.tenantId)
+        return deny('DB-RDG-TOKEN-INVALID', `the token is for app ${body.a}, not ${app.id}`, body.u);
       const session = await deps.sessions.getApp(body.s);
-      if (!session || session.userId !== body.u || session.appId !== app.id) return deny('DB-SESSION-EXPIRED', 'the sign-in the token came from has ended', body.u);
+      if (!session || session.userId !== body.u || session.appId !== app.id)
+        return deny('DB-SESSION-EXPIRED', 'the sign-in the token came from has ended', body.u);
       const central = await deps.sessions.getCentral(session.centralId);
-      if (!central || central.stage !== 'done' || !isAlive(central, now())) return deny('DB-SESSION-EXPIRED', 'the sign-in the token came from has ended', body.u);
+      if (!central || central.stage !== 'done' || !isAlive(central, now()))
+        return deny('DB-SESSION-EXPIRED', 'the sign-in the token came from has ended', body.u);
       // Access now, not at sign-in: disabled, unassigned or unlicensed since is refused here.
       const facts = await deps.directory.access.facts(session.tenantId, session.userId);
-      const decision = decideAccess(facts, app.id, facts ? await deps.directory.assignments.appsForUser(session.tenantId, session.userId) : []);
+      const decision = decideAccess(
+        facts,
+        app.id,
+        facts ? await deps.directory.assignments.appsForUser(session.tenantId, session.userId) : [],
+      );
       if (!decision.allow) return deny(decision.code, decision.detail, body.u);
       return { ok: true, grant: { session, identity: session.identity } };
     },
     track(grant, closed, end) {
-      deps.cae.live.add({ kind: 'stream', session: grant.session, centralKey: recordKey(grant.session.centralId), facts: { appId: grant.session.appId, clientIp: null, userAgent: null, at: now() }, end }, closed);
+      deps.cae.live.add(
+        {
+          kind: 'stream',
+          session: grant.session,
+          centralKey: recordKey(grant.session.centralId),
+          facts: { appId: grant.session.appId, clientIp: null, userAgent: null, at: now() },
+          end,
+        },
+        closed,
+      );
     },
   };
 }

@@ -1,10 +1,35 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  CAPABILITY, EXTENDED_AUTH, HEADER_LENGTH, HRESULT, MAX_DATA, PKT, PacketReader, RdgProtocolError, channelResponse, client, closeChannel,
-  closeChannelResponse, dataPackets, decodePacket, handshakeResponse, keepalive, responseError, tunnelAuthResponse, tunnelResponse,
+  CAPABILITY,
+  EXTENDED_AUTH,
+  HEADER_LENGTH,
+  HRESULT,
+  MAX_DATA,
+  PKT,
+  PacketReader,
+  RdgProtocolError,
+  channelResponse,
+  client,
+  closeChannel,
+  closeChannelResponse,
+  dataPackets,
+  decodePacket,
+  handshakeResponse,
+  keepalive,
+  responseError,
+  tunnelAuthResponse,
+  tunnelResponse,
 } from './codec.ts';
-import { acceptKey, encodeClientFrame, encodeFrame, FrameReader, OPCODE, readServerFrames, WebSocketProtocolError } from './websocket.ts';
+import {
+  acceptKey,
+  encodeClientFrame,
+  encodeFrame,
+  FrameReader,
+  OPCODE,
+  readServerFrames,
+  WebSocketProtocolError,
+} from './websocket.ts';
 import { connectFile } from './connect-file.ts';
 import { rdpTarget, sameTarget } from '../../tunnel/rdp.ts';
 
@@ -12,11 +37,34 @@ const header = (p: Buffer) => ({ type: p.readUInt16LE(0), reserved: p.readUInt16
 
 describe('MS-TSGU HTTP transport packets', () => {
   it('decodes what a client sends: handshake, tunnel create with and without a PAA cookie, tunnel auth, channel create', () => {
-    assert.deepEqual(decodePacket(client.handshake(EXTENDED_AUTH.PAA)), { type: 'handshake', versionMajor: 1, versionMinor: 0, clientVersion: 0, extendedAuth: EXTENDED_AUTH.PAA });
-    assert.deepEqual(decodePacket(client.tunnelCreate('dbgw1.token')), { type: 'tunnel-create', capabilities: CAPABILITY.QUAR_SOH, paaCookie: 'dbgw1.token' });
-    assert.deepEqual(decodePacket(client.tunnelCreate(null)), { type: 'tunnel-create', capabilities: CAPABILITY.QUAR_SOH, paaCookie: null });
-    assert.deepEqual(decodePacket(client.tunnelAuth('WORKSTATION')), { type: 'tunnel-auth', clientName: 'WORKSTATION' });
-    assert.deepEqual(decodePacket(client.channelCreate('rdp.corp.example', 3389)), { type: 'channel-create', resources: ['rdp.corp.example'], alternatives: [], port: 3389, protocol: 3 });
+    assert.deepEqual(decodePacket(client.handshake(EXTENDED_AUTH.PAA)), {
+      type: 'handshake',
+      versionMajor: 1,
+      versionMinor: 0,
+      clientVersion: 0,
+      extendedAuth: EXTENDED_AUTH.PAA,
+    });
+    assert.deepEqual(decodePacket(client.tunnelCreate('dbgw1.token')), {
+      type: 'tunnel-create',
+      capabilities: CAPABILITY.QUAR_SOH,
+      paaCookie: 'dbgw1.token',
+    });
+    assert.deepEqual(decodePacket(client.tunnelCreate(null)), {
+      type: 'tunnel-create',
+      capabilities: CAPABILITY.QUAR_SOH,
+      paaCookie: null,
+    });
+    assert.deepEqual(decodePacket(client.tunnelAuth('WORKSTATION')), {
+      type: 'tunnel-auth',
+      clientName: 'WORKSTATION',
+    });
+    assert.deepEqual(decodePacket(client.channelCreate('rdp.corp.example', 3389)), {
+      type: 'channel-create',
+      resources: ['rdp.corp.example'],
+      alternatives: [],
+      port: 3389,
+      protocol: 3,
+    });
   });
 
   it('lays out the header and the handshake request byte for byte', () => {
@@ -53,12 +101,17 @@ describe('MS-TSGU HTTP transport packets', () => {
   it('wraps RDP bytes in data packets of at most 65,535 bytes each and reads them back', () => {
     const data = Buffer.alloc(MAX_DATA * 2 + 10, 0xab);
     const packets = dataPackets(data);
-    assert.deepEqual(packets.map((p) => p.length), [MAX_DATA + 10, MAX_DATA + 10, 20]);
-    const back = Buffer.concat(packets.map((p) => {
-      const d = decodePacket(p);
-      assert.equal(d.type, 'data');
-      return d.type === 'data' ? d.data : Buffer.alloc(0);
-    }));
+    assert.deepEqual(
+      packets.map((p) => p.length),
+      [MAX_DATA + 10, MAX_DATA + 10, 20],
+    );
+    const back = Buffer.concat(
+      packets.map((p) => {
+        const d = decodePacket(p);
+        assert.equal(d.type, 'data');
+        return d.type === 'data' ? d.data : Buffer.alloc(0);
+      }),
+    );
     assert.ok(back.equals(data));
   });
 
@@ -67,7 +120,11 @@ describe('MS-TSGU HTTP transport packets', () => {
     for (let cut = 1; cut < stream.length; cut++) {
       const reader = new PacketReader();
       const out = [...reader.push(stream.subarray(0, cut)), ...reader.push(stream.subarray(cut))];
-      assert.deepEqual(out.map((p) => p.readUInt16LE(0)), [PKT.HANDSHAKE_REQUEST, PKT.TUNNEL_CREATE, PKT.DATA], `cut at ${cut}`);
+      assert.deepEqual(
+        out.map((p) => p.readUInt16LE(0)),
+        [PKT.HANDSHAKE_REQUEST, PKT.TUNNEL_CREATE, PKT.DATA],
+        `cut at ${cut}`,
+      );
     }
   });
 
@@ -79,7 +136,10 @@ describe('MS-TSGU HTTP transport packets', () => {
     const lying = client.channelCreate('host', 3389);
     lying.writeUInt16LE(200, 14); // the resource claims 200 bytes
     assert.throws(() => decodePacket(lying), RdgProtocolError);
-    assert.deepEqual(decodePacket(Buffer.from('0b00000008000000', 'hex')), { type: 'other', packetType: PKT.SERVICE_MESSAGE });
+    assert.deepEqual(decodePacket(Buffer.from('0b00000008000000', 'hex')), {
+      type: 'other',
+      packetType: PKT.SERVICE_MESSAGE,
+    });
   });
 });
 
@@ -95,7 +155,10 @@ describe('WebSocket framing for the gateway', () => {
     for (const cut of [1, 2, 7, 311, wire.length - 1]) {
       const r = new FrameReader();
       const frames = [...r.push(wire.subarray(0, cut)), ...r.push(wire.subarray(cut))];
-      assert.deepEqual(frames.map((f) => f.payload.length), [5, 300, 70_000]);
+      assert.deepEqual(
+        frames.map((f) => f.payload.length),
+        [5, 300, 70_000],
+      );
       assert.ok(frames.every((f, i) => f.payload.equals(payloads[i]) && f.opcode === OPCODE.BINARY && f.fin));
     }
   });
@@ -107,7 +170,12 @@ describe('WebSocket framing for the gateway', () => {
     big[1] = 0x80 | 127;
     big.writeBigUInt64BE(1n << 40n, 2);
     assert.throws(() => new FrameReader().push(big), WebSocketProtocolError);
-    const { frames, rest } = readServerFrames(Buffer.concat([encodeFrame(OPCODE.BINARY, Buffer.alloc(200, 9)), encodeFrame(OPCODE.PING, Buffer.from('p')).subarray(0, 2)]));
+    const { frames, rest } = readServerFrames(
+      Buffer.concat([
+        encodeFrame(OPCODE.BINARY, Buffer.alloc(200, 9)),
+        encodeFrame(OPCODE.PING, Buffer.from('p')).subarray(0, 2),
+      ]),
+    );
     assert.equal(frames.length, 1);
     assert.equal(frames[0].payload.length, 200);
     assert.equal(rest.length, 2);
@@ -125,7 +193,12 @@ describe('rdp targets and connection files', () => {
   });
 
   it('writes the gateway, target and token of a .rdp file, one line each, nothing injected', () => {
-    const file = connectFile({ gatewayHost: 'desk.apps.example:8443', target: { host: '10.0.0.5', port: 3389 }, token: 'dbgw1.abc\r\nusername:s:evil', username: 'alice@contoso.example' });
+    const file = connectFile({
+      gatewayHost: 'desk.apps.example:8443',
+      target: { host: '10.0.0.5', port: 3389 },
+      token: 'dbgw1.abc\r\nusername:s:evil',
+      username: 'alice@contoso.example',
+    });
     const lines = file.trimEnd().split('\r\n');
     assert.ok(lines.includes('full address:s:10.0.0.5:3389'));
     assert.ok(lines.includes('gatewayhostname:s:desk.apps.example:8443'));

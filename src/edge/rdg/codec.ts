@@ -25,7 +25,14 @@ export const PKT = {
 /** HTTP_EXTENDED_AUTH: `PAA` carries a pluggable-authentication cookie (our gateway access token). */
 export const EXTENDED_AUTH = { NONE: 0x0, SC: 0x1, PAA: 0x2, SSPI_NTLM: 0x4 } as const;
 /** HTTP_CAPABILITY_TYPE flags the server advertises in its tunnel response. */
-export const CAPABILITY = { QUAR_SOH: 0x1, IDLE_TIMEOUT: 0x2, MESSAGING_CONSENT_SIGN: 0x4, MESSAGING_SERVICE_MSG: 0x8, REAUTH: 0x10, UDP_TRANSPORT: 0x20 } as const;
+export const CAPABILITY = {
+  QUAR_SOH: 0x1,
+  IDLE_TIMEOUT: 0x2,
+  MESSAGING_CONSENT_SIGN: 0x4,
+  MESSAGING_SERVICE_MSG: 0x8,
+  REAUTH: 0x10,
+  UDP_TRANSPORT: 0x20,
+} as const;
 /** HTTP_TUNNEL_PACKET_FIELDS_PRESENT_FLAGS. */
 const TUNNEL_FIELD_PAA_COOKIE = 0x1;
 /** HTTP_TUNNEL_RESPONSE_FIELDS_PRESENT_FLAGS. */
@@ -74,7 +81,8 @@ export class PacketReader {
       const all = this.#pending.length === 1 ? this.#pending[0] : Buffer.concat(this.#pending);
       this.#pending = [all];
       const length = all.readUInt32LE(4);
-      if (length < HEADER_LENGTH || length > MAX_PACKET_LENGTH) throw new RdgProtocolError(`packet length ${length} out of range`);
+      if (length < HEADER_LENGTH || length > MAX_PACKET_LENGTH)
+        throw new RdgProtocolError(`packet length ${length} out of range`);
       if (all.length < length) break;
       out.push(all.subarray(0, length));
       const rest = all.subarray(length);
@@ -96,10 +104,28 @@ class Cursor {
   #need(n: number): void {
     if (this.#at + n > this.#buf.length) throw new RdgProtocolError('packet shorter than its fields');
   }
-  u8(): number { this.#need(1); return this.#buf.readUInt8(this.#at++); }
-  u16(): number { this.#need(2); const v = this.#buf.readUInt16LE(this.#at); this.#at += 2; return v; }
-  u32(): number { this.#need(4); const v = this.#buf.readUInt32LE(this.#at); this.#at += 4; return v; }
-  bytes(n: number): Buffer { this.#need(n); const v = this.#buf.subarray(this.#at, this.#at + n); this.#at += n; return v; }
+  u8(): number {
+    this.#need(1);
+    return this.#buf.readUInt8(this.#at++);
+  }
+  u16(): number {
+    this.#need(2);
+    const v = this.#buf.readUInt16LE(this.#at);
+    this.#at += 2;
+    return v;
+  }
+  u32(): number {
+    this.#need(4);
+    const v = this.#buf.readUInt32LE(this.#at);
+    this.#at += 4;
+    return v;
+  }
+  bytes(n: number): Buffer {
+    this.#need(n);
+    const v = this.#buf.subarray(this.#at, this.#at + n);
+    this.#at += n;
+    return v;
+  }
   /** A UTF-16LE string with its byte length in front; a trailing NUL (clients send one) is dropped. */
   string(): string {
     const n = this.u16();
@@ -113,7 +139,13 @@ export function decodePacket(packet: Buffer): ClientPacket {
   const c = new Cursor(packet.subarray(0, packet.readUInt32LE(4)), HEADER_LENGTH);
   switch (type) {
     case PKT.HANDSHAKE_REQUEST:
-      return { type: 'handshake', versionMajor: c.u8(), versionMinor: c.u8(), clientVersion: c.u16(), extendedAuth: c.u16() };
+      return {
+        type: 'handshake',
+        versionMajor: c.u8(),
+        versionMinor: c.u8(),
+        clientVersion: c.u16(),
+        extendedAuth: c.u16(),
+      };
     case PKT.TUNNEL_CREATE: {
       const capabilities = c.u32();
       const fields = c.u16();
@@ -179,14 +211,18 @@ export function tunnelResponse(error: number, tunnelId: number, capabilities: nu
 
 /** `idleTimeoutMinutes` 0: none. */
 export function tunnelAuthResponse(error: number, redirFlags: number, idleTimeoutMinutes: number): Buffer {
-  const present = error === HRESULT.OK ? TUNNEL_AUTH_RESPONSE_FIELD.REDIR_FLAGS | TUNNEL_AUTH_RESPONSE_FIELD.IDLE_TIMEOUT : 0;
+  const present =
+    error === HRESULT.OK ? TUNNEL_AUTH_RESPONSE_FIELD.REDIR_FLAGS | TUNNEL_AUTH_RESPONSE_FIELD.IDLE_TIMEOUT : 0;
   const optional = present ? fields([4, redirFlags], [4, idleTimeoutMinutes]) : Buffer.alloc(0);
   return packet(PKT.TUNNEL_AUTH_RESPONSE, Buffer.concat([fields([4, error], [2, present], [2, 0]), optional]));
 }
 
 export function channelResponse(error: number, channelId: number): Buffer {
   const present = error === HRESULT.OK ? CHANNEL_RESPONSE_FIELD_CHANNEL_ID : 0;
-  return packet(PKT.CHANNEL_RESPONSE, Buffer.concat([fields([4, error], [2, present], [2, 0]), present ? fields([4, channelId]) : Buffer.alloc(0)]));
+  return packet(
+    PKT.CHANNEL_RESPONSE,
+    Buffer.concat([fields([4, error], [2, present], [2, 0]), present ? fields([4, channelId]) : Buffer.alloc(0)]),
+  );
 }
 
 /** The largest payload one data packet carries (its length field is 16 bits). */

@@ -9,8 +9,21 @@
  */
 import type { Duplex } from 'node:stream';
 import {
-  CAPABILITY, EXTENDED_AUTH, HRESULT, PacketReader, REDIR_ENABLE_ALL, RdgProtocolError, channelResponse, closeChannel, closeChannelResponse,
-  dataPackets, decodePacket, handshakeResponse, tunnelAuthResponse, tunnelResponse, type ClientPacket,
+  CAPABILITY,
+  EXTENDED_AUTH,
+  HRESULT,
+  PacketReader,
+  REDIR_ENABLE_ALL,
+  RdgProtocolError,
+  channelResponse,
+  closeChannel,
+  closeChannelResponse,
+  dataPackets,
+  decodePacket,
+  handshakeResponse,
+  tunnelAuthResponse,
+  tunnelResponse,
+  type ClientPacket,
 } from './codec.ts';
 import { sameTarget, type RdpTarget } from '../../tunnel/rdp.ts';
 
@@ -48,7 +61,15 @@ export interface PacketTransport {
   close(): void;
 }
 
-type State = 'handshake' | 'tunnel-create' | 'authorising' | 'tunnel-auth' | 'channel-create' | 'opening' | 'open' | 'closed';
+type State =
+  | 'handshake'
+  | 'tunnel-create'
+  | 'authorising'
+  | 'tunnel-auth'
+  | 'channel-create'
+  | 'opening'
+  | 'open'
+  | 'closed';
 
 /** Idle timeout (minutes) the tunnel authorisation response announces: 0, the client may stay idle. */
 const IDLE_TIMEOUT_MINUTES = 0;
@@ -60,7 +81,15 @@ export class GatewaySession {
   #state: State = 'handshake';
   #target: RdpTarget | null = null;
   #channel: Duplex | null = null;
-  #summary: GatewaySummary = { outcome: 'closed', reason: 'client closed', bytesToTarget: 0, bytesFromTarget: 0, channelOpenedAt: null, clientName: null, code: null };
+  #summary: GatewaySummary = {
+    outcome: 'closed',
+    reason: 'client closed',
+    bytesToTarget: 0,
+    bytesFromTarget: 0,
+    channelOpenedAt: null,
+    clientName: null,
+    code: null,
+  };
   #ended = false;
   /** Packets that arrived while an asynchronous step (authorisation, channel opening) was pending. */
   #queue: ClientPacket[] = [];
@@ -114,11 +143,19 @@ export class GatewaySession {
     switch (packet.type) {
       case 'handshake':
         if (this.#state !== 'handshake') return this.#fail('failed', 'handshake out of order');
-        step('handshake', { extendedAuth: packet.extendedAuth, version: `${packet.versionMajor}.${packet.versionMinor}` });
+        step('handshake', {
+          extendedAuth: packet.extendedAuth,
+          version: `${packet.versionMajor}.${packet.versionMinor}`,
+        });
         if (!(packet.extendedAuth & EXTENDED_AUTH.PAA)) {
-          this.#transport.write(handshakeResponse(HRESULT.E_PROXY_COOKIE_AUTHENTICATION_ACCESS_DENIED, EXTENDED_AUTH.PAA));
+          this.#transport.write(
+            handshakeResponse(HRESULT.E_PROXY_COOKIE_AUTHENTICATION_ACCESS_DENIED, EXTENDED_AUTH.PAA),
+          );
           this.#summary.code = 'DB-RDG-TOKEN-INVALID';
-          return this.#fail('refused', `the client offers no gateway access token (extended authentication ${packet.extendedAuth})`);
+          return this.#fail(
+            'refused',
+            `the client offers no gateway access token (extended authentication ${packet.extendedAuth})`,
+          );
         }
         // Only our access token (PAA) authenticates: the answer says so whatever the client offered.
         this.#transport.write(handshakeResponse(HRESULT.OK, EXTENDED_AUTH.PAA));
@@ -127,21 +164,24 @@ export class GatewaySession {
       case 'tunnel-create':
         if (this.#state !== 'tunnel-create') return this.#fail('failed', 'tunnel create out of order');
         this.#state = 'authorising';
-        this.#hooks.authorise(packet.paaCookie).then((verdict) => {
-          if (this.#state === 'closed') return;
-          if (!verdict.ok) {
-            this.#transport.write(tunnelResponse(HRESULT.E_PROXY_COOKIE_AUTHENTICATION_ACCESS_DENIED, 0, 0));
-            return this.#fail('refused', verdict.reason);
-          }
-          this.#target = verdict.target;
-          step('tunnel authorised');
-          this.#transport.write(tunnelResponse(HRESULT.OK, this.#id, CAPABILITY.IDLE_TIMEOUT));
-          this.#state = 'tunnel-auth';
-          this.#drainQueue();
-        }, (err: Error) => {
-          this.#transport.write(tunnelResponse(HRESULT.E_PROXY_INTERNALERROR, 0, 0));
-          this.#fail('failed', `authorisation failed: ${err.message}`);
-        });
+        this.#hooks.authorise(packet.paaCookie).then(
+          (verdict) => {
+            if (this.#state === 'closed') return;
+            if (!verdict.ok) {
+              this.#transport.write(tunnelResponse(HRESULT.E_PROXY_COOKIE_AUTHENTICATION_ACCESS_DENIED, 0, 0));
+              return this.#fail('refused', verdict.reason);
+            }
+            this.#target = verdict.target;
+            step('tunnel authorised');
+            this.#transport.write(tunnelResponse(HRESULT.OK, this.#id, CAPABILITY.IDLE_TIMEOUT));
+            this.#state = 'tunnel-auth';
+            this.#drainQueue();
+          },
+          (err: Error) => {
+            this.#transport.write(tunnelResponse(HRESULT.E_PROXY_INTERNALERROR, 0, 0));
+            this.#fail('failed', `authorisation failed: ${err.message}`);
+          },
+        );
         return;
       case 'tunnel-auth':
         if (this.#state !== 'tunnel-auth') return this.#fail('failed', 'tunnel authorisation out of order');
@@ -183,42 +223,50 @@ export class GatewaySession {
       return this.#fail('refused', `resource ${packet.resources.join(',')}:${packet.port} is not the app's target`);
     }
     this.#state = 'opening';
-    this.#hooks.openChannel(this.#target).then((channel) => {
-      if (this.#state === 'closed') {
-        if (!('error' in channel)) channel.destroy();
-        return;
-      }
-      if ('error' in channel) {
-        this.#transport.write(channelResponse(HRESULT.E_PROXY_INTERNALERROR, 0));
-        return this.#fail('failed', channel.error);
-      }
-      this.#channel = channel;
-      this.#summary.channelOpenedAt = Date.now();
-      this.#transport.write(channelResponse(HRESULT.OK, this.#id));
-      this.#state = 'open';
-      this.#hooks.onStep?.('channel open');
-      channel.on('data', (chunk: Buffer) => {
-        this.#summary.bytesFromTarget += chunk.length;
-        let ok = true;
-        for (const p of dataPackets(chunk)) ok = this.#transport.write(p) && ok;
-        if (!ok) {
-          channel.pause();
-          this.#transport.onDrain(() => channel.resume());
+    this.#hooks.openChannel(this.#target).then(
+      (channel) => {
+        if (this.#state === 'closed') {
+          if (!('error' in channel)) channel.destroy();
+          return;
         }
-      });
-      channel.on('error', () => {});
-      channel.once('close', () => {
-        if (this.#state !== 'open') return;
-        // The RDP host (or the connector) closed: tell the client the channel is over.
-        this.#transport.write(closeChannel(HRESULT.OK));
-        this.#finish('closed', 'target closed');
-      });
-      this.#drainQueue();
-    }, (err: Error) => this.#fail('failed', `channel failed: ${err.message}`));
+        if ('error' in channel) {
+          this.#transport.write(channelResponse(HRESULT.E_PROXY_INTERNALERROR, 0));
+          return this.#fail('failed', channel.error);
+        }
+        this.#channel = channel;
+        this.#summary.channelOpenedAt = Date.now();
+        this.#transport.write(channelResponse(HRESULT.OK, this.#id));
+        this.#state = 'open';
+        this.#hooks.onStep?.('channel open');
+        channel.on('data', (chunk: Buffer) => {
+          this.#summary.bytesFromTarget += chunk.length;
+          let ok = true;
+          for (const p of dataPackets(chunk)) ok = this.#transport.write(p) && ok;
+          if (!ok) {
+            channel.pause();
+            this.#transport.onDrain(() => channel.resume());
+          }
+        });
+        channel.on('error', () => {});
+        channel.once('close', () => {
+          if (this.#state !== 'open') return;
+          // The RDP host (or the connector) closed: tell the client the channel is over.
+          this.#transport.write(closeChannel(HRESULT.OK));
+          this.#finish('closed', 'target closed');
+        });
+        this.#drainQueue();
+      },
+      (err: Error) => this.#fail('failed', `channel failed: ${err.message}`),
+    );
   }
 
   #drainQueue(): void {
-    while (this.#queue.length > 0 && this.#state !== 'authorising' && this.#state !== 'opening' && this.#state !== 'closed') {
+    while (
+      this.#queue.length > 0 &&
+      this.#state !== 'authorising' &&
+      this.#state !== 'opening' &&
+      this.#state !== 'closed'
+    ) {
       this.#handle(this.#queue.shift() as ClientPacket);
     }
   }

@@ -33,16 +33,30 @@ interface OutChannel {
 /** OUT channels by app id and connection id (one node holds both halves: a load balancer keeps a client on one). */
 const outChannels = new Map<string, OutChannel>();
 
-export function handleLegacyGateway(deps: RdgDeps, req: IncomingMessage, res: ServerResponse, app: App, method: string, correlationId: string): void {
+export function handleLegacyGateway(
+  deps: RdgDeps,
+  req: IncomingMessage,
+  res: ServerResponse,
+  app: App,
+  method: string,
+  correlationId: string,
+): void {
   const id = String(req.headers['rdg-connection-id'] ?? '');
-  if (!CONNECTION_ID.test(id)) return respondError(res, 'DB-HTTP-BAD-REQUEST', correlationId, 'RD Gateway requests carry an RDG-Connection-Id');
+  if (!CONNECTION_ID.test(id))
+    return respondError(res, 'DB-HTTP-BAD-REQUEST', correlationId, 'RD Gateway requests carry an RDG-Connection-Id');
   if (offersWindowsAuth(deps, req, app, correlationId)) return respondError(res, 'DB-RDG-TOKEN-INVALID', correlationId);
   const key = `${app.id}\u0000${id.toLowerCase()}`;
   const clientIp = clientAddress(req.socket) ?? null;
   res.shouldKeepAlive = method === 'RDG_IN_DATA';
 
   if (method === 'RDG_OUT_DATA') {
-    if (outChannels.has(key)) return respondError(res, 'DB-HTTP-BAD-REQUEST', correlationId, 'this RDG-Connection-Id already has an OUT channel');
+    if (outChannels.has(key))
+      return respondError(
+        res,
+        'DB-HTTP-BAD-REQUEST',
+        correlationId,
+        'this RDG-Connection-Id already has an OUT channel',
+      );
     const timer = setTimeout(() => {
       if (outChannels.get(key)?.paired === false) res.destroy();
     }, PAIRING_MS);
@@ -84,10 +98,22 @@ export function handleLegacyGateway(deps: RdgDeps, req: IncomingMessage, res: Se
       out.res.end();
       res.shouldKeepAlive = false;
       if (!res.headersSent) res.writeHead(200, { 'content-length': '0' }).end();
-      setTimeout(() => { out.res.destroy(); req.socket.destroy(); }, 2_000).unref();
+      setTimeout(() => {
+        out.res.destroy();
+        req.socket.destroy();
+      }, 2_000).unref();
     },
   };
-  const session = runGateway(deps, app, correlationId, req, transport, () => out.res.destroyed || req.destroyed, out.res, 'http');
+  const session = runGateway(
+    deps,
+    app,
+    correlationId,
+    req,
+    transport,
+    () => out.res.destroyed || req.destroyed,
+    out.res,
+    'http',
+  );
   req.on('data', (chunk: Buffer) => session.receive(chunk));
   req.once('end', () => session.clientClosed());
   req.once('close', () => session.clientClosed());

@@ -48,30 +48,48 @@ export function isGatewayRequest(req: IncomingMessage): boolean {
 }
 
 /** A signed-in request on an rdp app's host: the connection file, or a page saying how to connect. */
-export function serveRdpAppHost(deps: RdgDeps, req: IncomingMessage, res: ServerResponse, app: App, identity: Identity): void {
+export function serveRdpAppHost(
+  deps: RdgDeps,
+  req: IncomingMessage,
+  res: ServerResponse,
+  app: App,
+  identity: Identity,
+): void {
   const target = rdpTarget(app.internalUrl) as RdpTarget;
   const path = (req.url ?? '/').split('?')[0];
   const gatewayHost = req.headers.host ?? app.externalHost;
   res.setHeader('cache-control', 'no-store');
   if (path === CONNECT_FILE_PATH) {
     const minted = deps.gateway?.mint(req, app);
-    if (!minted) return void res.writeHead(500, { 'content-type': 'text/plain' }).end('no gateway access token could be minted\n');
+    if (!minted)
+      return void res.writeHead(500, { 'content-type': 'text/plain' }).end('no gateway access token could be minted\n');
     deps.logger.info({ appId: app.id, userId: identity.userId }, 'gateway access token minted');
-    res.writeHead(200, {
-      'content-type': 'application/x-rdp',
-      'content-disposition': `attachment; filename="${app.name}.rdp"`,
-    }).end(connectFile({ gatewayHost, target, token: minted.token, username: identity.onPremName ?? identity.upn }));
+    res
+      .writeHead(200, {
+        'content-type': 'application/x-rdp',
+        'content-disposition': `attachment; filename="${app.name}.rdp"`,
+      })
+      .end(connectFile({ gatewayHost, target, token: minted.token, username: identity.onPremName ?? identity.upn }));
     return;
   }
   const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-  res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(`<!doctype html><meta charset="utf-8"><title>${esc(app.name)}</title>
+  res
+    .writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
+    .end(`<!doctype html><meta charset="utf-8"><title>${esc(app.name)}</title>
 <h1>${esc(app.name)}: remote desktop</h1>
 <p><a href="${CONNECT_FILE_PATH}">Connect</a> downloads a connection file for Remote Desktop (mstsc, the Windows App) with a gateway access token valid for a few minutes.</p>
 <p>FreeRDP: <code>xfreerdp /v:${esc(formatTarget(target))} /g:${esc(gatewayHost)} /gt:http /gat:&lt;token from the file&gt;</code></p>`);
 }
 
 /** The gateway endpoint over WebSocket (FreeRDP and current Windows clients try it first). */
-export function handleGatewayUpgrade(deps: RdgDeps, req: IncomingMessage, socket: Duplex, head: Buffer, app: App, correlationId: string): void {
+export function handleGatewayUpgrade(
+  deps: RdgDeps,
+  req: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+  app: App,
+  correlationId: string,
+): void {
   const key = req.headers['sec-websocket-key'];
   if (!/^websocket$/i.test(String(req.headers.upgrade ?? '')) || typeof key !== 'string') {
     socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
@@ -80,10 +98,14 @@ export function handleGatewayUpgrade(deps: RdgDeps, req: IncomingMessage, socket
   // A client that brought no token offers Windows authentication (NTLM, Negotiate) at the HTTP level and waits for
   // a challenge: it gets a plain refusal instead, with the code, and the attempt is logged.
   if (offersWindowsAuth(deps, req, app, correlationId)) {
-    socket.end('HTTP/1.1 401 Unauthorized\r\nx-drawbridge-error: DB-RDG-TOKEN-INVALID\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    socket.end(
+      'HTTP/1.1 401 Unauthorized\r\nx-drawbridge-error: DB-RDG-TOKEN-INVALID\r\nconnection: close\r\ncontent-length: 0\r\n\r\n',
+    );
     return;
   }
-  socket.write(`HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-accept: ${acceptKey(key)}\r\n\r\n`);
+  socket.write(
+    `HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-accept: ${acceptKey(key)}\r\n\r\n`,
+  );
   const frames = new FrameReader();
   const transport: PacketTransport = {
     write: (packet) => socket.writable && socket.write(encodeFrame(OPCODE.BINARY, packet)),
@@ -102,7 +124,10 @@ export function handleGatewayUpgrade(deps: RdgDeps, req: IncomingMessage, socket
     try {
       list = frames.push(chunk);
     } catch (err) {
-      deps.logger.info({ correlationId, err: (err as WebSocketProtocolError).message }, 'RD Gateway WebSocket framing error');
+      deps.logger.info(
+        { correlationId, err: (err as WebSocketProtocolError).message },
+        'RD Gateway WebSocket framing error',
+      );
       socket.destroy();
       return;
     }
@@ -127,12 +152,30 @@ export function handleGatewayUpgrade(deps: RdgDeps, req: IncomingMessage, socket
 export function offersWindowsAuth(deps: RdgDeps, req: IncomingMessage, app: App, correlationId: string): boolean {
   const authorization = String(req.headers.authorization ?? '');
   if (authorization === '' || /^PAA$/i.test(String(req.headers['rdg-auth-scheme'] ?? ''))) return false;
-  deps.logger.info({ correlationId, appId: app.id, code: 'DB-RDG-TOKEN-INVALID', scheme: authorization.split(' ')[0], clientIp: clientAddress(req.socket) ?? null }, 'RD Gateway refused the tunnel');
+  deps.logger.info(
+    {
+      correlationId,
+      appId: app.id,
+      code: 'DB-RDG-TOKEN-INVALID',
+      scheme: authorization.split(' ')[0],
+      clientIp: clientAddress(req.socket) ?? null,
+    },
+    'RD Gateway refused the tunnel',
+  );
   return true;
 }
 
 /** One gateway session: authorisation, the tunnel stream, continuous access evaluation, the audit event. */
-export function runGateway(deps: RdgDeps, app: App, correlationId: string, req: IncomingMessage, transport: PacketTransport, clientGone: () => boolean, closed: Closable, kind: TransportKind): GatewaySession {
+export function runGateway(
+  deps: RdgDeps,
+  app: App,
+  correlationId: string,
+  req: IncomingMessage,
+  transport: PacketTransport,
+  clientGone: () => boolean,
+  closed: Closable,
+  kind: TransportKind,
+): GatewaySession {
   const { logger } = deps;
   const startedAt = Date.now();
   const clientIp = clientAddress(req.socket) ?? null;
@@ -164,59 +207,119 @@ export function runGateway(deps: RdgDeps, app: App, correlationId: string, req: 
     },
     onEnd(summary) {
       refusal ??= summary.code;
-      if (summary.outcome === 'refused') log.info({ code: refusal, reason: summary.reason, userId: grant?.session.userId, clientIp }, 'RD Gateway refused the tunnel');
+      if (summary.outcome === 'refused')
+        log.info(
+          { code: refusal, reason: summary.reason, userId: grant?.session.userId, clientIp },
+          'RD Gateway refused the tunnel',
+        );
       audit(deps, app, grant, summary, startedAt, correlationId, clientIp, refusal, kind);
-      log.info({ outcome: summary.outcome, reason: summary.reason, bytesToTarget: summary.bytesToTarget, bytesFromTarget: summary.bytesFromTarget }, 'RD Gateway tunnel ended');
+      log.info(
+        {
+          outcome: summary.outcome,
+          reason: summary.reason,
+          bytesToTarget: summary.bytesToTarget,
+          bytesFromTarget: summary.bytesFromTarget,
+        },
+        'RD Gateway tunnel ended',
+      );
     },
   });
   return session;
 }
 
-function openTunnelStream(deps: RdgDeps, app: App, target: RdpTarget, correlationId: string, grant: GatewayGrant, clientIp: string | null, clientGone: () => boolean): Promise<Duplex | { error: string }> {
+function openTunnelStream(
+  deps: RdgDeps,
+  app: App,
+  target: RdpTarget,
+  correlationId: string,
+  grant: GatewayGrant,
+  clientIp: string | null,
+  clientGone: () => boolean,
+): Promise<Duplex | { error: string }> {
   return new Promise((resolve) => {
     const headers = {
-      ':method': 'POST', ':path': '/', ':scheme': 'https', ':authority': app.externalHost,
-      [APP_HEADER]: app.id, [REQUEST_ID_HEADER]: correlationId, [IDENTITY_HEADER]: encodeIdentity(grant.identity),
-      [RDP_TARGET_HEADER]: formatTarget(target), 'x-forwarded-for': clientIp ?? '',
+      ':method': 'POST',
+      ':path': '/',
+      ':scheme': 'https',
+      ':authority': app.externalHost,
+      [APP_HEADER]: app.id,
+      [REQUEST_ID_HEADER]: correlationId,
+      [IDENTITY_HEADER]: encodeIdentity(grant.identity),
+      [RDP_TARGET_HEADER]: formatTarget(target),
+      'x-forwarded-for': clientIp ?? '',
     };
     let current: http2.ClientHttp2Stream | null = null;
-    streamToGroup(deps.registry, {
-      groupId: app.groupId, appId: app.id, headers, correlationId, logger: deps.logger,
-      options: { endStream: false },
-      // Nothing of the client's reaches the stream before the connector answers: any attempt may be repeated.
-      idempotent: true,
-      resendable: () => true,
-      wanted: () => !clientGone(),
-    }, {
-      onOpen(stream) { current = stream; },
-      onFail(code) { resolve({ error: code }); },
-      onResponse(stream, h) {
-        const code = h[ERROR_HEADER];
-        if (code !== undefined || Number(h[':status']) !== 200) {
-          stream.close(http2.constants.NGHTTP2_CANCEL);
-          return resolve({ error: String(code ?? `status ${h[':status']}`) });
-        }
-        resolve(stream);
+    streamToGroup(
+      deps.registry,
+      {
+        groupId: app.groupId,
+        appId: app.id,
+        headers,
+        correlationId,
+        logger: deps.logger,
+        options: { endStream: false },
+        // Nothing of the client's reaches the stream before the connector answers: any attempt may be repeated.
+        idempotent: true,
+        resendable: () => true,
+        wanted: () => !clientGone(),
       },
-    });
+      {
+        onOpen(stream) {
+          current = stream;
+        },
+        onFail(code) {
+          resolve({ error: code });
+        },
+        onResponse(stream, h) {
+          const code = h[ERROR_HEADER];
+          if (code !== undefined || Number(h[':status']) !== 200) {
+            stream.close(http2.constants.NGHTTP2_CANCEL);
+            return resolve({ error: String(code ?? `status ${h[':status']}`) });
+          }
+          resolve(stream);
+        },
+      },
+    );
     void current;
   });
 }
 
-function audit(deps: RdgDeps, app: App, grant: GatewayGrant | null, s: GatewaySummary, startedAt: number, correlationId: string, clientIp: string | null, code: string | null, transport: TransportKind): void {
+function audit(
+  deps: RdgDeps,
+  app: App,
+  grant: GatewayGrant | null,
+  s: GatewaySummary,
+  startedAt: number,
+  correlationId: string,
+  clientIp: string | null,
+  code: string | null,
+  transport: TransportKind,
+): void {
   const ended = Date.now();
-  deps.store.audit.append({
-    tenantId: app.tenantId,
-    actor: grant ? `user:${grant.session.userId}` : 'edge',
-    // A session is a channel that opened; anything that ended before is a refused (or failed) attempt.
-    action: s.channelOpenedAt === null ? 'rdp.session.refused' : 'rdp.session',
-    target: app.id,
-    detail: {
-      user: grant?.identity.upn ?? null, app: app.name, target: app.internalUrl, clientIp, clientName: s.clientName,
-      outcome: s.outcome, reason: s.reason, code, bytesToTarget: s.bytesToTarget, bytesFromTarget: s.bytesFromTarget,
-      durationMs: ended - (s.channelOpenedAt ?? startedAt), transport, correlationId,
-    },
-  }).catch((err: Error) => deps.logger.error({ err, correlationId }, 'audit write failed'));
+  deps.store.audit
+    .append({
+      tenantId: app.tenantId,
+      actor: grant ? `user:${grant.session.userId}` : 'edge',
+      // A session is a channel that opened; anything that ended before is a refused (or failed) attempt.
+      action: s.channelOpenedAt === null ? 'rdp.session.refused' : 'rdp.session',
+      target: app.id,
+      detail: {
+        user: grant?.identity.upn ?? null,
+        app: app.name,
+        target: app.internalUrl,
+        clientIp,
+        clientName: s.clientName,
+        outcome: s.outcome,
+        reason: s.reason,
+        code,
+        bytesToTarget: s.bytesToTarget,
+        bytesFromTarget: s.bytesFromTarget,
+        durationMs: ended - (s.channelOpenedAt ?? startedAt),
+        transport,
+        correlationId,
+      },
+    })
+    .catch((err: Error) => deps.logger.error({ err, correlationId }, 'audit write failed'));
 }
 
 export function refuseNotGateway(res: ServerResponse): void {

@@ -11,7 +11,9 @@ export const MAX_FRAME_PAYLOAD = 1 << 20;
 
 /** Sec-WebSocket-Accept for the client's key, taken as sent (FreeRDP's keys are not always base64 of 16 bytes). */
 export function acceptKey(key: string): string {
-  return createHash('sha1').update(key + GUID).digest('base64');
+  return createHash('sha1')
+    .update(key + GUID)
+    .digest('base64');
 }
 
 export type Frame = { opcode: number; fin: boolean; payload: Buffer };
@@ -105,8 +107,15 @@ export function readServerFrames(buf: Buffer): { frames: Frame[]; rest: Buffer }
     if (b.length < 2) break;
     let length = b[1] & 0x7f;
     let at = 2;
-    if (length === 126) { if (b.length < 4) break; length = b.readUInt16BE(2); at = 4; }
-    else if (length === 127) { if (b.length < 10) break; length = Number(b.readBigUInt64BE(2)); at = 10; }
+    if (length === 126) {
+      if (b.length < 4) break;
+      length = b.readUInt16BE(2);
+      at = 4;
+    } else if (length === 127) {
+      if (b.length < 10) break;
+      length = Number(b.readBigUInt64BE(2));
+      at = 10;
+    }
     if (b.length < at + length) break;
     frames.push({ opcode: b[0] & 0x0f, fin: (b[0] & 0x80) !== 0, payload: b.subarray(at, at + length) });
     b = b.subarray(at + length);

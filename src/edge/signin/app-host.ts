@@ -22,7 +22,13 @@ export const AUTH_PREFIX = '/.drawbridge/auth/';
 /** Touch sessions at most this often (idle expiry has minute precision; saves a store write per request). */
 const TOUCH_MS = 60_000;
 
-export async function authenticate(ctx: Ctx, req: IncomingMessage, res: ServerResponse, app: App, correlationId: string): Promise<Identity | null> {
+export async function authenticate(
+  ctx: Ctx,
+  req: IncomingMessage,
+  res: ServerResponse,
+  app: App,
+  correlationId: string,
+): Promise<Identity | null> {
   // Most requests carry a valid session: the URL is parsed only on the paths that need it.
   if (req.url?.startsWith(AUTH_PREFIX)) {
     const url = requestUrl(req);
@@ -45,7 +51,10 @@ export async function authenticate(ctx: Ctx, req: IncomingMessage, res: ServerRe
     }
   } else if (session) {
     // A cookie of another app presented here (copied by hand: browsers never send host-only cookies across hosts).
-    ctx.deps.logger.warn({ correlationId, appId: app.id, sessionApp: session.appId }, 'app session cookie presented to the wrong app');
+    ctx.deps.logger.warn(
+      { correlationId, appId: app.id, sessionApp: session.appId },
+      'app session cookie presented to the wrong app',
+    );
   }
   // A session ended on purpose (sign-out elsewhere, revocation) says so, with its code, rather than just starting over.
   const why = id && !session ? await ctx.sessions.endReason(id) : null;
@@ -54,7 +63,14 @@ export async function authenticate(ctx: Ctx, req: IncomingMessage, res: ServerRe
 }
 
 /** The central session must still be alive (sign-out anywhere ends here too); access is re-checked periodically. */
-async function validate(ctx: Ctx, req: IncomingMessage, res: ServerResponse, app: App, correlationId: string, session: AppSession): Promise<Identity | null | 'denied'> {
+async function validate(
+  ctx: Ctx,
+  req: IncomingMessage,
+  res: ServerResponse,
+  app: App,
+  correlationId: string,
+  session: AppSession,
+): Promise<Identity | null | 'denied'> {
   const central = await ctx.sessions.getCentral(session.centralId);
   if (!central || central.stage !== 'done') {
     await ctx.sessions.deleteApp(session.id);
@@ -68,7 +84,11 @@ async function validate(ctx: Ctx, req: IncomingMessage, res: ServerResponse, app
   if (t - session.checkedAt > ctx.recheckMs || ctx.cae.changedSince(session)) {
     const { directory } = ctx.deps;
     const facts = await directory.access.facts(session.tenantId, session.userId);
-    const decision = decideFor(app, facts, facts ? await directory.assignments.appsForUser(session.tenantId, session.userId) : []);
+    const decision = decideFor(
+      app,
+      facts,
+      facts ? await directory.assignments.appsForUser(session.tenantId, session.userId) : [],
+    );
     if (!decision.allow) {
       await ctx.sessions.deleteApp(session.id);
       await writeLog(ctx, req, correlationId, {
@@ -100,8 +120,14 @@ async function validate(ctx: Ctx, req: IncomingMessage, res: ServerResponse, app
   const verdict = pending instanceof Promise ? await pending : pending;
   if (!verdict.allow) {
     await writeLog(ctx, req, correlationId, {
-      tenantId: session.tenantId, event: 'access', userId: session.userId, username: session.identity.upn, appId: app.id,
-      result: 'denied', code: verdict.code, detail: { reason: verdict.reason, perRequest: true },
+      tenantId: session.tenantId,
+      event: 'access',
+      userId: session.userId,
+      username: session.identity.upn,
+      appId: app.id,
+      result: 'denied',
+      code: verdict.code,
+      detail: { reason: verdict.reason, perRequest: true },
     });
     sendError(req, res, verdict.code, correlationId);
     return 'denied';
@@ -116,23 +142,50 @@ async function validate(ctx: Ctx, req: IncomingMessage, res: ServerResponse, app
  * once (the app session ends). A requirement the session does not meet: the app session ends and the browser goes
  * back through sign-in, which steps up. Report-only policies are logged at sign-in, not on every request.
  */
-async function conditionalAccess(ctx: Ctx, req: IncomingMessage, res: ServerResponse, app: App, correlationId: string, session: AppSession, central: CentralSession): Promise<'allow' | null | 'denied'> {
+async function conditionalAccess(
+  ctx: Ctx,
+  req: IncomingMessage,
+  res: ServerResponse,
+  app: App,
+  correlationId: string,
+  session: AppSession,
+  central: CentralSession,
+): Promise<'allow' | null | 'denied'> {
   const { verdict } = await ctx.access.onRequest(req, {
-    tenantId: session.tenantId, userId: session.userId, groupIds: session.groupIds ?? [], appId: app.id,
-    authMethods: central.authMethods, authenticatedAt: central.createdAt, risk: session.risk ?? 'none',
+    tenantId: session.tenantId,
+    userId: session.userId,
+    groupIds: session.groupIds ?? [],
+    appId: app.id,
+    authMethods: central.authMethods,
+    authenticatedAt: central.createdAt,
+    risk: session.risk ?? 'none',
   });
   if (verdict.allow) return 'allow';
   await ctx.sessions.deleteApp(session.id);
   if (verdict.outcome !== 'block') return null;
   await writeLog(ctx, req, correlationId, {
-    tenantId: session.tenantId, event: 'access', userId: session.userId, username: session.identity.upn, appId: app.id, result: 'denied', code: verdict.code,
+    tenantId: session.tenantId,
+    event: 'access',
+    userId: session.userId,
+    username: session.identity.upn,
+    appId: app.id,
+    result: 'denied',
+    code: verdict.code,
     detail: { reason: 'conditional-access', policy: { id: verdict.policyId, name: verdict.policyName }, recheck: true },
   });
   sendError(req, res, verdict.code, correlationId, undefined, [clearCookie(APP_COOKIE)]);
   return 'denied';
 }
 
-function startSignin(ctx: Ctx, req: IncomingMessage, res: ServerResponse, app: App, correlationId: string, url: URL, why: SessionEndReason | null = null): void {
+function startSignin(
+  ctx: Ctx,
+  req: IncomingMessage,
+  res: ServerResponse,
+  app: App,
+  correlationId: string,
+  url: URL,
+  why: SessionEndReason | null = null,
+): void {
   const navigation = (req.method === 'GET' || req.method === 'HEAD') && !wantsJson(req.headers.accept);
   if (!navigation) {
     sendError(req, res, why ?? 'DB-SESSION-EXPIRED', correlationId, undefined, why ? [clearCookie(APP_COOKIE)] : []);
@@ -141,7 +194,17 @@ function startSignin(ctx: Ctx, req: IncomingMessage, res: ServerResponse, app: A
   // Reuse the nonce of a sign-in already under way in this browser, so two tabs opening the app do not undo each other.
   const existing = parseCookies(req.headers.cookie).get(AUTH_COOKIE);
   const nonce = (existing && unsign(ctx.keys.key('cookie'), existing)) || newSecret(16);
-  const state = encodeState(ctx.keys.key('state'), { tenantId: app.tenantId, appId: app.id, returnPath: safeReturnPath(`${url.pathname}${url.search}`), nonce, ...(why ? { why } : {}) }, ctx.now());
+  const state = encodeState(
+    ctx.keys.key('state'),
+    {
+      tenantId: app.tenantId,
+      appId: app.id,
+      returnPath: safeReturnPath(`${url.pathname}${url.search}`),
+      nonce,
+      ...(why ? { why } : {}),
+    },
+    ctx.now(),
+  );
   redirect(res, `${ctx.loginOrigin}/authorize?state=${encodeURIComponent(state)}`, [
     serializeCookie(AUTH_COOKIE, sign(ctx.keys.key('cookie'), nonce), { maxAge: STATE_TTL_SECONDS }),
     // The ended session's cookie goes, so its reason is told once.
@@ -149,7 +212,14 @@ function startSignin(ctx: Ctx, req: IncomingMessage, res: ServerResponse, app: A
   ]);
 }
 
-async function callback(ctx: Ctx, req: IncomingMessage, res: ServerResponse, app: App, correlationId: string, url: URL): Promise<void> {
+async function callback(
+  ctx: Ctx,
+  req: IncomingMessage,
+  res: ServerResponse,
+  app: App,
+  correlationId: string,
+  url: URL,
+): Promise<void> {
   const invalid = (why: string) => {
     ctx.deps.logger.warn({ correlationId, appId: app.id, why }, 'sign-in callback refused');
     sendError(req, res, 'DB-SIGNIN-STATE-INVALID', correlationId, undefined, [clearCookie(AUTH_COOKIE)]);
@@ -162,7 +232,8 @@ async function callback(ctx: Ctx, req: IncomingMessage, res: ServerResponse, app
   if (!nonce || !safeEqual(nonce, state.nonce)) return invalid('browser binding');
   const code = url.searchParams.get('code');
   const record = code ? await takeCode(ctx.state, code) : null;
-  if (!record || record.appId !== app.id || record.tenantId !== app.tenantId || !safeEqual(record.nonce, state.nonce)) return invalid('code');
+  if (!record || record.appId !== app.id || record.tenantId !== app.tenantId || !safeEqual(record.nonce, state.nonce))
+    return invalid('code');
   const central = await ctx.sessions.getCentral(record.centralId);
   if (!central || central.stage !== 'done' || central.userId !== record.userId) {
     sendError(req, res, 'DB-SESSION-EXPIRED', correlationId, undefined, [clearCookie(AUTH_COOKIE)]);

@@ -23,8 +23,17 @@ export interface ChannelTokenClaims {
 
 export function mintChannelToken(ctx: Ctx, identity: Identity, app: App): string {
   const now = ctx.now();
-  const claims: ChannelTokenClaims = { u: identity.userId, t: app.tenantId, a: app.id, exp: Math.floor(now / 1000) + CHANNEL_TOKEN_TTL_SECONDS, iat: now, m: identity.authMethods };
-  return CHANNEL_TOKEN_PREFIX + sign(ctx.keys.key('channel'), Buffer.from(JSON.stringify(claims)).toString('base64url'));
+  const claims: ChannelTokenClaims = {
+    u: identity.userId,
+    t: app.tenantId,
+    a: app.id,
+    exp: Math.floor(now / 1000) + CHANNEL_TOKEN_TTL_SECONDS,
+    iat: now,
+    m: identity.authMethods,
+  };
+  return (
+    CHANNEL_TOKEN_PREFIX + sign(ctx.keys.key('channel'), Buffer.from(JSON.stringify(claims)).toString('base64url'))
+  );
 }
 
 /** The claims of a valid, unexpired channel token for this app; null for anything else. */
@@ -40,4 +49,3 @@ export function readChannelToken(ctx: Ctx, token: string, app: App): ChannelToke
     return null;
   }
 }
-

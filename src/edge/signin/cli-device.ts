@@ -44,7 +44,10 @@ const normaliseUserCode = (value: string): string => {
 };
 
 /** The form's token: bound to the signed-in user and the app (the app host has no browser cookie of its own). */
-const formToken = (ctx: Ctx, identity: Identity, app: App): string => createHmac('sha256', keyObject(ctx.keys.key('csrf'))).update(`cli-device\0${identity.userId}\0${app.id}`).digest('base64url');
+const formToken = (ctx: Ctx, identity: Identity, app: App): string =>
+  createHmac('sha256', keyObject(ctx.keys.key('csrf')))
+    .update(`cli-device\0${identity.userId}\0${app.id}`)
+    .digest('base64url');
 
 /** Requests a TCP app's host answers without a session: starting a device sign-in and polling it. True if handled. */
 export function handleCliDevicePublic(ctx: Ctx, req: IncomingMessage, res: ServerResponse, app: App): boolean {
@@ -66,18 +69,30 @@ async function start(ctx: Ctx, req: IncomingMessage, res: ServerResponse, app: A
   if (!limited.allowed) return sendJson(res, 429, { error: 'slow_down', retryAfter: limited.retryAfter });
   const deviceCode = randomBytes(32).toString('base64url');
   const userCode = newUserCode();
-  const entry: DeviceEntry = { tenantId: app.tenantId, appId: app.id, userCode, expiresAt: ctx.now() + CODE_TTL_MS, token: null };
+  const entry: DeviceEntry = {
+    tenantId: app.tenantId,
+    appId: app.id,
+    userCode,
+    expiresAt: ctx.now() + CODE_TTL_MS,
+    token: null,
+  };
   await ctx.state.set(deviceKey(deviceCode), entry, CODE_TTL_MS);
   await ctx.state.set(userCodeKey(app.id, userCode), deviceCode, CODE_TTL_MS);
   sendJson(res, 200, {
-    deviceCode, userCode, verificationUri: `${app.externalUrl}${CLI_DEVICE_VERIFY_PATH}`, interval: POLL_SECONDS, expiresIn: CODE_TTL_MS / 1000,
+    deviceCode,
+    userCode,
+    verificationUri: `${app.externalUrl}${CLI_DEVICE_VERIFY_PATH}`,
+    interval: POLL_SECONDS,
+    expiresIn: CODE_TTL_MS / 1000,
   });
 }
 
 async function poll(ctx: Ctx, req: IncomingMessage, res: ServerResponse, app: App): Promise<void> {
   let deviceCode = '';
   try {
-    deviceCode = String((JSON.parse((await readBody(req, 4096)).toString('utf8')) as { deviceCode?: unknown }).deviceCode ?? '');
+    deviceCode = String(
+      (JSON.parse((await readBody(req, 4096)).toString('utf8')) as { deviceCode?: unknown }).deviceCode ?? '',
+    );
   } catch {
     return sendJson(res, 400, { error: 'invalid_request' });
   }
@@ -91,7 +106,13 @@ async function poll(ctx: Ctx, req: IncomingMessage, res: ServerResponse, app: Ap
 }
 
 /** The verification page, behind the app host's pre-authentication: enter the code, approve the device. */
-export async function handleCliDeviceVerify(ctx: Ctx, req: IncomingMessage, res: ServerResponse, app: App, identity: Identity): Promise<boolean> {
+export async function handleCliDeviceVerify(
+  ctx: Ctx,
+  req: IncomingMessage,
+  res: ServerResponse,
+  app: App,
+  identity: Identity,
+): Promise<boolean> {
   if (new URL(req.url ?? '/', 'https://x').pathname !== CLI_DEVICE_VERIFY_PATH) return false;
   const token = formToken(ctx, identity, app);
   if (req.method !== 'POST') {
@@ -108,23 +129,41 @@ export async function handleCliDeviceVerify(ctx: Ctx, req: IncomingMessage, res:
   const deviceCode = userCode ? await ctx.state.take<string>(userCodeKey(app.id, userCode)) : null;
   const entry = deviceCode ? await ctx.state.get<DeviceEntry>(deviceKey(deviceCode)) : null;
   if (!deviceCode || !entry || entry.token) {
-    sendHtml(res, 400, page(app, identity, token, 'That code is not valid (or has expired). Check it in the terminal.'));
+    sendHtml(
+      res,
+      400,
+      page(app, identity, token, 'That code is not valid (or has expired). Check it in the terminal.'),
+    );
     return true;
   }
-  await ctx.state.set(deviceKey(deviceCode), { ...entry, token: mintChannelToken(ctx, identity, app) }, Math.max(1_000, entry.expiresAt - ctx.now()));
+  await ctx.state.set(
+    deviceKey(deviceCode),
+    { ...entry, token: mintChannelToken(ctx, identity, app) },
+    Math.max(1_000, entry.expiresAt - ctx.now()),
+  );
   ctx.deps.logger.info({ appId: app.id, userId: identity.userId }, 'device sign-in approved');
-  sendHtml(res, 200, shell(app, `<p>Signed in as <b>${escapeHtml(identity.upn)}</b>. The command line continues on its own; you can close this tab.</p>`));
+  sendHtml(
+    res,
+    200,
+    shell(
+      app,
+      `<p>Signed in as <b>${escapeHtml(identity.upn)}</b>. The command line continues on its own; you can close this tab.</p>`,
+    ),
+  );
   return true;
 }
 
 function page(app: App, identity: Identity, token: string, error?: string): string {
-  return shell(app, `${error ? `<p class="error">${escapeHtml(error)}</p>` : ''}
+  return shell(
+    app,
+    `${error ? `<p class="error">${escapeHtml(error)}</p>` : ''}
 <p>Signed in as <b>${escapeHtml(identity.upn)}</b>. Enter the code the command line shows to let it reach <b>${escapeHtml(app.name)}</b> as you.</p>
 <form method="post" action="${CLI_DEVICE_VERIFY_PATH}">
 <input type="hidden" name="csrf" value="${token}">
 <label>Code <input name="user_code" autocomplete="off" autofocus required pattern="[A-Za-z]{4}-?[A-Za-z]{4}" placeholder="XXXX-XXXX"></label>
 <button type="submit">Continue</button>
-</form>`);
+</form>`,
+  );
 }
 
 function shell(app: App, body: string): string {

@@ -39,7 +39,9 @@ export interface SigninEvaluation {
 }
 
 /** What the sign-in log keeps of one evaluation. */
-export function policyLog(e: Evaluation): { id: string; name: string; state: string; result: string; notApplied?: string }[] {
+export function policyLog(
+  e: Evaluation,
+): { id: string; name: string; state: string; result: string; notApplied?: string }[] {
   return e.results.map((r) => ({
     id: r.policyId,
     name: r.name,
@@ -49,7 +51,13 @@ export function policyLog(e: Evaluation): { id: string; name: string; state: str
   }));
 }
 
-export function createConditionalAccess(deps: { cache: PolicyCache; directory: DirectoryStore; logger: Logger; now: () => number; countries?: CountryLookup }): ConditionalAccess {
+export function createConditionalAccess(deps: {
+  cache: PolicyCache;
+  directory: DirectoryStore;
+  logger: Logger;
+  now: () => number;
+  countries?: CountryLookup;
+}): ConditionalAccess {
   let countries: Promise<CountryLookup> | null = deps.countries ? Promise.resolve(deps.countries) : null;
   /** The country database is opened the first time a tenant's locations name a country. */
   const lookup = (set: PolicySet, needed: boolean): Promise<CountryLookup> => {
@@ -66,12 +74,33 @@ export function createConditionalAccess(deps: { cache: PolicyCache; directory: D
     const since = new Date(now - HISTORY_DAYS * 86_400_000).toISOString();
     const [mine, fromIp] = await Promise.all([
       deps.directory.signinLog.query(who.tenantId, { userId: who.userId, since, limit: 200 }),
-      ip ? deps.directory.signinLog.query(who.tenantId, { clientIp: ip, result: 'failure', since: new Date(now - BURST_MINUTES * 60_000).toISOString(), limit: 200 }) : { items: [] },
+      ip
+        ? deps.directory.signinLog.query(who.tenantId, {
+            clientIp: ip,
+            result: 'failure',
+            since: new Date(now - BURST_MINUTES * 60_000).toISOString(),
+            limit: 200,
+          })
+        : { items: [] },
     ]);
-    const past = (e: (typeof mine.items)[number]): PastSignin => ({ time: e.time, userId: e.userId, username: e.username, clientIp: e.clientIp, country: geo.country(e.clientIp), result: e.result });
+    const past = (e: (typeof mine.items)[number]): PastSignin => ({
+      time: e.time,
+      userId: e.userId,
+      username: e.username,
+      clientIp: e.clientIp,
+      country: geo.country(e.clientIp),
+      result: e.result,
+    });
     // Only first-factor outcomes say where the user signs in from; access rows repeat them.
     const signins = mine.items.filter((e) => e.event === 'signin');
-    return assessRisk({ userId: who.userId, ip, country, now: new Date(now), userHistory: signins.map(past), addressFailures: fromIp.items.map(past) });
+    return assessRisk({
+      userId: who.userId,
+      ip,
+      country,
+      now: new Date(now),
+      userHistory: signins.map(past),
+      addressFailures: fromIp.items.map(past),
+    });
   }
 
   return {
@@ -82,7 +111,13 @@ export function createConditionalAccess(deps: { cache: PolicyCache; directory: D
       const country = geo.country(ip);
       const r = set.needsRisk ? await risk(who, ip, country, geo) : NO_RISK;
       const evaluation = evaluatePolicies(set, {
-        ...who, ip, country, platform: platformOf(req.headers), clientType: clientTypeOf(req.headers), risk: r.level, now: new Date(deps.now()),
+        ...who,
+        ip,
+        country,
+        platform: platformOf(req.headers),
+        clientType: clientTypeOf(req.headers),
+        risk: r.level,
+        now: new Date(deps.now()),
       });
       return { evaluation, risk: r, country };
     },
@@ -91,7 +126,12 @@ export function createConditionalAccess(deps: { cache: PolicyCache; directory: D
       const ip = clientIp(req);
       const country = set.needsCountry ? (await lookup(set, false)).country(ip) : null;
       return evaluatePolicies(set, {
-        ...who, ip, country, platform: platformOf(req.headers), clientType: clientTypeOf(req.headers), now: new Date(deps.now()),
+        ...who,
+        ip,
+        country,
+        platform: platformOf(req.headers),
+        clientType: clientTypeOf(req.headers),
+        now: new Date(deps.now()),
       });
     },
     close() {

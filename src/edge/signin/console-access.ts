@@ -77,8 +77,18 @@ export function consoleApp(tenantId: string, origin: string): App {
 export function decideFor(app: App, facts: AccessFacts | null, assignedAppIds: readonly string[]): AccessDecision {
   if (app.id !== CONSOLE_APP_ID) return decideAccess(facts, app.id, assignedAppIds);
   if (!facts || !facts.user.enabled) return decideAccess(facts, app.id, assignedAppIds);
-  if (!consoleRoleOf(facts.groups.map((g) => g.name), assignedAppIds)) {
-    return { allow: false, code: 'DB-CONSOLE-NOT-ADMIN', reason: 'not-assigned', detail: `${facts.user.upn} is in none of the groups ${ROLE_GROUPS.map(([g]) => g).join(', ')} (an app admin also needs an app assigned)` };
+  if (
+    !consoleRoleOf(
+      facts.groups.map((g) => g.name),
+      assignedAppIds,
+    )
+  ) {
+    return {
+      allow: false,
+      code: 'DB-CONSOLE-NOT-ADMIN',
+      reason: 'not-assigned',
+      detail: `${facts.user.upn} is in none of the groups ${ROLE_GROUPS.map(([g]) => g).join(', ')} (an app admin also needs an app assigned)`,
+    };
   }
   return { allow: true, reason: 'allowed', sku: 'admin' };
 }

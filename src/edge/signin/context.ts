@@ -83,7 +83,9 @@ export function browserBinding(ctx: Ctx, req: IncomingMessage): { id: string; co
 }
 
 export function csrfToken(ctx: Ctx, browserId: string): string {
-  return createHmac('sha256', keyObject(ctx.keys.key('csrf'))).update(browserId).digest('base64url');
+  return createHmac('sha256', keyObject(ctx.keys.key('csrf')))
+    .update(browserId)
+    .digest('base64url');
 }
 
 /** Token bound to the browser cookie, and (defence in depth) no cross-site Origin / Sec-Fetch-Site. */
@@ -106,5 +108,9 @@ export async function currentCentral(ctx: Ctx, req: IncomingMessage): Promise<Ce
 
 export function centralCookie(ctx: Ctx, session: CentralSession): string {
   const remaining = Math.floor((session.createdAt + session.absoluteSeconds * 1000 - ctx.now()) / 1000);
-  return serializeCookie(CENTRAL_COOKIE, sign(ctx.keys.key('cookie'), session.id), session.persistent ? { maxAge: remaining } : {});
+  return serializeCookie(
+    CENTRAL_COOKIE,
+    sign(ctx.keys.key('cookie'), session.id),
+    session.persistent ? { maxAge: remaining } : {},
+  );
 }

@@ -30,7 +30,12 @@ export function reportLocator(store: Store): ReportLocator {
       let entry = byTenant.get(tenantId);
       if (!entry || Date.now() - entry.at > 5_000) {
         const locations = await store.locations.list(tenantId);
-        entry = { at: Date.now(), ranges: locations.filter((l) => l.cidrs.length > 0).map((l) => ({ name: l.name, ranges: new AddressRanges(l.cidrs) })) };
+        entry = {
+          at: Date.now(),
+          ranges: locations
+            .filter((l) => l.cidrs.length > 0)
+            .map((l) => ({ name: l.name, ranges: new AddressRanges(l.cidrs) })),
+        };
         byTenant.set(tenantId, entry);
       }
       return entry.ranges.filter((l) => l.ranges.has(ip)).map((l) => l.name);
@@ -54,15 +59,32 @@ export function signinExtension(onReady?: (signin: Signin, directory: DirectoryS
       const directory = openDirectory(store, config.stateDir);
       // `sessions: { kind: redis }` puts sessions and the ephemeral state (codes, flows, rate limits, lockout counts)
       // in the same Redis, so every node of a cluster sees them; otherwise both stay in this process.
-      const redis = config.sessions?.kind === 'redis' ? { url: config.sessions.url, keyPrefix: config.sessions.keyPrefix } : null;
+      const redis =
+        config.sessions?.kind === 'redis' ? { url: config.sessions.url, keyPrefix: config.sessions.keyPrefix } : null;
       const sessions = redis ? createRedisSessionStore(redis) : undefined;
       const state = redis ? createRedisEphemeralState(redis) : undefined;
-      const signin = await createSignin({ store, directory, domain: config.domain, publicPort, stateDir: config.stateDir, logger: logger.child({ component: 'signin' }), countSignin: metrics && ((event, result) => metrics.signIn(event, result)) }, { sessions, state });
+      const signin = await createSignin(
+        {
+          store,
+          directory,
+          domain: config.domain,
+          publicPort,
+          stateDir: config.stateDir,
+          logger: logger.child({ component: 'signin' }),
+          countSignin: metrics && ((event, result) => metrics.signIn(event, result)),
+        },
+        { sessions, state },
+      );
       onReady?.(signin, directory);
       return {
         authenticate: signin.authenticate,
         track: signin.cae.track,
-        gateway: createGatewayAccess({ keys: store.identityKeys, sessions: signin.sessions, directory, cae: signin.cae }),
+        gateway: createGatewayAccess({
+          keys: store.identityKeys,
+          sessions: signin.sessions,
+          directory,
+          cae: signin.cae,
+        }),
         authorizeChannel: signin.authorizeChannel,
         cliLogin: signin.cliLogin,
         systemHosts: new Map([[signin.loginHost, signin.handleLoginRequest]]),

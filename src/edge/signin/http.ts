@@ -28,7 +28,13 @@ export function securityHeaders(scriptHash?: string): Record<string, string> {
   };
 }
 
-export function sendHtml(res: ServerResponse, status: number, html: string, cookies: string[] = [], scriptHash?: string): void {
+export function sendHtml(
+  res: ServerResponse,
+  status: number,
+  html: string,
+  cookies: string[] = [],
+  scriptHash?: string,
+): void {
   if (res.headersSent) return;
   const body = Buffer.from(html);
   res.writeHead(status, {
@@ -55,11 +61,23 @@ export function sendJson(res: ServerResponse, status: number, value: unknown, co
 /** 303 after a POST (the browser follows with GET), 302 otherwise. */
 export function redirect(res: ServerResponse, location: string, cookies: string[] = [], status = 302): void {
   if (res.headersSent) return;
-  res.writeHead(status, { ...securityHeaders(), location, 'content-length': 0, ...(cookies.length ? { 'set-cookie': cookies } : {}) });
+  res.writeHead(status, {
+    ...securityHeaders(),
+    location,
+    'content-length': 0,
+    ...(cookies.length ? { 'set-cookie': cookies } : {}),
+  });
   res.end();
 }
 
-export function sendError(req: IncomingMessage, res: ServerResponse, code: ErrorCode, correlationId: string, detail?: string, cookies: string[] = []): void {
+export function sendError(
+  req: IncomingMessage,
+  res: ServerResponse,
+  code: ErrorCode,
+  correlationId: string,
+  detail?: string,
+  cookies: string[] = [],
+): void {
   if (res.headersSent) return;
   const rendered = renderError(code, correlationId, req.headers.accept, detail);
   const body = Buffer.from(rendered.body);

@@ -12,7 +12,10 @@ function graph(): Map<string, string[]> {
   for (const file of modules) {
     const text = readFileSync(`${dir}/${file}`, 'utf8');
     const local = [...text.matchAll(/^(?:import|export)\b[^;]*?from '\.\/([\w.-]+\.ts)';/gms)].map((m) => m[1]);
-    edges.set(file, local.filter((f) => modules.includes(f)));
+    edges.set(
+      file,
+      local.filter((f) => modules.includes(f)),
+    );
   }
   return edges;
 }

@@ -63,7 +63,13 @@ export async function createSignin(deps: SigninDeps, options: SigninOptions = {}
   const now = options.now ?? Date.now;
   const sessions = options.sessions ?? createMemorySessionStore({ now });
   const state = options.state ?? createMemoryEphemeralState({ now });
-  const cae = createContinuousAccess({ store: deps.store, directory: deps.directory, sessions, logger: deps.logger, now });
+  const cae = createContinuousAccess({
+    store: deps.store,
+    directory: deps.directory,
+    sessions,
+    logger: deps.logger,
+    now,
+  });
   for (const check of options.sessionChecks ?? []) cae.addCheck(check);
   const ctx: Ctx = {
     deps,
@@ -79,12 +85,22 @@ export async function createSignin(deps: SigninDeps, options: SigninOptions = {}
       return `https://${consoleHostOf(deps.domain)}${port() === 443 ? '' : `:${port()}`}`;
     },
     ipLimiter: createRateLimiter({ limit: options.ipLimitPerMinute ?? 30, windowSeconds: 60, state, name: 'ip' }),
-    accountLimiter: createRateLimiter({ limit: options.accountLimitPerMinute ?? 10, windowSeconds: 60, state, name: 'account' }),
+    accountLimiter: createRateLimiter({
+      limit: options.accountLimitPerMinute ?? 10,
+      windowSeconds: 60,
+      state,
+      name: 'account',
+    }),
     lockout: createLockoutBook(deps.directory, state, now),
     signinAlternatives: (tenantId, stateText) => signinAlternatives(ctx, tenantId, stateText),
     recheckMs: (options.recheckSeconds ?? 300) * 1000,
     cae,
-    access: createConditionalAccess({ cache: createPolicyCache(deps.store), directory: deps.directory, logger: deps.logger, now }),
+    access: createConditionalAccess({
+      cache: createPolicyCache(deps.store),
+      directory: deps.directory,
+      logger: deps.logger,
+      now,
+    }),
     now,
   };
   return {

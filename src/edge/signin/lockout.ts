@@ -15,7 +15,13 @@
  *     `zed@contoso.example` share a count as they would for a real account.
  *   - The rule itself (threshold, fixed period) is identity/lockout.ts, the same for all three places.
  */
-import { afterFailure, DEFAULT_LOCKOUT, lockRemaining, type LockoutPolicy, type LockoutState } from '../../identity/lockout.ts';
+import {
+  afterFailure,
+  DEFAULT_LOCKOUT,
+  lockRemaining,
+  type LockoutPolicy,
+  type LockoutState,
+} from '../../identity/lockout.ts';
 import type { EphemeralState } from '../../identity/ephemeral-state.ts';
 import type { DirectoryStore, User } from '../../store/directory-types.ts';
 
@@ -51,10 +57,18 @@ export function networkOf(ip: string | null): string | null {
   const left = head ? head.split(':') : [];
   const right = tail ? tail.split(':') : [];
   const groups = [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
-  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
 }
 
-export function createLockoutBook(directory: DirectoryStore, state: EphemeralState, now: () => number, policy: LockoutPolicy = DEFAULT_LOCKOUT): LockoutBook {
+export function createLockoutBook(
+  directory: DirectoryStore,
+  state: EphemeralState,
+  now: () => number,
+  policy: LockoutPolicy = DEFAULT_LOCKOUT,
+): LockoutBook {
   const failuresKey = (key: string): string => `lockout:${key}:failures`;
   const lockKey = (key: string): string => `lockout:${key}:lock`;
 
@@ -86,15 +100,22 @@ export function createLockoutBook(directory: DirectoryStore, state: EphemeralSta
 
   async function familiarNetworks(tenantId: string, userId: string): Promise<Set<string>> {
     const since = new Date(now() - FAMILIAR_DAYS * 86_400_000).toISOString();
-    const { items } = await directory.signinLog.query(tenantId, { userId, result: 'success', since, limit: FAMILIAR_LOOKBACK });
+    const { items } = await directory.signinLog.query(tenantId, {
+      userId,
+      result: 'success',
+      since,
+      limit: FAMILIAR_LOOKBACK,
+    });
     return new Set(items.map((e) => networkOf(e.clientIp)).filter((n): n is string => n !== null));
   }
 
   return {
     async bucket(tenantId, login, user, clientIp) {
-      if (!user) return shared(`${tenantId}:name:${encodeURIComponent(login.trim().toLowerCase().split('@')[0])}`, false);
+      if (!user)
+        return shared(`${tenantId}:name:${encodeURIComponent(login.trim().toLowerCase().split('@')[0])}`, false);
       const network = networkOf(clientIp);
-      if (network && (await familiarNetworks(tenantId, user.id)).has(network)) return shared(`${tenantId}:user:${user.id}`, true);
+      if (network && (await familiarNetworks(tenantId, user.id)).has(network))
+        return shared(`${tenantId}:user:${user.id}`, true);
       let account: LockoutState = { failedCount: user.failedCount, lockedUntil: user.lockedUntil };
       return {
         familiar: false,

@@ -14,12 +14,34 @@ import { BodyTooLarge, readForm, redirect, requestUrl, sendError, sendHtml } fro
 import { methodFor } from './methods.ts';
 import { homePage, signedOutPage, signoutConfirmPage, type PortalApp } from './pages.ts';
 import { decodeState } from './state.ts';
-import { handOff, hiddenFor, resolveTenant, showSigninPage, stateApp, stateInvalid, writeLog, type SigninRequest } from './steps.ts';
+import {
+  handOff,
+  hiddenFor,
+  resolveTenant,
+  showSigninPage,
+  stateApp,
+  stateInvalid,
+  writeLog,
+  type SigninRequest,
+} from './steps.ts';
 
-export async function handleLoginRequest(ctx: Ctx, req: IncomingMessage, res: ServerResponse, correlationId: string): Promise<void> {
+export async function handleLoginRequest(
+  ctx: Ctx,
+  req: IncomingMessage,
+  res: ServerResponse,
+  correlationId: string,
+): Promise<void> {
   const url = requestUrl(req);
   const browser = browserBinding(ctx, req);
-  const r: SigninRequest = { ctx, req, res, correlationId, url, csrf: csrfToken(ctx, browser.id), cookies: browser.cookie ? [browser.cookie] : [] };
+  const r: SigninRequest = {
+    ctx,
+    req,
+    res,
+    correlationId,
+    url,
+    csrf: csrfToken(ctx, browser.id),
+    cookies: browser.cookie ? [browser.cookie] : [],
+  };
   const method = req.method ?? 'GET';
   const get = method === 'GET' || method === 'HEAD';
   try {
@@ -48,7 +70,8 @@ export async function handleLoginRequest(ctx: Ctx, req: IncomingMessage, res: Se
     }
     sendError(req, res, 'DB-HTTP-BAD-REQUEST', correlationId, 'There is no sign-in page at this address.');
   } catch (err) {
-    if (err instanceof BodyTooLarge) return sendError(req, res, 'DB-HTTP-BAD-REQUEST', correlationId, 'The form was too large.');
+    if (err instanceof BodyTooLarge)
+      return sendError(req, res, 'DB-HTTP-BAD-REQUEST', correlationId, 'The form was too large.');
     ctx.deps.logger.error({ err, correlationId }, 'sign-in request failed');
     sendError(req, res, 'DB-INTERNAL', correlationId);
   }
@@ -64,7 +87,18 @@ async function home(r: SigninRequest) {
   }
   const passkeys = user ? (await r.ctx.deps.directory.mfa.webauthnList(user.tenantId, user.id)).map((c) => c.name) : [];
   const apps = done ? await portalApps(r.ctx, done.tenantId, done.userId) : [];
-  sendHtml(r.res, 200, homePage({ upn: user?.upn ?? null, tenantName: tenant?.displayName ?? null, signout: hiddenFor(r, null), passkeys, apps }), r.cookies);
+  sendHtml(
+    r.res,
+    200,
+    homePage({
+      upn: user?.upn ?? null,
+      tenantName: tenant?.displayName ?? null,
+      signout: hiddenFor(r, null),
+      passkeys,
+      apps,
+    }),
+    r.cookies,
+  );
 }
 
 /** GET /authorize: the entry point from an app host. Signed in → decide and hand off; else the form. */
@@ -76,7 +110,12 @@ async function authorize(r: SigninRequest, stateText: string | null, fromPost: b
   const central = await currentCentral(r.ctx, r.req);
   if (central && central.tenantId === state.tenantId) {
     if (central.stage === 'done') return handOff(r, central, state, stateText, app, fromPost);
-    return redirect(r.res, `${central.stage === 'mfa' ? '/mfa' : '/mfa/enroll'}?state=${encodeURIComponent(stateText)}`, r.cookies, fromPost ? 303 : 302);
+    return redirect(
+      r.res,
+      `${central.stage === 'mfa' ? '/mfa' : '/mfa/enroll'}?state=${encodeURIComponent(stateText)}`,
+      r.cookies,
+      fromPost ? 303 : 302,
+    );
   }
   const tenant = await r.ctx.deps.store.tenants.get(state.tenantId);
   if (!tenant) return stateInvalid(r);
@@ -95,7 +134,11 @@ async function portalApps(ctx: Ctx, tenantId: string, userId: string): Promise<P
   const assigned = await directory.assignments.appsForUser(tenantId, userId);
   return (await store.apps.list(tenantId))
     .filter((app) => app.enabled && app.preAuth === 'idp' && decideAccess(facts, app.id, assigned).allow)
-    .map((app) => ({ name: app.name, url: `${app.externalUrl}/`, ...(rdpTarget(app.internalUrl) ? { connect: `${app.externalUrl}${CONNECT_FILE_PATH}` } : {}) }));
+    .map((app) => ({
+      name: app.name,
+      url: `${app.externalUrl}/`,
+      ...(rdpTarget(app.internalUrl) ? { connect: `${app.externalUrl}${CONNECT_FILE_PATH}` } : {}),
+    }));
 }
 
 async function getSignout(r: SigninRequest) {
@@ -109,13 +152,21 @@ async function getSignout(r: SigninRequest) {
 async function postSignout(r: SigninRequest) {
   const { ctx, req } = r;
   const form = await readForm(req);
-  if (!csrfValid(ctx, req, form.get('csrf'))) return sendError(req, r.res, 'DB-SIGNIN-CSRF', r.correlationId, undefined, r.cookies);
+  if (!csrfValid(ctx, req, form.get('csrf')))
+    return sendError(req, r.res, 'DB-SIGNIN-CSRF', r.correlationId, undefined, r.cookies);
   const central = await currentCentral(ctx, req);
   if (central) {
     // With its reason: every node closes what this session holds open, and its app hosts say why on the next request.
     await ctx.sessions.deleteCentral(central.id, 'DB-SESSION-SIGNED-OUT');
     const user = await ctx.deps.directory.users.get(central.tenantId, central.userId);
-    await writeLog(ctx, req, r.correlationId, { tenantId: central.tenantId, event: 'signout', userId: central.userId, username: user?.upn ?? null, result: 'success', authMethod: central.authMethods[0] });
+    await writeLog(ctx, req, r.correlationId, {
+      tenantId: central.tenantId,
+      event: 'signout',
+      userId: central.userId,
+      username: user?.upn ?? null,
+      result: 'success',
+      authMethod: central.authMethods[0],
+    });
   }
   sendHtml(r.res, 200, signedOutPage(), [...r.cookies, clearCookie(CENTRAL_COOKIE)]);
 }

@@ -16,7 +16,11 @@ export interface SigninMethod {
   /** Answers a request to one of its paths; false when it has nothing for this HTTP method (the host answers 405/400). */
   handle(r: SigninRequest): Promise<boolean>;
   /** The link(s) the sign-in page shows for this method in this tenant (one per provider for OIDC), or null when it is not offered. */
-  alternative?(ctx: Ctx, tenantId: string, stateText: string | null): Promise<SigninAlternative | SigninAlternative[] | null>;
+  alternative?(
+    ctx: Ctx,
+    tenantId: string,
+    stateText: string | null,
+  ): Promise<SigninAlternative | SigninAlternative[] | null>;
 }
 
 export function answers(method: SigninMethod, pathname: string): boolean {

@@ -14,7 +14,11 @@ export function methodFor(pathname: string): SigninMethod | null {
 }
 
 /** The other ways in the sign-in page offers beside the password form. */
-export async function signinAlternatives(ctx: Ctx, tenantId: string, stateText: string | null): Promise<SigninAlternative[]> {
+export async function signinAlternatives(
+  ctx: Ctx,
+  tenantId: string,
+  stateText: string | null,
+): Promise<SigninAlternative[]> {
   const offered = await Promise.all(SIGNIN_METHODS.map((m) => m.alternative?.(ctx, tenantId, stateText) ?? null));
   return offered.flat().filter((a): a is SigninAlternative => a !== null);
 }

@@ -19,7 +19,16 @@ import type { SigninMethod } from './method.ts';
 import { newSecret } from './sessions.ts';
 import { putFlow, takeFlow } from './one-time.ts';
 import { decodeState } from './state.ts';
-import { finishFirstFactor, resolveTenant, showSigninPage, startCentralSession, stateApp, stateInvalid, writeLog, type SigninRequest } from './steps.ts';
+import {
+  finishFirstFactor,
+  resolveTenant,
+  showSigninPage,
+  startCentralSession,
+  stateApp,
+  stateInvalid,
+  writeLog,
+  type SigninRequest,
+} from './steps.ts';
 
 const FLOW_TTL_SECONDS = 600;
 const DISCOVERY_TTL_MS = 10 * 60 * 1000;
@@ -64,7 +73,12 @@ export const oidcMethod: SigninMethod = {
   },
 };
 
-export function oidcStartUrl(stateText: string | null, tenantId: string, providerId?: string, loginHint?: string): string {
+export function oidcStartUrl(
+  stateText: string | null,
+  tenantId: string,
+  providerId?: string,
+  loginHint?: string,
+): string {
   const q = new URLSearchParams(stateText ? { state: stateText } : { tenant: tenantId });
   if (providerId) q.set('provider', providerId);
   if (loginHint) q.set('login_hint', loginHint);
@@ -72,7 +86,11 @@ export function oidcStartUrl(stateText: string | null, tenantId: string, provide
 }
 
 /** The provider named by id; without one (an old link), `default` or else the first. */
-async function providerFor(ctx: SigninRequest['ctx'], tenantId: string, id: string | null): Promise<OidcProvider | null> {
+async function providerFor(
+  ctx: SigninRequest['ctx'],
+  tenantId: string,
+  id: string | null,
+): Promise<OidcProvider | null> {
   const providers = await ctx.deps.directory.settings.providers(tenantId);
   if (id) return providers.find((p) => p.id === id) ?? null;
   return providers.find((p) => p.id === DEFAULT_PROVIDER_ID) ?? providers[0] ?? null;
@@ -91,7 +109,10 @@ async function discoverHomeRealm(r: SigninRequest): Promise<void> {
   if (state && !app) return stateInvalid(r, 'The application no longer exists or no longer requires sign-in.');
   const username = (form.get('username') ?? '').trim().slice(0, 254);
   if (!csrfValid(ctx, req, form.get('csrf'))) {
-    return showSigninPage(r, stateText, tenant, app, 403, { code: 'DB-SIGNIN-CSRF', message: 'The form expired. Please sign in again.' });
+    return showSigninPage(r, stateText, tenant, app, 403, {
+      code: 'DB-SIGNIN-CSRF',
+      message: 'The form expired. Please sign in again.',
+    });
   }
   if (!username) return showSigninPage(r, stateText, tenant, app, 200);
   const provider = providerForLogin(await ctx.deps.directory.settings.providers(tenant.id), username);
@@ -114,14 +135,26 @@ async function startOidc(r: SigninRequest, stateText: string | null): Promise<vo
     config = await configFor(settings);
   } catch (err) {
     ctx.deps.logger.warn({ err, correlationId, issuer: settings.issuer }, 'OIDC discovery failed');
-    await writeLog(ctx, req, correlationId, { tenantId: tenant.id, event: 'federation', result: 'failure', code: 'DB-FED-PROVIDER-ERROR', authMethod: 'oidc', detail: { step: 'discovery', error: String((err as Error).message) } });
+    await writeLog(ctx, req, correlationId, {
+      tenantId: tenant.id,
+      event: 'federation',
+      result: 'failure',
+      code: 'DB-FED-PROVIDER-ERROR',
+      authMethod: 'oidc',
+      detail: { step: 'discovery', error: String((err as Error).message) },
+    });
     return sendError(req, res, 'DB-FED-PROVIDER-ERROR', correlationId);
   }
   const codeVerifier = client.randomPKCECodeVerifier();
   const oidcState = client.randomState();
   const nonce = client.randomNonce();
   const flowId = newSecret(24);
-  await putFlow(ctx.state, flowId, { kind: 'oidc', tenantId: tenant.id, providerId: settings.id, stateText, codeVerifier, oidcState, nonce }, FLOW_TTL_SECONDS);
+  await putFlow(
+    ctx.state,
+    flowId,
+    { kind: 'oidc', tenantId: tenant.id, providerId: settings.id, stateText, codeVerifier, oidcState, nonce },
+    FLOW_TTL_SECONDS,
+  );
   const target = client.buildAuthorizationUrl(config, {
     redirect_uri: `${ctx.loginOrigin}/oidc/callback`,
     scope: settings.scopes.join(' '),
@@ -131,7 +164,9 @@ async function startOidc(r: SigninRequest, stateText: string | null): Promise<vo
     nonce,
     ...(loginHint ? { login_hint: loginHint } : {}),
   });
-  redirect(res, target.href, [serializeCookie(FLOW_COOKIE, sign(ctx.keys.key('cookie'), flowId), { maxAge: FLOW_TTL_SECONDS })]);
+  redirect(res, target.href, [
+    serializeCookie(FLOW_COOKIE, sign(ctx.keys.key('cookie'), flowId), { maxAge: FLOW_TTL_SECONDS }),
+  ]);
 }
 
 function claimString(claims: Record<string, unknown>, name: string): string | null {
@@ -145,7 +180,15 @@ async function handleOidcCallback(r: SigninRequest): Promise<void> {
   const flowId = raw ? unsign(ctx.keys.key('cookie'), raw) : null;
   const flow = flowId ? await takeFlow(ctx.state, flowId) : null;
   const clear = [clearCookie(FLOW_COOKIE)];
-  if (!flow || flow.kind !== 'oidc') return sendError(req, res, 'DB-SIGNIN-STATE-INVALID', correlationId, 'The sign-in with your provider expired or was started in another browser.', clear);
+  if (!flow || flow.kind !== 'oidc')
+    return sendError(
+      req,
+      res,
+      'DB-SIGNIN-STATE-INVALID',
+      correlationId,
+      'The sign-in with your provider expired or was started in another browser.',
+      clear,
+    );
   const tenantId = flow.tenantId as string;
   const stateText = (flow.stateText as string | null) ?? null;
   const providers = await ctx.deps.directory.settings.providers(tenantId);
@@ -154,7 +197,15 @@ async function handleOidcCallback(r: SigninRequest): Promise<void> {
   if (!settings) return sendError(req, res, 'DB-FED-NOT-CONFIGURED', correlationId, undefined, clear);
   const fail = async (code: ErrorCode, step: string, err: unknown, username: string | null = null) => {
     ctx.deps.logger.warn({ err, correlationId, issuer: settings.issuer, step }, 'OIDC sign-in failed');
-    await writeLog(ctx, req, correlationId, { tenantId, event: 'federation', username, result: 'failure', code, authMethod: 'oidc', detail: { step, provider: settings.id, issuer: settings.issuer, error: String((err as Error)?.message ?? err) } });
+    await writeLog(ctx, req, correlationId, {
+      tenantId,
+      event: 'federation',
+      username,
+      result: 'failure',
+      code,
+      authMethod: 'oidc',
+      detail: { step, provider: settings.id, issuer: settings.issuer, error: String((err as Error)?.message ?? err) },
+    });
     sendError(req, res, code, correlationId, undefined, clear);
   };
   let claims: Record<string, unknown>;
@@ -179,12 +230,22 @@ async function handleOidcCallback(r: SigninRequest): Promise<void> {
   const fromClaim = claimString(claims, settings.usernameClaim);
   // An email stands in for the user name only when the provider vouches for it.
   const username = fromClaim ?? (claims.email_verified === true ? claimString(claims, 'email') : null);
-  if (!subject || !username) return fail('DB-FED-CLAIMS-INVALID', 'claims', new Error(`missing ${settings.usernameClaim} (or a verified email) or sub`));
+  if (!subject || !username)
+    return fail(
+      'DB-FED-CLAIMS-INVALID',
+      'claims',
+      new Error(`missing ${settings.usernameClaim} (or a verified email) or sub`),
+    );
   // A provider speaks only for names outside the domains another provider of the tenant owns.
   const domain = loginDomain(username);
   const owner = domain ? providers.find((p) => p.domains.includes(domain)) : undefined;
   if (owner && owner.id !== settings.id) {
-    return fail('DB-FED-ACCOUNT-NOT-LINKED', 'link', new Error(`${username} is in ${domain}, which belongs to provider ${owner.id}, not ${settings.id}`), username);
+    return fail(
+      'DB-FED-ACCOUNT-NOT-LINKED',
+      'link',
+      new Error(`${username} is in ${domain}, which belongs to provider ${owner.id}, not ${settings.id}`),
+      username,
+    );
   }
   const { directory } = ctx.deps;
   let user: User | null = await directory.users.findByExternal(tenantId, settings.issuer, subject);
@@ -195,15 +256,37 @@ async function handleOidcCallback(r: SigninRequest): Promise<void> {
       // Never take over an account by its name: a local or password-holding account is linked to an external
       // identity only by an administrator, since whoever controls the provider's claim would otherwise own it.
       if (user && (user.source !== 'oidc' || user.hasPassword)) {
-        return fail('DB-FED-ACCOUNT-NOT-LINKED', 'link', new Error(`an account named ${user.upn} exists and is not linked to this provider; an administrator must link it`), username);
+        return fail(
+          'DB-FED-ACCOUNT-NOT-LINKED',
+          'link',
+          new Error(
+            `an account named ${user.upn} exists and is not linked to this provider; an administrator must link it`,
+          ),
+          username,
+        );
       }
       // Nor an account another provider already signs in: one provider would otherwise take over the other's users.
-      const other = user ? (await directory.users.externalLinks(tenantId, user.id)).find((l) => l.issuer !== settings.issuer || (l.providerId !== null && l.providerId !== settings.id)) : undefined;
+      const other = user
+        ? (await directory.users.externalLinks(tenantId, user.id)).find(
+            (l) => l.issuer !== settings.issuer || (l.providerId !== null && l.providerId !== settings.id),
+          )
+        : undefined;
       if (user && other) {
-        return fail('DB-FED-ACCOUNT-NOT-LINKED', 'link', new Error(`${user.upn} signs in through provider ${other.providerId ?? other.issuer}, not ${settings.id}`), username);
+        return fail(
+          'DB-FED-ACCOUNT-NOT-LINKED',
+          'link',
+          new Error(`${user.upn} signs in through provider ${other.providerId ?? other.issuer}, not ${settings.id}`),
+          username,
+        );
       }
       if (!user) {
-        if (!settings.autoCreateUsers) return fail('DB-FED-CLAIMS-INVALID', 'provision', new Error('user unknown and autoCreateUsers is off'), username);
+        if (!settings.autoCreateUsers)
+          return fail(
+            'DB-FED-CLAIMS-INVALID',
+            'provision',
+            new Error('user unknown and autoCreateUsers is off'),
+            username,
+          );
         user = await directory.users.create(tenantId, {
           upn: username,
           displayName: claimString(claims, 'name') ?? username,
@@ -213,18 +296,35 @@ async function handleOidcCallback(r: SigninRequest): Promise<void> {
       }
       await directory.users.linkExternal(tenantId, user.id, settings.issuer, subject, settings.id);
     } else {
-      user = await directory.users.update(tenantId, user.id, { displayName: claimString(claims, 'name') ?? user.displayName, email: claimString(claims, 'email') ?? user.email });
+      user = await directory.users.update(tenantId, user.id, {
+        displayName: claimString(claims, 'name') ?? user.displayName,
+        email: claimString(claims, 'email') ?? user.email,
+      });
     }
     const groups = claims[settings.groupsClaim];
     if (Array.isArray(groups)) {
-      const names = groups.filter((g): g is string => typeof g === 'string' && g.length > 0 && g.length <= 256).slice(0, 200);
-      await directory.groups.syncExternal(tenantId, user.id, names.map((g) => ({ externalId: g, name: g })));
+      const names = groups
+        .filter((g): g is string => typeof g === 'string' && g.length > 0 && g.length <= 256)
+        .slice(0, 200);
+      await directory.groups.syncExternal(
+        tenantId,
+        user.id,
+        names.map((g) => ({ externalId: g, name: g })),
+      );
     }
   } catch (err) {
     return fail('DB-FED-CLAIMS-INVALID', 'provision', err, username);
   }
   if (!user.enabled) {
-    await writeLog(ctx, req, correlationId, { tenantId, event: 'signin', userId: user.id, username: user.upn, result: 'denied', code: 'DB-ACCESS-ACCOUNT-DISABLED', authMethod: 'oidc' });
+    await writeLog(ctx, req, correlationId, {
+      tenantId,
+      event: 'signin',
+      userId: user.id,
+      username: user.upn,
+      result: 'denied',
+      code: 'DB-ACCESS-ACCOUNT-DISABLED',
+      authMethod: 'oidc',
+    });
     return sendError(req, res, 'DB-ACCESS-ACCOUNT-DISABLED', correlationId, undefined, clear);
   }
   await ctx.lockout.signedIn(tenantId, user.id);

@@ -30,7 +30,12 @@ export function takeCode(state: EphemeralState, code: string): Promise<CodeRecor
   return state.take<CodeRecord>(`code:${recordKey(code)}`);
 }
 
-export function putFlow(state: EphemeralState, id: string, record: Record<string, unknown>, ttlSeconds: number): Promise<void> {
+export function putFlow(
+  state: EphemeralState,
+  id: string,
+  record: Record<string, unknown>,
+  ttlSeconds: number,
+): Promise<void> {
   return state.set(`flow:${recordKey(id)}`, record, ttlSeconds * 1000);
 }
 

@@ -60,7 +60,7 @@ export function loginPage(o: {
 <main class="card" role="main" aria-labelledby="title">
   <p class="status">${e(o.tenantName)}</p>
   <h1 id="title">Sign in</h1>
-  <p class="lead">${o.appName ? `to continue to <strong>${e(o.appName)}</strong>${o.appHost ? ` <span class="muted">· ${e(o.appHost)}</span>` : ''}` : 'to your organisation\'s applications'}</p>
+  <p class="lead">${o.appName ? `to continue to <strong>${e(o.appName)}</strong>${o.appHost ? ` <span class="muted">· ${e(o.appHost)}</span>` : ''}` : "to your organisation's applications"}</p>
   ${o.error ? alert(o.error.message, o.error.code) : ''}
   ${form}
   ${o.alternatives.length ? '<div class="divider">or</div>' : ''}
@@ -69,7 +69,13 @@ export function loginPage(o: {
   );
 }
 
-export function mfaPage(o: { hidden: Hidden; upn: string; error?: { message: string; code: ErrorCode }; passkeyUrl: string | null; recoveryLeft: number }): string {
+export function mfaPage(o: {
+  hidden: Hidden;
+  upn: string;
+  error?: { message: string; code: ErrorCode };
+  passkeyUrl: string | null;
+  recoveryLeft: number;
+}): string {
   return page(
     'Verify it is you',
     `
@@ -91,7 +97,14 @@ export function mfaPage(o: { hidden: Hidden; upn: string; error?: { message: str
   );
 }
 
-export function enrollPage(o: { hidden: Hidden; upn: string; qrSvgDataUri: string; secret: string; passkeyUrl: string; error?: { message: string; code: ErrorCode } }): string {
+export function enrollPage(o: {
+  hidden: Hidden;
+  upn: string;
+  qrSvgDataUri: string;
+  secret: string;
+  passkeyUrl: string;
+  error?: { message: string; code: ErrorCode };
+}): string {
   const grouped = o.secret.replace(/(.{4})/g, '$1 ').trim();
   return page(
     'Set up two-step verification',
@@ -135,7 +148,14 @@ export function recoveryCodesPage(o: { codes: string[]; continueUrl: string }): 
 }
 
 /** A denial with its own code: what is wrong, what to do, who is signed in, and a way to switch account. */
-export function deniedPage(o: { code: ErrorCode; correlationId: string; upn: string; appName: string; signout: Hidden; detail?: string }): string {
+export function deniedPage(o: {
+  code: ErrorCode;
+  correlationId: string;
+  upn: string;
+  appName: string;
+  signout: Hidden;
+  detail?: string;
+}): string {
   const spec = catalogue[o.code];
   return page(
     spec.title,
@@ -194,7 +214,13 @@ export interface PortalApp {
   connect?: string;
 }
 
-export function homePage(o: { upn: string | null; tenantName: string | null; signout: Hidden; passkeys: string[]; apps: PortalApp[] }): string {
+export function homePage(o: {
+  upn: string | null;
+  tenantName: string | null;
+  signout: Hidden;
+  passkeys: string[];
+  apps: PortalApp[];
+}): string {
   return page(
     o.upn ? 'Signed in' : 'Sign in',
     `
@@ -205,12 +231,18 @@ export function homePage(o: { upn: string | null; tenantName: string | null; sig
       ? `<h1 id="title">You are signed in</h1>
   <p class="who"><span>Signed in as <strong>${e(o.upn)}</strong></span></p>
   <h2 class="apps-title">Your applications</h2>
-  ${o.apps.length
-    ? `<ul class="apps">${o.apps.map((a) => (a.connect
-      ? `<li><a href="${e(a.connect)}" download><span class="app-name">${e(a.name)}</span><span class="app-host">Connect · remote desktop</span></a></li>`
-      : `<li><a href="${e(a.url)}"><span class="app-name">${e(a.name)}</span><span class="app-host">${e(new URL(a.url).host)}</span></a></li>`)).join('')}</ul>
+  ${
+    o.apps.length
+      ? `<ul class="apps">${o.apps
+          .map((a) =>
+            a.connect
+              ? `<li><a href="${e(a.connect)}" download><span class="app-name">${e(a.name)}</span><span class="app-host">Connect · remote desktop</span></a></li>`
+              : `<li><a href="${e(a.url)}"><span class="app-name">${e(a.name)}</span><span class="app-host">${e(new URL(a.url).host)}</span></a></li>`,
+          )
+          .join('')}</ul>
   <p class="muted">This sign-in serves them all.</p>`
-    : '<p>No application is assigned to you yet. Ask your administrator if you expected one.</p>'}
+      : '<p>No application is assigned to you yet. Ask your administrator if you expected one.</p>'
+  }
   <dl>
     <dt>Passkeys</dt><dd>${o.passkeys.length ? o.passkeys.map((p) => e(p)).join(', ') : 'none yet'}</dd>
   </dl>
@@ -226,9 +258,24 @@ export function homePage(o: { upn: string | null; tenantName: string | null; sig
 }
 
 const PASSKEY_TEXT = {
-  verify: { title: 'Use your passkey', status: 'Second step', lead: 'Confirm it is you with the passkey on this device or your security key (fingerprint, face or PIN).', button: 'Continue with passkey' },
-  register: { title: 'Add a passkey', status: 'Passkeys', lead: 'A passkey lets you confirm sign-ins with your fingerprint, face, PIN or security key instead of a code. It stays on your device; Drawbridge keeps only its public key.', button: 'Create a passkey' },
-  signin: { title: 'Sign in with a passkey', status: 'Passwordless', lead: 'Choose your passkey: it identifies you and confirms it is you, so no password is needed.', button: 'Sign in with a passkey' },
+  verify: {
+    title: 'Use your passkey',
+    status: 'Second step',
+    lead: 'Confirm it is you with the passkey on this device or your security key (fingerprint, face or PIN).',
+    button: 'Continue with passkey',
+  },
+  register: {
+    title: 'Add a passkey',
+    status: 'Passkeys',
+    lead: 'A passkey lets you confirm sign-ins with your fingerprint, face, PIN or security key instead of a code. It stays on your device; Drawbridge keeps only its public key.',
+    button: 'Create a passkey',
+  },
+  signin: {
+    title: 'Sign in with a passkey',
+    status: 'Passwordless',
+    lead: 'Choose your passkey: it identifies you and confirms it is you, so no password is needed.',
+    button: 'Sign in with a passkey',
+  },
 } as const;
 
 /**

@@ -37,4 +37,3 @@ export const PASSKEY_SCRIPT = `(() => {
 
 /** For the page's Content-Security-Policy: only this exact inline script may run. */
 export const PASSKEY_SCRIPT_HASH = `sha256-${createHash('sha256').update(PASSKEY_SCRIPT).digest('base64')}`;
-

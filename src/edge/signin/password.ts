@@ -9,7 +9,17 @@ import { csrfValid } from './context.ts';
 import { clientIp, readForm, redirect, sendError } from './http.ts';
 import type { SigninMethod } from './method.ts';
 import { decodeState } from './state.ts';
-import { finishFirstFactor, resolveTenant, showSigninPage, startCentralSession, stateApp, stateInvalid, writeLog, type FirstFactorLog, type SigninRequest } from './steps.ts';
+import {
+  finishFirstFactor,
+  resolveTenant,
+  showSigninPage,
+  startCentralSession,
+  stateApp,
+  stateInvalid,
+  writeLog,
+  type FirstFactorLog,
+  type SigninRequest,
+} from './steps.ts';
 
 export const passwordMethod: SigninMethod = {
   name: 'password',
@@ -46,18 +56,51 @@ async function postLogin(r: SigninRequest): Promise<void> {
   if (state && !app) return stateInvalid(r, 'The application no longer exists or no longer requires sign-in.');
   const username = (form.get('username') ?? '').trim().slice(0, 254);
   const password = form.get('password') ?? '';
-  const base: FirstFactorLog = { tenantId: tenant.id, event: 'signin', username, appId: app?.id ?? null, authMethod: 'password' };
+  const base: FirstFactorLog = {
+    tenantId: tenant.id,
+    event: 'signin',
+    username,
+    appId: app?.id ?? null,
+    authMethod: 'password',
+  };
 
   if (!csrfValid(ctx, req, form.get('csrf'))) {
     await writeLog(ctx, req, r.correlationId, { ...base, result: 'failure', code: 'DB-SIGNIN-CSRF' });
-    return showSigninPage(r, stateText, tenant, app, 403, { code: 'DB-SIGNIN-CSRF', message: 'The form expired. Please sign in again.' }, username);
+    return showSigninPage(
+      r,
+      stateText,
+      tenant,
+      app,
+      403,
+      { code: 'DB-SIGNIN-CSRF', message: 'The form expired. Please sign in again.' },
+      username,
+    );
   }
   const ip = clientIp(req) ?? 'unknown';
-  const [byIp, byAccount] = await Promise.all([ctx.ipLimiter.hit(`${ip}`), ctx.accountLimiter.hit(`${tenant.id}:${username.toLowerCase()}`)]);
+  const [byIp, byAccount] = await Promise.all([
+    ctx.ipLimiter.hit(`${ip}`),
+    ctx.accountLimiter.hit(`${tenant.id}:${username.toLowerCase()}`),
+  ]);
   if (!byIp.allowed || !byAccount.allowed) {
-    await writeLog(ctx, req, r.correlationId, { ...base, result: 'failure', code: 'DB-SIGNIN-RATE-LIMITED', detail: { limit: byIp.allowed ? 'account' : 'ip' } });
+    await writeLog(ctx, req, r.correlationId, {
+      ...base,
+      result: 'failure',
+      code: 'DB-SIGNIN-RATE-LIMITED',
+      detail: { limit: byIp.allowed ? 'account' : 'ip' },
+    });
     r.res.setHeader('retry-after', String(Math.max(byIp.retryAfter, byAccount.retryAfter)));
-    return showSigninPage(r, stateText, tenant, app, 429, { code: 'DB-SIGNIN-RATE-LIMITED', message: `Too many attempts. Wait ${Math.max(byIp.retryAfter, byAccount.retryAfter)} seconds and try again.` }, username);
+    return showSigninPage(
+      r,
+      stateText,
+      tenant,
+      app,
+      429,
+      {
+        code: 'DB-SIGNIN-RATE-LIMITED',
+        message: `Too many attempts. Wait ${Math.max(byIp.retryAfter, byAccount.retryAfter)} seconds and try again.`,
+      },
+      username,
+    );
   }
 
   const { directory } = ctx.deps;
@@ -68,27 +111,68 @@ async function postLogin(r: SigninRequest): Promise<void> {
   if (locked > 0) {
     // Spend the same time as a real check so a lock does not reveal itself by speed.
     await verifyPassword(password, null);
-    await writeLog(ctx, req, r.correlationId, { ...base, userId: user?.id ?? null, username: user?.upn ?? username, result: 'failure', code: 'DB-SIGNIN-LOCKED-OUT', detail: { lockSeconds: locked, familiar: lock.familiar } });
-    return showSigninPage(r, stateText, tenant, app, 403, { code: 'DB-SIGNIN-LOCKED-OUT', message: lockedMessage(locked) }, username);
+    await writeLog(ctx, req, r.correlationId, {
+      ...base,
+      userId: user?.id ?? null,
+      username: user?.upn ?? username,
+      result: 'failure',
+      code: 'DB-SIGNIN-LOCKED-OUT',
+      detail: { lockSeconds: locked, familiar: lock.familiar },
+    });
+    return showSigninPage(
+      r,
+      stateText,
+      tenant,
+      app,
+      403,
+      { code: 'DB-SIGNIN-LOCKED-OUT', message: lockedMessage(locked) },
+      username,
+    );
   }
   // A service token's secret opens TCP channels only (service-tokens.ts), never a browser session.
-  const hash = user?.hasPassword && !isServiceTokenUpn(user.upn) ? await directory.users.passwordHash(tenant.id, user.id) : null;
+  const hash =
+    user?.hasPassword && !isServiceTokenUpn(user.upn) ? await directory.users.passwordHash(tenant.id, user.id) : null;
   const ok = await verifyPassword(password, hash);
   if (!ok || !user) {
     const lockSeconds = await lock.fail();
     const lockedNow = lockSeconds > 0;
     const code: ErrorCode = lockedNow ? 'DB-SIGNIN-LOCKED-OUT' : 'DB-SIGNIN-BAD-CREDENTIALS';
-    await writeLog(ctx, req, r.correlationId, { ...base, userId: user?.id ?? null, username: user?.upn ?? username, result: 'failure', code, detail: { reason: user ? (user.hasPassword ? 'wrong-password' : 'no-password') : 'unknown-user', familiar: lock.familiar } });
-    return showSigninPage(r, stateText, tenant, app, lockedNow ? 403 : 401, {
+    await writeLog(ctx, req, r.correlationId, {
+      ...base,
+      userId: user?.id ?? null,
+      username: user?.upn ?? username,
+      result: 'failure',
       code,
-      message: lockedNow ? lockedMessage(lockSeconds) : 'The user name or password is not right.',
-    }, username);
+      detail: {
+        reason: user ? (user.hasPassword ? 'wrong-password' : 'no-password') : 'unknown-user',
+        familiar: lock.familiar,
+      },
+    });
+    return showSigninPage(
+      r,
+      stateText,
+      tenant,
+      app,
+      lockedNow ? 403 : 401,
+      {
+        code,
+        message: lockedNow ? lockedMessage(lockSeconds) : 'The user name or password is not right.',
+      },
+      username,
+    );
   }
   if (!user.enabled) {
-    await writeLog(ctx, req, r.correlationId, { ...base, userId: user.id, username: user.upn, result: 'denied', code: 'DB-ACCESS-ACCOUNT-DISABLED' });
+    await writeLog(ctx, req, r.correlationId, {
+      ...base,
+      userId: user.id,
+      username: user.upn,
+      result: 'denied',
+      code: 'DB-ACCESS-ACCOUNT-DISABLED',
+    });
     return sendError(req, r.res, 'DB-ACCESS-ACCOUNT-DISABLED', r.correlationId, undefined, r.cookies);
   }
-  if (hash && needsRehash(hash)) await directory.users.setPasswordHash(tenant.id, user.id, await hashPassword(password));
+  if (hash && needsRehash(hash))
+    await directory.users.setPasswordHash(tenant.id, user.id, await hashPassword(password));
 
   const settings = await directory.settings.get(tenant.id);
   const remember = settings.allowPersistentSessions && form.get('remember') === '1';

@@ -13,7 +13,16 @@
  */
 import { EventEmitter } from 'node:events';
 import { Redis } from 'ioredis';
-import { expiresAt, isAlive, recordKey as h, type AppSession, type CentralSession, type SessionEndReason, type SessionsEnded, type SessionStore } from './sessions.ts';
+import {
+  expiresAt,
+  isAlive,
+  recordKey as h,
+  type AppSession,
+  type CentralSession,
+  type SessionEndReason,
+  type SessionsEnded,
+  type SessionStore,
+} from './sessions.ts';
 
 const REASONS: readonly string[] = ['DB-SESSION-REVOKED', 'DB-SESSION-SIGNED-OUT'] satisfies SessionEndReason[];
 
@@ -21,9 +30,15 @@ const REASONS: readonly string[] = ['DB-SESSION-REVOKED', 'DB-SESSION-SIGNED-OUT
 function parseEnded(message: string): SessionsEnded | null {
   try {
     const v = JSON.parse(message) as Record<string, unknown>;
-    if (typeof v.tenantId !== 'string' || typeof v.userId !== 'string' || !REASONS.includes(v.reason as string)) return null;
+    if (typeof v.tenantId !== 'string' || typeof v.userId !== 'string' || !REASONS.includes(v.reason as string))
+      return null;
     if (v.centralKey !== null && typeof v.centralKey !== 'string') return null;
-    return { tenantId: v.tenantId, userId: v.userId, centralKey: v.centralKey as string | null, reason: v.reason as SessionEndReason };
+    return {
+      tenantId: v.tenantId,
+      userId: v.userId,
+      centralKey: v.centralKey as string | null,
+      reason: v.reason as SessionEndReason,
+    };
   } catch {
     return null;
   }
@@ -41,7 +56,9 @@ export function createRedisSessionStore(options: RedisSessionOptions): SessionSt
   const prefix = options.keyPrefix ?? 'drawbridge:';
   // A request waits for at most one reconnect attempt's worth of commands rather than queueing without bound.
   const redis = new Redis(options.url, { maxRetriesPerRequest: 2, enableAutoPipelining: true });
-  redis.on('error', () => { /* reported by the failing command; ioredis reconnects by itself */ });
+  redis.on('error', () => {
+    /* reported by the failing command; ioredis reconnects by itself */
+  });
   const key = {
     central: (hc: string) => `${prefix}central:${hc}`,
     app: (ha: string) => `${prefix}app:${ha}`,
@@ -57,7 +74,9 @@ export function createRedisSessionStore(options: RedisSessionOptions): SessionSt
   function subscribe(): void {
     if (subscriber) return;
     subscriber = redis.duplicate();
-    subscriber.on('error', () => { /* ioredis reconnects and resubscribes by itself */ });
+    subscriber.on('error', () => {
+      /* ioredis reconnects and resubscribes by itself */
+    });
     subscriber.on('message', (from: string, message: string) => {
       if (from !== channel) return;
       const event = parseEnded(message);
@@ -65,7 +84,9 @@ export function createRedisSessionStore(options: RedisSessionOptions): SessionSt
       for (const listener of events.listeners('ended') as ((e: SessionsEnded) => void)[]) {
         try {
           listener(event);
-        } catch { /* a listener's bug never stops the others */ }
+        } catch {
+          /* a listener's bug never stops the others */
+        }
       }
     });
     void subscriber.subscribe(channel).catch(() => {});
@@ -108,14 +129,18 @@ export function createRedisSessionStore(options: RedisSessionOptions): SessionSt
     async putCentral(s) {
       const hc = h(s.id);
       const userKey = key.user(s.tenantId, s.userId);
-      await redis.multi()
+      await redis
+        .multi()
         .set(key.central(hc), JSON.stringify(s), 'PX', ttl(s))
         .sadd(userKey, hc)
         // The index lives as long as the longest session in it could (absolute lifetime from now).
         .pexpire(userKey, Math.max(ttl(s), s.absoluteSeconds * 1000))
         .exec();
     },
-    getCentral: (id) => read<CentralSession>(key.central(h(id)), async () => { await dropCentral(h(id)); }),
+    getCentral: (id) =>
+      read<CentralSession>(key.central(h(id)), async () => {
+        await dropCentral(h(id));
+      }),
     async deleteCentral(id, reason) {
       const s = await dropCentral(h(id), reason);
       if (reason && s) await announce({ tenantId: s.tenantId, userId: s.userId, centralKey: h(id), reason });
@@ -123,13 +148,17 @@ export function createRedisSessionStore(options: RedisSessionOptions): SessionSt
     async putApp(s) {
       const ha = h(s.id);
       const setKey = key.centralApps(h(s.centralId));
-      await redis.multi()
+      await redis
+        .multi()
         .set(key.app(ha), JSON.stringify(s), 'PX', ttl(s))
         .sadd(setKey, ha)
         .pexpire(setKey, Math.max(ttl(s), s.absoluteSeconds * 1000))
         .exec();
     },
-    getApp: (id) => read<AppSession>(key.app(h(id)), async () => { await redis.del(key.app(h(id))); }),
+    getApp: (id) =>
+      read<AppSession>(key.app(h(id)), async () => {
+        await redis.del(key.app(h(id)));
+      }),
     async endReason(id) {
       const reason = await redis.get(key.ended(h(id)));
       return reason && REASONS.includes(reason) ? (reason as SessionEndReason) : null;

@@ -17,20 +17,51 @@ export interface DemoUser {
 }
 
 const DEMO = [
-  { name: 'alice', displayName: 'Alice Archer', group: 'HR', sku: 'basic', note: 'assigned (through the HR group), basic licence: reaches the app' },
-  { name: 'bob', displayName: 'Bob Baker', group: 'HR', sku: null, note: 'assigned (through the HR group), no licence: DB-ACCESS-NO-LICENCE' },
-  { name: 'carol', displayName: 'Carol Cooper', group: 'Sales', sku: 'basic', note: 'not assigned to the app (Sales group), basic licence: DB-ACCESS-NOT-ASSIGNED' },
-  { name: 'dave', displayName: 'Dave Dalton', group: 'HR', sku: 'premium', note: 'assigned, premium licence, TOTP enrolled: enter the code for totpSecret' },
+  {
+    name: 'alice',
+    displayName: 'Alice Archer',
+    group: 'HR',
+    sku: 'basic',
+    note: 'assigned (through the HR group), basic licence: reaches the app',
+  },
+  {
+    name: 'bob',
+    displayName: 'Bob Baker',
+    group: 'HR',
+    sku: null,
+    note: 'assigned (through the HR group), no licence: DB-ACCESS-NO-LICENCE',
+  },
+  {
+    name: 'carol',
+    displayName: 'Carol Cooper',
+    group: 'Sales',
+    sku: 'basic',
+    note: 'not assigned to the app (Sales group), basic licence: DB-ACCESS-NOT-ASSIGNED',
+  },
+  {
+    name: 'dave',
+    displayName: 'Dave Dalton',
+    group: 'HR',
+    sku: 'premium',
+    note: 'assigned, premium licence, TOTP enrolled: enter the code for totpSecret',
+  },
 ] as const;
 
-export async function seedDemoDirectory(directory: DirectoryStore, tenantId: string, appId: string, domain = 'contoso.example'): Promise<{ users: DemoUser[] }> {
+export async function seedDemoDirectory(
+  directory: DirectoryStore,
+  tenantId: string,
+  appId: string,
+  domain = 'contoso.example',
+): Promise<{ users: DemoUser[] }> {
   for (const sku of ['basic', 'premium'] as const) {
     const existing = (await directory.licences.list(tenantId)).find((l) => l.sku === sku);
     if (!existing) await directory.licences.setSeats(tenantId, sku, 25);
   }
   const groupIds = new Map<string, string>();
   for (const name of ['HR', 'Sales']) {
-    const group = (await directory.groups.getByName(tenantId, name)) ?? (await directory.groups.create(tenantId, { name, description: `${name} department (demo)` }));
+    const group =
+      (await directory.groups.getByName(tenantId, name)) ??
+      (await directory.groups.create(tenantId, { name, description: `${name} department (demo)` }));
     groupIds.set(name, group.id);
   }
   await directory.assignments.assign(tenantId, appId, { type: 'group', id: groupIds.get('HR') as string });
@@ -41,7 +72,13 @@ export async function seedDemoDirectory(directory: DirectoryStore, tenantId: str
     const upn = `${d.name}@${domain}`;
     let user: User | null = await directory.users.findByLogin(tenantId, upn);
     if (!user) {
-      user = await directory.users.create(tenantId, { upn, displayName: d.displayName, email: upn, onPremName: d.name.toUpperCase(), password });
+      user = await directory.users.create(tenantId, {
+        upn,
+        displayName: d.displayName,
+        email: upn,
+        onPremName: d.name.toUpperCase(),
+        password,
+      });
     }
     await directory.groups.addMember(tenantId, groupIds.get(d.group) as string, user.id);
     if (d.sku) await directory.licences.assign(tenantId, d.sku, { type: 'user', id: user.id });
@@ -67,22 +104,49 @@ export async function seedDemoDirectory(directory: DirectoryStore, tenantId: str
  * Takes the store or the admin API: `drawbridge dev` seeds through the API, so the running edge hears of the change.
  */
 export interface PolicySeedTarget {
-  locations: { list(tenantId: string): Promise<NamedLocation[]>; create(tenantId: string, input: LocationInput): Promise<NamedLocation> };
-  policies: { list(tenantId: string): Promise<AccessPolicy[]>; create(tenantId: string, input: PolicyInput): Promise<AccessPolicy> };
+  locations: {
+    list(tenantId: string): Promise<NamedLocation[]>;
+    create(tenantId: string, input: LocationInput): Promise<NamedLocation>;
+  };
+  policies: {
+    list(tenantId: string): Promise<AccessPolicy[]>;
+    create(tenantId: string, input: PolicyInput): Promise<AccessPolicy>;
+  };
 }
 
-export const DEMO_LOCATIONS = { office: { name: 'Office', cidrs: ['127.0.0.0/26'] }, blocked: { name: 'Blocked range', cidrs: ['127.0.0.64/27'] } } as const;
-export const DEMO_POLICIES = { hrMfa: 'Require MFA for HR outside Office', blockRange: 'Block every app from Blocked range' } as const;
+export const DEMO_LOCATIONS = {
+  office: { name: 'Office', cidrs: ['127.0.0.0/26'] },
+  blocked: { name: 'Blocked range', cidrs: ['127.0.0.64/27'] },
+} as const;
+export const DEMO_POLICIES = {
+  hrMfa: 'Require MFA for HR outside Office',
+  blockRange: 'Block every app from Blocked range',
+} as const;
 
-export async function seedDemoPolicies(target: PolicySeedTarget, tenantId: string, hrAppId: string): Promise<{ locations: NamedLocation[]; policies: AccessPolicy[] }> {
+export async function seedDemoPolicies(
+  target: PolicySeedTarget,
+  tenantId: string,
+  hrAppId: string,
+): Promise<{ locations: NamedLocation[]; policies: AccessPolicy[] }> {
   const existingLocations = await target.locations.list(tenantId);
-  const location = async (l: { name: string; cidrs: readonly string[] }) => existingLocations.find((e) => e.name === l.name) ?? target.locations.create(tenantId, { name: l.name, cidrs: [...l.cidrs] });
+  const location = async (l: { name: string; cidrs: readonly string[] }) =>
+    existingLocations.find((e) => e.name === l.name) ??
+    target.locations.create(tenantId, { name: l.name, cidrs: [...l.cidrs] });
   const office = await location(DEMO_LOCATIONS.office);
   const blocked = await location(DEMO_LOCATIONS.blocked);
   const existingPolicies = await target.policies.list(tenantId);
-  const policy = async (input: PolicyInput) => existingPolicies.find((p) => p.name === input.name) ?? target.policies.create(tenantId, input);
-  const hrMfa = await policy({ name: DEMO_POLICIES.hrMfa, conditions: { apps: [hrAppId], locations: { include: 'any', exclude: [office.id] } }, grant: { requireMfa: true } });
-  const blockRange = await policy({ name: DEMO_POLICIES.blockRange, conditions: { locations: { include: [blocked.id], exclude: [] } }, grant: { block: true } });
+  const policy = async (input: PolicyInput) =>
+    existingPolicies.find((p) => p.name === input.name) ?? target.policies.create(tenantId, input);
+  const hrMfa = await policy({
+    name: DEMO_POLICIES.hrMfa,
+    conditions: { apps: [hrAppId], locations: { include: 'any', exclude: [office.id] } },
+    grant: { requireMfa: true },
+  });
+  const blockRange = await policy({
+    name: DEMO_POLICIES.blockRange,
+    conditions: { locations: { include: [blocked.id], exclude: [] } },
+    grant: { block: true },
+  });
   return { locations: [office, blocked], policies: [hrMfa, blockRange] };
 }
 
@@ -96,7 +160,12 @@ export interface DemoAdmin {
  * One console administrator per role a directory gives (console-access.ts ROLE_GROUPS): a member of that group, and
  * for the app admin the app it administers assigned to it. Idempotent, like the demo users.
  */
-export async function seedConsoleAdmins(directory: DirectoryStore, tenantId: string, appAdminAppId: string, domain = 'contoso.example'): Promise<DemoAdmin[]> {
+export async function seedConsoleAdmins(
+  directory: DirectoryStore,
+  tenantId: string,
+  appAdminAppId: string,
+  domain = 'contoso.example',
+): Promise<DemoAdmin[]> {
   const names: Record<DemoAdmin['role'], { name: string; displayName: string }> = {
     'tenant-admin': { name: 'tina', displayName: 'Tina Tenant-Admin' },
     'security-reader': { name: 'sam', displayName: 'Sam Security-Reader' },
@@ -105,13 +174,24 @@ export async function seedConsoleAdmins(directory: DirectoryStore, tenantId: str
   };
   const admins: DemoAdmin[] = [];
   for (const [groupName, role] of ROLE_GROUPS) {
-    const group = (await directory.groups.getByName(tenantId, groupName)) ?? (await directory.groups.create(tenantId, { name: groupName, description: `Console role ${role} (demo)` }));
+    const group =
+      (await directory.groups.getByName(tenantId, groupName)) ??
+      (await directory.groups.create(tenantId, { name: groupName, description: `Console role ${role} (demo)` }));
     const { name, displayName } = names[role];
     const upn = `${name}@${domain}`;
     const password = `${name}-Admin-2024`;
-    const user = (await directory.users.findByLogin(tenantId, upn)) ?? (await directory.users.create(tenantId, { upn, displayName, email: upn, onPremName: name.toUpperCase(), password }));
+    const user =
+      (await directory.users.findByLogin(tenantId, upn)) ??
+      (await directory.users.create(tenantId, {
+        upn,
+        displayName,
+        email: upn,
+        onPremName: name.toUpperCase(),
+        password,
+      }));
     await directory.groups.addMember(tenantId, group.id, user.id);
-    if (role === 'app-admin') await directory.assignments.assign(tenantId, appAdminAppId, { type: 'user', id: user.id });
+    if (role === 'app-admin')
+      await directory.assignments.assign(tenantId, appAdminAppId, { type: 'user', id: user.id });
     admins.push({ username: name, password, role });
   }
   return admins;

@@ -22,9 +22,17 @@ export interface IssuedServiceToken {
   token: string;
 }
 
-export async function createServiceToken(directory: DirectoryStore, tenantId: string, name: string): Promise<IssuedServiceToken> {
+export async function createServiceToken(
+  directory: DirectoryStore,
+  tenantId: string,
+  name: string,
+): Promise<IssuedServiceToken> {
   const secret = randomBytes(32).toString('base64url');
-  const user = await directory.users.create(tenantId, { upn: `${name}@${SERVICE_TOKEN_DOMAIN}`, displayName: `Service token ${name}`, password: secret });
+  const user = await directory.users.create(tenantId, {
+    upn: `${name}@${SERVICE_TOKEN_DOMAIN}`,
+    displayName: `Service token ${name}`,
+    password: secret,
+  });
   return { user, token: `${user.id}.${secret}` };
 }
 
@@ -40,7 +48,11 @@ export async function rotateServiceToken(directory: DirectoryStore, tenantId: st
  * only for an id that is a service token: unauthenticated clients cannot make the edge hash at will, and an id is
  * 64 random bits that says nothing by itself.
  */
-export async function verifyServiceToken(directory: DirectoryStore, tenantId: string, token: string): Promise<{ user: User | null; valid: boolean }> {
+export async function verifyServiceToken(
+  directory: DirectoryStore,
+  tenantId: string,
+  token: string,
+): Promise<{ user: User | null; valid: boolean }> {
   const dot = token.indexOf('.');
   const id = dot > 0 ? token.slice(0, dot) : '';
   const secret = token.slice(dot + 1);

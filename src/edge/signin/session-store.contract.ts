@@ -8,13 +8,42 @@ import type { AppSession, CentralSession, SessionsEnded, SessionStore } from './
 
 export function sessionStoreContract(make: (now: () => number) => SessionStore, unique: () => string): void {
   const central = (over: Partial<CentralSession> = {}): CentralSession => ({
-    id: unique(), tenantId: 't', userId: unique(), authMethods: ['password'], stage: 'done', persistent: false,
-    createdAt: 0, lastSeenAt: 0, idleSeconds: 60, absoluteSeconds: 120, mfaFailures: 0, ...over,
+    id: unique(),
+    tenantId: 't',
+    userId: unique(),
+    authMethods: ['password'],
+    stage: 'done',
+    persistent: false,
+    createdAt: 0,
+    lastSeenAt: 0,
+    idleSeconds: 60,
+    absoluteSeconds: 120,
+    mfaFailures: 0,
+    ...over,
   });
   const app = (c: CentralSession, over: Partial<AppSession> = {}): AppSession => ({
-    id: unique(), centralId: c.id, tenantId: c.tenantId, appId: 'app', userId: c.userId,
-    identity: { userId: c.userId, tenantId: c.tenantId, upn: 'u@t', displayName: 'U', email: null, onPremName: null, groups: ['g'], authMethods: ['password'] },
-    persistent: false, createdAt: c.createdAt, lastSeenAt: c.lastSeenAt, checkedAt: 0, idleSeconds: 60, absoluteSeconds: 120, ...over,
+    id: unique(),
+    centralId: c.id,
+    tenantId: c.tenantId,
+    appId: 'app',
+    userId: c.userId,
+    identity: {
+      userId: c.userId,
+      tenantId: c.tenantId,
+      upn: 'u@t',
+      displayName: 'U',
+      email: null,
+      onPremName: null,
+      groups: ['g'],
+      authMethods: ['password'],
+    },
+    persistent: false,
+    createdAt: c.createdAt,
+    lastSeenAt: c.lastSeenAt,
+    checkedAt: 0,
+    idleSeconds: 60,
+    absoluteSeconds: 120,
+    ...over,
   });
 
   it('round-trips sessions; readers get copies; ending the central session ends its app sessions', async () => {
@@ -28,7 +57,11 @@ export function sessionStoreContract(make: (now: () => number) => SessionStore, 
       const copy = await store.getApp(a.id);
       assert.deepEqual(copy, a);
       copy!.identity.groups.push('mutated');
-      assert.deepEqual((await store.getApp(a.id))?.identity.groups, ['g'], 'edits of a read copy never reach the store');
+      assert.deepEqual(
+        (await store.getApp(a.id))?.identity.groups,
+        ['g'],
+        'edits of a read copy never reach the store',
+      );
       await store.deleteCentral(c.id);
       assert.equal(await store.getCentral(c.id), null);
       assert.equal(await store.getApp(a.id), null);

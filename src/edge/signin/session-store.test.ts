@@ -25,7 +25,10 @@ describe('session store contract: redis', () => {
       await probe.connect();
       await probe.ping();
     } catch (err) {
-      throw new Error(`Redis is not reachable at ${REDIS_URL}. These tests need it and never skip: start Redis (CI does) or set DRAWBRIDGE_TEST_REDIS_URL.`, { cause: err });
+      throw new Error(
+        `Redis is not reachable at ${REDIS_URL}. These tests need it and never skip: start Redis (CI does) or set DRAWBRIDGE_TEST_REDIS_URL.`,
+        { cause: err },
+      );
     } finally {
       probe.disconnect();
     }
@@ -39,7 +42,7 @@ describe('session store contract: redis', () => {
   });
   sessionStoreContract((now) => createRedisSessionStore({ url: REDIS_URL, keyPrefix: prefix, now }), unique);
 
-  it('another node sharing the Redis hears a sign-out and its app sessions\' reason', async () => {
+  it("another node sharing the Redis hears a sign-out and its app sessions' reason", async () => {
     const one = createRedisSessionStore({ url: REDIS_URL, keyPrefix: prefix });
     const two = createRedisSessionStore({ url: REDIS_URL, keyPrefix: prefix });
     const heard: SessionsEnded[] = [];
@@ -47,13 +50,49 @@ describe('session store contract: redis', () => {
     try {
       await new Promise((r) => setTimeout(r, 100));
       const t = Date.now();
-      const c = { id: unique(), tenantId: 't', userId: unique(), authMethods: ['password' as const], stage: 'done' as const, persistent: false, createdAt: t, lastSeenAt: t, idleSeconds: 60, absoluteSeconds: 120, mfaFailures: 0 };
-      const a = { id: unique(), centralId: c.id, tenantId: 't', appId: 'app', userId: c.userId, identity: { userId: c.userId, tenantId: 't', upn: 'u', displayName: 'U', email: null, onPremName: null, groups: [], authMethods: ['password' as const] }, persistent: false, createdAt: t, lastSeenAt: t, checkedAt: t, idleSeconds: 60, absoluteSeconds: 120 };
+      const c = {
+        id: unique(),
+        tenantId: 't',
+        userId: unique(),
+        authMethods: ['password' as const],
+        stage: 'done' as const,
+        persistent: false,
+        createdAt: t,
+        lastSeenAt: t,
+        idleSeconds: 60,
+        absoluteSeconds: 120,
+        mfaFailures: 0,
+      };
+      const a = {
+        id: unique(),
+        centralId: c.id,
+        tenantId: 't',
+        appId: 'app',
+        userId: c.userId,
+        identity: {
+          userId: c.userId,
+          tenantId: 't',
+          upn: 'u',
+          displayName: 'U',
+          email: null,
+          onPremName: null,
+          groups: [],
+          authMethods: ['password' as const],
+        },
+        persistent: false,
+        createdAt: t,
+        lastSeenAt: t,
+        checkedAt: t,
+        idleSeconds: 60,
+        absoluteSeconds: 120,
+      };
       await one.putCentral(c);
       await one.putApp(a);
       await one.deleteCentral(c.id, 'DB-SESSION-SIGNED-OUT');
       for (let i = 0; i < 100 && heard.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
-      assert.deepEqual(heard, [{ tenantId: 't', userId: c.userId, centralKey: recordKey(c.id), reason: 'DB-SESSION-SIGNED-OUT' }]);
+      assert.deepEqual(heard, [
+        { tenantId: 't', userId: c.userId, centralKey: recordKey(c.id), reason: 'DB-SESSION-SIGNED-OUT' },
+      ]);
       assert.equal(await two.endReason(a.id), 'DB-SESSION-SIGNED-OUT');
     } finally {
       await Promise.all([one.close(), two.close()]);

@@ -101,11 +101,16 @@ const copyApp = (s: AppSession): AppSession => ({
   ...(s.groupIds ? { groupIds: [...s.groupIds] } : {}),
 });
 
-export function expiresAt(s: Pick<CentralSession, 'createdAt' | 'lastSeenAt' | 'idleSeconds' | 'absoluteSeconds'>): number {
+export function expiresAt(
+  s: Pick<CentralSession, 'createdAt' | 'lastSeenAt' | 'idleSeconds' | 'absoluteSeconds'>,
+): number {
   return Math.min(s.lastSeenAt + s.idleSeconds * 1000, s.createdAt + s.absoluteSeconds * 1000);
 }
 
-export function isAlive(s: Pick<CentralSession, 'createdAt' | 'lastSeenAt' | 'idleSeconds' | 'absoluteSeconds'>, now: number): boolean {
+export function isAlive(
+  s: Pick<CentralSession, 'createdAt' | 'lastSeenAt' | 'idleSeconds' | 'absoluteSeconds'>,
+  now: number,
+): boolean {
   return now < expiresAt(s);
 }
 
@@ -126,7 +131,9 @@ export function createMemorySessionStore(options: { now?: () => number; sweepSec
     for (const listener of events.listeners('ended') as ((e: SessionsEnded) => void)[]) {
       try {
         listener(event);
-      } catch { /* a listener's bug never fails the sign-out */ }
+      } catch {
+        /* a listener's bug never fails the sign-out */
+      }
     }
   };
 
@@ -142,12 +149,15 @@ export function createMemorySessionStore(options: { now?: () => number; sweepSec
     byCentral.delete(key);
   };
 
-  const sweep = setInterval(() => {
-    const t = now();
-    for (const [k, s] of central) if (!isAlive(s, t)) dropCentral(k);
-    for (const [k, s] of apps) if (!isAlive(s, t)) dropApp(k);
-    for (const [k, e] of ended) if (e.until <= t) ended.delete(k);
-  }, (options.sweepSeconds ?? 60) * 1000);
+  const sweep = setInterval(
+    () => {
+      const t = now();
+      for (const [k, s] of central) if (!isAlive(s, t)) dropCentral(k);
+      for (const [k, s] of apps) if (!isAlive(s, t)) dropApp(k);
+      for (const [k, e] of ended) if (e.until <= t) ended.delete(k);
+    },
+    (options.sweepSeconds ?? 60) * 1000,
+  );
   sweep.unref();
 
   return {
@@ -192,7 +202,7 @@ export function createMemorySessionStore(options: { now?: () => number; sweepSec
     },
     async revokeUser(tenantId, userId, reason = 'DB-SESSION-REVOKED') {
       let n = 0;
-      for (const [k, s] of apps) if (s.tenantId === tenantId && s.userId === userId) (tombstone(k, reason), dropApp(k));
+      for (const [k, s] of apps) if (s.tenantId === tenantId && s.userId === userId) tombstone(k, reason), dropApp(k);
       for (const [k, s] of central) {
         if (s.tenantId === tenantId && s.userId === userId) {
           dropCentral(k);
@@ -204,7 +214,9 @@ export function createMemorySessionStore(options: { now?: () => number; sweepSec
     },
     async listUser(tenantId, userId) {
       const t = now();
-      return [...central.values()].filter((s) => s.tenantId === tenantId && s.userId === userId && isAlive(s, t)).map((s) => ({ ...structuredClone(s), id: '' }));
+      return [...central.values()]
+        .filter((s) => s.tenantId === tenantId && s.userId === userId && isAlive(s, t))
+        .map((s) => ({ ...structuredClone(s), id: '' }));
     },
     async endReason(id) {
       const e = ended.get(h(id));

@@ -11,7 +11,19 @@ describe('return URLs', () => {
     assert.equal(safeReturnPath('/a/../b'), '/b');
   });
   it('refuses anything that could leave the origin', () => {
-    for (const bad of ['https://evil.example/', '//evil.example/x', '/\\evil.example', '\\\\evil', 'javascript:alert(1)', '/x\r\nLocation: y', '', null, undefined, `/${'a'.repeat(3000)}`, '/.drawbridge/auth/callback']) {
+    for (const bad of [
+      'https://evil.example/',
+      '//evil.example/x',
+      '/\\evil.example',
+      '\\\\evil',
+      'javascript:alert(1)',
+      '/x\r\nLocation: y',
+      '',
+      null,
+      undefined,
+      `/${'a'.repeat(3000)}`,
+      '/.drawbridge/auth/callback',
+    ]) {
       assert.equal(safeReturnPath(bad), '/', String(bad));
     }
   });
@@ -28,7 +40,9 @@ describe('sign-in state', () => {
     const text = encodeState(key, s, 1000);
     assert.equal(decodeState(key, text, 1000 + 601_000), null);
     const [payload, mac] = text.split('.');
-    const forged = Buffer.from(JSON.stringify({ t: s.tenantId, a: 'app_2', r: s.returnPath, n: s.nonce, e: 9e15 })).toString('base64url');
+    const forged = Buffer.from(
+      JSON.stringify({ t: s.tenantId, a: 'app_2', r: s.returnPath, n: s.nonce, e: 9e15 }),
+    ).toString('base64url');
     assert.equal(decodeState(key, `${forged}.${mac}`, 2000), null);
     assert.equal(decodeState(keyRingFrom(Buffer.alloc(32, 2)).key('state'), text, 2000), null);
     assert.equal(decodeState(key, `${payload}x.${mac}`, 2000), null);

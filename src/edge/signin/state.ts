@@ -35,7 +35,14 @@ interface WireState {
 }
 
 export function encodeState(key: Buffer, state: Omit<SigninState, 'expiresAt'>, now = Date.now()): string {
-  const wire: WireState = { t: state.tenantId, a: state.appId, r: state.returnPath, n: state.nonce, e: now + STATE_TTL_SECONDS * 1000, ...(state.why ? { w: state.why } : {}) };
+  const wire: WireState = {
+    t: state.tenantId,
+    a: state.appId,
+    r: state.returnPath,
+    n: state.nonce,
+    e: now + STATE_TTL_SECONDS * 1000,
+    ...(state.why ? { w: state.why } : {}),
+  };
   return sign(key, Buffer.from(JSON.stringify(wire)).toString('base64url'));
 }
 
@@ -46,7 +53,14 @@ export function decodeState(key: Buffer, text: string | null | undefined, now = 
   if (!value) return null;
   try {
     const s = JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as WireState;
-    if (typeof s.t !== 'string' || typeof s.a !== 'string' || typeof s.n !== 'string' || typeof s.e !== 'number' || typeof s.r !== 'string') return null;
+    if (
+      typeof s.t !== 'string' ||
+      typeof s.a !== 'string' ||
+      typeof s.n !== 'string' ||
+      typeof s.e !== 'number' ||
+      typeof s.r !== 'string'
+    )
+      return null;
     if (s.e <= now) return null;
     const why = typeof s.w === 'string' && WHY.includes(s.w) ? { why: s.w as SessionEndReason } : {};
     return { tenantId: s.t, appId: s.a, returnPath: safeReturnPath(s.r), nonce: s.n, expiresAt: s.e, ...why };

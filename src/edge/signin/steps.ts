@@ -30,7 +30,22 @@ export interface SigninRequest extends Reply {
   csrf: string;
 }
 
-export type LogInput = Omit<SigninLogEntry, 'id' | 'time' | 'clientIp' | 'userAgent' | 'correlationId' | 'detail' | 'userId' | 'username' | 'appId' | 'code' | 'authMethod' | 'mfaMethod' | 'event'> &
+export type LogInput = Omit<
+  SigninLogEntry,
+  | 'id'
+  | 'time'
+  | 'clientIp'
+  | 'userAgent'
+  | 'correlationId'
+  | 'detail'
+  | 'userId'
+  | 'username'
+  | 'appId'
+  | 'code'
+  | 'authMethod'
+  | 'mfaMethod'
+  | 'event'
+> &
   Partial<Pick<SigninLogEntry, 'userId' | 'username' | 'appId' | 'code' | 'detail'>> & {
     event: SigninEvent;
     authMethod?: AuthMethod | null;
@@ -59,7 +74,18 @@ export async function writeLog(ctx: Ctx, req: IncomingMessage, correlationId: st
     ctx.deps.logger.error({ err, correlationId }, 'sign-in log write failed');
   }
   ctx.deps.logger.info(
-    { correlationId, signin: { event: row.event, result: row.result, code: row.code, tenantId: row.tenantId, userId: row.userId, appId: row.appId, ip: row.clientIp } },
+    {
+      correlationId,
+      signin: {
+        event: row.event,
+        result: row.result,
+        code: row.code,
+        tenantId: row.tenantId,
+        userId: row.userId,
+        appId: row.appId,
+        ip: row.clientIp,
+      },
+    },
     'sign-in event',
   );
 }
@@ -83,7 +109,8 @@ export async function resolveTenant(ctx: Ctx, tenantId: string | null): Promise<
 /** The app a state names, while it still exists and requires sign-in. */
 export async function stateApp(ctx: Ctx, state: SigninState): Promise<App | null> {
   // The admin console signs in like an app (console-access.ts), for a tenant that exists.
-  if (state.appId === CONSOLE_APP_ID) return (await ctx.deps.store.tenants.get(state.tenantId)) ? consoleApp(state.tenantId, ctx.consoleOrigin) : null;
+  if (state.appId === CONSOLE_APP_ID)
+    return (await ctx.deps.store.tenants.get(state.tenantId)) ? consoleApp(state.tenantId, ctx.consoleOrigin) : null;
   const app = await ctx.deps.store.apps.get(state.tenantId, state.appId);
   return app && app.enabled && app.preAuth === 'idp' ? app : null;
 }
@@ -96,8 +123,19 @@ export function stateInvalid(r: SigninRequest, detail?: string): void {
  * The sign-in page: the password form and every other method the tenant offers. Where a provider owns an e-mail
  * domain the page asks for the name first (home realm discovery, /oidc/discover); with the name known, the password.
  */
-export async function showSigninPage(r: SigninRequest, stateText: string | null, tenant: Tenant, app: App | null, status: number, error?: { code: ErrorCode; message?: string }, username?: string): Promise<void> {
-  const [settings, providers] = await Promise.all([r.ctx.deps.directory.settings.get(tenant.id), r.ctx.deps.directory.settings.providers(tenant.id)]);
+export async function showSigninPage(
+  r: SigninRequest,
+  stateText: string | null,
+  tenant: Tenant,
+  app: App | null,
+  status: number,
+  error?: { code: ErrorCode; message?: string },
+  username?: string,
+): Promise<void> {
+  const [settings, providers] = await Promise.all([
+    r.ctx.deps.directory.settings.get(tenant.id),
+    r.ctx.deps.directory.settings.providers(tenant.id),
+  ]);
   const identifierFirst = !username && providers.some((p) => p.domains.length > 0);
   sendHtml(
     r.res,
@@ -121,7 +159,15 @@ export async function showSigninPage(r: SigninRequest, stateText: string | null,
  * Replaces any previous sign-in of this browser with a fresh session (new id: no fixation). It waits for the second
  * step when the user has a second factor (or must enrol one), unless the method already proved two factors.
  */
-export async function startCentralSession(ctx: Ctx, req: IncomingMessage, tenantId: string, userId: string, authMethods: AuthMethod[], persistent: boolean, multiFactor = false): Promise<CentralSession> {
+export async function startCentralSession(
+  ctx: Ctx,
+  req: IncomingMessage,
+  tenantId: string,
+  userId: string,
+  authMethods: AuthMethod[],
+  persistent: boolean,
+  multiFactor = false,
+): Promise<CentralSession> {
   const previous = await currentCentral(ctx, req);
   if (previous) await ctx.sessions.deleteCentral(previous.id);
   const settings = await ctx.deps.directory.settings.get(tenantId);
@@ -155,11 +201,27 @@ export interface FirstFactorLog {
 }
 
 /** After the first factor: log, set the cookie, and go to the second step, enrolment or the app. */
-export async function finishFirstFactor(r: SigninRequest, central: CentralSession, stateText: string | null, base?: FirstFactorLog): Promise<void> {
+export async function finishFirstFactor(
+  r: SigninRequest,
+  central: CentralSession,
+  stateText: string | null,
+  base?: FirstFactorLog,
+): Promise<void> {
   const user = await r.ctx.deps.directory.users.get(central.tenantId, central.userId);
-  const entry = base ?? { tenantId: central.tenantId, event: 'signin' as const, username: user?.upn ?? '', appId: null, authMethod: central.authMethods[0] };
+  const entry = base ?? {
+    tenantId: central.tenantId,
+    event: 'signin' as const,
+    username: user?.upn ?? '',
+    appId: null,
+    authMethod: central.authMethods[0],
+  };
   if (central.stage === 'done') {
-    await writeLog(r.ctx, r.req, r.correlationId, { ...entry, userId: central.userId, username: user?.upn ?? entry.username, result: 'success' });
+    await writeLog(r.ctx, r.req, r.correlationId, {
+      ...entry,
+      userId: central.userId,
+      username: user?.upn ?? entry.username,
+      result: 'success',
+    });
   } else {
     await writeLog(r.ctx, r.req, r.correlationId, {
       ...entry,
@@ -172,23 +234,54 @@ export async function finishFirstFactor(r: SigninRequest, central: CentralSessio
   }
   const cookies = [...r.cookies, centralCookie(r.ctx, central)];
   const q = stateQuery(stateText);
-  const next = central.stage === 'mfa' ? `/mfa${q}` : central.stage === 'enroll' ? `/mfa/enroll${q}` : stateText ? `/authorize${q}` : '/';
+  const next =
+    central.stage === 'mfa'
+      ? `/mfa${q}`
+      : central.stage === 'enroll'
+        ? `/mfa/enroll${q}`
+        : stateText
+          ? `/authorize${q}`
+          : '/';
   redirect(r.res, next, cookies, 303);
 }
 
 /** A sign-in one method proved whole (a passkey with user verification): a central session with both factors. */
-export async function signedInWithBothFactors(r: SigninRequest, tenantId: string, userId: string, stateText: string | null, method: AuthMethod & MfaMethod): Promise<void> {
+export async function signedInWithBothFactors(
+  r: SigninRequest,
+  tenantId: string,
+  userId: string,
+  stateText: string | null,
+  method: AuthMethod & MfaMethod,
+): Promise<void> {
   await r.ctx.lockout.signedIn(tenantId, userId);
   const central = await startCentralSession(r.ctx, r.req, tenantId, userId, [method], false, true);
   const state = stateText ? decodeState(r.ctx.keys.key('state'), stateText, r.ctx.now()) : null;
-  await finishFirstFactor(r, central, stateText, { tenantId, event: 'signin', username: '', appId: state?.appId ?? null, authMethod: method, mfaMethod: method });
+  await finishFirstFactor(r, central, stateText, {
+    tenantId,
+    event: 'signin',
+    username: '',
+    appId: state?.appId ?? null,
+    authMethod: method,
+    mfaMethod: method,
+  });
 }
 
 /** Second factor passed: rotate the session id, mark it done, log, and continue to the app. */
-export async function completeSecondFactor(r: SigninRequest, central: CentralSession, stateText: string | null, method: MfaMethod): Promise<void> {
+export async function completeSecondFactor(
+  r: SigninRequest,
+  central: CentralSession,
+  stateText: string | null,
+  method: MfaMethod,
+): Promise<void> {
   const { ctx } = r;
   await ctx.sessions.deleteCentral(central.id);
-  const upgraded: CentralSession = { ...central, id: newSecret(32), stage: 'done', authMethods: [...central.authMethods, method], mfaFailures: 0 };
+  const upgraded: CentralSession = {
+    ...central,
+    id: newSecret(32),
+    stage: 'done',
+    authMethods: [...central.authMethods, method],
+    mfaFailures: 0,
+  };
   await ctx.sessions.putCentral(upgraded);
   const user = await ctx.deps.directory.users.get(central.tenantId, central.userId);
   if (user) await ctx.lockout.signedIn(central.tenantId, user.id);
@@ -201,11 +294,20 @@ export async function completeSecondFactor(r: SigninRequest, central: CentralSes
     authMethod: central.authMethods[0],
     mfaMethod: method,
   });
-  redirect(r.res, stateText ? `/authorize${stateQuery(stateText)}` : '/', [...r.cookies, centralCookie(ctx, upgraded)], 303);
+  redirect(
+    r.res,
+    stateText ? `/authorize${stateQuery(stateText)}` : '/',
+    [...r.cookies, centralCookie(ctx, upgraded)],
+    303,
+  );
 }
 
 /** The central session waiting for the given stage, or null after sending the browser to where it really is. */
-export async function pendingStage(r: SigninRequest, stage: 'mfa' | 'enroll', stateText: string | null): Promise<CentralSession | null> {
+export async function pendingStage(
+  r: SigninRequest,
+  stage: 'mfa' | 'enroll',
+  stateText: string | null,
+): Promise<CentralSession | null> {
   const central = await currentCentral(r.ctx, r.req);
   if (central && central.stage === stage) return central;
   const q = stateQuery(stateText);
@@ -222,7 +324,14 @@ export async function pendingStage(r: SigninRequest, stage: 'mfa' | 'enroll', st
  * factor, or registering one when the user has none (a passkey when only a passkey will do); a sign-in older than a
  * policy's frequency starts over. Every policy evaluated goes into the log entry, report-only ones as "would have".
  */
-export async function handOff(r: SigninRequest, central: CentralSession, state: SigninState, stateText: string, app: App, fromPost: boolean): Promise<void> {
+export async function handOff(
+  r: SigninRequest,
+  central: CentralSession,
+  state: SigninState,
+  stateText: string,
+  app: App,
+  fromPost: boolean,
+): Promise<void> {
   const { directory } = r.ctx.deps;
   const facts = await directory.access.facts(central.tenantId, central.userId);
   const assigned = facts ? await directory.assignments.appsForUser(central.tenantId, central.userId) : [];
@@ -230,10 +339,19 @@ export async function handOff(r: SigninRequest, central: CentralSession, state: 
   const mfaMethod = central.authMethods.find(isMfaMethod) ?? null;
   const groupIds = facts?.groups.map((g) => g.id) ?? [];
   const ca = decision.allow
-    ? await r.ctx.access.atSignin(r.req, { tenantId: central.tenantId, userId: central.userId, groupIds, appId: app.id, authMethods: central.authMethods, authenticatedAt: central.createdAt })
+    ? await r.ctx.access.atSignin(r.req, {
+        tenantId: central.tenantId,
+        userId: central.userId,
+        groupIds,
+        appId: app.id,
+        authMethods: central.authMethods,
+        authenticatedAt: central.createdAt,
+      })
     : null;
   const verdict = ca?.evaluation.verdict ?? { allow: true as const };
-  const caDetail = ca ? { policies: policyLog(ca.evaluation), risk: ca.risk, ...(ca.country ? { country: ca.country } : {}) } : {};
+  const caDetail = ca
+    ? { policies: policyLog(ca.evaluation), risk: ca.risk, ...(ca.country ? { country: ca.country } : {}) }
+    : {};
   const stepUp = !verdict.allow && verdict.outcome !== 'block';
   await writeLog(r.ctx, r.req, r.correlationId, {
     tenantId: central.tenantId,
@@ -254,12 +372,21 @@ export async function handOff(r: SigninRequest, central: CentralSession, state: 
   if (!decision.allow) {
     if (decision.reason === 'user-unknown') {
       await r.ctx.sessions.deleteCentral(central.id);
-      return sendError(r.req, r.res, decision.code, r.correlationId, undefined, [...r.cookies, clearCookie(CENTRAL_COOKIE)]);
+      return sendError(r.req, r.res, decision.code, r.correlationId, undefined, [
+        ...r.cookies,
+        clearCookie(CENTRAL_COOKIE),
+      ]);
     }
     return sendHtml(
       r.res,
       catalogue[decision.code].status,
-      deniedPage({ code: decision.code, correlationId: r.correlationId, upn: facts?.user.upn ?? '', appName: app.name, signout: hiddenFor(r, null) }),
+      deniedPage({
+        code: decision.code,
+        correlationId: r.correlationId,
+        upn: facts?.user.upn ?? '',
+        appName: app.name,
+        signout: hiddenFor(r, null),
+      }),
       r.cookies,
     );
   }
@@ -267,14 +394,33 @@ export async function handOff(r: SigninRequest, central: CentralSession, state: 
     const q = stateQuery(stateText);
     const status = fromPost ? 303 : 302;
     if (verdict.outcome === 'block') {
-      return sendHtml(r.res, catalogue[verdict.code].status, deniedPage({ code: verdict.code, correlationId: r.correlationId, upn: facts?.user.upn ?? '', appName: app.name, signout: hiddenFor(r, null) }), r.cookies);
+      return sendHtml(
+        r.res,
+        catalogue[verdict.code].status,
+        deniedPage({
+          code: verdict.code,
+          correlationId: r.correlationId,
+          upn: facts?.user.upn ?? '',
+          appName: app.name,
+          signout: hiddenFor(r, null),
+        }),
+        r.cookies,
+      );
     }
     if (verdict.outcome === 'reauth-required') {
       await r.ctx.sessions.deleteCentral(central.id);
       const tenant = await r.ctx.deps.store.tenants.get(central.tenantId);
       r.cookies.push(clearCookie(CENTRAL_COOKIE));
       if (!tenant) return stateInvalid(r);
-      return showSigninPage(r, stateText, tenant, app, catalogue[verdict.code].status, { code: verdict.code }, facts?.user.upn);
+      return showSigninPage(
+        r,
+        stateText,
+        tenant,
+        app,
+        catalogue[verdict.code].status,
+        { code: verdict.code },
+        facts?.user.upn,
+      );
     }
     const methods = await directory.mfa.methods(central.tenantId, central.userId);
     const passkeyOnly = verdict.outcome === 'phishing-resistant-required';
@@ -285,10 +431,21 @@ export async function handOff(r: SigninRequest, central: CentralSession, state: 
   }
   const code = newSecret(32);
   const persistent = ca?.evaluation.persistentSession;
-  await putCode(r.ctx.state, code, {
-    tenantId: central.tenantId, appId: app.id, centralId: central.id, userId: central.userId, nonce: state.nonce,
-    groupIds, risk: ca?.risk.level ?? 'none', ...(persistent ? { persistent: persistent === 'always' } : {}),
-  }, CODE_TTL_SECONDS);
+  await putCode(
+    r.ctx.state,
+    code,
+    {
+      tenantId: central.tenantId,
+      appId: app.id,
+      centralId: central.id,
+      userId: central.userId,
+      nonce: state.nonce,
+      groupIds,
+      risk: ca?.risk.level ?? 'none',
+      ...(persistent ? { persistent: persistent === 'always' } : {}),
+    },
+    CODE_TTL_SECONDS,
+  );
   const target = `${appOrigin(app)}/.drawbridge/auth/callback?code=${encodeURIComponent(code)}&state=${encodeURIComponent(stateText)}`;
   redirect(r.res, target, r.cookies, fromPost ? 303 : 302);
 }

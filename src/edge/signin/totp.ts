@@ -31,7 +31,13 @@ export const totpMethod: SigninMethod = {
   },
 };
 
-async function renderMfa(r: SigninRequest, central: CentralSession, stateText: string | null, status: number, error?: ErrorCode) {
+async function renderMfa(
+  r: SigninRequest,
+  central: CentralSession,
+  stateText: string | null,
+  status: number,
+  error?: ErrorCode,
+) {
   const { directory } = r.ctx.deps;
   const user = await directory.users.get(central.tenantId, central.userId);
   const methods = await directory.mfa.methods(central.tenantId, central.userId);
@@ -43,7 +49,15 @@ async function renderMfa(r: SigninRequest, central: CentralSession, stateText: s
     mfaPage({
       hidden: hiddenFor(r, stateText),
       upn: user?.upn ?? '',
-      error: error ? { code: error, message: error === 'DB-SIGNIN-MFA-FAILED' ? 'That code is not right. Try the current code.' : catalogue[error].title } : undefined,
+      error: error
+        ? {
+            code: error,
+            message:
+              error === 'DB-SIGNIN-MFA-FAILED'
+                ? 'That code is not right. Try the current code.'
+                : catalogue[error].title,
+          }
+        : undefined,
       passkeyUrl: methods.webauthn ? `/passkey${q}` : null,
       recoveryLeft: methods.recoveryCodes,
     }),
@@ -61,7 +75,8 @@ async function postMfa(r: SigninRequest) {
   const { ctx, req } = r;
   const form = await readForm(req);
   const stateText = form.get('state');
-  if (!csrfValid(ctx, req, form.get('csrf'))) return sendError(req, r.res, 'DB-SIGNIN-CSRF', r.correlationId, undefined, r.cookies);
+  if (!csrfValid(ctx, req, form.get('csrf')))
+    return sendError(req, r.res, 'DB-SIGNIN-CSRF', r.correlationId, undefined, r.cookies);
   const central = await pendingStage(r, 'mfa', stateText);
   if (!central) return;
   const { directory } = ctx.deps;
@@ -77,11 +92,16 @@ async function postMfa(r: SigninRequest) {
       const step = totp?.confirmed ? verifyTotp(totp.secret, code, ctx.now(), totp.lastStep) : null;
       if (step !== null && (await directory.mfa.useTotpStep(central.tenantId, central.userId, step))) method = 'totp';
     } else if (looksLikeRecoveryCode(code)) {
-      if (await directory.mfa.useRecoveryCode(central.tenantId, central.userId, hashRecoveryCode(code))) method = 'recovery';
+      if (await directory.mfa.useRecoveryCode(central.tenantId, central.userId, hashRecoveryCode(code)))
+        method = 'recovery';
     }
   }
   if (!method) {
-    const errCode: ErrorCode = locked ? 'DB-SIGNIN-LOCKED-OUT' : limited.allowed ? 'DB-SIGNIN-MFA-FAILED' : 'DB-SIGNIN-RATE-LIMITED';
+    const errCode: ErrorCode = locked
+      ? 'DB-SIGNIN-LOCKED-OUT'
+      : limited.allowed
+        ? 'DB-SIGNIN-MFA-FAILED'
+        : 'DB-SIGNIN-RATE-LIMITED';
     central.mfaFailures++;
     const user = account;
     if (lock && !locked) await lock.fail();
@@ -98,7 +118,14 @@ async function postMfa(r: SigninRequest) {
     });
     if (central.mfaFailures >= MAX_MFA_FAILURES) {
       await ctx.sessions.deleteCentral(central.id);
-      return sendError(req, r.res, 'DB-SIGNIN-MFA-FAILED', r.correlationId, 'Too many wrong codes: start signing in again.', [...r.cookies, clearCookie(CENTRAL_COOKIE)]);
+      return sendError(
+        req,
+        r.res,
+        'DB-SIGNIN-MFA-FAILED',
+        r.correlationId,
+        'Too many wrong codes: start signing in again.',
+        [...r.cookies, clearCookie(CENTRAL_COOKIE)],
+      );
     }
     await ctx.sessions.putCentral(central);
     return renderMfa(r, central, stateText, locked ? 403 : limited.allowed ? 401 : 429, errCode);
@@ -106,7 +133,13 @@ async function postMfa(r: SigninRequest) {
   await completeSecondFactor(r, central, stateText, method);
 }
 
-async function renderEnroll(r: SigninRequest, central: CentralSession, stateText: string | null, status: number, error?: ErrorCode) {
+async function renderEnroll(
+  r: SigninRequest,
+  central: CentralSession,
+  stateText: string | null,
+  status: number,
+  error?: ErrorCode,
+) {
   const { directory } = r.ctx.deps;
   const user = await directory.users.get(central.tenantId, central.userId);
   let totp = await directory.mfa.getTotp(central.tenantId, central.userId);
@@ -143,24 +176,51 @@ async function postEnroll(r: SigninRequest) {
   const { ctx, req } = r;
   const form = await readForm(req);
   const stateText = form.get('state');
-  if (!csrfValid(ctx, req, form.get('csrf'))) return sendError(req, r.res, 'DB-SIGNIN-CSRF', r.correlationId, undefined, r.cookies);
+  if (!csrfValid(ctx, req, form.get('csrf')))
+    return sendError(req, r.res, 'DB-SIGNIN-CSRF', r.correlationId, undefined, r.cookies);
   const central = await pendingStage(r, 'enroll', stateText);
   if (!central) return;
   const { directory } = ctx.deps;
   const totp = await directory.mfa.getTotp(central.tenantId, central.userId);
   const limited = await ctx.accountLimiter.hit(`mfa:${central.tenantId}:${central.userId}`);
-  const step = totp && !totp.confirmed && limited.allowed ? verifyTotp(totp.secret, form.get('code') ?? '', ctx.now(), null) : null;
+  const step =
+    totp && !totp.confirmed && limited.allowed
+      ? verifyTotp(totp.secret, form.get('code') ?? '', ctx.now(), null)
+      : null;
   if (step === null) {
-    await writeLog(ctx, req, r.correlationId, { tenantId: central.tenantId, event: 'mfa-enrol', userId: central.userId, result: 'failure', code: 'DB-SIGNIN-MFA-FAILED', mfaMethod: 'totp', authMethod: central.authMethods[0] });
+    await writeLog(ctx, req, r.correlationId, {
+      tenantId: central.tenantId,
+      event: 'mfa-enrol',
+      userId: central.userId,
+      result: 'failure',
+      code: 'DB-SIGNIN-MFA-FAILED',
+      mfaMethod: 'totp',
+      authMethod: central.authMethods[0],
+    });
     return renderEnroll(r, central, stateText, 401, 'DB-SIGNIN-MFA-FAILED');
   }
   await directory.mfa.confirmTotp(central.tenantId, central.userId, step);
   const codes = generateRecoveryCodes();
   await directory.mfa.setRecoveryCodes(central.tenantId, central.userId, codes.map(hashRecoveryCode));
   await ctx.sessions.deleteCentral(central.id);
-  const upgraded: CentralSession = { ...central, id: newSecret(32), stage: 'done', authMethods: [...central.authMethods, 'totp'] };
+  const upgraded: CentralSession = {
+    ...central,
+    id: newSecret(32),
+    stage: 'done',
+    authMethods: [...central.authMethods, 'totp'],
+  };
   await ctx.sessions.putCentral(upgraded);
-  await writeLog(ctx, req, r.correlationId, { tenantId: central.tenantId, event: 'mfa-enrol', userId: central.userId, result: 'success', mfaMethod: 'totp', authMethod: central.authMethods[0] });
+  await writeLog(ctx, req, r.correlationId, {
+    tenantId: central.tenantId,
+    event: 'mfa-enrol',
+    userId: central.userId,
+    result: 'success',
+    mfaMethod: 'totp',
+    authMethod: central.authMethods[0],
+  });
   const q = stateText ? `?state=${encodeURIComponent(stateText)}` : '';
-  sendHtml(r.res, 200, recoveryCodesPage({ codes, continueUrl: stateText ? `/authorize${q}` : '/' }), [...r.cookies, centralCookie(ctx, upgraded)]);
+  sendHtml(r.res, 200, recoveryCodesPage({ codes, continueUrl: stateText ? `/authorize${q}` : '/' }), [
+    ...r.cookies,
+    centralCookie(ctx, upgraded),
+  ]);
 }

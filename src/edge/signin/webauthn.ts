@@ -32,7 +32,14 @@ import { PASSKEY_SCRIPT_HASH } from './passkey-script.ts';
 import { newSecret, type CentralSession } from './sessions.ts';
 import { putFlow as putFlowRecord, takeFlow as takeFlowRecord } from './one-time.ts';
 import { decodeState } from './state.ts';
-import { completeSecondFactor, hiddenFor, resolveTenant, signedInWithBothFactors, writeLog, type SigninRequest } from './steps.ts';
+import {
+  completeSecondFactor,
+  hiddenFor,
+  resolveTenant,
+  signedInWithBothFactors,
+  writeLog,
+  type SigninRequest,
+} from './steps.ts';
 
 const FLOW_TTL_SECONDS = 300;
 const MAX_FAILURES = 5;
@@ -57,21 +64,39 @@ export const passkeyMethod: SigninMethod = {
     return true;
   },
   async alternative(_ctx, _tenantId, stateText) {
-    return { label: 'Sign in with a passkey', url: stateText ? `/passkey/signin?state=${encodeURIComponent(stateText)}` : '/passkey/signin' };
+    return {
+      label: 'Sign in with a passkey',
+      url: stateText ? `/passkey/signin?state=${encodeURIComponent(stateText)}` : '/passkey/signin',
+    };
   },
 };
 
 async function handlePasskey(ctx: Ctx, host: SigninRequest, url: URL): Promise<void> {
   const { req } = host;
-  const mode: Mode | null = url.pathname === '/passkey' ? 'verify' : url.pathname === '/passkey/register' ? 'register' : url.pathname === '/passkey/signin' ? 'signin' : null;
+  const mode: Mode | null =
+    url.pathname === '/passkey'
+      ? 'verify'
+      : url.pathname === '/passkey/register'
+        ? 'register'
+        : url.pathname === '/passkey/signin'
+          ? 'signin'
+          : null;
   const method = req.method ?? 'GET';
   if (!mode || (method !== 'GET' && method !== 'POST')) {
-    return sendError(req, host.res, 'DB-HTTP-BAD-REQUEST', host.correlationId, 'There is no sign-in page at this address.', host.cookies);
+    return sendError(
+      req,
+      host.res,
+      'DB-HTTP-BAD-REQUEST',
+      host.correlationId,
+      'There is no sign-in page at this address.',
+      host.cookies,
+    );
   }
   if (method === 'GET') return showPage(ctx, host, mode, url.searchParams.get('state'));
   const form = await readForm(req);
   const stateText = form.get('state') || null;
-  if (!csrfValid(ctx, req, form.get('csrf'))) return sendError(req, host.res, 'DB-SIGNIN-CSRF', host.correlationId, undefined, host.cookies);
+  if (!csrfValid(ctx, req, form.get('csrf')))
+    return sendError(req, host.res, 'DB-SIGNIN-CSRF', host.correlationId, undefined, host.cookies);
   const flow = await takeFlow(ctx, req, mode);
   const text = form.get('credential') ?? '';
   if (mode === 'register') return finishRegistration(ctx, host, stateText, flow, text, form.get('name'));
@@ -97,9 +122,15 @@ async function putFlow(ctx: Ctx, flow: Flow): Promise<string> {
 }
 
 /** The central session a verify/register page belongs to, or null after answering with where to go instead. */
-async function sessionFor(ctx: Ctx, host: SigninRequest, mode: 'verify' | 'register', stateText: string | null): Promise<CentralSession | null> {
+async function sessionFor(
+  ctx: Ctx,
+  host: SigninRequest,
+  mode: 'verify' | 'register',
+  stateText: string | null,
+): Promise<CentralSession | null> {
   const central = await currentCentral(ctx, host.req);
-  const ok = central && (mode === 'verify' ? central.stage === 'mfa' : central.stage === 'done' || central.stage === 'enroll');
+  const ok =
+    central && (mode === 'verify' ? central.stage === 'mfa' : central.stage === 'done' || central.stage === 'enroll');
   if (ok) return central;
   const q = stateText ? `?state=${encodeURIComponent(stateText)}` : '';
   if (central?.stage === 'done') redirect(host.res, stateText ? `/authorize${q}` : '/', host.cookies, 303);
@@ -109,7 +140,14 @@ async function sessionFor(ctx: Ctx, host: SigninRequest, mode: 'verify' | 'regis
   return null;
 }
 
-async function showPage(ctx: Ctx, host: SigninRequest, mode: Mode, stateText: string | null, status = 200, error?: { code: ErrorCode; message: string }): Promise<void> {
+async function showPage(
+  ctx: Ctx,
+  host: SigninRequest,
+  mode: Mode,
+  stateText: string | null,
+  status = 200,
+  error?: { code: ErrorCode; message: string },
+): Promise<void> {
   const { directory } = ctx.deps;
   const q = stateText ? `?state=${encodeURIComponent(stateText)}` : '';
   if (stateText && !decodeState(ctx.keys.key('state'), stateText, ctx.now())) {
@@ -123,7 +161,8 @@ async function showPage(ctx: Ctx, host: SigninRequest, mode: Mode, stateText: st
   if (mode === 'signin') {
     const state = stateText ? decodeState(ctx.keys.key('state'), stateText, ctx.now()) : null;
     const tenant = await resolveTenant(ctx, state?.tenantId ?? null);
-    if (!tenant) return sendError(host.req, host.res, 'DB-SIGNIN-TENANT-UNKNOWN', host.correlationId, undefined, host.cookies);
+    if (!tenant)
+      return sendError(host.req, host.res, 'DB-SIGNIN-TENANT-UNKNOWN', host.correlationId, undefined, host.cookies);
     tenantId = tenant.id;
     options = await generateAuthenticationOptions({ rpID: rpId(ctx), userVerification: 'required', timeout: 120_000 });
     fallback = { url: stateText ? `/authorize${q}` : '/?signin=1', label: 'Sign in with a password instead' };
@@ -139,8 +178,16 @@ async function showPage(ctx: Ctx, host: SigninRequest, mode: Mode, stateText: st
     const descriptors = credentials.map((c) => ({ id: c.credentialId, transports: c.transports }));
     if (mode === 'verify') {
       const methods = await directory.mfa.methods(central.tenantId, central.userId);
-      options = await generateAuthenticationOptions({ rpID: rpId(ctx), allowCredentials: descriptors, userVerification: 'required', timeout: 120_000 });
-      fallback = methods.totp || methods.recoveryCodes > 0 ? { url: `/mfa${q}`, label: 'Use a verification code instead' } : null;
+      options = await generateAuthenticationOptions({
+        rpID: rpId(ctx),
+        allowCredentials: descriptors,
+        userVerification: 'required',
+        timeout: 120_000,
+      });
+      fallback =
+        methods.totp || methods.recoveryCodes > 0
+          ? { url: `/mfa${q}`, label: 'Use a verification code instead' }
+          : null;
     } else {
       const tenant = await ctx.deps.store.tenants.get(central.tenantId);
       options = await generateRegistrationOptions({
@@ -154,14 +201,29 @@ async function showPage(ctx: Ctx, host: SigninRequest, mode: Mode, stateText: st
         authenticatorSelection: { residentKey: 'required', userVerification: 'required' },
         timeout: 120_000,
       });
-      fallback = central.stage === 'enroll' ? { url: `/mfa/enroll${q}`, label: 'Use an authenticator app instead' } : { url: stateText ? `/authorize${q}` : '/', label: 'Not now' };
+      fallback =
+        central.stage === 'enroll'
+          ? { url: `/mfa/enroll${q}`, label: 'Use an authenticator app instead' }
+          : { url: stateText ? `/authorize${q}` : '/', label: 'Not now' };
     }
   }
-  const flowCookie = await putFlow(ctx, { kind: `webauthn-${mode}`, challenge: (options as { challenge: string }).challenge, tenantId, centralId });
+  const flowCookie = await putFlow(ctx, {
+    kind: `webauthn-${mode}`,
+    challenge: (options as { challenge: string }).challenge,
+    tenantId,
+    centralId,
+  });
   sendHtml(
     host.res,
     status,
-    passkeyPage({ mode, hidden: hiddenFor(host, stateText), upn, optionsJson: JSON.stringify(options), fallback, error }),
+    passkeyPage({
+      mode,
+      hidden: hiddenFor(host, stateText),
+      upn,
+      optionsJson: JSON.stringify(options),
+      fallback,
+      error,
+    }),
     [...host.cookies, flowCookie],
     PASSKEY_SCRIPT_HASH,
   );
@@ -171,15 +233,27 @@ function parseCredential<T>(text: string): T | null {
   if (!text || text.length > MAX_CREDENTIAL_CHARS) return null;
   try {
     const value = JSON.parse(text) as { id?: unknown; response?: unknown };
-    return typeof value.id === 'string' && typeof value.response === 'object' && value.response !== null ? (value as T) : null;
+    return typeof value.id === 'string' && typeof value.response === 'object' && value.response !== null
+      ? (value as T)
+      : null;
   } catch {
     return null;
   }
 }
 
-const FAILED = { code: 'DB-SIGNIN-PASSKEY-FAILED' as const, message: 'The passkey could not be verified. Try again, or use another way to sign in.' };
+const FAILED = {
+  code: 'DB-SIGNIN-PASSKEY-FAILED' as const,
+  message: 'The passkey could not be verified. Try again, or use another way to sign in.',
+};
 
-async function finishRegistration(ctx: Ctx, host: SigninRequest, stateText: string | null, flow: Flow | null, text: string, name: string | null): Promise<void> {
+async function finishRegistration(
+  ctx: Ctx,
+  host: SigninRequest,
+  stateText: string | null,
+  flow: Flow | null,
+  text: string,
+  name: string | null,
+): Promise<void> {
   const central = await sessionFor(ctx, host, 'register', stateText);
   if (!central) return;
   const { directory } = ctx.deps;
@@ -190,7 +264,13 @@ async function finishRegistration(ctx: Ctx, host: SigninRequest, stateText: stri
   else if (!response) failure = 'no credential (JavaScript disabled?)';
   else {
     try {
-      const verified = await verifyRegistrationResponse({ response, expectedChallenge: flow.challenge, expectedOrigin: ctx.loginOrigin, expectedRPID: rpId(ctx), requireUserVerification: true });
+      const verified = await verifyRegistrationResponse({
+        response,
+        expectedChallenge: flow.challenge,
+        expectedOrigin: ctx.loginOrigin,
+        expectedRPID: rpId(ctx),
+        requireUserVerification: true,
+      });
       if (verified.verified) info = verified.registrationInfo;
       else failure = 'attestation did not verify';
     } catch (err) {
@@ -198,9 +278,21 @@ async function finishRegistration(ctx: Ctx, host: SigninRequest, stateText: stri
     }
   }
   const upn = (await directory.users.get(central.tenantId, central.userId))?.upn ?? null;
-  const base = { tenantId: central.tenantId, event: 'mfa-enrol', userId: central.userId, username: upn, authMethod: central.authMethods[0], mfaMethod: 'webauthn' } as const;
+  const base = {
+    tenantId: central.tenantId,
+    event: 'mfa-enrol',
+    userId: central.userId,
+    username: upn,
+    authMethod: central.authMethods[0],
+    mfaMethod: 'webauthn',
+  } as const;
   if (failure || !info) {
-    await writeLog(ctx, host.req, host.correlationId, { ...base, result: 'failure', code: FAILED.code, detail: { step: 'register', reason: failure } });
+    await writeLog(ctx, host.req, host.correlationId, {
+      ...base,
+      result: 'failure',
+      code: FAILED.code,
+      detail: { step: 'register', reason: failure },
+    });
     return showPage(ctx, host, 'register', stateText, 400, FAILED);
   }
   const label = (name ?? '').trim().slice(0, 64) || 'Passkey';
@@ -211,30 +303,52 @@ async function finishRegistration(ctx: Ctx, host: SigninRequest, stateText: stri
     transports: info.credential.transports ?? response?.response.transports ?? [],
     name: label,
   });
-  await writeLog(ctx, host.req, host.correlationId, { ...base, result: 'success', detail: { name: label, deviceType: info.credentialDeviceType, backedUp: info.credentialBackedUp } });
+  await writeLog(ctx, host.req, host.correlationId, {
+    ...base,
+    result: 'success',
+    detail: { name: label, deviceType: info.credentialDeviceType, backedUp: info.credentialBackedUp },
+  });
   const q = stateText ? `?state=${encodeURIComponent(stateText)}` : '';
   const cookies = [...host.cookies, clearCookie(FLOW_COOKIE)];
   if (central.stage === 'enroll') {
     // Enrolment required by the tenant: this passkey is the second factor of this sign-in; give recovery codes too.
     await ctx.sessions.deleteCentral(central.id);
-    const upgraded: CentralSession = { ...central, id: newSecret(32), stage: 'done', authMethods: [...central.authMethods, 'webauthn'], mfaFailures: 0 };
+    const upgraded: CentralSession = {
+      ...central,
+      id: newSecret(32),
+      stage: 'done',
+      authMethods: [...central.authMethods, 'webauthn'],
+      mfaFailures: 0,
+    };
     await ctx.sessions.putCentral(upgraded);
     const methods = await directory.mfa.methods(central.tenantId, central.userId);
     const continueUrl = stateText ? `/authorize${q}` : '/';
-    if (methods.recoveryCodes > 0) return redirect(host.res, continueUrl, [...cookies, centralCookie(ctx, upgraded)], 303);
+    if (methods.recoveryCodes > 0)
+      return redirect(host.res, continueUrl, [...cookies, centralCookie(ctx, upgraded)], 303);
     const codes = generateRecoveryCodes();
     await directory.mfa.setRecoveryCodes(central.tenantId, central.userId, codes.map(hashRecoveryCode));
-    return sendHtml(host.res, 200, recoveryCodesPage({ codes, continueUrl }), [...cookies, centralCookie(ctx, upgraded)]);
+    return sendHtml(host.res, 200, recoveryCodesPage({ codes, continueUrl }), [
+      ...cookies,
+      centralCookie(ctx, upgraded),
+    ]);
   }
   sendHtml(host.res, 200, passkeyAddedPage({ name: label, continueUrl: stateText ? `/authorize${q}` : '/' }), cookies);
 }
 
-async function verifyAssertion(ctx: Ctx, flow: Flow, response: AuthenticationResponseJSON, userId: string | null): Promise<{ userId: string } | { failure: string; userId?: string }> {
+async function verifyAssertion(
+  ctx: Ctx,
+  flow: Flow,
+  response: AuthenticationResponseJSON,
+  userId: string | null,
+): Promise<{ userId: string } | { failure: string; userId?: string }> {
   const { directory } = ctx.deps;
   const stored = await directory.mfa.webauthnFind(flow.tenantId, response.id);
   if (!stored) return { failure: 'unknown credential' };
   if (userId && stored.userId !== userId) return { failure: 'credential of another user', userId };
-  if (response.response.userHandle && Buffer.from(response.response.userHandle, 'base64url').toString('utf8') !== stored.userId) {
+  if (
+    response.response.userHandle &&
+    Buffer.from(response.response.userHandle, 'base64url').toString('utf8') !== stored.userId
+  ) {
     return { failure: 'user handle does not match the credential', userId: stored.userId };
   }
   try {
@@ -244,7 +358,12 @@ async function verifyAssertion(ctx: Ctx, flow: Flow, response: AuthenticationRes
       expectedOrigin: ctx.loginOrigin,
       expectedRPID: rpId(ctx),
       requireUserVerification: true,
-      credential: { id: stored.credentialId, publicKey: new Uint8Array(Buffer.from(stored.publicKey, 'base64url')), counter: stored.counter, transports: stored.transports as never },
+      credential: {
+        id: stored.credentialId,
+        publicKey: new Uint8Array(Buffer.from(stored.publicKey, 'base64url')),
+        counter: stored.counter,
+        transports: stored.transports as never,
+      },
     });
     if (!verified.verified) return { failure: 'assertion did not verify', userId: stored.userId };
     // The library refuses a counter that did not grow (a cloned authenticator); store the new one.
@@ -255,7 +374,13 @@ async function verifyAssertion(ctx: Ctx, flow: Flow, response: AuthenticationRes
   }
 }
 
-async function finishVerify(ctx: Ctx, host: SigninRequest, stateText: string | null, flow: Flow | null, text: string): Promise<void> {
+async function finishVerify(
+  ctx: Ctx,
+  host: SigninRequest,
+  stateText: string | null,
+  flow: Flow | null,
+  text: string,
+): Promise<void> {
   const central = await sessionFor(ctx, host, 'verify', stateText);
   if (!central) return;
   const { directory } = ctx.deps;
@@ -279,23 +404,52 @@ async function finishVerify(ctx: Ctx, host: SigninRequest, stateText: string | n
   if (lock && !locked) await lock.fail();
   const code: ErrorCode = locked ? 'DB-SIGNIN-LOCKED-OUT' : limited.allowed ? FAILED.code : 'DB-SIGNIN-RATE-LIMITED';
   await writeLog(ctx, host.req, host.correlationId, {
-    tenantId: central.tenantId, event: 'mfa', userId: central.userId, username: user?.upn ?? null, result: 'failure', code,
-    authMethod: central.authMethods[0], mfaMethod: 'webauthn', detail: { reason: failure, failures: central.mfaFailures },
+    tenantId: central.tenantId,
+    event: 'mfa',
+    userId: central.userId,
+    username: user?.upn ?? null,
+    result: 'failure',
+    code,
+    authMethod: central.authMethods[0],
+    mfaMethod: 'webauthn',
+    detail: { reason: failure, failures: central.mfaFailures },
   });
   if (central.mfaFailures >= MAX_FAILURES) {
     await ctx.sessions.deleteCentral(central.id);
-    return sendError(host.req, host.res, code, host.correlationId, 'Too many failed attempts: start signing in again.', [...host.cookies, clearCookie(CENTRAL_COOKIE)]);
+    return sendError(
+      host.req,
+      host.res,
+      code,
+      host.correlationId,
+      'Too many failed attempts: start signing in again.',
+      [...host.cookies, clearCookie(CENTRAL_COOKIE)],
+    );
   }
   await ctx.sessions.putCentral(central);
-  return showPage(ctx, host, 'verify', stateText, limited.allowed ? 401 : 429, limited.allowed ? FAILED : { code, message: 'Too many attempts. Wait a minute and try again.' });
+  return showPage(
+    ctx,
+    host,
+    'verify',
+    stateText,
+    limited.allowed ? 401 : 429,
+    limited.allowed ? FAILED : { code, message: 'Too many attempts. Wait a minute and try again.' },
+  );
 }
 
-async function finishSignin(ctx: Ctx, host: SigninRequest, stateText: string | null, flow: Flow | null, text: string): Promise<void> {
+async function finishSignin(
+  ctx: Ctx,
+  host: SigninRequest,
+  stateText: string | null,
+  flow: Flow | null,
+  text: string,
+): Promise<void> {
   const { directory } = ctx.deps;
   const state = stateText ? decodeState(ctx.keys.key('state'), stateText, ctx.now()) : null;
-  if (stateText && !state) return sendError(host.req, host.res, 'DB-SIGNIN-STATE-INVALID', host.correlationId, undefined, host.cookies);
+  if (stateText && !state)
+    return sendError(host.req, host.res, 'DB-SIGNIN-STATE-INVALID', host.correlationId, undefined, host.cookies);
   const tenant = await resolveTenant(ctx, state?.tenantId ?? null);
-  if (!tenant) return sendError(host.req, host.res, 'DB-SIGNIN-TENANT-UNKNOWN', host.correlationId, undefined, host.cookies);
+  if (!tenant)
+    return sendError(host.req, host.res, 'DB-SIGNIN-TENANT-UNKNOWN', host.correlationId, undefined, host.cookies);
   const response = parseCredential<AuthenticationResponseJSON>(text);
   const byIp = await ctx.ipLimiter.hit(clientIp(host.req) ?? 'unknown');
   let failure: string;
@@ -308,15 +462,30 @@ async function finishSignin(ctx: Ctx, host: SigninRequest, stateText: string | n
     userId = result.userId;
     if (!('failure' in result)) {
       const user = await directory.users.get(tenant.id, result.userId);
-      const base = { tenantId: tenant.id, event: 'signin', userId: result.userId, username: user?.upn ?? null, appId: state?.appId ?? null, authMethod: 'webauthn', mfaMethod: 'webauthn' } as const;
+      const base = {
+        tenantId: tenant.id,
+        event: 'signin',
+        userId: result.userId,
+        username: user?.upn ?? null,
+        appId: state?.appId ?? null,
+        authMethod: 'webauthn',
+        mfaMethod: 'webauthn',
+      } as const;
       if (!user || !user.enabled) {
-        await writeLog(ctx, host.req, host.correlationId, { ...base, result: 'denied', code: 'DB-ACCESS-ACCOUNT-DISABLED' });
+        await writeLog(ctx, host.req, host.correlationId, {
+          ...base,
+          result: 'denied',
+          code: 'DB-ACCESS-ACCOUNT-DISABLED',
+        });
         return sendError(host.req, host.res, 'DB-ACCESS-ACCOUNT-DISABLED', host.correlationId, undefined, host.cookies);
       }
       const lock = await ctx.lockout.bucket(tenant.id, user.upn, user, clientIp(host.req));
       if (lock.remaining() > 0) {
         await writeLog(ctx, host.req, host.correlationId, { ...base, result: 'failure', code: 'DB-SIGNIN-LOCKED-OUT' });
-        return showPage(ctx, host, 'signin', stateText, 403, { code: 'DB-SIGNIN-LOCKED-OUT', message: 'This account is locked for a while after too many failed attempts.' });
+        return showPage(ctx, host, 'signin', stateText, 403, {
+          code: 'DB-SIGNIN-LOCKED-OUT',
+          message: 'This account is locked for a while after too many failed attempts.',
+        });
       }
       return signedInWithBothFactors(host, tenant.id, user.id, stateText, 'webauthn');
     }
@@ -325,8 +494,22 @@ async function finishSignin(ctx: Ctx, host: SigninRequest, stateText: string | n
   const user = userId ? await directory.users.get(tenant.id, userId) : null;
   const code: ErrorCode = byIp.allowed ? FAILED.code : 'DB-SIGNIN-RATE-LIMITED';
   await writeLog(ctx, host.req, host.correlationId, {
-    tenantId: tenant.id, event: 'signin', userId: user?.id ?? null, username: user?.upn ?? null, appId: state?.appId ?? null, result: 'failure', code,
-    authMethod: 'webauthn', detail: { reason: failure },
+    tenantId: tenant.id,
+    event: 'signin',
+    userId: user?.id ?? null,
+    username: user?.upn ?? null,
+    appId: state?.appId ?? null,
+    result: 'failure',
+    code,
+    authMethod: 'webauthn',
+    detail: { reason: failure },
   });
-  return showPage(ctx, host, 'signin', stateText, byIp.allowed ? 401 : 429, byIp.allowed ? FAILED : { code, message: 'Too many attempts. Wait a minute and try again.' });
+  return showPage(
+    ctx,
+    host,
+    'signin',
+    stateText,
+    byIp.allowed ? 401 : 429,
+    byIp.allowed ? FAILED : { code, message: 'Too many attempts. Wait a minute and try again.' },
+  );
 }

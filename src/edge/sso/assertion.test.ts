@@ -7,10 +7,30 @@ import { createLocalJWKSet, jwtVerify } from 'jose';
 import type { App } from '../../store/types.ts';
 import type { Identity } from '../../tunnel/protocol.ts';
 import { openStore } from '../../store/open.ts';
-import { createAssertionMinter, jwksDocument, loadOrCreateSigningKeys, newPrivateJwk, signingKeyFrom } from './assertion.ts';
+import {
+  createAssertionMinter,
+  jwksDocument,
+  loadOrCreateSigningKeys,
+  newPrivateJwk,
+  signingKeyFrom,
+} from './assertion.ts';
 
-const app = { id: 'app_1', externalUrl: 'https://hr-contoso.apps.example', updatedAt: 't', sso: { mode: 'headers', headers: {}, jwt: true } } as unknown as App;
-const alice: Identity = { userId: 'usr_1', tenantId: 'tnt_1', upn: 'alice@contoso.example', displayName: 'Alice', email: 'alice@contoso.example', onPremName: null, groups: ['HR'], authMethods: ['password', 'totp'] };
+const app = {
+  id: 'app_1',
+  externalUrl: 'https://hr-contoso.apps.example',
+  updatedAt: 't',
+  sso: { mode: 'headers', headers: {}, jwt: true },
+} as unknown as App;
+const alice: Identity = {
+  userId: 'usr_1',
+  tenantId: 'tnt_1',
+  upn: 'alice@contoso.example',
+  displayName: 'Alice',
+  email: 'alice@contoso.example',
+  onPremName: null,
+  groups: ['HR'],
+  authMethods: ['password', 'totp'],
+};
 
 describe('edge SSO assertions', () => {
   it('signs ES256 JWTs that verify against the published JWKS, reused for 30 s, the key kept by the store', async () => {
@@ -18,16 +38,25 @@ describe('edge SSO assertions', () => {
     try {
       const store = await openStore({ kind: 'sqlite', stateDir: dir });
       const { active: key, published } = await loadOrCreateSigningKeys(store, dir);
-      assert.deepEqual(published.map((k) => k.kid), [key.kid]);
+      assert.deepEqual(
+        published.map((k) => k.kid),
+        [key.kid],
+      );
       await store.close();
       const reopened = await openStore({ kind: 'sqlite', stateDir: dir });
       assert.equal((await loadOrCreateSigningKeys(reopened, dir)).active.kid, key.kid, 'same key on restart');
       await reopened.close();
       let now = Date.now();
-      const mint = createAssertionMinter(key, () => 'https://login.apps.example', () => now);
+      const mint = createAssertionMinter(
+        key,
+        () => 'https://login.apps.example',
+        () => now,
+      );
       const token = mint(app, alice)!;
       const { payload, protectedHeader } = await jwtVerify(token, createLocalJWKSet(JSON.parse(jwksDocument([key]))), {
-        issuer: 'https://login.apps.example', audience: app.externalUrl, algorithms: ['ES256'],
+        issuer: 'https://login.apps.example',
+        audience: app.externalUrl,
+        algorithms: ['ES256'],
       });
       assert.equal(protectedHeader.kid, key.kid);
       assert.equal(payload.sub, 'usr_1');
@@ -47,14 +76,24 @@ describe('edge SSO assertions', () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'drawbridge-assert-'));
     try {
       const former = newPrivateJwk();
-      await writeFile(path.join(dir, 'sso-signing-key.json'), JSON.stringify({ created: new Date().toISOString(), privateJwk: former }), { mode: 0o600 });
+      await writeFile(
+        path.join(dir, 'sso-signing-key.json'),
+        JSON.stringify({ created: new Date().toISOString(), privateJwk: former }),
+        { mode: 0o600 },
+      );
       const store = await openStore({ kind: 'sqlite', stateDir: dir });
       try {
         const keys = await loadOrCreateSigningKeys(store, dir);
         assert.equal(keys.active.kid, signingKeyFrom(former).kid);
         const otherDir = await mkdtemp(path.join(os.tmpdir(), 'drawbridge-assert-'));
-        await writeFile(path.join(otherDir, 'sso-signing-key.json'), JSON.stringify({ privateJwk: newPrivateJwk() }), { mode: 0o600 });
-        assert.equal((await loadOrCreateSigningKeys(store, otherDir)).active.kid, keys.active.kid, 'the store\'s key wins once it has one');
+        await writeFile(path.join(otherDir, 'sso-signing-key.json'), JSON.stringify({ privateJwk: newPrivateJwk() }), {
+          mode: 0o600,
+        });
+        assert.equal(
+          (await loadOrCreateSigningKeys(store, otherDir)).active.kid,
+          keys.active.kid,
+          "the store's key wins once it has one",
+        );
         await rm(otherDir, { recursive: true, force: true });
       } finally {
         await store.close();
@@ -77,8 +116,15 @@ describe('edge SSO assertions', () => {
       assert.deepEqual(after.published.map((k) => k.kid).sort(), [before.active.kid, after.active.kid].sort());
       const jwks = createLocalJWKSet(JSON.parse(jwksDocument(after.published)));
       const newToken = createAssertionMinter(after.active, () => 'https://login.apps.example')(app, alice)!;
-      for (const [token, kid] of [[oldToken, before.active.kid], [newToken, after.active.kid]]) {
-        const { protectedHeader } = await jwtVerify(token, jwks, { issuer: 'https://login.apps.example', audience: app.externalUrl, algorithms: ['ES256'] });
+      for (const [token, kid] of [
+        [oldToken, before.active.kid],
+        [newToken, after.active.kid],
+      ]) {
+        const { protectedHeader } = await jwtVerify(token, jwks, {
+          issuer: 'https://login.apps.example',
+          audience: app.externalUrl,
+          algorithms: ['ES256'],
+        });
         assert.equal(protectedHeader.kid, kid);
       }
     } finally {

@@ -9,7 +9,16 @@
  * (tenant), upn, email, name, groups, amr (how the user signed in), app (app id). Signing uses node:crypto directly
  * (synchronous, ~50 µs); a token is reused for the same user, app and identity while it has 30 s or more to live.
  */
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID, sign, type KeyObject, type JsonWebKey } from 'node:crypto';
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  randomUUID,
+  sign,
+  type KeyObject,
+  type JsonWebKey,
+} from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { App, Store } from '../../store/types.ts';
@@ -49,7 +58,10 @@ export async function loadOrCreateSigningKeys(store: Pick<Store, 'edgeKeys'>, st
   let rows = await store.edgeKeys.listSigningKeys();
   if (!rows.some((r) => r.active)) {
     const privateJwk = (rows.length === 0 ? await readFormerKey(stateDir) : null) ?? newPrivateJwk();
-    rows = await store.edgeKeys.ensureSigningKey({ kid: signingKeyFrom(privateJwk).kid, privateJwk: JSON.stringify(privateJwk) });
+    rows = await store.edgeKeys.ensureSigningKey({
+      kid: signingKeyFrom(privateJwk).kid,
+      privateJwk: JSON.stringify(privateJwk),
+    });
   }
   const published = rows.map((r) => signingKeyFrom(JSON.parse(r.privateJwk) as JsonWebKey));
   const active = published[rows.findIndex((r) => r.active)];
@@ -64,7 +76,8 @@ export function newPrivateJwk(): JsonWebKey {
 
 async function readFormerKey(stateDir: string): Promise<JsonWebKey | null> {
   try {
-    return (JSON.parse(await readFile(path.join(stateDir, FORMER_KEY_FILE), 'utf8')) as { privateJwk: JsonWebKey }).privateJwk;
+    return (JSON.parse(await readFile(path.join(stateDir, FORMER_KEY_FILE), 'utf8')) as { privateJwk: JsonWebKey })
+      .privateJwk;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;
@@ -75,7 +88,11 @@ export function signingKeyFrom(privateJwk: JsonWebKey): SigningKey {
   const privateKey = createPrivateKey({ key: privateJwk, format: 'jwk' });
   const pub = createPublicKey(privateKey).export({ format: 'jwk' });
   const kid = thumbprint(pub);
-  return { kid, privateKey, publicJwk: { kty: pub.kty, crv: pub.crv, x: pub.x, y: pub.y, kid, alg: 'ES256', use: 'sig' } };
+  return {
+    kid,
+    privateKey,
+    publicJwk: { kty: pub.kty, crv: pub.crv, x: pub.x, y: pub.y, kid, alg: 'ES256', use: 'sig' },
+  };
 }
 
 export function jwksDocument(keys: readonly SigningKey[]): string {
@@ -85,7 +102,11 @@ export function jwksDocument(keys: readonly SigningKey[]): string {
 const b64 = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
 
 /** Mints (or reuses) the assertion for `identity` at `app`; null for apps that do not ask for one. */
-export function createAssertionMinter(key: SigningKey, issuer: () => string, clock: () => number = Date.now): (app: App, identity: Identity) => string | null {
+export function createAssertionMinter(
+  key: SigningKey,
+  issuer: () => string,
+  clock: () => number = Date.now,
+): (app: App, identity: Identity) => string | null {
   const header = b64({ alg: 'ES256', typ: 'JWT', kid: key.kid });
   const cache = new Map<string, { token: string; exp: number }>();
   return function mint(app, identity) {
@@ -96,12 +117,25 @@ export function createAssertionMinter(key: SigningKey, issuer: () => string, clo
     if (hit && hit.exp - now >= REUSE_MIN_LEFT_S) return hit.token;
     const exp = now + ASSERTION_LIFETIME_S;
     const claims = {
-      iss: issuer(), sub: identity.userId, aud: app.externalUrl, iat: now, nbf: now - 5, exp, jti: randomUUID(),
-      tid: identity.tenantId, upn: identity.upn, email: identity.email, name: identity.displayName, groups: identity.groups,
-      amr: identity.authMethods, app: app.id,
+      iss: issuer(),
+      sub: identity.userId,
+      aud: app.externalUrl,
+      iat: now,
+      nbf: now - 5,
+      exp,
+      jti: randomUUID(),
+      tid: identity.tenantId,
+      upn: identity.upn,
+      email: identity.email,
+      name: identity.displayName,
+      groups: identity.groups,
+      amr: identity.authMethods,
+      app: app.id,
     };
     const input = `${header}.${b64(claims)}`;
-    const signature = sign('sha256', Buffer.from(input), { key: key.privateKey, dsaEncoding: 'ieee-p1363' }).toString('base64url');
+    const signature = sign('sha256', Buffer.from(input), { key: key.privateKey, dsaEncoding: 'ieee-p1363' }).toString(
+      'base64url',
+    );
     const token = `${input}.${signature}`;
     if (cache.size >= 10_000) cache.clear();
     cache.set(cacheKey, { token, exp });

@@ -27,8 +27,14 @@ export class ConfigPublisher {
       tenantId,
       groupId,
       apps: apps.map((a) => ({
-        id: a.id, name: a.name, internalUrl: a.internalUrl, backendTimeout: a.backendTimeout, tlsVerify: a.tlsVerify, backendCa: a.backendCa,
-        sso: a.sso, externalUrl: a.externalUrl,
+        id: a.id,
+        name: a.name,
+        internalUrl: a.internalUrl,
+        backendTimeout: a.backendTimeout,
+        tlsVerify: a.tlsVerify,
+        backendCa: a.backendCa,
+        sso: a.sso,
+        externalUrl: a.externalUrl,
       })),
     };
   }
@@ -44,14 +50,22 @@ export class ConfigPublisher {
       config = this.configFor(tunnel.tenantId, tunnel.groupId);
       ack = await pushConfig(tunnel.session, config);
     }
-    if (ack.configVersion === config.version) tunnel.acknowledge(config.version, config.apps.map((a) => a.id));
+    if (ack.configVersion === config.version)
+      tunnel.acknowledge(
+        config.version,
+        config.apps.map((a) => a.id),
+      );
   }
 
   /** Pushes fresh config to every tunnel (after any app or group change). Failures are logged; the tunnel's own
    *  health handling deals with a dead session. */
   async pushAll(): Promise<void> {
-    await Promise.all(this.#registry.all().map((t) => this.pushTo(t).catch((err: Error) => {
-      this.#logger.warn({ connectorId: t.connectorId, tunnelId: t.id, err: err.message }, 'config push failed');
-    })));
+    await Promise.all(
+      this.#registry.all().map((t) =>
+        this.pushTo(t).catch((err: Error) => {
+          this.#logger.warn({ connectorId: t.connectorId, tunnelId: t.id, err: err.message }, 'config push failed');
+        }),
+      ),
+    );
   }
 }

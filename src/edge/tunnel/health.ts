@@ -87,7 +87,10 @@ export function watchHealth(tunnel: Tunnel, options: HealthOptions): () => void 
     const silentMs = now - lastAnswer;
     if (late) return;
     if (silentMs >= SILENT_INTERVALS_TO_CLOSE * intervalMs) {
-      logger.warn({ connectorId: tunnel.connectorId, tunnelId: tunnel.id, silentMs }, 'tunnel silent too long: closing it');
+      logger.warn(
+        { connectorId: tunnel.connectorId, tunnelId: tunnel.id, silentMs },
+        'tunnel silent too long: closing it',
+      );
       tunnel.session.destroy();
       return;
     }
@@ -103,17 +106,32 @@ export function watchHealth(tunnel: Tunnel, options: HealthOptions): () => void 
           restore(tunnel.rttMs ?? durationMs);
         });
         if (sent) outstanding++;
-      } catch { /* session closing */ }
+      } catch {
+        /* session closing */
+      }
     }
     if (!statusPending && now - lastStatus >= statusIntervalMs && !tunnel.ejected) {
       lastStatus = now;
       statusPending = true;
-      connectorStatus(tunnel.session).then((report) => {
-        tunnel.recordBackends(report.backends);
-        for (const b of report.backends) {
-          if (!b.reachable) logger.debug({ connectorId: tunnel.connectorId, appId: b.appId, err: b.error }, 'connector reports backend unreachable');
-        }
-      }, () => { /* older connector, or closing: reachability unknown */ }).finally(() => { statusPending = false; });
+      connectorStatus(tunnel.session)
+        .then(
+          (report) => {
+            tunnel.recordBackends(report.backends);
+            for (const b of report.backends) {
+              if (!b.reachable)
+                logger.debug(
+                  { connectorId: tunnel.connectorId, appId: b.appId, err: b.error },
+                  'connector reports backend unreachable',
+                );
+            }
+          },
+          () => {
+            /* older connector, or closing: reachability unknown */
+          },
+        )
+        .finally(() => {
+          statusPending = false;
+        });
     }
   };
   const timer = setInterval(tick, tickMs);

@@ -69,15 +69,21 @@ test('avoids connectors already tried and those reporting the backend down, unle
   load(registry, b, 5);
   assert.equal(registry.pick('g', 'app', new Set(['a'])), b.tunnel);
   assert.equal(registry.pick('g', 'app', new Set(['a', 'b'])), a.tunnel, 'both tried: the least loaded');
-  a.tunnel.recordBackends([{ appId: 'app', reachable: false, checkedAt: new Date().toISOString(), error: 'ECONNREFUSED' }]);
+  a.tunnel.recordBackends([
+    { appId: 'app', reachable: false, checkedAt: new Date().toISOString(), error: 'ECONNREFUSED' },
+  ]);
   assert.equal(registry.pick('g', 'app'), b.tunnel, 'a backend reported down ranks below load');
 });
 
 test('ejection fails over the streams waiting for their response; restore brings the tunnel back', () => {
   const a = fakeTunnel('a', 'g');
   let failedOver = 0;
-  const stop = a.tunnel.awaitResponse(() => { failedOver++; });
-  a.tunnel.awaitResponse(() => { failedOver++; });
+  const stop = a.tunnel.awaitResponse(() => {
+    failedOver++;
+  });
+  a.tunnel.awaitResponse(() => {
+    failedOver++;
+  });
   stop();
   assert.equal(a.tunnel.eject('ping'), true);
   assert.equal(failedOver, 1, 'only the stream still waiting');
@@ -127,7 +133,7 @@ test('waitForTunnel returns the tunnel once it acknowledges the app, and gives u
   assert.ok(Date.now() - started >= 90);
 });
 
-test('regroup moves a connector\'s tunnels to another group', () => {
+test("regroup moves a connector's tunnels to another group", () => {
   const a = fakeTunnel('a', 'g');
   const registry = registryWith(a);
   registry.regroup('a', 'h');

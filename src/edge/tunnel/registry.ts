@@ -77,9 +77,15 @@ export class TunnelRegistry {
   /** Opens a stream on `tunnel` (counted in flight until it closes) and counts it for the connector. Throws if refused. */
   openStream(tunnel: Tunnel, headers: OutgoingHttpHeaders, options: ClientSessionRequestOptions): ClientHttp2Stream {
     const stream = tunnel.request(headers, options);
-    if (tunnel.relay) { this.onRelayStream?.(); return stream; } // a peer node, not a connector: not listed among the tenant's connectors
+    if (tunnel.relay) {
+      this.onRelayStream?.();
+      return stream;
+    } // a peer node, not a connector: not listed among the tenant's connectors
     const c = this.#opened.get(tunnel.connectorId);
-    if (c) { c.streams++; c.groupId = tunnel.groupId; } else this.#opened.set(tunnel.connectorId, { tenantId: tunnel.tenantId, groupId: tunnel.groupId, streams: 1 });
+    if (c) {
+      c.streams++;
+      c.groupId = tunnel.groupId;
+    } else this.#opened.set(tunnel.connectorId, { tenantId: tunnel.tenantId, groupId: tunnel.groupId, streams: 1 });
     return stream;
   }
 
@@ -140,7 +146,12 @@ export class TunnelRegistry {
     let best: Candidate | undefined;
     for (const c of candidates.values()) {
       if (c.tunnel === undefined) continue;
-      if (best === undefined || rank(c, avoid) < rank(best, avoid) || (rank(c, avoid) === rank(best, avoid) && c.load < best.load)) best = c;
+      if (
+        best === undefined ||
+        rank(c, avoid) < rank(best, avoid) ||
+        (rank(c, avoid) === rank(best, avoid) && c.load < best.load)
+      )
+        best = c;
     }
     return best?.tunnel;
   }
@@ -150,7 +161,8 @@ export class TunnelRegistry {
    * has not acknowledged the config with this app yet (the app or connector just moved), or is ejected but alive.
    */
   mayRecover(groupId: string, appId: string, withPeers = false): boolean {
-    if ((this.#byGroup.get(groupId) ?? []).some((t) => !t.draining && t.open && (!t.knows(appId) || t.ejected))) return true;
+    if ((this.#byGroup.get(groupId) ?? []).some((t) => !t.draining && t.open && (!t.knows(appId) || t.ejected)))
+      return true;
     // In a cluster, tunnels move between nodes (a restart, a drain): a peer's heartbeat may show the group any moment.
     return withPeers && this.#peers !== null;
   }
@@ -171,7 +183,13 @@ export class TunnelRegistry {
   }
 
   /** Waits up to `timeoutMs` for `pick` to find a tunnel (polling; only used on the rare path with none). */
-  async waitForTunnel(groupId: string, appId: string, timeoutMs: number, avoid?: ReadonlySet<string>, withPeers = false): Promise<Tunnel | undefined> {
+  async waitForTunnel(
+    groupId: string,
+    appId: string,
+    timeoutMs: number,
+    avoid?: ReadonlySet<string>,
+    withPeers = false,
+  ): Promise<Tunnel | undefined> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const t = this.pick(groupId, appId, avoid) ?? (withPeers ? this.pickRelay(groupId, avoid) : undefined);
@@ -205,7 +223,9 @@ export class TunnelRegistry {
       const oldest = tunnels.reduce((a, b) => (a.connectedAt < b.connectedAt ? a : b));
       const usable = tunnels.filter((t) => t.usable);
       const backends = new Map<string, BackendReachability>();
-      for (const t of tunnels) for (const [appId, b] of t.backends) if (!backends.has(appId) || backends.get(appId)!.checkedAt < b.checkedAt) backends.set(appId, b);
+      for (const t of tunnels)
+        for (const [appId, b] of t.backends)
+          if (!backends.has(appId) || backends.get(appId)!.checkedAt < b.checkedAt) backends.set(appId, b);
       out.push({
         connectorId,
         groupId: oldest.groupId,
@@ -225,8 +245,19 @@ export class TunnelRegistry {
     for (const [connectorId, c] of this.#opened) {
       if (c.tenantId !== tenantId || this.#byConnector.has(connectorId)) continue;
       out.push({
-        connectorId, groupId: c.groupId, tunnels: 0, health: 'down', connectedSince: null, address: null, version: null, hostname: null,
-        inFlight: 0, rttMs: null, tunnelDetails: [], backends: [], streamsOpened: c.streams,
+        connectorId,
+        groupId: c.groupId,
+        tunnels: 0,
+        health: 'down',
+        connectedSince: null,
+        address: null,
+        version: null,
+        hostname: null,
+        inFlight: 0,
+        rttMs: null,
+        tunnelDetails: [],
+        backends: [],
+        streamsOpened: c.streams,
       });
     }
     return out;

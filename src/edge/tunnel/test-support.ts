@@ -33,8 +33,12 @@ export class FakeStream extends EventEmitter {
     this.rstCode = code;
     this.emit('close');
   }
-  pipe(): this { return this; }
-  unpipe(): this { return this; }
+  pipe(): this {
+    return this;
+  }
+  unpipe(): this {
+    return this;
+  }
 }
 
 export class FakeSession extends EventEmitter {
@@ -63,11 +67,22 @@ export class FakeSession extends EventEmitter {
 let counter = 0;
 
 /** A tunnel of `connectorId` in `groupId` that knows `apps`, on a fake session. */
-export function fakeTunnel(connectorId: string, groupId: string, apps: string[] = ['app']): { tunnel: Tunnel; session: FakeSession } {
+export function fakeTunnel(
+  connectorId: string,
+  groupId: string,
+  apps: string[] = ['app'],
+): { tunnel: Tunnel; session: FakeSession } {
   const session = new FakeSession();
   const tunnel = new Tunnel({
-    id: `tun_${++counter}`, connectorId, tenantId: 'tnt', certSerial: 'ab', groupId,
-    session: session as unknown as ClientHttp2Session, address: '127.0.0.1', version: 'test', hostname: 'test',
+    id: `tun_${++counter}`,
+    connectorId,
+    tenantId: 'tnt',
+    certSerial: 'ab',
+    groupId,
+    session: session as unknown as ClientHttp2Session,
+    address: '127.0.0.1',
+    version: 'test',
+    hostname: 'test',
   });
   tunnel.acknowledge(1, apps);
   return { tunnel, session };

@@ -58,7 +58,10 @@ export function createTunnelServer(deps: TunnelEndpointDeps): tls.Server {
     });
   });
   server.on('tlsClientError', (err, socket) => {
-    logger.info({ err: err.message, remote: clientAddress(socket), code: 'DB-TUNNEL-CERT-REFUSED' }, 'tunnel TLS handshake refused');
+    logger.info(
+      { err: err.message, remote: clientAddress(socket), code: 'DB-TUNNEL-CERT-REFUSED' },
+      'tunnel TLS handshake refused',
+    );
   });
   return server;
 }
@@ -72,18 +75,34 @@ async function acceptTunnel(socket: tls.TLSSocket, deps: TunnelEndpointDeps): Pr
   // The current certificate, or the one it had before a renewal until it has moved onto the new one.
   const current = row !== null && presented === normalizeSerial(row.certSerial);
   const previous = row?.previousCertSerial != null && presented === normalizeSerial(row.previousCertSerial);
-  const refusal = !row ? 'unknown connector'
-    : !row.enabled ? 'connector is disabled'
-    : !current && !previous ? 'certificate was replaced by a newer registration'
-    : null;
+  const refusal = !row
+    ? 'unknown connector'
+    : !row.enabled
+      ? 'connector is disabled'
+      : !current && !previous
+        ? 'certificate was replaced by a newer registration'
+        : null;
 
-  const session = http2.connect(`https://${deps.tunnelHost}`, { ...TUNNEL_SESSION_OPTIONS, createConnection: () => socket });
+  const session = http2.connect(`https://${deps.tunnelHost}`, {
+    ...TUNNEL_SESSION_OPTIONS,
+    createConnection: () => socket,
+  });
   session.on('error', (err) => logger.debug({ connectorId, err: err.message }, 'tunnel session error'));
 
   if (refusal !== null || row === null) {
     // Tell the connector why in the GOAWAY's debug data, so its log names the fix instead of "connection reset".
-    logger.warn({ connectorId, remote: clientAddress(socket), code: 'DB-TUNNEL-CERT-REFUSED', reason: refusal }, 'tunnel refused');
-    if (row) void store.audit.append({ tenantId: row.tenantId, actor: 'edge', action: 'connector.refused', target: row.id, detail: { reason: refusal, address: clientAddress(socket) } });
+    logger.warn(
+      { connectorId, remote: clientAddress(socket), code: 'DB-TUNNEL-CERT-REFUSED', reason: refusal },
+      'tunnel refused',
+    );
+    if (row)
+      void store.audit.append({
+        tenantId: row.tenantId,
+        actor: 'edge',
+        action: 'connector.refused',
+        target: row.id,
+        detail: { reason: refusal, address: clientAddress(socket) },
+      });
     session.once('connect', () => {
       session.goaway(http2.constants.NGHTTP2_NO_ERROR, 0, Buffer.from(`DB-TUNNEL-CERT-REFUSED ${refusal}`));
       setTimeout(() => session.destroy(), 200).unref();
@@ -141,7 +160,8 @@ async function acceptTunnel(socket: tls.TLSSocket, deps: TunnelEndpointDeps): Pr
     logger.info({ connectorId: row.id, tunnelId: tunnel.id, drained: tunnel.draining }, 'tunnel closed');
     void store.connectors.update(row.tenantId, row.id, { lastSeenAt: new Date().toISOString() }).catch(() => {});
     audit(tunnel.draining ? 'tunnel.drained' : 'tunnel.lost');
-    if (registry.tunnelsOfConnector(row.id).length === 0) audit(tunnel.draining ? 'connector.drained' : 'connector.lost', {}, true);
+    if (registry.tunnelsOfConnector(row.id).length === 0)
+      audit(tunnel.draining ? 'connector.drained' : 'connector.lost', {}, true);
   });
   await publisher.pushTo(tunnel);
   if (session.closed || session.destroyed) return;
@@ -161,13 +181,26 @@ async function acceptTunnel(socket: tls.TLSSocket, deps: TunnelEndpointDeps): Pr
   if (first) audit('connector.connected', { version: info.version, hostname: info.hostname }, true);
   // A connector that dials with its renewed certificate no longer needs the old one accepted.
   const retire = current && row.previousCertSerial !== null ? { previousCertSerial: null } : {};
-  await store.connectors.update(row.tenantId, row.id, { lastSeenAt: new Date().toISOString(), lastAddress: tunnel.address, version: info.version, hostname: info.hostname, ...retire });
+  await store.connectors.update(row.tenantId, row.id, {
+    lastSeenAt: new Date().toISOString(),
+    lastAddress: tunnel.address,
+    version: info.version,
+    hostname: info.hostname,
+    ...retire,
+  });
   if (deps.renewer) void deps.renewer.maybeRenew(tunnel);
 
   function audit(action: string, detail: Record<string, unknown> = {}, connectorLevel = false): void {
-    void store.audit.append({
-      tenantId: tunnel.tenantId, actor: `connector:${tunnel.connectorId}`, action, target: tunnel.connectorId,
-      detail: connectorLevel ? { groupId: tunnel.groupId, address: tunnel.address, ...detail } : { tunnelId: tunnel.id, address: tunnel.address, ...detail },
-    }).catch(() => {});
+    void store.audit
+      .append({
+        tenantId: tunnel.tenantId,
+        actor: `connector:${tunnel.connectorId}`,
+        action,
+        target: tunnel.connectorId,
+        detail: connectorLevel
+          ? { groupId: tunnel.groupId, address: tunnel.address, ...detail }
+          : { tunnelId: tunnel.id, address: tunnel.address, ...detail },
+      })
+      .catch(() => {});
   }
 }

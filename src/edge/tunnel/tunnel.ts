@@ -1,4 +1,9 @@
-import type { ClientHttp2Session, ClientHttp2Stream, ClientSessionRequestOptions, OutgoingHttpHeaders } from 'node:http2';
+import type {
+  ClientHttp2Session,
+  ClientHttp2Stream,
+  ClientSessionRequestOptions,
+  OutgoingHttpHeaders,
+} from 'node:http2';
 import type { BackendReachability } from '../../tunnel/protocol.ts';
 
 /** How a tunnel stands for routing: only `healthy` takes new streams. */
@@ -96,17 +101,37 @@ export class Tunnel {
     this.relay = identity.relay ?? null;
   }
 
-  get groupId(): string { return this.#groupId; }
+  get groupId(): string {
+    return this.#groupId;
+  }
   /** Streams open on this tunnel right now (requests, WebSockets, RD Gateway channels all count). */
-  get inFlight(): number { return this.#inFlight; }
-  get configVersion(): number { return this.#configVersion; }
-  get draining(): boolean { return this.#draining; }
-  get ejected(): boolean { return this.#ejectReason !== null; }
-  get ejectReason(): string | null { return this.#ejectReason; }
-  get rttMs(): number | null { return this.#rttMs; }
-  get backends(): ReadonlyMap<string, BackendReachability> { return this.#backends; }
-  get health(): StreamHealth { return this.#health; }
-  get open(): boolean { return !this.session.closed && !this.session.destroyed; }
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+  get configVersion(): number {
+    return this.#configVersion;
+  }
+  get draining(): boolean {
+    return this.#draining;
+  }
+  get ejected(): boolean {
+    return this.#ejectReason !== null;
+  }
+  get ejectReason(): string | null {
+    return this.#ejectReason;
+  }
+  get rttMs(): number | null {
+    return this.#rttMs;
+  }
+  get backends(): ReadonlyMap<string, BackendReachability> {
+    return this.#backends;
+  }
+  get health(): StreamHealth {
+    return this.#health;
+  }
+  get open(): boolean {
+    return !this.session.closed && !this.session.destroyed;
+  }
 
   /** Takes new streams: not draining, closing or ejected, and the session is up. */
   get usable(): boolean {
@@ -196,26 +221,39 @@ export class Tunnel {
   request(headers: OutgoingHttpHeaders, options: ClientSessionRequestOptions): ClientHttp2Stream {
     let stream: ClientHttp2Stream;
     try {
-      stream = this.session.request(this.relay ? { ...headers, [RELAYED_HEADER]: this.relay.fromNodeId } : headers, options);
+      stream = this.session.request(
+        this.relay ? { ...headers, [RELAYED_HEADER]: this.relay.fromNodeId } : headers,
+        options,
+      );
     } catch (err) {
       if (!this.open) this.retire();
       throw err;
     }
     this.#inFlight++;
-    stream.once('close', () => { this.#inFlight--; });
+    stream.once('close', () => {
+      this.#inFlight--;
+    });
     return stream;
   }
 
   /** Registers a fail-over for a stream waiting for its response; ejection runs it. Returns its removal. */
   awaitResponse(failOver: () => void): () => void {
     this.#awaiting.add(failOver);
-    return () => { this.#awaiting.delete(failOver); };
+    return () => {
+      this.#awaiting.delete(failOver);
+    };
   }
 
   status(): TunnelLiveStatus {
     return {
-      id: this.id, state: this.state, ejectReason: this.#ejectReason, rttMs: this.#rttMs, inFlight: this.#inFlight,
-      connectedSince: this.connectedAt.toISOString(), address: this.address, configVersion: this.#configVersion,
+      id: this.id,
+      state: this.state,
+      ejectReason: this.#ejectReason,
+      rttMs: this.#rttMs,
+      inFlight: this.#inFlight,
+      connectedSince: this.connectedAt.toISOString(),
+      address: this.address,
+      configVersion: this.#configVersion,
     };
   }
 }

@@ -33,17 +33,25 @@ export function raw(bytes: Uint8Array): Node {
 }
 
 export function explicit(tag: number, inner: Node): Node {
-  return new asn1js.Constructed({ idBlock: { tagClass: TagClass.Context, tagNumber: tag }, value: [inner as asn1js.BaseBlock] });
+  return new asn1js.Constructed({
+    idBlock: { tagClass: TagClass.Context, tagNumber: tag },
+    value: [inner as asn1js.BaseBlock],
+  });
 }
 
 export function application(tag: number, ...inner: Node[]): Node {
-  return new asn1js.Constructed({ idBlock: { tagClass: TagClass.Application, tagNumber: tag }, value: inner as asn1js.BaseBlock[] });
+  return new asn1js.Constructed({
+    idBlock: { tagClass: TagClass.Application, tagNumber: tag },
+    value: inner as asn1js.BaseBlock[],
+  });
 }
 
 /** SEQUENCE of [tag] EXPLICIT fields; undefined entries (absent OPTIONALs) are skipped. */
 export function fields(entries: Record<number, Node | undefined>): Node {
   const value: asn1js.BaseBlock[] = [];
-  for (const tag of Object.keys(entries).map(Number).sort((a, b) => a - b)) {
+  for (const tag of Object.keys(entries)
+    .map(Number)
+    .sort((a, b) => a - b)) {
     const v = entries[tag];
     if (v !== undefined) value.push(explicit(tag, v) as asn1js.BaseBlock);
   }
@@ -65,12 +73,22 @@ export function octets(bytes: Uint8Array): Node {
 }
 
 export function kstring(s: string): Node {
-  return new asn1js.Primitive({ idBlock: { tagClass: TagClass.Universal, tagNumber: GENERAL_STRING }, valueHex: new TextEncoder().encode(s) });
+  return new asn1js.Primitive({
+    idBlock: { tagClass: TagClass.Universal, tagNumber: GENERAL_STRING },
+    valueHex: new TextEncoder().encode(s),
+  });
 }
 
 export function ktime(d: Date): Node {
   const iso = d.toISOString(); // 2024-01-02T03:04:05.678Z
-  const v = iso.slice(0, 4) + iso.slice(5, 7) + iso.slice(8, 10) + iso.slice(11, 13) + iso.slice(14, 16) + iso.slice(17, 19) + 'Z';
+  const v =
+    iso.slice(0, 4) +
+    iso.slice(5, 7) +
+    iso.slice(8, 10) +
+    iso.slice(11, 13) +
+    iso.slice(14, 16) +
+    iso.slice(17, 19) +
+    'Z';
   return new asn1js.GeneralizedTime({ value: v });
 }
 
@@ -111,7 +129,8 @@ export function decodeError(what: string, cause?: unknown): KerberosError {
 /** Parse exactly one DER element; trailing bytes are an error. */
 export function parse(bytes: Uint8Array, what = 'DER'): Node {
   const r = asn1js.fromBER(bytes);
-  if (r.offset === -1 || r.offset !== bytes.length) throw decodeError(what, r.result.error || `${bytes.length - r.offset} trailing bytes`);
+  if (r.offset === -1 || r.offset !== bytes.length)
+    throw decodeError(what, r.result.error || `${bytes.length - r.offset} trailing bytes`);
   return r.result;
 }
 
@@ -134,7 +153,8 @@ function children(node: Node, what: string): asn1js.BaseBlock[] {
 /** Unwrap [APPLICATION tag] and return its single inner element. */
 export function unwrapApplication(node: Node, tag: number, what: string): Node {
   const t = tagOf(node);
-  if (t.cls !== TagClass.Application || t.num !== tag) throw decodeError(`${what} (expected [APPLICATION ${tag}], got class ${t.cls} tag ${t.num})`);
+  if (t.cls !== TagClass.Application || t.num !== tag)
+    throw decodeError(`${what} (expected [APPLICATION ${tag}], got class ${t.cls} tag ${t.num})`);
   const c = children(node, what);
   if (c.length !== 1) throw decodeError(what);
   return c[0];
@@ -197,7 +217,8 @@ export class Fields {
 export function readInt(node: Node): number {
   if (!(node instanceof asn1js.Integer)) throw decodeError('INTEGER');
   const v = node.toBigInt();
-  if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER)) throw decodeError('INTEGER (too large)');
+  if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER))
+    throw decodeError('INTEGER (too large)');
   return Number(v);
 }
 

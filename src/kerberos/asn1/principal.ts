@@ -48,8 +48,12 @@ export function parsePrincipal(text: string, defaultRealm?: string, nameType?: n
   if (realm === undefined) comps.push(cur);
   else realm = cur;
   const r = realm || defaultRealm;
-  if (!r || comps.some((c) => c.length === 0)) throw new KerberosError('KRB-INVALID-ARGUMENT', `invalid principal name "${text}"`);
-  return { name: { nameType: nameType ?? (comps.length > 1 ? NameType.SRV_INST : NameType.PRINCIPAL), components: comps }, realm: r };
+  if (!r || comps.some((c) => c.length === 0))
+    throw new KerberosError('KRB-INVALID-ARGUMENT', `invalid principal name "${text}"`);
+  return {
+    name: { nameType: nameType ?? (comps.length > 1 ? NameType.SRV_INST : NameType.PRINCIPAL), components: comps },
+    realm: r,
+  };
 }
 
 export function formatPrincipal(p: PrincipalName, realm?: string): string {

@@ -38,7 +38,10 @@ export type Ticket = {
 };
 
 export function encodeTicketNode(t: Omit<Ticket, 'raw'>): Node {
-  return application(1, fields({ 0: int(5), 1: kstring(t.realm), 2: encodePrincipalName(t.sname), 3: encodeEncryptedData(t.encPart) }));
+  return application(
+    1,
+    fields({ 0: int(5), 1: kstring(t.realm), 2: encodePrincipalName(t.sname), 3: encodeEncryptedData(t.encPart) }),
+  );
 }
 
 export function makeTicket(t: Omit<Ticket, 'raw'>): Ticket {
@@ -47,7 +50,12 @@ export function makeTicket(t: Omit<Ticket, 'raw'>): Ticket {
 
 export function decodeTicketNode(node: Node): Ticket {
   const f = new Fields(unwrapApplication(node, 1, 'Ticket'), 'Ticket');
-  return { realm: f.str(1), sname: decodePrincipalName(f.node(2)), encPart: decodeEncryptedData(f.node(3)), raw: rawOf(node) };
+  return {
+    realm: f.str(1),
+    sname: decodePrincipalName(f.node(2)),
+    encPart: decodeEncryptedData(f.node(3)),
+    raw: rawOf(node),
+  };
 }
 
 export function decodeTicket(bytes: Uint8Array): Ticket {

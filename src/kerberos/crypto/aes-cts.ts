@@ -13,14 +13,18 @@ function algorithm(key: Uint8Array, mode: 'cbc' | 'ecb'): string {
 }
 
 function cbc(key: Uint8Array, iv: Uint8Array, data: Uint8Array, encrypt: boolean): Uint8Array {
-  const c = encrypt ? createCipheriv(algorithm(key, 'cbc'), keyObject(key), iv) : createDecipheriv(algorithm(key, 'cbc'), keyObject(key), iv);
+  const c = encrypt
+    ? createCipheriv(algorithm(key, 'cbc'), keyObject(key), iv)
+    : createDecipheriv(algorithm(key, 'cbc'), keyObject(key), iv);
   c.setAutoPadding(false);
   return concatBytes(c.update(data), c.final());
 }
 
 /** One raw AES block operation (ECB), for key derivation and CTS decryption. */
 export function aesBlock(key: Uint8Array, block: Uint8Array, encrypt = true): Uint8Array {
-  const c = encrypt ? createCipheriv(algorithm(key, 'ecb'), keyObject(key), null) : createDecipheriv(algorithm(key, 'ecb'), keyObject(key), null);
+  const c = encrypt
+    ? createCipheriv(algorithm(key, 'ecb'), keyObject(key), null)
+    : createDecipheriv(algorithm(key, 'ecb'), keyObject(key), null);
   c.setAutoPadding(false);
   return concatBytes(c.update(block), c.final());
 }

@@ -74,7 +74,8 @@ function makeAesSha1(id: number, name: string, keyBytes: number, checksumType: n
       const mac = ciphertext.subarray(ciphertext.length - MAC_BYTES);
       const data = ctsDecrypt(ke, body);
       const expected = hmacSha1(ki, data).subarray(0, MAC_BYTES);
-      if (!timingSafeEqual(expected, mac)) throw new KerberosError('KRB-INTEGRITY', `${name}: integrity check failed (usage ${usage})`);
+      if (!timingSafeEqual(expected, mac))
+        throw new KerberosError('KRB-INTEGRITY', `${name}: integrity check failed (usage ${usage})`);
       return data.subarray(BLOCK);
     },
     checksum(key, usage, data) {
@@ -91,5 +92,15 @@ function makeAesSha1(id: number, name: string, keyBytes: number, checksumType: n
   };
 }
 
-export const aes128CtsHmacSha196 = makeAesSha1(EncType.AES128_CTS_HMAC_SHA1_96, 'aes128-cts-hmac-sha1-96', 16, ChecksumType.HMAC_SHA1_96_AES128);
-export const aes256CtsHmacSha196 = makeAesSha1(EncType.AES256_CTS_HMAC_SHA1_96, 'aes256-cts-hmac-sha1-96', 32, ChecksumType.HMAC_SHA1_96_AES256);
+export const aes128CtsHmacSha196 = makeAesSha1(
+  EncType.AES128_CTS_HMAC_SHA1_96,
+  'aes128-cts-hmac-sha1-96',
+  16,
+  ChecksumType.HMAC_SHA1_96_AES128,
+);
+export const aes256CtsHmacSha196 = makeAesSha1(
+  EncType.AES256_CTS_HMAC_SHA1_96,
+  'aes256-cts-hmac-sha1-96',
+  32,
+  ChecksumType.HMAC_SHA1_96_AES256,
+);

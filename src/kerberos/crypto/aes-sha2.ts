@@ -13,7 +13,13 @@ const BLOCK = 16;
 const ZERO_IV = new Uint8Array(BLOCK);
 
 /** KDF-HMAC-SHA2(key, label, [context], k bits): one or more HMAC rounds, truncated. */
-export function kdfHmacSha2(hash: 'sha256' | 'sha384', key: Uint8Array, label: Uint8Array, bits: number, context: Uint8Array = new Uint8Array(0)): Uint8Array {
+export function kdfHmacSha2(
+  hash: 'sha256' | 'sha384',
+  key: Uint8Array,
+  label: Uint8Array,
+  bits: number,
+  context: Uint8Array = new Uint8Array(0),
+): Uint8Array {
   const tail = new Uint8Array(4);
   new DataView(tail.buffer).setUint32(0, bits);
   const out: Uint8Array[] = [];
@@ -21,7 +27,11 @@ export function kdfHmacSha2(hash: 'sha256' | 'sha384', key: Uint8Array, label: U
   for (let i = 1; have * 8 < bits; i++) {
     const counter = new Uint8Array(4);
     new DataView(counter.buffer).setUint32(0, i);
-    const k = new Uint8Array(createHmac(hash, key).update(concatBytes(counter, label, new Uint8Array([0]), context, tail)).digest());
+    const k = new Uint8Array(
+      createHmac(hash, key)
+        .update(concatBytes(counter, label, new Uint8Array([0]), context, tail))
+        .digest(),
+    );
     out.push(k);
     have += k.length;
   }
@@ -37,14 +47,23 @@ type Sha2Enctype = Enctype & {
   prf(base: Uint8Array, input: Uint8Array): Uint8Array;
 };
 
-function makeAesSha2(id: number, name: string, keyBytes: number, hash: 'sha256' | 'sha384', macBytes: number, checksumType: number): Sha2Enctype {
+function makeAesSha2(
+  id: number,
+  name: string,
+  keyBytes: number,
+  hash: 'sha256' | 'sha384',
+  macBytes: number,
+  checksumType: number,
+): Sha2Enctype {
   const hashBits = hash === 'sha256' ? 256 : 384;
-  const derive = (base: Uint8Array, usage: number, kind: number): Uint8Array => cachedDerivedKey(base, usage, kind, () => {
-    // Ke has the key's length; Kc and Ki the MAC's (RFC 8009 section 5).
-    const bits = kind === KeyKind.Encryption ? keyBytes * 8 : macBytes * 8;
-    return kdfHmacSha2(hash, base, usageConstant(usage, kind as 0x99), bits);
-  });
-  const mac = (ki: Uint8Array, data: Uint8Array) => new Uint8Array(createHmac(hash, keyObject(ki)).update(data).digest()).subarray(0, macBytes);
+  const derive = (base: Uint8Array, usage: number, kind: number): Uint8Array =>
+    cachedDerivedKey(base, usage, kind, () => {
+      // Ke has the key's length; Kc and Ki the MAC's (RFC 8009 section 5).
+      const bits = kind === KeyKind.Encryption ? keyBytes * 8 : macBytes * 8;
+      return kdfHmacSha2(hash, base, usageConstant(usage, kind as 0x99), bits);
+    });
+  const mac = (ki: Uint8Array, data: Uint8Array) =>
+    new Uint8Array(createHmac(hash, keyObject(ki)).update(data).digest()).subarray(0, macBytes);
   return {
     id,
     name,
@@ -61,7 +80,8 @@ function makeAesSha2(id: number, name: string, keyBytes: number, hash: 'sha256' 
       if (params && params.length) {
         if (params.length !== 4) throw new KerberosError('KRB-INVALID-ARGUMENT', 's2kparams must be 4 bytes');
         iter = new DataView(params.buffer, params.byteOffset, 4).getUint32(0);
-        if (iter === 0 || iter > 10_000_000) throw new KerberosError('KRB-INVALID-ARGUMENT', `unreasonable iteration count ${iter}`);
+        if (iter === 0 || iter > 10_000_000)
+          throw new KerberosError('KRB-INVALID-ARGUMENT', `unreasonable iteration count ${iter}`);
       }
       // The salt is prefixed with the enctype name and a zero byte (RFC 8009 section 4).
       const saltp = concatBytes(new TextEncoder().encode(name), new Uint8Array([0]), toBytes(salt));
@@ -81,7 +101,8 @@ function makeAesSha2(id: number, name: string, keyBytes: number, hash: 'sha256' 
       const ki = derive(key, usage, KeyKind.Integrity);
       const c = ciphertext.subarray(0, ciphertext.length - macBytes);
       const h = ciphertext.subarray(ciphertext.length - macBytes);
-      if (!timingSafeEqual(mac(ki, concatBytes(ZERO_IV, c)), h)) throw new KerberosError('KRB-INTEGRITY', `${name}: integrity check failed (usage ${usage})`);
+      if (!timingSafeEqual(mac(ki, concatBytes(ZERO_IV, c)), h))
+        throw new KerberosError('KRB-INTEGRITY', `${name}: integrity check failed (usage ${usage})`);
       return ctsDecrypt(ke, c, ZERO_IV).subarray(BLOCK);
     },
     checksum(key, usage, data) {
@@ -97,5 +118,19 @@ function makeAesSha2(id: number, name: string, keyBytes: number, hash: 'sha256' 
   };
 }
 
-export const aes128CtsHmacSha256128 = makeAesSha2(EncType.AES128_CTS_HMAC_SHA256_128, 'aes128-cts-hmac-sha256-128', 16, 'sha256', 16, ChecksumType.HMAC_SHA256_128_AES128);
-export const aes256CtsHmacSha384192 = makeAesSha2(EncType.AES256_CTS_HMAC_SHA384_192, 'aes256-cts-hmac-sha384-192', 32, 'sha384', 24, ChecksumType.HMAC_SHA384_192_AES256);
+export const aes128CtsHmacSha256128 = makeAesSha2(
+  EncType.AES128_CTS_HMAC_SHA256_128,
+  'aes128-cts-hmac-sha256-128',
+  16,
+  'sha256',
+  16,
+  ChecksumType.HMAC_SHA256_128_AES128,
+);
+export const aes256CtsHmacSha384192 = makeAesSha2(
+  EncType.AES256_CTS_HMAC_SHA384_192,
+  'aes256-cts-hmac-sha384-192',
+  32,
+  'sha384',
+  24,
+  ChecksumType.HMAC_SHA384_192_AES256,
+);

@@ -16,7 +16,11 @@ export function isSupportedEnctype(id: number): boolean {
 
 export function getEnctype(id: number): Enctype {
   const e = byId.get(id);
-  if (!e) throw new KerberosError('KRB-UNSUPPORTED-ENCTYPE', `enctype ${id} is not supported (AES enctypes 17, 18, 19, 20 only)`);
+  if (!e)
+    throw new KerberosError(
+      'KRB-UNSUPPORTED-ENCTYPE',
+      `enctype ${id} is not supported (AES enctypes 17, 18, 19, 20 only)`,
+    );
   return e;
 }
 

@@ -15,7 +15,9 @@ export type ApRep = { encPart: EncryptedData };
 export type EncApRepPart = { ctime: Date; cusec: number; subkey?: EncryptionKey; seqNumber?: number };
 
 export function encodeApRep(a: ApRep): Uint8Array {
-  return encode(application(MsgType.AP_REP, fields({ 0: int(5), 1: int(MsgType.AP_REP), 2: encodeEncryptedData(a.encPart) })));
+  return encode(
+    application(MsgType.AP_REP, fields({ 0: int(5), 1: int(MsgType.AP_REP), 2: encodeEncryptedData(a.encPart) })),
+  );
 }
 
 export function decodeApRep(bytes: Uint8Array): ApRep {

@@ -49,7 +49,13 @@ export function encodeApReq(a: ApReq): Uint8Array {
   return encode(
     application(
       MsgType.AP_REQ,
-      fields({ 0: int(5), 1: int(MsgType.AP_REQ), 2: flags(a.apOptions), 3: raw(a.ticket.raw), 4: encodeEncryptedData(a.authenticator) }),
+      fields({
+        0: int(5),
+        1: int(MsgType.AP_REQ),
+        2: flags(a.apOptions),
+        3: raw(a.ticket.raw),
+        4: encodeEncryptedData(a.authenticator),
+      }),
     ),
   );
 }
@@ -81,7 +87,12 @@ export function encodeAuthenticator(a: Authenticator): Uint8Array {
 
 export function decodeAuthenticator(bytes: Uint8Array): Authenticator {
   const f = new Fields(unwrapApplication(parse(bytes, 'Authenticator'), 2, 'Authenticator'), 'Authenticator');
-  const a: Authenticator = { crealm: f.str(1), cname: decodePrincipalName(f.node(2)), cusec: f.int(4), ctime: f.time(5) };
+  const a: Authenticator = {
+    crealm: f.str(1),
+    cname: decodePrincipalName(f.node(2)),
+    cusec: f.int(4),
+    ctime: f.time(5),
+  };
   if (f.has(3)) a.cksum = decodeChecksum(f.node(3));
   if (f.has(6)) a.subkey = decodeEncryptionKey(f.node(6));
   if (f.has(7)) a.seqNumber = f.int(7) >>> 0;

@@ -8,7 +8,11 @@ export function encodeEtypeInfo2(entries: EtypeInfo2Entry[]): Uint8Array {
   return encode(
     sequenceOf(
       entries.map((e) =>
-        fields({ 0: int(e.etype), 1: e.salt === undefined ? undefined : kstring(e.salt), 2: e.s2kparams && octets(e.s2kparams) }),
+        fields({
+          0: int(e.etype),
+          1: e.salt === undefined ? undefined : kstring(e.salt),
+          2: e.s2kparams && octets(e.s2kparams),
+        }),
       ),
     ),
   );

@@ -1,7 +1,19 @@
 // KRB-ERROR ([APPLICATION 30], RFC 4120 5.9.1), and its e-data: METHOD-DATA for
 // PREAUTH_REQUIRED, and on Windows a KERB-ERROR-DATA / PA-PW-SALT carrying an NTSTATUS.
 import * as asn1js from 'asn1js';
-import { application, decodeError, encode, Fields, fields, int, kstring, ktime, octets, parse, unwrapApplication } from '../asn1/der.ts';
+import {
+  application,
+  decodeError,
+  encode,
+  Fields,
+  fields,
+  int,
+  kstring,
+  ktime,
+  octets,
+  parse,
+  unwrapApplication,
+} from '../asn1/der.ts';
 import { type PrincipalName, decodePrincipalName, encodePrincipalName } from '../asn1/principal.ts';
 import { type PaData, decodePaDataList } from '../asn1/types.ts';
 import { MsgType, PaType } from './constants.ts';
@@ -78,7 +90,8 @@ export function decodeMethodData(eData: Uint8Array | undefined): PaData[] | unde
  */
 export function extractNtStatus(eData: Uint8Array | undefined): number | undefined {
   if (!eData || eData.length === 0) return undefined;
-  const fromExtError = (b: Uint8Array) => (b.length >= 4 ? new DataView(b.buffer, b.byteOffset, 4).getUint32(0, true) : undefined);
+  const fromExtError = (b: Uint8Array) =>
+    b.length >= 4 ? new DataView(b.buffer, b.byteOffset, 4).getUint32(0, true) : undefined;
   try {
     const node = parse(eData, 'e-data');
     if (node instanceof asn1js.Sequence) {

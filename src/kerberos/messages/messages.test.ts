@@ -2,7 +2,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { encode, parse } from '../asn1/der.ts';
-import { decodePrincipalName, encodePrincipalName, formatPrincipal, NameType, parsePrincipal } from '../asn1/principal.ts';
+import {
+  decodePrincipalName,
+  encodePrincipalName,
+  formatPrincipal,
+  NameType,
+  parsePrincipal,
+} from '../asn1/principal.ts';
 import { decodeEncTicketPart, decodeTicket, encodeEncTicketPart, makeTicket } from '../asn1/ticket.ts';
 import { aes256CtsHmacSha196 } from '../crypto/aes-sha1.ts';
 import { hmacMd5Checksum } from '../crypto/hmac-md5.ts';
@@ -24,7 +30,11 @@ const t0 = new Date('2025-01-02T03:04:05Z');
 const t1 = new Date('2025-01-02T13:04:05Z');
 const alice = { nameType: NameType.PRINCIPAL, components: ['alice'] };
 const krbtgt = { nameType: NameType.SRV_INST, components: ['krbtgt', 'CORP.TEST'] };
-const ticket = makeTicket({ realm: 'CORP.TEST', sname: krbtgt, encPart: { etype: 18, kvno: 2, cipher: new Uint8Array(40).fill(7) } });
+const ticket = makeTicket({
+  realm: 'CORP.TEST',
+  sname: krbtgt,
+  encPart: { etype: 18, kvno: 2, cipher: new Uint8Array(40).fill(7) },
+});
 
 describe('principal names', () => {
   it('encodes PrincipalName as RFC 4120 DER', () => {
@@ -32,7 +42,10 @@ describe('principal names', () => {
   });
   it('parses and formats the text form', () => {
     const p = parsePrincipal('HTTP/app.corp.test@CORP.TEST');
-    assert.deepEqual(p, { name: { nameType: NameType.SRV_INST, components: ['HTTP', 'app.corp.test'] }, realm: 'CORP.TEST' });
+    assert.deepEqual(p, {
+      name: { nameType: NameType.SRV_INST, components: ['HTTP', 'app.corp.test'] },
+      realm: 'CORP.TEST',
+    });
     assert.equal(formatPrincipal(p.name, p.realm), 'HTTP/app.corp.test@CORP.TEST');
     assert.deepEqual(parsePrincipal('alice', 'CORP.TEST').name, alice);
     assert.equal(parsePrincipal('a\\@b@R').name.components[0], 'a@b');
@@ -98,7 +111,14 @@ describe('message round trips', () => {
 
   it('AS-REP / TGS-REP and EncKDCRepPart', () => {
     for (const msgType of [MsgType.AS_REP, MsgType.TGS_REP] as const) {
-      const rep = { msgType, padata: [{ type: 19, value: new Uint8Array([1]) }], crealm: 'CORP.TEST', cname: alice, ticket, encPart: { etype: 18, cipher: new Uint8Array([9, 9]) } };
+      const rep = {
+        msgType,
+        padata: [{ type: 19, value: new Uint8Array([1]) }],
+        crealm: 'CORP.TEST',
+        cname: alice,
+        ticket,
+        encPart: { etype: 18, cipher: new Uint8Array([9, 9]) },
+      };
       const back = decodeKdcRep(encodeKdcRep(rep));
       assert.deepEqual({ ...back, ticket: back.ticket.raw }, { ...rep, ticket: ticket.raw });
     }
@@ -120,7 +140,11 @@ describe('message round trips', () => {
   });
 
   it('AP-REQ, Authenticator, AP-REP, EncAPRepPart', () => {
-    const ap = { apOptions: ApOptions.MUTUAL_REQUIRED, ticket, authenticator: { etype: 18, cipher: new Uint8Array([1, 2, 3]) } };
+    const ap = {
+      apOptions: ApOptions.MUTUAL_REQUIRED,
+      ticket,
+      authenticator: { etype: 18, cipher: new Uint8Array([1, 2, 3]) },
+    };
     const back = decodeApReq(encodeApReq(ap));
     assert.equal(back.apOptions, ApOptions.MUTUAL_REQUIRED);
     assert.deepEqual(back.ticket.raw, ticket.raw);
@@ -147,11 +171,24 @@ describe('message round trips', () => {
         (() => {
           // METHOD-DATA with ETYPE-INFO2 and an empty PA-ENC-TIMESTAMP, as a KDC sends with PREAUTH_REQUIRED.
           const info = encodeEtypeInfo2([{ etype: 18, salt: 'CORP.TESTalice' }, { etype: 17 }]);
-          return encodeKdcRepPadata([{ type: PaType.ETYPE_INFO2, value: info }, { type: PaType.ENC_TIMESTAMP, value: new Uint8Array(0) }]);
+          return encodeKdcRepPadata([
+            { type: PaType.ETYPE_INFO2, value: info },
+            { type: PaType.ENC_TIMESTAMP, value: new Uint8Array(0) },
+          ]);
         })(),
       ),
     );
-    const err = { stime: t0, susec: 5, errorCode: 25, crealm: 'CORP.TEST', cname: alice, realm: 'CORP.TEST', sname: krbtgt, eText: 'Need to use PA-ENC-TIMESTAMP', eData };
+    const err = {
+      stime: t0,
+      susec: 5,
+      errorCode: 25,
+      crealm: 'CORP.TEST',
+      cname: alice,
+      realm: 'CORP.TEST',
+      sname: krbtgt,
+      eText: 'Need to use PA-ENC-TIMESTAMP',
+      eData,
+    };
     const back = decodeKrbError(encodeKrbError(err));
     assert.deepEqual(back, err);
     const md = decodeMethodData(back.eData);
@@ -168,8 +205,14 @@ describe('message round trips', () => {
   });
 
   it('PA-ENC-TS-ENC, PA-PAC-OPTIONS, PA-PAC-REQUEST', () => {
-    assert.deepEqual(decodePaEncTsEnc(encodePaEncTsEnc({ patimestamp: t0, pausec: 1234 })), { patimestamp: t0, pausec: 1234 });
-    assert.equal(decodePaPacOptions(encodePaPacOptions(PacOptions.RESOURCE_BASED_CONSTRAINED_DELEGATION)), PacOptions.RESOURCE_BASED_CONSTRAINED_DELEGATION);
+    assert.deepEqual(decodePaEncTsEnc(encodePaEncTsEnc({ patimestamp: t0, pausec: 1234 })), {
+      patimestamp: t0,
+      pausec: 1234,
+    });
+    assert.equal(
+      decodePaPacOptions(encodePaPacOptions(PacOptions.RESOURCE_BASED_CONSTRAINED_DELEGATION)),
+      PacOptions.RESOURCE_BASED_CONSTRAINED_DELEGATION,
+    );
     assert.equal(hex(encodePaPacOptions(PacOptions.RESOURCE_BASED_CONSTRAINED_DELEGATION)), '3009a00703050010000000');
     assert.equal(decodePaPacRequest(encodePaPacRequest(true)), true);
     assert.equal(hex(encodePaPacRequest(true)), '3005a0030101ff');
@@ -183,13 +226,24 @@ describe('message round trips', () => {
     assert.equal(back.cksum.cksumtype, -138);
     assert.equal(back.authPackage, 'Kerberos');
     // name-type 1 little-endian, "alice", "CORP.TEST", "Kerberos"
-    assert.equal(hex(paForUserChecksumInput(alice, 'CORP.TEST', 'Kerberos')), '01000000' + hex(new TextEncoder().encode('aliceCORP.TESTKerberos')));
-    assert.deepEqual(back.cksum.checksum, hmacMd5Checksum(key, 17, paForUserChecksumInput(alice, 'CORP.TEST', 'Kerberos')));
+    assert.equal(
+      hex(paForUserChecksumInput(alice, 'CORP.TEST', 'Kerberos')),
+      '01000000' + hex(new TextEncoder().encode('aliceCORP.TESTKerberos')),
+    );
+    assert.deepEqual(
+      back.cksum.checksum,
+      hmacMd5Checksum(key, 17, paForUserChecksumInput(alice, 'CORP.TEST', 'Kerberos')),
+    );
   });
 
   it('PA-S4U-X509-USER checksum covers the user-id bytes', () => {
     const key = aes256CtsHmacSha196.randomKey();
-    const { pa, bytes } = makePaS4uX509User(aes256CtsHmacSha196, key, { nonce: 12345, cname: alice, crealm: 'CORP.TEST', options: 0x20000000 });
+    const { pa, bytes } = makePaS4uX509User(aes256CtsHmacSha196, key, {
+      nonce: 12345,
+      cname: alice,
+      crealm: 'CORP.TEST',
+      options: 0x20000000,
+    });
     const back = decodePaS4uX509User(bytes);
     assert.deepEqual(back, pa);
     assert.equal(back.checksum.cksumtype, 16);

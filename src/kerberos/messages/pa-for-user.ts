@@ -21,15 +21,31 @@ export function paForUserChecksumInput(userName: PrincipalName, userRealm: strin
 
 export function makePaForUser(sessionKey: Uint8Array, userName: PrincipalName, userRealm: string): PaForUser {
   const authPackage = 'Kerberos';
-  const checksum = hmacMd5Checksum(sessionKey, KeyUsage.PA_FOR_USER_CKSUM, paForUserChecksumInput(userName, userRealm, authPackage));
+  const checksum = hmacMd5Checksum(
+    sessionKey,
+    KeyUsage.PA_FOR_USER_CKSUM,
+    paForUserChecksumInput(userName, userRealm, authPackage),
+  );
   return { userName, userRealm, cksum: { cksumtype: ChecksumType.HMAC_MD5, checksum }, authPackage };
 }
 
 export function encodePaForUser(p: PaForUser): Uint8Array {
-  return encode(fields({ 0: encodePrincipalName(p.userName), 1: kstring(p.userRealm), 2: encodeChecksum(p.cksum), 3: kstring(p.authPackage) }));
+  return encode(
+    fields({
+      0: encodePrincipalName(p.userName),
+      1: kstring(p.userRealm),
+      2: encodeChecksum(p.cksum),
+      3: kstring(p.authPackage),
+    }),
+  );
 }
 
 export function decodePaForUser(bytes: Uint8Array): PaForUser {
   const f = new Fields(parse(bytes, 'PA-FOR-USER'), 'PA-FOR-USER');
-  return { userName: decodePrincipalName(f.node(0)), userRealm: f.str(1), cksum: decodeChecksum(f.node(2)), authPackage: f.str(3) };
+  return {
+    userName: decodePrincipalName(f.node(0)),
+    userRealm: f.str(1),
+    cksum: decodeChecksum(f.node(2)),
+    authPackage: f.str(3),
+  };
 }

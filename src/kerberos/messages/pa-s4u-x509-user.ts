@@ -19,7 +19,13 @@ export const S4uOptions = {
   UNCONDITIONAL_DELEGATION: flagBit(4),
 } as const;
 
-export type S4uUserId = { nonce: number; cname?: PrincipalName; crealm: string; subjectCertificate?: Uint8Array; options?: number };
+export type S4uUserId = {
+  nonce: number;
+  cname?: PrincipalName;
+  crealm: string;
+  subjectCertificate?: Uint8Array;
+  options?: number;
+};
 export type PaS4uX509User = { userId: S4uUserId; checksum: Checksum };
 
 export function encodeS4uUserId(u: S4uUserId): Uint8Array {
@@ -34,9 +40,16 @@ export function encodeS4uUserId(u: S4uUserId): Uint8Array {
   );
 }
 
-export function makePaS4uX509User(enctype: Enctype, sessionKey: Uint8Array, userId: S4uUserId): { pa: PaS4uX509User; bytes: Uint8Array } {
+export function makePaS4uX509User(
+  enctype: Enctype,
+  sessionKey: Uint8Array,
+  userId: S4uUserId,
+): { pa: PaS4uX509User; bytes: Uint8Array } {
   const idBytes = encodeS4uUserId(userId);
-  const checksum = { cksumtype: enctype.checksumType, checksum: enctype.checksum(sessionKey, KeyUsage.PA_S4U_X509_USER_REQUEST, idBytes) };
+  const checksum = {
+    cksumtype: enctype.checksumType,
+    checksum: enctype.checksum(sessionKey, KeyUsage.PA_S4U_X509_USER_REQUEST, idBytes),
+  };
   const pa = { userId, checksum };
   return { pa, bytes: encodePaS4uX509User(pa) };
 }

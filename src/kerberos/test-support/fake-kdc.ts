@@ -62,7 +62,11 @@ export class FakeKdc {
     }
   }
 
-  send = async (request: Uint8Array): Promise<KdcExchange> => ({ reply: this.handle(request), kdc: 'fake:88', transport: 'tcp' });
+  send = async (request: Uint8Array): Promise<KdcExchange> => ({
+    reply: this.handle(request),
+    kdc: 'fake:88',
+    transport: 'tcp',
+  });
 
   handle(request: Uint8Array): Uint8Array {
     const req = decodeKdcReq(request);
@@ -87,7 +91,16 @@ export class FakeKdc {
     return name ? this.accounts.get(name.components.join('/').toLowerCase()) : undefined;
   }
 
-  #issue(req: KdcReq, client: PrincipalName, server: PrincipalName, serverKey: EncryptionKey, flags: number, replyKey: EncryptionKey, replyUsage: number, tag: 25 | 26): Uint8Array {
+  #issue(
+    req: KdcReq,
+    client: PrincipalName,
+    server: PrincipalName,
+    serverKey: EncryptionKey,
+    flags: number,
+    replyKey: EncryptionKey,
+    replyUsage: number,
+    tag: 25 | 26,
+  ): Uint8Array {
     const now = new Date(Math.floor(this.now() / 1000) * 1000);
     const end = new Date(Math.min(req.body.till.getTime(), now.getTime() + 10 * 3600_000));
     const sessionKey = { keytype: 18, keyvalue: getEnctype(18).randomKey() };
@@ -100,18 +113,42 @@ export class FakeKdc {
         cipher: getEnctype(serverKey.keytype).encrypt(
           serverKey.keyvalue,
           KeyUsage.KDC_REP_TICKET,
-          encodeEncTicketPart({ flags, key: sessionKey, crealm: this.realm, cname: client, transited: { trType: 1, contents: new Uint8Array(0) }, authtime: now, endtime: end }),
+          encodeEncTicketPart({
+            flags,
+            key: sessionKey,
+            crealm: this.realm,
+            cname: client,
+            transited: { trType: 1, contents: new Uint8Array(0) },
+            authtime: now,
+            endtime: end,
+          }),
         ),
       },
     });
-    const encPart = encodeEncKdcRepPart({ key: sessionKey, lastReq: [], nonce: req.body.nonce, flags, authtime: now, starttime: now, endtime: end, srealm: this.realm, sname: server }, tag);
+    const encPart = encodeEncKdcRepPart(
+      {
+        key: sessionKey,
+        lastReq: [],
+        nonce: req.body.nonce,
+        flags,
+        authtime: now,
+        starttime: now,
+        endtime: end,
+        srealm: this.realm,
+        sname: server,
+      },
+      tag,
+    );
     return encodeKdcRep({
       msgType: tag === 25 ? MsgType.AS_REP : MsgType.TGS_REP,
       padata: [],
       crealm: this.realm,
       cname: client,
       ticket,
-      encPart: { etype: replyKey.keytype, cipher: getEnctype(replyKey.keytype).encrypt(replyKey.keyvalue, replyUsage, encPart) },
+      encPart: {
+        etype: replyKey.keytype,
+        cipher: getEnctype(replyKey.keytype).encrypt(replyKey.keyvalue, replyUsage, encPart),
+      },
     });
   }
 
@@ -122,12 +159,25 @@ export class FakeKdc {
     if (!req.body.etypes.includes(acct.key.keytype)) return this.error(14, sname);
     const ts = req.padata.find((p) => p.type === PaType.ENC_TIMESTAMP);
     if (!ts) {
-      const info = encodeEtypeInfo2([{ etype: acct.key.keytype, salt: acct.salt ?? this.realm + req.body.cname!.components.join('') }]);
-      return this.error(25, sname, encode(sequenceOf([encodePaData({ type: PaType.ETYPE_INFO2, value: info }), encodePaData({ type: PaType.ENC_TIMESTAMP, value: new Uint8Array(0) })])));
+      const info = encodeEtypeInfo2([
+        { etype: acct.key.keytype, salt: acct.salt ?? this.realm + req.body.cname!.components.join('') },
+      ]);
+      return this.error(
+        25,
+        sname,
+        encode(
+          sequenceOf([
+            encodePaData({ type: PaType.ETYPE_INFO2, value: info }),
+            encodePaData({ type: PaType.ENC_TIMESTAMP, value: new Uint8Array(0) }),
+          ]),
+        ),
+      );
     }
     try {
       const ed = decodeEncryptedData(parse(ts.value));
-      const t = decodePaEncTsEnc(getEnctype(ed.etype).decrypt(acct.key.keyvalue, KeyUsage.AS_REQ_PA_ENC_TIMESTAMP, ed.cipher));
+      const t = decodePaEncTsEnc(
+        getEnctype(ed.etype).decrypt(acct.key.keyvalue, KeyUsage.AS_REQ_PA_ENC_TIMESTAMP, ed.cipher),
+      );
       if (Math.abs(t.patimestamp.getTime() - this.now()) > 5 * 60_000) return this.error(37, sname);
     } catch {
       return this.error(24, sname);
@@ -141,18 +191,39 @@ export class FakeKdc {
     const pa = req.padata.find((p) => p.type === PaType.TGS_REQ);
     if (!pa) return this.error(16, sname);
     const ap = decodeApReq(pa.value);
-    const tgt = decodeEncTicketPart(getEnctype(ap.ticket.encPart.etype).decrypt(this.krbtgtKey.keyvalue, KeyUsage.KDC_REP_TICKET, ap.ticket.encPart.cipher));
+    const tgt = decodeEncTicketPart(
+      getEnctype(ap.ticket.encPart.etype).decrypt(
+        this.krbtgtKey.keyvalue,
+        KeyUsage.KDC_REP_TICKET,
+        ap.ticket.encPart.cipher,
+      ),
+    );
     if (tgt.endtime.getTime() < this.now()) return this.error(32, sname);
     const sk = tgt.key;
-    const auth = decodeAuthenticator(getEnctype(sk.keytype).decrypt(sk.keyvalue, KeyUsage.TGS_REQ_PA_TGS_REQ_AUTHENTICATOR, ap.authenticator.cipher));
-    if (!auth.cksum || !getEnctype(sk.keytype).verifyChecksum(sk.keyvalue, KeyUsage.TGS_REQ_PA_TGS_REQ_CKSUM, req.bodyRaw, auth.cksum.checksum)) return this.error(41, sname);
+    const auth = decodeAuthenticator(
+      getEnctype(sk.keytype).decrypt(sk.keyvalue, KeyUsage.TGS_REQ_PA_TGS_REQ_AUTHENTICATOR, ap.authenticator.cipher),
+    );
+    if (
+      !auth.cksum ||
+      !getEnctype(sk.keytype).verifyChecksum(
+        sk.keyvalue,
+        KeyUsage.TGS_REQ_PA_TGS_REQ_CKSUM,
+        req.bodyRaw,
+        auth.cksum.checksum,
+      )
+    )
+      return this.error(41, sname);
     const replyKey = auth.subkey ?? sk;
     const replyUsage = auth.subkey ? KeyUsage.TGS_REP_ENC_PART_SUBKEY : KeyUsage.TGS_REP_ENC_PART_SESSION_KEY;
     const self = this.#account(tgt.cname);
     const forUser = req.padata.find((p) => p.type === PaType.FOR_USER);
     if (forUser) {
       const fu = decodePaForUser(forUser.value);
-      const expect = hmacMd5Checksum(sk.keyvalue, KeyUsage.PA_FOR_USER_CKSUM, paForUserChecksumInput(fu.userName, fu.userRealm, fu.authPackage));
+      const expect = hmacMd5Checksum(
+        sk.keyvalue,
+        KeyUsage.PA_FOR_USER_CKSUM,
+        paForUserChecksumInput(fu.userName, fu.userRealm, fu.authPackage),
+      );
       if (Buffer.compare(expect, fu.cksum.checksum) !== 0) return this.error(41, sname);
       const user = this.#account(fu.userName);
       if (!user) return this.error(6, sname);
@@ -166,10 +237,21 @@ export class FakeKdc {
     if ((req.body.kdcOptions & KdcOptions.CNAME_IN_ADDL_TKT) >>> 0) {
       const ev = req.body.additionalTickets?.[0];
       if (!ev) return this.error(13, sname);
-      const evPart = decodeEncTicketPart(getEnctype(ev.encPart.etype).decrypt(self!.key.keyvalue, KeyUsage.KDC_REP_TICKET, ev.encPart.cipher));
+      const evPart = decodeEncTicketPart(
+        getEnctype(ev.encPart.etype).decrypt(self!.key.keyvalue, KeyUsage.KDC_REP_TICKET, ev.encPart.cipher),
+      );
       if (!(evPart.flags & TicketFlags.FORWARDABLE)) return this.error(13, sname);
       if (!self?.allowedToDelegateTo?.includes(formatPrincipal(sname))) return this.error(13, sname);
-      return this.#issue(req, evPart.cname, sname, target.key, TicketFlags.FORWARDABLE | TicketFlags.PRE_AUTHENT, replyKey, replyUsage, 26);
+      return this.#issue(
+        req,
+        evPart.cname,
+        sname,
+        target.key,
+        TicketFlags.FORWARDABLE | TicketFlags.PRE_AUTHENT,
+        replyKey,
+        replyUsage,
+        26,
+      );
     }
     return this.#issue(req, tgt.cname, sname, target.key, TicketFlags.PRE_AUTHENT, replyKey, replyUsage, 26);
   }
@@ -184,11 +266,31 @@ export class FakeKdc {
     const token = new Uint8Array(Buffer.from(authorization.replace(/^Negotiate\s+/i, ''), 'base64'));
     const { message } = unwrapKrb5Token(decodeNegTokenInit(token).mechToken!);
     const ap = decodeApReq(message);
-    const tkt = decodeEncTicketPart(getEnctype(ap.ticket.encPart.etype).decrypt(svc.key.keyvalue, KeyUsage.KDC_REP_TICKET, ap.ticket.encPart.cipher));
-    const auth = decodeAuthenticator(getEnctype(tkt.key.keytype).decrypt(tkt.key.keyvalue, KeyUsage.AP_REQ_AUTHENTICATOR, ap.authenticator.cipher));
-    const part = encodeEncApRepPart({ ctime: auth.ctime, cusec: auth.cusec, ...(auth.seqNumber === undefined ? {} : { seqNumber: auth.seqNumber }) });
-    const apRep = encodeApRep({ encPart: { etype: tkt.key.keytype, cipher: getEnctype(tkt.key.keytype).encrypt(tkt.key.keyvalue, KeyUsage.AP_REP_ENC_PART, part) } });
-    const resp = encodeNegTokenResp({ negState: NegState.ACCEPT_COMPLETED, supportedMech: Oids.KRB5, responseToken: wrapKrb5Token(KrbTokId.AP_REP, apRep) });
-    return { user: formatPrincipal(tkt.cname, tkt.crealm), wwwAuthenticate: `Negotiate ${Buffer.from(resp).toString('base64')}` };
+    const tkt = decodeEncTicketPart(
+      getEnctype(ap.ticket.encPart.etype).decrypt(svc.key.keyvalue, KeyUsage.KDC_REP_TICKET, ap.ticket.encPart.cipher),
+    );
+    const auth = decodeAuthenticator(
+      getEnctype(tkt.key.keytype).decrypt(tkt.key.keyvalue, KeyUsage.AP_REQ_AUTHENTICATOR, ap.authenticator.cipher),
+    );
+    const part = encodeEncApRepPart({
+      ctime: auth.ctime,
+      cusec: auth.cusec,
+      ...(auth.seqNumber === undefined ? {} : { seqNumber: auth.seqNumber }),
+    });
+    const apRep = encodeApRep({
+      encPart: {
+        etype: tkt.key.keytype,
+        cipher: getEnctype(tkt.key.keytype).encrypt(tkt.key.keyvalue, KeyUsage.AP_REP_ENC_PART, part),
+      },
+    });
+    const resp = encodeNegTokenResp({
+      negState: NegState.ACCEPT_COMPLETED,
+      supportedMech: Oids.KRB5,
+      responseToken: wrapKrb5Token(KrbTokId.AP_REP, apRep),
+    });
+    return {
+      user: formatPrincipal(tkt.cname, tkt.crealm),
+      wwwAuthenticate: `Negotiate ${Buffer.from(resp).toString('base64')}`,
+    };
   }
 }

@@ -53,11 +53,15 @@ describe('lib/http1 extension methods', { timeout: 120_000 }, () => {
     const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
     let buffered = '';
     let wake: (() => void) | null = null;
-    socket.on('data', (d: Buffer) => { buffered += d.toString('latin1'); wake?.(); });
+    socket.on('data', (d: Buffer) => {
+      buffered += d.toString('latin1');
+      wake?.();
+    });
     socket.on('close', () => wake?.());
     socket.on('error', () => {});
     return {
-      socket, closed,
+      socket,
+      closed,
       async next() {
         for (;;) {
           const end = buffered.indexOf('\r\n\r\n');
@@ -70,7 +74,9 @@ describe('lib/http1 extension methods', { timeout: 120_000 }, () => {
             }
           }
           if (socket.destroyed) return '';
-          await new Promise<void>((resolve) => { wake = resolve; });
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+          });
         }
       },
     };
@@ -101,7 +107,10 @@ describe('lib/http1 extension methods', { timeout: 120_000 }, () => {
     const first = await client.next();
     assert.match(first, /GET \/slow$/, `the first answer on the connection belongs to the first request: ${first}`);
     const second = await client.next();
-    assert.ok(second === '' || /FOO_BAR \/fast$/.test(second) || /x-reason: extension-method-not-at-boundary/.test(second), second);
+    assert.ok(
+      second === '' || /FOO_BAR \/fast$/.test(second) || /x-reason: extension-method-not-at-boundary/.test(second),
+      second,
+    );
     client.socket.destroy();
   });
 
@@ -138,7 +147,7 @@ describe('lib/http1 extension methods', { timeout: 120_000 }, () => {
     }
   });
 
-  it('hands the handler the client\'s own method and header list, under the same limits as any request', async () => {
+  it("hands the handler the client's own method and header list, under the same limits as any request", async () => {
     for (const method of ['GET', 'FOO_BAR']) {
       seenBy.length = 0;
       const client = await connect();
@@ -147,7 +156,11 @@ describe('lib/http1 extension methods', { timeout: 120_000 }, () => {
       assert.match(await client.next(), /^HTTP\/1\.1 200 /);
       client.socket.destroy();
       assert.equal(seenBy[0].method, method);
-      assert.deepEqual(seenBy[0].rawHeaders.filter((_, i) => i % 2 === 0), ['Host', ...Array.from({ length: 11 }, (_, i) => `x-f${i}`)], method);
+      assert.deepEqual(
+        seenBy[0].rawHeaders.filter((_, i) => i % 2 === 0),
+        ['Host', ...Array.from({ length: 11 }, (_, i) => `x-f${i}`)],
+        method,
+      );
     }
   });
 
@@ -158,14 +171,18 @@ describe('lib/http1 extension methods', { timeout: 120_000 }, () => {
       const pieces = [
         ['FOO_BAR /a HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n'],
         ['RDG_', 'OUT_DATA /b HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n'],
-        ['FOO_BAR /c HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n', 'BAZ /d HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n'],
+        [
+          'FOO_BAR /c HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n',
+          'BAZ /d HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n',
+        ],
         ['FOO_BAR /', 'e'.repeat(20_000)],
       ][i % 4];
       for (const piece of pieces) {
         client.socket.write(piece);
         await sleep(50);
       }
-      for (let answers = i % 4 === 2 ? 2 : 1; answers > 0; answers--) assert.match(await client.next(), /^HTTP\/1\.1 (200|400) /);
+      for (let answers = i % 4 === 2 ? 2 : 1; answers > 0; answers--)
+        assert.match(await client.next(), /^HTTP\/1\.1 (200|400) /);
       client.socket.destroy();
       await client.closed;
     }
@@ -180,7 +197,12 @@ describe('lib/http1 extension methods', { timeout: 120_000 }, () => {
     client.socket.write('FOO_BAR /idle HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n');
     assert.match(await client.next(), /^HTTP\/1\.1 200 /);
     let timer: NodeJS.Timeout | undefined;
-    const closedInTime = await Promise.race([client.closed.then(() => true), new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), 20_000); })]);
+    const closedInTime = await Promise.race([
+      client.closed.then(() => true),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), 20_000);
+      }),
+    ]);
     clearTimeout(timer);
     client.socket.destroy();
     assert.ok(closedInTime, 'an idle connection on the sibling server must be closed by keepAliveTimeout (500 ms)');

@@ -33,7 +33,13 @@ const LF = 0x0a;
 export type ParserError = NodeJS.ErrnoException & { rawPacket?: Buffer; bytesParsed?: number };
 
 /** Why a connection's request was refused: the parser's error, or an extension method where none can be carried. */
-export type RefusalReason = 'malformed' | 'extension-method-not-at-boundary' | 'headers-too-large' | 'uri-too-long' | 'timeout' | 'connect';
+export type RefusalReason =
+  | 'malformed'
+  | 'extension-method-not-at-boundary'
+  | 'headers-too-large'
+  | 'uri-too-long'
+  | 'timeout'
+  | 'connect';
 
 export interface Http1Options {
   handler: http.RequestListener;
@@ -101,7 +107,11 @@ interface Connection {
  * as described above. Connections are watched from `connectionEvent`: 'connection' for plain servers,
  * 'secureConnection' for TLS ones. The sibling is returned so the caller applies the same timeouts and drain to it.
  */
-export function serveHttp1(server: http.Server, connectionEvent: 'connection' | 'secureConnection', options: Http1Options): { sibling: http.Server } {
+export function serveHttp1(
+  server: http.Server,
+  connectionEvent: 'connection' | 'secureConnection',
+  options: Http1Options,
+): { sibling: http.Server } {
   const connections = new WeakMap<Duplex, Connection>();
   // The same head size limit as the main server for what the client sent: the carrier's header line comes on top.
   const sibling = http.createServer({
@@ -142,7 +152,14 @@ export function serveHttp1(server: http.Server, connectionEvent: 'connection' | 
   return { sibling };
 
   function watch(socket: Duplex): void {
-    const c: Connection = { open: [], head: null, headBytes: 0, movedOn: false, awaitingLine: false, pendingRefusal: null };
+    const c: Connection = {
+      open: [],
+      head: null,
+      headBytes: 0,
+      movedOn: false,
+      awaitingLine: false,
+      pendingRefusal: null,
+    };
     connections.set(socket, c);
     // Runs before the parser sees the chunk: decides whether this chunk starts at a message boundary.
     socket.prependListener('data', (chunk: Buffer) => {
@@ -175,7 +192,12 @@ export function serveHttp1(server: http.Server, connectionEvent: 'connection' | 
     });
     req.once('close', () => {
       // A body that stopped before its end (client gone, or the parser refused the rest): abort, never finish.
-      if (!req.complete && !res.writableEnded) (options.onBrokenBody ?? destroyBoth)(req, res, Object.assign(new Error('request body incomplete'), { code: 'ECONNRESET' }));
+      if (!req.complete && !res.writableEnded)
+        (options.onBrokenBody ?? destroyBoth)(
+          req,
+          res,
+          Object.assign(new Error('request body incomplete'), { code: 'ECONNRESET' }),
+        );
     });
   }
 
@@ -192,9 +214,16 @@ export function serveHttp1(server: http.Server, connectionEvent: 'connection' | 
       (options.onBrokenBody ?? destroyBoth)(inBody.req, inBody.res, err);
       return;
     }
-    const reason: RefusalReason = carried === 'not-at-boundary' ? 'extension-method-not-at-boundary'
-      : err.code === 'HPE_HEADER_OVERFLOW' ? (requestLineOverflowed(c) ? 'uri-too-long' : 'headers-too-large')
-        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' || err.code === 'ERR_HTTP_HEADERS_TIMEOUT' ? 'timeout' : 'malformed';
+    const reason: RefusalReason =
+      carried === 'not-at-boundary'
+        ? 'extension-method-not-at-boundary'
+        : err.code === 'HPE_HEADER_OVERFLOW'
+          ? requestLineOverflowed(c)
+            ? 'uri-too-long'
+            : 'headers-too-large'
+          : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' || err.code === 'ERR_HTTP_HEADERS_TIMEOUT'
+            ? 'timeout'
+            : 'malformed';
     const answer = (): void => {
       c.pendingRefusal = null;
       if (!socket.destroyed && !socket.writableEnded) options.refuse(socket, reason, err);
@@ -237,10 +266,18 @@ export function serveHttp1(server: http.Server, connectionEvent: 'connection' | 
       socket.removeListener('data', onData);
       if (line !== null && line !== 'partial') return carry(socket, c, line);
       const reason: RefusalReason = line === 'partial' ? 'uri-too-long' : 'malformed';
-      options.refuse(socket, reason, Object.assign(new Error('request line refused'), { code: line === 'partial' ? 'HPE_HEADER_OVERFLOW' : 'HPE_INVALID_METHOD' }));
+      options.refuse(
+        socket,
+        reason,
+        Object.assign(new Error('request line refused'), {
+          code: line === 'partial' ? 'HPE_HEADER_OVERFLOW' : 'HPE_INVALID_METHOD',
+        }),
+      );
     };
     socket.on('data', onData);
-    socket.once('end', () => { if (c.awaitingLine) socket.destroy(); });
+    socket.once('end', () => {
+      if (c.awaitingLine) socket.destroy();
+    });
   }
 
   /** Moves the connection to the sibling with the request line's method rewritten (its real token in a header). */
@@ -248,8 +285,10 @@ export function serveHttp1(server: http.Server, connectionEvent: 'connection' | 
     const { bytes, space, lineEnd, method } = line;
     const headersStart = lineEnd + 1;
     const rewritten = Buffer.concat([
-      Buffer.from('POST'), bytes.subarray(space, headersStart),
-      Buffer.from(`${METHOD_HEADER}: ${method}\r\n`), bytes.subarray(headersStart),
+      Buffer.from('POST'),
+      bytes.subarray(space, headersStart),
+      Buffer.from(`${METHOD_HEADER}: ${method}\r\n`),
+      bytes.subarray(headersStart),
     ]);
     c.movedOn = true;
     c.head = null;
@@ -316,13 +355,21 @@ function replay(socket: Duplex, first: Buffer): Duplex {
   else detachHttpServer(raw);
   let retired = false;
   const wrapper = new Duplex({
-    read() { if (!retired) raw.resume(); },
+    read() {
+      if (!retired) raw.resume();
+    },
     write(chunk, _enc, cb) {
       if (retired) cb(new Error('connection moved on'));
       else raw.write(chunk, cb);
     },
-    final(cb) { if (!retired) raw.end(); cb(); },
-    destroy(err, cb) { if (!retired) raw.destroy(err ?? undefined); cb(err); },
+    final(cb) {
+      if (!retired) raw.end();
+      cb();
+    },
+    destroy(err, cb) {
+      if (!retired) raw.destroy(err ?? undefined);
+      cb(err);
+    },
   });
   const net = raw as Socket;
   Object.defineProperty(wrapper, 'remoteAddress', { value: net.remoteAddress });
@@ -338,11 +385,21 @@ function replay(socket: Duplex, first: Buffer): Duplex {
     setNoDelay: () => wrapper,
     setKeepAlive: () => wrapper,
   });
-  const onData = (chunk: Buffer): void => { if (!wrapper.push(chunk)) raw.pause(); };
-  const onEnd = (): void => { wrapper.push(null); };
-  const onError = (e: Error): void => { wrapper.destroy(e); };
-  const onClose = (): void => { wrapper.destroy(); };
-  const onTimeout = (): void => { wrapper.emit('timeout'); };
+  const onData = (chunk: Buffer): void => {
+    if (!wrapper.push(chunk)) raw.pause();
+  };
+  const onEnd = (): void => {
+    wrapper.push(null);
+  };
+  const onError = (e: Error): void => {
+    wrapper.destroy(e);
+  };
+  const onClose = (): void => {
+    wrapper.destroy();
+  };
+  const onTimeout = (): void => {
+    wrapper.emit('timeout');
+  };
   raw.on('data', onData);
   raw.on('end', onEnd);
   raw.on('error', onError);
@@ -373,7 +430,8 @@ function replay(socket: Duplex, first: Buffer): Duplex {
 function detachHttpServer(socket: Duplex): void {
   for (const event of ['data', 'end', 'error', 'timeout', 'drain']) {
     for (const listener of socket.listeners(event)) {
-      if (/(^|\s)socketOn[A-Z]/.test((listener as { name: string }).name)) socket.removeListener(event, listener as () => void);
+      if (/(^|\s)socketOn[A-Z]/.test((listener as { name: string }).name))
+        socket.removeListener(event, listener as () => void);
     }
   }
 }

@@ -14,11 +14,25 @@ const GROUP_EXISTS = 'SELECT 1 FROM connector_groups WHERE tenant_id = $1 AND id
  * Checks the uniqueness rules inside the write transaction, so the message names the field that clashes (a
  * concurrent writer that slips past still hits the unique constraint: a conflict all the same).
  */
-async function checkUnique(c: Queryable, tenantId: string, self: string | null, name: string | undefined, externalHost: string | undefined): Promise<void> {
-  const sameName = name === undefined ? undefined : await one(c, 'SELECT id FROM apps WHERE tenant_id = $1 AND name = $2', [tenantId, name]);
-  if (sameName && sameName.id !== self) throw new DrawbridgeError('DB-ADMIN-CONFLICT', `an app named ${name} already exists in this tenant`);
-  const sameHost = externalHost === undefined ? undefined : await one(c, 'SELECT id FROM apps WHERE external_host = $1', [externalHost]);
-  if (sameHost && sameHost.id !== self) throw new DrawbridgeError('DB-ADMIN-CONFLICT', `an app is already published at ${externalHost}`);
+async function checkUnique(
+  c: Queryable,
+  tenantId: string,
+  self: string | null,
+  name: string | undefined,
+  externalHost: string | undefined,
+): Promise<void> {
+  const sameName =
+    name === undefined
+      ? undefined
+      : await one(c, 'SELECT id FROM apps WHERE tenant_id = $1 AND name = $2', [tenantId, name]);
+  if (sameName && sameName.id !== self)
+    throw new DrawbridgeError('DB-ADMIN-CONFLICT', `an app named ${name} already exists in this tenant`);
+  const sameHost =
+    externalHost === undefined
+      ? undefined
+      : await one(c, 'SELECT id FROM apps WHERE external_host = $1', [externalHost]);
+  if (sameHost && sameHost.id !== self)
+    throw new DrawbridgeError('DB-ADMIN-CONFLICT', `an app is already published at ${externalHost}`);
 }
 
 export function appsRepo(ctx: Ctx): Store['apps'] {
@@ -33,18 +47,42 @@ export function appsRepo(ctx: Ctx): Store['apps'] {
       const { sso, hsts, linkTranslation, sessionCookie } = newAppJsonColumns(input);
       const id = newId('app');
       const stamp = now();
-      const row = await guard(`app ${name}`, tx(ctx, async (c, changed) => {
-        if (!(await one(c, GROUP_EXISTS, [tenantId, input.groupId]))) throw notFound('connector group', input.groupId);
-        await checkUnique(c, tenantId, null, name, externalHost);
-        const r = await one(c,
-          `INSERT INTO apps (id, tenant_id, name, external_url, external_host, internal_url, group_id, pre_auth, backend_timeout, tls_verify,
+      const row = await guard(
+        `app ${name}`,
+        tx(ctx, async (c, changed) => {
+          if (!(await one(c, GROUP_EXISTS, [tenantId, input.groupId])))
+            throw notFound('connector group', input.groupId);
+          await checkUnique(c, tenantId, null, name, externalHost);
+          const r = await one(
+            c,
+            `INSERT INTO apps (id, tenant_id, name, external_url, external_host, internal_url, group_id, pre_auth, backend_timeout, tls_verify,
              backend_ca, sso, hsts, link_translation, session_cookie, retry_writes, enabled, created_at, updated_at)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18) RETURNING *`,
-          [id, tenantId, name, externalUrl, externalHost, internalUrl, input.groupId, preAuth, backendTimeout, input.tlsVerify !== false,
-            input.backendCa ?? null, sso, hsts, linkTranslation, sessionCookie, input.retryWrites === true, input.enabled !== false, stamp]);
-        changed({ kind: 'app', tenantId, id, op: 'created' });
-        return r as Row;
-      }));
+            [
+              id,
+              tenantId,
+              name,
+              externalUrl,
+              externalHost,
+              internalUrl,
+              input.groupId,
+              preAuth,
+              backendTimeout,
+              input.tlsVerify !== false,
+              input.backendCa ?? null,
+              sso,
+              hsts,
+              linkTranslation,
+              sessionCookie,
+              input.retryWrites === true,
+              input.enabled !== false,
+              stamp,
+            ],
+          );
+          changed({ kind: 'app', tenantId, id, op: 'created' });
+          return r as Row;
+        }),
+      );
       return toApp(row);
     },
     async get(tenantId, id) {
@@ -61,14 +99,23 @@ export function appsRepo(ctx: Ctx): Store['apps'] {
       const { columns, externalHost } = appPatchColumns(patch);
       const { values, p } = params();
       const sets = [`updated_at = ${p(now())}`, ...columns.map(([column, value]) => `${column} = ${p(value)}`)];
-      const row = await guard(`app ${id}`, tx(ctx, async (c, changed) => {
-        if (!(await one(c, 'SELECT 1 FROM apps WHERE tenant_id = $1 AND id = $2 FOR UPDATE', [tenantId, id]))) throw notFound('app', id);
-        if (patch.groupId !== undefined && !(await one(c, GROUP_EXISTS, [tenantId, patch.groupId]))) throw notFound('connector group', patch.groupId);
-        await checkUnique(c, tenantId, id, patch.name, externalHost);
-        const r = await one(c, `UPDATE apps SET ${sets.join(', ')} WHERE tenant_id = ${p(tenantId)} AND id = ${p(id)} RETURNING *`, values);
-        changed({ kind: 'app', tenantId, id, op: 'updated' });
-        return r as Row;
-      }));
+      const row = await guard(
+        `app ${id}`,
+        tx(ctx, async (c, changed) => {
+          if (!(await one(c, 'SELECT 1 FROM apps WHERE tenant_id = $1 AND id = $2 FOR UPDATE', [tenantId, id])))
+            throw notFound('app', id);
+          if (patch.groupId !== undefined && !(await one(c, GROUP_EXISTS, [tenantId, patch.groupId])))
+            throw notFound('connector group', patch.groupId);
+          await checkUnique(c, tenantId, id, patch.name, externalHost);
+          const r = await one(
+            c,
+            `UPDATE apps SET ${sets.join(', ')} WHERE tenant_id = ${p(tenantId)} AND id = ${p(id)} RETURNING *`,
+            values,
+          );
+          changed({ kind: 'app', tenantId, id, op: 'updated' });
+          return r as Row;
+        }),
+      );
       return toApp(row);
     },
     async delete(tenantId, id) {

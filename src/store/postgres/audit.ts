@@ -22,9 +22,22 @@ export function auditRepo(ctx: Ctx): Store['audit'] {
   const { pool } = ctx;
   return {
     async append(event) {
-      const row = await guard('audit event', one(pool,
-        'INSERT INTO audit_events (id, tenant_id, time, actor, action, target, detail) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *',
-        [newId('aud'), event.tenantId, event.time ?? now(), event.actor, event.action, event.target ?? null, JSON.stringify(event.detail ?? {})]));
+      const row = await guard(
+        'audit event',
+        one(
+          pool,
+          'INSERT INTO audit_events (id, tenant_id, time, actor, action, target, detail) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *',
+          [
+            newId('aud'),
+            event.tenantId,
+            event.time ?? now(),
+            event.actor,
+            event.action,
+            event.target ?? null,
+            JSON.stringify(event.detail ?? {}),
+          ],
+        ),
+      );
       return toEvent(row as Row);
     },
     /** Newest first. `action` matches exactly, or as a prefix when it ends in `.` or `*` (`app.` → every app event). */
@@ -33,13 +46,21 @@ export function auditRepo(ctx: Ctx): Store['audit'] {
       const { values, p } = params();
       const where = [`tenant_id = ${p(tenantId)}`];
       if (filter.action) {
-        if (filter.action.endsWith('*') || filter.action.endsWith('.')) where.push(`starts_with(action, ${p(filter.action.replace(/\*$/, ''))})`);
+        if (filter.action.endsWith('*') || filter.action.endsWith('.'))
+          where.push(`starts_with(action, ${p(filter.action.replace(/\*$/, ''))})`);
         else where.push(`action = ${p(filter.action)}`);
       }
       if (filter.target) where.push(`target = ${p(filter.target)}`);
       if (filter.since) where.push(`time >= ${p(filter.since)}`);
       if (filter.cursor) where.push(`seq < ${p(decodeCursor(filter.cursor))}`);
-      const rows = await guard('audit filter', all(pool, `SELECT * FROM audit_events WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT ${p(limit + 1)}`, values));
+      const rows = await guard(
+        'audit filter',
+        all(
+          pool,
+          `SELECT * FROM audit_events WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT ${p(limit + 1)}`,
+          values,
+        ),
+      );
       const page = rows.slice(0, limit);
       const next = rows.length > limit ? encodeCursor(String(page[page.length - 1].seq)) : null;
       return { items: page.map(toEvent), next };

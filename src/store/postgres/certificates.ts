@@ -31,18 +31,33 @@ export function certificatesRepo(ctx: Ctx, keys: KeyRing): Store['certificates']
       return (await all(pool, 'SELECT * FROM app_certificates ORDER BY app_id')).map(toCert);
     },
     async get(tenantId, appId) {
-      const r = await one(pool, 'SELECT * FROM app_certificates WHERE tenant_id = $1 AND app_id = $2', [tenantId, appId]);
+      const r = await one(pool, 'SELECT * FROM app_certificates WHERE tenant_id = $1 AND app_id = $2', [
+        tenantId,
+        appId,
+      ]);
       return r ? toCert(r) : null;
     },
     async put(tenantId, appId, cert) {
       const row = await tx(ctx, async (c, changed) => {
-        if (!(await one(c, 'SELECT 1 FROM apps WHERE tenant_id = $1 AND id = $2 FOR UPDATE', [tenantId, appId]))) throw notFound('app', appId);
-        const r = await one(c, `INSERT INTO app_certificates (app_id, tenant_id, host, source, cert_pem, key_sealed, not_after, updated_at)
+        if (!(await one(c, 'SELECT 1 FROM apps WHERE tenant_id = $1 AND id = $2 FOR UPDATE', [tenantId, appId])))
+          throw notFound('app', appId);
+        const r = await one(
+          c,
+          `INSERT INTO app_certificates (app_id, tenant_id, host, source, cert_pem, key_sealed, not_after, updated_at)
                                 VALUES ($1, $2, $3, $4, $5, $6, $7, now())
                                 ON CONFLICT (app_id) DO UPDATE SET host = excluded.host, source = excluded.source, cert_pem = excluded.cert_pem,
                                   key_sealed = excluded.key_sealed, not_after = excluded.not_after, updated_at = excluded.updated_at
                                 RETURNING *`,
-        [appId, tenantId, cert.host, cert.source, cert.certPem, sealEdgeSecret(keys, cert.keyPem, sealedFor.appCertificate(tenantId, appId)), cert.notAfter]);
+          [
+            appId,
+            tenantId,
+            cert.host,
+            cert.source,
+            cert.certPem,
+            sealEdgeSecret(keys, cert.keyPem, sealedFor.appCertificate(tenantId, appId)),
+            cert.notAfter,
+          ],
+        );
         changed({ kind: 'certificate', tenantId, id: appId, op: 'updated' });
         return r as Row;
       });
@@ -50,22 +65,31 @@ export function certificatesRepo(ctx: Ctx, keys: KeyRing): Store['certificates']
     },
     async delete(tenantId, appId) {
       return tx(ctx, async (c, changed) => {
-        const { rowCount } = await c.query('DELETE FROM app_certificates WHERE tenant_id = $1 AND app_id = $2', [tenantId, appId]);
+        const { rowCount } = await c.query('DELETE FROM app_certificates WHERE tenant_id = $1 AND app_id = $2', [
+          tenantId,
+          appId,
+        ]);
         if (rowCount === 0) return false;
         changed({ kind: 'certificate', tenantId, id: appId, op: 'deleted' });
         return true;
       });
     },
     async initAcmeAccount(directoryUrl, keyPem) {
-      await pool.query('INSERT INTO acme_accounts (directory_url, key_sealed, created_at) VALUES ($1, $2, now()) ON CONFLICT (directory_url) DO NOTHING',
-        [directoryUrl, sealEdgeSecret(keys, keyPem, sealedFor.acmeAccount(directoryUrl))]);
-      const r = (await one(pool, 'SELECT key_sealed FROM acme_accounts WHERE directory_url = $1', [directoryUrl])) as Row;
+      await pool.query(
+        'INSERT INTO acme_accounts (directory_url, key_sealed, created_at) VALUES ($1, $2, now()) ON CONFLICT (directory_url) DO NOTHING',
+        [directoryUrl, sealEdgeSecret(keys, keyPem, sealedFor.acmeAccount(directoryUrl))],
+      );
+      const r = (await one(pool, 'SELECT key_sealed FROM acme_accounts WHERE directory_url = $1', [
+        directoryUrl,
+      ])) as Row;
       return openEdgeSecret(keys, str(r.key_sealed), sealedFor.acmeAccount(directoryUrl));
     },
     async putAcmeChallenge(c) {
-      await pool.query(`INSERT INTO acme_challenges (host, cert_pem, key_pem, created_at) VALUES ($1, $2, $3, now())
+      await pool.query(
+        `INSERT INTO acme_challenges (host, cert_pem, key_pem, created_at) VALUES ($1, $2, $3, now())
                         ON CONFLICT (host) DO UPDATE SET cert_pem = excluded.cert_pem, key_pem = excluded.key_pem, created_at = excluded.created_at`,
-      [c.host, c.certPem, c.keyPem]);
+        [c.host, c.certPem, c.keyPem],
+      );
     },
     async getAcmeChallenge(host) {
       const r = await one(pool, 'SELECT * FROM acme_challenges WHERE host = $1', [host]);
@@ -83,7 +107,9 @@ export function certificatesRepo(ctx: Ctx, keys: KeyRing): Store['certificates']
         try {
           return { ran: true, value: await fn() };
         } finally {
-          await client.query(`SELECT pg_advisory_unlock($1, ${LOCK_KEY})`, [ACME_LOCK_CLASS]).catch((e: Error) => void (broken = e));
+          await client
+            .query(`SELECT pg_advisory_unlock($1, ${LOCK_KEY})`, [ACME_LOCK_CLASS])
+            .catch((e: Error) => void (broken = e));
         }
       } finally {
         client.release(broken);

@@ -34,20 +34,38 @@ export interface ChangeBus {
 
 const MAX_CHANNEL_BYTES = 63; // NAMEDATALEN - 1
 const RETRY_MS = { min: 500, max: 30_000 } as const;
-const KINDS = new Set(['tenant', 'group', 'connector', 'app', 'user', 'user-group', 'policy', 'location', 'certificate']);
+const KINDS = new Set([
+  'tenant',
+  'group',
+  'connector',
+  'app',
+  'user',
+  'user-group',
+  'policy',
+  'location',
+  'certificate',
+]);
 const OPS = new Set(['created', 'updated', 'deleted']);
 
 export function channelFor(schema: string): string {
   if (schema === 'public') return 'drawbridge_changes';
   const name = `drawbridge_changes.${schema}`;
-  return Buffer.byteLength(name) <= MAX_CHANNEL_BYTES ? name : `drawbridge_changes.${createHash('sha256').update(schema).digest('hex').slice(0, 32)}`;
+  return Buffer.byteLength(name) <= MAX_CHANNEL_BYTES
+    ? name
+    : `drawbridge_changes.${createHash('sha256').update(schema).digest('hex').slice(0, 32)}`;
 }
 
 /** A payload from the wire, checked field by field (anyone who can connect can NOTIFY). */
 function parseEvent(payload: string | undefined): ChangeEvent | null {
   try {
     const v = JSON.parse(payload ?? '') as Record<string, unknown>;
-    if (!KINDS.has(v.kind as string) || !OPS.has(v.op as string) || typeof v.tenantId !== 'string' || typeof v.id !== 'string') return null;
+    if (
+      !KINDS.has(v.kind as string) ||
+      !OPS.has(v.op as string) ||
+      typeof v.tenantId !== 'string' ||
+      typeof v.id !== 'string'
+    )
+      return null;
     return { kind: v.kind as ChangeEvent['kind'], tenantId: v.tenantId, id: v.id, op: v.op as ChangeEvent['op'] };
   } catch {
     return null;
@@ -104,7 +122,9 @@ export async function openChangeBus(config: ClientConfig, channel: string): Prom
     listener = null;
     echoes.clear(); // what was in flight on the old connection will never arrive
     client.end().catch(() => {});
-    process.emitWarning(`store: lost the PostgreSQL change listener (${err?.message ?? 'connection ended'}); reconnecting`);
+    process.emitWarning(
+      `store: lost the PostgreSQL change listener (${err?.message ?? 'connection ended'}); reconnecting`,
+    );
     retry();
   }
 
@@ -126,7 +146,10 @@ export async function openChangeBus(config: ClientConfig, channel: string): Prom
       const sent: string[] = [];
       for (const event of list) {
         const payload = JSON.stringify(event);
-        const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid, pg_notify($1, $2)', [channel, payload]);
+        const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid, pg_notify($1, $2)', [
+          channel,
+          payload,
+        ]);
         const key = `${rows[0].pid} ${payload}`;
         echoes.set(key, (echoes.get(key) ?? 0) + 1);
         sent.push(key);

@@ -38,7 +38,10 @@ export function params(): { values: unknown[]; p: (value: unknown) => string } {
  * NOTIFY inside the transaction (so other nodes hear of them only once committed, and never of a rollback) and
  * delivered to this node's listeners right after COMMIT, before the returned promise resolves.
  */
-export async function tx<T>(ctx: Ctx, fn: (client: PoolClient, changed: (event: ChangeEvent) => void) => Promise<T>): Promise<T> {
+export async function tx<T>(
+  ctx: Ctx,
+  fn: (client: PoolClient, changed: (event: ChangeEvent) => void) => Promise<T>,
+): Promise<T> {
   const client = await ctx.pool.connect();
   const events: ChangeEvent[] = [];
   let broken: Error | undefined;
@@ -81,9 +84,14 @@ export async function guard<T>(what: string, work: Promise<T>): Promise<T> {
   } catch (err) {
     const code = (err as { code?: unknown }).code;
     if (typeof code !== 'string' || err instanceof DrawbridgeError) throw err;
-    if (code === UNIQUE_VIOLATION) throw new DrawbridgeError('DB-ADMIN-CONFLICT', `${what} already exists`, { cause: err });
+    if (code === UNIQUE_VIOLATION)
+      throw new DrawbridgeError('DB-ADMIN-CONFLICT', `${what} already exists`, { cause: err });
     if (code === FOREIGN_KEY_VIOLATION) {
-      throw new DrawbridgeError('DB-ADMIN-CONFLICT', `${what} refers to or is used by an object that prevents this change`, { cause: err });
+      throw new DrawbridgeError(
+        'DB-ADMIN-CONFLICT',
+        `${what} refers to or is used by an object that prevents this change`,
+        { cause: err },
+      );
     }
     // A value the column type refuses (a time that is not a time, text too long for a type …) is the caller's input.
     if (code === CHECK_VIOLATION || code.startsWith(DATA_EXCEPTION_CLASS)) {
@@ -103,4 +111,9 @@ export const strOrNull = (v: unknown): string | null => (v === null || v === und
 export const iso = (v: unknown): string => (v instanceof Date ? v.toISOString() : String(v));
 
 /** How pg hands back cells: booleans, Dates, parsed jsonb (store/rows.ts). */
-export const cells: CellReaders = { bool: (v) => v === true, time: iso, jsonText: (v) => JSON.stringify(v), object: (v) => v as Record<string, unknown> };
+export const cells: CellReaders = {
+  bool: (v) => v === true,
+  time: iso,
+  jsonText: (v) => JSON.stringify(v),
+  object: (v) => v as Record<string, unknown>,
+};

@@ -26,7 +26,13 @@ export function edgeKeysRepo(ctx: Ctx, keys: KeyRing): Store['edgeKeys'] {
     (await all(pool, 'SELECT * FROM edge_signing_keys ORDER BY created_at, kid')).map(toKey);
   const getTunnelCa = async () => {
     const r = await one(pool, "SELECT * FROM edge_tunnel_ca WHERE id = 'ca'");
-    return r ? { certPem: str(r.cert_pem), keyPem: openEdgeSecret(keys, str(r.key_sealed), sealedFor.tunnelCa()), createdAt: iso(r.created_at) } : null;
+    return r
+      ? {
+          certPem: str(r.cert_pem),
+          keyPem: openEdgeSecret(keys, str(r.key_sealed), sealedFor.tunnelCa()),
+          createdAt: iso(r.created_at),
+        }
+      : null;
   };
 
   return {
@@ -54,7 +60,9 @@ export function edgeKeysRepo(ctx: Ctx, keys: KeyRing): Store['edgeKeys'] {
       let broken: Error | undefined;
       try {
         await client.query('BEGIN');
-        await client.query("SELECT pg_advisory_xact_lock($1, hashtext(coalesce(current_schema(), '')))", [ROTATE_LOCK_CLASS]);
+        await client.query("SELECT pg_advisory_xact_lock($1, hashtext(coalesce(current_schema(), '')))", [
+          ROTATE_LOCK_CLASS,
+        ]);
         await client.query('UPDATE edge_signing_keys SET active = false WHERE active');
         await client.query(
           `INSERT INTO edge_signing_keys (kid, private_jwk_sealed, active, created_at) VALUES ($1, $2, true, clock_timestamp())
@@ -80,5 +88,8 @@ export function edgeKeysRepo(ctx: Ctx, keys: KeyRing): Store['edgeKeys'] {
 }
 
 function conflict(kid: string) {
-  return new DrawbridgeError('DB-ADMIN-CONFLICT', `signing key ${kid} is the active one: rotate to another key before removing it`);
+  return new DrawbridgeError(
+    'DB-ADMIN-CONFLICT',
+    `signing key ${kid} is the active one: rotate to another key before removing it`,
+  );
 }

@@ -4,7 +4,13 @@ import { newId } from '../ids.ts';
 import type { EnrollmentToken, Store } from '../types.ts';
 import { type Ctx, type Row, all, guard, notFound, one, tx, cells } from './db.ts';
 import { tokenFromRow } from '../rows.ts';
-import { checkTtlSeconds, formatEnrollmentToken, hashSecret, newEnrollmentSecret, parseEnrollmentToken } from '../rules.ts';
+import {
+  checkTtlSeconds,
+  formatEnrollmentToken,
+  hashSecret,
+  newEnrollmentSecret,
+  parseEnrollmentToken,
+} from '../rules.ts';
 
 const toToken = (r: Row): EnrollmentToken => tokenFromRow(r, cells);
 
@@ -19,12 +25,18 @@ export function enrollmentTokensRepo(ctx: Ctx): Store['enrollmentTokens'] {
       const secret = newEnrollmentSecret();
       const created = new Date();
       const expiresAt = new Date(created.getTime() + ttlSeconds * 1000).toISOString();
-      const row = await guard('enrollment token', tx(ctx, async (c) => {
-        if (!(await one(c, 'SELECT 1 FROM connector_groups WHERE tenant_id = $1 AND id = $2', [tenantId, groupId]))) throw notFound('connector group', groupId);
-        return (await one(c,
-          'INSERT INTO enrollment_tokens (id, tenant_id, group_id, secret_hash, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING *',
-          [id, tenantId, groupId, hashSecret(secret), expiresAt, created.toISOString()])) as Row;
-      }));
+      const row = await guard(
+        'enrollment token',
+        tx(ctx, async (c) => {
+          if (!(await one(c, 'SELECT 1 FROM connector_groups WHERE tenant_id = $1 AND id = $2', [tenantId, groupId])))
+            throw notFound('connector group', groupId);
+          return (await one(
+            c,
+            'INSERT INTO enrollment_tokens (id, tenant_id, group_id, secret_hash, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING *',
+            [id, tenantId, groupId, hashSecret(secret), expiresAt, created.toISOString()],
+          )) as Row;
+        }),
+      );
       return { token: formatEnrollmentToken(id, secret), row: toToken(row) };
     },
     async consume(token, connectorId, at) {
@@ -37,14 +49,18 @@ export function enrollmentTokensRepo(ctx: Ctx): Store['enrollmentTokens'] {
       // The one atomic step: only a row still unused and unexpired at `at` flips. A racing UPDATE waits for the row
       // lock, then re-checks `used_at IS NULL` against the committed row and matches nothing: exactly one winner.
       const when = at.toISOString();
-      const row = await one(pool,
+      const row = await one(
+        pool,
         'UPDATE enrollment_tokens SET used_at = $1, connector_id = $2 WHERE id = $3 AND secret_hash = $4 AND used_at IS NULL AND expires_at > $1 RETURNING *',
-        [when, connectorId, parsed.id, hash]);
+        [when, connectorId, parsed.id, hash],
+      );
       if (!row) throw invalid();
       return toToken(row);
     },
     async list(tenantId) {
-      return (await all(pool, 'SELECT * FROM enrollment_tokens WHERE tenant_id = $1 ORDER BY created_at DESC, id', [tenantId])).map(toToken);
+      return (
+        await all(pool, 'SELECT * FROM enrollment_tokens WHERE tenant_id = $1 ORDER BY created_at DESC, id', [tenantId])
+      ).map(toToken);
     },
   };
 }

@@ -18,9 +18,13 @@ import { type Queryable, now, one } from './db.ts';
 const MASTER_BYTES = 32;
 
 export async function loadIdentityKeys(q: Queryable): Promise<KeyRing> {
-  await q.query("INSERT INTO identity_keys (id, master, created_at) VALUES ('master', $1, $2) ON CONFLICT (id) DO NOTHING", [randomBytes(MASTER_BYTES), now()]);
+  await q.query(
+    "INSERT INTO identity_keys (id, master, created_at) VALUES ('master', $1, $2) ON CONFLICT (id) DO NOTHING",
+    [randomBytes(MASTER_BYTES), now()],
+  );
   const row = await one(q, "SELECT master FROM identity_keys WHERE id = 'master'");
   const master = row?.master;
-  if (!Buffer.isBuffer(master) || master.length !== MASTER_BYTES) throw new Error('identity_keys holds no 32-byte master key');
+  if (!Buffer.isBuffer(master) || master.length !== MASTER_BYTES)
+    throw new Error('identity_keys holds no 32-byte master key');
   return keyRingFrom(master);
 }

@@ -16,19 +16,31 @@ export async function migrate(pool: Pool, migrations: Migration[]): Promise<numb
   let broken: Error | undefined;
   try {
     await client.query('BEGIN');
-    await client.query("SELECT pg_advisory_xact_lock($1, hashtext(coalesce(current_schema(), '')))", [MIGRATION_LOCK_CLASS]);
+    await client.query("SELECT pg_advisory_xact_lock($1, hashtext(coalesce(current_schema(), '')))", [
+      MIGRATION_LOCK_CLASS,
+    ]);
     // Created under the lock: concurrent CREATE TABLE IF NOT EXISTS can still collide on the catalogue.
-    await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL)');
-    const { rows } = await client.query<{ current: number }>('SELECT coalesce(max(version), 0) AS current FROM schema_migrations');
+    await client.query(
+      'CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL)',
+    );
+    const { rows } = await client.query<{ current: number }>(
+      'SELECT coalesce(max(version), 0) AS current FROM schema_migrations',
+    );
     const current = rows[0].current;
     const latest = migrations.at(-1)?.version ?? 0;
     if (current > latest) {
-      throw new Error(`the database is at schema version ${current} but this Drawbridge knows only up to ${latest}; upgrade Drawbridge`);
+      throw new Error(
+        `the database is at schema version ${current} but this Drawbridge knows only up to ${latest}; upgrade Drawbridge`,
+      );
     }
     for (const m of migrations) {
       if (m.version <= current) continue;
       await client.query(m.up);
-      await client.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [m.version, m.name, now()]);
+      await client.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [
+        m.version,
+        m.name,
+        now(),
+      ]);
       applied.push(m.version);
     }
     await client.query('COMMIT');

@@ -31,8 +31,11 @@ function requirePostgres(): Promise<void> {
   reachable ??= admin.query('SELECT 1').then(
     () => undefined,
     (err: Error) => {
-      throw new Error(`PostgreSQL is not reachable at ${BASE_URL} (${err.message || (err as { code?: string }).code || String(err)}). ` +
-        'These tests need it and never skip: start PostgreSQL (CI does) or set DRAWBRIDGE_TEST_POSTGRES_URL.', { cause: err });
+      throw new Error(
+        `PostgreSQL is not reachable at ${BASE_URL} (${err.message || (err as { code?: string }).code || String(err)}). ` +
+          'These tests need it and never skip: start PostgreSQL (CI does) or set DRAWBRIDGE_TEST_POSTGRES_URL.',
+        { cause: err },
+      );
     },
   );
   return reachable;
@@ -85,7 +88,10 @@ describe('postgres store specifics', () => {
     const migrations = await loadPostgresMigrations();
     assert.deepEqual(await migrate(reopened.pool, migrations), []);
     const { rows } = await reopened.pool.query('SELECT version FROM schema_migrations ORDER BY version');
-    assert.deepEqual(rows.map((r: { version: number }) => r.version), migrations.map((m) => m.version));
+    assert.deepEqual(
+      rows.map((r: { version: number }) => r.version),
+      migrations.map((m) => m.version),
+    );
     await reopened.close();
   });
 
@@ -103,7 +109,9 @@ describe('postgres store specifics', () => {
   it('refuses a database written by a newer Drawbridge', async () => {
     const { schema, url } = await freshSchema();
     await (await openPostgresStore(url)).close();
-    await admin.query(`INSERT INTO ${schema}.schema_migrations (version, name, applied_at) VALUES (999, 'future', now())`);
+    await admin.query(
+      `INSERT INTO ${schema}.schema_migrations (version, name, applied_at) VALUES (999, 'future', now())`,
+    );
     await assert.rejects(openPostgresStore(url), /schema version 999 .* upgrade Drawbridge/);
   });
 
@@ -111,7 +119,9 @@ describe('postgres store specifics', () => {
     const { schema, url } = await freshSchema();
     await (await openPostgresStore(url)).close();
     const { rows } = await admin.query(
-      'SELECT table_name || \'.\' || column_name AS col, data_type FROM information_schema.columns WHERE table_schema = $1', [schema]);
+      "SELECT table_name || '.' || column_name AS col, data_type FROM information_schema.columns WHERE table_schema = $1",
+      [schema],
+    );
     const type = new Map(rows.map((r: { col: string; data_type: string }) => [r.col, r.data_type]));
     assert.equal(type.get('apps.enabled'), 'boolean');
     assert.equal(type.get('apps.sso'), 'jsonb');
@@ -127,13 +137,15 @@ describe('postgres store specifics', () => {
     const g = await store.groups.create(t.id, { name: 'default' });
     const { token } = await store.enrollmentTokens.create(t.id, g.id, 60);
     await store.close();
-    const { rows } = await admin.query(`SELECT id, encode(secret_hash, 'base64') AS h, secret_hash::text AS hex FROM ${schema}.enrollment_tokens`);
+    const { rows } = await admin.query(
+      `SELECT id, encode(secret_hash, 'base64') AS h, secret_hash::text AS hex FROM ${schema}.enrollment_tokens`,
+    );
     const secret = token.split('.')[1];
     assert.ok(!JSON.stringify(rows).includes(secret));
     assert.ok(!JSON.stringify(rows).includes(Buffer.from(secret).toString('hex')));
   });
 
-  it('two nodes on one database see each other\'s changes through onChange (LISTEN/NOTIFY), each exactly once', async () => {
+  it("two nodes on one database see each other's changes through onChange (LISTEN/NOTIFY), each exactly once", async () => {
     const { url } = await freshSchema();
     const [a, b] = await Promise.all([openPostgresStore(url), openPostgresStore(url)]);
     try {
@@ -143,7 +155,12 @@ describe('postgres store specifics', () => {
       b.onChange((e) => seenB.push(e));
       const t = await a.tenants.create({ name: 'contoso' });
       const g = await b.groups.create(t.id, { name: 'default' });
-      const app = await a.apps.create(t.id, { name: 'hr', groupId: g.id, externalUrl: 'https://hr.example.com', internalUrl: 'http://hr:8080' });
+      const app = await a.apps.create(t.id, {
+        name: 'hr',
+        groupId: g.id,
+        externalUrl: 'https://hr.example.com',
+        internalUrl: 'http://hr:8080',
+      });
       await b.apps.update(t.id, app.id, { enabled: false });
       const expected = sortEvents([
         { kind: 'tenant', tenantId: t.id, id: t.id, op: 'created' },
@@ -203,12 +220,21 @@ describe('postgres store specifics', () => {
       b.onChange((e) => seen.push(e));
       const killed = await admin.query(
         'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND query = $1',
-        [`LISTEN "${b.channel}"`]);
-      assert.equal(killed.rowCount, 2, 'both nodes\' listening connections');
+        [`LISTEN "${b.channel}"`],
+      );
+      assert.equal(killed.rowCount, 2, "both nodes' listening connections");
       await waitFor('the warning', () => warnings.some((w) => w.includes('lost the PostgreSQL change listener')));
       let listening = 0;
-      for (const deadline = Date.now() + 5000; listening < 2 && Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 50))) {
-        listening = (await admin.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE query = $1', [`LISTEN "${b.channel}"`])).rows[0].n;
+      for (
+        const deadline = Date.now() + 5000;
+        listening < 2 && Date.now() < deadline;
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      ) {
+        listening = (
+          await admin.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE query = $1', [
+            `LISTEN "${b.channel}"`,
+          ])
+        ).rows[0].n;
       }
       assert.equal(listening, 2, 'both nodes listen again');
       const t = await a.tenants.create({ name: 'contoso' });
@@ -228,7 +254,9 @@ describe('postgres store specifics', () => {
       for (let round = 0; round < 5; round++) {
         const { token } = await a.enrollmentTokens.create(t.id, g.id, 60);
         const ids = Array.from({ length: 12 }, () => newId('con'));
-        const results = await Promise.allSettled(ids.map((id, i) => ((i % 2 ? a : b) as Store).enrollmentTokens.consume(token, id, new Date())));
+        const results = await Promise.allSettled(
+          ids.map((id, i) => ((i % 2 ? a : b) as Store).enrollmentTokens.consume(token, id, new Date())),
+        );
         const winners = results.flatMap((r, i) => (r.status === 'fulfilled' ? [ids[i]] : []));
         assert.equal(winners.length, 1, `round ${round}: ${winners.length} winners`);
         for (const r of results) {
@@ -250,11 +278,21 @@ describe('postgres store specifics', () => {
       const t = await a.tenants.create({ name: 'contoso' });
       const u = await a.directory.users.create(t.id, { upn: 'alice', password: 'correct horse battery staple' });
       await a.directory.mfa.setTotp(t.id, u.id, 'JBSWY3DPEHPK3PXP', true);
-      const oidc = { issuer: 'https://idp.example', clientId: 'c', clientSecret: 'oidc-s3cret', displayName: '', scopes: [], usernameClaim: '', groupsClaim: '', autoCreateUsers: true };
+      const oidc = {
+        issuer: 'https://idp.example',
+        clientId: 'c',
+        clientSecret: 'oidc-s3cret',
+        displayName: '',
+        scopes: [],
+        usernameClaim: '',
+        groupsClaim: '',
+        autoCreateUsers: true,
+      };
       await a.directory.settings.update(t.id, { oidc });
       assert.equal((await b.directory.mfa.getTotp(t.id, u.id))?.secret, 'JBSWY3DPEHPK3PXP');
       assert.equal((await b.directory.settings.get(t.id)).oidc?.clientSecret, 'oidc-s3cret');
-      const { rows } = await admin.query(`SELECT (SELECT json_agg(t) FROM ${schema}.dir_totp t) AS totp, (SELECT json_agg(s) FROM ${schema}.dir_identity_settings s) AS settings,
+      const { rows } =
+        await admin.query(`SELECT (SELECT json_agg(t) FROM ${schema}.dir_totp t) AS totp, (SELECT json_agg(s) FROM ${schema}.dir_identity_settings s) AS settings,
         (SELECT json_agg(u) FROM ${schema}.dir_users u) AS users, (SELECT json_agg(p) FROM ${schema}.dir_identity_providers p) AS providers`);
       const dump = JSON.stringify(rows);
       assert.ok(!dump.includes('JBSWY3DPEHPK3PXP') && !dump.includes('oidc-s3cret') && !dump.includes('correct horse'));
@@ -270,17 +308,24 @@ describe('postgres store specifics', () => {
     const dirs = await Promise.all([1, 2, 3].map(() => mkdtemp(join(tmpdir(), 'drawbridge-pg-node-'))));
     const stores = await Promise.all(dirs.map(() => openPostgresStore(url)));
     try {
-      const started = await Promise.all(stores.map(async (store, i) => {
-        const [ca, keys] = await Promise.all([loadOrCreateTunnelCa(store, dirs[i], 'tunnel.apps.localhost'), loadOrCreateSigningKeys(store, dirs[i])]);
-        return { ca, keys };
-      }));
+      const started = await Promise.all(
+        stores.map(async (store, i) => {
+          const [ca, keys] = await Promise.all([
+            loadOrCreateTunnelCa(store, dirs[i], 'tunnel.apps.localhost'),
+            loadOrCreateSigningKeys(store, dirs[i]),
+          ]);
+          return { ca, keys };
+        }),
+      );
       for (const { ca, keys } of started) {
         assert.equal(ca.caCertPem, started[0].ca.caCertPem, 'one CA');
         assert.equal(jwksDocument(keys.published), jwksDocument(started[0].keys.published), 'one JWKS');
         assert.equal(keys.active.kid, started[0].keys.active.kid);
       }
       assert.equal(started[0].keys.published.length, 1);
-      const { rows } = await admin.query(`SELECT (SELECT json_agg(c) FROM ${schema}.edge_tunnel_ca c) AS ca, (SELECT json_agg(k) FROM ${schema}.edge_signing_keys k) AS keys`);
+      const { rows } = await admin.query(
+        `SELECT (SELECT json_agg(c) FROM ${schema}.edge_tunnel_ca c) AS ca, (SELECT json_agg(k) FROM ${schema}.edge_signing_keys k) AS keys`,
+      );
       assert.equal(rows[0].ca.length, 1);
       const stored = await stores[1].edgeKeys.getTunnelCa();
       const [signing] = await stores[2].edgeKeys.listSigningKeys();
@@ -300,23 +345,37 @@ describe('postgres store specifics', () => {
     const [a, b] = await Promise.all([openPostgresStore(url), openPostgresStore(url)]);
     try {
       const t = await a.tenants.create({ name: 'contoso' });
-      const users = await Promise.all(['alice', 'bob', 'carol', 'dave'].map((upn) => a.directory.users.create(t.id, { upn })));
+      const users = await Promise.all(
+        ['alice', 'bob', 'carol', 'dave'].map((upn) => a.directory.users.create(t.id, { upn })),
+      );
       const alice = users[0];
       await a.directory.mfa.setTotp(t.id, alice.id, 'JBSWY3DPEHPK3PXP', true);
       await a.directory.mfa.setRecoveryCodes(t.id, alice.id, ['h1']);
       await a.directory.licences.setSeats(t.id, 'basic', 1);
       const node = (i: number) => (i % 2 ? a : b).directory;
       for (let round = 0; round < 3; round++) {
-        const steps = await Promise.all(Array.from({ length: 8 }, (_, i) => node(i).mfa.useTotpStep(t.id, alice.id, 5000 + round)));
+        const steps = await Promise.all(
+          Array.from({ length: 8 }, (_, i) => node(i).mfa.useTotpStep(t.id, alice.id, 5000 + round)),
+        );
         assert.equal(steps.filter(Boolean).length, 1, `round ${round}: one node accepts the step`);
       }
-      const codes = await Promise.all(Array.from({ length: 8 }, (_, i) => node(i).mfa.useRecoveryCode(t.id, alice.id, 'h1')));
+      const codes = await Promise.all(
+        Array.from({ length: 8 }, (_, i) => node(i).mfa.useRecoveryCode(t.id, alice.id, 'h1')),
+      );
       assert.equal(codes.filter(Boolean).length, 1);
-      const seats = await Promise.allSettled(users.map((u, i) => node(i).licences.assign(t.id, 'basic', { type: 'user', id: u.id })));
+      const seats = await Promise.allSettled(
+        users.map((u, i) => node(i).licences.assign(t.id, 'basic', { type: 'user', id: u.id })),
+      );
       assert.equal(seats.filter((r) => r.status === 'fulfilled').length, 1, 'one seat, one holder');
-      for (const r of seats) if (r.status === 'rejected') await rejectsWith(Promise.reject(r.reason), 'DB-ADMIN-CONFLICT');
-      assert.deepEqual((await b.directory.licences.list(t.id)).map((l) => l.used), [1]);
-      const synced = await Promise.all(users.map((u, i) => node(i).groups.syncExternal(t.id, u.id, [{ externalId: 'eng', name: 'Engineering' }])));
+      for (const r of seats)
+        if (r.status === 'rejected') await rejectsWith(Promise.reject(r.reason), 'DB-ADMIN-CONFLICT');
+      assert.deepEqual(
+        (await b.directory.licences.list(t.id)).map((l) => l.used),
+        [1],
+      );
+      const synced = await Promise.all(
+        users.map((u, i) => node(i).groups.syncExternal(t.id, u.id, [{ externalId: 'eng', name: 'Engineering' }])),
+      );
       assert.equal(synced.length, 4);
       const [eng] = await a.directory.groups.list(t.id);
       assert.equal((await b.directory.groups.members(t.id, eng.id)).length, 4, 'one group made, everyone in it');
@@ -329,7 +388,9 @@ describe('postgres store specifics', () => {
     const { schema, url } = await freshSchema();
     await (await openPostgresStore(url)).close();
     const { rows } = await admin.query(
-      'SELECT table_name || \'.\' || column_name AS col, data_type FROM information_schema.columns WHERE table_schema = $1', [schema]);
+      "SELECT table_name || '.' || column_name AS col, data_type FROM information_schema.columns WHERE table_schema = $1",
+      [schema],
+    );
     const type = new Map(rows.map((r: { col: string; data_type: string }) => [r.col, r.data_type]));
     assert.equal(type.get('dir_users.enabled'), 'boolean');
     assert.equal(type.get('dir_users.locked_until'), 'timestamp with time zone');
@@ -340,10 +401,16 @@ describe('postgres store specifics', () => {
   });
 
   it('fails to open with a clear message, without the password, when the server cannot be reached', async () => {
-    await assert.rejects(openStore({ kind: 'postgres', url: 'postgres://postgres:s3cret@127.0.0.1:1/test' }), (err: Error) => {
-      assert.match(err.message, /cannot open the PostgreSQL store at postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:1\/test: .*ECONNREFUSED/);
-      assert.ok(!err.message.includes('s3cret'));
-      return true;
-    });
+    await assert.rejects(
+      openStore({ kind: 'postgres', url: 'postgres://postgres:s3cret@127.0.0.1:1/test' }),
+      (err: Error) => {
+        assert.match(
+          err.message,
+          /cannot open the PostgreSQL store at postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:1\/test: .*ECONNREFUSED/,
+        );
+        assert.ok(!err.message.includes('s3cret'));
+        return true;
+      },
+    );
   });
 });

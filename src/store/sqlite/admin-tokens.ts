@@ -1,6 +1,13 @@
 import { timingSafeEqual } from 'node:crypto';
 import { newId } from '../ids.ts';
-import { type AdminTokenRepo, adminTokenFromRow, checkNewAdminToken, formatAdminToken, newAdminSecret, parseAdminToken } from '../admin-tokens.ts';
+import {
+  type AdminTokenRepo,
+  adminTokenFromRow,
+  checkNewAdminToken,
+  formatAdminToken,
+  newAdminSecret,
+  parseAdminToken,
+} from '../admin-tokens.ts';
 import { hashSecret } from '../rules.ts';
 import { type Ctx, type Row, cells, notFound } from './db.ts';
 
@@ -25,8 +32,15 @@ export function adminTokensRepo(ctx: Ctx): AdminTokenRepo {
       const id = newId('atk');
       const secret = newAdminSecret();
       const row = insert.get(
-        id, input.tenantId, input.administrator, input.role, JSON.stringify(input.appIds ?? []), hashSecret(secret),
-        new Date(input.expiresAt).toISOString(), new Date().toISOString(), input.createdBy,
+        id,
+        input.tenantId,
+        input.administrator,
+        input.role,
+        JSON.stringify(input.appIds ?? []),
+        hashSecret(secret),
+        new Date(input.expiresAt).toISOString(),
+        new Date().toISOString(),
+        input.createdBy,
       ) as Row;
       return { token: formatAdminToken(id, secret), row: toToken(row) };
     },

@@ -24,11 +24,19 @@ export function appsRepo(ctx: Ctx): Store['apps'] {
   const remove = db.prepare('DELETE FROM apps WHERE tenant_id = ? AND id = ?');
 
   /** Checks the uniqueness rules inside the write transaction, so the message names the field that clashes. */
-  function checkUnique(tenantId: string, self: string | null, name: string | undefined, externalHost: string | undefined): void {
+  function checkUnique(
+    tenantId: string,
+    self: string | null,
+    name: string | undefined,
+    externalHost: string | undefined,
+  ): void {
     const sameName = name === undefined ? undefined : (nameTaken.get(tenantId, name) as { id: string } | undefined);
-    if (sameName && sameName.id !== self) throw new DrawbridgeError('DB-ADMIN-CONFLICT', `an app named ${name} already exists in this tenant`);
-    const sameHost = externalHost === undefined ? undefined : (hostTaken.get(externalHost) as { id: string } | undefined);
-    if (sameHost && sameHost.id !== self) throw new DrawbridgeError('DB-ADMIN-CONFLICT', `an app is already published at ${externalHost}`);
+    if (sameName && sameName.id !== self)
+      throw new DrawbridgeError('DB-ADMIN-CONFLICT', `an app named ${name} already exists in this tenant`);
+    const sameHost =
+      externalHost === undefined ? undefined : (hostTaken.get(externalHost) as { id: string } | undefined);
+    if (sameHost && sameHost.id !== self)
+      throw new DrawbridgeError('DB-ADMIN-CONFLICT', `an app is already published at ${externalHost}`);
   }
 
   return {
@@ -43,9 +51,30 @@ export function appsRepo(ctx: Ctx): Store['apps'] {
       const row = tx(db, () => {
         if (!groupExists.get(tenantId, input.groupId)) throw notFound('connector group', input.groupId);
         checkUnique(tenantId, null, name, externalHost);
-        return guard(`app ${name}`, () =>
-          insert.get(newId('app'), tenantId, name, externalUrl, externalHost, internalUrl, input.groupId, preAuth, backendTimeout,
-            input.tlsVerify === false ? 0 : 1, input.backendCa ?? null, sso, hsts, linkTranslation, sessionCookie, input.retryWrites === true ? 1 : 0, input.enabled === false ? 0 : 1, stamp, stamp) as Row,
+        return guard(
+          `app ${name}`,
+          () =>
+            insert.get(
+              newId('app'),
+              tenantId,
+              name,
+              externalUrl,
+              externalHost,
+              internalUrl,
+              input.groupId,
+              preAuth,
+              backendTimeout,
+              input.tlsVerify === false ? 0 : 1,
+              input.backendCa ?? null,
+              sso,
+              hsts,
+              linkTranslation,
+              sessionCookie,
+              input.retryWrites === true ? 1 : 0,
+              input.enabled === false ? 0 : 1,
+              stamp,
+              stamp,
+            ) as Row,
         );
       });
       const app = toApp(row);
@@ -65,13 +94,23 @@ export function appsRepo(ctx: Ctx): Store['apps'] {
     async update(tenantId, id, patch) {
       const { columns, externalHost } = appPatchColumns(patch);
       const sets = ['updated_at = ?', ...columns.map(([column]) => `${column} = ?`)];
-      const values = [now(), ...columns.map(([, value]) => (typeof value === 'boolean' ? (value ? 1 : 0) : value as string | number | null))];
+      const values = [
+        now(),
+        ...columns.map(([, value]) =>
+          typeof value === 'boolean' ? (value ? 1 : 0) : (value as string | number | null),
+        ),
+      ];
       const row = tx(db, () => {
         if (!byId.get(tenantId, id)) throw notFound('app', id);
-        if (patch.groupId !== undefined && !groupExists.get(tenantId, patch.groupId)) throw notFound('connector group', patch.groupId);
+        if (patch.groupId !== undefined && !groupExists.get(tenantId, patch.groupId))
+          throw notFound('connector group', patch.groupId);
         checkUnique(tenantId, id, patch.name, externalHost);
-        return guard(`app ${id}`, () =>
-          db.prepare(`UPDATE apps SET ${sets.join(', ')} WHERE tenant_id = ? AND id = ? RETURNING *`).get(...values, tenantId, id) as Row,
+        return guard(
+          `app ${id}`,
+          () =>
+            db
+              .prepare(`UPDATE apps SET ${sets.join(', ')} WHERE tenant_id = ? AND id = ? RETURNING *`)
+              .get(...values, tenantId, id) as Row,
         );
       });
       emit(ctx, { kind: 'app', tenantId, id, op: 'updated' });

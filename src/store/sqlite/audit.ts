@@ -29,8 +29,15 @@ export function auditRepo(ctx: Ctx): Store['audit'] {
 
   return {
     async append(event) {
-      const row = insert.get(newId('aud'), event.tenantId, event.time ?? now(), event.actor, event.action, event.target ?? null,
-        JSON.stringify(event.detail ?? {})) as Row;
+      const row = insert.get(
+        newId('aud'),
+        event.tenantId,
+        event.time ?? now(),
+        event.actor,
+        event.action,
+        event.target ?? null,
+        JSON.stringify(event.detail ?? {}),
+      ) as Row;
       return toEvent(row);
     },
     /** Newest first. `action` matches exactly, or as a prefix when it ends in `.` or `*` (`app.` → every app event). */
@@ -41,7 +48,7 @@ export function auditRepo(ctx: Ctx): Store['audit'] {
       if (filter.action) {
         if (filter.action.endsWith('*') || filter.action.endsWith('.')) {
           const prefix = filter.action.replace(/\*$/, '');
-          where.push("substr(action, 1, length(?)) = ?");
+          where.push('substr(action, 1, length(?)) = ?');
           values.push(prefix, prefix);
         } else {
           where.push('action = ?');

@@ -24,8 +24,19 @@ export function connectorsRepo(ctx: Ctx): Store['connectors'] {
       const name = requireName('name', input.name);
       const row = tx(db, () => {
         if (!groupExists.get(input.tenantId, input.groupId)) throw notFound('connector group', input.groupId);
-        return guard(`connector ${input.id}`, () =>
-          insert.get(input.id, input.tenantId, input.groupId, name, input.enabled === false ? 0 : 1, input.certSerial, input.certNotAfter, now()) as Row,
+        return guard(
+          `connector ${input.id}`,
+          () =>
+            insert.get(
+              input.id,
+              input.tenantId,
+              input.groupId,
+              name,
+              input.enabled === false ? 0 : 1,
+              input.certSerial,
+              input.certNotAfter,
+              now(),
+            ) as Row,
         );
       });
       const connector = toConnector(row);
@@ -56,9 +67,12 @@ export function connectorsRepo(ctx: Ctx): Store['connectors'] {
       }
       const row = tx(db, () => {
         if (!byId.get(tenantId, id)) throw notFound('connector', id);
-        if (patch.groupId !== undefined && !groupExists.get(tenantId, patch.groupId)) throw notFound('connector group', patch.groupId);
+        if (patch.groupId !== undefined && !groupExists.get(tenantId, patch.groupId))
+          throw notFound('connector group', patch.groupId);
         if (sets.length === 0) return byId.get(tenantId, id) as Row;
-        return db.prepare(`UPDATE connectors SET ${sets.join(', ')} WHERE tenant_id = ? AND id = ? RETURNING *`).get(...values, tenantId, id) as Row;
+        return db
+          .prepare(`UPDATE connectors SET ${sets.join(', ')} WHERE tenant_id = ? AND id = ? RETURNING *`)
+          .get(...values, tenantId, id) as Row;
       });
       emit(ctx, { kind: 'connector', tenantId, id, op: 'updated' });
       return toConnector(row);

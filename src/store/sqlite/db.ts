@@ -49,7 +49,11 @@ export function guard<T>(what: string, fn: () => T): T {
       throw new DrawbridgeError('DB-ADMIN-CONFLICT', `${what} already exists`, { cause: err });
     }
     if (errcode === SQLITE_CONSTRAINT_FOREIGNKEY) {
-      throw new DrawbridgeError('DB-ADMIN-CONFLICT', `${what} refers to or is used by an object that prevents this change`, { cause: err });
+      throw new DrawbridgeError(
+        'DB-ADMIN-CONFLICT',
+        `${what} refers to or is used by an object that prevents this change`,
+        { cause: err },
+      );
     }
     throw err;
   }
@@ -64,4 +68,9 @@ export const strOrNull = (v: unknown): string | null => (v === null || v === und
 export const bool = (v: unknown): boolean => v === 1 || v === 1n;
 
 /** How node:sqlite hands back cells: 0/1, ISO text, JSON text (store/rows.ts). */
-export const cells: CellReaders = { bool, time: str, jsonText: strOrNull, object: (v) => JSON.parse(str(v)) as Record<string, unknown> };
+export const cells: CellReaders = {
+  bool,
+  time: str,
+  jsonText: strOrNull,
+  object: (v) => JSON.parse(str(v)) as Record<string, unknown>,
+};

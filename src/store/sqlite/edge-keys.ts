@@ -18,14 +18,22 @@ export function edgeKeysRepo(ctx: Ctx, ring: () => KeyRing): Store['edgeKeys'] {
     active: r.active === 1,
     createdAt: r.created_at as string,
   });
-  const list = (): StoredSigningKey[] => (db.prepare('SELECT * FROM edge_signing_keys ORDER BY created_at, rowid').all() as Row[]).map(toKey);
+  const list = (): StoredSigningKey[] =>
+    (db.prepare('SELECT * FROM edge_signing_keys ORDER BY created_at, rowid').all() as Row[]).map(toKey);
   const getTunnelCa = (): StoredTunnelCa | null => {
     const r = db.prepare("SELECT * FROM edge_tunnel_ca WHERE id = 'ca'").get() as Row | undefined;
-    return r ? { certPem: r.cert_pem as string, keyPem: openEdgeSecret(ring(), r.key_sealed as string, sealedFor.tunnelCa()), createdAt: r.created_at as string } : null;
+    return r
+      ? {
+          certPem: r.cert_pem as string,
+          keyPem: openEdgeSecret(ring(), r.key_sealed as string, sealedFor.tunnelCa()),
+          createdAt: r.created_at as string,
+        }
+      : null;
   };
   const insertKey = (key: { kid: string; privateJwk: string }, conflict: string): void => {
-    db.prepare(`INSERT INTO edge_signing_keys (kid, private_jwk_sealed, active, created_at) VALUES (?, ?, 1, ?) ${conflict}`)
-      .run(key.kid, sealEdgeSecret(ring(), key.privateJwk, sealedFor.signingKey(key.kid)), now());
+    db.prepare(
+      `INSERT INTO edge_signing_keys (kid, private_jwk_sealed, active, created_at) VALUES (?, ?, 1, ?) ${conflict}`,
+    ).run(key.kid, sealEdgeSecret(ring(), key.privateJwk, sealedFor.signingKey(key.kid)), now());
   };
 
   return {
@@ -33,8 +41,9 @@ export function edgeKeysRepo(ctx: Ctx, ring: () => KeyRing): Store['edgeKeys'] {
       return getTunnelCa();
     },
     async initTunnelCa(ca) {
-      db.prepare("INSERT INTO edge_tunnel_ca (id, cert_pem, key_sealed, created_at) VALUES ('ca', ?, ?, ?) ON CONFLICT (id) DO NOTHING")
-        .run(ca.certPem, sealEdgeSecret(ring(), ca.keyPem, sealedFor.tunnelCa()), now());
+      db.prepare(
+        "INSERT INTO edge_tunnel_ca (id, cert_pem, key_sealed, created_at) VALUES ('ca', ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+      ).run(ca.certPem, sealEdgeSecret(ring(), ca.keyPem, sealedFor.tunnelCa()), now());
       const stored = getTunnelCa();
       if (!stored) throw new Error('edge_tunnel_ca: the CA row vanished after it was written');
       return stored;
@@ -57,7 +66,11 @@ export function edgeKeysRepo(ctx: Ctx, ring: () => KeyRing): Store['edgeKeys'] {
     async removeSigningKey(kid) {
       const r = db.prepare('SELECT active FROM edge_signing_keys WHERE kid = ?').get(kid) as Row | undefined;
       if (!r) throw notFound('signing key', kid);
-      if (r.active === 1) throw new DrawbridgeError('DB-ADMIN-CONFLICT', `signing key ${kid} is the active one: rotate to another key before removing it`);
+      if (r.active === 1)
+        throw new DrawbridgeError(
+          'DB-ADMIN-CONFLICT',
+          `signing key ${kid} is the active one: rotate to another key before removing it`,
+        );
       db.prepare('DELETE FROM edge_signing_keys WHERE kid = ?').run(kid);
     },
   };

@@ -25,7 +25,16 @@ export function edgeNodesRepo(ctx: Ctx): Store['edgeNodes'] {
   return {
     async heartbeat(node, ttlMs) {
       const t = Date.now();
-      upsert.run(node.id, node.advertise, node.version, node.startedAt, new Date(t).toISOString(), new Date(t + ttlMs).toISOString(), node.inFlight, JSON.stringify(node.tunnels));
+      upsert.run(
+        node.id,
+        node.advertise,
+        node.version,
+        node.startedAt,
+        new Date(t).toISOString(),
+        new Date(t + ttlMs).toISOString(),
+        node.inFlight,
+        JSON.stringify(node.tunnels),
+      );
     },
     async remove(id) {
       db.prepare('DELETE FROM edge_nodes WHERE id = ?').run(id);
@@ -33,7 +42,9 @@ export function edgeNodesRepo(ctx: Ctx): Store['edgeNodes'] {
     async list() {
       const t = Date.now();
       db.prepare('DELETE FROM edge_nodes WHERE expires_at < ?').run(new Date(t - FORGET_AFTER_MS).toISOString());
-      return (db.prepare('SELECT * FROM edge_nodes WHERE expires_at > ? ORDER BY id').all(new Date(t).toISOString()) as Row[]).map(toNode);
+      return (
+        db.prepare('SELECT * FROM edge_nodes WHERE expires_at > ? ORDER BY id').all(new Date(t).toISOString()) as Row[]
+      ).map(toNode);
     },
   };
 }

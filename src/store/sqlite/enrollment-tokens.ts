@@ -2,7 +2,13 @@ import { timingSafeEqual } from 'node:crypto';
 import { DrawbridgeError } from '../../errors/drawbridge-error.ts';
 import { newId } from '../ids.ts';
 import type { EnrollmentToken, Store } from '../types.ts';
-import { checkTtlSeconds, formatEnrollmentToken, hashSecret, newEnrollmentSecret, parseEnrollmentToken } from '../rules.ts';
+import {
+  checkTtlSeconds,
+  formatEnrollmentToken,
+  hashSecret,
+  newEnrollmentSecret,
+  parseEnrollmentToken,
+} from '../rules.ts';
 import { type Ctx, type Row, notFound, tx, cells } from './db.ts';
 import { tokenFromRow } from '../rows.ts';
 
@@ -42,7 +48,8 @@ export function enrollmentTokensRepo(ctx: Ctx): Store['enrollmentTokens'] {
       const { id, secret } = parsed;
       const hash = hashSecret(secret);
       const stored = hashById.get(id) as { secret_hash: Uint8Array } | undefined;
-      if (!stored || stored.secret_hash.length !== hash.length || !timingSafeEqual(stored.secret_hash, hash)) throw invalid();
+      if (!stored || stored.secret_hash.length !== hash.length || !timingSafeEqual(stored.secret_hash, hash))
+        throw invalid();
       const when = at.toISOString();
       const row = use.get(when, connectorId, id, hash, when) as Row | undefined;
       if (!row) throw invalid();

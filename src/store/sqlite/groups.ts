@@ -10,7 +10,9 @@ const toGroup = (r: Row): ConnectorGroup => groupFromRow(r, cells);
 export function groupsRepo(ctx: Ctx): Store['groups'] {
   const { db } = ctx;
   const tenantExists = db.prepare('SELECT 1 FROM tenants WHERE tenant_id = ?');
-  const insert = db.prepare('INSERT INTO connector_groups (id, tenant_id, name, created_at) VALUES (?, ?, ?, ?) RETURNING *');
+  const insert = db.prepare(
+    'INSERT INTO connector_groups (id, tenant_id, name, created_at) VALUES (?, ?, ?, ?) RETURNING *',
+  );
   const byId = db.prepare('SELECT * FROM connector_groups WHERE tenant_id = ? AND id = ?');
   const all = db.prepare('SELECT * FROM connector_groups WHERE tenant_id = ? ORDER BY name');
   const inUse = db.prepare(
@@ -42,7 +44,10 @@ export function groupsRepo(ctx: Ctx): Store['groups'] {
         if (!byId.get(tenantId, id)) throw notFound('connector group', id);
         const use = inUse.get(tenantId, id) as { apps: number; connectors: number };
         if (use.apps > 0 || use.connectors > 0) {
-          throw new DrawbridgeError('DB-ADMIN-CONFLICT', `connector group is used by ${use.apps} app(s) and ${use.connectors} connector(s)`);
+          throw new DrawbridgeError(
+            'DB-ADMIN-CONFLICT',
+            `connector group is used by ${use.apps} app(s) and ${use.connectors} connector(s)`,
+          );
         }
         remove.run(tenantId, id); // its enrollment tokens go with it (ON DELETE CASCADE)
       });

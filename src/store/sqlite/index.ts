@@ -41,7 +41,9 @@ export async function openSqliteStore(stateDir: string): Promise<SqliteStore> {
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const db = new DatabaseSync(join(stateDir, DB_FILE), { enableForeignKeyConstraints: true });
   try {
-    db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;`);
+    db.exec(
+      `PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;`,
+    );
     migrate(db, await loadSqliteMigrations());
   } catch (err) {
     db.close();
@@ -60,7 +62,9 @@ export async function openSqliteStore(stateDir: string): Promise<SqliteStore> {
       return identityKeys();
     },
     get directory() {
-      return (directory ??= withAccessEvents(createSqliteDirectory(db, identityKeys()), (list) => list.forEach((e) => emit(ctx, e))));
+      return (directory ??= withAccessEvents(createSqliteDirectory(db, identityKeys()), (list) =>
+        list.forEach((e) => emit(ctx, e)),
+      ));
     },
     edgeNodes: edgeNodesRepo(ctx),
     edgeKeys: edgeKeysRepo(ctx, identityKeys),

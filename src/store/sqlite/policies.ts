@@ -19,7 +19,9 @@ export function policyRepos(ctx: Ctx): PolicyStore {
 
   /** Every location a policy names must exist in the tenant (checked inside the write transaction). */
   const checkLocationsExist = (tenantId: string, ids: string[]) => {
-    for (const id of ids) if (!locationById.get(tenantId, id)) throw new DrawbridgeError('DB-ADMIN-INVALID', `conditions.locations: no named location ${id} in this tenant`);
+    for (const id of ids)
+      if (!locationById.get(tenantId, id))
+        throw new DrawbridgeError('DB-ADMIN-INVALID', `conditions.locations: no named location ${id} in this tenant`);
   };
 
   return {
@@ -30,9 +32,24 @@ export function policyRepos(ctx: Ctx): PolicyStore {
         const row = tx(db, () => {
           if (!tenantExists.get(tenantId)) throw notFound('tenant', tenantId);
           checkLocationsExist(tenantId, locationsNamed(p.conditions));
-          return guard(`policy ${p.name}`, () =>
-            db.prepare('INSERT INTO access_policies (id, tenant_id, name, state, conditions, grant_spec, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING *')
-              .get(newId('pol'), tenantId, p.name, p.state, JSON.stringify(p.conditions), JSON.stringify(p.grant), stamp, stamp) as Row);
+          return guard(
+            `policy ${p.name}`,
+            () =>
+              db
+                .prepare(
+                  'INSERT INTO access_policies (id, tenant_id, name, state, conditions, grant_spec, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING *',
+                )
+                .get(
+                  newId('pol'),
+                  tenantId,
+                  p.name,
+                  p.state,
+                  JSON.stringify(p.conditions),
+                  JSON.stringify(p.grant),
+                  stamp,
+                  stamp,
+                ) as Row,
+          );
         });
         const created = toPolicy(row);
         emit(ctx, { kind: 'policy', tenantId, id: created.id, op: 'created' });
@@ -51,9 +68,23 @@ export function policyRepos(ctx: Ctx): PolicyStore {
           if (!current) throw notFound('policy', id);
           const p = mergePolicy(toPolicy(current), patch);
           checkLocationsExist(tenantId, locationsNamed(p.conditions));
-          return guard(`policy ${p.name}`, () =>
-            db.prepare('UPDATE access_policies SET name = ?, state = ?, conditions = ?, grant_spec = ?, updated_at = ? WHERE tenant_id = ? AND id = ? RETURNING *')
-              .get(p.name, p.state, JSON.stringify(p.conditions), JSON.stringify(p.grant), now(), tenantId, id) as Row);
+          return guard(
+            `policy ${p.name}`,
+            () =>
+              db
+                .prepare(
+                  'UPDATE access_policies SET name = ?, state = ?, conditions = ?, grant_spec = ?, updated_at = ? WHERE tenant_id = ? AND id = ? RETURNING *',
+                )
+                .get(
+                  p.name,
+                  p.state,
+                  JSON.stringify(p.conditions),
+                  JSON.stringify(p.grant),
+                  now(),
+                  tenantId,
+                  id,
+                ) as Row,
+          );
         });
         emit(ctx, { kind: 'policy', tenantId, id, op: 'updated' });
         return toPolicy(row);
@@ -70,9 +101,23 @@ export function policyRepos(ctx: Ctx): PolicyStore {
         const stamp = now();
         const row = tx(db, () => {
           if (!tenantExists.get(tenantId)) throw notFound('tenant', tenantId);
-          return guard(`named location ${l.name}`, () =>
-            db.prepare('INSERT INTO named_locations (id, tenant_id, name, cidrs, countries, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *')
-              .get(newId('loc'), tenantId, l.name, JSON.stringify(l.cidrs), JSON.stringify(l.countries), stamp, stamp) as Row);
+          return guard(
+            `named location ${l.name}`,
+            () =>
+              db
+                .prepare(
+                  'INSERT INTO named_locations (id, tenant_id, name, cidrs, countries, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *',
+                )
+                .get(
+                  newId('loc'),
+                  tenantId,
+                  l.name,
+                  JSON.stringify(l.cidrs),
+                  JSON.stringify(l.countries),
+                  stamp,
+                  stamp,
+                ) as Row,
+          );
         });
         const created = toLocation(row);
         emit(ctx, { kind: 'location', tenantId, id: created.id, op: 'created' });
@@ -90,9 +135,15 @@ export function policyRepos(ctx: Ctx): PolicyStore {
           const current = locationById.get(tenantId, id) as Row | undefined;
           if (!current) throw notFound('named location', id);
           const l = checkLocation({ name: patch.name ?? (current.name as string), ...patch }, toLocation(current));
-          return guard(`named location ${l.name}`, () =>
-            db.prepare('UPDATE named_locations SET name = ?, cidrs = ?, countries = ?, updated_at = ? WHERE tenant_id = ? AND id = ? RETURNING *')
-              .get(l.name, JSON.stringify(l.cidrs), JSON.stringify(l.countries), now(), tenantId, id) as Row);
+          return guard(
+            `named location ${l.name}`,
+            () =>
+              db
+                .prepare(
+                  'UPDATE named_locations SET name = ?, cidrs = ?, countries = ?, updated_at = ? WHERE tenant_id = ? AND id = ? RETURNING *',
+                )
+                .get(l.name, JSON.stringify(l.cidrs), JSON.stringify(l.countries), now(), tenantId, id) as Row,
+          );
         });
         emit(ctx, { kind: 'location', tenantId, id, op: 'updated' });
         return toLocation(row);
@@ -100,8 +151,14 @@ export function policyRepos(ctx: Ctx): PolicyStore {
       async delete(tenantId, id) {
         tx(db, () => {
           if (!locationById.get(tenantId, id)) throw notFound('named location', id);
-          const users = (policies.all(tenantId) as Row[]).map(toPolicy).filter((p) => locationsNamed(p.conditions).includes(id));
-          if (users.length > 0) throw new DrawbridgeError('DB-ADMIN-CONFLICT', `named location is used by policy ${users.map((p) => p.name).join(', ')}`);
+          const users = (policies.all(tenantId) as Row[])
+            .map(toPolicy)
+            .filter((p) => locationsNamed(p.conditions).includes(id));
+          if (users.length > 0)
+            throw new DrawbridgeError(
+              'DB-ADMIN-CONFLICT',
+              `named location is used by policy ${users.map((p) => p.name).join(', ')}`,
+            );
           db.prepare('DELETE FROM named_locations WHERE tenant_id = ? AND id = ?').run(tenantId, id);
         });
         emit(ctx, { kind: 'location', tenantId, id, op: 'deleted' });

@@ -44,11 +44,13 @@ export function createSigninLogRepo(db: DatabaseSync): DirectoryStore['signinLog
           args.push(value);
         }
       }
-      if (filter.since) (where.push('time >= ?'), args.push(filter.since));
-      if (filter.until) (where.push('time < ?'), args.push(filter.until));
-      if (filter.cursor) (where.push('seq < ?'), args.push(signinCursor.decode(filter.cursor)));
+      if (filter.since) where.push('time >= ?'), args.push(filter.since);
+      if (filter.until) where.push('time < ?'), args.push(filter.until);
+      if (filter.cursor) where.push('seq < ?'), args.push(signinCursor.decode(filter.cursor));
       const limit = pageLimit(filter.limit);
-      const rows = db.prepare(`SELECT * FROM signin_log WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT ?`).all(...args, limit + 1) as Row[];
+      const rows = db
+        .prepare(`SELECT * FROM signin_log WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT ?`)
+        .all(...args, limit + 1) as Row[];
       const items = rows.slice(0, limit);
       return {
         items: items.map((r) => signinEntryFromRow(r, cells)),

@@ -35,8 +35,14 @@ describe('sqlite store specifics', () => {
     await reopened.close();
     const db = new DatabaseSync(join(dir, DB_FILE));
     assert.equal((db.prepare('PRAGMA journal_mode').get() as { journal_mode: string }).journal_mode, 'wal');
-    const versions = db.prepare('SELECT version FROM schema_migrations ORDER BY version').all().map((r) => r.version);
-    assert.deepEqual(versions, (await loadSqliteMigrations()).map((m) => m.version));
+    const versions = db
+      .prepare('SELECT version FROM schema_migrations ORDER BY version')
+      .all()
+      .map((r) => r.version);
+    assert.deepEqual(
+      versions,
+      (await loadSqliteMigrations()).map((m) => m.version),
+    );
     db.close();
   });
 
@@ -48,7 +54,9 @@ describe('sqlite store specifics', () => {
     const { token } = await store.enrollmentTokens.create(t.id, g.id, 60);
     await store.close();
     const db = new DatabaseSync(join(dir, DB_FILE));
-    const dump = JSON.stringify(db.prepare('SELECT * FROM enrollment_tokens').all(), (_k, v) => (v instanceof Uint8Array ? Buffer.from(v).toString('base64url') : v));
+    const dump = JSON.stringify(db.prepare('SELECT * FROM enrollment_tokens').all(), (_k, v) =>
+      v instanceof Uint8Array ? Buffer.from(v).toString('base64url') : v,
+    );
     db.close();
     assert.ok(!dump.includes(token.split('.')[1]));
   });
@@ -63,8 +71,20 @@ describe('sqlite store specifics', () => {
     const before = new DatabaseSync(join(dir, DB_FILE));
     const recorded = before.prepare('SELECT version, name, applied_at FROM schema_migrations ORDER BY version').all();
     before.close();
-    assert.deepEqual(recorded.map((r) => [r.version, r.name]), [[1, 'core'], [2, 'identity'], [3, 'app-sso'], [4, 'app-retry-writes'], [5, 'connector-cert-renewal']]);
-    assert.deepEqual((await loadSqliteMigrations()).slice(0, 5).map((m) => [m.version, m.name]), recorded.map((r) => [r.version, r.name]));
+    assert.deepEqual(
+      recorded.map((r) => [r.version, r.name]),
+      [
+        [1, 'core'],
+        [2, 'identity'],
+        [3, 'app-sso'],
+        [4, 'app-retry-writes'],
+        [5, 'connector-cert-renewal'],
+      ],
+    );
+    assert.deepEqual(
+      (await loadSqliteMigrations()).slice(0, 5).map((m) => [m.version, m.name]),
+      recorded.map((r) => [r.version, r.name]),
+    );
 
     const store = await openSqliteStore(dir);
     try {
@@ -75,20 +95,36 @@ describe('sqlite store specifics', () => {
       const directory = store.directory;
       const alice = await directory.users.findByLogin(tenant.id, 'alice');
       assert.ok(alice?.hasPassword);
-      assert.deepEqual([(await directory.mfa.getTotp(tenant.id, alice.id))?.secret, (await directory.mfa.getTotp(tenant.id, alice.id))?.confirmed], ['JBSWY3DPEHPK3PXP', true]);
+      assert.deepEqual(
+        [
+          (await directory.mfa.getTotp(tenant.id, alice.id))?.secret,
+          (await directory.mfa.getTotp(tenant.id, alice.id))?.confirmed,
+        ],
+        ['JBSWY3DPEHPK3PXP', true],
+      );
       assert.equal((await directory.settings.get(tenant.id)).oidc?.clientSecret, 's3cret');
       // The single provider of the settings moved into the list of providers as `default`, still sealed.
-      assert.deepEqual((await directory.settings.providers(tenant.id)).map((p) => [p.id, p.clientSecret, p.domains]), [['default', 's3cret', []]]);
+      assert.deepEqual(
+        (await directory.settings.providers(tenant.id)).map((p) => [p.id, p.clientSecret, p.domains]),
+        [['default', 's3cret', []]],
+      );
       assert.deepEqual((await directory.access.facts(tenant.id, alice.id))?.skus, ['basic']);
       assert.equal(await directory.assignments.isAssigned(tenant.id, app.id, alice.id), true);
-      assert.deepEqual((await directory.signinLog.query(tenant.id)).items.map((e) => [e.username, e.result]), [['alice', 'success']]);
+      assert.deepEqual(
+        (await directory.signinLog.query(tenant.id)).items.map((e) => [e.username, e.result]),
+        [['alice', 'success']],
+      );
     } finally {
       await store.close();
     }
     const reread = new DatabaseSync(join(dir, DB_FILE));
     const after = reread.prepare('SELECT version, name, applied_at FROM schema_migrations ORDER BY version').all();
     assert.deepEqual(after.slice(0, recorded.length), recorded, 'nothing re-applied');
-    assert.deepEqual(after.slice(recorded.length).map((r) => r.version), (await loadSqliteMigrations()).slice(5).map((m) => m.version), 'only the newer migrations applied');
+    assert.deepEqual(
+      after.slice(recorded.length).map((r) => r.version),
+      (await loadSqliteMigrations()).slice(5).map((m) => m.version),
+      'only the newer migrations applied',
+    );
     reread.close();
   });
 
@@ -98,10 +134,25 @@ describe('sqlite store specifics', () => {
     const t = await store.tenants.create({ name: 'contoso' });
     const u = await store.directory.users.create(t.id, { upn: 'alice' });
     await store.directory.mfa.setTotp(t.id, u.id, 'JBSWY3DPEHPK3PXP', true);
-    await store.directory.settings.update(t.id, { oidc: { issuer: 'https://idp.example', clientId: 'c', clientSecret: 'oidc-s3cret', displayName: '', scopes: [], usernameClaim: '', groupsClaim: '', autoCreateUsers: true } });
+    await store.directory.settings.update(t.id, {
+      oidc: {
+        issuer: 'https://idp.example',
+        clientId: 'c',
+        clientSecret: 'oidc-s3cret',
+        displayName: '',
+        scopes: [],
+        usernameClaim: '',
+        groupsClaim: '',
+        autoCreateUsers: true,
+      },
+    });
     await store.close();
     const db = new DatabaseSync(join(dir, DB_FILE));
-    const dump = JSON.stringify([db.prepare('SELECT * FROM dir_totp').all(), db.prepare('SELECT * FROM dir_identity_settings').all(), db.prepare('SELECT * FROM dir_identity_providers').all()]);
+    const dump = JSON.stringify([
+      db.prepare('SELECT * FROM dir_totp').all(),
+      db.prepare('SELECT * FROM dir_identity_settings').all(),
+      db.prepare('SELECT * FROM dir_identity_providers').all(),
+    ]);
     db.close();
     assert.ok(!dump.includes('JBSWY3DPEHPK3PXP') && !dump.includes('oidc-s3cret'));
     rmSync(join(dir, 'identity.key'));
@@ -119,7 +170,10 @@ describe('sqlite store specifics', () => {
     const keyPem = '-----BEGIN PRIVATE KEY-----\nTHE-CA-KEY-BODY\n-----END PRIVATE KEY-----\n';
     await store.edgeKeys.initTunnelCa({ certPem: 'cert', keyPem });
     await store.edgeKeys.ensureSigningKey({ kid: 'k1', privateJwk: '{"d":"THE-SIGNING-D"}' });
-    const dump = JSON.stringify([store.db.prepare('SELECT * FROM edge_tunnel_ca').all(), store.db.prepare('SELECT * FROM edge_signing_keys').all()]);
+    const dump = JSON.stringify([
+      store.db.prepare('SELECT * FROM edge_tunnel_ca').all(),
+      store.db.prepare('SELECT * FROM edge_signing_keys').all(),
+    ]);
     assert.ok(!dump.includes('THE-CA-KEY-BODY') && !dump.includes('THE-SIGNING-D'));
     await store.close();
     writeFileSync(join(dir, 'identity.key'), `${Buffer.alloc(32, 7).toString('base64url')}\n`);
@@ -137,7 +191,13 @@ describe('sqlite store specifics', () => {
     writeFileSync(join(dir, '001-a.ts'), "export const up = 'SELECT 1';\n");
     writeFileSync(join(dir, '002-b.ts'), "export const up = 'SELECT 2';\n");
     writeFileSync(join(dir, 'notes.md'), 'ignored');
-    assert.deepEqual((await loadMigrations(dir)).map((m) => [m.version, m.name]), [[1, 'a'], [2, 'b']]);
+    assert.deepEqual(
+      (await loadMigrations(dir)).map((m) => [m.version, m.name]),
+      [
+        [1, 'a'],
+        [2, 'b'],
+      ],
+    );
     writeFileSync(join(dir, '004-d.ts'), "export const up = 'SELECT 4';\n");
     await assert.rejects(loadMigrations(dir), /without gaps/);
   });

@@ -9,7 +9,9 @@ const toTenant = (r: Row): Tenant => tenantFromRow(r, cells);
 
 export function tenantsRepo(ctx: Ctx): Store['tenants'] {
   const { db } = ctx;
-  const insert = db.prepare('INSERT INTO tenants (tenant_id, name, display_name, created_at) VALUES (?, ?, ?, ?) RETURNING *');
+  const insert = db.prepare(
+    'INSERT INTO tenants (tenant_id, name, display_name, created_at) VALUES (?, ?, ?, ?) RETURNING *',
+  );
   const byId = db.prepare('SELECT * FROM tenants WHERE tenant_id = ?');
   const byName = db.prepare('SELECT * FROM tenants WHERE name = ?');
   const all = db.prepare('SELECT * FROM tenants ORDER BY name');
@@ -43,7 +45,10 @@ export function tenantsRepo(ctx: Ctx): Store['tenants'] {
         if (!byId.get(id)) throw notFound('tenant', id);
         const use = inUse.get(id) as { apps: number; connectors: number };
         if (use.apps > 0 || use.connectors > 0) {
-          throw new DrawbridgeError('DB-ADMIN-CONFLICT', `tenant still has ${use.apps} app(s) and ${use.connectors} connector(s); delete them first`);
+          throw new DrawbridgeError(
+            'DB-ADMIN-CONFLICT',
+            `tenant still has ${use.apps} app(s) and ${use.connectors} connector(s); delete them first`,
+          );
         }
         remove.run(id);
       });

@@ -12,12 +12,17 @@ export interface EdgeNodeSource {
 /** `GET /api/v1/edges`: every live edge node of the deployment, from any node. */
 export function edgeRoutes(nodes: EdgeNodeSource): AdminRoutePlugin {
   return (app: FastifyInstance) => {
-    app.get('/edges', {
-      schema: {
-        tags: ['edge nodes'],
-        summary: 'Live edge nodes: id, advertised URL, version, start time, last heartbeat, tunnels per connector and in-flight requests. A node that stops heart-beating leaves the list within about 3 s.',
-        response: { 200: listOf('EdgeNode') },
+    app.get(
+      '/edges',
+      {
+        schema: {
+          tags: ['edge nodes'],
+          summary:
+            'Live edge nodes: id, advertised URL, version, start time, last heartbeat, tunnels per connector and in-flight requests. A node that stops heart-beating leaves the list within about 3 s.',
+          response: { 200: listOf('EdgeNode') },
+        },
       },
-    }, async () => ({ items: (await nodes.list()).map((n) => ({ ...n, self: n.id === nodes.id })) }));
+      async () => ({ items: (await nodes.list()).map((n) => ({ ...n, self: n.id === nodes.id })) }),
+    );
   };
 }

@@ -12,10 +12,19 @@ const GroupParams = TenantObjectParams('groupId', 'Connector group id (grp_…) 
 const MIN_HEALTHY = 2;
 
 /** Per group: its connectors with their tunnels (health, RTT, in-flight, version), its apps, and a warning flag. */
-function groupHealth(group: ConnectorGroup, connectors: Connector[], apps: App[], live: Map<string, ConnectorLiveStatus>) {
+function groupHealth(
+  group: ConnectorGroup,
+  connectors: Connector[],
+  apps: App[],
+  live: Map<string, ConnectorLiveStatus>,
+) {
   const rows = connectors.map((c) => {
     const l = live.get(c.id);
-    const state = !c.enabled ? 'disabled' : !l || (l.tunnelDetails ?? []).length === 0 ? 'disconnected' : (l.health ?? (l.tunnels > 0 ? 'healthy' : 'ejected'));
+    const state = !c.enabled
+      ? 'disabled'
+      : !l || (l.tunnelDetails ?? []).length === 0
+        ? 'disconnected'
+        : (l.health ?? (l.tunnels > 0 ? 'healthy' : 'ejected'));
     return {
       id: c.id,
       name: c.name,
@@ -35,17 +44,24 @@ function groupHealth(group: ConnectorGroup, connectors: Connector[], apps: App[]
     };
   });
   const healthy = rows.filter((r) => r.state === 'healthy').length;
-  const appRows = apps.filter((a) => a.groupId === group.id).map((a) => ({
-    id: a.id,
-    name: a.name,
-    enabled: a.enabled,
-    /** Healthy connectors that report the app's backend unreachable. */
-    unreachableFrom: rows.filter((r) => r.state === 'healthy' && r.backends.some((b) => b.appId === a.id && !b.reachable)).map((r) => r.id),
-  }));
+  const appRows = apps
+    .filter((a) => a.groupId === group.id)
+    .map((a) => ({
+      id: a.id,
+      name: a.name,
+      enabled: a.enabled,
+      /** Healthy connectors that report the app's backend unreachable. */
+      unreachableFrom: rows
+        .filter((r) => r.state === 'healthy' && r.backends.some((b) => b.appId === a.id && !b.reachable))
+        .map((r) => r.id),
+    }));
   const warnings: string[] = [];
-  if (healthy === 0) warnings.push('no healthy connector: the group\'s apps are down');
-  else if (healthy < MIN_HEALTHY) warnings.push(`only ${healthy} healthy connector: one more failure takes the group's apps down`);
-  for (const a of appRows) if (a.unreachableFrom.length > 0) warnings.push(`app ${a.name}: backend unreachable from ${a.unreachableFrom.join(', ')}`);
+  if (healthy === 0) warnings.push("no healthy connector: the group's apps are down");
+  else if (healthy < MIN_HEALTHY)
+    warnings.push(`only ${healthy} healthy connector: one more failure takes the group's apps down`);
+  for (const a of appRows)
+    if (a.unreachableFrom.length > 0)
+      warnings.push(`app ${a.name}: backend unreachable from ${a.unreachableFrom.join(', ')}`);
   return {
     id: group.id,
     name: group.name,
@@ -59,7 +75,13 @@ function groupHealth(group: ConnectorGroup, connectors: Connector[], apps: App[]
   };
 }
 
-const GroupHealth = Type.Object({}, { additionalProperties: true, description: 'Connectors, tunnels (health, RTT, in-flight), version, apps and atRisk for one group.' });
+const GroupHealth = Type.Object(
+  {},
+  {
+    additionalProperties: true,
+    description: 'Connectors, tunnels (health, RTT, in-flight), version, apps and atRisk for one group.',
+  },
+);
 
 export function groupHealthRoutes(app: FastifyInstance, ctx: AdminContext): void {
   const { store, deps } = ctx;
@@ -71,27 +93,55 @@ export function groupHealthRoutes(app: FastifyInstance, ctx: AdminContext): void
     return { connectors, apps, live };
   }
 
-  app.get<{ Params: TenantParamsT }>('/tenants/:tenantId/group-health', {
-    schema: {
-      tags,
-      summary: 'Health of every connector group: connectors, tunnels, RTT, in-flight streams, versions; groups with fewer than two healthy connectors are flagged atRisk',
-      params: TenantParams,
-      response: { 200: Type.Object({ items: Type.Array(GroupHealth) }), ...errorResponses(404) },
+  app.get<{ Params: TenantParamsT }>(
+    '/tenants/:tenantId/group-health',
+    {
+      schema: {
+        tags,
+        summary:
+          'Health of every connector group: connectors, tunnels, RTT, in-flight streams, versions; groups with fewer than two healthy connectors are flagged atRisk',
+        params: TenantParams,
+        response: { 200: Type.Object({ items: Type.Array(GroupHealth) }), ...errorResponses(404) },
+      },
     },
-  }, async (req) => {
-    const tenant = await ctx.tenant(req.params.tenantId);
-    const { connectors, apps, live } = await load(tenant.id);
-    const groups = await store.groups.list(tenant.id);
-    return { items: groups.map((g) => groupHealth(g, connectors.filter((c) => c.groupId === g.id), apps, live)) };
-  });
+    async (req) => {
+      const tenant = await ctx.tenant(req.params.tenantId);
+      const { connectors, apps, live } = await load(tenant.id);
+      const groups = await store.groups.list(tenant.id);
+      return {
+        items: groups.map((g) =>
+          groupHealth(
+            g,
+            connectors.filter((c) => c.groupId === g.id),
+            apps,
+            live,
+          ),
+        ),
+      };
+    },
+  );
 
-  app.get<{ Params: Static<typeof GroupParams> }>('/tenants/:tenantId/connector-groups/:groupId/health', {
-    schema: { tags, summary: 'Health of one connector group', params: GroupParams, response: { 200: GroupHealth, ...errorResponses(404) } },
-  }, async (req) => {
-    const tenant = await ctx.tenant(req.params.tenantId);
-    const group = await ctx.findGroup(tenant.id, req.params.groupId);
-    if (!group) throw new DrawbridgeError('DB-ADMIN-NOT-FOUND', `connector group ${req.params.groupId} not found`);
-    const { connectors, apps, live } = await load(tenant.id);
-    return groupHealth(group, connectors.filter((c) => c.groupId === group.id), apps, live);
-  });
+  app.get<{ Params: Static<typeof GroupParams> }>(
+    '/tenants/:tenantId/connector-groups/:groupId/health',
+    {
+      schema: {
+        tags,
+        summary: 'Health of one connector group',
+        params: GroupParams,
+        response: { 200: GroupHealth, ...errorResponses(404) },
+      },
+    },
+    async (req) => {
+      const tenant = await ctx.tenant(req.params.tenantId);
+      const group = await ctx.findGroup(tenant.id, req.params.groupId);
+      if (!group) throw new DrawbridgeError('DB-ADMIN-NOT-FOUND', `connector group ${req.params.groupId} not found`);
+      const { connectors, apps, live } = await load(tenant.id);
+      return groupHealth(
+        group,
+        connectors.filter((c) => c.groupId === group.id),
+        apps,
+        live,
+      );
+    },
+  );
 }
