@@ -22,14 +22,14 @@ export interface DevSshd {
 }
 
 /** Runs argv[1..] and ends it when the parent goes (IPC disconnect) or asks (SIGTERM); exits with it. */
-const WATCHDOG = `const { spawn } = require('node:child_process');
+export const WATCHDOG = `const { spawn } = require('node:child_process');
 const c = spawn(process.argv[1], process.argv.slice(2), { stdio: ['ignore', 'ignore', 'inherit'] });
 const stop = () => c.kill('SIGTERM');
 process.on('disconnect', stop);
 process.on('SIGTERM', stop);
 c.on('exit', (code, signal) => process.exit(code ?? (signal ? 0 : 1)));`;
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const s = net.createServer();
   await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
   const { port } = s.address() as net.AddressInfo;

@@ -22,6 +22,7 @@ import {
 } from '../edge/signin/seed.ts';
 import type { AccessPolicy, NamedLocation } from '../store/policy-types.ts';
 import { SSHD_MISSING_HINT, startDevSshd, type DevSshd } from './dev-ssh.ts';
+import { startDevXrdp, XRDP_MISSING_HINT, type DevXrdp } from './dev-xrdp.ts';
 
 const HELP = `drawbridge dev — the whole product on one machine (what "npm start" runs)
 
@@ -108,9 +109,11 @@ export async function runDev(argv: string[]): Promise<number> {
   // Connectors first (they drain), then the apps, then the edge.
   let stopEdges = async (): Promise<void> => {};
   let sshd: DevSshd | null = null;
+  let xrdp: DevXrdp | null = null;
   const stopAll = async (): Promise<void> => {
     await supervisor.stopAll('connector');
     await sshd?.stop();
+    await xrdp?.stop();
     await stopEdges();
   };
   // Once written, dev.json follows restarts (new pids).
@@ -232,6 +235,7 @@ export async function runDev(argv: string[]): Promise<number> {
     const { users, admins } = await seedDirectory(cluster.store, tenant.id, hr.id);
     // After the directory: its service token takes a seat of the demo's basic licence.
     const ssh = await publishSsh();
+    const rdp = await publishRdp();
     step('seeding conditional access: named locations Office and Blocked range, two policies');
     // Through the admin API, so the running edge's policy cache hears of them.
     await seedDemoPolicies(
@@ -323,7 +327,11 @@ export async function runDev(argv: string[]): Promise<number> {
       /** One console administrator per directory role (docs/admin-roles.md); the app admin administers the HR app. */
       admins,
       caCertPath: certs.caCertPath,
-      apps: [app, hr].map((a) => ({ name: a.name, externalUrl: a.externalUrl, preAuth: a.preAuth })),
+      apps: [app, hr, ...(rdp ? [rdp.app] : [])].map((a) => ({
+        name: a.name,
+        externalUrl: a.externalUrl,
+        preAuth: a.preAuth,
+      })),
       connectors,
       sampleApps,
       users,
@@ -331,6 +339,7 @@ export async function runDev(argv: string[]): Promise<number> {
       edges: cluster.edges,
       tenant: TENANT,
       ssh,
+      rdp: rdp && { externalUrl: rdp.app.externalUrl, internalUrl: rdp.app.internalUrl, host: rdp.host },
     };
     writeDevJson = () =>
       writeFile(path.join(stateDir, 'dev.json'), JSON.stringify(devJson, null, 2) + '\n', { mode: 0o600 });
@@ -353,6 +362,15 @@ ${
       DRAWBRIDGE_TOKEN=$(cat ${ssh.tokenFile}) ${ssh.command}
 `
     : `  SSH app                   ${SSHD_MISSING_HINT}
+`
+}${
+  rdp
+    ? `  RDP app (RD Gateway)      ${rdp.app.externalUrl}/ → ${rdp.app.internalUrl} (xrdp), for alice:
+      sign in at https://login.${domain}${portSuffix}/ and Connect downloads the .rdp file (any RDP client with RD Gateway), or with FreeRDP:
+      xfreerdp /v:${rdp.app.internalUrl.slice('rdp://'.length)} /g:${rdp.host}:${publicPort} /gt:http /gat:<gatewayaccesstoken from the .rdp file> /cert:ignore
+      (${rdp.host} must resolve to 127.0.0.1: systemd-resolved does, or add it to /etc/hosts)
+`
+    : `  RDP app                   ${XRDP_MISSING_HINT}
 `
 }${cluster.httpPort === null ? '' : `  Plain HTTP → HTTPS        http://<any app host>:${cluster.httpPort}/ (308)\n`}  Admin API                 ${adminUrl}/api/v1   (token in ${path.join(stateDir, 'dev.json')})
   Admin console             https://admin.${domain}${portSuffix}/   (the admin token, or one of these administrators)
@@ -409,6 +427,23 @@ Logs: ${logs}/   ·   Ctrl-C stops everything.
         tokenFile,
         command,
       };
+    }
+
+    /** The demo's RDP app: xrdp on loopback behind the edge's RD Gateway, assigned as the HR app is (alice). */
+    async function publishRdp(): Promise<{ app: App; host: string } | null> {
+      xrdp = await startDevXrdp(path.join(stateDir, 'xrdp'), path.join(logs, 'xrdp.log'));
+      if (!xrdp) {
+        step(XRDP_MISSING_HINT);
+        return null;
+      }
+      step(`publishing xrdp on 127.0.0.1:${xrdp.port} as the RDP app "rdp" (RD Gateway), assigned as the HR app`);
+      const rdpApp = await publish('rdp', `rdp://127.0.0.1:${xrdp.port}`, { preAuth: 'idp' });
+      const groups = (await items<{ principal: { type: string; id: string } }>(`${t}/apps/${hr.id}/assignments`))
+        .map((a) => a.principal)
+        .filter((p) => p.type === 'group');
+      // Already there on a restart with the same state directory: a conflict is fine.
+      for (const g of groups) await admin.request('POST', `${t}/apps/${rdpApp.id}/assignments`, g).catch(() => {});
+      return { app: rdpApp, host: new URL(rdpApp.externalUrl).hostname };
     }
   } catch (err) {
     await stopAll();

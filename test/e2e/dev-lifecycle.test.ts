@@ -19,6 +19,16 @@ function childrenOf(pid: number): number[] {
   return out;
 }
 
+const portFree = (port: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => resolve(true));
+  });
+
 const alive = (pid: number): boolean => {
   try {
     process.kill(pid, 0);
@@ -29,7 +39,7 @@ const alive = (pid: number): boolean => {
 };
 
 describe('drawbridge dev: lifecycle', { timeout: 90_000 }, () => {
-  it('a dev process killed with SIGKILL leaves no edge, connector or sample app behind, and frees its port', async () => {
+  it('a dev process killed with SIGKILL leaves no edge, connector, sample app or xrdp behind, and frees its ports', async () => {
     const stack = await startDevStack(['--connectors', '1']);
     const dev = stack.process.pid!;
     const children = childrenOf(dev);
@@ -43,15 +53,11 @@ describe('drawbridge dev: lifecycle', { timeout: 90_000 }, () => {
       const deadline = Date.now() + 20_000;
       while (children.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
       assert.deepEqual(children.filter(alive), [], 'every child stopped when its parent went away');
-      const refused = await new Promise<boolean>((resolve) => {
-        const socket = net.connect(stack.publicPort, '127.0.0.1');
-        socket.once('connect', () => {
-          socket.destroy();
-          resolve(false);
-        });
-        socket.once('error', () => resolve(true));
-      });
+      const refused = await portFree(stack.publicPort);
       assert.ok(refused, `port ${stack.publicPort} is free again`);
+      // xrdp (when installed) runs under a watchdog child of dev: gone too, its port free.
+      const rdpPort = stack.dev.rdp && Number(new URL(stack.dev.rdp.internalUrl.replace(/^rdp:/, 'http:')).port);
+      if (rdpPort) assert.ok(await portFree(rdpPort), `xrdp's port ${rdpPort} is free again`);
     } finally {
       for (const pid of children.filter(alive)) process.kill(pid, 'SIGKILL');
       await stack.stop();

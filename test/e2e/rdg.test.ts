@@ -24,6 +24,7 @@ import { loadKeyRing } from '../../src/identity/keys.ts';
 import { client, EXTENDED_AUTH, HRESULT, PacketReader, PKT, responseError } from '../../src/edge/rdg/codec.ts';
 import { sealToken } from '../../src/edge/rdg/access.ts';
 import { encodeClientFrame, OPCODE, readServerFrames } from '../../src/edge/rdg/websocket.ts';
+import { startDevXrdp } from '../../src/cli/dev-xrdp.ts';
 import { logsOf, startDevStack, type DevStack } from '../helpers/dev-stack.ts';
 import { xwdToPng } from '../helpers/xwd-png.ts';
 import { Client, signIn } from './identity-harness.ts';
@@ -67,71 +68,17 @@ async function until<T>(
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** xrdp and xrdp-sesman in the foreground with their own configuration in a temp dir, on loopback ports. */
+/** xrdp and xrdp-sesman in the foreground with their own configuration in a temp dir (as `drawbridge dev` runs them). */
 async function startXrdp(): Promise<typeof xrdp> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'drawbridge-xrdp-'));
-  const [port, sesmanPort] = [await freePort(), await freePort()];
-  spawnSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      `${dir}/key.pem`,
-      '-out',
-      `${dir}/cert.pem`,
-      '-days',
-      '1',
-      '-subj',
-      '/CN=rdp-host',
-    ],
-    { stdio: 'ignore' },
-  );
-  const ini = readFileSync('/etc/xrdp/xrdp.ini', 'utf8')
-    .replace(/^port=3389$/m, `port=tcp://127.0.0.1:${port}`)
-    .replace(/^fork=true$/m, 'fork=false')
-    .replace(/^certificate=$/m, `certificate=${dir}/cert.pem`)
-    .replace(/^key_file=$/m, `key_file=${dir}/key.pem`)
-    .replace(/^LogFile=xrdp\.log$/m, `LogFile=${dir}/xrdp.log`)
-    .replace(/^LogLevel=INFO$/m, 'LogLevel=DEBUG')
-    .replace(/^EnableSyslog=true$/m, 'EnableSyslog=false');
-  // Debian's defaults are what the replacements expect; say so plainly if a newer package changed them.
-  for (const line of [`port=tcp://127.0.0.1:${port}`, `LogFile=${dir}/xrdp.log`, `certificate=${dir}/cert.pem`])
-    assert.ok(ini.includes(`\n${line}\n`), `xrdp.ini: could not set ${line}`);
-  writeFileSync(`${dir}/xrdp.ini`, ini);
-  const sesman = readFileSync('/etc/xrdp/sesman.ini', 'utf8')
-    .replace(/^ListenPort=3350$/m, `ListenPort=${sesmanPort}`)
-    .replace(/^LogFile=xrdp-sesman\.log$/m, `LogFile=${dir}/sesman.log`)
-    .replace(/^EnableSyslog=true$/m, 'EnableSyslog=false');
-  assert.ok(sesman.includes(`\nListenPort=${sesmanPort}\n`), 'sesman.ini: could not set ListenPort');
-  writeFileSync(`${dir}/sesman.ini`, sesman);
-  const procs = [
-    spawn('xrdp', ['--nodaemon', '--config', `${dir}/xrdp.ini`], { stdio: 'ignore' }),
-    spawn('xrdp-sesman', ['--nodaemon', '--config', `${dir}/sesman.ini`], { stdio: 'ignore' }),
-  ];
-  children.push(...procs);
-  const log = (): string => (existsSync(`${dir}/xrdp.log`) ? readFileSync(`${dir}/xrdp.log`, 'utf8') : '');
-  await until('xrdp listening', () => log().includes(`listening to port ${port} on 127.0.0.1`));
+  const started = await startDevXrdp(dir);
+  assert.ok(started, 'xrdp is installed');
   return {
-    port,
+    port: started.port,
     dir,
-    log,
+    log: started.log,
     async stop() {
-      for (const p of procs) if (p.exitCode === null) p.kill('SIGTERM');
+      await started.stop();
       await rm(dir, { recursive: true, force: true });
     },
   };
@@ -293,20 +240,15 @@ async function scriptedTunnel(
 /** xfreerdp on the Xvfb display through the edge's gateway; resolves once `done()` says so or the client exits. */
 function runFreeRdp(
   display: string,
-  proxyPort: number,
+  proxyPort: number | null,
   args: string[],
 ): { proc: ChildProcess; output: () => string; exited: Promise<number | null> } {
+  // Without a proxy port, straight to xrdp (the baseline of the setup-time figure).
+  const gateway =
+    proxyPort === null ? [] : [`/g:${desk.host}:${stack.publicPort}`, `/proxy:http://127.0.0.1:${proxyPort}`];
   const proc = spawn(
     'xfreerdp',
-    [
-      `/v:127.0.0.1:${xrdp.port}`,
-      `/g:${desk.host}:${stack.publicPort}`,
-      `/proxy:http://127.0.0.1:${proxyPort}`,
-      '/cert:ignore',
-      '/w:1024',
-      '/h:768',
-      ...args,
-    ],
+    [`/v:127.0.0.1:${xrdp.port}`, ...gateway, '/cert:ignore', '/w:1024', '/h:768', ...args],
     {
       env: { ...process.env, DISPLAY: display },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -426,6 +368,60 @@ describe('RD Gateway built in (apps of kind rdp)', { skip, timeout: 240_000 }, (
 
   it("FreeRDP reaches xrdp's login screen through the gateway over the legacy RDG_OUT_DATA / RDG_IN_DATA transport", async () => {
     await loginScreenThrough('legacy');
+  });
+
+  it("figure: RDP setup time to xrdp's login screen, through the gateway and straight to xrdp (median of 3)", async () => {
+    const loginWindows = () => (xrdp.log().match(/draw login window/g) ?? []).length;
+    const setupMs = async (through: boolean): Promise<number> => {
+      const args = through ? ['/gt:http', `/gat:${(await connectionFile(desk, 'alice')).token}`] : [];
+      const before = loginWindows();
+      const started = performance.now();
+      const rdp = runFreeRdp(display, through ? proxy.port : null, args);
+      try {
+        await until(
+          "xrdp's login window",
+          () => {
+            if (rdp.proc.exitCode !== null)
+              throw new Error(`xfreerdp exited ${rdp.proc.exitCode}:\n${rdp.output().slice(-3000)}`);
+            return loginWindows() > before;
+          },
+          60_000,
+        );
+        return performance.now() - started;
+      } finally {
+        rdp.proc.kill('SIGTERM');
+        await rdp.exited;
+      }
+    };
+    const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[1];
+    const gateway: number[] = [];
+    const direct: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      gateway.push(await setupMs(true));
+      direct.push(await setupMs(false));
+    }
+    const ms = (xs: number[]) => xs.map((x) => x.toFixed(0)).join(', ');
+    // A figure to read, never an assertion: the machine may be loaded.
+    process.stdout.write(
+      `# figure: RDP setup to xrdp's login screen (xfreerdp start → xrdp draws the login window), median of 3: ` +
+        `through the gateway ${median(gateway).toFixed(0)} ms (${ms(gateway)}), straight to xrdp ${median(direct).toFixed(0)} ms (${ms(direct)})\n`,
+    );
+  });
+
+  it("drawbridge dev publishes its own xrdp as the app rdp, assigned as the HR app: alice's connection file reaches it", async () => {
+    const rdp = stack.dev.rdp;
+    assert.ok(rdp, 'dev.json has the rdp app (xrdp is installed)');
+    assert.ok(
+      stack.dev.apps.some((a) => a.name === 'rdp' && a.externalUrl === rdp.externalUrl),
+      'dev.json lists it among the apps',
+    );
+    const port = Number(/^rdp:\/\/127\.0\.0\.1:(\d+)$/.exec(rdp.internalUrl)?.[1]);
+    assert.ok(port > 0 && port !== xrdp.port, rdp.internalUrl);
+    const { file, token } = await connectionFile({ host: rdp.host }, 'alice');
+    assert.match(file, new RegExp(`^full address:s:127\\.0\\.0\\.1:${port}\\r$`, 'm'));
+    const ok = await scriptedTunnel(rdp.host, token, { host: '127.0.0.1', port });
+    assert.equal(ok.channel, HRESULT.OK);
+    assert.equal(ok.firstData?.[5], 0xd0, "an X.224 connection confirm from dev's xrdp");
   });
 
   it("FreeRDP without a token, or with another user's (for another app), is refused at the gateway and no channel opens", async () => {

@@ -27,6 +27,8 @@ export interface DevJson {
   admins: { username: string; password: string; role: string }[];
   sampleApps: { name: string; pid: number; internalUrl: string }[];
   tenant: string;
+  /** The demo's RDP app (xrdp behind the RD Gateway), or null when xrdp is not installed. */
+  rdp: { externalUrl: string; internalUrl: string; host: string } | null;
 }
 
 export interface DevStack {
