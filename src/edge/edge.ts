@@ -46,7 +46,7 @@ import { createTunnelServer } from './tunnel/tunnel-endpoint.ts';
 import { createAssertionMinter, jwksDocument, loadOrCreateSigningKeys, JWKS_PATH } from './sso/assertion.ts';
 import { CertificateRenewer } from './enroll/renewal.ts';
 import { DrawbridgeError } from '../errors/drawbridge-error.ts';
-import { nodeIdOf, startNodeRegistry, tunnelsPerConnector } from './cluster/registry.ts';
+import { HEARTBEAT_MS, nodeIdOf, startNodeRegistry, tunnelsPerConnector } from './cluster/registry.ts';
 import { RELAY_ALPN, startNodeCredentials } from './cluster/relay-credentials.ts';
 import { RelayPeers } from './cluster/relay-peers.ts';
 import { createRelayServer } from './cluster/relay-server.ts';
@@ -225,6 +225,13 @@ export async function startEdge(
   // includeSubDomains: apps are subdomains of the same base and keep their own setting.
   // Set when the edge starts draining: its health check fails from then on.
   let closing = false;
+  /**
+   * A node that joins a cluster answers its health check with 503 for two heartbeats: time for it to learn its peers
+   * (the relay) and for connectors to learn of it, so the load balancer sends it clients only once it can serve
+   * them. A node alone (no other live node) is ready at once.
+   */
+  let warming = false;
+  let warmUntil: number | null = null;
   const withJwks =
     (next: SystemHostHandler | undefined): SystemHostHandler =>
     (req, res, correlationId) => {
@@ -233,8 +240,8 @@ export async function startEdge(
       // What a load balancer checks (haproxy option httpchk): 503 once this node drains, so it gets no new clients.
       if (pathname === HEALTH_PATH) {
         res
-          .writeHead(closing ? 503 : 200, { 'content-type': 'text/plain', 'cache-control': 'no-store' })
-          .end(closing ? 'draining\n' : 'ok\n');
+          .writeHead(closing || warming ? 503 : 200, { 'content-type': 'text/plain', 'cache-control': 'no-store' })
+          .end(closing ? 'draining\n' : warming ? 'starting\n' : 'ok\n');
         return;
       }
       if (pathname === JWKS_PATH) {
@@ -460,6 +467,15 @@ export async function startEdge(
     onNodes: (list) => {
       relayPeers.update(list);
       announcer.update(list);
+      if (warmUntil === null) {
+        // The first list (at start): joining others, stay out of the load balancer for two heartbeats.
+        warmUntil = list.some((n) => n.id !== nodeId) ? Date.now() + 2 * HEARTBEAT_MS : 0;
+        warming = warmUntil > 0;
+        if (warming)
+          setTimeout(() => {
+            warming = false;
+          }, 2 * HEARTBEAT_MS).unref();
+      }
     },
   });
 

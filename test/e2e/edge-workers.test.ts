@@ -61,6 +61,14 @@ describe('edge workers: one machine, every core', { timeout: 180_000 }, () => {
 
   it('the shared public port and every direct port serve TLS; the admin port answers on any worker', async () => {
     const ca = await readFile(env.caCertPath, 'utf8');
+    const health = async (port: number): Promise<number> => {
+      const res = await request(`https://login.${DOMAIN}:${port}/healthz`, { dispatcher: env.agent });
+      await res.body.dump();
+      return res.statusCode;
+    };
+    // A worker that joined another answers 503 "starting" for two heartbeats (edge.ts): wait until both are ready.
+    for (const w of edge.ready.workers)
+      await waitUntil(async () => (await health(w.directPort)) === 200, 15_000, `worker ${w.index} ready`);
     for (const port of [edge.ready.publicPort, ...edge.ready.workers.map((w) => w.directPort)]) {
       for (let i = 0; i < 4; i++) {
         const res = await request(`https://login.${DOMAIN}:${port}/healthz`, { dispatcher: env.agent });
