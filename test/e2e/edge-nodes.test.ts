@@ -9,29 +9,19 @@
  * (DRAWBRIDGE_TEST_REDIS_URL, default redis://127.0.0.1:6379); it never skips.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile } from 'node:fs/promises';
 import http from 'node:http';
 import type net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { Redis } from 'ioredis';
-import pg from 'pg';
 import { Agent, request } from 'undici';
-import { stringify as toYaml } from 'yaml';
 import { startChild, stopChild, type Child } from '../../src/cli/child.ts';
-import { createDevCertificates } from '../../src/pki/dev-certs.ts';
+import { type ClusterEnv, createClusterEnv, DOMAIN } from '../helpers/cluster-env.ts';
 import { register } from '../../src/connector/enroll/register.ts';
 import { CONNECTOR_VERSION } from '../../src/connector/connector.ts';
-import { loopbackLookup } from '../helpers/dev-stack.ts';
 import { waitUntil } from '../helpers/load.ts';
 
-const PG_URL = process.env.DRAWBRIDGE_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const REDIS_URL = process.env.DRAWBRIDGE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const DOMAIN = 'apps.localhost';
-const ADMIN_TOKEN = randomBytes(24).toString('base64url');
 const NAMES = ['node-a', 'node-b', 'node-c'];
 
 type Ready = { publicPort: number; adminPort: number; adminToken: string };
@@ -40,9 +30,7 @@ type EdgeRow = { id: string; tunnels: { connectorId: string; tunnels: number }[]
 describe('edge nodes: a connector spreads its tunnels over the nodes and moves them when one dies or drains', {
   timeout: 300_000,
 }, () => {
-  const schema = `drawbridge_nodes_${process.pid}_${randomBytes(4).toString('hex')}`;
-  const prefix = `drawbridge-test-${randomBytes(6).toString('hex')}:`;
-  const pgAdmin = new pg.Pool({ connectionString: PG_URL, max: 1, connectionTimeoutMillis: 5000 });
+  let env: ClusterEnv;
   let work: string;
   let agent: Agent;
   let backend: http.Server;
@@ -64,54 +52,15 @@ describe('edge nodes: a connector spreads its tunnels over the nodes and moves t
   };
 
   before(async () => {
-    await pgAdmin.query(`CREATE SCHEMA ${schema}`).catch((err: Error) => {
-      throw new Error(
-        `PostgreSQL is not reachable at ${PG_URL} (${err.message}); start it or set DRAWBRIDGE_TEST_POSTGRES_URL`,
-        { cause: err },
-      );
-    });
-    const probe = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    await probe
-      .connect()
-      .then(() => probe.ping())
-      .catch((err: Error) => {
-        throw new Error(
-          `Redis is not reachable at ${REDIS_URL} (${err.message}); start it or set DRAWBRIDGE_TEST_REDIS_URL`,
-          { cause: err },
-        );
-      })
-      .finally(() => probe.disconnect());
-    work = await mkdtemp(path.join(os.tmpdir(), 'drawbridge-edge-nodes-'));
-    const certs = await createDevCertificates(path.join(work, 'certs'), DOMAIN);
-    agent = new Agent({
-      connect: { ca: await readFile(certs.caCertPath, 'utf8'), lookup: loopbackLookup } as never,
-      keepAliveTimeout: 1_000,
-    });
+    env = await createClusterEnv('nodes');
+    work = env.work;
+    agent = env.agent;
     backend = http.createServer((req, res) => {
       req.resume();
       res.end('ok\n');
     });
     await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
-    const url = new URL(PG_URL);
-    url.searchParams.set('options', `-c search_path=${schema}`);
-    for (const name of NAMES) {
-      const file = path.join(work, `${name}.yaml`);
-      await writeFile(
-        file,
-        toYaml({
-          stateDir: path.join(work, name),
-          domain: DOMAIN,
-          listen: { host: '127.0.0.1', port: 0 },
-          tls: [{ certFile: certs.certPath, keyFile: certs.keyPath }],
-          admin: { host: '127.0.0.1', port: 0, token: ADMIN_TOKEN },
-          store: { kind: 'postgres', url: url.href },
-          sessions: { kind: 'redis', url: REDIS_URL, keyPrefix: prefix },
-          cluster: { nodeId: name },
-          tunnel: { pingIntervalMs: 500 },
-        }),
-      );
-      configs.set(name, file);
-    }
+    for (const name of NAMES) configs.set(name, await env.writeConfig(name, { tunnel: { pingIntervalMs: 500 } }));
     // One tunnel CA for every node: the first node makes it, the others start with a copy.
     await startNode('node-a');
     for (const name of NAMES.slice(1)) {
@@ -145,7 +94,7 @@ describe('edge nodes: a connector spreads its tunnels over the nodes and moves t
       edgeUrl: `https://tunnel.${DOMAIN}:${a.ready.publicPort}`,
       token,
       stateDir: dir,
-      caFile: certs.caCertPath,
+      caFile: env.caCertPath,
       name: 'spread',
       version: CONNECTOR_VERSION,
       connectAddress: `127.0.0.1:${a.ready.publicPort}`,
@@ -161,14 +110,8 @@ describe('edge nodes: a connector spreads its tunnels over the nodes and moves t
   after(async () => {
     if (connector) await stopChild(connector.process, 10_000);
     await Promise.all([...nodes.values()].map((n) => stopChild(n.process, 10_000)));
-    await agent?.close();
     backend?.close();
-    await pgAdmin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).finally(() => pgAdmin.end());
-    const redis = new Redis(REDIS_URL);
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length > 0) await redis.del(...keys);
-    await redis.quit();
-    if (work && !process.env.DRAWBRIDGE_TEST_KEEP) await rm(work, { recursive: true, force: true });
+    if (env && !process.env.DRAWBRIDGE_TEST_KEEP) await env.cleanup();
   });
 
   async function api<T>(
@@ -179,7 +122,7 @@ describe('edge nodes: a connector spreads its tunnels over the nodes and moves t
   ): Promise<{ status: number; body: T }> {
     const res = await request(`http://127.0.0.1:${node.ready.adminPort}/api/v1${pathname}`, {
       method,
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      headers: { authorization: `Bearer ${env.adminToken}`, ...(body ? { 'content-type': 'application/json' } : {}) },
       body: body ? JSON.stringify(body) : undefined,
     });
     return { status: res.statusCode, body: (await res.body.json()) as T };
