@@ -17,34 +17,12 @@ import { Agent, request } from 'undici';
 import { runAdmin } from '../../src/cli/admin.ts';
 import { startChild, stopChild, type Child } from '../../src/cli/child.ts';
 import { createClusterEnv, DOMAIN, type ClusterEnv } from '../helpers/cluster-env.ts';
+import { Jar } from '../helpers/cookie-jar.ts';
 
 const PASSWORD = 'correct horse battery staple';
 
 type Ready = { publicPort: number; adminPort: number; adminToken: string };
 type EdgeRow = { id: string; advertise: string; version: string; self: boolean; inFlight: number; tunnels: unknown[] };
-
-/** A browser's cookies, by host (ports do not separate cookies, as in browsers). */
-class Jar {
-  readonly #byHost = new Map<string, Map<string, string>>();
-  header(url: string): string {
-    return [...(this.#byHost.get(new URL(url).hostname) ?? new Map<string, string>())]
-      .map(([k, v]) => `${k}=${v}`)
-      .join('; ');
-  }
-  take(url: string, setCookie: string | string[] | undefined): void {
-    const host = new URL(url).hostname;
-    let jar = this.#byHost.get(host);
-    if (!jar) this.#byHost.set(host, (jar = new Map()));
-    for (const line of Array.isArray(setCookie) ? setCookie : setCookie ? [setCookie] : []) {
-      const [pair] = line.split(';');
-      const eq = pair.indexOf('=');
-      const name = pair.slice(0, eq).trim();
-      const value = pair.slice(eq + 1).trim();
-      if (value === '' || /max-age=0/i.test(line)) jar.delete(name);
-      else jar.set(name, value);
-    }
-  }
-}
 
 describe('edge cluster: two nodes on PostgreSQL and Redis', { timeout: 240_000 }, () => {
   let env: ClusterEnv;

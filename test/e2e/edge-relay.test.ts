@@ -32,6 +32,7 @@ import { createClusterEnv, DOMAIN, type ClusterEnv } from '../helpers/cluster-en
 import { loopbackLookup } from '../helpers/dev-stack.ts';
 import { percentile, runConnector } from '../helpers/load.ts';
 import type { ChildProcess } from 'node:child_process';
+import { Jar } from '../helpers/cookie-jar.ts';
 
 const PASSWORD = 'correct horse battery staple';
 const DOWNLOAD = randomBytes(64 * 1024 * 1024);
@@ -90,28 +91,6 @@ function startBackend(): Promise<http.Server> {
   const wss = new WebSocketServer({ server, path: '/ws' });
   wss.on('connection', (ws) => ws.on('message', (data, binary) => ws.send(data, { binary })));
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
-
-/** A browser's cookies, by host (ports do not separate cookies, as in browsers). */
-class Jar {
-  readonly #byHost = new Map<string, Map<string, string>>();
-  header(url: string): string {
-    return [...(this.#byHost.get(new URL(url).hostname) ?? new Map<string, string>())]
-      .map(([k, v]) => `${k}=${v}`)
-      .join('; ');
-  }
-  take(url: string, setCookie: string | string[] | undefined): void {
-    const host = new URL(url).hostname;
-    let jar = this.#byHost.get(host);
-    if (!jar) this.#byHost.set(host, (jar = new Map()));
-    for (const line of Array.isArray(setCookie) ? setCookie : setCookie ? [setCookie] : []) {
-      const [pair] = line.split(';');
-      const eq = pair.indexOf('=');
-      const value = pair.slice(eq + 1).trim();
-      if (value === '' || /max-age=0/i.test(line)) jar.delete(pair.slice(0, eq).trim());
-      else jar.set(pair.slice(0, eq).trim(), value);
-    }
-  }
 }
 
 describe("edge relay: a node without the group's tunnels relays to one that has them", { timeout: 300_000 }, () => {
