@@ -65,6 +65,18 @@ async function renderMfa(
   );
 }
 
+/** A posted second-factor form: its CSRF token checked and the session at `stage`, or null once answered. */
+async function postedStage(r: SigninRequest, stage: 'mfa' | 'enroll') {
+  const form = await readForm(r.req);
+  if (!csrfValid(r.ctx, r.req, form.get('csrf'))) {
+    sendError(r.req, r.res, 'DB-SIGNIN-CSRF', r.correlationId, undefined, r.cookies);
+    return null;
+  }
+  const stateText = form.get('state');
+  const central = await pendingStage(r, stage, stateText);
+  return central ? { form, stateText, central } : null;
+}
+
 async function getMfa(r: SigninRequest) {
   const stateText = r.url.searchParams.get('state');
   const central = await pendingStage(r, 'mfa', stateText);
@@ -72,13 +84,10 @@ async function getMfa(r: SigninRequest) {
 }
 
 async function postMfa(r: SigninRequest) {
+  const posted = await postedStage(r, 'mfa');
+  if (!posted) return;
   const { ctx, req } = r;
-  const form = await readForm(req);
-  const stateText = form.get('state');
-  if (!csrfValid(ctx, req, form.get('csrf')))
-    return sendError(req, r.res, 'DB-SIGNIN-CSRF', r.correlationId, undefined, r.cookies);
-  const central = await pendingStage(r, 'mfa', stateText);
-  if (!central) return;
+  const { form, stateText, central } = posted;
   const { directory } = ctx.deps;
   const code = (form.get('code') ?? '').trim();
   const limited = await ctx.accountLimiter.hit(`mfa:${central.tenantId}:${central.userId}`);
@@ -173,13 +182,10 @@ async function getEnroll(r: SigninRequest) {
 }
 
 async function postEnroll(r: SigninRequest) {
+  const posted = await postedStage(r, 'enroll');
+  if (!posted) return;
   const { ctx, req } = r;
-  const form = await readForm(req);
-  const stateText = form.get('state');
-  if (!csrfValid(ctx, req, form.get('csrf')))
-    return sendError(req, r.res, 'DB-SIGNIN-CSRF', r.correlationId, undefined, r.cookies);
-  const central = await pendingStage(r, 'enroll', stateText);
-  if (!central) return;
+  const { form, stateText, central } = posted;
   const { directory } = ctx.deps;
   const totp = await directory.mfa.getTotp(central.tenantId, central.userId);
   const limited = await ctx.accountLimiter.hit(`mfa:${central.tenantId}:${central.userId}`);
