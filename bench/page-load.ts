@@ -10,9 +10,9 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '../test/helpers/chromium.ts';
 
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const ASSETS_PER_KIND = 20;
 const ASSET_BYTES = 4 * 1024;
 
@@ -129,20 +129,10 @@ async function pair(
 ): Promise<{ http1: PageLoadMode; http2: PageLoadMode }> {
   const u = new URL(url);
   const launch = (http2: boolean): Promise<Browser> =>
-    chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        `--host-resolver-rules=MAP ${u.hostname}:${u.port} ${connectTo}`,
-        ...(http2 ? [] : ['--disable-http2']),
-      ],
-    });
+    launchChromium([
+      `--host-resolver-rules=MAP ${u.hostname}:${u.port} ${connectTo}`,
+      ...(http2 ? [] : ['--disable-http2']),
+    ]);
   const browsers: Browser[] = [];
   try {
     browsers.push(await launch(false), await launch(true));

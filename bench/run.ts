@@ -41,7 +41,8 @@ import { port, target } from './target.ts';
 import { selfSigned } from './tls.ts';
 import { updateReadme } from './readme.ts';
 import { benchLinkTranslation, linkTranslationTable } from './link-translation.ts';
-import { CHROMIUM, measurePageLoad, pageLoadTable, writePage, type PageLoadFigures } from './page-load.ts';
+import { measurePageLoad, pageLoadTable, writePage, type PageLoadFigures } from './page-load.ts';
+import { CHROMIUM } from '../test/helpers/chromium.ts';
 import { benchPolicyEval, policyEvalTable, type PolicyEvalFigures } from './policy-eval.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');

@@ -14,11 +14,11 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { request } from 'undici';
 import { startDevStack, type DevStack } from '../helpers/dev-stack.ts';
+import { CHROMIUM, launchChromium } from '../helpers/chromium.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = 'test-results/screenshots';
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const AXE_SOURCE = readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
@@ -119,18 +119,7 @@ describe('admin console in a real browser', { skip: !existsSync(CHROMIUM) && `no
     ]);
     const tina = stack.dev.admins.find((a) => a.role === 'tenant-admin')!;
     Object.assign(ADMIN, { upn: `${tina.username}@contoso.example`, password: tina.password });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   });
   after(async () => {
     for (const child of restarted) if (child.exitCode === null) child.kill('SIGKILL');

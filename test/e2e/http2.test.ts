@@ -10,13 +10,11 @@ import net from 'node:net';
 import type { ChildProcess } from 'node:child_process';
 import WebSocket from 'ws';
 import { existsSync } from 'node:fs';
-import { chromium } from 'playwright-core';
 import { stopChild } from '../../src/cli/child.ts';
 import { startDevStack, url, logsOf, loopbackLookup, type DevStack } from '../helpers/dev-stack.ts';
 import { waitUntil, runConnector, type GroupHealthBody } from '../helpers/load.ts';
 import { connectRawH2, frame, headerBlock, rstStream, FRAME, FLAG } from '../helpers/h2-frames.ts';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+import { CHROMIUM, launchChromium } from '../helpers/chromium.ts';
 
 interface H2Response {
   status: number;
@@ -408,19 +406,7 @@ describe('HTTP/2 to clients', { timeout: 240_000 }, () => {
   it('Chromium loads the sample app over h2 and its WebSocket over HTTP/1.1', {
     skip: !existsSync(CHROMIUM) && `no Chromium at ${CHROMIUM}`,
   }, async () => {
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--host-resolver-rules=MAP *.apps.localhost 127.0.0.1',
-      ],
-    });
+    const browser = await launchChromium(['--host-resolver-rules=MAP *.apps.localhost 127.0.0.1']);
     try {
       const context = await browser.newContext({ ignoreHTTPSErrors: true });
       const page = await context.newPage();

@@ -10,12 +10,12 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import tls from 'node:tls';
 import { generate as otp } from 'otplib';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { request } from 'undici';
 import WebSocket from 'ws';
 import { loopbackLookup, startDevStack, type DevStack } from '../helpers/dev-stack.ts';
+import { CHROMIUM, launchChromium } from '../helpers/chromium.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = 'test-results/screenshots';
 const SESSION_COOKIE = '__Host-drawbridge-session';
 
@@ -144,19 +144,7 @@ describe('identity demo: drawbridge dev in a real browser', {
     hrUrl = stack.dev.apps.find((a) => a.name === 'hr')!.externalUrl;
     loginHost = `login.apps.localhost:${stack.publicPort}`;
     ca = await readFile(stack.dev.caCertPath);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--host-resolver-rules=MAP *.apps.localhost 127.0.0.1',
-      ],
-    });
+    browser = await launchChromium(['--host-resolver-rules=MAP *.apps.localhost 127.0.0.1']);
     // Payroll: a second pre-authenticated app on the same backend, assigned to the HR group like hr.
     const hr = await stack.admin<{ internalUrl: string; groupId: string }>('GET', '/tenants/contoso/apps/hr');
     const created = await stack.admin<{ id: string; externalUrl: string }>('POST', '/tenants/contoso/apps', {

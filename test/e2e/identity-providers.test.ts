@@ -9,10 +9,10 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { startHarness, type Harness } from './identity-harness.ts';
+import { CHROMIUM, launchChromium } from '../helpers/chromium.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = 'test-results/screenshots';
 
 let h: Harness;
@@ -97,18 +97,7 @@ describe('identity: several OpenID Connect providers chosen by e-mail domain', {
     if (localAlice) await h.directory.users.delete(h.tenant.id, localAlice.id);
     const federated = await h.directory.groups.create(h.tenant.id, { name: 'Federated' });
     await h.directory.licences.assign(h.tenant.id, 'basic', { type: 'group', id: federated.id });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();
