@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
-import { type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { totp } from '../../src/identity/totp.ts';
 import { startHarness, type Harness } from './identity-harness.ts';
 import { CHROMIUM, launchChromium } from '../helpers/chromium.ts';

@@ -14,7 +14,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { request } from 'undici';
 import { startDevStack, type DevStack } from '../helpers/dev-stack.ts';
 import { CHROMIUM, launchChromium } from '../helpers/chromium.ts';

@@ -10,7 +10,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import tls from 'node:tls';
 import { generate as otp } from 'otplib';
-import { type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { request } from 'undici';
 import WebSocket from 'ws';
 import { loopbackLookup, startDevStack, type DevStack } from '../helpers/dev-stack.ts';

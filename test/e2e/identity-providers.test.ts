@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
-import { type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { startHarness, type Harness } from './identity-harness.ts';
 import { CHROMIUM, launchChromium } from '../helpers/chromium.ts';
 
