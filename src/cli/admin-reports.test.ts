@@ -15,7 +15,7 @@ import { directoryRoutes } from '../edge/admin/directory-routes.ts';
 import { reportRoutes } from '../edge/admin/report-routes.ts';
 import { openStore } from '../store/open.ts';
 import type { Store, Tenant } from '../store/types.ts';
-import { runAdmin } from './admin.ts';
+import { adminCli } from '../../test/helpers/admin-cli.ts';
 
 const TOKEN = 'cli-reports-token-0123456789abcdef';
 const SINCE = '2030-01-01T00:00:00Z';
@@ -93,14 +93,7 @@ describe('drawbridge admin reports and users', () => {
   });
 
   async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-    let out = '';
-    let err = '';
-    const code = await runAdmin(argv, {
-      out: (t) => (out += t),
-      err: (t) => (err += t),
-      env: { DRAWBRIDGE_ADMIN_URL: url, DRAWBRIDGE_ADMIN_TOKEN: TOKEN },
-    });
-    return { code, out, err };
+    return adminCli(argv, url, TOKEN);
   }
   const window = ['--tenant', 'contoso', '--since', SINCE, '--until', UNTIL];
 

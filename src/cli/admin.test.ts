@@ -10,6 +10,7 @@ import { newId } from '../store/ids.ts';
 import { openStore } from '../store/open.ts';
 import type { Store } from '../store/types.ts';
 import { parseDuration, runAdmin, table } from './admin.ts';
+import { adminCli } from '../../test/helpers/admin-cli.ts';
 
 const TOKEN = 'cli-test-token-0123456789abcdef';
 
@@ -41,14 +42,7 @@ describe('drawbridge admin', () => {
   });
 
   async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-    let out = '';
-    let err = '';
-    const code = await runAdmin(argv, {
-      out: (t) => (out += t),
-      err: (t) => (err += t),
-      env: { DRAWBRIDGE_ADMIN_URL: url, DRAWBRIDGE_ADMIN_TOKEN: TOKEN },
-    });
-    return { code, out, err };
+    return adminCli(argv, url, TOKEN);
   }
 
   it('prints help at every level', async () => {

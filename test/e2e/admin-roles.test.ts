@@ -11,7 +11,6 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
-import { runAdmin } from '../../src/cli/admin.ts';
 import { createAdminApi } from '../../src/edge/admin/admin-api.ts';
 import { ROUTE_ACTIONS } from '../../src/edge/admin/authorization.ts';
 import { directoryRoutes } from '../../src/edge/admin/directory-routes.ts';
@@ -23,6 +22,7 @@ import { serviceTokenRoutes } from '../../src/edge/admin/service-token-routes.ts
 import { reportLocator } from '../../src/edge/signin/extension.ts';
 import type { App } from '../../src/store/types.ts';
 import { startHarness, type Harness } from './identity-harness.ts';
+import { adminCli } from '../helpers/admin-cli.ts';
 
 const BOOTSTRAP = 'bootstrap-token-for-the-roles-test-0123456789';
 
@@ -69,16 +69,7 @@ describe('admin roles and tokens', () => {
     assert.equal(res.status, 201, JSON.stringify(res.body));
     return { token: res.body.token, id: res.body.id };
   };
-  const cli = async (token: string, ...argv: string[]) => {
-    let out = '';
-    let err = '';
-    const code = await runAdmin(argv, {
-      out: (t) => (out += t),
-      err: (t) => (err += t),
-      env: { DRAWBRIDGE_ADMIN_URL: url, DRAWBRIDGE_ADMIN_TOKEN: token },
-    });
-    return { code, out, err };
-  };
+  const cli = (token: string, ...argv: string[]) => adminCli(argv, url, token);
 
   before(async () => {
     h = await startHarness();

@@ -7,28 +7,19 @@ import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { runAdmin } from '../../src/cli/admin.ts';
 import { adminContext } from '../../src/edge/admin/context.ts';
 import { directoryRoutes } from '../../src/edge/admin/directory-routes.ts';
 import { errorHandler } from '../../src/edge/admin/error-handler.ts';
 import { policyRoutes } from '../../src/edge/admin/policy-routes.ts';
 import type { AdminDeps } from '../../src/edge/admin/types.ts';
 import { Client, signIn, startHarness, type Harness } from './identity-harness.ts';
+import { adminCli } from '../helpers/admin-cli.ts';
 
 describe('conditional access admin API and CLI', () => {
   let h: Harness;
   let api: FastifyInstance;
   let url: string;
-  const cli = async (...argv: string[]): Promise<{ code: number; out: string; err: string }> => {
-    let out = '';
-    let err = '';
-    const code = await runAdmin([...argv, '--tenant', 'contoso'], {
-      out: (t) => (out += t),
-      err: (t) => (err += t),
-      env: { DRAWBRIDGE_ADMIN_URL: url, DRAWBRIDGE_ADMIN_TOKEN: 'unused' },
-    });
-    return { code, out, err };
-  };
+  const cli = (...argv: string[]) => adminCli([...argv, '--tenant', 'contoso'], url, 'unused');
 
   before(async () => {
     h = await startHarness();

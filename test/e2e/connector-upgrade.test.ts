@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { startDevStack, url, logsOf, type DevStack, type DevJson } from '../helpers/dev-stack.ts';
 import { startLoad, summarize } from '../helpers/load.ts';
-import { runAdmin } from '../../src/cli/admin.ts';
+import { adminCli } from '../helpers/admin-cli.ts';
 
 /**
  * `drawbridge admin connectors upgrade`: a rolling restart of a connector group under load, one connector at a time
@@ -19,16 +19,7 @@ describe('connectors upgrade: a group restarted one connector at a time', { time
     await stack?.stop();
   });
 
-  const admin = async (argv: string[]): Promise<{ code: number; out: string; err: string }> => {
-    let out = '';
-    let err = '';
-    const code = await runAdmin(argv, {
-      out: (t) => (out += t),
-      err: (t) => (err += t),
-      env: { DRAWBRIDGE_ADMIN_URL: stack.dev.adminUrl, DRAWBRIDGE_ADMIN_TOKEN: stack.dev.adminToken },
-    });
-    return { code, out, err };
-  };
+  const admin = (argv: string[]) => adminCli(argv, stack.dev.adminUrl, stack.dev.adminToken);
 
   it('restarts every connector of the group, never two at once, and no request fails', async () => {
     const pidsBefore = stack.dev.connectors.map((c) => c.pid);

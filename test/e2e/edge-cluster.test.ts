@@ -14,10 +14,10 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { Agent, request } from 'undici';
-import { runAdmin } from '../../src/cli/admin.ts';
 import { startChild, stopChild, type Child } from '../../src/cli/child.ts';
 import { createClusterEnv, DOMAIN, type ClusterEnv } from '../helpers/cluster-env.ts';
 import { Jar } from '../helpers/cookie-jar.ts';
+import { adminCli } from '../helpers/admin-cli.ts';
 
 const PASSWORD = 'correct horse battery staple';
 
@@ -217,13 +217,11 @@ describe('edge cluster: two nodes on PostgreSQL and Redis', { timeout: 240_000 }
     }
     // The same list from the command line, as JSON and as a table.
     const cli = async (...args: string[]) => {
-      let out = '';
-      let err = '';
-      const code = await runAdmin(['edges', 'list', ...args], {
-        out: (t) => (out += t),
-        err: (t) => (err += t),
-        env: { DRAWBRIDGE_ADMIN_URL: `http://127.0.0.1:${b.ready.adminPort}`, DRAWBRIDGE_ADMIN_TOKEN: ADMIN_TOKEN },
-      });
+      const { code, out, err } = await adminCli(
+        ['edges', 'list', ...args],
+        `http://127.0.0.1:${b.ready.adminPort}`,
+        ADMIN_TOKEN,
+      );
       assert.equal(code, 0, err);
       return out;
     };
