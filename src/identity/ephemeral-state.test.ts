@@ -11,8 +11,8 @@ import { Redis } from 'ioredis';
 import { createMemoryEphemeralState, type EphemeralState } from './ephemeral-state.ts';
 import { createRedisEphemeralState } from './redis-ephemeral-state.ts';
 import { ephemeralStateContract } from './ephemeral-state.contract.ts';
+import { REDIS_URL, requireRedis, dropRedisKeys } from '../../test/helpers/redis.ts';
 
-const REDIS_URL = process.env.DRAWBRIDGE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const unique = () => randomBytes(8).toString('hex');
 
 describe('ephemeral state contract: memory', () => {
@@ -54,25 +54,10 @@ describe('ephemeral state contract: memory', () => {
 describe('ephemeral state contract: redis', () => {
   const prefix = `drawbridge-test-${unique()}:`;
   before(async () => {
-    const probe = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    try {
-      await probe.connect();
-      await probe.ping();
-    } catch (err) {
-      throw new Error(
-        `Redis is not reachable at ${REDIS_URL}. These tests need it and never skip: start Redis (CI does) or set DRAWBRIDGE_TEST_REDIS_URL.`,
-        { cause: err },
-      );
-    } finally {
-      probe.disconnect();
-    }
+    await requireRedis();
   });
   after(async () => {
-    // Leave nothing behind in the shared Redis.
-    const redis = new Redis(REDIS_URL);
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length > 0) await redis.del(...keys);
-    await redis.quit();
+    await dropRedisKeys(prefix);
   });
   ephemeralStateContract(
     () => ({

@@ -9,8 +9,7 @@ import { after, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { createRedisSessionStore } from '../../src/edge/signin/redis-sessions.ts';
 import { Client, signIn, startHarness, type Harness } from './identity-harness.ts';
-
-const REDIS_URL = process.env.DRAWBRIDGE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+import { REDIS_URL, dropRedisKeys } from '../helpers/redis.ts';
 
 describe('identity: sessions across an edge restart', () => {
   const prefix = `drawbridge-test-${randomBytes(6).toString('hex')}:`;
@@ -18,10 +17,7 @@ describe('identity: sessions across an edge restart', () => {
   const harnesses: Harness[] = [];
   after(async () => {
     for (const h of harnesses) await h.close();
-    const redis = new Redis(REDIS_URL);
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length > 0) await redis.del(...keys);
-    await redis.quit();
+    await dropRedisKeys(prefix);
   });
   const open = async (h: Harness, c: Client) => c.request(`${h.hr.externalUrl}/pay`);
   const password = (h: Harness, name: string) => h.users.find((u) => u.username === name)!.password;

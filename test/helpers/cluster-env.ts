@@ -2,15 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Redis } from 'ioredis';
 import pg from 'pg';
 import { Agent } from 'undici';
 import { stringify as toYaml } from 'yaml';
 import { createDevCertificates } from '../../src/pki/dev-certs.ts';
 import { loopbackLookup } from './dev-stack.ts';
+import { dropRedisKeys, REDIS_URL, requireRedis } from './redis.ts';
 
 export const PG_URL = process.env.DRAWBRIDGE_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-export const REDIS_URL = process.env.DRAWBRIDGE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const DOMAIN = 'apps.localhost';
 
 /**
@@ -40,17 +39,7 @@ export async function createClusterEnv(label: string): Promise<ClusterEnv> {
       { cause: err },
     );
   });
-  const probe = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  await probe
-    .connect()
-    .then(() => probe.ping())
-    .catch((err: Error) => {
-      throw new Error(
-        `Redis is not reachable at ${REDIS_URL} (${err.message}); start it or set DRAWBRIDGE_TEST_REDIS_URL`,
-        { cause: err },
-      );
-    })
-    .finally(() => probe.disconnect());
+  await requireRedis();
   const work = await mkdtemp(path.join(os.tmpdir(), `drawbridge-${label}-`));
   const certs = await createDevCertificates(path.join(work, 'certs'), DOMAIN);
   const agent = new Agent({
@@ -87,10 +76,7 @@ export async function createClusterEnv(label: string): Promise<ClusterEnv> {
     async cleanup() {
       await agent.close().catch(() => {});
       await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).finally(() => admin.end());
-      const redis = new Redis(REDIS_URL);
-      const keys = await redis.keys(`${redisPrefix}*`);
-      if (keys.length > 0) await redis.del(...keys);
-      await redis.quit();
+      await dropRedisKeys(redisPrefix);
       await rm(work, { recursive: true, force: true });
     },
   };

@@ -9,8 +9,8 @@ import { Redis } from 'ioredis';
 import { createMemorySessionStore, recordKey, type SessionsEnded } from './sessions.ts';
 import { createRedisSessionStore } from './redis-sessions.ts';
 import { sessionStoreContract } from './session-store.contract.ts';
+import { REDIS_URL, requireRedis, dropRedisKeys } from '../../../test/helpers/redis.ts';
 
-const REDIS_URL = process.env.DRAWBRIDGE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const unique = () => randomBytes(8).toString('hex');
 
 describe('session store contract: memory', () => {
@@ -20,25 +20,10 @@ describe('session store contract: memory', () => {
 describe('session store contract: redis', () => {
   const prefix = `drawbridge-test-${unique()}:`;
   before(async () => {
-    const probe = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    try {
-      await probe.connect();
-      await probe.ping();
-    } catch (err) {
-      throw new Error(
-        `Redis is not reachable at ${REDIS_URL}. These tests need it and never skip: start Redis (CI does) or set DRAWBRIDGE_TEST_REDIS_URL.`,
-        { cause: err },
-      );
-    } finally {
-      probe.disconnect();
-    }
+    await requireRedis();
   });
   after(async () => {
-    // Leave nothing behind in the shared Redis.
-    const redis = new Redis(REDIS_URL);
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length > 0) await redis.del(...keys);
-    await redis.quit();
+    await dropRedisKeys(prefix);
   });
   sessionStoreContract((now) => createRedisSessionStore({ url: REDIS_URL, keyPrefix: prefix, now }), unique);
 
