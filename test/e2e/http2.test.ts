@@ -244,7 +244,7 @@ describe('HTTP/2 to clients', { timeout: 240_000 }, () => {
     ]);
     let stream = 1;
     let sent = 0;
-    for (let batch = 0; batch < 50 && !raw.socket.destroyed; batch++) {
+    for (let batch = 0; batch < 50 && !raw.socket.destroyed && raw.goawayCode() === null; batch++) {
       const frames: Buffer[] = [];
       for (let i = 0; i < 100; i++, stream += 2)
         frames.push(frame(FRAME.HEADERS, FLAG.END_STREAM | FLAG.END_HEADERS, stream, block), rstStream(stream));
@@ -254,7 +254,9 @@ describe('HTTP/2 to clients', { timeout: 240_000 }, () => {
     }
     await Promise.race([raw.closed, new Promise((r) => setTimeout(r, 20_000))]);
     assert.ok(raw.socket.destroyed, `the attacking session is closed (sent ${sent} resets)`);
-    assert.equal(raw.goawayCode(), http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+    // A reset may overtake the GOAWAY (see the CONTINUATION test); the edge's log below names the reason either way.
+    if (!raw.resetByPeer() || raw.goawayCode() !== null)
+      assert.equal(raw.goawayCode(), http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
     // Another client (its own address: per-client limits are not what this is about) is served.
     const other = await h2(url(stack, 'sample', '/echo?after-flood'), { from: '127.0.0.2' });
     assert.equal(other.status, 200);
@@ -283,7 +285,7 @@ describe('HTTP/2 to clients', { timeout: 240_000 }, () => {
         ),
       );
       let sent = 0;
-      for (let batch = 0; batch < 100 && !raw.socket.destroyed; batch++) {
+      for (let batch = 0; batch < 100 && !raw.socket.destroyed && raw.goawayCode() === null; batch++) {
         raw.socket.write(Buffer.concat(Array.from({ length: 100 }, () => frame(FRAME.CONTINUATION, 0, 1, piece))));
         sent += 100;
         await new Promise((r) => setImmediate(r));
@@ -293,7 +295,12 @@ describe('HTTP/2 to clients', { timeout: 240_000 }, () => {
         raw.socket.destroyed,
         `the flooding session is closed (sent ${sent} CONTINUATION frames of ${piece.length} bytes)`,
       );
-      assert.ok(raw.goawayCode() !== null, 'with a GOAWAY');
+      // The server ends the session with a GOAWAY and closes with the flood still unread, so the kernel resets the
+      // connection; on a loaded machine that reset can overtake the GOAWAY before this client reads it.
+      assert.ok(
+        raw.goawayCode() !== null || raw.resetByPeer(),
+        `with a GOAWAY, or a reset that discarded it (socket error: ${raw.lastError() || 'none'}; frames: ${raw.received.map((f) => f.type).join(',')})`,
+      );
       assert.ok(!raw.received.some((f) => f.type === FRAME.HEADERS), 'the endless request was never answered');
     }
     const other = await h2(url(stack, 'sample', '/echo?after-continuation'), { from: '127.0.0.2' });

@@ -56,6 +56,9 @@ export interface RawH2 {
   closed: Promise<void>;
   /** A GOAWAY's error code, once one came. */
   goawayCode(): number | null;
+  /** The server reset the connection: it closed with bytes of ours unread, and the kernel may drop what it sent last. */
+  resetByPeer(): boolean;
+  lastError(): string;
 }
 
 /** Opens TLS with ALPN h2 to `host` on 127.0.0.1:`port`, sends the preface and an empty SETTINGS, parses what comes back. */
@@ -84,9 +87,14 @@ export async function connectRawH2(port: number, host: string, ca: string): Prom
       if (received.length < 100_000) received.push(f);
     }
   });
+  let reset = false;
+  let lastError = '';
   const closed = new Promise<void>((resolve) => {
     socket.once('close', () => resolve());
-    socket.on('error', () => {});
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ECONNRESET' || err.code === 'EPIPE') reset = true;
+      lastError = err.code ?? err.message;
+    });
   });
   socket.write(Buffer.concat([PREFACE, frame(FRAME.SETTINGS, 0, 0)]));
   return {
@@ -97,5 +105,7 @@ export async function connectRawH2(port: number, host: string, ca: string): Prom
       const g = received.find((f) => f.type === FRAME.GOAWAY);
       return g ? g.payload.readUInt32BE(4) : null;
     },
+    resetByPeer: () => reset,
+    lastError: () => lastError,
   };
 }
