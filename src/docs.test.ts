@@ -4,7 +4,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  BRAKE_STREAM_WINDOW_BYTES,
   DEFAULT_CONNECTION_WINDOW_BYTES,
+  DEFAULT_RECEIVE_BUDGET_BYTES,
   DEFAULT_STREAM_WINDOW_BYTES,
   TUNNEL_MAX_HEADER_LIST_BYTES,
   TUNNEL_MAX_HEADER_PAIRS,
@@ -38,6 +40,8 @@ type Unit = 'bytes' | 'ms' | 's' | 'days' | 'count';
 const FIGURES: Record<string, { value: number; unit: Unit }> = {
   STREAM_WINDOW_BYTES: { value: DEFAULT_STREAM_WINDOW_BYTES, unit: 'bytes' },
   CONNECTION_WINDOW_BYTES: { value: DEFAULT_CONNECTION_WINDOW_BYTES, unit: 'bytes' },
+  RECEIVE_BUDGET_BYTES: { value: DEFAULT_RECEIVE_BUDGET_BYTES, unit: 'bytes' },
+  BRAKE_STREAM_WINDOW_BYTES: { value: BRAKE_STREAM_WINDOW_BYTES, unit: 'bytes' },
   TUNNEL_MAX_HEADER_LIST_BYTES: { value: TUNNEL_MAX_HEADER_LIST_BYTES, unit: 'bytes' },
   TUNNEL_MAX_HEADER_PAIRS: { value: TUNNEL_MAX_HEADER_PAIRS, unit: 'count' },
   WAIT_FOR_TUNNEL_MS: { value: WAIT_FOR_TUNNEL_MS, unit: 'ms' },
@@ -69,6 +73,7 @@ const FIGURES: Record<string, { value: number; unit: Unit }> = {
 const REQUIRED_IN_ARCHITECTURE = [
   'STREAM_WINDOW_BYTES',
   'CONNECTION_WINDOW_BYTES',
+  'RECEIVE_BUDGET_BYTES',
   'WAIT_FOR_TUNNEL_MS',
   'MAX_ATTEMPTS',
   'MAX_RESUMES',

@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { Registry, Counter, Gauge, Histogram, collectDefaultMetrics } from 'prom-client';
 import type { Tunnel } from './tunnel/tunnel.ts';
+import { receiveBudget } from './tunnel/receive-budget.ts';
 
 /** Seconds, from a fast API answer to a slow backend (the histogram of whole request durations). */
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
@@ -81,6 +82,23 @@ export class EdgeMetrics {
       registers: [this.registry],
       collect() {
         this.set(tunnels().reduce((sum, t) => sum + t.inFlight, 0));
+      },
+    });
+    new Gauge({
+      name: 'drawbridge_edge_tunnel_unread_bytes',
+      help: 'Response bytes held in tunnel streams for clients that have not read them yet (slow readers), at the last check of the receive budget',
+      registers: [this.registry],
+      collect() {
+        this.set(receiveBudget.unreadBytes);
+      },
+    });
+    new Counter({
+      name: 'drawbridge_edge_tunnel_receive_brakes_total',
+      help: "Times a tunnel's stream windows were lowered because unread data passed the receive budget (DRAWBRIDGE_EDGE_RECEIVE_BUDGET)",
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(receiveBudget.brakes);
       },
     });
   }

@@ -17,6 +17,7 @@ import type { Logger } from '../../lib/log.ts';
 import { TUNNEL_SESSION_OPTIONS, widenConnectionWindow } from '../../tunnel/flow-control.ts';
 import { Tunnel, type PeerSource } from '../tunnel/registry.ts';
 import { watchHealth } from '../tunnel/health.ts';
+import { receiveBudget } from '../tunnel/receive-budget.ts';
 import { tlsProfileOptions } from '../listen/tls-profile.ts';
 import { RELAY_ALPN, nodeIdOfPeer, type NodeCredentials } from './relay-credentials.ts';
 
@@ -164,6 +165,7 @@ export class RelayPeers implements PeerSource {
       }
       logger.info({ peer: peer.id }, 'relay session closed');
     });
+    receiveBudget.watch(tunnel);
     if (this.#options.pingIntervalMs !== null) {
       peer.stopHealth = watchHealth(tunnel, {
         intervalMs: this.#options.pingIntervalMs ?? RELAY_PING_MS,

@@ -26,9 +26,12 @@ const MAX_OUTSTANDING_PINGS = 3;
 
 /**
  * Health of one tunnel, watched from the edge:
- *   - HTTP/2 PING every interval, RTT recorded. Silence (no PING answered) for 3 intervals ejects the tunnel: no new
- *     streams, and streams still waiting for their response headers fail over at once. An answer restores it; 10
- *     silent intervals close it. With the 500 ms default a stalled connector is out of rotation within ~1.75 s.
+ *   - HTTP/2 PING every interval, RTT recorded. Silence (no PING answered, no byte read) for 3 intervals ejects the
+ *     tunnel: no new streams, and streams still waiting for their response headers fail over at once. An answer
+ *     restores it; 10 silent intervals close it. With the 500 ms default a stalled connector is out of rotation
+ *     within ~1.75 s. Bytes arriving count as an answer: a PING answer queues behind the DATA already in flight, and
+ *     a tunnel busy carrying downloads to slow clients answered PINGs in 1.7 s on a loaded 2-core machine — ejecting
+ *     it failed the requests waiting on it (502) while it was plainly alive.
  *   - A run of failed streams ejects it too, for a cooldown, after which a PING probes it back in.
  *   - The connector's backend reachability report is refreshed every `statusIntervalMs`.
  * Returns a stop function.
@@ -43,6 +46,7 @@ export function watchHealth(tunnel: Tunnel, options: HealthOptions): () => void 
   let failures: number[] = [];
   let cooldownUntil = 0;
   let statusPending = false;
+  let bytesRead = 0;
 
   const eject = (reason: string, detail: Record<string, unknown>): void => {
     // Streams that have not been answered yet would hang with the tunnel: ejection fails them over (tunnel.ts).
@@ -84,6 +88,11 @@ export function watchHealth(tunnel: Tunnel, options: HealthOptions): () => void 
     // socket. Judge silence only on a punctual tick, never on the late one that follows a stall of this process.
     const late = now - lastTick > tickMs + intervalMs / 2;
     lastTick = now;
+    const read = tunnel.session.socket?.bytesRead ?? 0;
+    if (read > bytesRead) {
+      bytesRead = read;
+      lastAnswer = now;
+    }
     const silentMs = now - lastAnswer;
     if (late) return;
     if (silentMs >= SILENT_INTERVALS_TO_CLOSE * intervalMs) {

@@ -46,6 +46,17 @@ export class FakeSession extends EventEmitter {
   destroyed = false;
   refuse = false;
   readonly streams: FakeStream[] = [];
+  /** What the connector has sent so far; a test advances it to show traffic. */
+  readonly socket = { bytesRead: 0 };
+  /** PINGs sent and not answered yet: a test answers them with answerPings(). */
+  readonly pings: ((err: Error | null, durationMs: number) => void)[] = [];
+  ping(callback: (err: Error | null, durationMs: number) => void): boolean {
+    this.pings.push(callback);
+    return true;
+  }
+  answerPings(durationMs = 1): void {
+    for (const callback of this.pings.splice(0)) callback(null, durationMs);
+  }
   request(headers: OutgoingHttpHeaders): FakeStream {
     if (this.refuse || this.closed) throw new Error('ERR_HTTP2_INVALID_SESSION');
     const stream = new FakeStream(headers);

@@ -9,6 +9,7 @@ import type { Logger } from '../../lib/log.ts';
 import { Tunnel, type TunnelRegistry } from './registry.ts';
 import type { ConfigPublisher } from './config-publisher.ts';
 import { watchHealth } from './health.ts';
+import { receiveBudget } from './receive-budget.ts';
 import { tlsProfileOptions } from '../listen/tls-profile.ts';
 import { clientAddress } from '../listen/client-address.ts';
 import { normalizeSerial } from '../../pki/serial.ts';
@@ -166,6 +167,7 @@ async function acceptTunnel(socket: tls.TLSSocket, deps: TunnelEndpointDeps): Pr
   await publisher.pushTo(tunnel);
   if (session.closed || session.destroyed) return;
   up = true;
+  receiveBudget.watch(tunnel);
   stopHealth = watchHealth(tunnel, {
     intervalMs: deps.pingIntervalMs,
     logger,

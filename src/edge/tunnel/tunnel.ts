@@ -60,7 +60,7 @@ export const RELAYED_HEADER = 'x-drawbridge-relayed-from';
 /**
  * One live tunnel: an HTTP/2 client session over a connector's outbound TLS connection. Its routing state changes
  * only through the methods below, each named for the event that causes it (a drain, an ejection, a config
- * acknowledgement), and its in-flight count only through `open`: one increment, and its decrement when the stream
+ * acknowledgement), and its open streams only through `request`: added once, and removed when the stream
  * closes, in one place.
  */
 export class Tunnel {
@@ -76,7 +76,7 @@ export class Tunnel {
   /** Non-null for a relay to another edge node. */
   readonly relay: RelayRoute | null;
   #groupId: string;
-  #inFlight = 0;
+  readonly #streams = new Set<ClientHttp2Stream>();
   #apps = new Set<string>();
   #configVersion = 0;
   #draining = false;
@@ -106,7 +106,7 @@ export class Tunnel {
   }
   /** Streams open on this tunnel right now (requests, WebSockets, RD Gateway channels all count). */
   get inFlight(): number {
-    return this.#inFlight;
+    return this.#streams.size;
   }
   get configVersion(): number {
     return this.#configVersion;
@@ -229,11 +229,18 @@ export class Tunnel {
       if (!this.open) this.retire();
       throw err;
     }
-    this.#inFlight++;
+    this.#streams.add(stream);
     stream.once('close', () => {
-      this.#inFlight--;
+      this.#streams.delete(stream);
     });
     return stream;
+  }
+
+  /** Response bytes received on this tunnel's open streams that their readers have not taken yet (slow clients). */
+  unreadBytes(): number {
+    let sum = 0;
+    for (const stream of this.#streams) sum += stream.readableLength ?? 0;
+    return sum;
   }
 
   /** Registers a fail-over for a stream waiting for its response; ejection runs it. Returns its removal. */
@@ -250,7 +257,7 @@ export class Tunnel {
       state: this.state,
       ejectReason: this.#ejectReason,
       rttMs: this.#rttMs,
-      inFlight: this.#inFlight,
+      inFlight: this.#streams.size,
       connectedSince: this.connectedAt.toISOString(),
       address: this.address,
       configVersion: this.#configVersion,
