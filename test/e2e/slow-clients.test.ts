@@ -113,10 +113,16 @@ describe('slow clients: header, idle and body timeouts, per-client limits', { ti
     });
   }
 
-  async function openMany(count: number, localAddress: string): Promise<Client[]> {
+  /** Opens `count` connections, 50 at a time; `first` is written on each as soon as it is open. */
+  async function openMany(count: number, localAddress: string, first?: string): Promise<Client[]> {
     const clients: Client[] = [];
+    const openOne = async (): Promise<Client> => {
+      const client = await open(localAddress);
+      if (first !== undefined) client.write(first);
+      return client;
+    };
     for (let i = 0; i < count; i += 50)
-      clients.push(...(await Promise.all(Array.from({ length: Math.min(50, count - i) }, () => open(localAddress)))));
+      clients.push(...(await Promise.all(Array.from({ length: Math.min(50, count - i) }, openOne))));
     return clients;
   }
 
@@ -286,8 +292,12 @@ describe('slow clients: header, idle and body timeouts, per-client limits', { ti
   it('slow uploads from one client address cannot starve another: the edge and the connectors bound each client', async () => {
     // 700 POSTs trickling one byte a second from 127.0.0.2: past the edge's limits (650 connections, 600 requests) and
     // past what both connectors let one client hold and queue (2 × (CONTENDED + CLIENT_QUEUE) = 512).
-    const slow = await openMany(700, '127.0.0.2');
-    for (const c of slow) c.write(`POST /echo HTTP/1.1\r\nhost: ${sampleHost}\r\ncontent-length: 1000000\r\n\r\nx`);
+    // Each request is written as its connection opens: on a loaded machine 700 handshakes outlast the header timeout.
+    const slow = await openMany(
+      700,
+      '127.0.0.2',
+      `POST /echo HTTP/1.1\r\nhost: ${sampleHost}\r\ncontent-length: 1000000\r\n\r\nx`,
+    );
     const drip = setInterval(() => {
       for (const c of slow) if (!c.closed && c.text === '') c.write('x');
     }, 1_000);
