@@ -18,11 +18,11 @@ export interface RateResult {
   sent: number;
   ok: number;
   errors: number;
-  latencyMs: { p50: number; p90: number; p99: number; max: number };
+  latencyMs: { p50: number; p90: number; p99: number; p999: number; max: number };
   lagP99Ms: number;
 }
 
-function percentile(sorted: Float64Array, p: number): number {
+export function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
@@ -104,6 +104,7 @@ export async function fixedRate(
       p50: percentile(sorted, 50),
       p90: percentile(sorted, 90),
       p99: percentile(sorted, 99),
+      p999: percentile(sorted, 99.9),
       max: sorted.length ? sorted[sorted.length - 1] : Number.NaN,
     },
     lagP99Ms: percentile(lagSorted, 99),
