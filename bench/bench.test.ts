@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { summarise } from './profile.ts';
 import { startRelay } from './relay.ts';
-import { displayOrder, evaluateTargets, markdown, rateText } from './report.ts';
+import { displayOrder, evaluateTargets, markdown, policyCostSection, rateText } from './report.ts';
 import { readmeSection } from './readme.ts';
 import { parseArgs } from './args.ts';
 import { caddyConfig, HOP_PATH } from './caddy.ts';
@@ -499,4 +499,21 @@ test('caddyConfig: TLS from the bench certificate, no admin endpoint, no automat
   assert.deepEqual(server.protocols, ['h1', 'h2']);
   assert.equal(server.automatic_https.disable, true);
   assert.ok(HOP_PATH.startsWith('/'));
+});
+
+test('policy cost: pre-authenticated with the policies against the same path without, and the difference', () => {
+  const r = fullRun();
+  assert.deepEqual(policyCostSection(r), [], 'nothing without both rows');
+  r.paths.push(
+    { ...row('drawbridge-preauth', 5000, { edge: 70, connector: 40 }, 1), label: 'with', rates: [rate(1000, 4)] },
+    {
+      ...row('drawbridge-preauth-no-policies', 5200, { edge: 66, connector: 40 }, 1),
+      label: 'without',
+      rates: [rate(1000, 3.5)],
+    },
+  );
+  const lines = policyCostSection(r);
+  assert.ok(lines.includes('| with | 5,000 | 70.0 | 110.0 | 4.00 |'));
+  assert.ok(lines.includes('| without | 5,200 | 66.0 | 106.0 | 3.50 |'));
+  assert.ok(lines.includes('| policies on − off | -200 | 4.0 | 4.0 | 0.50 |'));
 });
