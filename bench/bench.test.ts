@@ -280,6 +280,7 @@ function rate(r: number, p99: number, errors = 0): RateResult {
     errors,
     latencyMs: { p50: p99 / 4, p90: p99 / 2, p99, p999: p99 * 2, max: p99 * 3 },
     lagP99Ms: 0,
+    servedPerSec: r - errors / 10,
   };
 }
 
@@ -436,7 +437,10 @@ test('report: before beside after, × nginx and × Caddy chain columns, latency 
     md,
     /\| Caddy chain \| 0\.50 \/ 2\.00 \/ 4\.00 \| 2\.00 \| 1\.00 \| 1\.00 \/ 4\.00 \/ 8\.00 \| 3\.33 \| 1\.00 \|/,
   );
-  assert.match(md, /\| saturated \(3% not served in time; 10\.00 \/ 40\.00 \/ 80\.00\) \| 33\.33 \| 10\.00 \|/);
+  assert.match(
+    md,
+    /\| saturated \(3% not served in time, served 2,910 req\/s; 10\.00 \/ 40\.00 \/ 80\.00\) \| 33\.33 \| 10\.00 \|/,
+  );
   // Idle memory with its edge / connector split.
   assert.match(md, /20\.0 \(edge 8\.0 \+ connector 12\.0\) \| 6\.90 \| 0\.50 \|/);
   // The README section starts with the targets and stops before the notes.
@@ -448,7 +452,12 @@ test('report: before beside after, × nginx and × Caddy chain columns, latency 
 test('rateText: the three percentiles, or saturated with the share not served in time', () => {
   assert.equal(rateText(rate(1000, 2)), '0.50 / 2.00 / 4.00');
   assert.equal(rateText(rate(1000, 2, 100)), '0.50 / 2.00 / 4.00'); // 1% late: still keeping up
-  assert.equal(rateText(rate(1000, 2, 101)), 'saturated (1% not served in time; 0.50 / 2.00 / 4.00)');
+  assert.equal(rateText(rate(1000, 2, 101)), 'saturated (1% not served in time, served 990 req/s; 0.50 / 2.00 / 4.00)');
+  // Everything answered, but late: served well below the offered rate.
+  assert.equal(
+    rateText({ ...rate(1000, 2000), servedPerSec: 600 }),
+    'saturated (served 600 req/s; 500.00 / 2,000.00 / 4,000.00)',
+  );
   assert.equal(rateText(undefined), '—');
 });
 

@@ -209,7 +209,7 @@ export async function measurePath(row: PathResult, p: PathUnderTest, s: Settings
       row.rates.push(r);
       const ms = r.latencyMs;
       log(
-        `    ${rate} req/s: p50 ${ms.p50.toFixed(2)} ms, p99 ${ms.p99.toFixed(2)} ms, p99.9 ${ms.p999.toFixed(2)} ms` +
+        `    ${rate} req/s: p50 ${ms.p50.toFixed(2)} ms, p99 ${ms.p99.toFixed(2)} ms, p99.9 ${ms.p999.toFixed(2)} ms, served ${Math.round(r.servedPerSec)} req/s` +
           (r.errors ? `, ${r.errors} not served in time` : ''),
       );
     });

@@ -20,6 +20,12 @@ export interface RateResult {
   errors: number;
   latencyMs: { p50: number; p90: number; p99: number; p999: number; max: number };
   lagP99Ms: number;
+  /**
+   * Requests answered after the warm-up per second, from the first scheduled issue after it to the last answer: a
+   * path that keeps up serves close to `rate`; one that queues serves less (and answers late, while counting as
+   * served).
+   */
+  servedPerSec: number;
 }
 
 export function percentile(sorted: Float64Array, p: number): number {
@@ -48,6 +54,7 @@ export async function fixedRate(
   let errors = 0;
   let issued = 0;
   let finished = 0;
+  let lastDone = 0;
   const interval = 1000 / options.rate;
 
   const send = (i: number, lag: number): void => {
@@ -58,7 +65,8 @@ export async function fixedRate(
         await body.arrayBuffer();
         if (statusCode >= 400) throw new Error(`status ${statusCode}`);
         if (i >= skip) {
-          latencies[i - skip] = performance.now() - started;
+          lastDone = performance.now();
+          latencies[i - skip] = lastDone - started;
           lags[i - skip] = lag;
           recorded++;
         }
@@ -108,5 +116,6 @@ export async function fixedRate(
       max: sorted.length ? sorted[sorted.length - 1] : Number.NaN,
     },
     lagP99Ms: percentile(lagSorted, 99),
+    servedPerSec: recorded > 0 ? recorded / ((lastDone - (t0 + skip * interval)) / 1000) : 0,
   };
 }

@@ -29,9 +29,12 @@ export function rateAt(p: PathResult | undefined, rate: number): RateResult | un
   return p?.rates?.find((x) => x.rate === rate);
 }
 
-/** More than 1% of the requests were not served in time: the path could not keep up, its latency is queueing. */
+/**
+ * The path could not keep up with the offered rate (its latency is then queueing): more than 1% of the requests were
+ * not served in time, or those served came out at less than 90% of the rate.
+ */
 export function saturated(rate: RateResult): boolean {
-  return rate.errors / Math.max(1, rate.sent) > 0.01;
+  return rate.errors / Math.max(1, rate.sent) > 0.01 || (rate.servedPerSec ?? rate.rate) < 0.9 * rate.rate;
 }
 
 /** CPU µs per request summed over the proxy's processes (edge + connector; nginx; haproxy; both Caddies). */
@@ -251,9 +254,9 @@ export function rateText(rate: RateResult | undefined): string {
   if (!rate) return '—';
   const ms = rate.latencyMs;
   const text = `${f(ms.p50, 2)} / ${f(ms.p99, 2)} / ${f(ms.p999, 2)}`;
-  return saturated(rate)
-    ? `saturated (${f((rate.errors / Math.max(1, rate.sent)) * 100)}% not served in time; ${text})`
-    : text;
+  if (!saturated(rate)) return text;
+  const late = rate.errors / Math.max(1, rate.sent);
+  return `saturated (${late > 0.01 ? `${f(late * 100)}% not served in time, ` : ''}served ${f(rate.servedPerSec)} req/s; ${text})`;
 }
 
 /**
