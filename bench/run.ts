@@ -381,7 +381,7 @@ async function servers(paths: PathResult[], wan: WanRow[], notes: string[], extr
     name: string,
     extraArgs: string[] = [],
   ): Promise<{ dev: Dev | null; error: string }> {
-    log(`starting drawbridge dev ${extraArgs.join(' ')}(${name})`);
+    log(`starting drawbridge dev${extraArgs.map((a) => ` ${a}`).join('')} (${name})`);
     try {
       const d = await startDev(root, join(dir, `${name}-state`), join(dir, `${name}.log`), {}, extraArgs);
       log(`  edge ${d.info.edgeUrl} (pid ${d.info.edgePid}), connector pids ${d.connectorPids().join(', ')}`);
