@@ -388,6 +388,10 @@ test('targets: after, before and the Caddy chain from one run; issue 16 marked; 
   // Not measured for the Caddy chain: no column value at all (not "—").
   assert.equal(checks['pre-authenticated'].caddy, undefined);
   assert.equal(checks['WAN download'].status, 'not yet available');
+  // Drawbridge measured but not its baseline (--only): the target says which is missing.
+  const alone = evaluateTargets({ ...r, paths: r.paths.filter((p) => p.id === 'drawbridge-passthrough') } as Results);
+  assert.equal(alone[1].status, 'not yet available');
+  assert.match(alone[1].detail, /a row it is compared with was not measured/);
   // Without --before, no before figures.
   const { before: _, ...noBefore } = r;
   assert.equal(

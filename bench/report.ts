@@ -228,7 +228,11 @@ export function evaluateTargets(r: Results): TargetCheck[] {
         ...base,
         measured: null,
         status: 'not yet available',
-        detail: t.missing?.(after) ?? 'the Drawbridge rows are not measured yet',
+        detail:
+          t.missing?.(after) ??
+          (after.pass
+            ? 'a row it is compared with was not measured in this run'
+            : 'the Drawbridge rows are not measured yet'),
       };
     }
     const met = t.ok(measured);
