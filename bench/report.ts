@@ -1,6 +1,7 @@
 /**
- * Turns one run's results into the target checks (issue 6) and a markdown report: figures, ratios against nginx
- * one-hop and direct measured in the same run, each target met / not met / not yet available.
+ * Turns one run's results into the target checks (issues 6 and 16) and a markdown report: figures, ratios against
+ * nginx one-hop, the Caddy chain and direct measured in the same run, the --before build beside this tree's, each
+ * target met / not met (with where to look) / not yet available.
  */
 import { pageLoadTable } from './page-load.ts';
 import { policyEvalTable } from './policy-eval.ts';
