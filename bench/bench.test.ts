@@ -15,7 +15,8 @@ import { displayOrder, evaluateTargets, markdown, policyCostSection, rateText } 
 import { readmeSection } from './readme.ts';
 import { parseArgs } from './args.ts';
 import { caddyConfig, HOP_PATH } from './caddy.ts';
-import type { RateResult } from './rate.ts';
+import { fixedRate, type RateResult } from './rate.ts';
+import { createServer as createHttpServer } from 'node:http';
 import { median, pageLoadTable, writePage, type PageLoadMode } from './page-load.ts';
 import { policyEvalTable } from './policy-eval.ts';
 import type { PathResult, Results } from './results.ts';
@@ -529,4 +530,29 @@ test('policy cost: pre-authenticated with the policies against the same path wit
   assert.ok(lines.includes('| with | 5,000 | 70.0 | 110.0 | 4.00 |'));
   assert.ok(lines.includes('| without | 5,200 | 66.0 | 106.0 | 3.50 |'));
   assert.ok(lines.includes('| policies on − off | -200 | 4.0 | 4.0 | 0.50 |'));
+});
+
+test('fixedRate: with most requests failing, the percentiles are of the answers only (no empty slots)', async () => {
+  let n = 0;
+  const server = createHttpServer((_req, res) => {
+    res.statusCode = n++ % 4 === 0 ? 200 : 500;
+    res.end('x');
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  try {
+    const { port } = server.address() as AddressInfo;
+    const r = await fixedRate({ base: `http://127.0.0.1:${port}`, headers: {}, address: '127.0.0.1' }, '/', {
+      rate: 200,
+      durationS: 1,
+      connections: 1,
+      warmupS: 0.2,
+    });
+    assert.ok(r.errors > 100 && r.ok > 20, `${r.ok} answered, ${r.errors} failed`);
+    // Slots by request index left three in four of the first slots empty: p50 read 0.
+    assert.ok(r.latencyMs.p50 > 0, `p50 ${r.latencyMs.p50}`);
+    assert.ok(r.servedPerSec > 0);
+  } finally {
+    server.close();
+  }
 });

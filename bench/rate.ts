@@ -66,8 +66,10 @@ export async function fixedRate(
         if (statusCode >= 400) throw new Error(`status ${statusCode}`);
         if (i >= skip) {
           lastDone = performance.now();
-          latencies[i - skip] = lastDone - started;
-          lags[i - skip] = lag;
+          // Packed in completion order: with some requests failed or unfinished, slots by request index would leave
+          // zeros inside the first `recorded` slots and drop answers beyond them.
+          latencies[recorded] = lastDone - started;
+          lags[recorded] = lag;
           recorded++;
         }
         ok++;
