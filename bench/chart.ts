@@ -2,11 +2,11 @@
  * A hand-written SVG chart of one run: requests/s (1 KiB, 64 connections) and one 256 MiB download (MB/s) per
  * path, as horizontal bars, each panel scaled to its own largest bar. Rows without figures say so.
  */
-import { proxyCpu } from './report.ts';
+import { displayOrder, proxyCpu } from './report.ts';
 import type { PathResult, Results } from './results.ts';
 
 const ROW = 26;
-const LABEL_W = 250;
+const LABEL_W = 420;
 const BAR_W = 300;
 const PANEL_GAP = 40;
 const TOP = 58;
@@ -22,7 +22,8 @@ interface Panel {
 }
 
 function colour(p: PathResult): string {
-  if (p.id.startsWith('drawbridge')) return '#d9822b';
+  if (p.id.startsWith('drawbridge')) return p.before ? '#efbf8f' : '#d9822b';
+  if (p.id === 'caddy') return '#3a9a5b';
   if (p.id === 'direct') return '#7a8a99';
   return '#3c78b4';
 }
@@ -37,7 +38,7 @@ export function svgChart(r: Results): string {
     { title: 'one 256 MiB download — MB/s', value: (p) => p.downloadSingle?.mbPerSec, unit: ' MB/s' },
     { title: 'proxy CPU per request — µs (less is better)', value: (p) => proxyCpu(p), unit: ' µs' },
   ];
-  const rows = r.paths;
+  const rows = displayOrder(r.paths);
   const panelH = rows.length * ROW + 30;
   const height = TOP + panels.length * (panelH + PANEL_GAP);
   const width = LABEL_W + BAR_W + 230;
@@ -50,7 +51,7 @@ export function svgChart(r: Results): string {
     `<text x="12" y="24" font-size="16" font-weight="bold">Drawbridge bench — ${esc(r.date.slice(0, 10))}${r.quick ? ' (quick)' : ''}</text>`,
   );
   out.push(
-    `<text x="12" y="42" fill="#555">loopback, ${r.machine.cpus} CPUs shared by client and servers; orange: Drawbridge, blue: one-hop proxies, grey: direct</text>`,
+    `<text x="12" y="42" fill="#555">loopback, ${r.machine.cpus} CPUs shared by client and servers; orange: Drawbridge (light: --before build), green: Caddy chain, blue: one-hop proxies, grey: direct</text>`,
   );
   panels.forEach((panel, i) => {
     const y0 = TOP + i * (panelH + PANEL_GAP);

@@ -56,6 +56,29 @@ export function groupPids(pgid: number): number[] {
   return pids;
 }
 
+/** `pid` and every live process below it (a connector's primary and the workers it forked). */
+export function withDescendants(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const out: number[] = [];
+  const queue = [pid];
+  while (queue.length > 0) {
+    const p = queue.shift() as number;
+    out.push(p);
+    queue.push(...(children.get(p) ?? []));
+  }
+  return out;
+}
+
 /** A named set of processes whose CPU the bench measures (e.g. "edge", "connector", "nginx proxy"). */
 export interface ProcessSet {
   role: string;

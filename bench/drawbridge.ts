@@ -11,7 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'undici';
-import { isAlive, type ProcessSet } from './cpu.ts';
+import { isAlive, withDescendants, type ProcessSet } from './cpu.ts';
 import { lookupTo } from './lookup.ts';
 import { signInCookie } from './signin.ts';
 import { run, start, type Started } from './processes.ts';
@@ -33,9 +33,9 @@ export interface DevInfo {
   users?: Array<{ username: string; password: string }>;
 }
 
-/** Whether this tree has `drawbridge dev` yet; the reason if not. */
-export async function devAvailable(root: string): Promise<{ ok: boolean; reason: string }> {
-  if (!existsSync(join(root, CLI))) return { ok: false, reason: `${CLI} does not exist yet` };
+/** Whether this tree has `drawbridge dev` yet (the reason if not), and its `--help` text (which flags it takes). */
+export async function devAvailable(root: string): Promise<{ ok: boolean; reason: string; help: string }> {
+  if (!existsSync(join(root, CLI))) return { ok: false, reason: `${CLI} does not exist yet`, help: '' };
   const { code, stdout, stderr } = await run(NODE, [join(root, CLI), 'dev', '--help'], {
     allowFail: true,
     timeoutMs: 20_000,
@@ -44,8 +44,9 @@ export async function devAvailable(root: string): Promise<{ ok: boolean; reason:
     return {
       ok: false,
       reason: `\`drawbridge dev --help\` exited ${code}: ${(stderr || stdout).trim().split('\n')[0]}`,
+      help: '',
     };
-  return { ok: true, reason: '' };
+  return { ok: true, reason: '', help: stdout + stderr };
 }
 
 export interface Dev {
@@ -83,17 +84,32 @@ export async function startDev(
   stateDir: string,
   logFile: string,
   env: NodeJS.ProcessEnv = {},
+  /** More `dev` flags (e.g. `--connector-workers 2`). */
+  extraArgs: string[] = [],
 ): Promise<Dev> {
   const proc = start(
     'drawbridge dev',
     NODE,
-    [join(root, CLI), 'dev', '--state-dir', stateDir, '--port', '0', '--admin-port', '0', '--connectors', '1'],
+    [
+      join(root, CLI),
+      'dev',
+      '--state-dir',
+      stateDir,
+      '--port',
+      '0',
+      '--admin-port',
+      '0',
+      '--connectors',
+      '1',
+      ...extraArgs,
+    ],
     { cwd: root, logFile, env: { ...process.env, ...env } },
   );
   const info = await readJson<DevInfo>(join(stateDir, 'dev.json'), proc, 90_000, 'drawbridge dev');
   if (!info.edgePid) throw new Error('dev.json has no edgePid: cannot tell the edge process apart');
   const edgePid = info.edgePid;
-  const connectorPids = (): number[] => info.connectors.map((c) => c.pid);
+  // With connector workers, a connector is a primary and the processes it forked: all of them count.
+  const connectorPids = (): number[] => info.connectors.flatMap((c) => withDescendants(c.pid));
   return {
     proc,
     info,
@@ -265,4 +281,21 @@ export async function preauthApp(dev: Dev, internalUrl: string, path: string): P
     // Pre-authentication depends on the identity work reaching `drawbridge dev`; until then this row has no figures.
     throw new Error(`not yet available: ${err instanceof Error ? err.message : String(err)}`);
   }
+}
+
+/** The tenant's conditional access policies that are not off (the admin API's view). */
+export async function activePolicies(dev: Dev): Promise<Array<{ id: string; name: string; state: string }>> {
+  const { items } = await admin<{ items: Array<{ id: string; name: string; state: string }> }>(
+    dev,
+    'GET',
+    `${tenantPath(dev)}/policies`,
+  );
+  return items.filter((p) => p.state !== 'off');
+}
+
+/** Deletes every conditional access policy of the tenant (the edge's policy cache hears of it through the store). */
+export async function deletePolicies(dev: Dev): Promise<number> {
+  const { items } = await admin<{ items: Array<{ id: string }> }>(dev, 'GET', `${tenantPath(dev)}/policies`);
+  for (const p of items) await admin(dev, 'DELETE', `${tenantPath(dev)}/policies/${encodeURIComponent(p.id)}`);
+  return items.length;
 }

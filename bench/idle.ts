@@ -6,7 +6,7 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
-import { sumRss } from './cpu.ts';
+import { sumRss, type ProcessSet } from './cpu.ts';
 import { collectAll } from './inspector.ts';
 import { lookupTo } from './lookup.ts';
 import { hostname, isTls, port, type Target } from './target.ts';
@@ -25,6 +25,8 @@ export interface IdleResult {
   mibPer1000: number;
   /** (after − before) per connection, KiB. */
   kibEach: number;
+  /** The same, per process role (edge, connector), when the caller named the roles. */
+  kibEachByRole?: Record<string, number>;
 }
 
 /** Opens one keep-alive connection and completes one request on it. */
@@ -155,11 +157,26 @@ async function settle(): Promise<void> {
   await sleep(2000);
 }
 
-/** Settles, runs a full GC in Node servers if asked, and reads the RSS. */
-async function readRss(pids: number[], gc: boolean): Promise<{ rss: number; gcDone: boolean }> {
+/** Settles, runs a full GC in Node servers if asked, and reads the RSS (in all, and of each role if given). */
+async function readRss(
+  pids: number[],
+  gc: boolean,
+  roles: ProcessSet[] = [],
+): Promise<{ rss: number; gcDone: boolean; byRole: Record<string, number> }> {
   await settle();
   const gcDone = gc ? await collectAll(pids) : false;
-  return { rss: sumRss(pids), gcDone };
+  return { rss: sumRss(pids), gcDone, byRole: Object.fromEntries(roles.map((r) => [r.role, sumRss(r.pids())])) };
+}
+
+/** (after − before) / n per role, KiB; undefined when no roles were named. */
+function byRole(
+  before: Record<string, number>,
+  after: Record<string, number>,
+  n: number,
+): Record<string, number> | undefined {
+  const roles = Object.keys(after);
+  if (roles.length === 0) return undefined;
+  return Object.fromEntries(roles.map((r) => [r, (after[r] - (before[r] ?? 0)) / n / 1024]));
 }
 
 /**
@@ -194,24 +211,31 @@ export async function idleConnections(
   );
 }
 
-/** Idle WebSockets (one echo round trip each) against `t` + `path`. */
+/**
+ * Idle WebSockets (one echo round trip each) against `t` + `path`; `roles` (e.g. edge and connector) also get their
+ * own share of the figure.
+ */
 export async function idleWebSockets(
   t: Target,
   path: string,
   n: number,
   serverPids: () => number[],
   gc = false,
+  roles: ProcessSet[] = [],
 ): Promise<IdleResult> {
   const warm = await openMany(Math.min(100, n), 32, () => openWebSocket(t, path));
   await Promise.all(warm.items.map((ws) => closeWebSocket(ws)));
   if (warm.items.length === 0) throw new Error(`no WebSocket opened: ${warm.firstError}`);
-  const before = await readRss(serverPids(), gc);
+  const before = await readRss(serverPids(), gc, roles);
   const { items, failed, firstError } = await openMany(n, 32, () => openWebSocket(t, path));
-  const after = await readRss(serverPids(), gc);
+  const after = await readRss(serverPids(), gc, roles);
   const stillOpen = items.filter((ws) => ws.readyState === WebSocket.OPEN).length;
   await Promise.all(items.map((ws) => closeWebSocket(ws)));
   if (items.length === 0) throw new Error(`no WebSocket opened: ${firstError}`);
-  return result('websocket', items.length, stillOpen, failed, before.rss, after.rss, before.gcDone && after.gcDone);
+  return {
+    ...result('websocket', items.length, stillOpen, failed, before.rss, after.rss, before.gcDone && after.gcDone),
+    kibEachByRole: byRole(before.byRole, after.byRole, items.length),
+  };
 }
 
 function result(

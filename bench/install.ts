@@ -1,7 +1,8 @@
 /**
- * Installs the Debian packages the bench needs when they are missing (nginx, haproxy, wrk, h2load, curl, openssl).
+ * Installs the Debian packages the bench needs when they are missing (nginx, haproxy, caddy, wrk, h2load, curl,
+ * openssl).
  *
- * Debian's packages start their services on install (nginx would take port 80). A `/usr/sbin/policy-rc.d` that
+ * Debian's packages start their services on install (nginx and caddy would take port 80). A `/usr/sbin/policy-rc.d` that
  * exits 101 tells invoke-rc.d not to; the bench writes one for the install when none exists and removes it after.
  */
 import { existsSync, unlinkSync, writeFileSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { run } from './processes.ts';
 const PACKAGES: Record<string, string> = {
   nginx: 'nginx',
   haproxy: 'haproxy',
+  caddy: 'caddy',
   wrk: 'wrk',
   h2load: 'nghttp2-client',
   curl: 'curl',
@@ -54,6 +56,7 @@ export async function ensurePackages(log: (line: string) => void): Promise<void>
   }
   // Belt and braces: if a service started anyway, stop it (port 80 belongs to nobody here).
   for (const pkg of missing) {
-    if (pkg === 'nginx' || pkg === 'haproxy') await run('sh', ['-c', `service ${pkg} stop`], { allowFail: true });
+    if (pkg === 'nginx' || pkg === 'haproxy' || pkg === 'caddy')
+      await run('sh', ['-c', `service ${pkg} stop`], { allowFail: true });
   }
 }

@@ -23,7 +23,8 @@ export interface Settings {
   repetitions: number;
   connections: number[];
   threads: number;
-  rate: number;
+  /** Offered rates of the open-loop latency client, req/s (1,000 and 3,000). */
+  rates: number[];
   rateDurationS: number;
   downloadMaxS: number;
   /** Time limit of the WAN run's download (a slow tunnel would take minutes for 256 MiB). */
@@ -52,12 +53,23 @@ export interface PathUnderTest {
   /** Measure idle WebSockets against this target + settings.wsPath, if any, counting these processes' RSS. */
   wsTarget?: Target;
   wsRssPids?: () => number[];
+  /** The processes behind `wsRssPids` by role (edge, connector), for each one's share of the WebSocket figure. */
+  wsRssRoles?: ProcessSet[];
   /** Compare HTTP/2 with HTTP/1.1 on this https target with h2load, if any. */
   h2Target?: Target;
   /** Node processes to profile with --profile (role, pid). */
   profileTargets?: Array<{ role: string; pid: () => number }>;
   /** The servers are Node processes: force a full GC before reading their RSS (see gc.ts). */
   gcBeforeRss?: boolean;
+  /** Skip the 256 MiB downloads (rows that only compare requests, e.g. the --before build). */
+  skipDownloads?: boolean;
+  /** Skip the idle-connection measures even when targets are given (rows that only compare requests). */
+  skipIdle?: boolean;
+  /**
+   * A check after the probe that the path is what its label says (e.g. the Caddy chain's middle hop is HTTP/2);
+   * throwing fails the row.
+   */
+  verify?: () => Promise<void>;
   /** Names the path's processes that have died (to tell a crash from a slow path); empty when all live. */
   dead?: () => string[];
 }
@@ -151,9 +163,10 @@ export async function measurePath(row: PathResult, p: PathUnderTest, s: Settings
   row.url = p.target.base;
   row.proxyRoles = p.proxyRoles;
   await probe(p.target, s.smallPath, s.smallBytes);
+  await p.verify?.();
   // Idle connections first, while the processes are fresh: after load and 256 MiB downloads the heap holds garbage
   // that a collection may return mid-measure, which would swamp a few MiB of per-connection memory.
-  if (p.idleTlsTarget) {
+  if (p.idleTlsTarget && !p.skipIdle) {
     const t = p.idleTlsTarget;
     await attempt(row, p, 'idle TLS connections', log, async () => {
       row.idleTls = await idleConnections(t, s.smallPath, s.idleConnections, p.rssPids, p.gcBeforeRss);
@@ -162,7 +175,7 @@ export async function measurePath(row: PathResult, p: PathUnderTest, s: Settings
       );
     });
   }
-  if (p.wsTarget) {
+  if (p.wsTarget && !p.skipIdle) {
     const t = p.wsTarget;
     await attempt(row, p, 'idle WebSockets', log, async () => {
       row.idleWebSockets = await idleWebSockets(
@@ -171,9 +184,13 @@ export async function measurePath(row: PathResult, p: PathUnderTest, s: Settings
         s.idleConnections,
         p.wsRssPids ?? p.rssPids,
         p.gcBeforeRss,
+        p.wsRssRoles,
       );
       log(
-        `    ${row.idleWebSockets.opened} idle WebSockets: ${row.idleWebSockets.kibEach.toFixed(1)} KiB each${row.idleWebSockets.gcForced ? ' (after full GC)' : ''}`,
+        `    ${row.idleWebSockets.opened} idle WebSockets: ${row.idleWebSockets.kibEach.toFixed(1)} KiB each${row.idleWebSockets.gcForced ? ' (after full GC)' : ''}` +
+          Object.entries(row.idleWebSockets.kibEachByRole ?? {})
+            .map(([role, kib]) => `, ${role} ${kib.toFixed(1)}`)
+            .join(''),
       );
     });
   }
@@ -186,13 +203,17 @@ export async function measurePath(row: PathResult, p: PathUnderTest, s: Settings
       row.load.push(await load(p, s, connections, log));
     });
   }
-  await attempt(row, p, 'fixed rate', log, async () => {
-    row.rate = await fixedRate(p.target, s.smallPath, { rate: s.rate, durationS: s.rateDurationS, connections: 64 });
-    log(
-      `    ${s.rate} req/s: p50 ${row.rate.latencyMs.p50.toFixed(2)} ms, p99 ${row.rate.latencyMs.p99.toFixed(2)} ms` +
-        (row.rate.errors ? `, ${row.rate.errors} errors` : ''),
-    );
-  });
+  for (const rate of s.rates) {
+    await attempt(row, p, `fixed rate ${rate}`, log, async () => {
+      const r = await fixedRate(p.target, s.smallPath, { rate, durationS: s.rateDurationS, connections: 64 });
+      row.rates.push(r);
+      const ms = r.latencyMs;
+      log(
+        `    ${rate} req/s: p50 ${ms.p50.toFixed(2)} ms, p99 ${ms.p99.toFixed(2)} ms, p99.9 ${ms.p999.toFixed(2)} ms, served ${Math.round(r.servedPerSec)} req/s` +
+          (r.errors ? `, ${r.errors} not served in time` : ''),
+      );
+    });
+  }
   if (p.h2Target) {
     const t = p.h2Target;
     await attempt(row, p, 'h2load', log, async () => {
@@ -214,21 +235,22 @@ export async function measurePath(row: PathResult, p: PathUnderTest, s: Settings
       );
     });
   }
-  await attempt(row, p, 'download', log, async () => {
-    row.downloadSingle = await download(p.target, s.largePath, {
-      parallel: 1,
-      maxSeconds: s.downloadMaxS,
-      expectedBytes: s.largeBytes,
+  if (!p.skipDownloads)
+    await attempt(row, p, 'download', log, async () => {
+      row.downloadSingle = await download(p.target, s.largePath, {
+        parallel: 1,
+        maxSeconds: s.downloadMaxS,
+        expectedBytes: s.largeBytes,
+      });
+      row.downloadParallel = await download(p.target, s.largePath, {
+        parallel: 4,
+        maxSeconds: s.downloadMaxS,
+        expectedBytes: s.largeBytes,
+      });
+      log(
+        `    256 MiB: ${Math.round(row.downloadSingle.mbPerSec)} MB/s single, ${Math.round(row.downloadParallel.mbPerSec)} MB/s 4-parallel`,
+      );
     });
-    row.downloadParallel = await download(p.target, s.largePath, {
-      parallel: 4,
-      maxSeconds: s.downloadMaxS,
-      expectedBytes: s.largeBytes,
-    });
-    log(
-      `    256 MiB: ${Math.round(row.downloadSingle.mbPerSec)} MB/s single, ${Math.round(row.downloadParallel.mbPerSec)} MB/s 4-parallel`,
-    );
-  });
   if (s.profile && p.profileTargets) {
     for (const { role, pid } of p.profileTargets) {
       await attempt(row, p, `profile ${role}`, log, async () => {

@@ -1,15 +1,16 @@
 /**
  * Keeps the README's performance section equal to the latest full run: the bench replaces what stands between the
- * two markers with the report's tables (requests, transfers, WAN, targets). A quick run never touches the README.
+ * two markers with the report's tables (targets before and after, requests, latency, transfers and memory, HTTP/2, WAN,
+ * profiles). A quick run never touches the README.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 
 export const README_START = '<!-- bench:start -->';
 export const README_END = '<!-- bench:end -->';
 
-/** The report's sections worth showing in the README: everything from "## Requests" up to "## Notes". */
+/** The report's sections worth showing in the README: everything from the first section (the targets) up to "## Notes". */
 export function readmeSection(reportMarkdown: string): string {
-  const start = reportMarkdown.indexOf('## Requests');
+  const start = reportMarkdown.indexOf('\n## ') + 1;
   const end = reportMarkdown.indexOf('## Notes');
   const body = reportMarkdown.slice(start < 0 ? 0 : start, end < 0 ? undefined : end).trim();
   const title = /^# (.*)$/m.exec(reportMarkdown)?.[1] ?? 'Drawbridge bench';

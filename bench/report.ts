@@ -1,15 +1,20 @@
 /**
- * Turns one run's results into the target checks (issue 6) and a markdown report: figures, ratios against nginx
- * one-hop and direct measured in the same run, each target met / not met / not yet available.
+ * Turns one run's results into the target checks (issues 6 and 16) and a markdown report: figures, ratios against
+ * nginx one-hop, the Caddy chain and direct measured in the same run, the --before build beside this tree's, each
+ * target met / not met (with where to look) / not yet available.
  */
 import { pageLoadTable } from './page-load.ts';
 import { policyEvalTable } from './policy-eval.ts';
-import type { LoadResult, PathId, PathResult, Results, TargetCheck } from './results.ts';
+import type { RateResult } from './rate.ts';
+import type { LoadResult, PathId, PathResult, Results, TargetCheck, WanRow } from './results.ts';
 
 const NA = 'not yet available';
 
-function path(r: Results, id: PathId): PathResult | undefined {
-  return r.paths.find((p) => p.id === id && p.available);
+/**
+ * The row `id` measured on this tree, or with `before` the one built from `--before=<ref>`; only rows with figures.
+ */
+export function path(r: Results, id: PathId, before = false): PathResult | undefined {
+  return r.paths.find((p) => p.id === id && p.available && (p.before !== undefined) === before);
 }
 
 function loadAt(p: PathResult | undefined, connections: number): LoadResult | undefined {
@@ -20,7 +25,20 @@ function rps(p: PathResult | undefined, connections = 64): number | undefined {
   return loadAt(p, connections)?.median.requestsPerSec;
 }
 
-/** CPU µs per request summed over the proxy's processes (edge + connector; nginx; haproxy). */
+/** The open-loop latency figures at `rate` req/s. */
+export function rateAt(p: PathResult | undefined, rate: number): RateResult | undefined {
+  return p?.rates?.find((x) => x.rate === rate);
+}
+
+/**
+ * The path could not keep up with the offered rate (its latency is then queueing): more than 1% of the requests were
+ * not served in time, or those served came out at less than 90% of the rate.
+ */
+export function saturated(rate: RateResult): boolean {
+  return rate.errors / Math.max(1, rate.sent) > 0.01 || (rate.servedPerSec ?? rate.rate) < 0.9 * rate.rate;
+}
+
+/** CPU µs per request summed over the proxy's processes (edge + connector; nginx; haproxy; both Caddies). */
 export function proxyCpu(p: PathResult | undefined, connections = 64): number | undefined {
   const l = loadAt(p, connections);
   if (!p || !l || p.proxyRoles.length === 0) return undefined;
@@ -31,129 +49,202 @@ function ratio(a: number | undefined, b: number | undefined): number | undefined
   return a !== undefined && b !== undefined && b > 0 && Number.isFinite(a) ? a / b : undefined;
 }
 
-function check(
-  name: string,
-  goal: string,
-  unit: string,
-  measured: number | undefined,
-  ok: (v: number) => boolean,
-  detail: string,
-  why = 'the Drawbridge rows are not measured yet',
-): TargetCheck {
-  if (measured === undefined || !Number.isFinite(measured)) {
-    return { name, goal, measured: null, unit, status: 'not yet available', detail: why };
-  }
-  return { name, goal, measured, unit, status: ok(measured) ? 'met' : 'not met', detail };
-}
-
 const f = (v: number | undefined, digits = 0): string =>
   v === undefined || !Number.isFinite(v)
     ? '—'
     : v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
-export function evaluateTargets(r: Results): TargetCheck[] {
+/** The rows one build contributes to the targets: its passthrough and pre-authenticated rows. */
+interface Build {
+  pass?: PathResult;
+  pre?: PathResult;
+  /** The WAN run's Drawbridge download (this tree's build only). */
+  wan?: WanRow;
+}
+
+/** One target: how to read it off a build (and off the Caddy chain, where the same measure makes sense). */
+interface Target {
+  name: string;
+  goal: string;
+  unit: string;
+  issue16?: boolean;
+  ok: (v: number) => boolean;
+  value: (b: Build) => number | undefined;
+  detail: (b: Build) => string;
+  /** The same measure with the Caddy chain in Drawbridge's place. */
+  caddy?: boolean;
+  /** Why no figure, when the after build has none. */
+  missing?: (b: Build) => string | undefined;
+  /** Where to look when the target is not met. */
+  why?: (b: Build) => string;
+}
+
+/** Points at the `--profile` sections of the row, or says how to get them. */
+function profileWhy(b: Build): string {
+  const roles = Object.keys(b.pass?.profiles ?? {});
+  if (roles.length === 0) return 'no profile in this run: `npm run bench -- --profile` lists where the CPU goes';
+  return `where the CPU goes: ${roles.map((role) => `"Where the ${role}'s CPU goes — ${b.pass?.label}"`).join(', ')} below (\`--profile\`)`;
+}
+
+function targetList(r: Results): Target[] {
   const nginx = path(r, 'nginx');
   const direct = path(r, 'direct');
-  const pass = path(r, 'drawbridge-passthrough');
-  const pre = path(r, 'drawbridge-preauth');
-  const wanDb = r.wan.find((w) => w.label.startsWith('Drawbridge') && w.available && w.download);
-  const checks: TargetCheck[] = [];
+  const p99Over = (p: PathResult | undefined): number | undefined => {
+    const a = rateAt(p, 1000);
+    const d = rateAt(direct, 1000);
+    return a && d ? a.latencyMs.p99 - d.latencyMs.p99 : undefined;
+  };
+  return [
+    {
+      name: 'small requests',
+      goal: '≥ 0.35 × nginx one-hop requests/s (1 KiB, 64 conns)',
+      unit: '×',
+      ok: (v) => v >= 0.35,
+      value: (b) => ratio(rps(b.pass), rps(nginx)),
+      detail: (b) => `passthrough ${f(rps(b.pass))} req/s vs nginx one-hop ${f(rps(nginx))} req/s`,
+      caddy: true,
+      why: profileWhy,
+    },
+    {
+      name: 'CPU per request',
+      goal: 'edge + connector ≤ 5 × nginx one-hop',
+      unit: '×',
+      issue16: true,
+      ok: (v) => v <= 5,
+      value: (b) => ratio(proxyCpu(b.pass), proxyCpu(nginx)),
+      detail: (b) => {
+        const split = loadAt(b.pass, 64)?.cpuUsPerRequest;
+        return `edge ${f(split?.['edge'])} + connector ${f(split?.['connector'])} = ${f(proxyCpu(b.pass))} µs vs nginx ${f(proxyCpu(nginx))} µs per request (64 connections)`;
+      },
+      caddy: true,
+      why: profileWhy,
+    },
+    {
+      name: 'one large download',
+      goal: '≥ 0.30 × nginx one-hop (256 MiB)',
+      unit: '×',
+      ok: (v) => v >= 0.3,
+      value: (b) => ratio(b.pass?.downloadSingle?.mbPerSec, nginx?.downloadSingle?.mbPerSec),
+      detail: (b) =>
+        `passthrough ${f(b.pass?.downloadSingle?.mbPerSec)} MB/s vs nginx one-hop ${f(nginx?.downloadSingle?.mbPerSec)} MB/s`,
+      caddy: true,
+    },
+    {
+      name: 'pre-authenticated',
+      goal: '≥ 0.90 × passthrough requests/s',
+      unit: '×',
+      ok: (v) => v >= 0.9,
+      value: (b) => ratio(rps(b.pre), rps(b.pass)),
+      detail: (b) => `pre-authenticated ${f(rps(b.pre))} req/s vs passthrough ${f(rps(b.pass))} req/s`,
+      missing: (b) => (b.pass ? 'the pre-authenticated row is not measured yet' : undefined),
+      why: (b) => {
+        const roles = Object.keys(b.pre?.profiles ?? {});
+        return roles.length
+          ? `where the CPU goes: "Where the edge's CPU goes — ${b.pre?.label}" below (\`--profile\`)`
+          : 'no profile in this run: `npm run bench -- --profile`';
+      },
+    },
+    {
+      name: 'latency at 1,000 req/s',
+      goal: 'p99 ≤ direct p99 + 3 ms',
+      unit: 'ms over direct',
+      issue16: true,
+      ok: (v) => v <= 3,
+      value: (b) => p99Over(b.pass),
+      detail: (b) => {
+        const a = rateAt(b.pass, 1000);
+        return `passthrough p99 ${f(a?.latencyMs.p99, 2)} ms${a && saturated(a) ? ' (saturated)' : ''} vs direct ${f(rateAt(direct, 1000)?.latencyMs.p99, 2)} ms`;
+      },
+      caddy: true,
+      why: profileWhy,
+    },
+    {
+      name: 'WAN download',
+      goal: '≥ 100 MB/s for one 256 MiB download over the 20 ms relay',
+      unit: 'MB/s',
+      ok: (v) => v >= 100,
+      value: (b) => b.wan?.download?.mbPerSec,
+      detail: (b) =>
+        `Drawbridge over the relay: ${f(b.wan?.download?.mbPerSec)} MB/s${b.wan?.download?.complete === false ? ' (stopped at the time limit)' : ''}`,
+    },
+    {
+      name: 'idle TLS clients',
+      goal: 'edge ≤ 12 MiB per 1,000 idle keep-alive TLS connections',
+      unit: 'MiB',
+      issue16: true,
+      ok: (v) => v <= 12,
+      value: (b) => b.pass?.idleTls?.mibPer1000,
+      detail: (b) =>
+        `edge RSS +${f(b.pass?.idleTls?.mibPer1000, 1)} MiB for 1,000 after a full GC (nginx one-hop: ${f(nginx?.idleTls?.mibPer1000, 1)} MiB)`,
+      caddy: true,
+      why: () =>
+        "RSS after a forced full GC counts what the connections keep; the breakdown (heap snapshot by constructor, JS heap against external and RSS) is in issue 16's idle-memory notes",
+    },
+    {
+      name: 'idle WebSockets',
+      goal: '≤ 16 KiB per idle WebSocket, edge + connector',
+      unit: 'KiB',
+      issue16: true,
+      ok: (v) => v <= 16,
+      value: (b) => b.pass?.idleWebSockets?.kibEach,
+      detail: (b) => {
+        const split = Object.entries(b.pass?.idleWebSockets?.kibEachByRole ?? {})
+          .map(([role, kib]) => `${role} ${f(kib, 1)}`)
+          .join(' + ');
+        return `edge + connector RSS +${f(b.pass?.idleWebSockets?.kibEach, 1)} KiB each${split ? ` (${split})` : ''} (nginx one-hop: ${f(nginx?.idleWebSockets?.kibEach, 1)} KiB)`;
+      },
+      caddy: true,
+      why: (b) => {
+        const split = Object.entries(b.pass?.idleWebSockets?.kibEachByRole ?? {});
+        const top = split.sort((x, y) => y[1] - x[1])[0];
+        return top
+          ? `the ${top[0]} holds the most (${f(top[1], 1)} KiB each); the breakdown by constructor is in issue 16's idle-memory notes`
+          : "the breakdown by constructor is in issue 16's idle-memory notes";
+      },
+    },
+  ];
+}
 
-  const smallRatio = ratio(rps(pass), rps(nginx));
-  checks.push(
-    check(
-      'small requests',
-      '≥ 0.35 × nginx one-hop requests/s (1 KiB, 64 conns)',
-      '×',
-      smallRatio,
-      (v) => v >= 0.35,
-      `passthrough ${f(rps(pass))} req/s vs nginx one-hop ${f(rps(nginx))} req/s`,
-    ),
-  );
-
-  const cpuRatio = ratio(proxyCpu(pass), proxyCpu(nginx));
-  const split = loadAt(pass, 64)?.cpuUsPerRequest;
-  checks.push(
-    check(
-      'CPU per request',
-      'edge + connector ≤ 5 × nginx one-hop',
-      '×',
-      cpuRatio,
-      (v) => v <= 5,
-      `edge ${f(split?.['edge'])} + connector ${f(split?.['connector'])} = ${f(proxyCpu(pass))} µs vs nginx ${f(proxyCpu(nginx))} µs per request (64 connections)`,
-    ),
-  );
-
-  const dlRatio = ratio(pass?.downloadSingle?.mbPerSec, nginx?.downloadSingle?.mbPerSec);
-  checks.push(
-    check(
-      'one large download',
-      '≥ 0.30 × nginx one-hop (256 MiB)',
-      '×',
-      dlRatio,
-      (v) => v >= 0.3,
-      `passthrough ${f(pass?.downloadSingle?.mbPerSec)} MB/s vs nginx one-hop ${f(nginx?.downloadSingle?.mbPerSec)} MB/s`,
-    ),
-  );
-
-  const preRatio = ratio(rps(pre), rps(pass));
-  checks.push(
-    check(
-      'pre-authenticated',
-      '≥ 0.90 × passthrough requests/s',
-      '×',
-      preRatio,
-      (v) => v >= 0.9,
-      `pre-authenticated ${f(rps(pre))} req/s vs passthrough ${f(rps(pass))} req/s`,
-      pass ? 'the pre-authenticated row is not measured yet' : undefined,
-    ),
-  );
-
-  const p99 = pass?.rate && direct?.rate ? pass.rate.latencyMs.p99 - direct.rate.latencyMs.p99 : undefined;
-  checks.push(
-    check(
-      'latency at 1,000 req/s',
-      'p99 ≤ direct p99 + 3 ms',
-      'ms over direct',
-      p99,
-      (v) => v <= 3,
-      `passthrough p99 ${f(pass?.rate?.latencyMs.p99, 2)} ms vs direct ${f(direct?.rate?.latencyMs.p99, 2)} ms`,
-    ),
-  );
-
-  checks.push(
-    check(
-      'WAN download',
-      '≥ 100 MB/s for one 256 MiB download over the 20 ms relay',
-      'MB/s',
-      wanDb?.download?.mbPerSec,
-      (v) => v >= 100,
-      `Drawbridge over the relay: ${f(wanDb?.download?.mbPerSec)} MB/s${wanDb?.download?.complete === false ? ' (stopped at the time limit)' : ''}`,
-    ),
-  );
-
-  checks.push(
-    check(
-      'idle TLS clients',
-      'edge ≤ 12 MiB per 1,000 idle keep-alive TLS connections',
-      'MiB',
-      pass?.idleTls?.mibPer1000,
-      (v) => v <= 12,
-      `edge RSS +${f(pass?.idleTls?.mibPer1000, 1)} MiB for 1,000 (nginx one-hop: ${f(nginx?.idleTls?.mibPer1000, 1)} MiB)`,
-    ),
-  );
-
-  checks.push(
-    check(
-      'idle WebSockets',
-      '≤ 16 KiB per idle WebSocket, edge + connector',
-      'KiB',
-      pass?.idleWebSockets?.kibEach,
-      (v) => v <= 16,
-      `edge + connector RSS +${f(pass?.idleWebSockets?.kibEach, 1)} KiB each (nginx one-hop: ${f(nginx?.idleWebSockets?.kibEach, 1)} KiB)`,
-    ),
-  );
-  return checks;
+export function evaluateTargets(r: Results): TargetCheck[] {
+  const after: Build = {
+    pass: path(r, 'drawbridge-passthrough'),
+    pre: path(r, 'drawbridge-preauth'),
+    wan: r.wan.find((w) => w.label.startsWith('Drawbridge') && w.available && w.download),
+  };
+  const before: Build = { pass: path(r, 'drawbridge-passthrough', true), pre: path(r, 'drawbridge-preauth', true) };
+  const caddy: Build = { pass: path(r, 'caddy') };
+  const known = (v: number | undefined): number | null => (v !== undefined && Number.isFinite(v) ? v : null);
+  return targetList(r).map((t) => {
+    const measured = known(t.value(after));
+    const base = {
+      name: t.name,
+      goal: t.goal,
+      unit: t.unit,
+      ...(t.issue16 ? { issue16: true } : {}),
+      ...(r.before ? { before: known(t.value(before)) } : {}),
+      ...(t.caddy ? { caddy: known(t.value(caddy)) } : {}),
+    };
+    if (measured === null) {
+      return {
+        ...base,
+        measured: null,
+        status: 'not yet available',
+        detail:
+          t.missing?.(after) ??
+          (after.pass
+            ? 'a row it is compared with was not measured in this run'
+            : 'the Drawbridge rows are not measured yet'),
+      };
+    }
+    const met = t.ok(measured);
+    return {
+      ...base,
+      measured,
+      status: met ? 'met' : 'not met',
+      detail: t.detail(after),
+      ...(!met && t.why ? { why: t.why(after) } : {}),
+    };
+  });
 }
 
 /** An idle-connection figure, flagged when the server closed some of them before the reading. */
@@ -163,11 +254,27 @@ function idleText(r: PathResult['idleTls'], value: number | undefined): string {
   return `${f(value, 1)}${closed > 0 ? ` (${closed} of ${r.opened} closed by the server)` : ''}${r.failed ? ` (${r.failed} failed to open)` : ''}`;
 }
 
-/** p50 / p99, or "saturated" when the path could not keep up with the offered rate (latency is then queueing). */
-function rateText(rate: NonNullable<PathResult['rate']>): string {
-  const failed = rate.errors / Math.max(1, rate.sent);
-  const text = `${f(rate.latencyMs.p50, 2)} / ${f(rate.latencyMs.p99, 2)}`;
-  return failed > 0.01 ? `saturated (${f(failed * 100)}% not served in time; ${text})` : text;
+/** p50 / p99 / p99.9 in ms, or "saturated" when the path could not keep up (its latency is then queueing). */
+export function rateText(rate: RateResult | undefined): string {
+  if (!rate) return '—';
+  const ms = rate.latencyMs;
+  const text = `${f(ms.p50, 2)} / ${f(ms.p99, 2)} / ${f(ms.p999, 2)}`;
+  if (!saturated(rate)) return text;
+  const late = rate.errors / Math.max(1, rate.sent);
+  return `saturated (${late > 0.01 ? `${f(late * 100)}% not served in time, ` : ''}served ${f(rate.servedPerSec)} req/s; ${text})`;
+}
+
+/**
+ * The rows in reading order: each `--before` row just above the same row of this tree, so before and after sit
+ * side by side.
+ */
+export function displayOrder(paths: readonly PathResult[]): PathResult[] {
+  const now = paths.filter((p) => p.before === undefined);
+  const out: PathResult[] = [];
+  for (const p of now) out.push(...paths.filter((b) => b.before !== undefined && b.id === p.id), p);
+  // Before rows whose id this tree did not measure.
+  out.push(...paths.filter((b) => b.before !== undefined && !now.some((p) => p.id === b.id)));
+  return out;
 }
 
 function missingText(p: PathResult): string {
@@ -191,6 +298,32 @@ export function pageLoadSection(r: Results): string[] {
   ];
 }
 
+/**
+ * What conditional access costs on the request path end to end: the pre-authenticated row (the demo's policies
+ * evaluated on every request) against the same app and session after the policies were deleted.
+ */
+export function policyCostSection(r: Results): string[] {
+  const on = path(r, 'drawbridge-preauth');
+  const off = path(r, 'drawbridge-preauth-no-policies');
+  if (!on || !off) return [];
+  const edge = (p: PathResult): number | undefined => loadAt(p, 64)?.cpuUsPerRequest['edge'];
+  const p99 = (p: PathResult): number | undefined => rateAt(p, 1000)?.latencyMs.p99;
+  const diff = (a: number | undefined, b: number | undefined): number | undefined =>
+    a !== undefined && b !== undefined ? a - b : undefined;
+  return [
+    '## Conditional access on the request path',
+    '',
+    "The pre-authenticated row's requests each go through the tenant's conditional access policies (edge/signin/app-host.ts → conditional-access.ts `onRequest`, from the cached policy set). `drawbridge dev` seeds two — MFA for the HR app outside the Office location, block from the Blocked range; from 127.0.0.1 (inside Office) neither applies, so each request evaluates both and is allowed. The second row is the same app and session after the policies were deleted through the admin API.",
+    '',
+    '| | req/s c=64 | edge CPU µs/req | edge + connector CPU µs/req | p99 at 1,000 req/s (ms) |',
+    '| --- | ---: | ---: | ---: | ---: |',
+    `| ${on.label} | ${f(rps(on))} | ${f(edge(on), 1)} | ${f(proxyCpu(on), 1)} | ${f(p99(on), 2)} |`,
+    `| ${off.label} | ${f(rps(off))} | ${f(edge(off), 1)} | ${f(proxyCpu(off), 1)} | ${f(p99(off), 2)} |`,
+    `| policies on − off | ${f(diff(rps(on), rps(off)))} | ${f(diff(edge(on), edge(off)), 1)} | ${f(diff(proxyCpu(on), proxyCpu(off)), 1)} | ${f(diff(p99(on), p99(off)), 2)} |`,
+    '',
+  ];
+}
+
 /** Issue 12's figure: conditional access evaluation per request, against the same call with no policy. */
 export function policyEvalSection(r: Results): string[] {
   if (!r.policyEval) return [];
@@ -207,72 +340,137 @@ export function policyEvalSection(r: Results): string[] {
   ];
 }
 
+/** Issue 6's and 16's targets: this tree's figure, the --before build's, the Caddy chain's and the status. */
+export function targetsSection(r: Results): string[] {
+  if (r.targets.length === 0) return [];
+  const unitText = (c: TargetCheck, v: number | null | undefined): string =>
+    v === null || v === undefined ? '—' : `${f(v, c.unit === '×' ? 2 : 1)} ${c.unit}`;
+  const lines = [
+    '## Targets (issue 6; ★ issue 16)',
+    '',
+    `Each target's measure for this tree${r.before ? `, for the \`--before\` build (${r.before.sha}, \`${r.before.ref}\`)` : ''} and for the Caddy chain in Drawbridge's place (where the same measure applies), all from this run.`,
+    '',
+    `| target | goal |${r.before ? ` before (${r.before.sha}) |` : ''} after${r.sha ? ` (${r.sha})` : ''} | Caddy chain | status |`,
+    `| --- | --- |${r.before ? ' ---: |' : ''} --- | ---: | --- |`,
+  ];
+  for (const c of r.targets) {
+    const status =
+      c.status === 'met' ? '**met**' : c.status === 'not met' ? `**not met**${c.why ? ` — ${c.why}` : ''}` : NA;
+    const after = c.measured === null ? `— (${c.detail})` : `${unitText(c, c.measured)} — ${c.detail}`;
+    lines.push(
+      `| ${c.issue16 ? '★ ' : ''}${c.name} | ${c.goal} |${r.before ? ` ${unitText(c, c.before)} |` : ''} ${after} | ${c.caddy === undefined ? '' : unitText(c, c.caddy)} | ${status} |`,
+    );
+  }
+  lines.push('');
+  return lines;
+}
+
+/** Each figure × nginx one-hop's and × the Caddy chain's (the two peers), as table cells. */
+function peers(v: number | undefined, nginxV: number | undefined, caddyV: number | undefined, digits = 2): string {
+  return `${f(ratio(v, nginxV), digits)} | ${f(ratio(v, caddyV), digits)}`;
+}
+
 export function markdown(r: Results): string {
   const nginx = path(r, 'nginx');
+  const nginxTls = path(r, 'nginx-tls');
+  const caddy = path(r, 'caddy');
   const direct = path(r, 'direct');
+  const rows = displayOrder(r.paths);
+  const rates = r.settings.rates ?? [];
   const lines: string[] = [];
   lines.push(`# Drawbridge bench — ${r.date}${r.quick ? ' (quick run)' : ''}`);
   lines.push('');
   lines.push(
-    `${r.machine.cpus} CPUs, ${r.machine.kernel}, Node ${r.machine.node}, ${r.machine.nginx}, ${r.machine.haproxy}, ${r.machine.wrk}. ` +
+    `${r.machine.cpus} CPUs, ${r.machine.kernel}, Node ${r.machine.node}, ${r.machine.nginx}, ${r.machine.haproxy}${r.machine.caddy ? `, ${r.machine.caddy}` : ''}, ${r.machine.wrk}. ` +
       (r.paths.some((p) => p.available)
         ? `wrk: ${r.settings.threads} threads, ${r.settings.wrkDurationS} s × ${r.settings.repetitions} (median), 1 KiB file. `
         : '') +
-      `Everything on loopback, client and servers sharing the same CPUs: compare ratios within one run, not absolute figures across machines.`,
+      `Everything on loopback, client and servers sharing the same CPUs: compare ratios within one run, not absolute figures across machines.` +
+      (r.before
+        ? ` Rows marked "before" are Drawbridge built from \`${r.before.ref}\` (${r.before.sha}), measured in this run beside this tree's${r.sha ? ` (${r.sha})` : ''}.`
+        : ''),
   );
   lines.push('');
   // A run of the in-process steps or the page load alone (`--only=…`) measured no path: no empty tables then.
   const anyPath = r.paths.some((p) => p.available);
   if (anyPath) {
+    lines.push(...targetsSection(r));
     lines.push('## Requests');
     lines.push('');
     lines.push(
-      '| path | req/s c=64 | × nginx | × direct | req/s c=256 | × nginx | p50 / p99 at 1,000 req/s (ms) | proxy CPU µs/req | × nginx | backend CPU µs/req |',
+      '| path | req/s c=64 | × nginx | × Caddy chain | × direct | req/s c=256 | × nginx | × Caddy chain | proxy CPU µs/req | × nginx | × Caddy chain | backend CPU µs/req |',
     );
-    lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
-    for (const p of r.paths) {
+    lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    for (const p of rows) {
       if (!p.available) {
-        lines.push(`| ${p.label} | ${missingText(p)} | | | | | | | | |`);
+        lines.push(`| ${p.label} | ${missingText(p)} | | | | | | | | | | |`);
         continue;
       }
-      const rate = p.rate ? rateText(p.rate) : '—';
       const backendCpu = loadAt(p, 64)?.cpuUsPerRequest['backend'];
       lines.push(
-        `| ${p.label} | ${f(rps(p))} | ${f(ratio(rps(p), rps(nginx)), 2)} | ${f(ratio(rps(p), rps(direct)), 2)} | ${f(rps(p, 256))} | ${f(ratio(rps(p, 256), rps(nginx, 256)), 2)} | ${rate} | ${f(proxyCpu(p), 1)} | ${f(ratio(proxyCpu(p), proxyCpu(nginx)), 1)} | ${f(backendCpu, 1)} |`,
+        `| ${p.label} | ${f(rps(p))} | ${peers(rps(p), rps(nginx), rps(caddy))} | ${f(ratio(rps(p), rps(direct)), 2)} | ${f(rps(p, 256))} | ${peers(rps(p, 256), rps(nginx, 256), rps(caddy, 256))} | ${f(proxyCpu(p), 1)} | ${peers(proxyCpu(p), proxyCpu(nginx), proxyCpu(caddy), 1)} | ${f(backendCpu, 1)} |`,
       );
     }
     lines.push('');
+    if (rates.length > 0) {
+      lines.push('## Latency (open loop)');
+      lines.push('');
+      lines.push(
+        `\`rate.ts\`: requests issued on a fixed schedule whether or not earlier ones finished (64 connections, ${r.settings.rateDurationS} s after a 1 s warm-up), latency from issue to last byte; p99 × nginx one-hop's and × the Caddy chain's. A path that cannot keep up is *saturated*.`,
+      );
+      lines.push('');
+      lines.push(
+        `| path |${rates.map((x) => ` p50 / p99 / p99.9 ms at ${f(x)} req/s | p99 × nginx | p99 × Caddy chain |`).join('')}`,
+      );
+      lines.push(`| --- |${rates.map(() => ' ---: | ---: | ---: |').join('')}`);
+      for (const p of rows) {
+        if (!p.available) {
+          lines.push(`| ${p.label} | ${missingText(p)} |${' |'.repeat(rates.length * 3 - 1)}`);
+          continue;
+        }
+        const p99 = (q: PathResult | undefined, x: number): number | undefined => rateAt(q, x)?.latencyMs.p99;
+        lines.push(
+          `| ${p.label} |${rates.map((x) => ` ${rateText(rateAt(p, x))} | ${peers(p99(p, x), p99(nginx, x), p99(caddy, x))} |`).join('')}`,
+        );
+      }
+      lines.push('');
+    }
     lines.push('## Transfers and memory');
     lines.push('');
     lines.push(
-      '| path | 256 MiB single MB/s | × nginx | × direct | 4 × 256 MiB parallel MB/s | × nginx | idle TLS conns, MiB per 1,000 | idle WebSockets, KiB each |',
+      '| path | 256 MiB single MB/s | × nginx | × Caddy chain | 4 × 256 MiB parallel MB/s | × nginx | × Caddy chain | idle TLS conns, MiB per 1,000 | × nginx | × Caddy chain | idle WebSockets, KiB each | × nginx | × Caddy chain |',
     );
-    lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
-    for (const p of r.paths) {
+    lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    for (const p of rows) {
       if (!p.available) {
-        lines.push(`| ${p.label} | ${missingText(p)} | | | | | | |`);
+        lines.push(`| ${p.label} | ${missingText(p)} | | | | | | | | | | | |`);
         continue;
       }
       const single = p.downloadSingle?.mbPerSec;
       const par = p.downloadParallel?.mbPerSec;
+      const tls = p.idleTls?.mibPer1000;
+      const ws = p.idleWebSockets?.kibEach;
+      const split = Object.entries(p.idleWebSockets?.kibEachByRole ?? {})
+        .map(([role, kib]) => `${role} ${f(kib, 1)}`)
+        .join(' + ');
       lines.push(
-        `| ${p.label} | ${f(single)}${p.downloadSingle?.complete === false ? ' (partial)' : ''} | ${f(ratio(single, nginx?.downloadSingle?.mbPerSec), 2)} | ${f(ratio(single, direct?.downloadSingle?.mbPerSec), 2)} | ${f(par)} | ${f(ratio(par, nginx?.downloadParallel?.mbPerSec), 2)} | ${idleText(p.idleTls, p.idleTls?.mibPer1000)} | ${idleText(p.idleWebSockets, p.idleWebSockets?.kibEach)} |`,
+        `| ${p.label} | ${f(single)}${p.downloadSingle?.complete === false ? ' (partial)' : ''} | ${peers(single, nginx?.downloadSingle?.mbPerSec, caddy?.downloadSingle?.mbPerSec)} | ${f(par)} | ${peers(par, nginx?.downloadParallel?.mbPerSec, caddy?.downloadParallel?.mbPerSec)} | ${idleText(p.idleTls, tls)} | ${peers(tls, nginx?.idleTls?.mibPer1000, caddy?.idleTls?.mibPer1000)} | ${idleText(p.idleWebSockets, ws)}${split ? ` (${split})` : ''} | ${peers(ws, nginx?.idleWebSockets?.kibEach, caddy?.idleWebSockets?.kibEach)} |`,
       );
     }
     lines.push('');
-    const h2Rows = r.paths.filter((p) => p.available && p.h2load);
+    const h2Rows = rows.filter((p) => p.available && p.h2load);
     if (h2Rows.length > 0) {
       const { h2: first } = h2Rows[0].h2load!;
       lines.push(`## HTTP/2 and HTTP/1.1 (h2load, ${first.clients * first.streams} requests in flight, 1 KiB file)`);
       lines.push('');
       lines.push(
-        `| path | HTTP/2 req/s (${first.clients} connections × ${first.streams} streams) | HTTP/1.1 req/s (${first.clients * first.streams} connections) | × HTTP/1.1 | mean ms h2 / 1.1 | not 2xx or failed |`,
+        `| path | HTTP/2 req/s (${first.clients} connections × ${first.streams} streams) | × nginx TLS | × Caddy chain | HTTP/1.1 req/s (${first.clients * first.streams} connections) | × nginx TLS | × Caddy chain | HTTP/2 × HTTP/1.1 | mean ms h2 / 1.1 | not 2xx or failed |`,
       );
-      lines.push('| --- | ---: | ---: | ---: | ---: | ---: |');
+      lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
       for (const p of h2Rows) {
         const { h2, http1 } = p.h2load!;
         lines.push(
-          `| ${p.label} | ${f(h2.requestsPerSec)} | ${f(http1.requestsPerSec)} | ${f(ratio(h2.requestsPerSec, http1.requestsPerSec), 2)} | ${f(h2.meanMs, 2)} / ${f(http1.meanMs, 2)} | ${h2.failed + h2.non2xx} / ${http1.failed + http1.non2xx} |`,
+          `| ${p.label} | ${f(h2.requestsPerSec)} | ${peers(h2.requestsPerSec, nginxTls?.h2load?.h2.requestsPerSec, caddy?.h2load?.h2.requestsPerSec)} | ${f(http1.requestsPerSec)} | ${peers(http1.requestsPerSec, nginxTls?.h2load?.http1.requestsPerSec, caddy?.h2load?.http1.requestsPerSec)} | ${f(ratio(h2.requestsPerSec, http1.requestsPerSec), 2)} | ${f(h2.meanMs, 2)} / ${f(http1.meanMs, 2)} | ${h2.failed + h2.non2xx} / ${http1.failed + http1.non2xx} |`,
         );
       }
       lines.push('');
@@ -293,19 +491,8 @@ export function markdown(r: Results): string {
     }
     lines.push('');
   }
-  lines.push(...pageLoadSection(r), ...policyEvalSection(r));
-  if (anyPath) {
-    lines.push('## Targets (issue 6)');
-    lines.push('');
-    lines.push('| target | goal | measured | status |');
-    lines.push('| --- | --- | --- | --- |');
-    for (const c of r.targets) {
-      const measured = c.measured === null ? '—' : `${f(c.measured, c.unit === '×' ? 2 : 1)} ${c.unit}`;
-      const status = c.status === 'met' ? '**met**' : c.status === 'not met' ? '**not met**' : NA;
-      lines.push(`| ${c.name} | ${c.goal} | ${measured} — ${c.detail} | ${status} |`);
-    }
-  }
-  for (const p of r.paths) {
+  lines.push(...pageLoadSection(r), ...policyCostSection(r), ...policyEvalSection(r));
+  for (const p of rows) {
     for (const [role, prof] of Object.entries(p.profiles ?? {})) {
       lines.push('');
       lines.push(

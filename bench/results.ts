@@ -8,7 +8,16 @@ import type { H2loadResult } from './h2load.ts';
 import type { PageLoadFigures } from './page-load.ts';
 import type { PolicyEvalFigures } from './policy-eval.ts';
 
-export type PathId = 'direct' | 'nginx' | 'nginx-tls' | 'haproxy' | 'drawbridge-passthrough' | 'drawbridge-preauth';
+export type PathId =
+  | 'direct'
+  | 'nginx'
+  | 'nginx-tls'
+  | 'haproxy'
+  | 'caddy'
+  | 'drawbridge-passthrough'
+  | 'drawbridge-preauth'
+  | 'drawbridge-preauth-no-policies'
+  | 'drawbridge-workers';
 
 export interface LoadResult {
   connections: number;
@@ -22,6 +31,11 @@ export interface LoadResult {
 export interface PathResult {
   id: PathId;
   label: string;
+  /**
+   * Set on the rows built from `--before=<ref>` (a worktree of that commit): its short sha. Rows without it are the
+   * tree the bench runs from ("after").
+   */
+  before?: string;
   available: boolean;
   /** Why the row has no figures (e.g. `drawbridge dev` not there yet). */
   reason?: string;
@@ -31,7 +45,8 @@ export interface PathResult {
   /** Process roles that are the proxy (their CPU is "the proxy's CPU per request"). */
   proxyRoles: string[];
   load: LoadResult[];
-  rate?: RateResult;
+  /** Open-loop latency, one per offered rate (settings.rates), in that order. */
+  rates: RateResult[];
   downloadSingle?: DownloadResult;
   downloadParallel?: DownloadResult;
   idleTls?: IdleResult;
@@ -62,19 +77,42 @@ export interface TargetCheck {
   unit: string;
   status: 'met' | 'not met' | 'not yet available';
   detail: string;
+  /** The same measure for the `--before` build (null when not measured). */
+  before?: number | null;
+  /** The same measure for the Caddy chain, where it makes sense (null when not measured). */
+  caddy?: number | null;
+  /** Issue 16's targets (the tail, idle memory, CPU) among issue 6's. */
+  issue16?: boolean;
+  /** Where to look when the target is not met (a profile section, the measure's split). */
+  why?: string;
 }
 
 export interface Results {
   date: string;
   quick: boolean;
   durationS: number;
-  machine: { cpus: number; kernel: string; node: string; nginx: string; haproxy: string; wrk: string; curl: string };
+  machine: {
+    cpus: number;
+    kernel: string;
+    node: string;
+    nginx: string;
+    haproxy: string;
+    /** Absent in runs from before the Caddy chain row. */
+    caddy?: string;
+    wrk: string;
+    curl: string;
+  };
+  /** `--before=<ref>`: the ref and its short sha, whose Drawbridge rows are measured beside this tree's. */
+  before?: { ref: string; sha: string };
+  /** The short sha of the tree the bench ran from (the "after" rows), with `+changes` when it had uncommitted ones. */
+  sha?: string;
   settings: {
     wrkDurationS: number;
     repetitions: number;
     connections: number[];
     threads: number;
-    rate: number;
+    /** Offered rates of the open-loop latency client (req/s). */
+    rates: number[];
     rateDurationS: number;
     idleConnections: number;
     smallFileBytes: number;

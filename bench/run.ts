@@ -25,9 +25,18 @@ import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { svgChart } from './chart.ts';
-import { groupPids } from './cpu.ts';
+import { groupPids, isAlive } from './cpu.ts';
 import { download, type DownloadResult } from './download.ts';
-import { devAvailable, preauthApp, publishApp, startDev, wanConnector, type Dev } from './drawbridge.ts';
+import {
+  activePolicies,
+  deletePolicies,
+  devAvailable,
+  preauthApp,
+  publishApp,
+  startDev,
+  wanConnector,
+  type Dev,
+} from './drawbridge.ts';
 import { startHaproxy } from './haproxy.ts';
 import { ensurePackages } from './install.ts';
 import { measurePath, type PathUnderTest, type Settings } from './measure.ts';
@@ -37,8 +46,11 @@ import { hostsMode } from './names.ts';
 import { startRelay } from './relay.ts';
 import { evaluateTargets, markdown } from './report.ts';
 import type { PathId, PathResult, Results, WanRow } from './results.ts';
-import { port, target } from './target.ts';
+import { port, target, type Target } from './target.ts';
 import { selfSigned } from './tls.ts';
+import { parseArgs, type BenchArgs } from './args.ts';
+import { checkout, shortSha, treeSha } from './before.ts';
+import { startCaddyChain } from './caddy.ts';
 import { updateReadme } from './readme.ts';
 import { benchLinkTranslation, linkTranslationTable } from './link-translation.ts';
 import { measurePageLoad, pageLoadTable, writePage, type PageLoadFigures } from './page-load.ts';
@@ -64,21 +76,22 @@ function windowKnob(): boolean {
   }
 }
 
-const argv = process.argv.slice(2);
-const quick = argv.includes('--quick');
-/** Run Drawbridge's processes under V8's profiler and report where their CPU goes. */
-const profile = argv.includes('--profile');
-/** Keep the temp dir (configs, logs) for a look after the run. */
-const keep = argv.includes('--keep');
-const only = argv
-  .find((a) => a.startsWith('--only='))
-  ?.slice('--only='.length)
-  .split(',');
+let args: BenchArgs;
+try {
+  args = parseArgs(process.argv.slice(2));
+} catch (err) {
+  process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(2);
+}
+const { quick, profile, keep, only } = args;
 const wanted = (id: PathId | 'wan' | 'page-load' | (typeof IN_PROCESS)[number]): boolean => !only || only.includes(id);
 /** Runs this bench 5 times over (median) per protocol in the page-load step; 3 in a quick run. */
 const PAGE_LOAD_RUNS = quick ? 3 : 5;
 
-type Extra = Pick<Results, 'pageLoad' | 'policyEval'>;
+type Extra = Pick<Results, 'pageLoad' | 'policyEval' | 'before' | 'sha'>;
+
+/** The Drawbridge rows of one build (the --before build has the first two). */
+const DRAWBRIDGE_ROWS = ['drawbridge-passthrough', 'drawbridge-preauth', 'drawbridge-preauth-no-policies'] as const;
 
 const t0 = performance.now();
 function log(line: string): void {
@@ -109,6 +122,7 @@ async function versions(): Promise<Results['machine']> {
     node: process.version,
     nginx: (await first('nginx', ['-v'])).replace('nginx version: ', ''),
     haproxy: (await first('haproxy', ['-v'])).replace(/^HAProxy version (\S+).*/, 'haproxy/$1'),
+    caddy: `caddy/${(await first('caddy', ['version'])).split(' ')[0].replace(/^v/, '')}`,
     wrk: (await first('wrk', ['--version'])).replace(/^wrk (\S+).*/, 'wrk $1'),
     curl: (await first('curl', ['--version'])).split(' ').slice(0, 2).join(' '),
   };
@@ -119,12 +133,27 @@ const LABELS: Record<PathId, string> = {
   nginx: 'nginx one-hop',
   'nginx-tls': 'nginx one-hop, TLS client side',
   haproxy: 'haproxy one-hop',
+  caddy: 'Caddy chain (edge Caddy → HTTP/2 over TLS → connector Caddy)',
   'drawbridge-passthrough': 'Drawbridge passthrough',
+  // Relabelled with the number of policies the edge really holds when the row starts.
   'drawbridge-preauth': 'Drawbridge pre-authenticated',
+  'drawbridge-preauth-no-policies': 'Drawbridge pre-authenticated, no conditional access policy',
+  'drawbridge-workers': 'Drawbridge passthrough, connector with 2 workers',
 };
 
-function emptyRow(id: PathId): PathResult {
-  return { id, label: LABELS[id], available: true, proxyRoles: [], load: [], failures: {} };
+/** An empty row; `build` names the Drawbridge build when --before puts two side by side. */
+function emptyRow(id: PathId, build?: { before: boolean; sha: string }): PathResult {
+  const label = build ? `${LABELS[id]} — ${build.before ? 'before' : 'after'} (${build.sha})` : LABELS[id];
+  return {
+    id,
+    label,
+    ...(build?.before ? { before: build.sha } : {}),
+    available: true,
+    proxyRoles: [],
+    load: [],
+    rates: [],
+    failures: {},
+  };
 }
 
 /** Link translation's cost (bench/link-translation.ts): in-process, needs none of the servers. */
@@ -143,8 +172,8 @@ function benchSettings(dir: string): Settings {
     repetitions: quick ? 1 : 3,
     connections: [64, 256],
     threads: 2,
-    rate: 1000,
-    rateDurationS: quick ? 2 : 20,
+    rates: [1000, 3000],
+    rateDurationS: quick ? 2 : 15,
     downloadMaxS: quick ? 4 : 60,
     wanMaxS: quick ? 6 : 60,
     idleConnections: quick ? 500 : 1000,
@@ -178,6 +207,14 @@ async function servers(paths: PathResult[], wan: WanRow[], notes: string[], extr
   log(`temp dir ${dir}`);
 
   const s = benchSettings(dir);
+  const sha = extra.sha;
+  // --before=<ref>: a worktree of that commit, removed at the end (before the temp dir, cleanups run in reverse).
+  const before = args.before ? await checkout(ROOT, args.before, join(dir, 'before')) : null;
+  if (before) {
+    onCleanup(() => before.remove());
+    extra.before = { ref: before.ref, sha: before.sha };
+    log(`--before=${before.ref}: ${before.sha} checked out in ${before.root}`);
+  }
 
   const backendPort = await freePort();
   const backend = await startBackend(dir, www, backendPort);
@@ -189,22 +226,27 @@ async function servers(paths: PathResult[], wan: WanRow[], notes: string[], extr
   await waitForPort(wsPort, wsBackend);
   log(`backend nginx on 127.0.0.1:${backendPort}, WebSocket backend on 127.0.0.1:${wsPort}`);
 
+  /**
+   * Measures one row: `setup` starts the path (it may relabel the row, e.g. with what it found running) and returns
+   * what to measure; `build` marks Drawbridge rows when --before puts two builds side by side.
+   */
   async function measure(
     id: PathId,
-    setup: () => Promise<{ p: PathUnderTest; stop?: () => Promise<void> }>,
-  ): Promise<void> {
-    const row = emptyRow(id);
+    setup: (row: PathResult) => Promise<{ p: PathUnderTest; stop?: () => Promise<void> }>,
+    build?: { before: boolean; sha: string },
+  ): Promise<PathResult> {
+    const row = emptyRow(id, build);
     paths.push(row);
     if (!wanted(id)) {
       row.available = false;
       row.reason = 'skipped (--only)';
-      return;
+      return row;
     }
     row.loadAverage = loadavg()[0];
     log(`${row.label} (load average ${row.loadAverage.toFixed(1)})`);
     let stop: (() => Promise<void>) | undefined;
     try {
-      const started = await setup();
+      const started = await setup(row);
       stop = started.stop;
       await measurePath(row, started.p, s, log);
     } catch (err) {
@@ -215,6 +257,15 @@ async function servers(paths: PathResult[], wan: WanRow[], notes: string[], extr
     } finally {
       await stop?.();
     }
+    return row;
+  }
+
+  /** A row that cannot be measured at all (no `drawbridge dev`, a flag this build lacks). */
+  function unavailable(id: PathId, reason: string, build?: { before: boolean; sha: string }): void {
+    const row = emptyRow(id, build);
+    row.available = false;
+    row.reason = wanted(id) ? reason : 'skipped (--only)';
+    paths.push(row);
   }
 
   // --- baselines ---
@@ -239,7 +290,13 @@ async function servers(paths: PathResult[], wan: WanRow[], notes: string[], extr
     const https = target(`https://localhost:${ports.https}`);
     return {
       p: tlsSide
-        ? { target: https, cpu: [{ role: 'proxy', pids }, backendCpu], proxyRoles: ['proxy'], rssPids: pids }
+        ? {
+            target: https,
+            cpu: [{ role: 'proxy', pids }, backendCpu],
+            proxyRoles: ['proxy'],
+            rssPids: pids,
+            h2Target: https,
+          }
         : {
             target: http,
             cpu: [{ role: 'proxy', pids }, backendCpu],
@@ -270,70 +327,153 @@ async function servers(paths: PathResult[], wan: WanRow[], notes: string[], extr
     };
   });
 
-  // --- Drawbridge ---
+  // --- the Caddy chain: Drawbridge's shape (TLS edge → HTTP/2 over TLS → connector → backend) from a Go peer ---
+  await measure('caddy', async () => {
+    const chain = await startCaddyChain(
+      dir,
+      backendPort,
+      wsPort,
+      { edge: await freePort(), connector: await freePort() },
+      tls,
+    );
+    const edge = (): number[] => groupPids(chain.edge.pid);
+    const connector = (): number[] => groupPids(chain.connector.pid);
+    const https = target(`https://localhost:${chain.port}`);
+    const roles = [
+      { role: 'edge', pids: edge },
+      { role: 'connector', pids: connector },
+    ];
+    return {
+      p: {
+        target: https,
+        cpu: [...roles, backendCpu],
+        proxyRoles: ['edge', 'connector'],
+        rssPids: edge,
+        idleTlsTarget: https,
+        wsTarget: https,
+        wsRssPids: () => [...edge(), ...connector()],
+        wsRssRoles: roles,
+        h2Target: https,
+        verify: async () => {
+          const proto = await chain.hopProtocol();
+          if (proto !== 'HTTP/2.0')
+            throw new Error(`the connector Caddy got ${proto} from the edge Caddy, not HTTP/2.0`);
+          log(`    the hop between the Caddies is ${proto}`);
+          notes.push(
+            `Caddy chain: two Debian Caddy processes (GOMAXPROCS=1 each), the edge Caddy terminating the client's TLS and proxying to the connector Caddy over TLS; a probe through the chain found the connector Caddy receiving ${proto}. Go's transport sends WebSocket upgrades over HTTP/1.1, so there each idle WebSocket has a TLS connection of its own on the middle hop (Drawbridge carries it as a stream of the tunnel).`,
+          );
+        },
+        dead: () => [chain.edge, chain.connector].filter((c) => !isAlive(c.pid)).map((c) => `${c.name} (pid ${c.pid})`),
+      },
+      stop: () => chain.stop(),
+    };
+  });
+
+  // --- Drawbridge: this tree's build, then (--before) the other build, then the 2-worker connector ---
   const backendUrl = `http://127.0.0.1:${backendPort}`;
   const available = await devAvailable(ROOT);
-  let dev: Dev | null = null;
-  let devError = available.reason;
-  if (
-    available.ok &&
-    (wanted('drawbridge-passthrough') || wanted('drawbridge-preauth') || wanted('wan') || wanted('page-load'))
-  ) {
-    log('starting drawbridge dev (edge + one connector)');
+  const anyDrawbridge = DRAWBRIDGE_ROWS.some((id) => wanted(id)) || wanted('wan') || wanted('page-load');
+  const after = before ? { before: false, sha: sha ?? 'this tree' } : undefined;
+
+  /** Starts `drawbridge dev` from `root`; null (and the reason) when it does not start. */
+  async function startDevFrom(
+    root: string,
+    name: string,
+    extraArgs: string[] = [],
+  ): Promise<{ dev: Dev | null; error: string }> {
+    log(`starting drawbridge dev${extraArgs.map((a) => ` ${a}`).join('')} (${name})`);
     try {
-      dev = await startDev(ROOT, join(dir, 'dev-state'), join(dir, 'dev.log'));
-      log(`  edge ${dev.info.edgeUrl} (pid ${dev.info.edgePid}), connector pid ${dev.connectorPids().join(', ')}`);
+      const d = await startDev(root, join(dir, `${name}-state`), join(dir, `${name}.log`), {}, extraArgs);
+      log(`  edge ${d.info.edgeUrl} (pid ${d.info.edgePid}), connector pids ${d.connectorPids().join(', ')}`);
+      return { dev: d, error: '' };
     } catch (err) {
-      devError = `drawbridge dev did not start: ${err instanceof Error ? err.message : String(err)}`;
-      log(`  ${devError}`);
+      const error = `drawbridge dev did not start: ${err instanceof Error ? err.message : String(err)}`;
+      log(`  ${error}`);
+      return { dev: null, error };
     }
   }
+
+  /** The passthrough and pre-authenticated rows (and, for this tree, pre-authenticated without policies) on `d`. */
+  async function drawbridgeRows(d: Dev, build: { before: boolean; sha: string } | undefined): Promise<void> {
+    const light = build?.before === true; // the before build: no 256 MiB downloads (run time)
+    await measure(
+      'drawbridge-passthrough',
+      async () => {
+        const app = await publishApp(d, 'bench', backendUrl, 'passthrough');
+        const ws = await publishApp(d, 'bench-ws', `http://127.0.0.1:${wsPort}`, 'passthrough');
+        return {
+          p: {
+            target: app,
+            cpu: [...d.cpu, backendCpu],
+            proxyRoles: ['edge', 'connector'],
+            rssPids: d.edgePids,
+            idleTlsTarget: app,
+            wsTarget: ws,
+            wsRssPids: () => [...d.edgePids(), ...d.connectorPids()],
+            wsRssRoles: d.cpu,
+            h2Target: app,
+            gcBeforeRss: true,
+            skipDownloads: light,
+            profileTargets: [
+              { role: 'edge', pid: () => d.edgePids()[0] },
+              { role: 'connector', pid: () => d.connectorPids()[0] },
+            ],
+            dead: d.dead,
+          },
+        };
+      },
+      build,
+    );
+    let preauth: Target | undefined;
+    const preauthRow = (skipDownloads: boolean) => (t: Target) => ({
+      p: {
+        target: t,
+        cpu: [...d.cpu, backendCpu],
+        proxyRoles: ['edge', 'connector'],
+        rssPids: d.edgePids,
+        skipDownloads,
+        profileTargets: [{ role: 'edge', pid: () => d.edgePids()[0] }],
+        dead: d.dead,
+      },
+    });
+    await measure(
+      'drawbridge-preauth',
+      async (row) => {
+        preauth = await preauthApp(d, backendUrl, s.smallPath);
+        // Which conditional access policies the edge evaluates on each of this row's requests (app-host.ts).
+        const on = await activePolicies(d).catch(() => null);
+        if (on) {
+          row.label = row.label.replace(
+            LABELS['drawbridge-preauth'],
+            `${LABELS['drawbridge-preauth']}, ${on.length} conditional access ${on.length === 1 ? 'policy' : 'policies'} on`,
+          );
+        }
+        return preauthRow(light)(preauth);
+      },
+      build,
+    );
+    if (build?.before) return;
+    // The same app and session with the tenant's policies deleted: what evaluating them costs per request.
+    await measure(
+      'drawbridge-preauth-no-policies',
+      async () => {
+        const t = preauth ?? (await preauthApp(d, backendUrl, s.smallPath));
+        const deleted = await deletePolicies(d);
+        log(`    deleted the tenant's ${deleted} conditional access policies`);
+        return preauthRow(true)(t);
+      },
+      after,
+    );
+  }
+
+  let dev: Dev | null = null;
+  let devError = available.reason;
+  if (available.ok && anyDrawbridge) ({ dev, error: devError } = await startDevFrom(ROOT, 'dev'));
   if (!dev) {
-    for (const id of ['drawbridge-passthrough', 'drawbridge-preauth'] as const) {
-      const row = emptyRow(id);
-      row.available = false;
-      row.reason = wanted(id) ? `not yet available: ${devError}` : 'skipped (--only)';
-      paths.push(row);
-    }
+    for (const id of DRAWBRIDGE_ROWS) unavailable(id, `not yet available: ${devError}`, after);
     if (!available.ok) log(`Drawbridge rows not yet available: ${devError}`);
   } else {
-    const d = dev;
-    await measure('drawbridge-passthrough', async () => {
-      const app = await publishApp(d, 'bench', backendUrl, 'passthrough');
-      const ws = await publishApp(d, 'bench-ws', `http://127.0.0.1:${wsPort}`, 'passthrough');
-      const edgeAndConnector = (): number[] => [...d.edgePids(), ...d.connectorPids()];
-      return {
-        p: {
-          target: app,
-          cpu: [...d.cpu, backendCpu],
-          proxyRoles: ['edge', 'connector'],
-          rssPids: d.edgePids,
-          idleTlsTarget: app,
-          wsTarget: ws,
-          wsRssPids: edgeAndConnector,
-          h2Target: app,
-          gcBeforeRss: true,
-          profileTargets: [
-            { role: 'edge', pid: () => d.edgePids()[0] },
-            { role: 'connector', pid: () => d.connectorPids()[0] },
-          ],
-          dead: d.dead,
-        },
-      };
-    });
-    await measure('drawbridge-preauth', async () => {
-      const app = await preauthApp(d, backendUrl, s.smallPath);
-      return {
-        p: {
-          target: app,
-          cpu: [...d.cpu, backendCpu],
-          proxyRoles: ['edge', 'connector'],
-          rssPids: d.edgePids,
-          profileTargets: [{ role: 'edge', pid: () => d.edgePids()[0] }],
-          dead: d.dead,
-        },
-      };
-    });
+    await drawbridgeRows(dev, after);
   }
 
   async function wanRun(): Promise<void> {
@@ -434,6 +574,64 @@ async function servers(paths: PathResult[], wan: WanRow[], notes: string[], extr
 
   await (dev as Dev | null)?.stop();
 
+  // --- the --before build ---
+  if (before) {
+    const build = { before: true, sha: before.sha };
+    const ids = ['drawbridge-passthrough', 'drawbridge-preauth'] as const;
+    const theirs = await devAvailable(before.root);
+    const other = theirs.ok && ids.some((id) => wanted(id)) ? await startDevFrom(before.root, 'dev-before') : null;
+    if (other?.dev) {
+      await drawbridgeRows(other.dev, build);
+      await other.dev.stop();
+    } else {
+      for (const id of ids) unavailable(id, `not yet available: ${other?.error || theirs.reason}`, build);
+    }
+    notes.push(
+      `Rows marked "before (${before.sha})" are \`drawbridge dev\` from a worktree of \`${before.ref}\` (node_modules linked to this tree's), measured in this run after this tree's rows; they skip the 256 MiB downloads to keep the run's time down.`,
+    );
+  }
+
+  // --- a connector with 2 workers (drawbridge dev --connector-workers, from the connector-workers work) ---
+  if (!available.ok) unavailable('drawbridge-workers', `not yet available: ${devError}`, after);
+  else if (!available.help.includes('--connector-workers')) {
+    unavailable(
+      'drawbridge-workers',
+      'not yet available: `drawbridge dev --help` has no --connector-workers (the connector-workers branch is not merged)',
+      after,
+    );
+  } else if (wanted('drawbridge-workers')) {
+    const started = await startDevFrom(ROOT, 'dev-workers', ['--connector-workers', '2']);
+    const d = started.dev;
+    if (!d) unavailable('drawbridge-workers', `failed: ${started.error}`, after);
+    else {
+      await measure(
+        'drawbridge-workers',
+        async () => {
+          const app = await publishApp(d, 'bench', backendUrl, 'passthrough');
+          return {
+            p: {
+              target: app,
+              cpu: [...d.cpu, backendCpu],
+              proxyRoles: ['edge', 'connector'],
+              rssPids: d.edgePids,
+              h2Target: app,
+              // Throughput across processes is the point: no idle or download measures.
+              skipIdle: true,
+              skipDownloads: true,
+              verify: async () => {
+                const n = d.connectorPids().length;
+                if (n < 3) throw new Error(`the connector has ${n} process(es), not a primary and 2 workers`);
+              },
+              dead: d.dead,
+            },
+          };
+        },
+        after,
+      );
+      await d.stop();
+    }
+  } else unavailable('drawbridge-workers', 'skipped (--only)', after);
+
   if (hostsMode()) {
     notes.push(
       `Drawbridge app hosts are in no resolver; to keep Host and SNI right, wrk got the address through ${hostsMode()}, curl through --resolve, the Node clients through a lookup function.`,
@@ -505,6 +703,9 @@ async function main(): Promise<void> {
   const extra: Extra = {};
   // `--only` naming in-process steps alone (link-translation, policy-eval) runs just those, without packages or servers.
   const inProcessOnly = only !== undefined && only.every((id) => (IN_PROCESS as readonly string[]).includes(id));
+  extra.sha = await treeSha(ROOT);
+  // A ref git does not know fails the run before anything is installed or started.
+  if (args.before && !inProcessOnly) await shortSha(ROOT, args.before);
   if (!inProcessOnly) await servers(paths, wan, notes, extra);
   if (wanted('link-translation')) notes.push(await linkTranslationNote());
   if (wanted('policy-eval')) extra.policyEval = await policyEvalStep();
@@ -534,7 +735,7 @@ async function main(): Promise<void> {
       repetitions: s.repetitions,
       connections: s.connections,
       threads: s.threads,
-      rate: s.rate,
+      rates: s.rates,
       rateDurationS: s.rateDurationS,
       idleConnections: s.idleConnections,
       smallFileBytes: SMALL_BYTES,
