@@ -18,7 +18,14 @@ export interface DevJson {
   consoleUrl: string;
   caCertPath: string;
   apps: { name: string; externalUrl: string; preAuth: string }[];
-  connectors: { id: string; pid: number; group: string; metricsUrl: string }[];
+  /** `workers`: each process of the connector (one, or N under dev --connector-workers N), followed on restarts. */
+  connectors: {
+    id: string;
+    pid: number;
+    group: string;
+    metricsUrl: string;
+    workers: { index: number; pid: number }[];
+  }[];
   edgePid: number;
   /** Every edge node (one unless dev ran with --edges N); url reaches that node directly. */
   edges: { id: string; pid: number; url: string; config?: string }[];
