@@ -46,6 +46,8 @@ export interface DevStack {
   agent: Agent;
   publicPort: number;
   admin<T = unknown>(method: string, apiPath: string, body?: unknown): Promise<{ status: number; body: T }>;
+  /** What dev printed so far (its steps, and a line for each child that exits or restarts). */
+  output(): string;
   stop(): Promise<void>;
 }
 
@@ -86,6 +88,7 @@ export async function startDevStack(extraArgs: string[] = []): Promise<DevStack>
     process: child,
     agent,
     publicPort,
+    output: () => output,
     async admin<T>(method: string, apiPath: string, body?: unknown) {
       const res = await request(`${dev.adminUrl}/api/v1${apiPath}`, {
         method: method as 'GET',
