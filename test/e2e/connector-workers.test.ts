@@ -1,11 +1,13 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { X509Certificate } from 'node:crypto';
+import { readFile, readdir } from 'node:fs/promises';
 import http from 'node:http';
 import type net from 'node:net';
 import path from 'node:path';
 import { request } from 'undici';
+import { normalizeSerial } from '../../src/pki/serial.ts';
 import { startDevStack, type DevStack } from '../helpers/dev-stack.ts';
 import { startLoad, summarize, waitUntil } from '../helpers/load.ts';
 
@@ -193,6 +195,65 @@ describe('connector workers: one connector, several processes', { timeout: 180_0
       15_000,
       'requests through the new worker',
     );
+  });
+
+  it('a renewal is made once for the machine; every worker moves onto it, and a worker forked later loads it', async () => {
+    type Health = {
+      connectors: { id: string; workers: number; tunnels: { state: string; certSerial: string; pid: number }[] }[];
+    };
+    const id = stack.dev.connectors[0].id;
+    const dir = path.join(stack.dir, 'connector-1');
+    const keyBefore = await readFile(path.join(dir, 'connector.key'), 'utf8');
+    const res = await stack.admin<{ serial: string }>('POST', `/tenants/contoso/connectors/${id}/renew-certificate`);
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const serial = res.body.serial;
+    const tunnels = async () =>
+      (await stack.admin<Health>('GET', '/tenants/contoso/connector-groups/default/health')).body.connectors.find(
+        (c) => c.id === id,
+      )!;
+    const allOnNew = async (): Promise<boolean> => {
+      const c = await tunnels();
+      return (
+        c.workers === 2 &&
+        c.tunnels.length === 4 &&
+        c.tunnels.every((t) => t.state === 'healthy' && t.certSerial === serial)
+      );
+    };
+    await waitUntil(allOnNew, 30_000, "both workers' tunnels on the renewed certificate");
+    const row = await stack.admin<{ certSerial: string; previousCertSerial: string | null }>(
+      'GET',
+      `/tenants/contoso/connectors/${id}`,
+    );
+    assert.equal(row.body.certSerial, serial);
+    await waitUntil(
+      async () =>
+        (await stack.admin<{ previousCertSerial: string | null }>('GET', `/tenants/contoso/connectors/${id}`)).body
+          .previousCertSerial === null,
+      10_000,
+      'the old serial retired',
+    );
+    // One new key, written once (by the primary), nothing left pending.
+    const onDisk = new X509Certificate(await readFile(path.join(dir, 'connector.crt'), 'utf8'));
+    assert.equal(normalizeSerial(onDisk.serialNumber), serial);
+    assert.notEqual(await readFile(path.join(dir, 'connector.key'), 'utf8'), keyBefore);
+    assert.deepEqual(
+      (await readdir(dir)).filter((f) => f.endsWith('.next')),
+      [],
+    );
+    const log = await readFile(path.join(stack.dir, 'logs', 'connector-1.log'), 'utf8');
+    assert.equal(log.match(/"msg":"certificate renewed: every worker moves onto it"/g)?.length, 1);
+    // A worker forked after the renewal dials with the files the primary wrote.
+    const [w1] = await devWorkers();
+    process.kill(w1.pid, 'SIGKILL');
+    await waitUntil(
+      async () => {
+        const now = (await devWorkers()).find((w) => w.index === 1);
+        return now !== undefined && now.pid !== w1.pid && alive(now.pid);
+      },
+      30_000,
+      'worker 1 forked again',
+    );
+    await waitUntil(allOnNew, 30_000, "the new worker's tunnels on the renewed certificate");
   });
 
   it('SIGTERM drains every worker (requests in flight on each finish) and the primary exits 0', async () => {

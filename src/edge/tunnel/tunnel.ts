@@ -20,6 +20,8 @@ export interface TunnelLiveStatus {
   connectedSince: string;
   address: string | null;
   configVersion: number;
+  /** Serial of the client certificate it was opened with (a renewal moves every tunnel onto the new one). */
+  certSerial: string;
   /** The connector process holding it (connector run --workers N: one per worker), when the connector said. */
   pid: number | null;
   worker: number | null;
@@ -271,6 +273,7 @@ export class Tunnel {
       connectedSince: this.connectedAt.toISOString(),
       address: this.address,
       configVersion: this.#configVersion,
+      certSerial: this.certSerial,
       pid: this.pid,
       worker: this.worker,
     };
