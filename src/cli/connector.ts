@@ -206,6 +206,10 @@ export async function runConnectorCommand(argv: string[]): Promise<number> {
           : () => {
               void drain().finally(() => process.exit(CONNECTOR_RESTART_EXIT_CODE));
             },
+    }).catch((err: unknown) => {
+      // A worker that cannot start exits with the error (its IPC channel would keep it alive): its primary then stops.
+      process.channel?.unref();
+      throw err;
     });
     if (renewal) listenToPrimary(connector, renewal);
     notifyParent({ event: 'ready', connectorId: connector.connectorId, metricsPort: connector.metricsPort });

@@ -75,10 +75,14 @@ export function superviseWorkers<R extends Record<string, unknown>>(options: {
     worker.once('exit', (code, signal) => {
       if (live.get(index) === worker) live.delete(index);
       if (stopping) return;
-      if (!first.has(index))
+      if (!first.has(index)) {
+        // It cannot start (bad arguments or state, a port taken): the others go too, so the primary exits with the error.
+        stopping = true;
+        for (const other of live.values()) other.process.kill('SIGTERM');
         return rejectReady(
           new Error(`${role} worker ${index} exited before it was ready (code ${code}, signal ${signal})`),
         );
+      }
       const retry = backoff.get(index) ?? new Backoff({ baseMs: 500, maxMs: 30_000 });
       backoff.set(index, retry);
       if (Date.now() - startedAt >= STABLE_MS) retry.reset();
