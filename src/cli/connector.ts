@@ -211,7 +211,7 @@ export async function runConnectorCommand(argv: string[]): Promise<number> {
       process.channel?.unref();
       throw err;
     });
-    if (renewal) listenToPrimary(connector, renewal);
+    if (worker > 0) listenToPrimary(connector);
     notifyParent({ event: 'ready', connectorId: connector.connectorId, metricsPort: connector.metricsPort });
     if (worker > 0) {
       // The primary decides when a worker stops (SIGTERM, or its IPC channel closing). A terminal's Ctrl-C or hang-up

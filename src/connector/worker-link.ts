@@ -33,6 +33,13 @@ export class RenewalThroughPrimary implements Renewal {
   #next = 0;
   readonly #waiting = new Map<number, (result: Extract<ToWorker, { event: 'renewal-result' }>) => void>();
 
+  constructor() {
+    // Listening from the start: the edge may ask for a CSR as soon as the first tunnel is up.
+    process.on('message', (message: ToWorker) => {
+      if (message?.event === 'renewal-result') this.#settle(message);
+    });
+  }
+
   csr(): Promise<string> {
     return this.#ask((id) => send({ event: 'renewal-csr', id })).then((r) => r.csr ?? '');
   }
@@ -44,8 +51,7 @@ export class RenewalThroughPrimary implements Renewal {
     });
   }
 
-  /** A `renewal-result` from the primary. */
-  settle(result: Extract<ToWorker, { event: 'renewal-result' }>): void {
+  #settle(result: Extract<ToWorker, { event: 'renewal-result' }>): void {
     this.#waiting.get(result.id)?.(result);
     this.#waiting.delete(result.id);
   }
@@ -69,11 +75,10 @@ export class RenewalThroughPrimary implements Renewal {
   }
 }
 
-/** Answers the primary for this worker: renewal results, a certificate another worker renewed, metrics requests. */
-export function listenToPrimary(connector: RunningConnector, renewal: RenewalThroughPrimary): void {
+/** Answers the primary for this worker: a certificate another worker renewed, metrics requests. */
+export function listenToPrimary(connector: RunningConnector): void {
   process.on('message', (message: ToWorker) => {
-    if (message?.event === 'renewal-result') renewal.settle(message);
-    else if (message?.event === 'certificate') connector.supervisor.useCertificate(message.keyPem, message.certPem);
+    if (message?.event === 'certificate') connector.supervisor.useCertificate(message.keyPem, message.certPem);
     else if (message?.event === 'metrics-request')
       void connector.metrics.registry
         .getMetricsAsJSON()
