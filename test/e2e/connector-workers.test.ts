@@ -21,13 +21,18 @@ import { startLoad, summarize, waitUntil } from '../helpers/load.ts';
 
 type Workers = { index: number; pid: number }[];
 
-/** The pid among `pids` that holds the loopback TCP socket whose local port is `port` (Linux /proc). */
-function pidOfLocalPort(port: number, pids: number[]): number | null {
-  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
-  const line = readFileSync('/proc/net/tcp', 'utf8')
+/**
+ * The pid among `pids` that holds the loopback TCP socket from local port `from` to port `to` (Linux /proc: the
+ * socket's inode, found among each process's descriptors). Both ports, since an ephemeral port may be reused
+ * towards another destination.
+ */
+function pidOfConnection(from: number, to: number, pids: number[]): number | null {
+  const hex = (port: number) => `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  const fields = readFileSync('/proc/net/tcp', 'utf8')
     .split('\n')
-    .find((l) => l.trim().split(/\s+/)[1]?.endsWith(hex));
-  const inode = line?.trim().split(/\s+/)[9];
+    .map((l) => l.trim().split(/\s+/))
+    .find((f) => f[1]?.endsWith(hex(from)) && f[2]?.endsWith(hex(to)));
+  const inode = fields?.[9];
   if (!inode) return null;
   for (const pid of pids) {
     try {
@@ -56,7 +61,13 @@ describe('connector workers: one connector, several processes', { timeout: 180_0
   let primaryPid: number;
   /** Requests the backend answered, by the pid of the connector process they came through. */
   const byPid = new Map<number, number>();
-  let candidates: number[] = [];
+  /** The primary's children now: its workers, including one forked again (Linux /proc). */
+  const workerPids = (): number[] =>
+    readFileSync(`/proc/${primaryPid}/task/${primaryPid}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
 
   const devWorkers = async (): Promise<Workers> =>
     (JSON.parse(await readFile(path.join(stack.dir, 'dev.json'), 'utf8')) as { connectors: { workers: Workers }[] })
@@ -73,7 +84,6 @@ describe('connector workers: one connector, several processes', { timeout: 180_0
   before(async () => {
     stack = await startDevStack(['--connectors', '1', '--connector-workers', '2']);
     primaryPid = stack.dev.connectors[0].pid;
-    candidates = stack.dev.connectors[0].workers.map((w) => w.pid);
     backend = http.createServer((req, res) => {
       req.resume();
       const pid = (req.socket as net.Socket & { connectorPid?: number | null }).connectorPid ?? 0;
@@ -82,7 +92,7 @@ describe('connector workers: one connector, several processes', { timeout: 180_0
       setTimeout(() => res.end(`pid ${pid}\n`), delay);
     });
     backend.on('connection', (socket: net.Socket & { connectorPid?: number | null }) => {
-      socket.connectorPid = pidOfLocalPort(socket.remotePort!, candidates);
+      socket.connectorPid = pidOfConnection(socket.remotePort!, socket.localPort!, workerPids());
     });
     await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
     const app = await stack.admin<{ externalUrl: string }>('POST', '/tenants/contoso/apps', {
@@ -185,7 +195,6 @@ describe('connector workers: one connector, several processes', { timeout: 180_0
     await waitUntil(async () => (await live()).workers === 2 && (await live()).tunnels === 4, 15_000, 'its tunnels');
     assert.match(await metrics(), /^drawbridge_connector_worker_restarts_total 1$/m);
     // The new worker serves too.
-    candidates = [stack.dev.connectors[0].workers[0].pid, again];
     byPid.clear();
     await waitUntil(
       async () => {
