@@ -41,11 +41,11 @@ leaves this host; files are written 0600 into the state dir.
 run: keep tunnels to the edge and serve the apps published on this connector's group.
   --state-dir DIR       The registered state dir
   --tunnels N           Tunnels to keep open, per worker (default ${DEFAULT_TUNNELS}; at least 1)
-  --workers N           Connector processes on this machine, to use more than one core (default
-                        ${DEFAULT_CONNECTOR_WORKERS}). Each worker keeps its own --tunnels tunnels, so the edge spreads requests over
-                        them all; a primary process supervises them (one that dies is started again), renews
-                        the certificate once for all, and serves --metrics-port with a worker="i" label on each
-                        worker's series
+  --workers N           Connector processes on this machine, to use more than one core (default ${DEFAULT_CONNECTOR_WORKERS}).
+                        Each keeps its own --tunnels tunnels, so the edge spreads requests over them all. A
+                        primary supervises them (one that dies is forked again), renews the certificate once
+                        for all, and serves --metrics-port with a worker="i" label on each worker's series
+                        (docs/operations.md)
   --pinned              Dial only the edge address registered, never the edge nodes it announces (a network
                         that reaches one node or a load balancer only; every node relays to the others)
   --drain-seconds S     On SIGTERM (or SIGINT, SIGHUP), finish in-flight requests for up to S seconds, then exit 0
