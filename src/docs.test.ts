@@ -24,7 +24,7 @@ import {
 import { HEARTBEAT_MS, HEARTBEAT_TTL_MS } from './edge/cluster/registry.ts';
 import { BACKEND_CONNECTIONS, CLIENT_QUEUE, CLIENT_SHARE, CONTENDED } from './connector/forward/backend-pool.ts';
 import { BACKEND_TIMEOUT } from './store/validate.ts';
-import { DEFAULT_DRAIN_SECONDS, DEFAULT_TUNNELS } from './cli/connector.ts';
+import { DEFAULT_CONNECTOR_WORKERS, DEFAULT_DRAIN_SECONDS, DEFAULT_TUNNELS } from './cli/connector.ts';
 import { EDGE_DRAIN_SECONDS } from './cli/edge.ts';
 import { FAILED_NODE_AVOID_MS } from './connector/supervisor/supervisor.ts';
 import { parseEdgeConfig } from './config/edge-config.ts';
@@ -64,6 +64,7 @@ const FIGURES: Record<string, { value: number; unit: Unit }> = {
   BACKEND_TIMEOUT_DEFAULT: { value: BACKEND_TIMEOUT.default, unit: 's' },
   BACKEND_TIMEOUT_LONG: { value: BACKEND_TIMEOUT.long, unit: 's' },
   DEFAULT_TUNNELS: { value: DEFAULT_TUNNELS, unit: 'count' },
+  DEFAULT_CONNECTOR_WORKERS: { value: DEFAULT_CONNECTOR_WORKERS, unit: 'count' },
   DEFAULT_DRAIN_SECONDS: { value: DEFAULT_DRAIN_SECONDS, unit: 's' },
   EDGE_DRAIN_SECONDS: { value: EDGE_DRAIN_SECONDS, unit: 's' },
   FAILED_NODE_AVOID_MS: { value: FAILED_NODE_AVOID_MS, unit: 'ms' },

@@ -1393,13 +1393,14 @@ const resources: Record<string, Resource> = {
           const names = r.json ? new Map<string, string>() : await groupNames(r);
           emit(r, res, () =>
             table(
-              ['NAME', 'ID', 'GROUP', 'STATUS', 'TUNNELS', 'IN FLIGHT', 'ADDRESS', 'VERSION', 'LAST SEEN'],
+              ['NAME', 'ID', 'GROUP', 'STATUS', 'TUNNELS', 'WORKERS', 'IN FLIGHT', 'ADDRESS', 'VERSION', 'LAST SEEN'],
               res.items.map((c) => [
                 c.name,
                 c.id,
                 names.get(c.groupId as string) ?? (c.groupId as string),
                 c.live.status as string,
                 c.live.tunnels as number,
+                (c.live.workers as number | undefined) ?? null,
                 c.live.inFlight as number,
                 (c.live.address ?? c.lastAddress) as string | null,
                 (c.live.version ?? c.version) as string | null,

@@ -10,10 +10,15 @@ import { isSea } from 'node:sea';
 import { loadConnectorState } from '../connector/enroll/state.ts';
 import { renderConnectorUnit, selfCommand } from '../connector/install/systemd-unit.ts';
 import { CONNECTOR_RESTART_EXIT_CODE } from '../tunnel/protocol.ts';
+import cluster from 'node:cluster';
+import { runConnectorPrimary } from './connector-workers.ts';
+import { workerIndex } from './workers.ts';
+import { RenewalThroughPrimary, listenToPrimary, requestRestart } from '../connector/worker-link.ts';
 
 /** Defaults of `connector run` (docs/architecture.md quotes them). */
 export const DEFAULT_TUNNELS = 2;
 export const DEFAULT_DRAIN_SECONDS = 30;
+export const DEFAULT_CONNECTOR_WORKERS = 1;
 
 const HELP = `drawbridge connector — the on-premises side: dials out to the edge, forwards to internal apps
 
@@ -35,13 +40,20 @@ leaves this host; files are written 0600 into the state dir.
 
 run: keep tunnels to the edge and serve the apps published on this connector's group.
   --state-dir DIR       The registered state dir
-  --tunnels N           Tunnels to keep open (default ${DEFAULT_TUNNELS}; at least 1)
+  --tunnels N           Tunnels to keep open, per worker (default ${DEFAULT_TUNNELS}; at least 1)
+  --workers N           Connector processes on this machine, to use more than one core (default ${DEFAULT_CONNECTOR_WORKERS}).
+                        Each keeps its own --tunnels tunnels, so the edge spreads requests over them all. A
+                        primary supervises them (one that dies is forked again), renews the certificate once
+                        for all, and serves --metrics-port with a worker="i" label on each worker's series
+                        (docs/operations.md)
   --pinned              Dial only the edge address registered, never the edge nodes it announces (a network
                         that reaches one node or a load balancer only; every node relays to the others)
-  --drain-seconds S     On SIGTERM, finish in-flight requests for up to S seconds (default ${DEFAULT_DRAIN_SECONDS})
+  --drain-seconds S     On SIGTERM (or SIGINT, SIGHUP), finish in-flight requests for up to S seconds, then exit 0
+                        (default ${DEFAULT_DRAIN_SECONDS}); with --workers, every worker drains
   --metrics-port N      Serve Prometheus metrics on 127.0.0.1:N/metrics (0 = any free port)
-  --supervised          A service manager starts this connector again when it exits with code 75: accept an
-                        administrator's rolling restart (admin connectors upgrade). Implied under systemd
+  --supervised          A service manager starts this connector again when it exits with code ${CONNECTOR_RESTART_EXIT_CODE}: accept an
+                        administrator's rolling restart (admin connectors upgrade; with --workers, all of them
+                        drain before the exit). Implied under systemd
   --otlp-endpoint URL   Export the spans of traced requests (the edge's tracing: setting decides which) over
                         OTLP/HTTP JSON to URL/v1/traces, e.g. http://127.0.0.1:4318; they are logged either way
   --kerberos-config F   Kerberos constrained delegation for sso: kerberos apps: YAML/JSON with realm, kdcs,
@@ -49,7 +61,7 @@ run: keep tunnels to the edge and serve the apps published on this connector's g
 
 install: write a systemd service that runs "connector run" for this registered state dir (restart on
 failure, SIGTERM drains, sandboxed, writes only to the state dir). Takes run's options (--tunnels,
---pinned, --drain-seconds, --metrics-port, --kerberos-config, --otlp-endpoint) and:
+--workers, --pinned, --drain-seconds, --metrics-port, --kerberos-config, --otlp-endpoint) and:
   --unit-dir DIR        Where the unit goes (default /etc/systemd/system)
   --unit NAME           Unit name (default drawbridge-connector): NAME.service
   --user USER           Run as this system user, who must own the state dir (default: root)
@@ -72,6 +84,7 @@ export async function runConnectorCommand(argv: string[]): Promise<number> {
       name: { type: 'string' },
       force: { type: 'boolean' },
       tunnels: { type: 'string', default: String(DEFAULT_TUNNELS) },
+      workers: { type: 'string', default: String(DEFAULT_CONNECTOR_WORKERS) },
       'metrics-port': { type: 'string' },
       'drain-seconds': { type: 'string', default: String(DEFAULT_DRAIN_SECONDS) },
       'kerberos-config': { type: 'string' },
@@ -123,9 +136,15 @@ export async function runConnectorCommand(argv: string[]): Promise<number> {
       process.stderr.write('drawbridge connector install: --unit takes letters, digits, @ _ . -\n');
       return 2;
     }
+    const workers = Number(values.workers);
+    if (!Number.isInteger(workers) || workers < 1) {
+      process.stderr.write('drawbridge connector install: --workers must be a whole number ≥ 1\n');
+      return 2;
+    }
     const runArgs = [
       '--tunnels',
       values.tunnels,
+      ...(workers !== DEFAULT_CONNECTOR_WORKERS ? ['--workers', String(workers)] : []),
       ...(values.pinned ? ['--pinned'] : []),
       ...(values['metrics-port'] !== undefined ? ['--metrics-port', values['metrics-port']] : []),
       ...(values['kerberos-config'] !== undefined
@@ -153,8 +172,18 @@ export async function runConnectorCommand(argv: string[]): Promise<number> {
       process.stderr.write('drawbridge connector run: --tunnels must be a whole number ≥ 1\n');
       return 2;
     }
+    const workers = Number(values.workers);
+    if (!Number.isInteger(workers) || workers < 1) {
+      process.stderr.write('drawbridge connector run: --workers must be a whole number ≥ 1\n');
+      return 2;
+    }
     const logger = createLogger('connector');
     const metricsPort = values['metrics-port'] === undefined ? undefined : Number(values['metrics-port']);
+    // Only when something starts it again: under systemd (INVOCATION_ID) or --supervised (drawbridge dev).
+    const supervised = values.supervised === true || process.env.INVOCATION_ID !== undefined;
+    if (cluster.isPrimary && workers > 1) return runConnectorPrimary({ stateDir, workers, metricsPort, logger });
+    const worker = workerIndex();
+    const renewal = worker > 0 ? new RenewalThroughPrimary() : undefined;
     const drainMs = Number(values['drain-seconds']) * 1000;
     let drained: Promise<void> | null = null;
     const drain = (): Promise<void> => (drained ??= connector.drain(drainMs));
@@ -162,21 +191,34 @@ export async function runConnectorCommand(argv: string[]): Promise<number> {
       stateDir,
       tunnels,
       logger,
-      metricsPort,
+      // A worker's metrics are served by its primary, on the machine's one port.
+      metricsPort: worker > 0 ? undefined : metricsPort,
       kerberosConfig: values['kerberos-config'],
       pinned: values.pinned,
       otlpEndpoint: values['otlp-endpoint'],
-      // A rolling upgrade (admin connectors upgrade): drain like on SIGTERM, then exit for systemd (or dev) to restart.
-      // Only when something starts it again: under systemd (INVOCATION_ID) or --supervised (drawbridge dev).
-      onRestartRequested:
-        values.supervised || process.env.INVOCATION_ID
-          ? () => {
+      ...(worker > 0 ? { worker, renewal } : {}),
+      // A rolling upgrade (admin connectors upgrade): drain like on SIGTERM, then exit for systemd (or dev) to restart;
+      // a worker leaves that to its primary, which drains every worker first.
+      onRestartRequested: !supervised
+        ? undefined
+        : worker > 0
+          ? requestRestart
+          : () => {
               void drain().finally(() => process.exit(CONNECTOR_RESTART_EXIT_CODE));
-            }
-          : undefined,
+            },
+    }).catch((err: unknown) => {
+      // A worker that cannot start exits with the error (its IPC channel would keep it alive): its primary then stops.
+      process.channel?.unref();
+      throw err;
     });
+    if (worker > 0) listenToPrimary(connector);
     notifyParent({ event: 'ready', connectorId: connector.connectorId, metricsPort: connector.metricsPort });
-    onShutdown(drain);
+    if (worker > 0) {
+      // The primary decides when a worker stops (SIGTERM, or its IPC channel closing). A terminal's Ctrl-C or hang-up
+      // reaches the whole process group: the primary turns it into that SIGTERM, so the worker ignores it itself.
+      for (const signal of ['SIGINT', 'SIGHUP'] as const) process.on(signal, () => {});
+      onShutdown(drain, { signals: ['SIGTERM'], patient: true });
+    } else onShutdown(drain, { signals: ['SIGINT', 'SIGTERM', 'SIGHUP'] });
     await new Promise(() => {});
     return 0;
   }

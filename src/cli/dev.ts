@@ -8,6 +8,7 @@ import { CONNECTOR_VERSION } from '../connector/connector.ts';
 import { AdminClient } from './admin-client.ts';
 import type { App, ConnectorGroup, Tenant } from '../store/types.ts';
 import { DevSupervisor } from './dev-supervisor.ts';
+import type { Child } from './child.ts';
 import { startDevEdges, type DevEdges } from './dev-edges.ts';
 import { onShutdown } from './signals.ts';
 import { openStore } from '../store/open.ts';
@@ -45,6 +46,9 @@ Options:
                      when --port is 0; off: none). A single edge only
   --domain D         Edge domain with two labels or more (default apps.localhost)
   --connectors N     Connectors in the group (default 2)
+  --connector-workers N
+                     Processes per connector (connector run --workers N; default 1): dev.json lists each
+                     connector's worker pids
   --edges N          Edge nodes (default 1: SQLite, nothing else needed). N > 1 runs a cluster: N nodes on
                      PostgreSQL (DRAWBRIDGE_PG_URL, default postgres://postgres@127.0.0.1:5432/postgres; a schema per
                      state dir) and Redis (DRAWBRIDGE_REDIS_URL, default redis://127.0.0.1:6379) behind Debian's
@@ -56,13 +60,16 @@ Options:
   -h, --help         Show this help
 
 dev.json: { edgeUrl, httpUrl, adminUrl, adminToken, caCertPath, apps: [{ name, externalUrl, preAuth }],
-            connectors: [{ id, pid, group, metricsUrl }], sampleApps: [{ name, pid, internalUrl }],
+            connectors: [{ id, pid, group, metricsUrl, workers: [{ index, pid }] }], sampleApps: [{ name, pid, internalUrl }],
             users: [{ username, password, totpSecret?, note }], edgePid, edges: [{ id, pid, url, config? }], tenant,
             ssh: { externalUrl, internalUrl, host, user, keyPath, tokenFile, command } | null }
           (rewritten when a child restarts; an edge's url reaches that node directly, not through haproxy)
 `;
 
 const TENANT = 'contoso';
+
+/** What `connector run` tells dev when it is ready (`workers` from the primary of --workers N). */
+type ConnectorReady = { connectorId: string; metricsPort: number; workers?: { index: number; pid: number }[] };
 const GROUP = 'default';
 
 export async function runDev(argv: string[]): Promise<number> {
@@ -75,6 +82,7 @@ export async function runDev(argv: string[]): Promise<number> {
       'http-port': { type: 'string' },
       domain: { type: 'string', default: 'apps.localhost' },
       connectors: { type: 'string', default: '2' },
+      'connector-workers': { type: 'string', default: '1' },
       edges: { type: 'string', default: '1' },
       'trusted-proxy': { type: 'string', multiple: true, default: [] },
       tracing: { type: 'boolean' },
@@ -89,6 +97,11 @@ export async function runDev(argv: string[]): Promise<number> {
   const domain = values.domain;
   const connectorCount = Number(values.connectors);
   const edgeCount = Number(values.edges);
+  const connectorWorkers = Number(values['connector-workers']);
+  if (!Number.isInteger(connectorWorkers) || connectorWorkers < 1) {
+    process.stderr.write('drawbridge dev: --connector-workers takes a whole number from 1\n');
+    return 2;
+  }
   if (!Number.isInteger(edgeCount) || edgeCount < 1 || edgeCount > 16) {
     process.stderr.write('drawbridge dev: --edges takes 1 to 16\n');
     return 2;
@@ -253,7 +266,8 @@ export async function runDev(argv: string[]): Promise<number> {
       hr.id,
     );
 
-    const connectors: { id: string; pid: number; group: string; metricsUrl: string }[] = [];
+    type Workers = { index: number; pid: number }[];
+    const connectors: { id: string; pid: number; group: string; metricsUrl: string; workers: Workers }[] = [];
     for (let i = 1; i <= connectorCount; i++) {
       const dir = path.join(stateDir, `connector-${i}`);
       if (!existsSync(path.join(dir, 'connector.json'))) {
@@ -284,9 +298,19 @@ export async function runDev(argv: string[]): Promise<number> {
         '--metrics-port',
         String(metricsPort),
         '--supervised',
+        ...(connectorWorkers > 1 ? ['--workers', String(connectorWorkers)] : []),
       ];
-      const entry = { id: '', pid: 0, group: GROUP, metricsUrl: '' };
-      const { current } = await supervisor.start<{ connectorId: string; metricsPort: number }>({
+      const entry = { id: '', pid: 0, group: GROUP, metricsUrl: '', workers: [] as Workers };
+      // A connector of one process is its own only worker; the primary of several tells each one forked again.
+      const followWorkers = (child: Child<ConnectorReady>): void => {
+        entry.workers = child.ready.workers ?? [{ index: 1, pid: child.process.pid ?? 0 }];
+        child.process.on('message', (m: { event?: string; index?: number; pid?: number }) => {
+          if (m?.event !== 'worker') return;
+          entry.workers = entry.workers.map((w) => (w.index === m.index ? { index: w.index, pid: m.pid ?? 0 } : w));
+          rewriteDevJson();
+        });
+      };
+      const { current } = await supervisor.start<ConnectorReady>({
         name: `connector ${i}`,
         kind: 'connector',
         args: args(0),
@@ -296,9 +320,11 @@ export async function runDev(argv: string[]): Promise<number> {
         restartArgs: (previous) => args(previous.metricsPort),
         onRestart: (restarted) => {
           entry.pid = restarted.process.pid ?? 0;
+          followWorkers(restarted);
           rewriteDevJson();
         },
       });
+      followWorkers(current);
       Object.assign(entry, {
         id: current.ready.connectorId,
         pid: current.process.pid ?? 0,
@@ -375,7 +401,7 @@ ${
 }${cluster.httpPort === null ? '' : `  Plain HTTP → HTTPS        http://<any app host>:${cluster.httpPort}/ (308)\n`}  Admin API                 ${adminUrl}/api/v1   (token in ${path.join(stateDir, 'dev.json')})
   Admin console             https://admin.${domain}${portSuffix}/   (the admin token, or one of these administrators)
 ${admins.map((a) => `      ${a.username.padEnd(6)} ${a.password.padEnd(18)} ${a.role}${a.role === 'app-admin' ? ' (of the HR app)' : ''}`).join('\n')}
-  Connectors                ${connectors.map((c) => `${c.id} (pid ${c.pid})`).join(', ')}
+  Connectors                ${connectors.map((c) => `${c.id} (pid ${c.pid}${c.workers.length > 1 ? `; workers ${c.workers.map((w) => w.pid).join(' ')}` : ''})`).join(', ')}
 
 Try it:
   curl --cacert ${certs.caCertPath} ${app.externalUrl}/echo

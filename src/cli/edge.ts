@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
 import cluster from 'node:cluster';
 import os from 'node:os';
-import { superviseWorkers, workersRefusal, WORKER_INDEX_ENV, ADMIN_TOKEN_ENV } from './edge-workers.ts';
+import { superviseEdgeWorkers, workersRefusal, ADMIN_TOKEN_ENV } from './edge-workers.ts';
+import { workerIndex as ownWorkerIndex } from './workers.ts';
 import { loadEdgeConfig, type EdgeConfig } from '../config/edge-config.ts';
 import { startEdge, resolveAdminToken } from '../edge/edge.ts';
 import { createLogger } from '../lib/log.ts';
@@ -62,7 +63,7 @@ export async function runEdge(argv: string[]): Promise<number> {
   };
   const config = await readConfig();
   const logger = createLogger('edge', config.log.level);
-  const workerIndex = cluster.isWorker ? Number(process.env[WORKER_INDEX_ENV]) : 0;
+  const workerIndex = ownWorkerIndex();
   if (cluster.isPrimary) {
     const refusal = workersRefusal(config);
     const workers = values.workers !== undefined ? Number(values.workers) : refusal ? 1 : os.availableParallelism();
@@ -77,7 +78,7 @@ export async function runEdge(argv: string[]): Promise<number> {
       }
       // One admin token for all: resolved (or created) here once, not raced by the workers.
       process.env[ADMIN_TOKEN_ENV] = await resolveAdminToken(config);
-      const supervised = superviseWorkers(workers, logger);
+      const supervised = superviseEdgeWorkers(workers, logger);
       // Each worker re-reads the file itself.
       process.on('SIGHUP', () => {
         for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGHUP');

@@ -17,7 +17,16 @@ export interface GroupHealthView {
     healthyTunnels: number;
     rttMs: number | null;
     inFlight: number;
-    tunnels: { id: string; state: string; rttMs: number | null; inFlight: number; ejectReason: string | null }[];
+    tunnels: {
+      id: string;
+      state: string;
+      rttMs: number | null;
+      inFlight: number;
+      ejectReason: string | null;
+      /** The connector process holding it under `connector run --workers N`. */
+      worker?: number | null;
+      pid?: number | null;
+    }[];
     backends: { appId: string; reachable: boolean; error: string | null }[];
   }[];
   apps: { name: string }[];
@@ -49,7 +58,7 @@ export function renderGroupHealth(groups: GroupHealthView[]): string {
         ],
         ...c.tunnels.map((t) => [
           '',
-          `  ${t.id}`,
+          `  ${t.id}${t.worker ? ` (worker ${t.worker}, pid ${t.pid})` : ''}`,
           t.state + (t.ejectReason ? ` (${t.ejectReason})` : ''),
           '',
           ms(t.rttMs),

@@ -1,12 +1,19 @@
 /**
- * Runs `stop` once on the first SIGINT/SIGTERM; a second signal exits at once. A child of `drawbridge dev` (or of a
- * test) also stops when its parent's IPC channel closes: a parent killed with SIGKILL leaves no edge or connector
- * behind holding its ports.
+ * Runs `stop` once on the first SIGINT/SIGTERM (or the `signals` given); a second signal exits at once, unless
+ * `patient` (a worker of `--workers`, which its primary and a service manager may both signal: it keeps draining).
+ * A child of `drawbridge dev` (or of a test, or a primary) also stops when its parent's IPC channel closes: a parent
+ * killed with SIGKILL leaves no edge or connector behind holding its ports.
  */
-export function onShutdown(stop: (signal: NodeJS.Signals) => Promise<void>): void {
+export function onShutdown(
+  stop: (signal: NodeJS.Signals) => Promise<void>,
+  options: { signals?: NodeJS.Signals[]; patient?: boolean } = {},
+): void {
   let stopping = false;
   const handler = (signal: NodeJS.Signals): void => {
-    if (stopping) process.exit(130);
+    if (stopping) {
+      if (!options.patient) process.exit(130);
+      return;
+    }
     stopping = true;
     stop(signal).then(
       () => process.exit(0),
@@ -16,8 +23,7 @@ export function onShutdown(stop: (signal: NodeJS.Signals) => Promise<void>): voi
       },
     );
   };
-  process.on('SIGINT', handler);
-  process.on('SIGTERM', handler);
+  for (const signal of options.signals ?? ['SIGINT', 'SIGTERM']) process.on(signal, handler);
   if (process.channel)
     process.once('disconnect', () => {
       if (!stopping) handler('SIGTERM');

@@ -6,7 +6,7 @@ import { Supervisor } from './supervisor/supervisor.ts';
 import { ConnectorMetrics } from './metrics.ts';
 import { SavedAppConfigTable } from './sso/last-config.ts';
 import { createSsoProvider, loadKerberosSso } from './sso/index.ts';
-import { CertificateRenewal } from './enroll/renewal.ts';
+import { CertificateRenewal, type Renewal } from './enroll/renewal.ts';
 import { SpanSink } from '../lib/trace-context.ts';
 import { createOtlpExporter } from '../lib/otlp-export.ts';
 
@@ -15,6 +15,7 @@ export const CONNECTOR_VERSION = '0.1.0';
 export interface RunningConnector {
   connectorId: string;
   supervisor: Supervisor;
+  metrics: ConnectorMetrics;
   /** Port of the Prometheus endpoint, when `metricsPort` was given. */
   metricsPort: number | null;
   /** SIGTERM path: a `draining` event down every tunnel, finish in-flight streams up to the deadline, close backends. */
@@ -32,14 +33,27 @@ export async function startConnector(options: {
   pinned?: boolean;
   otlpEndpoint?: string;
   onRestartRequested?(reason: string): void;
+  /**
+   * One of `connector run --workers N` (1-based): its metrics carry a `worker` label, its hello names it, and the
+   * primary owns the state dir's files (a renewal interrupted before is finished there, once, not here).
+   */
+  worker?: number;
+  /** Certificate renewal through the primary of `--workers` (default: in this process). */
+  renewal?: Renewal;
 }): Promise<RunningConnector> {
-  const state = await loadConnectorState(options.stateDir);
-  const logger = options.logger.child({ connectorId: state.connectorId });
+  const state = await loadConnectorState(options.stateDir, new Date(), {
+    completeRenewal: options.worker === undefined,
+  });
+  const logger = options.logger.child({
+    connectorId: state.connectorId,
+    ...(options.worker !== undefined ? { worker: options.worker } : {}),
+  });
   const apps = new SavedAppConfigTable(options.stateDir, logger);
   const kerberos = options.kerberosConfig ? await loadKerberosSso(options.kerberosConfig, logger) : null;
   const sso = options.sso ?? createSsoProvider({ kerberos, logger });
   const pools = new BackendPools();
   const metrics = new ConnectorMetrics();
+  if (options.worker !== undefined) metrics.registry.setDefaultLabels({ worker: String(options.worker) });
   // Spans of the requests the edge traces (x-drawbridge-trace): logged, and exported when an OTLP endpoint is given.
   const exporter = options.otlpEndpoint
     ? createOtlpExporter({ endpoint: options.otlpEndpoint, serviceName: 'drawbridge-connector', logger })
@@ -66,7 +80,8 @@ export async function startConnector(options: {
     tunnels: options.tunnels,
     pinned: options.pinned,
     version: CONNECTOR_VERSION,
-    renewal: new CertificateRenewal(state),
+    renewal: options.renewal ?? new CertificateRenewal(state),
+    worker: options.worker,
     apps,
     forward,
     logger,
@@ -79,6 +94,7 @@ export async function startConnector(options: {
   return {
     connectorId: state.connectorId,
     supervisor,
+    metrics,
     metricsPort: metricsServer?.port ?? null,
     async drain(deadlineMs) {
       await supervisor.drain(deadlineMs);

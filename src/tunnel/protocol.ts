@@ -137,6 +137,13 @@ export interface ConnectorHello {
   hostname: string;
   /** Current config version the connector holds (0 = none). */
   configVersion: number;
+  /**
+   * The connector process holding this tunnel. Several processes of one connector (`connector run --workers N`) each
+   * dial their own tunnels: the edge keeps them side by side (none replaces another) and tells them apart by pid.
+   */
+  pid?: number;
+  /** Its worker index (1-based) under `--workers N`; absent for a connector that runs as one process. */
+  worker?: number;
 }
 
 /** Whether the connector can reach one app's backend (a TCP connect to its internal URL, repeated). */

@@ -69,6 +69,7 @@ describe('connector install: a systemd unit', { timeout: 120_000 }, () => {
       'User=daemon',
       'Restart=on-failure',
       'KillSignal=SIGTERM',
+      'KillMode=mixed',
       'TimeoutStopSec=15s',
       `ReadWritePaths=${stateDir}`,
       'ProtectSystem=strict',
@@ -82,6 +83,26 @@ describe('connector install: a systemd unit', { timeout: 120_000 }, () => {
       const ours = `${verify.stdout}${verify.stderr}`.split('\n').filter((l) => l.includes('db-test-connector'));
       assert.deepEqual(ours, [], `${verify.stdout}${verify.stderr}`);
     }
+
+    // --workers reaches the command line (the default of one process adds nothing).
+    const workers = cli([
+      'install',
+      '--state-dir',
+      stateDir,
+      '--unit-dir',
+      unitDir,
+      '--unit',
+      'db-workers',
+      '--workers',
+      '2',
+    ]);
+    assert.equal(workers.status, 0, workers.stderr);
+    const workersUnit = await readFile(path.join(unitDir, 'db-workers.service'), 'utf8');
+    assert.match(
+      workersUnit,
+      /^ExecStart=.* connector run --state-dir \S+ --drain-seconds 30 --tunnels 2 --workers 2$/m,
+    );
+    assert.equal(cli(['install', '--state-dir', stateDir, '--unit-dir', unitDir, '--workers', '0']).status, 2);
 
     // The dev connector stops (by a signal, so dev leaves it down); the unit's command line brings it back.
     const tenants = await stack.admin<{ items: { id: string; name: string }[] }>('GET', '/tenants');

@@ -23,6 +23,8 @@ describe('connector as one file: a single executable registers and serves', { ti
   let backend: http.Server;
   let connector: ChildProcess | null = null;
   let output = '';
+  let stateDir = '';
+  let externalUrl = '';
 
   before(async () => {
     work = await mkdtemp(path.join(os.tmpdir(), 'drawbridge-single-file-'));
@@ -74,7 +76,8 @@ describe('connector as one file: a single executable registers and serves', { ti
     });
     assert.equal(token.status, 201, JSON.stringify(token.body));
 
-    const stateDir = path.join(work, 'state');
+    stateDir = path.join(work, 'state');
+    externalUrl = app.body.externalUrl;
     const edge = new URL(stack.dev.edgeUrl);
     const registered = spawnSync(
       binary,
@@ -136,5 +139,44 @@ describe('connector as one file: a single executable registers and serves', { ti
     assert.equal(installed.status, 0, installed.stderr);
     const unit = await readFile(path.join(work, 'db-single-file.service'), 'utf8');
     assert.match(unit, new RegExp(`^ExecStart=${binary.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} connector run `, 'm'));
+  });
+
+  it('runs as several processes: cluster workers forked from the single executable serve too', async () => {
+    assert.ok(connector, 'the previous test started the connector');
+    const first = connector;
+    const done = exited(first);
+    first.kill('SIGTERM');
+    await done;
+    assert.equal(first.exitCode, 0);
+    output = '';
+    connector = spawn(binary, ['connector', 'run', '--state-dir', stateDir, '--tunnels', '1', '--workers', '2'], {
+      cwd: os.tmpdir(),
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    connector.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+    connector.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+    const live = async () =>
+      (
+        await stack.admin<{ items: { name: string; live: { tunnels: number; workers: number } }[] }>(
+          'GET',
+          '/tenants/contoso/connectors',
+        )
+      ).body.items.find((c) => c.name === 'single-file')?.live;
+    await waitUntil(
+      async () => (await live())?.workers === 2 && (await live())?.tunnels === 2,
+      30_000,
+      'two workers of the single executable with a tunnel each',
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}\n${output}`);
+    });
+    const res = await request(`${externalUrl}/workers`, { dispatcher: stack.agent });
+    assert.equal(`${res.statusCode} ${await res.body.text()}`, '200 single-file GET /workers\n');
+    // SIGTERM: every worker drains and the primary exits 0.
+    const stopped = exited(connector);
+    connector.kill('SIGTERM');
+    await stopped;
+    assert.equal(connector.exitCode, 0, output);
+    assert.equal(output.match(/"msg":"drained"/g)?.length, 2, output);
   });
 });

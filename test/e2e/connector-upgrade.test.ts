@@ -82,3 +82,54 @@ describe('connectors upgrade: a group restarted one connector at a time', { time
     assert.match(lone.err, /0 connected connector/);
   });
 });
+
+/**
+ * The same rolling restart with each connector run as two processes (`connector run --workers 2`): the edge asks one
+ * worker, the primary drains both and exits 75, and dev starts the whole connector again.
+ */
+describe('connectors upgrade: connectors with two workers each', { timeout: 150_000 }, () => {
+  let stack: DevStack;
+  before(async () => {
+    stack = await startDevStack(['--connector-workers', '2']);
+  });
+  after(async () => {
+    await stack?.stop();
+  });
+
+  it('restarts every process of every connector, one connector at a time, and no request fails', async () => {
+    const before = stack.dev.connectors.flatMap((c) => [c.pid, ...c.workers.map((w) => w.pid)]);
+    assert.equal(new Set(before).size, 6);
+    const load = startLoad({
+      agent: stack.agent,
+      baseUrl: url(stack, 'sample', ''),
+      rate: 40,
+      mix: { get: 1, download: 0, post: 0 },
+    });
+    let result: { code: number; out: string; err: string };
+    try {
+      await new Promise((r) => setTimeout(r, 1000));
+      result = await adminCli(
+        ['connectors', 'upgrade', '--tenant', 'contoso', '--group', 'default', '--json'],
+        stack.dev.adminUrl,
+        stack.dev.adminToken,
+      );
+      await new Promise((r) => setTimeout(r, 1000));
+    } finally {
+      await load.stop();
+    }
+    assert.equal(result.code, 0, `${result.err}\n${logsOf(stack.dir)}`);
+    const dev = JSON.parse(await readFile(path.join(stack.dir, 'dev.json'), 'utf8')) as DevJson;
+    const after = dev.connectors.flatMap((c) => [c.pid, ...c.workers.map((w) => w.pid)]);
+    assert.equal(after.length, 6);
+    for (const pid of after) assert.ok(!before.includes(pid), `${pid} is a new process`);
+    assert.deepEqual(
+      summarize(load.samples).failed.map((f) => `${f.kind} ${f.error}`),
+      [],
+      'no request failed during the rolling restart',
+    );
+    for (const i of [1, 2]) {
+      const log = await readFile(path.join(stack.dir, 'logs', `connector-${i}.log`), 'utf8');
+      assert.match(log, /restart requested: draining every worker/);
+    }
+  });
+});

@@ -18,7 +18,14 @@ export interface DevJson {
   consoleUrl: string;
   caCertPath: string;
   apps: { name: string; externalUrl: string; preAuth: string }[];
-  connectors: { id: string; pid: number; group: string; metricsUrl: string }[];
+  /** `workers`: each process of the connector (one, or N under dev --connector-workers N), followed on restarts. */
+  connectors: {
+    id: string;
+    pid: number;
+    group: string;
+    metricsUrl: string;
+    workers: { index: number; pid: number }[];
+  }[];
   edgePid: number;
   /** Every edge node (one unless dev ran with --edges N); url reaches that node directly. */
   edges: { id: string; pid: number; url: string; config?: string }[];
@@ -39,6 +46,8 @@ export interface DevStack {
   agent: Agent;
   publicPort: number;
   admin<T = unknown>(method: string, apiPath: string, body?: unknown): Promise<{ status: number; body: T }>;
+  /** What dev printed so far (its steps, and a line for each child that exits or restarts). */
+  output(): string;
   stop(): Promise<void>;
 }
 
@@ -79,6 +88,7 @@ export async function startDevStack(extraArgs: string[] = []): Promise<DevStack>
     process: child,
     agent,
     publicPort,
+    output: () => output,
     async admin<T>(method: string, apiPath: string, body?: unknown) {
       const res = await request(`${dev.adminUrl}/api/v1${apiPath}`, {
         method: method as 'GET',

@@ -14,6 +14,12 @@ export interface InstalledCertificate {
   notAfter: string;
 }
 
+/** The connector's half of renewal as the supervisor drives it: in process, or through the primary of `--workers`. */
+export interface Renewal {
+  csr(): Promise<string>;
+  install(certPem: string): Promise<InstalledCertificate>;
+}
+
 /**
  * The connector's half of certificate renewal, which the edge drives over a tunnel (the current certificate is what
  * authenticates it, so no token is needed):
@@ -22,7 +28,7 @@ export interface InstalledCertificate {
  *      tunnel CA; key and certificate are written as `.next` files, then renamed over the current ones, key first.
  *      A crash between the two renames is finished by `completeRenewal` before the next start loads the state.
  */
-export class CertificateRenewal {
+export class CertificateRenewal implements Renewal {
   readonly #stateDir: string;
   readonly #connectorId: string;
   readonly #tunnelCaPem: string;

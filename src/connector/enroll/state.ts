@@ -109,9 +109,14 @@ function parseRegistration(path: string, text: string): ConnectorRegistration {
  * issued by the pinned tunnel CA for this connector id, matching the key, and not expired. Each failure is
  * DB-CONNECTOR-STATE-INVALID naming the file and the fix.
  */
-export async function loadConnectorState(stateDir: string, now: Date = new Date()): Promise<ConnectorState> {
+export async function loadConnectorState(
+  stateDir: string,
+  now: Date = new Date(),
+  options: { completeRenewal?: boolean } = {},
+): Promise<ConnectorState> {
   const files = statePaths(stateDir);
-  await completeRenewal(stateDir);
+  // A worker of `--workers N` leaves this to its primary: one process renames the files, never several at once.
+  if (options.completeRenewal !== false) await completeRenewal(stateDir);
   const registration = parseRegistration(files.registration, await readStateFile(files.registration, true));
   const keyPem = await readStateFile(files.key, true);
   const certPem = await readStateFile(files.cert, true);

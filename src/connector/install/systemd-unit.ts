@@ -5,7 +5,7 @@ export interface UnitOptions {
   stateDir: string;
   /** The command that runs `drawbridge`: [node, script] from a checkout, or [binary] for a single executable. */
   command: string[];
-  /** Extra `connector run` arguments (--tunnels, --metrics-port, --kerberos-config …). */
+  /** Extra `connector run` arguments (--tunnels, --workers, --metrics-port, --kerberos-config …). */
   runArgs: string[];
   /** System user the service runs as (it must own the state dir); null: root. */
   user: string | null;
@@ -14,7 +14,8 @@ export interface UnitOptions {
 
 /**
  * A systemd service for `drawbridge connector run`: restarted when it fails, SIGTERM drains (in-flight requests finish
- * within --drain-seconds, so systemd waits that long plus a margin before SIGKILL), and sandboxed: read-only system,
+ * within --drain-seconds, so systemd waits that long plus a margin before SIGKILL; with --workers the primary has
+ * every worker drain), and sandboxed: read-only system,
  * no home, private /tmp, writes only to the state dir (renewed certificates, last config).
  */
 export function renderConnectorUnit(o: UnitOptions): string {
@@ -45,6 +46,9 @@ export function renderConnectorUnit(o: UnitOptions): string {
     'Restart=on-failure',
     'RestartSec=2s',
     'KillSignal=SIGTERM',
+    // SIGTERM to the main process only: with --workers, the primary has every worker drain (SIGKILL still reaches
+    // them all after TimeoutStopSec).
+    'KillMode=mixed',
     `TimeoutStopSec=${o.drainSeconds + 10}s`,
     'NoNewPrivileges=yes',
     'ProtectSystem=strict',

@@ -6,6 +6,7 @@
 import { runConnectorCommand } from '../../cli/connector.ts';
 import { reportFatal } from '../../cli/main.ts';
 import { CONNECTOR_VERSION } from '../connector.ts';
+import cluster from 'node:cluster';
 
 const HELP = `drawbridge-connector ${CONNECTOR_VERSION} — the Drawbridge connector as one file (no Node.js to install)
 
@@ -26,7 +27,17 @@ async function run(argv: string[]): Promise<number> {
   return runConnectorCommand(args);
 }
 
-run(process.argv.slice(2)).then(
+/**
+ * The command's words. A worker of `connector run --workers N` is this same executable, forked by node:cluster with
+ * the primary's script path before its arguments — for a single executable, the executable again, after the one
+ * Node itself puts in argv[1]: dropped, so the worker parses what the primary did.
+ */
+function commandWords(): string[] {
+  const argv = process.argv.slice(2);
+  return cluster.isWorker && argv[0] === process.execPath ? argv.slice(1) : argv;
+}
+
+run(commandWords()).then(
   (code) => {
     if (code) process.exitCode = code;
   },

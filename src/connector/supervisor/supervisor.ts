@@ -34,7 +34,7 @@ import type { AppConfigTable } from '../forward/app-config.ts';
 import { parseConnectAddress } from '../enroll/enroll-client.ts';
 import { BackendProbe } from './backend-probe.ts';
 import { testConnection } from './test-connection.ts';
-import type { CertificateRenewal } from '../enroll/renewal.ts';
+import type { Renewal } from '../enroll/renewal.ts';
 import { AvoidList, countByNode, dialableNodes, pickNode, planRebalance, type EdgeNodeAddress } from './spread.ts';
 
 /** A node whose tunnel dropped or could not be dialled is passed over this long (it leaves the node list sooner if dead). */
@@ -69,7 +69,9 @@ export interface SupervisorOptions {
   /** A tunnel that stayed up this long resets the backoff. */
   stableAfterMs?: number;
   /** Certificate renewal driven by the edge; without it the connector answers 404 and keeps its certificate. */
-  renewal?: CertificateRenewal;
+  renewal?: Renewal;
+  /** This process's index among `connector run --workers N` (told to the edge in the hello); absent: the only one. */
+  worker?: number;
   /**
    * Dial only the configured edge address, never the announced nodes (a network that reaches one node, or only a load
    * balancer in front of them: every node still serves every app through the relay).
@@ -249,6 +251,18 @@ export class Supervisor {
     );
     this.#server.close();
     this.#options.logger.info({ ms: Date.now() - started }, 'drained');
+  }
+
+  /**
+   * A renewed key and certificate (installed by this process, or by another worker's renewal): new dials present
+   * them, and the tunnels up now are redialled one by one to move onto them.
+   */
+  useCertificate(keyPem: string, certPem: string): void {
+    const { credentials } = this.#options;
+    if (credentials.certPem === certPem) return;
+    credentials.keyPem = keyPem;
+    credentials.certPem = certPem;
+    void this.#redialAll('certificate renewed');
   }
 
   /** Dials the slot's tunnel: to the node the spread picks, or the configured address when none is known. */
@@ -561,6 +575,8 @@ export class Supervisor {
         version,
         hostname: os.hostname(),
         configVersion: apps.version,
+        pid: process.pid,
+        ...(this.#options.worker !== undefined ? { worker: this.#options.worker } : {}),
       };
       respondJson(stream, 200, hello);
     } else if (path === CONTROL_CONFIG_PATH) {
@@ -586,12 +602,9 @@ export class Supervisor {
       respondJson(stream, 200, { csr: await this.#options.renewal.csr() });
     } else if (path === CONTROL_RENEW_INSTALL_PATH && this.#options.renewal) {
       const installed = await this.#options.renewal.install(String((body as RenewalInstall).certificate ?? ''));
-      // New dials present the new certificate; the tunnels up now are redialled one by one to move onto it.
-      credentials.keyPem = installed.keyPem;
-      credentials.certPem = installed.certPem;
       logger.info({ serial: installed.serial, notAfter: installed.notAfter }, 'certificate renewed');
       respondJson(stream, 200, { serial: installed.serial, notAfter: installed.notAfter });
-      void this.#redialAll('certificate renewed');
+      this.useCertificate(installed.keyPem, installed.certPem);
     } else if (path === CONTROL_EDGE_EVENT_PATH) {
       const conn = stream.session ? this.#connOf.get(stream.session as ServerHttp2Session) : undefined;
       const event = body as EdgeEvent;

@@ -285,6 +285,10 @@ export const AppPatch = Type.Partial(Type.Object({ name: Slug('New name.'), ...a
 export const LiveStatus = Type.Object({
   status: Type.Union([Type.Literal('connected'), Type.Literal('disconnected'), Type.Literal('disabled')]),
   tunnels: Type.Integer(),
+  workers: Type.Integer({
+    description:
+      'Connector processes holding its tunnels (connector run --workers N dials from each worker); 0 when down.',
+  }),
   connectedSince: Nullable(Time),
   address: Nullable(Type.String()),
   version: Nullable(Type.String()),

@@ -97,6 +97,7 @@ export function pipeResumable(
 
   function resumeFrom(lost: Tunnel): void {
     ctx.tried.add(lost.connectorId);
+    ctx.tried.add(lost.processKey);
     // Another connector of the group, through the one request path (stream-to-group.ts): a range GET, idempotent.
     streamToGroup(
       ctx.registry,

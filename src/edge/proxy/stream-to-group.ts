@@ -124,6 +124,7 @@ export function streamToGroup(
   function open(tunnel: Tunnel): void {
     attempts++;
     tried.add(tunnel.connectorId);
+    tried.add(tunnel.processKey); // another worker of the same connector first, when it runs several
     let stream: ClientHttp2Stream;
     try {
       stream = registry.openStream(tunnel, request.headers, request.options);

@@ -141,3 +141,38 @@ test("regroup moves a connector's tunnels to another group", () => {
   assert.equal(registry.pick('h', 'app'), a.tunnel);
   assert.equal(a.tunnel.groupId, 'h');
 });
+
+test("one connector's workers: a retry goes to another worker's tunnel, and status counts the processes", () => {
+  // Connector a runs as two processes (connector run --workers 2), two tunnels each.
+  const w1 = [
+    fakeTunnel('a', 'g', ['app'], { pid: 101, worker: 1 }),
+    fakeTunnel('a', 'g', ['app'], { pid: 101, worker: 1 }),
+  ];
+  const w2 = [
+    fakeTunnel('a', 'g', ['app'], { pid: 202, worker: 2 }),
+    fakeTunnel('a', 'g', ['app'], { pid: 202, worker: 2 }),
+  ];
+  const registry = registryWith(...w1, ...w2);
+  // Side by side: none replaced another.
+  assert.equal(registry.tunnelsOfConnector('a').length, 4);
+  const [status] = registry.status('tnt');
+  assert.equal(status.tunnels, 4);
+  assert.equal(status.workers, 2);
+  assert.deepEqual(
+    status.tunnelDetails!.map((t) => t.worker),
+    [1, 1, 2, 2],
+  );
+  // A request that failed on worker 1 (whose other tunnel may not be seen closed yet) goes to worker 2, even though
+  // worker 2's tunnels are busier.
+  load(registry, w2[0], 3);
+  load(registry, w2[1], 3);
+  const avoid = new Set(['a', w1[0].tunnel.processKey]);
+  const heldBy = (picked: unknown) =>
+    w1.some((t) => t.tunnel === picked) ? 1 : w2.some((t) => t.tunnel === picked) ? 2 : 0;
+  for (let i = 0; i < 4; i++) assert.equal(heldBy(registry.pick('g', 'app', avoid)), 2);
+  // Without the avoidance, least busy as ever.
+  assert.equal(heldBy(registry.pick('g', 'app')), 1);
+  // Only worker 1 left: still taken rather than nothing.
+  for (const t of w2) t.session.closed = true;
+  assert.equal(heldBy(registry.pick('g', 'app', avoid)), 1);
+});

@@ -24,6 +24,8 @@ export interface ConnectorLiveStatus {
   groupId?: string;
   /** Usable tunnels (healthy, taking new streams). */
   tunnels: number;
+  /** Connector processes holding tunnels (connector run --workers N: each worker dials its own); 0 when down. */
+  workers?: number;
   health?: 'healthy' | 'ejected' | 'draining' | 'down';
   connectedSince: string | null;
   address: string | null;
@@ -46,6 +48,8 @@ interface Candidate {
   load: number;
   /** Its least busy usable tunnel that knows the app (none: the connector cannot take the stream). */
   tunnel: Tunnel | undefined;
+  /** That tunnel's process was tried already for this request (its other tunnels are a worse bet). */
+  tunnelTried: boolean;
   backendDown: boolean;
 }
 
@@ -123,7 +127,9 @@ export class TunnelRegistry {
    * Two levels of least outstanding streams: first the connector of the group carrying the fewest open streams, then
    * its least busy tunnel. Only usable tunnels that acknowledged a config with the app count. Connectors in `avoid`
    * (the one that just failed this request) and connectors reporting the app's backend unreachable are taken only
-   * when nothing else is left. A rotating start breaks ties, so idle connectors share the load.
+   * when nothing else is left. A rotating start breaks ties, so idle connectors share the load. Within a connector
+   * run as several processes (workers), a tunnel of a process in `avoid` is taken only when no other process's is:
+   * a worker that died took all its tunnels with it, some of them maybe not seen closed yet.
    */
   pick(groupId: string, appId: string, avoid?: ReadonlySet<string>): Tunnel | undefined {
     const list = this.#byGroup.get(groupId);
@@ -135,13 +141,21 @@ export class TunnelRegistry {
       const t = list[(start + k) % n];
       let c = candidates.get(t.connectorId);
       if (!c) {
-        c = { connectorId: t.connectorId, load: 0, tunnel: undefined, backendDown: false };
+        c = { connectorId: t.connectorId, load: 0, tunnel: undefined, tunnelTried: false, backendDown: false };
         candidates.set(t.connectorId, c);
       }
       c.load += t.inFlight;
       if (!t.usable || !t.knows(appId)) continue;
       if (t.backendDown(appId)) c.backendDown = true;
-      if (c.tunnel === undefined || t.inFlight < c.tunnel.inFlight) c.tunnel = t;
+      const tried = t.processKey !== t.connectorId && avoid?.has(t.processKey) === true;
+      if (
+        c.tunnel === undefined ||
+        (c.tunnelTried && !tried) ||
+        (c.tunnelTried === tried && t.inFlight < c.tunnel.inFlight)
+      ) {
+        c.tunnel = t;
+        c.tunnelTried = tried;
+      }
     }
     let best: Candidate | undefined;
     for (const c of candidates.values()) {
@@ -230,6 +244,7 @@ export class TunnelRegistry {
         connectorId,
         groupId: oldest.groupId,
         tunnels: usable.length,
+        workers: new Set(tunnels.filter((t) => t.open).map((t) => t.processKey)).size,
         health: usable.length > 0 ? 'healthy' : tunnels.some((t) => t.draining) ? 'draining' : 'ejected',
         connectedSince: oldest.connectedAt.toISOString(),
         address: oldest.address,
@@ -248,6 +263,7 @@ export class TunnelRegistry {
         connectorId,
         groupId: c.groupId,
         tunnels: 0,
+        workers: 0,
         health: 'down',
         connectedSince: null,
         address: null,

@@ -77,11 +77,12 @@ export class FakeSession extends EventEmitter {
 
 let counter = 0;
 
-/** A tunnel of `connectorId` in `groupId` that knows `apps`, on a fake session. */
+/** A tunnel of `connectorId` in `groupId` that knows `apps`, on a fake session (held by `process`, when given). */
 export function fakeTunnel(
   connectorId: string,
   groupId: string,
   apps: string[] = ['app'],
+  process: { pid: number; worker: number } | null = null,
 ): { tunnel: Tunnel; session: FakeSession } {
   const session = new FakeSession();
   const tunnel = new Tunnel({
@@ -94,6 +95,7 @@ export function fakeTunnel(
     address: '127.0.0.1',
     version: 'test',
     hostname: 'test',
+    ...process,
   });
   tunnel.acknowledge(1, apps);
   return { tunnel, session };

@@ -123,6 +123,10 @@ async function acceptTunnel(socket: tls.TLSSocket, deps: TunnelEndpointDeps): Pr
     address: clientAddress(socket) ?? null,
     version: info.version,
     hostname: info.hostname,
+    // Several processes of one connector (connector run --workers N) each dial their own tunnels: they are told
+    // apart by pid, and none replaces another.
+    pid: Number.isInteger(info.pid) ? info.pid : null,
+    worker: Number.isInteger(info.worker) ? info.worker : null,
   });
   // The connector is draining: from now on no new stream goes here, the open ones finish, then the session closes.
   const draining = (signal: string): void => {
@@ -177,8 +181,18 @@ async function acceptTunnel(socket: tls.TLSSocket, deps: TunnelEndpointDeps): Pr
     },
     onRestore: () => audit('tunnel.restored'),
   });
-  logger.info({ connectorId: row.id, tunnelId: tunnel.id, remote: tunnel.address, version: info.version }, 'tunnel up');
-  audit('tunnel.connected');
+  logger.info(
+    {
+      connectorId: row.id,
+      tunnelId: tunnel.id,
+      remote: tunnel.address,
+      version: info.version,
+      pid: tunnel.pid ?? undefined,
+      worker: tunnel.worker ?? undefined,
+    },
+    'tunnel up',
+  );
+  audit('tunnel.connected', tunnel.pid === null ? {} : { pid: tunnel.pid, worker: tunnel.worker });
   deps.announcer?.welcome(tunnel);
   if (first) audit('connector.connected', { version: info.version, hostname: info.hostname }, true);
   // A connector that dials with its renewed certificate no longer needs the old one accepted.

@@ -20,6 +20,11 @@ export interface TunnelLiveStatus {
   connectedSince: string;
   address: string | null;
   configVersion: number;
+  /** Serial of the client certificate it was opened with (a renewal moves every tunnel onto the new one). */
+  certSerial: string;
+  /** The connector process holding it (connector run --workers N: one per worker), when the connector said. */
+  pid: number | null;
+  worker: number | null;
 }
 
 /** Stream outcomes feed the health watcher (a run of failures ejects the tunnel). */
@@ -41,6 +46,10 @@ export interface TunnelIdentity {
   address: string | null;
   version: string | null;
   hostname: string | null;
+  /** The connector process that dialled it (its hello); null from a connector too old to say. */
+  pid?: number | null;
+  /** That process's worker index under `connector run --workers N`; null for a connector run as one process. */
+  worker?: number | null;
   /**
    * Set on a relay: a session to another edge node (edge/cluster/relay-peers.ts) that holds tunnels of the group. It
    * routes like a tunnel (in-flight count, fail-over, resume) but takes any app, and marks each stream as relayed.
@@ -73,6 +82,13 @@ export class Tunnel {
   readonly address: string | null;
   readonly version: string | null;
   readonly hostname: string | null;
+  readonly pid: number | null;
+  readonly worker: number | null;
+  /**
+   * The connector process behind it: tunnels of one connector's workers sit side by side, and a request that failed
+   * on one process is retried on another process's tunnel first (its other tunnels died with it).
+   */
+  readonly processKey: string;
   /** Non-null for a relay to another edge node. */
   readonly relay: RelayRoute | null;
   #groupId: string;
@@ -98,6 +114,9 @@ export class Tunnel {
     this.address = identity.address;
     this.version = identity.version;
     this.hostname = identity.hostname;
+    this.pid = identity.pid ?? null;
+    this.worker = identity.worker ?? null;
+    this.processKey = this.pid === null ? this.connectorId : `${this.connectorId}@${this.hostname}:${this.pid}`;
     this.relay = identity.relay ?? null;
   }
 
@@ -261,6 +280,9 @@ export class Tunnel {
       connectedSince: this.connectedAt.toISOString(),
       address: this.address,
       configVersion: this.#configVersion,
+      certSerial: this.certSerial,
+      pid: this.pid,
+      worker: this.worker,
     };
   }
 }

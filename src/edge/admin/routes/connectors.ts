@@ -24,6 +24,7 @@ function withLive(connector: Connector, live: ConnectorLiveStatus | undefined) {
     live: {
       status: !connector.enabled ? 'disabled' : tunnels > 0 ? 'connected' : 'disconnected',
       tunnels,
+      workers: live?.workers ?? 0,
       connectedSince: live?.connectedSince ?? null,
       address: live?.address ?? null,
       version: live?.version ?? null,

@@ -36,6 +36,8 @@ function groupHealth(
       connectedSince: l?.connectedSince ?? null,
       lastSeenAt: c.lastSeenAt,
       healthyTunnels: l?.tunnels ?? 0,
+      /** Connector processes holding its tunnels (connector run --workers N). */
+      workers: l?.workers ?? 0,
       rttMs: l?.rttMs ?? null,
       inFlight: l?.inFlight ?? 0,
       streamsOpened: l?.streamsOpened ?? 0,
