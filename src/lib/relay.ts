@@ -10,7 +10,7 @@ import type { Duplex } from 'node:stream';
 const kPeer = Symbol('relay peer');
 type Side = Duplex & { [kPeer]: Duplex };
 
-export function relayBothWays(a: Duplex, b: Duplex): void {
+export function relayBothWays(a: Duplex, b: Duplex, options: { bEndsA?: boolean } = {}): void {
   (a as Side)[kPeer] = b;
   (b as Side)[kPeer] = a;
   a.on('data', forward);
@@ -18,7 +18,20 @@ export function relayBothWays(a: Duplex, b: Duplex): void {
   a.on('drain', resumePeer);
   b.on('drain', resumePeer);
   a.on('end', endPeer);
-  b.on('end', endPeer);
+  // `bEndsA: false`, as `b.pipe(a, { end: false })`: the caller decides how `a` ends when `b` has.
+  if (options.bEndsA !== false) b.on('end', endPeer);
+  // As pipe(): a side explicitly paused before (flowing === false) is not resumed by a 'data' listener.
+  if (a.readableFlowing !== true) a.resume();
+  if (b.readableFlowing !== true) b.resume();
+}
+
+/** Stops relaying (as unpipe() both ways): nothing more moves between the two; each is left as it is. */
+export function stopRelay(a: Duplex, b: Duplex): void {
+  for (const side of [a, b]) {
+    side.removeListener('data', forward);
+    side.removeListener('drain', resumePeer);
+    side.removeListener('end', endPeer);
+  }
 }
 
 /** The other side of a relayed stream. */
