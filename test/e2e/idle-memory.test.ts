@@ -13,9 +13,11 @@ import { freePort, inspectPortOption, memoryAfterGc, type MemoryReading } from '
  * is deterministic enough to bound (time is not): the bounds sit between what the code holds now and what it held
  * before the cuts, with margin.
  *
- * Per idle TLS client on the edge (1,000 clients): RSS 54 KiB before, 40-43 KiB after (the ClientHello handed to
- * TLS in pieces: public-port.ts); JS heap 5.5-7 KiB. Per idle WebSocket: connector JS heap 10 KiB before, 4 KiB
- * after (lib/relay.ts instead of two pipe() calls, no closure keeping the request's scope).
+ * Measured here (400 connections): per idle TLS client the edge's RSS was 50.6 KiB before and is 38-39 KiB now (the
+ * ClientHello handed to TLS in pieces: public-port.ts), its JS heap 7.6 KiB both. Per idle WebSocket the connector's
+ * JS heap was 10.0 KiB and is 4.2 KiB (lib/relay.ts instead of two pipe() calls, no closure keeping the request's
+ * scope), its RSS 9.7 and 3.3-3.7 KiB; the edge's JS heap 13.5 and 8.7 KiB. (The edge's RSS per WebSocket is not
+ * bounded: it reuses what the TLS clients before it freed, so it says little here.)
  */
 const CONNECTIONS = 400;
 const KiB = 1024;
@@ -103,7 +105,7 @@ describe('idle connections: memory per connection on the edge and the connector'
   });
   const kib = (bytes: number): string => `${(bytes / KiB).toFixed(1)} KiB`;
 
-  it('an idle keep-alive TLS client holds at most 48 KiB of the edge (JS heap at most 10 KiB)', async (t) => {
+  it('an idle keep-alive TLS client holds at most 45 KiB of the edge (JS heap at most 10 KiB)', async (t) => {
     // Warm up first: lazy start-up allocations (contexts, JIT code, pools) are not per-connection costs.
     for (const s of await openMany(50, openTls)) s.destroy();
     const [before] = await readings([edgePid()]);
@@ -114,13 +116,13 @@ describe('idle connections: memory per connection on the edge and the connector'
       const edge = perConnection(before, after, CONNECTIONS);
       t.diagnostic(`edge per idle TLS client: RSS ${kib(edge.rss)}, JS heap ${kib(edge.heap)}`);
       assert.ok(edge.heap <= 10 * KiB, `edge JS heap per idle TLS client ${kib(edge.heap)}`);
-      assert.ok(edge.rss <= 48 * KiB, `edge RSS per idle TLS client ${kib(edge.rss)}`);
+      assert.ok(edge.rss <= 45 * KiB, `edge RSS per idle TLS client ${kib(edge.rss)}`);
     } finally {
       for (const s of sockets) s.destroy();
     }
   });
 
-  it('an idle WebSocket holds at most 7 KiB of the connector and 56 KiB of the edge', async (t) => {
+  it('an idle WebSocket holds at most 7 KiB of the connector (JS heap and RSS) and 11 KiB of JS heap on the edge', async (t) => {
     for (const ws of await openMany(50, openWebSocket)) ws.terminate();
     const [edgeBefore, connectorBefore] = await readings([edgePid(), connectorPid()]);
     const sockets = await openMany(CONNECTIONS, openWebSocket);
@@ -138,9 +140,8 @@ describe('idle connections: memory per connection on the edge and the connector'
           `connector RSS ${kib(connector.rss)}, JS heap ${kib(connector.heap)}`,
       );
       assert.ok(connector.heap <= 7 * KiB, `connector JS heap per idle WebSocket ${kib(connector.heap)}`);
-      assert.ok(connector.rss <= 9 * KiB, `connector RSS per idle WebSocket ${kib(connector.rss)}`);
-      assert.ok(edge.heap <= 18 * KiB, `edge JS heap per idle WebSocket ${kib(edge.heap)}`);
-      assert.ok(edge.rss <= 56 * KiB, `edge RSS per idle WebSocket ${kib(edge.rss)}`);
+      assert.ok(connector.rss <= 7 * KiB, `connector RSS per idle WebSocket ${kib(connector.rss)}`);
+      assert.ok(edge.heap <= 11 * KiB, `edge JS heap per idle WebSocket ${kib(edge.heap)}`);
     } finally {
       for (const ws of sockets) ws.terminate();
     }
