@@ -51,11 +51,15 @@ export interface DevStack {
   stop(): Promise<void>;
 }
 
-/** Starts `drawbridge dev` exactly as `npm start` does (random ports, temp state dir) and waits for dev.json. */
-export async function startDevStack(extraArgs: string[] = []): Promise<DevStack> {
+/**
+ * Starts `drawbridge dev` exactly as `npm start` does (random ports, temp state dir) and waits for dev.json. `env`
+ * is added to the environment of dev and of the processes it starts.
+ */
+export async function startDevStack(extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<DevStack> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'drawbridge-test-'));
   const child = fork(MAIN, ['dev', '--state-dir', dir, '--port', '0', '--admin-port', '0', ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    env: { ...process.env, ...env },
   });
   let output = '';
   child.stdout?.on('data', (d: Buffer) => {

@@ -82,6 +82,9 @@ export interface ForwarderDeps {
 const LONG_LIVED_METHODS = new Set(['RDG_IN_DATA', 'RDG_OUT_DATA']);
 
 const fromEdge = (name: string): boolean => name.startsWith('x-drawbridge-');
+/** The edge cancelled; nothing to report. A shared function: a closure here would keep this request's scope (its
+ * headers, app, SSO state) alive as long as the stream, hours for a WebSocket. */
+const ignoreCancel = (): void => {};
 
 /**
  * One tunnel stream → one backend request:
@@ -100,9 +103,7 @@ export function createForwarder(
     const appId = String(headers[APP_HEADER] ?? '');
     const path = String(headers[':path'] ?? '');
     const method = String(headers[':method'] ?? 'GET');
-    stream.on('error', () => {
-      /* the edge cancelled; nothing to report */
-    });
+    stream.on('error', ignoreCancel);
 
     // 1. The target must be an app this connector's group publishes, and the path must be origin-form.
     const app = apps.get(appId);

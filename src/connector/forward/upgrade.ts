@@ -8,6 +8,7 @@ import { withoutHopByHop } from '../../lib/http-headers.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { BackendPools } from './backend-pool.ts';
 import { backendErrorCode } from './backend-errors.ts';
+import { peerOf, relayBothWays } from '../../lib/relay.ts';
 
 export interface UpgradeInput {
   stream: ServerHttp2Stream;
@@ -35,7 +36,8 @@ export function forwardUpgrade(input: UpgradeInput): void {
       string | string[]
     >;
   let abort: ((err: Error) => void) | null = null;
-  stream.once('close', () => abort?.(new Error('the edge closed the stream')));
+  const abortOnClose = (): void => abort?.(new Error('the edge closed the stream'));
+  stream.on('close', abortOnClose);
   // undici writes Connection/Upgrade itself from `upgrade` (and refuses them in headers).
   pools.for(app).dispatch(
     {
@@ -50,16 +52,16 @@ export function forwardUpgrade(input: UpgradeInput): void {
       },
       onUpgrade(_statusCode: number, rawHeaders: Buffer[], socket: Duplex) {
         abort = null;
+        // From here on the pair lives as long as the WebSocket, idle for hours perhaps: it holds only shared
+        // listeners (nothing of this request's closures, headers or app).
+        stream.removeListener('close', abortOnClose);
         if (stream.destroyed) return void socket.destroy();
         stream.respond({ ':status': 200, ...fromBackend(rawHeaders), [UPGRADE_STATUS_HEADER]: '101' });
-        socket.on('error', () => stream.close(http2.constants.NGHTTP2_CANCEL));
-        stream.on('error', () => socket.destroy());
-        stream.once('close', () => socket.destroy());
-        socket.once('close', () => {
-          if (!stream.closed) stream.end();
-        });
-        socket.pipe(stream);
-        stream.pipe(socket);
+        relayBothWays(socket, stream);
+        socket.on('error', cancelStream);
+        socket.on('close', endStream);
+        stream.on('error', destroySocket);
+        stream.on('close', destroySocket);
       },
       onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void) {
         if (stream.destroyed) return false;
@@ -83,6 +85,19 @@ export function forwardUpgrade(input: UpgradeInput): void {
       },
     } as unknown as Parameters<ReturnType<BackendPools['for']>['dispatch']>[1],
   );
+}
+
+function cancelStream(this: Duplex): void {
+  (peerOf(this) as ServerHttp2Stream).close(http2.constants.NGHTTP2_CANCEL);
+}
+
+function endStream(this: Duplex): void {
+  const stream = peerOf(this) as ServerHttp2Stream;
+  if (!stream.closed) stream.end();
+}
+
+function destroySocket(this: Duplex): void {
+  peerOf(this).destroy();
 }
 
 function parseRawHeaders(raw: Buffer[]): Record<string, string | string[]> {

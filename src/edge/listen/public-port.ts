@@ -20,6 +20,22 @@ export interface PublicPortOptions {
 }
 
 /**
+ * Node's TLS layer keeps the ciphertext it receives in a ring of buffers that never shrinks while the connection
+ * lives: the first buffer is sized by the first bytes handed to it (at least 1 KiB), and each time a read fills one,
+ * a 16 KiB buffer joins the ring for good (src/crypto/crypto_bio.cc). The TLS server takes the ClientHello kept here
+ * with one `socket.read()` (lib/_tls_wrap.js, initRead); a hello of ~1.5 KiB (a post-quantum key share) filled the
+ * first buffer exactly and so cost every connection, idle or not, 16 KiB more. Handed over in pieces below 1 KiB,
+ * each taken whole by OpenSSL before the next comes, the ring stays at 1 KiB until the peer sends more than that
+ * at once (a busy connection gets its 16 KiB buffer as before). Other reads behave as Node's own.
+ */
+const HANDOVER_PIECE_BYTES = 1000;
+function readInPieces(this: net.Socket, size?: number): unknown {
+  if (size === undefined && this.readableLength > HANDOVER_PIECE_BYTES)
+    return net.Socket.prototype.read.call(this, HANDOVER_PIECE_BYTES);
+  return net.Socket.prototype.read.call(this, size);
+}
+
+/**
  * The edge's single public port: reads the PROXY protocol header a trusted load balancer puts first (the client's
  * address: listen/client-address.ts), peeks at the ClientHello, then hands the socket, positioned at the ClientHello,
  * to the TLS server that `route` picks (user traffic or connector tunnels).
@@ -76,6 +92,7 @@ export function listenPublicPort(options: PublicPortOptions): Promise<net.Server
       }
       socket.pause();
       socket.unshift(buffered);
+      socket.read = readInPieces;
       options.route(result.info).emit('connection', socket);
     };
     const onError = (): void => {

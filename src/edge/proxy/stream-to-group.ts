@@ -47,6 +47,9 @@ const CLIENT_CAUSABLE = new Set([
   NGHTTP2_REFUSED_STREAM,
 ]);
 
+/** A stream's errors are reported through 'close' or by the caller after the response (shared: no closure). */
+function reportedElsewhere(): void {}
+
 export interface GroupStreamRequest {
   groupId: string;
   appId: string;
@@ -145,9 +148,7 @@ export function streamToGroup(
     const stopAwaiting = tunnel.awaitResponse(() => {
       if (!settled) giveUp('ejected');
     });
-    stream.on('error', () => {
-      /* reported through 'close' or by the caller after the response */
-    });
+    stream.on('error', reportedElsewhere);
     handlers.onOpen?.(stream, tunnel);
 
     stream.once('response', (headers: IncomingHttpHeaders) => {
@@ -167,9 +168,13 @@ export function streamToGroup(
         return giveUp('refused');
       }
       settled = true;
+      // The stream is the caller's now: this attempt's scope (the request, its headers, the handlers) need not live
+      // as long as the stream does, hours for a WebSocket.
+      stream.removeListener('close', onClose);
       handlers.onResponse(stream, headers, tunnel, retried);
     });
-    stream.once('close', () => {
+    stream.on('close', onClose);
+    function onClose(): void {
       stopAwaiting();
       if (settled) return;
       // The edge cancelled it (the client hung up, or its body broke or stalled): nothing the connector did, so it
@@ -184,7 +189,7 @@ export function streamToGroup(
       const refused = stream.rstCode === NGHTTP2_REFUSED_STREAM;
       if (!refused && tunnel.open && !CLIENT_CAUSABLE.has(stream.rstCode)) tunnel.health.streamFailed();
       giveUp(refused ? 'refused' : 'lost');
-    });
+    }
   }
 
   function failed(tunnel: Tunnel, reason: FailReason): void {

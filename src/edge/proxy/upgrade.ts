@@ -14,6 +14,7 @@ import { respondErrorOnSocket, errorCodeOr } from './respond-error.ts';
 import { assertionFor, type ProxyDeps } from './handler.ts';
 import { requestHeadProblem } from './request-hygiene.ts';
 import { streamToGroup } from './stream-to-group.ts';
+import { relayBothWays, stopRelay } from '../../lib/relay.ts';
 import { isTcpUpgrade, openTcpChannel } from './tcp-channel.ts';
 import { isTcpUrl } from '../../lib/tcp-target.ts';
 import { originalMethod } from '../../lib/http1/extension-methods.ts';
@@ -137,9 +138,10 @@ export function createUpgradeHandler(deps: ProxyDeps): (req: IncomingMessage, so
               }),
             );
             if (head.length > 0) stream.write(head);
-            socket.pipe(stream);
             if (frames) stream.on('data', (chunk: Buffer) => frames.feed(chunk));
-            stream.pipe(socket, { end: false });
+            // Shared listeners, not two pipe() calls: an idle WebSocket holds little more than its sockets
+            // (lib/relay.ts). The stream's end does not end the socket: its close, below, decides how.
+            relayBothWays(socket, stream, { bEndsA: false });
             // Continuous access evaluation may end it (edge/cae/): close 1008 with the reason.
             deps.track?.(req, 'websocket', socket, (_code, reason) => closeForPolicy(socket, stream, frames, reason));
             stream.once('close', () => {
@@ -156,7 +158,7 @@ export function createUpgradeHandler(deps: ProxyDeps): (req: IncomingMessage, so
                 { correlationId, appId: a.id, connectorId: tunnel.connectorId, closeCode },
                 'tunnel stream lost under a WebSocket: closing it cleanly',
               );
-              socket.unpipe?.(stream);
+              stopRelay(socket, stream);
               socket.end(closeFrame(closeCode, goingAway ? 'connector going away' : 'connector lost'));
               setTimeout(() => socket.destroy(), 2_000).unref();
             });

@@ -1,3 +1,4 @@
+import { stopRelay } from '../../lib/relay.ts';
 import http2 from 'node:http2';
 import type { Duplex } from 'node:stream';
 
@@ -72,8 +73,7 @@ export function closeForPolicy(
   reason: string,
 ): void {
   if (socket.destroyed || socket.writableEnded) return;
-  socket.unpipe(tunnelStream);
-  tunnelStream.unpipe(socket);
+  stopRelay(socket, tunnelStream);
   tunnelStream.close?.(NGHTTP2_CANCEL);
   if (!frames || !frames.atBoundary || frames.sawClose) return void socket.destroy();
   socket.end(closeFrame(WS_POLICY_VIOLATION, reason));

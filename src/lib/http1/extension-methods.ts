@@ -100,6 +100,8 @@ interface Connection {
   awaitingLine: boolean;
   /** An answer waits for the open responses to finish. */
   pendingRefusal: (() => void) | null;
+  /** The socket's 'data' listener that keeps `head`. */
+  watcher: (chunk: Buffer) => void;
 }
 
 /**
@@ -136,7 +138,12 @@ export function serveHttp1(
     s.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       restoreMethod(req);
       const c = connections.get(socket);
-      if (c) c.head = null; // the connection is no longer HTTP/1.1: nothing more to watch
+      if (c) {
+        // The connection is no longer HTTP/1.1: nothing more to watch, for as long as it lives.
+        c.head = null;
+        socket.removeListener('data', c.watcher);
+        connections.delete(socket);
+      }
       if (options.onUpgrade) options.onUpgrade(req, socket, head);
       else socket.destroy();
     });
@@ -159,10 +166,12 @@ export function serveHttp1(
       movedOn: false,
       awaitingLine: false,
       pendingRefusal: null,
+      watcher,
     };
     connections.set(socket, c);
     // Runs before the parser sees the chunk: decides whether this chunk starts at a message boundary.
-    socket.prependListener('data', (chunk: Buffer) => {
+    socket.prependListener('data', watcher);
+    function watcher(chunk: Buffer): void {
       if (c.movedOn || c.awaitingLine) return;
       while (c.open.length > 0 && c.open[0].req.complete && c.open[0].res.writableFinished) c.open.shift();
       const framing = c.open.length > 0 && !c.open[c.open.length - 1].req.complete;
@@ -175,7 +184,7 @@ export function serveHttp1(
         c.head.push(chunk);
         c.headBytes += chunk.length;
       }
-    });
+    }
   }
 
   function started(req: IncomingMessage, res: ServerResponse): void {
