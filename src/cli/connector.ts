@@ -14,6 +14,7 @@ import cluster from 'node:cluster';
 import { runConnectorPrimary } from './connector-workers.ts';
 import { workerIndex } from './workers.ts';
 import { RenewalThroughPrimary, listenToPrimary, requestRestart } from '../connector/worker-link.ts';
+import { ensureYoungGeneration } from '../lib/young-generation.ts';
 
 /** Defaults of `connector run` (docs/architecture.md quotes them). */
 export const DEFAULT_TUNNELS = 2;
@@ -167,6 +168,7 @@ export async function runConnectorCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (sub === 'run') {
+    ensureYoungGeneration(); // the semi-space size V8 takes only at start (lib/young-generation.ts)
     const tunnels = Number(values.tunnels);
     if (!Number.isInteger(tunnels) || tunnels < 1) {
       process.stderr.write('drawbridge connector run: --tunnels must be a whole number ≥ 1\n');
