@@ -65,7 +65,7 @@ export async function startConnector(options: {
     logger,
     sso,
     spans,
-    count: (app, outcome) => metrics.requests.inc({ app, outcome }),
+    count: (app, outcome) => metrics.count(app, outcome),
   });
   const supervisor = new Supervisor({
     credentials: {

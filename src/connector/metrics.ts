@@ -4,12 +4,12 @@ import { Registry, Counter, Gauge, collectDefaultMetrics } from 'prom-client';
 /** The connector's Prometheus metrics, served on a local port when `--metrics-port` is given. */
 export class ConnectorMetrics {
   readonly registry = new Registry();
-  readonly requests = new Counter({
-    name: 'drawbridge_connector_requests_total',
-    help: 'Requests received through tunnels, by app and outcome',
-    labelNames: ['app', 'outcome'] as const,
-    registers: [this.registry],
-  });
+  /**
+   * Requests by app, then outcome: plain numbers, published at scrape time. prom-client's `inc(labels)` builds and
+   * hashes a label key on every call, garbage on every request.
+   */
+  readonly #requests = new Map<string, Map<string, number>>();
+  readonly requests: Counter<'app' | 'outcome'>;
   readonly tunnels: Gauge;
   #connectedTunnels: () => number = () => 0;
 
@@ -17,6 +17,17 @@ export class ConnectorMetrics {
     collectDefaultMetrics({ register: this.registry });
     // Read at scrape time from whoever keeps the tunnels (nothing else ever set this gauge, so it stayed 0).
     const connected = (): number => this.#connectedTunnels();
+    const requests = this.#requests;
+    this.requests = new Counter({
+      name: 'drawbridge_connector_requests_total',
+      help: 'Requests received through tunnels, by app and outcome',
+      labelNames: ['app', 'outcome'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [app, outcomes] of requests) for (const [outcome, n] of outcomes) this.inc({ app, outcome }, n);
+      },
+    });
     this.tunnels = new Gauge({
       name: 'drawbridge_connector_tunnels',
       help: 'Tunnels connected to the edge',
@@ -25,6 +36,13 @@ export class ConnectorMetrics {
         this.set(connected());
       },
     });
+  }
+
+  /** One request through a tunnel, by app id and outcome (`forwarded`, `refused`, or a catalogue code). */
+  count(app: string, outcome: string): void {
+    let outcomes = this.#requests.get(app);
+    if (!outcomes) this.#requests.set(app, (outcomes = new Map()));
+    outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
   }
 
   /** Where `drawbridge_connector_tunnels` comes from (the supervisor's count of connected tunnels). */

@@ -12,8 +12,8 @@ type Marked = ServerResponse & { [APP]?: string };
 /** The series of one app, kept so a request costs two Map lookups and no label object (prom-client's `labels()`). */
 interface AppSeries {
   duration: Histogram.Internal<'app'>;
-  /** status → Drawbridge error code ('' for none) → counter. */
-  byStatus: Map<number, Map<string, Counter.Internal>>;
+  /** status → Drawbridge error code ('' for none) → requests; published at scrape time (prom-client hashes labels). */
+  byStatus: Map<number, Map<string, number>>;
 }
 
 /**
@@ -23,12 +23,6 @@ interface AppSeries {
  */
 export class EdgeMetrics {
   readonly registry = new Registry();
-  readonly #requests = new Counter({
-    name: 'drawbridge_edge_requests_total',
-    help: "Requests answered, by app id (empty: the edge's own hosts or no app), HTTP status (0: the client left before an answer) and Drawbridge error code (empty: none)",
-    labelNames: ['app', 'status', 'code'] as const,
-    registers: [this.registry],
-  });
   readonly #duration = new Histogram({
     name: 'drawbridge_edge_request_duration_seconds',
     help: 'Request durations from arrival to the end of the response, by app id',
@@ -56,6 +50,19 @@ export class EdgeMetrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'drawbridge_edge_' });
+    const series = this.#series;
+    new Counter({
+      name: 'drawbridge_edge_requests_total',
+      help: "Requests answered, by app id (empty: the edge's own hosts or no app), HTTP status (0: the client left before an answer) and Drawbridge error code (empty: none)",
+      labelNames: ['app', 'status', 'code'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [app, { byStatus }] of series)
+          for (const [status, byCode] of byStatus)
+            for (const [code, n] of byCode) this.inc({ app, status: String(status), code }, n);
+      },
+    });
     const tunnels = (): Tunnel[] => this.#tunnels().filter((t) => !t.relay);
     new Gauge({
       name: 'drawbridge_edge_tunnels',
@@ -127,9 +134,7 @@ export class EdgeMetrics {
     const code = typeof error === 'string' ? error : '';
     let byCode = series.byStatus.get(status);
     if (!byCode) series.byStatus.set(status, (byCode = new Map()));
-    let counter = byCode.get(code);
-    if (!counter) byCode.set(code, (counter = this.#requests.labels(app, String(status), code)));
-    counter.inc();
+    byCode.set(code, (byCode.get(code) ?? 0) + 1);
   }
 
   signIn(event: string, result: string): void {

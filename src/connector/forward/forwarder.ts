@@ -217,12 +217,8 @@ export function createForwarder(
     sso?: SsoCheck,
   ): void {
     // One client holds at most its share of the backend's connections (backend-pool.ts); the edge set the address.
-    const client = clientKey(
-      String(headers['x-forwarded-for'] ?? '')
-        .split(',')
-        .pop()
-        ?.trim(),
-    );
+    const forwardedFor = String(headers['x-forwarded-for'] ?? '');
+    const client = clientKey(forwardedFor.slice(forwardedFor.lastIndexOf(',') + 1).trim());
     const release = pools.claim(app, client);
     if (release) return sendWithSlot(stream, app, method, path, headers, correlationId, release, sso);
     // Over its share: wait for one of its own slots (in order), or be refused when too many already wait.
@@ -287,10 +283,9 @@ export function createForwarder(
             }
           }
           // A backend cannot speak for the connector: our own x-drawbridge-* names are dropped from its headers.
-          stream.respond({
-            ':status': statusCode,
-            ...withoutHopByHop(responseHeaders as Record<string, string>, fromEdge),
-          });
+          const out = withoutHopByHop(responseHeaders as Record<string, string>, fromEdge);
+          out[':status'] = statusCode;
+          stream.respond(out);
           return stream;
         },
       )

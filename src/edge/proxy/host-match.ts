@@ -15,6 +15,9 @@ export function hostLookupKeys(host: string): string[] {
 /** The value for the most specific key of `host` in `table`. */
 export function mostSpecific<T>(table: ReadonlyMap<string, T>, host: string): T | undefined {
   if (table.size === 0) return undefined;
+  // The exact host first, without building the wildcard keys: most requests stop here.
+  const exact = table.get(host);
+  if (exact !== undefined) return exact;
   for (const key of hostLookupKeys(host)) {
     const found = table.get(key);
     if (found !== undefined) return found;

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TunnelRegistry } from './registry.ts';
 import { fakeTunnel } from './test-support.ts';
+import { headerList } from './tunnel.ts';
 
 /** Balancing, ejection and the wait, without sockets (the policies Caddy keeps its selection tests beside). */
 
@@ -175,4 +176,11 @@ test("one connector's workers: a retry goes to another worker's tunnel, and stat
   // Only worker 1 left: still taken rather than nothing.
   for (const t of w2) t.session.closed = true;
   assert.equal(heldBy(registry.pick('g', 'app', avoid)), 1);
+});
+
+test('stream headers go to the session as a flat list: every value a string, repeated names repeated, unset ones left out', () => {
+  assert.deepEqual(
+    headerList({ ':method': 'GET', 'content-length': 3, accept: ['a', 'b'], 'x-none': undefined, host: 'h' }),
+    [':method', 'GET', 'content-length', '3', 'accept', 'a', 'accept', 'b', 'host', 'h'],
+  );
 });

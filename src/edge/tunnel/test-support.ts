@@ -57,9 +57,15 @@ export class FakeSession extends EventEmitter {
   answerPings(durationMs = 1): void {
     for (const callback of this.pings.splice(0)) callback(null, durationMs);
   }
-  request(headers: OutgoingHttpHeaders): FakeStream {
+  /** Takes headers as Node's session does: an object, or the flat [name, value, …] list the tunnel sends. */
+  request(headers: OutgoingHttpHeaders | string[]): FakeStream {
     if (this.refuse || this.closed) throw new Error('ERR_HTTP2_INVALID_SESSION');
-    const stream = new FakeStream(headers);
+    let object: OutgoingHttpHeaders = headers as OutgoingHttpHeaders;
+    if (Array.isArray(headers)) {
+      object = {};
+      for (let i = 0; i < headers.length; i += 2) object[headers[i]] = headers[i + 1];
+    }
+    const stream = new FakeStream(object);
     this.streams.push(stream);
     return stream;
   }
