@@ -253,63 +253,63 @@ export function createForwarder(
       if (!stream.writableFinished) abort.abort();
     });
 
-    // 3 + 4. undici streams the h2 request stream up and writes the response into the same h2 stream.
-    pools
-      .for(app)
-      .stream(
-        {
-          path: backendPath(app.internalUrl, path),
-          method: method as 'GET',
-          headers: headers as Record<string, string>,
-          body: stream.endAfterHeaders ? null : readableSide(stream, headers as IncomingHttpHeaders),
-          headersTimeout: timeoutMs,
-          bodyTimeout: LONG_LIVED_METHODS.has(method) ? 0 : timeoutMs,
-          signal: abort.signal,
-        },
-        ({ statusCode, headers: responseHeaders }): Writable => {
-          if (stream.destroyed) return stream;
-          if (sso) {
-            // SSO looks at the response head only: a refused or retried response's (small) body is discarded unread.
-            const verdict = sso.check(statusCode, responseHeaders, sso.canRetry);
-            if (verdict.action === 'retry' && sso.canRetry) {
-              retrying = true;
-              return discard();
-            }
-            if (verdict.action !== 'pass') {
-              const fail =
-                verdict.action === 'fail' ? verdict : { code: 'DB-KCD-BACKEND-REJECTED' as const, detail: undefined };
-              refuse(stream, fail.code, fail.detail);
-              return discard();
-            }
+    // 3 + 4. undici streams the h2 request stream up and writes the response into the same h2 stream. Its callback
+    // form: the promise form costs a promise, its handlers and microtask hops on every request.
+    pools.for(app).stream(
+      {
+        path: backendPath(app.internalUrl, path),
+        method: method as 'GET',
+        headers: headers as Record<string, string>,
+        body: stream.endAfterHeaders ? null : readableSide(stream, headers as IncomingHttpHeaders),
+        headersTimeout: timeoutMs,
+        bodyTimeout: LONG_LIVED_METHODS.has(method) ? 0 : timeoutMs,
+        signal: abort.signal,
+      },
+      ({ statusCode, headers: responseHeaders }): Writable => {
+        if (stream.destroyed) return stream;
+        if (sso) {
+          // SSO looks at the response head only: a refused or retried response's (small) body is discarded unread.
+          const verdict = sso.check(statusCode, responseHeaders, sso.canRetry);
+          if (verdict.action === 'retry' && sso.canRetry) {
+            retrying = true;
+            return discard();
           }
-          // A backend cannot speak for the connector: our own x-drawbridge-* names are dropped from its headers.
-          const out = withoutHopByHop(responseHeaders as Record<string, string>, fromEdge);
-          out[':status'] = statusCode;
-          stream.respond(out);
-          return stream;
-        },
-      )
-      .then(
-        () => {
-          if (retrying && !stream.destroyed) sso?.retry();
-        },
-        (err: NodeJS.ErrnoException) => {
-          if (abort.signal.aborted) return; // the edge cancelled: the client went away
-          const code = backendErrorCode(err);
-          logger.warn(
-            { correlationId, appId: app.id, code, err: err.message, errCode: err.code },
-            'backend request failed',
-          );
-          if (!stream.headersSent)
-            refuse(
-              stream,
-              code,
-              code === 'DB-BACKEND-TIMEOUT' ? `no answer within ${app.backendTimeout} s` : undefined,
-            );
-          else if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
-        },
-      )
-      .finally(release);
+          if (verdict.action !== 'pass') {
+            const fail =
+              verdict.action === 'fail' ? verdict : { code: 'DB-KCD-BACKEND-REJECTED' as const, detail: undefined };
+            refuse(stream, fail.code, fail.detail);
+            return discard();
+          }
+        }
+        // A backend cannot speak for the connector: our own x-drawbridge-* names are dropped from its headers.
+        const out = withoutHopByHop(responseHeaders as Record<string, string>, fromEdge);
+        out[':status'] = statusCode;
+        stream.respond(out);
+        return stream;
+      },
+      (err: NodeJS.ErrnoException | null) => {
+        try {
+          if (err === null) {
+            if (retrying && !stream.destroyed) sso?.retry();
+          } else if (!abort.signal.aborted) failedBackend(stream, app, correlationId, err); // else: the edge cancelled
+        } finally {
+          release();
+        }
+      },
+    );
+  }
+
+  function failedBackend(
+    stream: ServerHttp2Stream,
+    app: ConnectorAppConfig,
+    correlationId: string,
+    err: NodeJS.ErrnoException,
+  ): void {
+    const code = backendErrorCode(err);
+    logger.warn({ correlationId, appId: app.id, code, err: err.message, errCode: err.code }, 'backend request failed');
+    if (!stream.headersSent)
+      refuse(stream, code, code === 'DB-BACKEND-TIMEOUT' ? `no answer within ${app.backendTimeout} s` : undefined);
+    else if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
   }
 }
 
