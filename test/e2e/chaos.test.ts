@@ -16,6 +16,7 @@ import {
   connectorRequests,
   type GroupHealthBody,
 } from '../helpers/load.ts';
+import { alive } from '../helpers/alive.ts';
 
 /**
  * The bounded chaos test: steady fixed-rate load (small GETs, streaming downloads, POSTs, WebSockets) over a group
@@ -54,14 +55,6 @@ describe('chaos: three connectors, kill -9 one, restart another, under steady lo
     (await health()).connectors.find((c) => c.id === id)?.state ?? 'absent';
   const openedTo = async (id: string): Promise<number> =>
     (await health()).connectors.find((c) => c.id === id)?.streamsOpened ?? 0;
-  const alive = (pid: number): boolean => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
 
   it('fails no idempotent request, closes WebSockets cleanly, sends nothing to the dead connector', async () => {
     // A third connector, enrolled and started as an operator would.

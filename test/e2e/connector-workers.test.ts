@@ -10,6 +10,7 @@ import { request } from 'undici';
 import { normalizeSerial } from '../../src/pki/serial.ts';
 import { startDevStack, type DevStack } from '../helpers/dev-stack.ts';
 import { startLoad, summarize, waitUntil } from '../helpers/load.ts';
+import { alive } from '../helpers/alive.ts';
 
 /**
  * `drawbridge connector run --workers 2` behind a real edge, started the way the bench does (`drawbridge dev
@@ -44,15 +45,6 @@ function pidOfConnection(from: number, to: number, pids: number[]): number | nul
   }
   return null;
 }
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('connector workers: one connector, several processes', { timeout: 180_000 }, () => {
   let stack: DevStack;

@@ -11,20 +11,13 @@ import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
 import { logsOf, startDevStack, url, type DevJson, type DevStack } from '../helpers/dev-stack.ts';
 import { Client, signIn } from './identity-harness.ts';
+import { alive } from '../helpers/alive.ts';
 
 type DevJsonWithApps = DevJson & {
   sampleApps: { name: string; pid: number; internalUrl: string }[];
   users: { username: string; password: string }[];
 };
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function waitUntil(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {

@@ -8,6 +8,7 @@ import { startChild, stopChild, type Child } from '../../src/cli/child.ts';
 import { startDevStack, logsOf, url, type DevStack } from '../helpers/dev-stack.ts';
 import { startLoad, summarize, waitUntil } from '../helpers/load.ts';
 import { Client, signIn } from './identity-harness.ts';
+import { alive } from '../helpers/alive.ts';
 
 /**
  * Issue 11's "done when": `drawbridge dev --edges 3` — three edge nodes on PostgreSQL and Redis behind haproxy, two
@@ -261,16 +262,8 @@ describe('drawbridge dev --edges 3 (PostgreSQL, Redis, haproxy)', { timeout: 300
 
 /** Resolves when the process exits (polling: it is not our child). */
 async function waitForExit(pid: number): Promise<void> {
-  const alive = (): boolean => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
   const deadline = Date.now() + 60_000;
-  while (alive()) {
+  while (alive(pid)) {
     if (Date.now() > deadline) throw new Error(`process ${pid} did not exit`);
     await new Promise((r) => setTimeout(r, 50));
   }

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { startDevStack } from '../helpers/dev-stack.ts';
+import { alive } from '../helpers/alive.ts';
 
 /** Pids whose parent is `pid` (from /proc: the field after the parenthesised command name). */
 function childrenOf(pid: number): number[] {
@@ -28,15 +29,6 @@ const portFree = (port: number): Promise<boolean> =>
     });
     socket.once('error', () => resolve(true));
   });
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('drawbridge dev: lifecycle', { timeout: 90_000 }, () => {
   it('a dev process killed with SIGKILL leaves no edge, connector, sample app or xrdp behind, and frees its ports', async () => {

@@ -18,6 +18,7 @@ import {
   connectorRequests,
   type GroupHealthBody,
 } from '../helpers/load.ts';
+import { alive } from '../helpers/alive.ts';
 
 /**
  * Connector groups under load, against `drawbridge dev` (two connectors) with real processes: kill -9, SIGSTOP,
@@ -65,14 +66,6 @@ describe('failover: a connector group under load', { timeout: 150_000 }, () => {
     (await health()).connectors.find((c) => c.id === id)?.state ?? 'absent';
   const openedTo = async (id: string): Promise<number> =>
     (await health()).connectors.find((c) => c.id === id)?.streamsOpened ?? 0;
-  const alive = (pid: number): boolean => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
   const restart = async (c: (typeof conns)[number]): Promise<void> => {
     const r = await runConnector(c.dir, path.join(stack.dir, 'logs', `${path.basename(c.dir)}-restart.log`));
     Object.assign(c, { pid: r.process.pid!, metricsUrl: r.metricsUrl, child: r.process });

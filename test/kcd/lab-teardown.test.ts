@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import { labDir, labUnavailable, readLabInfo, run, type LabInfo } from './lab.ts';
+import { alive } from '../helpers/alive.ts';
 
 const LAB_MODULE = new URL('./lab.ts', import.meta.url).href;
 const skip =
@@ -42,16 +43,7 @@ async function leases(): Promise<string[]> {
 
 /** Holders that keep the lab up rightly: a hand-made `up` ("manual") or another live test process. */
 function liveHolders(names: string[]): string[] {
-  return names.filter((name) => name === 'manual' || isAlive(Number(name)));
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return names.filter((name) => name === 'manual' || alive(Number(name)));
 }
 
 /** Every process in the daemons' sessions (lab.sh starts each with setsid), as "pid args". */
