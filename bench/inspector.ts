@@ -13,20 +13,21 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
 
+/** Node's default inspector port, where SIGUSR1 opens it unless the process was given `--inspect-port`. */
 const PORT = 9229;
 
-async function debuggerUrl(timeoutMs: number): Promise<string> {
+async function debuggerUrl(port: number, timeoutMs: number): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
-      const list = (await (await fetch(`http://127.0.0.1:${PORT}/json/list`)).json()) as Array<{
+      const list = (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as Array<{
         webSocketDebuggerUrl: string;
       }>;
       if (list[0]?.webSocketDebuggerUrl) return list[0].webSocketDebuggerUrl;
     } catch {
       // not listening yet
     }
-    if (Date.now() > deadline) throw new Error(`no inspector on 127.0.0.1:${PORT}`);
+    if (Date.now() > deadline) throw new Error(`no inspector on 127.0.0.1:${port}`);
     await sleep(100);
   }
 }
@@ -64,18 +65,21 @@ function session(
   });
 }
 
-type Session = Awaited<ReturnType<typeof session>>;
+export type Session = Awaited<ReturnType<typeof session>>;
 
-/** Opens the inspector of `pid`, runs `work` with a DevTools session, closes the inspector again. */
-async function withInspector<T>(pid: number, work: (s: Session) => Promise<T>): Promise<T> {
+/**
+ * Opens the inspector of `pid` (on `port`: the default, or the process's own `--inspect-port`), runs `work` with a
+ * DevTools session, closes the inspector again. The tests' memory readings use it too, on ports of their own.
+ */
+export async function withInspector<T>(pid: number, work: (s: Session) => Promise<T>, port = PORT): Promise<T> {
   process.kill(pid, 'SIGUSR1');
-  const s = await session(await debuggerUrl(5000));
+  const s = await session(await debuggerUrl(port, 10_000));
   try {
     const who = (await s.call('Runtime.evaluate', { expression: 'process.pid', returnByValue: true })) as {
       result: { value: number };
     };
     if (who.result.value !== pid)
-      throw new Error(`the inspector on ${PORT} belongs to pid ${who.result.value}, not ${pid}`);
+      throw new Error(`the inspector on ${port} belongs to pid ${who.result.value}, not ${pid}`);
     return await work(s);
   } finally {
     // close() waits for this very session to end, so it never answers: send it, then hang up.
@@ -87,7 +91,7 @@ async function withInspector<T>(pid: number, work: (s: Session) => Promise<T>): 
     // Wait for the port to be free for the next process.
     for (let i = 0; i < 50; i++) {
       try {
-        await fetch(`http://127.0.0.1:${PORT}/json/version`, { signal: AbortSignal.timeout(1000) });
+        await fetch(`http://127.0.0.1:${port}/json/version`, { signal: AbortSignal.timeout(1000) });
         await sleep(100);
       } catch {
         break;

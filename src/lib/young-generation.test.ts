@@ -20,6 +20,7 @@ test('a process without the flag is started again with it, once; a single execut
   assert.deepEqual(next?.args, ['/usr/bin/node', semiSpaceArg(), '--enable-source-maps', '/app/main.ts', 'edge']);
   assert.equal(next?.env.PATH, '/bin');
   assert.equal(withSemiSpace({ ...plain, env: next!.env }, false), null, 'never twice');
+  assert.equal(withSemiSpace({ ...plain, env: {}, channel: {} }, false), null, 'forked with IPC: kept as it is');
 
   const sea = withSemiSpace(
     {

@@ -57,10 +57,20 @@ export function childExecArgv(): string[] {
  * (ours or the operator's) or was already replaced once. A single executable takes Node flags only from NODE_OPTIONS.
  */
 export function withSemiSpace(
-  p: { execPath: string; execArgv: readonly string[]; argv: readonly string[]; env: NodeJS.ProcessEnv },
+  p: {
+    execPath: string;
+    execArgv: readonly string[];
+    argv: readonly string[];
+    env: NodeJS.ProcessEnv;
+    channel?: unknown;
+  },
   sea: boolean,
 ): { file: string; args: string[]; env: NodeJS.ProcessEnv } | null {
   if (p.env[REEXEC_ENV] !== undefined || semiSpaceSetting(p.execArgv, p.env.NODE_OPTIONS) !== null) return null;
+  // Forked with an IPC channel (a supervisor, a test): its descriptor is close-on-exec, so the replaced process would
+  // lose it (and libuv would take its number: writes to the parent then fail with EINVAL). Such a parent passes the
+  // flag itself (childExecArgv); without it, V8's own sizing.
+  if (p.channel) return null;
   const env: NodeJS.ProcessEnv = { ...p.env, [REEXEC_ENV]: '1' };
   if (sea) {
     env.NODE_OPTIONS = p.env.NODE_OPTIONS ? `${p.env.NODE_OPTIONS} ${semiSpaceArg()}` : semiSpaceArg();
