@@ -137,11 +137,8 @@ export async function runConnectorCommand(argv: string[]): Promise<number> {
       process.stderr.write('drawbridge connector install: --unit takes letters, digits, @ _ . -\n');
       return 2;
     }
-    const workers = Number(values.workers);
-    if (!Number.isInteger(workers) || workers < 1) {
-      process.stderr.write('drawbridge connector install: --workers must be a whole number ≥ 1\n');
-      return 2;
-    }
+    const workers = atLeastOne(values.workers, '--workers', 'install');
+    if (workers === null) return 2;
     const runArgs = [
       '--tunnels',
       values.tunnels,
@@ -169,16 +166,9 @@ export async function runConnectorCommand(argv: string[]): Promise<number> {
   }
   if (sub === 'run') {
     ensureYoungGeneration(); // the semi-space size V8 takes only at start (lib/young-generation.ts)
-    const tunnels = Number(values.tunnels);
-    if (!Number.isInteger(tunnels) || tunnels < 1) {
-      process.stderr.write('drawbridge connector run: --tunnels must be a whole number ≥ 1\n');
-      return 2;
-    }
-    const workers = Number(values.workers);
-    if (!Number.isInteger(workers) || workers < 1) {
-      process.stderr.write('drawbridge connector run: --workers must be a whole number ≥ 1\n');
-      return 2;
-    }
+    const tunnels = atLeastOne(values.tunnels, '--tunnels', 'run');
+    const workers = atLeastOne(values.workers, '--workers', 'run');
+    if (tunnels === null || workers === null) return 2;
     const logger = createLogger('connector');
     const metricsPort = values['metrics-port'] === undefined ? undefined : Number(values['metrics-port']);
     // Only when something starts it again: under systemd (INVOCATION_ID) or --supervised (drawbridge dev).
@@ -226,4 +216,12 @@ export async function runConnectorCommand(argv: string[]): Promise<number> {
   }
   process.stderr.write(`drawbridge connector: unknown subcommand "${sub}"\n\n${HELP}`);
   return 2;
+}
+
+/** A flag's value as a whole number ≥ 1, or null once stderr says why. */
+function atLeastOne(raw: string, flag: string, command: string): number | null {
+  const n = Number(raw);
+  if (Number.isInteger(n) && n >= 1) return n;
+  process.stderr.write(`drawbridge connector ${command}: ${flag} must be a whole number ≥ 1\n`);
+  return null;
 }
