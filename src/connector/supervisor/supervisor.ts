@@ -36,6 +36,7 @@ import { BackendProbe } from './backend-probe.ts';
 import { testConnection } from './test-connection.ts';
 import type { Renewal } from '../enroll/renewal.ts';
 import { AvoidList, countByNode, dialableNodes, pickNode, planRebalance, type EdgeNodeAddress } from './spread.ts';
+import { releaseWhenClosed } from '../../lib/release-closed-stream.ts';
 
 /** A node whose tunnel dropped or could not be dialled is passed over this long (it leaves the node list sooner if dead). */
 export const FAILED_NODE_AVOID_MS = 10_000;
@@ -521,6 +522,7 @@ export class Supervisor {
     stream.once('close', () => {
       this.#inFlight--;
     });
+    releaseWhenClosed(stream);
     if (control) {
       this.#onControl(stream, path).catch((err: Error) => {
         this.#options.logger.warn({ err: err.message, path }, 'control request failed');

@@ -38,6 +38,7 @@ import { retryable } from '../proxy/handler.ts';
 import { tlsProfileOptions } from '../listen/tls-profile.ts';
 import { clientAddress } from '../listen/client-address.ts';
 import { RELAY_ALPN, nodeIdOfPeer, type NodeCredentials } from './relay-credentials.ts';
+import { releaseWhenClosed } from '../../lib/release-closed-stream.ts';
 
 const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR, NGHTTP2_INTERNAL_ERROR } = http2.constants;
 
@@ -113,6 +114,7 @@ export function createRelayServer(deps: RelayServerDeps): RelayServer {
   });
   h2.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
     deps.onStream?.(stream);
+    releaseWhenClosed(stream);
     serveRelayed(stream, headers, deps, peerOf.get(stream.session as ServerHttp2Session) ?? '');
   });
 

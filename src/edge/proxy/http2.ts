@@ -12,6 +12,7 @@ import type { ErrorCode } from '../../errors/catalogue.ts';
 import { newCorrelationId } from '../../lib/ids.ts';
 import { clientAddress } from '../listen/client-address.ts';
 import { respondError } from './respond-error.ts';
+import { releaseWhenClosed } from '../../lib/release-closed-stream.ts';
 
 /** Streams one client session may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS; nghttp2 refuses more). */
 export const MAX_CONCURRENT_STREAMS = 100;
@@ -82,6 +83,7 @@ export function serveEdgeHttp2(options: EdgeHttp2Options): EdgeHttp2 {
       stream.once('close', () => {
         open--;
       });
+      releaseWhenClosed(stream);
       // 'aborted': the client reset a stream before its response was complete.
       stream.once('aborted', () => {
         const now = Date.now();

@@ -5,6 +5,7 @@ import type {
   OutgoingHttpHeaders,
 } from 'node:http2';
 import type { BackendReachability } from '../../tunnel/protocol.ts';
+import { releaseWhenClosed } from '../../lib/release-closed-stream.ts';
 
 /** How a tunnel stands for routing: only `healthy` takes new streams. */
 export type TunnelState = 'healthy' | 'ejected' | 'draining' | 'closing';
@@ -251,6 +252,7 @@ export class Tunnel {
     stream.once('close', () => {
       this.#streams.delete(stream);
     });
+    releaseWhenClosed(stream);
     return stream;
   }
 
