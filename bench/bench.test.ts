@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { summarise } from './profile.ts';
+import { gcText, summariseGc } from './inspector.ts';
 import { startRelay } from './relay.ts';
 import { displayOrder, evaluateTargets, markdown, policyCostSection, rateText } from './report.ts';
 import { readmeSection } from './readme.ts';
@@ -413,6 +414,53 @@ test('targets: a CPU target not met points at the profile sections, or at --prof
   } as unknown as PathResult['profiles'];
   cpu = evaluateTargets(r).find((c) => c.name === 'CPU per request')!;
   assert.match(cpu.why ?? '', /"Where the edge's CPU goes — Drawbridge passthrough — after \(bbbbbbb\)" below/);
+});
+
+test('summariseGc: scavenges, full collections and their steps apart, with count, total and longest pause', () => {
+  // perf_hooks kinds: 1 minor, 2 minor mark-sweep, 4 major, 8 incremental, 16 weak callbacks.
+  const gc = summariseGc([
+    [1, 1.5],
+    [1, 2.5],
+    [2, 1],
+    [8, 0.5],
+    [16, 0.25],
+    [4, 41],
+    [4, 9],
+  ]);
+  assert.deepEqual(gc.minor, { count: 3, totalMs: 5, maxMs: 2.5 });
+  assert.deepEqual(gc.major, { count: 2, totalMs: 50, maxMs: 41 });
+  assert.deepEqual(gc.steps, { count: 2, totalMs: 0.75, maxMs: 0.5 });
+  assert.equal(gcText(gc), '3 scavenges (longest 2.5 ms), 2 full (longest 41.0 ms, 50.0 ms in all)');
+  assert.equal(gcText(summariseGc([[1, 1]])), '1 scavenges (longest 1.0 ms), no full collection');
+});
+
+test('targets: a latency target not met points at the GC pauses of that run when they were recorded', () => {
+  const r = fullRun();
+  const after = r.paths.find((p) => p.id === 'drawbridge-passthrough' && !p.before)!;
+  after.rates[0] = rate(1000, 24);
+  let latency = evaluateTargets(r).find((c) => c.name === 'latency at 1,000 req/s')!;
+  assert.equal(latency.status, 'not met');
+  assert.match(latency.why ?? '', /--profile/, 'no GC recorded: the CPU profile, as before');
+  after.rates[0].gc = {
+    edge: summariseGc([
+      [1, 1],
+      [4, 45],
+    ]),
+    connector: summariseGc([[1, 2]]),
+  };
+  latency = evaluateTargets(r).find((c) => c.name === 'latency at 1,000 req/s')!;
+  assert.match(latency.why ?? '', /edge 1 scavenges \(longest 1\.0 ms\), 1 full \(longest 45\.0 ms/);
+  assert.match(latency.why ?? '', /connector 1 scavenges \(longest 2\.0 ms\), no full collection/);
+  r.targets = evaluateTargets(r);
+  const md = markdown(r);
+  const section = md.indexOf('## Where the latency tail comes from');
+  assert.ok(section > md.indexOf('## Latency (open loop)'), 'after the latency table');
+  const table = md.slice(section).split('\n## ')[0];
+  assert.match(
+    table,
+    /\| Drawbridge passthrough — after \(bbbbbbb\) \| edge \| 24\.00 \/ [\d.]+ \| 1 scavenges \(longest 1\.0 ms\), 1 full/,
+  );
+  assert.match(table, /\| connector \|/);
 });
 
 test('report: before beside after, × nginx and × Caddy chain columns, latency at both rates, targets first', () => {

@@ -132,3 +132,88 @@ export async function cpuProfile<T>(pid: number, during: () => Promise<T>): Prom
     return { profile, result };
   });
 }
+
+/** One process's garbage collections during a measure (from its own `gc` performance entries), pauses in ms. */
+export interface GcPauses {
+  /** Young-generation collections (scavenges). */
+  minor: { count: number; totalMs: number; maxMs: number };
+  /** Full collections (mark-compact): their final, stop-the-world pause. */
+  major: { count: number; totalMs: number; maxMs: number };
+  /** Incremental-marking steps and weak callbacks, the full collections' smaller pauses. */
+  steps: { count: number; totalMs: number; maxMs: number };
+}
+
+// The recorder lives in the process between two inspector sessions: a `gc` PerformanceObserver filling an array.
+const GC_RECORDER = '__drawbridgeBenchGc';
+const START_GC_RECORDER = `(() => {
+  const { PerformanceObserver } = process.getBuiltinModule('node:perf_hooks');
+  globalThis.${GC_RECORDER}?.observer.disconnect();
+  const entries = [];
+  const observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) entries.push([e.detail?.kind ?? 0, e.duration]);
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  globalThis.${GC_RECORDER} = { observer, entries };
+  return true;
+})()`;
+// Read after a turn of the loop, so that the observer has been handed the last entries.
+const STOP_GC_RECORDER = `new Promise((resolve) => setTimeout(() => {
+  const r = globalThis.${GC_RECORDER};
+  if (!r) return resolve('[]');
+  r.observer.disconnect();
+  delete globalThis.${GC_RECORDER};
+  resolve(JSON.stringify(r.entries));
+}, 50))`;
+/** perf_hooks.constants: NODE_PERFORMANCE_GC_MINOR, _MINOR_MARK_SWEEP and _MAJOR (the rest are steps). */
+const GC_MINOR = new Set([1, 2]);
+const GC_MAJOR = 4;
+
+/** Starts recording the GC pauses of `pid` (left running in it until `stopGcPauses`); false if it could not. */
+export async function startGcPauses(pid: number): Promise<boolean> {
+  try {
+    await withInspector(pid, async (s) => {
+      await s.call('Runtime.evaluate', { expression: START_GC_RECORDER, returnByValue: true });
+    });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** What `pid` paused for since `startGcPauses`; null if it could not be read. */
+export async function stopGcPauses(pid: number): Promise<GcPauses | null> {
+  try {
+    const json = await withInspector(pid, async (s) => {
+      const r = (await s.call('Runtime.evaluate', {
+        expression: STOP_GC_RECORDER,
+        awaitPromise: true,
+        returnByValue: true,
+      })) as { result: { value: string } };
+      return r.result.value;
+    });
+    return summariseGc(JSON.parse(json) as Array<[number, number]>);
+  } catch {
+    return null;
+  }
+}
+
+export function summariseGc(entries: ReadonlyArray<readonly [number, number]>): GcPauses {
+  const none = () => ({ count: 0, totalMs: 0, maxMs: 0 });
+  const out: GcPauses = { minor: none(), major: none(), steps: none() };
+  for (const [kind, ms] of entries) {
+    const k = kind === GC_MAJOR ? out.major : GC_MINOR.has(kind) ? out.minor : out.steps;
+    k.count++;
+    k.totalMs += ms;
+    k.maxMs = Math.max(k.maxMs, ms);
+  }
+  return out;
+}
+
+/** A run's GC pauses in a log line or a report cell: "212 scavenges (longest 4.2 ms), 1 full (longest 41.3 ms, …)". */
+export function gcText(gc: GcPauses): string {
+  const ms = (v: number): string => v.toFixed(1);
+  const full = gc.major.count
+    ? `${gc.major.count} full (longest ${ms(gc.major.maxMs)} ms, ${ms(gc.major.totalMs)} ms in all)`
+    : 'no full collection';
+  return `${gc.minor.count} scavenges (longest ${ms(gc.minor.maxMs)} ms), ${full}`;
+}

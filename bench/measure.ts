@@ -7,7 +7,7 @@ import { Client } from 'undici';
 import { cpuDelta, sampleCpu, type ProcessSet } from './cpu.ts';
 import { download } from './download.ts';
 import { idleConnections, idleWebSockets } from './idle.ts';
-import { cpuProfile } from './inspector.ts';
+import { cpuProfile, gcText, startGcPauses, stopGcPauses } from './inspector.ts';
 import { lookupTo } from './lookup.ts';
 import { saveProfile, summarise } from './profile.ts';
 import { fixedRate } from './rate.ts';
@@ -205,12 +205,22 @@ export async function measurePath(row: PathResult, p: PathUnderTest, s: Settings
   }
   for (const rate of s.rates) {
     await attempt(row, p, `fixed rate ${rate}`, log, async () => {
+      const node = p.profileTargets ?? [];
+      const recording = [];
+      for (const t of node) if (await startGcPauses(t.pid())) recording.push(t);
       const r = await fixedRate(p.target, s.smallPath, { rate, durationS: s.rateDurationS, connections: 64 });
+      for (const t of recording) {
+        const gc = await stopGcPauses(t.pid());
+        if (gc) (r.gc ??= {})[t.role] = gc;
+      }
       row.rates.push(r);
       const ms = r.latencyMs;
       log(
         `    ${rate} req/s: p50 ${ms.p50.toFixed(2)} ms, p99 ${ms.p99.toFixed(2)} ms, p99.9 ${ms.p999.toFixed(2)} ms, served ${Math.round(r.servedPerSec)} req/s` +
-          (r.errors ? `, ${r.errors} not served in time` : ''),
+          (r.errors ? `, ${r.errors} not served in time` : '') +
+          Object.entries(r.gc ?? {})
+            .map(([role, gc]) => `; ${role} GC ${gcText(gc)}`)
+            .join(''),
       );
     });
   }

@@ -11,6 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
 import { lookupTo } from './lookup.ts';
 import type { Target } from './target.ts';
+import type { GcPauses } from './inspector.ts';
 
 export interface RateResult {
   rate: number;
@@ -26,6 +27,8 @@ export interface RateResult {
    * served).
    */
   servedPerSec: number;
+  /** Node processes of the path (edge, connector): their GC pauses during the run, by role (bench/inspector.ts). */
+  gc?: Record<string, GcPauses>;
 }
 
 export function percentile(sorted: Float64Array, p: number): number {

@@ -6,6 +6,8 @@
 import { pageLoadTable } from './page-load.ts';
 import { policyEvalTable } from './policy-eval.ts';
 import type { RateResult } from './rate.ts';
+import { gcText } from './inspector.ts';
+import { PAIR_RATE, pairsTable } from './pairs.ts';
 import type { LoadResult, PathId, PathResult, Results, TargetCheck, WanRow } from './results.ts';
 
 const NA = 'not yet available';
@@ -77,6 +79,20 @@ interface Target {
   missing?: (b: Build) => string | undefined;
   /** Where to look when the target is not met. */
   why?: (b: Build) => string;
+}
+
+/** The title of the section that gives each Node process's GC pauses during the fixed-rate runs. */
+const GC_SECTION = 'Where the latency tail comes from: GC pauses during the fixed-rate runs';
+
+/**
+ * The latency target's "why": the full collections and scavenges of the edge and the connector during the same
+ * 1,000 req/s run whose p99 missed (bench/inspector.ts records them), or the CPU profile when none were recorded.
+ */
+function tailWhy(b: Build): string {
+  const gc = rateAt(b.pass, 1000)?.gc;
+  if (!gc || Object.keys(gc).length === 0) return profileWhy(b);
+  const parts = Object.entries(gc).map(([role, g]) => `${role} ${gcText(g)}`);
+  return `during that run: ${parts.join('; ')} — "${GC_SECTION}" below`;
 }
 
 /** Points at the `--profile` sections of the row, or says how to get them. */
@@ -156,7 +172,7 @@ function targetList(r: Results): Target[] {
         return `passthrough p99 ${f(a?.latencyMs.p99, 2)} ms${a && saturated(a) ? ' (saturated)' : ''} vs direct ${f(rateAt(direct, 1000)?.latencyMs.p99, 2)} ms`;
       },
       caddy: true,
-      why: profileWhy,
+      why: tailWhy,
     },
     {
       name: 'WAN download',
@@ -282,6 +298,38 @@ function missingText(p: PathResult): string {
   return p.reason?.startsWith('failed') ? 'failed (see notes)' : NA;
 }
 
+/**
+ * Issue 16's tail: what each Node process of a Drawbridge row paused for while the fixed-rate client ran. A pause
+ * holds every request in flight and every one arriving meanwhile, so a full collection of tens of ms at 1,000 req/s
+ * alone puts dozens of requests above the p99 of a path without one.
+ */
+export function gcSection(r: Results, rows: readonly PathResult[]): string[] {
+  const rates = r.settings.rates ?? [];
+  const recorded = rows.filter((p) => p.available && p.rates.some((x) => x.gc));
+  if (recorded.length === 0) return [];
+  const lines = [
+    `## ${GC_SECTION}`,
+    '',
+    "Each Node process's own `gc` performance entries (a PerformanceObserver put in through the inspector before the run and read after it): young-generation collections (scavenges) and full collections (the final stop-the-world pause of a mark-compact; its incremental steps are not counted). The latency is the same run's.",
+    '',
+    `| path | process |${rates.map((x) => ` p99 / p99.9 ms at ${f(x)} req/s | GC pauses at ${f(x)} req/s |`).join('')}`,
+    `| --- | --- |${rates.map(() => ' ---: | --- |').join('')}`,
+  ];
+  for (const p of recorded) {
+    const roles = [...new Set(p.rates.flatMap((x) => Object.keys(x.gc ?? {})))];
+    for (const role of roles) {
+      const cells = rates.map((x) => {
+        const rate = rateAt(p, x);
+        const g = rate?.gc?.[role];
+        return ` ${rate ? `${f(rate.latencyMs.p99, 2)} / ${f(rate.latencyMs.p999, 2)}` : '—'} | ${g ? gcText(g) : '—'} |`;
+      });
+      lines.push(`| ${p.label} | ${role} |${cells.join('')}`);
+    }
+  }
+  lines.push('');
+  return lines;
+}
+
 /** Issue 14's figure: Chromium's load event for a page of 60 assets over the relay, HTTP/1.1 against HTTP/2. */
 export function pageLoadSection(r: Results): string[] {
   if (!r.pageLoad) return [];
@@ -336,6 +384,22 @@ export function policyEvalSection(r: Results): string[] {
     `\`onRequest\` of edge/signin/conditional-access.ts as the app host calls it (policy set from the cache, client address, platform and client type from a real request, the evaluator), the demo's two policies and named locations, alice to the HR app; median of ${p.rounds} rounds of ${p.evaluationsPerRound.toLocaleString('en-US')} sequential calls, one core.`,
     '',
     policyEvalTable(p),
+    '',
+  ];
+}
+
+/** Before and after in alternation (bench/pairs.ts): the figures that tell the code's change from the machine's drift. */
+export function pairsSection(r: Results): string[] {
+  if (!r.pairs || !r.before) return [];
+  const head = `## Before and after, paired (${r.before.sha} against ${r.sha ?? 'this tree'})`;
+  if ('error' in r.pairs) return [head, '', `${NA}: ${r.pairs.error}`, ''];
+  const rounds = r.pairs.after.length;
+  return [
+    head,
+    '',
+    `The passthrough path of both builds, both \`drawbridge dev\`s running side by side, measured in alternation: ${rounds} round${rounds === 1 ? '' : 's'}, each the two builds one after the other (the order flips every round), each measure wrk at 64 connections (${r.settings.wrkDurationS} s) then ${f(PAIR_RATE)} req/s open loop (${r.settings.rateDurationS} s). The "before" and "after" rows in the tables below were measured minutes apart; these were not, so a drift of the machine's speed falls on both.`,
+    '',
+    pairsTable(r.pairs),
     '',
   ];
 }
@@ -395,6 +459,7 @@ export function markdown(r: Results): string {
   const anyPath = r.paths.some((p) => p.available);
   if (anyPath) {
     lines.push(...targetsSection(r));
+    lines.push(...pairsSection(r));
     lines.push('## Requests');
     lines.push('');
     lines.push(
@@ -434,6 +499,7 @@ export function markdown(r: Results): string {
         );
       }
       lines.push('');
+      lines.push(...gcSection(r, rows));
     }
     lines.push('## Transfers and memory');
     lines.push('');

@@ -7,6 +7,7 @@ import type { WrkResult } from './wrk.ts';
 import type { H2loadResult } from './h2load.ts';
 import type { PageLoadFigures } from './page-load.ts';
 import type { PolicyEvalFigures } from './policy-eval.ts';
+import type { PairedRuns } from './pairs.ts';
 
 export type PathId =
   | 'direct'
@@ -106,6 +107,8 @@ export interface Results {
   before?: { ref: string; sha: string };
   /** The short sha of the tree the bench ran from (the "after" rows), with `+changes` when it had uncommitted ones. */
   sha?: string;
+  /** `--before=<ref>`: both builds' passthrough measured in alternation, round by round (bench/pairs.ts). */
+  pairs?: PairedRuns | { error: string };
   settings: {
     wrkDurationS: number;
     repetitions: number;

@@ -52,6 +52,7 @@ import { parseArgs, type BenchArgs } from './args.ts';
 import { checkout, shortSha, treeSha } from './before.ts';
 import { startCaddyChain } from './caddy.ts';
 import { updateReadme } from './readme.ts';
+import { pairedRuns, type PairSide } from './pairs.ts';
 import { benchLinkTranslation, linkTranslationTable } from './link-translation.ts';
 import { measurePageLoad, pageLoadTable, writePage, type PageLoadFigures } from './page-load.ts';
 import { CHROMIUM } from '../test/helpers/chromium.ts';
@@ -84,11 +85,14 @@ try {
   process.exit(2);
 }
 const { quick, profile, keep, only } = args;
-const wanted = (id: PathId | 'wan' | 'page-load' | (typeof IN_PROCESS)[number]): boolean => !only || only.includes(id);
+const wanted = (id: PathId | 'wan' | 'page-load' | 'pairs' | (typeof IN_PROCESS)[number]): boolean =>
+  !only || only.includes(id);
 /** Runs this bench 5 times over (median) per protocol in the page-load step; 3 in a quick run. */
 const PAGE_LOAD_RUNS = quick ? 3 : 5;
+/** Rounds of the paired before/after step (`--before`): 3 in a full run, 1 in a quick one. */
+const PAIR_ROUNDS = quick ? 1 : 3;
 
-type Extra = Pick<Results, 'pageLoad' | 'policyEval' | 'before' | 'sha'>;
+type Extra = Pick<Results, 'pageLoad' | 'policyEval' | 'before' | 'sha' | 'pairs'>;
 
 /** The Drawbridge rows of one build (the --before build has the first two). */
 const DRAWBRIDGE_ROWS = ['drawbridge-passthrough', 'drawbridge-preauth', 'drawbridge-preauth-no-policies'] as const;
@@ -589,6 +593,44 @@ async function servers(paths: PathResult[], wan: WanRow[], notes: string[], extr
     notes.push(
       `Rows marked "before (${before.sha})" are \`drawbridge dev\` from a worktree of \`${before.ref}\` (node_modules linked to this tree's), measured in this run after this tree's rows; they skip the 256 MiB downloads to keep the run's time down.`,
     );
+  }
+
+  // --- the two builds' passthrough in alternation (bench/pairs.ts) ---
+  if (before && wanted('pairs')) extra.pairs = await pairsStep(before.root);
+
+  /** Both builds' `drawbridge dev` at once, each with the passthrough app, measured round by round. */
+  async function pairsStep(beforeRoot: string): Promise<NonNullable<Extra['pairs']>> {
+    log(`before and after, paired: ${PAIR_ROUNDS} round(s) in alternation`);
+    const started: Dev[] = [];
+    try {
+      const side = async (root: string, name: string): Promise<PairSide> => {
+        const { dev: d, error } = await startDevFrom(root, name);
+        if (!d) throw new Error(error);
+        started.push(d);
+        const app = await publishApp(d, 'bench', backendUrl, 'passthrough');
+        return { target: app, cpu: d.cpu, proxyRoles: ['edge', 'connector'] };
+      };
+      const after = await side(ROOT, 'dev-pair-after');
+      const beforeSide = await side(beforeRoot, 'dev-pair-before');
+      return await pairedRuns(
+        { after, before: beforeSide },
+        {
+          rounds: PAIR_ROUNDS,
+          wrkDurationS: s.wrkDurationS,
+          rateDurationS: s.rateDurationS,
+          threads: s.threads,
+          path: s.smallPath,
+          dir,
+        },
+        log,
+      );
+    } catch (err) {
+      const error = err instanceof Error ? err.message : String(err);
+      log(`  paired runs failed: ${error.split('\n')[0]}`);
+      return { error };
+    } finally {
+      for (const d of started) await d.stop();
+    }
   }
 
   // --- a connector with 2 workers (drawbridge dev --connector-workers, from the connector-workers work) ---

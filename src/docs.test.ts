@@ -26,7 +26,6 @@ import { BACKEND_CONNECTIONS, CLIENT_QUEUE, CLIENT_SHARE, CONTENDED } from './co
 import { BACKEND_TIMEOUT } from './store/validate.ts';
 import { DEFAULT_CONNECTOR_WORKERS, DEFAULT_DRAIN_SECONDS, DEFAULT_TUNNELS } from './cli/connector.ts';
 import { EDGE_DRAIN_SECONDS } from './cli/edge.ts';
-import { SEMI_SPACE_MIB } from './lib/young-generation.ts';
 import { FAILED_NODE_AVOID_MS } from './connector/supervisor/supervisor.ts';
 import { parseEdgeConfig } from './config/edge-config.ts';
 
@@ -69,7 +68,6 @@ const FIGURES: Record<string, { value: number; unit: Unit }> = {
   DEFAULT_DRAIN_SECONDS: { value: DEFAULT_DRAIN_SECONDS, unit: 's' },
   EDGE_DRAIN_SECONDS: { value: EDGE_DRAIN_SECONDS, unit: 's' },
   FAILED_NODE_AVOID_MS: { value: FAILED_NODE_AVOID_MS, unit: 'ms' },
-  SEMI_SPACE_MIB: { value: SEMI_SPACE_MIB * 1024 ** 2, unit: 'bytes' },
 };
 
 /** Figures docs/architecture.md must keep quoting (so the check cannot pass by losing its markers). */

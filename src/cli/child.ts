@@ -1,7 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { childExecArgv } from '../lib/young-generation.ts';
 
 const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
 
@@ -20,9 +19,7 @@ export function startChild<T extends Record<string, unknown>>(
   timeoutMs = 30_000,
 ): Promise<Child<T>> {
   const fd = openSync(logFile, 'a');
-  // The young generation's size on the command line (lib/young-generation.ts), so an edge or connector never needs
-  // to replace itself, which would cut the IPC channel.
-  const child = fork(MAIN, args, { stdio: ['ignore', fd, fd, 'ipc'], execArgv: childExecArgv() });
+  const child = fork(MAIN, args, { stdio: ['ignore', fd, fd, 'ipc'], execArgv: [] });
   closeSync(fd);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {

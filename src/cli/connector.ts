@@ -14,7 +14,6 @@ import cluster from 'node:cluster';
 import { runConnectorPrimary } from './connector-workers.ts';
 import { workerIndex } from './workers.ts';
 import { RenewalThroughPrimary, listenToPrimary, requestRestart } from '../connector/worker-link.ts';
-import { ensureYoungGeneration } from '../lib/young-generation.ts';
 
 /** Defaults of `connector run` (docs/architecture.md quotes them). */
 export const DEFAULT_TUNNELS = 2;
@@ -165,7 +164,6 @@ export async function runConnectorCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (sub === 'run') {
-    ensureYoungGeneration(); // the semi-space size V8 takes only at start (lib/young-generation.ts)
     const tunnels = atLeastOne(values.tunnels, '--tunnels', 'run');
     const workers = atLeastOne(values.workers, '--workers', 'run');
     if (tunnels === null || workers === null) return 2;

@@ -8,7 +8,6 @@ import { startEdge, resolveAdminToken } from '../edge/edge.ts';
 import { createLogger } from '../lib/log.ts';
 import { onShutdown, notifyParent } from './signals.ts';
 import { edgeExtensions } from './edge-extensions.ts';
-import { ensureYoungGeneration } from '../lib/young-generation.ts';
 
 /** Default of `edge --drain-seconds` (docs/architecture.md quotes it). */
 export const EDGE_DRAIN_SECONDS = 30;
@@ -54,7 +53,6 @@ export async function runEdge(argv: string[]): Promise<number> {
     process.stderr.write(`drawbridge edge: --config is required\n\n${HELP}`);
     return 2;
   }
-  ensureYoungGeneration(); // the semi-space size V8 takes only at start (lib/young-generation.ts)
   const configFile = values.config;
   // The file, with this command line's overrides: read at start and again on SIGHUP.
   const readConfig = async (): Promise<EdgeConfig> => {
