@@ -5,6 +5,7 @@ import { rdpTarget, sameTarget, type RdpTarget } from '../../tunnel/rdp.ts';
 import type { ErrorCode } from '../../errors/catalogue.ts';
 import type { Logger } from '../../lib/log.ts';
 import { backendErrorCode } from './backend-errors.ts';
+import { relayBothWays } from '../../lib/relay.ts';
 
 /**
  * An RD Gateway channel (issue 13): the edge terminated the gateway protocol and asks for the app's RDP host. The
@@ -54,8 +55,7 @@ export function forwardRdp(input: {
     socket.once('close', () => {
       if (!stream.closed) stream.end();
     });
-    socket.pipe(stream);
-    stream.pipe(socket);
+    relayBothWays(socket, stream);
   });
   socket.once('error', (err: NodeJS.ErrnoException) => {
     clearTimeout(timer);

@@ -5,6 +5,7 @@ import type { ErrorCode } from '../../errors/catalogue.ts';
 import type { Logger } from '../../lib/log.ts';
 import { tcpTargetOf } from '../../lib/tcp-target.ts';
 import { backendErrorCode } from './backend-errors.ts';
+import { relayBothWays } from '../../lib/relay.ts';
 
 export interface TcpChannelInput {
   stream: ServerHttp2Stream;
@@ -57,8 +58,7 @@ export function forwardTcp(input: TcpChannelInput): void {
     if (stream.destroyed) return void socket.destroy();
     logger.debug({ correlationId, appId: app.id, target: `${target.host}:${target.port}` }, 'TCP channel open');
     stream.respond({ ':status': 200 });
-    socket.pipe(stream);
-    stream.pipe(socket);
+    relayBothWays(socket, stream);
   });
   socket.on('error', (err: NodeJS.ErrnoException) => {
     clearTimeout(connectTimer);
@@ -70,7 +70,7 @@ export function forwardTcp(input: TcpChannelInput): void {
     if (!stream.destroyed) stream.close(err.code === 'ECONNRESET' ? NGHTTP2_CONNECT_ERROR : NGHTTP2_CANCEL);
   });
   // A backend that closed without a FIN of its own after ours (a reset) is an error above; a clean close has ended
-  // the stream through the pipe. Either way nothing is left to send.
+  // the stream through the relay. Either way nothing is left to send.
   socket.once('close', (hadError) => {
     if (!hadError && !stream.destroyed && stream.writableEnded === false) stream.end();
   });

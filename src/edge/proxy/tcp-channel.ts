@@ -19,6 +19,7 @@ import type { Closable } from '../cae/live-connections.ts';
 import { clientAddress } from '../listen/client-address.ts';
 import { respondErrorOnSocket, errorCodeOr } from './respond-error.ts';
 import { streamToGroup } from './stream-to-group.ts';
+import { relayBothWays } from '../../lib/relay.ts';
 
 /**
  * TCP apps for native clients (issue 13). A client (`drawbridge access tcp|ssh`) opens TLS to the app's external
@@ -185,9 +186,8 @@ export function openTcpChannel(
     stream.on('data', (chunk: Buffer) => {
       bytesDown += chunk.length;
     });
-    // Half-close both ways: the pipes end the other side's writable half on each side's end.
-    socket.pipe(stream);
-    stream.pipe(socket);
+    // Half-close both ways: each side's end ends the other side's writable half.
+    relayBothWays(socket, stream);
     socket.once('end', () => ended('client'));
     stream.once('end', () => ended('app'));
     // Resets both ways: a client socket that breaks resets the stream (the connector then resets the app's socket);
