@@ -194,7 +194,7 @@ function targetList(r: Results): Target[] {
         `edge RSS +${f(b.pass?.idleTls?.mibPer1000, 1)} MiB for 1,000 after a full GC (nginx one-hop: ${f(nginx?.idleTls?.mibPer1000, 1)} MiB)`,
       caddy: true,
       why: () =>
-        "RSS after a forced full GC counts what the connections keep; the breakdown (heap snapshot by constructor, JS heap against external and RSS) is in issue 16's idle-memory notes",
+        "RSS after a forced full GC counts what the connections keep; what one idle TLS client holds, part by part (Node's HTTP parser, OpenSSL's record layers, the post-quantum key share, Drawbridge's own < 0.5 KiB), is in docs/operations.md, \"Memory per idle connection\"",
     },
     {
       name: 'idle WebSockets',
@@ -214,8 +214,8 @@ function targetList(r: Results): Target[] {
         const split = Object.entries(b.pass?.idleWebSockets?.kibEachByRole ?? {});
         const top = split.sort((x, y) => y[1] - x[1])[0];
         return top
-          ? `the ${top[0]} holds the most (${f(top[1], 1)} KiB each); the breakdown by constructor is in issue 16's idle-memory notes`
-          : "the breakdown by constructor is in issue 16's idle-memory notes";
+          ? `the ${top[0]} holds the most (${f(top[1], 1)} KiB each); see docs/operations.md, "Memory per idle connection"`
+          : 'see docs/operations.md, "Memory per idle connection"';
       },
     },
   ];
