@@ -168,33 +168,42 @@ const STOP_GC_RECORDER = `new Promise((resolve) => setTimeout(() => {
 const GC_MINOR = new Set([1, 2]);
 const GC_MAJOR = 4;
 
-/** Starts recording the GC pauses of `pid` (left running in it until `stopGcPauses`); false if it could not. */
-export async function startGcPauses(pid: number): Promise<boolean> {
-  try {
-    await withInspector(pid, async (s) => {
-      await s.call('Runtime.evaluate', { expression: START_GC_RECORDER, returnByValue: true });
-    });
-    return true;
-  } catch {
-    return false;
+/**
+ * Starts recording the GC pauses of `pid` (left running in it until `stopGcPauses`); false if it could not. Tried a
+ * few times: the previous process's inspector may still hold the port for a moment after it closed.
+ */
+export async function startGcPauses(pid: number, attempts = 3): Promise<boolean> {
+  for (let i = 0; i < attempts; i++) {
+    try {
+      await withInspector(pid, async (s) => {
+        await s.call('Runtime.evaluate', { expression: START_GC_RECORDER, returnByValue: true });
+      });
+      return true;
+    } catch {
+      await sleep(500);
+    }
   }
+  return false;
 }
 
-/** What `pid` paused for since `startGcPauses`; null if it could not be read. */
-export async function stopGcPauses(pid: number): Promise<GcPauses | null> {
-  try {
-    const json = await withInspector(pid, async (s) => {
-      const r = (await s.call('Runtime.evaluate', {
-        expression: STOP_GC_RECORDER,
-        awaitPromise: true,
-        returnByValue: true,
-      })) as { result: { value: string } };
-      return r.result.value;
-    });
-    return summariseGc(JSON.parse(json) as Array<[number, number]>);
-  } catch {
-    return null;
+/** What `pid` paused for since `startGcPauses`; null if it could not be read (tried a few times, as there). */
+export async function stopGcPauses(pid: number, attempts = 3): Promise<GcPauses | null> {
+  for (let i = 0; i < attempts; i++) {
+    try {
+      const json = await withInspector(pid, async (s) => {
+        const r = (await s.call('Runtime.evaluate', {
+          expression: STOP_GC_RECORDER,
+          awaitPromise: true,
+          returnByValue: true,
+        })) as { result: { value: string } };
+        return r.result.value;
+      });
+      return summariseGc(JSON.parse(json) as Array<[number, number]>);
+    } catch {
+      await sleep(500);
+    }
   }
+  return null;
 }
 
 export function summariseGc(entries: ReadonlyArray<readonly [number, number]>): GcPauses {
