@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { AvoidList, countByNode, dialableNodes, pickNode, planRebalance, type EdgeNodeAddress } from './spread.ts';
+import {
+  AvoidList,
+  countByNode,
+  dialableNodes,
+  moveTarget,
+  pickNode,
+  planRebalance,
+  type EdgeNodeAddress,
+} from './spread.ts';
 
 const node = (id: string): EdgeNodeAddress => ({ id, address: `127.0.0.1:${1000 + id.charCodeAt(0)}` });
 const [a, b, c] = [node('a'), node('b'), node('c')];
@@ -151,4 +159,20 @@ test('the avoid list expires, and forgets nodes that left the list', () => {
   avoid.avoid('c', 1_000, 0);
   avoid.avoid('c', 100, 0);
   assert.deepEqual([...avoid.current(500)], ['c'], 'a shorter avoidance does not cut a longer one');
+});
+
+test('a move never lands on a draining node, even one the avoid list forgot: with every other node draining, the tunnel stays', () => {
+  // A rolling restart: b drained, restarted and came back (the avoid list forgot it when it left the node list, but
+  // its draining mark stands), c is draining now. The tunnel on c must not go to b, then back to c, and so on.
+  const avoid = new AvoidList();
+  avoid.avoid('c', 60_000);
+  avoid.avoid('b', 60_000);
+  avoid.keepOnly([a, c]); // b left the list while restarting
+  const draining = ['b', 'c'];
+  const load = countByNode(['c', 'a']);
+  assert.equal(moveTarget([a, b, c], load, avoid.current(), draining, 'c', 0)?.id, 'a', 'the one node not draining');
+  assert.equal(moveTarget([b, c], countByNode(['c']), avoid.current(), draining, 'c', 0), null, 'nowhere better');
+  assert.equal(moveTarget([b, c], countByNode(['b']), avoid.current(), draining, 'b', 1), null, 'and not back');
+  // Without the draining marks the same lists would send it to b: what the supervisor did before.
+  assert.equal(moveTarget([b, c], countByNode(['c']), avoid.current(), [], 'c', 0)?.id, 'b');
 });

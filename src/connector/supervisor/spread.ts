@@ -39,6 +39,25 @@ export function pickNode(
   return ties[((turn % ties.length) + ties.length) % ties.length];
 }
 
+/**
+ * Where a tunnel moves from node `from`: as pickNode, but never onto `from` itself nor onto a node known to be
+ * draining. The avoid list forgets a node that drops out of the node list (and a draining node may, then come back
+ * listed before it exits), so it alone let two draining nodes hand a tunnel back and forth until their marks expired.
+ * Null: nowhere better, the tunnel stays.
+ */
+export function moveTarget(
+  nodes: readonly EdgeNodeAddress[],
+  load: ReadonlyMap<string, number>,
+  avoid: ReadonlySet<string>,
+  draining: Iterable<string>,
+  from: string | null,
+  turn: number,
+): EdgeNodeAddress | null {
+  const skip = new Set([...avoid, ...draining]);
+  if (from !== null) skip.add(from);
+  return pickNode(nodes, load, skip, turn);
+}
+
 /** One of our tunnels as the planner sees it: `key` names it to the caller, `nodeId` is where it is (null: unknown). */
 export interface PlacedTunnel {
   key: number;

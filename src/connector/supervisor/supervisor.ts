@@ -35,7 +35,15 @@ import { parseConnectAddress } from '../enroll/enroll-client.ts';
 import { BackendProbe } from './backend-probe.ts';
 import { testConnection } from './test-connection.ts';
 import type { Renewal } from '../enroll/renewal.ts';
-import { AvoidList, countByNode, dialableNodes, pickNode, planRebalance, type EdgeNodeAddress } from './spread.ts';
+import {
+  AvoidList,
+  countByNode,
+  dialableNodes,
+  moveTarget,
+  pickNode,
+  planRebalance,
+  type EdgeNodeAddress,
+} from './spread.ts';
 import { releaseWhenClosed } from '../../lib/release-closed-stream.ts';
 
 /** A node whose tunnel dropped or could not be dialled is passed over this long (it leaves the node list sooner if dead). */
@@ -353,9 +361,14 @@ export class Supervisor {
     const old = slot.conn;
     if (this.#draining || !old || !old.up || old.leaving) return false;
     if (slot.next) return true;
-    const avoid = this.#avoid.current();
-    if (old.nodeId !== null) avoid.add(old.nodeId);
-    const target = pickNode(this.#nodes, this.#load(old), avoid, this.#turn++);
+    const target = moveTarget(
+      this.#nodes,
+      this.#load(old),
+      this.#avoid.current(),
+      this.#drainingNodes.keys(),
+      old.nodeId,
+      this.#turn++,
+    );
     if (!target) return false;
     const { logger } = this.#options;
     logger.info({ tunnel: slot.index, from: old.nodeId, to: target.id, why }, 'moving tunnel to another edge node');
@@ -597,6 +610,8 @@ export class Supervisor {
         stream.once('close', () => {
           if (conn.up) return;
           conn.up = true;
+          // It took a new tunnel, so it is not draining (a restarted node keeps its id): moves may land on it again.
+          if (conn.nodeId !== null) this.#drainingNodes.delete(conn.nodeId);
           conn.onUp?.();
           conn.onUp = null;
         });
