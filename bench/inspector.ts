@@ -72,30 +72,52 @@ export type Session = Awaited<ReturnType<typeof session>>;
  * DevTools session, closes the inspector again. The tests' memory readings use it too, on ports of their own.
  */
 export async function withInspector<T>(pid: number, work: (s: Session) => Promise<T>, port = PORT): Promise<T> {
-  process.kill(pid, 'SIGUSR1');
-  const s = await session(await debuggerUrl(port, 10_000));
+  const s = await connect(pid, port);
   try {
-    const who = (await s.call('Runtime.evaluate', { expression: 'process.pid', returnByValue: true })) as {
-      result: { value: number };
-    };
-    if (who.result.value !== pid)
-      throw new Error(`the inspector on ${port} belongs to pid ${who.result.value}, not ${pid}`);
     return await work(s);
   } finally {
-    // close() waits for this very session to end, so it never answers: send it, then hang up.
-    void s
-      .call('Runtime.evaluate', { expression: "process.getBuiltinModule('node:inspector').close()" })
-      .catch(() => undefined);
-    await sleep(100);
-    s.close();
-    // Wait for the port to be free for the next process.
-    for (let i = 0; i < 50; i++) {
-      try {
-        await fetch(`http://127.0.0.1:${port}/json/version`, { signal: AbortSignal.timeout(1000) });
-        await sleep(100);
-      } catch {
-        break;
-      }
+    await hangUp(s, port);
+  }
+}
+
+/**
+ * SIGUSR1, then a DevTools session with `pid`'s own inspector. Tried three times: the inspector another process just
+ * closed may still hold the port for a moment, answering for the wrong pid or keeping this one's from opening.
+ */
+async function connect(pid: number, port: number, attempts = 3): Promise<Session> {
+  for (let attempt = 1; ; attempt++) {
+    process.kill(pid, 'SIGUSR1');
+    let s: Session | undefined;
+    try {
+      s = await session(await debuggerUrl(port, 10_000));
+      const who = (await s.call('Runtime.evaluate', { expression: 'process.pid', returnByValue: true })) as {
+        result: { value: number };
+      };
+      if (who.result.value !== pid)
+        throw new Error(`the inspector on ${port} belongs to pid ${who.result.value}, not ${pid}`);
+      return s;
+    } catch (err) {
+      if (s) await hangUp(s, port);
+      if (attempt >= attempts) throw err;
+      await sleep(500);
+    }
+  }
+}
+
+/** Closes the inspector `s` talks to, and waits until its port is free for the next process. */
+async function hangUp(s: Session, port: number): Promise<void> {
+  // close() waits for this very session to end, so it never answers: send it, then hang up.
+  void s
+    .call('Runtime.evaluate', { expression: "process.getBuiltinModule('node:inspector').close()" })
+    .catch(() => undefined);
+  await sleep(100);
+  s.close();
+  for (let i = 0; i < 50; i++) {
+    try {
+      await fetch(`http://127.0.0.1:${port}/json/version`, { signal: AbortSignal.timeout(1000) });
+      await sleep(100);
+    } catch {
+      break;
     }
   }
 }
@@ -168,42 +190,33 @@ const STOP_GC_RECORDER = `new Promise((resolve) => setTimeout(() => {
 const GC_MINOR = new Set([1, 2]);
 const GC_MAJOR = 4;
 
-/**
- * Starts recording the GC pauses of `pid` (left running in it until `stopGcPauses`); false if it could not. Tried a
- * few times: the previous process's inspector may still hold the port for a moment after it closed.
- */
-export async function startGcPauses(pid: number, attempts = 3): Promise<boolean> {
-  for (let i = 0; i < attempts; i++) {
-    try {
-      await withInspector(pid, async (s) => {
-        await s.call('Runtime.evaluate', { expression: START_GC_RECORDER, returnByValue: true });
-      });
-      return true;
-    } catch {
-      await sleep(500);
-    }
+/** Starts recording the GC pauses of `pid` (left running in it until `stopGcPauses`); false if it could not. */
+export async function startGcPauses(pid: number): Promise<boolean> {
+  try {
+    await withInspector(pid, async (s) => {
+      await s.call('Runtime.evaluate', { expression: START_GC_RECORDER, returnByValue: true });
+    });
+    return true;
+  } catch {
+    return false;
   }
-  return false;
 }
 
-/** What `pid` paused for since `startGcPauses`; null if it could not be read (tried a few times, as there). */
-export async function stopGcPauses(pid: number, attempts = 3): Promise<GcPauses | null> {
-  for (let i = 0; i < attempts; i++) {
-    try {
-      const json = await withInspector(pid, async (s) => {
-        const r = (await s.call('Runtime.evaluate', {
-          expression: STOP_GC_RECORDER,
-          awaitPromise: true,
-          returnByValue: true,
-        })) as { result: { value: string } };
-        return r.result.value;
-      });
-      return summariseGc(JSON.parse(json) as Array<[number, number]>);
-    } catch {
-      await sleep(500);
-    }
+/** What `pid` paused for since `startGcPauses`; null if it could not be read. */
+export async function stopGcPauses(pid: number): Promise<GcPauses | null> {
+  try {
+    const json = await withInspector(pid, async (s) => {
+      const r = (await s.call('Runtime.evaluate', {
+        expression: STOP_GC_RECORDER,
+        awaitPromise: true,
+        returnByValue: true,
+      })) as { result: { value: string } };
+      return r.result.value;
+    });
+    return summariseGc(JSON.parse(json) as Array<[number, number]>);
+  } catch {
+    return null;
   }
-  return null;
 }
 
 export function summariseGc(entries: ReadonlyArray<readonly [number, number]>): GcPauses {

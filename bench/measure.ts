@@ -205,9 +205,9 @@ export async function measurePath(row: PathResult, p: PathUnderTest, s: Settings
   }
   for (const rate of s.rates) {
     await attempt(row, p, `fixed rate ${rate}`, log, async () => {
-      const node = p.profileTargets ?? [];
-      const recording = [];
-      for (const t of node) if (await startGcPauses(t.pid())) recording.push(t);
+      // The path's Node processes record their GC pauses during the run (bench/inspector.ts).
+      const recording: NonNullable<PathUnderTest['profileTargets']> = [];
+      for (const t of p.profileTargets ?? []) if (await startGcPauses(t.pid())) recording.push(t);
       const r = await fixedRate(p.target, s.smallPath, { rate, durationS: s.rateDurationS, connections: 64 });
       for (const t of recording) {
         const gc = await stopGcPauses(t.pid());

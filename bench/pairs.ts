@@ -6,6 +6,7 @@
  * 0.73 × for a change that paired runs then found within noise.
  */
 import { cpuDelta, sampleCpu, type ProcessSet } from './cpu.ts';
+import { median } from './page-load.ts';
 import { fixedRate } from './rate.ts';
 import type { Target } from './target.ts';
 import { runWrk } from './wrk.ts';
@@ -91,13 +92,6 @@ export async function pairedRuns(
   return out;
 }
 
-function middle(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const n = sorted.length;
-  if (n === 0) return Number.NaN;
-  return n % 2 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
-}
-
 const MEASURES: Array<{ name: string; key: keyof PairFigures; digits: number; better: 'higher' | 'lower' }> = [
   { name: 'req/s, 64 conns', key: 'requestsPerSec', digits: 0, better: 'higher' },
   { name: 'edge + connector CPU µs/request', key: 'cpuUsPerRequest', digits: 0, better: 'lower' },
@@ -122,7 +116,7 @@ export function pairsTable(p: PairedRuns): string {
   for (const m of MEASURES) {
     const ratios = p.after.map((a, i) => a[m.key] / p.before[i][m.key]);
     lines.push(
-      `| ${m.name} | ${n(middle(p.after.map((a) => a[m.key])), m.digits)} | ${n(middle(p.before.map((b) => b[m.key])), m.digits)} |${ratios.map((x) => ` ${n(x, 2)} |`).join('')} **${n(middle(ratios), 2)}** | ${m.better} |`,
+      `| ${m.name} | ${n(median(p.after.map((a) => a[m.key])), m.digits)} | ${n(median(p.before.map((b) => b[m.key])), m.digits)} |${ratios.map((x) => ` ${n(x, 2)} |`).join('')} **${n(median(ratios), 2)}** | ${m.better} |`,
     );
   }
   return lines.join('\n');

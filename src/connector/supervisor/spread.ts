@@ -41,9 +41,9 @@ export function pickNode(
 
 /**
  * Where a tunnel moves from node `from`: as pickNode, but never onto `from` itself nor onto a node known to be
- * draining. The avoid list forgets a node that drops out of the node list (and a draining node may, then come back
- * listed before it exits), so it alone let two draining nodes hand a tunnel back and forth until their marks expired.
- * Null: nowhere better, the tunnel stays.
+ * draining. The avoid list forgets a node once it drops out of the node list, and a node drops out and comes back
+ * while it restarts; with the avoid list alone, two draining nodes handed a tunnel back and forth until their marks
+ * expired. Null: nowhere better, the tunnel stays.
  */
 export function moveTarget(
   nodes: readonly EdgeNodeAddress[],
