@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { request } from 'undici';
 import { haproxyAvailable, serverStates } from '../../src/cli/haproxy.ts';
 import { startChild, stopChild, type Child } from '../../src/cli/child.ts';
-import { startDevStack, logsOf, url, type DevStack } from '../helpers/dev-stack.ts';
+import { startDevStack, logLinesFor, logsOf, url, type DevStack } from '../helpers/dev-stack.ts';
 import { startLoad, summarize, waitUntil } from '../helpers/load.ts';
 import { Client, signIn } from './identity-harness.ts';
 import { alive } from '../helpers/alive.ts';
@@ -178,7 +178,7 @@ describe('drawbridge dev --edges 3 (PostgreSQL, Redis, haproxy)', { timeout: 300
     assert.deepEqual(
       summary.failed.map((f) => `${f.kind} ${f.error} after ${Math.round(f.ms)} ms at +${Math.round(f.startedAt)}`),
       [],
-      `a rolling restart fails nothing\n${logsOf(stack.dir)}`,
+      `a rolling restart fails nothing\n${logLinesFor(stack.dir, summary.failed.map((f) => f.correlationId))}${logsOf(stack.dir)}`,
     );
   });
 

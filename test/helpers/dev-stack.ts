@@ -1,6 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -127,6 +127,18 @@ export function logsOf(dir: string): string {
     .filter((f) => existsSync(path.join(logs, f)))
     .map((f) => `--- ${f}\n${readFileSync(path.join(logs, f), 'utf8').split('\n').slice(-15).join('\n')}`)
     .join('\n');
+}
+
+/** Every log line of a dev stack (edge nodes, restarted ones included) that names one of these correlation ids. */
+export function logLinesFor(dir: string, correlationIds: (string | null)[]): string {
+  const ids = correlationIds.filter((id): id is string => id !== null);
+  const logs = path.join(dir, 'logs');
+  if (ids.length === 0 || !existsSync(logs)) return '';
+  const lines: string[] = [];
+  for (const file of readdirSync(logs).sort())
+    for (const line of readFileSync(path.join(logs, file), 'utf8').split('\n'))
+      if (ids.some((id) => line.includes(id))) lines.push(`${file}: ${line}`);
+  return `--- log lines of the failed requests (${ids.join(', ')})\n${lines.join('\n')}\n`;
 }
 
 /** Resident set size of a process in bytes (Linux). */

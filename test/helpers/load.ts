@@ -16,6 +16,8 @@ export interface Sample {
   retried: string | null;
   /** The response had started when it failed (a download cut mid-body). */
   midBody: boolean;
+  /** The edge's x-correlation-id of an error answer: it names the edge's log lines about this request. */
+  correlationId: string | null;
 }
 
 export interface WsRecord {
@@ -68,7 +70,7 @@ export function startLoad(options: LoadOptions): Load {
 
   const one = async (kind: Sample['kind']): Promise<void> => {
     const t0 = performance.now();
-    const sample: Sample = { kind, startedAt: t0, ms: 0, status: 0, error: null, retried: null, midBody: false };
+    const sample: Sample = { kind, startedAt: t0, ms: 0, status: 0, error: null, retried: null, midBody: false, correlationId: null };
     samples.push(sample);
     try {
       const url =
@@ -84,6 +86,8 @@ export function startLoad(options: LoadOptions): Load {
       sample.status = res.statusCode;
       sample.retried =
         typeof res.headers['x-drawbridge-retried'] === 'string' ? res.headers['x-drawbridge-retried'] : null;
+      const correlationId = res.headers['x-correlation-id'];
+      if (typeof correlationId === 'string') sample.correlationId = correlationId;
       let received = 0;
       try {
         for await (const chunk of res.body) received += (chunk as Buffer).length;
