@@ -178,7 +178,10 @@ describe('drawbridge dev --edges 3 (PostgreSQL, Redis, haproxy)', { timeout: 300
     assert.deepEqual(
       summary.failed.map((f) => `${f.kind} ${f.error} after ${Math.round(f.ms)} ms at +${Math.round(f.startedAt)}`),
       [],
-      `a rolling restart fails nothing\n${logLinesFor(stack.dir, summary.failed.map((f) => f.correlationId))}${logsOf(stack.dir)}`,
+      `a rolling restart fails nothing\n${logLinesFor(
+        stack.dir,
+        summary.failed.map((f) => f.correlationId),
+      )}${logsOf(stack.dir)}`,
     );
   });
 

@@ -70,7 +70,16 @@ export function startLoad(options: LoadOptions): Load {
 
   const one = async (kind: Sample['kind']): Promise<void> => {
     const t0 = performance.now();
-    const sample: Sample = { kind, startedAt: t0, ms: 0, status: 0, error: null, retried: null, midBody: false, correlationId: null };
+    const sample: Sample = {
+      kind,
+      startedAt: t0,
+      ms: 0,
+      status: 0,
+      error: null,
+      retried: null,
+      midBody: false,
+      correlationId: null,
+    };
     samples.push(sample);
     try {
       const url =

@@ -34,6 +34,7 @@ import type { TunnelRegistry } from '../tunnel/registry.ts';
 import { RELAYED_HEADER } from '../tunnel/tunnel.ts';
 import type { RouteTable } from '../proxy/routes.ts';
 import { streamToGroup } from '../proxy/stream-to-group.ts';
+import { ReplayableBody } from '../proxy/replayable-body.ts';
 import { retryable } from '../proxy/handler.ts';
 import { tlsProfileOptions } from '../listen/tls-profile.ts';
 import { clientAddress } from '../listen/client-address.ts';
@@ -163,7 +164,8 @@ function serveRelayed(
   const needsEndTrailer = withBody && headers['content-length'] === undefined && headers[UPGRADE_HEADER] === undefined;
   let endTrailer = false;
   let aborted = false;
-  let bodyStarted = false;
+  // The first node keeps its copy too; this one keeps its own so a refusal here is retried here, on another tunnel.
+  const body = withBody ? new ReplayableBody(stream) : null;
   let current: ClientHttp2Stream | null = null;
   stream.once('trailers', (trailers: IncomingHttpHeaders) => {
     endTrailer = trailers[BODY_END_TRAILER] === '1';
@@ -188,31 +190,28 @@ function serveRelayed(
       localOnly: true, // one hop: a relayed stream is never relayed again
       options: { endStream: !withBody, waitForTrailers: needsEndTrailer },
       idempotent: retryable(app, method),
-      resendable: () => !bodyStarted && !stream.headersSent,
+      resendable: () => (body === null || body.resendable) && !stream.headersSent,
       wanted: () => !aborted && !stream.destroyed && !stream.closed,
     },
     {
       onOpen(up) {
         current = up;
-        if (!withBody) return;
-        if (!bodyStarted)
-          stream.once('data', () => {
-            bodyStarted = true;
-          });
+        if (body === null) return;
         // Finished only as the first node finished it: with the trailer, or cancelled.
         if (needsEndTrailer)
           up.once('wantTrailers', () =>
             endTrailer ? up.sendTrailers({ [BODY_END_TRAILER]: '1' }) : up.close(NGHTTP2_CANCEL),
           );
-        stream.pipe(up);
+        body.attach(up);
       },
       onAbandon(up) {
-        if (withBody) stream.unpipe(up);
+        body?.detach(up);
       },
       onFail(code) {
         answerError(stream, code);
       },
       onResponse(up, responseHeaders) {
+        body?.release();
         if (stream.destroyed || stream.closed) return void up.close(NGHTTP2_CANCEL);
         const out: OutgoingHttpHeaders = {};
         for (const [name, value] of Object.entries(responseHeaders))

@@ -7,6 +7,7 @@ import type { Logger } from '../../lib/log.ts';
 import { newCorrelationId } from '../../lib/ids.ts';
 import type { TunnelRegistry } from '../tunnel/registry.ts';
 import { streamToGroup } from './stream-to-group.ts';
+import { ReplayableBody } from './replayable-body.ts';
 import { requestHeadProblem } from './request-hygiene.ts';
 import { hostKey, type RouteTable } from './routes.ts';
 import { buildStreamHeaders, hasRequestBody } from './request-headers.ts';
@@ -223,7 +224,8 @@ export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res:
     // dropped from the stream, and the connector then needs the end trailer like for any body of unknown length.
     const unknownLength = headers['content-length'] === undefined;
     const tried = new Set<string>();
-    let bodyStarted = false;
+    // A small body is kept while no response has come, so a refused stream can be sent again (replayable-body.ts).
+    const body = withBody ? new ReplayableBody(req) : null;
     let current: ClientHttp2Stream | null = null;
     let clientGone = false;
     res.once('close', () => {
@@ -252,32 +254,27 @@ export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res:
         tried,
         options: { endStream: !withBody, waitForTrailers: withBody && unknownLength },
         idempotent: retryable(app, method),
-        resendable: () => !bodyStarted && !res.headersSent,
+        resendable: () => (body === null || body.resendable) && !res.headersSent,
         wanted: () => !clientGone && !isAborted(req) && !res.writableEnded,
       },
       {
         onOpen(stream) {
           current = stream;
-          if (!withBody) return;
+          if (body === null) return;
           bindUpstream(req, stream);
-          // Listening for the first chunk only now, with the pipe: an earlier 'data' listener would start the flow while
-          // the request waits for a tunnel, and those chunks would be lost.
-          if (!bodyStarted)
-            req.once('data', () => {
-              bodyStarted = true;
-            });
           // The connector finishes a body of unknown length only on this trailer (tunnel/protocol.ts BODY_END_TRAILER).
           if (unknownLength) stream.once('wantTrailers', () => stream.sendTrailers({ [BODY_END_TRAILER]: '1' }));
-          req.pipe(stream);
+          body.attach(stream);
         },
         onAbandon(stream) {
-          if (withBody) req.unpipe(stream);
+          body?.detach(stream);
         },
         onFail(code) {
           respondError(res, code, correlationId);
         },
         // 7. The response streams back as it arrives.
         onResponse(stream, streamHeaders, tunnel, retried) {
+          body?.release();
           const code = streamHeaders[ERROR_HEADER];
           if (code !== undefined) {
             const detail = streamHeaders[ERROR_DETAIL_HEADER];

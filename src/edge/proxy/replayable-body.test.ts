@@ -1,0 +1,203 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import http2, { type ClientHttp2Session, type Http2Server, type ServerHttp2Stream } from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import { PassThrough } from 'node:stream';
+import { once } from 'node:events';
+import pino from 'pino';
+import { TunnelRegistry } from '../tunnel/registry.ts';
+import { Tunnel } from '../tunnel/tunnel.ts';
+import { ERROR_HEADER } from '../../tunnel/protocol.ts';
+import { streamToGroup, type FailReason } from './stream-to-group.ts';
+import { REPLAY_LIMIT, ReplayableBody } from './replayable-body.ts';
+
+/**
+ * A POST whose first stream is turned away after its body went out (the connector applied a config without the app,
+ * as it does mid-move) is sent again, whole, to another connector — over real HTTP/2 sessions, through the one request
+ * path. A body over the limit is not, and says so.
+ */
+
+const logger = pino({ level: 'silent' });
+
+interface Connector {
+  server: Http2Server;
+  session: ClientHttp2Session;
+  tunnel: Tunnel;
+  /** Bytes of each request body this connector read, in arrival order. */
+  bodies: Buffer[];
+}
+
+/** An h2c server standing in for a connector: `refuse` reads the whole body, then answers as a connector without the app. */
+async function connector(
+  id: string,
+  refuse: (stream: ServerHttp2Stream, sofar: number) => boolean,
+): Promise<Connector> {
+  const bodies: Buffer[] = [];
+  const server = http2.createServer();
+  server.on('stream', (stream) => {
+    const chunks: Buffer[] = [];
+    let answered = false;
+    const answer = (refused: boolean): void => {
+      if (answered) return;
+      answered = true;
+      if (refused)
+        stream.respond({ ':status': 502, [ERROR_HEADER]: 'DB-CONNECTOR-TARGET-REFUSED' }, { endStream: true });
+      else {
+        stream.respond({ ':status': 200 });
+        stream.end(Buffer.concat(chunks));
+      }
+    };
+    stream.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      if (refuse(stream, Buffer.concat(chunks).length)) answer(true);
+    });
+    stream.on('end', () => {
+      bodies.push(Buffer.concat(chunks));
+      answer(refuse(stream, Number.POSITIVE_INFINITY));
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const session = http2.connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  await once(session, 'connect');
+  const tunnel = new Tunnel({
+    id: `tun_${id}`,
+    connectorId: id,
+    tenantId: 'tnt',
+    certSerial: 'ab',
+    groupId: 'g',
+    session,
+    address: '127.0.0.1',
+    version: 'test',
+    hostname: 'test',
+  });
+  tunnel.acknowledge(1, ['app']);
+  return { server, session, tunnel, bodies };
+}
+
+interface Result {
+  status: 'answered' | 'failed';
+  body: Buffer;
+  retried: FailReason | null;
+  code?: string;
+}
+
+/** POSTs `source` to the group: the refusing connector first (the other one counts as tried), the other after it. */
+function post(registry: TunnelRegistry, source: PassThrough, first: Connector, other: Connector): Promise<Result> {
+  const body = new ReplayableBody(source);
+  return new Promise((resolve) => {
+    streamToGroup(
+      registry,
+      {
+        groupId: 'g',
+        appId: 'app',
+        headers: { ':method': 'POST', ':path': '/upload' },
+        options: { endStream: false },
+        idempotent: false,
+        resendable: () => body.resendable,
+        wanted: () => true,
+        tried: new Set([other.tunnel.connectorId, other.tunnel.processKey]),
+        correlationId: 'c',
+        logger,
+      },
+      {
+        onOpen: (stream) => body.attach(stream),
+        onAbandon: (stream) => body.detach(stream),
+        onResponse: async (stream, _headers, _tunnel, retried) => {
+          body.release();
+          const chunks: Buffer[] = [];
+          for await (const chunk of stream) chunks.push(chunk as Buffer);
+          resolve({ status: 'answered', body: Buffer.concat(chunks), retried });
+        },
+        onFail: (code) => resolve({ status: 'failed', body: Buffer.alloc(0), retried: null, code }),
+      },
+    );
+  });
+}
+
+async function pair(refuseFirst: (stream: ServerHttp2Stream, sofar: number) => boolean) {
+  const a = await connector('a', refuseFirst);
+  const b = await connector('b', () => false);
+  const registry = new TunnelRegistry();
+  registry.add(a.tunnel);
+  registry.add(b.tunnel);
+  return {
+    a,
+    b,
+    registry,
+    async close() {
+      for (const c of [a, b]) {
+        c.session.destroy();
+        c.server.close();
+      }
+    },
+  };
+}
+
+const bytes = (n: number, seed: number): Buffer =>
+  Buffer.from(Array.from({ length: n }, (_, i) => (i * 31 + seed) % 251));
+
+test('a body the first connector read and turned away reaches the second whole', async () => {
+  const lab = await pair(() => true);
+  try {
+    const content = bytes(20_000, 1);
+    const source = new PassThrough();
+    source.end(content);
+    const result = await post(lab.registry, source, lab.a, lab.b);
+    assert.equal(result.status, 'answered', result.code);
+    assert.equal(result.retried, 'refused');
+    assert.deepEqual(lab.a.bodies, [content], 'the first connector read the whole body before it refused');
+    assert.ok(result.body.equals(content), 'the second connector got every byte, once, in order');
+  } finally {
+    await lab.close();
+  }
+});
+
+test('turned away mid-body: the second connector gets what was sent, then the rest as the client sends it', async () => {
+  // Refuses once the first part has arrived; the client sends the second part only after that.
+  let refusedAt = 0;
+  const lab = await pair((_stream, sofar) => {
+    if (sofar >= 8_000 && refusedAt === 0) refusedAt = sofar;
+    return sofar >= 8_000;
+  });
+  try {
+    const first = bytes(8_000, 2);
+    const second = bytes(12_000, 3);
+    const source = new PassThrough();
+    source.write(first);
+    const answered = post(lab.registry, source, lab.a, lab.b);
+    while (refusedAt === 0) await new Promise((r) => setTimeout(r, 5));
+    source.end(second);
+    const result = await answered;
+    assert.equal(result.status, 'answered', result.code);
+    assert.equal(result.retried, 'refused');
+    assert.ok(result.body.equals(Buffer.concat([first, second])), 'both parts, in order, nothing twice');
+  } finally {
+    await lab.close();
+  }
+});
+
+test(`a body over ${REPLAY_LIMIT} bytes is not kept: turned away after it went, the request fails, never half-sent`, async () => {
+  const lab = await pair(() => true);
+  try {
+    const source = new PassThrough();
+    source.end(bytes(REPLAY_LIMIT + 1_000, 4));
+    const result = await post(lab.registry, source, lab.a, lab.b);
+    assert.deepEqual([result.status, result.code], ['failed', 'DB-TUNNEL-STREAM-FAILED']);
+    assert.deepEqual(lab.b.bodies, [], 'the second connector never saw a part of it');
+  } finally {
+    await lab.close();
+  }
+});
+
+test('nothing is kept once the response has started', () => {
+  const source = new PassThrough();
+  const body = new ReplayableBody(source);
+  const sink = new PassThrough();
+  body.attach(sink);
+  source.write(Buffer.from('abc'));
+  assert.equal(body.resendable, true);
+  body.release();
+  assert.equal(body.resendable, false);
+  assert.equal(source.listenerCount('data'), 1, 'only the pipe still listens');
+});
