@@ -12,6 +12,7 @@ import {
   TUNNEL_MAX_HEADER_PAIRS,
 } from './tunnel/flow-control.ts';
 import { IDEMPOTENT_ATTEMPTS, MAX_ATTEMPTS, WAIT_FOR_TUNNEL_MS } from './edge/proxy/stream-to-group.ts';
+import { REPLAY_LIMIT } from './edge/proxy/replayable-body.ts';
 import { MAX_RESUMES, MIN_RESUMABLE_BYTES } from './edge/proxy/resume.ts';
 import {
   FAILURE_COOLDOWN_MS,
@@ -46,6 +47,7 @@ const FIGURES: Record<string, { value: number; unit: Unit }> = {
   TUNNEL_MAX_HEADER_PAIRS: { value: TUNNEL_MAX_HEADER_PAIRS, unit: 'count' },
   WAIT_FOR_TUNNEL_MS: { value: WAIT_FOR_TUNNEL_MS, unit: 'ms' },
   MAX_ATTEMPTS: { value: MAX_ATTEMPTS, unit: 'count' },
+  REPLAY_LIMIT: { value: REPLAY_LIMIT, unit: 'bytes' },
   IDEMPOTENT_ATTEMPTS: { value: IDEMPOTENT_ATTEMPTS, unit: 'count' },
   MAX_RESUMES: { value: MAX_RESUMES, unit: 'count' },
   MIN_RESUMABLE_BYTES: { value: MIN_RESUMABLE_BYTES, unit: 'bytes' },
@@ -77,6 +79,7 @@ const REQUIRED_IN_ARCHITECTURE = [
   'RECEIVE_BUDGET_BYTES',
   'WAIT_FOR_TUNNEL_MS',
   'MAX_ATTEMPTS',
+  'REPLAY_LIMIT',
   'MAX_RESUMES',
   'CLIENT_SHARE',
   'SILENT_INTERVALS_TO_EJECT',

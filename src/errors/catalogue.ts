@@ -105,7 +105,7 @@ export const catalogue = {
     title: 'The connection to the application was interrupted',
     user: 'The request was interrupted on its way to the application. Try again.',
     admin:
-      'The tunnel stream failed mid-request (connector lost or restarted). The request was not idempotent or had already sent its body, so it was not retried.',
+      'The tunnel stream failed mid-request (connector lost or restarted). The request was not idempotent, or had sent more of its body than the edge keeps to send again (docs/architecture.md, "One request, step by step", step 6), so it was not retried.',
   },
   'DB-TUNNEL-CERT-REFUSED': {
     status: 403,
