@@ -176,6 +176,7 @@ function serveRelayed(
   };
   stream.once('aborted', cancel);
   stream.once('close', () => {
+    body?.release();
     if (stream.rstCode !== NGHTTP2_NO_ERROR) cancel();
   });
 

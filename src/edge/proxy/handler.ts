@@ -230,6 +230,7 @@ export function createProxyHandler(deps: ProxyDeps): (req: IncomingMessage, res:
     let clientGone = false;
     res.once('close', () => {
       clientGone = true;
+      body?.release();
       // The client went away: cancel only a stream that is still running.
       if (current && !res.writableFinished && !current.closed) current.close(NGHTTP2_CANCEL);
     });

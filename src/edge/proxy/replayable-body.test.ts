@@ -9,7 +9,7 @@ import { TunnelRegistry } from '../tunnel/registry.ts';
 import { Tunnel } from '../tunnel/tunnel.ts';
 import { ERROR_HEADER } from '../../tunnel/protocol.ts';
 import { streamToGroup, type FailReason } from './stream-to-group.ts';
-import { REPLAY_LIMIT, ReplayableBody } from './replayable-body.ts';
+import { REPLAY_BUDGET, REPLAY_LIMIT, ReplayableBody, replayBytesKept } from './replayable-body.ts';
 
 /**
  * A POST whose first stream is turned away after its body went out (the connector applied a config without the app,
@@ -200,4 +200,25 @@ test('nothing is kept once the response has started', () => {
   body.release();
   assert.equal(body.resendable, false);
   assert.equal(source.listenerCount('data'), 1, 'only the pipe still listens');
+});
+
+test('all bodies together keep at most the budget; a released body gives its share back', async () => {
+  const chunk = Buffer.alloc(REPLAY_LIMIT - 1);
+  const bodies: { body: ReplayableBody; source: PassThrough }[] = [];
+  const fits = Math.floor(REPLAY_BUDGET / chunk.length);
+  for (let i = 0; i <= fits; i++) {
+    const source = new PassThrough();
+    const body = new ReplayableBody(source);
+    body.attach(new PassThrough().resume());
+    source.write(chunk);
+    bodies.push({ body, source });
+  }
+  await new Promise((r) => setImmediate(r));
+  assert.equal(replayBytesKept(), fits * chunk.length, 'the budget is full');
+  assert.equal(bodies.filter((b) => b.body.resendable).length, fits, 'the body past the budget is not kept');
+  bodies[0].body.release();
+  bodies[0].body.release();
+  assert.equal(replayBytesKept(), (fits - 1) * chunk.length, 'released once, counted once');
+  for (const { body } of bodies) body.release();
+  assert.equal(replayBytesKept(), 0);
 });

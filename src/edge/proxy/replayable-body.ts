@@ -6,20 +6,36 @@ import type { Readable, Writable } from 'node:stream';
  * backend, so the request may go to another connector — but only with its whole body, and the client's bytes are
  * read once. What was sent is kept up to REPLAY_LIMIT bytes; past that nothing is kept and, once a byte has gone,
  * the request is not resent (Envoy's retry buffer has the same rule). Kept only until the response head arrives.
+ *
+ * All requests together keep at most REPLAY_BUDGET bytes: many slow uploads to a slow backend would otherwise hold
+ * 64 KiB each for as long as the backend takes to answer. A body that finds the budget spent is not kept.
  */
 export const REPLAY_LIMIT = 64 * 1024;
+export const REPLAY_BUDGET = 32 * 1024 * 1024;
+
+/** Bytes kept by every body of this process. */
+let kept = 0;
+
+export function replayBytesKept(): number {
+  return kept;
+}
 
 export class ReplayableBody {
   readonly #source: Readable;
-  /** What has been sent so far, while under the limit; null once over it (or released). */
+  /** What has been sent so far, while under the limit and the budget; null once not (or released). */
   #sent: Buffer[] | null = [];
+  /** Bytes read from the client so far. */
   #bytes = 0;
+  /** Of those, the ones counted in the process's budget. */
+  #kept = 0;
   #released = false;
   readonly #record = (chunk: Buffer): void => {
     this.#bytes += chunk.length;
     if (this.#sent === null) return;
-    if (this.#bytes > REPLAY_LIMIT) this.#sent = null;
-    else this.#sent.push(chunk);
+    if (this.#bytes > REPLAY_LIMIT || kept + chunk.length > REPLAY_BUDGET) return this.#drop();
+    this.#sent.push(chunk);
+    this.#kept += chunk.length;
+    kept += chunk.length;
   };
 
   constructor(source: Readable) {
@@ -31,11 +47,6 @@ export class ReplayableBody {
     return !this.#released && (this.#bytes === 0 || this.#sent !== null);
   }
 
-  /** Bytes read from the client so far. */
-  get bytes(): number {
-    return this.#bytes;
-  }
-
   /**
    * Streams the body into `up`: first what an earlier attempt already sent, then the rest as it arrives (paced by
    * `up`'s flow control). A source that has already ended ends `up` after the replayed bytes.
@@ -44,7 +55,7 @@ export class ReplayableBody {
     if (this.#sent !== null) for (const chunk of this.#sent) up.write(chunk);
     // Listening only now, beside the pipe: an earlier 'data' listener would start the flow while the request waits for
     // a tunnel, and those chunks would go nowhere.
-    this.#source.on('data', this.#record);
+    if (!this.#released) this.#source.on('data', this.#record);
     this.#source.pipe(up);
   }
 
@@ -54,10 +65,16 @@ export class ReplayableBody {
     this.#source.unpipe(up);
   }
 
-  /** The response has started: the request will not be sent again, so the kept bytes go. */
+  /** The response has started, or the request is over: it will not be sent again, so the kept bytes go. Idempotent. */
   release(): void {
     this.#released = true;
-    this.#sent = null;
+    this.#drop();
     this.#source.removeListener('data', this.#record);
+  }
+
+  #drop(): void {
+    this.#sent = null;
+    kept -= this.#kept;
+    this.#kept = 0;
   }
 }
