@@ -132,6 +132,28 @@ describe('connector workers: one connector, several processes', { timeout: 180_0
     assert.equal((await live()).workers, 2);
   });
 
+  it("the console's connectors page says the connector's tunnels are held by two worker processes", async () => {
+    const consoleUrl = stack.dev.consoleUrl.replace(/\/$/, '');
+    const signin = await request(`${consoleUrl}/signin`, { dispatcher: stack.agent });
+    const csrf = /name="csrf" value="([^"]+)"/.exec(await signin.body.text())?.[1] ?? '';
+    const signed = await request(`${consoleUrl}/signin/token`, {
+      dispatcher: stack.agent,
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: consoleUrl },
+      body: new URLSearchParams({ csrf, token: stack.dev.adminToken }).toString(),
+    });
+    await signed.body.dump();
+    assert.equal(signed.statusCode, 303, 'signed in with the admin token');
+    const cookie = String(signed.headers['set-cookie']).split(';')[0];
+    const page = await request(`${consoleUrl}/t/${stack.dev.tenant}/connectors`, {
+      dispatcher: stack.agent,
+      headers: { cookie },
+    });
+    const html = await page.body.text();
+    assert.equal(page.statusCode, 200, html.slice(0, 300));
+    assert.match(html, /4 of 4 <span class="muted">over 2 worker processes<\/span>/);
+  });
+
   it('requests reach the backend through both worker processes', async () => {
     byPid.clear();
     // Several at a time, so the edge's least-outstanding-streams picking has loads to compare.

@@ -111,6 +111,8 @@ interface GroupHealth {
     connectedSince: string | null;
     lastSeenAt: string | null;
     healthyTunnels: number;
+    /** Connector processes holding its tunnels (connector run --workers N). */
+    workers: number;
     rttMs: number | null;
     inFlight: number;
     tunnels: { rttMs?: number | null; health?: string; inFlight?: number }[];
@@ -426,7 +428,7 @@ ${table(
     `${e(x.name)}<br><code class="muted">${e(x.id)}</code>`,
     stateBadge(x.state),
     e(x.version ?? '—'),
-    `${x.healthyTunnels} of ${x.tunnels.length}`,
+    `${x.healthyTunnels} of ${x.tunnels.length}${x.workers > 1 ? ` <span class="muted">over ${x.workers} worker processes</span>` : ''}`,
     x.rttMs === null ? '—' : x.rttMs.toFixed(1),
     String(x.inFlight),
     e(x.address ?? '—'),

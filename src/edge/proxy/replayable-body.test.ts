@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http2, { type ClientHttp2Session, type Http2Server, type ServerHttp2Stream } from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import { PassThrough } from 'node:stream';
+import { PassThrough, Writable } from 'node:stream';
 import { once } from 'node:events';
 import pino from 'pino';
 import { TunnelRegistry } from '../tunnel/registry.ts';
@@ -220,5 +220,74 @@ test('all bodies together keep at most the budget; a released body gives its sha
   bodies[0].body.release();
   assert.equal(replayBytesKept(), (fits - 1) * chunk.length, 'released once, counted once');
   for (const { body } of bodies) body.release();
+  assert.equal(replayBytesKept(), 0);
+});
+
+/** A stream standing in for a tunnel stream: `stalled` takes writes and never finishes one (its window is full). */
+function sink(stalled: boolean): { stream: Writable; got: Buffer[] } {
+  const got: Buffer[] = [];
+  const stream = new Writable({
+    highWaterMark: 16,
+    write(chunk: Buffer, _encoding, done) {
+      got.push(chunk);
+      if (!stalled) done();
+    },
+  });
+  stream.on('error', () => {});
+  return { stream, got };
+}
+
+test('abandoned while its stream pushed back, with another listener on the body: nothing flows until the next stream', async () => {
+  for (const path of ['closed first (REFUSED_STREAM)', 'detached first (target refused)']) {
+    const source = new PassThrough();
+    source.once('resume', () => source.on('data', () => {})); // the body idle timer's listener (listen/body-idle.ts)
+    const body = new ReplayableBody(source);
+    const first = sink(true);
+    body.attach(first.stream);
+    const sent: Buffer[] = [];
+    const send = (i: number): void => {
+      sent.push(Buffer.from(`chunk${i};`));
+      source.write(sent[sent.length - 1]);
+    };
+    for (let i = 0; i < 8; i++) send(i);
+    await new Promise((r) => setTimeout(r, 10));
+    if (path.startsWith('closed')) {
+      first.stream.once('close', () => body.detach(first.stream));
+      first.stream.destroy();
+      await new Promise((r) => setImmediate(r));
+    } else {
+      body.detach(first.stream);
+      first.stream.destroy();
+    }
+    // Waiting for another tunnel; the client goes on sending and finishes.
+    for (let i = 8; i < 12; i++) send(i);
+    source.end();
+    await new Promise((r) => setTimeout(r, 10));
+    const second = sink(false);
+    body.attach(second.stream);
+    await once(second.stream, 'finish');
+    body.release();
+    assert.equal(Buffer.concat(second.got).toString(), Buffer.concat(sent).toString(), path);
+  }
+});
+
+test('a body sent a byte per chunk is kept as one buffer, not a Buffer per byte', async () => {
+  const source = new PassThrough();
+  const body = new ReplayableBody(source);
+  const first = sink(false);
+  body.attach(first.stream);
+  for (let i = 0; i < 1_000; i++) source.write(Buffer.from([i % 256]));
+  await new Promise((r) => setImmediate(r));
+  assert.equal(replayBytesKept(), 2 * 1024, 'one 2 KiB copy holds the 1,000 bytes');
+  body.detach(first.stream);
+  source.end();
+  const second = sink(false);
+  body.attach(second.stream);
+  await once(second.stream, 'finish');
+  assert.deepEqual(
+    [...Buffer.concat(second.got)],
+    Array.from({ length: 1_000 }, (_, i) => i % 256),
+  );
+  body.release();
   assert.equal(replayBytesKept(), 0);
 });

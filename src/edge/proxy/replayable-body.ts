@@ -7,13 +7,17 @@ import type { Readable, Writable } from 'node:stream';
  * read once. What was sent is kept up to REPLAY_LIMIT bytes; past that nothing is kept and, once a byte has gone,
  * the request is not resent (Envoy's retry buffer has the same rule). Kept only until the response head arrives.
  *
- * All requests together keep at most REPLAY_BUDGET bytes: many slow uploads to a slow backend would otherwise hold
- * 64 KiB each for as long as the backend takes to answer. A body that finds the budget spent is not kept.
+ * The copy is one contiguous buffer, never the client's chunks: a body sent a byte per chunk would otherwise hold a
+ * Buffer object per byte. All requests together keep at most REPLAY_BUDGET bytes of such buffers (counted by what is
+ * allocated): many slow uploads to a slow backend would otherwise hold 64 KiB each for as long as the backend takes.
+ * A body that finds the budget spent is not kept.
  */
 export const REPLAY_LIMIT = 64 * 1024;
 export const REPLAY_BUDGET = 32 * 1024 * 1024;
+/** The first allocation of a copy; it doubles as the body grows (most bodies fit the first). */
+const FIRST_COPY_BYTES = 2 * 1024;
 
-/** Bytes kept by every body of this process. */
+/** Bytes allocated for the copies of every body of this process. */
 let kept = 0;
 
 export function replayBytesKept(): number {
@@ -22,20 +26,32 @@ export function replayBytesKept(): number {
 
 export class ReplayableBody {
   readonly #source: Readable;
-  /** What has been sent so far, while under the limit and the budget; null once not (or released). */
-  #sent: Buffer[] | null = [];
+  /** The copy of what has been sent, while under the limit and the budget; null before the first byte and once dropped. */
+  #copy: Buffer | null = null;
+  /** Bytes of the copy in use. */
+  #used = 0;
   /** Bytes read from the client so far. */
   #bytes = 0;
-  /** Of those, the ones counted in the process's budget. */
-  #kept = 0;
+  #dropped = false;
   #released = false;
   readonly #record = (chunk: Buffer): void => {
     this.#bytes += chunk.length;
-    if (this.#sent === null) return;
-    if (this.#bytes > REPLAY_LIMIT || kept + chunk.length > REPLAY_BUDGET) return this.#drop();
-    this.#sent.push(chunk);
-    this.#kept += chunk.length;
-    kept += chunk.length;
+    if (this.#dropped) return;
+    if (this.#bytes > REPLAY_LIMIT) return this.#drop();
+    const need = this.#used + chunk.length;
+    if (this.#copy === null || need > this.#copy.length) {
+      const had = this.#copy?.length ?? 0;
+      const size = Math.min(REPLAY_LIMIT, Math.max(need, had * 2, FIRST_COPY_BYTES));
+      if (kept - had + size > REPLAY_BUDGET) return this.#drop();
+      // Not from Node's shared pool: a pooled slice would keep its whole 8 KiB slab alive.
+      const grown = Buffer.allocUnsafeSlow(size);
+      // Bytes already written to a stream stay where they were: only what follows them is ever copied in.
+      if (this.#copy !== null) this.#copy.copy(grown, 0, 0, this.#used);
+      kept += size - had;
+      this.#copy = grown;
+    }
+    chunk.copy(this.#copy, this.#used);
+    this.#used = need;
   };
 
   constructor(source: Readable) {
@@ -44,7 +60,7 @@ export class ReplayableBody {
 
   /** Nothing of the body has gone yet, or all that has is still here to send again. */
   get resendable(): boolean {
-    return !this.#released && (this.#bytes === 0 || this.#sent !== null);
+    return !this.#released && (this.#bytes === 0 || !this.#dropped);
   }
 
   /**
@@ -52,17 +68,20 @@ export class ReplayableBody {
    * `up`'s flow control). A source that has already ended ends `up` after the replayed bytes.
    */
   attach(up: Writable): void {
-    if (this.#sent !== null) for (const chunk of this.#sent) up.write(chunk);
+    if (this.#copy !== null && !this.#dropped && this.#used > 0) up.write(this.#copy.subarray(0, this.#used));
     // Listening only now, beside the pipe: an earlier 'data' listener would start the flow while the request waits for
     // a tunnel, and those chunks would go nowhere.
     if (!this.#released) this.#source.on('data', this.#record);
     this.#source.pipe(up);
   }
 
-  /** The attempt on `up` is abandoned: the body stops flowing into it (and the source pauses) until the next attach. */
+  /** The attempt on `up` is abandoned: the body stops flowing into it, and the source stays paused until the next attach. */
   detach(up: Writable): void {
     this.#source.removeListener('data', this.#record);
     this.#source.unpipe(up);
+    // Unpiping a stream that was pushing back resumes the source whenever any other 'data' listener is left (the body
+    // idle timer's is): chunks read then would go nowhere. pipe() resumes it on the next attach.
+    this.#source.pause();
   }
 
   /** The response has started, or the request is over: it will not be sent again, so the kept bytes go. Idempotent. */
@@ -73,8 +92,9 @@ export class ReplayableBody {
   }
 
   #drop(): void {
-    this.#sent = null;
-    kept -= this.#kept;
-    this.#kept = 0;
+    this.#dropped = true;
+    kept -= this.#copy?.length ?? 0;
+    this.#copy = null;
+    this.#used = 0;
   }
 }
