@@ -3,6 +3,7 @@
  * document. Field rules the schema cannot express (URL shapes) are checked by `store/validate.ts`.
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { REPLAY_LIMIT } from '../proxy/replayable-body.ts';
 
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 const Time = Type.String({ format: 'date-time' });
@@ -249,7 +250,8 @@ const appFields = {
   backendCa: Nullable(Type.String({ maxLength: 65536, description: 'Extra PEM CA bundle for the backend.' })),
   retryWrites: Type.Boolean({
     description:
-      'Treat PUT and DELETE as idempotent: sent once more to another connector when a tunnel fails before the response, as GET, HEAD and OPTIONS always are (default false). Requests the connector never processed are retried whatever the method, while no body byte was sent.',
+      'Treat PUT and DELETE as idempotent: sent once more to another connector when a tunnel fails before the response, as GET, HEAD and OPTIONS always are (default false). Requests the connector never processed are retried whatever the method, with their body ' +
+      `while it is small enough for the edge to have kept it (${REPLAY_LIMIT / 1024} KiB).`,
   }),
   sso: Sso,
   hsts: Hsts,

@@ -57,7 +57,7 @@ export interface GroupStreamRequest {
   options: ClientSessionRequestOptions;
   /** Sending it again after the connector may have processed it is safe (an idempotent method). */
   idempotent: boolean;
-  /** Nothing of the request is used up yet (no body byte sent, no answer started): it can be sent again. */
+  /** Nothing of the request is used up yet (its body all kept or none sent, no answer started): it can be sent again. */
   resendable(): boolean;
   /** False once the client left or the request was aborted: no further attempt, no answer. */
   wanted(): boolean;
