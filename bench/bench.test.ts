@@ -23,6 +23,7 @@ import { policyEvalTable } from './policy-eval.ts';
 import type { PathResult, Results } from './results.ts';
 import { parseWrk } from './wrk.ts';
 import { parseH2load } from './h2load.ts';
+import { parseProcStat, stealShare } from './cpu.ts';
 
 const WRK = `Running 2s test @ http://127.0.0.1:8080/1k
   2 threads and 64 connections
@@ -603,4 +604,12 @@ test('fixedRate: with most requests failing, the percentiles are of the answers 
   } finally {
     server.close();
   }
+});
+
+test('steal: the share of CPU time the hypervisor took between two /proc/stat readings', () => {
+  const before = parseProcStat('cpu  100 0 50 800 10 0 5 35 0 0\ncpu0 50 0 25 400 5 0 2 17 0 0\n');
+  assert.deepEqual(before, { total: 1000, steal: 35 });
+  const after = parseProcStat('cpu  400 0 100 1100 10 0 5 385 0 0\n');
+  assert.equal(stealShare(before, after), 0.35);
+  assert.equal(stealShare(after, after), 0, 'no time passed');
 });

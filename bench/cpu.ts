@@ -112,3 +112,35 @@ export function isAlive(pid: number): boolean {
     return false;
   }
 }
+
+/** The machine's CPU time so far, from /proc/stat's first line: all of it, and what the hypervisor stole. */
+export interface MachineTicks {
+  total: number;
+  steal: number;
+}
+
+/** Parses /proc/stat's aggregate `cpu` line (user nice system idle iowait irq softirq steal …, in ticks). */
+export function parseProcStat(text: string): MachineTicks {
+  const line = text.split('\n').find((l) => l.startsWith('cpu ')) ?? '';
+  const ticks = line.trim().split(/\s+/).slice(1, 9).map(Number);
+  const total = ticks.reduce((sum, t) => sum + (Number.isFinite(t) ? t : 0), 0);
+  return { total, steal: Number.isFinite(ticks[7]) ? ticks[7] : 0 };
+}
+
+export function machineTicks(): MachineTicks {
+  try {
+    return parseProcStat(readFileSync('/proc/stat', 'utf8'));
+  } catch {
+    return { total: 0, steal: 0 };
+  }
+}
+
+/**
+ * The share of the machine's CPU time a hypervisor gave to other guests between two readings (0–1). On a shared
+ * virtual machine this is what makes one row slower than the next for no reason in the code: the load average does
+ * not see it.
+ */
+export function stealShare(from: MachineTicks, to: MachineTicks): number {
+  const total = to.total - from.total;
+  return total > 0 ? (to.steal - from.steal) / total : 0;
+}

@@ -43,6 +43,8 @@ export interface PathResult {
   url?: string;
   /** 1-minute load average when the row started (above the CPU count: other work was running). */
   loadAverage?: number;
+  /** Share of the machine's CPU time the hypervisor stole while the row was measured (0–1; bench/cpu.ts stealShare). */
+  stealShare?: number;
   /** Process roles that are the proxy (their CPU is "the proxy's CPU per request"). */
   proxyRoles: string[];
   load: LoadResult[];

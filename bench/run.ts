@@ -25,7 +25,7 @@ import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { svgChart } from './chart.ts';
-import { groupPids, isAlive } from './cpu.ts';
+import { groupPids, isAlive, machineTicks, stealShare } from './cpu.ts';
 import { download, type DownloadResult } from './download.ts';
 import {
   activePolicies,
@@ -249,10 +249,14 @@ async function servers(paths: PathResult[], wan: WanRow[], notes: string[], extr
     row.loadAverage = loadavg()[0];
     log(`${row.label} (load average ${row.loadAverage.toFixed(1)})`);
     let stop: (() => Promise<void>) | undefined;
+    const ticks = machineTicks();
     try {
       const started = await setup(row);
       stop = started.stop;
       await measurePath(row, started.p, s, log);
+      row.stealShare = stealShare(ticks, machineTicks());
+      if (row.stealShare >= STOLEN)
+        log(`    the hypervisor took ${percent(row.stealShare)} of the CPU during this row`);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       row.available = row.load.length > 0;
@@ -682,6 +686,9 @@ async function servers(paths: PathResult[], wan: WanRow[], notes: string[], extr
 }
 
 /** Conditional access per request (bench/policy-eval.ts): in-process, needs none of the servers. */
+/** A row during which the hypervisor stole this share of the CPU time or more is flagged as unreliable. */
+const STOLEN = 0.05;
+const percent = (share: number): string => `${Math.round(share * 100)}%`;
 /** Notes for steps that started while other work kept the machine's CPUs busy (their figures are unreliable). */
 const busySteps: string[] = [];
 function noteLoad(step: string): void {
@@ -764,6 +771,12 @@ async function main(): Promise<void> {
   if (busy.length) {
     notes.push(
       `The machine was busy with other work (1-minute load average above ${cpus().length} before: ${busy.join(', ')}): those figures are unreliable.`,
+    );
+  }
+  const stolen = paths.filter((p) => (p.stealShare ?? 0) >= STOLEN);
+  if (stolen.length) {
+    notes.push(
+      `The hypervisor gave ${percent(STOLEN)} or more of this virtual machine's CPU time to other guests during: ${stolen.map((p) => `${p.label} ${percent(p.stealShare ?? 0)}`).join(', ')}. Those rows ran on a slower machine than the others: their figures, and ratios against rows measured at another time, are unreliable (the paired before-and-after rounds share the drift).`,
     );
   }
 
