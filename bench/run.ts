@@ -685,7 +685,6 @@ async function servers(paths: PathResult[], wan: WanRow[], notes: string[], extr
   }
 }
 
-/** Conditional access per request (bench/policy-eval.ts): in-process, needs none of the servers. */
 /** A row during which the hypervisor stole this share of the CPU time or more is flagged as unreliable. */
 const STOLEN = 0.05;
 const percent = (share: number): string => `${Math.round(share * 100)}%`;
@@ -696,6 +695,7 @@ function noteLoad(step: string): void {
   if (load > cpus().length) busySteps.push(`${step} ${load.toFixed(1)}`);
 }
 
+/** Conditional access per request (bench/policy-eval.ts): in-process, needs none of the servers. */
 async function policyEvalStep(): Promise<PolicyEvalFigures | { error: string }> {
   noteLoad('policy evaluation');
   log('policy evaluation: µs per request through edge/signin/conditional-access.ts onRequest');

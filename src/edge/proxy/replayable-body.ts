@@ -26,32 +26,32 @@ export function replayBytesKept(): number {
 
 export class ReplayableBody {
   readonly #source: Readable;
-  /** The copy of what has been sent, while under the limit and the budget; null before the first byte and once dropped. */
+  /**
+   * The copy of what has been sent, while under the limit and the budget: its first #bytes bytes are the body so far.
+   * Null before the first byte and once dropped.
+   */
   #copy: Buffer | null = null;
-  /** Bytes of the copy in use. */
-  #used = 0;
   /** Bytes read from the client so far. */
   #bytes = 0;
   #dropped = false;
   #released = false;
   readonly #record = (chunk: Buffer): void => {
+    const before = this.#bytes;
     this.#bytes += chunk.length;
     if (this.#dropped) return;
     if (this.#bytes > REPLAY_LIMIT) return this.#drop();
-    const need = this.#used + chunk.length;
-    if (this.#copy === null || need > this.#copy.length) {
+    if (this.#copy === null || this.#bytes > this.#copy.length) {
       const had = this.#copy?.length ?? 0;
-      const size = Math.min(REPLAY_LIMIT, Math.max(need, had * 2, FIRST_COPY_BYTES));
+      const size = Math.min(REPLAY_LIMIT, Math.max(this.#bytes, had * 2, FIRST_COPY_BYTES));
       if (kept - had + size > REPLAY_BUDGET) return this.#drop();
       // Not from Node's shared pool: a pooled slice would keep its whole 8 KiB slab alive.
       const grown = Buffer.allocUnsafeSlow(size);
       // Bytes already written to a stream stay where they were: only what follows them is ever copied in.
-      if (this.#copy !== null) this.#copy.copy(grown, 0, 0, this.#used);
+      this.#copy?.copy(grown, 0, 0, before);
       kept += size - had;
       this.#copy = grown;
     }
-    chunk.copy(this.#copy, this.#used);
-    this.#used = need;
+    chunk.copy(this.#copy, before);
   };
 
   constructor(source: Readable) {
@@ -68,7 +68,7 @@ export class ReplayableBody {
    * `up`'s flow control). A source that has already ended ends `up` after the replayed bytes.
    */
   attach(up: Writable): void {
-    if (this.#copy !== null && !this.#dropped && this.#used > 0) up.write(this.#copy.subarray(0, this.#used));
+    if (this.#copy !== null && this.#bytes > 0) up.write(this.#copy.subarray(0, this.#bytes));
     // Listening only now, beside the pipe: an earlier 'data' listener would start the flow while the request waits for
     // a tunnel, and those chunks would go nowhere.
     if (!this.#released) this.#source.on('data', this.#record);
@@ -95,6 +95,5 @@ export class ReplayableBody {
     this.#dropped = true;
     kept -= this.#copy?.length ?? 0;
     this.#copy = null;
-    this.#used = 0;
   }
 }
